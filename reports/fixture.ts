@@ -1,0 +1,126 @@
+/**
+ * Sample reports for tests across the project: a two-hour 08:00 on-sale of a popular train, in
+ * five-minute buckets. Written out as data (no clock, no randomness) so every test sees the same
+ * report; the counts are the sums of the series so the two never disagree.
+ */
+import type { InvariantResult, Report, SeriesPoint } from "./Report.js"
+
+const bucketMs = 300_000
+const virtualDurationMs = 7_200_000
+
+// Per five-minute bucket from 08:00: the on-sale spike, then the long tail of late buyers.
+const heldPerBucket = [9_800, 7_400, 5_200, 3_600, 2_500, 1_800, 1_300, 1_000, 800, 650, 520, 430,
+  360, 300, 260, 220, 190, 160, 140, 120, 100, 90, 80, 70] as const
+const errorsPerBucket = [1_240, 610, 220, 90, 40, 22, 14, 9, 6, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0, 0] as const
+const p99PerBucketMs = [412, 388, 301, 240, 198, 176, 160, 151, 145, 140, 138, 136, 135, 134, 133, 133, 132,
+  132, 131, 131, 131, 130, 130, 130] as const
+// Boarding opens at 09:30 (bucket 18): admissions before that would be a bug.
+const boardingStartsAtBucket = 18
+
+const seriesPoint = (held: number, index: number): SeriesPoint => {
+  const paid = Math.round(held * 0.9)
+  return {
+    tMs: index * bucketMs,
+    held,
+    paid,
+    issued: paid,
+    admitted: index < boardingStartsAtBucket ? 0 : 2_400 + (index - boardingStartsAtBucket) * 300,
+    errors: errorsPerBucket[index] ?? 0,
+    paymentToIssuanceP99Ms: p99PerBucketMs[index] ?? 0
+  }
+}
+
+const series: ReadonlyArray<SeriesPoint> = heldPerBucket.map(seriesPoint)
+
+const total = (pick: (point: SeriesPoint) => number): number =>
+  series.reduce((sum, point) => sum + pick(point), 0)
+
+const totalErrors = total((point) => point.errors)
+const gatewayTimeouts = 42
+const paymentsDeclined = 210
+
+const passingInvariants: ReadonlyArray<InvariantResult> = [
+  { name: "noDoubleBooking", description: "No seat-segment held by two live orders or sold on two live tickets", violations: 0 },
+  { name: "moneyConserved", description: "Every transfer balances; no wallet negative; balances equal the sum of entries", violations: 0 },
+  { name: "paymentSettledOnce", description: "Every captured payment ends in exactly one issued ticket or one refund", violations: 0 },
+  { name: "noTicketWithoutPayment", description: "No ticket exists without a captured payment", violations: 0 },
+  { name: "noDoubleAdmission", description: "No ticket is admitted twice", violations: 0 },
+  { name: "expiredHoldsReleased", description: "Every expired hold releases its seats", violations: 0 },
+  { name: "carrierCapacityRespected", description: "No SIM carrier holds more than its capacity; every ticket is in one place", violations: 0 },
+  { name: "idempotentRetries", description: "A retried request with the same idempotency key never charges twice", violations: 0 }
+]
+
+export const sampleReport: Report = {
+  scenario: "spring-festival",
+  seed: 20_260_120,
+  mode: "virtual",
+  codeVersion: "0.1.0+3f9c2ab",
+  configHash: "sha256:9b1e4c0f7d2a5e8b",
+  traceHash: "sha256:4f7a1c9e2b8d6035a1e7c4b9f0d2863e5a7c1b9d4e6f8023a5c7e9b1d3f50718",
+  startedAt: "2026-01-20T00:00:03.512Z",
+  virtualDurationMs,
+  wallDurationMs: 41_300,
+  counts: {
+    passengers: 120_000,
+    requests: 412_640,
+    ordersHeld: total((point) => point.held),
+    ordersPaid: total((point) => point.paid),
+    ticketsIssued: total((point) => point.issued),
+    admitted: total((point) => point.admitted),
+    refunds: 318,
+    soldOut: 61_450,
+    errorsByTag: {
+      SeatTaken: totalErrors - gatewayTimeouts - paymentsDeclined,
+      PaymentDeclined: paymentsDeclined,
+      GatewayTimeout: gatewayTimeouts
+    }
+  },
+  latency: {
+    paymentToIssuance: { count: total((point) => point.issued), p50: 96, p90: 214, p99: 398, p999: 871, max: 1_904 },
+    hold: { count: total((point) => point.held), p50: 18, p90: 61, p99: 176, p999: 402, max: 933 },
+    checkin: { count: total((point) => point.admitted), p50: 4, p90: 9, p99: 22, p999: 57, max: 140 }
+  },
+  throughput: {
+    issuedPerSecond: total((point) => point.issued) / (virtualDurationMs / 1_000),
+    bucketMs,
+    series
+  },
+  invariants: passingInvariants,
+  thresholds: [
+    { expression: "payment_to_issuance.p99 < 500", passed: true, actual: 398 },
+    { expression: "hold.p99 < 250", passed: true, actual: 176 },
+    { expression: "checkin.p99 < 100", passed: true, actual: 22 }
+  ],
+  notes: [
+    "Population scaled 1:100: 120,000 simulated passengers stand for 12 million.",
+    "Series buckets are 5 minutes wide; a bucket's p99 is 0 when nothing was issued in it."
+  ]
+}
+
+/** Markup and a terminal escape in the witness: renderers must show it, never interpret it. */
+export const hostileWitnessLine = "order <script>alert(\"held\")</script> & seat 'G1234/05A' \u001b[31m"
+
+/** The same run with a double booking found and a threshold missed. */
+export const sampleFailingReport: Report = {
+  ...sampleReport,
+  invariants: sampleReport.invariants.map((invariant) =>
+    invariant.name === "noDoubleBooking"
+      ? {
+        ...invariant,
+        violations: 2,
+        witness: [
+          "t=08:00:01.204 hold order=O-000183 seat=G1234/05A segment=Beijing→Wuhan",
+          "t=08:00:01.207 hold order=O-000912 seat=G1234/05A segment=Beijing→Wuhan",
+          hostileWitnessLine
+        ]
+      }
+      : invariant
+  ),
+  latency: {
+    ...sampleReport.latency,
+    paymentToIssuance: { ...sampleReport.latency.paymentToIssuance, p99: 612, p999: 1_377 }
+  },
+  thresholds: sampleReport.thresholds.map((threshold) =>
+    threshold.expression.startsWith("payment_to_issuance") ? { ...threshold, passed: false, actual: 612 } : threshold
+  )
+}

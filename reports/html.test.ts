@@ -1,0 +1,132 @@
+import assert from "node:assert/strict"
+import { test } from "node:test"
+import { hostileWitnessLine, sampleFailingReport, sampleReport } from "./fixture.js"
+import { renderHtml } from "./html.js"
+import type { Report } from "./Report.js"
+
+const chartOf = (html: string, kind: string): string => {
+  const match = new RegExp(`<svg class="chart" data-chart="${kind}"[\\s\\S]*?</svg>`).exec(html)
+  assert.ok(match, `chart ${kind} is missing`)
+  return match[0]
+}
+
+const polylinePoints = (svg: string): Array<Array<{ x: number; y: number }>> =>
+  [...svg.matchAll(/<polyline[^>]* points="([^"]*)"/g)].map((match) =>
+    (match[1] ?? "").split(" ").map((pair) => {
+      const [x = "", y = ""] = pair.split(",")
+      return { x: Number(x), y: Number(y) }
+    })
+  )
+
+const rowOf = (html: string, attribute: string): string => {
+  const match = new RegExp(`<tr [^>]*${attribute}[^>]*>[\\s\\S]*?</tr>`).exec(html)
+  assert.ok(match, `row with ${attribute} is missing`)
+  return match[0]
+}
+
+test("a witness containing markup is escaped, and the page carries no script at all", () => {
+  const html = renderHtml(sampleFailingReport)
+  assert.ok(hostileWitnessLine.includes("<script>"))
+  assert.ok(html.includes("order &lt;script&gt;alert(&quot;held&quot;)&lt;/script&gt; &amp; seat &#39;G1234/05A&#39;"))
+  assert.doesNotMatch(html, /<script/i)
+})
+
+test("every report string is escaped: scenario, error tags, notes, threshold expressions", () => {
+  const html = renderHtml({
+    ...sampleReport,
+    scenario: "<b>rush</b>",
+    counts: { ...sampleReport.counts, errorsByTag: { "<img src=x>": 1 } },
+    notes: ["a < b && c > d"],
+    thresholds: [{ expression: "p(99)<500", passed: true, actual: 1 }]
+  })
+  assert.ok(html.includes("&lt;b&gt;rush&lt;/b&gt;"))
+  assert.ok(html.includes("&lt;img src=x&gt;"))
+  assert.ok(html.includes("a &lt; b &amp;&amp; c &gt; d"))
+  assert.ok(html.includes("p(99)&lt;500"))
+  assert.doesNotMatch(html, /<b>rush|<img/)
+})
+
+test("a broken invariant's row is red and a holding one's is green", () => {
+  const html = renderHtml(sampleFailingReport)
+  const brokenRow = rowOf(html, `data-invariant="noDoubleBooking"`)
+  const holdingRow = rowOf(html, `data-invariant="moneyConserved"`)
+  assert.match(brokenRow, /^<tr class="fail"/)
+  assert.match(brokenRow, /<pre>t=08:00:01\.204 hold order=O-000183/)
+  assert.match(holdingRow, /^<tr class="pass"/)
+  assert.match(html, /tr\.fail td \{[^}]*color: #b3261e/)
+  assert.match(html, /tr\.pass td \{[^}]*color: #1e6b34/)
+})
+
+test("a failed threshold is marked failed and the verdict says FAIL; a clean run says PASS", () => {
+  const failing = renderHtml(sampleFailingReport)
+  assert.match(failing, /<tr class="fail"><td><code>payment_to_issuance\.p99 &lt; 500<\/code><\/td><td class="number">612<\/td>/)
+  assert.match(failing, /class="verdict fail">FAIL</)
+  assert.match(renderHtml(sampleReport), /class="verdict pass">PASS</)
+})
+
+test("the header shows the run's identity and the tables show counts and percentiles", () => {
+  const html = renderHtml(sampleReport)
+  for (const value of [sampleReport.traceHash, sampleReport.configHash, sampleReport.codeVersion, sampleReport.startedAt]) {
+    assert.ok(html.includes(value), value)
+  }
+  assert.ok(html.includes("2h 00m 00s (7,200,000 ms)"))
+  assert.ok(html.includes("<td class=\"number\">37,090</td>"), "orders held")
+  assert.match(html, /payment → issuance<\/td><td class="number">33,381<\/td><td class="number">96<\/td><td class="number">214<\/td><td class="number">398<\/td>/)
+  assert.match(html, /<code>SeatTaken<\/code><\/td><td class="number">2,022<\/td>/)
+})
+
+test("three charts exist, and each throughput line has one point per series entry, in time order", () => {
+  const html = renderHtml(sampleReport)
+  const entries = sampleReport.throughput.series.length
+  const throughputLines = polylinePoints(chartOf(html, "throughput"))
+  assert.equal(throughputLines.length, 4)
+  for (const points of throughputLines) {
+    assert.equal(points.length, entries)
+    assert.ok(points.every((point, index) => index === 0 || point.x > (points[index - 1]?.x ?? Infinity)))
+  }
+  assert.equal(polylinePoints(chartOf(html, "errors"))[0]?.length, entries)
+  assert.equal(polylinePoints(chartOf(html, "latency"))[0]?.length, entries)
+})
+
+test("the chart's highest point is the busiest bucket (SVG y grows downwards)", () => {
+  const [held = []] = polylinePoints(chartOf(renderHtml(sampleReport), "throughput"))
+  const topmost = held.reduce((best, point, index) => ((point.y < (held[best]?.y ?? Infinity)) ? index : best), 0)
+  const busiest = sampleReport.throughput.series.reduce(
+    (best, point, index, series) => (point.held > (series[best]?.held ?? -Infinity) ? index : best),
+    0
+  )
+  assert.equal(topmost, busiest)
+})
+
+test("an empty series draws three empty charts labelled 'no data'", () => {
+  const empty: Report = { ...sampleReport, throughput: { ...sampleReport.throughput, series: [] } }
+  const html = renderHtml(empty)
+  for (const kind of ["throughput", "errors", "latency"]) {
+    const chart = chartOf(html, kind)
+    assert.match(chart, />no data</)
+    assert.doesNotMatch(chart, /<polyline/)
+  }
+})
+
+test("one bucket, a zero bucket width and non-finite values draw without NaN coordinates", () => {
+  const [first] = sampleReport.throughput.series
+  assert.ok(first)
+  const odd: Report = {
+    ...sampleReport,
+    throughput: { ...sampleReport.throughput, bucketMs: 0, series: [{ ...first, paymentToIssuanceP99Ms: Number.NaN, errors: Infinity }] }
+  }
+  const html = renderHtml(odd)
+  assert.doesNotMatch(html.slice(html.indexOf("<svg")), /NaN|Infinity/)
+  assert.match(chartOf(html, "throughput"), /<circle /)
+})
+
+test("the page is self-contained: nothing is fetched from elsewhere", () => {
+  const html = renderHtml(sampleReport)
+  const withoutSvgNamespace = html.replaceAll(`xmlns="http://www.w3.org/2000/svg"`, "")
+  assert.doesNotMatch(withoutSvgNamespace, /https?:|<link|<img|@import|url\(|src=/i)
+  assert.match(html, /Content-Security-Policy" content="default-src 'none'/)
+})
+
+test("rendering is deterministic", () => {
+  assert.equal(renderHtml(sampleFailingReport), renderHtml(sampleFailingReport))
+})

@@ -1,0 +1,185 @@
+/**
+ * The report as one self-contained HTML page: inline CSS, charts as inline SVG, no scripts and no
+ * external resources, so it opens offline and can be attached to a ticket as a single file.
+ */
+import { renderLineChart } from "./chart.js"
+import { escapeHtml } from "./escape.js"
+import { formatCount, formatDuration, formatMs } from "./format.js"
+import type { InvariantResult, LatencySummary, Report, ThresholdResult } from "./Report.js"
+import { brokenInvariants, failedThresholds, isInvariantBroken, reportPassed } from "./verdict.js"
+
+const styles = `
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 960px; padding: 0 1rem; color: #1f2328; }
+h1 { font-size: 1.6rem; margin-bottom: 0.25rem; }
+h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #d0d7de; padding-bottom: 0.25rem; }
+table { border-collapse: collapse; margin: 0.5rem 0; }
+th, td { border: 1px solid #d0d7de; padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; }
+td.number { text-align: right; font-variant-numeric: tabular-nums; }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.85rem; }
+pre { margin: 0; white-space: pre-wrap; word-break: break-all; }
+tr.fail td { background: #fde8e8; color: #b3261e; }
+tr.pass td { background: #e6f4ea; color: #1e6b34; }
+.verdict { display: inline-block; padding: 0.2rem 0.6rem; border-radius: 4px; font-weight: 600; }
+.verdict.pass { background: #e6f4ea; color: #1e6b34; }
+.verdict.fail { background: #fde8e8; color: #b3261e; }
+svg.chart { display: block; max-width: 100%; height: auto; margin: 0.5rem 0 1.5rem; }
+`
+
+// Blocks scripts and every external fetch even if some string slipped past escaping.
+const contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'"
+
+const cell = (text: string): string => `<td>${escapeHtml(text)}</td>`
+const numberCell = (text: string): string => `<td class="number">${escapeHtml(text)}</td>`
+const codeCell = (text: string): string => `<td><code>${escapeHtml(text)}</code></td>`
+
+const renderTable = (headers: ReadonlyArray<string>, rows: ReadonlyArray<string>): string =>
+  `<table><thead><tr>${headers.map((header) => `<th>${escapeHtml(header)}</th>`).join("")}</tr></thead>` +
+  `<tbody>${rows.join("")}</tbody></table>`
+
+const renderVerdict = (report: Report): string => {
+  const broken = brokenInvariants(report).length
+  const failed = failedThresholds(report).length
+  return reportPassed(report)
+    ? `<p><span class="verdict pass">PASS</span> all invariants hold, all thresholds met</p>`
+    : `<p><span class="verdict fail">FAIL</span> ${broken} invariant(s) broken, ${failed} threshold(s) failed</p>`
+}
+
+const renderHeader = (report: Report): string => {
+  const rows: ReadonlyArray<readonly [string, string]> = [
+    ["seed", String(report.seed)],
+    ["mode", report.mode],
+    ["traceHash", report.traceHash],
+    ["codeVersion", report.codeVersion],
+    ["configHash", report.configHash],
+    ["startedAt", report.startedAt],
+    ["virtual duration", `${formatDuration(report.virtualDurationMs)} (${formatCount(report.virtualDurationMs)} ms)`],
+    ["wall duration", `${formatDuration(report.wallDurationMs)} (${formatCount(report.wallDurationMs)} ms)`]
+  ]
+  return `<h1>Chunyun report: ${escapeHtml(report.scenario)}</h1>` + renderVerdict(report) +
+    renderTable(["field", "value"], rows.map(([name, value]) => `<tr>${cell(name)}${codeCell(value)}</tr>`))
+}
+
+const renderCounts = (report: Report): string => {
+  const counts = report.counts
+  const rows: ReadonlyArray<readonly [string, number]> = [
+    ["passengers", counts.passengers],
+    ["requests", counts.requests],
+    ["orders held", counts.ordersHeld],
+    ["orders paid", counts.ordersPaid],
+    ["tickets issued", counts.ticketsIssued],
+    ["admitted", counts.admitted],
+    ["refunds", counts.refunds],
+    ["sold out", counts.soldOut]
+  ]
+  const countRows = rows.map(([name, value]) => `<tr>${cell(name)}${numberCell(formatCount(value))}</tr>`)
+  const rateRow = `<tr>${cell("issued per second")}${numberCell(formatCount(report.throughput.issuedPerSecond, 2))}</tr>`
+  return `<h2>Counts</h2>` + renderTable(["count", "value"], [...countRows, rateRow]) +
+    `<h3>Errors by tag</h3>` + renderErrorsByTag(report.counts.errorsByTag)
+}
+
+const renderErrorsByTag = (errorsByTag: Readonly<Record<string, number>>): string => {
+  // Sorted by tag so two reports of the same run produce the same page.
+  const entries = Object.entries(errorsByTag).sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0))
+  const rows = entries.length === 0
+    ? [`<tr><td colspan="2">no errors</td></tr>`]
+    : entries.map(([tag, count]) => `<tr>${codeCell(tag)}${numberCell(formatCount(count))}</tr>`)
+  return renderTable(["tag", "count"], rows)
+}
+
+const latencyRow = (name: string, summary: LatencySummary): string =>
+  `<tr>${cell(name)}${numberCell(formatCount(summary.count))}` +
+  [summary.p50, summary.p90, summary.p99, summary.p999, summary.max].map((value) => numberCell(formatMs(value))).join("") +
+  `</tr>`
+
+const renderLatency = (report: Report): string =>
+  `<h2>Latency (ms)</h2>` +
+  renderTable(["operation", "count", "p50", "p90", "p99", "p99.9", "max"], [
+    latencyRow("payment → issuance", report.latency.paymentToIssuance),
+    latencyRow("hold", report.latency.hold),
+    latencyRow("check-in", report.latency.checkin)
+  ])
+
+const renderCharts = (report: Report): string => {
+  const series = report.throughput.series
+  const common = { bucketStartsMs: series.map((point) => point.tMs), bucketMs: report.throughput.bucketMs }
+  const bucketText = `per ${formatDuration(report.throughput.bucketMs)} bucket`
+  return `<h2>Over time</h2>` +
+    `<h3>Throughput (${escapeHtml(bucketText)})</h3>` +
+    renderLineChart({
+      ...common, kind: "throughput", title: "Throughput over time", yAxisLabel: "orders", lines: [
+        { name: "held", color: "#1f77b4", values: series.map((point) => point.held) },
+        { name: "paid", color: "#ff7f0e", values: series.map((point) => point.paid) },
+        { name: "issued", color: "#2ca02c", values: series.map((point) => point.issued), dashed: true },
+        { name: "admitted", color: "#9467bd", values: series.map((point) => point.admitted) }
+      ]
+    }) +
+    `<h3>Errors (${escapeHtml(bucketText)})</h3>` +
+    renderLineChart({
+      ...common, kind: "errors", title: "Errors over time", yAxisLabel: "errors",
+      lines: [{ name: "errors", color: "#d62728", values: series.map((point) => point.errors) }]
+    }) +
+    `<h3>Payment → issuance p99 (ms)</h3>` +
+    renderLineChart({
+      ...common, kind: "latency", title: "Payment to issuance p99 over time", yAxisLabel: "ms",
+      lines: [{ name: "p99", color: "#17becf", values: series.map((point) => point.paymentToIssuanceP99Ms) }]
+    })
+}
+
+const renderWitness = (invariant: InvariantResult): string => {
+  const lines = invariant.witness ?? []
+  if (lines.length > 0) return `<pre>${escapeHtml(lines.join("\n"))}</pre>`
+  return isInvariantBroken(invariant) ? "(no witness recorded)" : ""
+}
+
+const invariantRow = (invariant: InvariantResult): string =>
+  `<tr class="${isInvariantBroken(invariant) ? "fail" : "pass"}" data-invariant="${escapeHtml(invariant.name)}">` +
+  codeCell(invariant.name) + cell(invariant.description) + numberCell(formatCount(invariant.violations)) +
+  `<td>${renderWitness(invariant)}</td></tr>`
+
+const renderInvariants = (report: Report): string =>
+  `<h2>Invariants</h2>` +
+  renderTable(
+    ["name", "description", "violations", "witness"],
+    report.invariants.length === 0 ? [`<tr><td colspan="4">no invariants checked</td></tr>`] : report.invariants.map(invariantRow)
+  )
+
+const thresholdRow = (threshold: ThresholdResult): string =>
+  `<tr class="${threshold.passed ? "pass" : "fail"}">` +
+  codeCell(threshold.expression) + numberCell(formatMs(threshold.actual)) + cell(threshold.passed ? "passed" : "failed") +
+  `</tr>`
+
+const renderThresholds = (report: Report): string =>
+  `<h2>Thresholds</h2>` +
+  renderTable(
+    ["expression", "actual", "result"],
+    report.thresholds.length === 0 ? [`<tr><td colspan="3">no thresholds set</td></tr>`] : report.thresholds.map(thresholdRow)
+  )
+
+const renderNotes = (report: Report): string =>
+  `<h2>Notes</h2>` +
+  (report.notes.length === 0
+    ? `<p>none</p>`
+    : `<ul>${report.notes.map((note) => `<li>${escapeHtml(note)}</li>`).join("")}</ul>`)
+
+export const renderHtml = (report: Report): string =>
+  `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Chunyun report: ${escapeHtml(report.scenario)} (seed ${escapeHtml(String(report.seed))})</title>
+<style>${styles}</style>
+</head>
+<body>
+${renderHeader(report)}
+${renderCounts(report)}
+${renderLatency(report)}
+${renderCharts(report)}
+${renderInvariants(report)}
+${renderThresholds(report)}
+${renderNotes(report)}
+</body>
+</html>
+`

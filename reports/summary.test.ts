@@ -1,0 +1,80 @@
+import assert from "node:assert/strict"
+import { test } from "node:test"
+import { sampleFailingReport, sampleReport } from "./fixture.js"
+import type { Report } from "./Report.js"
+import { renderSummary } from "./summary.js"
+
+const linesAfter = (summary: string, heading: string): Array<string> => {
+  const lines = summary.split("\n")
+  const start = lines.indexOf(heading)
+  assert.ok(start >= 0, `section ${heading} is missing`)
+  const end = lines.indexOf("", start)
+  return lines.slice(start + 1, end)
+}
+
+test("a broken invariant shows FAIL with its witness; holding ones show PASS", () => {
+  const invariants = linesAfter(renderSummary(sampleFailingReport), "Invariants")
+  assert.match(invariants.find((line) => line.includes("noDoubleBooking")) ?? "", /^ {2}FAIL {2}noDoubleBooking +2$/)
+  assert.match(invariants.find((line) => line.includes("moneyConserved")) ?? "", /^ {2}PASS {2}moneyConserved +0$/)
+  assert.ok(invariants.some((line) => line.includes("| t=08:00:01.204 hold order=O-000183")))
+})
+
+test("a clean run has no FAIL anywhere and ends with Result: PASS", () => {
+  const summary = renderSummary(sampleReport)
+  assert.doesNotMatch(summary, /FAIL/)
+  assert.match(summary, /\nResult: PASS\n$/)
+})
+
+test("a failed threshold shows FAIL with its actual value and the result counts what failed", () => {
+  const summary = renderSummary(sampleFailingReport)
+  assert.match(summary, /\n {2}FAIL {2}payment_to_issuance\.p99 < 500 +612\n/)
+  assert.match(summary, /Result: FAIL \(1 invariant\(s\) broken, 1 threshold\(s\) failed\)/)
+})
+
+test("the trace hash and the latency percentiles are printed", () => {
+  const summary = renderSummary(sampleReport)
+  assert.ok(summary.includes(`traceHash    ${sampleReport.traceHash}`))
+  const latency = linesAfter(summary, "Latency (ms)")
+  assert.match(latency[1] ?? "", /^ {2}payment->issuance +33,381 +96 +214 +398 +871 +1,904$/)
+})
+
+test("columns are fixed-width: numbers are right-aligned to the same column end", () => {
+  const latency = linesAfter(renderSummary(sampleReport), "Latency (ms)")
+  const lengths = new Set(latency.map((line) => line.length))
+  assert.equal(lengths.size, 1, latency.join("\n"))
+  const counts = linesAfter(renderSummary(sampleReport), "Counts")
+  assert.equal(new Set(counts.map((line) => line.length)).size, 1, counts.join("\n"))
+})
+
+test("no ANSI or other control characters reach the terminal, even from a witness", () => {
+  const summary = renderSummary(sampleFailingReport)
+  assert.doesNotMatch(summary.replaceAll("\n", ""), /[\u0000-\u001f\u007f-\u009f]/)
+  assert.ok(summary.includes("\\u001b[31m"))
+})
+
+test("a witness with a newline stays on one line, and long witnesses are cut to the first three", () => {
+  const witness = ["first\nsecond", "2", "3", "4", "5"]
+  const report: Report = {
+    ...sampleReport,
+    invariants: [{ name: "noDoubleAdmission", description: "", violations: 5, witness }]
+  }
+  const invariants = linesAfter(renderSummary(report), "Invariants")
+  assert.ok(invariants.includes("    | first\\nsecond"))
+  assert.ok(invariants.includes("    | ... 2 more in report.json"))
+  assert.ok(!invariants.includes("    | 4"))
+})
+
+test("empty invariants, thresholds and errors are stated, not left blank", () => {
+  const report: Report = {
+    ...sampleReport,
+    counts: { ...sampleReport.counts, errorsByTag: {} },
+    invariants: [],
+    thresholds: [],
+    notes: []
+  }
+  const summary = renderSummary(report)
+  assert.match(summary, /Invariants\n {2}none checked/)
+  assert.match(summary, /Thresholds\n {2}none set/)
+  assert.match(summary, /\n {2}errors +none\n/)
+  assert.doesNotMatch(summary, /Notes/)
+})

@@ -1,0 +1,136 @@
+/**
+ * The report as a plain-text table for stdout. No colours: the output is often piped to a file
+ * or a CI log. Every string from the report has its control characters made visible.
+ */
+import { escapeControlCharacters } from "./escape.js"
+import { formatCount, formatDuration, formatMs } from "./format.js"
+import type { InvariantResult, LatencySummary, Report, ThresholdResult } from "./Report.js"
+import { brokenInvariants, failedThresholds, isInvariantBroken, reportPassed } from "./verdict.js"
+
+type Alignment = "left" | "right"
+
+const indent = "  "
+const columnGap = "  "
+/** Long witness lists would bury the table; the HTML page and JSON keep the first few in full. */
+const maxWitnessLinesShown = 3
+
+// Code points, not UTF-16 units, so a "→" or an emoji in a name counts once.
+const textWidth = (text: string): number => [...text].length
+
+const pad = (text: string, width: number, alignment: Alignment): string => {
+  const padding = " ".repeat(Math.max(0, width - textWidth(text)))
+  return alignment === "left" ? text + padding : padding + text
+}
+
+/** Fixed-width columns sized to the widest cell; trailing spaces trimmed so diffs stay clean. */
+const formatTable = (rows: ReadonlyArray<ReadonlyArray<string>>, alignments: ReadonlyArray<Alignment>): Array<string> => {
+  const widths = alignments.map((_, column) => Math.max(0, ...rows.map((row) => textWidth(row[column] ?? ""))))
+  return rows.map((row) =>
+    (indent + alignments.map((alignment, column) => pad(row[column] ?? "", widths[column] ?? 0, alignment)).join(columnGap)).trimEnd()
+  )
+}
+
+const renderHeader = (report: Report): Array<string> => [
+  `Chunyun report: ${escapeControlCharacters(report.scenario)}`,
+  ...formatTable([
+    ["seed", String(report.seed)],
+    ["mode", report.mode],
+    ["traceHash", escapeControlCharacters(report.traceHash)],
+    ["codeVersion", escapeControlCharacters(report.codeVersion)],
+    ["configHash", escapeControlCharacters(report.configHash)],
+    ["startedAt", escapeControlCharacters(report.startedAt)],
+    ["virtual", formatDuration(report.virtualDurationMs)],
+    ["wall", formatDuration(report.wallDurationMs)]
+  ], ["left", "left"])
+]
+
+const renderCounts = (report: Report): Array<string> => {
+  const counts = report.counts
+  const errorRows = Object.entries(counts.errorsByTag)
+    .sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0))
+    .map(([tag, count]) => [`error ${escapeControlCharacters(tag)}`, formatCount(count)])
+  return ["Counts", ...formatTable([
+    ["passengers", formatCount(counts.passengers)],
+    ["requests", formatCount(counts.requests)],
+    ["orders held", formatCount(counts.ordersHeld)],
+    ["orders paid", formatCount(counts.ordersPaid)],
+    ["tickets issued", formatCount(counts.ticketsIssued)],
+    ["admitted", formatCount(counts.admitted)],
+    ["refunds", formatCount(counts.refunds)],
+    ["sold out", formatCount(counts.soldOut)],
+    ["issued per second", formatCount(report.throughput.issuedPerSecond, 2)],
+    ...(errorRows.length === 0 ? [["errors", "none"]] : errorRows)
+  ], ["left", "right"])]
+}
+
+const latencyRow = (name: string, summary: LatencySummary): Array<string> => [
+  name,
+  formatCount(summary.count),
+  ...[summary.p50, summary.p90, summary.p99, summary.p999, summary.max].map(formatMs)
+]
+
+const renderLatency = (report: Report): Array<string> => [
+  "Latency (ms)",
+  ...formatTable([
+    ["operation", "count", "p50", "p90", "p99", "p99.9", "max"],
+    latencyRow("payment->issuance", report.latency.paymentToIssuance),
+    latencyRow("hold", report.latency.hold),
+    latencyRow("check-in", report.latency.checkin)
+  ], ["left", "right", "right", "right", "right", "right", "right"])
+]
+
+const witnessLines = (invariant: InvariantResult): Array<string> => {
+  const witness = invariant.witness ?? []
+  const shown = witness.slice(0, maxWitnessLinesShown).map((line) => `${indent}${indent}| ${escapeControlCharacters(line)}`)
+  const hiddenCount = witness.length - shown.length
+  return hiddenCount > 0 ? [...shown, `${indent}${indent}| ... ${hiddenCount} more in report.json`] : shown
+}
+
+const renderInvariants = (report: Report): Array<string> => {
+  if (report.invariants.length === 0) return ["Invariants", `${indent}none checked`]
+  const rows = report.invariants.map((invariant) => [
+    isInvariantBroken(invariant) ? "FAIL" : "PASS",
+    escapeControlCharacters(invariant.name),
+    formatCount(invariant.violations)
+  ])
+  const lines = formatTable([["", "invariant", "violations"], ...rows], ["left", "left", "right"])
+  const [headerLine = "", ...rowLines] = lines
+  return [
+    "Invariants",
+    headerLine,
+    ...rowLines.flatMap((line, index) => {
+      const invariant = report.invariants[index]
+      return invariant !== undefined && isInvariantBroken(invariant) ? [line, ...witnessLines(invariant)] : [line]
+    })
+  ]
+}
+
+const renderThresholds = (report: Report): Array<string> => {
+  if (report.thresholds.length === 0) return ["Thresholds", `${indent}none set`]
+  const rows = report.thresholds.map((threshold: ThresholdResult) => [
+    threshold.passed ? "PASS" : "FAIL",
+    escapeControlCharacters(threshold.expression),
+    formatMs(threshold.actual)
+  ])
+  return ["Thresholds", ...formatTable([["", "threshold", "actual"], ...rows], ["left", "left", "right"])]
+}
+
+/** Notes say how to read the numbers (sampling, scaled parameters), so they travel with them. */
+const renderNotes = (report: Report): Array<string> =>
+  report.notes.length === 0 ? [] : ["Notes", ...report.notes.map((note) => `${indent}- ${escapeControlCharacters(note)}`)]
+
+const renderVerdict = (report: Report): string =>
+  reportPassed(report)
+    ? "Result: PASS"
+    : `Result: FAIL (${brokenInvariants(report).length} invariant(s) broken, ${failedThresholds(report).length} threshold(s) failed)`
+
+export const renderSummary = (report: Report): string =>
+  [
+    renderHeader(report),
+    renderCounts(report),
+    renderLatency(report),
+    renderInvariants(report),
+    renderThresholds(report),
+    renderNotes(report),
+    [renderVerdict(report)]
+  ].filter((section) => section.length > 0).map((section) => section.join("\n")).join("\n\n") + "\n"
