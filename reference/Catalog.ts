@@ -1,0 +1,119 @@
+/**
+ * The train catalog (seed 000: the ticket server's "ticket database"): runs of a train on a date, their
+ * stops and per-segment fares, and the seats whose `occupied_mask` is the per-segment inventory.
+ * Also the registry of gates, which authenticate as devices with a key.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Effect } from "effect"
+import type { NewRun, RunOffer } from "./Catalog/Api.js"
+import { sha256Hex } from "./Customers.js"
+import { InvalidCatalog, maxSeatsPerRun, TrainRunExists, Unauthorized } from "./Domain.js"
+import type { GateId, RunId, ServiceDate, StationCode, TrainCode } from "./Domain.js"
+import { Ids } from "./Ids.js"
+import { segmentMask } from "./Orders/Repo.js"
+
+export const runIdOf = (trainCode: string, serviceDate: string) => `${trainCode}-${serviceDate.replaceAll("-", "")}` as RunId
+
+const seatLetters = ["A", "B", "C", "D", "F"] as const
+/** Row number then letter, as on a CRH second-class coach: 01A, 01B, 01C, 01D, 01F, 02A, … */
+export const seatCodeOf = (seatIndex: number) =>
+  `${String(Math.floor(seatIndex / seatLetters.length) + 1).padStart(2, "0")}${seatLetters[seatIndex % seatLetters.length]}`
+
+const validateRun = (run: NewRun) => {
+  const stations = new Set(run.stops.map((stop) => stop.station))
+  if (stations.size !== run.stops.length) return "a station appears twice in stops"
+  for (let index = 1; index < run.stops.length; index++) {
+    if (run.stops[index]!.departureMinuteOfDay <= run.stops[index - 1]!.departureMinuteOfDay) {
+      return `stops[${index}].departureMinuteOfDay must be later than the stop before it`
+    }
+  }
+  if (run.fareFenPerSegment.length !== run.stops.length - 1) {
+    return `fareFenPerSegment needs ${run.stops.length - 1} entries (one per segment), got ${run.fareFenPerSegment.length}`
+  }
+  if (new Set(run.coaches.map((coach) => coach.coach)).size !== run.coaches.length) return "a coach number appears twice"
+  const seatCount = run.coaches.reduce((sum, coach) => sum + coach.seatCount, 0)
+  if (seatCount > maxSeatsPerRun) return `a run has at most ${maxSeatsPerRun} seats, got ${seatCount}`
+  return undefined
+}
+
+interface OfferRow {
+  readonly id: RunId; readonly train_code: TrainCode; readonly service_date: ServiceDate
+  readonly from_index: number; readonly to_index: number
+  readonly departure: number; readonly arrival: number
+}
+
+export class Catalog extends Effect.Service<Catalog>()("Catalog", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const ids = yield* Ids
+
+    const createRun = (run: NewRun) =>
+      Effect.gen(function* () {
+        const problem = validateRun(run)
+        if (problem) return yield* new InvalidCatalog({ message: problem })
+        const runId = runIdOf(run.trainCode, run.serviceDate)
+        const existing = yield* sql`SELECT id FROM train_runs WHERE id = ${runId}`
+        if (existing.length > 0) return yield* new TrainRunExists({ runId })
+        yield* sql`INSERT INTO train_runs (id, train_code, service_date) VALUES (${runId}, ${run.trainCode}, ${run.serviceDate})`
+        yield* sql`INSERT INTO run_stops ${sql.insert(run.stops.map((stop, index) => ({
+          run_id: runId, stop_index: index, station_code: stop.station, station_name: stop.name,
+          departure_minute_of_day: stop.departureMinuteOfDay, fare_fen_to_next: run.fareFenPerSegment[index] ?? 0
+        })))}`
+        const seats = run.coaches.flatMap((coach) => Array.from({ length: coach.seatCount }, (_, seatIndex) => ({
+          run_id: runId, coach: coach.coach, seat_code: seatCodeOf(seatIndex), seat_class: coach.seatClass
+        })))
+        for (let start = 0; start < seats.length; start += 500) {
+          yield* sql`INSERT INTO seats ${sql.insert(seats.slice(start, start + 500))}`
+        }
+        return { runId, seatCount: seats.length }
+      }).pipe(sql.withTransaction, Effect.withSpan("Catalog.createRun"))
+
+    const search = (query: { from: StationCode; to: StationCode; date: ServiceDate }) =>
+      Effect.gen(function* () {
+        const runs = yield* sql<OfferRow>`
+          SELECT r.id, r.train_code, r.service_date, f.stop_index AS from_index, t.stop_index AS to_index,
+                 f.departure_minute_of_day AS departure, t.departure_minute_of_day AS arrival
+          FROM train_runs r
+          JOIN run_stops f ON f.run_id = r.id AND f.station_code = ${query.from}
+          JOIN run_stops t ON t.run_id = r.id AND t.station_code = ${query.to}
+          WHERE r.service_date = ${query.date} AND f.stop_index < t.stop_index
+          ORDER BY f.departure_minute_of_day, r.id`
+        return yield* Effect.forEach(runs, (run) => offerFor(run, query))
+      }).pipe(Effect.withSpan("Catalog.search"))
+
+    const offerFor = (run: OfferRow, query: { from: StationCode; to: StationCode }) =>
+      Effect.gen(function* () {
+        const mask = segmentMask(run.from_index, run.to_index)
+        const [free] = yield* sql<{ available: number }>`SELECT COUNT(*) AS available FROM seats
+          WHERE run_id = ${run.id} AND (occupied_mask & ${mask}) = 0`
+        const [fare] = yield* sql<{ price: number }>`SELECT COALESCE(SUM(fare_fen_to_next), 0) AS price FROM run_stops
+          WHERE run_id = ${run.id} AND stop_index >= ${run.from_index} AND stop_index < ${run.to_index}`
+        const offer: RunOffer = {
+          runId: run.id, trainCode: run.train_code, serviceDate: run.service_date,
+          fromStation: query.from, toStation: query.to,
+          departureMinuteOfDay: run.departure, arrivalMinuteOfDay: run.arrival,
+          availableSeats: Number(free?.available ?? 0), priceFen: Number(fare?.price ?? 0)
+        }
+        return offer
+      })
+
+    const registerGate = (gateId: GateId, station: StationCode) =>
+      Effect.gen(function* () {
+        const deviceKey = yield* ids.secretToken
+        yield* sql`INSERT INTO gates (id, station_code, key_hash) VALUES (${gateId}, ${station}, ${sha256Hex(deviceKey)})
+          ON CONFLICT (id) DO UPDATE SET station_code = ${station}, key_hash = ${sha256Hex(deviceKey)}`
+        return { gateId, deviceKey }
+      })
+
+    const authenticateGate = (deviceKey: string) =>
+      Effect.gen(function* () {
+        const [gate] = yield* sql<{ id: GateId; station_code: StationCode }>`SELECT id, station_code FROM gates
+          WHERE key_hash = ${sha256Hex(deviceKey)}`
+        if (!gate) return yield* new Unauthorized({ message: "unknown gate device key" })
+        return { id: gate.id, station: gate.station_code }
+      })
+
+    return { createRun, search, registerGate, authenticateGate } as const
+  }),
+  dependencies: [Ids.Default]
+}) {}

@@ -1,0 +1,13 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect } from "effect"
+import { ChunyunApi } from "../Api.js"
+import { Catalog } from "../Catalog.js"
+import { storeDefects } from "../Sql.js"
+
+export const CatalogHttp = HttpApiBuilder.group(ChunyunApi, "catalog", (handlers) =>
+  Effect.map(Catalog, (catalog) =>
+    handlers
+      .handle("search", ({ urlParams }) => storeDefects(catalog.search(urlParams)))
+      .handle("createRun", ({ payload }) => storeDefects(catalog.createRun(payload)))
+      .handle("registerGate", ({ payload }) => storeDefects(catalog.registerGate(payload.gateId, payload.station)))
+  ))

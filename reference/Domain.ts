@@ -1,0 +1,133 @@
+/**
+ * Branded domain types and the tagged errors every module shares. One place, so a seat ID can never
+ * be passed where an order ID is expected, and every expected failure has one HTTP status.
+ */
+import { HttpApiSchema } from "@effect/platform"
+import { Schema } from "effect"
+
+// ---- limits (named, unit last) -------------------------------------------------------------
+export const maxAmountFen = 100_000_000 // one million yuan: above this a top-up or fare is a typo
+export const maxStopsPerTrain = 32 // segment masks live in a 64-bit integer; 31 segments stay exact in JS
+export const maxSeatsPerRun = 5_000
+export const maxCoachesPerRun = 40
+
+// ---- money -----------------------------------------------------------------------------------
+/** Integer minor units (fen). Never a float. */
+export const Fen = Schema.Int.pipe(Schema.between(0, maxAmountFen), Schema.brand("Fen"))
+export type Fen = typeof Fen.Type
+export const PositiveFen = Schema.Int.pipe(Schema.between(1, maxAmountFen), Schema.brand("Fen"))
+
+// ---- identifiers -----------------------------------------------------------------------------
+const hexId = (prefix: string, hexChars: number) =>
+  Schema.String.pipe(Schema.pattern(new RegExp(`^${prefix}[0-9a-f]{${hexChars}}$`)))
+
+export const CustomerId = hexId("C", 16).pipe(Schema.brand("CustomerId"))
+export type CustomerId = typeof CustomerId.Type
+export const OrderId = hexId("O", 16).pipe(Schema.brand("OrderId"))
+export type OrderId = typeof OrderId.Type
+export const TicketId = hexId("", 20).pipe(Schema.brand("TicketId"))
+export type TicketId = typeof TicketId.Type
+export const TransferId = hexId("T", 16).pipe(Schema.brand("TransferId"))
+export type TransferId = typeof TransferId.Type
+export const RunId = Schema.String.pipe(Schema.pattern(/^[A-Z][0-9A-Z]{0,7}-\d{8}$/), Schema.brand("RunId"))
+export type RunId = typeof RunId.Type
+export const GateId = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{1,32}$/), Schema.brand("GateId"))
+export type GateId = typeof GateId.Type
+
+/** Mainland mobile number: 11 digits starting 13–19. */
+export const PhoneNumber = Schema.String.pipe(Schema.pattern(/^1[3-9]\d{9}$/), Schema.brand("PhoneNumber"))
+export type PhoneNumber = typeof PhoneNumber.Type
+/** Telegraph code of a station, as 12306 uses (BJP Beijing, SHH Shanghai). */
+export const StationCode = Schema.String.pipe(Schema.pattern(/^[A-Z]{3}$/), Schema.brand("StationCode"))
+export type StationCode = typeof StationCode.Type
+export const TrainCode = Schema.String.pipe(Schema.pattern(/^[A-Z][0-9A-Z]{0,7}$/), Schema.brand("TrainCode"))
+export type TrainCode = typeof TrainCode.Type
+export const ServiceDate = Schema.String.pipe(
+  Schema.pattern(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/),
+  Schema.brand("ServiceDate")
+)
+export type ServiceDate = typeof ServiceDate.Type
+export const MinuteOfDay = Schema.Int.pipe(Schema.between(0, 1439))
+export const SeatClass = Schema.Literal("business", "first", "second")
+export type SeatClass = typeof SeatClass.Type
+
+export const Password = Schema.String.pipe(Schema.minLength(8), Schema.maxLength(64))
+/** Six digits, as Chinese payment passwords are. */
+export const PaymentPassword = Schema.String.pipe(Schema.pattern(/^\d{6}$/))
+export const IdempotencyKey = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_.:-]{8,64}$/))
+
+export const OrderState = Schema.Literal("held", "paid", "issued", "expired", "cancelled", "refunded")
+export type OrderState = typeof OrderState.Type
+
+// ---- tagged errors (expected failures) ---------------------------------------------------------
+
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()(
+  "Unauthorized", { message: Schema.String }, HttpApiSchema.annotations({ status: 401 })
+) {}
+export class Forbidden extends Schema.TaggedError<Forbidden>()(
+  "Forbidden", { message: Schema.String }, HttpApiSchema.annotations({ status: 403 })
+) {}
+export class PhoneAlreadyRegistered extends Schema.TaggedError<PhoneAlreadyRegistered>()(
+  "PhoneAlreadyRegistered", { phone: Schema.String }, HttpApiSchema.annotations({ status: 409 })
+) {}
+export class InvalidCredentials extends Schema.TaggedError<InvalidCredentials>()(
+  "InvalidCredentials", {}, HttpApiSchema.annotations({ status: 401 })
+) {}
+export class PaymentPasswordWrong extends Schema.TaggedError<PaymentPasswordWrong>()(
+  "PaymentPasswordWrong", { attemptsLeft: Schema.Number }, HttpApiSchema.annotations({ status: 403 })
+) {}
+export class PaymentLocked extends Schema.TaggedError<PaymentLocked>()(
+  "PaymentLocked", { message: Schema.String }, HttpApiSchema.annotations({ status: 423 })
+) {}
+export class TrainRunNotFound extends Schema.TaggedError<TrainRunNotFound>()(
+  "TrainRunNotFound", { runId: Schema.String }, HttpApiSchema.annotations({ status: 404 })
+) {}
+export class TrainRunExists extends Schema.TaggedError<TrainRunExists>()(
+  "TrainRunExists", { runId: Schema.String }, HttpApiSchema.annotations({ status: 409 })
+) {}
+export class InvalidSegment extends Schema.TaggedError<InvalidSegment>()(
+  "InvalidSegment", { message: Schema.String }, HttpApiSchema.annotations({ status: 422 })
+) {}
+export class InvalidCatalog extends Schema.TaggedError<InvalidCatalog>()(
+  "InvalidCatalog", { message: Schema.String }, HttpApiSchema.annotations({ status: 422 })
+) {}
+/** No seat of the run is free on every segment of the journey. */
+export class SoldOut extends Schema.TaggedError<SoldOut>()(
+  "SoldOut", { runId: Schema.String, fromStation: Schema.String, toStation: Schema.String }, HttpApiSchema.annotations({ status: 409 })
+) {}
+/** The chosen seat is held or sold on an overlapping segment. */
+export class SeatTaken extends Schema.TaggedError<SeatTaken>()(
+  "SeatTaken", { runId: Schema.String, coach: Schema.Number, seatCode: Schema.String }, HttpApiSchema.annotations({ status: 409 })
+) {}
+export class OrderNotFound extends Schema.TaggedError<OrderNotFound>()(
+  "OrderNotFound", { orderId: Schema.String }, HttpApiSchema.annotations({ status: 404 })
+) {}
+export class HoldExpired extends Schema.TaggedError<HoldExpired>()(
+  "HoldExpired", { orderId: Schema.String, expiredAtMs: Schema.Number }, HttpApiSchema.annotations({ status: 410 })
+) {}
+export class OrderNotPayable extends Schema.TaggedError<OrderNotPayable>()(
+  "OrderNotPayable", { orderId: Schema.String, state: Schema.String }, HttpApiSchema.annotations({ status: 409 })
+) {}
+export class InsufficientFunds extends Schema.TaggedError<InsufficientFunds>()(
+  "InsufficientFunds", { balanceFen: Schema.Number, neededFen: Schema.Number }, HttpApiSchema.annotations({ status: 402 })
+) {}
+export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()(
+  "IdempotencyKeyReused", { key: Schema.String }, HttpApiSchema.annotations({ status: 409 })
+) {}
+export class TicketNotIssued extends Schema.TaggedError<TicketNotIssued>()(
+  "TicketNotIssued", { orderId: Schema.String, state: Schema.String }, HttpApiSchema.annotations({ status: 404 })
+) {}
+export class InvalidTicket extends Schema.TaggedError<InvalidTicket>()(
+  "InvalidTicket", { reason: Schema.String, detail: Schema.String }, HttpApiSchema.annotations({ status: 422 })
+) {}
+export class TicketAlreadyUsed extends Schema.TaggedError<TicketAlreadyUsed>()(
+  "TicketAlreadyUsed",
+  { ticketId: Schema.String, firstAdmittedAtMs: Schema.Number, firstGateId: Schema.String },
+  HttpApiSchema.annotations({ status: 409 })
+) {}
+export class TicketNotValidHere extends Schema.TaggedError<TicketNotValidHere>()(
+  "TicketNotValidHere", { reason: Schema.String }, HttpApiSchema.annotations({ status: 422 })
+) {}
+export class BindingMismatch extends Schema.TaggedError<BindingMismatch>()(
+  "BindingMismatch", { ticketId: Schema.String }, HttpApiSchema.annotations({ status: 403 })
+) {}

@@ -1,0 +1,88 @@
+/**
+ * Issuance (seeds 000, 003): exactly one signed ticket per captured payment. The payment transaction
+ * writes an outbox row; whoever claims that row (the paying request right after its commit, or the
+ * sweeper after a crash) issues the ticket in the same transaction as the claim, so never twice.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Clock, Effect } from "effect"
+import { OrderNotFound, TicketNotIssued } from "./Domain.js"
+import type { CustomerId, OrderId, TicketId } from "./Domain.js"
+import { Ids } from "./Ids.js"
+import type { Ticket } from "./Issuance/Api.js"
+import { TicketKeys } from "./Issuance/Keys.js"
+import { bindingTagFor, encodeTicket } from "./Issuance/TicketCode.js"
+import { OrdersRepo } from "./Orders/Repo.js"
+import { ServerConfig } from "./Config.js"
+
+export class Issuance extends Effect.Service<Issuance>()("Issuance", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const orders = yield* OrdersRepo
+    const keys = yield* TicketKeys
+    const ids = yield* Ids
+    const config = yield* ServerConfig
+
+    /** Inside the payment transaction. */
+    const enqueue = (orderId: OrderId, nowMs: number) =>
+      sql`INSERT INTO outbox (kind, order_id, created_at_ms) VALUES ('issue-ticket', ${orderId}, ${nowMs})`
+
+    const issueClaimed = (orderId: OrderId, nowMs: number) =>
+      Effect.gen(function* () {
+        const order = yield* orders.byId(orderId)
+        if (!order || order.state !== "paid") return yield* Effect.dieMessage(`outbox names order ${orderId} which is not paid`)
+        const [holder] = yield* sql<{ phone: string }>`SELECT phone FROM customers WHERE id = ${order.customer_id}`
+        const [stop] = yield* sql<{ departure_minute_of_day: number }>`SELECT departure_minute_of_day FROM run_stops
+          WHERE run_id = ${order.run_id} AND stop_index = ${order.from_index}`
+        if (!holder || !stop) return yield* Effect.dieMessage(`order ${orderId} lacks its customer or boarding stop`)
+        const ticketId = yield* ids.ticketId
+        const qr = encodeTicket({
+          ticketId, kind: "train", serviceDate: order.service_date,
+          departureMinuteOfDay: Number(stop.departure_minute_of_day), priceFen: Number(order.price_fen),
+          trainCode: order.train_code, coach: order.coach, seatCode: order.seat_code,
+          fromStation: order.from_station, toStation: order.to_station,
+          bindingTag: bindingTagFor(holder.phone, keys.bindingSalt), keyId: keys.keyId
+        }, keys.privateKey)
+        yield* sql`INSERT INTO tickets (id, order_id, holder, key_id, qr_text, issued_at_ms)
+          VALUES (${ticketId}, ${orderId}, ${holder.phone}, ${keys.keyId}, ${qr}, ${nowMs})`
+        if (!(yield* orders.transition(orderId, "paid", "issued", { column: "issued_at_ms", atMs: nowMs }))) {
+          return yield* Effect.dieMessage(`order ${orderId} left 'paid' while its ticket was being issued`)
+        }
+        return ticketId
+      })
+
+    /** Claim the order's outbox row and issue; undefined when someone else already did. */
+    const issueForOrder = (orderId: OrderId) =>
+      Effect.gen(function* () {
+        const nowMs = yield* Clock.currentTimeMillis
+        return yield* sql.withTransaction(Effect.gen(function* () {
+          const claimed = yield* sql`UPDATE outbox SET processed_at_ms = ${nowMs}
+            WHERE order_id = ${orderId} AND processed_at_ms IS NULL RETURNING id`
+          if (claimed.length === 0) return undefined
+          return yield* issueClaimed(orderId, nowMs)
+        }))
+      }).pipe(Effect.withSpan("Issuance.issueForOrder"))
+
+    /** The backstop: issue what the paying requests did not (a crash between commit and issue). */
+    const sweepOutbox = Effect.gen(function* () {
+      const pending = yield* sql<{ order_id: OrderId }>`SELECT order_id FROM outbox WHERE processed_at_ms IS NULL
+        ORDER BY id LIMIT ${config.outboxBatchSize}`
+      let issued = 0
+      for (const row of pending) if ((yield* issueForOrder(row.order_id)) !== undefined) issued++
+      return issued
+    }).pipe(Effect.withSpan("Issuance.sweepOutbox"))
+
+    const getTicket = (customerId: CustomerId, orderId: OrderId) =>
+      Effect.gen(function* () {
+        const order = yield* orders.byIdForCustomer(orderId, customerId)
+        if (!order) return yield* new OrderNotFound({ orderId })
+        const [ticket] = yield* sql<{ id: TicketId; qr_text: string; issued_at_ms: number }>`SELECT id, qr_text, issued_at_ms
+          FROM tickets WHERE order_id = ${orderId}`
+        if (!ticket) return yield* new TicketNotIssued({ orderId, state: order.state })
+        const result: Ticket = { ticketId: ticket.id, orderId, qr: ticket.qr_text, issuedAtMs: Number(ticket.issued_at_ms) }
+        return result
+      })
+
+    return { enqueue, issueForOrder, sweepOutbox, getTicket, publicKeys: keys.publicKeysRaw } as const
+  }),
+  dependencies: [OrdersRepo.Default, Ids.Default]
+}) {}

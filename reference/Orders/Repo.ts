@@ -1,0 +1,78 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import type * as Statement from "@effect/sql/Statement"
+import { Effect } from "effect"
+import type { CustomerId, OrderId, OrderState, RunId } from "../Domain.js"
+
+export interface OrderRow {
+  readonly id: OrderId
+  readonly customer_id: CustomerId
+  readonly run_id: RunId
+  readonly seat_id: number
+  readonly from_index: number
+  readonly to_index: number
+  readonly segment_mask: number
+  readonly price_fen: number
+  readonly state: OrderState
+  readonly held_at_ms: number
+  readonly hold_expires_at_ms: number
+  readonly paid_at_ms: number | null
+  readonly issued_at_ms: number | null
+}
+
+export interface OrderView extends OrderRow {
+  readonly train_code: string
+  readonly service_date: string
+  readonly coach: number
+  readonly seat_code: string
+  readonly from_station: string
+  readonly to_station: string
+  readonly ticket_id: string | null
+}
+
+/** Bits [fromIndex, toIndex) set: segment i joins stop i to stop i + 1. */
+export const segmentMask = (fromIndex: number, toIndex: number) => {
+  let mask = 0
+  for (let segment = fromIndex; segment < toIndex; segment++) mask += 2 ** segment
+  return mask
+}
+
+export class OrdersRepo extends Effect.Service<OrdersRepo>()("OrdersRepo", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const view = (where: Statement.Fragment) => sql<OrderView>`
+      SELECT o.*, r.train_code, r.service_date, s.coach, s.seat_code,
+             fs.station_code AS from_station, ts.station_code AS to_station, t.id AS ticket_id
+      FROM orders o
+      JOIN train_runs r ON r.id = o.run_id
+      JOIN seats s ON s.id = o.seat_id
+      JOIN run_stops fs ON fs.run_id = o.run_id AND fs.stop_index = o.from_index
+      JOIN run_stops ts ON ts.run_id = o.run_id AND ts.stop_index = o.to_index
+      LEFT JOIN tickets t ON t.order_id = o.id
+      WHERE ${where}`
+    return {
+      /**
+       * The seat lock: one conditional write takes the first seat of the run that is free on every
+       * segment of the journey. Two orders can never both set an overlapping bit.
+       */
+      claimAnySeat: (runId: RunId, mask: number) =>
+        sql<{ id: number }>`UPDATE seats SET occupied_mask = occupied_mask | ${mask}, version = version + 1
+          WHERE id = (SELECT id FROM seats WHERE run_id = ${runId} AND (occupied_mask & ${mask}) = 0 ORDER BY id LIMIT 1)
+            AND (occupied_mask & ${mask}) = 0
+          RETURNING id`.pipe(Effect.map((rows) => rows[0]?.id)),
+      releaseSeat: (seatId: number, mask: number) =>
+        sql`UPDATE seats SET occupied_mask = occupied_mask & ~${mask}, version = version + 1 WHERE id = ${seatId}`,
+      insert: (order: OrderRow) => sql`INSERT INTO orders ${sql.insert(order as any)}`,
+      byIdForCustomer: (orderId: OrderId, customerId: CustomerId) =>
+        view(sql`o.id = ${orderId} AND o.customer_id = ${customerId}`).pipe(Effect.map((rows) => rows[0])),
+      byId: (orderId: OrderId) =>
+        view(sql`o.id = ${orderId}`).pipe(Effect.map((rows) => rows[0])),
+      /** Conditional state change: returns false when the order was not in `from` any more. */
+      transition: (orderId: OrderId, from: OrderState, to: OrderState, stamp: { column: "paid_at_ms" | "issued_at_ms" | "closed_at_ms"; atMs: number }) =>
+        sql`UPDATE orders SET state = ${to}, ${sql(stamp.column)} = ${stamp.atMs}
+          WHERE id = ${orderId} AND state = ${from} RETURNING id`.pipe(Effect.map((rows) => rows.length === 1)),
+      expiredHolds: (nowMs: number, limit: number) =>
+        sql<{ id: OrderId; seat_id: number; segment_mask: number }>`SELECT id, seat_id, segment_mask FROM orders
+          WHERE state = 'held' AND hold_expires_at_ms <= ${nowMs} ORDER BY hold_expires_at_ms, id LIMIT ${limit}`
+    }
+  })
+}) {}

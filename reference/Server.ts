@@ -1,0 +1,131 @@
+/**
+ * The whole server as layers. The same `AppLayer` is served two ways: over a real socket
+ * (`chunyun serve`, real mode) and as an in-process web handler (virtual mode), where the
+ * simulation's Clock and seeded Random replace the real ones.
+ */
+import { createServer } from "node:http"
+import { HttpApiBuilder, HttpMiddleware, HttpServer } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { Clock, Effect, Layer, Random, Schedule } from "effect"
+import { Accounts } from "./Accounts.js"
+import { AccountsHttp } from "./Accounts/Http.js"
+import { LedgerRepo } from "./Accounts/Repo.js"
+import { ChunyunApi } from "./Api.js"
+import { AdminAuthLive, CustomerAuthLive, GateAuthLive } from "./Auth/Http.js"
+import { Catalog } from "./Catalog.js"
+import { CatalogHttp } from "./Catalog/Http.js"
+import { Checkin } from "./Checkin.js"
+import { CheckinHttp } from "./Checkin/Http.js"
+import { ServerConfig } from "./Config.js"
+import type { ServerSettings } from "./Config.js"
+import { Customers } from "./Customers.js"
+import { CustomersHttp } from "./Customers/Http.js"
+import { CustomersRepo } from "./Customers/Repo.js"
+import { Ids } from "./Ids.js"
+import { Issuance } from "./Issuance.js"
+import { IssuanceHttp } from "./Issuance/Http.js"
+import { TicketKeys } from "./Issuance/Keys.js"
+import { Orders } from "./Orders.js"
+import { OrdersHttp } from "./Orders/Http.js"
+import { OrdersRepo } from "./Orders/Repo.js"
+import { Passwords } from "./Passwords.js"
+import { runMigrations } from "./Store/migrations.js"
+
+export interface StoreOptions {
+  /** a file path, or ":memory:" */
+  readonly filename: string
+}
+
+/** SQLite with the schema migrated and the ledger's system accounts present. */
+export const sqliteStore = (options: StoreOptions) => {
+  const client = SqliteClient.layer({ filename: options.filename, disableWAL: options.filename === ":memory:" })
+  const prepared = Layer.effectDiscard(Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`PRAGMA busy_timeout = 5000`
+    yield* sql`PRAGMA synchronous = NORMAL`
+    yield* sql`PRAGMA foreign_keys = ON`
+    yield* runMigrations
+  }))
+  return prepared.pipe(Layer.provideMerge(client), Layer.orDie)
+}
+
+const ensureSystemAccounts = Layer.effectDiscard(Effect.flatMap(LedgerRepo, (ledger) => ledger.ensureSystemAccounts).pipe(Effect.orDie))
+
+const Foundations = Layer.mergeAll(
+  Ids.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default
+)
+const Features = Layer.mergeAll(
+  Customers.DefaultWithoutDependencies, Catalog.DefaultWithoutDependencies, Orders.DefaultWithoutDependencies,
+  Issuance.DefaultWithoutDependencies, Checkin.Default
+)
+export const ServicesLayer = Accounts.DefaultWithoutDependencies.pipe(
+  Layer.provideMerge(Features),
+  Layer.provideMerge(Layer.merge(Foundations, ensureSystemAccounts.pipe(Layer.provide(LedgerRepo.Default))))
+)
+
+const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
+  Layer.provide([CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp]),
+  Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive])
+)
+
+/** The API, its services and the background sweepers, over a given store. */
+export const appLayer = (settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient>) =>
+  HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }).pipe(
+    Layer.provideMerge(ApiLayer),
+    Layer.provideMerge(ServicesLayer),
+    Layer.orDie,
+    Layer.provide(store),
+    Layer.provideMerge(ServerConfig.layer(settings))
+  )
+
+/**
+ * Background work of a real server: the outbox sweeper (the backstop for a crash between a payment's
+ * commit and its issue) and the release of expired holds. In virtual mode the simulator drives the same
+ * two effects as scheduled actors instead, so their timing is part of the deterministic trace.
+ */
+export const sweepers = Effect.gen(function* () {
+  const config = yield* ServerConfig
+  const issuance = yield* Issuance
+  const orders = yield* Orders
+  const every = (intervalMs: number, work: Effect.Effect<unknown, unknown>) =>
+    work.pipe(Effect.catchAllCause(Effect.logError), Effect.repeat(Schedule.spaced(intervalMs)), Effect.forkScoped)
+  yield* every(config.outboxSweepIntervalMs, issuance.sweepOutbox)
+  yield* every(config.holdSweepIntervalMs, orders.releaseExpiredHolds)
+})
+
+export interface ServeOptions {
+  readonly port: number
+  readonly host: string
+  readonly store: StoreOptions
+  readonly settings: Partial<ServerSettings>
+}
+
+/** `chunyun serve`: the HTTP server on a socket, with the sweepers running. */
+export const serveLayer = (options: ServeOptions) =>
+  HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
+    Layer.provide(Layer.scopedDiscard(sweepers)),
+    Layer.provide(appLayer(options.settings, sqliteStore(options.store))),
+    HttpServer.withLogAddress,
+    Layer.provide(NodeHttpServer.layer(createServer, { port: options.port, host: options.host, backlog: 4096 }))
+  )
+
+/**
+ * The server as an in-process web handler, with the given Clock and Random in every request's fiber
+ * and during construction (the signing key is drawn from `random` on first start).
+ */
+export const inProcessHandler = (options: {
+  settings: Partial<ServerSettings>
+  store: Layer.Layer<SqlClient.SqlClient>
+  clock: Clock.Clock
+  random: Random.Random
+}) => {
+  const overrides = Layer.merge(Layer.setClock(options.clock), Layer.setRandom(options.random))
+  const layer = appLayer(options.settings, options.store).pipe(
+    Layer.provideMerge(HttpServer.layerContext),
+    Layer.provide(overrides),
+    Layer.merge(overrides)
+  )
+  return HttpApiBuilder.toWebHandler(layer)
+}
