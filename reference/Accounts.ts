@@ -54,7 +54,6 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
         const order = yield* ordersRepo.byIdForCustomer(orderId, customerId)
         if (!order) return yield* new OrderNotFound({ orderId })
         if (order.state === "held" && Number(order.hold_expires_at_ms) <= nowMs) {
-          yield* orders.expireHold({ id: order.id, seat_id: order.seat_id, segment_mask: order.segment_mask }, nowMs)
           return yield* new HoldExpired({ orderId, expiredAtMs: Number(order.hold_expires_at_ms) })
         }
         if (order.state !== "held") return yield* new OrderNotPayable({ orderId, state: order.state })
@@ -76,6 +75,13 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
         return result
       })
 
+    /** After the payment's transaction rolled back: give an expired hold's seat back in a transaction of its own. */
+    const expireDueHold = (orderId: OrderId, nowMs: number) =>
+      Effect.gen(function* () {
+        const order = yield* ordersRepo.byId(orderId)
+        if (order && order.state === "held" && Number(order.hold_expires_at_ms) <= nowMs) yield* orders.expireHold(order, nowMs)
+      }).pipe(sql.withTransaction)
+
     /**
      * Pay a held order from the wallet. A replay of a stored key answers before the password is checked
      * (the stored answer is the customer's own); a new key costs one scrypt verification.
@@ -88,7 +94,7 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
         yield* customers.verifyPaymentPassword(customerId, paymentPassword)
         const nowMs = yield* Clock.currentTimeMillis
         const paid = yield* idempotent({ scope: customerId, key, request, schema: PaymentResultSchema, nowMs }, capture(customerId, orderId, nowMs))
-          .pipe(sql.withTransaction)
+          .pipe(sql.withTransaction, Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)))
         // issue right after the commit; the outbox sweeper is the backstop if this process dies here
         yield* issuance.issueForOrder(orderId)
         return yield* withTicket(paid)

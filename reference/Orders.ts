@@ -1,7 +1,8 @@
 /**
  * Orders (seeds 000, 004): a hold is "confirmed, pending payment" for `holdTtlMs`; the seat lock is a
  * single conditional write (Orders/Repo.ts claimAnySeat), so the first booking in the store's order wins.
- * Expired holds release their seat bits, either when the sweeper passes or when payment is attempted.
+ * Expired holds release their seat bits when the sweeper passes, when payment is attempted, or when a new
+ * hold on their run finds no free seat.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect } from "effect"
@@ -59,7 +60,7 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
         const orderId = yield* ids.orderId
         const nowMs = yield* Clock.currentTimeMillis
         yield* sql.withTransaction(Effect.gen(function* () {
-          const seatId = yield* repo.claimAnySeat(request.runId, mask)
+          const seatId = yield* claimSeat(request.runId, mask, nowMs)
           if (seatId === undefined) return yield* new SoldOut(request)
           yield* repo.insert({
             id: orderId, customer_id: customerId, run_id: request.runId, seat_id: seatId,
@@ -85,6 +86,23 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
         const expired = yield* repo.transition(order.id, "held", "expired", { column: "closed_at_ms", atMs: nowMs })
         if (expired) yield* repo.releaseSeat(order.seat_id, Number(order.segment_mask))
         return expired
+      })
+
+    /**
+     * The seat lock, then a second chance: a hold past its TTL keeps its bits until the sweeper passes,
+     * so before answering SoldOut the hold path releases this run's expired holds itself and retries once.
+     */
+    const claimSeat = (runId: RunId, mask: number, nowMs: number) =>
+      Effect.gen(function* () {
+        const seatId = yield* repo.claimAnySeat(runId, mask)
+        if (seatId !== undefined) return seatId
+        const due = yield* sql<{ id: OrderId; seat_id: number; segment_mask: number }>`SELECT id, seat_id, segment_mask
+          FROM orders WHERE run_id = ${runId} AND state = 'held' AND hold_expires_at_ms <= ${nowMs}
+            AND (segment_mask & ${mask}) <> 0
+          ORDER BY hold_expires_at_ms, id LIMIT ${config.holdSweepBatchSize}`
+        let released = 0
+        for (const order of due) if (yield* expireHold(order, nowMs)) released++
+        return released === 0 ? undefined : yield* repo.claimAnySeat(runId, mask)
       })
 
     const releaseExpiredHolds = Effect.gen(function* () {

@@ -4,11 +4,11 @@
  * simulation's Clock and seeded Random replace the real ones.
  */
 import { createServer } from "node:http"
-import { HttpApiBuilder, HttpMiddleware, HttpServer } from "@effect/platform"
+import { HttpApiBuilder, HttpApiError, HttpMiddleware, HttpServer, HttpServerError } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Clock, Effect, Layer, Random, Schedule } from "effect"
+import { Clock, Effect, Layer, Option, Random, Schedule } from "effect"
 import { Accounts } from "./Accounts.js"
 import { AccountsHttp } from "./Accounts/Http.js"
 import { LedgerRepo } from "./Accounts/Repo.js"
@@ -70,9 +70,22 @@ const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
   Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive])
 )
 
+/**
+ * A body that is not JSON at all fails inside the platform as a defect (a `RequestError` answered 400
+ * with an empty body). Answer it as the API's own `HttpApiDecodeError`, so every refusal names its problem.
+ */
+const malformedBodyIsDecodeError = HttpApiBuilder.middleware(ChunyunApi, (app) =>
+  Effect.catchSomeDefect(app, (defect) =>
+    defect instanceof HttpServerError.RequestError && defect.reason === "Decode"
+      ? Option.some(Effect.fail(new HttpApiError.HttpApiDecodeError({
+        issues: [], message: `the request body is not valid JSON: ${defect.description ?? String(defect.cause)}`
+      })))
+      : Option.none()))
+
 /** The API, its services and the background sweepers, over a given store. */
 export const appLayer = (settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient>) =>
   HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }).pipe(
+    Layer.merge(malformedBodyIsDecodeError),
     Layer.provideMerge(ApiLayer),
     Layer.provideMerge(ServicesLayer),
     Layer.orDie,
@@ -104,7 +117,7 @@ export interface ServeOptions {
 
 /** `chunyun serve`: the HTTP server on a socket, with the sweepers running. */
 export const serveLayer = (options: ServeOptions) =>
-  HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
+  HttpApiBuilder.serve().pipe(
     Layer.provide(Layer.scopedDiscard(sweepers)),
     Layer.provide(appLayer(options.settings, sqliteStore(options.store))),
     HttpServer.withLogAddress,

@@ -1,0 +1,123 @@
+/**
+ * The `chunyun` command line: a thin layer over the library (simulator/, reference/, reports/).
+ *   chunyun run <scenario> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X]
+ *   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db] [--password-cost N]
+ */
+import { execSync } from "node:child_process"
+import { mkdirSync } from "node:fs"
+import { dirname, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import { formatProgress } from "../reports/progress.js"
+import { renderSummary } from "../reports/summary.js"
+import { writeReport } from "../reports/write.js"
+import { serveLayer } from "../reference/Server.js"
+import { buildReport } from "../simulator/Report.js"
+import { runReal } from "../simulator/Real.js"
+import { runVirtual } from "../simulator/Virtual.js"
+import { scaledClock } from "./scaledClock.js"
+import { loadScenario, ScenarioFileError } from "./scenarioFile.js"
+
+const usage = `usage:
+  chunyun run <scenario.ts> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X]
+  chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db] [--password-cost N]`
+
+class UsageError extends Error {}
+
+const integerOption = (name: string, text: string | undefined, fallback: number, min = 0) => {
+  if (text === undefined) return fallback
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < min) throw new UsageError(`--${name} expects an integer ≥ ${min}, got "${text}"`)
+  return value
+}
+
+const codeVersion = () => {
+  try {
+    const head = execSync("git rev-parse --short HEAD", { stdio: ["ignore", "pipe", "ignore"] }).toString().trim()
+    const dirty = execSync("git status --porcelain --untracked-files=no", { stdio: ["ignore", "pipe", "ignore"] }).toString().trim()
+    return dirty ? `${head}-dirty` : head
+  } catch {
+    return "unknown"
+  }
+}
+
+const runCommand = async (args: ReadonlyArray<string>) => {
+  const { values, positionals } = parseArgs({
+    args: [...args], allowPositionals: true,
+    options: { seed: { type: "string" }, mode: { type: "string" }, out: { type: "string" }, "time-scale": { type: "string" } }
+  })
+  const file = positionals[0]
+  if (!file || positionals.length > 1) throw new UsageError("run takes exactly one scenario file")
+  const mode = values.mode ?? "virtual"
+  if (mode !== "virtual" && mode !== "real") throw new UsageError(`--mode expects virtual or real, got "${mode}"`)
+  const seed = integerOption("seed", values.seed, 42)
+  const scenario = await loadScenario(file)
+  const outDir = resolve(values.out ?? `out/${scenario.name}-${seed}`)
+  const startedAt = new Date().toISOString()
+  const wallStart = performance.now()
+  let lastPrintMs = 0
+  console.log(`chunyun: ${scenario.name}, seed ${seed}, ${mode} mode, ${scenario.passengers.count} passengers`)
+  const outcome = mode === "virtual"
+    ? await runVirtual(scenario, seed, ({ nowMs, history }) => {
+      if (performance.now() - lastPrintMs < 1_000) return
+      lastPrintMs = performance.now()
+      console.log(formatProgress({
+        elapsedVirtualMs: nowMs - Date.parse(scenario.startAt), totalVirtualMs: 0, wallMs: performance.now() - wallStart,
+        arrived: history.count("search"), held: history.count("hold"), paid: history.count("pay"),
+        issued: history.count("ticket-received"), admitted: history.count("scan"),
+        errors: history.events.length - [...history.tally].filter(([key]) => key.endsWith(":ok")).reduce((sum, [, n]) => sum + n, 0),
+        startClockMs: (Date.parse(scenario.startAt) + 8 * 3_600_000) % 86_400_000
+      }))
+    })
+    : await runReal(scenario, seed, fileURLToPath(import.meta.url), integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1))
+  const notes = "dropped" in outcome ? [`Real mode: ${outcome.dropped} arrivals dropped (more than ${scenario.real.maxPassengersInFlight} passengers in flight); latencies are wall-clock ms measured from each request's start.`] : []
+  const report = buildReport({ scenario, seed, mode, outcome, codeVersion: codeVersion(), startedAt, wallDurationMs: performance.now() - wallStart, notes })
+  mkdirSync(outDir, { recursive: true })
+  const written = await Effect.runPromise(writeReport(outDir, report).pipe(Effect.provide(NodeContext.layer)))
+  console.log(renderSummary(report))
+  console.log(`report: ${written.jsonPath}\n        ${written.htmlPath}`)
+  return report.invariants.some((invariant) => invariant.violations > 0) ? 1 : 0
+}
+
+const serveCommand = (args: ReadonlyArray<string>) => {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      port: { type: "string" }, host: { type: "string" }, db: { type: "string" }, "password-cost": { type: "string" },
+      "hold-ttl-ms": { type: "string" }, "clock-start-ms": { type: "string" }, "clock-scale": { type: "string" }
+    }
+  })
+  const db = values.db ?? "./data/chunyun.db"
+  if (db !== ":memory:") mkdirSync(dirname(resolve(db)), { recursive: true })
+  const settings = {
+    passwordHashCostN: integerOption("password-cost", values["password-cost"], 16_384, 1024),
+    holdTtlMs: integerOption("hold-ttl-ms", values["hold-ttl-ms"], 600_000, 1)
+  }
+  const clockStartMs = values["clock-start-ms"] === undefined ? undefined : integerOption("clock-start-ms", values["clock-start-ms"], 0)
+  const clockLayer = clockStartMs === undefined ? Layer.empty
+    : Layer.setClock(scaledClock(clockStartMs, Number(values["clock-scale"] ?? "1")))
+  const layer = serveLayer({
+    port: integerOption("port", values.port, 8080), host: values.host ?? "127.0.0.1", store: { filename: db }, settings
+  }).pipe(Layer.provide(clockLayer))
+  NodeRuntime.runMain(Layer.launch(layer))
+}
+
+const main = async (argv: ReadonlyArray<string>) => {
+  const [command, ...rest] = argv
+  if (command === "run") return runCommand(rest)
+  if (command === "serve") { serveCommand(rest); return undefined }
+  throw new UsageError(command ? `unknown command "${command}"` : "no command given")
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { if (code !== undefined) process.exit(code) },
+  (error: unknown) => {
+    if (error instanceof UsageError) console.error(`chunyun: ${error.message}\n${usage}`)
+    else if (error instanceof ScenarioFileError) console.error(`chunyun: invalid scenario\n${error.message}`)
+    else if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) console.error(`chunyun: ${error.message}\n${usage}`)
+    else console.error("chunyun: run failed:", error)
+    process.exit(2)
+  }
+)

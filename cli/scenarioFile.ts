@@ -1,0 +1,34 @@
+/**
+ * Loads a scenario module and decodes its default export. Every failure names the file, the path
+ * inside the scenario and what was expected, so a typo is found without reading a stack trace.
+ */
+import { existsSync } from "node:fs"
+import { resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import { Either, ParseResult, Schema } from "effect"
+import { Scenario } from "../scenarios/Scenario.js"
+
+export class ScenarioFileError extends Error {}
+
+const formatPath = (path: ReadonlyArray<PropertyKey>) =>
+  path.length === 0 ? "(root)" : path.map((key, index) => typeof key === "number" ? `[${key}]` : index === 0 ? String(key) : `.${String(key)}`).join("")
+
+export const decodeScenario = (file: string, value: unknown): Scenario => {
+  const decoded = Schema.decodeUnknownEither(Scenario, { errors: "all", onExcessProperty: "error" })(value)
+  if (Either.isRight(decoded)) return decoded.right
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+  throw new ScenarioFileError(issues.map((issue) => `${file}: at ${formatPath(issue.path)}: ${issue.message}`).join("\n"))
+}
+
+export const loadScenario = async (file: string): Promise<Scenario> => {
+  const absolute = resolve(file)
+  if (!existsSync(absolute)) throw new ScenarioFileError(`${file}: no such scenario file`)
+  let module: { default?: unknown }
+  try {
+    module = await import(pathToFileURL(absolute).href)
+  } catch (error) {
+    throw new ScenarioFileError(`${file}: cannot be loaded: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`)
+  }
+  if (module.default === undefined) throw new ScenarioFileError(`${file}: has no default export (export default defineScenario({ … }))`)
+  return decodeScenario(file, module.default)
+}

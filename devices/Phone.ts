@@ -1,0 +1,121 @@
+/**
+ * A passenger's phone (seed 000): search, register, log in, hold a seat for its segment, top up and pay
+ * from the wallet with the payment password (idempotency keys, so a retry never charges twice), wait for
+ * the ticket, then show its QR at a gate of the boarding station. Every call goes through `call`, which
+ * adds the network delay of virtual mode and records the call in the history.
+ */
+import { Clock, Effect, Random } from "effect"
+import type { History } from "../simulator/History.js"
+import { recorded } from "../simulator/History.js"
+import type { PhoneNumber, RunId, ServiceDate, StationCode } from "../reference/Domain.js"
+import { bearer, makeClient } from "./Client.js"
+import type { ApiClient } from "./Client.js"
+import type { GateScanner, PhoneDisplay } from "./GateScanner.js"
+import { renderQr } from "./Qr.js"
+
+export interface Passenger {
+  readonly index: number
+  readonly phone: PhoneNumber
+  readonly fromStation: StationCode
+  readonly toStation: StationCode
+}
+
+export interface PhoneEnvironment {
+  readonly history: History
+  readonly baseUrl: string
+  readonly anonymous: ApiClient
+  readonly runId: RunId
+  readonly serviceDate: ServiceDate
+  /** sleep on the scenario's timeline (virtual ms; scaled to wall time in real mode) */
+  readonly sleepScenario: (ms: number) => Effect.Effect<void>
+  readonly scenarioNowMs: Effect.Effect<number>
+  /** one-way network delay before a request and after its answer (virtual mode); Effect.void in real mode */
+  readonly networkDelay: Effect.Effect<void>
+  readonly thinkTime: Effect.Effect<void>
+  readonly gatesAt: (station: string) => ReadonlyArray<GateScanner>
+  readonly departureEpochMs: (station: string) => number
+  readonly ticketPollIntervalMs: number
+  readonly maxTicketPolls: number
+  readonly arriveBeforeDepartureMs: { readonly min: number; readonly max: number }
+  readonly qrPixelSampleRate: number
+}
+
+export const passwordOf = (passenger: Passenger) => `pw-${passenger.phone}`
+export const paymentPasswordOf = (passenger: Passenger) => String(100_000 + (passenger.index % 900_000))
+
+export const phoneJourney = (env: PhoneEnvironment, passenger: Passenger) => {
+  const actor = `phone-${passenger.index}`
+  const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) =>
+    recorded(env.history, actor, kind, env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay)), detailOf)
+
+  return Effect.gen(function* () {
+    const offers = yield* call("search", env.anonymous.catalog.search({
+      urlParams: { from: passenger.fromStation, to: passenger.toStation, date: env.serviceDate }
+    }))
+    const offer = offers.find((candidate) => candidate.runId === env.runId)
+    if (!offer || offer.availableSeats === 0) return yield* gaveUp("no seats at search")
+    yield* env.thinkTime
+    yield* call("register", env.anonymous.customers.register({
+      payload: { phone: passenger.phone, password: passwordOf(passenger), paymentPassword: paymentPasswordOf(passenger) }
+    }))
+    yield* env.thinkTime
+    const session = yield* call("login", env.anonymous.customers.login({ payload: { phone: passenger.phone, password: passwordOf(passenger) } }))
+    const client = yield* makeClient(env.baseUrl, bearer(session.token))
+    const order = yield* call("hold", client.orders.hold({
+      payload: { runId: env.runId, fromStation: passenger.fromStation, toStation: passenger.toStation }
+    }), (held) => ({ orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen }))
+    yield* env.thinkTime
+    yield* call("top-up", client.accounts.topUp({
+      headers: { "idempotency-key": `topup-${String(passenger.index).padStart(8, "0")}` }, payload: { amountFen: order.priceFen as never }
+    }))
+    const payStartMs = yield* Clock.currentTimeMillis
+    const payment = yield* call("pay", client.accounts.pay({
+      path: { orderId: order.orderId }, headers: { "idempotency-key": `pay-${String(passenger.index).padStart(8, "0")}` },
+      payload: { paymentPassword: paymentPasswordOf(passenger) }
+    }), (paid) => ({ orderId: paid.orderId, state: paid.state }))
+    const ticket = yield* awaitTicket(client, order.orderId, payment.ticketId !== null)
+    const receivedMs = yield* Clock.currentTimeMillis
+    env.history.add({
+      atMs: receivedMs, actor, kind: "ticket-received", outcome: "ok",
+      detail: { orderId: order.orderId, ticketId: ticket.ticketId, paymentToIssuanceMs: receivedMs - payStartMs }
+    })
+    yield* goToGate(ticket.qr)
+  }).pipe(Effect.catchAll((error) => gaveUp(typeof error === "object" && error && "_tag" in error ? String(error._tag) : "error")))
+
+  function gaveUp(reason: string) {
+    return Effect.flatMap(Clock.currentTimeMillis, (atMs) =>
+      Effect.sync(() => env.history.add({ atMs, actor, kind: "gave-up", outcome: reason })))
+  }
+
+  function awaitTicket(client: ApiClient, orderId: Parameters<ApiClient["issuance"]["getTicket"]>[0]["path"]["orderId"], issued: boolean) {
+    return Effect.gen(function* () {
+      for (let poll = 0; ; poll++) {
+        if (issued || poll > 0) {
+          const ticket = yield* call("get-ticket", client.issuance.getTicket({ path: { orderId } })).pipe(
+            Effect.catchTag("TicketNotIssued", () => Effect.succeed(undefined))
+          )
+          if (ticket) return ticket
+        }
+        if (poll >= env.maxTicketPolls) return yield* Effect.fail({ _tag: "TicketNeverArrived" as const })
+        yield* env.sleepScenario(env.ticketPollIntervalMs)
+      }
+    })
+  }
+
+  function goToGate(qr: string) {
+    return Effect.gen(function* () {
+      const departureMs = env.departureEpochMs(passenger.fromStation)
+      const earlyMs = yield* Random.nextIntBetween(env.arriveBeforeDepartureMs.min, env.arriveBeforeDepartureMs.max + 1)
+      const nowMs = yield* env.scenarioNowMs
+      yield* env.sleepScenario(Math.max(0, departureMs - earlyMs - nowMs))
+      const gates = env.gatesAt(passenger.fromStation)
+      const gate = gates[yield* Random.nextIntBetween(0, gates.length)]
+      if (!gate) return yield* Effect.fail({ _tag: "NoGateAtStation" as const })
+      const sampled = (yield* Random.next) < env.qrPixelSampleRate
+      const display: PhoneDisplay = sampled ? { kind: "pixels", image: renderQr(qr) } : { kind: "text", text: qr }
+      yield* call("scan", gate.scan(display, passenger.phone), (admission) => ({
+        ticketId: admission.ticketId, gate: gate.gateId, pixels: sampled
+      }))
+    })
+  }
+}

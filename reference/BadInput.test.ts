@@ -1,0 +1,155 @@
+/**
+ * Whatever a client sends, the server answers 4xx with a JSON body whose `_tag` names the problem:
+ * never a 5xx, never an empty body. Raw `fetch`, because the typed client would refuse to send most
+ * of these. Also: the OpenAPI document describes every endpoint of the contract.
+ */
+import assert from "node:assert/strict"
+import { after, before, describe, test } from "node:test"
+import { ChunyunApi } from "./Api.js"
+import {
+  bearer, createRun, newCustomer, newGate, rawRequest, startTestServer
+} from "./testing/TestServer.js"
+import type { TestCustomer, TestGate, TestRun, TestServer } from "./testing/TestServer.js"
+
+interface BadRequest {
+  readonly name: string
+  readonly method: "GET" | "POST"
+  readonly path: string
+  readonly headers?: Record<string, string>
+  /** a string is sent as it is (malformed JSON); anything else is JSON-encoded */
+  readonly body?: string | object
+  readonly status: number
+  readonly tag: string
+}
+
+const hugeStringChars = 1_000_000
+const wellFormedMissingOrderId = "O0123456789abcdef"
+
+const badRequests = (context: { customer: TestCustomer; run: TestRun; gate: TestGate }): ReadonlyArray<BadRequest> => {
+  const { customer, run, gate } = context
+  const asCustomer = bearer(customer.token)
+  const withKey = { ...asCustomer, "idempotency-key": "bad-input-key-1" }
+  const registration = { phone: "13700000001", password: "long enough password", paymentPassword: "123456" }
+  const newRun = {
+    trainCode: "K1", serviceDate: run.serviceDate, coaches: [{ coach: 1, seatClass: "second", seatCount: 2 }],
+    stops: [{ station: "AAA", name: "A", departureMinuteOfDay: 60 }, { station: "BBB", name: "B", departureMinuteOfDay: 90 }],
+    fareFenPerSegment: [100]
+  }
+  const admin = { "x-admin-key": "chunyun-admin" }
+  return [
+    // bodies that are not JSON, or not the right JSON
+    { name: "truncated JSON", method: "POST", path: "/customers", body: '{"phone":"13700000001",', status: 400, tag: "HttpApiDecodeError" },
+    { name: "not JSON at all", method: "POST", path: "/customers", body: "phone=13700000001", status: 400, tag: "HttpApiDecodeError" },
+    { name: "empty body", method: "POST", path: "/sessions", body: "", status: 400, tag: "HttpApiDecodeError" },
+    { name: "JSON array instead of an object", method: "POST", path: "/customers", body: "[]", status: 400, tag: "HttpApiDecodeError" },
+    { name: "missing fields", method: "POST", path: "/customers", body: { phone: "13700000001" }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "phone as a number", method: "POST", path: "/customers", body: { ...registration, phone: 13700000001 }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "10-digit phone", method: "POST", path: "/customers", body: { ...registration, phone: "1370000000" }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "5-digit payment password", method: "POST", path: "/customers", body: { ...registration, paymentPassword: "12345" }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "short password", method: "POST", path: "/customers", body: { ...registration, password: "short" }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "huge password", method: "POST", path: "/sessions", body: { phone: customer.phone, password: "x".repeat(hugeStringChars) }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "negative amountFen", method: "POST", path: "/wallet/top-ups", headers: withKey, body: { amountFen: -100 }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "zero amountFen", method: "POST", path: "/wallet/top-ups", headers: withKey, body: { amountFen: 0 }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "fractional amountFen", method: "POST", path: "/wallet/top-ups", headers: withKey, body: { amountFen: 1.5 }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "amountFen as a string", method: "POST", path: "/wallet/top-ups", headers: withKey, body: { amountFen: "100" }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "amountFen above the limit", method: "POST", path: "/wallet/top-ups", headers: withKey, body: { amountFen: 1e12 }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "7-digit payment password", method: "POST", path: `/orders/${wellFormedMissingOrderId}/payment`, headers: withKey, body: { paymentPassword: "1234567" }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "payment password as a number", method: "POST", path: `/orders/${wellFormedMissingOrderId}/payment`, headers: withKey, body: { paymentPassword: 123456 }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "hold with a lowercase station", method: "POST", path: "/orders", headers: asCustomer, body: { runId: run.runId, fromStation: "bjp", toStation: "TJP" }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "scan with an oversized QR", method: "POST", path: "/gates/scans", headers: { "x-device-key": gate.deviceKey }, body: { qr: "A".repeat(3000), presentedHolder: customer.phone }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "search without its parameters", method: "GET", path: "/runs?from=BJP", status: 400, tag: "HttpApiDecodeError" },
+    { name: "search with a malformed date", method: "GET", path: "/runs?from=BJP&to=TJP&date=2025-13-01", status: 400, tag: "HttpApiDecodeError" },
+    { name: "run with zero seats per coach", method: "POST", path: "/admin/runs", headers: admin, body: { ...newRun, coaches: [{ coach: 1, seatClass: "second", seatCount: 0 }] }, status: 400, tag: "HttpApiDecodeError" },
+
+    // headers and path parameters
+    { name: "missing idempotency-key", method: "POST", path: "/wallet/top-ups", headers: asCustomer, body: { amountFen: 100 }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "too short idempotency-key", method: "POST", path: "/wallet/top-ups", headers: { ...asCustomer, "idempotency-key": "abc" }, body: { amountFen: 100 }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "malformed orderId", method: "GET", path: "/orders/not-an-order", headers: asCustomer, status: 400, tag: "HttpApiDecodeError" },
+    { name: "orderId with uppercase hex", method: "GET", path: "/orders/O0123456789ABCDEF", headers: asCustomer, status: 400, tag: "HttpApiDecodeError" },
+    { name: "malformed orderId for a ticket", method: "GET", path: "/orders/123/ticket", headers: asCustomer, status: 400, tag: "HttpApiDecodeError" },
+
+    // who is asking
+    { name: "no bearer token", method: "GET", path: "/wallet", status: 401, tag: "Unauthorized" },
+    { name: "unknown bearer token", method: "GET", path: "/wallet", headers: bearer("0".repeat(32)), status: 401, tag: "Unauthorized" },
+    { name: "basic auth instead of a bearer token", method: "GET", path: "/wallet", headers: { authorization: "Basic dXNlcjpwYXNz" }, status: 401, tag: "Unauthorized" },
+    { name: "hold without a session", method: "POST", path: "/orders", body: { runId: run.runId, fromStation: "BJP", toStation: "TJP" }, status: 401, tag: "Unauthorized" },
+    { name: "wrong login password", method: "POST", path: "/sessions", body: { phone: customer.phone, password: "not the password" }, status: 401, tag: "InvalidCredentials" },
+    { name: "login of an unknown phone", method: "POST", path: "/sessions", body: { phone: "13600000009", password: "whatever password" }, status: 401, tag: "InvalidCredentials" },
+    { name: "admin endpoint without the key", method: "POST", path: "/admin/gates", body: { gateId: "g-1", station: "BJP" }, status: 403, tag: "Forbidden" },
+    { name: "admin endpoint with a wrong key", method: "POST", path: "/admin/runs", headers: { "x-admin-key": "guess" }, body: newRun, status: 403, tag: "Forbidden" },
+    { name: "scan without a device key", method: "POST", path: "/gates/scans", body: { qr: "CY1:AAAA", presentedHolder: customer.phone }, status: 401, tag: "Unauthorized" },
+    { name: "scan with an unknown device key", method: "POST", path: "/gates/scans", headers: { "x-device-key": "f".repeat(32) }, body: { qr: "CY1:AAAA", presentedHolder: customer.phone }, status: 401, tag: "Unauthorized" },
+
+    // well-formed, but naming nothing that exists or makes sense
+    { name: "unknown order", method: "GET", path: `/orders/${wellFormedMissingOrderId}`, headers: asCustomer, status: 404, tag: "OrderNotFound" },
+    { name: "paying an unknown order", method: "POST", path: `/orders/${wellFormedMissingOrderId}/payment`, headers: withKey, body: { paymentPassword: customer.paymentPassword }, status: 404, tag: "OrderNotFound" },
+    { name: "ticket of an unknown order", method: "GET", path: `/orders/${wellFormedMissingOrderId}/ticket`, headers: asCustomer, status: 404, tag: "OrderNotFound" },
+    { name: "hold on an unknown run", method: "POST", path: "/orders", headers: asCustomer, body: { runId: "Z9-20990101", fromStation: "BJP", toStation: "TJP" }, status: 404, tag: "TrainRunNotFound" },
+    { name: "hold against the direction of travel", method: "POST", path: "/orders", headers: asCustomer, body: { runId: run.runId, fromStation: "TJP", toStation: "BJP" }, status: 422, tag: "InvalidSegment" },
+    { name: "hold from a station the run skips", method: "POST", path: "/orders", headers: asCustomer, body: { runId: run.runId, fromStation: "XYZ", toStation: "TJP" }, status: 422, tag: "InvalidSegment" },
+    { name: "run whose fares do not match its segments", method: "POST", path: "/admin/runs", headers: admin, body: { ...newRun, fareFenPerSegment: [100, 200] }, status: 422, tag: "InvalidCatalog" },
+    { name: "run whose stops go back in time", method: "POST", path: "/admin/runs", headers: admin, body: { ...newRun, trainCode: "K2", stops: [newRun.stops[1], newRun.stops[0]] }, status: 422, tag: "InvalidCatalog" },
+    { name: "a run that already exists", method: "POST", path: "/admin/runs", headers: admin, body: { ...newRun, trainCode: "G900", serviceDate: run.serviceDate }, status: 409, tag: "TrainRunExists" },
+    { name: "scan of a QR that is no ticket", method: "POST", path: "/gates/scans", headers: { "x-device-key": gate.deviceKey }, body: { qr: "hello", presentedHolder: customer.phone }, status: 422, tag: "InvalidTicket" },
+    { name: "a phone registered twice", method: "POST", path: "/customers", body: { ...registration, phone: customer.phone }, status: 409, tag: "PhoneAlreadyRegistered" }
+  ]
+}
+
+describe("bad input", () => {
+  let server: TestServer
+  let context: { customer: TestCustomer; run: TestRun; gate: TestGate }
+  before(async () => {
+    server = await startTestServer()
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const run = await server.run(createRun(server.baseUrl, { trainCode: "G900", stations: ["BJP", "TJP"], seatCount: 2 }))
+    const gate = await server.run(newGate(server.baseUrl, "bad-input-gate", "BJP"))
+    context = { customer, run, gate }
+  })
+  after(() => server.close())
+
+  test("every bad request is a 4xx with a JSON body naming the problem", async () => {
+    const cases = badRequests(context)
+    assert.equal(new Set(cases.map((badRequest) => badRequest.name)).size, cases.length, "case names must be unique")
+    for (const badRequest of cases) {
+      const response = await rawRequest(server.baseUrl, badRequest.method, badRequest.path, {
+        ...(badRequest.headers === undefined ? {} : { headers: badRequest.headers }),
+        ...(badRequest.body === undefined ? {} : { body: badRequest.body })
+      })
+      const label = `${badRequest.name}: ${response.status} ${response.text.slice(0, 200)}`
+      assert.ok(response.status >= 400 && response.status < 500, label)
+      assert.equal(response.status, badRequest.status, label)
+      assert.match(response.contentType ?? "", /^application\/json/, label)
+      assert.equal((response.json as { _tag?: unknown } | undefined)?._tag, badRequest.tag, label)
+    }
+  })
+
+  test("a decode error says which field is wrong", async () => {
+    const response = await rawRequest(server.baseUrl, "POST", "/customers", {
+      body: { phone: "1370000000", password: "long enough password", paymentPassword: "123456" }
+    })
+    const body = response.json as { issues?: ReadonlyArray<{ path: ReadonlyArray<string> }> }
+    assert.deepEqual(body.issues?.map((issue) => issue.path), [["phone"]])
+  })
+
+  test("bad input changed nothing: the wallet is empty and no seat was taken", async () => {
+    const wallet = await server.run(context.customer.client.accounts.getWallet())
+    assert.equal(wallet.balanceFen, 0)
+    const offers = await server.run(context.customer.client.catalog.search({
+      urlParams: { from: context.run.stations[0]!, to: context.run.stations[1]!, date: context.run.serviceDate }
+    }))
+    assert.equal(offers.find((offer) => offer.runId === context.run.runId)?.availableSeats, 2)
+  })
+
+  test("GET /openapi.json describes every endpoint of the contract", async () => {
+    const response = await rawRequest(server.baseUrl, "GET", "/openapi.json")
+    assert.equal(response.status, 200)
+    const document = response.json as { openapi: string; paths: Record<string, Record<string, unknown>> }
+    assert.match(document.openapi, /^3\./)
+    const expected = Object.values(ChunyunApi.groups).flatMap((group) =>
+      Object.values(group.endpoints).map((endpoint) => `${endpoint.method} ${endpoint.path.replace(/:(\w+)/g, "{$1}")}`))
+    assert.ok(expected.length >= 13, `the contract lists only ${expected.length} endpoints`)
+    const documented = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`))
+    assert.deepEqual([...documented].sort(), [...expected].sort())
+  })
+})

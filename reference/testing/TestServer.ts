@@ -1,0 +1,274 @@
+/**
+ * The real server on a real socket for tests: SQLite in memory, an ephemeral port on 127.0.0.1, the
+ * sweepers running, and a cheap scrypt cost so registering hundreds of customers takes seconds. Tests
+ * talk to it over HTTP with the typed client derived from `ChunyunApi` (undici underneath), or with
+ * raw `fetch` when the status line and body bytes are the point.
+ */
+import { createServer } from "node:http"
+import { HttpApiBuilder, HttpApiClient, HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
+import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Effect, Layer, ManagedRuntime } from "effect"
+import { ChunyunApi } from "../Api.js"
+import { defaultSettings } from "../Config.js"
+import type { ServerSettings } from "../Config.js"
+import type { CustomerId, Fen, GateId, PhoneNumber, RunId, ServiceDate, StationCode, TrainCode } from "../Domain.js"
+import { appLayer, sqliteStore, sweepers } from "../Server.js"
+
+/** scrypt N for tests: 1 MiB of memory and about a millisecond per hash, instead of 16 MiB and ~50 ms */
+export const testPasswordHashCostN = 1024
+const testHost = "127.0.0.1"
+const listenBacklog = 4096
+
+const serverLayer = (settings: Partial<ServerSettings>) => {
+  // the same layer value twice is built once: the tests read the store the server writes
+  const store = sqliteStore({ filename: ":memory:" })
+  const app = Layer.merge(appLayer(settings, store), store)
+  return HttpApiBuilder.serve().pipe(
+    Layer.provide(Layer.scopedDiscard(sweepers)),
+    Layer.provideMerge(app),
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: testHost, backlog: listenBacklog }))
+  )
+}
+
+const testLayer = (settings: Partial<ServerSettings>) => Layer.merge(serverLayer(settings), NodeHttpClient.layerUndici)
+
+/** What an effect given to `TestServer.run` may use: the HTTP client, and the server's store and services. */
+export type TestContext = Layer.Layer.Success<ReturnType<typeof testLayer>>
+
+export interface TestServer {
+  /** `http://127.0.0.1:<port>` */
+  readonly baseUrl: string
+  readonly settings: ServerSettings
+  /** Runs an effect with a real HTTP client and the server's own context (its SqlClient for assertions on the store). */
+  readonly run: <A, E>(effect: Effect.Effect<A, E, TestContext>) => Promise<A>
+  /** Stops the sweepers, closes the socket and the store, and destroys the client's connection pool. */
+  readonly close: () => Promise<void>
+}
+
+export const startTestServer = async (overrides: Partial<ServerSettings> = {}): Promise<TestServer> => {
+  const settings: ServerSettings = { ...defaultSettings, passwordHashCostN: testPasswordHashCostN, ...overrides }
+  const runtime = ManagedRuntime.make(testLayer(settings))
+  const address = await runtime.runPromise(Effect.map(HttpServer.HttpServer, (server) => server.address))
+  if (address._tag !== "TcpAddress") {
+    await runtime.dispose()
+    throw new Error(`test server bound to ${address.path}, expected a TCP port`)
+  }
+  return {
+    baseUrl: `http://${testHost}:${address.port}`,
+    settings,
+    run: (effect) => runtime.runPromise(effect),
+    close: () => runtime.dispose()
+  }
+}
+
+/** Runs `body` with a fresh server and always closes it, for a test that needs settings of its own. */
+export const withTestServer = async <A>(overrides: Partial<ServerSettings>, body: (server: TestServer) => Promise<A>) => {
+  const server = await startTestServer(overrides)
+  try {
+    return await body(server)
+  } finally {
+    await server.close()
+  }
+}
+
+/** Reads the server's store directly, for invariants no endpoint shows (ledger sums, seat masks). */
+export const storeQuery = <Row extends object>(statement: string, ...params: ReadonlyArray<string | number>) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<Row>(statement, params)).pipe(Effect.orDie)
+
+// ---- typed clients ------------------------------------------------------------------------------
+
+export const anonymousClient = (baseUrl: string) => HttpApiClient.make(ChunyunApi, { baseUrl })
+export type ChunyunClient = Effect.Effect.Success<ReturnType<typeof anonymousClient>>
+
+export const adminClient = (baseUrl: string, adminKey: string = defaultSettings.adminKey) =>
+  HttpApiClient.make(ChunyunApi, {
+    baseUrl,
+    transformClient: HttpClient.mapRequest(HttpClientRequest.setHeader("x-admin-key", adminKey))
+  })
+
+export const customerClient = (baseUrl: string, token: string) =>
+  HttpApiClient.make(ChunyunApi, { baseUrl, transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(token)) })
+
+export const gateClient = (baseUrl: string, deviceKey: string) =>
+  HttpApiClient.make(ChunyunApi, {
+    baseUrl,
+    transformClient: HttpClient.mapRequest(HttpClientRequest.setHeader("x-device-key", deviceKey))
+  })
+
+let phonesIssued = 0
+/** A valid mainland mobile number no other call in this process has returned. */
+export const freshPhone = () => {
+  phonesIssued++
+  return `139${String(phonesIssued).padStart(8, "0")}` as PhoneNumber
+}
+
+export const testPassword = "correct horse battery"
+export const testPaymentPassword = "246810"
+
+export interface TestCustomer {
+  readonly client: ChunyunClient
+  readonly token: string
+  readonly customerId: CustomerId
+  readonly phone: PhoneNumber
+  readonly password: string
+  readonly paymentPassword: string
+}
+
+/** Registers a customer with a fresh phone number, logs in, and returns a client carrying the session token. */
+export const newCustomer = (baseUrl: string) =>
+  Effect.gen(function* () {
+    const anonymous = yield* anonymousClient(baseUrl)
+    const phone = freshPhone()
+    const registered = yield* anonymous.customers.register({
+      payload: { phone, password: testPassword, paymentPassword: testPaymentPassword }
+    })
+    const session = yield* anonymous.customers.login({ payload: { phone, password: testPassword } })
+    const client = yield* customerClient(baseUrl, session.token)
+    const customer: TestCustomer = {
+      client, token: session.token, customerId: registered.customerId, phone,
+      password: testPassword, paymentPassword: testPaymentPassword
+    }
+    return customer
+  })
+
+export interface TestGate {
+  readonly client: ChunyunClient
+  readonly gateId: GateId
+  readonly deviceKey: string
+  readonly station: StationCode
+}
+
+export const newGate = (baseUrl: string, gateId: string, station: string) =>
+  Effect.gen(function* () {
+    const admin = yield* adminClient(baseUrl)
+    const registered = yield* admin.catalog.registerGate({
+      payload: { gateId: gateId as GateId, station: station as StationCode }
+    })
+    const gate: TestGate = {
+      client: yield* gateClient(baseUrl, registered.deviceKey),
+      gateId: registered.gateId, deviceKey: registered.deviceKey, station: station as StationCode
+    }
+    return gate
+  })
+
+// ---- train runs ---------------------------------------------------------------------------------
+
+const minutesPerDay = 1440
+const msPerMinute = 60_000
+/** How far ahead of the clock a "departing soon" train leaves: inside the default check-in window of 2 h before. */
+export const departsInMinutes = 30
+export const minutesBetweenStops = 5
+/** With these, the fallback departure (next midnight) is at most 30 + 5 × 6 minutes away: still inside 2 h. */
+export const maxStopsOfSoonRun = 7
+
+const serviceDateOf = (localMs: number) => new Date(localMs).toISOString().slice(0, 10) as ServiceDate
+
+/**
+ * A service date and first-stop minute of day (in the server's UTC offset) such that the first stop
+ * leaves about half an hour from `nowMs` and every later stop still falls on the same service date.
+ */
+export const departingSoon = (nowMs: number, stopCount: number, utcOffsetMinutes = defaultSettings.utcOffsetMinutes) => {
+  if (stopCount < 2 || stopCount > maxStopsOfSoonRun) throw new Error(`departingSoon: 2..${maxStopsOfSoonRun} stops, got ${stopCount}`)
+  const localMs = nowMs + (utcOffsetMinutes + departsInMinutes) * msPerMinute
+  const minuteOfDay = Math.floor(localMs / msPerMinute) % minutesPerDay
+  const lastStopMinute = minuteOfDay + (stopCount - 1) * minutesBetweenStops
+  if (lastStopMinute < minutesPerDay) return { serviceDate: serviceDateOf(localMs), firstDepartureMinuteOfDay: minuteOfDay }
+  // the later stops would cross midnight: run tomorrow's first train at 00:00 instead, still well inside the window
+  return { serviceDate: serviceDateOf(localMs + minutesPerDay * msPerMinute), firstDepartureMinuteOfDay: 0 }
+}
+
+/** A date `days` after today in the server's UTC offset: a train whose check-in has not opened. */
+export const serviceDateInDays = (nowMs: number, days: number, utcOffsetMinutes = defaultSettings.utcOffsetMinutes) =>
+  serviceDateOf(nowMs + utcOffsetMinutes * msPerMinute + days * minutesPerDay * msPerMinute)
+
+export interface TestRunSpec {
+  readonly trainCode: string
+  /** telegraph codes in travel order */
+  readonly stations: ReadonlyArray<string>
+  readonly seatCount: number
+  readonly fareFenPerSegment?: number
+  /** defaults to `departingSoon(Date.now(), …)` */
+  readonly serviceDate?: ServiceDate
+  readonly firstDepartureMinuteOfDay?: number
+}
+
+export interface TestRun {
+  readonly runId: RunId
+  readonly serviceDate: ServiceDate
+  readonly stations: ReadonlyArray<StationCode>
+  readonly firstDepartureMinuteOfDay: number
+  readonly fareFenPerSegment: number
+}
+
+export const defaultFareFenPerSegment = 12_500
+
+/** Creates a run with one second-class coach of `seatCount` seats, by default departing in half an hour. */
+export const createRun = (baseUrl: string, spec: TestRunSpec) =>
+  Effect.gen(function* () {
+    const admin = yield* adminClient(baseUrl)
+    const soon = departingSoon(Date.now(), spec.stations.length)
+    const serviceDate = spec.serviceDate ?? soon.serviceDate
+    const firstDepartureMinuteOfDay = spec.firstDepartureMinuteOfDay ?? soon.firstDepartureMinuteOfDay
+    const fareFenPerSegment = spec.fareFenPerSegment ?? defaultFareFenPerSegment
+    const stations = spec.stations.map((station) => station as StationCode)
+    const created = yield* admin.catalog.createRun({
+      payload: {
+        trainCode: spec.trainCode as TrainCode,
+        serviceDate,
+        stops: stations.map((station, index) => ({
+          station, name: `Station ${station}`, departureMinuteOfDay: firstDepartureMinuteOfDay + index * minutesBetweenStops
+        })),
+        coaches: [{ coach: 1, seatClass: "second", seatCount: spec.seatCount }],
+        fareFenPerSegment: stations.slice(1).map(() => fareFenPerSegment as Fen)
+      }
+    })
+    const run: TestRun = { runId: created.runId, serviceDate, stations, firstDepartureMinuteOfDay, fareFenPerSegment }
+    return run
+  })
+
+// ---- raw HTTP -----------------------------------------------------------------------------------
+
+export interface RawResponse {
+  readonly status: number
+  readonly contentType: string | null
+  /** the parsed JSON body, or undefined when the body is empty or not JSON */
+  readonly json: unknown
+  readonly text: string
+}
+
+/** A request the typed client would refuse to send: the status line and body are what the test reads. */
+export const rawRequest = async (
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { readonly headers?: Record<string, string>; readonly body?: string | object } = {}
+): Promise<RawResponse> => {
+  const body = options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body)
+  const headers = { ...(body === undefined ? {} : { "content-type": "application/json" }), ...options.headers }
+  const response = await fetch(`${baseUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body }) })
+  const text = await response.text()
+  let json: unknown = undefined
+  try {
+    json = text.length > 0 ? JSON.parse(text) : undefined
+  } catch {
+    json = undefined
+  }
+  return { status: response.status, contentType: response.headers.get("content-type"), json, text }
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+
+/** The `_tag` of a JSON error body, or undefined. */
+export const tagOf = (json: unknown): unknown =>
+  typeof json === "object" && json !== null && "_tag" in json ? json._tag : undefined
+
+/** Polls `check` every `intervalMs` until it answers true; false when `timeoutMs` passed first. */
+export const waitUntil = async (check: () => Promise<boolean>, timeoutMs: number, intervalMs = 20) => {
+  const deadlineMs = Date.now() + timeoutMs
+  while (Date.now() < deadlineMs) {
+    if (await check()) return true
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
+  }
+  return check()
+}

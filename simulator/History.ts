@@ -1,0 +1,73 @@
+/**
+ * The history recorder: every device call and notable event, with its virtual time and actor, in the
+ * order it happened. The trace hash is SHA-256 over these lines, so the same scenario + seed + code give
+ * the same hash. Credentials and wall-clock times never enter the history.
+ */
+import { createHash } from "node:crypto"
+import { Clock, Effect } from "effect"
+
+export interface HistoryEvent {
+  /** virtual (or, in real mode, scenario-clock) ms */
+  readonly atMs: number
+  readonly actor: string
+  readonly kind: string
+  /** "ok" or the error's tag */
+  readonly outcome: string
+  /** latency of a call, in the clock of `atMs` */
+  readonly durationMs?: number
+  readonly detail?: Readonly<Record<string, string | number | boolean | null>>
+}
+
+export class History {
+  readonly events: Array<HistoryEvent> = []
+  /** running counts by "kind:outcome", for the progress line */
+  readonly tally = new Map<string, number>()
+  private readonly hash = createHash("sha256")
+
+  add(event: HistoryEvent) {
+    this.events.push(event)
+    const key = `${event.kind}:${event.outcome}`
+    this.tally.set(key, (this.tally.get(key) ?? 0) + 1)
+    this.hash.update(JSON.stringify(event))
+    this.hash.update("\n")
+  }
+
+  count(kind: string, outcome = "ok"): number { return this.tally.get(`${kind}:${outcome}`) ?? 0 }
+
+  traceHash(): string { return this.hash.copy().digest("hex") }
+
+  toJsonLines(): string { return this.events.map((event) => JSON.stringify(event)).join("\n") + "\n" }
+}
+
+/** The tag of an expected failure, or a short description of anything else. */
+export const outcomeOf = (error: unknown): string => {
+  if (typeof error === "object" && error !== null && "_tag" in error) {
+    const tagged = error as { _tag: string; reason?: unknown; response?: { status?: number } }
+    if (tagged._tag === "ResponseError" && tagged.response?.status) return `HTTP${tagged.response.status}`
+    return tagged._tag
+  }
+  return "UnknownError"
+}
+
+/** Run one device call, record it with its latency and outcome, and pass its result on. */
+export const recorded = <A, E, R>(
+  history: History,
+  actor: string,
+  kind: string,
+  call: Effect.Effect<A, E, R>,
+  detailOf?: (value: A) => HistoryEvent["detail"]
+): Effect.Effect<A, E, R> =>
+  Effect.gen(function* () {
+    const startMs = yield* Clock.currentTimeMillis
+    const exit = yield* Effect.exit(call)
+    const endMs = yield* Clock.currentTimeMillis
+    const base = { atMs: startMs, actor, kind, durationMs: endMs - startMs }
+    if (exit._tag === "Success") {
+      const detail = detailOf?.(exit.value)
+      history.add(detail ? { ...base, outcome: "ok", detail } : { ...base, outcome: "ok" })
+      return exit.value
+    }
+    const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+    history.add({ ...base, outcome: failure === undefined ? "Defect" : outcomeOf(failure) })
+    return yield* exit
+  })

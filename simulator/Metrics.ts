@@ -1,0 +1,78 @@
+/**
+ * Metrics derived from the history: counts, HDR-histogram latency percentiles and per-bucket series.
+ * Derived after the run rather than counted during it, so the history stays the single record.
+ */
+import * as hdr from "hdr-histogram-js"
+import type { LatencySummary, Report, SeriesPoint } from "../reports/Report.js"
+import type { History, HistoryEvent } from "./History.js"
+
+export const seriesBucketMs = 60_000
+const maxTrackableLatencyMs = 24 * 3_600_000
+
+export const summarize = (valuesMs: ReadonlyArray<number>): LatencySummary => {
+  if (valuesMs.length === 0) return { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 }
+  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: maxTrackableLatencyMs, numberOfSignificantValueDigits: 3 })
+  for (const value of valuesMs) histogram.recordValue(Math.max(0, Math.round(value)))
+  const summary = {
+    count: valuesMs.length,
+    p50: histogram.getValueAtPercentile(50),
+    p90: histogram.getValueAtPercentile(90),
+    p99: histogram.getValueAtPercentile(99),
+    p999: histogram.getValueAtPercentile(99.9),
+    max: histogram.maxValue
+  }
+  histogram.destroy()
+  return summary
+}
+
+const isCall = (event: HistoryEvent) => event.durationMs !== undefined
+const ok = (kind: string) => (event: HistoryEvent) => event.kind === kind && event.outcome === "ok"
+const paymentToIssuanceOf = (event: HistoryEvent) => Number(event.detail?.paymentToIssuanceMs ?? 0)
+
+export const countsOf = (history: History, passengers: number): Report["counts"] => {
+  const events = history.events
+  const errorsByTag: Record<string, number> = {}
+  for (const event of events) {
+    if (isCall(event) && event.outcome !== "ok") errorsByTag[event.outcome] = (errorsByTag[event.outcome] ?? 0) + 1
+  }
+  return {
+    passengers,
+    requests: events.filter(isCall).length,
+    ordersHeld: events.filter(ok("hold")).length,
+    ordersPaid: events.filter(ok("pay")).length,
+    ticketsIssued: events.filter(ok("ticket-received")).length,
+    admitted: events.filter(ok("scan")).length,
+    refunds: 0,
+    soldOut: events.filter((event) => event.kind === "gave-up" && (event.outcome === "no seats at search" || event.outcome === "SoldOut")).length,
+    errorsByTag
+  }
+}
+
+export const latencyOf = (history: History): Report["latency"] => ({
+  paymentToIssuance: summarize(history.events.filter(ok("ticket-received")).map(paymentToIssuanceOf)),
+  hold: summarize(history.events.filter(ok("hold")).map((event) => event.durationMs ?? 0)),
+  checkin: summarize(history.events.filter(ok("scan")).map((event) => event.durationMs ?? 0))
+})
+
+export const throughputOf = (history: History, fromMs: number, toMs: number): Report["throughput"] => {
+  const bucketCount = Math.max(1, Math.ceil((toMs - fromMs) / seriesBucketMs))
+  const buckets = Array.from({ length: bucketCount }, (_, index) => ({
+    tMs: index * seriesBucketMs, held: 0, paid: 0, issued: 0, admitted: 0, errors: 0, latencies: [] as Array<number>
+  }))
+  for (const event of history.events) {
+    const bucket = buckets[Math.min(bucketCount - 1, Math.max(0, Math.floor((event.atMs - fromMs) / seriesBucketMs)))]!
+    if (ok("hold")(event)) bucket.held++
+    else if (ok("pay")(event)) bucket.paid++
+    else if (ok("ticket-received")(event)) { bucket.issued++; bucket.latencies.push(paymentToIssuanceOf(event)) }
+    else if (ok("scan")(event)) bucket.admitted++
+    else if (isCall(event) && event.outcome !== "ok") bucket.errors++
+  }
+  const series: Array<SeriesPoint> = buckets.map(({ latencies, ...point }) => ({ ...point, paymentToIssuanceP99Ms: summarize(latencies).p99 }))
+  const issued = history.events.filter(ok("ticket-received"))
+  const spanMs = issued.length === 0 ? 0 : issued[issued.length - 1]!.atMs - fromMs
+  return {
+    issuedPerSecond: spanMs > 0 ? Math.round((issued.length / (spanMs / 1000)) * 100) / 100 : 0,
+    bucketMs: seriesBucketMs,
+    series
+  }
+}

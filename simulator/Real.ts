@@ -1,0 +1,108 @@
+/**
+ * Real mode: the server is its own process on 127.0.0.1, devices talk HTTP over loopback, and the
+ * workload is open: each passenger starts at its intended time whatever the server is doing, up to
+ * `maxPassengersInFlight` (beyond that an arrival is dropped and counted, as k6's dropped_iterations).
+ * The scenario's timeline runs `timeScale` times faster than the wall clock, on the server too.
+ */
+import { spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { NodeHttpClient } from "@effect/platform-node"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Clock, Effect, Fiber, ManagedRuntime, Random } from "effect"
+import { makeClient } from "../devices/Client.js"
+import { phoneJourney } from "../devices/Phone.js"
+import type { PhoneEnvironment } from "../devices/Phone.js"
+import { defaultSettings } from "../reference/Config.js"
+import { sqliteStore } from "../reference/Server.js"
+import type { Scenario } from "../scenarios/Scenario.js"
+import { audit } from "./Auditor.js"
+import { History } from "./History.js"
+import { population, scenarioEndMs } from "./Population.js"
+import { departureOf, setUp } from "./Setup.js"
+import type { RunOutcome } from "./Virtual.js"
+
+export const serverStartTimeoutMs = 30_000
+
+export interface ServerProcess { readonly baseUrl: string; readonly stop: () => Promise<void> }
+
+/** Start `chunyun serve` as a child process and wait for its "listening" line. */
+export const startServerProcess = (cliEntry: string, args: ReadonlyArray<string>): Promise<ServerProcess> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", cliEntry, "serve", ...args], { stdio: ["ignore", "pipe", "inherit"] })
+    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`server did not start within ${serverStartTimeoutMs} ms`)) }, serverStartTimeoutMs)
+    let buffered = ""
+    child.stdout.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString()
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/i.exec(buffered)
+      if (!match) return
+      clearTimeout(timer)
+      child.stdout.removeAllListeners("data")
+      child.stdout.resume()
+      resolve({
+        baseUrl: match[1]!,
+        stop: () => new Promise<void>((done) => {
+          if (child.exitCode !== null || child.signalCode !== null) return done()
+          child.once("exit", () => done())
+          child.kill("SIGTERM")
+        })
+      })
+    })
+    child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`server exited with code ${code} before listening`)) })
+  })
+
+export const runReal = async (scenario: Scenario, seed: number, cliEntry: string, timeScale: number): Promise<RunOutcome & { dropped: number }> => {
+  const workDir = mkdtempSync(join(tmpdir(), "chunyun-real-"))
+  const dbPath = join(workDir, "chunyun.db")
+  const startMs = Date.parse(scenario.startAt)
+  const server = await startServerProcess(cliEntry, [
+    "--port", "0", "--host", "127.0.0.1", "--db", dbPath,
+    "--password-cost", String(scenario.server.passwordHashCostN), "--hold-ttl-ms", String(scenario.server.holdTtlMs),
+    "--clock-start-ms", String(startMs), "--clock-scale", String(timeScale)
+  ])
+  const history = new History()
+  let dropped = 0
+  const devices = ManagedRuntime.make(NodeHttpClient.layerUndici)
+  try {
+    const wallStartMs = await devices.runPromise(Clock.currentTimeMillis)
+    const scenarioNow = Effect.map(Clock.currentTimeMillis, (nowMs) => startMs + (nowMs - wallStartMs) * timeScale)
+    const sleepScenario = (ms: number) => Effect.sleep(Math.max(0, ms / timeScale))
+    const departureEpochMs = departureOf(scenario)
+    const program = Effect.gen(function* () {
+      const prepared = yield* setUp(scenario, server.baseUrl, defaultSettings.adminKey)
+      const environment: PhoneEnvironment = {
+        history, baseUrl: server.baseUrl, anonymous: yield* makeClient(server.baseUrl), runId: prepared.runId,
+        serviceDate: scenario.train.serviceDate as PhoneEnvironment["serviceDate"],
+        sleepScenario, scenarioNowMs: scenarioNow, networkDelay: Effect.void,
+        thinkTime: Effect.flatMap(Random.nextIntBetween(scenario.passengers.thinkTimeMs.min, scenario.passengers.thinkTimeMs.max + 1), sleepScenario),
+        gatesAt: (station) => prepared.gatesByStation.get(station) ?? [],
+        departureEpochMs,
+        ticketPollIntervalMs: scenario.passengers.ticketPollIntervalMs,
+        maxTicketPolls: scenario.passengers.maxTicketPolls,
+        arriveBeforeDepartureMs: scenario.checkin.arriveBeforeDepartureMs,
+        qrPixelSampleRate: scenario.checkin.qrPixelSampleRate
+      }
+      const fibers: Array<Fiber.RuntimeFiber<void>> = []
+      let inFlight = 0
+      for (const arrival of yield* population(scenario)) {
+        yield* sleepScenario(arrival.arrivalAtMs - (yield* scenarioNow))
+        if (inFlight >= scenario.real.maxPassengersInFlight) { dropped++; continue }
+        inFlight++
+        fibers.push(yield* Effect.fork(phoneJourney(environment, arrival.passenger).pipe(Effect.ensuring(Effect.sync(() => { inFlight-- })))))
+      }
+      yield* Fiber.joinAll(fibers)
+    })
+    await devices.runPromise(program.pipe(Effect.withRandom(Random.make(`devices:${seed}`))))
+    const endMs = Math.min(await devices.runPromise(scenarioNow), scenarioEndMs(scenario, departureEpochMs))
+    await server.stop()
+    const store = ManagedRuntime.make(sqliteStore({ filename: dbPath }))
+    const invariants = await store.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql))))
+    await store.dispose()
+    return { history, invariants, startMs, endMs, dropped }
+  } finally {
+    await server.stop().catch(() => undefined)
+    await devices.dispose()
+    rmSync(workDir, { recursive: true, force: true })
+  }
+}

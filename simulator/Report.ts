@@ -1,0 +1,50 @@
+/**
+ * From a run's outcome to the Report of DESIGN.md. Wall-clock facts (startedAt, wall duration, code
+ * version) are passed in by the caller: they are not part of the simulation.
+ */
+import { createHash } from "node:crypto"
+import type { Report } from "../reports/Report.js"
+import { evaluateThresholds } from "../reports/thresholds.js"
+import type { Scenario } from "../scenarios/Scenario.js"
+import { countsOf, latencyOf, throughputOf } from "./Metrics.js"
+import type { RunOutcome } from "./Virtual.js"
+
+export const configHashOf = (scenario: Scenario, seed: number) =>
+  createHash("sha256").update(JSON.stringify({ scenario, seed })).digest("hex").slice(0, 16)
+
+export const buildReport = (options: {
+  scenario: Scenario
+  seed: number
+  mode: "virtual" | "real"
+  outcome: RunOutcome
+  codeVersion: string
+  startedAt: string
+  wallDurationMs: number
+  notes: ReadonlyArray<string>
+  extraThresholds?: ReadonlyArray<string>
+}): Report => {
+  const { scenario, outcome } = options
+  const onSaleMs = Date.parse(scenario.onSaleAt)
+  const report: Report = {
+    scenario: scenario.name,
+    seed: options.seed,
+    mode: options.mode,
+    codeVersion: options.codeVersion,
+    configHash: configHashOf(scenario, options.seed),
+    traceHash: outcome.history.traceHash(),
+    startedAt: options.startedAt,
+    virtualDurationMs: outcome.endMs - outcome.startMs,
+    wallDurationMs: Math.round(options.wallDurationMs),
+    counts: countsOf(outcome.history, scenario.passengers.count),
+    latency: latencyOf(outcome.history),
+    throughput: throughputOf(outcome.history, onSaleMs, outcome.endMs),
+    invariants: outcome.invariants,
+    thresholds: [],
+    notes: [
+      `QR codes were rendered to pixels and decoded by the gate for a ${Math.round(scenario.checkin.qrPixelSampleRate * 100)}% sample of admissions; the rest presented the QR text (same signature checks).`,
+      `Password hashing ran at scrypt N=${scenario.server.passwordHashCostN} (Node's default is 16384).`,
+      ...options.notes
+    ]
+  }
+  return { ...report, thresholds: evaluateThresholds(report, [...scenario.thresholds, ...(options.extraThresholds ?? [])]) }
+}

@@ -1,0 +1,123 @@
+/**
+ * Virtual mode: one process, the discrete-event clock, seeded randomness. Devices call the server through
+ * the typed client routed in-process to the server's web handler (routing, schema decoding and error
+ * mapping run as over a socket). The server's sweepers are actors on the same clock.
+ */
+import { FetchHttpClient } from "@effect/platform"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Effect, Layer, ManagedRuntime, Random } from "effect"
+import { makeClient, serverBaseUrl } from "../devices/Client.js"
+import { phoneJourney } from "../devices/Phone.js"
+import type { PhoneEnvironment } from "../devices/Phone.js"
+import { ServerConfig, defaultSettings } from "../reference/Config.js"
+import type { ServerSettings } from "../reference/Config.js"
+import { Issuance } from "../reference/Issuance.js"
+import { Orders } from "../reference/Orders.js"
+import { inProcessHandler, ServicesLayer, sqliteStore } from "../reference/Server.js"
+import type { InvariantResult } from "../reports/Report.js"
+import type { Scenario } from "../scenarios/Scenario.js"
+import { audit } from "./Auditor.js"
+import { History } from "./History.js"
+import { population, scenarioEndMs } from "./Population.js"
+import { departureOf, setUp } from "./Setup.js"
+import { VirtualClock } from "./VirtualClock.js"
+
+export interface ProgressSnapshot {
+  readonly nowMs: number
+  readonly history: History
+}
+
+export interface RunOutcome {
+  readonly history: History
+  readonly invariants: ReadonlyArray<InvariantResult>
+  readonly startMs: number
+  readonly endMs: number
+}
+
+/** the longest an idle sweeper waits in virtual mode */
+export const maxIdleSweepIntervalMs = 60_000
+
+export const settingsOf = (scenario: Scenario): Partial<ServerSettings> => ({
+  passwordHashCostN: scenario.server.passwordHashCostN,
+  holdTtlMs: scenario.server.holdTtlMs
+})
+
+const uniformBetween = (range: { min: number; max: number }) => Random.nextIntBetween(range.min, range.max + 1)
+
+export const runVirtual = async (scenario: Scenario, seed: number, onProgress?: (snapshot: ProgressSnapshot) => void): Promise<RunOutcome> => {
+  const startMs = Date.parse(scenario.startAt)
+  const clock = new VirtualClock(startMs)
+  const serverRandom = Random.make(`server:${seed}`)
+  const deviceRandom = Random.make(`devices:${seed}`)
+  const settings = settingsOf(scenario)
+  const history = new History()
+  const timeOverrides = Layer.merge(Layer.setClock(clock.clock), Layer.setRandom(serverRandom))
+
+  const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
+  const sql = await store.runPromise(SqlClient.SqlClient)
+  const storeLayer = Layer.succeed(SqlClient.SqlClient, sql)
+  const web = inProcessHandler({ settings, store: storeLayer, clock: clock.clock, random: serverRandom })
+  const server = ManagedRuntime.make(ServicesLayer.pipe(
+    Layer.provide(storeLayer), Layer.provide(ServerConfig.layer(settings)), Layer.provide(timeOverrides), Layer.merge(timeOverrides)
+  ))
+  const fetchLayer = FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch,
+    (input: string | URL | Request, init?: RequestInit) => web.handler(new Request(input, init)))))
+  const devices = ManagedRuntime.make(Layer.mergeAll(fetchLayer, Layer.setClock(clock.clock), Layer.setRandom(deviceRandom)))
+  try {
+    const serverRuntime = await server.runtime()
+    const deviceRuntime = await devices.runtime()
+    const departureEpochMs = departureOf(scenario)
+    const endMs = scenarioEndMs(scenario, departureEpochMs)
+
+    // A sweep that finds nothing doubles its wait (up to maxIdleSweepIntervalMs); one that finds work
+    // goes back to the server's interval. Six virtual hours of 1 s sweeps would otherwise dominate the run.
+    const sweep = (intervalMs: number, work: Effect.Effect<number, unknown, Issuance | Orders>) =>
+      Effect.gen(function* () {
+        let waitMs = intervalMs
+        while (clock.nowMs + waitMs <= endMs) {
+          yield* Effect.sleep(waitMs)
+          const done = yield* work
+          waitMs = done > 0 ? intervalMs : Math.min(waitMs * 2, maxIdleSweepIntervalMs)
+        }
+      })
+    clock.spawn(startMs, serverRuntime, sweep(defaultSettings.outboxSweepIntervalMs, Effect.flatMap(Issuance, (issuance) => issuance.sweepOutbox)))
+    clock.spawn(startMs, serverRuntime, sweep(defaultSettings.holdSweepIntervalMs, Effect.flatMap(Orders, (orders) => orders.releaseExpiredHolds)))
+    if (onProgress) {
+      clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
+        while (clock.nowMs < endMs) {
+          yield* Effect.sleep(60_000)
+          onProgress({ nowMs: clock.nowMs, history })
+        }
+      }))
+    }
+    clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
+      const prepared = yield* setUp(scenario, serverBaseUrl, defaultSettings.adminKey)
+      const anonymous = yield* makeClient(serverBaseUrl)
+      const environment: PhoneEnvironment = {
+        history, baseUrl: serverBaseUrl, anonymous, runId: prepared.runId,
+        serviceDate: scenario.train.serviceDate as PhoneEnvironment["serviceDate"],
+        sleepScenario: (ms) => Effect.sleep(ms),
+        scenarioNowMs: Effect.sync(() => clock.nowMs),
+        networkDelay: Effect.flatMap(uniformBetween(scenario.passengers.networkDelayMs), (ms) => Effect.sleep(ms)),
+        thinkTime: Effect.flatMap(uniformBetween(scenario.passengers.thinkTimeMs), (ms) => Effect.sleep(ms)),
+        gatesAt: (station) => prepared.gatesByStation.get(station) ?? [],
+        departureEpochMs,
+        ticketPollIntervalMs: scenario.passengers.ticketPollIntervalMs,
+        maxTicketPolls: scenario.passengers.maxTicketPolls,
+        arriveBeforeDepartureMs: scenario.checkin.arriveBeforeDepartureMs,
+        qrPixelSampleRate: scenario.checkin.qrPixelSampleRate
+      }
+      for (const arrival of yield* population(scenario)) {
+        clock.spawn(arrival.arrivalAtMs, deviceRuntime, phoneJourney(environment, arrival.passenger))
+      }
+    }))
+    await clock.run()
+    const invariants = await store.runPromise(audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql)))
+    return { history, invariants, startMs, endMs: clock.nowMs }
+  } finally {
+    await devices.dispose()
+    await web.dispose()
+    await server.dispose()
+    await store.dispose()
+  }
+}

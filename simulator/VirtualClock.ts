@@ -1,0 +1,130 @@
+/**
+ * A discrete-event clock for virtual mode. Actors are fibers that run one at a time: the loop wakes the
+ * earliest sleeper (ties by registration order), waits until that actor sleeps again or ends, then wakes
+ * the next. Nothing runs "at the same time", so the interleaving — and with it the trace — is a function
+ * of the seed alone. Server work runs inside the calling actor's turn (requests are in-process).
+ *
+ * Rule for code running under it: an actor must not fork fibers that sleep on the clock (a sleeping
+ * child would hand the turn back while its parent still runs).
+ */
+import { Clock, Duration, Effect, Exit, Runtime } from "effect"
+
+interface Sleeper { readonly dueMs: number; readonly sequence: number; readonly wake: () => void; cancelled: boolean }
+
+/** Upper bound on events of one run, so a runaway scenario stops with an error instead of spinning. */
+export const maxEventsPerRun = 50_000_000
+
+class SleeperQueue {
+  private readonly heap: Array<Sleeper> = []
+  get size() { return this.heap.length }
+  private before(a: Sleeper, b: Sleeper) { return a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.sequence < b.sequence) }
+  push(sleeper: Sleeper) {
+    const heap = this.heap
+    heap.push(sleeper)
+    let index = heap.length - 1
+    while (index > 0) {
+      const parent = (index - 1) >> 1
+      if (!this.before(heap[index]!, heap[parent]!)) break
+      ;[heap[index], heap[parent]] = [heap[parent]!, heap[index]!]
+      index = parent
+    }
+  }
+  pop(): Sleeper | undefined {
+    const heap = this.heap
+    const top = heap[0]
+    const last = heap.pop()
+    if (heap.length > 0 && last) {
+      heap[0] = last
+      let index = 0
+      for (;;) {
+        const left = index * 2 + 1, right = left + 1
+        let smallest = index
+        if (left < heap.length && this.before(heap[left]!, heap[smallest]!)) smallest = left
+        if (right < heap.length && this.before(heap[right]!, heap[smallest]!)) smallest = right
+        if (smallest === index) break
+        ;[heap[index], heap[smallest]] = [heap[smallest]!, heap[index]!]
+        index = smallest
+      }
+    }
+    return top
+  }
+}
+
+export class VirtualClock {
+  private currentMs: number
+  private sequence = 0
+  private events = 0
+  private readonly queue = new SleeperQueue()
+  private handBack: (() => void) | undefined
+  private readonly failures: Array<unknown> = []
+
+  constructor(startMs: number) { this.currentMs = startMs }
+
+  get nowMs() { return this.currentMs }
+  get eventCount() { return this.events }
+
+  /** The Effect `Clock` view of this scheduler, for `Layer.setClock` / `Effect.withClock`. */
+  readonly clock: Clock.Clock = {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: () => this.currentMs,
+    unsafeCurrentTimeNanos: () => BigInt(this.currentMs) * 1_000_000n,
+    currentTimeMillis: Effect.sync(() => this.currentMs),
+    currentTimeNanos: Effect.sync(() => BigInt(this.currentMs) * 1_000_000n),
+    sleep: (duration) => this.sleep(Duration.toMillis(duration))
+  }
+
+  private enqueue(dueMs: number, wake: () => void): Sleeper {
+    const sleeper: Sleeper = { dueMs: Math.max(dueMs, this.currentMs), sequence: this.sequence++, wake, cancelled: false }
+    this.queue.push(sleeper)
+    return sleeper
+  }
+
+  private yieldTurn() {
+    const resume = this.handBack
+    this.handBack = undefined
+    resume?.()
+  }
+
+  sleep(durationMs: number): Effect.Effect<void> {
+    return Effect.async<void>((resume) => {
+      const sleeper = this.enqueue(this.currentMs + Math.max(0, Math.floor(durationMs)), () => resume(Effect.void))
+      this.yieldTurn()
+      return Effect.sync(() => { sleeper.cancelled = true })
+    })
+  }
+
+  /** Start `actor` at virtual time `atMs`, on `runtime` (which should carry this clock). */
+  spawn<R>(atMs: number, runtime: Runtime.Runtime<R>, actor: Effect.Effect<void, unknown, R>) {
+    this.enqueue(atMs, () => {
+      const fiber = Runtime.runFork(runtime)(actor)
+      fiber.addObserver((exit) => {
+        if (Exit.isFailure(exit)) this.failures.push(exit.cause)
+        this.yieldTurn()
+      })
+    })
+  }
+
+  /** Run every event in time order until none are left. Fails with the first actor failure. */
+  run(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const step = () => {
+        for (;;) {
+          if (this.failures.length > 0) return reject(this.failures[0])
+          const next = this.queue.pop()
+          if (!next) return resolve()
+          if (next.cancelled) continue
+          if (++this.events > maxEventsPerRun) return reject(new Error(`more than ${maxEventsPerRun} events: runaway scenario`))
+          this.currentMs = next.dueMs
+          let handedBackSynchronously = false
+          let inside = true
+          this.handBack = () => { if (inside) handedBackSynchronously = true; else step() }
+          next.wake()
+          inside = false
+          if (!handedBackSynchronously) return
+        }
+      }
+      step()
+    })
+  }
+}
+
