@@ -56,7 +56,8 @@ export class OrdersRepo extends Effect.Service<OrdersRepo>()("OrdersRepo", {
        */
       claimAnySeat: (runId: RunId, mask: number) =>
         sql<{ id: number }>`UPDATE seats SET occupied_mask = occupied_mask | ${mask}, version = version + 1
-          WHERE id = (SELECT id FROM seats WHERE run_id = ${runId} ORDER BY id LIMIT 1)
+          WHERE id = (SELECT id FROM seats WHERE run_id = ${runId} AND (occupied_mask & ${mask}) = 0 ORDER BY id LIMIT 1)
+            AND (occupied_mask & ${mask}) = 0
           RETURNING id`.pipe(Effect.map((rows) => rows[0]?.id)),
       releaseSeat: (seatId: number, mask: number) =>
         sql`UPDATE seats SET occupied_mask = occupied_mask & ~${mask}, version = version + 1 WHERE id = ${seatId}`,
