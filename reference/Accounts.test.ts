@@ -172,7 +172,8 @@ describe("accounts", () => {
   test("wrong payment passwords count down (403), then the account locks (423) even for the right one", async () => {
     const buyer = await customer()
     await topUp(buyer, "topup-key-0007", 100_000)
-    const order = await hold(buyer)
+    const [paidEarlier, order] = [await hold(buyer), await hold(buyer)]
+    const earlierPayment = await pay(buyer, paidEarlier.orderId, "pay-key-before-lock")
     const maxFailures = server.settings.maxPaymentPasswordFailures
 
     const firstRaw = await rawPay(buyer, order.orderId, "pay-key-0005", "000000")
@@ -187,7 +188,11 @@ describe("accounts", () => {
     assert.equal(locked.status, 423)
     assert.equal(tagOf(locked.json), "PaymentLocked")
     assert.equal(await orderState(buyer, order.orderId), "held")
-    assert.equal(await balanceOf(buyer), 100_000)
+    assert.equal(await balanceOf(buyer), 100_000 - journeyPriceFen)
+
+    // a replay of a payment made before the lock is the customer's own stored answer: no password is checked
+    const replay = await pay(buyer, paidEarlier.orderId, "pay-key-before-lock", "000000")
+    assert.deepEqual(replay, earlierPayment)
   })
 
   test("a right payment password resets the count of wrong ones", async () => {

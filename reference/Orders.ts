@@ -59,8 +59,8 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
         const mask = segmentMask(trip.fromIndex, trip.toIndex)
         const orderId = yield* ids.orderId
         const nowMs = yield* Clock.currentTimeMillis
-        yield* sql.withTransaction(Effect.gen(function* () {
-          const seatId = yield* claimSeat(request.runId, mask, nowMs)
+        const claim = sql.withTransaction(Effect.gen(function* () {
+          const seatId = yield* repo.claimAnySeat(request.runId, mask)
           if (seatId === undefined) return yield* new SoldOut(request)
           yield* repo.insert({
             id: orderId, customer_id: customerId, run_id: request.runId, seat_id: seatId,
@@ -68,6 +68,9 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
             state: "held", held_at_ms: nowMs, hold_expires_at_ms: nowMs + config.holdTtlMs, paid_at_ms: null, issued_at_ms: null
           })
         }))
+        // an expired hold keeps its bits until the sweeper passes: release this run's now and try once more
+        yield* claim.pipe(Effect.catchTag("SoldOut", (soldOut) =>
+          Effect.flatMap(releaseExpiredConflicts(request.runId, mask, nowMs), (released) => released > 0 ? claim : Effect.fail(soldOut))))
         const view = yield* repo.byId(orderId)
         if (!view) return yield* Effect.dieMessage(`order ${orderId} vanished after its hold committed`)
         return toOrder(view)
@@ -88,22 +91,17 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
         return expired
       })
 
-    /**
-     * The seat lock, then a second chance: a hold past its TTL keeps its bits until the sweeper passes,
-     * so before answering SoldOut the hold path releases this run's expired holds itself and retries once.
-     */
-    const claimSeat = (runId: RunId, mask: number, nowMs: number) =>
-      Effect.gen(function* () {
-        const seatId = yield* repo.claimAnySeat(runId, mask)
-        if (seatId !== undefined) return seatId
+    /** The run's expired holds on any segment of `mask`, released in a transaction of their own. */
+    const releaseExpiredConflicts = (runId: RunId, mask: number, nowMs: number) =>
+      sql.withTransaction(Effect.gen(function* () {
         const due = yield* sql<{ id: OrderId; seat_id: number; segment_mask: number }>`SELECT id, seat_id, segment_mask
           FROM orders WHERE run_id = ${runId} AND state = 'held' AND hold_expires_at_ms <= ${nowMs}
             AND (segment_mask & ${mask}) <> 0
           ORDER BY hold_expires_at_ms, id LIMIT ${config.holdSweepBatchSize}`
         let released = 0
         for (const order of due) if (yield* expireHold(order, nowMs)) released++
-        return released === 0 ? undefined : yield* repo.claimAnySeat(runId, mask)
-      })
+        return released
+      }))
 
     const releaseExpiredHolds = Effect.gen(function* () {
       const nowMs = yield* Clock.currentTimeMillis

@@ -15,7 +15,7 @@ import type { ServerSettings } from "../Config.js"
 import type { CustomerId, Fen, GateId, PhoneNumber, RunId, ServiceDate, StationCode, TrainCode } from "../Domain.js"
 import { appLayer, sqliteStore, sweepers } from "../Server.js"
 
-/** scrypt N for tests: 1 MiB of memory and about a millisecond per hash, instead of 16 MiB and ~50 ms */
+/** scrypt N for tests: 1 MiB of memory per hash instead of the 16 MiB of Node's default N = 16384 */
 export const testPasswordHashCostN = 1024
 const testHost = "127.0.0.1"
 const listenBacklog = 4096
