@@ -21,7 +21,7 @@ import { scaledClock } from "./scaledClock.js"
 import { loadScenario, ScenarioFileError } from "./scenarioFile.js"
 
 const usage = `usage:
-  chunyun run <scenario.ts> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X]
+  chunyun run <scenario.ts> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X] [--password-cost N]
   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db] [--password-cost N]`
 
 class UsageError extends Error {}
@@ -46,14 +46,20 @@ const codeVersion = () => {
 const runCommand = async (args: ReadonlyArray<string>) => {
   const { values, positionals } = parseArgs({
     args: [...args], allowPositionals: true,
-    options: { seed: { type: "string" }, mode: { type: "string" }, out: { type: "string" }, "time-scale": { type: "string" } }
+    options: {
+      seed: { type: "string" }, mode: { type: "string" }, out: { type: "string" }, "time-scale": { type: "string" },
+      "password-cost": { type: "string" }
+    }
   })
   const file = positionals[0]
   if (!file || positionals.length > 1) throw new UsageError("run takes exactly one scenario file")
   const mode = values.mode ?? "virtual"
   if (mode !== "virtual" && mode !== "real") throw new UsageError(`--mode expects virtual or real, got "${mode}"`)
   const seed = integerOption("seed", values.seed, 42)
-  const scenario = await loadScenario(file)
+  const loaded = await loadScenario(file)
+  const passwordCost = integerOption("password-cost", values["password-cost"], loaded.server.passwordHashCostN, 256)
+  if ((passwordCost & (passwordCost - 1)) !== 0) throw new UsageError(`--password-cost must be a power of two, got ${passwordCost}`)
+  const scenario = { ...loaded, server: { ...loaded.server, passwordHashCostN: passwordCost } }
   const outDir = resolve(values.out ?? `out/${scenario.name}-${seed}`)
   const startedAt = new Date().toISOString()
   const wallStart = performance.now()
@@ -92,7 +98,7 @@ const serveCommand = (args: ReadonlyArray<string>) => {
   const db = values.db ?? "./data/chunyun.db"
   if (db !== ":memory:") mkdirSync(dirname(resolve(db)), { recursive: true })
   const settings = {
-    passwordHashCostN: integerOption("password-cost", values["password-cost"], 16_384, 1024),
+    passwordHashCostN: integerOption("password-cost", values["password-cost"], 16_384, 256),
     holdTtlMs: integerOption("hold-ttl-ms", values["hold-ttl-ms"], 600_000, 1)
   }
   const clockStartMs = values["clock-start-ms"] === undefined ? undefined : integerOption("clock-start-ms", values["clock-start-ms"], 0)

@@ -1,19 +1,26 @@
 /**
  * Every device talks to the server through the client derived from the one HttpApi contract; no device
- * writes a URL. Credentials are added as headers by the client's transform.
+ * writes a URL. Deriving a client compiles every endpoint's schemas, so phones share one client and say
+ * who they are through `withCredentials` (a FiberRef read when each request is built), not one client each.
  */
 import { HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, FiberRef } from "effect"
 import { ChunyunApi } from "../reference/Api.js"
 
 export const serverBaseUrl = "http://chunyun.local"
 
-export const makeClient = (baseUrl: string, headers: Record<string, string> = {}) =>
+const currentCredentials = FiberRef.unsafeMake<Readonly<Record<string, string>>>({})
+
+/** Run `effect` with these headers on every request it makes (a session token, a device key). */
+export const withCredentials = (headers: Readonly<Record<string, string>>) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.locally(effect, currentCredentials, headers)
+
+export const makeClient = (baseUrl: string, headers: Readonly<Record<string, string>> = {}) =>
   HttpApiClient.make(ChunyunApi, {
     baseUrl,
-    transformClient: Object.keys(headers).length === 0
-      ? undefined
-      : HttpClient.mapRequest(HttpClientRequest.setHeaders(headers))
+    transformClient: HttpClient.mapRequestEffect((request) =>
+      Effect.map(FiberRef.get(currentCredentials), (credentials) =>
+        HttpClientRequest.setHeaders(request, { ...headers, ...credentials })))
   })
 
 export type ApiClient = Effect.Effect.Success<ReturnType<typeof makeClient>>

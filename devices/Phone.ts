@@ -8,7 +8,7 @@ import { Clock, Effect, Random } from "effect"
 import type { History } from "../simulator/History.js"
 import { recorded } from "../simulator/History.js"
 import type { PhoneNumber, RunId, ServiceDate, StationCode } from "../reference/Domain.js"
-import { bearer, makeClient } from "./Client.js"
+import { bearer, withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
 import type { GateScanner, PhoneDisplay } from "./GateScanner.js"
 import { renderQr } from "./Qr.js"
@@ -60,27 +60,35 @@ export const phoneJourney = (env: PhoneEnvironment, passenger: Passenger) => {
     }))
     yield* env.thinkTime
     const session = yield* call("login", env.anonymous.customers.login({ payload: { phone: passenger.phone, password: passwordOf(passenger) } }))
-    const client = yield* makeClient(env.baseUrl, bearer(session.token))
-    const order = yield* call("hold", client.orders.hold({
-      payload: { runId: env.runId, fromStation: passenger.fromStation, toStation: passenger.toStation }
-    }), (held) => ({ orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen }))
-    yield* env.thinkTime
-    yield* call("top-up", client.accounts.topUp({
-      headers: { "idempotency-key": `topup-${String(passenger.index).padStart(8, "0")}` }, payload: { amountFen: order.priceFen as never }
-    }))
-    const payStartMs = yield* Clock.currentTimeMillis
-    const payment = yield* call("pay", client.accounts.pay({
-      path: { orderId: order.orderId }, headers: { "idempotency-key": `pay-${String(passenger.index).padStart(8, "0")}` },
-      payload: { paymentPassword: paymentPasswordOf(passenger) }
-    }), (paid) => ({ orderId: paid.orderId, state: paid.state }))
-    const ticket = yield* awaitTicket(client, order.orderId, payment.ticketId !== null)
-    const receivedMs = yield* Clock.currentTimeMillis
-    env.history.add({
-      atMs: receivedMs, actor, kind: "ticket-received", outcome: "ok",
-      detail: { orderId: order.orderId, ticketId: ticket.ticketId, paymentToIssuanceMs: receivedMs - payStartMs }
-    })
-    yield* goToGate(ticket.qr)
+    const qr = yield* signedIn(session.token)
+    yield* goToGate(qr)
   }).pipe(Effect.catchAll((error) => gaveUp(typeof error === "object" && error && "_tag" in error ? String(error._tag) : "error")))
+
+  /** Everything after login runs with the session token on every request. */
+  function signedIn(token: string) {
+    const client = env.anonymous
+    return Effect.gen(function* () {
+      const order = yield* call("hold", client.orders.hold({
+        payload: { runId: env.runId, fromStation: passenger.fromStation, toStation: passenger.toStation }
+      }), (held) => ({ orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen }))
+      yield* env.thinkTime
+      yield* call("top-up", client.accounts.topUp({
+        headers: { "idempotency-key": `topup-${String(passenger.index).padStart(8, "0")}` }, payload: { amountFen: order.priceFen as never }
+      }))
+      const payStartMs = yield* Clock.currentTimeMillis
+      const payment = yield* call("pay", client.accounts.pay({
+        path: { orderId: order.orderId }, headers: { "idempotency-key": `pay-${String(passenger.index).padStart(8, "0")}` },
+        payload: { paymentPassword: paymentPasswordOf(passenger) }
+      }), (paid) => ({ orderId: paid.orderId, state: paid.state }))
+      const ticket = yield* awaitTicket(client, order.orderId, payment.ticketId !== null)
+      const receivedMs = yield* Clock.currentTimeMillis
+      env.history.add({
+        atMs: receivedMs, actor, kind: "ticket-received", outcome: "ok",
+        detail: { orderId: order.orderId, ticketId: ticket.ticketId, paymentToIssuanceMs: receivedMs - payStartMs }
+      })
+      return ticket.qr
+    }).pipe(withCredentials(bearer(token)))
+  }
 
   function gaveUp(reason: string) {
     return Effect.flatMap(Clock.currentTimeMillis, (atMs) =>

@@ -38,7 +38,7 @@ export class Checkin extends Effect.Service<Checkin>()("Checkin", {
       Effect.gen(function* () {
         const admitted = yield* sql<{ coach: number; seat_code: string }>`UPDATE tickets SET admitted_at_ms = ${nowMs}, admitted_gate_id = ${gateId}
           WHERE id = ${payload.ticketId} AND admitted_at_ms IS NULL
-            AND order_id IN (SELECT id FROM orders WHERE state = 'issued')
+            AND EXISTS (SELECT 1 FROM orders o WHERE o.id = tickets.order_id AND o.state = 'issued')
           RETURNING id`
         if (admitted.length === 1) return true
         const [ticket] = yield* sql<{ admitted_at_ms: number | null; admitted_gate_id: string | null }>`SELECT admitted_at_ms, admitted_gate_id

@@ -57,7 +57,7 @@ export const Scenario = Schema.Struct({
     qrPixelSampleRate: Schema.Number.pipe(Schema.between(0, 1))
   }),
   server: Schema.Struct({
-    passwordHashCostN: Schema.Int.pipe(Schema.between(1024, 1_048_576), Schema.filter((n) => (n & (n - 1)) === 0 || "must be a power of two")),
+    passwordHashCostN: Schema.Int.pipe(Schema.between(256, 1_048_576), Schema.filter((n) => (n & (n - 1)) === 0 || "must be a power of two")),
     holdTtlMs: Int(1_000, 3_600_000)
   }),
   real: Schema.Struct({

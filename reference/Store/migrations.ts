@@ -35,6 +35,8 @@ const init = Effect.gen(function* () {
       purpose TEXT NOT NULL CHECK (purpose IN ('top-up', 'order-payment')),
       order_id TEXT,
       created_at_ms BIGINT NOT NULL)`,
+    `CREATE INDEX transfers_by_debit ON transfers(debit_account_id)`,
+    `CREATE INDEX transfers_by_credit ON transfers(credit_account_id)`,
     `CREATE UNIQUE INDEX transfers_one_payment_per_order ON transfers(order_id) WHERE purpose = 'order-payment'`,
     `CREATE TABLE idempotency_keys (
       scope TEXT NOT NULL,
@@ -67,6 +69,8 @@ const init = Effect.gen(function* () {
       version BIGINT NOT NULL DEFAULT 0,
       UNIQUE (run_id, coach, seat_code))`,
     `CREATE INDEX seats_by_run ON seats(run_id, id)`,
+    // covering index for availability counts: a search reads only the index, never the seat rows
+    `CREATE INDEX seats_availability ON seats(run_id, occupied_mask)`,
     `CREATE TABLE orders (
       id TEXT PRIMARY KEY,
       customer_id TEXT NOT NULL REFERENCES customers(id),
