@@ -16,7 +16,11 @@ import { writeReport } from "../reports/write.js"
 import { serveLayer } from "../reference/Server.js"
 import { buildReport } from "../simulator/Report.js"
 import { runReal } from "../simulator/Real.js"
+import type { History } from "../simulator/History.js"
+import { scenarioEndMs } from "../simulator/Population.js"
+import { departureOf } from "../simulator/Setup.js"
 import { runVirtual } from "../simulator/Virtual.js"
+import type { Scenario } from "../scenarios/Scenario.js"
 import { scaledClock } from "./scaledClock.js"
 import { loadScenario, ScenarioFileError } from "./scenarioFile.js"
 
@@ -43,6 +47,25 @@ const codeVersion = () => {
   }
 }
 
+/** A progress line at most once a wall second (the simulation calls it more often in busy stretches). */
+const progressPrinter = (scenario: Scenario, wallStart: number) => {
+  const startMs = Date.parse(scenario.startAt)
+  const endMs = scenarioEndMs(scenario, departureOf(scenario))
+  let lastPrintMs = 0
+  return ({ nowMs, history }: { nowMs: number; history: History }) => {
+    if (performance.now() - lastPrintMs < 1_000) return
+    lastPrintMs = performance.now()
+    const okCalls = [...history.tally].filter(([key]) => key.endsWith(":ok")).reduce((sum, [, count]) => sum + count, 0)
+    console.log(formatProgress({
+      elapsedVirtualMs: nowMs - startMs, totalVirtualMs: endMs - startMs, wallMs: performance.now() - wallStart,
+      arrived: history.count("search"), held: history.count("hold"), paid: history.count("pay"),
+      issued: history.count("ticket-received"), admitted: history.count("scan"),
+      errors: history.events.length - okCalls,
+      startClockMs: (startMs + 8 * 3_600_000) % 86_400_000
+    }))
+  }
+}
+
 const runCommand = async (args: ReadonlyArray<string>) => {
   const { values, positionals } = parseArgs({
     args: [...args], allowPositionals: true,
@@ -63,21 +86,11 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   const outDir = resolve(values.out ?? `out/${scenario.name}-${seed}`)
   const startedAt = new Date().toISOString()
   const wallStart = performance.now()
-  let lastPrintMs = 0
   console.log(`chunyun: ${scenario.name}, seed ${seed}, ${mode} mode, ${scenario.passengers.count} passengers`)
+  const onProgress = progressPrinter(scenario, wallStart)
   const outcome = mode === "virtual"
-    ? await runVirtual(scenario, seed, ({ nowMs, history }) => {
-      if (performance.now() - lastPrintMs < 1_000) return
-      lastPrintMs = performance.now()
-      console.log(formatProgress({
-        elapsedVirtualMs: nowMs - Date.parse(scenario.startAt), totalVirtualMs: 0, wallMs: performance.now() - wallStart,
-        arrived: history.count("search"), held: history.count("hold"), paid: history.count("pay"),
-        issued: history.count("ticket-received"), admitted: history.count("scan"),
-        errors: history.events.length - [...history.tally].filter(([key]) => key.endsWith(":ok")).reduce((sum, [, n]) => sum + n, 0),
-        startClockMs: (Date.parse(scenario.startAt) + 8 * 3_600_000) % 86_400_000
-      }))
-    })
-    : await runReal(scenario, seed, fileURLToPath(import.meta.url), integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1))
+    ? await runVirtual(scenario, seed, onProgress)
+    : await runReal(scenario, seed, fileURLToPath(import.meta.url), integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1), onProgress)
   const notes = "dropped" in outcome ? [`Real mode: ${outcome.dropped} arrivals dropped (more than ${scenario.real.maxPassengersInFlight} passengers in flight); latencies are wall-clock ms measured from each request's start.`] : []
   const report = buildReport({ scenario, seed, mode, outcome, codeVersion: codeVersion(), startedAt, wallDurationMs: performance.now() - wallStart, notes })
   mkdirSync(outDir, { recursive: true })

@@ -6,7 +6,7 @@
  */
 import { Clock, Effect, Random } from "effect"
 import type { History } from "../simulator/History.js"
-import { recorded } from "../simulator/History.js"
+import { outcomeOf, recorded } from "../simulator/History.js"
 import type { PhoneNumber, RunId, ServiceDate, StationCode } from "../reference/Domain.js"
 import { bearer, withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
@@ -43,7 +43,11 @@ export interface PhoneEnvironment {
 export const passwordOf = (passenger: Passenger) => `pw-${passenger.phone}`
 export const paymentPasswordOf = (passenger: Passenger) => String(100_000 + (passenger.index % 900_000))
 
-export const phoneJourney = (env: PhoneEnvironment, passenger: Passenger) => {
+/**
+ * `afterPurchase` runs once the ticket is in hand (or the purchase gave up), before the walk to the
+ * gate: real mode frees the passenger's in-flight slot there, as a k6 iteration frees its VU.
+ */
+export const phoneJourney = (env: PhoneEnvironment, passenger: Passenger, afterPurchase: Effect.Effect<void> = Effect.void) => {
   const actor = `phone-${passenger.index}`
   const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) =>
     recorded(env.history, actor, kind, env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay)), detailOf)
@@ -60,9 +64,14 @@ export const phoneJourney = (env: PhoneEnvironment, passenger: Passenger) => {
     }))
     yield* env.thinkTime
     const session = yield* call("login", env.anonymous.customers.login({ payload: { phone: passenger.phone, password: passwordOf(passenger) } }))
-    const qr = yield* signedIn(session.token)
-    yield* goToGate(qr)
-  }).pipe(Effect.catchAll((error) => gaveUp(typeof error === "object" && error && "_tag" in error ? String(error._tag) : "error")))
+    return yield* signedIn(session.token)
+  }).pipe(
+    Effect.catchAll((error) => Effect.as(gaveUp(outcomeOf(error)), undefined)),
+    Effect.ensuring(afterPurchase),
+    Effect.flatMap((qr) => qr === undefined ? Effect.void : goToGate(qr).pipe(
+      Effect.catchAll((error) => gaveUp(outcomeOf(error)))
+    ))
+  )
 
   /** Everything after login runs with the session token on every request. */
   function signedIn(token: string) {
@@ -83,7 +92,7 @@ export const phoneJourney = (env: PhoneEnvironment, passenger: Passenger) => {
       const ticket = yield* awaitTicket(client, order.orderId, payment.ticketId !== null)
       const receivedMs = yield* Clock.currentTimeMillis
       env.history.add({
-        atMs: receivedMs, actor, kind: "ticket-received", outcome: "ok",
+        atMs: yield* env.scenarioNowMs, actor, kind: "ticket-received", outcome: "ok",
         detail: { orderId: order.orderId, ticketId: ticket.ticketId, paymentToIssuanceMs: receivedMs - payStartMs }
       })
       return ticket.qr
@@ -91,7 +100,7 @@ export const phoneJourney = (env: PhoneEnvironment, passenger: Passenger) => {
   }
 
   function gaveUp(reason: string) {
-    return Effect.flatMap(Clock.currentTimeMillis, (atMs) =>
+    return Effect.flatMap(env.scenarioNowMs, (atMs) =>
       Effect.sync(() => env.history.add({ atMs, actor, kind: "gave-up", outcome: reason })))
   }
 

@@ -43,6 +43,6 @@ export default defineScenario({
     passwordHashCostN: 256,
     holdTtlMs: 10 * 60_000
   },
-  real: { timeScale: 60, maxPassengersInFlight: 2_000 },
+  real: { timeScale: 10, maxPassengersInFlight: 2_000 },
   thresholds: ["payment_to_issuance.p99 < 500", "invariants.violations == 0"]
 })

@@ -19,6 +19,9 @@ export interface HistoryEvent {
 }
 
 export class History {
+  /** `now` stamps events on the scenario's timeline; latencies are always measured with the Clock */
+  constructor(readonly now: Effect.Effect<number> = Clock.currentTimeMillis) {}
+
   readonly events: Array<HistoryEvent> = []
   /** running counts by "kind:outcome", for the progress line */
   readonly tally = new Map<string, number>()
@@ -58,10 +61,11 @@ export const recorded = <A, E, R>(
   detailOf?: (value: A) => HistoryEvent["detail"]
 ): Effect.Effect<A, E, R> =>
   Effect.gen(function* () {
+    const atMs = yield* history.now
     const startMs = yield* Clock.currentTimeMillis
     const exit = yield* Effect.exit(call)
     const endMs = yield* Clock.currentTimeMillis
-    const base = { atMs: startMs, actor, kind, durationMs: endMs - startMs }
+    const base = { atMs, actor, kind, durationMs: endMs - startMs }
     if (exit._tag === "Success") {
       const detail = detailOf?.(exit.value)
       history.add(detail ? { ...base, outcome: "ok", detail } : { ...base, outcome: "ok" })

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeHttpClient } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Clock, Effect, Fiber, ManagedRuntime, Random } from "effect"
+import { Effect, Fiber, ManagedRuntime, Random } from "effect"
 import { makeClient } from "../devices/Client.js"
 import { phoneJourney } from "../devices/Phone.js"
 import type { PhoneEnvironment } from "../devices/Phone.js"
@@ -20,28 +20,45 @@ import type { Scenario } from "../scenarios/Scenario.js"
 import { audit } from "./Auditor.js"
 import { History } from "./History.js"
 import { population, scenarioEndMs } from "./Population.js"
+import { RealTimeline } from "./RealTimeline.js"
 import { departureOf, setUp } from "./Setup.js"
 import type { RunOutcome } from "./Virtual.js"
 
 export const serverStartTimeoutMs = 30_000
 
-export interface ServerProcess { readonly baseUrl: string; readonly stop: () => Promise<void> }
+export interface ServerProcess {
+  readonly baseUrl: string
+  readonly stop: () => Promise<void>
+  /** move the server's scenario clock to `offsetMs` past its scaled time; resolves on the server's ack */
+  readonly advanceClock: (offsetMs: number) => Promise<void>
+}
 
 /** Start `chunyun serve` as a child process and wait for its "listening" line. */
 export const startServerProcess = (cliEntry: string, args: ReadonlyArray<string>): Promise<ServerProcess> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", cliEntry, "serve", ...args], { stdio: ["ignore", "pipe", "inherit"] })
+    const child = spawn(process.execPath, ["--import", "tsx", cliEntry, "serve", ...args], { stdio: ["ignore", "pipe", "inherit", "ipc"] })
     const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`server did not start within ${serverStartTimeoutMs} ms`)) }, serverStartTimeoutMs)
+    const stdout = child.stdout
+    if (!stdout) return reject(new Error("server process has no stdout"))
     let buffered = ""
-    child.stdout.on("data", (chunk: Buffer) => {
+    stdout.on("data", (chunk: Buffer) => {
       buffered += chunk.toString()
       const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/i.exec(buffered)
       if (!match) return
       clearTimeout(timer)
-      child.stdout.removeAllListeners("data")
-      child.stdout.resume()
+      stdout.removeAllListeners("data")
+      stdout.resume()
       resolve({
         baseUrl: match[1]!,
+        advanceClock: (offsetMs) => new Promise<void>((done, fail) => {
+          const onMessage = (message: { type?: string; offsetMs?: number }) => {
+            if (message?.type !== "clock-offset-ack" || (message.offsetMs ?? -1) < offsetMs) return
+            child.off("message", onMessage)
+            done()
+          }
+          child.on("message", onMessage)
+          if (!child.send({ type: "clock-offset", offsetMs })) fail(new Error("server IPC channel closed"))
+        }),
         stop: () => new Promise<void>((done) => {
           if (child.exitCode !== null || child.signalCode !== null) return done()
           child.once("exit", () => done())
@@ -52,7 +69,12 @@ export const startServerProcess = (cliEntry: string, args: ReadonlyArray<string>
     child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`server exited with code ${code} before listening`)) })
   })
 
-export const runReal = async (scenario: Scenario, seed: number, cliEntry: string, timeScale: number): Promise<RunOutcome & { dropped: number }> => {
+export const progressIntervalMs = 1_000
+
+export const runReal = async (
+  scenario: Scenario, seed: number, cliEntry: string, timeScale: number,
+  onProgress?: (snapshot: { nowMs: number; history: History }) => void
+): Promise<RunOutcome & { dropped: number }> => {
   const workDir = mkdtempSync(join(tmpdir(), "chunyun-real-"))
   const dbPath = join(workDir, "chunyun.db")
   const startMs = Date.parse(scenario.startAt)
@@ -61,13 +83,14 @@ export const runReal = async (scenario: Scenario, seed: number, cliEntry: string
     "--password-cost", String(scenario.server.passwordHashCostN), "--hold-ttl-ms", String(scenario.server.holdTtlMs),
     "--clock-start-ms", String(startMs), "--clock-scale", String(timeScale)
   ])
-  const history = new History()
+  const timeline = new RealTimeline(startMs, timeScale, server.advanceClock)
+  const scenarioNow = Effect.sync(() => timeline.nowMs())
+  const sleepScenario = (ms: number) => timeline.sleep(ms)
+  const history = new History(scenarioNow)
   let dropped = 0
+  const progress = onProgress && setInterval(() => onProgress({ nowMs: timeline.nowMs(), history }), progressIntervalMs)
   const devices = ManagedRuntime.make(NodeHttpClient.layerUndici)
   try {
-    const wallStartMs = await devices.runPromise(Clock.currentTimeMillis)
-    const scenarioNow = Effect.map(Clock.currentTimeMillis, (nowMs) => startMs + (nowMs - wallStartMs) * timeScale)
-    const sleepScenario = (ms: number) => Effect.sleep(Math.max(0, ms / timeScale))
     const departureEpochMs = departureOf(scenario)
     const program = Effect.gen(function* () {
       const prepared = yield* setUp(scenario, server.baseUrl, defaultSettings.adminKey)
@@ -89,18 +112,21 @@ export const runReal = async (scenario: Scenario, seed: number, cliEntry: string
         yield* sleepScenario(arrival.arrivalAtMs - (yield* scenarioNow))
         if (inFlight >= scenario.real.maxPassengersInFlight) { dropped++; continue }
         inFlight++
-        fibers.push(yield* Effect.fork(phoneJourney(environment, arrival.passenger).pipe(Effect.ensuring(Effect.sync(() => { inFlight-- })))))
+        const journey = phoneJourney(environment, arrival.passenger, Effect.sync(() => { inFlight-- }))
+        fibers.push(yield* Effect.forkDaemon(timeline.actor(journey)))
       }
-      yield* Fiber.joinAll(fibers)
+      return fibers
     })
-    await devices.runPromise(program.pipe(Effect.withRandom(Random.make(`devices:${seed}`))))
-    const endMs = Math.min(await devices.runPromise(scenarioNow), scenarioEndMs(scenario, departureEpochMs))
+    const fibers = await devices.runPromise(timeline.actor(program).pipe(Effect.withRandom(Random.make(`devices:${seed}`))))
+    await devices.runPromise(Fiber.joinAll(fibers))
+    const endMs = Math.min(timeline.nowMs(), scenarioEndMs(scenario, departureEpochMs))
     await server.stop()
     const store = ManagedRuntime.make(sqliteStore({ filename: dbPath }))
     const invariants = await store.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql))))
     await store.dispose()
     return { history, invariants, startMs, endMs, dropped }
   } finally {
+    clearInterval(progress)
     await server.stop().catch(() => undefined)
     await devices.dispose()
     rmSync(workDir, { recursive: true, force: true })

@@ -1,0 +1,172 @@
+/**
+ * The `chunyun` command as a user runs it: a child process, its exit code, what it prints, and the
+ * report files it writes. A tiny scenario keeps each run to a few seconds.
+ */
+import assert from "node:assert/strict"
+import { spawn } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { after, before, describe, test } from "node:test"
+import { Schema } from "effect"
+import { Report } from "../reports/Report.js"
+
+const projectDirectory = dirname(dirname(fileURLToPath(import.meta.url)))
+const tinyScenario = "simulator/testing/tiny-scenario.ts"
+/** a tiny virtual run takes ~4 s; this bounds a hung child */
+const cliTimeoutMs = 60_000
+const usageError = 2
+/** child processes at once for the refusal cases: more than the cores only thrashes */
+const refusalConcurrency = 2
+
+interface CliResult { readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly stdout: string; readonly stderr: string }
+
+/** `chunyun <args>` in the project directory, as `npm run chunyun -- <args>` would run it. */
+const chunyun = (args: ReadonlyArray<string>): Promise<CliResult> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
+      cwd: projectDirectory, timeout: cliTimeoutMs, stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => { stdout += chunk })
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => { stderr += chunk })
+    child.on("error", reject)
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
+  })
+
+const describeResult = (result: CliResult) => `exit ${result.code} ${result.signal ?? ""}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
+
+const printedTraceHash = (stdout: string) => /^\s*traceHash\s+([0-9a-f]{64})\s*$/m.exec(stdout)?.[1]
+
+let directory: string
+before(() => { directory = mkdtempSync(join(tmpdir(), "chunyun-cli-")) })
+after(() => rmSync(directory, { recursive: true, force: true }))
+
+describe("chunyun run", () => {
+  let first: CliResult
+  let second: CliResult
+  let firstOut: string
+  let secondOut: string
+  before(async () => {
+    firstOut = join(directory, "first")
+    secondOut = join(directory, "second")
+    // two processes at once: the trace must not depend on what else the machine is doing
+    ;[first, second] = await Promise.all([
+      chunyun(["run", tinyScenario, "--seed", "3", "--out", firstOut]),
+      chunyun(["run", tinyScenario, "--seed", "3", "--out", secondOut])
+    ])
+  })
+
+  test("exits 0 and writes a report.json that decodes as a Report of this run", () => {
+    assert.equal(first.code, 0, describeResult(first))
+    const report = Schema.decodeUnknownSync(Report)(JSON.parse(readFileSync(join(firstOut, "report.json"), "utf8")))
+    assert.equal(report.scenario, "spring-festival-tiny")
+    assert.equal(report.seed, 3)
+    assert.equal(report.mode, "virtual")
+    assert.match(report.traceHash, /^[0-9a-f]{64}$/)
+    assert.equal(report.counts.passengers, 200)
+    assert.ok(report.counts.ticketsIssued > 0)
+    assert.ok(report.invariants.length >= 5)
+    assert.ok(report.invariants.every((invariant) => invariant.violations === 0), JSON.stringify(report.invariants))
+    assert.ok(report.thresholds.length > 0 && report.thresholds.every((threshold) => threshold.passed))
+  })
+
+  test("report.html exists and shows the trace hash", () => {
+    const report = JSON.parse(readFileSync(join(firstOut, "report.json"), "utf8")) as { traceHash: string }
+    const htmlPath = join(firstOut, "report.html")
+    assert.ok(existsSync(htmlPath))
+    assert.ok(readFileSync(htmlPath, "utf8").includes(report.traceHash))
+  })
+
+  test("the trace hash printed on stdout is the one in report.json, and the report paths are printed", () => {
+    const report = JSON.parse(readFileSync(join(firstOut, "report.json"), "utf8")) as { traceHash: string }
+    assert.equal(printedTraceHash(first.stdout), report.traceHash, first.stdout)
+    assert.ok(first.stdout.includes(join(firstOut, "report.json")))
+    assert.equal(first.stderr, "")
+  })
+
+  test("running it again gives the same trace hash", () => {
+    assert.equal(second.code, 0, describeResult(second))
+    const firstReport = JSON.parse(readFileSync(join(firstOut, "report.json"), "utf8")) as { traceHash: string; counts: unknown }
+    const secondReport = JSON.parse(readFileSync(join(secondOut, "report.json"), "utf8")) as { traceHash: string; counts: unknown }
+    assert.equal(secondReport.traceHash, firstReport.traceHash)
+    assert.deepEqual(secondReport.counts, firstReport.counts)
+    assert.equal(printedTraceHash(second.stdout), printedTraceHash(first.stdout))
+  })
+})
+
+describe("chunyun refuses bad input with exit code 2 and says why on stderr", () => {
+  const assertRefused = (result: CliResult, message: RegExp) => {
+    assert.equal(result.code, usageError, describeResult(result))
+    assert.match(result.stderr, message)
+    assert.doesNotMatch(result.stderr, /^\s+at /m, "no stack trace")
+  }
+  const typoFile = () => join(directory, "typo.ts")
+  const absentFile = () => join(directory, "absent.ts")
+
+  // Each refusal is a process that mostly loads modules (~1 s of CPU): run them a few at a time, assert one by one.
+  const invocations = {
+    modeWarp: () => ["run", tinyScenario, "--mode", "warp"],
+    seedLetters: () => ["run", tinyScenario, "--seed", "x"],
+    seedFraction: () => ["run", tinyScenario, "--seed", "2.5"],
+    unknownFlag: () => ["run", tinyScenario, "--sed", "3"],
+    passwordCost: () => ["run", tinyScenario, "--password-cost", "1000"],
+    typo: () => ["run", typoFile(), "--seed", "3", "--out", join(directory, "typo-out")],
+    absent: () => ["run", absentFile()],
+    unknownCommand: () => ["nosuch"]
+  } satisfies Record<string, () => ReadonlyArray<string>>
+  const results = new Map<keyof typeof invocations, CliResult>()
+  const resultOf = (name: keyof typeof invocations) => {
+    const result = results.get(name)
+    assert.ok(result, `no result for ${name}`)
+    return result
+  }
+
+  before(async () => {
+    const springFestivalUrl = new URL("../scenarios/spring-festival.ts", import.meta.url).href
+    writeFileSync(typoFile(), `import base from ${JSON.stringify(springFestivalUrl)}
+const { passengers, ...rest } = base
+export default { ...rest, pasengers: passengers }
+`)
+    const pending = Object.keys(invocations) as Array<keyof typeof invocations>
+    const worker = async () => {
+      for (let name = pending.shift(); name !== undefined; name = pending.shift()) results.set(name, await chunyun(invocations[name]()))
+    }
+    await Promise.all(Array.from({ length: refusalConcurrency }, worker))
+  })
+
+  test("--mode warp", () => {
+    assertRefused(resultOf("modeWarp"), /--mode expects virtual or real, got "warp"/)
+  })
+
+  test("--seed x, and a fractional seed", () => {
+    assertRefused(resultOf("seedLetters"), /--seed expects an integer ≥ 0, got "x"/)
+    assertRefused(resultOf("seedFraction"), /--seed expects an integer ≥ 0, got "2.5"/)
+  })
+
+  test("an unknown flag, and a password cost that is not a power of two", () => {
+    assertRefused(resultOf("unknownFlag"), /Unknown option '--sed'/)
+    assertRefused(resultOf("passwordCost"), /--password-cost must be a power of two, got 1000/)
+  })
+
+  test("a scenario with a typo names the file and the path, and writes no report", () => {
+    const result = resultOf("typo")
+    assertRefused(result, /invalid scenario/)
+    assert.ok(result.stderr.includes(`${typoFile()}: at pasengers: is unexpected`), result.stderr)
+    assert.ok(result.stderr.includes(`${typoFile()}: at passengers: is missing`), result.stderr)
+    assert.equal(existsSync(join(directory, "typo-out")), false)
+  })
+
+  test("a scenario file that does not exist", () => {
+    const result = resultOf("absent")
+    assertRefused(result, /no such scenario file/)
+    assert.ok(result.stderr.includes(`${absentFile()}: no such scenario file`), result.stderr)
+  })
+
+  test("an unknown command, with the usage", () => {
+    assertRefused(resultOf("unknownCommand"), /unknown command "nosuch"/)
+    assert.match(resultOf("unknownCommand").stderr, /usage:\n\s+chunyun run <scenario\.ts>/)
+  })
+})

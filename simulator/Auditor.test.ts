@@ -1,0 +1,301 @@
+/**
+ * The auditor against planted violations: a consistent store (and history) first, then one broken fact
+ * at a time written with plain SQL, as a buggy server would leave it. Each must be reported by its own
+ * invariant, with a witness naming the rows, and leave the other invariants at zero.
+ */
+import assert from "node:assert/strict"
+import { describe, test } from "node:test"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Effect, ManagedRuntime } from "effect"
+import { sqliteStore } from "../reference/Server.js"
+import type { InvariantResult } from "../reports/Report.js"
+import { audit } from "./Auditor.js"
+import { History } from "./History.js"
+import type { HistoryEvent } from "./History.js"
+
+type InvariantName = "no-double-booking" | "money-conserved" | "payment-ends-in-one-ticket" | "no-ticket-without-payment" | "admitted-once"
+const invariantNames: ReadonlyArray<InvariantName> = [
+  "no-double-booking", "money-conserved", "payment-ends-in-one-ticket", "no-ticket-without-payment", "admitted-once"
+]
+
+const atMs = 1_801_094_400_000
+const fareFen = 100
+
+/**
+ * The consistent store: two customers; a three-stop run (segments 0 and 1); seat 1 sold whole on
+ * issued order O-issued (paid, ticketed, admitted once, plus a refused replay); seat 2 held on adjacent
+ * segments by two live orders and on both by an expired one; seat 3 free. The ledger: a top-up of 500 fen
+ * into C1's wallet, 100 of it paid to the centre.
+ */
+const cleanStore = [
+  `INSERT INTO customers (id, phone, password_hash, payment_password_hash, created_at_ms) VALUES
+    ('C1', '13000000001', 'x', 'x', ${atMs}), ('C2', '13000000002', 'x', 'x', ${atMs})`,
+  `INSERT INTO accounts (id, kind, customer_id, balance_fen) VALUES
+    ('centre', 'centre', NULL, ${fareFen}), ('bank-clearing', 'bank-clearing', NULL, -500),
+    ('WC1', 'wallet', 'C1', ${500 - fareFen}), ('WC2', 'wallet', 'C2', 0)`,
+  `INSERT INTO train_runs (id, train_code, service_date) VALUES ('R1', 'G1', '2027-01-28')`,
+  `INSERT INTO run_stops (run_id, stop_index, station_code, station_name, departure_minute_of_day, fare_fen_to_next) VALUES
+    ('R1', 0, 'BJP', 'Beijing South', 540, 50), ('R1', 1, 'TJP', 'Tianjin South', 575, 50), ('R1', 2, 'JNK', 'Jinan West', 632, 0)`,
+  `INSERT INTO seats (id, run_id, coach, seat_code, seat_class, occupied_mask) VALUES
+    (1, 'R1', 1, '01A', 'second', 3), (2, 'R1', 1, '01B', 'second', 3), (3, 'R1', 1, '01C', 'second', 0)`,
+  `INSERT INTO orders (id, customer_id, run_id, seat_id, from_index, to_index, segment_mask, price_fen, state, held_at_ms, hold_expires_at_ms, paid_at_ms, issued_at_ms) VALUES
+    ('O-issued', 'C1', 'R1', 1, 0, 2, 3, ${fareFen}, 'issued', ${atMs}, ${atMs + 600_000}, ${atMs + 1_000}, ${atMs + 2_000}),
+    ('O-held-first', 'C2', 'R1', 2, 0, 1, 1, 50, 'held', ${atMs}, ${atMs + 600_000}, NULL, NULL),
+    ('O-held-second', 'C2', 'R1', 2, 1, 2, 2, 50, 'held', ${atMs}, ${atMs + 600_000}, NULL, NULL),
+    ('O-expired', 'C1', 'R1', 2, 0, 2, 3, ${fareFen}, 'expired', ${atMs - 900_000}, ${atMs - 300_000}, NULL, NULL)`,
+  `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_fen, purpose, order_id, created_at_ms) VALUES
+    ('T-top-up', 'bank-clearing', 'WC1', 500, 'top-up', NULL, ${atMs}),
+    ('T-pay-issued', 'WC1', 'centre', ${fareFen}, 'order-payment', 'O-issued', ${atMs + 1_000})`,
+  `INSERT INTO tickets (id, order_id, holder, key_id, qr_text, issued_at_ms, admitted_at_ms, admitted_gate_id) VALUES
+    ('K-issued', 'O-issued', 'phone:13000000001', 1, 'qr', ${atMs + 2_000}, ${atMs + 3_000}, 'BJP-01')`,
+  `INSERT INTO scans (gate_id, ticket_id, outcome, at_ms) VALUES
+    ('BJP-01', 'K-issued', 'admitted', ${atMs + 3_000}), ('BJP-02', NULL, 'AlreadyAdmitted', ${atMs + 4_000}),
+    ('BJP-02', 'K-issued', 'AlreadyAdmitted', ${atMs + 5_000})`
+]
+
+const scanEvent = (ticketId: string, outcome: string, offsetMs: number): HistoryEvent => ({
+  atMs: atMs + offsetMs, actor: "phone-1", kind: "scan", outcome, durationMs: 20,
+  ...(outcome === "ok" ? { detail: { ticketId, gate: "BJP-01", pixels: false } } : {})
+})
+
+/** The history of the clean store: one admission of K-issued, two refused scans (no detail, as `recorded` leaves them), the ticket's arrival and others. */
+const cleanHistory = (): History => {
+  const history = new History()
+  history.add({ atMs, actor: "phone-1", kind: "hold", outcome: "ok", durationMs: 30 })
+  // the ticket arriving on the phone names it too, but is no admission
+  history.add({ atMs: atMs + 2_000, actor: "phone-1", kind: "ticket-received", outcome: "ok", detail: { orderId: "O-issued", ticketId: "K-issued", paymentToIssuanceMs: 1_000 } })
+  history.add(scanEvent("K-issued", "ok", 3_000))
+  history.add(scanEvent("K-issued", "AlreadyAdmitted", 5_000))
+  history.add(scanEvent("K-issued", "BindingMismatch", 5_500))
+  history.add({ atMs: atMs + 6_000, actor: "phone-2", kind: "scan", outcome: "ok", durationMs: 20, detail: { ticketId: "K-other" } })
+  return history
+}
+
+/** Audits a fresh in-memory store holding `cleanStore` then `plant`, against `history`. */
+const auditAfter = async (plant: ReadonlyArray<string>, history: History = cleanHistory()) => {
+  const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
+  try {
+    return await store.runPromise(Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      for (const statement of [...cleanStore, ...plant]) yield* sql.unsafe(statement)
+      return yield* audit(history)
+    }))
+  } finally {
+    await store.dispose()
+  }
+}
+
+const byName = (results: ReadonlyArray<InvariantResult>, name: InvariantName): InvariantResult => {
+  const found = results.find((result) => result.name === name)
+  assert.ok(found, `invariant ${name} is missing from ${results.map((result) => result.name).join(", ")}`)
+  return found
+}
+
+/** Asserts `name` found exactly `witness` (in any order) and every other invariant found nothing. */
+const assertOnly = (results: ReadonlyArray<InvariantResult>, name: InvariantName, witness: ReadonlyArray<string>) => {
+  const broken = byName(results, name)
+  assert.equal(broken.violations, witness.length, `${name}: ${broken.witness?.join(" | ")}`)
+  assert.deepEqual([...(broken.witness ?? [])].sort(), [...witness].sort())
+  for (const other of invariantNames.filter((candidate) => candidate !== name)) {
+    assert.equal(byName(results, other).violations, 0, `${other} should be clean: ${byName(results, other).witness?.join(" | ")}`)
+  }
+}
+
+describe("a consistent store", () => {
+  test("all five invariants report zero violations and no witness", async () => {
+    const results = await auditAfter([])
+    assert.deepEqual(results.map((result) => result.name), invariantNames)
+    for (const result of results) {
+      assert.equal(result.violations, 0, `${result.name}: ${result.witness?.join(" | ")}`)
+      assert.equal(result.witness, undefined)
+      assert.ok(result.description.length > 0)
+    }
+  })
+
+  test("an empty store and an empty history are clean too", async () => {
+    const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
+    try {
+      const results = await store.runPromise(audit(new History()))
+      assert.deepEqual(results.map((result) => result.violations), [0, 0, 0, 0, 0])
+    } finally {
+      await store.dispose()
+    }
+  })
+})
+
+describe("1. no double booking", () => {
+  test("two live orders overlapping on one seat: the witness names the seat, both orders and their segments", async () => {
+    const results = await auditAfter([
+      `INSERT INTO orders (id, customer_id, run_id, seat_id, from_index, to_index, segment_mask, price_fen, state, held_at_ms, hold_expires_at_ms)
+        VALUES ('O-intruder', 'C2', 'R1', 1, 1, 2, 2, 50, 'held', ${atMs + 10}, ${atMs + 600_000})`
+    ])
+    assertOnly(results, "no-double-booking", ["seat 1: order O-intruder [1,2) overlaps order O-issued [0,2)"])
+  })
+
+  test("a paid order overlapping an issued one counts as well (every live state)", async () => {
+    const results = await auditAfter([
+      `INSERT INTO orders (id, customer_id, run_id, seat_id, from_index, to_index, segment_mask, price_fen, state, held_at_ms, hold_expires_at_ms)
+        VALUES ('O-paid-too', 'C2', 'R1', 1, 0, 1, 1, 50, 'paid', ${atMs + 10}, ${atMs + 600_000})`
+    ])
+    const broken = byName(results, "no-double-booking")
+    assert.deepEqual(broken.witness, ["seat 1: order O-issued [0,2) overlaps order O-paid-too [0,1)"])
+  })
+
+  test("a seat whose lock bits disagree with its live orders, either way", async () => {
+    const results = await auditAfter([
+      // seat 1's issued order covers segments 0 and 1 (mask 3), but only bit 0 is set
+      `UPDATE seats SET occupied_mask = 1 WHERE id = 1`,
+      // seat 3 has no live order, yet segment 1 is locked
+      `UPDATE seats SET occupied_mask = 2 WHERE id = 3`
+    ])
+    assertOnly(results, "no-double-booking", [
+      "seat 1: lock bits 1 but live orders cover 3",
+      "seat 3: lock bits 2 but live orders cover 0"
+    ])
+  })
+
+  test("a seat still locked by an expired hold (the release was lost)", async () => {
+    const results = await auditAfter([`UPDATE orders SET state = 'expired' WHERE id = 'O-held-second'`])
+    assertOnly(results, "no-double-booking", ["seat 2: lock bits 3 but live orders cover 1"])
+  })
+})
+
+describe("2. money is conserved", () => {
+  test("a balance changed without a transfer: its account and the non-zero total are both named", async () => {
+    const results = await auditAfter([`UPDATE accounts SET balance_fen = balance_fen + 50 WHERE id = 'WC1'`])
+    assertOnly(results, "money-conserved", [
+      "balances sum to 50 fen, not 0",
+      "account WC1: balance 450 but entries sum to 400"
+    ])
+  })
+
+  test("money moved between balances without a transfer: the total is still 0, both accounts drift", async () => {
+    const results = await auditAfter([
+      `UPDATE accounts SET balance_fen = balance_fen - 30 WHERE id = 'centre'`,
+      `UPDATE accounts SET balance_fen = balance_fen + 30 WHERE id = 'WC2'`
+    ])
+    assertOnly(results, "money-conserved", [
+      "account centre: balance 70 but entries sum to 100",
+      "account WC2: balance 30 but entries sum to 0"
+    ])
+  })
+
+  test("a wallet overdrawn by a recorded transfer (the schema's CHECK switched off)", async () => {
+    const results = await auditAfter([
+      `PRAGMA ignore_check_constraints = ON`,
+      `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_fen, purpose, order_id, created_at_ms)
+        VALUES ('T-overdraw', 'WC2', 'centre', 20, 'top-up', NULL, ${atMs})`,
+      `UPDATE accounts SET balance_fen = balance_fen - 20 WHERE id = 'WC2'`,
+      `UPDATE accounts SET balance_fen = balance_fen + 20 WHERE id = 'centre'`
+    ])
+    assertOnly(results, "money-conserved", ["wallet WC2 is at -20 fen"])
+  })
+
+  test("a transfer recorded without moving the balances", async () => {
+    const results = await auditAfter([
+      `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_fen, purpose, order_id, created_at_ms)
+        VALUES ('T-ghost', 'bank-clearing', 'WC2', 70, 'top-up', NULL, ${atMs})`
+    ])
+    assertOnly(results, "money-conserved", [
+      "account bank-clearing: balance -500 but entries sum to -570",
+      "account WC2: balance 0 but entries sum to 70"
+    ])
+  })
+})
+
+describe("3. every captured payment ends in exactly one ticket", () => {
+  test("a paid order with no ticket", async () => {
+    const results = await auditAfter([
+      `INSERT INTO orders (id, customer_id, run_id, seat_id, from_index, to_index, segment_mask, price_fen, state, held_at_ms, hold_expires_at_ms, paid_at_ms)
+        VALUES ('O-unticketed', 'C1', 'R1', 3, 0, 1, 1, 50, 'paid', ${atMs}, ${atMs + 600_000}, ${atMs + 1_000})`,
+      `UPDATE seats SET occupied_mask = 1 WHERE id = 3`,
+      `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_fen, purpose, order_id, created_at_ms)
+        VALUES ('T-pay-unticketed', 'WC1', 'centre', 50, 'order-payment', 'O-unticketed', ${atMs + 1_000})`,
+      `UPDATE accounts SET balance_fen = balance_fen - 50 WHERE id = 'WC1'`,
+      `UPDATE accounts SET balance_fen = balance_fen + 50 WHERE id = 'centre'`
+    ])
+    assertOnly(results, "payment-ends-in-one-ticket", ["order O-unticketed: paid, state paid, 0 tickets"])
+  })
+
+  test("an order paid twice (the store's one-payment index gone): named once, with the count", async () => {
+    const results = await auditAfter([
+      // the schema forbids it; a store without that index (or another implementation of the port) might not
+      `DROP INDEX transfers_one_payment_per_order`,
+      `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_fen, purpose, order_id, created_at_ms)
+        VALUES ('T-pay-again', 'WC1', 'centre', ${fareFen}, 'order-payment', 'O-issued', ${atMs + 1_500})`,
+      `UPDATE accounts SET balance_fen = balance_fen - ${fareFen} WHERE id = 'WC1'`,
+      `UPDATE accounts SET balance_fen = balance_fen + ${fareFen} WHERE id = 'centre'`
+    ])
+    assertOnly(results, "payment-ends-in-one-ticket", ["order O-issued: captured 2 times"])
+  })
+
+  test("a paid order whose state went back to held, though it has its ticket", async () => {
+    const results = await auditAfter([`UPDATE orders SET state = 'held' WHERE id = 'O-issued'`])
+    assertOnly(results, "payment-ends-in-one-ticket", ["order O-issued: paid, state held, 1 tickets"])
+  })
+})
+
+describe("4. no ticket without a captured payment", () => {
+  test("an issued ticket whose order was never paid", async () => {
+    const results = await auditAfter([
+      `UPDATE orders SET state = 'issued' WHERE id = 'O-held-first'`,
+      `INSERT INTO tickets (id, order_id, holder, key_id, qr_text, issued_at_ms) VALUES ('K-free', 'O-held-first', 'phone:13000000002', 1, 'qr', ${atMs})`
+    ])
+    assertOnly(results, "no-ticket-without-payment", ["ticket K-free of order O-held-first has no payment"])
+  })
+
+  test("a top-up that names the order is not a payment", async () => {
+    const results = await auditAfter([
+      `UPDATE orders SET state = 'issued' WHERE id = 'O-held-first'`,
+      `INSERT INTO tickets (id, order_id, holder, key_id, qr_text, issued_at_ms) VALUES ('K-topped', 'O-held-first', 'phone:13000000002', 1, 'qr', ${atMs})`,
+      `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_fen, purpose, order_id, created_at_ms)
+        VALUES ('T-top-up-2', 'bank-clearing', 'WC2', 50, 'top-up', 'O-held-first', ${atMs})`,
+      `UPDATE accounts SET balance_fen = balance_fen - 50 WHERE id = 'bank-clearing'`,
+      `UPDATE accounts SET balance_fen = balance_fen + 50 WHERE id = 'WC2'`
+    ])
+    assertOnly(results, "no-ticket-without-payment", ["ticket K-topped of order O-held-first has no payment"])
+  })
+})
+
+describe("5. no ticket admitted twice", () => {
+  test("two admissions of one ticket in the gate log", async () => {
+    const results = await auditAfter([
+      `INSERT INTO scans (gate_id, ticket_id, outcome, at_ms) VALUES ('BJP-03', 'K-issued', 'admitted', ${atMs + 7_000})`
+    ])
+    assertOnly(results, "admitted-once", ["ticket K-issued: 2 admissions in the gate log"])
+  })
+
+  test("two successful scans of one ticket in the history", async () => {
+    const history = cleanHistory()
+    history.add(scanEvent("K-issued", "ok", 8_000))
+    const results = await auditAfter([], history)
+    assertOnly(results, "admitted-once", ["ticket K-issued: admitted 2 times in the history"])
+  })
+
+  test("both at once: one witness line from each source", async () => {
+    const history = cleanHistory()
+    history.add(scanEvent("K-issued", "ok", 8_000))
+    history.add(scanEvent("K-issued", "ok", 9_000))
+    const results = await auditAfter([
+      `INSERT INTO scans (gate_id, ticket_id, outcome, at_ms) VALUES ('BJP-03', 'K-issued', 'admitted', ${atMs + 7_000})`
+    ], history)
+    assertOnly(results, "admitted-once", [
+      "ticket K-issued: 2 admissions in the gate log",
+      "ticket K-issued: admitted 3 times in the history"
+    ])
+  })
+})
+
+describe("witness size", () => {
+  test("every violation is counted, but the witness keeps only the first ten lines", async () => {
+    const extraSeats = 12
+    const results = await auditAfter([
+      `INSERT INTO seats (id, run_id, coach, seat_code, seat_class, occupied_mask) VALUES ${
+        Array.from({ length: extraSeats }, (_, index) => `(${100 + index}, 'R1', 2, '${String(index).padStart(2, "0")}A', 'second', 1)`).join(", ")}`
+    ])
+    const broken = byName(results, "no-double-booking")
+    assert.equal(broken.violations, extraSeats)
+    assert.equal(broken.witness?.length, 10)
+    assert.ok(broken.witness?.every((line) => /^seat 1\d\d: lock bits 1 but live orders cover 0$/.test(line)))
+  })
+})

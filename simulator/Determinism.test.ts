@@ -1,0 +1,97 @@
+/**
+ * A virtual run is its seed: the same scenario and seed give the same history byte for byte (and so the
+ * same trace hash), another seed gives another history, and a clean run breaks no invariant.
+ */
+import assert from "node:assert/strict"
+import { before, describe, test } from "node:test"
+import { Schema } from "effect"
+import { Report } from "../reports/Report.js"
+import { buildReport } from "./Report.js"
+import { smallScenario, smallSeatCount } from "./testing/smallScenario.js"
+import { runVirtual } from "./Virtual.js"
+import type { RunOutcome } from "./Virtual.js"
+
+const seed = 7
+const otherSeed = 8
+const auditedInvariants = ["no-double-booking", "money-conserved", "payment-ends-in-one-ticket", "no-ticket-without-payment", "admitted-once"]
+const segmentCount = smallScenario.train.stops.length - 1
+
+/** Wall-clock facts held fixed, so two reports of one seed can be compared whole. */
+const reportOf = (outcome: RunOutcome, runSeed: number) => buildReport({
+  scenario: smallScenario, seed: runSeed, mode: "virtual", outcome, codeVersion: "test", startedAt: "2027-01-28T00:00:00.000Z",
+  wallDurationMs: 0, notes: []
+})
+
+describe("virtual runs are reproducible", () => {
+  let first: RunOutcome
+  let second: RunOutcome
+  let other: RunOutcome
+  before(async () => {
+    first = await runVirtual(smallScenario, seed)
+    second = await runVirtual(smallScenario, seed)
+    other = await runVirtual(smallScenario, otherSeed)
+  })
+
+  test("the same seed twice: identical trace hash and identical history lines", () => {
+    assert.ok(first.history.events.length > smallScenario.passengers.count, "every passenger leaves at least one event")
+    assert.equal(first.history.traceHash(), second.history.traceHash())
+    assert.equal(first.history.toJsonLines(), second.history.toJsonLines())
+    assert.equal(first.endMs, second.endMs)
+  })
+
+  test("the same seed twice: the whole report (counts, latencies, series, invariants, thresholds) is identical", () => {
+    assert.deepEqual(reportOf(first, seed), reportOf(second, seed))
+  })
+
+  test("the trace hash is the SHA-256 of the history lines", async () => {
+    const { createHash } = await import("node:crypto")
+    assert.equal(first.history.traceHash(), createHash("sha256").update(first.history.toJsonLines()).digest("hex"))
+  })
+
+  test("another seed gives another trace, and another crowd (arrival times and trips)", () => {
+    assert.notEqual(other.history.traceHash(), first.history.traceHash())
+    assert.notEqual(other.history.toJsonLines(), first.history.toJsonLines())
+    // the devices' randomness follows the seed too, not only the server's IDs
+    const arrivals = (outcome: RunOutcome) => outcome.history.events.filter((event) => event.kind === "search").map((event) => `${event.actor}@${event.atMs}`)
+    assert.notDeepEqual(arrivals(other), arrivals(first))
+  })
+
+  test("all five invariants are audited and none is violated, for either seed", () => {
+    for (const outcome of [first, other]) {
+      assert.deepEqual(outcome.invariants.map((invariant) => invariant.name), auditedInvariants)
+      for (const invariant of outcome.invariants) {
+        assert.equal(invariant.violations, 0, `${invariant.name}: ${invariant.witness?.join("; ")}`)
+        assert.equal(invariant.witness, undefined)
+      }
+    }
+  })
+
+  test("counts are sane: issued == paid == admitted, holds fit the train, the train sells out", () => {
+    for (const [outcome, runSeed] of [[first, seed], [other, otherSeed]] as const) {
+      const report = reportOf(outcome, runSeed)
+      Schema.decodeUnknownSync(Report)(report)
+      const { counts } = report
+      assert.ok(counts.ticketsIssued > 0, "some tickets are issued")
+      assert.equal(counts.ordersPaid, counts.ticketsIssued)
+      assert.equal(counts.admitted, counts.ticketsIssued)
+      assert.ok(counts.ordersHeld <= smallSeatCount * segmentCount, `${counts.ordersHeld} holds for ${smallSeatCount} seats × ${segmentCount} segments`)
+      assert.ok(counts.ordersPaid <= counts.ordersHeld)
+      // 300 passengers for 50 seats: some are turned away
+      assert.ok(counts.soldOut > 0, "some passengers find no seat")
+      assert.equal(counts.passengers, smallScenario.passengers.count)
+      assert.equal(report.traceHash, outcome.history.traceHash())
+      assert.ok(report.thresholds.every((threshold) => threshold.passed), JSON.stringify(report.thresholds))
+    }
+  })
+
+  test("every admitted ticket is a different ticket, and the history is in virtual-time order per actor", () => {
+    const admitted = first.history.events.filter((event) => event.kind === "scan" && event.outcome === "ok").map((event) => event.detail?.ticketId)
+    assert.equal(new Set(admitted).size, admitted.length)
+    assert.ok(admitted.every((ticketId) => typeof ticketId === "string" && ticketId.length > 0))
+    const lastAtByActor = new Map<string, number>()
+    for (const event of first.history.events) {
+      assert.ok(event.atMs >= (lastAtByActor.get(event.actor) ?? 0), `${event.actor} went back in time at ${event.kind}`)
+      lastAtByActor.set(event.actor, event.atMs)
+    }
+  })
+})

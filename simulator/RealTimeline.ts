@@ -1,0 +1,93 @@
+/**
+ * The scenario's timeline in real mode. It runs `scale` times faster than the wall clock, and when every
+ * actor is asleep it jumps straight to the earliest wake-up (hours between the on-sale and the gates cost
+ * nothing), after the server's clock has taken the same jump (`advance`, acknowledged over IPC).
+ * Busy stretches therefore run at the chosen scale and idle ones are skipped, as in virtual mode.
+ */
+import { Effect } from "effect"
+
+/**
+ * When every actor sleeps nothing is pending, so any wait is idle: jump even short gaps. (A 5 s floor
+ * made a 2,000-passenger run sleep through most of five virtual hours of gate arrivals at 10×.)
+ */
+export const minJumpMs = 1
+
+interface Sleeper { readonly wakeAtMs: number; readonly wake: () => void; timer: ReturnType<typeof setTimeout> | undefined }
+
+export class RealTimeline {
+  private offsetMs = 0
+  private busy = 0
+  private jumping = false
+  private readonly sleepers = new Set<Sleeper>()
+  private readonly wallStartMs = performance.timeOrigin + performance.now()
+
+  constructor(
+    private readonly startMs: number,
+    private readonly scale: number,
+    private readonly advance: (offsetMs: number) => Promise<void>
+  ) {}
+
+  nowMs(): number {
+    return Math.floor(this.startMs + (performance.timeOrigin + performance.now() - this.wallStartMs) * this.scale + this.offsetMs)
+  }
+
+  /**
+   * Make `effect` an actor: busy except while it sleeps on this timeline. Counted from the moment this
+   * is called (before any fork runs it), so the timeline never jumps between a fork and its start.
+   */
+  actor<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    this.busy++
+    return Effect.ensuring(effect, Effect.sync(() => { this.busy--; this.maybeJump() }))
+  }
+
+  sleep(durationMs: number): Effect.Effect<void> {
+    return Effect.async<void>((resume) => {
+      const sleeper: Sleeper = {
+        wakeAtMs: this.nowMs() + Math.max(0, durationMs),
+        timer: undefined,
+        wake: () => {
+          if (!this.sleepers.delete(sleeper)) return
+          clearTimeout(sleeper.timer)
+          this.busy++
+          resume(Effect.void)
+        }
+      }
+      this.sleepers.add(sleeper)
+      this.busy--
+      this.arm(sleeper)
+      this.maybeJump()
+      return Effect.sync(() => {
+        if (this.sleepers.delete(sleeper)) { clearTimeout(sleeper.timer); this.busy++ }
+      })
+    })
+  }
+
+  /** (Re)start a sleeper's wall timer for the time left on the timeline as it is now. */
+  private arm(sleeper: Sleeper) {
+    clearTimeout(sleeper.timer)
+    sleeper.timer = setTimeout(sleeper.wake, Math.max(0, sleeper.wakeAtMs - this.nowMs()) / this.scale)
+  }
+
+  private maybeJump() {
+    if (this.busy > 0 || this.jumping || this.sleepers.size === 0) return
+    let earliestMs = Infinity
+    for (const sleeper of this.sleepers) earliestMs = Math.min(earliestMs, sleeper.wakeAtMs)
+    const gapMs = earliestMs - this.nowMs()
+    if (gapMs < minJumpMs) {
+      // due already (its timer is behind the timeline): wake it now rather than wait for the timer
+      for (const sleeper of [...this.sleepers]) if (sleeper.wakeAtMs <= this.nowMs()) sleeper.wake()
+      return
+    }
+    this.jumping = true
+    const target = this.offsetMs + gapMs
+    this.advance(target).then(() => {
+      this.offsetMs = target
+      this.jumping = false
+      const nowMs = this.nowMs()
+      for (const sleeper of [...this.sleepers]) {
+        if (sleeper.wakeAtMs <= nowMs) sleeper.wake()
+        else this.arm(sleeper)
+      }
+    }, () => { this.jumping = false })
+  }
+}
