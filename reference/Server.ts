@@ -8,7 +8,7 @@ import { HttpApiBuilder, HttpApiError, HttpMiddleware, HttpServer, HttpServerErr
 import { NodeHttpServer } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Clock, Effect, Layer, Option, Random, Schedule } from "effect"
+import { Clock, Effect, Layer, Option, Random, Schedule, Scheduler } from "effect"
 import { Accounts } from "./Accounts.js"
 import { AccountsHttp } from "./Accounts/Http.js"
 import { LedgerRepo } from "./Accounts/Repo.js"
@@ -133,8 +133,13 @@ export const inProcessHandler = (options: {
   store: Layer.Layer<SqlClient.SqlClient>
   clock: Clock.Clock
   random: Random.Random
+  /** the simulation's scheduler, so request fibers are part of its turn accounting */
+  scheduler?: Scheduler.Scheduler
 }) => {
-  const overrides = Layer.merge(Layer.setClock(options.clock), Layer.setRandom(options.random))
+  const overrides = Layer.mergeAll(
+    Layer.setClock(options.clock), Layer.setRandom(options.random),
+    options.scheduler ? Layer.setScheduler(options.scheduler) : Layer.empty
+  )
   const layer = appLayer(options.settings, options.store).pipe(
     Layer.provideMerge(HttpServer.layerContext),
     Layer.provide(overrides),

@@ -12,12 +12,10 @@ const latencyMetrics = { payment_to_issuance: "paymentToIssuance", hold: "hold",
 const actualOf = (report: Report, metric: string, stat: string): number | undefined => {
   if (metric === "invariants" && stat === "violations") return report.invariants.reduce((sum, item) => sum + item.violations, 0)
   if (metric === "throughput" && stat === "issued_per_second") return report.throughput.issuedPerSecond
-  const latencyKey = latencyMetrics[metric as keyof typeof latencyMetrics]
-  if (latencyKey) {
-    const summary = report.latency[latencyKey] as Record<string, number>
-    return summary[stat]
-  }
-  return undefined
+  // own properties only: `constructor.p99` or `hold.__proto__` must be unknown metrics, not inherited members
+  if (!Object.hasOwn(latencyMetrics, metric)) return undefined
+  const summary: Record<string, number> = report.latency[latencyMetrics[metric as keyof typeof latencyMetrics]]
+  return Object.hasOwn(summary, stat) ? summary[stat] : undefined
 }
 
 export const parseThreshold = (expression: string) => {

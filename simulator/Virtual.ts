@@ -51,18 +51,20 @@ export const runVirtual = async (scenario: Scenario, seed: number, onProgress?: 
   const deviceRandom = Random.make(`devices:${seed}`)
   const settings = settingsOf(scenario)
   const history = new History()
-  const timeOverrides = Layer.merge(Layer.setClock(clock.clock), Layer.setRandom(serverRandom))
+  const timeOverrides = Layer.mergeAll(Layer.setClock(clock.clock), Layer.setRandom(serverRandom), Layer.setScheduler(clock.scheduler))
 
   const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
   const sql = await store.runPromise(SqlClient.SqlClient)
   const storeLayer = Layer.succeed(SqlClient.SqlClient, sql)
-  const web = inProcessHandler({ settings, store: storeLayer, clock: clock.clock, random: serverRandom })
+  const web = inProcessHandler({ settings, store: storeLayer, clock: clock.clock, random: serverRandom, scheduler: clock.scheduler })
   const server = ManagedRuntime.make(ServicesLayer.pipe(
     Layer.provide(storeLayer), Layer.provide(ServerConfig.layer(settings)), Layer.provide(timeOverrides), Layer.merge(timeOverrides)
   ))
   const fetchLayer = FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch,
-    (input: string | URL | Request, init?: RequestInit) => web.handler(new Request(input, init)))))
-  const devices = ManagedRuntime.make(Layer.mergeAll(fetchLayer, Layer.setClock(clock.clock), Layer.setRandom(deviceRandom)))
+    (input: string | URL | Request, init?: RequestInit) => clock.trackExternal(web.handler(new Request(input, init))))))
+  const devices = ManagedRuntime.make(Layer.mergeAll(
+    fetchLayer, Layer.setClock(clock.clock), Layer.setRandom(deviceRandom), Layer.setScheduler(clock.scheduler)
+  ))
   try {
     const serverRuntime = await server.runtime()
     const deviceRuntime = await devices.runtime()

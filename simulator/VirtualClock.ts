@@ -1,13 +1,16 @@
 /**
  * A discrete-event clock for virtual mode. Actors are fibers that run one at a time: the loop wakes the
- * earliest sleeper (ties by registration order), waits until that actor sleeps again or ends, then wakes
- * the next. Nothing runs "at the same time", so the interleaving — and with it the trace — is a function
- * of the seed alone. Server work runs inside the calling actor's turn (requests are in-process).
+ * earliest sleeper (ties by registration order), waits until that actor's turn is over, then wakes the
+ * next. Nothing runs "at the same time", so the interleaving — and with it the trace — is a function of
+ * the seed alone. Server work runs inside the calling actor's turn (requests are in-process).
  *
- * Rule for code running under it: an actor must not fork fibers that sleep on the clock (a sleeping
- * child would hand the turn back while its parent still runs).
+ * A turn is over when (1) a fiber of the actor slept or the actor ended, and then (2) the process has
+ * settled: microtasks drained (checked from `setImmediate`), no Effect task queued (the runtimes use
+ * `scheduler`, which only schedules microtasks) and no in-process request in flight (`trackExternal`).
+ * (1) alone is not enough: `Effect.timeout` and `Effect.race` fork children that sleep while their
+ * siblings still have work at this instant. (2) alone is not enough: an actor may wait for real I/O.
  */
-import { Clock, Duration, Effect, Exit, Runtime } from "effect"
+import { Clock, Duration, Effect, Exit, Runtime, Scheduler } from "effect"
 
 interface Sleeper { readonly dueMs: number; readonly sequence: number; readonly wake: () => void; cancelled: boolean }
 
@@ -56,7 +59,11 @@ export class VirtualClock {
   private events = 0
   private readonly queue = new SleeperQueue()
   private handBack: (() => void) | undefined
+  private externalPending = 0
   private readonly failures: Array<unknown> = []
+
+  /** Give this to every runtime under the clock (`Layer.setScheduler`): Effect work stays in microtasks. */
+  readonly scheduler: Scheduler.Scheduler = Scheduler.makeBatched((runBatch) => queueMicrotask(runBatch))
 
   constructor(startMs: number) { this.currentMs = startMs }
 
@@ -104,27 +111,35 @@ export class VirtualClock {
     })
   }
 
-  /** Run every event in time order until none are left. Fails with the first actor failure. */
-  run(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const step = () => {
-        for (;;) {
-          if (this.failures.length > 0) return reject(this.failures[0])
-          const next = this.queue.pop()
-          if (!next) return resolve()
-          if (next.cancelled) continue
-          if (++this.events > maxEventsPerRun) return reject(new Error(`more than ${maxEventsPerRun} events: runaway scenario`))
-          this.currentMs = next.dueMs
-          let handedBackSynchronously = false
-          let inside = true
-          this.handBack = () => { if (inside) handedBackSynchronously = true; else step() }
-          next.wake()
-          inside = false
-          if (!handedBackSynchronously) return
-        }
-      }
-      step()
+  /** Count an in-process request (or other outside work) as part of the current turn until it settles. */
+  trackExternal<A>(work: Promise<A>): Promise<A> {
+    this.externalPending++
+    return work.finally(() => { this.externalPending-- })
+  }
+
+  /** Resolves once microtasks are drained and no outside work is pending. */
+  private settled(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const check = () => this.externalPending === 0 ? resolve() : setImmediate(check)
+      setImmediate(check)
     })
+  }
+
+  /** Run every event in time order until none are left. Fails with the first actor failure. */
+  async run(): Promise<void> {
+    for (;;) {
+      if (this.failures.length > 0) throw this.failures[0]
+      const next = this.queue.pop()
+      if (!next) return
+      if (next.cancelled) continue
+      if (++this.events > maxEventsPerRun) throw new Error(`more than ${maxEventsPerRun} events: runaway scenario`)
+      this.currentMs = next.dueMs
+      await new Promise<void>((turnOver) => {
+        this.handBack = turnOver
+        next.wake()
+      })
+      await this.settled()
+    }
   }
 }
 
