@@ -135,10 +135,13 @@ export const inProcessHandler = (options: {
   random: Random.Random
   /** the simulation's scheduler, so request fibers are part of its turn accounting */
   scheduler?: Scheduler.Scheduler
+  /** false turns span creation off (a virtual run reads no spans) */
+  tracing?: boolean
 }) => {
   const overrides = Layer.mergeAll(
     Layer.setClock(options.clock), Layer.setRandom(options.random),
-    options.scheduler ? Layer.setScheduler(options.scheduler) : Layer.empty
+    options.scheduler ? Layer.setScheduler(options.scheduler) : Layer.empty,
+    options.tracing === false ? Layer.setTracerEnabled(false) : Layer.empty
   )
   const layer = appLayer(options.settings, options.store).pipe(
     Layer.provideMerge(HttpServer.layerContext),

@@ -51,19 +51,23 @@ export const runVirtual = async (scenario: Scenario, seed: number, onProgress?: 
   const deviceRandom = Random.make(`devices:${seed}`)
   const settings = settingsOf(scenario)
   const history = new History()
-  const timeOverrides = Layer.mergeAll(Layer.setClock(clock.clock), Layer.setRandom(serverRandom), Layer.setScheduler(clock.scheduler))
+  // nobody reads spans in a virtual run; creating one per request and service call costs wall time
+  const timeOverrides = Layer.mergeAll(
+    Layer.setClock(clock.clock), Layer.setRandom(serverRandom), Layer.setScheduler(clock.scheduler), Layer.setTracerEnabled(false)
+  )
 
   const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
   const sql = await store.runPromise(SqlClient.SqlClient)
   const storeLayer = Layer.succeed(SqlClient.SqlClient, sql)
-  const web = inProcessHandler({ settings, store: storeLayer, clock: clock.clock, random: serverRandom, scheduler: clock.scheduler })
+  const web = inProcessHandler({ settings, store: storeLayer, clock: clock.clock, random: serverRandom, scheduler: clock.scheduler, tracing: false })
   const server = ManagedRuntime.make(ServicesLayer.pipe(
     Layer.provide(storeLayer), Layer.provide(ServerConfig.layer(settings)), Layer.provide(timeOverrides), Layer.merge(timeOverrides)
   ))
   const fetchLayer = FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch,
     (input: string | URL | Request, init?: RequestInit) => clock.trackExternal(web.handler(new Request(input, init))))))
   const devices = ManagedRuntime.make(Layer.mergeAll(
-    fetchLayer, Layer.setClock(clock.clock), Layer.setRandom(deviceRandom), Layer.setScheduler(clock.scheduler)
+    fetchLayer, Layer.setClock(clock.clock), Layer.setRandom(deviceRandom), Layer.setScheduler(clock.scheduler),
+    Layer.setTracerEnabled(false)
   ))
   try {
     const serverRuntime = await server.runtime()
