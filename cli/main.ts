@@ -55,12 +55,15 @@ const progressPrinter = (scenario: Scenario, wallStart: number) => {
   return ({ nowMs, history }: { nowMs: number; history: History }) => {
     if (performance.now() - lastPrintMs < 1_000) return
     lastPrintMs = performance.now()
-    const okCalls = [...history.tally].filter(([key]) => key.endsWith(":ok")).reduce((sum, [, count]) => sum + count, 0)
+    // failed calls only: a passenger giving up after finding no seat is an outcome, not an error
+    const failedCalls = [...history.tally]
+      .filter(([key]) => !key.endsWith(":ok") && !key.startsWith("gave-up:"))
+      .reduce((sum, [, count]) => sum + count, 0)
     console.log(formatProgress({
       elapsedVirtualMs: nowMs - startMs, totalVirtualMs: endMs - startMs, wallMs: performance.now() - wallStart,
       arrived: history.count("search"), held: history.count("hold"), paid: history.count("pay"),
       issued: history.count("ticket-received"), admitted: history.count("scan"),
-      errors: history.events.length - okCalls,
+      errors: failedCalls,
       startClockMs: (startMs + 8 * 3_600_000) % 86_400_000
     }))
   }
@@ -125,6 +128,7 @@ const serveCommand = (args: ReadonlyArray<string>) => {
 
 const main = async (argv: ReadonlyArray<string>) => {
   const [command, ...rest] = argv
+  if (command === "help" || command === "--help" || command === "-h") { console.log(usage); return 0 }
   if (command === "run") return runCommand(rest)
   if (command === "serve") { serveCommand(rest); return undefined }
   throw new UsageError(command ? `unknown command "${command}"` : "no command given")

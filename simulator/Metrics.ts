@@ -6,7 +6,24 @@ import * as hdr from "hdr-histogram-js"
 import type { LatencySummary, Report, SeriesPoint } from "../reports/Report.js"
 import type { History, HistoryEvent } from "./History.js"
 
-export const seriesBucketMs = 60_000
+/** bucket widths the series may use; the smallest that keeps it within `maxSeriesBuckets` is chosen */
+export const seriesBucketChoicesMs = [1_000, 5_000, 10_000, 30_000, 60_000, 300_000, 900_000, 3_600_000]
+export const maxSeriesBuckets = 300
+/** how long after the last issued ticket the series window stays open */
+export const seriesTailMs = 60_000
+
+export const bucketWidthFor = (spanMs: number) =>
+  seriesBucketChoicesMs.find((widthMs) => spanMs / widthMs <= maxSeriesBuckets) ?? seriesBucketChoicesMs[seriesBucketChoicesMs.length - 1]!
+
+/**
+ * The series covers the sales window: from the on-sale to a minute after the last ticket was issued.
+ * The rush is minutes long and the gates open hours later; one axis for both flattens the rush to a spike.
+ */
+export const salesWindowOf = (history: History, fromMs: number, toMs: number) => {
+  const issued = history.events.filter(ok("ticket-received"))
+  const lastIssuedMs = issued.length === 0 ? toMs : Math.max(...issued.map((event) => event.atMs))
+  return { fromMs, toMs: Math.min(toMs, Math.max(fromMs + 1, lastIssuedMs + seriesTailMs)) }
+}
 const maxTrackableLatencyMs = 24 * 3_600_000
 
 export const summarize = (valuesMs: ReadonlyArray<number>): LatencySummary => {
@@ -55,12 +72,14 @@ export const latencyOf = (history: History): Report["latency"] => ({
 })
 
 export const throughputOf = (history: History, fromMs: number, toMs: number): Report["throughput"] => {
-  const bucketCount = Math.max(1, Math.ceil((toMs - fromMs) / seriesBucketMs))
+  const bucketMs = bucketWidthFor(toMs - fromMs)
+  const bucketCount = Math.max(1, Math.ceil((toMs - fromMs) / bucketMs))
   const buckets = Array.from({ length: bucketCount }, (_, index) => ({
-    tMs: index * seriesBucketMs, held: 0, paid: 0, issued: 0, admitted: 0, errors: 0, latencies: [] as Array<number>
+    tMs: index * bucketMs, held: 0, paid: 0, issued: 0, admitted: 0, errors: 0, latencies: [] as Array<number>
   }))
   for (const event of history.events) {
-    const bucket = buckets[Math.min(bucketCount - 1, Math.max(0, Math.floor((event.atMs - fromMs) / seriesBucketMs)))]!
+    if (event.atMs < fromMs || event.atMs >= toMs) continue
+    const bucket = buckets[Math.min(bucketCount - 1, Math.floor((event.atMs - fromMs) / bucketMs))]!
     if (ok("hold")(event)) bucket.held++
     else if (ok("pay")(event)) bucket.paid++
     else if (ok("ticket-received")(event)) { bucket.issued++; bucket.latencies.push(paymentToIssuanceOf(event)) }
@@ -69,10 +88,10 @@ export const throughputOf = (history: History, fromMs: number, toMs: number): Re
   }
   const series: Array<SeriesPoint> = buckets.map(({ latencies, ...point }) => ({ ...point, paymentToIssuanceP99Ms: summarize(latencies).p99 }))
   const issued = history.events.filter(ok("ticket-received"))
-  const spanMs = issued.length === 0 ? 0 : issued[issued.length - 1]!.atMs - fromMs
+  const spanMs = issued.length === 0 ? 0 : Math.max(...issued.map((event) => event.atMs)) - fromMs
   return {
     issuedPerSecond: spanMs > 0 ? Math.round((issued.length / (spanMs / 1000)) * 100) / 100 : 0,
-    bucketMs: seriesBucketMs,
+    bucketMs,
     series
   }
 }
