@@ -22,7 +22,6 @@ export interface Passenger {
 
 export interface PhoneEnvironment {
   readonly history: History
-  readonly baseUrl: string
   readonly anonymous: ApiClient
   readonly runId: RunId
   readonly serviceDate: ServiceDate

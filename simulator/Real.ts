@@ -11,9 +11,7 @@ import { join } from "node:path"
 import { NodeHttpClient } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Fiber, ManagedRuntime, Random } from "effect"
-import { makeClient } from "../devices/Client.js"
 import { phoneJourney } from "../devices/Phone.js"
-import type { PhoneEnvironment } from "../devices/Phone.js"
 import { defaultSettings } from "../reference/Config.js"
 import { sqliteStore } from "../reference/Server.js"
 import type { Scenario } from "../scenarios/Scenario.js"
@@ -21,7 +19,7 @@ import { audit } from "./Auditor.js"
 import { History } from "./History.js"
 import { population, scenarioEndMs } from "./Population.js"
 import { RealTimeline } from "./RealTimeline.js"
-import { departureOf, setUp } from "./Setup.js"
+import { departureOf, phoneEnvironment, setUp } from "./Setup.js"
 import type { RunOutcome } from "./Virtual.js"
 
 export const serverStartTimeoutMs = 30_000
@@ -94,18 +92,9 @@ export const runReal = async (
     const departureEpochMs = departureOf(scenario)
     const program = Effect.gen(function* () {
       const prepared = yield* setUp(scenario, server.baseUrl, defaultSettings.adminKey)
-      const environment: PhoneEnvironment = {
-        history, baseUrl: server.baseUrl, anonymous: yield* makeClient(server.baseUrl), runId: prepared.runId,
-        serviceDate: scenario.train.serviceDate as PhoneEnvironment["serviceDate"],
-        sleepScenario, scenarioNowMs: scenarioNow, networkDelay: Effect.void,
-        thinkTime: Effect.flatMap(Random.nextIntBetween(scenario.passengers.thinkTimeMs.min, scenario.passengers.thinkTimeMs.max + 1), sleepScenario),
-        gatesAt: (station) => prepared.gatesByStation.get(station) ?? [],
-        departureEpochMs,
-        ticketPollIntervalMs: scenario.passengers.ticketPollIntervalMs,
-        maxTicketPolls: scenario.passengers.maxTicketPolls,
-        arriveBeforeDepartureMs: scenario.checkin.arriveBeforeDepartureMs,
-        qrPixelSampleRate: scenario.checkin.qrPixelSampleRate
-      }
+      const environment = yield* phoneEnvironment(scenario, prepared, history, server.baseUrl, {
+        sleepScenario, scenarioNowMs: scenarioNow, networkDelay: Effect.void
+      })
       const fibers: Array<Fiber.RuntimeFiber<void>> = []
       let inFlight = 0
       for (const arrival of yield* population(scenario)) {

@@ -6,9 +6,8 @@
 import { FetchHttpClient } from "@effect/platform"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Layer, ManagedRuntime, Random } from "effect"
-import { makeClient, serverBaseUrl } from "../devices/Client.js"
+import { serverBaseUrl } from "../devices/Client.js"
 import { phoneJourney } from "../devices/Phone.js"
-import type { PhoneEnvironment } from "../devices/Phone.js"
 import { ServerConfig, defaultSettings } from "../reference/Config.js"
 import type { ServerSettings } from "../reference/Config.js"
 import { Issuance } from "../reference/Issuance.js"
@@ -19,7 +18,7 @@ import type { Scenario } from "../scenarios/Scenario.js"
 import { audit } from "./Auditor.js"
 import { History } from "./History.js"
 import { population, scenarioEndMs } from "./Population.js"
-import { departureOf, setUp } from "./Setup.js"
+import { departureOf, phoneEnvironment, setUp, simulatedNetworkDelay } from "./Setup.js"
 import { VirtualClock } from "./VirtualClock.js"
 
 export interface ProgressSnapshot {
@@ -41,8 +40,6 @@ export const settingsOf = (scenario: Scenario): Partial<ServerSettings> => ({
   passwordHashCostN: scenario.server.passwordHashCostN,
   holdTtlMs: scenario.server.holdTtlMs
 })
-
-const uniformBetween = (range: { min: number; max: number }) => Random.nextIntBetween(range.min, range.max + 1)
 
 export const runVirtual = async (scenario: Scenario, seed: number, onProgress?: (snapshot: ProgressSnapshot) => void): Promise<RunOutcome> => {
   const startMs = Date.parse(scenario.startAt)
@@ -98,21 +95,11 @@ export const runVirtual = async (scenario: Scenario, seed: number, onProgress?: 
     }
     clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
       const prepared = yield* setUp(scenario, serverBaseUrl, defaultSettings.adminKey)
-      const anonymous = yield* makeClient(serverBaseUrl)
-      const environment: PhoneEnvironment = {
-        history, baseUrl: serverBaseUrl, anonymous, runId: prepared.runId,
-        serviceDate: scenario.train.serviceDate as PhoneEnvironment["serviceDate"],
+      const environment = yield* phoneEnvironment(scenario, prepared, history, serverBaseUrl, {
         sleepScenario: (ms) => Effect.sleep(ms),
         scenarioNowMs: Effect.sync(() => clock.nowMs),
-        networkDelay: Effect.flatMap(uniformBetween(scenario.passengers.networkDelayMs), (ms) => Effect.sleep(ms)),
-        thinkTime: Effect.flatMap(uniformBetween(scenario.passengers.thinkTimeMs), (ms) => Effect.sleep(ms)),
-        gatesAt: (station) => prepared.gatesByStation.get(station) ?? [],
-        departureEpochMs,
-        ticketPollIntervalMs: scenario.passengers.ticketPollIntervalMs,
-        maxTicketPolls: scenario.passengers.maxTicketPolls,
-        arriveBeforeDepartureMs: scenario.checkin.arriveBeforeDepartureMs,
-        qrPixelSampleRate: scenario.checkin.qrPixelSampleRate
-      }
+        networkDelay: simulatedNetworkDelay(scenario)
+      })
       for (const arrival of yield* population(scenario)) {
         clock.spawn(arrival.arrivalAtMs, deviceRuntime, phoneJourney(environment, arrival.passenger))
       }
