@@ -13,6 +13,8 @@ import { Effect, Layer } from "effect"
 import { formatProgress } from "../reports/progress.js"
 import { renderSummary } from "../reports/summary.js"
 import { writeReport } from "../reports/write.js"
+import { inventoryVariants } from "../reference/Inventory.js"
+import type { InventoryVariant } from "../reference/Inventory.js"
 import { serveLayer } from "../reference/Server.js"
 import { buildReport } from "../simulator/Report.js"
 import { runReal } from "../simulator/Real.js"
@@ -26,7 +28,9 @@ import { loadScenario, ScenarioFileError } from "./scenarioFile.js"
 
 const usage = `usage:
   chunyun run <scenario.ts> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X] [--password-cost N]
-  chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db] [--password-cost N]`
+                [--inventory conditional|optimistic|unsafe] [--unsafe]
+  chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db] [--password-cost N]
+                [--inventory conditional|optimistic|unsafe] [--unsafe]`
 
 class UsageError extends Error {}
 
@@ -35,6 +39,15 @@ const integerOption = (name: string, text: string | undefined, fallback: number,
   const value = Number(text)
   if (!Number.isInteger(value) || value < min) throw new UsageError(`--${name} expects an integer ≥ ${min}, got "${text}"`)
   return value
+}
+
+const inventoryOption = (text: string | undefined, fallback: InventoryVariant, unsafeAllowed: boolean): InventoryVariant => {
+  const variant = text ?? fallback
+  if (!(inventoryVariants as ReadonlyArray<string>).includes(variant)) {
+    throw new UsageError(`--inventory expects one of ${inventoryVariants.join(", ")}, got "${variant}"`)
+  }
+  if (variant === "unsafe" && !unsafeAllowed) throw new UsageError("the unsafe inventory double-books by design: add --unsafe to use it")
+  return variant as InventoryVariant
 }
 
 const codeVersion = () => {
@@ -74,7 +87,7 @@ const runCommand = async (args: ReadonlyArray<string>) => {
     args: [...args], allowPositionals: true,
     options: {
       seed: { type: "string" }, mode: { type: "string" }, out: { type: "string" }, "time-scale": { type: "string" },
-      "password-cost": { type: "string" }
+      "password-cost": { type: "string" }, inventory: { type: "string" }, unsafe: { type: "boolean" }
     }
   })
   const file = positionals[0]
@@ -85,15 +98,17 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   const loaded = await loadScenario(file)
   const passwordCost = integerOption("password-cost", values["password-cost"], loaded.server.passwordHashCostN, 256)
   if ((passwordCost & (passwordCost - 1)) !== 0) throw new UsageError(`--password-cost must be a power of two, got ${passwordCost}`)
-  const scenario = { ...loaded, server: { ...loaded.server, passwordHashCostN: passwordCost } }
+  const inventory = inventoryOption(values.inventory, loaded.server.inventory, values.unsafe === true)
+  const scenario = { ...loaded, server: { ...loaded.server, passwordHashCostN: passwordCost, inventory } }
+  const runOptions = { allowUnsafeInventory: values.unsafe === true }
   const outDir = resolve(values.out ?? `out/${scenario.name}-${seed}`)
   const startedAt = new Date().toISOString()
   const wallStart = performance.now()
   console.log(`chunyun: ${scenario.name}, seed ${seed}, ${mode} mode, ${scenario.passengers.count} passengers`)
   const onProgress = progressPrinter(scenario, wallStart)
   const outcome = mode === "virtual"
-    ? await runVirtual(scenario, seed, onProgress)
-    : await runReal(scenario, seed, fileURLToPath(import.meta.url), integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1), onProgress)
+    ? await runVirtual(scenario, seed, onProgress, runOptions)
+    : await runReal(scenario, seed, fileURLToPath(import.meta.url), integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1), onProgress, runOptions)
   const notes = "dropped" in outcome ? [`Real mode: ${outcome.dropped} arrivals dropped (more than ${scenario.real.maxPassengersInFlight} passengers in flight); latencies are wall-clock ms measured from each request's start.`] : []
   const report = buildReport({ scenario, seed, mode, outcome, codeVersion: codeVersion(), startedAt, wallDurationMs: performance.now() - wallStart, notes })
   mkdirSync(outDir, { recursive: true })
@@ -108,14 +123,17 @@ const serveCommand = (args: ReadonlyArray<string>) => {
     args: [...args],
     options: {
       port: { type: "string" }, host: { type: "string" }, db: { type: "string" }, "password-cost": { type: "string" },
-      "hold-ttl-ms": { type: "string" }, "clock-start-ms": { type: "string" }, "clock-scale": { type: "string" }
+      "hold-ttl-ms": { type: "string" }, "clock-start-ms": { type: "string" }, "clock-scale": { type: "string" },
+      inventory: { type: "string" }, unsafe: { type: "boolean" }
     }
   })
   const db = values.db ?? "./data/chunyun.db"
   if (db !== ":memory:") mkdirSync(dirname(resolve(db)), { recursive: true })
   const settings = {
     passwordHashCostN: integerOption("password-cost", values["password-cost"], 16_384, 256),
-    holdTtlMs: integerOption("hold-ttl-ms", values["hold-ttl-ms"], 600_000, 1)
+    holdTtlMs: integerOption("hold-ttl-ms", values["hold-ttl-ms"], 600_000, 1),
+    inventory: inventoryOption(values.inventory, "conditional", values.unsafe === true),
+    allowUnsafeInventory: values.unsafe === true
   }
   const clockStartMs = values["clock-start-ms"] === undefined ? undefined : integerOption("clock-start-ms", values["clock-start-ms"], 0)
   const clockLayer = clockStartMs === undefined ? Layer.empty

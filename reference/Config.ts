@@ -3,6 +3,7 @@
  * build one of these; nothing in the server reads the environment directly.
  */
 import { Context, Layer } from "effect"
+import type { InventoryVariant } from "./Inventory.js"
 
 export interface ServerSettings {
   readonly holdTtlMs: number
@@ -21,6 +22,10 @@ export interface ServerSettings {
   readonly holdSweepIntervalMs: number
   readonly holdSweepBatchSize: number
   readonly maxTopUpFen: number
+  /** how a hold takes a seat (reference/Inventory.ts) */
+  readonly inventory: InventoryVariant
+  /** the unsafe inventory double-books by design: only with this set (`--unsafe`) */
+  readonly allowUnsafeInventory: boolean
 }
 
 export const defaultSettings: ServerSettings = {
@@ -36,7 +41,9 @@ export const defaultSettings: ServerSettings = {
   outboxBatchSize: 100,
   holdSweepIntervalMs: 5_000,
   holdSweepBatchSize: 200,
-  maxTopUpFen: 5_000_000
+  maxTopUpFen: 5_000_000,
+  inventory: "conditional",
+  allowUnsafeInventory: false
 }
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {

@@ -10,6 +10,7 @@ import { ServerConfig } from "./Config.js"
 import { InvalidSegment, OrderNotFound, SoldOut, TrainRunNotFound } from "./Domain.js"
 import type { CustomerId, OrderId, RunId, StationCode } from "./Domain.js"
 import { Ids } from "./Ids.js"
+import { SeatInventory } from "./Inventory.js"
 import type { Order } from "./Orders/Api.js"
 import { OrdersRepo, segmentMask } from "./Orders/Repo.js"
 import type { OrderView } from "./Orders/Repo.js"
@@ -38,6 +39,7 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
     const repo = yield* OrdersRepo
     const ids = yield* Ids
     const config = yield* ServerConfig
+    const inventory = yield* SeatInventory
 
     const journey = (runId: RunId, fromStation: StationCode, toStation: StationCode) =>
       Effect.gen(function* () {
@@ -59,15 +61,11 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
         const mask = segmentMask(trip.fromIndex, trip.toIndex)
         const orderId = yield* ids.orderId
         const nowMs = yield* Clock.currentTimeMillis
-        const claim = sql.withTransaction(Effect.gen(function* () {
-          const seatId = yield* repo.claimAnySeat(request.runId, mask)
-          if (seatId === undefined) return yield* new SoldOut(request)
-          yield* repo.insert({
-            id: orderId, customer_id: customerId, run_id: request.runId, seat_id: seatId,
-            from_index: trip.fromIndex, to_index: trip.toIndex, segment_mask: mask, price_fen: trip.priceFen,
-            state: "held", held_at_ms: nowMs, hold_expires_at_ms: nowMs + config.holdTtlMs, paid_at_ms: null, issued_at_ms: null
-          })
-        }))
+        const claim = inventory.claim(request.runId, mask, (seatId) => repo.insert({
+          id: orderId, customer_id: customerId, run_id: request.runId, seat_id: seatId,
+          from_index: trip.fromIndex, to_index: trip.toIndex, segment_mask: mask, price_fen: trip.priceFen,
+          state: "held", held_at_ms: nowMs, hold_expires_at_ms: nowMs + config.holdTtlMs, paid_at_ms: null, issued_at_ms: null
+        })).pipe(Effect.flatMap((seatId) => seatId === undefined ? Effect.fail(new SoldOut(request)) : Effect.void))
         // an expired hold keeps its bits until the sweeper passes: release this run's now and try once more
         yield* claim.pipe(Effect.catchTag("SoldOut", (soldOut) =>
           Effect.flatMap(releaseExpiredConflicts(request.runId, mask, nowMs), (released) => released > 0 ? claim : Effect.fail(soldOut))))

@@ -24,6 +24,7 @@ import { Customers } from "./Customers.js"
 import { CustomersHttp } from "./Customers/Http.js"
 import { CustomersRepo } from "./Customers/Repo.js"
 import { Ids } from "./Ids.js"
+import { SeatInventoryLive } from "./Inventory.js"
 import { Issuance } from "./Issuance.js"
 import { IssuanceHttp } from "./Issuance/Http.js"
 import { TicketKeys } from "./Issuance/Keys.js"
@@ -54,7 +55,8 @@ export const sqliteStore = (options: StoreOptions) => {
 const ensureSystemAccounts = Layer.effectDiscard(Effect.flatMap(LedgerRepo, (ledger) => ledger.ensureSystemAccounts).pipe(Effect.orDie))
 
 const Foundations = Layer.mergeAll(
-  Ids.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default
+  Ids.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default,
+  SeatInventoryLive.pipe(Layer.provide(OrdersRepo.Default))
 )
 const Features = Layer.mergeAll(
   Customers.DefaultWithoutDependencies, Catalog.DefaultWithoutDependencies, Orders.DefaultWithoutDependencies,

@@ -3,6 +3,7 @@
  * Scenario files default-export a value that `Scenario` decodes; a typo gets an error naming its path.
  */
 import { Schema } from "effect"
+import { inventoryVariants } from "../reference/Inventory.js"
 
 const Int = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
 const Range = (min: number, max: number) =>
@@ -58,7 +59,9 @@ export const Scenario = Schema.Struct({
   }),
   server: Schema.Struct({
     passwordHashCostN: Schema.Int.pipe(Schema.between(256, 1_048_576), Schema.filter((n) => (n & (n - 1)) === 0 || "must be a power of two")),
-    holdTtlMs: Int(1_000, 3_600_000)
+    holdTtlMs: Int(1_000, 3_600_000),
+    /** how a hold takes a seat (reference/Inventory.ts); "unsafe" also needs --unsafe on the command line */
+    inventory: Schema.optionalWith(Schema.Literal(...inventoryVariants), { default: () => "conditional" as const })
   }),
   real: Schema.Struct({
     /** real mode runs the scenario's timeline this many times faster than the wall clock */

@@ -20,7 +20,7 @@ import { History } from "./History.js"
 import { population, scenarioEndMs } from "./Population.js"
 import { RealTimeline } from "./RealTimeline.js"
 import { departureOf, phoneEnvironment, setUp } from "./Setup.js"
-import type { RunOutcome } from "./Virtual.js"
+import type { RunOptions, RunOutcome } from "./Virtual.js"
 
 export const serverStartTimeoutMs = 30_000
 
@@ -71,7 +71,8 @@ export const progressIntervalMs = 1_000
 
 export const runReal = async (
   scenario: Scenario, seed: number, cliEntry: string, timeScale: number,
-  onProgress?: (snapshot: { nowMs: number; history: History }) => void
+  onProgress?: (snapshot: { nowMs: number; history: History }) => void,
+  options: RunOptions = {}
 ): Promise<RunOutcome & { dropped: number }> => {
   const workDir = mkdtempSync(join(tmpdir(), "chunyun-real-"))
   const dbPath = join(workDir, "chunyun.db")
@@ -79,7 +80,8 @@ export const runReal = async (
   const server = await startServerProcess(cliEntry, [
     "--port", "0", "--host", "127.0.0.1", "--db", dbPath,
     "--password-cost", String(scenario.server.passwordHashCostN), "--hold-ttl-ms", String(scenario.server.holdTtlMs),
-    "--clock-start-ms", String(startMs), "--clock-scale", String(timeScale)
+    "--clock-start-ms", String(startMs), "--clock-scale", String(timeScale),
+    "--inventory", scenario.server.inventory, ...(options.allowUnsafeInventory ? ["--unsafe"] : [])
   ])
   const timeline = new RealTimeline(startMs, timeScale, server.advanceClock)
   const scenarioNow = Effect.sync(() => timeline.nowMs())

@@ -5,7 +5,7 @@
  */
 import { FetchHttpClient } from "@effect/platform"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Effect, Layer, ManagedRuntime, Random } from "effect"
+import { Context, Effect, Layer, ManagedRuntime, Random } from "effect"
 import { serverBaseUrl } from "../devices/Client.js"
 import { phoneJourney } from "../devices/Phone.js"
 import { ServerConfig, defaultSettings } from "../reference/Config.js"
@@ -19,7 +19,7 @@ import { audit } from "./Auditor.js"
 import { History } from "./History.js"
 import { population, scenarioEndMs } from "./Population.js"
 import { departureOf, phoneEnvironment, setUp, simulatedNetworkDelay } from "./Setup.js"
-import { VirtualClock } from "./VirtualClock.js"
+import { InProcessRequest, VirtualClock } from "./VirtualClock.js"
 
 export interface ProgressSnapshot {
   readonly nowMs: number
@@ -36,17 +36,26 @@ export interface RunOutcome {
 /** the longest an idle sweeper waits in virtual mode */
 export const maxIdleSweepIntervalMs = 60_000
 
-export const settingsOf = (scenario: Scenario): Partial<ServerSettings> => ({
+export interface RunOptions {
+  /** let the scenario use the unsafe inventory (it double-books by design) */
+  readonly allowUnsafeInventory?: boolean
+}
+
+export const settingsOf = (scenario: Scenario, options: RunOptions = {}): Partial<ServerSettings> => ({
   passwordHashCostN: scenario.server.passwordHashCostN,
-  holdTtlMs: scenario.server.holdTtlMs
+  holdTtlMs: scenario.server.holdTtlMs,
+  inventory: scenario.server.inventory,
+  allowUnsafeInventory: options.allowUnsafeInventory ?? false
 })
 
-export const runVirtual = async (scenario: Scenario, seed: number, onProgress?: (snapshot: ProgressSnapshot) => void): Promise<RunOutcome> => {
+export const runVirtual = async (
+  scenario: Scenario, seed: number, onProgress?: (snapshot: ProgressSnapshot) => void, options: RunOptions = {}
+): Promise<RunOutcome> => {
   const startMs = Date.parse(scenario.startAt)
   const clock = new VirtualClock(startMs)
   const serverRandom = Random.make(`server:${seed}`)
   const deviceRandom = Random.make(`devices:${seed}`)
-  const settings = settingsOf(scenario)
+  const settings = settingsOf(scenario, options)
   const history = new History()
   // nobody reads spans in a virtual run; creating one per request and service call costs wall time
   const timeOverrides = Layer.mergeAll(
@@ -61,7 +70,8 @@ export const runVirtual = async (scenario: Scenario, seed: number, onProgress?: 
     Layer.provide(storeLayer), Layer.provide(ServerConfig.layer(settings)), Layer.provide(timeOverrides), Layer.merge(timeOverrides)
   ))
   const fetchLayer = FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch,
-    (input: string | URL | Request, init?: RequestInit) => clock.trackExternal(web.handler(new Request(input, init))))))
+    (input: string | URL | Request, init?: RequestInit) =>
+      clock.trackExternal(web.handler(new Request(input, init), Context.make(InProcessRequest, true))))))
   const devices = ManagedRuntime.make(Layer.mergeAll(
     fetchLayer, Layer.setClock(clock.clock), Layer.setRandom(deviceRandom), Layer.setScheduler(clock.scheduler),
     Layer.setTracerEnabled(false)

@@ -6,11 +6,18 @@
  *
  * A turn is over when (1) a fiber of the actor slept or the actor ended, and then (2) the process has
  * settled: microtasks drained (checked from `setImmediate`), no Effect task queued (the runtimes use
- * `scheduler`, which only schedules microtasks) and no in-process request in flight (`trackExternal`).
+ * `scheduler`, which only schedules microtasks) and no in-process request in flight (`trackExternal`)
+ * except those parked on this clock (a server-side sleep: simulated latency of a bank, a slow store).
  * (1) alone is not enough: `Effect.timeout` and `Effect.race` fork children that sleep while their
  * siblings still have work at this instant. (2) alone is not enough: an actor may wait for real I/O.
  */
-import { Clock, Duration, Effect, Exit, Runtime, Scheduler } from "effect"
+import { Clock, Context, Duration, Effect, Exit, Option, Runtime, Scheduler } from "effect"
+
+/**
+ * Marks the fibers of an in-process request (give it in the web handler's per-request context): while
+ * such a fiber sleeps on this clock, its request is parked on virtual time, not outside work.
+ */
+export class InProcessRequest extends Context.Tag("chunyun/InProcessRequest")<InProcessRequest, true>() {}
 
 interface Sleeper { readonly dueMs: number; readonly sequence: number; readonly wake: () => void; cancelled: boolean }
 
@@ -93,10 +100,15 @@ export class VirtualClock {
   }
 
   sleep(durationMs: number): Effect.Effect<void> {
-    return Effect.async<void>((resume) => {
-      const sleeper = this.enqueue(this.currentMs + Math.max(0, Math.floor(durationMs)), () => resume(Effect.void))
-      this.yieldTurn()
-      return Effect.sync(() => { sleeper.cancelled = true })
+    return Effect.flatMap(Effect.serviceOption(InProcessRequest), (request) => {
+      const parked = Option.isSome(request)
+      return Effect.async<void>((resume) => {
+        if (parked) this.externalPending--
+        const unpark = () => { if (parked) this.externalPending++ }
+        const sleeper = this.enqueue(this.currentMs + Math.max(0, Math.floor(durationMs)), () => { unpark(); resume(Effect.void) })
+        this.yieldTurn()
+        return Effect.sync(() => { if (!sleeper.cancelled) { sleeper.cancelled = true; unpark() } })
+      })
     })
   }
 

@@ -1,0 +1,111 @@
+/**
+ * The seat inventory port: how a hold takes a seat that is free on every segment of its journey. Each
+ * variant is a real design an architect may want to compare (issue 7); all safe ones pass the same tests.
+ *
+ * - conditional (default): one `UPDATE … WHERE (occupied_mask & m) = 0` on the first free seat. The
+ *   store serialises writers on the row, and the condition is re-checked under the lock.
+ * - optimistic: read candidate seats with their version, then `UPDATE … WHERE version = v`; a lost race
+ *   moves to the next candidate, at most `maxOptimisticAttempts` times.
+ * - unsafe: read a free seat, then write it unconditionally in a later transaction. Exists only to show
+ *   what a double booking looks like under concurrent load (the auditor must catch it); refused unless
+ *   the server was started with `allowUnsafeInventory`.
+ *
+ * A variant owns the transaction boundaries of the claim, because the unsafe one must read outside it.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Context, Effect, Layer } from "effect"
+import { ServerConfig } from "./Config.js"
+import type { RunId } from "./Domain.js"
+import { OrdersRepo } from "./Orders/Repo.js"
+
+export const inventoryVariants = ["conditional", "optimistic", "unsafe"] as const
+export type InventoryVariant = typeof inventoryVariants[number]
+
+/** the round trip the unsafe variant leaves between its read and its write */
+export const unsafeReadWriteGapMs = 1
+
+/** how many candidate seats the optimistic variant tries before it answers sold out */
+export const maxOptimisticAttempts = 8
+
+export interface SeatInventoryService {
+  readonly variant: InventoryVariant
+  /**
+   * Take a seat of `runId` free on every segment of `mask`, and run `record(seatId)` (the order insert)
+   * in the same transaction. `undefined`: no free seat (record did not run).
+   */
+  readonly claim: <E, R>(runId: RunId, mask: number, record: (seatId: number) => Effect.Effect<void, E, R>) =>
+    Effect.Effect<number | undefined, E | SqlError, R>
+}
+
+export class SeatInventory extends Context.Tag("SeatInventory")<SeatInventory, SeatInventoryService>() {}
+
+const conditional = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const repo = yield* OrdersRepo
+  const service: SeatInventoryService = {
+    variant: "conditional",
+    claim: (runId, mask, record) => sql.withTransaction(Effect.gen(function* () {
+      const seatId = yield* repo.claimAnySeat(runId, mask)
+      if (seatId !== undefined) yield* record(seatId)
+      return seatId
+    }))
+  }
+  return service
+})
+
+const optimistic = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const service: SeatInventoryService = {
+    variant: "optimistic",
+    claim: (runId, mask, record) => sql.withTransaction(Effect.gen(function* () {
+      const candidates = yield* sql<{ id: number; version: number }>`SELECT id, version FROM seats
+        WHERE run_id = ${runId} AND (occupied_mask & ${mask}) = 0 ORDER BY id LIMIT ${maxOptimisticAttempts}`
+      for (const candidate of candidates) {
+        const won = yield* sql`UPDATE seats SET occupied_mask = occupied_mask | ${mask}, version = version + 1
+          WHERE id = ${candidate.id} AND version = ${candidate.version} RETURNING id`
+        if (won.length === 1) {
+          yield* record(Number(candidate.id))
+          return Number(candidate.id)
+        }
+      }
+      return undefined
+    }))
+  }
+  return service
+})
+
+const unsafe = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const service: SeatInventoryService = {
+    variant: "unsafe",
+    claim: (runId, mask, record) => Effect.gen(function* () {
+      const [free] = yield* sql<{ id: number }>`SELECT id FROM seats
+        WHERE run_id = ${runId} AND (occupied_mask & ${mask}) = 0 ORDER BY id LIMIT 1`
+      if (!free) return undefined
+      // a read-then-write over a network has a round trip between the two: other requests read the
+      // same seat as free in it (a yield alone is not a window: their requests are not parsed yet)
+      yield* Effect.sleep(unsafeReadWriteGapMs)
+      return yield* sql.withTransaction(Effect.gen(function* () {
+        yield* sql`UPDATE seats SET occupied_mask = occupied_mask | ${mask}, version = version + 1 WHERE id = ${free.id}`
+        yield* record(Number(free.id))
+        return Number(free.id)
+      }))
+    })
+  }
+  return service
+})
+
+/** The variant named in the server's settings. */
+export const SeatInventoryLive = Layer.effect(SeatInventory, Effect.gen(function* () {
+  const config = yield* ServerConfig
+  switch (config.inventory) {
+    case "conditional": return yield* conditional
+    case "optimistic": return yield* optimistic
+    case "unsafe":
+      if (!config.allowUnsafeInventory) {
+        return yield* Effect.dieMessage("the unsafe seat inventory double-books by design; start the server with --unsafe to use it")
+      }
+      return yield* unsafe
+  }
+}))
