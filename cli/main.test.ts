@@ -170,3 +170,24 @@ export default { ...rest, pasengers: passengers }
     assert.match(resultOf("unknownCommand").stderr, /usage:\n\s+chunyun run <scenario\.ts>/)
   })
 })
+
+describe("thresholds decide the exit code, as in k6", () => {
+  test("a failed --threshold exits 99 and is marked failed in the report; the run's invariants still hold", async () => {
+    const out = join(directory, "threshold-fail")
+    const result = await chunyun(["run", tinyScenario, "--seed", "3", "--out", out, "--threshold", "payment_to_issuance: p(99)<1"])
+    assert.equal(result.code, 99, describeResult(result))
+    const report = Schema.decodeUnknownSync(Report)(JSON.parse(readFileSync(join(out, "report.json"), "utf8")))
+    const failed = report.thresholds.find((threshold) => threshold.expression === "payment_to_issuance: p(99)<1")
+    assert.ok(failed && !failed.passed && failed.actual >= 1, JSON.stringify(report.thresholds))
+    assert.ok(report.invariants.every((invariant) => invariant.violations === 0))
+  })
+
+  test("refusals: an unknown threshold metric, and the unsafe inventory without --unsafe", async () => {
+    const unknownMetric = await chunyun(["run", tinyScenario, "--threshold", "latency: p(99)<500"])
+    assert.equal(unknownMetric.code, usageError, describeResult(unknownMetric))
+    assert.match(unknownMetric.stderr, /threshold "latency: p\(99\)<500": unknown metric latency/)
+    const unsafe = await chunyun(["run", tinyScenario, "--inventory", "unsafe"])
+    assert.equal(unsafe.code, usageError, describeResult(unsafe))
+    assert.match(unsafe.stderr, /double-books by design: add --unsafe/)
+  })
+})

@@ -11,6 +11,7 @@ import { parseArgs } from "node:util"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { formatProgress } from "../reports/progress.js"
+import { parseThresholdFlag, ThresholdError } from "../reports/thresholds.js"
 import { renderSummary } from "../reports/summary.js"
 import { writeReport } from "../reports/write.js"
 import { inventoryVariants } from "../reference/Inventory.js"
@@ -28,11 +29,16 @@ import { loadScenario, ScenarioFileError } from "./scenarioFile.js"
 
 const usage = `usage:
   chunyun run <scenario.ts> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X] [--password-cost N]
-                [--inventory conditional|optimistic|unsafe] [--unsafe]
+                [--inventory conditional|optimistic|unsafe] [--unsafe] [--threshold "metric: p(99)<500" …]
   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db] [--password-cost N]
                 [--inventory conditional|optimistic|unsafe] [--unsafe]`
 
 class UsageError extends Error {}
+
+/** exit codes: an invariant broken, a threshold failed (99, as k6), a usage or scenario error */
+export const exitInvariantViolated = 1
+export const exitThresholdFailed = 99
+export const exitUsageError = 2
 
 const integerOption = (name: string, text: string | undefined, fallback: number, min = 0) => {
   if (text === undefined) return fallback
@@ -87,7 +93,8 @@ const runCommand = async (args: ReadonlyArray<string>) => {
     args: [...args], allowPositionals: true,
     options: {
       seed: { type: "string" }, mode: { type: "string" }, out: { type: "string" }, "time-scale": { type: "string" },
-      "password-cost": { type: "string" }, inventory: { type: "string" }, unsafe: { type: "boolean" }
+      "password-cost": { type: "string" }, inventory: { type: "string" }, unsafe: { type: "boolean" },
+      threshold: { type: "string", multiple: true }
     }
   })
   const file = positionals[0]
@@ -95,6 +102,7 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   const mode = values.mode ?? "virtual"
   if (mode !== "virtual" && mode !== "real") throw new UsageError(`--mode expects virtual or real, got "${mode}"`)
   const seed = integerOption("seed", values.seed, 42)
+  const extraThresholds = (values.threshold ?? []).map(parseThresholdFlag)
   const loaded = await loadScenario(file)
   const passwordCost = integerOption("password-cost", values["password-cost"], loaded.server.passwordHashCostN, 256)
   if ((passwordCost & (passwordCost - 1)) !== 0) throw new UsageError(`--password-cost must be a power of two, got ${passwordCost}`)
@@ -110,12 +118,13 @@ const runCommand = async (args: ReadonlyArray<string>) => {
     ? await runVirtual(scenario, seed, onProgress, runOptions)
     : await runReal(scenario, seed, fileURLToPath(import.meta.url), integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1), onProgress, runOptions)
   const notes = "dropped" in outcome ? [`Real mode: ${outcome.dropped} arrivals dropped (more than ${scenario.real.maxPassengersInFlight} passengers in flight); latencies are wall-clock ms measured from each request's start.`] : []
-  const report = buildReport({ scenario, seed, mode, outcome, codeVersion: codeVersion(), startedAt, wallDurationMs: performance.now() - wallStart, notes })
+  const report = buildReport({ scenario, seed, mode, outcome, codeVersion: codeVersion(), startedAt, wallDurationMs: performance.now() - wallStart, notes, extraThresholds })
   mkdirSync(outDir, { recursive: true })
   const written = await Effect.runPromise(writeReport(outDir, report).pipe(Effect.provide(NodeContext.layer)))
   console.log(renderSummary(report))
   console.log(`report: ${written.jsonPath}\n        ${written.htmlPath}`)
-  return report.invariants.some((invariant) => invariant.violations > 0) ? 1 : 0
+  if (report.invariants.some((invariant) => invariant.violations > 0)) return exitInvariantViolated
+  return report.thresholds.some((threshold) => !threshold.passed) ? exitThresholdFailed : 0
 }
 
 const serveCommand = (args: ReadonlyArray<string>) => {
@@ -156,9 +165,10 @@ main(process.argv.slice(2)).then(
   (code) => { if (code !== undefined) process.exit(code) },
   (error: unknown) => {
     if (error instanceof UsageError) console.error(`chunyun: ${error.message}\n${usage}`)
+    else if (error instanceof ThresholdError) console.error(`chunyun: ${error.message}`)
     else if (error instanceof ScenarioFileError) console.error(`chunyun: invalid scenario\n${error.message}`)
     else if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) console.error(`chunyun: ${error.message}\n${usage}`)
     else console.error("chunyun: run failed:", error)
-    process.exit(2)
+    process.exit(exitUsageError)
   }
 )

@@ -44,7 +44,7 @@ describe("loading a scenario file", () => {
     const loaded = await loadScenario(file)
     assert.equal(loaded.name, "valid-copy")
     assert.deepEqual(loaded.train, Schema.decodeUnknownSync(Scenario)(springFestival).train)
-    assert.deepEqual(loaded.thresholds, [])
+    assert.deepEqual(loaded.thresholds, {})
   })
 
   test("a typo'd key is an unexpected key at its path, listing the keys that are allowed", async () => {
@@ -72,6 +72,13 @@ describe("loading a scenario file", () => {
   test("a password cost that is not a power of two says so", async () => {
     const file = scenarioFile("cost", `export default { ...base, server: { ...base.server, passwordHashCostN: 1000 } }`)
     assert.equal(await loadError(file), `${file}: at server.passwordHashCostN: must be a power of two`)
+  })
+
+  test("a threshold on an unknown metric or with a malformed expression is refused at load time", async () => {
+    const unknown = scenarioFile("threshold-metric", `export default { ...base, thresholds: { latency: ["p(99)<500"] } }`)
+    assert.match(await loadError(unknown), /at thresholds: threshold "latency: p\(99\)<500": unknown metric latency/)
+    const malformed = scenarioFile("threshold-syntax", `export default { ...base, thresholds: { hold: ["p99 < 500"] } }`)
+    assert.match(await loadError(malformed), /at thresholds: threshold "hold: p99 < 500": expected "aggregation <op> number"/)
   })
 
   test("every problem of a file is reported, one line each", async () => {

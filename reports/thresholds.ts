@@ -1,40 +1,82 @@
 /**
- * Thresholds as a user writes them: `metric.stat op number`, e.g. `payment_to_issuance.p99 < 500`,
- * `invariants.violations == 0`. Parsed once; an unknown metric or a malformed expression is an error
- * naming the expression, not a silent pass.
+ * Thresholds as k6 users write them: a metric name and a list of `aggregation op value` expressions,
+ *   thresholds: { payment_to_issuance: ["p(99)<500"], http_req_failed: ["rate<0.01"], invariants: ["violations==0"] }
+ * in a scenario, or `--threshold "payment_to_issuance: p(99)<500"` on the command line. Parsed once;
+ * an unknown metric, an aggregation the metric does not have, or a malformed expression is an error that
+ * names the threshold, never a silent pass. A failed threshold makes `chunyun run` exit 99, as k6 does.
  */
 import type { Report, ThresholdResult } from "./Report.js"
 
-const pattern = /^\s*([a-z_]+)\.([a-z0-9_]+)\s*(<=|>=|==|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/
+export type Thresholds = Readonly<Record<string, ReadonlyArray<string>>>
 
-const latencyMetrics = { payment_to_issuance: "paymentToIssuance", hold: "hold", checkin: "checkin" } as const
+const expressionPattern = /^\s*([a-z_]+(?:\([0-9.]+\))?)\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/
 
-const actualOf = (report: Report, metric: string, stat: string): number | undefined => {
-  if (metric === "invariants" && stat === "violations") return report.invariants.reduce((sum, item) => sum + item.violations, 0)
-  if (metric === "throughput" && stat === "issued_per_second") return report.throughput.issuedPerSecond
-  // own properties only: `constructor.p99` or `hold.__proto__` must be unknown metrics, not inherited members
-  if (!Object.hasOwn(latencyMetrics, metric)) return undefined
-  const summary: Record<string, number> = report.latency[latencyMetrics[metric as keyof typeof latencyMetrics]]
-  return Object.hasOwn(summary, stat) ? summary[stat] : undefined
+const trendMetrics = { payment_to_issuance: "paymentToIssuance", hold: "hold", checkin: "checkin" } as const
+const trendAggregations: Readonly<Record<string, keyof Report["latency"]["hold"]>> = {
+  "p(50)": "p50", med: "p50", "p(90)": "p90", "p(99)": "p99", "p(99.9)": "p999", max: "max", count: "count"
 }
 
-export const parseThreshold = (expression: string) => {
-  const match = pattern.exec(expression)
-  if (!match) return { ok: false as const, error: `threshold "${expression}": expected "metric.stat <op> number", e.g. "payment_to_issuance.p99 < 500"` }
-  const [, metric, stat, operator, value] = match
-  return { ok: true as const, metric: metric!, stat: stat!, operator: operator!, value: Number(value) }
+/** every metric a threshold may name, with its aggregations and how to read them off a report */
+const metrics: Readonly<Record<string, Readonly<Record<string, (report: Report) => number>>>> = {
+  ...Object.fromEntries(Object.entries(trendMetrics).map(([metric, key]) => [metric, Object.fromEntries(
+    Object.entries(trendAggregations).map(([aggregation, stat]) => [aggregation, (report: Report) => report.latency[key][stat]])
+  )])),
+  http_req_failed: {
+    rate: (report) => report.counts.requests === 0 ? 0
+      : Object.values(report.counts.errorsByTag).reduce((sum, count) => sum + count, 0) / report.counts.requests
+  },
+  tickets_issued_per_second: { value: (report) => report.throughput.issuedPerSecond },
+  invariants: { violations: (report) => report.invariants.reduce((sum, invariant) => sum + invariant.violations, 0) }
 }
 
-export const evaluateThresholds = (report: Report, expressions: ReadonlyArray<string>): Array<ThresholdResult> =>
-  expressions.map((expression) => {
-    const parsed = parseThreshold(expression)
-    if (!parsed.ok) throw new Error(parsed.error)
-    const actual = actualOf(report, parsed.metric, parsed.stat)
-    if (actual === undefined) throw new Error(`threshold "${expression}": unknown metric ${parsed.metric}.${parsed.stat}`)
-    const passed = parsed.operator === "<" ? actual < parsed.value
-      : parsed.operator === "<=" ? actual <= parsed.value
-      : parsed.operator === ">" ? actual > parsed.value
-      : parsed.operator === ">=" ? actual >= parsed.value
-      : actual === parsed.value
-    return { expression, passed, actual }
+export interface Threshold {
+  readonly metric: string
+  readonly aggregation: string
+  readonly operator: string
+  readonly value: number
+  /** as shown in reports: `payment_to_issuance: p(99)<500` */
+  readonly expression: string
+}
+
+export class ThresholdError extends Error {}
+
+export const parseThreshold = (metric: string, expression: string): Threshold => {
+  const shown = `${metric}: ${expression.trim()}`
+  const match = expressionPattern.exec(expression)
+  if (!match) throw new ThresholdError(`threshold "${shown}": expected "aggregation <op> number", e.g. "p(99)<500"`)
+  const [, aggregation, operator, value] = match
+  if (!Object.hasOwn(metrics, metric)) {
+    throw new ThresholdError(`threshold "${shown}": unknown metric ${metric} (known: ${Object.keys(metrics).join(", ")})`)
+  }
+  if (!Object.hasOwn(metrics[metric]!, aggregation!)) {
+    throw new ThresholdError(`threshold "${shown}": ${metric} has no ${aggregation} (it has ${Object.keys(metrics[metric]!).join(", ")})`)
+  }
+  return { metric, aggregation: aggregation!, operator: operator!, value: Number(value), expression: shown }
+}
+
+/** `metric: expression` as given to --threshold */
+export const parseThresholdFlag = (text: string): Threshold => {
+  const colon = text.indexOf(":")
+  if (colon < 0) throw new ThresholdError(`--threshold "${text}": expected "metric: aggregation <op> number", e.g. "payment_to_issuance: p(99)<500"`)
+  return parseThreshold(text.slice(0, colon).trim(), text.slice(colon + 1))
+}
+
+export const parseThresholds = (thresholds: Thresholds): Array<Threshold> =>
+  Object.entries(thresholds).flatMap(([metric, expressions]) => expressions.map((expression) => parseThreshold(metric, expression)))
+
+const compare = (actual: number, operator: string, value: number) => {
+  switch (operator) {
+    case "<": return actual < value
+    case "<=": return actual <= value
+    case ">": return actual > value
+    case ">=": return actual >= value
+    case "!=": return actual !== value
+    default: return actual === value
+  }
+}
+
+export const evaluateThresholds = (report: Report, thresholds: ReadonlyArray<Threshold>): Array<ThresholdResult> =>
+  thresholds.map((threshold) => {
+    const actual = metrics[threshold.metric]![threshold.aggregation]!(report)
+    return { expression: threshold.expression, passed: compare(actual, threshold.operator, threshold.value), actual }
   })

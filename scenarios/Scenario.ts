@@ -69,7 +69,8 @@ export const Scenario = Schema.Struct({
     /** open model: arrivals beyond this many passengers in flight are dropped and counted */
     maxPassengersInFlight: Int(1, 100_000)
   }),
-  thresholds: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
+  /** as in k6: { payment_to_issuance: ["p(99)<500"], invariants: ["violations==0"] } (reports/thresholds.ts) */
+  thresholds: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) }), { default: () => ({}) })
 })
 export type Scenario = typeof Scenario.Type
 export type ScenarioInput = typeof Scenario.Encoded

@@ -44,5 +44,5 @@ export default defineScenario({
     holdTtlMs: 10 * 60_000
   },
   real: { timeScale: 10, maxPassengersInFlight: 2_000 },
-  thresholds: ["payment_to_issuance.p99 < 500", "invariants.violations == 0"]
+  thresholds: { payment_to_issuance: ["p(99)<500"], invariants: ["violations==0"] }
 })

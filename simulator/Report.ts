@@ -4,7 +4,8 @@
  */
 import { createHash } from "node:crypto"
 import type { Report } from "../reports/Report.js"
-import { evaluateThresholds } from "../reports/thresholds.js"
+import { evaluateThresholds, parseThresholds } from "../reports/thresholds.js"
+import type { Threshold } from "../reports/thresholds.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { countsOf, latencyOf, salesWindowOf, throughputOf } from "./Metrics.js"
 import type { RunOutcome } from "./Virtual.js"
@@ -21,7 +22,7 @@ export const buildReport = (options: {
   startedAt: string
   wallDurationMs: number
   notes: ReadonlyArray<string>
-  extraThresholds?: ReadonlyArray<string>
+  extraThresholds?: ReadonlyArray<Threshold>
 }): Report => {
   const { scenario, outcome } = options
   const onSaleMs = Date.parse(scenario.onSaleAt)
@@ -48,5 +49,5 @@ export const buildReport = (options: {
       ...options.notes
     ]
   }
-  return { ...report, thresholds: evaluateThresholds(report, [...scenario.thresholds, ...(options.extraThresholds ?? [])]) }
+  return { ...report, thresholds: evaluateThresholds(report, [...parseThresholds(scenario.thresholds), ...(options.extraThresholds ?? [])]) }
 }
