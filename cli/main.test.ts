@@ -115,7 +115,9 @@ describe("chunyun refuses bad input with exit code 2 and says why on stderr", ()
     passwordCost: () => ["run", tinyScenario, "--password-cost", "1000"],
     typo: () => ["run", typoFile(), "--seed", "3", "--out", join(directory, "typo-out")],
     absent: () => ["run", absentFile()],
-    unknownCommand: () => ["nosuch"]
+    unknownCommand: () => ["nosuch"],
+    serveTwoStores: () => ["serve", "--db", ":memory:", "--store", "postgres://root@127.0.0.1:5432/test"],
+    serveStoreNotPostgres: () => ["serve", "--store", "mysql://root@127.0.0.1/test"]
   } satisfies Record<string, () => ReadonlyArray<string>>
   const results = new Map<keyof typeof invocations, CliResult>()
   const resultOf = (name: keyof typeof invocations) => {
@@ -163,6 +165,11 @@ export default { ...rest, pasengers: passengers }
     const result = resultOf("absent")
     assertRefused(result, /no such scenario file/)
     assert.ok(result.stderr.includes(`${absentFile()}: no such scenario file`), result.stderr)
+  })
+
+  test("serve with both --db and --store, or a --store that is no PostgreSQL URL", () => {
+    assertRefused(resultOf("serveTwoStores"), /--db \(a SQLite file\) and --store \(a PostgreSQL URL\) exclude each other/)
+    assertRefused(resultOf("serveStoreNotPostgres"), /--store expects a postgres:\/\/ URL, got "mysql:\/\/root@127\.0\.0\.1\/test"/)
   })
 
   test("an unknown command, with the usage", () => {

@@ -1,7 +1,7 @@
 /**
  * The `chunyun` command line: a thin layer over the library (simulator/, reference/, reports/).
  *   chunyun run <scenario> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X]
- *   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db] [--password-cost N]
+ *   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://…] [--password-cost N]
  */
 import { execSync } from "node:child_process"
 import { mkdirSync } from "node:fs"
@@ -16,7 +16,8 @@ import { renderSummary } from "../reports/summary.js"
 import { writeReport } from "../reports/write.js"
 import { inventoryVariants } from "../reference/Inventory.js"
 import type { InventoryVariant } from "../reference/Inventory.js"
-import { serveLayer } from "../reference/Server.js"
+import { serveLayer, sqliteStore } from "../reference/Server.js"
+import { isPostgresUrl, postgresStore } from "../reference/Store/Postgres.js"
 import { buildReport } from "../simulator/Report.js"
 import { runReal } from "../simulator/Real.js"
 import type { History } from "../simulator/History.js"
@@ -30,8 +31,8 @@ import { loadScenario, ScenarioFileError } from "./scenarioFile.js"
 const usage = `usage:
   chunyun run <scenario.ts> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X] [--password-cost N]
                 [--inventory conditional|optimistic|unsafe] [--unsafe] [--threshold "metric: p(99)<500" …]
-  chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db] [--password-cost N]
-                [--inventory conditional|optimistic|unsafe] [--unsafe]`
+  chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://user@host:5432/db]
+                [--password-cost N] [--inventory conditional|optimistic|unsafe] [--unsafe]`
 
 class UsageError extends Error {}
 
@@ -54,6 +55,18 @@ const inventoryOption = (text: string | undefined, fallback: InventoryVariant, u
   }
   if (variant === "unsafe" && !unsafeAllowed) throw new UsageError("the unsafe inventory double-books by design: add --unsafe to use it")
   return variant as InventoryVariant
+}
+
+/** `--db` names a SQLite file (the default store), `--store` a PostgreSQL database: one or the other. */
+const storeOption = (db: string | undefined, store: string | undefined) => {
+  if (db !== undefined && store !== undefined) throw new UsageError("--db (a SQLite file) and --store (a PostgreSQL URL) exclude each other: give one")
+  if (store !== undefined) {
+    if (!isPostgresUrl(store)) throw new UsageError(`--store expects a postgres:// URL, got "${store}"`)
+    return postgresStore({ url: store })
+  }
+  const filename = db ?? "./data/chunyun.db"
+  if (filename !== ":memory:") mkdirSync(dirname(resolve(filename)), { recursive: true })
+  return sqliteStore({ filename })
 }
 
 const codeVersion = () => {
@@ -131,13 +144,12 @@ const serveCommand = (args: ReadonlyArray<string>) => {
   const { values } = parseArgs({
     args: [...args],
     options: {
-      port: { type: "string" }, host: { type: "string" }, db: { type: "string" }, "password-cost": { type: "string" },
+      port: { type: "string" }, host: { type: "string" }, db: { type: "string" }, store: { type: "string" }, "password-cost": { type: "string" },
       "hold-ttl-ms": { type: "string" }, "clock-start-ms": { type: "string" }, "clock-scale": { type: "string" },
       inventory: { type: "string" }, unsafe: { type: "boolean" }
     }
   })
-  const db = values.db ?? "./data/chunyun.db"
-  if (db !== ":memory:") mkdirSync(dirname(resolve(db)), { recursive: true })
+  const store = storeOption(values.db, values.store)
   const settings = {
     passwordHashCostN: integerOption("password-cost", values["password-cost"], 16_384, 256),
     holdTtlMs: integerOption("hold-ttl-ms", values["hold-ttl-ms"], 600_000, 1),
@@ -148,7 +160,7 @@ const serveCommand = (args: ReadonlyArray<string>) => {
   const clockLayer = clockStartMs === undefined ? Layer.empty
     : Layer.setClock(scaledClock(clockStartMs, Number(values["clock-scale"] ?? "1")))
   const layer = serveLayer({
-    port: integerOption("port", values.port, 8080), host: values.host ?? "127.0.0.1", store: { filename: db }, settings
+    port: integerOption("port", values.port, 8080), host: values.host ?? "127.0.0.1", store, settings
   }).pipe(Layer.provide(clockLayer))
   NodeRuntime.runMain(Layer.launch(layer))
 }

@@ -62,19 +62,19 @@ describe("accounts", () => {
     const [sums] = await server.run(storeQuery<Record<string, number>>(`SELECT
       (SELECT balance_fen FROM accounts WHERE id = 'centre') AS centre,
       (SELECT COALESCE(SUM(amount_fen), 0) FROM transfers WHERE purpose = 'order-payment') AS payments,
-      (SELECT COALESCE(SUM(price_fen), 0) FROM orders WHERE state IN ('paid', 'issued')) AS paidOrders,
-      (SELECT COALESCE(SUM(balance_fen), 0) FROM accounts) AS allAccounts,
-      (SELECT -balance_fen FROM accounts WHERE id = 'bank-clearing') AS toppedUp,
-      (SELECT COALESCE(SUM(amount_fen), 0) FROM transfers WHERE purpose = 'top-up') AS topUps,
+      (SELECT COALESCE(SUM(price_fen), 0) FROM orders WHERE state IN ('paid', 'issued')) AS paid_orders,
+      (SELECT COALESCE(SUM(balance_fen), 0) FROM accounts) AS all_accounts,
+      (SELECT -balance_fen FROM accounts WHERE id = 'bank-clearing') AS topped_up,
+      (SELECT COALESCE(SUM(amount_fen), 0) FROM transfers WHERE purpose = 'top-up') AS top_ups,
       (SELECT COUNT(*) FROM orders o WHERE o.state IN ('paid', 'issued') AND (SELECT COUNT(*) FROM transfers t
-         WHERE t.order_id = o.id AND t.purpose = 'order-payment') <> 1) AS paidOrdersWithoutOneTransfer`))
+         WHERE t.order_id = o.id AND t.purpose = 'order-payment') <> 1) AS paid_orders_without_one_transfer`))
     const numbers = Object.fromEntries(Object.entries(sums ?? {}).map(([name, value]) => [name, Number(value)]))
     assert.ok((numbers.payments ?? 0) > 0, "the ledger check ran before any payment")
     assert.equal(numbers.centre, numbers.payments)
-    assert.equal(numbers.centre, numbers.paidOrders)
-    assert.equal(numbers.allAccounts, 0)
-    assert.equal(numbers.toppedUp, numbers.topUps)
-    assert.equal(numbers.paidOrdersWithoutOneTransfer, 0)
+    assert.equal(numbers.centre, numbers.paid_orders)
+    assert.equal(numbers.all_accounts, 0)
+    assert.equal(numbers.topped_up, numbers.top_ups)
+    assert.equal(numbers.paid_orders_without_one_transfer, 0)
   }
 
   test("a top-up credits the wallet once per idempotency key", async () => {
@@ -96,6 +96,19 @@ describe("accounts", () => {
     assert.notEqual(othersTopUp.transferId, first.transferId)
     assert.equal(await balanceOf(other), 100_000)
     assert.equal(await balanceOf(buyer), 150_000)
+  })
+
+  test(`${concurrentReplays} concurrent top-ups with one key credit once`, async () => {
+    const buyer = await customer()
+    const outcomes = await server.run(Effect.all(
+      Array.from({ length: concurrentReplays }, () => Effect.either(buyer.client.accounts.topUp({
+        headers: { "idempotency-key": "topup-key-race" }, payload: { amountFen: 30_000 as Fen }
+      }))),
+      { concurrency: "unbounded" }
+    ))
+    const results = outcomes.map((outcome) => Either.getOrThrowWith(outcome, (error) => new Error(`top-up refused: ${error._tag}`)))
+    assert.equal(new Set(results.map((result) => result.transferId)).size, 1)
+    assert.equal(await balanceOf(buyer), 30_000)
   })
 
   test("the same top-up key with another amount is IdempotencyKeyReused (409) and credits nothing", async () => {

@@ -17,6 +17,7 @@ import { idempotent, lookupKey } from "./Idempotency.js"
 import { Issuance } from "./Issuance.js"
 import { Orders } from "./Orders.js"
 import { OrdersRepo } from "./Orders/Repo.js"
+import { forUpdate } from "./Sql.js"
 
 export class Accounts extends Effect.Service<Accounts>()("Accounts", {
   effect: Effect.gen(function* () {
@@ -75,6 +76,13 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
         return result
       })
 
+    /**
+     * Payments of one order queue on the order's row. Under Read Committed (PostgreSQL) a second payment
+     * with the same key then finds the first one's stored answer, and one with another key finds the order
+     * paid; a sweeper expiring the hold meanwhile is seen too. SQLite runs one transaction at a time anyway.
+     */
+    const lockOrder = (orderId: OrderId) => sql`SELECT id FROM orders WHERE id = ${orderId} ${forUpdate(sql)}`
+
     /** After the payment's transaction rolled back: give an expired hold's seat back in a transaction of its own. */
     const expireDueHold = (orderId: OrderId, nowMs: number) =>
       Effect.gen(function* () {
@@ -93,8 +101,9 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
         if (Option.isSome(replay)) return yield* withTicket(replay.value)
         yield* customers.verifyPaymentPassword(customerId, paymentPassword)
         const nowMs = yield* Clock.currentTimeMillis
-        const paid = yield* idempotent({ scope: customerId, key, request, schema: PaymentResultSchema, nowMs }, capture(customerId, orderId, nowMs))
-          .pipe(sql.withTransaction, Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)))
+        const paid = yield* lockOrder(orderId).pipe(
+          Effect.zipRight(idempotent({ scope: customerId, key, request, schema: PaymentResultSchema, nowMs }, capture(customerId, orderId, nowMs))),
+          sql.withTransaction, Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)))
         // issue right after the commit; the outbox sweeper is the backstop if this process dies here
         yield* issuance.issueForOrder(orderId)
         return yield* withTicket(paid)

@@ -113,7 +113,8 @@ export const sweepers = Effect.gen(function* () {
 export interface ServeOptions {
   readonly port: number
   readonly host: string
-  readonly store: StoreOptions
+  /** `sqliteStore(…)` or `postgresStore(…)` (Store/Postgres.ts) */
+  readonly store: Layer.Layer<SqlClient.SqlClient>
   readonly settings: Partial<ServerSettings>
 }
 
@@ -121,7 +122,7 @@ export interface ServeOptions {
 export const serveLayer = (options: ServeOptions) =>
   HttpApiBuilder.serve().pipe(
     Layer.provide(Layer.scopedDiscard(sweepers)),
-    Layer.provide(appLayer(options.settings, sqliteStore(options.store))),
+    Layer.provide(appLayer(options.settings, options.store)),
     HttpServer.withLogAddress,
     Layer.provide(NodeHttpServer.layer(createServer, { port: options.port, host: options.host, backlog: 4096 }))
   )

@@ -24,12 +24,18 @@ const noDoubleBooking = Effect.gen(function* () {
     FROM orders a JOIN orders b ON a.seat_id = b.seat_id AND a.id < b.id
     WHERE a.state IN ${liveStates} AND b.state IN ${liveStates}
       AND a.from_index < b.to_index AND b.from_index < a.to_index`)
-  // the seat's lock bits must equal the union of its live orders' segments (pair assertion)
-  const seats = yield* sql.unsafe<{ id: number; occupied_mask: number; live_masks: string | null }>(`
-    SELECT s.id, s.occupied_mask, (SELECT GROUP_CONCAT(o.segment_mask) FROM orders o WHERE o.seat_id = s.id AND o.state IN ${liveStates}) AS live_masks
-    FROM seats s`)
+  // the seat's lock bits must equal the union of its live orders' segments (pair assertion); the union
+  // is taken here rather than in SQL, where SQLite and PostgreSQL spell a string or bit aggregate differently
+  const seats = yield* sql<{ id: number; occupied_mask: number }>`SELECT id, occupied_mask FROM seats ORDER BY id`
+  const liveSegments = yield* sql.unsafe<{ seat_id: number; segment_mask: number }>(
+    `SELECT seat_id, segment_mask FROM orders WHERE state IN ${liveStates}`)
+  const liveUnion = new Map<number, number>()
+  for (const order of liveSegments) {
+    const seatId = Number(order.seat_id)
+    liveUnion.set(seatId, (liveUnion.get(seatId) ?? 0) | Number(order.segment_mask))
+  }
   const lockMismatches = seats.flatMap((seat) => {
-    const union = (seat.live_masks ?? "").split(",").filter(Boolean).reduce((mask, part) => mask | Number(part), 0)
+    const union = liveUnion.get(Number(seat.id)) ?? 0
     return union === Number(seat.occupied_mask) ? [] : [`seat ${seat.id}: lock bits ${seat.occupied_mask} but live orders cover ${union}`]
   })
   return result("no-double-booking", "No seat-segment is held or sold to two live orders (1)", [

@@ -23,9 +23,13 @@ import { departureOf, phoneEnvironment, setUp } from "./Setup.js"
 import type { RunOptions, RunOutcome } from "./Virtual.js"
 
 export const serverStartTimeoutMs = 30_000
+/** how long a server has to shut down on SIGTERM before it is killed */
+export const serverStopTimeoutMs = 10_000
 
 export interface ServerProcess {
   readonly baseUrl: string
+  readonly pid: number | undefined
+  /** SIGTERM, then SIGKILL after `serverStopTimeoutMs`; resolves once the process has exited */
   readonly stop: () => Promise<void>
   /** move the server's scenario clock to `offsetMs` past its scaled time; resolves on the server's ack */
   readonly advanceClock: (offsetMs: number) => Promise<void>
@@ -48,6 +52,7 @@ export const startServerProcess = (cliEntry: string, args: ReadonlyArray<string>
       stdout.resume()
       resolve({
         baseUrl: match[1]!,
+        pid: child.pid,
         advanceClock: (offsetMs) => new Promise<void>((done, fail) => {
           const onMessage = (message: { type?: string; offsetMs?: number }) => {
             if (message?.type !== "clock-offset-ack" || (message.offsetMs ?? -1) < offsetMs) return
@@ -59,7 +64,8 @@ export const startServerProcess = (cliEntry: string, args: ReadonlyArray<string>
         }),
         stop: () => new Promise<void>((done) => {
           if (child.exitCode !== null || child.signalCode !== null) return done()
-          child.once("exit", () => done())
+          const killer = setTimeout(() => child.kill("SIGKILL"), serverStopTimeoutMs)
+          child.once("exit", () => { clearTimeout(killer); done() })
           child.kill("SIGTERM")
         })
       })

@@ -2,6 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type * as Statement from "@effect/sql/Statement"
 import { Effect } from "effect"
 import type { CustomerId, OrderId, OrderState, RunId } from "../Domain.js"
+import { forUpdate } from "../Sql.js"
 
 export interface OrderRow {
   readonly id: OrderId
@@ -52,15 +53,17 @@ export class OrdersRepo extends Effect.Service<OrdersRepo>()("OrdersRepo", {
     return {
       /**
        * The seat lock: one conditional write takes the first seat of the run that is free on every
-       * segment of the journey. Two orders can never both set an overlapping bit.
+       * segment of the journey. Two orders can never both set an overlapping bit. On PostgreSQL the
+       * candidate is read `FOR UPDATE`: a claim that queued behind a concurrent one re-checks that seat
+       * after its commit and moves on to the next free seat, rather than answering SoldOut.
        */
       claimAnySeat: (runId: RunId, mask: number) =>
         sql<{ id: number }>`UPDATE seats SET occupied_mask = occupied_mask | ${mask}, version = version + 1
-          WHERE id = (SELECT id FROM seats WHERE run_id = ${runId} AND (occupied_mask & ${mask}) = 0 ORDER BY id LIMIT 1)
+          WHERE id = (SELECT id FROM seats WHERE run_id = ${runId} AND (occupied_mask & ${mask}) = 0 ORDER BY id LIMIT 1 ${forUpdate(sql)})
             AND (occupied_mask & ${mask}) = 0
           RETURNING id`.pipe(Effect.map((rows) => rows[0]?.id)),
       releaseSeat: (seatId: number, mask: number) =>
-        sql`UPDATE seats SET occupied_mask = occupied_mask & ~${mask}, version = version + 1 WHERE id = ${seatId}`,
+        sql`UPDATE seats SET occupied_mask = occupied_mask & ~CAST(${mask} AS BIGINT), version = version + 1 WHERE id = ${seatId}`,
       insert: (order: OrderRow) => sql`INSERT INTO orders ${sql.insert(order as any)}`,
       byIdForCustomer: (orderId: OrderId, customerId: CustomerId) =>
         view(sql`o.id = ${orderId} AND o.customer_id = ${customerId}`).pipe(Effect.map((rows) => rows[0])),

@@ -1,6 +1,6 @@
 /**
- * The real server on a real socket for tests: SQLite in memory, an ephemeral port on 127.0.0.1, the
- * sweepers running, and a cheap scrypt cost so registering hundreds of customers takes seconds. Tests
+ * The real server on a real socket for tests: SQLite in memory or a fresh PostgreSQL schema (TestStore.ts,
+ * `CHUNYUN_TEST_STORE`), an ephemeral port on 127.0.0.1, the sweepers running, and a cheap scrypt cost so registering hundreds of customers takes seconds. Tests
  * talk to it over HTTP with the typed client derived from `ChunyunApi` (undici underneath), or with
  * raw `fetch` when the status line and body bytes are the point.
  */
@@ -13,16 +13,17 @@ import { ChunyunApi } from "../Api.js"
 import { defaultSettings } from "../Config.js"
 import type { ServerSettings } from "../Config.js"
 import type { CustomerId, Fen, GateId, PhoneNumber, RunId, ServiceDate, StationCode, TrainCode } from "../Domain.js"
-import { appLayer, sqliteStore, sweepers } from "../Server.js"
+import { appLayer, sweepers } from "../Server.js"
+import { openTestStore, testStoreKind } from "./TestStore.js"
+import type { TestStoreKind } from "./TestStore.js"
 
 /** scrypt N for tests: 1 MiB of memory per hash instead of the 16 MiB of Node's default N = 16384 */
 export const testPasswordHashCostN = 1024
 const testHost = "127.0.0.1"
 const listenBacklog = 4096
 
-const serverLayer = (settings: Partial<ServerSettings>) => {
+const serverLayer = (settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient>) => {
   // the same layer value twice is built once: the tests read the store the server writes
-  const store = sqliteStore({ filename: ":memory:" })
   const app = Layer.merge(appLayer(settings, store), store)
   return HttpApiBuilder.serve().pipe(
     Layer.provide(Layer.scopedDiscard(sweepers)),
@@ -31,7 +32,8 @@ const serverLayer = (settings: Partial<ServerSettings>) => {
   )
 }
 
-const testLayer = (settings: Partial<ServerSettings>) => Layer.merge(serverLayer(settings), NodeHttpClient.layerUndici)
+const testLayer = (settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient>) =>
+  Layer.merge(serverLayer(settings, store), NodeHttpClient.layerUndici)
 
 /** What an effect given to `TestServer.run` may use: the HTTP client, and the server's store and services. */
 export type TestContext = Layer.Layer.Success<ReturnType<typeof testLayer>>
@@ -40,31 +42,43 @@ export interface TestServer {
   /** `http://127.0.0.1:<port>` */
   readonly baseUrl: string
   readonly settings: ServerSettings
+  readonly store: TestStoreKind
   /** Runs an effect with a real HTTP client and the server's own context (its SqlClient for assertions on the store). */
   readonly run: <A, E>(effect: Effect.Effect<A, E, TestContext>) => Promise<A>
-  /** Stops the sweepers, closes the socket and the store, and destroys the client's connection pool. */
+  /** Stops the sweepers, closes the socket and the store (dropping a PostgreSQL schema), and destroys the client's connection pool. */
   readonly close: () => Promise<void>
 }
 
-export const startTestServer = async (overrides: Partial<ServerSettings> = {}): Promise<TestServer> => {
+/** Settings to override, and the store: this run's (`CHUNYUN_TEST_STORE`) unless named. */
+export interface TestServerOptions extends Partial<ServerSettings> {
+  readonly store?: TestStoreKind
+}
+
+export const startTestServer = async (options: TestServerOptions = {}): Promise<TestServer> => {
+  const { store: kind = testStoreKind(), ...overrides } = options
   const settings: ServerSettings = { ...defaultSettings, passwordHashCostN: testPasswordHashCostN, ...overrides }
-  const runtime = ManagedRuntime.make(testLayer(settings))
-  const address = await runtime.runPromise(Effect.map(HttpServer.HttpServer, (server) => server.address))
-  if (address._tag !== "TcpAddress") {
-    await runtime.dispose()
-    throw new Error(`test server bound to ${address.path}, expected a TCP port`)
+  const store = await openTestStore(kind)
+  const runtime = ManagedRuntime.make(testLayer(settings, store.layer))
+  const close = async () => {
+    try {
+      await runtime.dispose()
+    } finally {
+      await store.release()
+    }
   }
-  return {
-    baseUrl: `http://${testHost}:${address.port}`,
-    settings,
-    run: (effect) => runtime.runPromise(effect),
-    close: () => runtime.dispose()
+  try {
+    const address = await runtime.runPromise(Effect.map(HttpServer.HttpServer, (server) => server.address))
+    if (address._tag !== "TcpAddress") throw new Error(`test server bound to ${address.path}, expected a TCP port`)
+    return { baseUrl: `http://${testHost}:${address.port}`, settings, store: kind, run: (effect) => runtime.runPromise(effect), close }
+  } catch (error) {
+    await close()
+    throw error
   }
 }
 
 /** Runs `body` with a fresh server and always closes it, for a test that needs settings of its own. */
-export const withTestServer = async <A>(overrides: Partial<ServerSettings>, body: (server: TestServer) => Promise<A>) => {
-  const server = await startTestServer(overrides)
+export const withTestServer = async <A>(options: TestServerOptions, body: (server: TestServer) => Promise<A>) => {
+  const server = await startTestServer(options)
   try {
     return await body(server)
   } finally {
@@ -72,9 +86,20 @@ export const withTestServer = async <A>(overrides: Partial<ServerSettings>, body
   }
 }
 
-/** Reads the server's store directly, for invariants no endpoint shows (ledger sums, seat masks). */
+/** `?` placeholders as PostgreSQL's `$1, $2, …` (the statements of tests hold no `?` inside a string). */
+const numberedPlaceholders = (statement: string) => {
+  let count = 0
+  return statement.replace(/\?/g, () => `$${++count}`)
+}
+
+/**
+ * Reads the server's store directly, for invariants no endpoint shows (ledger sums, seat masks). Write `?`
+ * placeholders and snake_case aliases: PostgreSQL folds an unquoted `paidOrders` to `paidorders`.
+ */
 export const storeQuery = <Row extends object>(statement: string, ...params: ReadonlyArray<string | number>) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<Row>(statement, params)).pipe(Effect.orDie)
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.unsafe<Row>(sql.onDialectOrElse({ pg: () => numberedPlaceholders(statement), orElse: () => statement }), params)
+  ).pipe(Effect.orDie)
 
 // ---- typed clients ------------------------------------------------------------------------------
 

@@ -1,0 +1,65 @@
+/**
+ * `npm test`: the whole suite on SQLite, then the reference server's suite again on PostgreSQL (one shared
+ * suite for every implementation of the store). Each pass is its own `node --test` run with
+ * `CHUNYUN_TEST_STORE` set; every test name carries its store (store-reporter.mjs). Exits non-zero when a
+ * test fails in either pass. PostgreSQL: `CHUNYUN_TEST_POSTGRES_URL`, default postgres://root@127.0.0.1:5432/test.
+ */
+import { spawn } from "node:child_process"
+import { readdirSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const projectDirectory = dirname(dirname(fileURLToPath(import.meta.url)))
+const reporter = join(projectDirectory, "scripts", "store-reporter.mjs")
+const testRoots = ["reference", "devices", "simulator", "scenarios", "reports", "cli"]
+/** the reference server's own tests: the ones that run against each store */
+const storeSuiteRoot = "reference/"
+
+const testFiles = testRoots
+  .flatMap((root) => readdirSync(join(projectDirectory, root), { recursive: true }).map((file) => `${root}/${String(file)}`))
+  .filter((file) => file.endsWith(".test.ts"))
+  .sort()
+
+const passes = [
+  { store: "sqlite", files: testFiles },
+  { store: "postgres", files: testFiles.filter((file) => file.startsWith(storeSuiteRoot)) }
+]
+
+/** Runs one pass, echoing its output; resolves with its exit code, wall time and the counts its summary printed. */
+const runPass = ({ store, files }) => new Promise((resolve, reject) => {
+  const startedMs = performance.now()
+  const child = spawn(process.execPath, [
+    "--import", "tsx", "--test", "--test-concurrency=1", `--test-reporter=${reporter}`, "--test-reporter-destination=stdout", ...files
+  ], { cwd: projectDirectory, env: { ...process.env, CHUNYUN_TEST_STORE: store }, stdio: ["ignore", "pipe", "inherit"] })
+  const counts = {}
+  let pending = ""
+  child.stdout.setEncoding("utf8").on("data", (chunk) => {
+    process.stdout.write(chunk)
+    const lines = (pending + chunk).split("\n")
+    pending = lines.pop() ?? ""
+    for (const line of lines) {
+      const summary = /^# \[\w+\] (tests|pass|fail|cancelled|skipped|todo) (\d+)$/.exec(line)
+      if (summary) counts[summary[1]] = Number(summary[2])
+    }
+  })
+  child.on("error", reject)
+  child.on("close", (code, signal) => resolve({ store, files: files.length, code: code ?? signal, wallSeconds: (performance.now() - startedMs) / 1000, counts }))
+})
+
+const results = []
+for (const pass of passes) results.push(await runPass(pass))
+
+console.log("\nstore      files  tests   pass   fail  cancelled  skipped  wall s  exit")
+for (const result of results) {
+  const { tests = "?", pass = "?", fail = "?", cancelled = "?", skipped = "?" } = result.counts
+  console.log([
+    result.store.padEnd(9), String(result.files).padStart(6), String(tests).padStart(6), String(pass).padStart(6),
+    String(fail).padStart(6), String(cancelled).padStart(10), String(skipped).padStart(8),
+    result.wallSeconds.toFixed(1).padStart(7), String(result.code).padStart(5)
+  ].join(" "))
+}
+// The store prefix changes the runner's own closing lines; CI reads this plain total instead.
+const total = (key) => results.reduce((sum, result) => sum + (result.counts[key] ?? 0), 0)
+const skipped = total("skipped") + total("todo")
+console.log(`tests: ${total("pass")} passed, ${total("fail") + total("cancelled")} failed${skipped > 0 ? `, ${skipped} skipped` : ""}`)
+process.exit(results.every((result) => result.code === 0) ? 0 : 1)
