@@ -14,6 +14,7 @@ import { formatProgress } from "../reports/progress.js"
 import { parseThresholdFlag, ThresholdError } from "../reports/thresholds.js"
 import { renderSummary } from "../reports/summary.js"
 import { writeReport } from "../reports/write.js"
+import { defaultSettings } from "../reference/Config.js"
 import { inventoryVariants } from "../reference/Inventory.js"
 import type { InventoryVariant } from "../reference/Inventory.js"
 import { serveLayer, sqliteStore } from "../reference/Server.js"
@@ -96,7 +97,7 @@ const progressPrinter = (scenario: Scenario, wallStart: number) => {
       arrived: history.count("search"), held: history.count("hold"), paid: history.count("pay"),
       issued: history.count("ticket-received"), admitted: history.count("scan"),
       errors: failedCalls,
-      startClockMs: (startMs + 8 * 3_600_000) % 86_400_000
+      startClockMs: (startMs + defaultSettings.utcOffsetMinutes * 60_000) % 86_400_000
     }))
   }
 }

@@ -4,7 +4,7 @@
  * simulation's Clock and seeded Random replace the real ones.
  */
 import { createServer } from "node:http"
-import { HttpApiBuilder, HttpApiError, HttpMiddleware, HttpServer, HttpServerError } from "@effect/platform"
+import { HttpApiBuilder, HttpApiError, HttpServer, HttpServerError } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqliteClient } from "@effect/sql-sqlite-node"

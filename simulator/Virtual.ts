@@ -56,6 +56,7 @@ export const runVirtual = async (
   const serverRandom = Random.make(`server:${seed}`)
   const deviceRandom = Random.make(`devices:${seed}`)
   const settings = settingsOf(scenario, options)
+  const effective = { ...defaultSettings, ...settings }
   const history = new History()
   // nobody reads spans in a virtual run; creating one per request and service call costs wall time
   const timeOverrides = Layer.mergeAll(
@@ -93,8 +94,8 @@ export const runVirtual = async (
           waitMs = done > 0 ? intervalMs : Math.min(waitMs * 2, maxIdleSweepIntervalMs)
         }
       })
-    clock.spawn(startMs, serverRuntime, sweep(defaultSettings.outboxSweepIntervalMs, Effect.flatMap(Issuance, (issuance) => issuance.sweepOutbox)))
-    clock.spawn(startMs, serverRuntime, sweep(defaultSettings.holdSweepIntervalMs, Effect.flatMap(Orders, (orders) => orders.releaseExpiredHolds)))
+    clock.spawn(startMs, serverRuntime, sweep(effective.outboxSweepIntervalMs, Effect.flatMap(Issuance, (issuance) => issuance.sweepOutbox)))
+    clock.spawn(startMs, serverRuntime, sweep(effective.holdSweepIntervalMs, Effect.flatMap(Orders, (orders) => orders.releaseExpiredHolds)))
     if (onProgress) {
       clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
         while (clock.nowMs < endMs) {

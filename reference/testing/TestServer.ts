@@ -8,7 +8,7 @@ import { createServer } from "node:http"
 import { HttpApiBuilder, HttpApiClient, HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Effect, Layer, ManagedRuntime } from "effect"
+import { Clock, Effect, Layer, ManagedRuntime } from "effect"
 import { ChunyunApi } from "../Api.js"
 import { defaultSettings } from "../Config.js"
 import type { ServerSettings } from "../Config.js"
@@ -213,7 +213,7 @@ export interface TestRunSpec {
   readonly stations: ReadonlyArray<string>
   readonly seatCount: number
   readonly fareFenPerSegment?: number
-  /** defaults to `departingSoon(Date.now(), …)` */
+  /** defaults to `departingSoon(now, …)`, now from the Clock (the real one: these servers run on it) */
   readonly serviceDate?: ServiceDate
   readonly firstDepartureMinuteOfDay?: number
 }
@@ -232,7 +232,7 @@ export const defaultFareFenPerSegment = 12_500
 export const createRun = (baseUrl: string, spec: TestRunSpec) =>
   Effect.gen(function* () {
     const admin = yield* adminClient(baseUrl)
-    const soon = departingSoon(Date.now(), spec.stations.length)
+    const soon = departingSoon(yield* Clock.currentTimeMillis, spec.stations.length)
     const serviceDate = spec.serviceDate ?? soon.serviceDate
     const firstDepartureMinuteOfDay = spec.firstDepartureMinuteOfDay ?? soon.firstDepartureMinuteOfDay
     const fareFenPerSegment = spec.fareFenPerSegment ?? defaultFareFenPerSegment
@@ -290,8 +290,9 @@ export const tagOf = (json: unknown): unknown =>
 
 /** Polls `check` every `intervalMs` until it answers true; false when `timeoutMs` passed first. */
 export const waitUntil = async (check: () => Promise<boolean>, timeoutMs: number, intervalMs = 20) => {
-  const deadlineMs = Date.now() + timeoutMs
-  while (Date.now() < deadlineMs) {
+  // a monotonic clock for the deadline: the test waits on real time, outside any simulation
+  const deadlineMs = performance.now() + timeoutMs
+  while (performance.now() < deadlineMs) {
     if (await check()) return true
     await new Promise((resolve) => setTimeout(resolve, intervalMs))
   }
