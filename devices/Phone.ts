@@ -16,6 +16,8 @@ import { renderQr } from "./Qr.js"
 export interface Passenger {
   readonly index: number
   readonly phone: PhoneNumber
+  /** GB 11643, valid: registration requires it */
+  readonly residentId: string
   readonly fromStation: StationCode
   readonly toStation: StationCode
 }
@@ -59,7 +61,7 @@ export const phoneJourney = (env: PhoneEnvironment, passenger: Passenger, afterP
     if (!offer || offer.availableSeats === 0) return yield* gaveUp("no seats at search")
     yield* env.thinkTime
     yield* call("register", env.anonymous.customers.register({
-      payload: { phone: passenger.phone, password: passwordOf(passenger), paymentPassword: paymentPasswordOf(passenger) }
+      payload: { phone: passenger.phone, password: passwordOf(passenger), paymentPassword: paymentPasswordOf(passenger), residentId: passenger.residentId }
     }))
     yield* env.thinkTime
     const session = yield* call("login", env.anonymous.customers.login({ payload: { phone: passenger.phone, password: passwordOf(passenger) } }))

@@ -10,6 +10,7 @@ import { PaymentResult as PaymentResultSchema, TopUpResult as TopUpResultSchema 
 import { bankClearingAccountId, centreAccountId, LedgerRepo, walletAccountId } from "./Accounts/Repo.js"
 import { ServerConfig } from "./Config.js"
 import { Customers } from "./Customers.js"
+import { Invoices } from "./Customers/Invoices.js"
 import { HoldExpired, InsufficientFunds, OrderNotFound, OrderNotPayable } from "./Domain.js"
 import type { CustomerId, OrderId } from "./Domain.js"
 import { Ids } from "./Ids.js"
@@ -26,6 +27,7 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
     const ordersRepo = yield* OrdersRepo
     const orders = yield* Orders
     const customers = yield* Customers
+    const invoices = yield* Invoices
     const issuance = yield* Issuance
     const ids = yield* Ids
     const config = yield* ServerConfig
@@ -72,6 +74,7 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
           return yield* Effect.dieMessage(`order ${orderId} left 'held' inside its own payment transaction`)
         }
         yield* issuance.enqueue(orderId, nowMs)
+        yield* invoices.afterCapture(customerId, nowMs)
         const result: PaymentResult = { orderId, transferId, amountFen, state: "paid", ticketId: null }
         return result
       })

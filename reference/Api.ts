@@ -6,9 +6,10 @@ import { HttpApi, OpenApi } from "@effect/platform"
 import { AccountsApi } from "./Accounts/Api.js"
 import { CatalogApi } from "./Catalog/Api.js"
 import { CheckinApi } from "./Checkin/Api.js"
-import { CustomersApi } from "./Customers/Api.js"
+import { CustomersApi, ProfileApi } from "./Customers/Api.js"
 import { IssuanceApi } from "./Issuance/Api.js"
 import { OrdersApi } from "./Orders/Api.js"
+import { StatisticsApi } from "./Statistics/Api.js"
 
 export class ChunyunApi extends HttpApi.make("chunyun")
   .add(CustomersApi)
@@ -17,5 +18,7 @@ export class ChunyunApi extends HttpApi.make("chunyun")
   .add(AccountsApi)
   .add(IssuanceApi)
   .add(CheckinApi)
+  .add(ProfileApi)
+  .add(StatisticsApi)
   .annotate(OpenApi.Title, "Chunyun reference ticketing server")
   .annotate(OpenApi.Version, "0.1.0") {}

@@ -29,7 +29,7 @@ const badRequests = (context: { customer: TestCustomer; run: TestRun; gate: Test
   const { customer, run, gate } = context
   const asCustomer = bearer(customer.token)
   const withKey = { ...asCustomer, "idempotency-key": "bad-input-key-1" }
-  const registration = { phone: "13700000001", password: "long enough password", paymentPassword: "123456" }
+  const registration = { phone: "13700000001", password: "long enough password", paymentPassword: "123456", residentId: "11010519491231002X" }
   const newRun = {
     trainCode: "K1", serviceDate: run.serviceDate, coaches: [{ coach: 1, seatClass: "second", seatCount: 2 }],
     stops: [{ station: "AAA", name: "A", departureMinuteOfDay: 60 }, { station: "BBB", name: "B", departureMinuteOfDay: 90 }],
@@ -125,7 +125,7 @@ describe("bad input", () => {
 
   test("a decode error says which field is wrong", async () => {
     const response = await rawRequest(server.baseUrl, "POST", "/customers", {
-      body: { phone: "1370000000", password: "long enough password", paymentPassword: "123456" }
+      body: { phone: "1370000000", password: "long enough password", paymentPassword: "123456", residentId: "11010519491231002X" }
     })
     const body = response.json as { issues?: ReadonlyArray<{ path: ReadonlyArray<string> }> }
     assert.deepEqual(body.issues?.map((issue) => issue.path), [["phone"]])

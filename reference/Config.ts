@@ -26,6 +26,11 @@ export interface ServerSettings {
   readonly inventory: InventoryVariant
   /** the unsafe inventory double-books by design: only with this set (`--unsafe`) */
   readonly allowUnsafeInventory: boolean
+  // customers stream: classification and invoices (seeds 000 [0029], 002 [0076])
+  /** a customer whose net spend (captured payments minus refunds) reaches this is VIP */
+  readonly vipSpendThresholdFen: number
+  /** an invoice is issued each time a customer's net spend passes another multiple of this */
+  readonly invoiceSpendThresholdFen: number
 }
 
 export const defaultSettings: ServerSettings = {
@@ -43,7 +48,10 @@ export const defaultSettings: ServerSettings = {
   holdSweepBatchSize: 200,
   maxTopUpFen: 5_000_000,
   inventory: "conditional",
-  allowUnsafeInventory: false
+  allowUnsafeInventory: false,
+  // customers stream
+  vipSpendThresholdFen: 500_000,
+  invoiceSpendThresholdFen: 100_000
 }
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {

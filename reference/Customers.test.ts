@@ -8,7 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises"
 import { Effect, Either } from "effect"
 import type { PhoneNumber } from "./Domain.js"
 import {
-  anonymousClient, bearer, freshPhone, newCustomer, rawRequest, startTestServer, tagOf, testPassword, testPaymentPassword,
+  anonymousClient, bearer, freshPhone, freshResidentId, newCustomer, rawRequest, startTestServer, tagOf, testPassword, testPaymentPassword,
   withTestServer
 } from "./testing/TestServer.js"
 import type { TestServer } from "./testing/TestServer.js"
@@ -22,7 +22,7 @@ describe("customers", () => {
   })
   after(() => server.close())
 
-  const registration = (phone: PhoneNumber) => ({ phone, password: testPassword, paymentPassword: testPaymentPassword })
+  const registration = (phone: PhoneNumber) => ({ phone, password: testPassword, paymentPassword: testPaymentPassword, residentId: freshResidentId() })
 
   test("registering the same phone twice is PhoneAlreadyRegistered (409)", async () => {
     const phone = freshPhone()

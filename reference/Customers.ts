@@ -1,5 +1,6 @@
 /**
- * Customers (seeds 000, 002): registration by phone number, login sessions, the payment password with
+ * Customers (seeds 000, 002, 004): registration by phone number and resident ID, login sessions, the
+ * customer's own profile and its changes, classification, anonymous devices, and the payment password with
  * its lockout. Sessions are stored by the SHA-256 of the token, so a store dump does not leak them.
  */
 import { createHash } from "node:crypto"
@@ -7,7 +8,13 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect } from "effect"
 import { LedgerRepo } from "./Accounts/Repo.js"
 import { ServerConfig } from "./Config.js"
+import { classOf, localDateOf } from "./Customers/Classification.js"
+import { decodeDeviceId } from "./Customers/DeviceId.js"
+import { DeviceAlreadyRegistered, InvalidDeviceId, InvalidResidentId, NoLoginPassword, OldPasswordWrong } from "./Customers/Errors.js"
+import type { Profile } from "./Customers/Api.js"
 import { CustomersRepo } from "./Customers/Repo.js"
+import type { CustomerRow } from "./Customers/Repo.js"
+import { checkResidentId } from "./Customers/ResidentId.js"
 import {
   InvalidCredentials, PaymentLocked, PaymentPasswordWrong, PhoneAlreadyRegistered, Unauthorized
 } from "./Domain.js"
@@ -16,6 +23,9 @@ import { Ids } from "./Ids.js"
 import { Passwords } from "./Passwords.js"
 
 export const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex")
+
+/** 11010519491231002X → 110105********002X: region and sequence stay readable, the birth date does not. */
+export const maskResidentId = (residentId: string) => `${residentId.slice(0, 6)}********${residentId.slice(14)}`
 
 export class Customers extends Effect.Service<Customers>()("Customers", {
   effect: Effect.gen(function* () {
@@ -26,15 +36,22 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
     const ledger = yield* LedgerRepo
     const config = yield* ServerConfig
 
-    const register = (input: { phone: PhoneNumber; password: string; paymentPassword: string }) =>
+    const today = Effect.map(Clock.currentTimeMillis, (nowMs) => localDateOf(nowMs, config.utcOffsetMinutes))
+
+    const register = (input: { phone: PhoneNumber; password: string; paymentPassword: string; residentId: string; name?: string | undefined }) =>
       Effect.gen(function* () {
+        const checked = checkResidentId(input.residentId, yield* today)
+        if (!checked.ok) return yield* new InvalidResidentId({ problem: checked.problem })
         if (yield* repo.byPhone(input.phone)) return yield* new PhoneAlreadyRegistered({ phone: input.phone })
         const id = yield* ids.customerId
         const passwordHash = yield* passwords.hash(input.password)
         const paymentHash = yield* passwords.hash(input.paymentPassword)
         const nowMs = yield* Clock.currentTimeMillis
         const inserted = yield* sql.withTransaction(Effect.gen(function* () {
-          const fresh = yield* repo.insert({ id, phone: input.phone, password_hash: passwordHash, payment_password_hash: paymentHash }, nowMs)
+          const fresh = yield* repo.insert({
+            id, phone: input.phone, password_hash: passwordHash, payment_password_hash: paymentHash, name: input.name ?? null,
+            resident_id: input.residentId, province: checked.facts.province, birth_date: checked.facts.birthDate
+          }, nowMs)
           if (fresh) yield* ledger.openWallet(id)
           return fresh
         }))
@@ -43,16 +60,44 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
         return { customerId: id, phone: input.phone }
       }).pipe(Effect.withSpan("Customers.register"))
 
+    const newSession = (customerId: CustomerId) =>
+      Effect.gen(function* () {
+        const token = yield* ids.secretToken
+        const expiresAtMs = (yield* Clock.currentTimeMillis) + config.sessionTtlMs
+        yield* repo.insertSession(sha256Hex(token), customerId, expiresAtMs)
+        return { token, customerId, expiresAtMs }
+      })
+
     const login = (input: { phone: PhoneNumber; password: string }) =>
       Effect.gen(function* () {
         const customer = yield* repo.byPhone(input.phone)
-        if (!customer) return yield* new InvalidCredentials()
+        if (!customer || customer.password_hash === null) return yield* new InvalidCredentials()
         if (!(yield* passwords.verify(input.password, customer.password_hash))) return yield* new InvalidCredentials()
-        const token = yield* ids.secretToken
-        const expiresAtMs = (yield* Clock.currentTimeMillis) + config.sessionTtlMs
-        yield* repo.insertSession(sha256Hex(token), customer.id, expiresAtMs)
-        return { token, customerId: customer.id, expiresAtMs }
+        return yield* newSession(customer.id)
       }).pipe(Effect.withSpan("Customers.login"))
+
+    /**
+     * Seed 004 [0056]–[0061]: an app that stays anonymous registers by its device ID, whose check code the
+     * server verifies. It gets a customer with no phone number, a wallet, the payment password it chose,
+     * and a session, so it holds and pays like any customer; its tickets are bound to the device ID.
+     */
+    const registerDevice = (input: { deviceId: string; paymentPassword: string }) =>
+      Effect.gen(function* () {
+        const decoded = decodeDeviceId(input.deviceId)
+        if (!decoded.ok) return yield* new InvalidDeviceId({ problem: decoded.problem })
+        const id = yield* ids.customerId
+        const paymentHash = yield* passwords.hash(input.paymentPassword)
+        const nowMs = yield* Clock.currentTimeMillis
+        const inserted = yield* sql.withTransaction(Effect.gen(function* () {
+          const fresh = yield* repo.insertDevice({
+            id, device_id: input.deviceId, device_install_time: decoded.device.installTime, payment_password_hash: paymentHash
+          }, nowMs)
+          if (fresh) yield* ledger.openWallet(id)
+          return fresh
+        }))
+        if (!inserted) return yield* new DeviceAlreadyRegistered({ deviceId: input.deviceId })
+        return yield* newSession(id)
+      }).pipe(Effect.withSpan("Customers.registerDevice"))
 
     const authenticate = (token: string) =>
       Effect.gen(function* () {
@@ -61,23 +106,74 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
         return customer
       })
 
+    const existing = (customerId: CustomerId) =>
+      Effect.flatMap(repo.byId(customerId), (customer) =>
+        customer ? Effect.succeed(customer) : Effect.dieMessage(`authenticated customer ${customerId} has no row`))
+
+    const classify = (customer: CustomerRow) =>
+      Effect.gen(function* () {
+        const netSpendFen = yield* repo.netSpendFen(customer.id)
+        return { netSpendFen, ...classOf(customer, netSpendFen, config.vipSpendThresholdFen, yield* today) }
+      })
+
+    /** The customer's own view: the resident ID masked even here, the class statistics count it in. */
+    const profile = (customerId: CustomerId) =>
+      Effect.gen(function* () {
+        const customer = yield* existing(customerId)
+        const { netSpendFen, ...classification } = yield* classify(customer)
+        const result: Profile = {
+          customerId: customer.id, phone: customer.phone, deviceId: customer.device_id, name: customer.name,
+          residentIdMasked: customer.resident_id === null ? null : maskResidentId(customer.resident_id),
+          province: customer.province, birthDate: customer.birth_date, netSpendFen, classification
+        }
+        return result
+      })
+
+    const changeName = (customerId: CustomerId, name: string) =>
+      Effect.zipRight(repo.setName(customerId, name), profile(customerId))
+
+    const changePassword = (customerId: CustomerId, input: { oldPassword: string; newPassword: string }) =>
+      Effect.gen(function* () {
+        const customer = yield* existing(customerId)
+        if (customer.password_hash === null) {
+          return yield* new NoLoginPassword({ message: "an anonymous device's customer has no login password" })
+        }
+        if (!(yield* passwords.verify(input.oldPassword, customer.password_hash))) return yield* new OldPasswordWrong()
+        const newHash = yield* passwords.hash(input.newPassword)
+        // a concurrent change with the same old password replaced the hash first: this one's old password is stale
+        if (!(yield* repo.replacePasswordHash(customerId, customer.password_hash, newHash))) return yield* new OldPasswordWrong()
+      }).pipe(Effect.withSpan("Customers.changePassword"))
+
     /** Checks the six-digit payment password; locks payments after `maxPaymentPasswordFailures` wrong tries. */
     const verifyPaymentPassword = (customerId: CustomerId, paymentPassword: string) =>
       Effect.gen(function* () {
-        const customer = yield* repo.byId(customerId)
-        if (!customer) return yield* Effect.dieMessage(`authenticated customer ${customerId} has no row`)
+        const customer = yield* existing(customerId)
         if (customer.payment_failures >= config.maxPaymentPasswordFailures) {
           return yield* new PaymentLocked({ message: "too many wrong payment passwords; reset required" })
         }
         if (yield* passwords.verify(paymentPassword, customer.payment_password_hash)) {
           yield* repo.resetPaymentFailures(customerId)
-          return
+          return customer
         }
         const failures = yield* repo.recordPaymentFailure(customerId)
         return yield* new PaymentPasswordWrong({ attemptsLeft: Math.max(0, config.maxPaymentPasswordFailures - failures) })
       })
 
-    return { register, login, authenticate, verifyPaymentPassword } as const
+    /** The old payment password is checked like a payment's: wrong ones count towards the lockout. */
+    const changePaymentPassword = (customerId: CustomerId, input: { oldPaymentPassword: string; newPaymentPassword: string }) =>
+      Effect.gen(function* () {
+        const customer = yield* verifyPaymentPassword(customerId, input.oldPaymentPassword)
+        const newHash = yield* passwords.hash(input.newPaymentPassword)
+        if (!(yield* repo.replacePaymentPasswordHash(customerId, customer.payment_password_hash, newHash))) {
+          return yield* new PaymentPasswordWrong({ attemptsLeft: Math.max(0, config.maxPaymentPasswordFailures - customer.payment_failures) })
+        }
+      }).pipe(Effect.withSpan("Customers.changePaymentPassword"))
+
+    return {
+      register, login, registerDevice, authenticate, verifyPaymentPassword: (customerId: CustomerId, paymentPassword: string) =>
+        Effect.asVoid(verifyPaymentPassword(customerId, paymentPassword)),
+      profile, changeName, changePassword, changePaymentPassword
+    } as const
   }),
   dependencies: [CustomersRepo.Default, LedgerRepo.Default, Ids.Default, Passwords.Default]
 }) {}

@@ -30,20 +30,22 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
       Effect.gen(function* () {
         const order = yield* orders.byId(orderId)
         if (!order || order.state !== "paid") return yield* Effect.dieMessage(`outbox names order ${orderId} which is not paid`)
-        const [holder] = yield* sql<{ phone: string }>`SELECT phone FROM customers WHERE id = ${order.customer_id}`
+        // bound to the phone number, or for an anonymous device's customer to its device ID (seed 004)
+        const [holder] = yield* sql<{ holder: string | null }>`SELECT COALESCE(phone, device_id) AS holder
+          FROM customers WHERE id = ${order.customer_id}`
         const [stop] = yield* sql<{ departure_minute_of_day: number }>`SELECT departure_minute_of_day FROM run_stops
           WHERE run_id = ${order.run_id} AND stop_index = ${order.from_index}`
-        if (!holder || !stop) return yield* Effect.dieMessage(`order ${orderId} lacks its customer or boarding stop`)
+        if (!holder?.holder || !stop) return yield* Effect.dieMessage(`order ${orderId} lacks its customer or boarding stop`)
         const ticketId = yield* ids.ticketId
         const qr = encodeTicket({
           ticketId, kind: "train", serviceDate: order.service_date,
           departureMinuteOfDay: Number(stop.departure_minute_of_day), priceFen: Number(order.price_fen),
           trainCode: order.train_code, coach: order.coach, seatCode: order.seat_code,
           fromStation: order.from_station, toStation: order.to_station,
-          bindingTag: bindingTagFor(holder.phone, keys.bindingSalt), keyId: keys.keyId
+          bindingTag: bindingTagFor(holder.holder, keys.bindingSalt), keyId: keys.keyId
         }, keys.privateKey)
         yield* sql`INSERT INTO tickets (id, order_id, holder, key_id, qr_text, issued_at_ms)
-          VALUES (${ticketId}, ${orderId}, ${holder.phone}, ${keys.keyId}, ${qr}, ${nowMs})`
+          VALUES (${ticketId}, ${orderId}, ${holder.holder}, ${keys.keyId}, ${qr}, ${nowMs})`
         if (!(yield* orders.transition(orderId, "paid", "issued", { column: "issued_at_ms", atMs: nowMs }))) {
           return yield* Effect.dieMessage(`order ${orderId} left 'paid' while its ticket was being issued`)
         }

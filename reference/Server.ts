@@ -21,7 +21,8 @@ import { CheckinHttp } from "./Checkin/Http.js"
 import { ServerConfig } from "./Config.js"
 import type { ServerSettings } from "./Config.js"
 import { Customers } from "./Customers.js"
-import { CustomersHttp } from "./Customers/Http.js"
+import { CustomersHttp, ProfileHttp } from "./Customers/Http.js"
+import { Invoices } from "./Customers/Invoices.js"
 import { CustomersRepo } from "./Customers/Repo.js"
 import { Ids } from "./Ids.js"
 import { SeatInventoryLive } from "./Inventory.js"
@@ -32,6 +33,8 @@ import { Orders } from "./Orders.js"
 import { OrdersHttp } from "./Orders/Http.js"
 import { OrdersRepo } from "./Orders/Repo.js"
 import { Passwords } from "./Passwords.js"
+import { Statistics } from "./Statistics.js"
+import { StatisticsHttp } from "./Statistics/Http.js"
 import { runMigrations } from "./Store/migrations.js"
 
 export interface StoreOptions {
@@ -60,7 +63,8 @@ const Foundations = Layer.mergeAll(
 )
 const Features = Layer.mergeAll(
   Customers.DefaultWithoutDependencies, Catalog.DefaultWithoutDependencies, Orders.DefaultWithoutDependencies,
-  Issuance.DefaultWithoutDependencies, Checkin.Default
+  Issuance.DefaultWithoutDependencies, Checkin.Default,
+  Invoices.DefaultWithoutDependencies, Statistics.Default
 )
 export const ServicesLayer = Accounts.DefaultWithoutDependencies.pipe(
   Layer.provideMerge(Features),
@@ -68,7 +72,7 @@ export const ServicesLayer = Accounts.DefaultWithoutDependencies.pipe(
 )
 
 const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
-  Layer.provide([CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp]),
+  Layer.provide([CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp, ProfileHttp, StatisticsHttp]),
   Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive])
 )
 

@@ -5,10 +5,28 @@ import { Effect, Random } from "effect"
 import type { PhoneNumber, StationCode } from "../reference/Domain.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import type { Passenger } from "../devices/Phone.js"
+import { makeResidentId } from "../reference/Customers/ResidentId.js"
 
 export interface Arrival { readonly passenger: Passenger; readonly arrivalAtMs: number }
 
 export const phoneNumberOf = (index: number) => `13${String(index).padStart(9, "0")}` as PhoneNumber
+
+const passengerRegions = ["110105", "310115", "440305", "510107", "330106", "420106", "370102", "610113", "210102", "500103"]
+const firstBirthMs = Date.UTC(1946, 0, 1)
+const birthDaySpan = 25_000
+/** coprime with birthDaySpan, so the first 25,000 passengers have 25,000 different birth dates */
+const birthDayStride = 7_919
+const msPerDay = 86_400_000
+
+/**
+ * A valid resident ID for passenger `index`, a function of the index alone (no draw from `Random`, so the
+ * population's other draws stay as they were): ten provinces, birth dates from 1946 to 2014.
+ */
+export const residentIdOf = (index: number) => {
+  const birthMs = firstBirthMs + ((index * birthDayStride) % birthDaySpan) * msPerDay
+  const yyyymmdd = new Date(birthMs).toISOString().slice(0, 10).replaceAll("-", "")
+  return makeResidentId(passengerRegions[index % passengerRegions.length]!, yyyymmdd, String(index % 1000).padStart(3, "0"))
+}
 
 /** Arrivals sorted by time: exponential delays after the on-sale, uniform random segments. */
 export const population = (scenario: Scenario) =>
@@ -26,6 +44,7 @@ export const population = (scenario: Scenario) =>
         passenger: {
           index,
           phone: phoneNumberOf(index),
+          residentId: residentIdOf(index),
           fromStation: stops[fromIndex]!.station as StationCode,
           toStation: stops[toIndex]!.station as StationCode
         }

@@ -9,7 +9,8 @@ import type { CustomerId, GateId, PhoneNumber, StationCode } from "../Domain.js"
 
 export class CurrentCustomer extends Context.Tag("CurrentCustomer")<
   CurrentCustomer,
-  { readonly id: CustomerId; readonly phone: PhoneNumber }
+  /** a phone customer, or an anonymous device's (seed 004): exactly one of phone and deviceId is set */
+  { readonly id: CustomerId; readonly phone: PhoneNumber | null; readonly deviceId: string | null }
 >() {}
 
 export class CustomerAuth extends HttpApiMiddleware.Tag<CustomerAuth>()("CustomerAuth", {

@@ -9,7 +9,7 @@ export const ScanRequest = Schema.Struct({
   /** the decoded QR text */
   qr: Schema.String.pipe(Schema.maxLength(2048)),
   /** the phone number (or device ID) the passenger's device presents at the gate */
-  presentedHolder: Schema.String.pipe(Schema.maxLength(64))
+  presentedHolder: Schema.String.pipe(Schema.maxLength(96))
 })
 
 export const Admission = Schema.Struct({

@@ -1,23 +1,62 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
+import { centreAccountId } from "../Accounts/Repo.js"
 import type { CustomerId, PhoneNumber } from "../Domain.js"
 
 export interface CustomerRow {
   readonly id: CustomerId
+  /** NULL for an anonymous device's customer */
+  readonly phone: PhoneNumber | null
+  /** NULL for an anonymous device's customer: it never logs in with a password */
+  readonly password_hash: string | null
+  readonly payment_password_hash: string
+  readonly payment_failures: number
+  readonly name: string | null
+  readonly resident_id: string | null
+  readonly province: string | null
+  readonly birth_date: string | null
+  readonly device_id: string | null
+  readonly device_install_time: string | null
+}
+
+export interface NewPhoneCustomer {
+  readonly id: CustomerId
   readonly phone: PhoneNumber
   readonly password_hash: string
   readonly payment_password_hash: string
-  readonly payment_failures: number
+  readonly name: string | null
+  readonly resident_id: string
+  readonly province: string
+  readonly birth_date: string
+}
+
+export interface NewDeviceCustomer {
+  readonly id: CustomerId
+  readonly device_id: string
+  readonly device_install_time: string | null
+  readonly payment_password_hash: string
+}
+
+/** Who a session belongs to: a phone customer, or an anonymous device's. */
+export interface SessionCustomer {
+  readonly id: CustomerId
+  readonly phone: PhoneNumber | null
+  readonly deviceId: string | null
 }
 
 export class CustomersRepo extends Effect.Service<CustomersRepo>()("CustomersRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     return {
-      insert: (row: Omit<CustomerRow, "payment_failures">, nowMs: number) =>
-        sql`INSERT INTO customers (id, phone, password_hash, payment_password_hash, created_at_ms)
-            VALUES (${row.id}, ${row.phone}, ${row.password_hash}, ${row.payment_password_hash}, ${nowMs})
+      insert: (row: NewPhoneCustomer, nowMs: number) =>
+        sql`INSERT INTO customers (id, phone, password_hash, payment_password_hash, name, resident_id, province, birth_date, created_at_ms)
+            VALUES (${row.id}, ${row.phone}, ${row.password_hash}, ${row.payment_password_hash}, ${row.name}, ${row.resident_id},
+                    ${row.province}, ${row.birth_date}, ${nowMs})
             ON CONFLICT (phone) DO NOTHING RETURNING id`.pipe(Effect.map((rows) => rows.length === 1)),
+      insertDevice: (row: NewDeviceCustomer, nowMs: number) =>
+        sql`INSERT INTO customers (id, device_id, device_install_time, payment_password_hash, created_at_ms)
+            VALUES (${row.id}, ${row.device_id}, ${row.device_install_time}, ${row.payment_password_hash}, ${nowMs})
+            ON CONFLICT (device_id) DO NOTHING RETURNING id`.pipe(Effect.map((rows) => rows.length === 1)),
       byPhone: (phone: string) =>
         sql<CustomerRow>`SELECT * FROM customers WHERE phone = ${phone}`.pipe(Effect.map((rows) => rows[0])),
       byId: (id: string) =>
@@ -25,13 +64,35 @@ export class CustomersRepo extends Effect.Service<CustomersRepo>()("CustomersRep
       insertSession: (tokenHash: string, customerId: CustomerId, expiresAtMs: number) =>
         sql`INSERT INTO sessions (token_hash, customer_id, expires_at_ms) VALUES (${tokenHash}, ${customerId}, ${expiresAtMs})`,
       sessionCustomer: (tokenHash: string, nowMs: number) =>
-        sql<{ id: CustomerId; phone: PhoneNumber }>`SELECT c.id, c.phone FROM sessions s JOIN customers c ON c.id = s.customer_id
-            WHERE s.token_hash = ${tokenHash} AND s.expires_at_ms > ${nowMs}`.pipe(Effect.map((rows) => rows[0])),
+        sql<{ id: CustomerId; phone: PhoneNumber | null; device_id: string | null }>`SELECT c.id, c.phone, c.device_id
+            FROM sessions s JOIN customers c ON c.id = s.customer_id
+            WHERE s.token_hash = ${tokenHash} AND s.expires_at_ms > ${nowMs}`.pipe(
+          Effect.map((rows) => rows[0] && ({ id: rows[0].id, phone: rows[0].phone, deviceId: rows[0].device_id } satisfies SessionCustomer))
+        ),
       recordPaymentFailure: (id: CustomerId) =>
         sql<{ payment_failures: number }>`UPDATE customers SET payment_failures = payment_failures + 1 WHERE id = ${id}
             RETURNING payment_failures`.pipe(Effect.map((rows) => rows[0]?.payment_failures ?? 0)),
       resetPaymentFailures: (id: CustomerId) =>
-        sql`UPDATE customers SET payment_failures = 0 WHERE id = ${id} AND payment_failures <> 0`
+        sql`UPDATE customers SET payment_failures = 0 WHERE id = ${id} AND payment_failures <> 0`,
+      setName: (id: CustomerId, name: string) => sql`UPDATE customers SET name = ${name} WHERE id = ${id}`,
+      /** Conditional on the hash read before: a concurrent change of the same password wins once. */
+      replacePasswordHash: (id: CustomerId, oldHash: string, newHash: string) =>
+        sql`UPDATE customers SET password_hash = ${newHash} WHERE id = ${id} AND password_hash = ${oldHash} RETURNING id`.pipe(
+          Effect.map((rows) => rows.length === 1)
+        ),
+      replacePaymentPasswordHash: (id: CustomerId, oldHash: string, newHash: string) =>
+        sql`UPDATE customers SET payment_password_hash = ${newHash} WHERE id = ${id} AND payment_password_hash = ${oldHash}
+            RETURNING id`.pipe(Effect.map((rows) => rows.length === 1)),
+      /**
+       * What the customer's orders brought the centre: money into the centre's account minus money out of
+       * it (refunds), over every transfer that names one of the customer's orders, whatever paid it.
+       */
+      netSpendFen: (id: CustomerId) =>
+        sql<{ net_spend_fen: number | string | null }>`SELECT SUM(CASE WHEN t.credit_account_id = ${centreAccountId} THEN t.amount_fen
+              WHEN t.debit_account_id = ${centreAccountId} THEN -t.amount_fen ELSE 0 END) AS net_spend_fen
+            FROM transfers t JOIN orders o ON o.id = t.order_id WHERE o.customer_id = ${id}`.pipe(
+          Effect.map((rows) => Number(rows[0]?.net_spend_fen ?? 0))
+        )
     }
   })
 }) {}

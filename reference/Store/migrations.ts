@@ -5,6 +5,7 @@
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
+import { customers as customers0002 } from "./0002_customers.js"
 
 const init = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -12,8 +13,8 @@ const init = Effect.gen(function* () {
   const statements = [
     `CREATE TABLE customers (
       id TEXT PRIMARY KEY,
-      phone TEXT NOT NULL UNIQUE,
-      password_hash TEXT NOT NULL,
+      phone TEXT UNIQUE,
+      password_hash TEXT,
       payment_password_hash TEXT NOT NULL,
       payment_failures INTEGER NOT NULL DEFAULT 0,
       created_at_ms BIGINT NOT NULL)`,
@@ -122,6 +123,9 @@ const init = Effect.gen(function* () {
   for (const statement of statements) yield* sql.unsafe(statement)
 })
 
-export const loader = Migrator.fromRecord({ "0001_init": init })
+export const loader = Migrator.fromRecord({
+  "0001_init": init,
+  "0002_customers": customers0002
+})
 
 export const runMigrations = Migrator.make({})({ loader })

@@ -13,6 +13,7 @@ import { ChunyunApi } from "../Api.js"
 import { defaultSettings } from "../Config.js"
 import type { ServerSettings } from "../Config.js"
 import type { CustomerId, Fen, GateId, PhoneNumber, RunId, ServiceDate, StationCode, TrainCode } from "../Domain.js"
+import { makeResidentId } from "../Customers/ResidentId.js"
 import { appLayer, sweepers } from "../Server.js"
 import { openTestStore, testStoreKind } from "./TestStore.js"
 import type { TestStoreKind } from "./TestStore.js"
@@ -128,6 +129,14 @@ export const freshPhone = () => {
   return `139${String(phonesIssued).padStart(8, "0")}` as PhoneNumber
 }
 
+let residentIdsIssued = 0
+/** A valid resident ID number (Chaoyang, Beijing; born 1990-2019) no other call in this process has returned. */
+export const freshResidentId = () => {
+  residentIdsIssued++
+  const birthYear = 1990 + Math.floor(residentIdsIssued / 1000) % 30
+  return makeResidentId("110105", `${birthYear}0615`, String(residentIdsIssued % 1000).padStart(3, "0"))
+}
+
 export const testPassword = "correct horse battery"
 export const testPaymentPassword = "246810"
 
@@ -146,7 +155,7 @@ export const newCustomer = (baseUrl: string) =>
     const anonymous = yield* anonymousClient(baseUrl)
     const phone = freshPhone()
     const registered = yield* anonymous.customers.register({
-      payload: { phone, password: testPassword, paymentPassword: testPaymentPassword }
+      payload: { phone, password: testPassword, paymentPassword: testPaymentPassword, residentId: freshResidentId() }
     })
     const session = yield* anonymous.customers.login({ payload: { phone, password: testPassword } })
     const client = yield* customerClient(baseUrl, session.token)
