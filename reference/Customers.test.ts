@@ -6,7 +6,9 @@ import assert from "node:assert/strict"
 import { after, before, describe, test } from "node:test"
 import { setTimeout as sleep } from "node:timers/promises"
 import { Effect, Either } from "effect"
+import { makeResidentId } from "./Customers/ResidentId.js"
 import type { PhoneNumber } from "./Domain.js"
+import { customerWithResidentId } from "./testing/Customers.js"
 import {
   anonymousClient, bearer, freshPhone, freshResidentId, newCustomer, rawRequest, startTestServer, tagOf, testPassword, testPaymentPassword,
   withTestServer
@@ -78,5 +80,91 @@ describe("customers", () => {
       assert.equal(raw.status, 401)
       assert.equal(tagOf(raw.json), "Unauthorized")
     })
+  })
+
+  test("a bad resident ID is InvalidResidentId (422) naming the problem, and registers nothing", async () => {
+    const valid = makeResidentId("440305", "19900715", "123")
+    const cases = [
+      { residentId: valid.slice(0, 17) + (valid[17] === "0" ? "1" : "0"), problem: /check digit does not match/ },
+      { residentId: makeResidentId("440305", "19900230", "123"), problem: /birth date 19900230 is not a real date/ },
+      { residentId: makeResidentId("440305", "20990101", "123"), problem: /birth date 20990101 is not a real date/ },
+      { residentId: makeResidentId("990305", "19900715", "123"), problem: /region 990305 is not in a known province/ },
+      { residentId: "44030519900715123", problem: /17 digits and a check digit or X/ }
+    ]
+    for (const { residentId, problem } of cases) {
+      const phone = freshPhone()
+      const raw = await rawRequest(server.baseUrl, "POST", "/customers", { body: { ...registration(phone), residentId } })
+      assert.equal(raw.status, 422, residentId)
+      assert.equal(tagOf(raw.json), "InvalidResidentId")
+      assert.match(String((raw.json as { problem?: unknown }).problem), problem)
+      const login = await rawRequest(server.baseUrl, "POST", "/sessions", { body: { phone, password: testPassword } })
+      assert.equal(login.status, 401, "a refused registration left a customer behind")
+    }
+  })
+
+  test("a customer reads their own profile: province and birth date from the ID, the ID itself masked", async () => {
+    const residentId = makeResidentId("510107", "19850304", "457")
+    const customer = await server.run(customerWithResidentId(server.baseUrl, residentId, "Li Hua"))
+    const profile = await server.run(customer.client.profile.getProfile())
+    assert.equal(profile.customerId, customer.customerId)
+    assert.equal(profile.phone, customer.phone)
+    assert.equal(profile.name, "Li Hua")
+    assert.equal(profile.residentIdMasked, `510107********${residentId.slice(14)}`)
+    assert.equal(profile.province, "Sichuan")
+    assert.equal(profile.birthDate, "1985-03-04")
+    assert.deepEqual(profile.classification.region, "Sichuan")
+    assert.equal(profile.netSpendFen, 0)
+    const raw = await rawRequest(server.baseUrl, "GET", "/customers/me", { headers: bearer(customer.token) })
+    assert.ok(!raw.text.includes(residentId), "the full resident ID left the server")
+    // another customer's token reads the other customer, never this one
+    const other = await server.run(newCustomer(server.baseUrl))
+    assert.equal((await server.run(other.client.profile.getProfile())).customerId, other.customerId)
+    assert.equal((await rawRequest(server.baseUrl, "GET", "/customers/me")).status, 401)
+  })
+
+  test("a customer changes their name", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const changed = await server.run(customer.client.profile.changeName({ payload: { name: "Wang Fang" } }))
+    assert.equal(changed.name, "Wang Fang")
+    assert.equal((await server.run(customer.client.profile.getProfile())).name, "Wang Fang")
+    const empty = await rawRequest(server.baseUrl, "PATCH", "/customers/me", { headers: bearer(customer.token), body: { name: "" } })
+    assert.equal(empty.status, 400)
+  })
+
+  test("the password changes only with the old one; afterwards only the new one logs in", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const anonymous = await server.run(anonymousClient(server.baseUrl))
+    const wrong = await rawRequest(server.baseUrl, "PUT", "/customers/me/password", {
+      headers: bearer(customer.token), body: { oldPassword: "not the old password", newPassword: "a brand new password" }
+    })
+    assert.equal(wrong.status, 403)
+    assert.deepEqual(wrong.json, { _tag: "OldPasswordWrong" })
+    await server.run(anonymous.customers.login({ payload: { phone: customer.phone, password: testPassword } }))
+
+    await server.run(customer.client.profile.changePassword({ payload: { oldPassword: testPassword, newPassword: "a brand new password" } }))
+    const refused = await server.run(Effect.flip(anonymous.customers.login({ payload: { phone: customer.phone, password: testPassword } })))
+    assert.equal(refused._tag, "InvalidCredentials")
+    const session = await server.run(anonymous.customers.login({ payload: { phone: customer.phone, password: "a brand new password" } }))
+    assert.equal(session.customerId, customer.customerId)
+  })
+
+  test("the payment password changes only with the old one; wrong old ones count towards the lockout", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const change = (oldPaymentPassword: string, newPaymentPassword: string) =>
+      customer.client.profile.changePaymentPassword({ payload: { oldPaymentPassword, newPaymentPassword } })
+    await server.run(change(testPaymentPassword, "135791"))
+    const stale = await server.run(Effect.flip(change(testPaymentPassword, "999999")))
+    assert.equal(stale._tag === "PaymentPasswordWrong" && stale.attemptsLeft, server.settings.maxPaymentPasswordFailures - 1)
+    await server.run(change("135791", "246802"))
+    const maxFailures = server.settings.maxPaymentPasswordFailures
+    for (let failures = 1; failures <= maxFailures; failures++) {
+      const refused = await server.run(Effect.flip(change("000000", "111111")))
+      assert.equal(refused._tag === "PaymentPasswordWrong" && refused.attemptsLeft, maxFailures - failures)
+    }
+    const locked = await rawRequest(server.baseUrl, "PUT", "/customers/me/payment-password", {
+      headers: bearer(customer.token), body: { oldPaymentPassword: "246802", newPaymentPassword: "111111" }
+    })
+    assert.equal(locked.status, 423)
+    assert.equal(tagOf(locked.json), "PaymentLocked")
   })
 })
