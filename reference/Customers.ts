@@ -169,8 +169,22 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
         }
       }).pipe(Effect.withSpan("Customers.changePaymentPassword"))
 
+    /**
+     * A device whose session expired signs in again with its ID and payment password. The device ID is made
+     * of hardware facts others may know, so it is no secret on its own; wrong passwords count towards the lockout.
+     */
+    const deviceLogin = (input: { deviceId: string; paymentPassword: string }) =>
+      Effect.gen(function* () {
+        const decoded = decodeDeviceId(input.deviceId)
+        if (!decoded.ok) return yield* new InvalidDeviceId({ problem: decoded.problem })
+        const customer = yield* repo.byDeviceId(input.deviceId)
+        if (!customer) return yield* new InvalidCredentials()
+        yield* verifyPaymentPassword(customer.id, input.paymentPassword)
+        return yield* newSession(customer.id)
+      }).pipe(Effect.withSpan("Customers.deviceLogin"))
+
     return {
-      register, login, registerDevice, authenticate, verifyPaymentPassword: (customerId: CustomerId, paymentPassword: string) =>
+      register, login, registerDevice, deviceLogin, authenticate, verifyPaymentPassword: (customerId: CustomerId, paymentPassword: string) =>
         Effect.asVoid(verifyPaymentPassword(customerId, paymentPassword)),
       profile, changeName, changePassword, changePaymentPassword
     } as const

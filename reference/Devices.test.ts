@@ -101,4 +101,18 @@ describe("anonymous devices", () => {
     const locked = await server.run(Effect.flip(buyJourney(device, run, "device-locked")))
     assert.equal(locked._tag, "PaymentLocked")
   })
+
+  test("a registered device signs in again with its ID and payment password; an unknown one cannot", async () => {
+    const device = await server.run(newDevice(server.baseUrl))
+    const anonymous = await server.run(anonymousClient(server.baseUrl))
+    const session = await server.run(anonymous.customers.deviceLogin({ payload: { deviceId: device.deviceId, paymentPassword: device.paymentPassword } }))
+    assert.equal(session.customerId, device.customerId)
+    assert.notEqual(session.token, device.token)
+    const wrong = await rawRequest(server.baseUrl, "POST", "/devices/sessions", { body: { deviceId: device.deviceId, paymentPassword: "000000" } })
+    assert.equal(wrong.status, 403)
+    assert.deepEqual(wrong.json, { _tag: "PaymentPasswordWrong", attemptsLeft: server.settings.maxPaymentPasswordFailures - 1 })
+    const unknown = await rawRequest(server.baseUrl, "POST", "/devices/sessions", { body: { deviceId: freshDeviceId(), paymentPassword: "975310" } })
+    assert.equal(unknown.status, 401)
+    assert.equal(tagOf(unknown.json), "InvalidCredentials")
+  })
 })

@@ -80,6 +80,16 @@ export class CustomersApi extends HttpApiGroup.make("customers")
       .addSuccess(Session, { status: 201 })
       .addError(InvalidDeviceId)
       .addError(DeviceAlreadyRegistered)
+  )
+  .add(
+    // a new session for a registered device: its ID, and the payment password as its secret (with the lockout)
+    HttpApiEndpoint.post("deviceLogin", "/devices/sessions")
+      .setPayload(DeviceRegistration)
+      .addSuccess(Session, { status: 201 })
+      .addError(InvalidDeviceId)
+      .addError(InvalidCredentials)
+      .addError(PaymentPasswordWrong)
+      .addError(PaymentLocked)
   ) {}
 
 /** The signed-in customer's own record (seed 002 [0075]: customers edit their own information). */

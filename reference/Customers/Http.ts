@@ -12,6 +12,7 @@ export const CustomersHttp = HttpApiBuilder.group(ChunyunApi, "customers", (hand
       .handle("register", ({ payload }) => storeDefects(customers.register(payload)))
       .handle("login", ({ payload }) => storeDefects(customers.login(payload)))
       .handle("registerDevice", ({ payload }) => storeDefects(customers.registerDevice(payload)))
+      .handle("deviceLogin", ({ payload }) => storeDefects(customers.deviceLogin(payload)))
   ))
 
 export const ProfileHttp = HttpApiBuilder.group(ChunyunApi, "profile", (handlers) =>

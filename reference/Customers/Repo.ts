@@ -59,6 +59,8 @@ export class CustomersRepo extends Effect.Service<CustomersRepo>()("CustomersRep
             ON CONFLICT (device_id) DO NOTHING RETURNING id`.pipe(Effect.map((rows) => rows.length === 1)),
       byPhone: (phone: string) =>
         sql<CustomerRow>`SELECT * FROM customers WHERE phone = ${phone}`.pipe(Effect.map((rows) => rows[0])),
+      byDeviceId: (deviceId: string) =>
+        sql<CustomerRow>`SELECT * FROM customers WHERE device_id = ${deviceId}`.pipe(Effect.map((rows) => rows[0])),
       byId: (id: string) =>
         sql<CustomerRow>`SELECT * FROM customers WHERE id = ${id}`.pipe(Effect.map((rows) => rows[0])),
       insertSession: (tokenHash: string, customerId: CustomerId, expiresAtMs: number) =>
