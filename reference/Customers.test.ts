@@ -119,6 +119,11 @@ describe("customers", () => {
     // another customer's token reads the other customer, never this one
     const other = await server.run(newCustomer(server.baseUrl))
     assert.equal((await server.run(other.client.profile.getProfile())).customerId, other.customerId)
+    // a lower-case check character x is the same number
+    const withX = makeResidentId("110105", "19491231", "002")
+    assert.equal(withX.at(-1), "X")
+    const lower = await server.run(customerWithResidentId(server.baseUrl, withX.toLowerCase()))
+    assert.equal((await server.run(lower.client.profile.getProfile())).residentIdMasked, "110105********002X")
     assert.equal((await rawRequest(server.baseUrl, "GET", "/customers/me")).status, 401)
   })
 

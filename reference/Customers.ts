@@ -40,7 +40,9 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
 
     const register = (input: { phone: PhoneNumber; password: string; paymentPassword: string; residentId: string; name?: string | undefined }) =>
       Effect.gen(function* () {
-        const checked = checkResidentId(input.residentId, yield* today)
+        // people type the check character X in lower case as often as not
+        const residentId = input.residentId.toUpperCase()
+        const checked = checkResidentId(residentId, yield* today)
         if (!checked.ok) return yield* new InvalidResidentId({ problem: checked.problem })
         if (yield* repo.byPhone(input.phone)) return yield* new PhoneAlreadyRegistered({ phone: input.phone })
         const id = yield* ids.customerId
@@ -50,7 +52,7 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
         const inserted = yield* sql.withTransaction(Effect.gen(function* () {
           const fresh = yield* repo.insert({
             id, phone: input.phone, password_hash: passwordHash, payment_password_hash: paymentHash, name: input.name ?? null,
-            resident_id: input.residentId, province: checked.facts.province, birth_date: checked.facts.birthDate
+            resident_id: residentId, province: checked.facts.province, birth_date: checked.facts.birthDate
           }, nowMs)
           if (fresh) yield* ledger.openWallet(id)
           return fresh
