@@ -29,7 +29,7 @@ export interface ServerSettings {
   // customers stream: classification and invoices (seeds 000 [0029], 002 [0076])
   /** a customer whose net spend (captured payments minus refunds) reaches this is VIP */
   readonly vipSpendThresholdFen: number
-  /** an invoice is issued each time a customer's net spend passes another multiple of this */
+  /** an invoice is issued each time a customer's net spend since their last invoice reaches this */
   readonly invoiceSpendThresholdFen: number
 }
 
