@@ -146,7 +146,10 @@ describe("customers", () => {
     assert.deepEqual(wrong.json, { _tag: "OldPasswordWrong" })
     await server.run(anonymous.customers.login({ payload: { phone: customer.phone, password: testPassword } }))
 
-    await server.run(customer.client.profile.changePassword({ payload: { oldPassword: testPassword, newPassword: "a brand new password" } }))
+    const fresh = await server.run(customer.client.profile.changePassword({ payload: { oldPassword: testPassword, newPassword: "a brand new password" } }))
+    // every session of the old password ended (the one that made the change too); the answer's session works
+    assert.equal((await rawRequest(server.baseUrl, "GET", "/customers/me", { headers: bearer(customer.token) })).status, 401)
+    assert.equal((await rawRequest(server.baseUrl, "GET", "/customers/me", { headers: bearer(fresh.token) })).status, 200)
     const refused = await server.run(Effect.flip(anonymous.customers.login({ payload: { phone: customer.phone, password: testPassword } })))
     assert.equal(refused._tag, "InvalidCredentials")
     const session = await server.run(anonymous.customers.login({ payload: { phone: customer.phone, password: "a brand new password" } }))

@@ -140,10 +140,18 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
         if (customer.password_hash === null) {
           return yield* new NoLoginPassword({ message: "an anonymous device's customer has no login password" })
         }
-        if (!(yield* passwords.verify(input.oldPassword, customer.password_hash))) return yield* new OldPasswordWrong()
+        const oldHash = customer.password_hash
+        if (!(yield* passwords.verify(input.oldPassword, oldHash))) return yield* new OldPasswordWrong()
         const newHash = yield* passwords.hash(input.newPassword)
         // a concurrent change with the same old password replaced the hash first: this one's old password is stale
-        if (!(yield* repo.replacePasswordHash(customerId, customer.password_hash, newHash))) return yield* new OldPasswordWrong()
+        const replaced = yield* sql.withTransaction(Effect.gen(function* () {
+          if (!(yield* repo.replacePasswordHash(customerId, oldHash, newHash))) return false
+          // whoever signed in with the old password (perhaps the reason for the change) is signed out
+          yield* repo.deleteSessions(customerId)
+          return true
+        }))
+        if (!replaced) return yield* new OldPasswordWrong()
+        return yield* newSession(customerId)
       }).pipe(Effect.withSpan("Customers.changePassword"))
 
     /** Checks the six-digit payment password; locks payments after `maxPaymentPasswordFailures` wrong tries. */

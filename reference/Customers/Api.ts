@@ -103,7 +103,8 @@ export class ProfileApi extends HttpApiGroup.make("profile")
   .add(
     HttpApiEndpoint.put("changePassword", "/customers/me/password")
       .setPayload(Schema.Struct({ oldPassword: Password, newPassword: Password }))
-      .addSuccess(HttpApiSchema.NoContent)
+      // every earlier session ends; this is the new one
+      .addSuccess(Session)
       .addError(OldPasswordWrong)
       .addError(NoLoginPassword)
   )

@@ -76,6 +76,7 @@ export class CustomersRepo extends Effect.Service<CustomersRepo>()("CustomersRep
             RETURNING payment_failures`.pipe(Effect.map((rows) => rows[0]?.payment_failures ?? 0)),
       resetPaymentFailures: (id: CustomerId) =>
         sql`UPDATE customers SET payment_failures = 0 WHERE id = ${id} AND payment_failures <> 0`,
+      deleteSessions: (customerId: CustomerId) => sql`DELETE FROM sessions WHERE customer_id = ${customerId}`,
       setName: (id: CustomerId, name: string) => sql`UPDATE customers SET name = ${name} WHERE id = ${id}`,
       /** Conditional on the hash read before: a concurrent change of the same password wins once. */
       replacePasswordHash: (id: CustomerId, oldHash: string, newHash: string) =>
