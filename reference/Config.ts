@@ -26,6 +26,15 @@ export interface ServerSettings {
   readonly inventory: InventoryVariant
   /** the unsafe inventory double-books by design: only with this set (`--unsafe`) */
   readonly allowUnsafeInventory: boolean
+  // ---- catalog stream: showings, events, seat maps ----
+  /** cinema gates admit from this long before a showing starts until this long after (latecomers) */
+  readonly showingCheckinOpensBeforeStartMs: number
+  readonly showingCheckinClosesAfterStartMs: number
+  /** event gates open earlier (crowds) and stay open longer than a cinema's */
+  readonly eventCheckinOpensBeforeStartMs: number
+  readonly eventCheckinClosesAfterStartMs: number
+  /** seat-map thumbnail: one seat is a square of this many pixels, plus one pixel of spacing */
+  readonly seatMapThumbnailSeatPx: number
 }
 
 export const defaultSettings: ServerSettings = {
@@ -43,7 +52,12 @@ export const defaultSettings: ServerSettings = {
   holdSweepBatchSize: 200,
   maxTopUpFen: 5_000_000,
   inventory: "conditional",
-  allowUnsafeInventory: false
+  allowUnsafeInventory: false,
+  showingCheckinOpensBeforeStartMs: 30 * 60_000,
+  showingCheckinClosesAfterStartMs: 20 * 60_000,
+  eventCheckinOpensBeforeStartMs: 3 * 3_600_000,
+  eventCheckinClosesAfterStartMs: 60 * 60_000,
+  seatMapThumbnailSeatPx: 3
 }
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {

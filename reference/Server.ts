@@ -16,6 +16,7 @@ import { ChunyunApi } from "./Api.js"
 import { AdminAuthLive, CustomerAuthLive, GateAuthLive } from "./Auth/Http.js"
 import { Catalog } from "./Catalog.js"
 import { CatalogHttp } from "./Catalog/Http.js"
+import { CatalogRepo } from "./Catalog/Repo.js"
 import { Checkin } from "./Checkin.js"
 import { CheckinHttp } from "./Checkin/Http.js"
 import { ServerConfig } from "./Config.js"
@@ -32,6 +33,7 @@ import { Orders } from "./Orders.js"
 import { OrdersHttp } from "./Orders/Http.js"
 import { OrdersRepo } from "./Orders/Repo.js"
 import { Passwords } from "./Passwords.js"
+import { SeatMaps } from "./SeatMap.js"
 import { runMigrations } from "./Store/migrations.js"
 
 export interface StoreOptions {
@@ -55,12 +57,12 @@ export const sqliteStore = (options: StoreOptions) => {
 const ensureSystemAccounts = Layer.effectDiscard(Effect.flatMap(LedgerRepo, (ledger) => ledger.ensureSystemAccounts).pipe(Effect.orDie))
 
 const Foundations = Layer.mergeAll(
-  Ids.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default,
+  Ids.Default, CatalogRepo.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default,
   SeatInventoryLive.pipe(Layer.provide(OrdersRepo.Default))
 )
 const Features = Layer.mergeAll(
   Customers.DefaultWithoutDependencies, Catalog.DefaultWithoutDependencies, Orders.DefaultWithoutDependencies,
-  Issuance.DefaultWithoutDependencies, Checkin.Default
+  Issuance.DefaultWithoutDependencies, Checkin.Default, SeatMaps.Default
 )
 export const ServicesLayer = Accounts.DefaultWithoutDependencies.pipe(
   Layer.provideMerge(Features),
