@@ -9,10 +9,12 @@ import { CheckinApi } from "./Checkin/Api.js"
 import { CustomersApi } from "./Customers/Api.js"
 import { IssuanceApi } from "./Issuance/Api.js"
 import { OrdersApi } from "./Orders/Api.js"
+import { VenuesApi } from "./Venues/Api.js"
 
 export class ChunyunApi extends HttpApi.make("chunyun")
   .add(CustomersApi)
   .add(CatalogApi)
+  .add(VenuesApi)
   .add(OrdersApi)
   .add(AccountsApi)
   .add(IssuanceApi)

@@ -35,6 +35,8 @@ import { OrdersRepo } from "./Orders/Repo.js"
 import { Passwords } from "./Passwords.js"
 import { SeatMaps } from "./SeatMap.js"
 import { runMigrations } from "./Store/migrations.js"
+import { Venues } from "./Venues.js"
+import { VenuesHttp } from "./Venues/Http.js"
 
 export interface StoreOptions {
   /** a file path, or ":memory:" */
@@ -62,7 +64,8 @@ const Foundations = Layer.mergeAll(
 )
 const Features = Layer.mergeAll(
   Customers.DefaultWithoutDependencies, Catalog.DefaultWithoutDependencies, Orders.DefaultWithoutDependencies,
-  Issuance.DefaultWithoutDependencies, Checkin.Default, SeatMaps.Default
+  Issuance.DefaultWithoutDependencies, Checkin.Default, SeatMaps.Default,
+  Venues.DefaultWithoutDependencies
 )
 export const ServicesLayer = Accounts.DefaultWithoutDependencies.pipe(
   Layer.provideMerge(Features),
@@ -70,7 +73,7 @@ export const ServicesLayer = Accounts.DefaultWithoutDependencies.pipe(
 )
 
 const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
-  Layer.provide([CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp]),
+  Layer.provide([CustomersHttp, CatalogHttp, VenuesHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp]),
   Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive])
 )
 
