@@ -38,9 +38,11 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
         const [stop] = yield* sql<{ departure_minute_of_day: number }>`SELECT departure_minute_of_day FROM run_stops
           WHERE run_id = ${order.run_id} AND stop_index = ${order.from_index}`
         if (!holder || !stop) return yield* Effect.dieMessage(`order ${orderId} lacks its customer or boarding stop`)
+        const kind = ticketKindOfRun[order.run_kind]
+        if (!kind) return yield* Effect.dieMessage(`order ${orderId} is on a run of unknown kind ${order.run_kind}`)
         const ticketId = yield* ids.ticketId
         const qr = encodeTicket({
-          ticketId, kind: ticketKindOfRun[order.run_kind] ?? "train", serviceDate: order.service_date,
+          ticketId, kind, serviceDate: order.service_date,
           departureMinuteOfDay: Number(stop.departure_minute_of_day), priceFen: Number(order.price_fen),
           trainCode: order.train_code, coach: order.coach, seatCode: order.seat_code,
           fromStation: order.from_station, toStation: order.to_station,

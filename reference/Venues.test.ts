@@ -64,6 +64,12 @@ describe("cinemas and showings", () => {
     assert.equal(noVipFare.status, 422)
     assert.equal(tagOf(noVipFare.json), "InvalidCatalog")
     assert.match(String((noVipFare.json as { message: string }).message), /class vip has seats but no fares/)
+    await rawRequest(server.baseUrl, "POST", "/admin/cinemas", {
+      headers: admin, body: { code: "WDF", name: "small", city: "Beijing", halls: [{ hall: 1, name: "H", rows: ["SS.SS"] }] }
+    })
+    const vipFareWithoutVipSeats = await rawRequest(server.baseUrl, "POST", "/admin/showings", { headers: admin, body: { ...showing, cinema: "WDF" } })
+    assert.equal(vipFareWithoutVipSeats.status, 422)
+    assert.match(String((vipFareWithoutVipSeats.json as { message: string }).message), /class vip has fares but no seats/)
     const created = await rawRequest(server.baseUrl, "POST", "/admin/showings", { headers: admin, body: showing })
     assert.equal(created.status, 201)
     const twice = await rawRequest(server.baseUrl, "POST", "/admin/showings", { headers: admin, body: showing })

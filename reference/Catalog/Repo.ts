@@ -43,8 +43,13 @@ export const runRecordProblems = (run: RunRecord): ReadonlyArray<string> => {
   for (const [seatClass, fares] of run.fares) {
     if (fares.length !== segments) problems.push(`class ${seatClass} needs ${segments} fares (one per segment), got ${fares.length}`)
   }
-  for (const seatClass of new Set(run.seats.map((seat) => seat.seatClass))) {
+  const seatClasses = new Set(run.seats.map((seat) => seat.seatClass))
+  for (const seatClass of seatClasses) {
     if (!run.fares.has(seatClass)) problems.push(`class ${seatClass} has seats but no fares`)
+  }
+  // a fare for a class without seats would let "any seat in class X" answer SoldOut for a class never sold
+  for (const seatClass of run.fares.keys()) {
+    if (!seatClasses.has(seatClass)) problems.push(`class ${seatClass} has fares but no seats`)
   }
   const seatKeys = new Set(run.seats.map((seat) => `${seat.coach}/${seat.seatCode}`))
   if (seatKeys.size !== run.seats.length) problems.push("a seat code appears twice in one section")
