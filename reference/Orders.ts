@@ -2,7 +2,8 @@
  * Orders (seeds 000, 004): a hold is "confirmed, pending payment" for `holdTtlMs`; the seat lock is a
  * single conditional write (Orders/Repo.ts claimAnySeat), so the first booking in the store's order wins.
  * Expired holds release their seat bits when the sweeper passes, when payment is attempted, or when a new
- * hold on their run finds no free seat.
+ * hold on their run finds no free seat. A hold takes any seat, any seat of a class ("any seat in class
+ * X"), or the one seat the buyer chose on the seat map (004 [0062]); its price is its seat class's fare.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect } from "effect"
