@@ -10,10 +10,12 @@ import { CustomersApi, ProfileApi } from "./Customers/Api.js"
 import { IssuanceApi } from "./Issuance/Api.js"
 import { OrdersApi } from "./Orders/Api.js"
 import { StatisticsApi } from "./Statistics/Api.js"
+import { VenuesApi } from "./Venues/Api.js"
 
 export class ChunyunApi extends HttpApi.make("chunyun")
   .add(CustomersApi)
   .add(CatalogApi)
+  .add(VenuesApi)
   .add(OrdersApi)
   .add(AccountsApi)
   .add(IssuanceApi)

@@ -1,6 +1,7 @@
 /**
  * The train catalog (seed 000: the ticket server's "ticket database"): runs of a train on a date, their
- * stops and per-segment fares, and the seats whose `occupied_mask` is the per-segment inventory.
+ * stops, fares per seat class and segment, and the seats whose `occupied_mask` is the per-segment
+ * inventory. Search answers availability and price per class.
  * Also the registry of gates, which authenticate as devices with a key.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -10,14 +11,26 @@ import { sha256Hex } from "./Customers.js"
 import { InvalidCatalog, maxSeatsPerRun, TrainRunExists, Unauthorized } from "./Domain.js"
 import type { GateId, RunId, ServiceDate, StationCode, TrainCode } from "./Domain.js"
 import { Ids } from "./Ids.js"
-import { segmentMask } from "./Orders/Repo.js"
+import { CatalogRepo, runRecordProblems } from "./Catalog/Repo.js"
+import type { RunRecord } from "./Catalog/Repo.js"
 
 export const runIdOf = (trainCode: string, serviceDate: string) => `${trainCode}-${serviceDate.replaceAll("-", "")}` as RunId
 
 const seatLetters = ["A", "B", "C", "D", "F"] as const
+/** grid columns of A, B, C | aisle | D, F on a CRH second-class coach */
+const seatLetterColumns = [0, 1, 2, 4, 5] as const
 /** Row number then letter, as on a CRH second-class coach: 01A, 01B, 01C, 01D, 01F, 02A, … */
 export const seatCodeOf = (seatIndex: number) =>
   `${String(Math.floor(seatIndex / seatLetters.length) + 1).padStart(2, "0")}${seatLetters[seatIndex % seatLetters.length]}`
+
+/** Each class's fares: its own, else the simple form; a class with coaches and neither is refused later. */
+const faresByClass = (run: NewRun) => {
+  const fares = new Map<string, ReadonlyArray<number>>()
+  const classes = new Set(run.coaches.map((coach) => coach.seatClass))
+  for (const seatClass of classes) if (run.fareFenPerSegment) fares.set(seatClass, run.fareFenPerSegment)
+  for (const own of run.fareFenPerSegmentByClass ?? []) fares.set(own.seatClass, own.fareFenPerSegment)
+  return fares
+}
 
 const validateRun = (run: NewRun) => {
   const stations = new Set(run.stops.map((stop) => stop.station))
@@ -27,14 +40,29 @@ const validateRun = (run: NewRun) => {
       return `stops[${index}].departureMinuteOfDay must be later than the stop before it`
     }
   }
-  if (run.fareFenPerSegment.length !== run.stops.length - 1) {
+  if (run.fareFenPerSegment && run.fareFenPerSegment.length !== run.stops.length - 1) {
     return `fareFenPerSegment needs ${run.stops.length - 1} entries (one per segment), got ${run.fareFenPerSegment.length}`
   }
+  const ownClasses = (run.fareFenPerSegmentByClass ?? []).map((own) => own.seatClass)
+  if (new Set(ownClasses).size !== ownClasses.length) return "a class appears twice in fareFenPerSegmentByClass"
+  const coachClasses = new Set<string>(run.coaches.map((coach) => coach.seatClass))
+  const idle = ownClasses.find((seatClass) => !coachClasses.has(seatClass))
+  if (idle) return `fareFenPerSegmentByClass names ${idle}, which no coach has`
   if (new Set(run.coaches.map((coach) => coach.coach)).size !== run.coaches.length) return "a coach number appears twice"
   const seatCount = run.coaches.reduce((sum, coach) => sum + coach.seatCount, 0)
   if (seatCount > maxSeatsPerRun) return `a run has at most ${maxSeatsPerRun} seats, got ${seatCount}`
   return undefined
 }
+
+const trainRecord = (run: NewRun): RunRecord => ({
+  runId: runIdOf(run.trainCode, run.serviceDate), code: run.trainCode, serviceDate: run.serviceDate, kind: "train",
+  stops: run.stops, fares: faresByClass(run),
+  sections: run.coaches.map((coach) => ({ section: coach.coach, name: `coach ${coach.coach} (${coach.seatClass})` })),
+  seats: run.coaches.flatMap((coach) => Array.from({ length: coach.seatCount }, (_, seatIndex) => ({
+    coach: coach.coach, seatCode: seatCodeOf(seatIndex), seatClass: coach.seatClass,
+    gridRow: Math.floor(seatIndex / seatLetters.length), gridColumn: seatLetterColumns[seatIndex % seatLetters.length]!
+  })))
+})
 
 interface OfferRow {
   readonly id: RunId; readonly train_code: TrainCode; readonly service_date: ServiceDate
@@ -46,26 +74,16 @@ export class Catalog extends Effect.Service<Catalog>()("Catalog", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const ids = yield* Ids
+    const repo = yield* CatalogRepo
 
     const createRun = (run: NewRun) =>
       Effect.gen(function* () {
         const problem = validateRun(run)
         if (problem) return yield* new InvalidCatalog({ message: problem })
-        const runId = runIdOf(run.trainCode, run.serviceDate)
-        const existing = yield* sql`SELECT id FROM train_runs WHERE id = ${runId}`
-        if (existing.length > 0) return yield* new TrainRunExists({ runId })
-        yield* sql`INSERT INTO train_runs (id, train_code, service_date) VALUES (${runId}, ${run.trainCode}, ${run.serviceDate})`
-        yield* sql`INSERT INTO run_stops ${sql.insert(run.stops.map((stop, index) => ({
-          run_id: runId, stop_index: index, station_code: stop.station, station_name: stop.name,
-          departure_minute_of_day: stop.departureMinuteOfDay, fare_fen_to_next: run.fareFenPerSegment[index] ?? 0
-        })))}`
-        const seats = run.coaches.flatMap((coach) => Array.from({ length: coach.seatCount }, (_, seatIndex) => ({
-          run_id: runId, coach: coach.coach, seat_code: seatCodeOf(seatIndex), seat_class: coach.seatClass
-        })))
-        for (let start = 0; start < seats.length; start += 500) {
-          yield* sql`INSERT INTO seats ${sql.insert(seats.slice(start, start + 500))}`
-        }
-        return { runId, seatCount: seats.length }
+        const record = trainRecord(run)
+        const problems = runRecordProblems(record)
+        if (problems.length > 0) return yield* new InvalidCatalog({ message: problems.join("; ") })
+        return yield* repo.insertRun(record)
       }).pipe(sql.withTransaction, Effect.withSpan("Catalog.createRun"))
 
     const search = (query: { from: StationCode; to: StationCode; date: ServiceDate }) =>
@@ -76,23 +94,21 @@ export class Catalog extends Effect.Service<Catalog>()("Catalog", {
           FROM train_runs r
           JOIN run_stops f ON f.run_id = r.id AND f.station_code = ${query.from}
           JOIN run_stops t ON t.run_id = r.id AND t.station_code = ${query.to}
-          WHERE r.service_date = ${query.date} AND f.stop_index < t.stop_index
+          WHERE r.service_date = ${query.date} AND r.kind = 'train' AND f.stop_index < t.stop_index
           ORDER BY f.departure_minute_of_day, r.id`
         return yield* Effect.forEach(runs, (run) => offerFor(run, query))
       }).pipe(Effect.withSpan("Catalog.search"))
 
     const offerFor = (run: OfferRow, query: { from: StationCode; to: StationCode }) =>
       Effect.gen(function* () {
-        const mask = segmentMask(run.from_index, run.to_index)
-        const [free] = yield* sql<{ available: number }>`SELECT COUNT(*) AS available FROM seats
-          WHERE run_id = ${run.id} AND (occupied_mask & ${mask}) = 0`
-        const [fare] = yield* sql<{ price: number }>`SELECT COALESCE(SUM(fare_fen_to_next), 0) AS price FROM run_stops
-          WHERE run_id = ${run.id} AND stop_index >= ${run.from_index} AND stop_index < ${run.to_index}`
+        const classes = yield* repo.classOffers(run.id, run.from_index, run.to_index)
         const offer: RunOffer = {
           runId: run.id, trainCode: run.train_code, serviceDate: run.service_date,
           fromStation: query.from, toStation: query.to,
           departureMinuteOfDay: run.departure, arrivalMinuteOfDay: run.arrival,
-          availableSeats: Number(free?.available ?? 0), priceFen: Number(fare?.price ?? 0)
+          availableSeats: classes.reduce((sum, offer) => sum + offer.availableSeats, 0),
+          priceFen: classes[0]?.priceFen ?? 0,
+          classes
         }
         return offer
       })
@@ -115,5 +131,5 @@ export class Catalog extends Effect.Service<Catalog>()("Catalog", {
 
     return { createRun, search, registerGate, authenticateGate } as const
   }),
-  dependencies: [Ids.Default]
+  dependencies: [Ids.Default, CatalogRepo.Default]
 }) {}

@@ -26,11 +26,21 @@ export class Checkin extends Effect.Service<Checkin>()("Checkin", {
     const logScan = (gateId: GateId, ticketId: string | null, outcome: string, nowMs: number) =>
       sql`INSERT INTO scans (gate_id, ticket_id, outcome, at_ms) VALUES (${gateId}, ${ticketId}, ${outcome}, ${nowMs})`
 
+    /** how long before the departure (train) or start (showing, event) a gate admits, and how long after */
+    const windowOf = (kind: TicketPayload["kind"]) => {
+      switch (kind) {
+        case "train": return { what: "train", opensBeforeMs: config.checkinOpensBeforeDepartureMs, closesAfterMs: config.checkinClosesAfterDepartureMs }
+        case "cinema": return { what: "showing", opensBeforeMs: config.showingCheckinOpensBeforeStartMs, closesAfterMs: config.showingCheckinClosesAfterStartMs }
+        case "event": return { what: "event", opensBeforeMs: config.eventCheckinOpensBeforeStartMs, closesAfterMs: config.eventCheckinClosesAfterStartMs }
+      }
+    }
+
     const checkValidHere = (payload: TicketPayload, station: StationCode, nowMs: number) => {
       if (payload.fromStation !== station) return `boards at ${payload.fromStation}, this gate is at ${station}`
       const departureMs = departureEpochMs(payload.serviceDate, payload.departureMinuteOfDay, config.utcOffsetMinutes)
-      if (nowMs < departureMs - config.checkinOpensBeforeDepartureMs) return "check-in has not opened for this train"
-      if (nowMs > departureMs + config.checkinClosesAfterDepartureMs) return "check-in has closed for this train"
+      const window = windowOf(payload.kind)
+      if (nowMs < departureMs - window.opensBeforeMs) return `check-in has not opened for this ${window.what}`
+      if (nowMs > departureMs + window.closesAfterMs) return `check-in has closed for this ${window.what}`
       return undefined
     }
 

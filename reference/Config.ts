@@ -31,6 +31,15 @@ export interface ServerSettings {
   readonly vipSpendThresholdFen: number
   /** an invoice is issued each time a customer's net spend since their last invoice reaches this */
   readonly invoiceSpendThresholdFen: number
+  // ---- catalog stream: showings, events, seat maps ----
+  /** cinema gates admit from this long before a showing starts until this long after (latecomers) */
+  readonly showingCheckinOpensBeforeStartMs: number
+  readonly showingCheckinClosesAfterStartMs: number
+  /** event gates open earlier (crowds) and stay open longer than a cinema's */
+  readonly eventCheckinOpensBeforeStartMs: number
+  readonly eventCheckinClosesAfterStartMs: number
+  /** seat-map thumbnail: one seat is a square of this many pixels, plus one pixel of spacing */
+  readonly seatMapThumbnailSeatPx: number
 }
 
 export const defaultSettings: ServerSettings = {
@@ -51,7 +60,13 @@ export const defaultSettings: ServerSettings = {
   allowUnsafeInventory: false,
   // customers stream
   vipSpendThresholdFen: 500_000,
-  invoiceSpendThresholdFen: 100_000
+  invoiceSpendThresholdFen: 100_000,
+  // catalog stream
+  showingCheckinOpensBeforeStartMs: 30 * 60_000,
+  showingCheckinClosesAfterStartMs: 20 * 60_000,
+  eventCheckinOpensBeforeStartMs: 3 * 3_600_000,
+  eventCheckinClosesAfterStartMs: 60 * 60_000,
+  seatMapThumbnailSeatPx: 3,
 }
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {

@@ -11,13 +11,16 @@
  *   the server was started with `allowUnsafeInventory`.
  *
  * A variant owns the transaction boundaries of the claim, because the unsafe one must read outside it.
+ * Every variant takes a `SeatTarget` (Orders/Repo.ts): any seat, any seat of a class ("any seat in class
+ * X"), or one chosen seat; the target only narrows the candidates, the safety argument stays the same.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer } from "effect"
 import { ServerConfig } from "./Config.js"
 import type { RunId } from "./Domain.js"
-import { OrdersRepo } from "./Orders/Repo.js"
+import { anySeat, OrdersRepo, seatTargetFilter } from "./Orders/Repo.js"
+import type { SeatTarget } from "./Orders/Repo.js"
 
 export const inventoryVariants = ["conditional", "optimistic", "unsafe"] as const
 export type InventoryVariant = typeof inventoryVariants[number]
@@ -25,17 +28,19 @@ export type InventoryVariant = typeof inventoryVariants[number]
 /** the round trip the unsafe variant leaves between its read and its write */
 export const unsafeReadWriteGapMs = 1
 
-/** how many candidate seats the optimistic variant tries before it answers sold out */
+/** how many version-checked writes the optimistic variant tries before it answers sold out */
 export const maxOptimisticAttempts = 8
 
 export interface SeatInventoryService {
   readonly variant: InventoryVariant
   /**
-   * Take a seat of `runId` free on every segment of `mask`, and run `record(seatId)` (the order insert)
-   * in the same transaction. `undefined`: no free seat (record did not run).
+   * Take a seat of `runId` that `target` allows (any seat when omitted) free on every segment of `mask`,
+   * and run `record(seatId, seatClass)` (the order insert) in the same transaction. `undefined`: no such
+   * free seat (record did not run).
    */
-  readonly claim: <E, R>(runId: RunId, mask: number, record: (seatId: number) => Effect.Effect<void, E, R>) =>
-    Effect.Effect<number | undefined, E | SqlError, R>
+  readonly claim: <E, R>(
+    runId: RunId, mask: number, record: (seatId: number, seatClass: string) => Effect.Effect<void, E, R>, target?: SeatTarget
+  ) => Effect.Effect<number | undefined, E | SqlError, R>
 }
 
 export class SeatInventory extends Context.Tag("SeatInventory")<SeatInventory, SeatInventoryService>() {}
@@ -45,10 +50,11 @@ const conditional = Effect.gen(function* () {
   const repo = yield* OrdersRepo
   const service: SeatInventoryService = {
     variant: "conditional",
-    claim: (runId, mask, record) => sql.withTransaction(Effect.gen(function* () {
-      const seatId = yield* repo.claimAnySeat(runId, mask)
-      if (seatId !== undefined) yield* record(seatId)
-      return seatId
+    claim: (runId, mask, record, target = anySeat) => sql.withTransaction(Effect.gen(function* () {
+      const seat = yield* repo.claimAnySeat(runId, mask, target)
+      if (seat === undefined) return undefined
+      yield* record(Number(seat.id), seat.seat_class)
+      return Number(seat.id)
     }))
   }
   return service
@@ -58,15 +64,23 @@ const optimistic = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const service: SeatInventoryService = {
     variant: "optimistic",
-    claim: (runId, mask, record) => sql.withTransaction(Effect.gen(function* () {
-      const candidates = yield* sql<{ id: number; version: number }>`SELECT id, version FROM seats
-        WHERE run_id = ${runId} AND (occupied_mask & ${mask}) = 0 ORDER BY id LIMIT ${maxOptimisticAttempts}`
-      for (const candidate of candidates) {
-        const won = yield* sql`UPDATE seats SET occupied_mask = occupied_mask | ${mask}, version = version + 1
-          WHERE id = ${candidate.id} AND version = ${candidate.version} RETURNING id`
-        if (won.length === 1) {
-          yield* record(Number(candidate.id))
-          return Number(candidate.id)
+    // a lost race re-reads: the winner may have taken another segment of the same seat, which leaves it
+    // free for this journey (a chosen seat has one candidate only, so one lost race must not mean taken)
+    claim: (runId, mask, record, target = anySeat) => sql.withTransaction(Effect.gen(function* () {
+      let attempts = 0
+      while (attempts < maxOptimisticAttempts) {
+        const candidates = yield* sql<{ id: number; version: number; seat_class: string }>`SELECT id, version, seat_class FROM seats
+          WHERE ${seatTargetFilter(sql, runId, target)} AND (occupied_mask & ${mask}) = 0
+          ORDER BY id LIMIT ${maxOptimisticAttempts - attempts}`
+        if (candidates.length === 0) return undefined
+        for (const candidate of candidates) {
+          attempts++
+          const won = yield* sql`UPDATE seats SET occupied_mask = occupied_mask | ${mask}, version = version + 1
+            WHERE id = ${candidate.id} AND version = ${candidate.version} RETURNING id`
+          if (won.length === 1) {
+            yield* record(Number(candidate.id), candidate.seat_class)
+            return Number(candidate.id)
+          }
         }
       }
       return undefined
@@ -79,16 +93,16 @@ const unsafe = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const service: SeatInventoryService = {
     variant: "unsafe",
-    claim: (runId, mask, record) => Effect.gen(function* () {
-      const [free] = yield* sql<{ id: number }>`SELECT id FROM seats
-        WHERE run_id = ${runId} AND (occupied_mask & ${mask}) = 0 ORDER BY id LIMIT 1`
+    claim: (runId, mask, record, target = anySeat) => Effect.gen(function* () {
+      const [free] = yield* sql<{ id: number; seat_class: string }>`SELECT id, seat_class FROM seats
+        WHERE ${seatTargetFilter(sql, runId, target)} AND (occupied_mask & ${mask}) = 0 ORDER BY id LIMIT 1`
       if (!free) return undefined
       // a read-then-write over a network has a round trip between the two: other requests read the
       // same seat as free in it (a yield alone is not a window: their requests are not parsed yet)
       yield* Effect.sleep(unsafeReadWriteGapMs)
       return yield* sql.withTransaction(Effect.gen(function* () {
         yield* sql`UPDATE seats SET occupied_mask = occupied_mask | ${mask}, version = version + 1 WHERE id = ${free.id}`
-        yield* record(Number(free.id))
+        yield* record(Number(free.id), free.seat_class)
         return Number(free.id)
       }))
     })

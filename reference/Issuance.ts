@@ -11,8 +11,12 @@ import { Ids } from "./Ids.js"
 import type { Ticket } from "./Issuance/Api.js"
 import { TicketKeys } from "./Issuance/Keys.js"
 import { bindingTagFor, encodeTicket } from "./Issuance/TicketCode.js"
+import type { TicketKind } from "./Issuance/TicketCode.js"
 import { OrdersRepo } from "./Orders/Repo.js"
 import { ServerConfig } from "./Config.js"
+
+/** train_runs.kind → the ticket payload's kind (TicketCode.ts documents what each field carries) */
+const ticketKindOfRun: Readonly<Record<string, TicketKind>> = { train: "train", showing: "cinema", event: "event" }
 
 export class Issuance extends Effect.Service<Issuance>()("Issuance", {
   effect: Effect.gen(function* () {
@@ -36,9 +40,11 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
         const [stop] = yield* sql<{ departure_minute_of_day: number }>`SELECT departure_minute_of_day FROM run_stops
           WHERE run_id = ${order.run_id} AND stop_index = ${order.from_index}`
         if (!holder?.holder || !stop) return yield* Effect.dieMessage(`order ${orderId} lacks its customer or boarding stop`)
+        const kind = ticketKindOfRun[order.run_kind]
+        if (!kind) return yield* Effect.dieMessage(`order ${orderId} is on a run of unknown kind ${order.run_kind}`)
         const ticketId = yield* ids.ticketId
         const qr = encodeTicket({
-          ticketId, kind: "train", serviceDate: order.service_date,
+          ticketId, kind, serviceDate: order.service_date,
           departureMinuteOfDay: Number(stop.departure_minute_of_day), priceFen: Number(order.price_fen),
           trainCode: order.train_code, coach: order.coach, seatCode: order.seat_code,
           fromStation: order.from_station, toStation: order.to_station,

@@ -2,18 +2,21 @@
  * Orders (seeds 000, 004): a hold is "confirmed, pending payment" for `holdTtlMs`; the seat lock is a
  * single conditional write (Orders/Repo.ts claimAnySeat), so the first booking in the store's order wins.
  * Expired holds release their seat bits when the sweeper passes, when payment is attempted, or when a new
- * hold on their run finds no free seat.
+ * hold on their run finds no free seat. A hold takes any seat, any seat of a class ("any seat in class
+ * X"), or the one seat the buyer chose on the seat map (004 [0062]); its price is its seat class's fare.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect } from "effect"
 import { ServerConfig } from "./Config.js"
-import { InvalidSegment, OrderNotFound, SoldOut, TrainRunNotFound } from "./Domain.js"
+import { CatalogRepo } from "./Catalog/Repo.js"
+import { UnknownSeat, UnknownSeatClass } from "./Catalog/Errors.js"
+import { InvalidSegment, OrderNotFound, SeatTaken, SoldOut, TrainRunNotFound } from "./Domain.js"
 import type { CustomerId, OrderId, RunId, StationCode } from "./Domain.js"
 import { Ids } from "./Ids.js"
 import { SeatInventory } from "./Inventory.js"
-import type { Order } from "./Orders/Api.js"
-import { OrdersRepo, segmentMask } from "./Orders/Repo.js"
-import type { OrderView } from "./Orders/Repo.js"
+import type { HoldRequest, Order } from "./Orders/Api.js"
+import { anySeat, OrdersRepo, segmentMask } from "./Orders/Repo.js"
+import type { OrderView, SeatTarget } from "./Orders/Repo.js"
 
 export const toOrder = (view: OrderView): Order => ({
   orderId: view.id,
@@ -24,6 +27,7 @@ export const toOrder = (view: OrderView): Order => ({
   toStation: view.to_station as StationCode,
   coach: view.coach,
   seatCode: view.seat_code,
+  seatClass: view.seat_class,
   priceFen: Number(view.price_fen),
   state: view.state,
   heldAtMs: Number(view.held_at_ms),
@@ -31,44 +35,82 @@ export const toOrder = (view: OrderView): Order => ({
   ticketId: view.ticket_id as Order["ticketId"]
 })
 
-interface Journey { readonly fromIndex: number; readonly toIndex: number; readonly priceFen: number }
+interface Journey { readonly fromIndex: number; readonly toIndex: number; readonly pricesByClass: ReadonlyMap<string, number> }
 
 export class Orders extends Effect.Service<Orders>()("Orders", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const repo = yield* OrdersRepo
+    const catalog = yield* CatalogRepo
     const ids = yield* Ids
     const config = yield* ServerConfig
     const inventory = yield* SeatInventory
 
     const journey = (runId: RunId, fromStation: StationCode, toStation: StationCode) =>
       Effect.gen(function* () {
-        const stops = yield* sql<{ stop_index: number; station_code: string; fare_fen_to_next: number }>`
-          SELECT stop_index, station_code, fare_fen_to_next FROM run_stops WHERE run_id = ${runId} ORDER BY stop_index`
+        const stops = yield* sql<{ stop_index: number; station_code: string; kind: string }>`
+          SELECT s.stop_index, s.station_code, r.kind FROM run_stops s JOIN train_runs r ON r.id = s.run_id
+          WHERE s.run_id = ${runId} ORDER BY s.stop_index`
         if (stops.length === 0) return yield* new TrainRunNotFound({ runId })
-        const fromIndex = stops.findIndex((stop) => stop.station_code === fromStation)
-        const toIndex = stops.findIndex((stop) => stop.station_code === toStation)
+        const [fromIndex, toIndex] = stops[0]!.kind === "train"
+          ? [stops.findIndex((stop) => stop.station_code === fromStation), stops.findIndex((stop) => stop.station_code === toStation)]
+          // a showing or an event: one segment, both of whose stops are the venue
+          : [fromStation === stops[0]!.station_code ? 0 : -1, toStation === stops[1]?.station_code ? 1 : -1]
         if (fromIndex < 0 || toIndex < 0) return yield* new InvalidSegment({ message: `run ${runId} does not stop at ${fromIndex < 0 ? fromStation : toStation}` })
         if (fromIndex >= toIndex) return yield* new InvalidSegment({ message: `${fromStation} is not before ${toStation} on run ${runId}` })
-        const priceFen = stops.slice(fromIndex, toIndex).reduce((sum, stop) => sum + Number(stop.fare_fen_to_next), 0)
-        const result: Journey = { fromIndex, toIndex, priceFen }
+        const result: Journey = { fromIndex, toIndex, pricesByClass: yield* catalog.journeyPrices(runId, fromIndex, toIndex) }
         return result
       })
 
-    const hold = (customerId: CustomerId, request: { runId: RunId; fromStation: StationCode; toStation: StationCode }) =>
+    /** What the hold may take: a chosen seat (which must exist, in the class if one is named too), a class, or any seat. */
+    const targetOf = (request: HoldRequest, trip: Journey) =>
+      Effect.gen(function* () {
+        if (request.seatClass !== undefined && !trip.pricesByClass.has(request.seatClass)) {
+          return yield* new UnknownSeatClass({ runId: request.runId, seatClass: request.seatClass })
+        }
+        if (request.seat === undefined) {
+          const target: SeatTarget = request.seatClass === undefined ? anySeat : { _tag: "InClass", seatClass: request.seatClass }
+          return target
+        }
+        const { coach, seatCode } = request.seat
+        const [seat] = yield* sql<{ id: number; seat_class: string }>`SELECT id, seat_class FROM seats
+          WHERE run_id = ${request.runId} AND coach = ${coach} AND seat_code = ${seatCode}`
+        if (!seat) return yield* new UnknownSeat({ runId: request.runId, coach, seatCode, message: "no such seat on this run" })
+        if (request.seatClass !== undefined && seat.seat_class !== request.seatClass) {
+          return yield* new UnknownSeat({ runId: request.runId, coach, seatCode, message: `the seat is ${seat.seat_class}, not ${request.seatClass}` })
+        }
+        const target: SeatTarget = { _tag: "Chosen", seatId: Number(seat.id) }
+        return target
+      })
+
+    /**
+     * The seat lock. The first booking wins: the store serialises the conditional writes, so a later
+     * request for a seat an earlier one holds finds its bits set and is refused, never the earlier one.
+     */
+    const hold = (customerId: CustomerId, request: HoldRequest) =>
       Effect.gen(function* () {
         const trip = yield* journey(request.runId, request.fromStation, request.toStation)
+        const target = yield* targetOf(request, trip)
         const mask = segmentMask(trip.fromIndex, trip.toIndex)
         const orderId = yield* ids.orderId
         const nowMs = yield* Clock.currentTimeMillis
-        const claim = inventory.claim(request.runId, mask, (seatId) => repo.insert({
-          id: orderId, customer_id: customerId, run_id: request.runId, seat_id: seatId,
-          from_index: trip.fromIndex, to_index: trip.toIndex, segment_mask: mask, price_fen: trip.priceFen,
-          state: "held", held_at_ms: nowMs, hold_expires_at_ms: nowMs + config.holdTtlMs, paid_at_ms: null, issued_at_ms: null
-        })).pipe(Effect.flatMap((seatId) => seatId === undefined ? Effect.fail(new SoldOut(request)) : Effect.void))
+        const record = (seatId: number, seatClass: string) => Effect.gen(function* () {
+          const priceFen = trip.pricesByClass.get(seatClass)
+          if (priceFen === undefined) return yield* Effect.dieMessage(`run ${request.runId}: class ${seatClass} has seats but no fares`)
+          yield* repo.insert({
+            id: orderId, customer_id: customerId, run_id: request.runId, seat_id: seatId,
+            from_index: trip.fromIndex, to_index: trip.toIndex, segment_mask: mask, price_fen: priceFen,
+            state: "held", held_at_ms: nowMs, hold_expires_at_ms: nowMs + config.holdTtlMs, paid_at_ms: null, issued_at_ms: null
+          })
+        })
+        const refusal = request.seat === undefined
+          ? new SoldOut({ runId: request.runId, fromStation: request.fromStation, toStation: request.toStation })
+          : new SeatTaken({ runId: request.runId, coach: request.seat.coach, seatCode: request.seat.seatCode })
+        const claim = inventory.claim(request.runId, mask, record, target).pipe(
+          Effect.flatMap((seatId) => seatId === undefined ? Effect.fail(refusal) : Effect.void))
         // an expired hold keeps its bits until the sweeper passes: release this run's now and try once more
-        yield* claim.pipe(Effect.catchTag("SoldOut", (soldOut) =>
-          Effect.flatMap(releaseExpiredConflicts(request.runId, mask, nowMs), (released) => released > 0 ? claim : Effect.fail(soldOut))))
+        yield* claim.pipe(Effect.catchIf((error) => error._tag === refusal._tag, () =>
+          Effect.flatMap(releaseExpiredConflicts(request.runId, mask, nowMs), (released) => released > 0 ? claim : Effect.fail(refusal))))
         const view = yield* repo.byId(orderId)
         if (!view) return yield* Effect.dieMessage(`order ${orderId} vanished after its hold committed`)
         return toOrder(view)
@@ -113,5 +155,5 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
 
     return { hold, getOrder, expireHold, releaseExpiredHolds } as const
   }),
-  dependencies: [OrdersRepo.Default, Ids.Default]
+  dependencies: [OrdersRepo.Default, CatalogRepo.Default, Ids.Default]
 }) {}

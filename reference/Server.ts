@@ -16,6 +16,7 @@ import { ChunyunApi } from "./Api.js"
 import { AdminAuthLive, CustomerAuthLive, GateAuthLive } from "./Auth/Http.js"
 import { Catalog } from "./Catalog.js"
 import { CatalogHttp } from "./Catalog/Http.js"
+import { CatalogRepo } from "./Catalog/Repo.js"
 import { Checkin } from "./Checkin.js"
 import { CheckinHttp } from "./Checkin/Http.js"
 import { ServerConfig } from "./Config.js"
@@ -35,7 +36,10 @@ import { OrdersRepo } from "./Orders/Repo.js"
 import { Passwords } from "./Passwords.js"
 import { Statistics } from "./Statistics.js"
 import { StatisticsHttp } from "./Statistics/Http.js"
+import { SeatMaps } from "./SeatMap.js"
 import { runMigrations } from "./Store/migrations.js"
+import { Venues } from "./Venues.js"
+import { VenuesHttp } from "./Venues/Http.js"
 
 export interface StoreOptions {
   /** a file path, or ":memory:" */
@@ -58,13 +62,16 @@ export const sqliteStore = (options: StoreOptions) => {
 const ensureSystemAccounts = Layer.effectDiscard(Effect.flatMap(LedgerRepo, (ledger) => ledger.ensureSystemAccounts).pipe(Effect.orDie))
 
 const Foundations = Layer.mergeAll(
-  Ids.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default,
+  Ids.Default, CatalogRepo.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default,
   SeatInventoryLive.pipe(Layer.provide(OrdersRepo.Default))
 )
 const Features = Layer.mergeAll(
   Customers.DefaultWithoutDependencies, Catalog.DefaultWithoutDependencies, Orders.DefaultWithoutDependencies,
   Issuance.DefaultWithoutDependencies, Checkin.Default,
-  Invoices.DefaultWithoutDependencies, Statistics.Default
+  // customers stream
+  Invoices.DefaultWithoutDependencies, Statistics.Default,
+  // catalog stream
+  SeatMaps.Default, Venues.DefaultWithoutDependencies,
 )
 export const ServicesLayer = Accounts.DefaultWithoutDependencies.pipe(
   Layer.provideMerge(Features),
@@ -72,7 +79,11 @@ export const ServicesLayer = Accounts.DefaultWithoutDependencies.pipe(
 )
 
 const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
-  Layer.provide([CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp, ProfileHttp, StatisticsHttp]),
+  Layer.provide([
+    CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp,
+    ProfileHttp, StatisticsHttp,
+    VenuesHttp,
+  ]),
   Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive])
 )
 

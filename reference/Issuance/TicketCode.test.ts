@@ -128,6 +128,31 @@ describe("encodeTicket / decodeTicket", () => {
     assert.equal(bytes.length, 47 + signatureBytes)
   })
 
+  test("a cinema ticket is kind 2 and an event ticket kind 3, in the same layout", () => {
+    const cinema: TicketPayload = {
+      ...realisticPayload, kind: "cinema", trainCode: "F0712", coach: 3, seatCode: "07-12", fromStation: "WDC", toStation: "WDC"
+    }
+    const event: TicketPayload = { ...cinema, kind: "event", trainCode: "E2027", coach: 12, seatCode: "GA0042", fromStation: "NST", toStation: "NST" }
+    for (const [payload, code] of [[cinema, 2], [event, 3]] as const) {
+      const text = encodeTicket(payload, signingKey.privateKey)
+      const bytes = bytesOf(text)
+      assert.equal(bytes[1], code, `kind ${payload.kind}`)
+      assert.equal(bytes[bytes.length - signatureBytes - 1], payload.coach, "hall or zone where a train has its coach")
+      assert.deepEqual(decodeTicket(text, publicKeys), { ok: true, payload })
+    }
+  })
+
+  test("a kind byte other than 1, 2, 3 is refused as format even when signed", () => {
+    for (const kindCode of [0, 4, 255]) {
+      const body = bytesOf(encodeTicket(realisticPayload, signingKey.privateKey)).subarray(0, -signatureBytes)
+      body[1] = kindCode
+      const resigned = Buffer.concat([body, sign(null, body, signingKey.privateKey)])
+      const result = decodeTicket(textOf(resigned), publicKeys)
+      assert.equal(result.ok, false)
+      if (!result.ok) assert.deepEqual(result.failure, { reason: "format", detail: `unknown kind ${kindCode}` })
+    }
+  })
+
   test("realistic and largest tickets fit the 255-byte SIM slot, and the size helper is exact", () => {
     for (const payload of [realisticPayload, largestPayload]) {
       const actualBytes = bytesOf(encodeTicket(payload, signingKey.privateKey)).length
@@ -234,7 +259,7 @@ describe("encodeTicket / decodeTicket", () => {
 
 const validPayload: fc.Arbitrary<TicketPayload> = fc.record({
   ticketId: fc.uint8Array({ minLength: 10, maxLength: 10 }).map((bytes) => Buffer.from(bytes).toString("hex")),
-  kind: fc.constant("train" as const),
+  kind: fc.constantFrom("train" as const, "cinema" as const, "event" as const),
   serviceDate: fc
     .tuple(fc.integer({ min: 1, max: 9999 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 28 }))
     .map(([year, month, day]) => `${String(year).padStart(4, "0")}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`),
@@ -275,7 +300,8 @@ describe("encodeTicket refuses out-of-range fields", () => {
     ["ticketId", { ticketId: "0011223344556677889" }],
     ["ticketId", { ticketId: "AABBCCDDEEFF00112233" }],
     ["ticketId", { ticketId: "0011223344556677889z" }],
-    ["kind", { kind: "cinema" }],
+    ["kind", { kind: "bus" }],
+    ["kind", { kind: "constructor" }],
     ["serviceDate", { serviceDate: "2025-13-01" }],
     ["serviceDate", { serviceDate: "2025-1-28" }],
     ["serviceDate", { serviceDate: "0000-01-01" }],

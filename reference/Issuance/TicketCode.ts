@@ -10,7 +10,7 @@
  * | offset | bytes | field                                                            |
  * |--------|-------|------------------------------------------------------------------|
  * | 0      | 1     | magic/version: high nibble 0xC (magic), low nibble 1 (version)   |
- * | 1      | 1     | kind: 1 = train                                                  |
+ * | 1      | 1     | kind: 1 = train, 2 = cinema showing, 3 = event                   |
  * | 2      | 10    | ticketId                                                         |
  * | 12     | 4     | service date: year uint16, month 1..12, day 1..31                |
  * | 16     | 2     | departure time: hour 0..23, minute 0..59                         |
@@ -24,6 +24,17 @@
  * |        | 1     | coach 1..255                                                     |
  * | end-64 | 64    | Ed25519 signature over every byte before it                      |
  *
+ * A cinema ticket (kind 2) and an event ticket (kind 3) use the same layout; the fields carry:
+ *
+ * | field           | train                  | cinema (2)                     | event (3)                        |
+ * |-----------------|------------------------|--------------------------------|----------------------------------|
+ * | date, time      | departure from boarding| the showing's start            | the event's start                |
+ * | trainCode       | train code "G1"        | showing code "F0712"           | event code "E2027"               |
+ * | coach           | coach 1..255           | hall number                    | zone number                      |
+ * | seatCode        | "05A"                  | row-seat "07-12"               | "07-12" seated, "GA0042" standing|
+ * | fromStation     | boarding station       | the cinema's code (its gates)  | the venue's code (its gates)     |
+ * | toStation       | alighting station      | the cinema's code again        | the venue's code again           |
+ *
  * Sizes: at most 31 + 9 + 7 + 4 + 4 + 1 + 64 = 120 bytes, well under the 255 B a SIM carrier
  * sets aside for a ticket. QR text: "CY1:" + base64url(bytes), no padding.
  */
@@ -33,7 +44,7 @@ import type { KeyObject } from "node:crypto"
 export interface TicketPayload {
   /** 20 lowercase hex chars = 10 bytes */
   readonly ticketId: string
-  readonly kind: "train"
+  readonly kind: TicketKind
   /** "YYYY-MM-DD" */
   readonly serviceDate: string
   /** 0..1439, departure from the boarding station */
@@ -54,6 +65,8 @@ export interface TicketPayload {
   /** 0..255, which signing key */
   readonly keyId: number
 }
+
+export type TicketKind = "train" | "cinema" | "event"
 
 export type DecodeFailure = {
   readonly reason: "format" | "version" | "signature" | "unknown-key"
@@ -94,7 +107,8 @@ export const maxKeyId = 255
 const magicNibble = 0xc
 const formatVersion = 1
 const magicVersionByte = (magicNibble << 4) | formatVersion
-const kindCodes = { train: 1 } as const
+const kindCodes = { train: 1, cinema: 2, event: 3 } as const satisfies Record<TicketKind, number>
+const kindOfCode = new Map(Object.entries(kindCodes).map(([kind, code]) => [code as number, kind as TicketKind]))
 /** magic/version, kind, ticketId, date, time, price, keyId, bindingTag */
 const fixedHeaderBytes = 1 + 1 + ticketIdBytes + 4 + 2 + 4 + 1 + bindingTagBytes
 /** Smallest body: one-char train and seat codes, both stations, coach. */
@@ -199,7 +213,7 @@ const payloadProblems = (payload: TicketPayload): ReadonlyArray<string> => {
     payload.ticketId.length === ticketIdBytes * 2 && lowercaseHexPattern.test(payload.ticketId),
     `ticketId must be ${ticketIdBytes * 2} lowercase hex chars, got ${JSON.stringify(payload.ticketId)}`
   )
-  check(payload.kind in kindCodes, `kind must be one of ${Object.keys(kindCodes).join(", ")}, got ${JSON.stringify(payload.kind)}`)
+  check(Object.hasOwn(kindCodes, payload.kind), `kind must be one of ${Object.keys(kindCodes).join(", ")}, got ${JSON.stringify(payload.kind)}`)
   check(
     parseServiceDate(payload.serviceDate) !== undefined,
     `serviceDate must be a calendar date YYYY-MM-DD (years ${minYear}..${maxYear}), got ${JSON.stringify(payload.serviceDate)}`
@@ -381,7 +395,8 @@ const parseSignedBody = (body: Uint8Array): ParsedBody => {
   if (magicVersion >> 4 !== magicNibble) return { reason: "format", detail: "bad magic byte" }
   if ((magicVersion & 0x0f) !== formatVersion) return { reason: "version", detail: `unsupported version ${magicVersion & 0x0f}` }
   const kindCode = reader.byte()
-  if (kindCode !== kindCodes.train) return { reason: "format", detail: `unknown kind ${kindCode}` }
+  const kind = kindCode === undefined ? undefined : kindOfCode.get(kindCode)
+  if (kind === undefined) return { reason: "format", detail: `unknown kind ${kindCode}` }
   const ticketId = reader.hex(ticketIdBytes)
   const year = reader.uint16()
   const month = reader.byte()
@@ -409,7 +424,7 @@ const parseSignedBody = (body: Uint8Array): ParsedBody => {
   // Checked apart from the payload: 00:70 would pass as minute 70 yet is not a canonical time.
   if (hour >= hoursPerDay || minute >= minutesPerHour) return { reason: "format", detail: "invalid departure time" }
   const payload: TicketPayload = {
-    ticketId, kind: "train", serviceDate: formatServiceDate({ year, month, day }), departureMinuteOfDay: hour * minutesPerHour + minute,
+    ticketId, kind, serviceDate: formatServiceDate({ year, month, day }), departureMinuteOfDay: hour * minutesPerHour + minute,
     priceFen, trainCode, coach, seatCode, fromStation, toStation, bindingTag, keyId
   }
   // Read-path pair of the write-path validation: a field the encoder would refuse is not a ticket.

@@ -2,11 +2,23 @@ import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { CustomerAuth } from "../Auth/Api.js"
 import {
-  InvalidSegment, OrderId, OrderNotFound, OrderState, RunId, ServiceDate, SoldOut, StationCode, TicketId,
+  InvalidSegment, OrderId, OrderNotFound, OrderState, RunId, SeatTaken, ServiceDate, SoldOut, StationCode, TicketId,
   TrainCode, TrainRunNotFound
 } from "../Domain.js"
+import { ChosenSeat, SeatClassName } from "../Catalog/Api.js"
+import { UnknownSeat, UnknownSeatClass } from "../Catalog/Errors.js"
 
-export const HoldRequest = Schema.Struct({ runId: RunId, fromStation: StationCode, toStation: StationCode })
+export const HoldRequest = Schema.Struct({
+  runId: RunId,
+  /** a showing or an event: both are the venue's code (its run has one segment) */
+  fromStation: StationCode,
+  toStation: StationCode,
+  /** "any seat in class X"; omitted: any seat of any class */
+  seatClass: Schema.optional(SeatClassName),
+  /** one chosen seat; `SeatTaken` when it is held or sold on an overlapping segment */
+  seat: Schema.optional(ChosenSeat)
+})
+export type HoldRequest = typeof HoldRequest.Type
 
 export const Order = Schema.Struct({
   orderId: OrderId,
@@ -17,6 +29,7 @@ export const Order = Schema.Struct({
   toStation: StationCode,
   coach: Schema.Number,
   seatCode: Schema.String,
+  seatClass: Schema.String,
   priceFen: Schema.Number,
   state: OrderState,
   heldAtMs: Schema.Number,
@@ -35,6 +48,9 @@ export class OrdersApi extends HttpApiGroup.make("orders")
       .addError(TrainRunNotFound)
       .addError(InvalidSegment)
       .addError(SoldOut)
+      .addError(SeatTaken)
+      .addError(UnknownSeatClass)
+      .addError(UnknownSeat)
   )
   .add(
     HttpApiEndpoint.get("getOrder", "/orders/:orderId")

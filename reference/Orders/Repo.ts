@@ -25,9 +25,30 @@ export interface OrderView extends OrderRow {
   readonly service_date: string
   readonly coach: number
   readonly seat_code: string
+  readonly seat_class: string
+  /** train_runs.kind: 'train', 'showing' or 'event' */
+  readonly run_kind: string
   readonly from_station: string
   readonly to_station: string
   readonly ticket_id: string | null
+}
+
+/** Which seats a hold may take: any seat, any seat of one class, or one chosen seat. */
+export type SeatTarget =
+  | { readonly _tag: "AnySeat" }
+  | { readonly _tag: "InClass"; readonly seatClass: string }
+  | { readonly _tag: "Chosen"; readonly seatId: number }
+export const anySeat: SeatTarget = { _tag: "AnySeat" }
+
+export interface ClaimedSeat { readonly id: number; readonly seat_class: string }
+
+/** The seats of `runId` that `target` allows, as a WHERE condition on `seats`. */
+export const seatTargetFilter = (sql: SqlClient.SqlClient, runId: RunId, target: SeatTarget): Statement.Fragment => {
+  switch (target._tag) {
+    case "AnySeat": return sql`run_id = ${runId}`
+    case "InClass": return sql`run_id = ${runId} AND seat_class = ${target.seatClass}`
+    case "Chosen": return sql`run_id = ${runId} AND id = ${target.seatId}`
+  }
 }
 
 /** Bits [fromIndex, toIndex) set: segment i joins stop i to stop i + 1. */
@@ -41,7 +62,7 @@ export class OrdersRepo extends Effect.Service<OrdersRepo>()("OrdersRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const view = (where: Statement.Fragment) => sql<OrderView>`
-      SELECT o.*, r.train_code, r.service_date, s.coach, s.seat_code,
+      SELECT o.*, r.train_code, r.service_date, r.kind AS run_kind, s.coach, s.seat_code, s.seat_class,
              fs.station_code AS from_station, ts.station_code AS to_station, t.id AS ticket_id
       FROM orders o
       JOIN train_runs r ON r.id = o.run_id
@@ -52,16 +73,17 @@ export class OrdersRepo extends Effect.Service<OrdersRepo>()("OrdersRepo", {
       WHERE ${where}`
     return {
       /**
-       * The seat lock: one conditional write takes the first seat of the run that is free on every
-       * segment of the journey. Two orders can never both set an overlapping bit. On PostgreSQL the
-       * candidate is read `FOR UPDATE`: a claim that queued behind a concurrent one re-checks that seat
-       * after its commit and moves on to the next free seat, rather than answering SoldOut.
+       * The seat lock: one conditional write takes the first seat of the run, among those `target` allows,
+       * that is free on every segment of the journey. Two orders can never both set an overlapping bit. On
+       * PostgreSQL the candidate is read `FOR UPDATE`: a claim that queued behind a concurrent one re-checks
+       * that seat after its commit and moves on to the next free seat, rather than answering SoldOut.
        */
-      claimAnySeat: (runId: RunId, mask: number) =>
-        sql<{ id: number }>`UPDATE seats SET occupied_mask = occupied_mask | ${mask}, version = version + 1
-          WHERE id = (SELECT id FROM seats WHERE run_id = ${runId} AND (occupied_mask & ${mask}) = 0 ORDER BY id LIMIT 1 ${forUpdate(sql)})
+      claimAnySeat: (runId: RunId, mask: number, target: SeatTarget = anySeat) =>
+        sql<ClaimedSeat>`UPDATE seats SET occupied_mask = occupied_mask | ${mask}, version = version + 1
+          WHERE id = (SELECT id FROM seats WHERE ${seatTargetFilter(sql, runId, target)} AND (occupied_mask & ${mask}) = 0
+                      ORDER BY id LIMIT 1 ${forUpdate(sql)})
             AND (occupied_mask & ${mask}) = 0
-          RETURNING id`.pipe(Effect.map((rows) => rows[0]?.id)),
+          RETURNING id, seat_class`.pipe(Effect.map((rows) => rows[0])),
       releaseSeat: (seatId: number, mask: number) =>
         sql`UPDATE seats SET occupied_mask = occupied_mask & ~CAST(${mask} AS BIGINT), version = version + 1 WHERE id = ${seatId}`,
       insert: (order: OrderRow) => sql`INSERT INTO orders ${sql.insert(order as any)}`,

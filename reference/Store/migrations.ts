@@ -6,6 +6,7 @@ import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 import { customers as customers0002 } from "./0002_customers.js"
+import { catalogMigration } from "./0003_catalog.js"
 
 const init = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -125,7 +126,8 @@ const init = Effect.gen(function* () {
 
 export const loader = Migrator.fromRecord({
   "0001_init": init,
-  "0002_customers": customers0002
+  "0002_customers": customers0002,
+  "0003_catalog": catalogMigration,
 })
 
 export const runMigrations = Migrator.make({})({ loader })
