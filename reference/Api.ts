@@ -8,6 +8,7 @@ import { CatalogApi } from "./Catalog/Api.js"
 import { CheckinApi } from "./Checkin/Api.js"
 import { CustomersApi } from "./Customers/Api.js"
 import { IssuanceApi } from "./Issuance/Api.js"
+import { LifecycleApi } from "./Lifecycle/Api.js"
 import { OrdersApi } from "./Orders/Api.js"
 
 export class ChunyunApi extends HttpApi.make("chunyun")
@@ -17,5 +18,6 @@ export class ChunyunApi extends HttpApi.make("chunyun")
   .add(AccountsApi)
   .add(IssuanceApi)
   .add(CheckinApi)
+  .add(LifecycleApi)
   .annotate(OpenApi.Title, "Chunyun reference ticketing server")
   .annotate(OpenApi.Version, "0.1.0") {}

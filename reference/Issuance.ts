@@ -13,6 +13,7 @@ import { TicketKeys } from "./Issuance/Keys.js"
 import { bindingTagFor, encodeTicket } from "./Issuance/TicketCode.js"
 import { OrdersRepo } from "./Orders/Repo.js"
 import { ServerConfig } from "./Config.js"
+import { forUpdate } from "./Sql.js"
 
 export class Issuance extends Effect.Service<Issuance>()("Issuance", {
   effect: Effect.gen(function* () {
@@ -28,7 +29,10 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
 
     const issueClaimed = (orderId: OrderId, nowMs: number) =>
       Effect.gen(function* () {
+        // locked: a cancel that refunded the paid order before its ticket was issued is seen, not overwritten
+        yield* sql`SELECT id FROM orders WHERE id = ${orderId} ${forUpdate(sql)}`
         const order = yield* orders.byId(orderId)
+        if (order?.state === "refunded") return undefined
         if (!order || order.state !== "paid") return yield* Effect.dieMessage(`outbox names order ${orderId} which is not paid`)
         const [holder] = yield* sql<{ phone: string }>`SELECT phone FROM customers WHERE id = ${order.customer_id}`
         const [stop] = yield* sql<{ departure_minute_of_day: number }>`SELECT departure_minute_of_day FROM run_stops

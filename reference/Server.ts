@@ -27,6 +27,9 @@ import { Ids } from "./Ids.js"
 import { SeatInventoryLive } from "./Inventory.js"
 import { Issuance } from "./Issuance.js"
 import { IssuanceHttp } from "./Issuance/Http.js"
+import { Lifecycle } from "./Lifecycle.js"
+import { LifecycleHttp } from "./Lifecycle/Http.js"
+import { LifecycleRepo } from "./Lifecycle/Repo.js"
 import { TicketKeys } from "./Issuance/Keys.js"
 import { Orders } from "./Orders.js"
 import { OrdersHttp } from "./Orders/Http.js"
@@ -56,19 +59,20 @@ const ensureSystemAccounts = Layer.effectDiscard(Effect.flatMap(LedgerRepo, (led
 
 const Foundations = Layer.mergeAll(
   Ids.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default,
+  LifecycleRepo.Default,
   SeatInventoryLive.pipe(Layer.provide(OrdersRepo.Default))
 )
 const Features = Layer.mergeAll(
   Customers.DefaultWithoutDependencies, Catalog.DefaultWithoutDependencies, Orders.DefaultWithoutDependencies,
   Issuance.DefaultWithoutDependencies, Checkin.Default
 )
-export const ServicesLayer = Accounts.DefaultWithoutDependencies.pipe(
+export const ServicesLayer = Layer.merge(Accounts.DefaultWithoutDependencies, Lifecycle.DefaultWithoutDependencies).pipe(
   Layer.provideMerge(Features),
   Layer.provideMerge(Layer.merge(Foundations, ensureSystemAccounts.pipe(Layer.provide(LedgerRepo.Default))))
 )
 
 const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
-  Layer.provide([CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp]),
+  Layer.provide([CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp, LifecycleHttp]),
   Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive])
 )
 

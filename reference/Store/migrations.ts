@@ -5,6 +5,7 @@
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
+import { lifecycle } from "./0004_lifecycle.js"
 
 const init = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -32,7 +33,7 @@ const init = Effect.gen(function* () {
       debit_account_id TEXT NOT NULL REFERENCES accounts(id),
       credit_account_id TEXT NOT NULL REFERENCES accounts(id),
       amount_fen BIGINT NOT NULL CHECK (amount_fen > 0),
-      purpose TEXT NOT NULL CHECK (purpose IN ('top-up', 'order-payment')),
+      purpose TEXT NOT NULL CHECK (purpose IN ('top-up', 'order-payment', 'order-refund', 'change-payment', 'change-refund')),
       order_id TEXT,
       created_at_ms BIGINT NOT NULL)`,
     `CREATE INDEX transfers_by_debit ON transfers(debit_account_id)`,
@@ -80,7 +81,7 @@ const init = Effect.gen(function* () {
       to_index INTEGER NOT NULL,
       segment_mask BIGINT NOT NULL,
       price_fen BIGINT NOT NULL,
-      state TEXT NOT NULL CHECK (state IN ('held', 'paid', 'issued', 'expired', 'cancelled', 'refunded')),
+      state TEXT NOT NULL CHECK (state IN ('held', 'paid', 'issued', 'expired', 'cancelled', 'refunded', 'changed')),
       held_at_ms BIGINT NOT NULL,
       hold_expires_at_ms BIGINT NOT NULL,
       paid_at_ms BIGINT,
@@ -122,6 +123,9 @@ const init = Effect.gen(function* () {
   for (const statement of statements) yield* sql.unsafe(statement)
 })
 
-export const loader = Migrator.fromRecord({ "0001_init": init })
+export const loader = Migrator.fromRecord({
+  "0001_init": init,
+  "0004_lifecycle": lifecycle
+})
 
 export const runMigrations = Migrator.make({})({ loader })
