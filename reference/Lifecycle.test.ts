@@ -7,7 +7,7 @@ import assert from "node:assert/strict"
 import { after, before, describe, test } from "node:test"
 import { Effect, Either } from "effect"
 import { Issuance } from "./Issuance.js"
-import type { StationCode } from "./Domain.js"
+import type { OrderId, StationCode } from "./Domain.js"
 import {
   assertLedgerConsistent, buyTicket, cancelOrder, changeOrder, createRunDepartingIn, freshKey, fundedCustomer, holdOn, payFor,
   refundTransfersOf, walletOf, defaultTopUpFen
@@ -305,5 +305,180 @@ describe("cancel and refund", () => {
       (SELECT COUNT(*) FROM outbox WHERE order_id = ? AND processed_at_ms IS NULL) AS pending`, order.orderId, order.orderId))
     assert.deepEqual([Number(row?.tickets), Number(row?.pending)], [0, 0])
     assert.equal((await server.run(buyer.client.orders.getOrder({ path: { orderId: order.orderId } }))).state, "refunded")
+  })
+})
+
+describe("change of train or date (改签)", () => {
+  let server: TestServer
+  let gate: TestGate
+  let trainNumber = 0
+  const nextTrain = () => `D${++trainNumber}`
+  /** SHH → NJH → BJP departing in about half an hour, `seatCount` seats */
+  const threeStopRun = (seatCount: number, aheadMs = 30 * 60_000) =>
+    server.run(createRunDepartingIn(server.baseUrl, aheadMs, { trainCode: nextTrain(), stations: ["SHH", "NJH", "BJP"], seatCount, fareFenPerSegment }))
+
+  before(async () => {
+    server = await startTestServer()
+    gate = await server.run(newGate(server.baseUrl, "shh-change-1", "SHH"))
+  })
+  after(() => server.close())
+
+  const funded = (topUpFen?: number) => server.run(fundedCustomer(server.baseUrl, topUpFen))
+  const stateOf = async (customer: TestCustomer, orderId: OrderId) =>
+    (await server.run(customer.client.orders.getOrder({ path: { orderId } }))).state
+  const scanAtGate = (customer: TestCustomer, qr: string) =>
+    server.run(Effect.either(gate.client.checkin.scan({ payload: { qr, presentedHolder: customer.phone } })))
+
+  test("to a cheaper segment of a one-seat run: same seat, the difference reversed, old ticket void, new one admits", async () => {
+    const run = await threeStopRun(1)
+    const buyer = await funded()
+    const { order, ticket } = await server.run(buyTicket(buyer, run))
+    const changed = await server.run(changeOrder(buyer, order.orderId, run, { to: "NJH" as StationCode, key: freshKey("change") }))
+    assert.equal(changed.oldOrderId, order.orderId)
+    assert.equal(changed.fareDifferenceFen, -fareFenPerSegment)
+    assert.deepEqual([changed.chargedFen, changed.refundedFen, changed.transferIds.length], [0, fareFenPerSegment, 1])
+    assert.equal(changed.newOrder.state, "issued")
+    assert.equal(changed.newOrder.seatCode, order.seatCode)
+    assert.deepEqual([changed.newOrder.fromStation, changed.newOrder.toStation, changed.newOrder.priceFen], ["SHH", "NJH", fareFenPerSegment])
+    assert.notEqual(changed.newOrder.ticketId, null)
+    assert.equal(await stateOf(buyer, order.orderId), "changed")
+    assert.equal(await server.run(walletOf(buyer)), defaultTopUpFen - fareFenPerSegment)
+
+    const oldScan = await scanAtGate(buyer, ticket.qr)
+    assert.ok(Either.isLeft(oldScan) && oldScan.left._tag === "TicketNotValidHere", "the old ticket still admits")
+    const newTicket = await server.run(buyer.client.issuance.getTicket({ path: { orderId: changed.newOrder.orderId } }))
+    assert.ok(Either.isRight(await scanAtGate(buyer, newTicket.qr)), "the new ticket does not admit")
+
+    const [reversal] = await server.run(storeQuery<Record<string, string | number>>(
+      `SELECT r.purpose, r.order_id, r.credit_account_id AS credit, p.order_id AS paid_order FROM transfers r
+       JOIN transfers p ON p.id = r.reverses_transfer_id WHERE r.id = ?`, changed.transferIds[0]!))
+    assert.deepEqual(reversal, { purpose: "change-refund", order_id: changed.newOrder.orderId, credit: `W${buyer.customerId}`, paid_order: order.orderId })
+    const oldEvents = await server.run(buyer.client.lifecycle.orderEvents({ path: { orderId: order.orderId } }))
+    const newEvents = await server.run(buyer.client.lifecycle.orderEvents({ path: { orderId: changed.newOrder.orderId } }))
+    assert.deepEqual(oldEvents.map((event) => [event.kind, event.relatedOrderId, event.priceFen, event.refundFen]),
+      [["changed", changed.newOrder.orderId, 2 * fareFenPerSegment, fareFenPerSegment]])
+    assert.deepEqual(newEvents.map((event) => [event.kind, event.relatedOrderId, event.priceFen]), [["changed-in", order.orderId, fareFenPerSegment]])
+    const [link] = await server.run(storeQuery<{ changed_from_order_id: string; change_count: number }>(
+      `SELECT changed_from_order_id, change_count FROM orders WHERE id = ?`, changed.newOrder.orderId))
+    assert.deepEqual([link?.changed_from_order_id, Number(link?.change_count)], [order.orderId, 1])
+    await assertLedgerConsistent(server)
+  })
+
+  test("to a dearer train: the payment password is required, the difference charged; a second change is refused", async () => {
+    const cheap = await threeStopRun(4)
+    const dear = await threeStopRun(4, 3 * dayMs)
+    const buyer = await funded()
+    const { order } = await server.run(buyTicket(buyer, cheap, "SHH" as StationCode, "NJH" as StationCode))
+
+    const noPassword = await rawRequest(server.baseUrl, "POST", `/orders/${order.orderId}/change`, {
+      headers: { ...bearer(buyer.token), "idempotency-key": freshKey("change") },
+      body: { runId: dear.runId, fromStation: "SHH", toStation: "BJP" }
+    })
+    assert.equal(noPassword.status, 422)
+    assert.deepEqual(noPassword.json, { _tag: "PaymentPasswordRequired", fareDifferenceFen: fareFenPerSegment })
+    const wrong = await server.run(Effect.flip(changeOrder(buyer, order.orderId, dear, { password: "000000" })))
+    assert.equal(wrong._tag, "PaymentPasswordWrong")
+    assert.equal(await stateOf(buyer, order.orderId), "issued")
+
+    const changed = await server.run(changeOrder(buyer, order.orderId, dear, { password: buyer.paymentPassword }))
+    assert.deepEqual([changed.fareDifferenceFen, changed.chargedFen, changed.refundedFen], [fareFenPerSegment, fareFenPerSegment, 0])
+    assert.equal(await server.run(walletOf(buyer)), defaultTopUpFen - 2 * fareFenPerSegment)
+    const [charge] = await server.run(storeQuery<Record<string, string>>(`SELECT purpose, order_id, debit_account_id AS debit FROM transfers WHERE id = ?`, changed.transferIds[0]!))
+    assert.deepEqual(charge, { purpose: "change-payment", order_id: changed.newOrder.orderId, debit: `W${buyer.customerId}` })
+
+    const again = await rawRequest(server.baseUrl, "POST", `/orders/${changed.newOrder.orderId}/change`, {
+      headers: { ...bearer(buyer.token), "idempotency-key": freshKey("change") },
+      body: { runId: cheap.runId, fromStation: "SHH", toStation: "NJH" }
+    })
+    assert.equal(again.status, 409)
+    assert.deepEqual(again.json, { _tag: "ChangeLimitReached", orderId: changed.newOrder.orderId, changes: 1, maxChanges: 1 })
+
+    // cancelling the changed-into order refunds its price less the 5 % fee, newest payment first
+    const refunded = await server.run(cancelOrder(buyer, changed.newOrder.orderId))
+    assert.equal(refunded.feeFen, 2_750)
+    assert.equal(refunded.refundTransferIds.length, 2)
+    const reversed = await server.run(storeQuery<{ purpose: string; amount: number }>(
+      `SELECT p.purpose, r.amount_fen AS amount FROM transfers r JOIN transfers p ON p.id = r.reverses_transfer_id
+       WHERE r.order_id = ? AND r.purpose = 'order-refund' ORDER BY p.purpose`, changed.newOrder.orderId))
+    assert.deepEqual(reversed.map((row) => [row.purpose, Number(row.amount)]),
+      [["change-payment", fareFenPerSegment], ["order-payment", fareFenPerSegment - 2_750]])
+    assert.equal(await server.run(walletOf(buyer)), defaultTopUpFen - 2_750)
+    const statement = await server.run(buyer.client.lifecycle.walletStatement())
+    assert.equal(statement.entries.filter((entry) => entry.feeFen !== null).length, 1, "the fee is shown once")
+    await assertLedgerConsistent(server)
+  })
+
+  test("refused changes change nothing: insufficient funds, sold out, a held order, a departed train", async () => {
+    const cheap = await threeStopRun(4)
+    const full = await threeStopRun(1)
+    const dear = await threeStopRun(4, 2 * dayMs)
+    const departed = await threeStopRun(4, -10 * 60_000)
+    const poor = await funded(fareFenPerSegment)
+    const { order, ticket } = await server.run(buyTicket(poor, cheap, "SHH" as StationCode, "NJH" as StationCode))
+    const occupant = await funded()
+    await server.run(buyTicket(occupant, full))
+
+    const broke = await server.run(Effect.flip(changeOrder(poor, order.orderId, dear, { password: poor.paymentPassword })))
+    assert.equal(broke._tag, "InsufficientFunds")
+    const soldOut = await server.run(Effect.flip(changeOrder(poor, order.orderId, full, { to: "NJH" as StationCode })))
+    assert.equal(soldOut._tag, "SoldOut")
+    const gone = await server.run(Effect.flip(changeOrder(poor, order.orderId, departed, { to: "NJH" as StationCode })))
+    assert.equal(gone._tag, "OrderNotChangeable")
+    const held = await server.run(holdOn(occupant, cheap))
+    const notIssued = await server.run(Effect.flip(changeOrder(occupant, held.orderId, cheap)))
+    assert.equal(notIssued._tag, "OrderNotChangeable")
+    const foreign = await server.run(Effect.flip(changeOrder(occupant, order.orderId, cheap, { to: "NJH" as StationCode })))
+    assert.equal(foreign._tag, "OrderNotFound")
+
+    assert.equal(await stateOf(poor, order.orderId), "issued")
+    assert.equal(await server.run(walletOf(poor)), 0)
+    const [row] = await server.run(storeQuery<{ orders: number; voided: number | null }>(`SELECT
+      (SELECT COUNT(*) FROM orders WHERE customer_id = ?) AS orders,
+      (SELECT voided_at_ms FROM tickets WHERE id = ?) AS voided`, poor.customerId, ticket.ticketId))
+    assert.deepEqual([Number(row?.orders), row?.voided], [1, null])
+    assert.ok(Either.isRight(await scanAtGate(poor, ticket.qr)), "the unchanged ticket still admits")
+    await assertLedgerConsistent(server)
+  })
+
+  test("a change replayed with its key answers the same and creates one new order; an admitted ticket is not changed", async () => {
+    const run = await threeStopRun(4)
+    const buyer = await funded()
+    const { order, ticket } = await server.run(buyTicket(buyer, run))
+    const key = freshKey("change-replay")
+    const answers = await server.run(Effect.all(Array.from({ length: 4 }, () =>
+      changeOrder(buyer, order.orderId, run, { to: "NJH" as StationCode, key })), { concurrency: "unbounded" }))
+    for (const answer of answers) assert.deepEqual(answer, answers[0])
+    const [count] = await server.run(storeQuery<{ n: number }>(`SELECT COUNT(*) AS n FROM orders WHERE changed_from_order_id = ?`, order.orderId))
+    assert.equal(Number(count?.n), 1)
+    assert.ok(Either.isLeft(await scanAtGate(buyer, ticket.qr)))
+
+    const other = await funded()
+    const bought = await server.run(buyTicket(other, run, "SHH" as StationCode, "NJH" as StationCode))
+    assert.ok(Either.isRight(await scanAtGate(other, bought.ticket.qr)))
+    const used = await server.run(Effect.flip(changeOrder(other, bought.order.orderId, run, { to: "NJH" as StationCode })))
+    assert.equal(used._tag, "OrderNotChangeable")
+  })
+
+  test(`change racing cancel of one order, ${racedTickets} times: exactly one of them wins`, async () => {
+    const run = await threeStopRun(3 * racedTickets)
+    const buyers = await Promise.all(Array.from({ length: racedTickets }, () => funded()))
+    const bought = await Promise.all(buyers.map((buyer) => server.run(buyTicket(buyer, run, "SHH" as StationCode, "BJP" as StationCode))))
+    const races = await server.run(Effect.all(bought.map(({ order }, index) => Effect.all([
+      Effect.either(changeOrder(buyers[index]!, order.orderId, run, { to: "NJH" as StationCode })),
+      Effect.either(cancelOrder(buyers[index]!, order.orderId))
+    ], { concurrency: "unbounded" })), { concurrency: "unbounded" }))
+    for (const [index, [change, cancel]] of races.entries()) {
+      const orderId = bought[index]!.order.orderId
+      const state = await stateOf(buyers[index]!, orderId)
+      if (Either.isRight(change)) {
+        assert.equal(state, "changed")
+        assert.ok(Either.isLeft(cancel) && cancel.left._tag === "OrderNotCancellable", `order ${index}: changed and cancelled`)
+      } else {
+        assert.equal(change.left._tag, "OrderNotChangeable")
+        assert.ok(Either.isRight(cancel))
+        assert.equal(state, "refunded")
+      }
+    }
+    await assertLedgerConsistent(server)
   })
 })
