@@ -214,6 +214,26 @@ describe("cancel and refund", () => {
     assert.equal(badId.status, 400)
     const anonymous = await rawRequest(server.baseUrl, "POST", path, { headers: { "idempotency-key": freshKey("bad") }, body: {} })
     assert.equal(anonymous.status, 401)
+    const changePath = `/orders/${held.orderId}/change`
+    const target = { runId: soon.runId, fromStation: "SHH", toStation: "NJH" }
+    for (const body of [{ ...target, runId: "not a run" }, { ...target, fromStation: "shh" }, { ...target, paymentPassword: "12345" }, { runId: soon.runId }]) {
+      const raw = await rawRequest(server.baseUrl, "POST", changePath, { headers: { ...bearer(buyer.token), "idempotency-key": freshKey("bad") }, body })
+      assert.equal(raw.status, 400, JSON.stringify(body))
+      assert.equal(tagOf(raw.json), "HttpApiDecodeError")
+    }
+    const changeWithoutKey = await rawRequest(server.baseUrl, "POST", changePath, { headers: bearer(buyer.token), body: target })
+    assert.equal(changeWithoutKey.status, 400)
+    const unknownRun = await rawRequest(server.baseUrl, "POST", changePath, {
+      headers: { ...bearer(buyer.token), "idempotency-key": freshKey("bad") }, body: { ...target, runId: "Z9-20990101" }
+    })
+    assert.deepEqual([unknownRun.status, tagOf(unknownRun.json)], [404, "TrainRunNotFound"])
+    const backwards = await rawRequest(server.baseUrl, "POST", changePath, {
+      headers: { ...bearer(buyer.token), "idempotency-key": freshKey("bad") }, body: { ...target, fromStation: "NJH", toStation: "SHH" }
+    })
+    assert.deepEqual([backwards.status, tagOf(backwards.json)], [422, "InvalidSegment"])
+    for (const readPath of ["/wallet/statement", `/orders/${held.orderId}/events`]) {
+      assert.equal((await rawRequest(server.baseUrl, "GET", readPath)).status, 401, readPath)
+    }
     assert.equal((await server.run(buyer.client.orders.getOrder({ path: { orderId: held.orderId } }))).state, "held")
   })
 
