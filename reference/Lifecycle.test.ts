@@ -13,7 +13,7 @@ import {
   refundTransfersOf, walletOf, defaultTopUpFen
 } from "./testing/Lifecycle.js"
 import {
-  adminClient, bearer, createRun, newCustomer, newGate, rawRequest, startTestServer, storeQuery, tagOf
+  adminClient, bearer, createRun, newGate, rawRequest, startTestServer, storeQuery, tagOf, withTestServer
 } from "./testing/TestServer.js"
 import type { TestCustomer, TestGate, TestRun, TestServer } from "./testing/TestServer.js"
 
@@ -307,6 +307,26 @@ describe("cancel and refund", () => {
     await assertLedgerConsistent(server)
   })
 
+  test("a payment that debited a clearing account (card or gateway) is refunded to that account, not the wallet", async () => {
+    const buyer = await funded()
+    const { order } = await server.run(buyTicket(buyer, soon))
+    // as the payments stream records a card payment: the same transfer, debiting the bank's clearing account
+    await server.run(Effect.all([
+      storeQuery(`UPDATE transfers SET debit_account_id = 'bank-clearing' WHERE order_id = ? AND purpose = 'order-payment'`, order.orderId),
+      storeQuery(`UPDATE accounts SET balance_fen = balance_fen + ? WHERE id = ?`, order.priceFen, `W${buyer.customerId}`),
+      storeQuery(`UPDATE accounts SET balance_fen = balance_fen - ? WHERE id = 'bank-clearing'`, order.priceFen)
+    ], { discard: true }))
+    const clearingBefore = Number((await server.run(storeQuery<{ b: number }>(`SELECT balance_fen AS b FROM accounts WHERE id = 'bank-clearing'`)))[0]?.b)
+    const refunded = await server.run(cancelOrder(buyer, order.orderId))
+    const [reversal] = await server.run(storeQuery<Record<string, string>>(
+      `SELECT debit_account_id AS debit, credit_account_id AS credit FROM transfers WHERE id = ?`, refunded.refundTransferIds[0]!))
+    assert.deepEqual(reversal, { debit: "centre", credit: "bank-clearing" })
+    const clearingAfter = Number((await server.run(storeQuery<{ b: number }>(`SELECT balance_fen AS b FROM accounts WHERE id = 'bank-clearing'`)))[0]?.b)
+    assert.equal(clearingAfter, clearingBefore + refunded.refundFen)
+    assert.equal(await server.run(walletOf(buyer)), defaultTopUpFen)
+    await assertLedgerConsistent(server)
+  })
+
   test("a paid order refunded before its ticket was issued: the outbox sweeper issues nothing", async () => {
     const buyer = await funded()
     const { order } = await server.run(buyTicket(buyer, soon))
@@ -500,5 +520,21 @@ describe("change of train or date (改签)", () => {
       }
     }
     await assertLedgerConsistent(server)
+  })
+})
+
+describe("wallet statement", () => {
+  test("shows the newest `maxStatementEntries` entries, signed, newest first", async () => {
+    await withTestServer({ maxStatementEntries: 2 }, async (server) => {
+      const buyer = await server.run(fundedCustomer(server.baseUrl, 30_000))
+      const run = await server.run(createRun(server.baseUrl, { trainCode: "G5", stations: ["SHH", "NJH"], seatCount: 2, fareFenPerSegment: 10_000 }))
+      const { order } = await server.run(buyTicket(buyer, run))
+      await server.run(cancelOrder(buyer, order.orderId))
+      const statement = await server.run(buyer.client.lifecycle.walletStatement())
+      assert.deepEqual(statement.entries.map((entry) => [entry.purpose, entry.amountFen, entry.feeFen, entry.orderId]), [
+        ["order-refund", 8_000, 2_000, order.orderId], ["order-payment", -10_000, null, order.orderId]
+      ])
+      assert.equal(statement.balanceFen, 28_000)
+    })
   })
 })
