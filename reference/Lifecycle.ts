@@ -232,7 +232,10 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
 
         const chargedFen = Math.max(0, differenceFen)
         const refundedFen = Math.max(0, -differenceFen)
-        const common = { customer_id: customerId, actor: customerActor(customerId), reason: target.reason ?? null, fee_fen: 0, refund_fen: refundedFen, charge_fen: chargedFen, at_ms: nowMs }
+        const common = {
+          customer_id: customerId, actor: customerActor(customerId), reason: target.reason ?? null,
+          fee_fen: 0, refund_fen: refundedFen, charge_fen: chargedFen, at_ms: nowMs
+        }
         yield* repo.insertEvent({ ...common, order_id: orderId, kind: "changed", price_fen: Number(old.price_fen), related_order_id: newOrderId })
         yield* repo.insertEvent({ ...common, order_id: newOrderId, kind: "changed-in", price_fen: trip.priceFen, related_order_id: orderId })
         const result: ChangeResult = {
@@ -250,7 +253,10 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
      */
     const change = (customerId: CustomerId, orderId: OrderId, key: string, target: ChangeTarget) =>
       Effect.gen(function* () {
-        const request = { endpoint: "change", orderId, runId: target.runId, fromStation: target.fromStation, toStation: target.toStation, reason: target.reason ?? null }
+        const request = {
+          endpoint: "change", orderId, runId: target.runId, fromStation: target.fromStation, toStation: target.toStation,
+          reason: target.reason ?? null
+        }
         const replay = yield* lookupKey(customerId, key, request, ChangeResultSchema)
         if (Option.isSome(replay)) return yield* withCurrentNewOrder(replay.value)
         const old = yield* ordersRepo.byIdForCustomer(orderId, customerId)
