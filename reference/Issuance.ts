@@ -75,12 +75,13 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
       return issued
     }).pipe(Effect.withSpan("Issuance.sweepOutbox"))
 
+    /** A ticket voided by a refund or change is no longer shown: the order's state says why. */
     const getTicket = (customerId: CustomerId, orderId: OrderId) =>
       Effect.gen(function* () {
         const order = yield* orders.byIdForCustomer(orderId, customerId)
         if (!order) return yield* new OrderNotFound({ orderId })
         const [ticket] = yield* sql<{ id: TicketId; qr_text: string; issued_at_ms: number }>`SELECT id, qr_text, issued_at_ms
-          FROM tickets WHERE order_id = ${orderId}`
+          FROM tickets WHERE order_id = ${orderId} AND voided_at_ms IS NULL`
         if (!ticket) return yield* new TicketNotIssued({ orderId, state: order.state })
         const result: Ticket = { ticketId: ticket.id, orderId, qr: ticket.qr_text, issuedAtMs: Number(ticket.issued_at_ms) }
         return result

@@ -141,6 +141,8 @@ describe("cancel and refund", () => {
     assert.equal(tagOf(refused.json), "TicketNotValidHere")
     const [row] = await server.run(storeQuery<{ admitted_at_ms: number | null }>(`SELECT admitted_at_ms FROM tickets WHERE id = ?`, ticket.ticketId))
     assert.equal(row?.admitted_at_ms, null)
+    const shown = await server.run(Effect.flip(buyer.client.issuance.getTicket({ path: { orderId: order.orderId } })))
+    assert.deepEqual([shown._tag, shown._tag === "TicketNotIssued" && shown.state], ["TicketNotIssued", "refunded"])
   })
 
   test("an admitted ticket is not refunded (409), and nothing changes", async () => {
