@@ -8,6 +8,7 @@ import { CatalogApi } from "./Catalog/Api.js"
 import { CheckinApi } from "./Checkin/Api.js"
 import { CustomersApi, ProfileApi } from "./Customers/Api.js"
 import { IssuanceApi } from "./Issuance/Api.js"
+import { LifecycleApi } from "./Lifecycle/Api.js"
 import { OrdersApi } from "./Orders/Api.js"
 import { StatisticsApi } from "./Statistics/Api.js"
 import { VenuesApi } from "./Venues/Api.js"
@@ -22,5 +23,6 @@ export class ChunyunApi extends HttpApi.make("chunyun")
   .add(CheckinApi)
   .add(ProfileApi)
   .add(StatisticsApi)
+  .add(LifecycleApi)
   .annotate(OpenApi.Title, "Chunyun reference ticketing server")
   .annotate(OpenApi.Version, "0.1.0") {}

@@ -44,10 +44,12 @@ export class Checkin extends Effect.Service<Checkin>()("Checkin", {
       return undefined
     }
 
+    // `voided_at_ms` sits on the ticket row itself: a scan that queued behind a cancel or change re-checks the
+    // row it updates after their commit (Read Committed), but not the order read in the subquery
     const redeem = (payload: TicketPayload, gateId: GateId, nowMs: number) =>
       Effect.gen(function* () {
         const admitted = yield* sql<{ coach: number; seat_code: string }>`UPDATE tickets SET admitted_at_ms = ${nowMs}, admitted_gate_id = ${gateId}
-          WHERE id = ${payload.ticketId} AND admitted_at_ms IS NULL
+          WHERE id = ${payload.ticketId} AND admitted_at_ms IS NULL AND voided_at_ms IS NULL
             AND EXISTS (SELECT 1 FROM orders o WHERE o.id = tickets.order_id AND o.state = 'issued')
           RETURNING id`
         if (admitted.length === 1) return true

@@ -4,6 +4,7 @@
  */
 import { Context, Layer } from "effect"
 import type { InventoryVariant } from "./Inventory.js"
+import type { RefundFeeTier } from "./Lifecycle/Fees.js"
 
 export interface ServerSettings {
   readonly holdTtlMs: number
@@ -40,6 +41,17 @@ export interface ServerSettings {
   readonly eventCheckinClosesAfterStartMs: number
   /** seat-map thumbnail: one seat is a square of this many pixels, plus one pixel of spacing */
   readonly seatMapThumbnailSeatPx: number
+  // ---- lifecycle stream: cancel, refund, change (reference/Lifecycle.ts) ----
+  /** refund fee by time before the boarding stop's departure; no refund once departed or admitted */
+  readonly refundFeeTiers: ReadonlyArray<RefundFeeTier>
+  /** a fee is rounded to the nearest multiple of this, half up (12306 rounds to 5 jiao) */
+  readonly refundFeeRoundingFen: number
+  /** the least fee a tier with a non-zero rate charges (12306: 2 yuan) */
+  readonly minRefundFeeFen: number
+  /** how many times one ticket may be changed to another train or date (12306: once) */
+  readonly maxChangesPerTicket: number
+  /** the newest entries a wallet statement shows */
+  readonly maxStatementEntries: number
 }
 
 export const defaultSettings: ServerSettings = {
@@ -67,6 +79,17 @@ export const defaultSettings: ServerSettings = {
   eventCheckinOpensBeforeStartMs: 3 * 3_600_000,
   eventCheckinClosesAfterStartMs: 60 * 60_000,
   seatMapThumbnailSeatPx: 3,
+  // lifecycle stream: 12306's schedule (2024): 8 days or more free, 48 h–8 days 5 %, 24–48 h 10 %, under 24 h 20 %
+  refundFeeTiers: [
+    { minMsBeforeDeparture: 8 * 24 * 3_600_000, feeBasisPoints: 0 },
+    { minMsBeforeDeparture: 48 * 3_600_000, feeBasisPoints: 500 },
+    { minMsBeforeDeparture: 24 * 3_600_000, feeBasisPoints: 1_000 },
+    { minMsBeforeDeparture: 0, feeBasisPoints: 2_000 }
+  ],
+  refundFeeRoundingFen: 50,
+  minRefundFeeFen: 200,
+  maxChangesPerTicket: 1,
+  maxStatementEntries: 200,
 }
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {

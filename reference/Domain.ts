@@ -56,7 +56,7 @@ export const Password = Schema.String.pipe(Schema.minLength(8), Schema.maxLength
 export const PaymentPassword = Schema.String.pipe(Schema.pattern(/^\d{6}$/))
 export const IdempotencyKey = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_.:-]{8,64}$/))
 
-export const OrderState = Schema.Literal("held", "paid", "issued", "expired", "cancelled", "refunded")
+export const OrderState = Schema.Literal("held", "paid", "issued", "expired", "cancelled", "refunded", "changed")
 export type OrderState = typeof OrderState.Type
 
 // ---- tagged errors (expected failures) ---------------------------------------------------------

@@ -14,6 +14,7 @@ import { bindingTagFor, encodeTicket } from "./Issuance/TicketCode.js"
 import type { TicketKind } from "./Issuance/TicketCode.js"
 import { OrdersRepo } from "./Orders/Repo.js"
 import { ServerConfig } from "./Config.js"
+import { forUpdate } from "./Sql.js"
 
 /** train_runs.kind → the ticket payload's kind (TicketCode.ts documents what each field carries) */
 const ticketKindOfRun: Readonly<Record<string, TicketKind>> = { train: "train", showing: "cinema", event: "event" }
@@ -32,7 +33,10 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
 
     const issueClaimed = (orderId: OrderId, nowMs: number) =>
       Effect.gen(function* () {
+        // locked: a cancel that refunded the paid order before its ticket was issued is seen, not overwritten
+        yield* sql`SELECT id FROM orders WHERE id = ${orderId} ${forUpdate(sql)}`
         const order = yield* orders.byId(orderId)
+        if (order?.state === "refunded") return undefined
         if (!order || order.state !== "paid") return yield* Effect.dieMessage(`outbox names order ${orderId} which is not paid`)
         // bound to the phone number, or for an anonymous device's customer to its device ID (seed 004)
         const [holder] = yield* sql<{ holder: string | null }>`SELECT COALESCE(phone, device_id) AS holder
@@ -79,12 +83,13 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
       return issued
     }).pipe(Effect.withSpan("Issuance.sweepOutbox"))
 
+    /** A ticket voided by a refund or change is no longer shown: the order's state says why. */
     const getTicket = (customerId: CustomerId, orderId: OrderId) =>
       Effect.gen(function* () {
         const order = yield* orders.byIdForCustomer(orderId, customerId)
         if (!order) return yield* new OrderNotFound({ orderId })
         const [ticket] = yield* sql<{ id: TicketId; qr_text: string; issued_at_ms: number }>`SELECT id, qr_text, issued_at_ms
-          FROM tickets WHERE order_id = ${orderId}`
+          FROM tickets WHERE order_id = ${orderId} AND voided_at_ms IS NULL`
         if (!ticket) return yield* new TicketNotIssued({ orderId, state: order.state })
         const result: Ticket = { ticketId: ticket.id, orderId, qr: ticket.qr_text, issuedAtMs: Number(ticket.issued_at_ms) }
         return result

@@ -153,7 +153,7 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
       }))
     }).pipe(Effect.withSpan("Orders.releaseExpiredHolds"))
 
-    return { hold, getOrder, expireHold, releaseExpiredHolds } as const
+    return { hold, getOrder, journey, expireHold, releaseExpiredHolds } as const
   }),
   dependencies: [OrdersRepo.Default, CatalogRepo.Default, Ids.Default]
 }) {}

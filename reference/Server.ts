@@ -29,6 +29,9 @@ import { Ids } from "./Ids.js"
 import { SeatInventoryLive } from "./Inventory.js"
 import { Issuance } from "./Issuance.js"
 import { IssuanceHttp } from "./Issuance/Http.js"
+import { Lifecycle } from "./Lifecycle.js"
+import { LifecycleHttp } from "./Lifecycle/Http.js"
+import { LifecycleRepo } from "./Lifecycle/Repo.js"
 import { TicketKeys } from "./Issuance/Keys.js"
 import { Orders } from "./Orders.js"
 import { OrdersHttp } from "./Orders/Http.js"
@@ -63,6 +66,7 @@ const ensureSystemAccounts = Layer.effectDiscard(Effect.flatMap(LedgerRepo, (led
 
 const Foundations = Layer.mergeAll(
   Ids.Default, CatalogRepo.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default,
+  LifecycleRepo.Default,
   SeatInventoryLive.pipe(Layer.provide(OrdersRepo.Default))
 )
 const Features = Layer.mergeAll(
@@ -73,7 +77,7 @@ const Features = Layer.mergeAll(
   // catalog stream
   SeatMaps.Default, Venues.DefaultWithoutDependencies,
 )
-export const ServicesLayer = Accounts.DefaultWithoutDependencies.pipe(
+export const ServicesLayer = Layer.merge(Accounts.DefaultWithoutDependencies, Lifecycle.DefaultWithoutDependencies).pipe(
   Layer.provideMerge(Features),
   Layer.provideMerge(Layer.merge(Foundations, ensureSystemAccounts.pipe(Layer.provide(LedgerRepo.Default))))
 )
@@ -83,6 +87,7 @@ const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
     CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp,
     ProfileHttp, StatisticsHttp,
     VenuesHttp,
+    LifecycleHttp,
   ]),
   Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive])
 )

@@ -10,6 +10,9 @@ import { Effect, ManagedRuntime } from "effect"
 import { sqliteStore } from "../reference/Server.js"
 import type { InvariantResult } from "../reports/Report.js"
 import { audit } from "./Auditor.js"
+import type { StationCode } from "../reference/Domain.js"
+import { buyTicket, cancelOrder, changeOrder, fundedCustomer, holdOn } from "../reference/testing/Lifecycle.js"
+import { createRun, withTestServer } from "../reference/testing/TestServer.js"
 import { History } from "./History.js"
 import type { HistoryEvent } from "./History.js"
 
@@ -297,5 +300,145 @@ describe("witness size", () => {
     assert.equal(broken.violations, extraSeats)
     assert.equal(broken.witness?.length, 10)
     assert.ok(broken.witness?.every((line) => /^seat 1\d\d: lock bits 1 but live orders cover 0$/.test(line)))
+  })
+})
+
+/**
+ * A refund as the server leaves it: O-refunded (seat 3, segment 0, 100 fen) was paid from C1's wallet,
+ * then cancelled: its ticket voided, its seat given back, 90 fen reversed to the wallet, the 10 fen fee kept.
+ */
+const refundPlant = [
+  `INSERT INTO orders (id, customer_id, run_id, seat_id, from_index, to_index, segment_mask, price_fen, state, held_at_ms, hold_expires_at_ms, paid_at_ms, issued_at_ms, closed_at_ms)
+    VALUES ('O-refunded', 'C1', 'R1', 3, 0, 1, 1, ${fareFen}, 'refunded', ${atMs}, ${atMs + 600_000}, ${atMs + 1_000}, ${atMs + 2_000}, ${atMs + 9_000})`,
+  `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_fen, purpose, order_id, created_at_ms, reverses_transfer_id) VALUES
+    ('T-pay-refunded', 'WC1', 'centre', ${fareFen}, 'order-payment', 'O-refunded', ${atMs + 1_000}, NULL),
+    ('T-refund', 'centre', 'WC1', 90, 'order-refund', 'O-refunded', ${atMs + 9_000}, 'T-pay-refunded')`,
+  `UPDATE accounts SET balance_fen = balance_fen - 10 WHERE id = 'WC1'`,
+  `UPDATE accounts SET balance_fen = balance_fen + 10 WHERE id = 'centre'`,
+  `INSERT INTO tickets (id, order_id, holder, key_id, qr_text, issued_at_ms, voided_at_ms)
+    VALUES ('K-refunded', 'O-refunded', 'phone:13000000001', 1, 'qr', ${atMs + 2_000}, ${atMs + 9_000})`,
+  `INSERT INTO order_events (order_id, customer_id, kind, actor, reason, price_fen, fee_fen, refund_fen, charge_fen, at_ms)
+    VALUES ('O-refunded', 'C1', 'refunded', 'customer:C1', NULL, ${fareFen}, 10, 90, 0, ${atMs + 9_000})`
+]
+
+/**
+ * A change (改签) as the server leaves it: O-old (seat 3, both segments, 100 fen) was paid, issued, then
+ * changed to O-new (the same seat, segment 0 only, 50 fen): O-old's ticket voided, the 50 fen difference
+ * reversed to the wallet, O-new issued on the carried payment. O-old overlaps O-new but is not live.
+ */
+const changePlant = [
+  `INSERT INTO orders (id, customer_id, run_id, seat_id, from_index, to_index, segment_mask, price_fen, state, held_at_ms, hold_expires_at_ms, paid_at_ms, issued_at_ms, closed_at_ms)
+    VALUES ('O-old', 'C1', 'R1', 3, 0, 2, 3, ${fareFen}, 'changed', ${atMs}, ${atMs + 600_000}, ${atMs + 1_000}, ${atMs + 2_000}, ${atMs + 9_000})`,
+  `INSERT INTO orders (id, customer_id, run_id, seat_id, from_index, to_index, segment_mask, price_fen, state, held_at_ms, hold_expires_at_ms, paid_at_ms, issued_at_ms, changed_from_order_id, change_count)
+    VALUES ('O-new', 'C1', 'R1', 3, 0, 1, 1, 50, 'issued', ${atMs + 9_000}, ${atMs + 9_000}, ${atMs + 9_000}, ${atMs + 9_500}, 'O-old', 1)`,
+  `UPDATE seats SET occupied_mask = 1 WHERE id = 3`,
+  `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_fen, purpose, order_id, created_at_ms, reverses_transfer_id) VALUES
+    ('T-pay-old', 'WC1', 'centre', ${fareFen}, 'order-payment', 'O-old', ${atMs + 1_000}, NULL),
+    ('T-change-refund', 'centre', 'WC1', 50, 'change-refund', 'O-new', ${atMs + 9_000}, 'T-pay-old')`,
+  `UPDATE accounts SET balance_fen = balance_fen - 50 WHERE id = 'WC1'`,
+  `UPDATE accounts SET balance_fen = balance_fen + 50 WHERE id = 'centre'`,
+  `INSERT INTO tickets (id, order_id, holder, key_id, qr_text, issued_at_ms, voided_at_ms) VALUES
+    ('K-old', 'O-old', 'phone:13000000001', 1, 'qr', ${atMs + 2_000}, ${atMs + 9_000}),
+    ('K-new', 'O-new', 'phone:13000000001', 1, 'qr', ${atMs + 9_500}, NULL)`
+]
+
+const assertClean = (results: ReadonlyArray<InvariantResult>) => {
+  for (const result of results) assert.equal(result.violations, 0, `${result.name}: ${result.witness?.join(" | ")}`)
+}
+
+describe("refunds and changes (invariants 1, 3 and 4)", () => {
+  test("a refunded order, a changed order and the order it changed into are all consistent", async () => {
+    assertClean(await auditAfter([...refundPlant, ...changePlant]))
+  })
+
+  test("a refund of nothing (the fee took the whole price) is a refund, though no transfer was made", async () => {
+    assertClean(await auditAfter([
+      ...refundPlant,
+      `DELETE FROM transfers WHERE id = 'T-refund'`,
+      `UPDATE accounts SET balance_fen = balance_fen - 90 WHERE id = 'WC1'`,
+      `UPDATE accounts SET balance_fen = balance_fen + 90 WHERE id = 'centre'`,
+      `UPDATE order_events SET fee_fen = ${fareFen}, refund_fen = 0 WHERE order_id = 'O-refunded'`
+    ]))
+  })
+
+  test("a double refund (the store's one-refund index gone): the order refunded twice and its payment over-reversed", async () => {
+    const results = await auditAfter([
+      ...refundPlant,
+      `DROP INDEX transfers_one_refund_per_payment`,
+      `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_fen, purpose, order_id, created_at_ms, reverses_transfer_id)
+        VALUES ('T-refund-again', 'centre', 'WC1', 90, 'order-refund', 'O-refunded', ${atMs + 9_500}, 'T-pay-refunded')`,
+      `UPDATE accounts SET balance_fen = balance_fen + 90 WHERE id = 'WC1'`,
+      `UPDATE accounts SET balance_fen = balance_fen - 90 WHERE id = 'centre'`
+    ])
+    assertOnly(results, "payment-ends-in-one-ticket", [
+      "order O-refunded: refunded 2 times",
+      "payment T-pay-refunded of order O-refunded: 180 fen reversed of 100"
+    ])
+  })
+
+  test("a refunded order whose ticket was not voided: both a refund and a live ticket", async () => {
+    const results = await auditAfter([...refundPlant, `UPDATE tickets SET voided_at_ms = NULL WHERE id = 'K-refunded'`])
+    assertOnly(results, "payment-ends-in-one-ticket", ["order O-refunded: refunded, but its ticket is live"])
+  })
+
+  test("an issued order that was also refunded", async () => {
+    const results = await auditAfter([
+      ...refundPlant,
+      `UPDATE orders SET state = 'issued' WHERE id = 'O-refunded'`,
+      `UPDATE tickets SET voided_at_ms = NULL WHERE id = 'K-refunded'`,
+      `UPDATE seats SET occupied_mask = 1 WHERE id = 3`
+    ])
+    assertOnly(results, "payment-ends-in-one-ticket", ["order O-refunded: issued and refunded"])
+  })
+
+  test("an order marked refunded with no refund paid: neither ticket nor refund", async () => {
+    const results = await auditAfter([
+      ...refundPlant,
+      `DELETE FROM transfers WHERE id = 'T-refund'`,
+      `UPDATE accounts SET balance_fen = balance_fen - 90 WHERE id = 'WC1'`,
+      `UPDATE accounts SET balance_fen = balance_fen + 90 WHERE id = 'centre'`
+    ])
+    assertOnly(results, "payment-ends-in-one-ticket", ["order O-refunded: refunded, but no refund was paid"])
+  })
+
+  test("a changed order whose old ticket is still live", async () => {
+    const results = await auditAfter([...changePlant, `UPDATE tickets SET voided_at_ms = NULL WHERE id = 'K-old'`])
+    assertOnly(results, "payment-ends-in-one-ticket", ["order O-old: changed, but its ticket is live"])
+  })
+
+  test("a change whose new order lost its link: the payment ends nowhere and the new ticket has no payment", async () => {
+    const results = await auditAfter([...changePlant, `UPDATE orders SET changed_from_order_id = NULL WHERE id = 'O-new'`])
+    assert.deepEqual(byName(results, "payment-ends-in-one-ticket").witness, ["order O-old: changed, but no order continues it"])
+    assert.deepEqual(byName(results, "no-ticket-without-payment").witness, ["ticket K-new of order O-new has no payment"])
+    for (const other of ["no-double-booking", "money-conserved", "admitted-once"] as const) assert.equal(byName(results, other).violations, 0)
+  })
+
+  test("a changed order whose new order still holds its seat while the old one comes back to life is a double booking", async () => {
+    const results = await auditAfter([...changePlant, `UPDATE orders SET state = 'issued' WHERE id = 'O-old'`, `UPDATE seats SET occupied_mask = 3 WHERE id = 3`])
+    assert.deepEqual(byName(results, "no-double-booking").witness, ["seat 3: order O-new [0,1) overlaps order O-old [0,2)"])
+  })
+})
+
+describe("the store a real server leaves after refunds and changes", () => {
+  test("audits clean: held, cancelled, refunded, changed and changed-then-refunded orders", async () => {
+    await withTestServer({}, async (server) => {
+      const run = await server.run(createRun(server.baseUrl, { trainCode: "G9", stations: ["SHH", "NJH", "BJP"], seatCount: 8 }))
+      const buyer = await server.run(fundedCustomer(server.baseUrl))
+      const held = await server.run(holdOn(buyer, run))
+      await server.run(cancelOrder(buyer, held.orderId))
+      const refunded = await server.run(buyTicket(buyer, run))
+      await server.run(cancelOrder(buyer, refunded.order.orderId))
+      const kept = await server.run(buyTicket(buyer, run))
+      const changed = await server.run(changeOrder(buyer, kept.order.orderId, run, { to: "NJH" as StationCode }))
+      const dearer = await server.run(buyTicket(buyer, run, "SHH" as StationCode, "NJH" as StationCode))
+      const changedUp = await server.run(changeOrder(buyer, dearer.order.orderId, run, { password: buyer.paymentPassword }))
+      await server.run(cancelOrder(buyer, changedUp.newOrder.orderId))
+      await server.run(holdOn(buyer, run))
+      assert.equal(changed.newOrder.state, "issued")
+
+      const results = await server.run(audit(new History()))
+      assert.deepEqual(results.map((result) => result.name), invariantNames)
+      assertClean(results)
+    })
   })
 })

@@ -15,6 +15,7 @@ const result = (name: string, description: string, witness: ReadonlyArray<string
     ? { name, description, violations: 0 }
     : { name, description, violations: witness.length, witness: witness.slice(0, maxWitnessLines) }
 
+/** cancelled, expired, refunded and changed orders hold no seat: they gave their segments back */
 const liveStates = "('held', 'paid', 'issued')"
 
 const noDoubleBooking = Effect.gen(function* () {
@@ -60,27 +61,110 @@ const moneyConserved = Effect.gen(function* () {
   ])
 })
 
+interface PaidOrderFacts {
+  readonly id: string
+  readonly state: string
+  readonly changed_from_order_id: string | null
+  readonly tickets: number
+  readonly live_tickets: number
+}
+
+/** Each changed order's successor (the order changed into), from the orders' `changed_from_order_id`. */
+const successorsOf = (orders: ReadonlyArray<PaidOrderFacts>) => {
+  const successors = new Map<string, string>()
+  for (const order of orders) if (order.changed_from_order_id !== null) successors.set(order.changed_from_order_id, order.id)
+  return successors
+}
+
+/**
+ * (3) A captured payment is followed along its changes (改签: the old order `changed`, its ticket voided,
+ * the payment carried into the new order) to the order it ends in, which must be issued with one live
+ * ticket and no refund, or refunded once with no live ticket. A payment is never reversed beyond its amount.
+ */
 const paymentEndsInOneTicket = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const rows = yield* sql<{ order_id: string; tickets: number; state: string }>`
-    SELECT t.order_id, (SELECT COUNT(*) FROM tickets k WHERE k.order_id = t.order_id) AS tickets, o.state
-    FROM transfers t JOIN orders o ON o.id = t.order_id
-    WHERE t.purpose = 'order-payment'`
-  const payments = yield* sql<{ order_id: string; payments: number }>`SELECT order_id, COUNT(*) AS payments FROM transfers
-    WHERE purpose = 'order-payment' GROUP BY order_id HAVING COUNT(*) > 1`
-  return result("payment-ends-in-one-ticket", "Every captured payment ends in exactly one ticket or one refund (3)", [
-    ...rows.filter((row) => Number(row.tickets) !== 1 || row.state !== "issued")
-      .map((row) => `order ${row.order_id}: paid, state ${row.state}, ${row.tickets} tickets`),
-    ...payments.map((row) => `order ${row.order_id}: captured ${row.payments} times`)
-  ])
+  const captured = yield* sql<{ order_id: string; payments: number }>`SELECT order_id, COUNT(*) AS payments FROM transfers
+    WHERE purpose = 'order-payment' GROUP BY order_id`
+  const orders = yield* sql<PaidOrderFacts>`SELECT o.id, o.state, o.changed_from_order_id,
+      (SELECT COUNT(*) FROM tickets k WHERE k.order_id = o.id) AS tickets,
+      (SELECT COUNT(*) FROM tickets k WHERE k.order_id = o.id AND k.voided_at_ms IS NULL) AS live_tickets
+    FROM orders o
+    WHERE o.state IN ('paid', 'issued', 'refunded', 'changed') OR o.changed_from_order_id IS NOT NULL
+      OR EXISTS (SELECT 1 FROM transfers t WHERE t.order_id = o.id AND t.purpose = 'order-payment')`
+  const refunds = yield* sql<{ order_id: string; reverses_transfer_id: string | null; refunds: number }>`
+    SELECT order_id, reverses_transfer_id, COUNT(*) AS refunds FROM transfers WHERE purpose = 'order-refund'
+    GROUP BY order_id, reverses_transfer_id`
+  const zeroRefunds = yield* sql<{ order_id: string }>`SELECT order_id FROM order_events WHERE kind = 'refunded' AND refund_fen = 0`
+  const overReversed = yield* sql<{ id: string; order_id: string | null; amount_fen: number; reversed_fen: number }>`
+    SELECT p.id, p.order_id, p.amount_fen, SUM(r.amount_fen) AS reversed_fen FROM transfers p JOIN transfers r ON r.reverses_transfer_id = p.id
+    GROUP BY p.id, p.order_id, p.amount_fen HAVING SUM(r.amount_fen) > p.amount_fen`
+
+  const byId = new Map(orders.map((order) => [order.id, order]))
+  const successors = successorsOf(orders)
+  /** the most refund transfers reversing one payment of the order: one refund reverses each payment once */
+  const refundTimes = new Map<string, number>()
+  for (const row of refunds) refundTimes.set(row.order_id, Math.max(refundTimes.get(row.order_id) ?? 0, Number(row.refunds)))
+  const refundedWithoutMoney = new Set(zeroRefunds.map((row) => row.order_id))
+
+  const witness: Array<string> = []
+  const endOf = (rootId: string) => {
+    let order = byId.get(rootId)
+    const seen = new Set<string>()
+    while (order && order.state === "changed" && !seen.has(order.id)) {
+      seen.add(order.id)
+      if (Number(order.live_tickets) > 0) witness.push(`order ${order.id}: changed, but its ticket is live`)
+      const next = successors.get(order.id)
+      if (next === undefined) {
+        witness.push(`order ${order.id}: changed, but no order continues it`)
+        return undefined
+      }
+      order = byId.get(next)
+    }
+    return order
+  }
+  for (const payment of captured) {
+    if (Number(payment.payments) > 1) witness.push(`order ${payment.order_id}: captured ${payment.payments} times`)
+    const end = endOf(payment.order_id)
+    if (!end) continue
+    const times = refundTimes.get(end.id) ?? 0
+    if (times > 1) witness.push(`order ${end.id}: refunded ${times} times`)
+    if (end.state === "issued" && Number(end.tickets) === 1 && Number(end.live_tickets) === 1) {
+      if (times > 0) witness.push(`order ${end.id}: issued and refunded`)
+    } else if (end.state === "refunded") {
+      if (Number(end.live_tickets) > 0) witness.push(`order ${end.id}: refunded, but its ticket is live`)
+      if (times === 0 && !refundedWithoutMoney.has(end.id)) witness.push(`order ${end.id}: refunded, but no refund was paid`)
+    } else {
+      witness.push(`order ${end.id}: paid, state ${end.state}, ${end.tickets} tickets`)
+    }
+  }
+  for (const row of overReversed) {
+    witness.push(`payment ${row.id} of order ${row.order_id}: ${row.reversed_fen} fen reversed of ${row.amount_fen}`)
+  }
+  return result("payment-ends-in-one-ticket", "Every captured payment ends in exactly one ticket or one refund (3)", witness)
 })
 
+/** (4) A ticket's payment is its order's own, or that of the order it was changed from (followed back). */
 const noTicketWithoutPayment = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const rows = yield* sql<{ id: string; order_id: string }>`SELECT k.id, k.order_id FROM tickets k
+  const unpaid = yield* sql<{ id: string; order_id: string }>`SELECT k.id, k.order_id FROM tickets k
     WHERE NOT EXISTS (SELECT 1 FROM transfers t WHERE t.order_id = k.order_id AND t.purpose = 'order-payment')`
+  if (unpaid.length === 0) return result("no-ticket-without-payment", "No ticket exists without a captured payment (4)", [])
+  const links = yield* sql<{ id: string; changed_from_order_id: string }>`SELECT id, changed_from_order_id FROM orders
+    WHERE changed_from_order_id IS NOT NULL`
+  const paidAncestors = yield* sql<{ order_id: string }>`SELECT DISTINCT order_id FROM transfers WHERE purpose = 'order-payment'
+    AND order_id IN (SELECT changed_from_order_id FROM orders WHERE changed_from_order_id IS NOT NULL)`
+  const changedFrom = new Map(links.map((link) => [link.id, link.changed_from_order_id]))
+  const paid = new Set(paidAncestors.map((row) => row.order_id))
+  const paidThroughChanges = (orderId: string) => {
+    const seen = new Set<string>()
+    for (let at = changedFrom.get(orderId); at !== undefined && !seen.has(at); at = changedFrom.get(at)) {
+      if (paid.has(at)) return true
+      seen.add(at)
+    }
+    return false
+  }
   return result("no-ticket-without-payment", "No ticket exists without a captured payment (4)",
-    rows.map((row) => `ticket ${row.id} of order ${row.order_id} has no payment`))
+    unpaid.filter((row) => !paidThroughChanges(row.order_id)).map((row) => `ticket ${row.id} of order ${row.order_id} has no payment`))
 })
 
 const admittedOnce = (history: History) => Effect.gen(function* () {

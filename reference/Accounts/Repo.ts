@@ -25,7 +25,7 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("LedgerRepo", {
        */
       transfer: (transfer: {
         id: TransferId; debit: string; credit: string; amountFen: number
-        purpose: "top-up" | "order-payment"; orderId: OrderId | null; nowMs: number
+        purpose: "top-up" | "order-payment" | "change-payment"; orderId: OrderId | null; nowMs: number
       }) =>
         Effect.gen(function* () {
           const debited = yield* sql`UPDATE accounts SET balance_fen = balance_fen - ${transfer.amountFen}

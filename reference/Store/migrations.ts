@@ -7,6 +7,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 import { customers as customers0002 } from "./0002_customers.js"
 import { catalogMigration } from "./0003_catalog.js"
+import { lifecycle } from "./0004_lifecycle.js"
 
 const init = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -34,7 +35,7 @@ const init = Effect.gen(function* () {
       debit_account_id TEXT NOT NULL REFERENCES accounts(id),
       credit_account_id TEXT NOT NULL REFERENCES accounts(id),
       amount_fen BIGINT NOT NULL CHECK (amount_fen > 0),
-      purpose TEXT NOT NULL CHECK (purpose IN ('top-up', 'order-payment')),
+      purpose TEXT NOT NULL CHECK (purpose IN ('top-up', 'order-payment', 'order-refund', 'change-payment', 'change-refund')),
       order_id TEXT,
       created_at_ms BIGINT NOT NULL)`,
     `CREATE INDEX transfers_by_debit ON transfers(debit_account_id)`,
@@ -82,7 +83,7 @@ const init = Effect.gen(function* () {
       to_index INTEGER NOT NULL,
       segment_mask BIGINT NOT NULL,
       price_fen BIGINT NOT NULL,
-      state TEXT NOT NULL CHECK (state IN ('held', 'paid', 'issued', 'expired', 'cancelled', 'refunded')),
+      state TEXT NOT NULL CHECK (state IN ('held', 'paid', 'issued', 'expired', 'cancelled', 'refunded', 'changed')),
       held_at_ms BIGINT NOT NULL,
       hold_expires_at_ms BIGINT NOT NULL,
       paid_at_ms BIGINT,
@@ -128,6 +129,7 @@ export const loader = Migrator.fromRecord({
   "0001_init": init,
   "0002_customers": customers0002,
   "0003_catalog": catalogMigration,
+  "0004_lifecycle": lifecycle,
 })
 
 export const runMigrations = Migrator.make({})({ loader })

@@ -1,0 +1,323 @@
+/**
+ * The order lifecycle after a hold (seed 002 [0020], [0082]: "change or cancel a ticket order"; [0100]: the
+ * cancel record is kept; seed 000 [0024], [0035]: the account server moves money between the customer's
+ * and the centre's accounts):
+ * - cancel: a hold is given up (seat released, no money); a paid or issued order is refunded: seat
+ *   released, ticket voided (a gate refuses it), the price less a fee by time before departure returned
+ *   by reversing the payments behind it; the fee stays with the centre.
+ * - change (改签): an issued order moves to another run, date or segment keeping its payment; the fare
+ *   difference is charged from the wallet or returned by reversal; the old order stays as `changed`.
+ * Each runs in one transaction that first locks the order's row, with an idempotency key as payments have,
+ * and writes an `order_events` record.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Clock, Effect, Option } from "effect"
+import { centreAccountId, LedgerRepo, walletAccountId } from "./Accounts/Repo.js"
+import { departureEpochMs } from "./Checkin.js"
+import { ServerConfig } from "./Config.js"
+import { Customers } from "./Customers.js"
+import { InsufficientFunds, OrderNotFound, SoldOut } from "./Domain.js"
+import type { CustomerId, OrderId, RunId, StationCode, TransferId } from "./Domain.js"
+import { Ids } from "./Ids.js"
+import { idempotent, lookupKey } from "./Idempotency.js"
+import { SeatInventory } from "./Inventory.js"
+import { Issuance } from "./Issuance.js"
+import { CancelResult as CancelResultSchema, ChangeResult as ChangeResultSchema } from "./Lifecycle/Api.js"
+import type { CancelResult, ChangeResult, OrderEvent, Statement, StatementEntry } from "./Lifecycle/Api.js"
+import { UnknownSeatClass } from "./Catalog/Errors.js"
+import { ChangeLimitReached, OrderNotCancellable, OrderNotChangeable, PaymentPasswordRequired } from "./Lifecycle/Errors.js"
+import { refundFeeFen } from "./Lifecycle/Fees.js"
+import { LifecycleRepo } from "./Lifecycle/Repo.js"
+import type { ChainPayment, OrderEventRow } from "./Lifecycle/Repo.js"
+import { Orders, toOrder } from "./Orders.js"
+import { OrdersRepo, segmentMask } from "./Orders/Repo.js"
+import type { OrderView } from "./Orders/Repo.js"
+
+export interface ChangeTarget {
+  readonly runId: RunId
+  readonly fromStation: StationCode
+  readonly toStation: StationCode
+  readonly paymentPassword?: string | undefined
+  readonly reason?: string | undefined
+}
+
+const toEvent = (row: OrderEventRow): OrderEvent => ({
+  orderId: row.order_id, kind: row.kind, actor: row.actor, reason: row.reason,
+  priceFen: Number(row.price_fen), feeFen: Number(row.fee_fen), refundFen: Number(row.refund_fen),
+  chargeFen: Number(row.charge_fen), relatedOrderId: row.related_order_id, atMs: Number(row.at_ms)
+})
+
+const customerActor = (customerId: CustomerId) => `customer:${customerId}`
+
+export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const repo = yield* LifecycleRepo
+    const ordersRepo = yield* OrdersRepo
+    const orders = yield* Orders
+    const ledger = yield* LedgerRepo
+    const customers = yield* Customers
+    const issuance = yield* Issuance
+    const inventory = yield* SeatInventory
+    const ids = yield* Ids
+    const config = yield* ServerConfig
+
+    const departureMs = (runId: RunId, stopIndex: number) =>
+      Effect.gen(function* () {
+        const boarding = yield* repo.boarding(runId, stopIndex)
+        if (!boarding) return yield* Effect.dieMessage(`run ${runId} has no stop ${stopIndex}`)
+        return departureEpochMs(boarding.service_date, Number(boarding.departure_minute_of_day), config.utcOffsetMinutes)
+      })
+
+    /**
+     * The payments behind an order, asserting (pair assertion of the write path) that what they left
+     * unreversed is exactly the order's price: every fen of a fare is paid once and returned at most once.
+     */
+    const paymentsBehind = (order: OrderView, changeCount: number) =>
+      Effect.gen(function* () {
+        const payments = yield* repo.chainPayments(order.id, changeCount)
+        const netFen = payments.reduce((sum, payment) => sum + payment.unreversedFen, 0)
+        if (netFen !== Number(order.price_fen)) {
+          return yield* Effect.dieMessage(`order ${order.id} costs ${order.price_fen} fen but its payments hold ${netFen}`)
+        }
+        return payments
+      })
+
+    /** Return `amountFen` to the accounts that paid, most recent payment first; one reversal per payment touched. */
+    const returnToPayers = (
+      payments: ReadonlyArray<ChainPayment>, amountFen: number, purpose: "order-refund" | "change-refund", orderId: OrderId, nowMs: number
+    ) =>
+      Effect.gen(function* () {
+        const transferIds: Array<TransferId> = []
+        let leftFen = amountFen
+        for (const payment of payments) {
+          const partFen = Math.min(leftFen, payment.unreversedFen)
+          if (partFen <= 0) continue
+          const id = yield* ids.transferId
+          yield* repo.reverse({ id, payment, amountFen: partFen, purpose, orderId, nowMs })
+          transferIds.push(id)
+          leftFen -= partFen
+        }
+        if (leftFen !== 0) return yield* Effect.dieMessage(`order ${orderId}: ${leftFen} fen of a return exceed its payments`)
+        return transferIds
+      })
+
+    const cancelHold = (order: OrderView, reason: string | null, nowMs: number) =>
+      Effect.gen(function* () {
+        if (!(yield* ordersRepo.transition(order.id, "held", "cancelled", { column: "closed_at_ms", atMs: nowMs }))) {
+          return yield* Effect.dieMessage(`order ${order.id} left 'held' under its own lock`)
+        }
+        yield* ordersRepo.releaseSeat(order.seat_id, Number(order.segment_mask))
+        yield* repo.insertEvent({
+          order_id: order.id, customer_id: order.customer_id, kind: "cancelled", actor: customerActor(order.customer_id), reason,
+          price_fen: Number(order.price_fen), fee_fen: 0, refund_fen: 0, charge_fen: 0, related_order_id: null, at_ms: nowMs
+        })
+        const result: CancelResult = {
+          orderId: order.id, state: "cancelled", priceFen: Number(order.price_fen), feeFen: 0, refundFen: 0,
+          refundTransferIds: [], ticketVoided: false, atMs: nowMs
+        }
+        return result
+      })
+
+    const refund = (order: OrderView, reason: string | null, nowMs: number) =>
+      Effect.gen(function* () {
+        const refusal = (why: string) => new OrderNotCancellable({ orderId: order.id, state: order.state, reason: why })
+        const priceFen = Number(order.price_fen)
+        const feeFen = refundFeeFen(config, priceFen, (yield* departureMs(order.run_id, order.from_index)) - nowMs)
+        if (feeFen === undefined) return yield* refusal("the train has left: no refund after departure")
+        // a paid order's ticket is not issued yet; the issuer locks the order and skips it once refunded
+        const voiding = order.state === "issued" ? yield* repo.voidTicket(order.id, nowMs) : "no-ticket"
+        if (voiding === "admitted") return yield* refusal("the ticket was used at a gate: no refund after admission")
+        if (voiding === "already-voided") return yield* Effect.dieMessage(`issued order ${order.id} has a voided ticket`)
+        if (!(yield* ordersRepo.transition(order.id, order.state, "refunded", { column: "closed_at_ms", atMs: nowMs }))) {
+          return yield* Effect.dieMessage(`order ${order.id} left '${order.state}' under its own lock`)
+        }
+        yield* ordersRepo.releaseSeat(order.seat_id, Number(order.segment_mask))
+        const link = yield* repo.changeLink(order.id)
+        const payments = yield* paymentsBehind(order, link?.change_count ?? 0)
+        const refundFen = priceFen - feeFen
+        const refundTransferIds = yield* returnToPayers(payments, refundFen, "order-refund", order.id, nowMs)
+        yield* repo.insertEvent({
+          order_id: order.id, customer_id: order.customer_id, kind: "refunded", actor: customerActor(order.customer_id), reason,
+          price_fen: priceFen, fee_fen: feeFen, refund_fen: refundFen, charge_fen: 0, related_order_id: null, at_ms: nowMs
+        })
+        const result: CancelResult = {
+          orderId: order.id, state: "refunded", priceFen, feeFen, refundFen, refundTransferIds, ticketVoided: voiding === "voided", atMs: nowMs
+        }
+        return result
+      })
+
+    const cancelLocked = (customerId: CustomerId, orderId: OrderId, reason: string | null, nowMs: number) =>
+      Effect.gen(function* () {
+        const order = yield* ordersRepo.byIdForCustomer(orderId, customerId)
+        if (!order) return yield* new OrderNotFound({ orderId })
+        if (order.state === "held") return yield* cancelHold(order, reason, nowMs)
+        if (order.state === "paid" || order.state === "issued") return yield* refund(order, reason, nowMs)
+        return yield* new OrderNotCancellable({ orderId, state: order.state, reason: `a ${order.state} order cannot be cancelled` })
+      })
+
+    /** Cancel the customer's own order: a hold without money, a paid or issued order with a refund. */
+    const cancel = (customerId: CustomerId, orderId: OrderId, key: string, reason: string | undefined) =>
+      Effect.gen(function* () {
+        const nowMs = yield* Clock.currentTimeMillis
+        const request = { endpoint: "cancel", orderId, reason: reason ?? null }
+        return yield* repo.lockOrder(orderId).pipe(
+          Effect.zipRight(idempotent({ scope: customerId, key, request, schema: CancelResultSchema, nowMs },
+            cancelLocked(customerId, orderId, reason ?? null, nowMs))),
+          sql.withTransaction)
+      }).pipe(Effect.withSpan("Lifecycle.cancel"))
+
+    const newJourneyOrder = (
+      customerId: CustomerId, old: OrderView, target: ChangeTarget, trip: { fromIndex: number; toIndex: number; priceFen: number; seatClass: string },
+      changeCount: number, nowMs: number
+    ) =>
+      Effect.gen(function* () {
+        const newOrderId = yield* ids.orderId
+        const mask = segmentMask(trip.fromIndex, trip.toIndex)
+        const seatId = yield* inventory.claim(target.runId, mask, (seat) => ordersRepo.insert({
+          id: newOrderId, customer_id: customerId, run_id: target.runId, seat_id: seat,
+          from_index: trip.fromIndex, to_index: trip.toIndex, segment_mask: mask, price_fen: trip.priceFen,
+          state: "paid", held_at_ms: nowMs, hold_expires_at_ms: nowMs, paid_at_ms: nowMs, issued_at_ms: null
+        }).pipe(Effect.zipRight(repo.linkChange(newOrderId, old.id, changeCount))), { _tag: "InClass", seatClass: trip.seatClass })
+        if (seatId === undefined) {
+          return yield* new SoldOut({ runId: target.runId, fromStation: target.fromStation, toStation: target.toStation })
+        }
+        return newOrderId
+      })
+
+    const changeLocked = (
+      customerId: CustomerId, orderId: OrderId, target: ChangeTarget, trip: { fromIndex: number; toIndex: number; priceFen: number; seatClass: string }, nowMs: number
+    ) =>
+      Effect.gen(function* () {
+        const old = yield* ordersRepo.byIdForCustomer(orderId, customerId)
+        if (!old) return yield* new OrderNotFound({ orderId })
+        const refusal = (why: string) => new OrderNotChangeable({ orderId, state: old.state, reason: why })
+        if (old.state !== "issued") return yield* refusal(`only an issued ticket can be changed, this order is ${old.state}`)
+        const changes = (yield* repo.changeLink(orderId))?.change_count ?? 0
+        if (changes >= config.maxChangesPerTicket) {
+          return yield* new ChangeLimitReached({ orderId, changes, maxChanges: config.maxChangesPerTicket })
+        }
+        if (nowMs >= (yield* departureMs(old.run_id, old.from_index))) return yield* refusal("the train has left")
+        if (nowMs >= (yield* departureMs(target.runId, trip.fromIndex))) return yield* refusal("the new train has left")
+        const voiding = yield* repo.voidTicket(orderId, nowMs)
+        if (voiding === "admitted") return yield* refusal("the ticket was used at a gate")
+        if (voiding !== "voided") return yield* Effect.dieMessage(`issued order ${orderId} had no live ticket to void (${voiding})`)
+        if (!(yield* ordersRepo.transition(orderId, "issued", "changed", { column: "closed_at_ms", atMs: nowMs }))) {
+          return yield* Effect.dieMessage(`order ${orderId} left 'issued' under its own lock`)
+        }
+        // released first, so the new journey may take the same seat on an overlapping segment
+        yield* ordersRepo.releaseSeat(old.seat_id, Number(old.segment_mask))
+        const newOrderId = yield* newJourneyOrder(customerId, old, target, trip, changes + 1, nowMs)
+
+        const differenceFen = trip.priceFen - Number(old.price_fen)
+        const transferIds: Array<TransferId> = []
+        if (differenceFen > 0) {
+          const id = yield* ids.transferId
+          const moved = yield* ledger.transfer({
+            id, debit: walletAccountId(customerId), credit: centreAccountId, amountFen: differenceFen,
+            purpose: "change-payment", orderId: newOrderId, nowMs
+          })
+          if (!moved) {
+            const balance = Number((yield* ledger.balance(walletAccountId(customerId))) ?? 0)
+            return yield* new InsufficientFunds({ balanceFen: balance, neededFen: differenceFen })
+          }
+          transferIds.push(id)
+        } else if (differenceFen < 0) {
+          const payments = yield* paymentsBehind(old, changes)
+          transferIds.push(...(yield* returnToPayers(payments, -differenceFen, "change-refund", newOrderId, nowMs)))
+        }
+        const newOrder = yield* ordersRepo.byId(newOrderId)
+        if (!newOrder) return yield* Effect.dieMessage(`order ${newOrderId} vanished inside its own transaction`)
+        yield* paymentsBehind(newOrder, changes + 1)
+        yield* issuance.enqueue(newOrderId, nowMs)
+
+        const chargedFen = Math.max(0, differenceFen)
+        const refundedFen = Math.max(0, -differenceFen)
+        const common = {
+          customer_id: customerId, actor: customerActor(customerId), reason: target.reason ?? null,
+          fee_fen: 0, refund_fen: refundedFen, charge_fen: chargedFen, at_ms: nowMs
+        }
+        yield* repo.insertEvent({ ...common, order_id: orderId, kind: "changed", price_fen: Number(old.price_fen), related_order_id: newOrderId })
+        yield* repo.insertEvent({ ...common, order_id: newOrderId, kind: "changed-in", price_fen: trip.priceFen, related_order_id: orderId })
+        const result: ChangeResult = {
+          oldOrderId: orderId, newOrder: toOrder(newOrder), fareDifferenceFen: differenceFen, chargedFen, refundedFen, transferIds, atMs: nowMs
+        }
+        return result
+      })
+
+    const withCurrentNewOrder = (result: ChangeResult) =>
+      Effect.map(ordersRepo.byId(result.newOrder.orderId), (view): ChangeResult => ({ ...result, newOrder: view ? toOrder(view) : result.newOrder }))
+
+    /**
+     * Change an issued order to another run, date or segment. A replay of a stored key answers before the
+     * password is checked, as a payment does; the password is asked only when the new journey costs more.
+     */
+    const change = (customerId: CustomerId, orderId: OrderId, key: string, target: ChangeTarget) =>
+      Effect.gen(function* () {
+        const request = {
+          endpoint: "change", orderId, runId: target.runId, fromStation: target.fromStation, toStation: target.toStation,
+          reason: target.reason ?? null
+        }
+        const replay = yield* lookupKey(customerId, key, request, ChangeResultSchema)
+        if (Option.isSome(replay)) return yield* withCurrentNewOrder(replay.value)
+        const old = yield* ordersRepo.byIdForCustomer(orderId, customerId)
+        if (!old) return yield* new OrderNotFound({ orderId })
+        const journey = yield* orders.journey(target.runId, target.fromStation, target.toStation)
+        // a change keeps the seat class (12306 changes class only at a counter)
+        const priceFen = journey.pricesByClass.get(old.seat_class)
+        if (priceFen === undefined) return yield* new UnknownSeatClass({ runId: target.runId, seatClass: old.seat_class })
+        const trip = { fromIndex: journey.fromIndex, toIndex: journey.toIndex, priceFen, seatClass: old.seat_class }
+        const differenceFen = trip.priceFen - Number(old.price_fen)
+        if (differenceFen > 0) {
+          if (target.paymentPassword === undefined) return yield* new PaymentPasswordRequired({ fareDifferenceFen: differenceFen })
+          yield* customers.verifyPaymentPassword(customerId, target.paymentPassword)
+        }
+        const nowMs = yield* Clock.currentTimeMillis
+        const attempt = repo.lockOrder(orderId).pipe(
+          Effect.zipRight(idempotent({ scope: customerId, key, request, schema: ChangeResultSchema, nowMs },
+            changeLocked(customerId, orderId, target, trip, nowMs))),
+          sql.withTransaction)
+        // an expired hold keeps its seat until the sweeper passes: release them and try once more
+        const changed = yield* attempt.pipe(Effect.catchTag("SoldOut", (soldOut) =>
+          Effect.flatMap(orders.releaseExpiredHolds, (released) => released > 0 ? attempt : Effect.fail(soldOut))))
+        // issue right after the commit; the outbox sweeper is the backstop if this process dies here
+        yield* issuance.issueForOrder(changed.newOrder.orderId)
+        return yield* withCurrentNewOrder(changed)
+      }).pipe(Effect.withSpan("Lifecycle.change"))
+
+    const orderEvents = (customerId: CustomerId, orderId: OrderId) =>
+      Effect.gen(function* () {
+        if (!(yield* ordersRepo.byIdForCustomer(orderId, customerId))) return yield* new OrderNotFound({ orderId })
+        return (yield* repo.events(orderId)).map(toEvent)
+      })
+
+    const adminOrderEvents = (orderId: OrderId) =>
+      Effect.gen(function* () {
+        if (!(yield* repo.orderExists(orderId))) return yield* new OrderNotFound({ orderId })
+        return (yield* repo.events(orderId)).map(toEvent)
+      })
+
+    /** The customer's wallet entries, newest first; a refund's fee is shown once, on its order's newest refund entry. */
+    const walletStatement = (customerId: CustomerId) =>
+      Effect.gen(function* () {
+        const walletId = walletAccountId(customerId)
+        const balanceFen = Number((yield* ledger.balance(walletId)) ?? 0)
+        const rows = yield* repo.statement(walletId, config.maxStatementEntries)
+        const feeShown = new Set<string>()
+        const entries = rows.map((row): StatementEntry => {
+          const showFee = row.fee_fen !== null && row.order_id !== null && !feeShown.has(row.order_id)
+          if (showFee && row.order_id !== null) feeShown.add(row.order_id)
+          return {
+            transferId: row.id, atMs: Number(row.created_at_ms), purpose: row.purpose, orderId: row.order_id,
+            amountFen: row.debit_account_id === walletId ? -Number(row.amount_fen) : Number(row.amount_fen),
+            feeFen: showFee ? Number(row.fee_fen) : null
+          }
+        })
+        const statement: Statement = { balanceFen, entries }
+        return statement
+      })
+
+    return { cancel, change, orderEvents, adminOrderEvents, walletStatement } as const
+  }),
+  dependencies: [LifecycleRepo.Default]
+}) {}
