@@ -26,6 +26,28 @@ export interface ServerSettings {
   readonly inventory: InventoryVariant
   /** the unsafe inventory double-books by design: only with this set (`--unsafe`) */
   readonly allowUnsafeInventory: boolean
+  // ---- payments stream: two-phase transfers, kiosks, bank, gateway --------------------------------
+  /** a card reservation not captured by then (a crash between authorise and capture) is voided */
+  readonly cardAuthorisationTimeoutMs: number
+  /** a gateway reservation the reconciler has not settled by then is voided; a later success is refunded or issued */
+  readonly gatewayPaymentTimeoutMs: number
+  /** the reconciler polls the gateway for charges pending longer than this (their callback may be lost) */
+  readonly gatewayReconcileAfterMs: number
+  readonly gatewayReconcileIntervalMs: number
+  readonly gatewayReconcileBatchSize: number
+  readonly pendingTransferSweepIntervalMs: number
+  readonly pendingTransferSweepBatchSize: number
+  /** shared with the gateway: the HMAC-SHA256 key of its notifications */
+  readonly gatewayWebhookSecret: string
+  /** a notification sent longer ago than this (or this far ahead of our clock) is refused as stale */
+  readonly gatewayCallbackMaxAgeMs: number
+  readonly kioskPrintJobsBatchSize: number
+  /** the simulated bank's answer time for each call */
+  readonly simulatedBankLatencyMs: number
+  /** the simulated gateway's notification delays: on time, and late */
+  readonly simulatedGatewayCallbackDelayMs: number
+  readonly simulatedGatewayLateCallbackDelayMs: number
+  readonly simulatedGatewayCallbackIntervalMs: number
 }
 
 export const defaultSettings: ServerSettings = {
@@ -43,7 +65,22 @@ export const defaultSettings: ServerSettings = {
   holdSweepBatchSize: 200,
   maxTopUpFen: 5_000_000,
   inventory: "conditional",
-  allowUnsafeInventory: false
+  allowUnsafeInventory: false,
+  // payments stream
+  cardAuthorisationTimeoutMs: 60_000,
+  gatewayPaymentTimeoutMs: 15 * 60_000,
+  gatewayReconcileAfterMs: 60_000,
+  gatewayReconcileIntervalMs: 10_000,
+  gatewayReconcileBatchSize: 100,
+  pendingTransferSweepIntervalMs: 5_000,
+  pendingTransferSweepBatchSize: 200,
+  gatewayWebhookSecret: "chunyun-gateway-secret",
+  gatewayCallbackMaxAgeMs: 5 * 60_000,
+  kioskPrintJobsBatchSize: 20,
+  simulatedBankLatencyMs: 0,
+  simulatedGatewayCallbackDelayMs: 0,
+  simulatedGatewayLateCallbackDelayMs: 30_000,
+  simulatedGatewayCallbackIntervalMs: 1_000
 }
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {

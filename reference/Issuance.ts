@@ -30,7 +30,8 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
       Effect.gen(function* () {
         const order = yield* orders.byId(orderId)
         if (!order || order.state !== "paid") return yield* Effect.dieMessage(`outbox names order ${orderId} which is not paid`)
-        const [holder] = yield* sql<{ phone: string }>`SELECT phone FROM customers WHERE id = ${order.customer_id}`
+        // a customer without a phone (an anonymous kiosk passenger) is bound to its ID, printed on the ticket
+        const [holder] = yield* sql<{ phone: string }>`SELECT COALESCE(phone, id) AS phone FROM customers WHERE id = ${order.customer_id}`
         const [stop] = yield* sql<{ departure_minute_of_day: number }>`SELECT departure_minute_of_day FROM run_stops
           WHERE run_id = ${order.run_id} AND stop_index = ${order.from_index}`
         if (!holder || !stop) return yield* Effect.dieMessage(`order ${orderId} lacks its customer or boarding stop`)

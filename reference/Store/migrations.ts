@@ -5,6 +5,7 @@
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
+import { payments } from "./0005_payments.js"
 
 const init = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -12,7 +13,7 @@ const init = Effect.gen(function* () {
   const statements = [
     `CREATE TABLE customers (
       id TEXT PRIMARY KEY,
-      phone TEXT NOT NULL UNIQUE,
+      phone TEXT UNIQUE,
       password_hash TEXT NOT NULL,
       payment_password_hash TEXT NOT NULL,
       payment_failures INTEGER NOT NULL DEFAULT 0,
@@ -23,7 +24,7 @@ const init = Effect.gen(function* () {
       expires_at_ms BIGINT NOT NULL)`,
     `CREATE TABLE accounts (
       id TEXT PRIMARY KEY,
-      kind TEXT NOT NULL CHECK (kind IN ('wallet', 'centre', 'bank-clearing')),
+      kind TEXT NOT NULL CHECK (kind IN ('wallet', 'centre', 'bank-clearing', 'card-clearing', 'gateway-clearing')),
       customer_id TEXT UNIQUE REFERENCES customers(id),
       balance_fen BIGINT NOT NULL DEFAULT 0,
       CHECK (kind <> 'wallet' OR balance_fen >= 0))`,
@@ -32,7 +33,7 @@ const init = Effect.gen(function* () {
       debit_account_id TEXT NOT NULL REFERENCES accounts(id),
       credit_account_id TEXT NOT NULL REFERENCES accounts(id),
       amount_fen BIGINT NOT NULL CHECK (amount_fen > 0),
-      purpose TEXT NOT NULL CHECK (purpose IN ('top-up', 'order-payment')),
+      purpose TEXT NOT NULL CHECK (purpose IN ('top-up', 'order-payment', 'late-capture', 'refund')),
       order_id TEXT,
       created_at_ms BIGINT NOT NULL)`,
     `CREATE INDEX transfers_by_debit ON transfers(debit_account_id)`,
@@ -122,6 +123,9 @@ const init = Effect.gen(function* () {
   for (const statement of statements) yield* sql.unsafe(statement)
 })
 
-export const loader = Migrator.fromRecord({ "0001_init": init })
+export const loader = Migrator.fromRecord({
+  "0001_init": init,
+  "0005_payments": payments
+})
 
 export const runMigrations = Migrator.make({})({ loader })
