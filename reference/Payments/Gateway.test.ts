@@ -47,7 +47,7 @@ describe("gateway payments (callbacks delivered, reconciler polling)", () => {
   before(async () => {
     server = await startTestServer({
       simulatedGatewayCallbackIntervalMs: 30, gatewayReconcileAfterMs: 400, gatewayReconcileIntervalMs: 100,
-      gatewayPaymentTimeoutMs: 1_000, pendingTransferSweepIntervalMs: 100
+      gatewayPaymentTimeoutMs: 1_000, pendingTransferSweepIntervalMs: 100, simulatedGatewayLateCallbackDelayMs: 1_200
     })
     run = await setUp(server, "G800")
   })
@@ -132,6 +132,19 @@ describe("gateway payments (callbacks delivered, reconciler polling)", () => {
     assert.equal((await chargeRow(server, charge.chargeId))?.state, "pending")
     await until(async () => (await orderState(server, buyer, order.orderId)) === "issued", "the reconciler settles the charge")
     assert.deepEqual(await chargeRow(server, charge.chargeId), { state: "captured", callbacks: 0, reservation: "posted" })
+    assert.deepEqual(await transfersOf(server, order.orderId), { "order-payment": 1 })
+    await assertLedgerConsistent(server)
+  })
+
+  test("a late notification after the reconciler settled the charge is a duplicate", async () => {
+    const buyer = await server.run(newCustomer(server.baseUrl))
+    const order = await holdOf(server, buyer, run)
+    await planGateway(server, { outcome: "succeed", callback: "late" })
+    const charge = await payByGateway(server, buyer, order.orderId, "gw-pay-0010")
+    await until(async () => (await orderState(server, buyer, order.orderId)) === "issued", "the reconciler settles the charge")
+    assert.equal((await chargeRow(server, charge.chargeId))?.callbacks, 0)
+    await until(async () => (await chargeRow(server, charge.chargeId))?.callbacks === 1, "the late notification arrives")
+    assert.deepEqual(await chargeRow(server, charge.chargeId), { state: "captured", callbacks: 1, reservation: "posted" })
     assert.deepEqual(await transfersOf(server, order.orderId), { "order-payment": 1 })
     await assertLedgerConsistent(server)
   })
