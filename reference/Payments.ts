@@ -165,6 +165,10 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
         const authorisation = yield* bank.authorise({ cardToken: card.cardToken, pinBlock: card.pinBlock, amountFen, reference: pendingId }).pipe(
           Effect.catchTag("BankDeclined", (declined) =>
             Effect.zipRight(closeCardPayment(pendingId, "declined", { reason: declined.reason }), Effect.fail(new CardDeclined({ reason: declined.reason })))))
+        // recorded before the capture: if this process dies before posting, the sweeper that voids the
+        // reservation gives the captured money back at the bank (one refund, never a charge without a ticket)
+        yield* sql`UPDATE card_payments SET authorisation_id = ${authorisation.authorisationId}
+          WHERE pending_transfer_id = ${pendingId} AND state = 'authorising'`
         yield* bank.capture(authorisation.authorisationId)
         const capturedAtMs = yield* Clock.currentTimeMillis
         const paid = yield* idempotent(
@@ -327,7 +331,10 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
       return settled
     }).pipe(Effect.withSpan("Payments.reconcileGatewayCharges"))
 
-    /** Voids reservations past their timeout (a card payment whose process died between authorise and capture, an unpaid gateway charge). */
+    /**
+     * Voids reservations past their timeout: an unpaid gateway charge (a later success is settled as late),
+     * a card payment whose process died between the bank's answer and the post (reversed at the bank).
+     */
     const voidTimedOutReservations = Effect.gen(function* () {
       const nowMs = yield* Clock.currentTimeMillis
       const due = yield* ledger.timedOut(nowMs, config.pendingTransferSweepBatchSize)
@@ -335,11 +342,12 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
       for (const reservation of due) {
         const released = yield* Effect.gen(function* () {
           const released = yield* ledger.voidPending(reservation.id, nowMs)
-          yield* sql`UPDATE card_payments SET state = 'voided', resolved_at_ms = ${nowMs}
-            WHERE pending_transfer_id = ${reservation.id} AND state = 'authorising'`
-          return released
+          const card = yield* sql<{ authorisation_id: string | null }>`UPDATE card_payments SET state = 'voided', resolved_at_ms = ${nowMs}
+            WHERE pending_transfer_id = ${reservation.id} AND state = 'authorising' RETURNING authorisation_id`
+          return { released, authorisationId: card[0]?.authorisation_id ?? null }
         }).pipe(sql.withTransaction)
-        if (released) voided++
+        if (released.authorisationId !== null) yield* bank.reverse(released.authorisationId)
+        if (released.released) voided++
       }
       return voided
     }).pipe(Effect.withSpan("Payments.voidTimedOutReservations"))

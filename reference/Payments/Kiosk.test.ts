@@ -6,8 +6,12 @@
  */
 import assert from "node:assert/strict"
 import { after, before, describe, test } from "node:test"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Either } from "effect"
 import type { OrderId, StationCode } from "../Domain.js"
+import { Ids } from "../Ids.js"
+import { TwoPhaseLedger } from "./Ledger.js"
+import { Bank } from "./SimulatedBank.js"
 import type { CardToken } from "./SimulatedBank.js"
 import { formatPinBlock } from "./PinBlock.js"
 import {
@@ -15,7 +19,7 @@ import {
 } from "../testing/Payments.js"
 import type { TestCard, TestKiosk } from "../testing/Payments.js"
 import {
-  createRun, newCustomer, newGate, rawRequest, startTestServer, storeQuery, tagOf, withTestServer
+  createRun, newCustomer, newGate, rawRequest, startTestServer, storeQuery, tagOf, waitUntil, withTestServer
 } from "../testing/TestServer.js"
 import type { TestRun, TestServer } from "../testing/TestServer.js"
 
@@ -237,6 +241,43 @@ describe("a bank slower than the card reservation", () => {
       assert.equal((await server.run(kiosk.client.kiosk.getKioskOrder({ path: { orderId: order.orderId } }))).state, "held")
       const [payment] = await server.run(storeQuery<{ state: string }>(`SELECT state FROM card_payments WHERE order_id = ?`, order.orderId))
       assert.equal(payment?.state, "voided")
+      assert.deepEqual(await transfersOf(server, order.orderId), {})
+      await assertLedgerConsistent(server)
+    })
+  })
+})
+
+describe("a server that dies between the bank's capture and the post", () => {
+  test("the sweeper voids the reservation and gives the captured money back at the bank", async () => {
+    await withTestServer({ pendingTransferSweepIntervalMs: 50 }, async (server) => {
+      const run = await server.run(createRun(server.baseUrl, { trainCode: "K502", stations: ["SHH", "BJP"], seatCount: 2 }))
+      const kiosk = await server.run(newKiosk(server.baseUrl, "kiosk-crash", "SHH"))
+      const card = await server.run(issueCard(server.baseUrl, { balanceFen: 100_000 }))
+      const order = await server.run(kiosk.client.kiosk.holdWalkUp({ payload: { runId: run.runId, fromStation: "SHH" as StationCode, toStation: "BJP" as StationCode } }))
+      // what payByCard leaves behind when the process dies right after `bank.capture`: a live reservation
+      // whose timeout has passed, and a card payment still 'authorising' that names a captured authorisation
+      await server.run(Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const ledger = yield* TwoPhaseLedger
+        const bank = yield* Bank
+        const pendingId = yield* Effect.flatMap(Ids, (ids) => ids.transferId)
+        const authorisation = yield* bank.authorise({ cardToken: card.token, pinBlock: card.pinBlock, amountFen: order.priceFen, reference: pendingId })
+        yield* bank.capture(authorisation.authorisationId)
+        const longAgoMs = Date.now() - 3_600_000
+        yield* sql.withTransaction(Effect.gen(function* () {
+          yield* ledger.reserve({
+            id: pendingId, debit: "card-clearing", credit: "centre", amountFen: order.priceFen, purpose: "card-payment",
+            orderId: order.orderId, nowMs: longAgoMs, timeoutMs: server.settings.cardAuthorisationTimeoutMs
+          })
+          yield* sql`INSERT INTO card_payments (pending_transfer_id, order_id, kiosk_id, card_bin, card_last4, state, authorisation_id, created_at_ms)
+            VALUES (${pendingId}, ${order.orderId}, ${kiosk.kioskId}, '622202', '0000', 'authorising', ${authorisation.authorisationId}, ${longAgoMs})`
+        }))
+      }))
+      assert.equal((await cardState(server, card.token))?.balanceFen, 100_000 - order.priceFen)
+      assert.ok(await waitUntil(async () => (await cardState(server, card.token))?.balanceFen === 100_000, 5_000), "the capture is refunded")
+      const [payment] = await server.run(storeQuery<{ state: string }>(`SELECT state FROM card_payments WHERE order_id = ?`, order.orderId))
+      assert.equal(payment?.state, "voided")
+      assert.equal((await server.run(kiosk.client.kiosk.getKioskOrder({ path: { orderId: order.orderId } }))).state, "held")
       assert.deepEqual(await transfersOf(server, order.orderId), {})
       await assertLedgerConsistent(server)
     })
