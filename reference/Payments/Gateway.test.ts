@@ -19,7 +19,7 @@ import {
 import type { TestCustomer, TestRun, TestServer } from "../testing/TestServer.js"
 
 const fareFenPerSegment = 9_000
-const settleWaitMs = 5_000
+const settleWaitMs = 8_000
 
 const setUp = async (server: TestServer, trainCode: string) => {
   const run = await server.run(createRun(server.baseUrl, { trainCode, stations: ["SHH", "BJP"], seatCount: 40, fareFenPerSegment }))
@@ -47,7 +47,7 @@ describe("gateway payments (callbacks delivered, reconciler polling)", () => {
   before(async () => {
     server = await startTestServer({
       simulatedGatewayCallbackIntervalMs: 30, gatewayReconcileAfterMs: 400, gatewayReconcileIntervalMs: 100,
-      gatewayPaymentTimeoutMs: 1_000, pendingTransferSweepIntervalMs: 100, simulatedGatewayLateCallbackDelayMs: 1_200
+      gatewayPaymentTimeoutMs: 1_000, pendingTransferSweepIntervalMs: 100, simulatedGatewayLateCallbackDelayMs: 2_500
     })
     run = await setUp(server, "G800")
   })
@@ -202,7 +202,7 @@ describe("gateway payments (callbacks delivered, reconciler polling)", () => {
 })
 
 describe("gateway successes that arrive late (no reconciler)", () => {
-  const holdTtlMs = 1_500
+  const holdTtlMs = 4_000
   let server: TestServer
   let run: TestRun
   before(async () => {

@@ -228,7 +228,7 @@ describe("kiosk card payments", () => {
 
 describe("a bank slower than the card reservation", () => {
   test("the sweeper voids the reservation, the authorisation is reversed, the order stays held", async () => {
-    await withTestServer({ cardAuthorisationTimeoutMs: 100, simulatedBankLatencyMs: 600, pendingTransferSweepIntervalMs: 50 }, async (server) => {
+    await withTestServer({ cardAuthorisationTimeoutMs: 100, simulatedBankLatencyMs: 1_500, pendingTransferSweepIntervalMs: 50 }, async (server) => {
       const run = await server.run(createRun(server.baseUrl, { trainCode: "K501", stations: ["SHH", "BJP"], seatCount: 2 }))
       const kiosk = await server.run(newKiosk(server.baseUrl, "kiosk-slow", "SHH"))
       const card = await server.run(issueCard(server.baseUrl, { balanceFen: 100_000 }))
