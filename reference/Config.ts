@@ -42,8 +42,9 @@ export interface ServerSettings {
   /** a notification sent longer ago than this (or this far ahead of our clock) is refused as stale */
   readonly gatewayCallbackMaxAgeMs: number
   readonly kioskPrintJobsBatchSize: number
-  /** the simulated bank's answer time for each call */
+  /** the simulated bank's answer time for an authorisation: this, plus up to the jitter drawn from Random */
   readonly simulatedBankLatencyMs: number
+  readonly simulatedBankLatencyJitterMs: number
   /** the simulated gateway's notification delays: on time, and late */
   readonly simulatedGatewayCallbackDelayMs: number
   readonly simulatedGatewayLateCallbackDelayMs: number
@@ -78,6 +79,7 @@ export const defaultSettings: ServerSettings = {
   gatewayCallbackMaxAgeMs: 5 * 60_000,
   kioskPrintJobsBatchSize: 20,
   simulatedBankLatencyMs: 0,
+  simulatedBankLatencyJitterMs: 0,
   simulatedGatewayCallbackDelayMs: 0,
   simulatedGatewayLateCallbackDelayMs: 30_000,
   simulatedGatewayCallbackIntervalMs: 1_000

@@ -5,7 +5,7 @@
  * another institution, not for this server's store). Latency is a setting and passes on Effect's Clock;
  * authorisation IDs and codes come from Effect's Random, so a simulated run is reproducible.
  */
-import { Context, Effect, Layer, Ref, Schema } from "effect"
+import { Context, Effect, Layer, Random, Ref, Schema } from "effect"
 import { ServerConfig } from "../Config.js"
 import { randomHex } from "../Ids.js"
 import { DeclineReason } from "./Errors.js"
@@ -56,7 +56,12 @@ export class SimulatedBank extends Effect.Service<SimulatedBank>()("SimulatedBan
     const cards = yield* Ref.make(new Map<CardToken, SimulatedCard>())
     const authorisations = yield* Ref.make(new Map<string, SimulatedAuthorisation>())
     const slowly = <A, E>(effect: Effect.Effect<A, E>) =>
-      config.simulatedBankLatencyMs > 0 ? Effect.zipRight(Effect.sleep(config.simulatedBankLatencyMs), effect) : effect
+      Effect.gen(function* () {
+        const jitterMs = config.simulatedBankLatencyJitterMs > 0 ? yield* Random.nextIntBetween(0, config.simulatedBankLatencyJitterMs + 1) : 0
+        const latencyMs = config.simulatedBankLatencyMs + jitterMs
+        if (latencyMs > 0) yield* Effect.sleep(latencyMs)
+        return yield* effect
+      })
 
     /** Issue a card (admin or test): returns the token a card reader would send for it. */
     const issueCard = (card: { pan: string; pin: string; balanceFen: number; lost?: boolean | undefined }) =>
