@@ -304,6 +304,30 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
         return yield* settleCharge(notification.chargeId, notification.status, { amountFen: notification.amountFen })
       })
 
+    /**
+     * The outside half of a refund (the lifecycle stream reverses the payment transfer in the ledger, then
+     * calls this after its commit): the bank reverses the card capture, or the gateway refunds the charge.
+     * Once per payment however often it is called; false when the order was not paid by card or gateway.
+     */
+    const returnToPayer = (orderId: OrderId) =>
+      Effect.gen(function* () {
+        const [card] = yield* sql<{ authorisation_id: string }>`SELECT authorisation_id FROM card_payments
+          WHERE order_id = ${orderId} AND state = 'captured'`
+        if (card) {
+          // the bank reverses an authorisation once, however often asked: reverse first, then record it
+          yield* bank.reverse(card.authorisation_id)
+          yield* sql`UPDATE card_payments SET state = 'refunded' WHERE order_id = ${orderId} AND state = 'captured'`
+          return true
+        }
+        const [charge] = yield* sql<{ id: ChargeId }>`UPDATE gateway_charges SET state = 'refunding'
+          WHERE order_id = ${orderId} AND state = 'captured' RETURNING id`
+        if (charge) {
+          yield* refundAtGateway(charge.id)
+          return true
+        }
+        return false
+      }).pipe(Effect.withSpan("Payments.returnToPayer"))
+
     // ---- background work (sweepers; the simulator drives the same effects) ------------------------
 
     /**
@@ -363,7 +387,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
     })
 
     return {
-      payByCard, payByGateway, handleCallback, settleCharge,
+      payByCard, payByGateway, handleCallback, settleCharge, returnToPayer,
       reconcileGatewayCharges, voidTimedOutReservations, deliverSimulatedCallbacks
     } as const
   }),

@@ -10,12 +10,13 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Either } from "effect"
 import type { OrderId, StationCode } from "../Domain.js"
 import { Ids } from "../Ids.js"
+import { Payments } from "../Payments.js"
 import { TwoPhaseLedger } from "./Ledger.js"
 import { Bank } from "./SimulatedBank.js"
 import type { CardToken } from "./SimulatedBank.js"
 import { formatPinBlock } from "./PinBlock.js"
 import {
-  assertLedgerConsistent, balanceOfAccount, bankCaptures, cardState, issueCard, newKiosk, transfersOf
+  assertLedgerConsistent, balanceOfAccount, bankCaptures, cardState, gatewayChargeState, issueCard, newKiosk, transfersOf
 } from "../testing/Payments.js"
 import type { TestCard, TestKiosk } from "../testing/Payments.js"
 import {
@@ -280,6 +281,35 @@ describe("a server that dies between the bank's capture and the post", () => {
       assert.equal((await server.run(kiosk.client.kiosk.getKioskOrder({ path: { orderId: order.orderId } }))).state, "held")
       assert.deepEqual(await transfersOf(server, order.orderId), {})
       await assertLedgerConsistent(server)
+    })
+  })
+})
+
+describe("the outside half of a refund", () => {
+  test("returnToPayer reverses a card capture at the bank once, and refunds a gateway charge once", async () => {
+    await withTestServer({ simulatedGatewayCallbackIntervalMs: 30 }, async (server) => {
+      const run = await server.run(createRun(server.baseUrl, { trainCode: "K503", stations: ["SHH", "BJP"], seatCount: 4 }))
+      const kiosk = await server.run(newKiosk(server.baseUrl, "kiosk-refund", "SHH"))
+      const card = await server.run(issueCard(server.baseUrl, { balanceFen: 100_000 }))
+      const order = await server.run(kiosk.client.kiosk.holdWalkUp({ payload: { runId: run.runId, fromStation: "SHH" as StationCode, toStation: "BJP" as StationCode } }))
+      await server.run(kiosk.client.kiosk.payByCard({
+        path: { orderId: order.orderId }, headers: { "idempotency-key": "kiosk-refund-1" }, payload: { cardToken: card.token, pinBlock: card.pinBlock }
+      }))
+      assert.equal((await cardState(server, card.token))?.balanceFen, 100_000 - order.priceFen)
+      const returnToPayer = (orderId: OrderId) => server.run(Effect.flatMap(Payments, (payments) => payments.returnToPayer(orderId)))
+      assert.equal(await returnToPayer(order.orderId), true)
+      assert.equal(await returnToPayer(order.orderId), false)
+      assert.equal((await cardState(server, card.token))?.balanceFen, 100_000)
+
+      const buyer = await server.run(newCustomer(server.baseUrl))
+      const held = await server.run(buyer.client.orders.hold({ payload: { runId: run.runId, fromStation: "SHH" as StationCode, toStation: "BJP" as StationCode } }))
+      const charge = await server.run(buyer.client.gateway.payByGateway({ path: { orderId: held.orderId }, headers: { "idempotency-key": "gw-refund-1" } }))
+      assert.ok(await waitUntil(async () => (await server.run(buyer.client.orders.getOrder({ path: { orderId: held.orderId } }))).state === "issued", 8_000))
+      assert.equal(await returnToPayer(held.orderId), true)
+      assert.equal(await returnToPayer(held.orderId), false)
+      assert.equal((await gatewayChargeState(server, charge.chargeId))?.refunded, true)
+      const [row] = await server.run(storeQuery<{ state: string }>(`SELECT state FROM gateway_charges WHERE id = ?`, charge.chargeId))
+      assert.equal(row?.state, "refunded")
     })
   })
 })

@@ -42,7 +42,7 @@ export const payments = Effect.gen(function* () {
       kiosk_id TEXT NOT NULL REFERENCES kiosks(id),
       card_bin TEXT NOT NULL,
       card_last4 TEXT NOT NULL,
-      state TEXT NOT NULL CHECK (state IN ('authorising', 'captured', 'declined', 'voided')),
+      state TEXT NOT NULL CHECK (state IN ('authorising', 'captured', 'declined', 'voided', 'refunded')),
       authorisation_id TEXT,
       auth_code TEXT,
       decline_reason TEXT,
