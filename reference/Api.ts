@@ -9,7 +9,7 @@ import { CheckinApi } from "./Checkin/Api.js"
 import { CustomersApi } from "./Customers/Api.js"
 import { IssuanceApi } from "./Issuance/Api.js"
 import { OrdersApi } from "./Orders/Api.js"
-import { GatewayApi, KioskAdminApi, KioskApi } from "./Payments/Api.js"
+import { GatewayApi, PaymentsAdminApi, KioskApi } from "./Payments/Api.js"
 
 export class ChunyunApi extends HttpApi.make("chunyun")
   .add(CustomersApi)
@@ -18,7 +18,7 @@ export class ChunyunApi extends HttpApi.make("chunyun")
   .add(AccountsApi)
   .add(IssuanceApi)
   .add(CheckinApi)
-  .add(KioskAdminApi)
+  .add(PaymentsAdminApi)
   .add(KioskApi)
   .add(GatewayApi)
   .annotate(OpenApi.Title, "Chunyun reference ticketing server")

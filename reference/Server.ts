@@ -33,7 +33,7 @@ import { OrdersHttp } from "./Orders/Http.js"
 import { OrdersRepo } from "./Orders/Repo.js"
 import { Passwords } from "./Passwords.js"
 import { Payments } from "./Payments.js"
-import { GatewayHttp, KioskAdminHttp, KioskAuthLive, KioskHttp } from "./Payments/Http.js"
+import { GatewayHttp, PaymentsAdminHttp, KioskAuthLive, KioskHttp } from "./Payments/Http.js"
 import { Kiosks } from "./Payments/Kiosks.js"
 import { TwoPhaseLedger } from "./Payments/Ledger.js"
 import { SimulatedBank, SimulatedBankPort } from "./Payments/SimulatedBank.js"
@@ -81,7 +81,7 @@ export const ServicesLayer = Layer.merge(Accounts.DefaultWithoutDependencies, Pa
 )
 
 const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
-  Layer.provide([CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp, KioskAdminHttp, KioskHttp, GatewayHttp]),
+  Layer.provide([CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp, PaymentsAdminHttp, KioskHttp, GatewayHttp]),
   Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive, KioskAuthLive])
 )
 

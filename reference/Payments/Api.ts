@@ -106,7 +106,13 @@ export type CallbackAnswer = typeof CallbackAnswer.Type
 const printJobPath = Schema.Struct({ jobId: PrintJobId })
 const orderIdPath = Schema.Struct({ orderId: OrderId })
 
-export class KioskAdminApi extends HttpApiGroup.make("kioskAdmin")
+/** How the next charge created at the simulated gateway behaves (SimulatedGateway.ts). */
+export const GatewayBehaviourSchema = Schema.Struct({
+  outcome: Schema.Literal("succeed", "fail", "abandon"),
+  callback: Schema.Literal("on-time", "late", "twice", "never")
+})
+
+export class PaymentsAdminApi extends HttpApiGroup.make("paymentsAdmin")
   .add(
     HttpApiEndpoint.post("registerKiosk", "/admin/kiosks")
       .setPayload(Schema.Struct({ kioskId: KioskId, station: StationCode }))
@@ -121,6 +127,12 @@ export class KioskAdminApi extends HttpApiGroup.make("kioskAdmin")
         lost: Schema.optional(Schema.Boolean)
       }))
       .addSuccess(Schema.Struct({ cardToken: CardToken }), { status: 201 })
+  )
+  .add(
+    // the simulated gateway's control, for a simulator whose server runs in another process
+    HttpApiEndpoint.post("planGatewayCharge", "/admin/gateway/plans")
+      .setPayload(GatewayBehaviourSchema)
+      .addSuccess(Schema.Void, { status: 204 })
   )
   .middleware(AdminAuth) {}
 

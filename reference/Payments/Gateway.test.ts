@@ -14,7 +14,7 @@ import {
   assertLedgerConsistent, balanceOfAccount, gatewayChargeState, gatewayNotification, planGateway, transfersOf
 } from "../testing/Payments.js"
 import {
-  bearer, createRun, newCustomer, rawRequest, startTestServer, storeQuery, tagOf, waitUntil
+  adminClient, bearer, createRun, newCustomer, rawRequest, startTestServer, storeQuery, tagOf, waitUntil
 } from "../testing/TestServer.js"
 import type { TestCustomer, TestRun, TestServer } from "../testing/TestServer.js"
 
@@ -97,8 +97,13 @@ describe("gateway payments (callbacks delivered, reconciler polling)", () => {
   test("a reservation in flight refuses a second payment of the order: PaymentInProgress (409)", async () => {
     const buyer = await server.run(newCustomer(server.baseUrl))
     const order = await holdOf(server, buyer, run)
-    await planGateway(server, { outcome: "abandon", callback: "never" })
-    await payByGateway(server, buyer, order.orderId, "gw-pay-0004")
+    // planned over HTTP, as a simulator whose server runs in another process does; only the admin may
+    const notAdmin = await rawRequest(server.baseUrl, "POST", "/admin/gateway/plans", { body: { outcome: "succeed", callback: "on-time" } })
+    assert.equal(notAdmin.status, 403)
+    await server.run(Effect.flatMap(adminClient(server.baseUrl), (admin) =>
+      admin.paymentsAdmin.planGatewayCharge({ payload: { outcome: "abandon", callback: "never" } })))
+    const charge = await payByGateway(server, buyer, order.orderId, "gw-pay-0004")
+    assert.equal((await gatewayChargeState(server, charge.chargeId))?.status, "pending")
     const second = await rawRequest(server.baseUrl, "POST", `/orders/${order.orderId}/gateway-payment`, {
       headers: { ...bearer(buyer.token), "idempotency-key": "gw-pay-0005" }
     })

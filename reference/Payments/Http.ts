@@ -8,18 +8,21 @@ import { CurrentKiosk, KioskAuth } from "./Api.js"
 import { signatureHeader } from "./GatewayNotification.js"
 import { Kiosks } from "./Kiosks.js"
 import { SimulatedBank } from "./SimulatedBank.js"
+import { SimulatedGateway } from "./SimulatedGateway.js"
 
 export const KioskAuthLive = Layer.effect(KioskAuth, Effect.map(Kiosks, (kiosks) => ({
   deviceKey: (key: Redacted.Redacted<string>) => storeDefects(kiosks.authenticate(Redacted.value(key)))
 })))
 
-export const KioskAdminHttp = HttpApiBuilder.group(ChunyunApi, "kioskAdmin", (handlers) =>
+export const PaymentsAdminHttp = HttpApiBuilder.group(ChunyunApi, "paymentsAdmin", (handlers) =>
   Effect.gen(function* () {
     const kiosks = yield* Kiosks
     const bank = yield* SimulatedBank
+    const gateway = yield* SimulatedGateway
     return handlers
       .handle("registerKiosk", ({ payload }) => storeDefects(kiosks.register(payload.kioskId, payload.station)))
       .handle("issueBankCard", ({ payload }) => Effect.map(bank.issueCard(payload), (cardToken) => ({ cardToken })))
+      .handle("planGatewayCharge", ({ payload }) => gateway.plan(payload))
   }))
 
 export const KioskHttp = HttpApiBuilder.group(ChunyunApi, "kiosk", (handlers) =>

@@ -32,7 +32,7 @@ export interface TestKiosk {
 export const newKiosk = (baseUrl: string, kioskId: string, station: string) =>
   Effect.gen(function* () {
     const admin = yield* adminClient(baseUrl)
-    const registered = yield* admin.kioskAdmin.registerKiosk({ payload: { kioskId: kioskId as KioskId, station: station as StationCode } })
+    const registered = yield* admin.paymentsAdmin.registerKiosk({ payload: { kioskId: kioskId as KioskId, station: station as StationCode } })
     const kiosk: TestKiosk = { client: yield* kioskClient(baseUrl, registered.deviceKey), kioskId: registered.kioskId, deviceKey: registered.deviceKey }
     return kiosk
   })
@@ -55,7 +55,7 @@ export const issueCard = (baseUrl: string, card: { balanceFen: number; pin?: str
     const admin = yield* adminClient(baseUrl)
     const pan = freshPan()
     const pin = card.pin ?? "246810"
-    const issued = yield* admin.kioskAdmin.issueBankCard({
+    const issued = yield* admin.paymentsAdmin.issueBankCard({
       payload: { pan, pin, balanceFen: card.balanceFen as Fen, ...(card.lost === undefined ? {} : { lost: card.lost }) }
     })
     const result: TestCard = { token: issued.cardToken, pan, pin, pinBlock: formatPinBlock(pin, pan) }
