@@ -12,6 +12,7 @@ import { LifecycleApi } from "./Lifecycle/Api.js"
 import { OrdersApi } from "./Orders/Api.js"
 import { StatisticsApi } from "./Statistics/Api.js"
 import { VenuesApi } from "./Venues/Api.js"
+import { GatewayApi, PaymentsAdminApi, KioskApi } from "./Payments/Api.js"
 
 export class ChunyunApi extends HttpApi.make("chunyun")
   .add(CustomersApi)
@@ -24,5 +25,8 @@ export class ChunyunApi extends HttpApi.make("chunyun")
   .add(ProfileApi)
   .add(StatisticsApi)
   .add(LifecycleApi)
+  .add(PaymentsAdminApi)
+  .add(KioskApi)
+  .add(GatewayApi)
   .annotate(OpenApi.Title, "Chunyun reference ticketing server")
   .annotate(OpenApi.Version, "0.1.0") {}

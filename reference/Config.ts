@@ -52,6 +52,29 @@ export interface ServerSettings {
   readonly maxChangesPerTicket: number
   /** the newest entries a wallet statement shows */
   readonly maxStatementEntries: number
+  // ---- payments stream: two-phase transfers, kiosks, bank, gateway --------------------------------
+  /** a card reservation not captured by then (a crash between authorise and capture) is voided */
+  readonly cardAuthorisationTimeoutMs: number
+  /** a gateway reservation the reconciler has not settled by then is voided; a later success is refunded or issued */
+  readonly gatewayPaymentTimeoutMs: number
+  /** the reconciler polls the gateway for charges pending longer than this (their callback may be lost) */
+  readonly gatewayReconcileAfterMs: number
+  readonly gatewayReconcileIntervalMs: number
+  readonly gatewayReconcileBatchSize: number
+  readonly pendingTransferSweepIntervalMs: number
+  readonly pendingTransferSweepBatchSize: number
+  /** shared with the gateway: the HMAC-SHA256 key of its notifications */
+  readonly gatewayWebhookSecret: string
+  /** a notification sent longer ago than this (or this far ahead of our clock) is refused as stale */
+  readonly gatewayCallbackMaxAgeMs: number
+  readonly kioskPrintJobsBatchSize: number
+  /** the simulated bank's answer time for an authorisation: this, plus up to the jitter drawn from Random */
+  readonly simulatedBankLatencyMs: number
+  readonly simulatedBankLatencyJitterMs: number
+  /** the simulated gateway's notification delays: on time, and late */
+  readonly simulatedGatewayCallbackDelayMs: number
+  readonly simulatedGatewayLateCallbackDelayMs: number
+  readonly simulatedGatewayCallbackIntervalMs: number
 }
 
 export const defaultSettings: ServerSettings = {
@@ -90,6 +113,22 @@ export const defaultSettings: ServerSettings = {
   minRefundFeeFen: 200,
   maxChangesPerTicket: 1,
   maxStatementEntries: 200,
+  // payments stream
+  cardAuthorisationTimeoutMs: 60_000,
+  gatewayPaymentTimeoutMs: 15 * 60_000,
+  gatewayReconcileAfterMs: 60_000,
+  gatewayReconcileIntervalMs: 10_000,
+  gatewayReconcileBatchSize: 100,
+  pendingTransferSweepIntervalMs: 5_000,
+  pendingTransferSweepBatchSize: 200,
+  gatewayWebhookSecret: "chunyun-gateway-secret",
+  gatewayCallbackMaxAgeMs: 5 * 60_000,
+  kioskPrintJobsBatchSize: 20,
+  simulatedBankLatencyMs: 0,
+  simulatedBankLatencyJitterMs: 0,
+  simulatedGatewayCallbackDelayMs: 0,
+  simulatedGatewayLateCallbackDelayMs: 30_000,
+  simulatedGatewayCallbackIntervalMs: 1_000,
 }
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {

@@ -39,7 +39,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
         if (order?.state === "refunded") return undefined
         if (!order || order.state !== "paid") return yield* Effect.dieMessage(`outbox names order ${orderId} which is not paid`)
         // bound to the phone number, or for an anonymous device's customer to its device ID (seed 004)
-        const [holder] = yield* sql<{ holder: string | null }>`SELECT COALESCE(phone, device_id) AS holder
+        const [holder] = yield* sql<{ holder: string | null }>`SELECT COALESCE(phone, device_id, id) AS holder
           FROM customers WHERE id = ${order.customer_id}`
         const [stop] = yield* sql<{ departure_minute_of_day: number }>`SELECT departure_minute_of_day FROM run_stops
           WHERE run_id = ${order.run_id} AND stop_index = ${order.from_index}`

@@ -40,6 +40,12 @@ import { Passwords } from "./Passwords.js"
 import { Statistics } from "./Statistics.js"
 import { StatisticsHttp } from "./Statistics/Http.js"
 import { SeatMaps } from "./SeatMap.js"
+import { Payments } from "./Payments.js"
+import { GatewayHttp, PaymentsAdminHttp, KioskAuthLive, KioskHttp } from "./Payments/Http.js"
+import { Kiosks } from "./Payments/Kiosks.js"
+import { TwoPhaseLedger } from "./Payments/Ledger.js"
+import { SimulatedBank, SimulatedBankPort } from "./Payments/SimulatedBank.js"
+import { PaymentGateway, SimulatedGateway } from "./Payments/SimulatedGateway.js"
 import { runMigrations } from "./Store/migrations.js"
 import { Venues } from "./Venues.js"
 import { VenuesHttp } from "./Venues/Http.js"
@@ -77,7 +83,14 @@ const Features = Layer.mergeAll(
   // catalog stream
   SeatMaps.Default, Venues.DefaultWithoutDependencies,
 )
-export const ServicesLayer = Layer.merge(Accounts.DefaultWithoutDependencies, Lifecycle.DefaultWithoutDependencies).pipe(
+/** The bank and the gateway: simulated ones, whose controls (cards, planned outcomes) tests and the simulator reach. */
+const PaymentPorts = Layer.mergeAll(
+  SimulatedBankPort, Layer.effect(PaymentGateway, Effect.map(SimulatedGateway, (gateway) => gateway.port))
+).pipe(Layer.provideMerge(Layer.merge(SimulatedBank.Default, SimulatedGateway.Default)))
+const PaymentServices = Payments.DefaultWithoutDependencies.pipe(
+  Layer.provideMerge(Layer.mergeAll(Kiosks.DefaultWithoutDependencies, TwoPhaseLedger.Default, PaymentPorts))
+)
+export const ServicesLayer = Layer.mergeAll(Accounts.DefaultWithoutDependencies, Lifecycle.DefaultWithoutDependencies, PaymentServices).pipe(
   Layer.provideMerge(Features),
   Layer.provideMerge(Layer.merge(Foundations, ensureSystemAccounts.pipe(Layer.provide(LedgerRepo.Default))))
 )
@@ -88,8 +101,9 @@ const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
     ProfileHttp, StatisticsHttp,
     VenuesHttp,
     LifecycleHttp,
+    PaymentsAdminHttp, KioskHttp, GatewayHttp,
   ]),
-  Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive])
+  Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive, KioskAuthLive])
 )
 
 /**
@@ -117,7 +131,8 @@ export const appLayer = (settings: Partial<ServerSettings>, store: Layer.Layer<S
 
 /**
  * Background work of a real server: the outbox sweeper (the backstop for a crash between a payment's
- * commit and its issue) and the release of expired holds. In virtual mode the simulator drives the same
+ * commit and its issue), the release of expired holds, the voiding of timed-out payment reservations,
+ * the gateway reconciler and the simulated gateway's callback delivery. In virtual mode the simulator drives the same
  * two effects as scheduled actors instead, so their timing is part of the deterministic trace.
  */
 export const sweepers = Effect.gen(function* () {
@@ -128,6 +143,10 @@ export const sweepers = Effect.gen(function* () {
     work.pipe(Effect.catchAllCause(Effect.logError), Effect.repeat(Schedule.spaced(intervalMs)), Effect.forkScoped)
   yield* every(config.outboxSweepIntervalMs, issuance.sweepOutbox)
   yield* every(config.holdSweepIntervalMs, orders.releaseExpiredHolds)
+  const payments = yield* Payments
+  yield* every(config.pendingTransferSweepIntervalMs, payments.voidTimedOutReservations)
+  yield* every(config.gatewayReconcileIntervalMs, payments.reconcileGatewayCharges)
+  yield* every(config.simulatedGatewayCallbackIntervalMs, payments.deliverSimulatedCallbacks)
 })
 
 export interface ServeOptions {

@@ -8,6 +8,7 @@ import { Effect } from "effect"
 import { customers as customers0002 } from "./0002_customers.js"
 import { catalogMigration } from "./0003_catalog.js"
 import { lifecycle } from "./0004_lifecycle.js"
+import { payments } from "./0005_payments.js"
 
 const init = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -26,7 +27,7 @@ const init = Effect.gen(function* () {
       expires_at_ms BIGINT NOT NULL)`,
     `CREATE TABLE accounts (
       id TEXT PRIMARY KEY,
-      kind TEXT NOT NULL CHECK (kind IN ('wallet', 'centre', 'bank-clearing')),
+      kind TEXT NOT NULL CHECK (kind IN ('wallet', 'centre', 'bank-clearing', 'card-clearing', 'gateway-clearing')),
       customer_id TEXT UNIQUE REFERENCES customers(id),
       balance_fen BIGINT NOT NULL DEFAULT 0,
       CHECK (kind <> 'wallet' OR balance_fen >= 0))`,
@@ -35,7 +36,7 @@ const init = Effect.gen(function* () {
       debit_account_id TEXT NOT NULL REFERENCES accounts(id),
       credit_account_id TEXT NOT NULL REFERENCES accounts(id),
       amount_fen BIGINT NOT NULL CHECK (amount_fen > 0),
-      purpose TEXT NOT NULL CHECK (purpose IN ('top-up', 'order-payment', 'order-refund', 'change-payment', 'change-refund')),
+      purpose TEXT NOT NULL CHECK (purpose IN ('top-up', 'order-payment', 'order-refund', 'change-payment', 'change-refund', 'late-capture', 'refund')),
       order_id TEXT,
       created_at_ms BIGINT NOT NULL)`,
     `CREATE INDEX transfers_by_debit ON transfers(debit_account_id)`,
@@ -130,6 +131,7 @@ export const loader = Migrator.fromRecord({
   "0002_customers": customers0002,
   "0003_catalog": catalogMigration,
   "0004_lifecycle": lifecycle,
+  "0005_payments": payments,
 })
 
 export const runMigrations = Migrator.make({})({ loader })

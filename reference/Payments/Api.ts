@@ -1,0 +1,213 @@
+/**
+ * Kiosks (seed 001), card payments through the bank (001) and third-party gateway payments with signed
+ * callbacks (004). Kiosks authenticate as devices with a key, as gates do.
+ */
+import { HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSecurity } from "@effect/platform"
+import { Context, Schema } from "effect"
+import { AdminAuth, CustomerAuth } from "../Auth/Api.js"
+import {
+  Fen, HoldExpired, IdempotencyKeyReused, InvalidSegment, OrderId, OrderNotFound, OrderNotPayable, OrderState,
+  PhoneNumber, RunId, SeatTaken, SoldOut, StationCode, TicketId, TrainRunNotFound, TransferId, Unauthorized
+} from "../Domain.js"
+import { IdempotencyHeaders } from "../Accounts/Api.js"
+import { UnknownSeat, UnknownSeatClass } from "../Catalog/Errors.js"
+import { Order } from "../Orders/Api.js"
+import {
+  CardDeclined, GatewayAmountMismatch, GatewayCallbackStale, GatewayChargeNotFound, GatewaySignatureInvalid,
+  PaymentInProgress, PrintJobAlreadyPrinted, PrintJobNotFound
+} from "./Errors.js"
+import { ChargeId, GatewayNotification, SignatureHex, signatureHeader } from "./GatewayNotification.js"
+import { CardToken, PinBlockHex } from "./SimulatedBank.js"
+
+export const KioskId = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{1,32}$/), Schema.brand("KioskId"))
+export type KioskId = typeof KioskId.Type
+export const PrintJobId = Schema.String.pipe(Schema.pattern(/^P[0-9a-f]{16}$/), Schema.brand("PrintJobId"))
+export type PrintJobId = typeof PrintJobId.Type
+
+export class CurrentKiosk extends Context.Tag("CurrentKiosk")<
+  CurrentKiosk,
+  { readonly id: KioskId; readonly station: StationCode }
+>() {}
+
+export class KioskAuth extends HttpApiMiddleware.Tag<KioskAuth>()("KioskAuth", {
+  failure: Unauthorized,
+  provides: CurrentKiosk,
+  security: { deviceKey: HttpApiSecurity.apiKey({ key: "x-device-key", in: "header" }) }
+}) {}
+
+export const WalkUpHold = Schema.Struct({
+  runId: RunId,
+  fromStation: StationCode,
+  toStation: StationCode,
+  /** a walk-up passenger may give a phone number (the ticket is then also theirs in the app) or stay anonymous */
+  passengerPhone: Schema.optional(PhoneNumber)
+})
+export const KioskOrder = Schema.Struct({
+  ...Order.fields,
+  /** what the passenger presents at the gate: the phone number, or the walk-up code printed on the ticket */
+  holder: Schema.String
+})
+export type KioskOrder = typeof KioskOrder.Type
+
+export const CardPaymentRequest = Schema.Struct({ cardToken: CardToken, pinBlock: PinBlockHex })
+export const CardPaymentResult = Schema.Struct({
+  orderId: OrderId,
+  transferId: TransferId,
+  amountFen: Schema.Number,
+  state: OrderState,
+  ticketId: Schema.NullOr(TicketId),
+  authCode: Schema.String,
+  /** BIN and last four digits: all the server keeps of the card */
+  cardBin: Schema.String,
+  cardLast4: Schema.String,
+  printJobId: PrintJobId
+})
+export type CardPaymentResult = typeof CardPaymentResult.Type
+
+export const PrintJob = Schema.Struct({
+  jobId: PrintJobId,
+  orderId: OrderId,
+  ticketId: TicketId,
+  /** a pending job has never been printed: what the kiosk prints from it is the one original */
+  copy: Schema.Literal("original"),
+  ticketText: Schema.String,
+  receiptText: Schema.String,
+  faults: Schema.Number,
+  lastFault: Schema.NullOr(Schema.String)
+})
+export type PrintJob = typeof PrintJob.Type
+export const PrinterFault = Schema.Literal("paper-out", "jam")
+export const PrintJobState = Schema.Struct({
+  jobId: PrintJobId,
+  state: Schema.Literal("pending", "printed"),
+  faults: Schema.Number,
+  printedAtMs: Schema.NullOr(Schema.Number)
+})
+export type PrintJobState = typeof PrintJobState.Type
+
+export const GatewayPaymentResult = Schema.Struct({
+  chargeId: ChargeId,
+  orderId: OrderId,
+  amountFen: Schema.Number,
+  /** the reservation is voided at this time unless the gateway confirms the payment first */
+  expiresAtMs: Schema.Number
+})
+export type GatewayPaymentResult = typeof GatewayPaymentResult.Type
+export const ChargeState = Schema.Literal("pending", "captured", "failed", "refunding", "refunded")
+export type ChargeState = typeof ChargeState.Type
+export const CallbackAnswer = Schema.Struct({
+  chargeId: ChargeId,
+  chargeState: ChargeState,
+  orderState: OrderState,
+  /** the charge was settled before this notification: it changed nothing */
+  duplicate: Schema.Boolean
+})
+export type CallbackAnswer = typeof CallbackAnswer.Type
+
+const printJobPath = Schema.Struct({ jobId: PrintJobId })
+const orderIdPath = Schema.Struct({ orderId: OrderId })
+
+/** How the next charge created at the simulated gateway behaves (SimulatedGateway.ts). */
+export const GatewayBehaviourSchema = Schema.Struct({
+  outcome: Schema.Literal("succeed", "fail", "abandon"),
+  callback: Schema.Literal("on-time", "late", "twice", "never")
+})
+
+export class PaymentsAdminApi extends HttpApiGroup.make("paymentsAdmin")
+  .add(
+    HttpApiEndpoint.post("registerKiosk", "/admin/kiosks")
+      .setPayload(Schema.Struct({ kioskId: KioskId, station: StationCode }))
+      .addSuccess(Schema.Struct({ kioskId: KioskId, deviceKey: Schema.String }), { status: 201 })
+  )
+  .add(
+    HttpApiEndpoint.post("issueBankCard", "/admin/bank/cards")
+      .setPayload(Schema.Struct({
+        pan: Schema.String.pipe(Schema.pattern(/^\d{13,19}$/)),
+        pin: Schema.String.pipe(Schema.pattern(/^\d{4,12}$/)),
+        balanceFen: Fen,
+        lost: Schema.optional(Schema.Boolean)
+      }))
+      .addSuccess(Schema.Struct({ cardToken: CardToken }), { status: 201 })
+  )
+  .add(
+    // the simulated gateway's control, for a simulator whose server runs in another process
+    HttpApiEndpoint.post("planGatewayCharge", "/admin/gateway/plans")
+      .setPayload(GatewayBehaviourSchema)
+      .addSuccess(Schema.Void, { status: 204 })
+  )
+  .middleware(AdminAuth) {}
+
+export class KioskApi extends HttpApiGroup.make("kiosk")
+  .add(
+    HttpApiEndpoint.post("holdWalkUp", "/kiosk/orders")
+      .setPayload(WalkUpHold)
+      .addSuccess(KioskOrder, { status: 201 })
+      .addError(TrainRunNotFound)
+      .addError(InvalidSegment)
+      .addError(SoldOut)
+      .addError(SeatTaken)
+      .addError(UnknownSeat)
+      .addError(UnknownSeatClass)
+  )
+  .add(
+    HttpApiEndpoint.get("getKioskOrder", "/kiosk/orders/:orderId")
+      .setPath(orderIdPath)
+      .addSuccess(KioskOrder)
+      .addError(OrderNotFound)
+  )
+  .add(
+    HttpApiEndpoint.post("payByCard", "/kiosk/orders/:orderId/card-payment")
+      .setPath(orderIdPath)
+      .setHeaders(IdempotencyHeaders)
+      .setPayload(CardPaymentRequest)
+      .addSuccess(CardPaymentResult, { status: 201 })
+      .addError(OrderNotFound)
+      .addError(HoldExpired)
+      .addError(OrderNotPayable)
+      .addError(CardDeclined)
+      .addError(PaymentInProgress)
+      .addError(IdempotencyKeyReused)
+  )
+  .add(
+    HttpApiEndpoint.get("printJobs", "/kiosk/print-jobs")
+      .addSuccess(Schema.Array(PrintJob))
+  )
+  .add(
+    HttpApiEndpoint.post("printed", "/kiosk/print-jobs/:jobId/printed")
+      .setPath(printJobPath)
+      .addSuccess(PrintJobState)
+      .addError(PrintJobNotFound)
+  )
+  .add(
+    HttpApiEndpoint.post("printFault", "/kiosk/print-jobs/:jobId/faults")
+      .setPath(printJobPath)
+      .setPayload(Schema.Struct({ fault: PrinterFault }))
+      .addSuccess(PrintJobState)
+      .addError(PrintJobNotFound)
+      .addError(PrintJobAlreadyPrinted)
+  )
+  .middleware(KioskAuth) {}
+
+export class GatewayApi extends HttpApiGroup.make("gateway")
+  .add(
+    HttpApiEndpoint.post("payByGateway", "/orders/:orderId/gateway-payment")
+      .setPath(orderIdPath)
+      .setHeaders(IdempotencyHeaders)
+      .addSuccess(GatewayPaymentResult, { status: 201 })
+      .addError(OrderNotFound)
+      .addError(HoldExpired)
+      .addError(OrderNotPayable)
+      .addError(PaymentInProgress)
+      .addError(IdempotencyKeyReused)
+      .middleware(CustomerAuth)
+  )
+  .add(
+    HttpApiEndpoint.post("gatewayCallback", "/gateway/callbacks")
+      .setHeaders(Schema.Struct({ [signatureHeader]: SignatureHex }))
+      .setPayload(GatewayNotification)
+      .addSuccess(CallbackAnswer)
+      .addError(GatewaySignatureInvalid)
+      .addError(GatewayCallbackStale)
+      .addError(GatewayChargeNotFound)
+      .addError(GatewayAmountMismatch)
+  ) {}

@@ -1,0 +1,36 @@
+/** Expected failures of card, gateway and kiosk payments, each with its HTTP status. */
+import { HttpApiSchema } from "@effect/platform"
+import { Schema } from "effect"
+
+export const DeclineReason = Schema.Literal("wrong-pin", "insufficient-funds", "lost-card", "unknown-card", "invalid-pin-block")
+export type DeclineReason = typeof DeclineReason.Type
+
+/** The bank refused the card: nothing was charged, the order stays held. */
+export class CardDeclined extends Schema.TaggedError<CardDeclined>()(
+  "CardDeclined", { reason: DeclineReason }, HttpApiSchema.annotations({ status: 402 })
+) {}
+/** Another payment of this order holds a reservation that is neither posted nor voided yet. */
+export class PaymentInProgress extends Schema.TaggedError<PaymentInProgress>()(
+  "PaymentInProgress", { orderId: Schema.String }, HttpApiSchema.annotations({ status: 409 })
+) {}
+export class GatewaySignatureInvalid extends Schema.TaggedError<GatewaySignatureInvalid>()(
+  "GatewaySignatureInvalid", { message: Schema.String }, HttpApiSchema.annotations({ status: 401 })
+) {}
+/** A notification sent longer ago than `gatewayCallbackMaxAgeMs` (or that far in the future): a replay. */
+export class GatewayCallbackStale extends Schema.TaggedError<GatewayCallbackStale>()(
+  "GatewayCallbackStale", { sentAtMs: Schema.Number, receivedAtMs: Schema.Number }, HttpApiSchema.annotations({ status: 400 })
+) {}
+export class GatewayChargeNotFound extends Schema.TaggedError<GatewayChargeNotFound>()(
+  "GatewayChargeNotFound", { chargeId: Schema.String }, HttpApiSchema.annotations({ status: 404 })
+) {}
+export class GatewayAmountMismatch extends Schema.TaggedError<GatewayAmountMismatch>()(
+  "GatewayAmountMismatch", { chargeId: Schema.String, expectedFen: Schema.Number, notifiedFen: Schema.Number },
+  HttpApiSchema.annotations({ status: 422 })
+) {}
+export class PrintJobNotFound extends Schema.TaggedError<PrintJobNotFound>()(
+  "PrintJobNotFound", { jobId: Schema.String }, HttpApiSchema.annotations({ status: 404 })
+) {}
+/** A printed job cannot fault any more: reporting one would let it print a second original. */
+export class PrintJobAlreadyPrinted extends Schema.TaggedError<PrintJobAlreadyPrinted>()(
+  "PrintJobAlreadyPrinted", { jobId: Schema.String, printedAtMs: Schema.Number }, HttpApiSchema.annotations({ status: 409 })
+) {}

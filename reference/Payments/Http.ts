@@ -1,0 +1,54 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect, Layer, Redacted } from "effect"
+import { ChunyunApi } from "../Api.js"
+import { CurrentCustomer } from "../Auth/Api.js"
+import { Payments } from "../Payments.js"
+import { storeDefects } from "../Sql.js"
+import { CurrentKiosk, KioskAuth } from "./Api.js"
+import { signatureHeader } from "./GatewayNotification.js"
+import { Kiosks } from "./Kiosks.js"
+import { SimulatedBank } from "./SimulatedBank.js"
+import { SimulatedGateway } from "./SimulatedGateway.js"
+
+export const KioskAuthLive = Layer.effect(KioskAuth, Effect.map(Kiosks, (kiosks) => ({
+  deviceKey: (key: Redacted.Redacted<string>) => storeDefects(kiosks.authenticate(Redacted.value(key)))
+})))
+
+export const PaymentsAdminHttp = HttpApiBuilder.group(ChunyunApi, "paymentsAdmin", (handlers) =>
+  Effect.gen(function* () {
+    const kiosks = yield* Kiosks
+    const bank = yield* SimulatedBank
+    const gateway = yield* SimulatedGateway
+    return handlers
+      .handle("registerKiosk", ({ payload }) => storeDefects(kiosks.register(payload.kioskId, payload.station)))
+      .handle("issueBankCard", ({ payload }) => Effect.map(bank.issueCard(payload), (cardToken) => ({ cardToken })))
+      .handle("planGatewayCharge", ({ payload }) => gateway.plan(payload))
+  }))
+
+export const KioskHttp = HttpApiBuilder.group(ChunyunApi, "kiosk", (handlers) =>
+  Effect.gen(function* () {
+    const kiosks = yield* Kiosks
+    const payments = yield* Payments
+    return handlers
+      .handle("holdWalkUp", ({ payload }) =>
+        Effect.flatMap(CurrentKiosk, (kiosk) => storeDefects(kiosks.holdWalkUp(kiosk.id, payload))))
+      .handle("getKioskOrder", ({ path }) =>
+        Effect.flatMap(CurrentKiosk, (kiosk) => storeDefects(kiosks.getKioskOrder(kiosk.id, path.orderId))))
+      .handle("payByCard", ({ headers, path, payload }) =>
+        Effect.flatMap(CurrentKiosk, (kiosk) =>
+          storeDefects(payments.payByCard(kiosk.id, path.orderId, headers["idempotency-key"], payload))))
+      .handle("printJobs", () => Effect.flatMap(CurrentKiosk, (kiosk) => storeDefects(kiosks.printJobs(kiosk.id))))
+      .handle("printed", ({ path }) => Effect.flatMap(CurrentKiosk, (kiosk) => storeDefects(kiosks.printed(kiosk.id, path.jobId))))
+      .handle("printFault", ({ path, payload }) =>
+        Effect.flatMap(CurrentKiosk, (kiosk) => storeDefects(kiosks.printFault(kiosk.id, path.jobId, payload.fault))))
+  }))
+
+export const GatewayHttp = HttpApiBuilder.group(ChunyunApi, "gateway", (handlers) =>
+  Effect.map(Payments, (payments) =>
+    handlers
+      .handle("payByGateway", ({ headers, path }) =>
+        Effect.flatMap(CurrentCustomer, (customer) =>
+          storeDefects(payments.payByGateway(customer.id, path.orderId, headers["idempotency-key"]))))
+      .handle("gatewayCallback", ({ headers, payload }) =>
+        storeDefects(payments.handleCallback(payload, headers[signatureHeader])))
+  ))

@@ -1,0 +1,77 @@
+/**
+ * The simulated bank on its own, on Effect's TestClock and a seeded Random: its latency passes on the
+ * Clock (never the wall clock), its answers are reproducible for a seed, and hold / capture / reverse keep
+ * the card's balance right.
+ */
+import assert from "node:assert/strict"
+import { describe, test } from "node:test"
+import { Effect, Either, Fiber, Option, Random, TestClock, TestContext } from "effect"
+import { ServerConfig } from "../Config.js"
+import type { ServerSettings } from "../Config.js"
+import { formatPinBlock } from "./PinBlock.js"
+import { SimulatedBank } from "./SimulatedBank.js"
+
+const pan = "6222020000000000018"
+const pin = "135790"
+
+const runBank = <A, E>(settings: Partial<ServerSettings>, seed: number, program: Effect.Effect<A, E, SimulatedBank>) =>
+  Effect.runPromise(program.pipe(
+    Effect.provide(SimulatedBank.Default),
+    Effect.provide(ServerConfig.layer(settings)),
+    Effect.withRandom(Random.make(seed)),
+    Effect.provide(TestContext.TestContext)))
+
+const authoriseOnce = (amountFen: number, pinBlock = formatPinBlock(pin, pan)) =>
+  Effect.gen(function* () {
+    const bank = yield* SimulatedBank
+    const token = yield* bank.issueCard({ pan, pin, balanceFen: 10_000 })
+    const outcome = yield* Effect.either(bank.port.authorise({ cardToken: token, pinBlock, amountFen, reference: "T0" }))
+    return { bank, token, outcome }
+  })
+
+describe("simulated bank", () => {
+  test("an authorisation answers after the latency plus jitter on the Clock, not before", async () => {
+    const latencyMs = 800
+    const jitterMs = 400
+    await runBank({ simulatedBankLatencyMs: latencyMs, simulatedBankLatencyJitterMs: jitterMs }, 7, Effect.gen(function* () {
+      const fiber = yield* Effect.fork(authoriseOnce(2_000))
+      yield* TestClock.adjust(latencyMs - 1)
+      assert.ok(Option.isNone(yield* Fiber.poll(fiber)), "answered before the latency passed")
+      yield* TestClock.adjust(jitterMs + 1)
+      const { outcome } = yield* Fiber.join(fiber)
+      assert.ok(Either.isRight(outcome))
+    }))
+  })
+
+  test("the same seed gives the same card token, authorisation ID and code", async () => {
+    const answer = (seed: number) => runBank({}, seed, Effect.map(authoriseOnce(2_000), ({ token, outcome }) => ({ token, outcome: Either.getOrThrow(outcome) })))
+    const [first, again, other] = [await answer(11), await answer(11), await answer(12)]
+    assert.deepEqual(first, again)
+    assert.notDeepEqual(first, other)
+    assert.match(first.outcome.authCode, /^\d{6}$/)
+  })
+
+  test("hold, capture and reverse move the card's money once each; declines name their reason", async () => {
+    await runBank({}, 3, Effect.gen(function* () {
+      const { bank, token, outcome } = yield* authoriseOnce(2_000)
+      const authorisation = Either.getOrThrow(outcome)
+      assert.deepEqual(yield* bank.cardState(token), { balanceFen: 10_000, heldFen: 2_000, lost: false })
+      yield* bank.port.capture(authorisation.authorisationId)
+      yield* bank.port.capture(authorisation.authorisationId)
+      assert.deepEqual(yield* bank.cardState(token), { balanceFen: 8_000, heldFen: 0, lost: false })
+      yield* bank.port.reverse(authorisation.authorisationId)
+      yield* bank.port.reverse(authorisation.authorisationId)
+      assert.deepEqual(yield* bank.cardState(token), { balanceFen: 10_000, heldFen: 0, lost: false })
+
+      const tooMuch = yield* Effect.flip(bank.port.authorise({ cardToken: token, pinBlock: formatPinBlock(pin, pan), amountFen: 10_001, reference: "T1" }))
+      assert.equal(tooMuch.reason, "insufficient-funds")
+      const wrongPin = yield* Effect.flip(bank.port.authorise({ cardToken: token, pinBlock: formatPinBlock("135791", pan), amountFen: 1, reference: "T2" }))
+      assert.equal(wrongPin.reason, "wrong-pin")
+      const garbage = yield* Effect.flip(bank.port.authorise({ cardToken: token, pinBlock: "FFFFFFFFFFFFFFFF", amountFen: 1, reference: "T3" }))
+      assert.equal(garbage.reason, "invalid-pin-block")
+      yield* bank.reportLost(token)
+      const lost = yield* Effect.flip(bank.port.authorise({ cardToken: token, pinBlock: formatPinBlock(pin, pan), amountFen: 1, reference: "T4" }))
+      assert.equal(lost.reason, "lost-card")
+    }))
+  })
+})

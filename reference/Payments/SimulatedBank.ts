@@ -1,0 +1,135 @@
+/**
+ * The Bank port (seed 001: the kiosk's POS sends the swipe to the bank's card system, the PIN is verified
+ * by the bank) and its simulated implementation. The server knows a card only by its token
+ * `ct_<BIN>_<last 4>_<16 hex>`; the simulated bank alone keeps PANs and PINs (in memory: it stands for
+ * another institution, not for this server's store). Latency is a setting and passes on Effect's Clock;
+ * authorisation IDs and codes come from Effect's Random, so a simulated run is reproducible.
+ */
+import { Context, Effect, Layer, Random, Ref, Schema } from "effect"
+import { ServerConfig } from "../Config.js"
+import { randomHex } from "../Ids.js"
+import { DeclineReason } from "./Errors.js"
+import { parsePinBlock } from "./PinBlock.js"
+
+/** `ct_` + 6-digit BIN + `_` + last 4 digits + `_` + 16 hex: what a card reader sends instead of the PAN. */
+export const CardToken = Schema.String.pipe(Schema.pattern(/^ct_\d{6}_\d{4}_[0-9a-f]{16}$/), Schema.brand("CardToken"))
+export type CardToken = typeof CardToken.Type
+export const PinBlockHex = Schema.String.pipe(Schema.pattern(/^[0-9A-Fa-f]{16}$/))
+
+/** BIN and last four digits carried by a token: all a log line or a receipt may show of a card. */
+export const maskedCard = (token: CardToken) => {
+  const [, bin = "", last4 = ""] = token.split("_")
+  return { bin, last4 }
+}
+
+export interface Authorisation { readonly authorisationId: string; readonly authCode: string }
+
+export class BankDeclined extends Schema.TaggedError<BankDeclined>()("BankDeclined", { reason: DeclineReason }) {}
+
+/** What the server needs of a card-issuing bank. */
+export class Bank extends Context.Tag("Bank")<Bank, {
+  /** Check the PIN and place a hold of `amountFen` on the card. */
+  readonly authorise: (request: { cardToken: CardToken; pinBlock: string; amountFen: number; reference: string }) =>
+    Effect.Effect<Authorisation, BankDeclined>
+  /** Take the held amount. */
+  readonly capture: (authorisationId: string) => Effect.Effect<void>
+  /** Give a captured amount back, or release an authorisation that was never captured. */
+  readonly reverse: (authorisationId: string) => Effect.Effect<void>
+}>() {}
+
+interface SimulatedCard {
+  readonly pan: string
+  readonly pin: string
+  readonly balanceFen: number
+  readonly heldFen: number
+  readonly lost: boolean
+}
+interface SimulatedAuthorisation {
+  readonly cardToken: CardToken
+  readonly amountFen: number
+  readonly state: "held" | "captured" | "released" | "refunded"
+}
+
+export class SimulatedBank extends Effect.Service<SimulatedBank>()("SimulatedBank", {
+  effect: Effect.gen(function* () {
+    const config = yield* ServerConfig
+    const cards = yield* Ref.make(new Map<CardToken, SimulatedCard>())
+    const authorisations = yield* Ref.make(new Map<string, SimulatedAuthorisation>())
+    const slowly = <A, E>(effect: Effect.Effect<A, E>) =>
+      Effect.gen(function* () {
+        const jitterMs = config.simulatedBankLatencyJitterMs > 0 ? yield* Random.nextIntBetween(0, config.simulatedBankLatencyJitterMs + 1) : 0
+        const latencyMs = config.simulatedBankLatencyMs + jitterMs
+        if (latencyMs > 0) yield* Effect.sleep(latencyMs)
+        return yield* effect
+      })
+
+    /** Issue a card (admin or test): returns the token a card reader would send for it. */
+    const issueCard = (card: { pan: string; pin: string; balanceFen: number; lost?: boolean | undefined }) =>
+      Effect.gen(function* () {
+        const token = `ct_${card.pan.slice(0, 6)}_${card.pan.slice(-4)}_${yield* randomHex(16)}` as CardToken
+        yield* Ref.update(cards, (all) => new Map(all).set(token, { pan: card.pan, pin: card.pin, balanceFen: card.balanceFen, heldFen: 0, lost: card.lost ?? false }))
+        return token
+      })
+
+    const updateCard = (token: CardToken, change: (card: SimulatedCard) => SimulatedCard) =>
+      Ref.update(cards, (all) => {
+        const card = all.get(token)
+        return card ? new Map(all).set(token, change(card)) : all
+      })
+
+    const authorise = (request: { cardToken: CardToken; pinBlock: string; amountFen: number; reference: string }) =>
+      slowly(Effect.gen(function* () {
+        const card = (yield* Ref.get(cards)).get(request.cardToken)
+        if (!card) return yield* new BankDeclined({ reason: "unknown-card" })
+        if (card.lost) return yield* new BankDeclined({ reason: "lost-card" })
+        const parsed = parsePinBlock(request.pinBlock, card.pan)
+        if (!parsed.ok) return yield* new BankDeclined({ reason: "invalid-pin-block" })
+        if (parsed.pin !== card.pin) return yield* new BankDeclined({ reason: "wrong-pin" })
+        if (card.balanceFen - card.heldFen < request.amountFen) return yield* new BankDeclined({ reason: "insufficient-funds" })
+        const authorisationId = `A${yield* randomHex(16)}`
+        const authCode = String(parseInt(yield* randomHex(8), 16) % 1_000_000).padStart(6, "0")
+        yield* updateCard(request.cardToken, (held) => ({ ...held, heldFen: held.heldFen + request.amountFen }))
+        yield* Ref.update(authorisations, (all) => new Map(all).set(authorisationId, {
+          cardToken: request.cardToken, amountFen: request.amountFen, state: "held"
+        }))
+        const result: Authorisation = { authorisationId, authCode }
+        return result
+      }))
+
+    const settle = (authorisationId: string, to: "captured" | "reversed") =>
+      Effect.gen(function* () {
+        const authorisation = (yield* Ref.get(authorisations)).get(authorisationId)
+        if (!authorisation) return yield* Effect.dieMessage(`the bank knows no authorisation ${authorisationId}`)
+        const amount = authorisation.amountFen
+        if (to === "captured" && authorisation.state === "held") {
+          yield* updateCard(authorisation.cardToken, (card) => ({ ...card, heldFen: card.heldFen - amount, balanceFen: card.balanceFen - amount }))
+          yield* Ref.update(authorisations, (all) => new Map(all).set(authorisationId, { ...authorisation, state: "captured" }))
+        } else if (to === "reversed" && authorisation.state === "held") {
+          yield* updateCard(authorisation.cardToken, (card) => ({ ...card, heldFen: card.heldFen - amount }))
+          yield* Ref.update(authorisations, (all) => new Map(all).set(authorisationId, { ...authorisation, state: "released" }))
+        } else if (to === "reversed" && authorisation.state === "captured") {
+          yield* updateCard(authorisation.cardToken, (card) => ({ ...card, balanceFen: card.balanceFen + amount }))
+          yield* Ref.update(authorisations, (all) => new Map(all).set(authorisationId, { ...authorisation, state: "refunded" }))
+        }
+      })
+
+    /** A card's balance and held amount, as the bank sees them (tests, auditor). */
+    const cardState = (token: CardToken) =>
+      Effect.map(Ref.get(cards), (all) => {
+        const card = all.get(token)
+        return card ? { balanceFen: card.balanceFen, heldFen: card.heldFen, lost: card.lost } : undefined
+      })
+    const captures = Effect.map(Ref.get(authorisations), (all) =>
+      Array.from(all.values()).filter((authorisation) => authorisation.state === "captured").length)
+
+    const port: Context.Tag.Service<Bank> = {
+      authorise,
+      capture: (authorisationId) => settle(authorisationId, "captured"),
+      reverse: (authorisationId) => settle(authorisationId, "reversed")
+    }
+    return { issueCard, reportLost: (token: CardToken) => updateCard(token, (card) => ({ ...card, lost: true })), cardState, captures, port } as const
+  })
+}) {}
+
+/** The Bank port served by the simulated bank. */
+export const SimulatedBankPort = Layer.effect(Bank, Effect.map(SimulatedBank, (bank) => bank.port))
