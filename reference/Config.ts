@@ -49,6 +49,8 @@ export interface ServerSettings {
   readonly maxCarrierCapacityBytes: number
   /** tries to draw a voucher code no other ticket has */
   readonly maxVoucherCodeAttempts: number
+  /** tries to draw an SMS order reference the customer has not used */
+  readonly maxSmsOrderRefAttempts: number
 }
 
 export const defaultSettings: ServerSettings = {
@@ -80,7 +82,8 @@ export const defaultSettings: ServerSettings = {
   carrierTicketSlotBytes: 255,
   minCarrierCapacityBytes: 1_024,
   maxCarrierCapacityBytes: 2_048,
-  maxVoucherCodeAttempts: 5
+  maxVoucherCodeAttempts: 5,
+  maxSmsOrderRefAttempts: 5
 }
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {

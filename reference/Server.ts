@@ -21,6 +21,10 @@ import { CheckinHttp } from "./Checkin/Http.js"
 import { ServerConfig } from "./Config.js"
 import type { ServerSettings } from "./Config.js"
 import { Customers } from "./Customers.js"
+import { Delivery } from "./Delivery.js"
+import { DeliveryAuthLive } from "./Delivery/AuthLive.js"
+import { Devices } from "./Delivery/Devices.js"
+import { DeliveryHttp } from "./Delivery/Http.js"
 import { CustomersHttp } from "./Customers/Http.js"
 import { CustomersRepo } from "./Customers/Repo.js"
 import { Ids } from "./Ids.js"
@@ -32,6 +36,9 @@ import { Orders } from "./Orders.js"
 import { OrdersHttp } from "./Orders/Http.js"
 import { OrdersRepo } from "./Orders/Repo.js"
 import { Passwords } from "./Passwords.js"
+import { Sms } from "./Sms.js"
+import { SimulatedSmsGateway } from "./Sms/Gateway.js"
+import { SmsHttp } from "./Sms/Http.js"
 import { runMigrations } from "./Store/migrations.js"
 
 export interface StoreOptions {
@@ -56,20 +63,22 @@ const ensureSystemAccounts = Layer.effectDiscard(Effect.flatMap(LedgerRepo, (led
 
 const Foundations = Layer.mergeAll(
   Ids.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default,
-  SeatInventoryLive.pipe(Layer.provide(OrdersRepo.Default))
+  SeatInventoryLive.pipe(Layer.provide(OrdersRepo.Default)),
+  Devices.Default, Delivery.Default.pipe(Layer.provideMerge(SimulatedSmsGateway))
 )
 const Features = Layer.mergeAll(
   Customers.DefaultWithoutDependencies, Catalog.DefaultWithoutDependencies, Orders.DefaultWithoutDependencies,
   Issuance.DefaultWithoutDependencies, Checkin.Default
 )
-export const ServicesLayer = Accounts.DefaultWithoutDependencies.pipe(
+export const ServicesLayer = Sms.DefaultWithoutDependencies.pipe(
+  Layer.provideMerge(Accounts.DefaultWithoutDependencies),
   Layer.provideMerge(Features),
   Layer.provideMerge(Layer.merge(Foundations, ensureSystemAccounts.pipe(Layer.provide(LedgerRepo.Default))))
 )
 
 const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
-  Layer.provide([CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp]),
-  Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive])
+  Layer.provide([CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp, SmsHttp, DeliveryHttp]),
+  Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive, DeliveryAuthLive])
 )
 
 /**
@@ -104,10 +113,12 @@ export const sweepers = Effect.gen(function* () {
   const config = yield* ServerConfig
   const issuance = yield* Issuance
   const orders = yield* Orders
+  const delivery = yield* Delivery
   const every = (intervalMs: number, work: Effect.Effect<unknown, unknown>) =>
     work.pipe(Effect.catchAllCause(Effect.logError), Effect.repeat(Schedule.spaced(intervalMs)), Effect.forkScoped)
   yield* every(config.outboxSweepIntervalMs, issuance.sweepOutbox)
   yield* every(config.holdSweepIntervalMs, orders.releaseExpiredHolds)
+  yield* every(config.deliverySweepIntervalMs, delivery.sweep)
 })
 
 export interface ServeOptions {
