@@ -223,3 +223,42 @@ describe("cinema pickup vouchers", () => {
     assert.equal((await redeem(voucher.code)).status, 201)
   })
 })
+
+describe("bad input to the delivery stream's endpoints", () => {
+  test("each is refused with a 4xx naming the problem, and changes nothing", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const registered = await server.run(customer.client.delivery.registerCarrier({ payload: { capacityBytes: 1_024 } }))
+    const machine = await server.run(newTicketMachine(server.baseUrl, "bad-input-machine", "Hall 1"))
+    const asCustomer = { authorization: `Bearer ${customer.token}` }
+    const asCarrier = { "x-device-key": registered.deviceKey }
+    const asMachine = { "x-device-key": machine.deviceKey }
+    const cases: ReadonlyArray<{ method: "GET" | "POST"; path: string; headers: Record<string, string>; body?: string | object; status: number }> = [
+      { method: "POST", path: "/carriers", headers: asCustomer, body: { capacityBytes: "1024" }, status: 400 },
+      { method: "POST", path: "/carriers", headers: asCustomer, body: { capacityBytes: 1_024.5 }, status: 400 },
+      { method: "POST", path: "/carriers", headers: {}, body: { capacityBytes: 1_024 }, status: 401 },
+      { method: "POST", path: "/carriers", headers: asCustomer, body: "{not json", status: 400 },
+      { method: "POST", path: "/carrier/removed", headers: asCarrier, body: { ticketIds: ["nope"] }, status: 400 },
+      { method: "POST", path: "/carrier/written", headers: asCarrier, body: { ticketIds: Array.from({ length: 65 }, () => "00000000000000000000") }, status: 400 },
+      { method: "POST", path: "/carrier/written", headers: asMachine, body: { ticketIds: [] }, status: 401 },
+      { method: "GET", path: "/carrier/tickets", headers: { "x-device-key": customer.token }, status: 401 },
+      { method: "GET", path: "/orders/not-an-order/voucher", headers: asCustomer, status: 400 },
+      { method: "POST", path: "/ticket-machine/redemptions", headers: asMachine, body: { code: "1".repeat(33) }, status: 400 },
+      { method: "POST", path: "/ticket-machine/redemptions", headers: asCarrier, body: { code: "123456789015" }, status: 401 },
+      { method: "POST", path: "/admin/ticket-machines", headers: {}, body: { machineId: "m1", venue: "v" }, status: 403 },
+      { method: "POST", path: "/admin/ticket-machines", headers: { "x-admin-key": "chunyun-admin" }, body: { machineId: "has space", venue: "v" }, status: 400 },
+      { method: "POST", path: "/admin/sms-gateways", headers: { "x-admin-key": "chunyun-admin" }, body: { gatewayId: "" }, status: 400 },
+      { method: "GET", path: "/sms/outbound?afterId=abc", headers: asMachine, status: 401 }
+    ]
+    for (const request of cases) {
+      const refused = await rawRequest(server.baseUrl, request.method, request.path, {
+        headers: request.headers, ...(request.body === undefined ? {} : { body: request.body })
+      })
+      assert.equal(refused.status, request.status, `${request.method} ${request.path} ${JSON.stringify(request.body)}: ${refused.text}`)
+      assert.equal(typeof tagOf(refused.json), "string", `${request.path}: ${refused.text}`)
+    }
+    const state = await server.run(deviceClient(server.baseUrl, registered.deviceKey).pipe(Effect.flatMap((client) => client.delivery.carrierTickets())))
+    assert.deepEqual([state.capacitySlots, state.usedSlots, state.inBox, state.tickets.length], [4, 0, 0, 0])
+    const machines = await server.run(storeQuery<{ count: number }>("SELECT COUNT(*) AS count FROM devices WHERE kind = 'ticket-machine' AND id IN ('m1', 'has space')"))
+    assert.equal(Number(machines[0]?.count), 0)
+  })
+})

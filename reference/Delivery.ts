@@ -7,7 +7,7 @@
  * has a dedupe key, a ticket's place is its primary key, a voucher is one per ticket.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Clock, Effect, Random } from "effect"
+import { Clock, Effect, Random, Schema } from "effect"
 import { ServerConfig } from "./Config.js"
 import { OrderNotFound, PhoneNumber, TicketNotIssued } from "./Domain.js"
 import type { CustomerId, OrderId, TicketId } from "./Domain.js"
@@ -22,7 +22,6 @@ import { OrdersRepo } from "./Orders/Repo.js"
 import type { OrderView } from "./Orders/Repo.js"
 import { fitText, SmsGateway } from "./Sms/Gateway.js"
 import { forUpdate } from "./Sql.js"
-import { Schema } from "effect"
 
 const isPhoneNumber = Schema.is(PhoneNumber)
 

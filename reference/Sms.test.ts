@@ -159,6 +159,11 @@ describe("SMS ordering", () => {
       headers: { "x-device-key": gateway.deviceKey }, body: { ...body, from: "+86 139" }
     })
     assert.equal(badSender.status, 400)
+    for (const query of ["afterId=abc", "afterId=-1", "limit=0", "limit=1001"]) {
+      const badPage = await rawRequest(server.baseUrl, "GET", `/sms/outbound?${query}`, { headers: { "x-device-key": gateway.deviceKey } })
+      assert.equal(badPage.status, 400, query)
+      assert.equal(tagOf(badPage.json), "HttpApiDecodeError")
+    }
     const unused = await server.run(storeQuery<{ count: number }>("SELECT COUNT(*) AS count FROM sms_inbound WHERE message_id = 'auth-1'"))
     assert.equal(Number(unused[0]?.count), 0)
   })
