@@ -54,6 +54,7 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
           WHERE customer_id = ${customerId} AND ref = ${ref} ORDER BY order_id`
         const views = yield* Effect.forEach(rows, (row) => ordersRepo.byId(row.order_id))
         return views.filter((view): view is OrderView => view !== undefined)
+          .sort((a, b) => a.coach - b.coach || a.seat_code.localeCompare(b.seat_code))
       })
 
     /** A held order given back (held → cancelled, its seat bits released); false when it was no longer held. */
