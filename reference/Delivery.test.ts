@@ -15,7 +15,8 @@ import type { ChunyunClient, TestCustomer, TestRun, TestServer } from "./testing
 let server: TestServer
 let run: TestRun
 before(async () => {
-  server = await startTestServer()
+  // the background delivery sweeper stays away: these tests run the jobs themselves and count what they did
+  server = await startTestServer({ deliverySweepIntervalMs: 3_600_000 })
   run = await server.run(createRun(server.baseUrl, { trainCode: "G7", stations: ["BJP", "SHH"], seatCount: 200 }))
 })
 after(() => server.close())
@@ -50,6 +51,24 @@ describe("the SMS notice of an issued ticket", () => {
     // a job already done is not run again
     assert.equal(await server.run(Effect.flatMap(Delivery, (delivery) => delivery.deliver(ticketId))), false)
     assert.equal((await server.run(textsTo(customer.phone))).length, 1)
+  })
+})
+
+describe("delivery jobs run concurrently", () => {
+  test("servers racing for the same pending jobs: each job is leased by one, each notice sent once", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const bought = [] as Array<string>
+    for (let ticket = 0; ticket < 3; ticket++) bought.push((await server.run(buyTicket(customer, run))).paid.ticketId!)
+    await server.run(storeQuery(`UPDATE delivery_jobs SET done_at_ms = NULL, leased_until_ms = NULL
+      WHERE ticket_id IN (SELECT id FROM tickets WHERE holder = ?)`, customer.phone))
+    const outcomes = await server.run(Effect.flatMap(Delivery, (delivery) =>
+      Effect.all(bought.flatMap((ticketId) => [ticketId, ticketId, ticketId].map((each) => delivery.deliver(each as TicketId))),
+        { concurrency: "unbounded" })))
+    assert.equal(outcomes.filter((ran) => ran).length, bought.length)
+    for (const ticketId of bought) assert.equal((await noticesOf(ticketId)).length, 1)
+    const pending = await server.run(storeQuery<{ count: number }>(
+      "SELECT COUNT(*) AS count FROM delivery_jobs j JOIN tickets t ON t.id = j.ticket_id WHERE t.holder = ? AND j.done_at_ms IS NULL", customer.phone))
+    assert.equal(Number(pending[0]?.count), 0)
   })
 })
 
