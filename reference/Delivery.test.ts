@@ -6,6 +6,8 @@ import assert from "node:assert/strict"
 import { after, before, describe, test } from "node:test"
 import { Effect } from "effect"
 import type { OrderId, TicketId } from "./Domain.js"
+import { audit } from "../simulator/Auditor.js"
+import { History } from "../simulator/History.js"
 import { Delivery, ticketNoticeDedupeKey } from "./Delivery.js"
 import { normaliseVoucherCode, voucherCodeOf } from "./Delivery/VoucherCode.js"
 import { buyTicket, deviceClient, newTicketMachine, textsTo, topUp } from "./testing/Delivery.js"
@@ -279,5 +281,16 @@ describe("bad input to the delivery stream's endpoints", () => {
     assert.deepEqual([state.capacitySlots, state.usedSlots, state.inBox, state.tickets.length], [4, 0, 0, 0])
     const machines = await server.run(storeQuery<{ count: number }>("SELECT COUNT(*) AS count FROM devices WHERE kind = 'ticket-machine' AND id IN ('m1', 'has space')"))
     assert.equal(Number(machines[0]?.count), 0)
+  })
+})
+
+describe("the auditor over everything above", () => {
+  test("finds every invariant, 7 included, unbroken in this store", async () => {
+    const results = await server.run(audit(new History()))
+    const carriers = results.find((result) => result.name === "carrier-within-capacity")
+    assert.ok(carriers)
+    for (const result of results) assert.equal(result.violations, 0, `${result.name}: ${result.witness?.join(" | ")}`)
+    const placed = await server.run(storeQuery<{ count: number }>("SELECT COUNT(*) AS count FROM ticket_places"))
+    assert.ok(Number(placed[0]?.count) > 20, "the carriers above placed their tickets")
   })
 })
