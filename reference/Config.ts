@@ -51,6 +51,8 @@ export interface ServerSettings {
   readonly maxVoucherCodeAttempts: number
   /** tries to draw an SMS order reference the customer has not used */
   readonly maxSmsOrderRefAttempts: number
+  /** an inbound text claimed this long ago and still unanswered (its server died) may be answered by a retry */
+  readonly smsInboundClaimTimeoutMs: number
 }
 
 export const defaultSettings: ServerSettings = {
@@ -83,7 +85,8 @@ export const defaultSettings: ServerSettings = {
   minCarrierCapacityBytes: 1_024,
   maxCarrierCapacityBytes: 2_048,
   maxVoucherCodeAttempts: 5,
-  maxSmsOrderRefAttempts: 5
+  maxSmsOrderRefAttempts: 5,
+  smsInboundClaimTimeoutMs: 60_000
 }
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {

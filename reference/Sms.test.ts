@@ -147,6 +147,22 @@ describe("SMS ordering", () => {
     assert.equal(tagOf(reused.json), "SmsMessageIdReused")
   })
 
+  test("a text claimed by a server that died is answered by a retry once the claim is stale, not before", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const nowMs = Date.now()
+    await server.run(storeQuery(`INSERT INTO sms_inbound (gateway_id, message_id, from_phone, text, received_at_ms) VALUES
+      (?, 'died-long-ago', ?, 'STATUS', ?), (?, 'dying-now', ?, 'STATUS', ?)`,
+      gateway.id, customer.phone, nowMs - server.settings.smsInboundClaimTimeoutMs - 1_000, gateway.id, customer.phone, nowMs))
+    const answered = await text(customer.phone, "STATUS", "died-long-ago")
+    assert.equal(answered.reply, "Chunyun: you have no SMS orders.")
+    assert.deepEqual(await text(customer.phone, "STATUS", "died-long-ago"), answered)
+    const busy = await rawRequest(server.baseUrl, "POST", "/sms/inbound", {
+      headers: { "x-device-key": gateway.deviceKey }, body: { messageId: "dying-now", from: customer.phone, text: "STATUS" }
+    })
+    assert.equal(busy.status, 409)
+    assert.equal(tagOf(busy.json), "SmsInboundInProgress")
+  })
+
   test("only a registered SMS gateway's key delivers texts; malformed senders are refused with 400", async () => {
     const machine = await server.run(newTicketMachine(server.baseUrl, "cinema-1", "Wanda CBD"))
     const body = { messageId: "auth-1", from: freshPhone(), text: "STATUS" }

@@ -190,6 +190,26 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
         }
       })
 
+    /** The stored reply to a repeated delivery, or nothing when this delivery may answer it (a stale claim taken over). */
+    const repeated = (smsGateway: AuthenticatedDevice, inbound: { messageId: string; from: string; text: string }, nowMs: number) =>
+      Effect.gen(function* () {
+        const [earlier] = yield* sql<{ from_phone: string; text: string; reply_id: number | null; reply_text: string | null }>`
+          SELECT from_phone, text, reply_id, reply_text FROM sms_inbound WHERE gateway_id = ${smsGateway.id} AND message_id = ${inbound.messageId}`
+        if (!earlier || earlier.from_phone !== inbound.from || earlier.text !== inbound.text) {
+          return yield* new SmsMessageIdReused({ messageId: inbound.messageId })
+        }
+        if (earlier.reply_id !== null && earlier.reply_text !== null) {
+          const replay: SmsReply = { messageId: inbound.messageId, reply: earlier.reply_text, replyOutboundId: Number(earlier.reply_id) }
+          return replay
+        }
+        const takenOver = yield* sql`UPDATE sms_inbound SET received_at_ms = ${nowMs}
+          WHERE gateway_id = ${smsGateway.id} AND message_id = ${inbound.messageId} AND reply_id IS NULL
+            AND received_at_ms <= ${nowMs - config.smsInboundClaimTimeoutMs}
+          RETURNING message_id`
+        if (takenOver.length === 0) return yield* new SmsInboundInProgress({ messageId: inbound.messageId })
+        return undefined
+      })
+
     /** A text delivered by an SMS gateway: claim its message ID, answer it, send and store the reply. */
     const receive = (smsGateway: AuthenticatedDevice, inbound: { messageId: string; from: string; text: string }) =>
       Effect.gen(function* () {
@@ -198,14 +218,8 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
           VALUES (${smsGateway.id}, ${inbound.messageId}, ${inbound.from}, ${inbound.text}, ${nowMs})
           ON CONFLICT DO NOTHING RETURNING message_id`
         if (claimed.length === 0) {
-          const [earlier] = yield* sql<{ from_phone: string; text: string; reply_id: number | null; reply_text: string | null }>`
-            SELECT from_phone, text, reply_id, reply_text FROM sms_inbound WHERE gateway_id = ${smsGateway.id} AND message_id = ${inbound.messageId}`
-          if (!earlier || earlier.from_phone !== inbound.from || earlier.text !== inbound.text) {
-            return yield* new SmsMessageIdReused({ messageId: inbound.messageId })
-          }
-          if (earlier.reply_id === null || earlier.reply_text === null) return yield* new SmsInboundInProgress({ messageId: inbound.messageId })
-          const replay: SmsReply = { messageId: inbound.messageId, reply: earlier.reply_text, replyOutboundId: Number(earlier.reply_id) }
-          return replay
+          const replay = yield* repeated(smsGateway, inbound, nowMs)
+          if (replay) return replay
         }
         // a defect while answering frees the claim, so the gateway's retry is answered afresh
         const replyText = fitText(yield* answer(inbound.from, inbound.text).pipe(Effect.onError(() =>
@@ -214,9 +228,12 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
         const sent = yield* gateway.send({
           to: inbound.from, text: replyText, purpose: "reply", dedupeKey: `sms-reply:${smsGateway.id}:${inbound.messageId}`
         })
-        yield* sql`UPDATE sms_inbound SET reply_id = ${sent.outboundId}, reply_text = ${replyText}
+        // a server that died after sending already answered: the phone has that text, so it is the reply on record
+        const [onRecord] = sent.duplicate ? yield* sql<{ text: string }>`SELECT text FROM sms_outbound WHERE id = ${sent.outboundId}` : []
+        const replyOnRecord = onRecord?.text ?? replyText
+        yield* sql`UPDATE sms_inbound SET reply_id = ${sent.outboundId}, reply_text = ${replyOnRecord}
           WHERE gateway_id = ${smsGateway.id} AND message_id = ${inbound.messageId}`
-        const reply: SmsReply = { messageId: inbound.messageId, reply: replyText, replyOutboundId: sent.outboundId }
+        const reply: SmsReply = { messageId: inbound.messageId, reply: replyOnRecord, replyOutboundId: sent.outboundId }
         return reply
       }).pipe(Effect.withSpan("Sms.receive"))
 
