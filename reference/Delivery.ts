@@ -150,11 +150,13 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
         return yield* fillCarrier(msisdn, nowMs)
       })
 
-    /** A carrier's tickets of `holder` not placed yet (issued before it registered) go to the box and the carrier. */
+    /** The phone's live tickets not placed yet (issued before its carrier registered) go to the box and the carrier. */
     const placeUnplaced = (msisdn: string, nowMs: number) =>
       Effect.gen(function* () {
         const unplaced = yield* sql<{ id: TicketId; issued_at_ms: number }>`SELECT t.id, t.issued_at_ms FROM tickets t
-          WHERE t.holder = ${msisdn} AND NOT EXISTS (SELECT 1 FROM ticket_places p WHERE p.ticket_id = t.id)
+          JOIN orders o ON o.id = t.order_id
+          WHERE t.holder = ${msisdn} AND o.state = 'issued' AND t.admitted_at_ms IS NULL
+            AND NOT EXISTS (SELECT 1 FROM ticket_places p WHERE p.ticket_id = t.id)
           ORDER BY t.issued_at_ms, t.id`
         for (const ticket of unplaced) {
           yield* sql`INSERT INTO ticket_places (ticket_id, msisdn, place, issued_at_ms, placed_at_ms)

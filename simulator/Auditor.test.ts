@@ -317,16 +317,28 @@ describe("7. SIM carriers within capacity, every ticket in one place", () => {
     ])
   })
 
-  test("a delivered ticket of a phone with a carrier that is in no place (lost between box and carrier)", async () => {
+  // K-issued was admitted in the clean store; unadmitted, it is a live ticket that must have a place
+  const liveAgain = `UPDATE tickets SET admitted_at_ms = NULL, admitted_gate_id = NULL WHERE id = 'K-issued'`
+
+  test("a delivered live ticket of a phone with a carrier that is in no place (lost between box and carrier)", async () => {
     const results = await auditAfter([
+      liveAgain,
       `DELETE FROM ticket_places WHERE ticket_id = 'K-issued'`,
       `UPDATE sim_carriers SET used_slots = 0 WHERE msisdn = 'phone:13000000001'`
     ])
     assertOnly(results, "carrier-within-capacity", ["ticket K-issued of carrier phone:13000000001 is in no place"])
   })
 
+  test("a ticket used at a gate, or refunded, needs no place", async () => {
+    const unplaced = [`DELETE FROM ticket_places WHERE ticket_id = 'K-issued'`, `UPDATE sim_carriers SET used_slots = 0 WHERE msisdn = 'phone:13000000001'`]
+    assert.equal(byName(await auditAfter(unplaced), "carrier-within-capacity").violations, 0)
+    const refunded = await auditAfter([liveAgain, ...unplaced, `UPDATE orders SET state = 'refunded' WHERE id = 'O-issued'`])
+    assert.equal(byName(refunded, "carrier-within-capacity").violations, 0)
+  })
+
   test("a ticket whose delivery is still pending may have no place yet", async () => {
     const results = await auditAfter([
+      liveAgain,
       `DELETE FROM ticket_places WHERE ticket_id = 'K-issued'`,
       `UPDATE sim_carriers SET used_slots = 0 WHERE msisdn = 'phone:13000000001'`,
       `UPDATE delivery_jobs SET done_at_ms = NULL WHERE ticket_id = 'K-issued'`

@@ -102,7 +102,7 @@ const admittedOnce = (history: History) => Effect.gen(function* () {
 
 /**
  * SIM carriers (seed 003): a carrier never holds more tickets than its slots, and its slot count agrees with
- * the tickets on it; every ticket of a phone with a carrier whose delivery is not pending is in exactly one
+ * the tickets on it; every live ticket of a phone with a carrier whose delivery is not pending is in exactly one
  * place (carrier, network box, or removed from the carrier), filed under its holder's MSISDN. A place is the
  * ticket's primary key, so "two places" cannot be stored; "no place" and "the wrong phone's place" can.
  */
@@ -112,8 +112,10 @@ const carriersWithinCapacity = Effect.gen(function* () {
     SELECT c.msisdn, c.capacity_slots, c.used_slots,
       (SELECT COUNT(*) FROM ticket_places p WHERE p.msisdn = c.msisdn AND p.place = 'carrier') AS held
     FROM sim_carriers c ORDER BY c.msisdn`
-  const unplaced = yield* sql<{ id: string; holder: string }>`SELECT t.id, t.holder FROM tickets t
-    WHERE EXISTS (SELECT 1 FROM sim_carriers c WHERE c.msisdn = t.holder)
+  // live tickets only: one used at a gate or refunded before its phone had a carrier is never put on one
+  const unplaced = yield* sql<{ id: string; holder: string }>`SELECT t.id, t.holder FROM tickets t JOIN orders o ON o.id = t.order_id
+    WHERE o.state = 'issued' AND t.admitted_at_ms IS NULL
+      AND EXISTS (SELECT 1 FROM sim_carriers c WHERE c.msisdn = t.holder)
       AND NOT EXISTS (SELECT 1 FROM ticket_places p WHERE p.ticket_id = t.id)
       AND NOT EXISTS (SELECT 1 FROM delivery_jobs j WHERE j.ticket_id = t.id AND j.done_at_ms IS NULL)
     ORDER BY t.id`
