@@ -147,6 +147,21 @@ describe("SMS ordering", () => {
     assert.equal(tagOf(reused.json), "SmsMessageIdReused")
   })
 
+  test("one text delivered five times at once holds once; each delivery gets the reply or is told to retry", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const body = { messageId: "burst-1", from: customer.phone, text: `BUY G1 ${compactDate()} TJP-SHH` }
+    const outcomes = await Promise.all(Array.from({ length: 5 }, () =>
+      rawRequest(server.baseUrl, "POST", "/sms/inbound", { headers: { "x-device-key": gateway.deviceKey }, body })))
+    for (const outcome of outcomes) {
+      assert.ok(outcome.status === 200 || (outcome.status === 409 && tagOf(outcome.json) === "SmsInboundInProgress"), outcome.text)
+    }
+    const replies = new Set(outcomes.filter((outcome) => outcome.status === 200).map((outcome) => (outcome.json as { reply: string }).reply))
+    assert.ok(replies.size === 1, [...replies].join(" | "))
+    assert.equal((await liveOrdersOf(customer)).length, 1)
+    const settled = await text(customer.phone, body.text, "burst-1")
+    assert.ok(replies.has(settled.reply))
+  })
+
   test("a text claimed by a server that died is answered by a retry once the claim is stale, not before", async () => {
     const customer = await server.run(newCustomer(server.baseUrl))
     const nowMs = Date.now()
