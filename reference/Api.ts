@@ -7,12 +7,14 @@ import { AccountsApi } from "./Accounts/Api.js"
 import { CatalogApi } from "./Catalog/Api.js"
 import { CheckinApi } from "./Checkin/Api.js"
 import { CustomersApi, ProfileApi } from "./Customers/Api.js"
+import { DeliveryApi } from "./Delivery/Api.js"
 import { IssuanceApi } from "./Issuance/Api.js"
 import { LifecycleApi } from "./Lifecycle/Api.js"
 import { OrdersApi } from "./Orders/Api.js"
 import { StatisticsApi } from "./Statistics/Api.js"
 import { VenuesApi } from "./Venues/Api.js"
 import { GatewayApi, PaymentsAdminApi, KioskApi } from "./Payments/Api.js"
+import { SmsApi } from "./Sms/Api.js"
 
 export class ChunyunApi extends HttpApi.make("chunyun")
   .add(CustomersApi)
@@ -28,5 +30,7 @@ export class ChunyunApi extends HttpApi.make("chunyun")
   .add(PaymentsAdminApi)
   .add(KioskApi)
   .add(GatewayApi)
+  .add(SmsApi)
+  .add(DeliveryApi)
   .annotate(OpenApi.Title, "Chunyun reference ticketing server")
   .annotate(OpenApi.Version, "0.1.0") {}

@@ -75,6 +75,33 @@ export interface ServerSettings {
   readonly simulatedGatewayCallbackDelayMs: number
   readonly simulatedGatewayLateCallbackDelayMs: number
   readonly simulatedGatewayCallbackIntervalMs: number
+  // ---- delivery stream: SMS channel, delivery after issuance, SIM carriers, vouchers (seeds 000, 002, 003, 004)
+  /** tickets one SMS `BUY` may hold at once */
+  readonly maxTicketsPerSmsOrder: number
+  /** longest text the SMS gateway sends: three concatenated 160-character segments */
+  readonly maxSmsTextChars: number
+  /** longest inbound text the server parses */
+  readonly maxInboundSmsChars: number
+  /** texts a gateway device pulls in one page */
+  readonly smsOutboundPageSize: number
+  /** SMS orders a `STATUS` reply lists */
+  readonly smsStatusOrderCount: number
+  /** how long a server owns a delivery job before another may retry it */
+  readonly deliveryLeaseMs: number
+  readonly maxDeliveryAttempts: number
+  readonly deliverySweepIntervalMs: number
+  readonly deliveryBatchSize: number
+  /** storage one ticket takes on a SIM carrier (seed 003: about 255 B) */
+  readonly carrierTicketSlotBytes: number
+  /** a SIM reserves 1–2 KB for tickets (seed 003) */
+  readonly minCarrierCapacityBytes: number
+  readonly maxCarrierCapacityBytes: number
+  /** tries to draw a voucher code no other ticket has */
+  readonly maxVoucherCodeAttempts: number
+  /** tries to draw an SMS order reference the customer has not used */
+  readonly maxSmsOrderRefAttempts: number
+  /** an inbound text claimed this long ago and still unanswered (its server died) may be answered by a retry */
+  readonly smsInboundClaimTimeoutMs: number
 }
 
 export const defaultSettings: ServerSettings = {
@@ -129,6 +156,22 @@ export const defaultSettings: ServerSettings = {
   simulatedGatewayCallbackDelayMs: 0,
   simulatedGatewayLateCallbackDelayMs: 30_000,
   simulatedGatewayCallbackIntervalMs: 1_000,
+  // delivery stream
+  maxTicketsPerSmsOrder: 5,
+  maxSmsTextChars: 480,
+  maxInboundSmsChars: 160,
+  smsOutboundPageSize: 100,
+  smsStatusOrderCount: 5,
+  deliveryLeaseMs: 30_000,
+  maxDeliveryAttempts: 10,
+  deliverySweepIntervalMs: 1_000,
+  deliveryBatchSize: 100,
+  carrierTicketSlotBytes: 255,
+  minCarrierCapacityBytes: 1_024,
+  maxCarrierCapacityBytes: 2_048,
+  maxVoucherCodeAttempts: 5,
+  maxSmsOrderRefAttempts: 5,
+  smsInboundClaimTimeoutMs: 60_000,
 }
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {

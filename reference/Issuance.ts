@@ -5,6 +5,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect } from "effect"
+import { Delivery } from "./Delivery.js"
 import { OrderNotFound, TicketNotIssued } from "./Domain.js"
 import type { CustomerId, OrderId, TicketId } from "./Domain.js"
 import { Ids } from "./Ids.js"
@@ -26,6 +27,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
     const keys = yield* TicketKeys
     const ids = yield* Ids
     const config = yield* ServerConfig
+    const delivery = yield* Delivery
 
     /** Inside the payment transaction. */
     const enqueue = (orderId: OrderId, nowMs: number) =>
@@ -56,6 +58,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
         }, keys.privateKey)
         yield* sql`INSERT INTO tickets (id, order_id, holder, key_id, qr_text, issued_at_ms)
           VALUES (${ticketId}, ${orderId}, ${holder.holder}, ${keys.keyId}, ${qr}, ${nowMs})`
+        yield* delivery.enqueue(ticketId, nowMs)
         if (!(yield* orders.transition(orderId, "paid", "issued", { column: "issued_at_ms", atMs: nowMs }))) {
           return yield* Effect.dieMessage(`order ${orderId} left 'paid' while its ticket was being issued`)
         }
@@ -72,7 +75,10 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
           if (claimed.length === 0) return undefined
           return yield* issueClaimed(orderId, nowMs)
         }))
-      }).pipe(Effect.withSpan("Issuance.issueForOrder"))
+      }).pipe(
+        // deliver after the commit; a failure here leaves the job to the delivery sweeper
+        Effect.tap((ticketId) => ticketId === undefined ? Effect.void : delivery.deliver(ticketId).pipe(Effect.catchAllCause(Effect.logWarning))),
+        Effect.withSpan("Issuance.issueForOrder"))
 
     /** The backstop: issue what the paying requests did not (a crash between commit and issue). */
     const sweepOutbox = Effect.gen(function* () {

@@ -25,6 +25,10 @@ import { Customers } from "./Customers.js"
 import { CustomersHttp, ProfileHttp } from "./Customers/Http.js"
 import { Invoices } from "./Customers/Invoices.js"
 import { CustomersRepo } from "./Customers/Repo.js"
+import { Delivery } from "./Delivery.js"
+import { DeliveryAuthLive } from "./Delivery/AuthLive.js"
+import { Devices } from "./Delivery/Devices.js"
+import { DeliveryHttp } from "./Delivery/Http.js"
 import { Ids } from "./Ids.js"
 import { SeatInventoryLive } from "./Inventory.js"
 import { Issuance } from "./Issuance.js"
@@ -46,6 +50,9 @@ import { Kiosks } from "./Payments/Kiosks.js"
 import { TwoPhaseLedger } from "./Payments/Ledger.js"
 import { SimulatedBank, SimulatedBankPort } from "./Payments/SimulatedBank.js"
 import { PaymentGateway, SimulatedGateway } from "./Payments/SimulatedGateway.js"
+import { Sms } from "./Sms.js"
+import { SimulatedSmsGateway } from "./Sms/Gateway.js"
+import { SmsHttp } from "./Sms/Http.js"
 import { runMigrations } from "./Store/migrations.js"
 import { Venues } from "./Venues.js"
 import { VenuesHttp } from "./Venues/Http.js"
@@ -73,7 +80,9 @@ const ensureSystemAccounts = Layer.effectDiscard(Effect.flatMap(LedgerRepo, (led
 const Foundations = Layer.mergeAll(
   Ids.Default, CatalogRepo.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default,
   LifecycleRepo.Default,
-  SeatInventoryLive.pipe(Layer.provide(OrdersRepo.Default))
+  SeatInventoryLive.pipe(Layer.provide(OrdersRepo.Default)),
+  // delivery stream
+  Devices.Default, Delivery.Default.pipe(Layer.provideMerge(SimulatedSmsGateway)),
 )
 const Features = Layer.mergeAll(
   Customers.DefaultWithoutDependencies, Catalog.DefaultWithoutDependencies, Orders.DefaultWithoutDependencies,
@@ -90,7 +99,8 @@ const PaymentPorts = Layer.mergeAll(
 const PaymentServices = Payments.DefaultWithoutDependencies.pipe(
   Layer.provideMerge(Layer.mergeAll(Kiosks.DefaultWithoutDependencies, TwoPhaseLedger.Default, PaymentPorts))
 )
-export const ServicesLayer = Layer.mergeAll(Accounts.DefaultWithoutDependencies, Lifecycle.DefaultWithoutDependencies, PaymentServices).pipe(
+export const ServicesLayer = Sms.DefaultWithoutDependencies.pipe(
+  Layer.provideMerge(Layer.mergeAll(Accounts.DefaultWithoutDependencies, Lifecycle.DefaultWithoutDependencies, PaymentServices)),
   Layer.provideMerge(Features),
   Layer.provideMerge(Layer.merge(Foundations, ensureSystemAccounts.pipe(Layer.provide(LedgerRepo.Default))))
 )
@@ -102,8 +112,9 @@ const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
     VenuesHttp,
     LifecycleHttp,
     PaymentsAdminHttp, KioskHttp, GatewayHttp,
+    SmsHttp, DeliveryHttp,
   ]),
-  Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive, KioskAuthLive])
+  Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive, KioskAuthLive, DeliveryAuthLive])
 )
 
 /**
@@ -139,6 +150,7 @@ export const sweepers = Effect.gen(function* () {
   const config = yield* ServerConfig
   const issuance = yield* Issuance
   const orders = yield* Orders
+  const delivery = yield* Delivery
   const every = (intervalMs: number, work: Effect.Effect<unknown, unknown>) =>
     work.pipe(Effect.catchAllCause(Effect.logError), Effect.repeat(Schedule.spaced(intervalMs)), Effect.forkScoped)
   yield* every(config.outboxSweepIntervalMs, issuance.sweepOutbox)
@@ -147,6 +159,7 @@ export const sweepers = Effect.gen(function* () {
   yield* every(config.pendingTransferSweepIntervalMs, payments.voidTimedOutReservations)
   yield* every(config.gatewayReconcileIntervalMs, payments.reconcileGatewayCharges)
   yield* every(config.simulatedGatewayCallbackIntervalMs, payments.deliverSimulatedCallbacks)
+  yield* every(config.deliverySweepIntervalMs, delivery.sweep)
 })
 
 export interface ServeOptions {

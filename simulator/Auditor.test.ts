@@ -17,8 +17,10 @@ import { History } from "./History.js"
 import type { HistoryEvent } from "./History.js"
 
 type InvariantName = "no-double-booking" | "money-conserved" | "payment-ends-in-one-ticket" | "no-ticket-without-payment" | "admitted-once"
+  | "carrier-within-capacity"
 const invariantNames: ReadonlyArray<InvariantName> = [
-  "no-double-booking", "money-conserved", "payment-ends-in-one-ticket", "no-ticket-without-payment", "admitted-once"
+  "no-double-booking", "money-conserved", "payment-ends-in-one-ticket", "no-ticket-without-payment", "admitted-once",
+  "carrier-within-capacity"
 ]
 
 const atMs = 1_801_094_400_000
@@ -53,7 +55,13 @@ const cleanStore = [
     ('K-issued', 'O-issued', 'phone:13000000001', 1, 'qr', ${atMs + 2_000}, ${atMs + 3_000}, 'BJP-01')`,
   `INSERT INTO scans (gate_id, ticket_id, outcome, at_ms) VALUES
     ('BJP-01', 'K-issued', 'admitted', ${atMs + 3_000}), ('BJP-02', NULL, 'AlreadyAdmitted', ${atMs + 4_000}),
-    ('BJP-02', 'K-issued', 'AlreadyAdmitted', ${atMs + 5_000})`
+    ('BJP-02', 'K-issued', 'AlreadyAdmitted', ${atMs + 5_000})`,
+  // K-issued's holder has a SIM carrier of four slots, and the ticket sits on it
+  `INSERT INTO delivery_jobs (ticket_id, created_at_ms, attempts, done_at_ms) VALUES ('K-issued', ${atMs + 2_000}, 1, ${atMs + 2_100})`,
+  `INSERT INTO sim_carriers (msisdn, capacity_bytes, capacity_slots, used_slots, registered_at_ms) VALUES
+    ('phone:13000000001', 1024, 4, 1, ${atMs}), ('13000000002', 1024, 4, 0, ${atMs})`,
+  `INSERT INTO ticket_places (ticket_id, msisdn, place, issued_at_ms, placed_at_ms) VALUES
+    ('K-issued', 'phone:13000000001', 'carrier', ${atMs + 2_000}, ${atMs + 2_100})`
 ]
 
 const scanEvent = (ticketId: string, outcome: string, offsetMs: number): HistoryEvent => ({
@@ -105,7 +113,7 @@ const assertOnly = (results: ReadonlyArray<InvariantResult>, name: InvariantName
 }
 
 describe("a consistent store", () => {
-  test("all five invariants report zero violations and no witness", async () => {
+  test("all six invariants report zero violations and no witness", async () => {
     const results = await auditAfter([])
     assert.deepEqual(results.map((result) => result.name), invariantNames)
     for (const result of results) {
@@ -119,7 +127,7 @@ describe("a consistent store", () => {
     const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
     try {
       const results = await store.runPromise(audit(new History()))
-      assert.deepEqual(results.map((result) => result.violations), [0, 0, 0, 0, 0])
+      assert.deepEqual(results.map((result) => result.violations), [0, 0, 0, 0, 0, 0])
     } finally {
       await store.dispose()
     }
@@ -440,5 +448,52 @@ describe("the store a real server leaves after refunds and changes", () => {
       assert.deepEqual(results.map((result) => result.name), invariantNames)
       assertClean(results)
     })
+  })
+})
+
+describe("7. SIM carriers within capacity, every ticket in one place", () => {
+  test("a carrier holding more tickets than its slots (its capacity lowered under it)", async () => {
+    const results = await auditAfter([`UPDATE sim_carriers SET capacity_slots = 0, used_slots = 0 WHERE msisdn = 'phone:13000000001'`])
+    assertOnly(results, "carrier-within-capacity", [
+      "carrier phone:13000000001: holds 1 tickets, capacity 0",
+      "carrier phone:13000000001: 0 slots counted used but 1 tickets on it"
+    ])
+  })
+
+  // K-issued was admitted in the clean store; unadmitted, it is a live ticket that must have a place
+  const liveAgain = `UPDATE tickets SET admitted_at_ms = NULL, admitted_gate_id = NULL WHERE id = 'K-issued'`
+
+  test("a delivered live ticket of a phone with a carrier that is in no place (lost between box and carrier)", async () => {
+    const results = await auditAfter([
+      liveAgain,
+      `DELETE FROM ticket_places WHERE ticket_id = 'K-issued'`,
+      `UPDATE sim_carriers SET used_slots = 0 WHERE msisdn = 'phone:13000000001'`
+    ])
+    assertOnly(results, "carrier-within-capacity", ["ticket K-issued of carrier phone:13000000001 is in no place"])
+  })
+
+  test("a ticket used at a gate, or refunded, needs no place", async () => {
+    const unplaced = [`DELETE FROM ticket_places WHERE ticket_id = 'K-issued'`, `UPDATE sim_carriers SET used_slots = 0 WHERE msisdn = 'phone:13000000001'`]
+    assert.equal(byName(await auditAfter(unplaced), "carrier-within-capacity").violations, 0)
+    const refunded = await auditAfter([liveAgain, ...unplaced, `UPDATE orders SET state = 'refunded' WHERE id = 'O-issued'`])
+    assert.equal(byName(refunded, "carrier-within-capacity").violations, 0)
+  })
+
+  test("a ticket whose delivery is still pending may have no place yet", async () => {
+    const results = await auditAfter([
+      liveAgain,
+      `DELETE FROM ticket_places WHERE ticket_id = 'K-issued'`,
+      `UPDATE sim_carriers SET used_slots = 0 WHERE msisdn = 'phone:13000000001'`,
+      `UPDATE delivery_jobs SET done_at_ms = NULL WHERE ticket_id = 'K-issued'`
+    ])
+    assert.equal(byName(results, "carrier-within-capacity").violations, 0)
+  })
+
+  test("a ticket filed in another phone's box", async () => {
+    const results = await auditAfter([
+      `UPDATE ticket_places SET msisdn = '13000000002', place = 'box' WHERE ticket_id = 'K-issued'`,
+      `UPDATE sim_carriers SET used_slots = 0 WHERE msisdn = 'phone:13000000001'`
+    ])
+    assertOnly(results, "carrier-within-capacity", ["ticket K-issued of phone:13000000001 is filed under carrier 13000000002"])
   })
 })

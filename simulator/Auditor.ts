@@ -1,5 +1,5 @@
 /**
- * The auditor: DESIGN.md invariants 1–5, checked after a run against the store and the history. Each
+ * The auditor: DESIGN.md invariants 1–5 and 7, checked after a run against the store and the history. Each
  * check is independent of the code it audits (plain SQL over the tables, or the recorded events), and a
  * violation carries a witness: the rows or events that break it.
  */
@@ -184,5 +184,38 @@ const admittedOnce = (history: History) => Effect.gen(function* () {
   ])
 })
 
+/**
+ * SIM carriers (seed 003): a carrier never holds more tickets than its slots, and its slot count agrees with
+ * the tickets on it; every live ticket of a phone with a carrier whose delivery is not pending is in exactly one
+ * place (carrier, network box, or removed from the carrier), filed under its holder's MSISDN. A place is the
+ * ticket's primary key, so "two places" cannot be stored; "no place" and "the wrong phone's place" can.
+ */
+const carriersWithinCapacity = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const carriers = yield* sql<{ msisdn: string; capacity_slots: number; used_slots: number; held: number }>`
+    SELECT c.msisdn, c.capacity_slots, c.used_slots,
+      (SELECT COUNT(*) FROM ticket_places p WHERE p.msisdn = c.msisdn AND p.place = 'carrier') AS held
+    FROM sim_carriers c ORDER BY c.msisdn`
+  // live tickets only: one used at a gate or refunded before its phone had a carrier is never put on one
+  const unplaced = yield* sql<{ id: string; holder: string }>`SELECT t.id, t.holder FROM tickets t JOIN orders o ON o.id = t.order_id
+    WHERE o.state = 'issued' AND t.admitted_at_ms IS NULL
+      AND EXISTS (SELECT 1 FROM sim_carriers c WHERE c.msisdn = t.holder)
+      AND NOT EXISTS (SELECT 1 FROM ticket_places p WHERE p.ticket_id = t.id)
+      AND NOT EXISTS (SELECT 1 FROM delivery_jobs j WHERE j.ticket_id = t.id AND j.done_at_ms IS NULL)
+    ORDER BY t.id`
+  const misfiled = yield* sql<{ ticket_id: string; msisdn: string; holder: string }>`SELECT p.ticket_id, p.msisdn, t.holder
+    FROM ticket_places p JOIN tickets t ON t.id = p.ticket_id WHERE p.msisdn <> t.holder ORDER BY p.ticket_id`
+  return result("carrier-within-capacity", "No SIM carrier holds more than its capacity; every ticket is in exactly one place (7)", [
+    ...carriers.filter((row) => Number(row.held) > Number(row.capacity_slots))
+      .map((row) => `carrier ${row.msisdn}: holds ${row.held} tickets, capacity ${row.capacity_slots}`),
+    ...carriers.filter((row) => Number(row.held) !== Number(row.used_slots))
+      .map((row) => `carrier ${row.msisdn}: ${row.used_slots} slots counted used but ${row.held} tickets on it`),
+    ...unplaced.map((row) => `ticket ${row.id} of carrier ${row.holder} is in no place`),
+    ...misfiled.map((row) => `ticket ${row.ticket_id} of ${row.holder} is filed under carrier ${row.msisdn}`)
+  ])
+})
+
 export const audit = (history: History) =>
-  Effect.all([noDoubleBooking, moneyConserved, paymentEndsInOneTicket, noTicketWithoutPayment, admittedOnce(history)])
+  Effect.all([
+    noDoubleBooking, moneyConserved, paymentEndsInOneTicket, noTicketWithoutPayment, admittedOnce(history), carriersWithinCapacity
+  ])

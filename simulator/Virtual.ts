@@ -10,6 +10,7 @@ import { serverBaseUrl } from "../devices/Client.js"
 import { phoneJourney } from "../devices/Phone.js"
 import { ServerConfig, defaultSettings } from "../reference/Config.js"
 import type { ServerSettings } from "../reference/Config.js"
+import { Delivery } from "../reference/Delivery.js"
 import { Issuance } from "../reference/Issuance.js"
 import { Orders } from "../reference/Orders.js"
 import { inProcessHandler, ServicesLayer, sqliteStore } from "../reference/Server.js"
@@ -85,7 +86,7 @@ export const runVirtual = async (
 
     // A sweep that finds nothing doubles its wait (up to maxIdleSweepIntervalMs); one that finds work
     // goes back to the server's interval. Six virtual hours of 1 s sweeps would otherwise dominate the run.
-    const sweep = (intervalMs: number, work: Effect.Effect<number, unknown, Issuance | Orders>) =>
+    const sweep = (intervalMs: number, work: Effect.Effect<number, unknown, Issuance | Orders | Delivery>) =>
       Effect.gen(function* () {
         let waitMs = intervalMs
         while (clock.nowMs + waitMs <= endMs) {
@@ -96,6 +97,7 @@ export const runVirtual = async (
       })
     clock.spawn(startMs, serverRuntime, sweep(effective.outboxSweepIntervalMs, Effect.flatMap(Issuance, (issuance) => issuance.sweepOutbox)))
     clock.spawn(startMs, serverRuntime, sweep(effective.holdSweepIntervalMs, Effect.flatMap(Orders, (orders) => orders.releaseExpiredHolds)))
+    clock.spawn(startMs, serverRuntime, sweep(effective.deliverySweepIntervalMs, Effect.flatMap(Delivery, (delivery) => delivery.sweep)))
     if (onProgress) {
       clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
         while (clock.nowMs < endMs) {

@@ -9,6 +9,7 @@ import { customers as customers0002 } from "./0002_customers.js"
 import { catalogMigration } from "./0003_catalog.js"
 import { lifecycle } from "./0004_lifecycle.js"
 import { payments } from "./0005_payments.js"
+import { deliveryMigration } from "./0006_delivery.js"
 
 const init = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -132,6 +133,7 @@ export const loader = Migrator.fromRecord({
   "0003_catalog": catalogMigration,
   "0004_lifecycle": lifecycle,
   "0005_payments": payments,
+  "0006_delivery": deliveryMigration,
 })
 
 export const runMigrations = Migrator.make({})({ loader })

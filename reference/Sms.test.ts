@@ -1,0 +1,201 @@
+/**
+ * Ordering by SMS over real HTTP (seed 002): an SMS gateway device delivers texts from phone numbers;
+ * BUY holds seats and answers the order for confirmation, PAY pays it from the wallet and the tickets are
+ * announced by SMS, CANCEL gives the seats back, STATUS reports; anything else is answered with what was wrong.
+ */
+import assert from "node:assert/strict"
+import { after, before, describe, test } from "node:test"
+import { Effect } from "effect"
+import type { PhoneNumber } from "./Domain.js"
+import { notRegisteredReply } from "./Sms.js"
+import { newSmsGateway, newTicketMachine, textsTo, topUp } from "./testing/Delivery.js"
+import type { TestDevice } from "./testing/Delivery.js"
+import { createRun, freshPhone, newCustomer, rawRequest, startTestServer, storeQuery, tagOf } from "./testing/TestServer.js"
+import type { TestCustomer, TestRun, TestServer } from "./testing/TestServer.js"
+
+describe("SMS ordering", () => {
+  let server: TestServer
+  let gateway: TestDevice
+  let run: TestRun
+  let messages = 0
+
+  before(async () => {
+    server = await startTestServer()
+    gateway = await server.run(newSmsGateway(server.baseUrl, "sms-gw-1"))
+    run = await server.run(createRun(server.baseUrl, { trainCode: "G1", stations: ["BJP", "TJP", "SHH"], seatCount: 10 }))
+  })
+  after(() => server.close())
+
+  const text = (from: string, body: string, messageId = `m-${++messages}`) =>
+    server.run(gateway.client.sms.receive({ payload: { messageId, from: from as PhoneNumber, text: body } }))
+  const compactDate = () => run.serviceDate.replaceAll("-", "")
+  const refOf = (reply: string) => {
+    const match = /order (\d{6})/.exec(reply)
+    assert.ok(match, `no order reference in "${reply}"`)
+    return match[1]!
+  }
+  const liveOrdersOf = (customer: TestCustomer) => server.run(storeQuery<{ id: string; state: string }>(
+    "SELECT id, state FROM orders WHERE customer_id = ? ORDER BY id", customer.customerId))
+
+  test("an unknown sender is told to register, and the reply is queued for the gateway to send", async () => {
+    const stranger = freshPhone()
+    const answered = await text(stranger, `BUY G1 ${compactDate()} BJP-SHH`)
+    assert.equal(answered.reply, notRegisteredReply)
+    const sent = await server.run(textsTo(stranger))
+    assert.deepEqual(sent.map((row) => [Number(row.id), row.text, row.purpose]), [[answered.replyOutboundId, notRegisteredReply, "reply"]])
+    const page = await server.run(gateway.client.sms.outbound({ urlParams: { afterId: answered.replyOutboundId - 1 } }))
+    assert.equal(page.texts[0]?.to, stranger)
+    assert.equal(page.nextAfterId, page.texts.at(-1)?.id)
+  })
+
+  test("BUY 2 holds two seats and answers order IDs, seats, total, how to pay and the expiry; PAY issues and announces both", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const bought = await text(customer.phone, `buy g1 ${compactDate()} bjp-shh 2`)
+    const ref = refOf(bought.reply)
+    const held = await liveOrdersOf(customer)
+    assert.equal(held.length, 2)
+    assert.ok(held.every((order) => order.state === "held"))
+    for (const order of held) assert.ok(bought.reply.includes(order.id), `reply names ${order.id}: ${bought.reply}`)
+    assert.match(bought.reply, /seat 1-01A/)
+    assert.match(bought.reply, /seat 1-01B/)
+    assert.match(bought.reply, new RegExp(`Total ${(4 * run.fareFenPerSegment / 100).toFixed(2)} yuan`))
+    assert.match(bought.reply, new RegExp(`text PAY ${ref} <payment password> before \\d\\d:\\d\\d`))
+
+    const poor = await text(customer.phone, `PAY ${ref} ${customer.paymentPassword}`)
+    assert.match(poor.reply, /not fully paid: your wallet holds 0.00 yuan, 250.00 needed\. Nothing was paid/)
+
+    await server.run(topUp(customer, 4 * run.fareFenPerSegment))
+    const wrong = await text(customer.phone, `PAY ${ref} 000000`)
+    assert.match(wrong.reply, /wrong payment password \(4 tries left\)\. Nothing was paid/)
+    assert.deepEqual((await liveOrdersOf(customer)).map((order) => order.state), ["held", "held"])
+
+    const paid = await text(customer.phone, `PAY ${ref} ${customer.paymentPassword}`)
+    assert.match(paid.reply, new RegExp(`order ${ref} is paid: 2 ticket\\(s\\), 500.00 yuan`))
+    assert.deepEqual((await liveOrdersOf(customer)).map((order) => order.state), ["issued", "issued"])
+    const wallet = await server.run(customer.client.accounts.getWallet())
+    assert.equal(wallet.balanceFen, 0)
+    const notices = (await server.run(textsTo(customer.phone))).filter((row) => row.purpose === "ticket-notice")
+    assert.equal(notices.length, 2)
+    for (const notice of notices) assert.match(notice.text, /ticket [0-9a-f]{20} issued\. G1 .* BJP-SHH, coach 1 seat 01[AB]/)
+
+    const status = await text(customer.phone, `STATUS ${ref}`)
+    assert.match(status.reply, new RegExp(`${ref} G1 ${run.serviceDate} BJP-SHH: 1-01A issued, 1-01B issued`))
+    // paying again changes nothing
+    const again = await text(customer.phone, `PAY ${ref} ${customer.paymentPassword}`)
+    assert.match(again.reply, /is paid/)
+    assert.equal((await server.run(customer.client.accounts.getWallet())).balanceFen, 0)
+  })
+
+  test("CANCEL gives held seats back; STATUS without a reference lists recent orders", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const seatsBefore = await server.run(storeQuery<{ free: number }>(
+      "SELECT COUNT(*) AS free FROM seats WHERE run_id = ? AND occupied_mask = 0", run.runId))
+    const ref = refOf((await text(customer.phone, `BUY G1 ${compactDate()} TJP-SHH 3`)).reply)
+    const cancelled = await text(customer.phone, `CANCEL ${ref}`)
+    assert.match(cancelled.reply, new RegExp(`order ${ref}: 3 held ticket\\(s\\) cancelled\\.$`))
+    assert.deepEqual((await liveOrdersOf(customer)).map((order) => order.state), ["cancelled", "cancelled", "cancelled"])
+    const seatsAfter = await server.run(storeQuery<{ free: number }>(
+      "SELECT COUNT(*) AS free FROM seats WHERE run_id = ? AND occupied_mask = 0", run.runId))
+    assert.equal(Number(seatsAfter[0]?.free), Number(seatsBefore[0]?.free))
+    const listed = await text(customer.phone, "status")
+    assert.match(listed.reply, new RegExp(`${ref} G1 ${run.serviceDate} TJP-SHH: 1-\\w+ cancelled`))
+    assert.match((await text(customer.phone, "STATUS 000000")).reply, /no SMS order 000000/)
+  })
+
+  test("a BUY that cannot be held whole holds nothing", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const small = await server.run(createRun(server.baseUrl, { trainCode: "K7", stations: ["AAA", "BBB"], seatCount: 1 }))
+    const answered = await text(customer.phone, `BUY K7 ${small.serviceDate.replaceAll("-", "")} AAA-BBB 2`)
+    assert.match(answered.reply, /fewer than 2 free seats\. Nothing was held/)
+    assert.deepEqual((await liveOrdersOf(customer)).map((order) => order.state), ["cancelled"])
+    assert.match((await text(customer.phone, `BUY K7 20270101 AAA-BBB`)).reply, /there is no train K7 on 2027-01-01/)
+    assert.match((await text(customer.phone, `BUY K7 ${small.serviceDate.replaceAll("-", "")} BBB-AAA`)).reply, /BBB is not before AAA/)
+  })
+
+  test("texts that do not parse are answered with what was wrong, never an error status", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    for (const [body, problem] of [
+      ["hello", /unknown command "hello"/],
+      ["", /the message is empty/],
+      [`BUY G1 ${compactDate()} BJP-SHH 6`, /count must be a whole number from 1 to 5/],
+      ["BUY G1 20270230 BJP-SHH", /"20270230" is not a date/],
+      ["PAY 12 246810", /"12" is not an order reference/],
+      ["x".repeat(161), /it has 161 characters, at most 160/]
+    ] as const) {
+      const raw = await rawRequest(server.baseUrl, "POST", "/sms/inbound", {
+        headers: { "x-device-key": gateway.deviceKey }, body: { messageId: `bad-${++messages}`, from: customer.phone, text: body }
+      })
+      assert.equal(raw.status, 200, raw.text)
+      assert.match(String((raw.json as { reply: string }).reply), problem)
+    }
+    assert.equal((await liveOrdersOf(customer)).length, 0)
+  })
+
+  test("a retried delivery of one text gets the stored reply and holds once; the ID with another text is refused", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const body = `BUY G1 ${compactDate()} BJP-TJP`
+    const first = await text(customer.phone, body, "retry-1")
+    const second = await text(customer.phone, body, "retry-1")
+    assert.deepEqual(second, first)
+    assert.equal((await liveOrdersOf(customer)).length, 1)
+    const replies = (await server.run(textsTo(customer.phone))).filter((row) => row.purpose === "reply")
+    assert.equal(replies.length, 1)
+    const reused = await rawRequest(server.baseUrl, "POST", "/sms/inbound", {
+      headers: { "x-device-key": gateway.deviceKey }, body: { messageId: "retry-1", from: customer.phone, text: "STATUS" }
+    })
+    assert.equal(reused.status, 409)
+    assert.equal(tagOf(reused.json), "SmsMessageIdReused")
+  })
+
+  test("one text delivered five times at once holds once; each delivery gets the reply or is told to retry", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const body = { messageId: "burst-1", from: customer.phone, text: `BUY G1 ${compactDate()} TJP-SHH` }
+    const outcomes = await Promise.all(Array.from({ length: 5 }, () =>
+      rawRequest(server.baseUrl, "POST", "/sms/inbound", { headers: { "x-device-key": gateway.deviceKey }, body })))
+    for (const outcome of outcomes) {
+      assert.ok(outcome.status === 200 || (outcome.status === 409 && tagOf(outcome.json) === "SmsInboundInProgress"), outcome.text)
+    }
+    const replies = new Set(outcomes.filter((outcome) => outcome.status === 200).map((outcome) => (outcome.json as { reply: string }).reply))
+    assert.ok(replies.size === 1, [...replies].join(" | "))
+    assert.equal((await liveOrdersOf(customer)).length, 1)
+    const settled = await text(customer.phone, body.text, "burst-1")
+    assert.ok(replies.has(settled.reply))
+  })
+
+  test("a text claimed by a server that died is answered by a retry once the claim is stale, not before", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const nowMs = Date.now()
+    await server.run(storeQuery(`INSERT INTO sms_inbound (gateway_id, message_id, from_phone, text, received_at_ms) VALUES
+      (?, 'died-long-ago', ?, 'STATUS', ?), (?, 'dying-now', ?, 'STATUS', ?)`,
+      gateway.id, customer.phone, nowMs - server.settings.smsInboundClaimTimeoutMs - 1_000, gateway.id, customer.phone, nowMs))
+    const answered = await text(customer.phone, "STATUS", "died-long-ago")
+    assert.equal(answered.reply, "Chunyun: you have no SMS orders.")
+    assert.deepEqual(await text(customer.phone, "STATUS", "died-long-ago"), answered)
+    const busy = await rawRequest(server.baseUrl, "POST", "/sms/inbound", {
+      headers: { "x-device-key": gateway.deviceKey }, body: { messageId: "dying-now", from: customer.phone, text: "STATUS" }
+    })
+    assert.equal(busy.status, 409)
+    assert.equal(tagOf(busy.json), "SmsInboundInProgress")
+  })
+
+  test("only a registered SMS gateway's key delivers texts; malformed senders are refused with 400", async () => {
+    const machine = await server.run(newTicketMachine(server.baseUrl, "cinema-1", "Wanda CBD"))
+    const body = { messageId: "auth-1", from: freshPhone(), text: "STATUS" }
+    for (const headers of [{}, { "x-device-key": "not-a-key" }, { "x-device-key": machine.deviceKey }]) {
+      const refused = await rawRequest(server.baseUrl, "POST", "/sms/inbound", { headers, body })
+      assert.equal(refused.status, 401)
+      assert.equal(tagOf(refused.json), "Unauthorized")
+    }
+    const badSender = await rawRequest(server.baseUrl, "POST", "/sms/inbound", {
+      headers: { "x-device-key": gateway.deviceKey }, body: { ...body, from: "+86 139" }
+    })
+    assert.equal(badSender.status, 400)
+    for (const query of ["afterId=abc", "afterId=-1", "limit=0", "limit=1001"]) {
+      const badPage = await rawRequest(server.baseUrl, "GET", `/sms/outbound?${query}`, { headers: { "x-device-key": gateway.deviceKey } })
+      assert.equal(badPage.status, 400, query)
+      assert.equal(tagOf(badPage.json), "HttpApiDecodeError")
+    }
+    const unused = await server.run(storeQuery<{ count: number }>("SELECT COUNT(*) AS count FROM sms_inbound WHERE message_id = 'auth-1'"))
+    assert.equal(Number(unused[0]?.count), 0)
+  })
+})

@@ -1,0 +1,54 @@
+/**
+ * The SMS gateway port (seed 002's SMS platform, [0065], [0084]): the server sends texts through it. The
+ * simulated implementation records every text in the store, where tests and the simulator's SMS device
+ * read them (`GET /sms/outbound`). A dedupe key makes a retried send a no-op: at-least-once delivery work
+ * sends each notice once.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Clock, Context, Effect, Layer } from "effect"
+import { ServerConfig } from "../Config.js"
+
+export interface OutboundText {
+  readonly to: string
+  readonly text: string
+  readonly purpose: "reply" | "ticket-notice"
+  /** the same key twice sends once; null sends every time */
+  readonly dedupeKey: string | null
+}
+
+export interface SentText {
+  readonly outboundId: number
+  /** true when a text with this dedupe key had been sent already (nothing was sent now) */
+  readonly duplicate: boolean
+}
+
+export class SmsGateway extends Context.Tag("SmsGateway")<SmsGateway, {
+  readonly maxTextChars: number
+  readonly send: (text: OutboundText) => Effect.Effect<SentText>
+}>() {}
+
+const ellipsis = "…"
+
+/** `text` cut to `maxChars`, marked as cut: a reply is never refused for its length. */
+export const fitText = (text: string, maxChars: number) =>
+  text.length <= maxChars ? text : text.slice(0, maxChars - ellipsis.length) + ellipsis
+
+export const SimulatedSmsGateway = Layer.effect(SmsGateway, Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const config = yield* ServerConfig
+  const send = (outbound: OutboundText) =>
+    Effect.gen(function* () {
+      if (outbound.text.length > config.maxSmsTextChars) {
+        return yield* Effect.dieMessage(`an SMS of ${outbound.text.length} characters exceeds maxSmsTextChars ${config.maxSmsTextChars}`)
+      }
+      const nowMs = yield* Clock.currentTimeMillis
+      const inserted = yield* sql<{ id: number }>`INSERT INTO sms_outbound (to_phone, text, purpose, dedupe_key, created_at_ms)
+        VALUES (${outbound.to}, ${outbound.text}, ${outbound.purpose}, ${outbound.dedupeKey}, ${nowMs})
+        ON CONFLICT DO NOTHING RETURNING id`
+      if (inserted[0]) return { outboundId: Number(inserted[0].id), duplicate: false } satisfies SentText
+      const [earlier] = yield* sql<{ id: number }>`SELECT id FROM sms_outbound WHERE dedupe_key = ${outbound.dedupeKey}`
+      if (!earlier) return yield* Effect.dieMessage(`an SMS was neither inserted nor found under dedupe key ${outbound.dedupeKey}`)
+      return { outboundId: Number(earlier.id), duplicate: true } satisfies SentText
+    }).pipe(Effect.orDie, Effect.withSpan("SmsGateway.send"))
+  return { maxTextChars: config.maxSmsTextChars, send }
+}))
