@@ -15,6 +15,7 @@ import { parseThresholdFlag, ThresholdError } from "../reports/thresholds.js"
 import { renderSummary } from "../reports/summary.js"
 import { writeReport } from "../reports/write.js"
 import { defaultSettings } from "../reference/Config.js"
+import { parseCrashAt } from "../reference/FaultPoints.js"
 import { inventoryVariants } from "../reference/Inventory.js"
 import type { InventoryVariant } from "../reference/Inventory.js"
 import { serveLayer, sqliteStore } from "../reference/Server.js"
@@ -33,7 +34,8 @@ const usage = `usage:
   chunyun run <scenario.ts> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X] [--password-cost N]
                 [--inventory conditional|optimistic|unsafe] [--unsafe] [--threshold "metric: p(99)<500" …]
   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://user@host:5432/db]
-                [--password-cost N] [--inventory conditional|optimistic|unsafe] [--unsafe]`
+                [--password-cost N] [--inventory conditional|optimistic|unsafe] [--unsafe]
+                [--crash-at <fault point>[:<hit>]]   (crash tests: SIGKILL itself there, reference/FaultPoints.ts)`
 
 class UsageError extends Error {}
 
@@ -147,15 +149,18 @@ const serveCommand = (args: ReadonlyArray<string>) => {
     options: {
       port: { type: "string" }, host: { type: "string" }, db: { type: "string" }, store: { type: "string" }, "password-cost": { type: "string" },
       "hold-ttl-ms": { type: "string" }, "clock-start-ms": { type: "string" }, "clock-scale": { type: "string" },
-      inventory: { type: "string" }, unsafe: { type: "boolean" }
+      inventory: { type: "string" }, unsafe: { type: "boolean" }, "crash-at": { type: "string" }
     }
   })
   const store = storeOption(values.db, values.store)
+  const crashAt = values["crash-at"] === undefined ? undefined : parseCrashAt(values["crash-at"])
+  if (typeof crashAt === "string") throw new UsageError(`--crash-at: ${crashAt}`)
   const settings = {
     passwordHashCostN: integerOption("password-cost", values["password-cost"], 16_384, 256),
     holdTtlMs: integerOption("hold-ttl-ms", values["hold-ttl-ms"], 600_000, 1),
     inventory: inventoryOption(values.inventory, "conditional", values.unsafe === true),
-    allowUnsafeInventory: values.unsafe === true
+    allowUnsafeInventory: values.unsafe === true,
+    ...(crashAt === undefined ? {} : { crashAt })
   }
   const clockStartMs = values["clock-start-ms"] === undefined ? undefined : integerOption("clock-start-ms", values["clock-start-ms"], 0)
   const clockLayer = clockStartMs === undefined ? Layer.empty

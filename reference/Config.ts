@@ -3,6 +3,7 @@
  * build one of these; nothing in the server reads the environment directly.
  */
 import { Context, Layer } from "effect"
+import type { CrashAt } from "./FaultPoints.js"
 import type { InventoryVariant } from "./Inventory.js"
 
 export interface ServerSettings {
@@ -26,6 +27,9 @@ export interface ServerSettings {
   readonly inventory: InventoryVariant
   /** the unsafe inventory double-books by design: only with this set (`--unsafe`) */
   readonly allowUnsafeInventory: boolean
+  // ---- ops stream: crash points, backups, offline gates, upstream sync ----
+  /** the fault point whose hit kills the process (crash test only; unset in every real run) */
+  readonly crashAt?: CrashAt
 }
 
 export const defaultSettings: ServerSettings = {

@@ -7,6 +7,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect } from "effect"
 import { OrderNotFound, TicketNotIssued } from "./Domain.js"
 import type { CustomerId, OrderId, TicketId } from "./Domain.js"
+import { FaultPoints } from "./FaultPoints.js"
 import { Ids } from "./Ids.js"
 import type { Ticket } from "./Issuance/Api.js"
 import { TicketKeys } from "./Issuance/Keys.js"
@@ -21,6 +22,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
     const keys = yield* TicketKeys
     const ids = yield* Ids
     const config = yield* ServerConfig
+    const faults = yield* FaultPoints
 
     /** Inside the payment transaction. */
     const enqueue = (orderId: OrderId, nowMs: number) =>
@@ -44,9 +46,11 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
         }, keys.privateKey)
         yield* sql`INSERT INTO tickets (id, order_id, holder, key_id, qr_text, issued_at_ms)
           VALUES (${ticketId}, ${orderId}, ${holder.phone}, ${keys.keyId}, ${qr}, ${nowMs})`
+        yield* faults.hit("issue.after-ticket-insert")
         if (!(yield* orders.transition(orderId, "paid", "issued", { column: "issued_at_ms", atMs: nowMs }))) {
           return yield* Effect.dieMessage(`order ${orderId} left 'paid' while its ticket was being issued`)
         }
+        yield* faults.hit("issue.before-commit")
         return ticketId
       })
 
@@ -58,6 +62,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
           const claimed = yield* sql`UPDATE outbox SET processed_at_ms = ${nowMs}
             WHERE order_id = ${orderId} AND processed_at_ms IS NULL RETURNING id`
           if (claimed.length === 0) return undefined
+          yield* faults.hit("issue.after-claim")
           return yield* issueClaimed(orderId, nowMs)
         }))
       }).pipe(Effect.withSpan("Issuance.issueForOrder"))
@@ -67,7 +72,11 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
       const pending = yield* sql<{ order_id: OrderId }>`SELECT order_id FROM outbox WHERE processed_at_ms IS NULL
         ORDER BY id LIMIT ${config.outboxBatchSize}`
       let issued = 0
-      for (const row of pending) if ((yield* issueForOrder(row.order_id)) !== undefined) issued++
+      for (const row of pending) {
+        yield* faults.hit("sweep.before-issue")
+        if ((yield* issueForOrder(row.order_id)) !== undefined) issued++
+        yield* faults.hit("sweep.after-issue")
+      }
       return issued
     }).pipe(Effect.withSpan("Issuance.sweepOutbox"))
 

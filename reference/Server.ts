@@ -23,6 +23,7 @@ import type { ServerSettings } from "./Config.js"
 import { Customers } from "./Customers.js"
 import { CustomersHttp } from "./Customers/Http.js"
 import { CustomersRepo } from "./Customers/Repo.js"
+import { FaultPoints } from "./FaultPoints.js"
 import { Ids } from "./Ids.js"
 import { SeatInventoryLive } from "./Inventory.js"
 import { Issuance } from "./Issuance.js"
@@ -55,7 +56,7 @@ export const sqliteStore = (options: StoreOptions) => {
 const ensureSystemAccounts = Layer.effectDiscard(Effect.flatMap(LedgerRepo, (ledger) => ledger.ensureSystemAccounts).pipe(Effect.orDie))
 
 const Foundations = Layer.mergeAll(
-  Ids.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default,
+  Ids.Default, FaultPoints.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default,
   SeatInventoryLive.pipe(Layer.provide(OrdersRepo.Default))
 )
 const Features = Layer.mergeAll(
