@@ -4,6 +4,7 @@
  */
 import { HttpApi, OpenApi } from "@effect/platform"
 import { AccountsApi } from "./Accounts/Api.js"
+import { BackupApi } from "./Backup/Api.js"
 import { CatalogApi } from "./Catalog/Api.js"
 import { CheckinApi } from "./Checkin/Api.js"
 import { CustomersApi } from "./Customers/Api.js"
@@ -17,5 +18,6 @@ export class ChunyunApi extends HttpApi.make("chunyun")
   .add(AccountsApi)
   .add(IssuanceApi)
   .add(CheckinApi)
+  .add(BackupApi)
   .annotate(OpenApi.Title, "Chunyun reference ticketing server")
   .annotate(OpenApi.Version, "0.1.0") {}

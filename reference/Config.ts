@@ -30,6 +30,8 @@ export interface ServerSettings {
   // ---- ops stream: crash points, backups, offline gates, upstream sync ----
   /** the fault point whose hit kills the process (crash test only; unset in every real run) */
   readonly crashAt?: CrashAt
+  /** where `POST /admin/backups` writes its files */
+  readonly backupDirectory: string
 }
 
 export const defaultSettings: ServerSettings = {
@@ -47,7 +49,8 @@ export const defaultSettings: ServerSettings = {
   holdSweepBatchSize: 200,
   maxTopUpFen: 5_000_000,
   inventory: "conditional",
-  allowUnsafeInventory: false
+  allowUnsafeInventory: false,
+  backupDirectory: "./data/backups"
 }
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {

@@ -13,6 +13,8 @@ import { Accounts } from "./Accounts.js"
 import { AccountsHttp } from "./Accounts/Http.js"
 import { LedgerRepo } from "./Accounts/Repo.js"
 import { ChunyunApi } from "./Api.js"
+import { Backup } from "./Backup.js"
+import { BackupHttp } from "./Backup/Http.js"
 import { AdminAuthLive, CustomerAuthLive, GateAuthLive } from "./Auth/Http.js"
 import { Catalog } from "./Catalog.js"
 import { CatalogHttp } from "./Catalog/Http.js"
@@ -61,7 +63,7 @@ const Foundations = Layer.mergeAll(
 )
 const Features = Layer.mergeAll(
   Customers.DefaultWithoutDependencies, Catalog.DefaultWithoutDependencies, Orders.DefaultWithoutDependencies,
-  Issuance.DefaultWithoutDependencies, Checkin.Default
+  Issuance.DefaultWithoutDependencies, Checkin.Default, Backup.Default
 )
 export const ServicesLayer = Accounts.DefaultWithoutDependencies.pipe(
   Layer.provideMerge(Features),
@@ -69,7 +71,7 @@ export const ServicesLayer = Accounts.DefaultWithoutDependencies.pipe(
 )
 
 const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
-  Layer.provide([CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp]),
+  Layer.provide([CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp, BackupHttp]),
   Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive])
 )
 
