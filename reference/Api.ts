@@ -5,6 +5,7 @@
 import { HttpApi, OpenApi } from "@effect/platform"
 import { AccountsApi } from "./Accounts/Api.js"
 import { BackupApi } from "./Backup/Api.js"
+import { GateSyncApi } from "./GateSync/Api.js"
 import { CatalogApi } from "./Catalog/Api.js"
 import { CheckinApi } from "./Checkin/Api.js"
 import { CustomersApi } from "./Customers/Api.js"
@@ -19,5 +20,6 @@ export class ChunyunApi extends HttpApi.make("chunyun")
   .add(IssuanceApi)
   .add(CheckinApi)
   .add(BackupApi)
+  .add(GateSyncApi)
   .annotate(OpenApi.Title, "Chunyun reference ticketing server")
   .annotate(OpenApi.Version, "0.1.0") {}

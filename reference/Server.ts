@@ -15,6 +15,8 @@ import { LedgerRepo } from "./Accounts/Repo.js"
 import { ChunyunApi } from "./Api.js"
 import { Backup } from "./Backup.js"
 import { BackupHttp } from "./Backup/Http.js"
+import { GateSync } from "./GateSync.js"
+import { GateSyncHttp } from "./GateSync/Http.js"
 import { AdminAuthLive, CustomerAuthLive, GateAuthLive } from "./Auth/Http.js"
 import { Catalog } from "./Catalog.js"
 import { CatalogHttp } from "./Catalog/Http.js"
@@ -63,7 +65,7 @@ const Foundations = Layer.mergeAll(
 )
 const Features = Layer.mergeAll(
   Customers.DefaultWithoutDependencies, Catalog.DefaultWithoutDependencies, Orders.DefaultWithoutDependencies,
-  Issuance.DefaultWithoutDependencies, Checkin.Default, Backup.Default
+  Issuance.DefaultWithoutDependencies, Checkin.Default, Backup.Default, GateSync.Default
 )
 export const ServicesLayer = Accounts.DefaultWithoutDependencies.pipe(
   Layer.provideMerge(Features),
@@ -71,7 +73,7 @@ export const ServicesLayer = Accounts.DefaultWithoutDependencies.pipe(
 )
 
 const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
-  Layer.provide([CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp, BackupHttp]),
+  Layer.provide([CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp, BackupHttp, GateSyncHttp]),
   Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive])
 )
 

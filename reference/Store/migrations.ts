@@ -5,6 +5,7 @@
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
+import { opsMigration } from "./0007_ops.js"
 
 const init = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -122,6 +123,9 @@ const init = Effect.gen(function* () {
   for (const statement of statements) yield* sql.unsafe(statement)
 })
 
-export const loader = Migrator.fromRecord({ "0001_init": init })
+export const loader = Migrator.fromRecord({
+  "0001_init": init,
+  "0007_ops": opsMigration
+})
 
 export const runMigrations = Migrator.make({})({ loader })
