@@ -6,6 +6,7 @@ import { HttpApi, OpenApi } from "@effect/platform"
 import { AccountsApi } from "./Accounts/Api.js"
 import { BackupApi } from "./Backup/Api.js"
 import { GateSyncApi } from "./GateSync/Api.js"
+import { UpstreamApi } from "./Upstream/Api.js"
 import { CatalogApi } from "./Catalog/Api.js"
 import { CheckinApi } from "./Checkin/Api.js"
 import { CustomersApi } from "./Customers/Api.js"
@@ -21,5 +22,6 @@ export class ChunyunApi extends HttpApi.make("chunyun")
   .add(CheckinApi)
   .add(BackupApi)
   .add(GateSyncApi)
+  .add(UpstreamApi)
   .annotate(OpenApi.Title, "Chunyun reference ticketing server")
   .annotate(OpenApi.Version, "0.1.0") {}

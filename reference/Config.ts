@@ -32,6 +32,15 @@ export interface ServerSettings {
   readonly crashAt?: CrashAt
   /** where `POST /admin/backups` writes its files */
   readonly backupDirectory: string
+  /** push issued seats to the upstream system (reference/Upstream.ts); off unless a run is synced with one */
+  readonly upstreamSync: boolean
+  readonly upstreamPushIntervalMs: number
+  readonly upstreamPushBatchSize: number
+  /** how long a process that took a row to push keeps it from the others */
+  readonly upstreamPushLeaseMs: number
+  readonly upstreamRetryBackoffMs: number
+  /** after this many failed pushes a row is abandoned and reported */
+  readonly maxUpstreamPushAttempts: number
 }
 
 export const defaultSettings: ServerSettings = {
@@ -50,7 +59,13 @@ export const defaultSettings: ServerSettings = {
   maxTopUpFen: 5_000_000,
   inventory: "conditional",
   allowUnsafeInventory: false,
-  backupDirectory: "./data/backups"
+  backupDirectory: "./data/backups",
+  upstreamSync: false,
+  upstreamPushIntervalMs: 1_000,
+  upstreamPushBatchSize: 50,
+  upstreamPushLeaseMs: 10_000,
+  upstreamRetryBackoffMs: 2_000,
+  maxUpstreamPushAttempts: 20
 }
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {

@@ -14,6 +14,7 @@ import { TicketKeys } from "./Issuance/Keys.js"
 import { bindingTagFor, encodeTicket } from "./Issuance/TicketCode.js"
 import { OrdersRepo } from "./Orders/Repo.js"
 import { ServerConfig } from "./Config.js"
+import { enqueueUpstreamPush } from "./Upstream.js"
 
 export class Issuance extends Effect.Service<Issuance>()("Issuance", {
   effect: Effect.gen(function* () {
@@ -50,6 +51,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
         if (!(yield* orders.transition(orderId, "paid", "issued", { column: "issued_at_ms", atMs: nowMs }))) {
           return yield* Effect.dieMessage(`order ${orderId} left 'paid' while its ticket was being issued`)
         }
+        yield* enqueueUpstreamPush(sql, config, orderId, nowMs)
         yield* faults.hit("issue.before-commit")
         return ticketId
       })

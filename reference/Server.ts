@@ -17,6 +17,8 @@ import { Backup } from "./Backup.js"
 import { BackupHttp } from "./Backup/Http.js"
 import { GateSync } from "./GateSync.js"
 import { GateSyncHttp } from "./GateSync/Http.js"
+import { SimulatedUpstream, SimulatedUpstreamPort, UpstreamSync } from "./Upstream.js"
+import { UpstreamHttp } from "./Upstream/Http.js"
 import { AdminAuthLive, CustomerAuthLive, GateAuthLive } from "./Auth/Http.js"
 import { Catalog } from "./Catalog.js"
 import { CatalogHttp } from "./Catalog/Http.js"
@@ -61,19 +63,20 @@ const ensureSystemAccounts = Layer.effectDiscard(Effect.flatMap(LedgerRepo, (led
 
 const Foundations = Layer.mergeAll(
   Ids.Default, FaultPoints.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default,
-  SeatInventoryLive.pipe(Layer.provide(OrdersRepo.Default))
+  SeatInventoryLive.pipe(Layer.provide(OrdersRepo.Default)),
+  SimulatedUpstreamPort.pipe(Layer.provideMerge(SimulatedUpstream.Default))
 )
 const Features = Layer.mergeAll(
   Customers.DefaultWithoutDependencies, Catalog.DefaultWithoutDependencies, Orders.DefaultWithoutDependencies,
   Issuance.DefaultWithoutDependencies, Checkin.Default, Backup.Default, GateSync.Default
 )
-export const ServicesLayer = Accounts.DefaultWithoutDependencies.pipe(
+export const ServicesLayer = Layer.merge(Accounts.DefaultWithoutDependencies, UpstreamSync.Default).pipe(
   Layer.provideMerge(Features),
   Layer.provideMerge(Layer.merge(Foundations, ensureSystemAccounts.pipe(Layer.provide(LedgerRepo.Default))))
 )
 
 const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
-  Layer.provide([CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp, BackupHttp, GateSyncHttp]),
+  Layer.provide([CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp, BackupHttp, GateSyncHttp, UpstreamHttp]),
   Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive])
 )
 
@@ -113,6 +116,7 @@ export const sweepers = Effect.gen(function* () {
     work.pipe(Effect.catchAllCause(Effect.logError), Effect.repeat(Schedule.spaced(intervalMs)), Effect.forkScoped)
   yield* every(config.outboxSweepIntervalMs, issuance.sweepOutbox)
   yield* every(config.holdSweepIntervalMs, orders.releaseExpiredHolds)
+  if (config.upstreamSync) yield* every(config.upstreamPushIntervalMs, (yield* UpstreamSync).pushDue)
 })
 
 export interface ServeOptions {

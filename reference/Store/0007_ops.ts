@@ -21,7 +21,28 @@ export const opsMigration = Effect.gen(function* () {
       first_gate_id TEXT,
       first_admitted_at_ms BIGINT,
       UNIQUE (gate_id, ticket_id))`,
-    `CREATE INDEX offline_admissions_by_outcome ON offline_admissions(outcome, id)`
+    `CREATE INDEX offline_admissions_by_outcome ON offline_admissions(outcome, id)`,
+    // a seat an upstream terminal sold (inbound), keyed by the upstream's own sale ID so a re-sent sale is found;
+    // a sale whose seat was taken here first is kept as a conflict, with no seat bits
+    `CREATE TABLE upstream_sales (
+      sale_id TEXT PRIMARY KEY,
+      run_id TEXT NOT NULL REFERENCES train_runs(id),
+      seat_id BIGINT NOT NULL REFERENCES seats(id),
+      from_index INTEGER NOT NULL,
+      to_index INTEGER NOT NULL,
+      segment_mask BIGINT NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('claimed', 'conflict')),
+      received_at_ms BIGINT NOT NULL)`,
+    `CREATE INDEX upstream_sales_by_seat ON upstream_sales(seat_id)`,
+    // outbound: an issued order's seat to push to the upstream, at least once; written with the ticket
+    `CREATE TABLE upstream_outbox (
+      order_id TEXT PRIMARY KEY REFERENCES orders(id),
+      created_at_ms BIGINT NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      next_attempt_at_ms BIGINT NOT NULL,
+      pushed_at_ms BIGINT,
+      abandoned_at_ms BIGINT)`,
+    `CREATE INDEX upstream_outbox_due ON upstream_outbox(pushed_at_ms, abandoned_at_ms, next_attempt_at_ms)`
   ]
   for (const statement of statements) yield* sql.unsafe(statement)
 })
