@@ -122,7 +122,7 @@ const sqliteRowCounts = (path: string) =>
       counts[table.name] = Number(row?.n ?? 0)
     }
     return counts
-  }).pipe(Effect.provide(SqliteClient.layer({ filename: path, readonly: true, disableWAL: true })), Effect.scoped)
+  }).pipe(Effect.provide(SqliteClient.layer({ filename: path })), Effect.scoped)
 
 /** Where a backup goes: a SQLite backup file becomes a store's file; a logical one fills an empty store of either kind. */
 export type RestoreTarget =
