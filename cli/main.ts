@@ -1,10 +1,11 @@
 /**
  * The `chunyun` command line: a thin layer over the library (simulator/, reference/, reports/).
  *   chunyun run <scenario> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X]
+ *   chunyun restore <backup> (--db FILE | --store postgres://…)
  *   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://…] [--password-cost N]
  */
 import { execSync } from "node:child_process"
-import { mkdirSync } from "node:fs"
+import { existsSync, mkdirSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
@@ -14,7 +15,9 @@ import { formatProgress } from "../reports/progress.js"
 import { parseThresholdFlag, ThresholdError } from "../reports/thresholds.js"
 import { renderSummary } from "../reports/summary.js"
 import { writeReport } from "../reports/write.js"
+import { restoreBackup } from "../reference/Backup.js"
 import { defaultSettings } from "../reference/Config.js"
+import { parseCrashAt } from "../reference/FaultPoints.js"
 import { inventoryVariants } from "../reference/Inventory.js"
 import type { InventoryVariant } from "../reference/Inventory.js"
 import { serveLayer, sqliteStore } from "../reference/Server.js"
@@ -33,7 +36,9 @@ const usage = `usage:
   chunyun run <scenario.ts> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X] [--password-cost N]
                 [--inventory conditional|optimistic|unsafe] [--unsafe] [--threshold "metric: p(99)<500" …]
   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://user@host:5432/db]
-                [--password-cost N] [--inventory conditional|optimistic|unsafe] [--unsafe]`
+                [--password-cost N] [--inventory conditional|optimistic|unsafe] [--unsafe]
+                [--backup-dir DIR] [--upstream-sync] [--crash-at <fault point>[:<hit>]]   (crash tests: reference/FaultPoints.ts)
+  chunyun restore <backup file> (--db ./restored.db | --store postgres://…)   (into a fresh store; see reference/Backup.ts)`
 
 class UsageError extends Error {}
 
@@ -147,15 +152,21 @@ const serveCommand = (args: ReadonlyArray<string>) => {
     options: {
       port: { type: "string" }, host: { type: "string" }, db: { type: "string" }, store: { type: "string" }, "password-cost": { type: "string" },
       "hold-ttl-ms": { type: "string" }, "clock-start-ms": { type: "string" }, "clock-scale": { type: "string" },
-      inventory: { type: "string" }, unsafe: { type: "boolean" }
+      inventory: { type: "string" }, unsafe: { type: "boolean" }, "crash-at": { type: "string" },
+      "backup-dir": { type: "string" }, "upstream-sync": { type: "boolean" }
     }
   })
   const store = storeOption(values.db, values.store)
+  const crashAt = values["crash-at"] === undefined ? undefined : parseCrashAt(values["crash-at"])
+  if (typeof crashAt === "string") throw new UsageError(`--crash-at: ${crashAt}`)
   const settings = {
     passwordHashCostN: integerOption("password-cost", values["password-cost"], 16_384, 256),
     holdTtlMs: integerOption("hold-ttl-ms", values["hold-ttl-ms"], 600_000, 1),
     inventory: inventoryOption(values.inventory, "conditional", values.unsafe === true),
-    allowUnsafeInventory: values.unsafe === true
+    allowUnsafeInventory: values.unsafe === true,
+    ...(crashAt === undefined ? {} : { crashAt }),
+    ...(values["backup-dir"] === undefined ? {} : { backupDirectory: values["backup-dir"] }),
+    upstreamSync: values["upstream-sync"] === true
   }
   const clockStartMs = values["clock-start-ms"] === undefined ? undefined : integerOption("clock-start-ms", values["clock-start-ms"], 0)
   const clockLayer = clockStartMs === undefined ? Layer.empty
@@ -166,11 +177,30 @@ const serveCommand = (args: ReadonlyArray<string>) => {
   NodeRuntime.runMain(Layer.launch(layer))
 }
 
+/** `chunyun restore`: a backup taken by `POST /admin/backups` into a fresh store (a new SQLite file or an empty PostgreSQL schema). */
+const restoreCommand = async (args: ReadonlyArray<string>) => {
+  const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { db: { type: "string" }, store: { type: "string" } } })
+  const file = positionals[0]
+  if (!file || positionals.length > 1) throw new UsageError("restore takes exactly one backup file")
+  if ((values.db === undefined) === (values.store === undefined)) throw new UsageError("restore needs one target: --db (a new SQLite file) or --store (a PostgreSQL URL)")
+  if (values.db !== undefined && existsSync(values.db)) throw new UsageError(`--db ${values.db} exists: restore writes a fresh store only`)
+  if (values.store !== undefined && !isPostgresUrl(values.store)) throw new UsageError(`--store expects a postgres:// URL, got "${values.store}"`)
+  const target = file.endsWith(".db")
+    ? (values.db === undefined ? undefined : { kind: "sqlite-file" as const, filename: values.db })
+    : { kind: "store" as const, store: values.db !== undefined ? sqliteStore({ filename: values.db }) : postgresStore({ url: values.store! }) }
+  if (target === undefined) throw new UsageError("a SQLite backup file restores into --db only")
+  await Effect.runPromise(restoreBackup(file, target).pipe(
+    Effect.catchTag("BackupNotRestorable", (refused) => Effect.fail(new UsageError(refused.message)))))
+  console.log(`chunyun: restored ${file} into ${values.db ?? values.store}`)
+  return 0
+}
+
 const main = async (argv: ReadonlyArray<string>) => {
   const [command, ...rest] = argv
   if (command === "help" || command === "--help" || command === "-h") { console.log(usage); return 0 }
   if (command === "run") return runCommand(rest)
   if (command === "serve") { serveCommand(rest); return undefined }
+  if (command === "restore") return restoreCommand(rest)
   throw new UsageError(command ? `unknown command "${command}"` : "no command given")
 }
 

@@ -13,6 +13,7 @@ import { Customers } from "./Customers.js"
 import { Invoices } from "./Customers/Invoices.js"
 import { HoldExpired, InsufficientFunds, OrderNotFound, OrderNotPayable } from "./Domain.js"
 import type { CustomerId, OrderId } from "./Domain.js"
+import { FaultPoints } from "./FaultPoints.js"
 import { Ids } from "./Ids.js"
 import { idempotent, lookupKey } from "./Idempotency.js"
 import { Issuance } from "./Issuance.js"
@@ -31,6 +32,7 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
     const issuance = yield* Issuance
     const ids = yield* Ids
     const config = yield* ServerConfig
+    const faults = yield* FaultPoints
 
     const getWallet = (customerId: CustomerId) =>
       Effect.map(ledger.balance(walletAccountId(customerId)), (balance) => ({ balanceFen: Number(balance ?? 0) }))
@@ -70,11 +72,14 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
           const balance = yield* getWallet(customerId)
           return yield* new InsufficientFunds({ balanceFen: balance.balanceFen, neededFen: amountFen })
         }
+        yield* faults.hit("pay.after-transfer")
         if (!(yield* ordersRepo.transition(orderId, "held", "paid", { column: "paid_at_ms", atMs: nowMs }))) {
           return yield* Effect.dieMessage(`order ${orderId} left 'held' inside its own payment transaction`)
         }
+        yield* faults.hit("pay.before-outbox")
         yield* issuance.enqueue(orderId, nowMs)
         yield* invoices.afterCapture(customerId, nowMs)
+        yield* faults.hit("pay.before-commit")
         const result: PaymentResult = { orderId, transferId, amountFen, state: "paid", ticketId: null }
         return result
       })
@@ -104,11 +109,14 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
         if (Option.isSome(replay)) return yield* withTicket(replay.value)
         yield* customers.verifyPaymentPassword(customerId, paymentPassword)
         const nowMs = yield* Clock.currentTimeMillis
+        yield* faults.hit("pay.before-transaction")
         const paid = yield* lockOrder(orderId).pipe(
           Effect.zipRight(idempotent({ scope: customerId, key, request, schema: PaymentResultSchema, nowMs }, capture(customerId, orderId, nowMs))),
           sql.withTransaction, Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)))
         // issue right after the commit; the outbox sweeper is the backstop if this process dies here
+        yield* faults.hit("pay.after-commit")
         yield* issuance.issueForOrder(orderId)
+        yield* faults.hit("issue.after-commit")
         return yield* withTicket(paid)
       }).pipe(Effect.withSpan("Accounts.pay"))
 

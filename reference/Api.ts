@@ -4,6 +4,9 @@
  */
 import { HttpApi, OpenApi } from "@effect/platform"
 import { AccountsApi } from "./Accounts/Api.js"
+import { BackupApi } from "./Backup/Api.js"
+import { GateSyncApi } from "./GateSync/Api.js"
+import { UpstreamApi } from "./Upstream/Api.js"
 import { CatalogApi } from "./Catalog/Api.js"
 import { CheckinApi } from "./Checkin/Api.js"
 import { CustomersApi, ProfileApi } from "./Customers/Api.js"
@@ -32,5 +35,8 @@ export class ChunyunApi extends HttpApi.make("chunyun")
   .add(GatewayApi)
   .add(SmsApi)
   .add(DeliveryApi)
+  .add(BackupApi)
+  .add(GateSyncApi)
+  .add(UpstreamApi)
   .annotate(OpenApi.Title, "Chunyun reference ticketing server")
   .annotate(OpenApi.Version, "0.1.0") {}

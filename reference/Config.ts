@@ -3,6 +3,7 @@
  * build one of these; nothing in the server reads the environment directly.
  */
 import { Context, Layer } from "effect"
+import type { CrashAt } from "./FaultPoints.js"
 import type { InventoryVariant } from "./Inventory.js"
 import type { RefundFeeTier } from "./Lifecycle/Fees.js"
 
@@ -102,6 +103,20 @@ export interface ServerSettings {
   readonly maxSmsOrderRefAttempts: number
   /** an inbound text claimed this long ago and still unanswered (its server died) may be answered by a retry */
   readonly smsInboundClaimTimeoutMs: number
+  // ---- ops stream: crash points, backups, offline gates, upstream sync ----
+  /** the fault point whose hit kills the process (crash test only; unset in every real run) */
+  readonly crashAt?: CrashAt
+  /** where `POST /admin/backups` writes its files */
+  readonly backupDirectory: string
+  /** push issued seats to the upstream system (reference/Upstream.ts); off unless a run is synced with one */
+  readonly upstreamSync: boolean
+  readonly upstreamPushIntervalMs: number
+  readonly upstreamPushBatchSize: number
+  /** how long a process that took a row to push keeps it from the others */
+  readonly upstreamPushLeaseMs: number
+  readonly upstreamRetryBackoffMs: number
+  /** after this many failed pushes a row is abandoned and reported */
+  readonly maxUpstreamPushAttempts: number
 }
 
 export const defaultSettings: ServerSettings = {
@@ -172,6 +187,13 @@ export const defaultSettings: ServerSettings = {
   maxVoucherCodeAttempts: 5,
   maxSmsOrderRefAttempts: 5,
   smsInboundClaimTimeoutMs: 60_000,
+  backupDirectory: "./data/backups",
+  upstreamSync: false,
+  upstreamPushIntervalMs: 1_000,
+  upstreamPushBatchSize: 50,
+  upstreamPushLeaseMs: 10_000,
+  upstreamRetryBackoffMs: 2_000,
+  maxUpstreamPushAttempts: 20,
 }
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {

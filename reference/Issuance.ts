@@ -8,6 +8,7 @@ import { Clock, Effect } from "effect"
 import { Delivery } from "./Delivery.js"
 import { OrderNotFound, TicketNotIssued } from "./Domain.js"
 import type { CustomerId, OrderId, TicketId } from "./Domain.js"
+import { FaultPoints } from "./FaultPoints.js"
 import { Ids } from "./Ids.js"
 import type { Ticket } from "./Issuance/Api.js"
 import { TicketKeys } from "./Issuance/Keys.js"
@@ -19,6 +20,7 @@ import { forUpdate } from "./Sql.js"
 
 /** train_runs.kind → the ticket payload's kind (TicketCode.ts documents what each field carries) */
 const ticketKindOfRun: Readonly<Record<string, TicketKind>> = { train: "train", showing: "cinema", event: "event" }
+import { enqueueUpstreamPush } from "./Upstream.js"
 
 export class Issuance extends Effect.Service<Issuance>()("Issuance", {
   effect: Effect.gen(function* () {
@@ -28,6 +30,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
     const ids = yield* Ids
     const config = yield* ServerConfig
     const delivery = yield* Delivery
+    const faults = yield* FaultPoints
 
     /** Inside the payment transaction. */
     const enqueue = (orderId: OrderId, nowMs: number) =>
@@ -59,9 +62,12 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
         yield* sql`INSERT INTO tickets (id, order_id, holder, key_id, qr_text, issued_at_ms)
           VALUES (${ticketId}, ${orderId}, ${holder.holder}, ${keys.keyId}, ${qr}, ${nowMs})`
         yield* delivery.enqueue(ticketId, nowMs)
+        yield* faults.hit("issue.after-ticket-insert")
         if (!(yield* orders.transition(orderId, "paid", "issued", { column: "issued_at_ms", atMs: nowMs }))) {
           return yield* Effect.dieMessage(`order ${orderId} left 'paid' while its ticket was being issued`)
         }
+        yield* enqueueUpstreamPush(sql, config, orderId, nowMs)
+        yield* faults.hit("issue.before-commit")
         return ticketId
       })
 
@@ -73,6 +79,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
           const claimed = yield* sql`UPDATE outbox SET processed_at_ms = ${nowMs}
             WHERE order_id = ${orderId} AND processed_at_ms IS NULL RETURNING id`
           if (claimed.length === 0) return undefined
+          yield* faults.hit("issue.after-claim")
           return yield* issueClaimed(orderId, nowMs)
         }))
       }).pipe(
@@ -85,7 +92,11 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
       const pending = yield* sql<{ order_id: OrderId }>`SELECT order_id FROM outbox WHERE processed_at_ms IS NULL
         ORDER BY id LIMIT ${config.outboxBatchSize}`
       let issued = 0
-      for (const row of pending) if ((yield* issueForOrder(row.order_id)) !== undefined) issued++
+      for (const row of pending) {
+        yield* faults.hit("sweep.before-issue")
+        if ((yield* issueForOrder(row.order_id)) !== undefined) issued++
+        yield* faults.hit("sweep.after-issue")
+      }
       return issued
     }).pipe(Effect.withSpan("Issuance.sweepOutbox"))
 

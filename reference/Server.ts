@@ -14,6 +14,8 @@ import { AccountsHttp } from "./Accounts/Http.js"
 import { LedgerRepo } from "./Accounts/Repo.js"
 import { ChunyunApi } from "./Api.js"
 import { AdminAuthLive, CustomerAuthLive, GateAuthLive } from "./Auth/Http.js"
+import { Backup } from "./Backup.js"
+import { BackupHttp } from "./Backup/Http.js"
 import { Catalog } from "./Catalog.js"
 import { CatalogHttp } from "./Catalog/Http.js"
 import { CatalogRepo } from "./Catalog/Repo.js"
@@ -29,6 +31,9 @@ import { Delivery } from "./Delivery.js"
 import { DeliveryAuthLive } from "./Delivery/AuthLive.js"
 import { Devices } from "./Delivery/Devices.js"
 import { DeliveryHttp } from "./Delivery/Http.js"
+import { FaultPoints } from "./FaultPoints.js"
+import { GateSync } from "./GateSync.js"
+import { GateSyncHttp } from "./GateSync/Http.js"
 import { Ids } from "./Ids.js"
 import { SeatInventoryLive } from "./Inventory.js"
 import { Issuance } from "./Issuance.js"
@@ -56,6 +61,8 @@ import { SmsHttp } from "./Sms/Http.js"
 import { runMigrations } from "./Store/migrations.js"
 import { Venues } from "./Venues.js"
 import { VenuesHttp } from "./Venues/Http.js"
+import { SimulatedUpstream, SimulatedUpstreamPort, UpstreamSync } from "./Upstream.js"
+import { UpstreamHttp } from "./Upstream/Http.js"
 
 export interface StoreOptions {
   /** a file path, or ":memory:" */
@@ -78,11 +85,13 @@ export const sqliteStore = (options: StoreOptions) => {
 const ensureSystemAccounts = Layer.effectDiscard(Effect.flatMap(LedgerRepo, (ledger) => ledger.ensureSystemAccounts).pipe(Effect.orDie))
 
 const Foundations = Layer.mergeAll(
-  Ids.Default, CatalogRepo.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default,
+  Ids.Default, FaultPoints.Default, CatalogRepo.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default,
   LifecycleRepo.Default,
   SeatInventoryLive.pipe(Layer.provide(OrdersRepo.Default)),
   // delivery stream
   Devices.Default, Delivery.Default.pipe(Layer.provideMerge(SimulatedSmsGateway)),
+  // ops stream
+  SimulatedUpstreamPort.pipe(Layer.provideMerge(SimulatedUpstream.Default)),
 )
 const Features = Layer.mergeAll(
   Customers.DefaultWithoutDependencies, Catalog.DefaultWithoutDependencies, Orders.DefaultWithoutDependencies,
@@ -91,6 +100,8 @@ const Features = Layer.mergeAll(
   Invoices.DefaultWithoutDependencies, Statistics.Default,
   // catalog stream
   SeatMaps.Default, Venues.DefaultWithoutDependencies,
+  // ops stream
+  Backup.Default, GateSync.Default,
 )
 /** The bank and the gateway: simulated ones, whose controls (cards, planned outcomes) tests and the simulator reach. */
 const PaymentPorts = Layer.mergeAll(
@@ -100,7 +111,7 @@ const PaymentServices = Payments.DefaultWithoutDependencies.pipe(
   Layer.provideMerge(Layer.mergeAll(Kiosks.DefaultWithoutDependencies, TwoPhaseLedger.Default, PaymentPorts))
 )
 export const ServicesLayer = Sms.DefaultWithoutDependencies.pipe(
-  Layer.provideMerge(Layer.mergeAll(Accounts.DefaultWithoutDependencies, Lifecycle.DefaultWithoutDependencies, PaymentServices)),
+  Layer.provideMerge(Layer.mergeAll(Accounts.DefaultWithoutDependencies, Lifecycle.DefaultWithoutDependencies, PaymentServices, UpstreamSync.Default)),
   Layer.provideMerge(Features),
   Layer.provideMerge(Layer.merge(Foundations, ensureSystemAccounts.pipe(Layer.provide(LedgerRepo.Default))))
 )
@@ -113,6 +124,7 @@ const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
     LifecycleHttp,
     PaymentsAdminHttp, KioskHttp, GatewayHttp,
     SmsHttp, DeliveryHttp,
+    BackupHttp, GateSyncHttp, UpstreamHttp,
   ]),
   Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive, KioskAuthLive, DeliveryAuthLive])
 )
@@ -160,6 +172,7 @@ export const sweepers = Effect.gen(function* () {
   yield* every(config.gatewayReconcileIntervalMs, payments.reconcileGatewayCharges)
   yield* every(config.simulatedGatewayCallbackIntervalMs, payments.deliverSimulatedCallbacks)
   yield* every(config.deliverySweepIntervalMs, delivery.sweep)
+  if (config.upstreamSync) yield* every(config.upstreamPushIntervalMs, (yield* UpstreamSync).pushDue)
 })
 
 export interface ServeOptions {

@@ -30,10 +30,20 @@ const noDoubleBooking = Effect.gen(function* () {
   const seats = yield* sql<{ id: number; occupied_mask: number }>`SELECT id, occupied_mask FROM seats ORDER BY id`
   const liveSegments = yield* sql.unsafe<{ seat_id: number; segment_mask: number }>(
     `SELECT seat_id, segment_mask FROM orders WHERE state IN ${liveStates}`)
+  // seats an upstream terminal sold (reference/Upstream.ts) hold bits too, and must not overlap a live order or each other
+  const upstreamSales = yield* sql<{ sale_id: string; seat_id: number; segment_mask: number }>`SELECT sale_id, seat_id, segment_mask
+    FROM upstream_sales WHERE state = 'claimed'`
   const liveUnion = new Map<number, number>()
   for (const order of liveSegments) {
     const seatId = Number(order.seat_id)
     liveUnion.set(seatId, (liveUnion.get(seatId) ?? 0) | Number(order.segment_mask))
+  }
+  const upstreamOverlaps: Array<string> = []
+  for (const sale of upstreamSales) {
+    const seatId = Number(sale.seat_id)
+    const taken = liveUnion.get(seatId) ?? 0
+    if ((taken & Number(sale.segment_mask)) !== 0) upstreamOverlaps.push(`seat ${seatId}: upstream sale ${sale.sale_id} overlaps a live order or another upstream sale`)
+    liveUnion.set(seatId, taken | Number(sale.segment_mask))
   }
   const lockMismatches = seats.flatMap((seat) => {
     const union = liveUnion.get(Number(seat.id)) ?? 0
@@ -41,7 +51,8 @@ const noDoubleBooking = Effect.gen(function* () {
   })
   return result("no-double-booking", "No seat-segment is held or sold to two live orders (1)", [
     ...overlaps.map((row) => `seat ${row.seat_id}: order ${row.a} [${row.a_from},${row.a_to}) overlaps order ${row.b} [${row.b_from},${row.b_to})`),
-    ...lockMismatches
+    ...lockMismatches,
+    ...upstreamOverlaps
   ])
 })
 

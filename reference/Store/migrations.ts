@@ -10,6 +10,7 @@ import { catalogMigration } from "./0003_catalog.js"
 import { lifecycle } from "./0004_lifecycle.js"
 import { payments } from "./0005_payments.js"
 import { deliveryMigration } from "./0006_delivery.js"
+import { opsMigration } from "./0007_ops.js"
 
 const init = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -134,6 +135,7 @@ export const loader = Migrator.fromRecord({
   "0004_lifecycle": lifecycle,
   "0005_payments": payments,
   "0006_delivery": deliveryMigration,
+  "0007_ops": opsMigration,
 })
 
 export const runMigrations = Migrator.make({})({ loader })
