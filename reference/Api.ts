@@ -9,6 +9,7 @@ import { CheckinApi } from "./Checkin/Api.js"
 import { CustomersApi } from "./Customers/Api.js"
 import { IssuanceApi } from "./Issuance/Api.js"
 import { OrdersApi } from "./Orders/Api.js"
+import { LengthRequired, MethodNotAllowed, RequestTooLarge, UnknownRoute, UnsupportedMediaType } from "./RequestGuard/Errors.js"
 
 export class ChunyunApi extends HttpApi.make("chunyun")
   .add(CustomersApi)
@@ -17,5 +18,11 @@ export class ChunyunApi extends HttpApi.make("chunyun")
   .add(AccountsApi)
   .add(IssuanceApi)
   .add(CheckinApi)
+  // answered by the request guard (reference/RequestGuard.ts) before any handler runs
+  .addError(RequestTooLarge)
+  .addError(LengthRequired)
+  .addError(UnknownRoute)
+  .addError(MethodNotAllowed)
+  .addError(UnsupportedMediaType)
   .annotate(OpenApi.Title, "Chunyun reference ticketing server")
   .annotate(OpenApi.Version, "0.1.0") {}

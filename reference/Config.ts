@@ -26,6 +26,11 @@ export interface ServerSettings {
   readonly inventory: InventoryVariant
   /** the unsafe inventory double-books by design: only with this set (`--unsafe`) */
   readonly allowUnsafeInventory: boolean
+  // ---- bad input (badinput stream) ----
+  /** a request body longer than this is refused with 413 before it is parsed */
+  readonly maxRequestBodyBytes: number
+  /** error messages quote the offending input; longer messages are cut to this many characters */
+  readonly maxErrorMessageChars: number
 }
 
 export const defaultSettings: ServerSettings = {
@@ -43,7 +48,10 @@ export const defaultSettings: ServerSettings = {
   holdSweepBatchSize: 200,
   maxTopUpFen: 5_000_000,
   inventory: "conditional",
-  allowUnsafeInventory: false
+  allowUnsafeInventory: false,
+  // ---- bad input (badinput stream) ----
+  maxRequestBodyBytes: 64 * 1024,
+  maxErrorMessageChars: 500
 }
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {
