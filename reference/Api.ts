@@ -9,7 +9,9 @@ import { CheckinApi } from "./Checkin/Api.js"
 import { CustomersApi } from "./Customers/Api.js"
 import { IssuanceApi } from "./Issuance/Api.js"
 import { OrdersApi } from "./Orders/Api.js"
-import { LengthRequired, MethodNotAllowed, RequestTooLarge, UnknownRoute, UnsupportedMediaType } from "./RequestGuard/Errors.js"
+import {
+  HeadersTooLarge, LengthRequired, MalformedRequest, MethodNotAllowed, RequestTooLarge, UnknownRoute, UnsupportedMediaType
+} from "./RequestGuard/Errors.js"
 
 export class ChunyunApi extends HttpApi.make("chunyun")
   .add(CustomersApi)
@@ -24,5 +26,7 @@ export class ChunyunApi extends HttpApi.make("chunyun")
   .addError(UnknownRoute)
   .addError(MethodNotAllowed)
   .addError(UnsupportedMediaType)
+  .addError(HeadersTooLarge)
+  .addError(MalformedRequest)
   .annotate(OpenApi.Title, "Chunyun reference ticketing server")
   .annotate(OpenApi.Version, "0.1.0") {}

@@ -4,6 +4,7 @@
  * of these. Also: the OpenAPI document describes every endpoint of the contract.
  */
 import assert from "node:assert/strict"
+import { connect } from "node:net"
 import { after, before, describe, test } from "node:test"
 import { ChunyunApi } from "./Api.js"
 import {
@@ -23,6 +24,8 @@ interface BadRequest {
 }
 
 const hugeStringChars = 1_000_000
+/** Node reads at most 16 KiB of request line and headers */
+const urlLongerThanParserChars = 20_000
 /** longer than any field allows, shorter than the body limit: the decode error must not quote it whole */
 const longStringChars = 20_000
 const wellFormedMissingOrderId = "O0123456789abcdef"
@@ -180,6 +183,28 @@ describe("bad input", () => {
       assert.equal(overLimit.status, 413)
       assert.deepEqual(overLimit.json, { _tag: "RequestTooLarge", maxBytes: 512, message: "the request body is longer than 512 bytes" })
     })
+  })
+
+  test("a URL longer than the HTTP parser reads is a tagged 431", async () => {
+    const response = await rawRequest(server.baseUrl, "GET", `/runs?from=${"A".repeat(urlLongerThanParserChars)}&to=TJP&date=2025-01-01`)
+    assert.equal(response.status, 431)
+    assert.deepEqual(tagOf(response.json), "HeadersTooLarge")
+  })
+
+  test("bytes that are not HTTP at all get a tagged 400, not a bare status line", async () => {
+    const { hostname, port } = new URL(server.baseUrl)
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: hostname, port: Number(port) }, () => socket.write("HELLO THERE\r\n\r\n"))
+      let received = ""
+      socket.setEncoding("utf8")
+      socket.on("data", (chunk: string) => { received += chunk })
+      socket.on("end", () => resolve(received))
+      socket.on("error", reject)
+    })
+    const [head, body] = answer.split("\r\n\r\n")
+    assert.match(head ?? "", /^HTTP\/1\.1 400 /)
+    assert.match(head ?? "", /content-type: application\/json/i)
+    assert.equal(tagOf(JSON.parse(body ?? "")), "MalformedRequest")
   })
 
   test("bad input changed nothing: the wallet is empty and no seat was taken", async () => {

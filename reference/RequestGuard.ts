@@ -9,6 +9,8 @@
  * The routes are read from `ChunyunApi` itself, so endpoints added to the contract are guarded without
  * a change here.
  */
+import { createServer } from "node:http"
+import type { Duplex } from "node:stream"
 import { HttpApiBuilder, HttpApiError, HttpApiSchema, HttpServerError, HttpServerRequest } from "@effect/platform"
 import type { HttpApiEndpoint, HttpApp } from "@effect/platform"
 import { Cause, Effect, Option } from "effect"
@@ -158,3 +160,24 @@ export const RequestGuardLive = HttpApiBuilder.middleware(
   ChunyunApi,
   Effect.map(ServerConfig, (settings) => guard(settings, contractRoutes()))
 )
+
+/**
+ * A request Node's HTTP parser rejects (headers or URL over its 16 KiB limit, a request line that is not
+ * HTTP) never reaches Effect: Node writes a bare status line and closes. Answer it in the same tagged
+ * JSON as every other refusal.
+ */
+export const createGuardedServer = () => {
+  const server = createServer()
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+    // a connection the client already dropped has no one to answer
+    if (error.code === "ECONNRESET" || !socket.writable) return void socket.destroy()
+    const refusal = error.code === "HPE_HEADER_OVERFLOW"
+      ? { status: "431 Request Header Fields Too Large", body: { _tag: "HeadersTooLarge", message: "the request line and headers are longer than the server reads" } }
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? { status: "408 Request Timeout", body: { _tag: "MalformedRequest", message: "the request did not arrive in time" } }
+        : { status: "400 Bad Request", body: { _tag: "MalformedRequest", message: `the request is not well-formed HTTP (${error.code ?? "parse error"})` } }
+    const body = JSON.stringify(refusal.body)
+    socket.end(`HTTP/1.1 ${refusal.status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+  })
+  return server
+}

@@ -3,7 +3,6 @@
  * (`chunyun serve`, real mode) and as an in-process web handler (virtual mode), where the
  * simulation's Clock and seeded Random replace the real ones.
  */
-import { createServer } from "node:http"
 import { HttpApiBuilder, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -32,7 +31,7 @@ import { Orders } from "./Orders.js"
 import { OrdersHttp } from "./Orders/Http.js"
 import { OrdersRepo } from "./Orders/Repo.js"
 import { Passwords } from "./Passwords.js"
-import { RequestGuardLive } from "./RequestGuard.js"
+import { createGuardedServer, RequestGuardLive } from "./RequestGuard.js"
 import { runMigrations } from "./Store/migrations.js"
 
 export interface StoreOptions {
@@ -114,7 +113,7 @@ export const serveLayer = (options: ServeOptions) =>
     Layer.provide(Layer.scopedDiscard(sweepers)),
     Layer.provide(appLayer(options.settings, options.store)),
     HttpServer.withLogAddress,
-    Layer.provide(NodeHttpServer.layer(createServer, { port: options.port, host: options.host, backlog: 4096 }))
+    Layer.provide(NodeHttpServer.layer(createGuardedServer, { port: options.port, host: options.host, backlog: 4096 }))
   )
 
 /**

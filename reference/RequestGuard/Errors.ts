@@ -27,3 +27,13 @@ export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaTyp
 export class LengthRequired extends Schema.TaggedError<LengthRequired>()(
   "LengthRequired", { message: Schema.String }, HttpApiSchema.annotations({ status: 411 })
 ) {}
+/**
+ * The two below are answered by the HTTP parser's error handler (RequestGuard.ts `createGuardedServer`),
+ * before any request exists: listed in the contract so the document shows them.
+ */
+export class HeadersTooLarge extends Schema.TaggedError<HeadersTooLarge>()(
+  "HeadersTooLarge", { message: Schema.String }, HttpApiSchema.annotations({ status: 431 })
+) {}
+export class MalformedRequest extends Schema.TaggedError<MalformedRequest>()(
+  "MalformedRequest", { message: Schema.String }, HttpApiSchema.annotations({ status: 400 })
+) {}

@@ -4,7 +4,7 @@
  * each of which the server must refuse on its own: forged or missing credentials, a body that breaks
  * one constraint of its schema, a body of the wrong JSON type, bytes that are not JSON, another media
  * type, an oversized body, a bad path or query parameter or header, a method or path the contract does
- * not have. Nothing here names an endpoint: new operations are covered as soon as the document lists them.
+ * not have, a URL longer than the server reads. Nothing here names an endpoint: new operations are covered as soon as the document lists them.
  */
 import fc from "fast-check"
 import { invalidArbitrary, resolver, stringViolations, typesOf, validArbitrary, withExtraFields } from "./OpenApiSchemas.js"
@@ -292,6 +292,12 @@ const routeFaults = (operation: Operation, context: FuzzContext): ReadonlyArray<
       apply: fc.constantFrom(...otherMethods).map((method) => (draft: Draft) => withFault(draft, `method ${method}`, {
         method, ...(method === "GET" ? { body: undefined } : {})
       }))
+    },
+    {
+      // Node's HTTP parser reads 16 KiB of request line and headers
+      name: "a URL longer than the server reads",
+      apply: fc.integer({ min: 17_000, max: 40_000 }).map((length) => (draft: Draft) =>
+        withFault(draft, `a ${length}-character query`, { query: [...draft.query, ["fuzz", "q".repeat(length)]] }))
     },
     {
       name: "a path the contract does not have",
