@@ -57,6 +57,7 @@ export const buildWorld = async (server: TestServer): Promise<World> => {
     anonymousClient(server.baseUrl), (client) => client.customers.login({ payload: { phone: stranger.phone, password: stranger.password } })
   ))
   await server.run(storeQuery("UPDATE sessions SET expires_at_ms = 0 WHERE token_hash = ?", sha256Hex(expiring.token)))
+  await waitForQuietStore(server)
   return {
     stranger, owner, run, gate, heldOrderId: held.orderId, issuedOrderId: issued.orderId, ticketId: ticket.ticketId,
     walletFen: wallet.balanceFen, expiredToken: expiring.token, adminKey: server.settings.adminKey
@@ -103,3 +104,27 @@ export const changedTables = (before: StoreDigest, after: StoreDigest): Readonly
   [...new Set([...before.keys(), ...after.keys()])]
     .filter((table) => before.get(table) !== after.get(table))
     .map((table) => `${table}: ${before.get(table) ?? "absent"} → ${after.get(table) ?? "absent"}`)
+
+const quietPollMs = 250
+const quietForMs = 1_500
+const quietTimeoutMs = 20_000
+
+/**
+ * Waits until no table changes for `quietForMs`: background work set off by the world (issuing, delivering
+ * a ticket) must be over before a test can say a request changed nothing. Throws naming the tables that
+ * kept changing.
+ */
+export const waitForQuietStore = async (server: TestServer) => {
+  const deadlineMs = performance.now() + quietTimeoutMs
+  let last = await storeDigest(server)
+  let quietSinceMs = performance.now()
+  while (performance.now() - quietSinceMs < quietForMs) {
+    if (performance.now() > deadlineMs) {
+      throw new Error(`the store never went quiet: ${changedTables(last, await storeDigest(server)).join("; ")}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, quietPollMs))
+    const next = await storeDigest(server)
+    if (changedTables(last, next).length > 0) quietSinceMs = performance.now()
+    last = next
+  }
+}
