@@ -18,6 +18,9 @@ import { StatisticsApi } from "./Statistics/Api.js"
 import { VenuesApi } from "./Venues/Api.js"
 import { GatewayApi, PaymentsAdminApi, KioskApi } from "./Payments/Api.js"
 import { SmsApi } from "./Sms/Api.js"
+import {
+  HeadersTooLarge, LengthRequired, MalformedRequest, MethodNotAllowed, RequestTooLarge, UnknownRoute, UnsupportedMediaType
+} from "./RequestGuard/Errors.js"
 
 export class ChunyunApi extends HttpApi.make("chunyun")
   .add(CustomersApi)
@@ -38,5 +41,13 @@ export class ChunyunApi extends HttpApi.make("chunyun")
   .add(BackupApi)
   .add(GateSyncApi)
   .add(UpstreamApi)
+  // answered by the request guard (reference/RequestGuard.ts) before any handler runs
+  .addError(RequestTooLarge)
+  .addError(LengthRequired)
+  .addError(UnknownRoute)
+  .addError(MethodNotAllowed)
+  .addError(UnsupportedMediaType)
+  .addError(HeadersTooLarge)
+  .addError(MalformedRequest)
   .annotate(OpenApi.Title, "Chunyun reference ticketing server")
   .annotate(OpenApi.Version, "0.1.0") {}

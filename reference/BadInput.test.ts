@@ -4,16 +4,17 @@
  * of these. Also: the OpenAPI document describes every endpoint of the contract.
  */
 import assert from "node:assert/strict"
+import { connect } from "node:net"
 import { after, before, describe, test } from "node:test"
 import { ChunyunApi } from "./Api.js"
 import {
-  bearer, createRun, newCustomer, newGate, rawRequest, startTestServer
+  bearer, createRun, newCustomer, newGate, rawRequest, startTestServer, tagOf, withTestServer
 } from "./testing/TestServer.js"
 import type { TestCustomer, TestGate, TestRun, TestServer } from "./testing/TestServer.js"
 
 interface BadRequest {
   readonly name: string
-  readonly method: "GET" | "POST"
+  readonly method: "GET" | "POST" | "DELETE"
   readonly path: string
   readonly headers?: Record<string, string>
   /** a string is sent as it is (malformed JSON); anything else is JSON-encoded */
@@ -23,6 +24,10 @@ interface BadRequest {
 }
 
 const hugeStringChars = 1_000_000
+/** Node reads at most 16 KiB of request line and headers */
+const urlLongerThanParserChars = 20_000
+/** longer than any field allows, shorter than the body limit: the decode error must not quote it whole */
+const longStringChars = 20_000
 const wellFormedMissingOrderId = "O0123456789abcdef"
 
 const badRequests = (context: { customer: TestCustomer; run: TestRun; gate: TestGate }): ReadonlyArray<BadRequest> => {
@@ -47,7 +52,8 @@ const badRequests = (context: { customer: TestCustomer; run: TestRun; gate: Test
     { name: "10-digit phone", method: "POST", path: "/customers", body: { ...registration, phone: "1370000000" }, status: 400, tag: "HttpApiDecodeError" },
     { name: "5-digit payment password", method: "POST", path: "/customers", body: { ...registration, paymentPassword: "12345" }, status: 400, tag: "HttpApiDecodeError" },
     { name: "short password", method: "POST", path: "/customers", body: { ...registration, password: "short" }, status: 400, tag: "HttpApiDecodeError" },
-    { name: "huge password", method: "POST", path: "/sessions", body: { phone: customer.phone, password: "x".repeat(hugeStringChars) }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "huge password", method: "POST", path: "/sessions", body: { phone: customer.phone, password: "x".repeat(hugeStringChars) }, status: 413, tag: "RequestTooLarge" },
+    { name: "long password under the body limit", method: "POST", path: "/sessions", body: { phone: customer.phone, password: "x".repeat(longStringChars) }, status: 400, tag: "HttpApiDecodeError" },
     { name: "negative amountFen", method: "POST", path: "/wallet/top-ups", headers: withKey, body: { amountFen: -100 }, status: 400, tag: "HttpApiDecodeError" },
     { name: "zero amountFen", method: "POST", path: "/wallet/top-ups", headers: withKey, body: { amountFen: 0 }, status: 400, tag: "HttpApiDecodeError" },
     { name: "fractional amountFen", method: "POST", path: "/wallet/top-ups", headers: withKey, body: { amountFen: 1.5 }, status: 400, tag: "HttpApiDecodeError" },
@@ -60,6 +66,16 @@ const badRequests = (context: { customer: TestCustomer; run: TestRun; gate: Test
     { name: "search without its parameters", method: "GET", path: "/runs?from=BJP", status: 400, tag: "HttpApiDecodeError" },
     { name: "search with a malformed date", method: "GET", path: "/runs?from=BJP&to=TJP&date=2025-13-01", status: 400, tag: "HttpApiDecodeError" },
     { name: "run with zero seats per coach", method: "POST", path: "/admin/runs", headers: admin, body: { ...newRun, coaches: [{ coach: 1, seatClass: "second", seatCount: 0 }] }, status: 400, tag: "HttpApiDecodeError" },
+
+    // routes, methods and formats the contract does not have
+    { name: "unknown route", method: "GET", path: "/no-such-thing", status: 404, tag: "UnknownRoute" },
+    { name: "unknown route under a known prefix", method: "GET", path: "/orders/O0123456789abcdef/nothing", headers: asCustomer, status: 404, tag: "UnknownRoute" },
+    { name: "wrong method on a known path", method: "DELETE", path: "/customers", status: 405, tag: "MethodNotAllowed" },
+    { name: "GET of a POST-only path", method: "GET", path: "/sessions", status: 405, tag: "MethodNotAllowed" },
+    { name: "login as a form", method: "POST", path: "/sessions", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `phone=${customer.phone}&password=${customer.password}`, status: 415, tag: "UnsupportedMediaType" },
+    { name: "registration as plain text", method: "POST", path: "/customers", headers: { "content-type": "text/plain" }, body: JSON.stringify(registration), status: 415, tag: "UnsupportedMediaType" },
+    { name: "top-up as bytes", method: "POST", path: "/wallet/top-ups", headers: { ...withKey, "content-type": "application/octet-stream" }, body: '{"amountFen":100}', status: 415, tag: "UnsupportedMediaType" },
+    { name: "path parameter that is not valid percent-encoding", method: "GET", path: "/orders/%ZZ", headers: asCustomer, status: 400, tag: "HttpApiDecodeError" },
 
     // headers and path parameters
     { name: "missing idempotency-key", method: "POST", path: "/wallet/top-ups", headers: asCustomer, body: { amountFen: 100 }, status: 400, tag: "HttpApiDecodeError" },
@@ -129,6 +145,66 @@ describe("bad input", () => {
     })
     const body = response.json as { issues?: ReadonlyArray<{ path: ReadonlyArray<string> }> }
     assert.deepEqual(body.issues?.map((issue) => issue.path), [["phone"]])
+  })
+
+  test("a decode error quotes a long input only in part", async () => {
+    const response = await rawRequest(server.baseUrl, "POST", "/sessions", {
+      body: { phone: context.customer.phone, password: "y".repeat(longStringChars) }
+    })
+    assert.equal(response.status, 400)
+    const { maxErrorMessageChars } = server.settings
+    // two clipped messages (the summary and the one issue) and the JSON around them
+    assert.ok(response.text.length < 3 * maxErrorMessageChars, `the answer is ${response.text.length} characters long`)
+    assert.match(response.text, /at most 64 character/)
+  })
+
+  test("a streamed body with no content-length is refused unread: 411", async () => {
+    const chunk = new TextEncoder().encode(`{"phone":"${context.customer.phone}","password":"${"z".repeat(8_000)}`)
+    const chunkCount = Math.ceil((2 * server.settings.maxRequestBodyBytes) / chunk.length)
+    let sent = 0
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < chunkCount) controller.enqueue(chunk)
+        else controller.close()
+      }
+    })
+    const response = await fetch(`${server.baseUrl}/sessions`, {
+      method: "POST", headers: { "content-type": "application/json" }, body, duplex: "half"
+    } as RequestInit)
+    assert.equal(response.status, 411)
+    assert.equal(tagOf(await response.json()), "LengthRequired")
+  })
+
+  test("the body limit is the maxRequestBodyBytes setting", async () => {
+    await withTestServer({ maxRequestBodyBytes: 512 }, async (small) => {
+      const underLimit = await rawRequest(small.baseUrl, "POST", "/sessions", { body: { phone: "13600000009", password: "p".repeat(64) } })
+      assert.equal(tagOf(underLimit.json), "InvalidCredentials")
+      const overLimit = await rawRequest(small.baseUrl, "POST", "/sessions", { body: { phone: "13600000009", password: "p".repeat(600) } })
+      assert.equal(overLimit.status, 413)
+      assert.deepEqual(overLimit.json, { _tag: "RequestTooLarge", maxBytes: 512, message: "the request body is longer than 512 bytes" })
+    })
+  })
+
+  test("a URL longer than the HTTP parser reads is a tagged 431", async () => {
+    const response = await rawRequest(server.baseUrl, "GET", `/runs?from=${"A".repeat(urlLongerThanParserChars)}&to=TJP&date=2025-01-01`)
+    assert.equal(response.status, 431)
+    assert.deepEqual(tagOf(response.json), "HeadersTooLarge")
+  })
+
+  test("bytes that are not HTTP at all get a tagged 400, not a bare status line", async () => {
+    const { hostname, port } = new URL(server.baseUrl)
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: hostname, port: Number(port) }, () => socket.write("HELLO THERE\r\n\r\n"))
+      let received = ""
+      socket.setEncoding("utf8")
+      socket.on("data", (chunk: string) => { received += chunk })
+      socket.on("end", () => resolve(received))
+      socket.on("error", reject)
+    })
+    const [head, body] = answer.split("\r\n\r\n")
+    assert.match(head ?? "", /^HTTP\/1\.1 400 /)
+    assert.match(head ?? "", /content-type: application\/json/i)
+    assert.equal(tagOf(JSON.parse(body ?? "")), "MalformedRequest")
   })
 
   test("bad input changed nothing: the wallet is empty and no seat was taken", async () => {

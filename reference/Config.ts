@@ -117,6 +117,11 @@ export interface ServerSettings {
   readonly upstreamRetryBackoffMs: number
   /** after this many failed pushes a row is abandoned and reported */
   readonly maxUpstreamPushAttempts: number
+  // ---- bad input (badinput stream) ----
+  /** a request body longer than this is refused with 413 before it is parsed */
+  readonly maxRequestBodyBytes: number
+  /** error messages quote the offending input; longer messages are cut to this many characters */
+  readonly maxErrorMessageChars: number
 }
 
 export const defaultSettings: ServerSettings = {
@@ -194,6 +199,9 @@ export const defaultSettings: ServerSettings = {
   upstreamPushLeaseMs: 10_000,
   upstreamRetryBackoffMs: 2_000,
   maxUpstreamPushAttempts: 20,
+  // ---- bad input (badinput stream) ----
+  maxRequestBodyBytes: 64 * 1024,
+  maxErrorMessageChars: 500,
 }
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {

@@ -3,12 +3,11 @@
  * (`chunyun serve`, real mode) and as an in-process web handler (virtual mode), where the
  * simulation's Clock and seeded Random replace the real ones.
  */
-import { createServer } from "node:http"
-import { HttpApiBuilder, HttpApiError, HttpServer, HttpServerError } from "@effect/platform"
+import { HttpApiBuilder, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Clock, Effect, Layer, Option, Random, Schedule, Scheduler } from "effect"
+import { Clock, Effect, Layer, Random, Schedule, Scheduler } from "effect"
 import { Accounts } from "./Accounts.js"
 import { AccountsHttp } from "./Accounts/Http.js"
 import { LedgerRepo } from "./Accounts/Repo.js"
@@ -58,6 +57,7 @@ import { PaymentGateway, SimulatedGateway } from "./Payments/SimulatedGateway.js
 import { Sms } from "./Sms.js"
 import { SimulatedSmsGateway } from "./Sms/Gateway.js"
 import { SmsHttp } from "./Sms/Http.js"
+import { createGuardedServer, RequestGuardLive } from "./RequestGuard.js"
 import { runMigrations } from "./Store/migrations.js"
 import { Venues } from "./Venues.js"
 import { VenuesHttp } from "./Venues/Http.js"
@@ -129,22 +129,11 @@ const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
   Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive, KioskAuthLive, DeliveryAuthLive])
 )
 
-/**
- * A body that is not JSON at all fails inside the platform as a defect (a `RequestError` answered 400
- * with an empty body). Answer it as the API's own `HttpApiDecodeError`, so every refusal names its problem.
- */
-const malformedBodyIsDecodeError = HttpApiBuilder.middleware(ChunyunApi, (app) =>
-  Effect.catchSomeDefect(app, (defect) =>
-    defect instanceof HttpServerError.RequestError && defect.reason === "Decode"
-      ? Option.some(Effect.fail(new HttpApiError.HttpApiDecodeError({
-        issues: [], message: `the request body is not valid JSON: ${defect.description ?? String(defect.cause)}`
-      })))
-      : Option.none()))
-
 /** The API, its services and the background sweepers, over a given store. */
 export const appLayer = (settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient>) =>
-  HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }).pipe(
-    Layer.merge(malformedBodyIsDecodeError),
+  // extra fields of a body are ignored (a newer client still works), and the document says so
+  HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json", additionalPropertiesStrategy: "allow" }).pipe(
+    Layer.merge(RequestGuardLive),
     Layer.provideMerge(ApiLayer),
     Layer.provideMerge(ServicesLayer),
     Layer.orDie,
@@ -189,7 +178,7 @@ export const serveLayer = (options: ServeOptions) =>
     Layer.provide(Layer.scopedDiscard(sweepers)),
     Layer.provide(appLayer(options.settings, options.store)),
     HttpServer.withLogAddress,
-    Layer.provide(NodeHttpServer.layer(createServer, { port: options.port, host: options.host, backlog: 4096 }))
+    Layer.provide(NodeHttpServer.layer(createGuardedServer, { port: options.port, host: options.host, backlog: 4096 }))
   )
 
 /**

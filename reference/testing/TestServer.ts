@@ -4,7 +4,6 @@
  * talk to it over HTTP with the typed client derived from `ChunyunApi` (undici underneath), or with
  * raw `fetch` when the status line and body bytes are the point.
  */
-import { createServer } from "node:http"
 import { HttpApiBuilder, HttpApiClient, HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -14,6 +13,7 @@ import { defaultSettings } from "../Config.js"
 import type { ServerSettings } from "../Config.js"
 import type { CustomerId, Fen, GateId, PhoneNumber, RunId, ServiceDate, StationCode, TrainCode } from "../Domain.js"
 import { makeResidentId } from "../Customers/ResidentId.js"
+import { createGuardedServer } from "../RequestGuard.js"
 import { appLayer, sweepers } from "../Server.js"
 import { openTestStore, testStoreKind } from "./TestStore.js"
 import type { TestStoreKind } from "./TestStore.js"
@@ -29,7 +29,7 @@ const serverLayer = (settings: Partial<ServerSettings>, store: Layer.Layer<SqlCl
   return HttpApiBuilder.serve().pipe(
     Layer.provide(Layer.scopedDiscard(sweepers)),
     Layer.provideMerge(app),
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: testHost, backlog: listenBacklog }))
+    Layer.provideMerge(NodeHttpServer.layer(createGuardedServer, { port: 0, host: testHost, backlog: listenBacklog }))
   )
 }
 

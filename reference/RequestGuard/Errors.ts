@@ -1,0 +1,39 @@
+/**
+ * Refusals that happen before any endpoint's handler runs: the request is too big, names no route,
+ * uses a method the route does not answer, or sends its body in a format the endpoint does not read.
+ * They are added to the whole contract (reference/Api.ts), so every endpoint documents them and the
+ * typed client decodes them.
+ */
+import { HttpApiSchema } from "@effect/platform"
+import { Schema } from "effect"
+
+export class RequestTooLarge extends Schema.TaggedError<RequestTooLarge>()(
+  "RequestTooLarge", { maxBytes: Schema.Number, message: Schema.String }, HttpApiSchema.annotations({ status: 413 })
+) {}
+export class UnknownRoute extends Schema.TaggedError<UnknownRoute>()(
+  "UnknownRoute", { method: Schema.String, path: Schema.String }, HttpApiSchema.annotations({ status: 404 })
+) {}
+export class MethodNotAllowed extends Schema.TaggedError<MethodNotAllowed>()(
+  "MethodNotAllowed",
+  { method: Schema.String, path: Schema.String, allowed: Schema.Array(Schema.String) },
+  HttpApiSchema.annotations({ status: 405 })
+) {}
+export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()(
+  "UnsupportedMediaType",
+  { contentType: Schema.String, accepted: Schema.Array(Schema.String) },
+  HttpApiSchema.annotations({ status: 415 })
+) {}
+/** A body streamed without a declared length: the server would have to read it to know it is too big. */
+export class LengthRequired extends Schema.TaggedError<LengthRequired>()(
+  "LengthRequired", { message: Schema.String }, HttpApiSchema.annotations({ status: 411 })
+) {}
+/**
+ * The two below are answered by the HTTP parser's error handler (RequestGuard.ts `createGuardedServer`),
+ * before any request exists: listed in the contract so the document shows them.
+ */
+export class HeadersTooLarge extends Schema.TaggedError<HeadersTooLarge>()(
+  "HeadersTooLarge", { message: Schema.String }, HttpApiSchema.annotations({ status: 431 })
+) {}
+export class MalformedRequest extends Schema.TaggedError<MalformedRequest>()(
+  "MalformedRequest", { message: Schema.String }, HttpApiSchema.annotations({ status: 400 })
+) {}
