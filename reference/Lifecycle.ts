@@ -30,6 +30,7 @@ import { refundFeeFen } from "./Lifecycle/Fees.js"
 import { LifecycleRepo } from "./Lifecycle/Repo.js"
 import type { ChainPayment, OrderEventRow } from "./Lifecycle/Repo.js"
 import { Orders, toOrder } from "./Orders.js"
+import { Payments } from "./Payments.js"
 import { OrdersRepo, segmentMask } from "./Orders/Repo.js"
 import type { OrderView } from "./Orders/Repo.js"
 
@@ -58,6 +59,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
     const ledger = yield* LedgerRepo
     const customers = yield* Customers
     const issuance = yield* Issuance
+    const paymentPorts = yield* Payments
     const inventory = yield* SeatInventory
     const ids = yield* Ids
     const config = yield* ServerConfig
@@ -161,10 +163,13 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
       Effect.gen(function* () {
         const nowMs = yield* Clock.currentTimeMillis
         const request = { endpoint: "cancel", orderId, reason: reason ?? null }
-        return yield* repo.lockOrder(orderId).pipe(
+        const result = yield* repo.lockOrder(orderId).pipe(
           Effect.zipRight(idempotent({ scope: customerId, key, request, schema: CancelResultSchema, nowMs },
             cancelLocked(customerId, orderId, reason ?? null, nowMs))),
           sql.withTransaction)
+        // the outside half of a card or gateway refund, after the ledger's reversal committed (once per payment)
+        if (result.state === "refunded") yield* paymentPorts.returnToPayer(orderId)
+        return result
       }).pipe(Effect.withSpan("Lifecycle.cancel"))
 
     const newJourneyOrder = (

@@ -13,6 +13,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, Option } from "effect"
 import { centreAccountId } from "./Accounts/Repo.js"
+import { Invoices } from "./Customers/Invoices.js"
 import { ServerConfig } from "./Config.js"
 import { HoldExpired, OrderNotFound, OrderNotPayable } from "./Domain.js"
 import type { CustomerId, OrderId, OrderState, TransferId } from "./Domain.js"
@@ -55,6 +56,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
     const gateway = yield* PaymentGateway
     const simulatedGateway = yield* SimulatedGateway
     const ids = yield* Ids
+    const invoices = yield* Invoices
     const config = yield* ServerConfig
 
     const lockOrder = (orderId: OrderId) => sql`SELECT id FROM orders WHERE id = ${orderId} ${forUpdate(sql)}`
@@ -129,6 +131,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
             auth_code = ${authorisation.authCode}, resolved_at_ms = ${nowMs}
           WHERE pending_transfer_id = ${pendingId} AND state = 'authorising'`
         yield* issuance.enqueue(orderId, nowMs)
+        yield* invoices.afterCapture(order.customer_id, nowMs)
         const amountFen = Number(order.price_fen)
         const printJobId = yield* kiosks.createPrintJob(kioskId, orderId, receiptText({
           kioskId, orderId, amountFen, cardBin: card.bin, cardLast4: card.last4, authCode: authorisation.authCode, paidAtMs: nowMs
@@ -245,6 +248,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
             return yield* Effect.dieMessage(`order ${charge.order_id} left 'held' under its row lock`)
           }
           yield* issuance.enqueue(charge.order_id, nowMs)
+          yield* invoices.afterCapture(order.customer_id, nowMs)
           yield* chargeTo("captured")
           return "captured" as Decision
         }
@@ -260,9 +264,20 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
         return "refunding" as Decision
       })
 
+    /**
+     * What the ledger gave back for an order through a clearing account (a cancel's refund is the price less
+     * its fee); undefined when no refund transfer names the order (a late capture is returned whole).
+     */
+    const ledgerRefundFen = (orderId: OrderId, clearingAccountId: string) =>
+      Effect.map(sql<{ refunded: number | null }>`SELECT SUM(amount_fen) AS refunded FROM transfers
+        WHERE order_id = ${orderId} AND credit_account_id = ${clearingAccountId}
+          AND purpose IN ('order-refund', 'change-refund', 'refund')`,
+      ([row]) => row?.refunded === null || row?.refunded === undefined ? undefined : Number(row.refunded))
+
     const refundAtGateway = (chargeId: ChargeId) =>
       Effect.gen(function* () {
-        yield* gateway.refund(chargeId)
+        const [owner] = yield* sql<{ order_id: OrderId }>`SELECT order_id FROM gateway_charges WHERE id = ${chargeId}`
+        yield* gateway.refund(chargeId, owner ? yield* ledgerRefundFen(owner.order_id, gatewayClearingAccountId) : undefined)
         yield* sql`UPDATE gateway_charges SET state = 'refunded' WHERE id = ${chargeId} AND state = 'refunding'`
       })
 
@@ -315,7 +330,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
           WHERE order_id = ${orderId} AND state = 'captured'`
         if (card) {
           // the bank reverses an authorisation once, however often asked: reverse first, then record it
-          yield* bank.reverse(card.authorisation_id)
+          yield* bank.reverse(card.authorisation_id, yield* ledgerRefundFen(orderId, cardClearingAccountId))
           yield* sql`UPDATE card_payments SET state = 'refunded' WHERE order_id = ${orderId} AND state = 'captured'`
           return true
         }

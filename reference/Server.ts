@@ -111,7 +111,7 @@ const PaymentServices = Payments.DefaultWithoutDependencies.pipe(
   Layer.provideMerge(Layer.mergeAll(Kiosks.DefaultWithoutDependencies, TwoPhaseLedger.Default, PaymentPorts))
 )
 export const ServicesLayer = Sms.DefaultWithoutDependencies.pipe(
-  Layer.provideMerge(Layer.mergeAll(Accounts.DefaultWithoutDependencies, Lifecycle.DefaultWithoutDependencies, PaymentServices, UpstreamSync.Default)),
+  Layer.provideMerge(Layer.mergeAll(Accounts.DefaultWithoutDependencies, Lifecycle.DefaultWithoutDependencies.pipe(Layer.provideMerge(PaymentServices)), UpstreamSync.Default)),
   Layer.provideMerge(Features),
   Layer.provideMerge(Layer.merge(Foundations, ensureSystemAccounts.pipe(Layer.provide(LedgerRepo.Default))))
 )

@@ -19,6 +19,7 @@ import {
   assertLedgerConsistent, balanceOfAccount, bankCaptures, cardState, gatewayChargeState, issueCard, newKiosk, transfersOf
 } from "../testing/Payments.js"
 import type { TestCard, TestKiosk } from "../testing/Payments.js"
+import { cancelOrder } from "../testing/Lifecycle.js"
 import {
   createRun, newCustomer, newGate, rawRequest, startTestServer, storeQuery, tagOf, waitUntil, withTestServer
 } from "../testing/TestServer.js"
@@ -213,6 +214,24 @@ describe("kiosk card payments", () => {
     // and another kiosk cannot pay or read this kiosk's order
     const foreign = await server.run(Effect.flip(otherKiosk.client.kiosk.getKioskOrder({ path: { orderId: order.orderId } })))
     assert.equal(foreign._tag, "OrderNotFound")
+  })
+
+  test("a card-paid kiosk ticket cancelled in the app: the ledger reverses to card clearing and the bank returns the price less the fee", async () => {
+    const passenger = await server.run(newCustomer(server.baseUrl))
+    const startFen = 100_000
+    const card = await server.run(issueCard(server.baseUrl, { balanceFen: startFen }))
+    const order = await holdWalkUp(passenger.phone)
+    await server.run(payEffect(order.orderId, "kiosk-pay-cancel-1", card))
+    assert.equal((await cardState(server, card.token))?.balanceFen, startFen - journeyPriceFen)
+    const cancelled = await server.run(cancelOrder(passenger, order.orderId))
+    assert.equal(cancelled.state, "refunded")
+    // the run departs within a day: a fee is kept, so the bank must give back part, not all
+    assert.ok(cancelled.feeFen > 0 && cancelled.refundFen < journeyPriceFen, `fee ${cancelled.feeFen}`)
+    assert.equal((await cardState(server, card.token))?.balanceFen, startFen - journeyPriceFen + cancelled.refundFen)
+    const [reversal] = await server.run(storeQuery<{ credit_account_id: string; amount_fen: number }>(
+      `SELECT credit_account_id, amount_fen FROM transfers WHERE order_id = ? AND purpose = 'order-refund'`, order.orderId))
+    assert.equal(reversal?.credit_account_id, "card-clearing")
+    assert.equal(Number(reversal?.amount_fen), cancelled.refundFen)
   })
 
   test("only a registered kiosk's key opens the kiosk endpoints (401), and only the admin registers kiosks (403)", async () => {

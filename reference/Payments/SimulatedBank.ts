@@ -33,8 +33,11 @@ export class Bank extends Context.Tag("Bank")<Bank, {
     Effect.Effect<Authorisation, BankDeclined>
   /** Take the held amount. */
   readonly capture: (authorisationId: string) => Effect.Effect<void>
-  /** Give a captured amount back, or release an authorisation that was never captured. */
-  readonly reverse: (authorisationId: string) => Effect.Effect<void>
+  /**
+   * Give a captured amount back (all of it, or `amountFen` of it: a refund less its fee), or release an
+   * authorisation that was never captured. Once per authorisation.
+   */
+  readonly reverse: (authorisationId: string, amountFen?: number) => Effect.Effect<void>
 }>() {}
 
 interface SimulatedCard {
@@ -96,7 +99,7 @@ export class SimulatedBank extends Effect.Service<SimulatedBank>()("SimulatedBan
         return result
       }))
 
-    const settle = (authorisationId: string, to: "captured" | "reversed") =>
+    const settle = (authorisationId: string, to: "captured" | "reversed", refundFen?: number) =>
       Effect.gen(function* () {
         const authorisation = (yield* Ref.get(authorisations)).get(authorisationId)
         if (!authorisation) return yield* Effect.dieMessage(`the bank knows no authorisation ${authorisationId}`)
@@ -108,7 +111,8 @@ export class SimulatedBank extends Effect.Service<SimulatedBank>()("SimulatedBan
           yield* updateCard(authorisation.cardToken, (card) => ({ ...card, heldFen: card.heldFen - amount }))
           yield* Ref.update(authorisations, (all) => new Map(all).set(authorisationId, { ...authorisation, state: "released" }))
         } else if (to === "reversed" && authorisation.state === "captured") {
-          yield* updateCard(authorisation.cardToken, (card) => ({ ...card, balanceFen: card.balanceFen + amount }))
+          const returned = Math.min(amount, refundFen ?? amount)
+          yield* updateCard(authorisation.cardToken, (card) => ({ ...card, balanceFen: card.balanceFen + returned }))
           yield* Ref.update(authorisations, (all) => new Map(all).set(authorisationId, { ...authorisation, state: "refunded" }))
         }
       })
@@ -125,7 +129,7 @@ export class SimulatedBank extends Effect.Service<SimulatedBank>()("SimulatedBan
     const port: Context.Tag.Service<Bank> = {
       authorise,
       capture: (authorisationId) => settle(authorisationId, "captured"),
-      reverse: (authorisationId) => settle(authorisationId, "reversed")
+      reverse: (authorisationId, amountFen) => settle(authorisationId, "reversed", amountFen)
     }
     return { issueCard, reportLost: (token: CardToken) => updateCard(token, (card) => ({ ...card, lost: true })), cardState, captures, port } as const
   })

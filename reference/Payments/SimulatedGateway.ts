@@ -17,7 +17,8 @@ export class PaymentGateway extends Context.Tag("PaymentGateway")<PaymentGateway
   readonly queryCharge: (chargeId: ChargeId) => Effect.Effect<ChargeStatus>
   /** Cancel a charge the payer has not completed; answers the charge's final status (succeeded if it was too late). */
   readonly cancelCharge: (chargeId: ChargeId) => Effect.Effect<ChargeStatus>
-  readonly refund: (chargeId: ChargeId) => Effect.Effect<void>
+  /** Refund a succeeded charge: all of it, or `amountFen` of it (a refund less its fee). Once per charge. */
+  readonly refund: (chargeId: ChargeId, amountFen?: number) => Effect.Effect<void>
 }>() {}
 
 export interface GatewayBehaviour {
@@ -31,6 +32,8 @@ interface SimulatedCharge {
   readonly amountFen: number
   readonly status: Exclude<ChargeStatus, "unknown">
   readonly refunded: boolean
+  /** what the refund gave back */
+  readonly refundedFen: number
   readonly notificationsSent: number
 }
 interface ScheduledCallback { readonly chargeId: ChargeId; readonly dueAtMs: number }
@@ -52,7 +55,7 @@ export class SimulatedGateway extends Effect.Service<SimulatedGateway>()("Simula
         if ((yield* Ref.get(charges)).has(charge.chargeId)) return
         const behaviour = yield* Ref.modify(planned, (queue) => [queue[0] ?? defaultGatewayBehaviour, queue.slice(1)])
         const status = behaviour.outcome === "succeed" ? "succeeded" : behaviour.outcome === "fail" ? "failed" : "pending"
-        yield* Ref.update(charges, (all) => new Map(all).set(charge.chargeId, { amountFen: charge.amountFen, status, refunded: false, notificationsSent: 0 }))
+        yield* Ref.update(charges, (all) => new Map(all).set(charge.chargeId, { amountFen: charge.amountFen, status, refunded: false, refundedFen: 0, notificationsSent: 0 }))
         if (status === "pending" || behaviour.callback === "never") return
         const nowMs = yield* Clock.currentTimeMillis
         const onTimeMs = nowMs + config.simulatedGatewayCallbackDelayMs
@@ -72,10 +75,12 @@ export class SimulatedGateway extends Effect.Service<SimulatedGateway>()("Simula
         return ["failed", new Map(all).set(chargeId, { ...charge, status: "failed" })]
       })
 
-    const refund = (chargeId: ChargeId) =>
+    const refund = (chargeId: ChargeId, amountFen?: number) =>
       Ref.update(charges, (all) => {
         const charge = all.get(chargeId)
-        return charge && charge.status === "succeeded" ? new Map(all).set(chargeId, { ...charge, refunded: true }) : all
+        return charge && charge.status === "succeeded" && !charge.refunded
+          ? new Map(all).set(chargeId, { ...charge, refunded: true, refundedFen: Math.min(charge.amountFen, amountFen ?? charge.amountFen) })
+          : all
       })
 
     /** A freshly signed notification of the charge's outcome, as the gateway would post it now. */

@@ -20,7 +20,6 @@ export const lifecycle = Effect.gen(function* () {
     `ALTER TABLE tickets ADD COLUMN voided_at_ms BIGINT`,
     `ALTER TABLE transfers ADD COLUMN reverses_transfer_id TEXT REFERENCES transfers(id)`,
     `CREATE INDEX transfers_by_reversed ON transfers(reverses_transfer_id) WHERE reverses_transfer_id IS NOT NULL`,
-    `CREATE INDEX transfers_by_order ON transfers(order_id) WHERE order_id IS NOT NULL`,
     // one cancel refunds an order once: at most one refund transfer per order and reversed payment
     `CREATE UNIQUE INDEX transfers_one_refund_per_payment ON transfers(order_id, reverses_transfer_id) WHERE purpose = 'order-refund'`,
     `CREATE TABLE order_events (
