@@ -326,7 +326,9 @@ const refundPlant = [
   `INSERT INTO tickets (id, order_id, holder, key_id, qr_text, issued_at_ms, voided_at_ms)
     VALUES ('K-refunded', 'O-refunded', 'phone:13000000001', 1, 'qr', ${atMs + 2_000}, ${atMs + 9_000})`,
   `INSERT INTO order_events (order_id, customer_id, kind, actor, reason, price_fen, fee_fen, refund_fen, charge_fen, at_ms)
-    VALUES ('O-refunded', 'C1', 'refunded', 'customer:C1', NULL, ${fareFen}, 10, 90, 0, ${atMs + 9_000})`
+    VALUES ('O-refunded', 'C1', 'refunded', 'customer:C1', NULL, ${fareFen}, 10, 90, 0, ${atMs + 9_000})`,
+  // C1's phone has a SIM carrier (the fixture's): its tickets were filed in the network box when issued
+  `INSERT INTO ticket_places (ticket_id, msisdn, place, issued_at_ms, placed_at_ms) VALUES ('K-refunded', 'phone:13000000001', 'box', ${atMs + 2_000}, ${atMs + 2_000})`
 ]
 
 /**
@@ -347,12 +349,42 @@ const changePlant = [
   `UPDATE accounts SET balance_fen = balance_fen + 50 WHERE id = 'centre'`,
   `INSERT INTO tickets (id, order_id, holder, key_id, qr_text, issued_at_ms, voided_at_ms) VALUES
     ('K-old', 'O-old', 'phone:13000000001', 1, 'qr', ${atMs + 2_000}, ${atMs + 9_000}),
-    ('K-new', 'O-new', 'phone:13000000001', 1, 'qr', ${atMs + 9_500}, NULL)`
+    ('K-new', 'O-new', 'phone:13000000001', 1, 'qr', ${atMs + 9_500}, NULL)`,
+  `INSERT INTO ticket_places (ticket_id, msisdn, place, issued_at_ms, placed_at_ms) VALUES
+    ('K-old', 'phone:13000000001', 'box', ${atMs + 2_000}, ${atMs + 2_000}),
+    ('K-new', 'phone:13000000001', 'box', ${atMs + 9_500}, ${atMs + 9_500})`
 ]
 
 const assertClean = (results: ReadonlyArray<InvariantResult>) => {
   for (const result of results) assert.equal(result.violations, 0, `${result.name}: ${result.witness?.join(" | ")}`)
 }
+
+describe("late gateway captures (invariant 3)", () => {
+  const latePlant = (refunded: boolean) => [
+    `INSERT INTO accounts (id, kind, customer_id, balance_fen) SELECT 'gateway-clearing', 'gateway-clearing', NULL, 0
+      WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE id = 'gateway-clearing')`,
+    `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_fen, purpose, order_id, created_at_ms) VALUES
+      ('T-late', 'gateway-clearing', 'centre', 300, 'late-capture', 'O-late', ${atMs})`,
+    `UPDATE accounts SET balance_fen = balance_fen - 300 WHERE id = 'gateway-clearing'`,
+    `UPDATE accounts SET balance_fen = balance_fen + 300 WHERE id = 'centre'`,
+    ...(refunded ? [
+      `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_fen, purpose, order_id, created_at_ms) VALUES
+        ('T-late-refund', 'centre', 'gateway-clearing', 300, 'refund', 'O-late', ${atMs + 1})`,
+      `UPDATE accounts SET balance_fen = balance_fen + 300 WHERE id = 'gateway-clearing'`,
+      `UPDATE accounts SET balance_fen = balance_fen - 300 WHERE id = 'centre'`
+    ] : [])
+  ]
+
+  test("a late capture refunded whole is consistent", async () => {
+    assertClean(await auditAfter(latePlant(true)))
+  })
+
+  test("a late capture the centre kept (no refund) is reported", async () => {
+    assertOnly(await auditAfter(latePlant(false)), "payment-ends-in-one-ticket", [
+      "order O-late: 1 late captures (300 fen) but 0 refunds (0 fen)"
+    ])
+  })
+})
 
 describe("refunds and changes (invariants 1, 3 and 4)", () => {
   test("a refunded order, a changed order and the order it changed into are all consistent", async () => {

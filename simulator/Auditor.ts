@@ -151,6 +151,21 @@ const paymentEndsInOneTicket = Effect.gen(function* () {
   for (const row of overReversed) {
     witness.push(`payment ${row.id} of order ${row.order_id}: ${row.reversed_fen} fen reversed of ${row.amount_fen}`)
   }
+  // a gateway success that came after its order lost the seat is captured and refunded whole, once
+  const late = yield* sql<{ order_id: string; purpose: string; transfers: number; amount_fen: number }>`SELECT order_id, purpose,
+      COUNT(*) AS transfers, SUM(amount_fen) AS amount_fen
+    FROM transfers WHERE purpose IN ('late-capture', 'refund') GROUP BY order_id, purpose ORDER BY order_id, purpose`
+  const lateByOrder = new Map<string, { captures: number; capturedFen: number; refunds: number; refundedFen: number }>()
+  for (const row of late) {
+    const entry = lateByOrder.get(row.order_id) ?? { captures: 0, capturedFen: 0, refunds: 0, refundedFen: 0 }
+    if (row.purpose === "late-capture") lateByOrder.set(row.order_id, { ...entry, captures: Number(row.transfers), capturedFen: Number(row.amount_fen) })
+    else lateByOrder.set(row.order_id, { ...entry, refunds: Number(row.transfers), refundedFen: Number(row.amount_fen) })
+  }
+  for (const [orderId, entry] of lateByOrder) {
+    if (entry.captures !== entry.refunds || entry.capturedFen !== entry.refundedFen) {
+      witness.push(`order ${orderId}: ${entry.captures} late captures (${entry.capturedFen} fen) but ${entry.refunds} refunds (${entry.refundedFen} fen)`)
+    }
+  }
   return result("payment-ends-in-one-ticket", "Every captured payment ends in exactly one ticket or one refund (3)", witness)
 })
 
@@ -209,7 +224,7 @@ const carriersWithinCapacity = Effect.gen(function* () {
     FROM sim_carriers c ORDER BY c.msisdn`
   // live tickets only: one used at a gate or refunded before its phone had a carrier is never put on one
   const unplaced = yield* sql<{ id: string; holder: string }>`SELECT t.id, t.holder FROM tickets t JOIN orders o ON o.id = t.order_id
-    WHERE o.state = 'issued' AND t.admitted_at_ms IS NULL
+    WHERE o.state = 'issued' AND t.admitted_at_ms IS NULL AND t.voided_at_ms IS NULL
       AND EXISTS (SELECT 1 FROM sim_carriers c WHERE c.msisdn = t.holder)
       AND NOT EXISTS (SELECT 1 FROM ticket_places p WHERE p.ticket_id = t.id)
       AND NOT EXISTS (SELECT 1 FROM delivery_jobs j WHERE j.ticket_id = t.id AND j.done_at_ms IS NULL)

@@ -8,6 +8,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 import { sha256Hex } from "../Customers.js"
 import type { OrderId, StationCode, TicketId } from "../Domain.js"
+import { newSmsGateway, newTicketMachine } from "./Delivery.js"
+import { newKiosk } from "./Payments.js"
 import { anonymousClient, createRun, newCustomer, newGate, storeQuery, waitUntil } from "./TestServer.js"
 import type { TestCustomer, TestGate, TestRun, TestServer } from "./TestServer.js"
 
@@ -18,6 +20,8 @@ export interface World {
   readonly owner: TestCustomer
   readonly run: TestRun
   readonly gate: TestGate
+  /** a key of each other kind of device, by the path prefix of the endpoints it opens */
+  readonly deviceKeysByPathPrefix: Readonly<Record<string, string>>
   readonly heldOrderId: OrderId
   readonly issuedOrderId: OrderId
   readonly ticketId: TicketId
@@ -57,9 +61,19 @@ export const buildWorld = async (server: TestServer): Promise<World> => {
     anonymousClient(server.baseUrl), (client) => client.customers.login({ payload: { phone: stranger.phone, password: stranger.password } })
   ))
   await server.run(storeQuery("UPDATE sessions SET expires_at_ms = 0 WHERE token_hash = ?", sha256Hex(expiring.token)))
+  const [kiosk, smsGateway, ticketMachine] = await server.run(Effect.all([
+    newKiosk(server.baseUrl, "world-kiosk-1", "BJP"), newSmsGateway(server.baseUrl, "world-sms-1"),
+    newTicketMachine(server.baseUrl, "world-machine-1", "BJP")
+  ]))
+  // the stranger owns no ticket, so its carrier starts (and stays) empty
+  const carrier = await server.run(stranger.client.delivery.registerCarrier({ payload: { capacityBytes: 1_024 } }))
+  const deviceKeysByPathPrefix = {
+    "/gates/": gate.deviceKey, "/kiosk/": kiosk.deviceKey, "/sms/": smsGateway.deviceKey,
+    "/ticket-machine/": ticketMachine.deviceKey, "/carrier/": carrier.deviceKey
+  }
   await waitForQuietStore(server)
   return {
-    stranger, owner, run, gate, heldOrderId: held.orderId, issuedOrderId: issued.orderId, ticketId: ticket.ticketId,
+    stranger, owner, run, gate, deviceKeysByPathPrefix, heldOrderId: held.orderId, issuedOrderId: issued.orderId, ticketId: ticket.ticketId,
     walletFen: wallet.balanceFen, expiredToken: expiring.token, adminKey: server.settings.adminKey
   }
 }

@@ -100,6 +100,8 @@ export interface FuzzContext {
   readonly wrongCredentials: ReadonlyArray<Readonly<Record<string, string>>>
   readonly known: ReadonlyArray<string>
   readonly maxRequestBodyBytes: number
+  /** credentials for one operation when its scheme is shared by several kinds of caller (devices); else `credentials` */
+  readonly credentialsFor?: (operation: Operation) => Readonly<Record<string, string>> | undefined
 }
 
 /** Headers carrying credentials of the kinds the document knows: the ones to strip when forging. */
@@ -123,7 +125,8 @@ const validDraft = (operation: Operation, context: FuzzContext, resolve: Resolve
     .map((pairs) => pairs.flat())
   const headers = fc.tuple(...parametersIn("header").map((parameter) => valueOf(parameter).map((value) => [parameter.name, value] as const)))
     .map((pairs) => Object.fromEntries(pairs))
-  const credentialHeaders = operation.schemes.map((scheme) => context.credentials[scheme]).find((headers) => headers !== undefined) ?? {}
+  const credentialHeaders = context.credentialsFor?.(operation)
+    ?? operation.schemes.map((scheme) => context.credentials[scheme]).find((headers) => headers !== undefined) ?? {}
   const body = operation.body === undefined
     ? fc.constant(undefined)
     : validArbitrary(operation.body.schema, resolve, context.known).map((value) => ({ text: JSON.stringify(value), contentType: operation.body!.mediaType }))
