@@ -154,9 +154,14 @@ const insertLogical = (backup: LogicalBackup) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     yield* sql.withTransaction(Effect.gen(function* () {
+      // a fresh store: no customer has registered and no order was taken (rows the migrations seed are replaced)
+      for (const dataTable of ["customers", "orders"]) {
+        const [existing] = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM ${sql(dataTable)}`
+        if (Number(existing?.n ?? 0) > 0) return yield* Effect.dieMessage(`restore target is not empty: ${dataTable} has rows`)
+      }
+      // the tables are in foreign-key order: clear them children first, fill them parents first
+      for (const table of [...backup.tables].reverse()) yield* sql`DELETE FROM ${sql(table.name)}`
       for (const table of backup.tables) {
-        const [existing] = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM ${sql(table.name)}`
-        if (Number(existing?.n ?? 0) > 0) return yield* Effect.dieMessage(`restore target is not empty: ${table.name} has rows`)
         for (let offset = 0; offset < table.rows.length; offset += restoreInsertBatchRows) {
           const batch = table.rows.slice(offset, offset + restoreInsertBatchRows)
           yield* sql`INSERT INTO ${sql(table.name)} ${sql.insert(batch as Array<Record<string, any>>)}`

@@ -333,7 +333,12 @@ describe("cancel and refund", () => {
     const buyer = await funded()
     const { order } = await server.run(buyTicket(buyer, soon))
     // as if the server died between the payment's commit and the issue: paid, outbox row pending, no ticket
+    const ofOrder = `(SELECT id FROM tickets WHERE order_id = ?)`
     await server.run(Effect.all([
+      // the ticket's delivery rows first (they reference it): none of them would exist yet
+      storeQuery(`DELETE FROM delivery_jobs WHERE ticket_id IN ${ofOrder}`, order.orderId),
+      storeQuery(`DELETE FROM ticket_places WHERE ticket_id IN ${ofOrder}`, order.orderId),
+      storeQuery(`DELETE FROM ticket_vouchers WHERE ticket_id IN ${ofOrder}`, order.orderId),
       storeQuery(`DELETE FROM tickets WHERE order_id = ?`, order.orderId),
       storeQuery(`UPDATE orders SET state = 'paid', issued_at_ms = NULL WHERE id = ?`, order.orderId),
       storeQuery(`UPDATE outbox SET processed_at_ms = NULL WHERE order_id = ?`, order.orderId)
