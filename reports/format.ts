@@ -46,3 +46,24 @@ export const formatDuration = (ms: number): string => {
     ? `${hours}h ${twoDigits(minutes)}m ${twoDigits(seconds)}s`
     : `${minutes}m ${twoDigits(seconds)}s`
 }
+
+export type Alignment = "left" | "right"
+
+const tableIndent = "  "
+const columnGap = "  "
+
+// Code points, not UTF-16 units, so a "→" or an emoji in a name counts once.
+export const textWidth = (text: string): number => [...text].length
+
+export const pad = (text: string, width: number, alignment: Alignment): string => {
+  const padding = " ".repeat(Math.max(0, width - textWidth(text)))
+  return alignment === "left" ? text + padding : padding + text
+}
+
+/** Fixed-width columns sized to the widest cell; trailing spaces trimmed so diffs stay clean. */
+export const formatTable = (rows: ReadonlyArray<ReadonlyArray<string>>, alignments: ReadonlyArray<Alignment>): Array<string> => {
+  const widths = alignments.map((_, column) => Math.max(0, ...rows.map((row) => textWidth(row[column] ?? ""))))
+  return rows.map((row) =>
+    (tableIndent + alignments.map((alignment, column) => pad(row[column] ?? "", widths[column] ?? 0, alignment)).join(columnGap)).trimEnd()
+  )
+}

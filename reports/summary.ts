@@ -3,32 +3,13 @@
  * or a CI log. Every string from the report has its control characters made visible.
  */
 import { escapeControlCharacters } from "./escape.js"
-import { formatCount, formatDuration, formatMs } from "./format.js"
+import { formatCount, formatDuration, formatMs, formatTable } from "./format.js"
 import type { InvariantResult, LatencySummary, Report, ThresholdResult } from "./Report.js"
 import { brokenInvariants, failedThresholds, isInvariantBroken, reportPassed } from "./verdict.js"
 
-type Alignment = "left" | "right"
-
 const indent = "  "
-const columnGap = "  "
 /** Long witness lists would bury the table; the HTML page and JSON keep the first few in full. */
 const maxWitnessLinesShown = 3
-
-// Code points, not UTF-16 units, so a "→" or an emoji in a name counts once.
-const textWidth = (text: string): number => [...text].length
-
-const pad = (text: string, width: number, alignment: Alignment): string => {
-  const padding = " ".repeat(Math.max(0, width - textWidth(text)))
-  return alignment === "left" ? text + padding : padding + text
-}
-
-/** Fixed-width columns sized to the widest cell; trailing spaces trimmed so diffs stay clean. */
-const formatTable = (rows: ReadonlyArray<ReadonlyArray<string>>, alignments: ReadonlyArray<Alignment>): Array<string> => {
-  const widths = alignments.map((_, column) => Math.max(0, ...rows.map((row) => textWidth(row[column] ?? ""))))
-  return rows.map((row) =>
-    (indent + alignments.map((alignment, column) => pad(row[column] ?? "", widths[column] ?? 0, alignment)).join(columnGap)).trimEnd()
-  )
-}
 
 const renderHeader = (report: Report): Array<string> => [
   `Chunyun report: ${escapeControlCharacters(report.scenario)}`,
