@@ -1,0 +1,170 @@
+import assert from "node:assert/strict"
+import { describe, test } from "node:test"
+import type { CompareRow, Comparison } from "./compare.js"
+import { compareReports, defaultCompareTolerancePercent, parseTolerancePercent, relativeChangePercent } from "./compare.js"
+import { renderCompareSummary } from "./compareSummary.js"
+import { sampleFailingReport, sampleReport } from "./fixture.js"
+import type { Report } from "./Report.js"
+
+const rowOf = (comparison: Comparison, section: string, metric: string): CompareRow => {
+  const found = comparison.rows.find((compared) => compared.section === section && compared.metric === metric)
+  assert.ok(found, `no row ${section} ${metric}`)
+  return found
+}
+
+const withHoldP99 = (p99: number): Report => ({
+  ...sampleReport, latency: { ...sampleReport.latency, hold: { ...sampleReport.latency.hold, p99 } }
+})
+
+const withTickets = (ticketsIssued: number): Report => ({ ...sampleReport, counts: { ...sampleReport.counts, ticketsIssued } })
+
+describe("compareReports", () => {
+  test("a report against itself: every row within noise, no regression, no warning", () => {
+    const comparison = compareReports(sampleReport, sampleReport)
+    assert.ok(comparison.rows.every((compared) => compared.verdict === "within noise"))
+    assert.equal(comparison.regressed, false)
+    assert.deepEqual(comparison.mismatches, [])
+    assert.equal(comparison.tolerancePercent, defaultCompareTolerancePercent)
+  })
+
+  test("has a row for every metric the issue names", () => {
+    const comparison = compareReports(sampleReport, sampleReport)
+    for (const metric of ["ordersHeld", "ordersPaid", "ticketsIssued", "admitted", "refunds"]) rowOf(comparison, "counts", metric)
+    for (const tag of Object.keys(sampleReport.counts.errorsByTag)) rowOf(comparison, "errors", tag)
+    for (const operation of ["paymentToIssuance", "hold", "checkin"]) {
+      for (const percentile of ["p50", "p90", "p99", "p999", "max"]) rowOf(comparison, `latency ${operation}`, percentile)
+    }
+    rowOf(comparison, "throughput", "issuedPerSecond")
+    for (const invariant of sampleReport.invariants) rowOf(comparison, "invariants", invariant.name)
+  })
+
+  test("direction: latency up is worse, latency down is better", () => {
+    assert.equal(rowOf(compareReports(sampleReport, withHoldP99(300)), "latency hold", "p99").verdict, "worse")
+    assert.equal(rowOf(compareReports(sampleReport, withHoldP99(100)), "latency hold", "p99").verdict, "better")
+  })
+
+  test("direction: tickets and throughput up are better, down is worse", () => {
+    const fewer = withTickets(Math.round(sampleReport.counts.ticketsIssued * 0.5))
+    assert.equal(rowOf(compareReports(sampleReport, fewer), "counts", "ticketsIssued").verdict, "worse")
+    assert.equal(rowOf(compareReports(fewer, sampleReport), "counts", "ticketsIssued").verdict, "better")
+    const slower: Report = { ...sampleReport, throughput: { ...sampleReport.throughput, issuedPerSecond: 1 } }
+    assert.equal(rowOf(compareReports(sampleReport, slower), "throughput", "issuedPerSecond").verdict, "worse")
+    assert.equal(rowOf(compareReports(slower, sampleReport), "throughput", "issuedPerSecond").verdict, "better")
+  })
+
+  test("direction: more errors of a tag is worse, a tag only in the new run is worse", () => {
+    const moreErrors: Report = {
+      ...sampleReport,
+      counts: { ...sampleReport.counts, errorsByTag: { ...sampleReport.counts.errorsByTag, GatewayTimeout: 420, DiskFull: 3 } }
+    }
+    const comparison = compareReports(sampleReport, moreErrors)
+    assert.equal(rowOf(comparison, "errors", "GatewayTimeout").verdict, "worse")
+    const diskFull = rowOf(comparison, "errors", "DiskFull")
+    assert.equal(diskFull.base, 0)
+    assert.equal(diskFull.verdict, "worse")
+    assert.equal(diskFull.relativeChangePercent, Infinity)
+    assert.equal(rowOf(compareReports(moreErrors, sampleReport), "errors", "DiskFull").verdict, "better")
+  })
+
+  test("tolerance edges: exactly at the tolerance is noise, just past it is not", () => {
+    // hold p99 is 176 in the fixture; 5% of it is 8.8
+    const base = withHoldP99(200)
+    assert.equal(rowOf(compareReports(base, withHoldP99(210), 5), "latency hold", "p99").verdict, "within noise")
+    assert.equal(rowOf(compareReports(base, withHoldP99(190), 5), "latency hold", "p99").verdict, "within noise")
+    assert.equal(rowOf(compareReports(base, withHoldP99(210.2), 5), "latency hold", "p99").verdict, "worse")
+    assert.equal(rowOf(compareReports(base, withHoldP99(189.8), 5), "latency hold", "p99").verdict, "better")
+    assert.equal(rowOf(compareReports(base, withHoldP99(210.2), 10), "latency hold", "p99").verdict, "within noise")
+    assert.equal(rowOf(compareReports(base, withHoldP99(201), 0), "latency hold", "p99").verdict, "worse")
+  })
+
+  test("absolute and relative change", () => {
+    const compared = rowOf(compareReports(withHoldP99(200), withHoldP99(250)), "latency hold", "p99")
+    assert.equal(compared.absoluteChange, 50)
+    assert.equal(compared.relativeChangePercent, 25)
+    assert.equal(relativeChangePercent(0, 0), 0)
+    assert.equal(relativeChangePercent(0, -1), -Infinity)
+    assert.equal(relativeChangePercent(-10, -5), 50)
+  })
+
+  test("a new invariant violation is a regression whatever the tolerance", () => {
+    const comparison = compareReports(sampleReport, sampleFailingReport, 1_000_000)
+    assert.equal(rowOf(comparison, "invariants", "noDoubleBooking").verdict, "worse")
+    assert.equal(comparison.regressed, true)
+    assert.deepEqual(comparison.regressions.map((compared) => compared.metric), ["noDoubleBooking"])
+    // the failing fixture's payment p99 rose 398 → 612: worse at the default tolerance
+    assert.ok(compareReports(sampleReport, sampleFailingReport).regressions.some((compared) => compared.section === "latency paymentToIssuance" && compared.metric === "p99"))
+  })
+
+  test("an invariant broken in both runs: fewer violations is better, more is worse, the same is noise", () => {
+    const withViolations = (violations: number): Report => ({
+      ...sampleReport,
+      invariants: sampleReport.invariants.map((invariant) => invariant.name === "moneyConserved" ? { ...invariant, violations } : invariant)
+    })
+    assert.equal(rowOf(compareReports(withViolations(100), withViolations(101), 50), "invariants", "moneyConserved").verdict, "worse")
+    assert.equal(rowOf(compareReports(withViolations(100), withViolations(3)), "invariants", "moneyConserved").verdict, "better")
+    assert.equal(rowOf(compareReports(withViolations(3), withViolations(3)), "invariants", "moneyConserved").verdict, "within noise")
+    assert.equal(rowOf(compareReports(withViolations(3), withViolations(0)), "invariants", "moneyConserved").verdict, "better")
+    assert.equal(rowOf(compareReports(withViolations(0), withViolations(NaN)), "invariants", "moneyConserved").verdict, "worse")
+  })
+
+  test("an invariant checked in the new run only, and violated, is a regression and a warning", () => {
+    const extra: Report = {
+      ...sampleReport,
+      invariants: [...sampleReport.invariants, { name: "noLostTickets", description: "", violations: 1 }]
+    }
+    const comparison = compareReports(sampleReport, extra)
+    assert.equal(rowOf(comparison, "invariants", "noLostTickets").verdict, "worse")
+    assert.deepEqual(comparison.mismatches, ["invariant noLostTickets checked in new only"])
+  })
+
+  test("a metric that became NaN is worse, never noise", () => {
+    assert.equal(rowOf(compareReports(sampleReport, withHoldP99(NaN)), "latency hold", "p99").verdict, "worse")
+  })
+
+  test("mismatched scenario, seed, mode and configHash are warned about, not counted as regressions", () => {
+    const other: Report = { ...sampleReport, scenario: "cinema-premiere", seed: 7, mode: "real", configHash: "sha256:other" }
+    const comparison = compareReports(sampleReport, other)
+    assert.deepEqual(comparison.mismatches, [
+      "scenario differs: base spring-festival, new cinema-premiere",
+      "seed differs: base 20260120, new 7",
+      "mode differs: base virtual, new real",
+      "configHash differs: base sha256:9b1e4c0f7d2a5e8b, new sha256:other"
+    ])
+    assert.equal(comparison.regressed, false)
+  })
+})
+
+describe("parseTolerancePercent", () => {
+  test("accepts 5%, 5 and 2.5%", () => {
+    assert.equal(parseTolerancePercent("5%"), 5)
+    assert.equal(parseTolerancePercent("5"), 5)
+    assert.equal(parseTolerancePercent("2.5%"), 2.5)
+    assert.equal(parseTolerancePercent("0"), 0)
+  })
+  test("refuses a negative, a word and an empty string, saying what it expects", () => {
+    for (const text of ["-5%", "five", "", "5%%"]) {
+      const parsed = parseTolerancePercent(text)
+      assert.equal(typeof parsed, "string", text)
+      assert.match(String(parsed), /--tolerance expects a percentage/)
+    }
+  })
+})
+
+describe("renderCompareSummary", () => {
+  test("aligned rows with values, changes and verdicts; names the regressed rows", () => {
+    const text = renderCompareSummary(compareReports(sampleReport, sampleFailingReport), "base.json", "new.json")
+    assert.match(text, /^Chunyun compare: base\.json -> new\.json \(tolerance 5%\)$/m)
+    assert.match(text, /^\s+latency paymentToIssuance\s+p99\s+398\s+612\s+\+214\s+\+53\.8%\s+worse$/m)
+    assert.match(text, /^\s+invariants\s+noDoubleBooking\s+0\s+2\s+\+2\s+from 0\s+worse$/m)
+    assert.match(text, /^Result: WORSE \(3 row\(s\) beyond tolerance: latency paymentToIssuance p99, latency paymentToIssuance p999, invariants noDoubleBooking\)$/m)
+    const tableLines = text.split("\n").filter((line) => /^\s+(counts|errors|latency|throughput|invariants)\s/.test(line))
+    const verdictColumn = new Set(tableLines.map((line) => line.search(/(better|worse|within noise)$/)))
+    assert.equal(verdictColumn.size, 1, "the verdict column is aligned")
+  })
+
+  test("prints the mismatch warnings and no regression", () => {
+    const text = renderCompareSummary(compareReports(sampleReport, { ...sampleReport, seed: 1 }), "a", "b")
+    assert.match(text, /^warning: seed differs: base 20260120, new 1$/m)
+    assert.match(text, /^Result: no regression$/m)
+  })
+})

@@ -1,0 +1,147 @@
+/**
+ * Two reports side by side: every metric of the base run against the new one, with the change
+ * and a verdict per row. Pure (two Report values and a tolerance in, rows and a verdict out), so
+ * the CLI, a CI script or a test calls the same function.
+ */
+import type { LatencySummary, Report } from "./Report.js"
+import { isInvariantBroken } from "./verdict.js"
+
+/** Changes smaller than this (relative to the base, in percent) are run-to-run noise. */
+export const defaultCompareTolerancePercent = 5
+
+/** Latency and errors: lower is better. Throughput and tickets: higher is better. */
+export type Direction = "lowerIsBetter" | "higherIsBetter"
+export type RowVerdict = "better" | "worse" | "within noise"
+export type RowKind = "count" | "latency" | "throughput" | "invariant"
+
+export interface CompareRow {
+  readonly section: string
+  readonly metric: string
+  readonly kind: RowKind
+  readonly direction: Direction
+  readonly base: number
+  readonly next: number
+  /** next − base */
+  readonly absoluteChange: number
+  /** (next − base) / |base| in percent; ±Infinity when the base is 0 and the new value is not */
+  readonly relativeChangePercent: number
+  readonly verdict: RowVerdict
+}
+
+export interface Comparison {
+  readonly tolerancePercent: number
+  readonly rows: ReadonlyArray<CompareRow>
+  /** rows that got worse beyond the tolerance (any new invariant violation among them) */
+  readonly regressions: ReadonlyArray<CompareRow>
+  /** the two runs differ in what they ran: the numbers may not be comparable (a warning, not a failure) */
+  readonly mismatches: ReadonlyArray<string>
+  readonly regressed: boolean
+}
+
+export const relativeChangePercent = (base: number, next: number): number => {
+  if (base === next) return 0
+  if (base === 0) return next > 0 ? Infinity : -Infinity
+  // multiply first: (105 − 100) · 100 / 100 is exactly 5, so a change at the tolerance is not rounded past it
+  return ((next - base) * 100) / Math.abs(base)
+}
+
+const judge = (base: number, next: number, direction: Direction, tolerancePercent: number): RowVerdict => {
+  // A metric that could not be measured in the new run must not pass as "within noise".
+  if (!Number.isFinite(next)) return Number.isFinite(base) || Number.isNaN(next) ? "worse" : "within noise"
+  if (!Number.isFinite(base)) return "better"
+  const change = relativeChangePercent(base, next)
+  if (Math.abs(change) <= tolerancePercent) return "within noise"
+  const increased = change > 0
+  return increased === (direction === "higherIsBetter") ? "better" : "worse"
+}
+
+/** An invariant has no noise: any violation the base run lacks is a regression, whatever the tolerance. */
+const judgeInvariant = (base: number, next: number): RowVerdict => {
+  const nextBroken = isInvariantBroken({ name: "", description: "", violations: next })
+  if (!nextBroken) return base === 0 ? "within noise" : "better"
+  if (Number.isNaN(next) || base === 0 || next > base) return "worse"
+  return next < base ? "better" : "within noise"
+}
+
+const row = (
+  section: string, metric: string, kind: RowKind, direction: Direction, base: number, next: number, tolerancePercent: number
+): CompareRow => ({
+  section, metric, kind, direction, base, next,
+  absoluteChange: next - base,
+  relativeChangePercent: relativeChangePercent(base, next),
+  verdict: kind === "invariant" ? judgeInvariant(base, next) : judge(base, next, direction, tolerancePercent)
+})
+
+const byName = (left: string, right: string): number => (left < right ? -1 : left > right ? 1 : 0)
+
+const countRows = (base: Report, next: Report, tolerancePercent: number): Array<CompareRow> => {
+  const higher: ReadonlyArray<readonly [string, (report: Report) => number]> = [
+    ["ordersHeld", (report) => report.counts.ordersHeld],
+    ["ordersPaid", (report) => report.counts.ordersPaid],
+    ["ticketsIssued", (report) => report.counts.ticketsIssued],
+    ["admitted", (report) => report.counts.admitted]
+  ]
+  const tags = [...new Set([...Object.keys(base.counts.errorsByTag), ...Object.keys(next.counts.errorsByTag)])].sort(byName)
+  return [
+    ...higher.map(([metric, pick]) => row("counts", metric, "count", "higherIsBetter", pick(base), pick(next), tolerancePercent)),
+    // refunds follow failed issuance or cancellations: fewer is better for the same workload
+    row("counts", "refunds", "count", "lowerIsBetter", base.counts.refunds, next.counts.refunds, tolerancePercent),
+    ...tags.map((tag) =>
+      row("errors", tag, "count", "lowerIsBetter", base.counts.errorsByTag[tag] ?? 0, next.counts.errorsByTag[tag] ?? 0, tolerancePercent))
+  ]
+}
+
+const percentiles = ["p50", "p90", "p99", "p999", "max"] as const satisfies ReadonlyArray<keyof LatencySummary>
+const operations = ["paymentToIssuance", "hold", "checkin"] as const satisfies ReadonlyArray<keyof Report["latency"]>
+
+const latencyRows = (base: Report, next: Report, tolerancePercent: number): Array<CompareRow> =>
+  operations.flatMap((operation) =>
+    percentiles.map((percentile) =>
+      row(`latency ${operation}`, percentile, "latency", "lowerIsBetter",
+        base.latency[operation][percentile], next.latency[operation][percentile], tolerancePercent)))
+
+const invariantRows = (base: Report, next: Report): Array<CompareRow> => {
+  const names = [...new Set([...base.invariants, ...next.invariants].map((invariant) => invariant.name))]
+  const violations = (report: Report, name: string) =>
+    report.invariants.find((invariant) => invariant.name === name)?.violations ?? 0
+  return names.map((name) => row("invariants", name, "invariant", "lowerIsBetter", violations(base, name), violations(next, name), 0))
+}
+
+const mismatchesOf = (base: Report, next: Report): Array<string> => {
+  const fields: ReadonlyArray<readonly [string, (report: Report) => string]> = [
+    ["scenario", (report) => report.scenario],
+    ["seed", (report) => String(report.seed)],
+    ["mode", (report) => report.mode],
+    ["configHash", (report) => report.configHash]
+  ]
+  const differing = fields
+    .filter(([, pick]) => pick(base) !== pick(next))
+    .map(([name, pick]) => `${name} differs: base ${pick(base)}, new ${pick(next)}`)
+  const baseNames = new Set(base.invariants.map((invariant) => invariant.name))
+  const nextNames = new Set(next.invariants.map((invariant) => invariant.name))
+  const onlyIn = (names: Set<string>, others: Set<string>, which: string) =>
+    [...names].filter((name) => !others.has(name)).map((name) => `invariant ${name} checked in ${which} only`)
+  return [...differing, ...onlyIn(baseNames, nextNames, "base"), ...onlyIn(nextNames, baseNames, "new")]
+}
+
+export const compareReports = (base: Report, next: Report, tolerancePercent = defaultCompareTolerancePercent): Comparison => {
+  const rows = [
+    ...countRows(base, next, tolerancePercent),
+    ...latencyRows(base, next, tolerancePercent),
+    row("throughput", "issuedPerSecond", "throughput", "higherIsBetter",
+      base.throughput.issuedPerSecond, next.throughput.issuedPerSecond, tolerancePercent),
+    ...invariantRows(base, next)
+  ]
+  const regressions = rows.filter((compared) => compared.verdict === "worse")
+  return { tolerancePercent, rows, regressions, mismatches: mismatchesOf(base, next), regressed: regressions.length > 0 }
+}
+
+/** `--tolerance 5%` or `--tolerance 5`: a percentage ≥ 0; a message saying what was expected otherwise. */
+export const parseTolerancePercent = (text: string): number | string => {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(text)
+  const value = match === null ? NaN : Number(match[1])
+  return Number.isFinite(value) ? value : `--tolerance expects a percentage such as 5% or 2.5, got "${text}"`
+}
+
+/** "latency hold p99", as the verdict names a row. */
+export const rowName = (compared: CompareRow): string => `${compared.section} ${compared.metric}`

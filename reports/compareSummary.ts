@@ -1,0 +1,43 @@
+/**
+ * A comparison as a plain-text table for stdout, in the style of summary.ts: no colours (CI logs),
+ * control characters in report strings made visible.
+ */
+import type { Comparison, CompareRow } from "./compare.js"
+import { rowName } from "./compare.js"
+import { escapeControlCharacters } from "./escape.js"
+import { formatCount, formatMs, formatTable, notANumberText } from "./format.js"
+
+export const formatRowValue = (compared: CompareRow, value: number): string =>
+  compared.kind === "latency" ? formatMs(value) : compared.kind === "throughput" ? formatCount(value, 2) : formatCount(value)
+
+export const formatAbsoluteChange = (compared: CompareRow): string => {
+  const change = compared.absoluteChange
+  if (!Number.isFinite(change)) return notANumberText
+  return change > 0 ? `+${formatRowValue(compared, change)}` : change < 0 ? `-${formatRowValue(compared, -change)}` : "0"
+}
+
+export const formatRelativeChange = (compared: CompareRow): string => {
+  const change = compared.relativeChangePercent
+  if (Number.isNaN(change)) return notANumberText
+  if (!Number.isFinite(change)) return "from 0"
+  return `${change > 0 ? "+" : ""}${change.toFixed(1)}%`
+}
+
+export const renderCompareSummary = (comparison: Comparison, baseName: string, nextName: string): string => {
+  const header = [
+    `Chunyun compare: ${escapeControlCharacters(baseName)} -> ${escapeControlCharacters(nextName)} (tolerance ${comparison.tolerancePercent}%)`
+  ]
+  const warnings = comparison.mismatches.map((mismatch) => `warning: ${escapeControlCharacters(mismatch)}`)
+  const table = formatTable([
+    ["section", "metric", "base", "new", "change", "change %", "verdict"],
+    ...comparison.rows.map((compared) => [
+      compared.section, escapeControlCharacters(compared.metric),
+      formatRowValue(compared, compared.base), formatRowValue(compared, compared.next),
+      formatAbsoluteChange(compared), formatRelativeChange(compared), compared.verdict
+    ])
+  ], ["left", "left", "right", "right", "right", "right", "left"])
+  const verdict = comparison.regressed
+    ? `Result: WORSE (${comparison.regressions.length} row(s) beyond tolerance: ${comparison.regressions.map((compared) => escapeControlCharacters(rowName(compared))).join(", ")})`
+    : "Result: no regression"
+  return [header, warnings, table, [verdict]].filter((section) => section.length > 0).map((section) => section.join("\n")).join("\n\n") + "\n"
+}
