@@ -2,6 +2,7 @@ import assert from "node:assert/strict"
 import { describe, test } from "node:test"
 import type { CompareRow, Comparison } from "./compare.js"
 import { compareReports, defaultCompareTolerancePercent, parseTolerancePercent, relativeChangePercent } from "./compare.js"
+import { renderCompareHtml } from "./compareHtml.js"
 import { renderCompareSummary } from "./compareSummary.js"
 import { sampleFailingReport, sampleReport } from "./fixture.js"
 import type { Report } from "./Report.js"
@@ -166,5 +167,23 @@ describe("renderCompareSummary", () => {
     const text = renderCompareSummary(compareReports(sampleReport, { ...sampleReport, seed: 1 }), "a", "b")
     assert.match(text, /^warning: seed differs: base 20260120, new 1$/m)
     assert.match(text, /^Result: no regression$/m)
+  })
+})
+
+describe("renderCompareHtml", () => {
+  test("self-contained, verdicts coloured by row, report strings escaped", () => {
+    const hostile: Report = {
+      ...sampleFailingReport,
+      counts: { ...sampleFailingReport.counts, errorsByTag: { ...sampleFailingReport.counts.errorsByTag, "<script>x</script>": 1 } }
+    }
+    const html = renderCompareHtml(compareReports(sampleReport, hostile), "base.json", "new<b>.json")
+    assert.ok(!html.includes("<script>"))
+    assert.ok(html.includes("&lt;script&gt;x&lt;/script&gt;"))
+    assert.ok(html.includes("new&lt;b&gt;.json"))
+    assert.ok(!/(src|href)=["']?https?:/i.test(html), "no external resources")
+    assert.match(html, /<tr class="worse"><td>invariants<\/td><td><code>noDoubleBooking<\/code><\/td>/)
+    assert.match(html, /<tr class="noise"><td>latency hold<\/td><td><code>p99<\/code><\/td>/)
+    assert.match(html, /class="verdict fail">WORSE</)
+    assert.equal(html.match(/<tr class="(worse|better|noise)">/g)?.length, compareReports(sampleReport, hostile).rows.length)
   })
 })
