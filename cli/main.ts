@@ -3,14 +3,18 @@
  *   chunyun run <scenario> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X]
  *   chunyun restore <backup> (--db FILE | --store postgres://…)
  *   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://…] [--password-cost N]
+ *   chunyun compare <base.json> <new.json> [--tolerance 5%] [--html out.html]
  */
 import { execSync } from "node:child_process"
-import { existsSync, mkdirSync } from "node:fs"
+import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
+import { compareReports, defaultCompareTolerancePercent, parseTolerancePercent } from "../reports/compare.js"
+import { renderCompareHtml } from "../reports/compareHtml.js"
+import { renderCompareSummary } from "../reports/compareSummary.js"
 import { formatProgress } from "../reports/progress.js"
 import { parseThresholdFlag, ThresholdError } from "../reports/thresholds.js"
 import { renderSummary } from "../reports/summary.js"
@@ -30,6 +34,7 @@ import { departureOf } from "../simulator/Setup.js"
 import { runVirtual } from "../simulator/Virtual.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { scaledClock } from "./scaledClock.js"
+import { loadReport, ReportFileError } from "./reportFile.js"
 import { loadScenario, ScenarioFileError } from "./scenarioFile.js"
 
 const usage = `usage:
@@ -38,7 +43,8 @@ const usage = `usage:
   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://user@host:5432/db]
                 [--password-cost N] [--inventory conditional|optimistic|unsafe] [--unsafe]
                 [--backup-dir DIR] [--upstream-sync] [--crash-at <fault point>[:<hit>]]   (crash tests: reference/FaultPoints.ts)
-  chunyun restore <backup file> (--db ./restored.db | --store postgres://…)   (into a fresh store; see reference/Backup.ts)`
+  chunyun restore <backup file> (--db ./restored.db | --store postgres://…)   (into a fresh store; see reference/Backup.ts)
+  chunyun compare <base.json> <new.json> [--tolerance ${defaultCompareTolerancePercent}%] [--html out.html]   (exit 1 when something got worse)`
 
 class UsageError extends Error {}
 
@@ -46,6 +52,8 @@ class UsageError extends Error {}
 export const exitInvariantViolated = 1
 export const exitThresholdFailed = 99
 export const exitUsageError = 2
+/** compare: a row of the new report is worse than the base beyond the tolerance */
+export const exitCompareRegressed = 1
 
 const integerOption = (name: string, text: string | undefined, fallback: number, min = 0) => {
   if (text === undefined) return fallback
@@ -195,12 +203,33 @@ const restoreCommand = async (args: ReadonlyArray<string>) => {
   return 0
 }
 
+/** `chunyun compare`: two report.json files side by side; exits 1 when the new one regressed. */
+const compareCommand = (args: ReadonlyArray<string>) => {
+  const { values, positionals } = parseArgs({
+    args: [...args], allowPositionals: true, options: { tolerance: { type: "string" }, html: { type: "string" } }
+  })
+  const [baseFile, nextFile] = positionals
+  if (baseFile === undefined || nextFile === undefined || positionals.length > 2) throw new UsageError("compare takes exactly two report files: <base.json> <new.json>")
+  const tolerance = values.tolerance === undefined ? defaultCompareTolerancePercent : parseTolerancePercent(values.tolerance)
+  if (typeof tolerance === "string") throw new UsageError(tolerance)
+  const comparison = compareReports(loadReport(baseFile), loadReport(nextFile), tolerance)
+  console.log(renderCompareSummary(comparison, baseFile, nextFile))
+  if (values.html !== undefined) {
+    const htmlPath = resolve(values.html)
+    mkdirSync(dirname(htmlPath), { recursive: true })
+    writeFileSync(htmlPath, renderCompareHtml(comparison, baseFile, nextFile))
+    console.log(`comparison: ${htmlPath}`)
+  }
+  return comparison.regressed ? exitCompareRegressed : 0
+}
+
 const main = async (argv: ReadonlyArray<string>) => {
   const [command, ...rest] = argv
   if (command === "help" || command === "--help" || command === "-h") { console.log(usage); return 0 }
   if (command === "run") return runCommand(rest)
   if (command === "serve") { serveCommand(rest); return undefined }
   if (command === "restore") return restoreCommand(rest)
+  if (command === "compare") return compareCommand(rest)
   throw new UsageError(command ? `unknown command "${command}"` : "no command given")
 }
 
@@ -210,6 +239,7 @@ main(process.argv.slice(2)).then(
     if (error instanceof UsageError) console.error(`chunyun: ${error.message}\n${usage}`)
     else if (error instanceof ThresholdError) console.error(`chunyun: ${error.message}`)
     else if (error instanceof ScenarioFileError) console.error(`chunyun: invalid scenario\n${error.message}`)
+    else if (error instanceof ReportFileError) console.error(`chunyun: invalid report\n${error.message}`)
     else if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) console.error(`chunyun: ${error.message}\n${usage}`)
     else console.error("chunyun: run failed:", error)
     process.exit(exitUsageError)

@@ -11,7 +11,7 @@ import { Scenario } from "../scenarios/Scenario.js"
 
 export class ScenarioFileError extends Error {}
 
-const formatPath = (path: ReadonlyArray<PropertyKey>) =>
+export const formatPath = (path: ReadonlyArray<PropertyKey>) =>
   path.length === 0 ? "(root)" : path.map((key, index) => typeof key === "number" ? `[${key}]` : index === 0 ? String(key) : `.${String(key)}`).join("")
 
 export const decodeScenario = (file: string, value: unknown): Scenario => {
