@@ -1,0 +1,110 @@
+/**
+ * `chunyun compare` as a user runs it: a child process on two fixture reports written to a temp
+ * directory, its exit code (0 same, 1 regressed, 2 usage or file error) and what it prints.
+ */
+import assert from "node:assert/strict"
+import { spawn } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { after, before, describe, test } from "node:test"
+import { sampleFailingReport, sampleReport } from "../reports/fixture.js"
+
+const projectDirectory = dirname(dirname(fileURLToPath(import.meta.url)))
+/** compare reads two small files; this bounds a hung child */
+const cliTimeoutMs = 30_000
+const regressed = 1
+const usageError = 2
+
+interface CliResult { readonly code: number | null; readonly stdout: string; readonly stderr: string }
+
+const chunyun = (args: ReadonlyArray<string>): Promise<CliResult> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
+      cwd: projectDirectory, timeout: cliTimeoutMs, stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => { stdout += chunk })
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => { stderr += chunk })
+    child.on("error", reject)
+    child.on("close", (code) => resolve({ code, stdout, stderr }))
+  })
+
+const describeResult = (result: CliResult) => `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
+
+let directory: string
+const file = (name: string) => join(directory, name)
+
+before(() => {
+  directory = mkdtempSync(join(tmpdir(), "chunyun-compare-"))
+  writeFileSync(file("base.json"), JSON.stringify(sampleReport))
+  writeFileSync(file("same.json"), JSON.stringify(sampleReport))
+  writeFileSync(file("failing.json"), JSON.stringify(sampleFailingReport))
+  writeFileSync(file("other-seed.json"), JSON.stringify({ ...sampleReport, seed: 7 }))
+  writeFileSync(file("bad.json"), JSON.stringify({ ...sampleReport, latency: { ...sampleReport.latency, hold: { ...sampleReport.latency.hold, p99: "fast" } } }))
+  writeFileSync(file("not-json.json"), "{ scenario: ")
+})
+after(() => rmSync(directory, { recursive: true, force: true }))
+
+describe("chunyun compare", () => {
+  test("the same report twice exits 0 with every row within noise", async () => {
+    const result = await chunyun(["compare", file("base.json"), file("same.json")])
+    assert.equal(result.code, 0, describeResult(result))
+    assert.match(result.stdout, /^Result: no regression$/m)
+    assert.match(result.stdout, /^\s+latency hold\s+p99\s+176\s+176\s+0\s+0\.0%\s+within noise$/m)
+    assert.doesNotMatch(result.stdout, /warning:/)
+  })
+
+  test("a regressed report exits 1, names the rows, and writes the HTML page", async () => {
+    const htmlPath = file("out/compare.html")
+    const result = await chunyun(["compare", file("base.json"), file("failing.json"), "--html", htmlPath])
+    assert.equal(result.code, regressed, describeResult(result))
+    assert.match(result.stdout, /Result: WORSE \(3 row\(s\) beyond tolerance: latency paymentToIssuance p99, latency paymentToIssuance p999, invariants noDoubleBooking\)/)
+    assert.ok(existsSync(htmlPath))
+    assert.match(readFileSync(htmlPath, "utf8"), /<tr class="worse"><td>invariants<\/td><td><code>noDoubleBooking<\/code>/)
+  })
+
+  test("a tolerance wide enough for the latency still fails on the new invariant violation", async () => {
+    const result = await chunyun(["compare", file("base.json"), file("failing.json"), "--tolerance", "100%"])
+    assert.equal(result.code, regressed, describeResult(result))
+    assert.match(result.stdout, /\(tolerance 100%\)/)
+    assert.match(result.stdout, /Result: WORSE \(1 row\(s\) beyond tolerance: invariants noDoubleBooking\)/)
+  })
+
+  test("a different seed is a warning, not a failure", async () => {
+    const result = await chunyun(["compare", file("base.json"), file("other-seed.json")])
+    assert.equal(result.code, 0, describeResult(result))
+    assert.match(result.stdout, /^warning: seed differs: base 20260120, new 7$/m)
+  })
+
+  test("a report that does not match the schema names the file, the path and what was expected", async () => {
+    const result = await chunyun(["compare", file("base.json"), file("bad.json")])
+    assert.equal(result.code, usageError, describeResult(result))
+    assert.ok(result.stderr.includes(`${file("bad.json")}: at latency.hold.p99: Expected number, actual "fast"`), result.stderr)
+  })
+
+  test("a missing file and a file that is not JSON", async () => {
+    const [missing, notJson] = await Promise.all([
+      chunyun(["compare", file("absent.json"), file("base.json")]),
+      chunyun(["compare", file("base.json"), file("not-json.json")])
+    ])
+    assert.equal(missing.code, usageError, describeResult(missing))
+    assert.ok(missing.stderr.includes(`${file("absent.json")}: no such report file`), missing.stderr)
+    assert.equal(notJson.code, usageError, describeResult(notJson))
+    assert.ok(notJson.stderr.includes(`${file("not-json.json")}: is not JSON`), notJson.stderr)
+  })
+
+  test("usage errors: one file, and a tolerance that is not a percentage", async () => {
+    const [oneFile, badTolerance] = await Promise.all([
+      chunyun(["compare", file("base.json")]),
+      chunyun(["compare", file("base.json"), file("same.json"), "--tolerance", "lots"])
+    ])
+    assert.equal(oneFile.code, usageError, describeResult(oneFile))
+    assert.match(oneFile.stderr, /compare takes exactly two report files/)
+    assert.match(oneFile.stderr, /chunyun compare <base\.json> <new\.json> \[--tolerance 5%\]/)
+    assert.equal(badTolerance.code, usageError, describeResult(badTolerance))
+    assert.match(badTolerance.stderr, /--tolerance expects a percentage such as 5% or 2\.5, got "lots"/)
+  })
+})
