@@ -39,9 +39,9 @@ import { loadScenario, ScenarioFileError } from "./scenarioFile.js"
 
 const usage = `usage:
   chunyun run <scenario.ts> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X] [--password-cost N]
-                [--inventory conditional|optimistic|unsafe] [--unsafe] [--threshold "metric: p(99)<500" …]
+                [--inventory conditional|optimistic|row-lock|unsafe] [--unsafe] [--threshold "metric: p(99)<500" …]
   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://user@host:5432/db]
-                [--password-cost N] [--inventory conditional|optimistic|unsafe] [--unsafe]
+                [--password-cost N] [--inventory conditional|optimistic|row-lock|unsafe] [--unsafe]
                 [--backup-dir DIR] [--upstream-sync] [--crash-at <fault point>[:<hit>]]   (crash tests: reference/FaultPoints.ts)
   chunyun restore <backup file> (--db ./restored.db | --store postgres://…)   (into a fresh store; see reference/Backup.ts)
   chunyun compare <base.json> <new.json> [--tolerance ${defaultCompareTolerancePercent}%] [--html out.html]   (exit 1 when something got worse)`

@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
-import { Effect, Either } from "effect"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Effect, Either, Fiber, Option } from "effect"
 import { audit } from "../simulator/Auditor.js"
 import { History } from "../simulator/History.js"
 import type { StationCode } from "./Domain.js"
@@ -14,6 +15,8 @@ import type { TestCustomer, TestRun, TestServer } from "./testing/TestServer.js"
 
 const crowdSize = 100
 const registrationBatchSize = 25
+/** how long the row-lock test keeps a seat locked while a hold for a disjoint segment arrives */
+const seatLockHeldMs = 300
 /** the unsafe race needs requests to interleave; a few fresh runs make that certain enough */
 const maxUnsafeRounds = 5
 
@@ -25,7 +28,7 @@ const holdAll = (server: TestServer, customers: ReadonlyArray<TestCustomer>, run
     payload: { runId: run.runId, fromStation: from as StationCode, toStation: to as StationCode }
   })), { concurrency: "unbounded" }))
 
-for (const variant of ["conditional", "optimistic"] as const satisfies ReadonlyArray<InventoryVariant>) {
+for (const variant of ["conditional", "optimistic", "row-lock"] as const satisfies ReadonlyArray<InventoryVariant>) {
   describe(`${variant} inventory`, () => {
     test(`${crowdSize} concurrent holds for one seat: exactly one wins`, async () => {
       await withTestServer({ inventory: variant }, async (server) => {
@@ -61,6 +64,38 @@ for (const variant of ["conditional", "optimistic"] as const satisfies ReadonlyA
     })
   })
 }
+
+describe("row-lock inventory, skipping locked seats", () => {
+  test("forty concurrent holds on forty seats all succeed: skipping locked seats never answers sold out while one is free", async () => {
+    await withTestServer({ inventory: "row-lock" }, async (server) => {
+      const customers = await crowd(server, 40)
+      const run = await server.run(createRun(server.baseUrl, { trainCode: "G320", stations: ["BJP", "TJP"], seatCount: 40 }))
+      const results = await holdAll(server, customers, run, "BJP", "TJP")
+      const seats = results.filter(Either.isRight).map((result) => result.right.seatCode)
+      assert.equal(seats.length, 40, `losers: ${results.filter(Either.isLeft).map((result) => result.left._tag).join(", ")}`)
+      assert.equal(new Set(seats).size, 40)
+    })
+  })
+
+  test("a seat locked for one segment is waited for, not skipped, by a hold on a disjoint segment", async () => {
+    await withTestServer({ inventory: "row-lock" }, async (server) => {
+      const [customer] = await crowd(server, 1)
+      const run = await server.run(createRun(server.baseUrl, { trainCode: "G321", stations: ["BJP", "TJP", "JNK"], seatCount: 1 }))
+      // the test's transaction takes BJP→TJP on the only seat and keeps its row locked while the hold arrives
+      const { pendingWhileLocked, hold } = await server.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(Effect.gen(function* () {
+        yield* storeQuery("UPDATE seats SET occupied_mask = occupied_mask | 1 WHERE run_id = ?", run.runId)
+        const fiber = yield* Effect.forkDaemon(Effect.either(customer!.client.orders.hold({
+          payload: { runId: run.runId, fromStation: "TJP" as StationCode, toStation: "JNK" as StationCode }
+        })))
+        yield* Effect.sleep(seatLockHeldMs)
+        return { pendingWhileLocked: Option.isNone(yield* Fiber.poll(fiber)), hold: fiber }
+      }))).pipe(Effect.orDie))
+      const result = await server.run(Fiber.join(hold))
+      assert.ok(pendingWhileLocked, "the hold answered while the seat was locked (skipped it instead of waiting)")
+      assert.ok(Either.isRight(result), `expected the seat for TJP→JNK, got ${Either.isLeft(result) ? result.left._tag : ""}`)
+    })
+  })
+})
 
 describe("unsafe inventory", () => {
   test("is refused at start-up unless explicitly allowed", async () => {

@@ -6,6 +6,8 @@
  *   store serialises writers on the row, and the condition is re-checked under the lock.
  * - optimistic: read candidate seats with their version, then `UPDATE … WHERE version = v`; a lost race
  *   moves to the next candidate, at most `maxOptimisticAttempts` times.
+ * - row-lock: in one transaction, lock a free seat with `SELECT … FOR UPDATE SKIP LOCKED`, then write it
+ *   (see `rowLock` for why it is safe on each store).
  * - unsafe: read a free seat, then write it unconditionally in a later transaction. Exists only to show
  *   what a double booking looks like under concurrent load (the auditor must catch it); refused unless
  *   the server was started with `allowUnsafeInventory`.
@@ -16,13 +18,15 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import type * as Statement from "@effect/sql/Statement"
 import { Context, Effect, Layer } from "effect"
 import { ServerConfig } from "./Config.js"
 import type { RunId } from "./Domain.js"
 import { anySeat, OrdersRepo, seatTargetFilter } from "./Orders/Repo.js"
 import type { SeatTarget } from "./Orders/Repo.js"
+import { forUpdate } from "./Sql.js"
 
-export const inventoryVariants = ["conditional", "optimistic", "unsafe"] as const
+export const inventoryVariants = ["conditional", "optimistic", "row-lock", "unsafe"] as const
 export type InventoryVariant = typeof inventoryVariants[number]
 
 /** the round trip the unsafe variant leaves between its read and its write */
@@ -89,6 +93,44 @@ const optimistic = Effect.gen(function* () {
   return service
 })
 
+/**
+ * A lock on the seat row, taken by a read. On PostgreSQL (Read Committed) `FOR UPDATE SKIP LOCKED` locks
+ * the first free seat no other hold has locked: a crowd spreads over the free seats instead of queueing
+ * on the first one, each waiter only to find it taken once the holder commits. A locking read re-checks
+ * its WHERE against the newest committed row, and the UPDATE checks the mask again under the lock, so a
+ * seat another hold took between our snapshot and our lock is never written twice.
+ *
+ * Skipping is only a shortcut: a locked seat may be held for a disjoint segment, or be the one chosen
+ * seat, and still be free for this journey once its holder commits. So when every free seat is locked,
+ * a plain `FOR UPDATE` waits for the holders and answers from what they committed: sold out means sold out.
+ *
+ * On SQLite both locking clauses are empty: `withTransaction` on @effect/sql-sqlite-node holds the one
+ * connection's semaphore from BEGIN to COMMIT, so no other statement of this server runs between the read
+ * and the write (as strong as BEGIN IMMEDIATE), and the read is inside the transaction.
+ */
+const rowLock = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const lockFreeSeat = (runId: RunId, mask: number, target: SeatTarget, lock: Statement.Fragment) =>
+    sql<{ id: number; seat_class: string }>`SELECT id, seat_class FROM seats
+      WHERE ${seatTargetFilter(sql, runId, target)} AND (occupied_mask & ${mask}) = 0 ORDER BY id LIMIT 1 ${lock}`
+      .pipe(Effect.map((rows) => rows[0]))
+  const skipLocked = sql.onDialectOrElse({ pg: () => sql.literal("FOR UPDATE SKIP LOCKED"), orElse: () => sql.literal("") })
+  const service: SeatInventoryService = {
+    variant: "row-lock",
+    claim: (runId, mask, record, target = anySeat) => sql.withTransaction(Effect.gen(function* () {
+      const seat = (yield* lockFreeSeat(runId, mask, target, skipLocked)) ?? (yield* lockFreeSeat(runId, mask, target, forUpdate(sql)))
+      if (seat === undefined) return undefined
+      const written = yield* sql`UPDATE seats SET occupied_mask = occupied_mask | ${mask}, version = version + 1
+        WHERE id = ${seat.id} AND (occupied_mask & ${mask}) = 0 RETURNING id`
+      // the row is locked (PostgreSQL) or the store is ours alone (SQLite): a lost seat here is a bug
+      if (written.length !== 1) return yield* Effect.dieMessage(`row-lock inventory: seat ${seat.id} was taken under its lock`)
+      yield* record(Number(seat.id), seat.seat_class)
+      return Number(seat.id)
+    }))
+  }
+  return service
+})
+
 const unsafe = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const service: SeatInventoryService = {
@@ -116,6 +158,7 @@ export const SeatInventoryLive = Layer.effect(SeatInventory, Effect.gen(function
   switch (config.inventory) {
     case "conditional": return yield* conditional
     case "optimistic": return yield* optimistic
+    case "row-lock": return yield* rowLock
     case "unsafe":
       if (!config.allowUnsafeInventory) {
         return yield* Effect.dieMessage("the unsafe seat inventory double-books by design; start the server with --unsafe to use it")

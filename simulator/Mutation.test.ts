@@ -6,6 +6,7 @@
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
 import { Schema } from "effect"
+import type { InventoryVariant } from "../reference/Inventory.js"
 import { Scenario } from "../scenarios/Scenario.js"
 import { smallScenarioInput } from "./testing/smallScenario.js"
 import { runVirtual } from "./Virtual.js"
@@ -14,7 +15,7 @@ import { runVirtual } from "./Virtual.js"
 const crowdedPassengerCount = 1_000
 const seed = 11
 
-const crowdedScenario = (inventory: "conditional" | "optimistic" | "unsafe") =>
+const crowdedScenario = (inventory: InventoryVariant) =>
   Schema.decodeUnknownSync(Scenario)({
     ...smallScenarioInput,
     passengers: { ...smallScenarioInput.passengers, count: crowdedPassengerCount, meanArrivalDelayMs: 2_500 },
@@ -32,7 +33,7 @@ describe("mutation check: the auditor catches a planted seat-lock bug", () => {
     assert.match(found.witness?.[0] ?? "", /^seat \d+: order O[0-9a-f]{16} \[\d,\d\) overlaps order O[0-9a-f]{16} \[\d,\d\)$/)
   })
 
-  for (const inventory of ["conditional", "optimistic"] as const) {
+  for (const inventory of ["conditional", "optimistic", "row-lock"] as const satisfies ReadonlyArray<InventoryVariant>) {
     test(`the ${inventory} inventory audits clean on the same seed`, async () => {
       const outcome = await runVirtual(crowdedScenario(inventory), seed)
       for (const invariant of outcome.invariants) assert.equal(invariant.violations, 0, `${invariant.name}: ${invariant.witness?.join("; ")}`)
