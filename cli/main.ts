@@ -30,7 +30,6 @@ import { buildReport } from "../simulator/Report.js"
 import { runReal } from "../simulator/Real.js"
 import type { History } from "../simulator/History.js"
 import { scenarioEndMs } from "../simulator/Population.js"
-import { departureOf } from "../simulator/Setup.js"
 import { runVirtual } from "../simulator/Virtual.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { scaledClock } from "./scaledClock.js"
@@ -96,7 +95,7 @@ const codeVersion = () => {
 /** A progress line at most once a wall second (the simulation calls it more often in busy stretches). */
 const progressPrinter = (scenario: Scenario, wallStart: number) => {
   const startMs = Date.parse(scenario.startAt)
-  const endMs = scenarioEndMs(scenario, departureOf(scenario))
+  const endMs = scenarioEndMs(scenario)
   let lastPrintMs = 0
   return ({ nowMs, history }: { nowMs: number; history: History }) => {
     if (performance.now() - lastPrintMs < 1_000) return

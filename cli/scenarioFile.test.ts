@@ -43,7 +43,7 @@ describe("loading a scenario file", () => {
     const file = scenarioFile("valid", `const { thresholds, ...rest } = base\nexport default { ...rest, name: "valid-copy" }`)
     const loaded = await loadScenario(file)
     assert.equal(loaded.name, "valid-copy")
-    assert.deepEqual(loaded.train, Schema.decodeUnknownSync(Scenario)(springFestival).train)
+    assert.deepEqual(loaded.trains, Schema.decodeUnknownSync(Scenario)(springFestival).trains)
     assert.deepEqual(loaded.thresholds, {})
   })
 
@@ -58,10 +58,10 @@ describe("loading a scenario file", () => {
   test("a wrong value deep inside names its full path and the expected pattern", async () => {
     const file = scenarioFile("deep", `export default {
   ...base,
-  train: { ...base.train, stops: base.train.stops.map((stop, index) => index === 2 ? { ...stop, station: "bj" } : stop) }
+  trains: [base.trains[0], { ...base.trains[1], stops: base.trains[1].stops.map((stop, index) => index === 2 ? { ...stop, station: "bj" } : stop) }]
 }`)
     const message = await loadError(file)
-    assert.equal(message, `${file}: at train.stops[2].station: Expected a string matching the pattern ^[A-Z]{3}$, actual "bj"`)
+    assert.equal(message, `${file}: at trains[1].stops[2].station: Expected a string matching the pattern ^[A-Z]{3}$, actual "bj"`)
   })
 
   test("a missing field is named", async () => {
@@ -127,6 +127,7 @@ describe("decodeScenario", () => {
   test("the shipped spring-festival scenario decodes", () => {
     const scenario = decodeScenario("scenarios/spring-festival.ts", springFestival)
     assert.equal(scenario.name, "spring-festival")
-    assert.equal(scenario.train.stops.length, scenario.train.fareFenPerSegment.length + 1)
+    assert.ok(scenario.trains.length >= 2, "spring-festival sells several trains")
+    for (const train of scenario.trains) assert.equal(train.stops.length, train.fareFenPerSegment.length + 1)
   })
 })

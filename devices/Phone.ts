@@ -12,21 +12,31 @@ import { bearer, withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
 import type { GateScanner, PhoneDisplay } from "./GateScanner.js"
 import { renderQr } from "./Qr.js"
+import { withLostAnswers } from "./ClientRetries.js"
+import type { FaultSchedule } from "../simulator/FaultSchedule.js"
+
+/** a train journey: which of the scenario's trains, from where to where */
+export interface Trip {
+  readonly train: number
+  readonly fromStation: StationCode
+  readonly toStation: StationCode
+}
 
 export interface Passenger {
   readonly index: number
   readonly phone: PhoneNumber
   /** GB 11643, valid: registration requires it */
   readonly residentId: string
-  readonly fromStation: StationCode
-  readonly toStation: StationCode
+  /** present for the journeys that buy a train ticket */
+  readonly trip?: Trip
 }
 
 export interface PhoneEnvironment {
   readonly history: History
   readonly anonymous: ApiClient
-  readonly runId: RunId
-  readonly serviceDate: ServiceDate
+  readonly faults: FaultSchedule
+  readonly runIdOf: (trainIndex: number) => RunId
+  readonly serviceDateOf: (trainIndex: number) => ServiceDate
   /** sleep on the scenario's timeline (virtual ms; scaled to wall time in real mode) */
   readonly sleepScenario: (ms: number) => Effect.Effect<void>
   readonly scenarioNowMs: Effect.Effect<number>
@@ -34,7 +44,7 @@ export interface PhoneEnvironment {
   readonly networkDelay: Effect.Effect<void>
   readonly thinkTime: Effect.Effect<void>
   readonly gatesAt: (station: string) => ReadonlyArray<GateScanner>
-  readonly departureEpochMs: (station: string) => number
+  readonly departureEpochMs: (trainIndex: number, station: string) => number
   readonly ticketPollIntervalMs: number
   readonly maxTicketPolls: number
   readonly arriveBeforeDepartureMs: { readonly min: number; readonly max: number }
@@ -48,16 +58,26 @@ export const paymentPasswordOf = (passenger: Passenger) => String(100_000 + (pas
  * `afterPurchase` runs once the ticket is in hand (or the purchase gave up), before the walk to the
  * gate: real mode frees the passenger's in-flight slot there, as a k6 iteration frees its VU.
  */
-export const phoneJourney = (env: PhoneEnvironment, passenger: Passenger, afterPurchase: Effect.Effect<void> = Effect.void) => {
+export const phoneJourney = (env: PhoneEnvironment, passenger: Passenger, afterPurchase: Effect.Effect<void> = Effect.void) =>
+  passenger.trip
+    ? trainJourney(env, passenger, passenger.trip, afterPurchase)
+    : Effect.dieMessage(`passenger ${passenger.index} has no train trip: the app journey needs one`)
+
+const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, afterPurchase: Effect.Effect<void>) => {
   const actor = `phone-${passenger.index}`
+  const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) => env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay))
   const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) =>
-    recorded(env.history, actor, kind, env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay)), detailOf)
+    recorded(env.history, actor, kind, overTheNetwork(effect), detailOf)
+  /** a call with an idempotency key: its answer may be lost (client-timeouts fault) and it is sent again */
+  const retriedCall = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) =>
+    withLostAnswers(env, actor, kind, call(kind, effect, detailOf), overTheNetwork(effect))
+  const runId = env.runIdOf(trip.train)
 
   return Effect.gen(function* () {
     const offers = yield* call("search", env.anonymous.catalog.search({
-      urlParams: { from: passenger.fromStation, to: passenger.toStation, date: env.serviceDate }
+      urlParams: { from: trip.fromStation, to: trip.toStation, date: env.serviceDateOf(trip.train) }
     }))
-    const offer = offers.find((candidate) => candidate.runId === env.runId)
+    const offer = offers.find((candidate) => candidate.runId === runId)
     if (!offer || offer.availableSeats === 0) return yield* gaveUp("no seats at search")
     yield* env.thinkTime
     yield* call("register", env.anonymous.customers.register({
@@ -79,14 +99,14 @@ export const phoneJourney = (env: PhoneEnvironment, passenger: Passenger, afterP
     const client = env.anonymous
     return Effect.gen(function* () {
       const order = yield* call("hold", client.orders.hold({
-        payload: { runId: env.runId, fromStation: passenger.fromStation, toStation: passenger.toStation }
+        payload: { runId, fromStation: trip.fromStation, toStation: trip.toStation }
       }), (held) => ({ orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen }))
       yield* env.thinkTime
-      yield* call("top-up", client.accounts.topUp({
+      yield* retriedCall("top-up", client.accounts.topUp({
         headers: { "idempotency-key": `topup-${String(passenger.index).padStart(8, "0")}` }, payload: { amountFen: order.priceFen as never }
       }))
       const payStartMs = yield* Clock.currentTimeMillis
-      const payment = yield* call("pay", client.accounts.pay({
+      const payment = yield* retriedCall("pay", client.accounts.pay({
         path: { orderId: order.orderId }, headers: { "idempotency-key": `pay-${String(passenger.index).padStart(8, "0")}` },
         payload: { paymentPassword: paymentPasswordOf(passenger) }
       }), (paid) => ({ orderId: paid.orderId, state: paid.state }))
@@ -122,11 +142,11 @@ export const phoneJourney = (env: PhoneEnvironment, passenger: Passenger, afterP
 
   function goToGate(qr: string) {
     return Effect.gen(function* () {
-      const departureMs = env.departureEpochMs(passenger.fromStation)
+      const departureMs = env.departureEpochMs(trip.train, trip.fromStation)
       const earlyMs = yield* Random.nextIntBetween(env.arriveBeforeDepartureMs.min, env.arriveBeforeDepartureMs.max + 1)
       const nowMs = yield* env.scenarioNowMs
       yield* env.sleepScenario(Math.max(0, departureMs - earlyMs - nowMs))
-      const gates = env.gatesAt(passenger.fromStation)
+      const gates = env.gatesAt(trip.fromStation)
       const gate = gates[yield* Random.nextIntBetween(0, gates.length)]
       if (!gate) return yield* Effect.fail({ _tag: "NoGateAtStation" as const })
       const sampled = (yield* Random.next) < env.qrPixelSampleRate

@@ -4,6 +4,7 @@
  */
 import { Schema } from "effect"
 import { inventoryVariants } from "../reference/Inventory.js"
+import { Fault } from "./Faults.js"
 
 const Int = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
 const Range = (min: number, max: number) =>
@@ -22,24 +23,43 @@ export const Stop = Schema.Struct({
   departureMinuteOfDay: Int(0, 1439)
 })
 
-export const Scenario = Schema.Struct({
+export const Train = Schema.Struct({
+  trainCode: Schema.String.pipe(Schema.pattern(/^[A-Z][0-9A-Z]{0,7}$/)),
+  serviceDate: Schema.String.pipe(Schema.pattern(/^\d{4}-\d{2}-\d{2}$/)),
+  stops: Schema.Array(Stop).pipe(Schema.minItems(2)),
+  coaches: Schema.Array(Schema.Struct({
+    coach: Int(1, 99),
+    seatClass: Schema.Literal("business", "first", "second"),
+    seatCount: Int(1, 200)
+  })).pipe(Schema.minItems(1)),
+  fareFenPerSegment: Schema.Array(Int(0, 10_000_000)),
+  /** relative weight of this train among the scenario's trains (default 1) */
+  popularity: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1_000_000)), { default: () => 1 })
+})
+export type Train = typeof Train.Type
+
+const Weight = Schema.optional(Schema.Number.pipe(Schema.between(0, 1_000_000)))
+
+/**
+ * What the passengers do, by relative weight (each passenger draws one journey): `app` buys a train ticket
+ * with the phone app and the wallet (devices/Phone.ts). The journeys are in simulator/Journeys.ts.
+ */
+export const JourneyMix = Schema.Struct({
+  app: Weight
+}).pipe(Schema.filter((mix) => Object.values(mix).some((weight) => (weight ?? 0) > 0) || "give at least one journey a weight above 0"))
+export type JourneyKind = keyof typeof JourneyMix.Type
+
+const ScenarioFields = Schema.Struct({
   name: Schema.String.pipe(Schema.pattern(/^[a-z0-9-]+$/)),
   description: Schema.String,
   /** the virtual clock starts here */
   startAt: IsoInstant,
   /** the moment sales open; passengers arrive after it */
   onSaleAt: IsoInstant,
-  train: Schema.Struct({
-    trainCode: Schema.String.pipe(Schema.pattern(/^[A-Z][0-9A-Z]{0,7}$/)),
-    serviceDate: Schema.String.pipe(Schema.pattern(/^\d{4}-\d{2}-\d{2}$/)),
-    stops: Schema.Array(Stop).pipe(Schema.minItems(2)),
-    coaches: Schema.Array(Schema.Struct({
-      coach: Int(1, 99),
-      seatClass: Schema.Literal("business", "first", "second"),
-      seatCount: Int(1, 200)
-    })).pipe(Schema.minItems(1)),
-    fareFenPerSegment: Schema.Array(Int(0, 10_000_000))
-  }),
+  /** the trains on sale (seed 000); a passenger of a train journey picks one by `popularity` */
+  trains: Schema.optionalWith(Schema.Array(Train), { exact: true, default: () => [] }),
+  /** when the scenario is over; without it, the last boarding departure of its trains plus `gateClosingMarginMs` */
+  endAt: Schema.optional(IsoInstant),
   gatesPerStation: Int(1, 64),
   passengers: Schema.Struct({
     count: Int(1, 1_000_000),
@@ -49,6 +69,8 @@ export const Scenario = Schema.Struct({
     /** one-way network delay of each request in virtual mode */
     networkDelayMs: Range(0, 60_000),
     ticketPollIntervalMs: Int(1, 600_000),
+    /** which journeys the passengers take, by weight; default: all use the app */
+    mix: Schema.optionalWith(JourneyMix, { exact: true, default: () => ({ app: 1 }) }),
     maxTicketPolls: Int(0, 1_000)
   }),
   checkin: Schema.Struct({
@@ -70,8 +92,29 @@ export const Scenario = Schema.Struct({
     maxPassengersInFlight: Int(1, 100_000)
   }),
   /** as in k6: { payment_to_issuance: ["p(99)<500"], invariants: ["violations==0"] } (reports/thresholds.ts) */
-  thresholds: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) }), { default: () => ({}) })
+  thresholds: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) }), { default: () => ({}) }),
+  /** faults scheduled on the scenario's timeline (scenarios/Faults.ts) */
+  faults: Schema.optionalWith(Schema.Array(Fault), { exact: true, default: () => [] })
 })
+
+/** journeys that buy a train ticket need a train */
+const trainJourneys: ReadonlyArray<JourneyKind> = ["app"]
+export const needsTrain = (kind: JourneyKind) => trainJourneys.includes(kind)
+
+export const Scenario = ScenarioFields.pipe(Schema.filter((scenario) => {
+  const issues: Array<Schema.FilterIssue> = []
+  const wanted = trainJourneys.filter((kind) => (scenario.passengers.mix[kind] ?? 0) > 0)
+  if (wanted.length > 0 && scenario.trains.length === 0) issues.push({ path: ["trains"], message: `journeys ${wanted.join(", ")} need at least one train` })
+  if (scenario.trains.length === 0 && scenario.endAt === undefined) issues.push({ path: ["endAt"], message: "a scenario without trains must say when it ends (endAt)" })
+  scenario.trains.forEach((train, index) => {
+    if (train.fareFenPerSegment.length !== train.stops.length - 1) {
+      issues.push({ path: ["trains", index, "fareFenPerSegment"], message: `expected ${train.stops.length - 1} fares (one per segment), got ${train.fareFenPerSegment.length}` })
+    }
+  })
+  const codes = scenario.trains.map((train) => `${train.trainCode}/${train.serviceDate}`)
+  codes.forEach((code, index) => { if (codes.indexOf(code) !== index) issues.push({ path: ["trains", index, "trainCode"], message: `${code} appears twice` }) })
+  return issues
+}))
 export type Scenario = typeof Scenario.Type
 export type ScenarioInput = typeof Scenario.Encoded
 

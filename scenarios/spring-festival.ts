@@ -1,28 +1,63 @@
 /**
- * 08:00 on-sale of G1 Beijing South → Shanghai Hongqiao on the eve of the Spring Festival: 20,000
- * passengers for 1,000 seats on six stops, each wanting a random segment; then the gates at departure.
+ * 08:00 on-sale on the eve of the Spring Festival: 20,000 passengers for 1,000 seats on three trains between
+ * Beijing and Shanghai (G1 with six stops, G3 with four, D311 from Tianjin), each wanting a random segment of
+ * a train picked by its popularity; then the gates at departure. A few phones lose an answer and retry.
  */
 import { defineScenario } from "./Scenario.js"
 
 export default defineScenario({
   name: "spring-festival",
-  description: "08:00 on-sale of one popular train: 20,000 passengers, 1,000 seats, random segments, gates at departure",
+  description: "08:00 on-sale of three trains: 20,000 passengers, 1,000 seats, random segments, lost answers retried, gates at departure",
   startAt: "2027-01-28T07:59:00+08:00",
   onSaleAt: "2027-01-28T08:00:00+08:00",
-  train: {
-    trainCode: "G1",
-    serviceDate: "2027-01-28",
-    stops: [
-      { station: "BJP", name: "Beijing South", departureMinuteOfDay: 9 * 60 },
-      { station: "TJP", name: "Tianjin South", departureMinuteOfDay: 9 * 60 + 35 },
-      { station: "JNK", name: "Jinan West", departureMinuteOfDay: 10 * 60 + 32 },
-      { station: "NJH", name: "Nanjing South", departureMinuteOfDay: 12 * 60 + 40 },
-      { station: "SZH", name: "Suzhou North", departureMinuteOfDay: 13 * 60 + 38 },
-      { station: "AOH", name: "Shanghai Hongqiao", departureMinuteOfDay: 14 * 60 + 8 }
-    ],
-    coaches: Array.from({ length: 10 }, (_, index) => ({ coach: index + 1, seatClass: "second" as const, seatCount: 100 })),
-    fareFenPerSegment: [5_450, 16_200, 21_800, 9_550, 3_300]
-  },
+  trains: [
+    {
+      trainCode: "G1",
+      serviceDate: "2027-01-28",
+      stops: [
+        { station: "BJP", name: "Beijing South", departureMinuteOfDay: 9 * 60 },
+        { station: "TJP", name: "Tianjin South", departureMinuteOfDay: 9 * 60 + 35 },
+        { station: "JNK", name: "Jinan West", departureMinuteOfDay: 10 * 60 + 32 },
+        { station: "NJH", name: "Nanjing South", departureMinuteOfDay: 12 * 60 + 40 },
+        { station: "SZH", name: "Suzhou North", departureMinuteOfDay: 13 * 60 + 38 },
+        { station: "AOH", name: "Shanghai Hongqiao", departureMinuteOfDay: 14 * 60 + 8 }
+      ],
+      coaches: Array.from({ length: 6 }, (_, index) => ({ coach: index + 1, seatClass: "second" as const, seatCount: 100 })),
+      fareFenPerSegment: [5_450, 16_200, 21_800, 9_550, 3_300],
+      popularity: 3
+    },
+    {
+      trainCode: "G3",
+      serviceDate: "2027-01-28",
+      stops: [
+        { station: "BJP", name: "Beijing South", departureMinuteOfDay: 9 * 60 + 20 },
+        { station: "JNK", name: "Jinan West", departureMinuteOfDay: 10 * 60 + 45 },
+        { station: "NJH", name: "Nanjing South", departureMinuteOfDay: 12 * 60 + 50 },
+        { station: "AOH", name: "Shanghai Hongqiao", departureMinuteOfDay: 14 * 60 + 5 }
+      ],
+      coaches: [
+        { coach: 1, seatClass: "business", seatCount: 20 },
+        { coach: 2, seatClass: "first", seatCount: 60 },
+        { coach: 3, seatClass: "second", seatCount: 100 },
+        { coach: 4, seatClass: "second", seatCount: 100 }
+      ],
+      fareFenPerSegment: [21_650, 31_350, 12_850],
+      popularity: 2
+    },
+    {
+      trainCode: "D311",
+      serviceDate: "2027-01-28",
+      stops: [
+        { station: "TJP", name: "Tianjin South", departureMinuteOfDay: 8 * 60 + 50 },
+        { station: "JNK", name: "Jinan West", departureMinuteOfDay: 10 * 60 + 20 },
+        { station: "NJH", name: "Nanjing South", departureMinuteOfDay: 13 * 60 + 10 },
+        { station: "SZH", name: "Suzhou North", departureMinuteOfDay: 14 * 60 + 25 }
+      ],
+      coaches: [{ coach: 1, seatClass: "second", seatCount: 120 }],
+      fareFenPerSegment: [11_900, 15_300, 6_200],
+      popularity: 1
+    }
+  ],
   gatesPerStation: 4,
   passengers: {
     count: 20_000,
@@ -44,5 +79,9 @@ export default defineScenario({
     holdTtlMs: 10 * 60_000
   },
   real: { timeScale: 10, maxPassengersInFlight: 2_000 },
-  thresholds: { payment_to_issuance: ["p(99)<500"], invariants: ["violations==0"] }
+  thresholds: { payment_to_issuance: ["p(99)<500"], invariants: ["violations==0"] },
+  faults: [
+    // the 08:00 spike: 0.5 % of answers to top-ups and payments never reach the phone, which retries with the same key
+    { kind: "client-timeouts", startAfterOnSaleMs: 0, endAfterOnSaleMs: 10 * 60_000, responseLossRate: 0.005, timeoutMs: 5_000, backoffMs: 500, maxRetries: 3 }
+  ]
 })

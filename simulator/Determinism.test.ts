@@ -16,7 +16,7 @@ const otherSeed = 8
 const auditedInvariants = [
   "no-double-booking", "money-conserved", "payment-ends-in-one-ticket", "no-ticket-without-payment", "admitted-once", "carrier-within-capacity"
 ]
-const segmentCount = smallScenario.train.stops.length - 1
+const segmentCount = smallScenario.trains[0]!.stops.length - 1
 
 /** Wall-clock facts held fixed, so two reports of one seed can be compared whole. */
 const reportOf = (outcome: RunOutcome, runSeed: number) => buildReport({

@@ -3,11 +3,13 @@
  */
 import { Effect, Random } from "effect"
 import type { PhoneNumber, StationCode } from "../reference/Domain.js"
-import type { Scenario } from "../scenarios/Scenario.js"
-import type { Passenger } from "../devices/Phone.js"
+import { needsTrain } from "../scenarios/Scenario.js"
+import type { JourneyKind, Scenario } from "../scenarios/Scenario.js"
+import type { Passenger, Trip } from "../devices/Phone.js"
+import { departureOf } from "./Setup.js"
 import { makeResidentId } from "../reference/Customers/ResidentId.js"
 
-export interface Arrival { readonly passenger: Passenger; readonly arrivalAtMs: number }
+export interface Arrival { readonly passenger: Passenger; readonly arrivalAtMs: number; readonly journey: JourneyKind }
 
 export const phoneNumberOf = (index: number) => `13${String(index).padStart(9, "0")}` as PhoneNumber
 
@@ -28,31 +30,59 @@ export const residentIdOf = (index: number) => {
   return makeResidentId(passengerRegions[index % passengerRegions.length]!, yyyymmdd, String(index % 1000).padStart(3, "0"))
 }
 
-/** Arrivals sorted by time: exponential delays after the on-sale, uniform random segments. */
+/** A draw from `weights` (relative, ≥ 0, at least one > 0): the index of the chosen entry. One `Random` draw. */
+export const weightedIndex = (weights: ReadonlyArray<number>) =>
+  Effect.map(Random.next, (uniform) => {
+    const total = weights.reduce((sum, weight) => sum + weight, 0)
+    let remaining = uniform * total
+    for (let index = 0; index < weights.length; index++) {
+      remaining -= weights[index]!
+      if (remaining < 0 && weights[index]! > 0) return index
+    }
+    let last = 0
+    weights.forEach((weight, index) => { if (weight > 0) last = index })
+    return last
+  })
+
+/** A random train (by popularity) and a uniform random segment of it; no draw for a choice of one. */
+const drawTrip = (trains: Scenario["trains"]) =>
+  Effect.gen(function* () {
+    const train = trains.length === 1 ? 0 : yield* weightedIndex(trains.map((candidate) => candidate.popularity))
+    const stops = trains[train]!.stops
+    const fromIndex = yield* Random.nextIntBetween(0, stops.length - 1)
+    const toIndex = yield* Random.nextIntBetween(fromIndex + 1, stops.length)
+    const trip: Trip = { train, fromStation: stops[fromIndex]!.station as StationCode, toStation: stops[toIndex]!.station as StationCode }
+    return trip
+  })
+
+/**
+ * Arrivals sorted by time: exponential delays after the on-sale; each passenger draws a journey by the mix's
+ * weights (no draw when only one journey has weight) and, for a train journey, a train and a segment.
+ */
 export const population = (scenario: Scenario) =>
   Effect.gen(function* () {
     const onSaleMs = Date.parse(scenario.onSaleAt)
-    const stops = scenario.train.stops
+    const kinds = (Object.keys(scenario.passengers.mix) as Array<JourneyKind>)
+      .filter((kind) => (scenario.passengers.mix[kind] ?? 0) > 0).sort()
+    const weights = kinds.map((kind) => scenario.passengers.mix[kind] ?? 0)
     const arrivals: Array<Arrival> = []
     for (let index = 0; index < scenario.passengers.count; index++) {
       const uniform = yield* Random.next
       const delayMs = Math.floor(-Math.log(1 - uniform) * scenario.passengers.meanArrivalDelayMs)
-      const fromIndex = yield* Random.nextIntBetween(0, stops.length - 1)
-      const toIndex = yield* Random.nextIntBetween(fromIndex + 1, stops.length)
-      arrivals.push({
-        arrivalAtMs: onSaleMs + delayMs,
-        passenger: {
-          index,
-          phone: phoneNumberOf(index),
-          residentId: residentIdOf(index),
-          fromStation: stops[fromIndex]!.station as StationCode,
-          toStation: stops[toIndex]!.station as StationCode
-        }
-      })
+      const journey = kinds.length === 1 ? kinds[0]! : kinds[yield* weightedIndex(weights)]!
+      const trip = scenario.trains.length > 0 && needsTrain(journey) ? yield* drawTrip(scenario.trains) : undefined
+      const passenger: Passenger = { index, phone: phoneNumberOf(index), residentId: residentIdOf(index), ...(trip ? { trip } : {}) }
+      arrivals.push({ arrivalAtMs: onSaleMs + delayMs, journey, passenger })
     }
     return arrivals.sort((a, b) => a.arrivalAtMs - b.arrivalAtMs || a.passenger.index - b.passenger.index)
   })
 
-/** When the scenario is over: the last boarding departure plus the gates' closing margin. */
-export const scenarioEndMs = (scenario: Scenario, departureEpochMs: (station: string) => number) =>
-  Math.max(...scenario.train.stops.slice(0, -1).map((stop) => departureEpochMs(stop.station))) + 10 * 60_000
+/** how long after a train's last boarding departure its gates stay open */
+export const gateClosingMarginMs = 10 * 60_000
+
+/** When the scenario is over: `endAt`, or the last boarding departure of its trains plus the gates' closing margin. */
+export const scenarioEndMs = (scenario: Scenario) => {
+  if (scenario.endAt !== undefined) return Date.parse(scenario.endAt)
+  const departures = scenario.trains.flatMap((train, index) => train.stops.slice(0, -1).map((stop) => departureOf(scenario)(index, stop.station)))
+  return Math.max(...departures) + gateClosingMarginMs
+}

@@ -11,15 +11,13 @@ import { join } from "node:path"
 import { NodeHttpClient } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Fiber, ManagedRuntime, Random } from "effect"
-import { phoneJourney } from "../devices/Phone.js"
-import { defaultSettings } from "../reference/Config.js"
 import { sqliteStore } from "../reference/Server.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { audit } from "./Auditor.js"
 import { History } from "./History.js"
 import { population, scenarioEndMs } from "./Population.js"
 import { RealTimeline } from "./RealTimeline.js"
-import { departureOf, phoneEnvironment, setUp } from "./Setup.js"
+import { prepareRun } from "./Journeys.js"
 import type { RunOptions, RunOutcome } from "./Virtual.js"
 
 export const serverStartTimeoutMs = 30_000
@@ -97,26 +95,23 @@ export const runReal = async (
   const progress = onProgress && setInterval(() => onProgress({ nowMs: timeline.nowMs(), history }), progressIntervalMs)
   const devices = ManagedRuntime.make(NodeHttpClient.layerUndici)
   try {
-    const departureEpochMs = departureOf(scenario)
     const program = Effect.gen(function* () {
-      const prepared = yield* setUp(scenario, server.baseUrl, defaultSettings.adminKey)
-      const environment = yield* phoneEnvironment(scenario, prepared, history, server.baseUrl, {
-        sleepScenario, scenarioNowMs: scenarioNow, networkDelay: Effect.void
-      })
-      const fibers: Array<Fiber.RuntimeFiber<void>> = []
+      const run = yield* prepareRun(scenario, history, server.baseUrl, { sleepScenario, scenarioNowMs: scenarioNow, networkDelay: Effect.void })
+      const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
+      for (const actor of run.background) fibers.push(yield* Effect.forkDaemon(timeline.actor(actor)))
       let inFlight = 0
       for (const arrival of yield* population(scenario)) {
         yield* sleepScenario(arrival.arrivalAtMs - (yield* scenarioNow))
         if (inFlight >= scenario.real.maxPassengersInFlight) { dropped++; continue }
         inFlight++
-        const journey = phoneJourney(environment, arrival.passenger, Effect.sync(() => { inFlight-- }))
+        const journey = run.start(arrival, Effect.sync(() => { inFlight-- }))
         fibers.push(yield* Effect.forkDaemon(timeline.actor(journey)))
       }
       return fibers
     })
     const fibers = await devices.runPromise(timeline.actor(program).pipe(Effect.withRandom(Random.make(`devices:${seed}`))))
     await devices.runPromise(Fiber.joinAll(fibers))
-    const endMs = Math.min(timeline.nowMs(), scenarioEndMs(scenario, departureEpochMs))
+    const endMs = Math.min(timeline.nowMs(), scenarioEndMs(scenario))
     await server.stop()
     const store = ManagedRuntime.make(sqliteStore({ filename: dbPath }))
     const invariants = await store.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql))))

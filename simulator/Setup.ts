@@ -10,46 +10,57 @@ import { makeGateScanner } from "../devices/GateScanner.js"
 import type { GateScanner } from "../devices/GateScanner.js"
 import type { GateId, RunId, ServiceDate, StationCode, TrainCode } from "../reference/Domain.js"
 import type { Scenario } from "../scenarios/Scenario.js"
+import type { FaultSchedule } from "./FaultSchedule.js"
 import { departureEpochMs } from "../reference/Checkin.js"
 import { defaultSettings } from "../reference/Config.js"
 
 export interface Prepared {
-  readonly runId: RunId
+  /** the run of each of the scenario's trains, by its index in `scenario.trains` */
+  readonly runIds: ReadonlyArray<RunId>
   readonly gatesByStation: ReadonlyMap<string, ReadonlyArray<GateScanner>>
 }
 
+/** The operator's work before the rush: every train's run, and the gates of every station a train leaves from. */
 export const setUp = (scenario: Scenario, baseUrl: string, adminKey: string) =>
   Effect.gen(function* () {
     const admin = yield* makeClient(baseUrl, { "x-admin-key": adminKey })
-    const train = scenario.train
-    const created = yield* admin.catalog.createRun({
-      payload: {
-        trainCode: train.trainCode as TrainCode,
-        serviceDate: train.serviceDate as ServiceDate,
-        stops: train.stops.map((stop) => ({ ...stop, station: stop.station as StationCode })),
-        coaches: train.coaches,
-        fareFenPerSegment: train.fareFenPerSegment as never
-      }
-    })
+    const runIds: Array<RunId> = []
+    for (const train of scenario.trains) {
+      const created = yield* admin.catalog.createRun({
+        payload: {
+          trainCode: train.trainCode as TrainCode,
+          serviceDate: train.serviceDate as ServiceDate,
+          stops: train.stops.map((stop) => ({ ...stop, station: stop.station as StationCode })),
+          coaches: train.coaches,
+          fareFenPerSegment: train.fareFenPerSegment as never
+        }
+      })
+      runIds.push(created.runId)
+    }
+    const boardingStations = [...new Set(scenario.trains.flatMap((train) => train.stops.slice(0, -1).map((stop) => stop.station)))]
     const gatesByStation = new Map<string, Array<GateScanner>>()
-    for (const stop of train.stops.slice(0, -1)) {
+    for (const station of boardingStations) {
       const gates: Array<GateScanner> = []
       for (let number = 1; number <= scenario.gatesPerStation; number++) {
-        const gateId = `${stop.station}-${String(number).padStart(2, "0")}` as GateId
-        const registered = yield* admin.catalog.registerGate({ payload: { gateId, station: stop.station as StationCode } })
+        const gateId = `${station}-${String(number).padStart(2, "0")}` as GateId
+        const registered = yield* admin.catalog.registerGate({ payload: { gateId, station: station as StationCode } })
         const client = yield* makeClient(baseUrl, { "x-device-key": registered.deviceKey })
-        gates.push(makeGateScanner(client, gateId, stop.station))
+        gates.push(makeGateScanner(client, gateId, station))
       }
-      gatesByStation.set(stop.station, gates)
+      gatesByStation.set(station, gates)
     }
-    const prepared: Prepared = { runId: created.runId, gatesByStation }
+    const prepared: Prepared = { runIds, gatesByStation }
     return prepared
   })
 
+/** When train `trainIndex` of the scenario leaves `station` (epoch ms). */
 export const departureOf = (scenario: Scenario) => {
-  const byStation = new Map(scenario.train.stops.map((stop) => [stop.station, stop.departureMinuteOfDay]))
-  return (station: string) =>
-    departureEpochMs(scenario.train.serviceDate, byStation.get(station) ?? 0, defaultSettings.utcOffsetMinutes)
+  const byTrain = scenario.trains.map((train) => new Map(train.stops.map((stop) => [stop.station, stop.departureMinuteOfDay])))
+  return (trainIndex: number, station: string) => {
+    const train = scenario.trains[trainIndex]
+    if (!train) throw new Error(`no train ${trainIndex} in scenario ${scenario.name}`)
+    return departureEpochMs(train.serviceDate, byTrain[trainIndex]!.get(station) ?? 0, defaultSettings.utcOffsetMinutes)
+  }
 }
 
 /** How a mode moves the scenario's time: the virtual clock, or the real timeline. */
@@ -66,11 +77,14 @@ export const simulatedNetworkDelay = (scenario: Scenario) =>
   Effect.flatMap(uniformBetween(scenario.passengers.networkDelayMs), (ms) => Effect.sleep(ms))
 
 /** What every phone of a run shares: the scenario's parameters, the prepared run and gates, the timing. */
-export const phoneEnvironment = (scenario: Scenario, prepared: Prepared, history: History, baseUrl: string, timing: Timing) =>
+export const phoneEnvironment = (
+  scenario: Scenario, prepared: Prepared, history: History, baseUrl: string, timing: Timing, faults: FaultSchedule
+) =>
   Effect.map(makeClient(baseUrl), (anonymous): PhoneEnvironment => ({
     ...timing,
-    history, anonymous, runId: prepared.runId,
-    serviceDate: scenario.train.serviceDate as PhoneEnvironment["serviceDate"],
+    history, anonymous, faults,
+    runIdOf: (trainIndex) => prepared.runIds[trainIndex]!,
+    serviceDateOf: (trainIndex) => scenario.trains[trainIndex]!.serviceDate as ServiceDate,
     thinkTime: Effect.flatMap(uniformBetween(scenario.passengers.thinkTimeMs), timing.sleepScenario),
     gatesAt: (station) => prepared.gatesByStation.get(station) ?? [],
     departureEpochMs: departureOf(scenario),

@@ -7,7 +7,6 @@ import { FetchHttpClient } from "@effect/platform"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Context, Effect, Layer, ManagedRuntime, Random } from "effect"
 import { serverBaseUrl } from "../devices/Client.js"
-import { phoneJourney } from "../devices/Phone.js"
 import { ServerConfig, defaultSettings } from "../reference/Config.js"
 import type { ServerSettings } from "../reference/Config.js"
 import { Delivery } from "../reference/Delivery.js"
@@ -19,7 +18,8 @@ import type { Scenario } from "../scenarios/Scenario.js"
 import { audit } from "./Auditor.js"
 import { History } from "./History.js"
 import { population, scenarioEndMs } from "./Population.js"
-import { departureOf, phoneEnvironment, setUp, simulatedNetworkDelay } from "./Setup.js"
+import { prepareRun } from "./Journeys.js"
+import { simulatedNetworkDelay } from "./Setup.js"
 import { InProcessRequest, VirtualClock } from "./VirtualClock.js"
 
 export interface ProgressSnapshot {
@@ -81,8 +81,7 @@ export const runVirtual = async (
   try {
     const serverRuntime = await server.runtime()
     const deviceRuntime = await devices.runtime()
-    const departureEpochMs = departureOf(scenario)
-    const endMs = scenarioEndMs(scenario, departureEpochMs)
+    const endMs = scenarioEndMs(scenario)
 
     // A sweep that finds nothing doubles its wait (up to maxIdleSweepIntervalMs); one that finds work
     // goes back to the server's interval. Six virtual hours of 1 s sweeps would otherwise dominate the run.
@@ -107,14 +106,14 @@ export const runVirtual = async (
       }))
     }
     clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
-      const prepared = yield* setUp(scenario, serverBaseUrl, defaultSettings.adminKey)
-      const environment = yield* phoneEnvironment(scenario, prepared, history, serverBaseUrl, {
+      const run = yield* prepareRun(scenario, history, serverBaseUrl, {
         sleepScenario: (ms) => Effect.sleep(ms),
         scenarioNowMs: Effect.sync(() => clock.nowMs),
         networkDelay: simulatedNetworkDelay(scenario)
       })
+      for (const actor of run.background) clock.spawn(clock.nowMs, deviceRuntime, actor)
       for (const arrival of yield* population(scenario)) {
-        clock.spawn(arrival.arrivalAtMs, deviceRuntime, phoneJourney(environment, arrival.passenger))
+        clock.spawn(arrival.arrivalAtMs, deviceRuntime, run.start(arrival, Effect.void))
       }
     }))
     await clock.run()

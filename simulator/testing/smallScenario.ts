@@ -1,5 +1,5 @@
 /**
- * Small scenarios for tests: the spring-festival on-sale with a few hundred passengers for one coach,
+ * Small scenarios for tests: the spring-festival on-sale with a few hundred passengers for one train (G1) with one coach,
  * decoded through `Scenario` as a scenario file would be. A virtual run of one takes a few seconds.
  */
 import { Schema } from "effect"
@@ -15,7 +15,7 @@ export const smallScenarioInput: ScenarioInput = {
   ...springFestival,
   name: "spring-festival-small",
   passengers: { ...springFestival.passengers, count: smallPassengerCount },
-  train: { ...springFestival.train, coaches: [{ coach: 1, seatClass: "second", seatCount: smallSeatCount }] }
+  trains: [{ ...springFestival.trains![0]!, coaches: [{ coach: 1, seatClass: "second", seatCount: smallSeatCount }] }]
 }
 
 export const smallScenario: Scenario = Schema.decodeUnknownSync(Scenario)(smallScenarioInput)

@@ -1,0 +1,72 @@
+/**
+ * The scenario's faults on its timeline. A device asks `active(kind)` while it works (is the SMS gateway
+ * losing messages right now?); faults of the parties the server talks to are applied by an actor that opens
+ * each window (`start`) and closes it (`end`), whoever implements that kind (a journey module or the mode).
+ */
+import { Effect } from "effect"
+import type { Fault, FaultKind, FaultOf } from "../scenarios/Faults.js"
+import type { Scenario } from "../scenarios/Scenario.js"
+import type { History } from "./History.js"
+
+export interface FaultSchedule {
+  readonly faults: ReadonlyArray<Fault>
+  /** the first fault of `kind` whose window holds the scenario's present, if any */
+  readonly active: <Kind extends FaultKind>(kind: Kind) => Effect.Effect<FaultOf<Kind> | undefined>
+  /** the fault's window on the scenario's clock (epoch ms) */
+  readonly windowOf: (fault: Fault) => { readonly startMs: number; readonly endMs: number }
+}
+
+export const faultSchedule = (scenario: Scenario, scenarioNowMs: Effect.Effect<number>): FaultSchedule => {
+  const onSaleMs = Date.parse(scenario.onSaleAt)
+  const windowOf = (fault: Fault) => ({ startMs: onSaleMs + fault.startAfterOnSaleMs, endMs: onSaleMs + fault.endAfterOnSaleMs })
+  return {
+    faults: scenario.faults,
+    windowOf,
+    active: <Kind extends FaultKind>(kind: Kind) =>
+      scenario.faults.some((fault) => fault.kind === kind)
+        ? Effect.map(scenarioNowMs, (nowMs) => scenario.faults.find((fault): fault is FaultOf<Kind> => {
+          if (fault.kind !== kind) return false
+          const { startMs, endMs } = windowOf(fault)
+          return startMs <= nowMs && nowMs < endMs
+        }))
+        : Effect.succeed(undefined)
+  }
+}
+
+/** How a fault of a party the server talks to is switched on at its window's start and off at its end. */
+export interface FaultAction<Kind extends FaultKind = FaultKind> {
+  readonly start: (fault: FaultOf<Kind>) => Effect.Effect<void, unknown>
+  readonly end: (fault: FaultOf<Kind>) => Effect.Effect<void, unknown>
+}
+export type FaultActions = { readonly [Kind in FaultKind]?: FaultAction<Kind> }
+
+/** faults read by devices while they work: no action at the window's edges */
+export const deviceFaultKinds: ReadonlyArray<FaultKind> = ["client-timeouts", "sms-loss", "printer", "camera-glare"]
+
+/**
+ * One actor per fault with an action: it sleeps to the window's start, starts the fault, sleeps to its end and
+ * ends it, recording both in the history. A scheduled fault no one implements is an error before the run.
+ */
+export const faultActors = (
+  schedule: FaultSchedule, actions: FaultActions, history: History,
+  timing: { readonly sleepScenario: (ms: number) => Effect.Effect<void>; readonly scenarioNowMs: Effect.Effect<number> }
+): ReadonlyArray<Effect.Effect<void, unknown>> => {
+  const missing = schedule.faults.filter((fault) => !deviceFaultKinds.includes(fault.kind) && actions[fault.kind] === undefined)
+  if (missing.length > 0) throw new Error(`no implementation of fault ${missing.map((fault) => fault.kind).join(", ")} in this mode or journey mix`)
+  return schedule.faults.flatMap((fault, index) => {
+    const action = actions[fault.kind] as FaultAction | undefined
+    if (!action) return []
+    const { startMs, endMs } = schedule.windowOf(fault)
+    const actor = `fault-${index}-${fault.kind}`
+    const sleepUntil = (atMs: number) => Effect.flatMap(timing.scenarioNowMs, (nowMs) => timing.sleepScenario(Math.max(0, atMs - nowMs)))
+    const mark = (kind: string) => Effect.flatMap(timing.scenarioNowMs, (atMs) => Effect.sync(() => history.add({ atMs, actor, kind, outcome: "ok" })))
+    return [Effect.gen(function* () {
+      yield* sleepUntil(startMs)
+      yield* action.start(fault)
+      yield* mark("fault-start")
+      yield* sleepUntil(endMs)
+      yield* action.end(fault)
+      yield* mark("fault-end")
+    })]
+  })
+}

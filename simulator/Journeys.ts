@@ -1,0 +1,87 @@
+/**
+ * What passengers do, by journey kind. Each kind prepares itself once before the rush (registers its devices,
+ * creates what it sells) and then starts one journey per arriving passenger. Both modes (Virtual.ts, Real.ts)
+ * run a scenario through `prepareRun`, so a journey behaves the same in virtual time and over real HTTP.
+ */
+import type { HttpClient } from "@effect/platform"
+import { Effect } from "effect"
+import type { Passenger } from "../devices/Phone.js"
+import { phoneJourney } from "../devices/Phone.js"
+import { defaultSettings } from "../reference/Config.js"
+import type { JourneyKind, Scenario } from "../scenarios/Scenario.js"
+import { faultActors, faultSchedule } from "./FaultSchedule.js"
+import type { FaultActions, FaultSchedule } from "./FaultSchedule.js"
+import type { History } from "./History.js"
+import type { Arrival } from "./Population.js"
+import { phoneEnvironment, setUp } from "./Setup.js"
+import type { Prepared, Timing } from "./Setup.js"
+
+export interface JourneyContext {
+  readonly scenario: Scenario
+  readonly history: History
+  readonly baseUrl: string
+  readonly adminKey: string
+  readonly timing: Timing
+  readonly faults: FaultSchedule
+  /** the trains' runs and the stations' gates, created before any journey is prepared */
+  readonly prepared: Prepared
+}
+
+export interface PreparedJourney {
+  /** one passenger's journey; `afterPurchase` runs once the purchase is over (real mode frees the in-flight slot) */
+  readonly start: (passenger: Passenger, afterPurchase: Effect.Effect<void>) => Effect.Effect<void>
+  /** actors that run beside the passengers from the start (an offline gate's sync, a printer) */
+  readonly background?: ReadonlyArray<Effect.Effect<void, unknown>>
+  /** how the parties of this journey take the scenario's faults at their windows' edges */
+  readonly faultActions?: FaultActions
+}
+
+export type JourneyPreparer = (context: JourneyContext) => Effect.Effect<PreparedJourney, unknown, HttpClient.HttpClient>
+
+/** `app`: register, log in, hold a seat, top up, pay from the wallet, await the ticket, show its QR at the gate */
+const prepareAppJourney: JourneyPreparer = (context) =>
+  Effect.map(
+    phoneEnvironment(context.scenario, context.prepared, context.history, context.baseUrl, context.timing, context.faults),
+    (environment) => ({ start: (passenger, afterPurchase) => phoneJourney(environment, passenger, afterPurchase) })
+  )
+
+export const journeyPreparers: { readonly [Kind in JourneyKind]-?: JourneyPreparer } = {
+  app: prepareAppJourney
+}
+
+export const journeyKindsOf = (scenario: Scenario): ReadonlyArray<JourneyKind> =>
+  (Object.keys(scenario.passengers.mix) as Array<JourneyKind>).filter((kind) => (scenario.passengers.mix[kind] ?? 0) > 0).sort()
+
+export interface PreparedRun {
+  readonly start: (arrival: Arrival, afterPurchase: Effect.Effect<void>) => Effect.Effect<void>
+  /** actors to start with the run: the journeys' background work and one per scheduled fault */
+  readonly background: ReadonlyArray<Effect.Effect<void, unknown>>
+}
+
+/**
+ * Set the scenario up on the server and prepare every journey kind of its mix. `modeFaultActions` are the
+ * faults only a mode can cause (a server crash).
+ */
+export const prepareRun = (
+  scenario: Scenario, history: History, baseUrl: string, timing: Timing, modeFaultActions: FaultActions = {}
+) =>
+  Effect.gen(function* () {
+    const faults = faultSchedule(scenario, timing.scenarioNowMs)
+    const prepared = yield* setUp(scenario, baseUrl, defaultSettings.adminKey)
+    const context: JourneyContext = { scenario, history, baseUrl, adminKey: defaultSettings.adminKey, timing, faults, prepared }
+    const journeys = new Map<JourneyKind, PreparedJourney>()
+    for (const kind of journeyKindsOf(scenario)) journeys.set(kind, yield* journeyPreparers[kind](context))
+    const actions: FaultActions = Object.assign({}, modeFaultActions, ...[...journeys.values()].map((journey) => journey.faultActions ?? {}))
+    const background = [
+      ...[...journeys.values()].flatMap((journey) => journey.background ?? []),
+      ...faultActors(faults, actions, history, timing)
+    ]
+    const run: PreparedRun = {
+      background,
+      start: (arrival, afterPurchase) => {
+        const journey = journeys.get(arrival.journey)
+        return journey ? journey.start(arrival.passenger, afterPurchase) : Effect.dieMessage(`no journey ${arrival.journey} prepared`)
+      }
+    }
+    return run
+  })
