@@ -42,3 +42,31 @@ export const withLostAnswers = <A, E, R>(
       yield* env.sleepScenario(fault.timeoutMs + fault.backoffMs * 2 ** attempt)
     }
   })
+
+/** how many times a device sends a request again after it could not reach the server */
+export const maxTransportRetries = 6
+/** the first wait before such a retry; it doubles each time (1, 2, 4, 8, 16, 32 s: about a minute in all) */
+export const transportRetryBackoffMs = 1_000
+
+const isTransportFailure = (error: unknown) =>
+  typeof error === "object" && error !== null && "_tag" in error && (error as { _tag: string })._tag === "RequestError"
+
+/**
+ * Send again, after a doubling backoff on the scenario's clock, a request that never reached the server or
+ * whose connection broke (a crashed server): `RequestError` from the HTTP client. Each attempt is recorded by
+ * `send`. A server that answered, even with an error, is not retried here. No draw from `Random`, so a run
+ * without transport failures is unchanged.
+ */
+export const withTransportRetries = <A, E, R>(
+  sleepScenario: (ms: number) => Effect.Effect<void>,
+  send: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.gen(function* () {
+    for (let attempt = 0; ; attempt++) {
+      const exit = yield* Effect.exit(send)
+      if (exit._tag === "Success") return exit.value
+      const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+      if (attempt >= maxTransportRetries || !isTransportFailure(failure)) return yield* exit
+      yield* sleepScenario(transportRetryBackoffMs * 2 ** attempt)
+    }
+  })

@@ -12,7 +12,7 @@ import { bearer, withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
 import type { GateScanner, PhoneDisplay } from "./GateScanner.js"
 import { renderQr } from "./Qr.js"
-import { withLostAnswers } from "./ClientRetries.js"
+import { withLostAnswers, withTransportRetries } from "./ClientRetries.js"
 import type { FaultSchedule } from "../simulator/FaultSchedule.js"
 
 /** a train journey: which of the scenario's trains, from where to where */
@@ -67,7 +67,7 @@ const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, a
   const actor = `phone-${passenger.index}`
   const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) => env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay))
   const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) =>
-    recorded(env.history, actor, kind, overTheNetwork(effect), detailOf)
+    withTransportRetries(env.sleepScenario, recorded(env.history, actor, kind, overTheNetwork(effect), detailOf))
   /** a call with an idempotency key: its answer may be lost (client-timeouts fault) and it is sent again */
   const retriedCall = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) =>
     withLostAnswers(env, actor, kind, call(kind, effect, detailOf), overTheNetwork(effect))
@@ -82,7 +82,10 @@ const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, a
     yield* env.thinkTime
     yield* call("register", env.anonymous.customers.register({
       payload: { phone: passenger.phone, password: passwordOf(passenger), paymentPassword: paymentPasswordOf(passenger), residentId: passenger.residentId }
-    }))
+    })).pipe(
+      // a registration whose answer a crash cut off may have been stored: the phone goes on to log in
+      Effect.catchTag("PhoneAlreadyRegistered", () => Effect.void)
+    )
     yield* env.thinkTime
     const session = yield* call("login", env.anonymous.customers.login({ payload: { phone: passenger.phone, password: passwordOf(passenger) } }))
     return yield* signedIn(session.token)

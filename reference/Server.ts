@@ -15,6 +15,7 @@ import { ChunyunApi } from "./Api.js"
 import { AdminAuthLive, CustomerAuthLive, GateAuthLive } from "./Auth/Http.js"
 import { Backup } from "./Backup.js"
 import { BackupHttp } from "./Backup/Http.js"
+import { withSlowness } from "./Store/SlowStore.js"
 import { Catalog } from "./Catalog.js"
 import { CatalogHttp } from "./Catalog/Http.js"
 import { CatalogRepo } from "./Catalog/Repo.js"
@@ -137,7 +138,7 @@ export const appLayer = (settings: Partial<ServerSettings>, store: Layer.Layer<S
     Layer.provideMerge(ApiLayer),
     Layer.provideMerge(ServicesLayer),
     Layer.orDie,
-    Layer.provide(store),
+    Layer.provideMerge(withSlowness(store)),
     Layer.provideMerge(ServerConfig.layer(settings))
   )
 

@@ -7,6 +7,7 @@ import { Effect } from "effect"
 import type { Fault, FaultKind, FaultOf } from "../scenarios/Faults.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import type { History } from "./History.js"
+import { outcomeOf } from "./History.js"
 
 export interface FaultSchedule {
   readonly faults: ReadonlyArray<Fault>
@@ -45,7 +46,7 @@ export const deviceFaultKinds: ReadonlyArray<FaultKind> = ["client-timeouts", "s
 
 /**
  * One actor per fault with an action: it sleeps to the window's start, starts the fault, sleeps to its end and
- * ends it, recording both in the history. A scheduled fault no one implements is an error before the run.
+ * ends it, recording both in the history (with the error's tag when an edge could not be applied). A scheduled fault no one implements is an error before the run.
  */
 export const faultActors = (
   schedule: FaultSchedule, actions: FaultActions, history: History,
@@ -59,14 +60,17 @@ export const faultActors = (
     const { startMs, endMs } = schedule.windowOf(fault)
     const actor = `fault-${index}-${fault.kind}`
     const sleepUntil = (atMs: number) => Effect.flatMap(timing.scenarioNowMs, (nowMs) => timing.sleepScenario(Math.max(0, atMs - nowMs)))
-    const mark = (kind: string) => Effect.flatMap(timing.scenarioNowMs, (atMs) => Effect.sync(() => history.add({ atMs, actor, kind, outcome: "ok" })))
+    // an edge that could not be applied (its party unreachable: the server down) is recorded, and the run goes on
+    const edge = (kind: string, apply: Effect.Effect<void, unknown>) => Effect.gen(function* () {
+      const exit = yield* Effect.exit(apply)
+      const atMs = yield* timing.scenarioNowMs
+      history.add({ atMs, actor, kind, outcome: exit._tag === "Success" ? "ok" : outcomeOf(exit.cause._tag === "Fail" ? exit.cause.error : exit.cause) })
+    })
     return [Effect.gen(function* () {
       yield* sleepUntil(startMs)
-      yield* action.start(fault)
-      yield* mark("fault-start")
+      yield* edge("fault-start", action.start(fault))
       yield* sleepUntil(endMs)
-      yield* action.end(fault)
-      yield* mark("fault-end")
+      yield* edge("fault-end", action.end(fault))
     })]
   })
 }

@@ -7,6 +7,7 @@ import type { HttpClient } from "@effect/platform"
 import { Effect } from "effect"
 import type { Passenger } from "../devices/Phone.js"
 import { phoneJourney } from "../devices/Phone.js"
+import { makeClient } from "../devices/Client.js"
 import { defaultSettings } from "../reference/Config.js"
 import type { JourneyKind, Scenario } from "../scenarios/Scenario.js"
 import { faultActors, faultSchedule } from "./FaultSchedule.js"
@@ -52,6 +53,15 @@ export const journeyPreparers: { readonly [Kind in JourneyKind]-?: JourneyPrepar
 export const journeyKindsOf = (scenario: Scenario): ReadonlyArray<JourneyKind> =>
   (Object.keys(scenario.passengers.mix) as Array<JourneyKind>).filter((kind) => (scenario.passengers.mix[kind] ?? 0) > 0).sort()
 
+/** `slow-store`: the operator sets the store's commit delay for the window (reference/Store/SlowStore.ts) */
+const storeFaultActions = (baseUrl: string) =>
+  Effect.map(makeClient(baseUrl, { "x-admin-key": defaultSettings.adminKey }), (admin): FaultActions => ({
+    "slow-store": {
+      start: (fault) => admin.backup.setStoreConditions({ payload: { delayMs: fault.delayMs } }),
+      end: () => admin.backup.setStoreConditions({ payload: { delayMs: 0 } })
+    }
+  }))
+
 export interface PreparedRun {
   readonly start: (arrival: Arrival, afterPurchase: Effect.Effect<void>) => Effect.Effect<void>
   /** actors to start with the run: the journeys' background work and one per scheduled fault */
@@ -71,7 +81,8 @@ export const prepareRun = (
     const context: JourneyContext = { scenario, history, baseUrl, adminKey: defaultSettings.adminKey, timing, faults, prepared }
     const journeys = new Map<JourneyKind, PreparedJourney>()
     for (const kind of journeyKindsOf(scenario)) journeys.set(kind, yield* journeyPreparers[kind](context))
-    const actions: FaultActions = Object.assign({}, modeFaultActions, ...[...journeys.values()].map((journey) => journey.faultActions ?? {}))
+    const actions: FaultActions = Object.assign(
+      yield* storeFaultActions(baseUrl), modeFaultActions, ...[...journeys.values()].map((journey) => journey.faultActions ?? {}))
     const background = [
       ...[...journeys.values()].flatMap((journey) => journey.background ?? []),
       ...faultActors(faults, actions, history, timing)

@@ -29,6 +29,8 @@ export interface ServerProcess {
   readonly pid: number | undefined
   /** SIGTERM, then SIGKILL after `serverStopTimeoutMs`; resolves once the process has exited */
   readonly stop: () => Promise<void>
+  /** SIGKILL now (a crash: nothing is flushed, no finalizer runs); resolves once the process has exited */
+  readonly kill: () => Promise<void>
   /** move the server's scenario clock to `offsetMs` past its scaled time; resolves on the server's ack */
   readonly advanceClock: (offsetMs: number) => Promise<void>
 }
@@ -60,6 +62,11 @@ export const startServerProcess = (cliEntry: string, args: ReadonlyArray<string>
           child.on("message", onMessage)
           if (!child.send({ type: "clock-offset", offsetMs })) fail(new Error("server IPC channel closed"))
         }),
+        kill: () => new Promise<void>((done) => {
+          if (child.exitCode !== null || child.signalCode !== null) return done()
+          child.once("exit", () => done())
+          child.kill("SIGKILL")
+        }),
         stop: () => new Promise<void>((done) => {
           if (child.exitCode !== null || child.signalCode !== null) return done()
           const killer = setTimeout(() => child.kill("SIGKILL"), serverStopTimeoutMs)
@@ -81,13 +88,23 @@ export const runReal = async (
   const workDir = mkdtempSync(join(tmpdir(), "chunyun-real-"))
   const dbPath = join(workDir, "chunyun.db")
   const startMs = Date.parse(scenario.startAt)
-  const server = await startServerProcess(cliEntry, [
-    "--port", "0", "--host", "127.0.0.1", "--db", dbPath,
+  const serverArgs = (port: number, clockStartMs: number) => [
+    "--port", String(port), "--host", "127.0.0.1", "--db", dbPath,
     "--password-cost", String(scenario.server.passwordHashCostN), "--hold-ttl-ms", String(scenario.server.holdTtlMs),
-    "--clock-start-ms", String(startMs), "--clock-scale", String(timeScale),
+    "--clock-start-ms", String(clockStartMs), "--clock-scale", String(timeScale),
     "--inventory", scenario.server.inventory, ...(options.allowUnsafeInventory ? ["--unsafe"] : [])
-  ])
-  const timeline = new RealTimeline(startMs, timeScale, server.advanceClock)
+  ]
+  let server = await startServerProcess(cliEntry, serverArgs(0, startMs))
+  const port = Number(new URL(server.baseUrl).port)
+  const timeline = new RealTimeline(startMs, timeScale, (offsetMs) => server.advanceClock(offsetMs))
+  /** the server-crash fault: SIGKILL at the window's start; the same command on the same port and database at its end */
+  const crash = {
+    start: () => Effect.promise(() => server.kill()),
+    end: () => Effect.promise(async () => {
+      server = await startServerProcess(cliEntry, serverArgs(port, timeline.nowMs() - timeline.jumpedMs))
+      await server.advanceClock(timeline.jumpedMs)
+    })
+  }
   const scenarioNow = Effect.sync(() => timeline.nowMs())
   const sleepScenario = (ms: number) => timeline.sleep(ms)
   const history = new History(scenarioNow)
@@ -96,7 +113,9 @@ export const runReal = async (
   const devices = ManagedRuntime.make(NodeHttpClient.layerUndici)
   try {
     const program = Effect.gen(function* () {
-      const run = yield* prepareRun(scenario, history, server.baseUrl, { sleepScenario, scenarioNowMs: scenarioNow, networkDelay: Effect.void })
+      const run = yield* prepareRun(scenario, history, server.baseUrl, { sleepScenario, scenarioNowMs: scenarioNow, networkDelay: Effect.void }, {
+        "server-crash": crash
+      })
       const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
       for (const actor of run.background) fibers.push(yield* Effect.forkDaemon(timeline.actor(actor)))
       let inFlight = 0

@@ -27,6 +27,9 @@ export class RealTimeline {
     private readonly advance: (offsetMs: number) => Promise<void>
   ) {}
 
+  /** how far the timeline has jumped ahead of its scaled wall clock (a restarted server is told to jump as far) */
+  get jumpedMs(): number { return this.offsetMs }
+
   nowMs(): number {
     return Math.floor(this.startMs + (performance.timeOrigin + performance.now() - this.wallStartMs) * this.scale + this.offsetMs)
   }

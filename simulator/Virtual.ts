@@ -42,6 +42,59 @@ export interface RunOptions {
   readonly allowUnsafeInventory?: boolean
 }
 
+/**
+ * The server of a virtual run, which a `server-crash` fault can kill: every request in flight is cut off
+ * (its fiber interrupted, so an open transaction rolls back, as the store would after a SIGKILL) and answered
+ * with a transport error; the services and everything they kept in memory are dropped; until the restart every
+ * request fails to connect. The store survives, as a database file survives its server.
+ */
+export class VirtualServer {
+  down = false
+  crashes = 0
+  /** requests in flight when the server was killed, over all crashes */
+  cutOff = 0
+  private web: ReturnType<typeof inProcessHandler>
+  private readonly inFlight = new Set<{ readonly abort: AbortController; readonly reject: (error: Error) => void }>()
+  private readonly dead: Array<ReturnType<typeof inProcessHandler>> = []
+
+  constructor(private readonly make: () => ReturnType<typeof inProcessHandler>) {
+    this.web = make()
+  }
+
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    if (this.down) return Promise.reject(new TypeError("fetch failed: connection refused (the server is down)"))
+    const abort = new AbortController()
+    return new Promise<Response>((resolve, reject) => {
+      const entry = { abort, reject }
+      this.inFlight.add(entry)
+      this.web.handler(new Request(input, { ...init, signal: abort.signal }), Context.make(InProcessRequest, true)).then(
+        (response) => { if (this.inFlight.delete(entry)) resolve(response) },
+        (error) => { if (this.inFlight.delete(entry)) reject(error) }
+      )
+    })
+  }
+
+  readonly crashAction = {
+    start: () => Effect.sync(() => {
+      this.down = true
+      this.crashes++
+      for (const entry of [...this.inFlight]) {
+        this.inFlight.delete(entry)
+        this.cutOff++
+        entry.abort.abort()
+        entry.reject(new TypeError("fetch failed: connection reset (the server was killed)"))
+      }
+      this.dead.push(this.web)
+      this.web = this.make()
+    }),
+    end: () => Effect.sync(() => { this.down = false })
+  }
+
+  async dispose() {
+    for (const web of [...this.dead, this.web]) await web.dispose()
+  }
+}
+
 export const settingsOf = (scenario: Scenario, options: RunOptions = {}): Partial<ServerSettings> => ({
   passwordHashCostN: scenario.server.passwordHashCostN,
   holdTtlMs: scenario.server.holdTtlMs,
@@ -67,13 +120,14 @@ export const runVirtual = async (
   const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
   const sql = await store.runPromise(SqlClient.SqlClient)
   const storeLayer = Layer.succeed(SqlClient.SqlClient, sql)
-  const web = inProcessHandler({ settings, store: storeLayer, clock: clock.clock, random: serverRandom, scheduler: clock.scheduler, tracing: false })
+  const server_ = new VirtualServer(() =>
+    inProcessHandler({ settings, store: storeLayer, clock: clock.clock, random: serverRandom, scheduler: clock.scheduler, tracing: false }))
   const server = ManagedRuntime.make(ServicesLayer.pipe(
     Layer.provide(storeLayer), Layer.provide(ServerConfig.layer(settings)), Layer.provide(timeOverrides), Layer.merge(timeOverrides)
   ))
   const fetchLayer = FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch,
     (input: string | URL | Request, init?: RequestInit) =>
-      clock.trackExternal(web.handler(new Request(input, init), Context.make(InProcessRequest, true))))))
+      clock.trackExternal(server_.fetch(input, init)))))
   const devices = ManagedRuntime.make(Layer.mergeAll(
     fetchLayer, Layer.setClock(clock.clock), Layer.setRandom(deviceRandom), Layer.setScheduler(clock.scheduler),
     Layer.setTracerEnabled(false)
@@ -90,7 +144,8 @@ export const runVirtual = async (
         let waitMs = intervalMs
         while (clock.nowMs + waitMs <= endMs) {
           yield* Effect.sleep(waitMs)
-          const done = yield* work
+          // a crashed server sweeps nothing until it is back
+          const done = server_.down ? 0 : yield* work
           waitMs = done > 0 ? intervalMs : Math.min(waitMs * 2, maxIdleSweepIntervalMs)
         }
       })
@@ -110,6 +165,13 @@ export const runVirtual = async (
         sleepScenario: (ms) => Effect.sleep(ms),
         scenarioNowMs: Effect.sync(() => clock.nowMs),
         networkDelay: simulatedNetworkDelay(scenario)
+      }, {
+        "server-crash": {
+          start: () => Effect.zipRight(server_.crashAction.start(), Effect.sync(() => history.add({
+            atMs: clock.nowMs, actor: "server", kind: "killed", outcome: "ok", detail: { requestsCutOff: server_.cutOff }
+          }))),
+          end: server_.crashAction.end
+        }
       })
       for (const actor of run.background) clock.spawn(clock.nowMs, deviceRuntime, actor)
       for (const arrival of yield* population(scenario)) {
@@ -121,7 +183,7 @@ export const runVirtual = async (
     return { history, invariants, startMs, endMs: clock.nowMs }
   } finally {
     await devices.dispose()
-    await web.dispose()
+    await server_.dispose()
     await server.dispose()
     await store.dispose()
   }

@@ -1,6 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 import { AdminAuth } from "../Auth/Api.js"
+import { maxStoreDelayMs } from "../Store/SlowStore.js"
 
 export const BackupFormat = Schema.Literal("sqlite-file", "logical-json")
 export type BackupFormat = typeof BackupFormat.Type
@@ -26,5 +27,11 @@ export class BackupApi extends HttpApiGroup.make("backup")
   .add(
     HttpApiEndpoint.post("takeBackup", "/admin/backups")
       .addSuccess(BackupManifest, { status: 201 })
+  )
+  .add(
+    // the scenario fault `slow-store` (reference/Store/SlowStore.ts): every commit waits this long
+    HttpApiEndpoint.put("setStoreConditions", "/admin/store/conditions")
+      .setPayload(Schema.Struct({ delayMs: Schema.Int.pipe(Schema.between(0, maxStoreDelayMs)) }))
+      .addSuccess(Schema.Void, { status: 204 })
   )
   .middleware(AdminAuth) {}
