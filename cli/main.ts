@@ -15,7 +15,7 @@ import { Effect, Layer } from "effect"
 import { compareReports, defaultCompareTolerancePercent, parseTolerancePercent } from "../reports/compare.js"
 import { renderCompareHtml } from "../reports/compareHtml.js"
 import { renderCompareSummary } from "../reports/compareSummary.js"
-import { formatProgress } from "../reports/progress.js"
+import { paymentToIssuanceTracker, progressDisplay } from "../reports/progress.js"
 import { parseThresholdFlag, ThresholdError } from "../reports/thresholds.js"
 import { renderSummary } from "../reports/summary.js"
 import { writeReport } from "../reports/write.js"
@@ -92,25 +92,28 @@ const codeVersion = () => {
   }
 }
 
-/** A progress line at most once a wall second (the simulation calls it more often in busy stretches). */
+/** The progress display (a redrawn block on a terminal, a line a second in a log), throttled: the simulation calls it more often in busy stretches. */
 const progressPrinter = (scenario: Scenario, wallStart: number) => {
   const startMs = Date.parse(scenario.startAt)
   const endMs = scenarioEndMs(scenario)
+  const display = progressDisplay(process.stdout)
+  const paymentToIssuance = paymentToIssuanceTracker()
   let lastPrintMs = 0
   return ({ nowMs, history }: { nowMs: number; history: History }) => {
-    if (performance.now() - lastPrintMs < 1_000) return
+    if (performance.now() - lastPrintMs < display.intervalMs) return
     lastPrintMs = performance.now()
     // failed calls only: a passenger giving up after finding no seat is an outcome, not an error
     const failedCalls = [...history.tally]
       .filter(([key]) => !key.endsWith(":ok") && !key.startsWith("gave-up:"))
       .reduce((sum, [, count]) => sum + count, 0)
-    console.log(formatProgress({
+    display.update({
       elapsedVirtualMs: nowMs - startMs, totalVirtualMs: endMs - startMs, wallMs: performance.now() - wallStart,
       arrived: history.count("search"), held: history.count("hold"), paid: history.count("pay"),
       issued: history.count("ticket-received"), admitted: history.count("scan"),
       errors: failedCalls,
-      startClockMs: (startMs + defaultSettings.utcOffsetMinutes * 60_000) % 86_400_000
-    }))
+      startClockMs: (startMs + defaultSettings.utcOffsetMinutes * 60_000) % 86_400_000,
+      paymentToIssuanceP99Ms: paymentToIssuance.p99(history.events)
+    })
   }
 }
 

@@ -23,9 +23,27 @@ export const SeriesPoint = Schema.Struct({
   admitted: Schema.Number,
   errors: Schema.Number,
   /** payment→issuance p99 of the orders issued in this bucket (0 when none) */
-  paymentToIssuanceP99Ms: Schema.Number
+  paymentToIssuanceP99Ms: Schema.Number,
+  /** the bucket's other payment→issuance percentiles (0 when none); absent in reports written before them */
+  paymentToIssuanceP50Ms: Schema.optional(Schema.Number),
+  paymentToIssuanceP90Ms: Schema.optional(Schema.Number),
+  paymentToIssuanceP999Ms: Schema.optional(Schema.Number)
 })
 export type SeriesPoint = typeof SeriesPoint.Type
+
+/** one point of an HdrHistogram-style percentile distribution: `percentile` in 0..100, its latency */
+export const PercentilePoint = Schema.Struct({
+  percentile: Schema.Number,
+  valueMs: Schema.Number
+})
+export type PercentilePoint = typeof PercentilePoint.Type
+
+export const LatencyDistribution = Schema.Struct({
+  count: Schema.Number,
+  /** ascending in percentile, evenly spaced on the 1/(1 − p) scale, the last one at 100 (the max) */
+  points: Schema.Array(PercentilePoint)
+})
+export type LatencyDistribution = typeof LatencyDistribution.Type
 
 export const InvariantResult = Schema.Struct({
   name: Schema.String,
@@ -70,6 +88,8 @@ export const Report = Schema.Struct({
     hold: LatencySummary,
     checkin: LatencySummary
   }),
+  /** the whole payment→issuance curve; absent in reports written before it */
+  latencyDistribution: Schema.optional(Schema.Struct({ paymentToIssuance: LatencyDistribution })),
   throughput: Schema.Struct({
     issuedPerSecond: Schema.Number,
     /** bucket width of `series`, ms */

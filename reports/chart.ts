@@ -5,7 +5,7 @@
 import { escapeHtml } from "./escape.js"
 import { formatClock, formatCount } from "./format.js"
 
-export type ChartKind = "throughput" | "errors" | "latency"
+export type ChartKind = "throughput" | "errors" | "latency" | "distribution"
 
 export interface ChartLine {
   readonly name: string
@@ -25,30 +25,30 @@ export interface LineChartInput {
   readonly lines: ReadonlyArray<ChartLine>
 }
 
-const chartWidthPx = 760
-const chartHeightPx = 260
-const plotLeftPx = 64
-const plotRightPx = chartWidthPx - 36
-const plotTopPx = 32
-const plotBottomPx = chartHeightPx - 40
+export const chartWidthPx = 760
+export const chartHeightPx = 260
+export const plotLeftPx = 64
+export const plotRightPx = chartWidthPx - 36
+export const plotTopPx = 32
+export const plotBottomPx = chartHeightPx - 40
 const maxYTicks = 5
 const xTickCount = 5
 
-const axisColor = "#57606a"
-const gridColor = "#eaeef2"
-const labelColor = "#57606a"
+export const axisColor = "#57606a"
+export const gridColor = "#eaeef2"
+export const labelColor = "#57606a"
 
-const coordinate = (value: number): string => value.toFixed(1)
+export const coordinate = (value: number): string => value.toFixed(1)
 
 /** Smallest of 1, 2 or 5 × 10^k at least `rawStep`, so axis labels are round numbers. */
-const niceStep = (rawStep: number): number => {
+export const niceStep = (rawStep: number): number => {
   const magnitude = 10 ** Math.floor(Math.log10(rawStep))
   const fraction = rawStep / magnitude
   const factor = fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10
   return factor * magnitude
 }
 
-interface YAxis {
+export interface YAxis {
   readonly max: number
   readonly step: number
 }
@@ -63,7 +63,7 @@ const finiteExtremes = (values: ReadonlyArray<number>): { readonly smallest: num
     { smallest: Infinity, largest: -Infinity }
   )
 
-const yAxisFor = (lines: ReadonlyArray<ChartLine>): YAxis => {
+export const yAxisFor = (lines: ReadonlyArray<Pick<ChartLine, "values">>): YAxis => {
   const largest = Math.max(0, finiteExtremes(lines.flatMap((line) => line.values)).largest)
   // A flat-zero series still needs a non-zero range to divide by.
   const step = niceStep(Math.max(largest, 1) / (maxYTicks - 1))
@@ -88,19 +88,19 @@ const xAxisFor = (bucketStartsMs: ReadonlyArray<number>, bucketMs: number): XAxi
 const xPixel = (axis: XAxis, timeMs: number): number =>
   plotLeftPx + ((timeMs - axis.startMs) / (axis.endMs - axis.startMs)) * (plotRightPx - plotLeftPx)
 
-const yPixel = (axis: YAxis, value: number): number => {
+export const yPixel = (axis: YAxis, value: number): number => {
   // Non-finite or negative values are drawn on the baseline: the tables show the true numbers.
   const clamped = Number.isFinite(value) ? Math.min(Math.max(value, 0), axis.max) : 0
   return plotBottomPx - (clamped / axis.max) * (plotBottomPx - plotTopPx)
 }
 
 // toPrecision drops the float noise of step × index (0.30000000000000004).
-const axisNumber = (value: number): string => {
+export const axisNumber = (value: number): string => {
   const rounded = Number(value.toPrecision(12))
   return Number.isInteger(rounded) ? formatCount(rounded) : String(rounded)
 }
 
-const renderYTicks = (axis: YAxis): string => {
+export const renderYTicks = (axis: YAxis): string => {
   const tickCount = Math.round(axis.max / axis.step)
   return Array.from({ length: tickCount + 1 }, (_, index) => {
     const value = index * axis.step
@@ -118,7 +118,7 @@ const renderXTicks = (axis: XAxis): string =>
       `<text class="tick" x="${x}" y="${plotBottomPx + 16}" text-anchor="middle" fill="${labelColor}">${formatClock(timeMs)}</text>`
   }).join("")
 
-const renderLegend = (lines: ReadonlyArray<ChartLine>): string =>
+export const renderLegend = (lines: ReadonlyArray<ChartLine>): string =>
   lines.map((line, index) => {
     const x = plotLeftPx + index * 120
     return `<rect x="${x}" y="10" width="12" height="12" fill="${escapeHtml(line.color)}"/>` +
@@ -140,7 +140,7 @@ const renderLine = (input: LineChartInput, xAxis: XAxis, yAxis: YAxis, line: Cha
     `stroke-width="1.5"${line.dashed === true ? ` stroke-dasharray="6 3"` : ""} points="${points.map((point) => `${point.x},${point.y}`).join(" ")}"/>${dot}`
 }
 
-const renderNoData = (): string =>
+export const renderNoData = (): string =>
   `<text class="no-data" x="${(plotLeftPx + plotRightPx) / 2}" y="${(plotTopPx + plotBottomPx) / 2}" ` +
   `text-anchor="middle" dominant-baseline="middle" font-size="16" fill="#8c959f">no data</text>`
 

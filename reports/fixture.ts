@@ -26,7 +26,10 @@ const seriesPoint = (held: number, index: number): SeriesPoint => {
     issued: paid,
     admitted: index < boardingStartsAtBucket ? 0 : 2_400 + (index - boardingStartsAtBucket) * 300,
     errors: errorsPerBucket[index] ?? 0,
-    paymentToIssuanceP99Ms: p99PerBucketMs[index] ?? 0
+    paymentToIssuanceP99Ms: p99PerBucketMs[index] ?? 0,
+    paymentToIssuanceP50Ms: Math.round((p99PerBucketMs[index] ?? 0) * 0.3),
+    paymentToIssuanceP90Ms: Math.round((p99PerBucketMs[index] ?? 0) * 0.6),
+    paymentToIssuanceP999Ms: Math.round((p99PerBucketMs[index] ?? 0) * 1.8)
   }
 }
 
@@ -49,6 +52,32 @@ const passingInvariants: ReadonlyArray<InvariantResult> = [
   { name: "carrierCapacityRespected", description: "No SIM carrier holds more than its capacity; every ticket is in one place", violations: 0 },
   { name: "idempotentRetries", description: "A retried request with the same idempotency key never charges twice", violations: 0 }
 ]
+
+// The payment→issuance curve through the summary's percentiles (decades of 1/(1 − p): 90% is 1, 99% is 2),
+// drawn straight between them: 10 points a decade up to the 1-in-33,381 sample, then the max.
+const distributionAnchors: ReadonlyArray<readonly [decades: number, valueMs: number]> = [
+  [0, 12], [Math.log10(2), 96], [1, 214], [2, 398], [3, 871], [Math.log10(total((point) => point.issued)), 1_700]
+]
+
+const interpolatedMs = (decades: number): number => {
+  const upper = distributionAnchors.findIndex(([anchor]) => anchor >= decades)
+  const [fromDecades, fromMs] = distributionAnchors[Math.max(0, upper - 1)] ?? [0, 0]
+  const [toDecades, toMs] = distributionAnchors[Math.max(0, upper)] ?? [0, 0]
+  return toDecades === fromDecades ? toMs : Math.round(fromMs + ((decades - fromDecades) / (toDecades - fromDecades)) * (toMs - fromMs))
+}
+
+const distributionSteps = Math.floor(Math.log10(total((point) => point.issued)) * 10)
+
+const paymentToIssuanceDistribution = {
+  count: total((point) => point.issued),
+  points: [
+    ...Array.from({ length: distributionSteps + 1 }, (_, step) => ({
+      percentile: Math.round((1 - 10 ** (-step / 10)) * 100_000_000) / 1_000_000,
+      valueMs: interpolatedMs(step / 10)
+    })),
+    { percentile: 100, valueMs: 1_904 }
+  ]
+}
 
 export const sampleReport: Report = {
   scenario: "spring-festival",
@@ -80,6 +109,7 @@ export const sampleReport: Report = {
     hold: { count: total((point) => point.held), p50: 18, p90: 61, p99: 176, p999: 402, max: 933 },
     checkin: { count: total((point) => point.admitted), p50: 4, p90: 9, p99: 22, p999: 57, max: 140 }
   },
+  latencyDistribution: { paymentToIssuance: paymentToIssuanceDistribution },
   throughput: {
     issuedPerSecond: total((point) => point.issued) / (virtualDurationMs / 1_000),
     bucketMs,
@@ -96,6 +126,19 @@ export const sampleReport: Report = {
     "Series buckets are 5 minutes wide; a bucket's p99 is 0 when nothing was issued in it."
   ]
 }
+
+/** A report as written before the percentile distribution and the p50/p90/p99.9 series existed. */
+export const sampleReportBeforeDistributions: Report = (() => {
+  const { latencyDistribution: _distribution, ...rest } = sampleReport
+  return {
+    ...rest,
+    throughput: {
+      ...sampleReport.throughput,
+      series: sampleReport.throughput.series.map(({ tMs, held, paid, issued, admitted, errors, paymentToIssuanceP99Ms }) =>
+        ({ tMs, held, paid, issued, admitted, errors, paymentToIssuanceP99Ms }))
+    }
+  }
+})()
 
 /** Markup and a terminal escape in the witness: renderers must show it, never interpret it. */
 export const hostileWitnessLine = "order <script>alert(\"held\")</script> & seat 'G1234/05A' \u001b[31m"

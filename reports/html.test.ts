@@ -1,7 +1,8 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { hostileWitnessLine, sampleFailingReport, sampleReport } from "./fixture.js"
+import { hostileWitnessLine, sampleFailingReport, sampleReport, sampleReportBeforeDistributions } from "./fixture.js"
 import { renderHtml } from "./html.js"
+import { percentileLabel } from "./percentileChart.js"
 import type { Report } from "./Report.js"
 
 const chartOf = (html: string, kind: string): string => {
@@ -75,7 +76,7 @@ test("the header shows the run's identity and the tables show counts and percent
   assert.match(html, /<code>SeatTaken<\/code><\/td><td class="number">2,022<\/td>/)
 })
 
-test("three charts exist, and each throughput line has one point per series entry, in time order", () => {
+test("the throughput, errors and latency charts exist, and each throughput line has one point per series entry, in time order", () => {
   const html = renderHtml(sampleReport)
   const entries = sampleReport.throughput.series.length
   const throughputLines = polylinePoints(chartOf(html, "throughput"))
@@ -98,10 +99,49 @@ test("the chart's highest point is the busiest bucket (SVG y grows downwards)", 
   assert.equal(topmost, busiest)
 })
 
-test("an empty series draws three empty charts labelled 'no data'", () => {
+test("the latency chart draws p50, p90, p99 and p99.9 over time, each above the one before", () => {
+  const chart = chartOf(renderHtml(sampleReport), "latency")
+  assert.deepEqual([...chart.matchAll(/data-series="([^"]+)"/g)].map((match) => match[1]), ["p50", "p90", "p99", "p99.9"])
+  const [p50 = [], p90 = [], p99 = [], p999 = []] = polylinePoints(chart)
+  // SVG y grows downwards: a higher percentile is never drawn below a lower one
+  for (const [lower, higher] of [[p50, p90], [p90, p99], [p99, p999]] as const) {
+    assert.ok(higher.every((point, index) => point.y <= (lower[index]?.y ?? -Infinity)))
+  }
+})
+
+test("the percentile distribution runs left to right from 0% to the tail, rising, with the max as a level line", () => {
+  const chart = chartOf(renderHtml(sampleReport), "distribution")
+  const [curve = []] = polylinePoints(chart)
+  const distribution = sampleReport.latencyDistribution?.paymentToIssuance
+  assert.ok(distribution)
+  // every point but the max (100%, at infinity on this axis) is on the curve
+  assert.equal(curve.length, distribution.points.length - 1)
+  assert.ok(curve.every((point, index) => index === 0 || (point.x > (curve[index - 1]?.x ?? Infinity) && point.y <= (curve[index - 1]?.y ?? -Infinity))))
+  for (const label of ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"]) assert.ok(chart.includes(`>${label}</text>`), label)
+  assert.ok(chart.includes(">max 1,904 ms</text>"))
+  assert.ok(chart.includes("payment → issuance (n = 33381)"))
+  // 99% sits two fifths along a five-decade axis
+  const plotWidth = 724 - 64
+  const p99Index = distribution.points.findIndex((point) => point.percentile === 99)
+  assert.equal(curve[p99Index]?.x, Number((64 + plotWidth * 2 / 5).toFixed(1)))
+})
+
+test("percentile labels name the tenfold steps of 1/(1 − p)", () => {
+  assert.deepEqual([0, 1, 2, 3, 4, 6].map(percentileLabel), ["0%", "90%", "99%", "99.9%", "99.99%", "99.9999%"])
+})
+
+test("a report written before distributions renders: the p99 line alone, and a note instead of the curve", () => {
+  const html = renderHtml(sampleReportBeforeDistributions)
+  assert.equal(polylinePoints(chartOf(html, "latency")).length, 1)
+  assert.match(chartOf(html, "latency"), /data-series="p99"/)
+  assert.doesNotMatch(html, /data-chart="distribution"/)
+  assert.match(html, /written before distributions were recorded/)
+})
+
+test("an empty series and an empty distribution draw empty charts labelled 'no data'", () => {
   const empty: Report = { ...sampleReport, throughput: { ...sampleReport.throughput, series: [] } }
-  const html = renderHtml(empty)
-  for (const kind of ["throughput", "errors", "latency"]) {
+  const html = renderHtml({ ...empty, latencyDistribution: { paymentToIssuance: { count: 0, points: [] } } })
+  for (const kind of ["throughput", "errors", "latency", "distribution"]) {
     const chart = chartOf(html, kind)
     assert.match(chart, />no data</)
     assert.doesNotMatch(chart, /<polyline/)

@@ -3,8 +3,10 @@
  * external resources, so it opens offline and can be attached to a ticket as a single file.
  */
 import { renderLineChart } from "./chart.js"
+import type { ChartLine } from "./chart.js"
 import { escapeHtml } from "./escape.js"
 import { formatCount, formatDuration, formatMs } from "./format.js"
+import { renderPercentileChart } from "./percentileChart.js"
 import type { InvariantResult, LatencySummary, Report, ThresholdResult } from "./Report.js"
 import { brokenInvariants, failedThresholds, isInvariantBroken, reportPassed } from "./verdict.js"
 
@@ -119,11 +121,38 @@ const renderCharts = (report: Report): string => {
       ...common, kind: "errors", title: "Errors over time", yAxisLabel: "errors",
       lines: [{ name: "errors", color: "#d62728", values: series.map((point) => point.errors) }]
     }) +
-    `<h3>Payment → issuance p99 (ms)</h3>` +
+    `<h3>Payment → issuance percentiles (ms, ${escapeHtml(bucketText)})</h3>` +
     renderLineChart({
-      ...common, kind: "latency", title: "Payment to issuance p99 over time", yAxisLabel: "ms",
-      lines: [{ name: "p99", color: "#17becf", values: series.map((point) => point.paymentToIssuanceP99Ms) }]
-    })
+      ...common, kind: "latency", title: "Payment to issuance percentiles over time", yAxisLabel: "ms",
+      lines: latencyLines(series)
+    }) +
+    renderDistribution(report)
+}
+
+type Series = Report["throughput"]["series"]
+
+/** p50 … p99.9 per bucket; a report written before they existed has the p99 only. */
+const latencyLines = (series: Series): Array<ChartLine> => {
+  const optional: ReadonlyArray<readonly [string, string, (point: Series[number]) => number | undefined]> = [
+    ["p50", "#1f77b4", (point) => point.paymentToIssuanceP50Ms],
+    ["p90", "#2ca02c", (point) => point.paymentToIssuanceP90Ms],
+    ["p99.9", "#d62728", (point) => point.paymentToIssuanceP999Ms]
+  ]
+  const present = optional
+    .filter(([, , pick]) => series.length > 0 && series.every((point) => pick(point) !== undefined))
+    .map(([name, color, pick]): ChartLine => ({ name, color, values: series.map((point) => pick(point) ?? 0) }))
+  const p99: ChartLine = { name: "p99", color: "#ff7f0e", values: series.map((point) => point.paymentToIssuanceP99Ms) }
+  const order = ["p50", "p90", "p99", "p99.9"]
+  return [...present, p99].sort((left, right) => order.indexOf(left.name) - order.indexOf(right.name))
+}
+
+const renderDistribution = (report: Report): string => {
+  const distribution = report.latencyDistribution?.paymentToIssuance
+  return `<h3>Payment → issuance percentile distribution (ms)</h3>` + (distribution === undefined
+    ? `<p>This report was written before distributions were recorded.</p>`
+    : renderPercentileChart({
+      title: "Payment to issuance latency by percentile", name: "payment → issuance", color: "#17becf", distribution
+    }))
 }
 
 const renderWitness = (invariant: InvariantResult): string => {

@@ -3,7 +3,7 @@
  * Derived after the run rather than counted during it, so the history stays the single record.
  */
 import * as hdr from "hdr-histogram-js"
-import type { LatencySummary, Report, SeriesPoint } from "../reports/Report.js"
+import type { LatencyDistribution, LatencySummary, Report, SeriesPoint } from "../reports/Report.js"
 import type { History, HistoryEvent } from "./History.js"
 
 /** bucket widths the series may use; the smallest that keeps it within `maxSeriesBuckets` is chosen */
@@ -26,20 +26,48 @@ export const salesWindowOf = (history: History, fromMs: number, toMs: number) =>
 }
 const maxTrackableLatencyMs = 24 * 3_600_000
 
+/** distribution points per tenfold step of 1/(1 − p): 0%, 20.6%, 36.9% … 90%, 92.1% … 99% … */
+export const distributionStepsPerDecade = 10
+/** 99.9999%: beyond it a run of this size has no data, the max stands for the rest */
+export const maxDistributionDecades = 6
+
+const withHistogram = <A>(valuesMs: ReadonlyArray<number>, read: (histogram: hdr.Histogram) => A): A => {
+  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: maxTrackableLatencyMs, numberOfSignificantValueDigits: 3 })
+  try {
+    for (const value of valuesMs) histogram.recordValue(Math.max(0, Math.round(value)))
+    return read(histogram)
+  } finally {
+    histogram.destroy()
+  }
+}
+
 export const summarize = (valuesMs: ReadonlyArray<number>): LatencySummary => {
   if (valuesMs.length === 0) return { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 }
-  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: maxTrackableLatencyMs, numberOfSignificantValueDigits: 3 })
-  for (const value of valuesMs) histogram.recordValue(Math.max(0, Math.round(value)))
-  const summary = {
+  return withHistogram(valuesMs, (histogram) => ({
     count: valuesMs.length,
     p50: histogram.getValueAtPercentile(50),
     p90: histogram.getValueAtPercentile(90),
     p99: histogram.getValueAtPercentile(99),
     p999: histogram.getValueAtPercentile(99.9),
     max: histogram.maxValue
-  }
-  histogram.destroy()
-  return summary
+  }))
+}
+
+/**
+ * The percentile curve HdrHistogram plots: points evenly spaced on the 1/(1 − p) scale, up to the
+ * percentile one sample in `count` stands for (past it every value is the max), then the max at 100.
+ */
+export const distributionOf = (valuesMs: ReadonlyArray<number>): LatencyDistribution => {
+  if (valuesMs.length === 0) return { count: 0, points: [] }
+  const stepCount = Math.min(maxDistributionDecades * distributionStepsPerDecade,
+    Math.floor(Math.log10(valuesMs.length) * distributionStepsPerDecade))
+  return withHistogram(valuesMs, (histogram) => {
+    const percentiles = Array.from({ length: stepCount + 1 }, (_, step) =>
+      // rounded so the JSON carries 36.904266 rather than 36.90426555198303
+      Math.round((1 - 10 ** (-step / distributionStepsPerDecade)) * 100_000_000) / 1_000_000)
+    const points = percentiles.map((percentile) => ({ percentile, valueMs: histogram.getValueAtPercentile(percentile) }))
+    return { count: valuesMs.length, points: [...points, { percentile: 100, valueMs: histogram.maxValue }] }
+  })
 }
 
 const isCall = (event: HistoryEvent) => event.durationMs !== undefined
@@ -71,6 +99,10 @@ export const latencyOf = (history: History): Report["latency"] => ({
   checkin: summarize(history.events.filter(ok("scan")).map((event) => event.durationMs ?? 0))
 })
 
+export const latencyDistributionOf = (history: History): NonNullable<Report["latencyDistribution"]> => ({
+  paymentToIssuance: distributionOf(history.events.filter(ok("ticket-received")).map(paymentToIssuanceOf))
+})
+
 export const throughputOf = (history: History, fromMs: number, toMs: number): Report["throughput"] => {
   const bucketMs = bucketWidthFor(toMs - fromMs)
   const bucketCount = Math.max(1, Math.ceil((toMs - fromMs) / bucketMs))
@@ -86,7 +118,13 @@ export const throughputOf = (history: History, fromMs: number, toMs: number): Re
     else if (ok("scan")(event)) bucket.admitted++
     else if (isCall(event) && event.outcome !== "ok") bucket.errors++
   }
-  const series: Array<SeriesPoint> = buckets.map(({ latencies, ...point }) => ({ ...point, paymentToIssuanceP99Ms: summarize(latencies).p99 }))
+  const series: Array<SeriesPoint> = buckets.map(({ latencies, ...point }) => {
+    const summary = summarize(latencies)
+    return {
+      ...point, paymentToIssuanceP99Ms: summary.p99,
+      paymentToIssuanceP50Ms: summary.p50, paymentToIssuanceP90Ms: summary.p90, paymentToIssuanceP999Ms: summary.p999
+    }
+  })
   const issued = history.events.filter(ok("ticket-received"))
   const spanMs = issued.length === 0 ? 0 : Math.max(...issued.map((event) => event.atMs)) - fromMs
   return {

@@ -7,7 +7,7 @@ import type { Report } from "../reports/Report.js"
 import { evaluateThresholds, parseThresholds } from "../reports/thresholds.js"
 import type { Threshold } from "../reports/thresholds.js"
 import type { Scenario } from "../scenarios/Scenario.js"
-import { countsOf, latencyOf, salesWindowOf, throughputOf } from "./Metrics.js"
+import { countsOf, latencyDistributionOf, latencyOf, salesWindowOf, throughputOf } from "./Metrics.js"
 import type { RunOutcome } from "./Virtual.js"
 
 export const configHashOf = (scenario: Scenario, seed: number) =>
@@ -39,6 +39,7 @@ export const buildReport = (options: {
     wallDurationMs: Math.round(options.wallDurationMs),
     counts: countsOf(outcome.history, scenario.passengers.count),
     latency: latencyOf(outcome.history),
+    latencyDistribution: latencyDistributionOf(outcome.history),
     throughput: throughputOf(outcome.history, window.fromMs, window.toMs),
     invariants: outcome.invariants,
     thresholds: [],

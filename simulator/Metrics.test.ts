@@ -1,0 +1,37 @@
+import assert from "node:assert/strict"
+import { test } from "node:test"
+import { distributionOf, summarize } from "./Metrics.js"
+
+const oneToThousandMs = Array.from({ length: 1_000 }, (_, index) => index + 1)
+
+test("the distribution has 10 points a decade of 1/(1 − p) up to one sample in n, then the max at 100%", () => {
+  const distribution = distributionOf(oneToThousandMs)
+  assert.equal(distribution.count, 1_000)
+  // 1,000 samples reach 99.9% (three decades): 30 steps, the 0% point and the max
+  assert.equal(distribution.points.length, 32)
+  assert.deepEqual(distribution.points.slice(0, 2).map((point) => point.percentile), [0, 20.567177])
+  assert.deepEqual(distribution.points.at(-2), { percentile: 99.9, valueMs: 999 })
+  assert.deepEqual(distribution.points.at(-1), { percentile: 100, valueMs: 1_000 })
+  const at = (percentile: number) => distribution.points.find((point) => point.percentile === percentile)?.valueMs
+  assert.equal(at(90), 900)
+  assert.equal(at(99), 990)
+  assert.ok(distribution.points.every((point, index, points) =>
+    index === 0 || (point.percentile > (points[index - 1]?.percentile ?? Infinity) && point.valueMs >= (points[index - 1]?.valueMs ?? Infinity))))
+})
+
+test("the distribution agrees with the summary's percentiles (same histogram)", () => {
+  const skewedMs = oneToThousandMs.map((value) => Math.round(value ** 2 / 100))
+  const summary = summarize(skewedMs)
+  const points = distributionOf(skewedMs).points
+  assert.equal(points.find((point) => point.percentile === 90)?.valueMs, summary.p90)
+  assert.equal(points.find((point) => point.percentile === 99)?.valueMs, summary.p99)
+  assert.equal(points.at(-1)?.valueMs, summary.max)
+})
+
+test("a huge run stops at 99.9999%, and no samples give no points", () => {
+  const manyMs = Array.from({ length: 2_000_000 }, (_, index) => index % 5_000)
+  const points = distributionOf(manyMs).points
+  assert.equal(points.at(-2)?.percentile, 99.9999)
+  assert.equal(points.length, 62)
+  assert.deepEqual(distributionOf([]), { count: 0, points: [] })
+})
