@@ -1,6 +1,6 @@
 /**
- * `npm test`: the whole suite on SQLite, then the reference server's suite again on PostgreSQL (one shared
- * suite for every implementation of the store). Each pass is its own `node --test` run with
+ * `npm test`: the whole suite on SQLite and, at the same time, the reference server's suite again on PostgreSQL
+ * (one shared suite for every implementation of the store). Each pass is its own `node --test` run with
  * `CHUNYUN_TEST_STORE` set; every test name carries its store (store-reporter.mjs). Exits non-zero when a
  * test fails in either pass. PostgreSQL: `CHUNYUN_TEST_POSTGRES_URL`, default postgres://root@127.0.0.1:5432/test.
  */
@@ -34,20 +34,25 @@ const runPass = ({ store, files }) => new Promise((resolve, reject) => {
   const counts = {}
   let pending = ""
   child.stdout.setEncoding("utf8").on("data", (chunk) => {
-    process.stdout.write(chunk)
     const lines = (pending + chunk).split("\n")
     pending = lines.pop() ?? ""
+    // whole lines only: the two passes print at the same time
+    if (lines.length > 0) process.stdout.write(lines.join("\n") + "\n")
     for (const line of lines) {
       const summary = /^# \[\w+\] (tests|pass|fail|cancelled|skipped|todo) (\d+)$/.exec(line)
       if (summary) counts[summary[1]] = Number(summary[2])
     }
   })
   child.on("error", reject)
-  child.on("close", (code, signal) => resolve({ store, files: files.length, code: code ?? signal, wallSeconds: (performance.now() - startedMs) / 1000, counts }))
+  child.on("close", (code, signal) => {
+    if (pending) process.stdout.write(pending + "\n")
+    resolve({ store, files: files.length, code: code ?? signal, wallSeconds: (performance.now() - startedMs) / 1000, counts })
+  })
 })
 
-const results = []
-for (const pass of passes) results.push(await runPass(pass))
+// The passes run side by side: the PostgreSQL one waits on the database much of the time, so on two cores the
+// whole suite takes little more than its longer pass.
+const results = await Promise.all(passes.map(runPass))
 
 console.log("\nstore      files  tests   pass   fail  cancelled  skipped  wall s  exit")
 for (const result of results) {
