@@ -6,6 +6,7 @@ import { HttpApi, OpenApi } from "@effect/platform"
 import { AccountsApi } from "./Accounts/Api.js"
 import { BackupApi } from "./Backup/Api.js"
 import { GateSyncApi } from "./GateSync/Api.js"
+import { GroupOrdersApi } from "./GroupOrders/Api.js"
 import { UpstreamApi } from "./Upstream/Api.js"
 import { CatalogApi } from "./Catalog/Api.js"
 import { CheckinApi } from "./Checkin/Api.js"
@@ -41,6 +42,7 @@ export class ChunyunApi extends HttpApi.make("chunyun")
   .add(BackupApi)
   .add(GateSyncApi)
   .add(UpstreamApi)
+  .add(GroupOrdersApi)
   // answered by the request guard (reference/RequestGuard.ts) before any handler runs
   .addError(RequestTooLarge)
   .addError(LengthRequired)

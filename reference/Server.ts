@@ -61,6 +61,8 @@ import { SmsHttp } from "./Sms/Http.js"
 import { createGuardedServer, RequestGuardLive } from "./RequestGuard.js"
 import { runMigrations } from "./Store/migrations.js"
 import { Venues } from "./Venues.js"
+import { GroupOrders } from "./GroupOrders.js"
+import { GroupOrdersHttp } from "./GroupOrders/Http.js"
 import { VenuesHttp } from "./Venues/Http.js"
 import { SimulatedUpstream, SimulatedUpstreamPort, UpstreamSync } from "./Upstream.js"
 import { UpstreamHttp } from "./Upstream/Http.js"
@@ -112,7 +114,7 @@ const PaymentServices = Payments.DefaultWithoutDependencies.pipe(
   Layer.provideMerge(Layer.mergeAll(Kiosks.DefaultWithoutDependencies, TwoPhaseLedger.Default, PaymentPorts))
 )
 export const ServicesLayer = Sms.DefaultWithoutDependencies.pipe(
-  Layer.provideMerge(Layer.mergeAll(Accounts.DefaultWithoutDependencies, Lifecycle.DefaultWithoutDependencies.pipe(Layer.provideMerge(PaymentServices)), UpstreamSync.Default)),
+  Layer.provideMerge(Layer.mergeAll(Accounts.DefaultWithoutDependencies, Lifecycle.DefaultWithoutDependencies.pipe(Layer.provideMerge(PaymentServices)), UpstreamSync.Default, GroupOrders.Default)),
   Layer.provideMerge(Features),
   Layer.provideMerge(Layer.merge(Foundations, ensureSystemAccounts.pipe(Layer.provide(LedgerRepo.Default))))
 )
@@ -126,6 +128,7 @@ const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
     PaymentsAdminHttp, KioskHttp, GatewayHttp,
     SmsHttp, DeliveryHttp,
     BackupHttp, GateSyncHttp, UpstreamHttp,
+    GroupOrdersHttp,
   ]),
   Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive, KioskAuthLive, DeliveryAuthLive])
 )

@@ -8,8 +8,9 @@ import { runIdOf } from "./Catalog.js"
 import { CinemaExists, HallNotFound } from "./Catalog/Errors.js"
 import { CatalogRepo, runRecordProblems } from "./Catalog/Repo.js"
 import type { RunRecord, SeatRecord } from "./Catalog/Repo.js"
-import { InvalidCatalog, maxSeatsPerRun } from "./Domain.js"
+import { InvalidCatalog } from "./Domain.js"
 import type { RunId, ServiceDate, StationCode, TrainCode } from "./Domain.js"
+import { maxPlacesPerEvent } from "./Venues/Api.js"
 import type { Cinema, NewCinema, NewEvent, NewShowing, VenueRunOffer } from "./Venues/Api.js"
 
 /** seat letters of a hall's layout and the class each sells */
@@ -67,7 +68,7 @@ const eventRecord = (event: NewEvent): RunRecord | string => {
     if (zoneSeats.length === 0) return `zone ${zone.zone} has no seats`
     seats.push(...zoneSeats)
   }
-  if (seats.length > maxSeatsPerRun) return `an event has at most ${maxSeatsPerRun} seats and places, got ${seats.length}`
+  if (seats.length > maxPlacesPerEvent) return `an event has at most ${maxPlacesPerEvent} seats and places, got ${seats.length}`
   return {
     runId: runIdOf(event.eventCode, event.serviceDate), code: event.eventCode, serviceDate: event.serviceDate, kind: "event",
     stops: venueStops(event.venue, event.startMinuteOfDay, event.durationMinutes), fares,

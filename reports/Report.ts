@@ -61,6 +61,23 @@ export const ThresholdResult = Schema.Struct({
 })
 export type ThresholdResult = typeof ThresholdResult.Type
 
+/** Gates that can go offline (the stadium's): how fans got in, and what the offline gates' syncs found. */
+export const GateSummary = Schema.Struct({
+  admittedOnline: Schema.Number,
+  /** admitted by a gate without its link, on the signature alone; each reported at the gate's sync */
+  admittedOffline: Schema.Number,
+  /** read from a SIM carrier over RFID/NFC rather than a QR */
+  admittedByCarrier: Schema.Number,
+  /** captures the camera could not decode (glare), each followed by another presentation */
+  glareRetries: Schema.Number,
+  syncBatches: Schema.Number,
+  /** the server's verdicts on the synced offline admissions */
+  synced: Schema.Struct({ admitted: Schema.Number, double: Schema.Number, invalid: Schema.Number, bindingMismatch: Schema.Number }),
+  /** double admissions the server reports after the syncs (GET /admin/gates/offline-admissions) */
+  doublesFound: Schema.Number
+})
+export type GateSummary = typeof GateSummary.Type
+
 export const Report = Schema.Struct({
   scenario: Schema.String,
   seed: Schema.Number,
@@ -97,6 +114,8 @@ export const Report = Schema.Struct({
     series: Schema.Array(SeriesPoint)
   }),
   invariants: Schema.Array(InvariantResult),
+  /** present when the run had gates that can go offline */
+  gates: Schema.optional(GateSummary),
   thresholds: Schema.Array(ThresholdResult),
   /** plain sentences a reader must know to read the numbers (sampling, scaled parameters) */
   notes: Schema.Array(Schema.String)

@@ -69,12 +69,17 @@ export const PrinterFaults = fault("printer", {
   slowPrintMs: Ms(600_000)
 })
 
-/** Glare or blur on the gate's camera: the image is damaged with `damageRate` and the passenger presents it again. */
+/**
+ * Glare on the gates' cameras: on the first `cameraShare` of each venue's gates (default: all), a capture is
+ * damaged with `damageRate` (a white disc over part of the QR image); when jsQR cannot read it the passenger
+ * presents it again.
+ */
 export const CameraGlare = fault("camera-glare", {
-  damageRate: Rate
+  damageRate: Rate,
+  cameraShare: Schema.optional(Rate)
 })
 
-/** A share of the gates lose their link to the server, admit offline, and sync when the window closes. */
+/** The last `offlineGateShare` of each venue's gates lose their link to the server, admit offline, and sync when the window closes. */
 export const GatesOffline = fault("gates-offline", {
   offlineGateShare: Rate
 })

@@ -3,7 +3,10 @@
  * Scenario files default-export a value that `Scenario` decodes; a typo gets an error naming its path.
  */
 import { Schema } from "effect"
+import { SeatClassName } from "../reference/Catalog/Api.js"
+import { maxTicketsPerGroupOrder } from "../reference/GroupOrders/Api.js"
 import { inventoryVariants } from "../reference/Inventory.js"
+import { NewEvent } from "../reference/Venues/Api.js"
 import { Fault } from "./Faults.js"
 
 const Int = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
@@ -45,9 +48,37 @@ const Weight = Schema.optional(Schema.Number.pipe(Schema.between(0, 1_000_000)))
  * with the phone app and the wallet (devices/Phone.ts). The journeys are in simulator/Journeys.ts.
  */
 export const JourneyMix = Schema.Struct({
-  app: Weight
+  app: Weight,
+  /** `fan`: holds an event ticket bought before the gates open and walks to a gate (simulator/journeys/Fan.ts) */
+  fan: Weight
 }).pipe(Schema.filter((mix) => Object.values(mix).some((weight) => (weight ?? 0) > 0) || "give at least one journey a weight above 0"))
 export type JourneyKind = keyof typeof JourneyMix.Type
+
+const Rate = Schema.Number.pipe(Schema.between(0, 1))
+
+/**
+ * An event whose fans hold tickets before the gates open (the `fan` journey): an organiser buys them in group
+ * orders of `groupOrderSize` (POST /group-orders) while the scenario sets up, and passes each fan its QR.
+ */
+export const EventSection = Schema.Struct({
+  /** the event as the operator creates it (POST /admin/events); its venue's gates are `gatesPerStation` */
+  definition: NewEvent,
+  /** the class every fan's ticket is bought in */
+  seatClass: SeatClassName,
+  groupOrderSize: Int(1, maxTicketsPerGroupOrder),
+  /** fans whose ticket is on their phone's SIM carrier, read at the gate over RFID/NFC instead of the QR */
+  carrierShare: Rate,
+  /** fans who also pass a screenshot of their QR to a friend, who tries it at another gate after them */
+  screenshotShare: Rate,
+  screenshotDelayMs: Range(0, 3_600_000),
+  /** a fan whose code the camera could not read shows it again after this, at most `maxPresentations` times in all */
+  representDelayMs: Range(0, 60_000),
+  maxPresentations: Int(1, 10),
+  /** how long the reader takes: a camera frame, an RFID/NFC exchange */
+  cameraReadMs: Int(0, 10_000),
+  rfidReadMs: Int(0, 10_000)
+})
+export type EventSection = typeof EventSection.Type
 
 const ScenarioFields = Schema.Struct({
   name: Schema.String.pipe(Schema.pattern(/^[a-z0-9-]+$/)),
@@ -65,6 +96,12 @@ const ScenarioFields = Schema.Struct({
     count: Int(1, 1_000_000),
     /** arrivals after on-sale are exponential with this mean: most come in the first minutes */
     meanArrivalDelayMs: Int(1, 86_400_000),
+    /**
+     * instead: arrivals rise linearly from the ramp's start to its end (ms after the on-sale), as fans reach a
+     * stadium's gates, more of them as kick-off nears (k6's ramping-arrival-rate from 0 to a peak)
+     */
+    arrivalRamp: Schema.optional(Schema.Struct({ startAfterOnSaleMs: Int(0, 86_400_000), endAfterOnSaleMs: Int(1, 86_400_000) }).pipe(
+      Schema.filter((ramp) => ramp.startAfterOnSaleMs < ramp.endAfterOnSaleMs || "startAfterOnSaleMs must be before endAfterOnSaleMs"))),
     thinkTimeMs: Range(0, 600_000),
     /** one-way network delay of each request in virtual mode */
     networkDelayMs: Range(0, 60_000),
@@ -94,7 +131,9 @@ const ScenarioFields = Schema.Struct({
   /** as in k6: { payment_to_issuance: ["p(99)<500"], invariants: ["violations==0"] } (reports/thresholds.ts) */
   thresholds: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) }), { default: () => ({}) }),
   /** faults scheduled on the scenario's timeline (scenarios/Faults.ts) */
-  faults: Schema.optionalWith(Schema.Array(Fault), { exact: true, default: () => [] })
+  faults: Schema.optionalWith(Schema.Array(Fault), { exact: true, default: () => [] }),
+  /** an event and its fans (the `fan` journey) */
+  event: Schema.optional(EventSection)
 })
 
 /** journeys that buy a train ticket need a train */
@@ -105,6 +144,12 @@ export const Scenario = ScenarioFields.pipe(Schema.filter((scenario) => {
   const issues: Array<Schema.FilterIssue> = []
   const wanted = trainJourneys.filter((kind) => (scenario.passengers.mix[kind] ?? 0) > 0)
   if (wanted.length > 0 && scenario.trains.length === 0) issues.push({ path: ["trains"], message: `journeys ${wanted.join(", ")} need at least one train` })
+  if ((scenario.passengers.mix.fan ?? 0) > 0 && scenario.event === undefined) issues.push({ path: ["event"], message: "the fan journey needs an event" })
+  if (scenario.event && scenario.passengers.count > scenario.event.definition.zones
+    .filter((zone) => zone.seatClass === scenario.event!.seatClass)
+    .reduce((sum, zone) => sum + (zone.standingCapacity ?? zone.rows?.join("").replace(/[^S]/g, "").length ?? 0), 0)) {
+    issues.push({ path: ["event", "seatClass"], message: `the zones of class ${scenario.event.seatClass} have fewer places than the ${scenario.passengers.count} fans` })
+  }
   if (scenario.trains.length === 0 && scenario.endAt === undefined) issues.push({ path: ["endAt"], message: "a scenario without trains must say when it ends (endAt)" })
   scenario.trains.forEach((train, index) => {
     if (train.fareFenPerSegment.length !== train.stops.length - 1) {

@@ -297,6 +297,34 @@ describe("5. no ticket admitted twice", () => {
   })
 })
 
+describe("5. offline doubles are counted, not hidden", () => {
+  const offlineScan = (ticketId: string, offsetMs: number): HistoryEvent => ({
+    atMs: atMs + offsetMs, actor: "fan-1-friend", kind: "scan", outcome: "ok", durationMs: 300,
+    detail: { ticketId, gate: "BJP-04", pixels: false, offline: true }
+  })
+  const synced = (outcome: string) =>
+    `INSERT INTO offline_admissions (gate_id, ticket_id, presented_holder, admitted_at_ms, synced_at_ms, outcome, first_gate_id, first_admitted_at_ms)
+      VALUES ('BJP-04', 'K-issued', '13000000001', ${atMs + 8_000}, ${atMs + 60_000}, '${outcome}', 'BJP-01', ${atMs + 3_000})`
+
+  test("a ticket let in online and again offline, the second counted as a double at sync: clean", async () => {
+    const history = cleanHistory()
+    history.add(offlineScan("K-issued", 8_000))
+    assertClean(await auditAfter([synced("double")], history))
+  })
+
+  test("an offline admission the server never heard of is a violation", async () => {
+    const history = cleanHistory()
+    history.add(offlineScan("K-issued", 8_000))
+    assertOnly(await auditAfter([], history), "admitted-once", ["ticket K-issued: admitted 1 times offline, 0 reached the server"])
+  })
+
+  test("a second admission the sync did not count as a double is a violation", async () => {
+    const history = cleanHistory()
+    history.add(offlineScan("K-issued", 8_000))
+    assertOnly(await auditAfter([synced("admitted")], history), "admitted-once", ["ticket K-issued: let in 2 times (1 offline), 0 counted as doubles"])
+  })
+})
+
 describe("witness size", () => {
   test("every violation is counted, but the witness keeps only the first ten lines", async () => {
     const extraSeats = 12

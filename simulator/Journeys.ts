@@ -15,6 +15,7 @@ import type { FaultActions, FaultSchedule } from "./FaultSchedule.js"
 import type { History } from "./History.js"
 import type { Arrival } from "./Population.js"
 import { phoneEnvironment, setUp } from "./Setup.js"
+import { prepareFanJourney } from "./journeys/Fan.js"
 import type { Prepared, Timing } from "./Setup.js"
 
 export interface JourneyContext {
@@ -47,7 +48,8 @@ const prepareAppJourney: JourneyPreparer = (context) =>
   )
 
 export const journeyPreparers: { readonly [Kind in JourneyKind]-?: JourneyPreparer } = {
-  app: prepareAppJourney
+  app: prepareAppJourney,
+  fan: prepareFanJourney
 }
 
 export const journeyKindsOf = (scenario: Scenario): ReadonlyArray<JourneyKind> =>

@@ -3,7 +3,7 @@
  * Derived after the run rather than counted during it, so the history stays the single record.
  */
 import * as hdr from "hdr-histogram-js"
-import type { LatencyDistribution, LatencySummary, Report, SeriesPoint } from "../reports/Report.js"
+import type { GateSummary, LatencyDistribution, LatencySummary, Report, SeriesPoint } from "../reports/Report.js"
 import type { History, HistoryEvent } from "./History.js"
 
 /** bucket widths the series may use; the smallest that keeps it within `maxSeriesBuckets` is chosen */
@@ -131,5 +131,28 @@ export const throughputOf = (history: History, fromMs: number, toMs: number): Re
     issuedPerSecond: spanMs > 0 ? Math.round((issued.length / (spanMs / 1000)) * 100) / 100 : 0,
     bucketMs,
     series
+  }
+}
+
+const numberIn = (event: HistoryEvent, key: string) => Number(event.detail?.[key] ?? 0)
+
+/** The gates' summary, when the run had gates that sync offline admissions or glare on cameras; else undefined. */
+export const gatesOf = (history: History): GateSummary | undefined => {
+  const events = history.events
+  const syncs = events.filter(ok("gate-sync"))
+  const glareRetries = events.filter((event) => event.kind === "glare-retry").length
+  const admitted = events.filter(ok("scan"))
+  if (syncs.length === 0 && glareRetries === 0 && !admitted.some((event) => event.detail?.via !== undefined)) return undefined
+  const sum = (key: string) => syncs.reduce((total, event) => total + numberIn(event, key), 0)
+  const reports = events.filter(ok("offline-report"))
+  const lastReport = reports[reports.length - 1]
+  return {
+    admittedOnline: admitted.filter((event) => event.detail?.offline !== true).length,
+    admittedOffline: admitted.filter((event) => event.detail?.offline === true).length,
+    admittedByCarrier: admitted.filter((event) => event.detail?.via === "carrier").length,
+    glareRetries,
+    syncBatches: sum("batches"),
+    synced: { admitted: sum("admitted"), double: sum("double"), invalid: sum("invalid"), bindingMismatch: sum("binding-mismatch") },
+    doublesFound: lastReport ? numberIn(lastReport, "double") : sum("double")
   }
 }

@@ -56,7 +56,7 @@ const drawTrip = (trains: Scenario["trains"]) =>
   })
 
 /**
- * Arrivals sorted by time: exponential delays after the on-sale; each passenger draws a journey by the mix's
+ * Arrivals sorted by time: exponential delays after the on-sale (or a linear ramp, `arrivalRamp`); each passenger draws a journey by the mix's
  * weights (no draw when only one journey has weight) and, for a train journey, a train and a segment.
  */
 export const population = (scenario: Scenario) =>
@@ -68,7 +68,11 @@ export const population = (scenario: Scenario) =>
     const arrivals: Array<Arrival> = []
     for (let index = 0; index < scenario.passengers.count; index++) {
       const uniform = yield* Random.next
-      const delayMs = Math.floor(-Math.log(1 - uniform) * scenario.passengers.meanArrivalDelayMs)
+      const ramp = scenario.passengers.arrivalRamp
+      // a linear ramp's density rises as t: its inverse CDF is the square root
+      const delayMs = ramp
+        ? ramp.startAfterOnSaleMs + Math.floor(Math.sqrt(uniform) * (ramp.endAfterOnSaleMs - ramp.startAfterOnSaleMs))
+        : Math.floor(-Math.log(1 - uniform) * scenario.passengers.meanArrivalDelayMs)
       const journey = kinds.length === 1 ? kinds[0]! : kinds[yield* weightedIndex(weights)]!
       const trip = scenario.trains.length > 0 && needsTrain(journey) ? yield* drawTrip(scenario.trains) : undefined
       const passenger: Passenger = { index, phone: phoneNumberOf(index), residentId: residentIdOf(index), ...(trip ? { trip } : {}) }

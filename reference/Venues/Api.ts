@@ -15,6 +15,8 @@ export const maxHallRowCells = 60
 export const maxHallsPerCinema = 30
 export const maxZonesPerEvent = 40
 export const maxStandingCapacity = 9_999
+/** a stadium: the largest hold about 100,000 (a train run stays at maxSeatsPerRun) */
+export const maxPlacesPerEvent = 100_000
 export const maxDurationMinutes = 24 * 60
 
 const Name = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(60))
