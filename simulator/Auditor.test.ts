@@ -331,6 +331,18 @@ describe("5. no ticket admitted twice", () => {
   })
 })
 
+describe("5. offline double admissions are counted and reported, not violations", () => {
+  test("a double admission an offline gate reported at sync appears in the invariant's description, with no violation", async () => {
+    const results = await auditAfter([
+      `INSERT INTO offline_admissions (gate_id, ticket_id, presented_holder, admitted_at_ms, synced_at_ms, outcome, first_gate_id, first_admitted_at_ms)
+        VALUES ('BJP-09', 'K-issued', 'phone:13000000001', ${atMs + 4_000}, ${atMs + 60_000}, 'double', 'BJP-01', ${atMs + 3_000})`
+    ])
+    assertClean(results)
+    assert.equal(byName(results, "admitted-once").description,
+      "No ticket is admitted twice (5); 1 double admissions by offline gates found at sync, reported separately")
+  })
+})
+
 describe("witness size", () => {
   test(`every violation is counted, but the witness keeps only the first ${maxWitnessLines} lines`, async () => {
     const extraSeats = maxWitnessLines + 5

@@ -15,7 +15,7 @@ import { runVirtual } from "./Virtual.js"
 
 const scenariosDirectory = join(dirname(dirname(fileURLToPath(import.meta.url))), "scenarios")
 /** enough passengers that every journey of a mix is drawn a few times, few enough for three runs a scenario */
-const scaledPassengerCount = 150
+const scaledPassengerCount = 100
 const seed = 1
 const otherSeed = 2
 

@@ -148,6 +148,16 @@ export const admittedOnce = (history: History) => Effect.gen(function* () {
 })
 
 /**
+ * Offline gates admit on their own and a second admission of a ticket is found only at sync (reference/GateSync.ts):
+ * those are not violations of (5), which the gate could not prevent, but they are counted and reported beside it.
+ */
+export const offlineDoubleAdmissions = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const [row] = yield* sql<{ doubles: number }>`SELECT COUNT(*) AS doubles FROM offline_admissions WHERE outcome = 'double'`
+  return Number(row?.doubles ?? 0)
+})
+
+/**
  * SIM carriers (seed 003): a carrier never holds more tickets than its slots, and its slot count agrees with
  * the tickets on it; every live ticket of a phone with a carrier whose delivery is not pending is in exactly one
  * place (carrier, network box, or removed from the carrier), filed under its holder's MSISDN. A place is the

@@ -58,8 +58,10 @@ export class HistoryIndex {
 
   witnessEvents(violation: Violation): ReadonlyArray<HistoryEvent> {
     if (violation.events) return violation.events
+    // interleaved by time, as they happened: the race between two phones reads in order
     return this.actorsOf(violation).flatMap((actor) =>
       (this.eventsOfActor.get(actor) ?? []).filter((event) => !noiseKinds.has(event.kind)).slice(0, maxEventsPerActor))
+      .sort((left, right) => left.atMs - right.atMs)
   }
 }
 
