@@ -6,7 +6,9 @@
 import assert from "node:assert/strict"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { spawn } from "node:child_process"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { after, before, describe, test } from "node:test"
 import { Schema } from "effect"
 import { Scenario } from "../scenarios/Scenario.js"
@@ -15,7 +17,10 @@ import type { ReplayResult } from "./Replay.js"
 import { smallScenarioInput } from "./testing/smallScenario.js"
 import { runVirtual } from "./Virtual.js"
 
-/** few passengers: the replay runs the scenario again, twice here */
+const projectDirectory = dirname(dirname(fileURLToPath(import.meta.url)))
+/** bounds a hung child: a replay of this file takes a few seconds */
+const cliTimeoutMs = 60_000
+/** few passengers: the replay runs the scenario again, three times here */
 const replayPassengerCount = 80
 const seed = 5
 /** shorter than the phones' think time between hold and payment (0.5–4 s): many holds expire first */
@@ -73,6 +78,43 @@ describe("chunyun replay", () => {
     assert.equal(narrowed.compared, 2)
     assert.deepEqual(narrowed.differences.filter((difference) => difference.actor === actor), [changed.differences[0]])
     assert.equal(compareSessions(recorded, recorded, [actor]).differences.length, 0)
+  })
+})
+
+/** `chunyun replay <args>` as a user runs it */
+const chunyunReplay = (args: ReadonlyArray<string>) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+  const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "replay", ...args], {
+    cwd: projectDirectory, timeout: cliTimeoutMs, stdio: ["ignore", "pipe", "pipe"]
+  })
+  let stdout = ""
+  let stderr = ""
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => { stdout += chunk })
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => { stderr += chunk })
+  child.on("error", reject)
+  child.on("close", (code) => resolve({ code, stdout, stderr }))
+})
+
+describe("the replay command's exit codes", () => {
+  test("1 when a recorded answer differs from today's (a pay answer edited in the file), naming the actor; 2 for a bad file", async () => {
+    const lines = readFileSync(historyFile, "utf8").trimEnd().split("\n")
+    const payIndex = lines.findIndex((line, index) => {
+      if (index === 0) return false
+      const event = JSON.parse(line) as { kind: string; outcome: string }
+      return event.kind === "pay" && event.outcome === "ok"
+    })
+    const edited = JSON.parse(lines[payIndex]!) as { actor: string }
+    lines[payIndex] = JSON.stringify({ ...edited, outcome: "InsufficientFunds", detail: undefined })
+    const tampered = join(directory, "tampered.jsonl")
+    writeFileSync(tampered, lines.join("\n") + "\n")
+    const [differs, bad] = await Promise.all([
+      chunyunReplay([tampered, "--actor", edited.actor]),
+      chunyunReplay([join(directory, "missing.jsonl")])
+    ])
+    assert.equal(differs.code, 1, differs.stdout + differs.stderr)
+    assert.match(differs.stdout, new RegExp(`\\n${edited.actor}: call \\d+ differs[^\\n]*\\n {2}recorded: @[\\d:.]+ ${edited.actor} pay InsufficientFunds\\n {2}now: {6}@[\\d:.]+ ${edited.actor} pay ok`))
+    assert.match(differs.stdout, /\n1 of 1 actors differ\n/)
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /invalid history file\n.*missing\.jsonl: no such history file/)
   })
 })
 
