@@ -119,6 +119,9 @@ const progressPrinter = (scenario: Scenario, wallStart: number) => {
   }
 }
 
+/** a path as a command line for this directory reads best: relative when below it, else absolute */
+const shortPath = (path: string) => relative(process.cwd(), path).startsWith("..") ? path : relative(process.cwd(), path)
+
 const runCommand = async (args: ReadonlyArray<string>) => {
   const { values, positionals } = parseArgs({
     args: [...args], allowPositionals: true,
@@ -155,7 +158,7 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   const historyPath = join(outDir, historyFileName)
   writeFileSync(historyPath, historyFileText({ scenarioFile: file, scenario, seed, mode, options: { inventory, unsafe: values.unsafe === true }, codeVersion: version }, outcome.history))
   const report = withReplayCommands(built, {
-    scenarioFile: file, seed, unsafe: values.unsafe === true, historyFile: relative(process.cwd(), historyPath),
+    scenarioFile: file, seed, unsafe: values.unsafe === true, historyFile: shortPath(historyPath),
     ...(values.inventory === undefined ? {} : { inventory }), ...(values["password-cost"] === undefined ? {} : { passwordCost })
   })
   const written = await Effect.runPromise(writeReport(outDir, report).pipe(Effect.provide(NodeContext.layer)))
