@@ -4,10 +4,11 @@
  *   chunyun restore <backup> (--db FILE | --store postgres://…)
  *   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://…] [--password-cost N]
  *   chunyun compare <base.json> <new.json> [--tolerance 5%] [--html out.html]
+ *   chunyun replay <history.jsonl> [--actor phone-12 …]
  */
 import { execSync } from "node:child_process"
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
-import { dirname, resolve } from "node:path"
+import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
@@ -31,6 +32,7 @@ import { runReal } from "../simulator/Real.js"
 import type { History } from "../simulator/History.js"
 import { scenarioEndMs } from "../simulator/Population.js"
 import { runVirtual } from "../simulator/Virtual.js"
+import { historyFileName, historyFileText, HistoryFileError, renderReplay, replayHistory, withReplayCommands } from "../simulator/Replay.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { scaledClock } from "./scaledClock.js"
 import { loadReport, ReportFileError } from "./reportFile.js"
@@ -43,7 +45,8 @@ const usage = `usage:
                 [--password-cost N] [--inventory conditional|optimistic|row-lock|unsafe] [--unsafe]
                 [--backup-dir DIR] [--upstream-sync] [--crash-at <fault point>[:<hit>]]   (crash tests: reference/FaultPoints.ts)
   chunyun restore <backup file> (--db ./restored.db | --store postgres://…)   (into a fresh store; see reference/Backup.ts)
-  chunyun compare <base.json> <new.json> [--tolerance ${defaultCompareTolerancePercent}%] [--html out.html]   (exit 1 when something got worse)`
+  chunyun compare <base.json> <new.json> [--tolerance ${defaultCompareTolerancePercent}%] [--html out.html]   (exit 1 when something got worse)
+  chunyun replay <history.jsonl> [--actor phone-12 …]   (re-runs a recorded run in virtual mode; exit 1 when an actor's answers differ)`
 
 class UsageError extends Error {}
 
@@ -53,6 +56,8 @@ export const exitThresholdFailed = 99
 export const exitUsageError = 2
 /** compare: a row of the new report is worse than the base beyond the tolerance */
 export const exitCompareRegressed = 1
+/** replay: some actor was answered differently than in the recording */
+export const exitReplayDiffers = 1
 
 const integerOption = (name: string, text: string | undefined, fallback: number, min = 0) => {
   if (text === undefined) return fallback
@@ -117,6 +122,9 @@ const progressPrinter = (scenario: Scenario, wallStart: number) => {
   }
 }
 
+/** a path as a command line for this directory reads best: relative when below it, else absolute */
+const shortPath = (path: string) => relative(process.cwd(), path).startsWith("..") ? path : relative(process.cwd(), path)
+
 const runCommand = async (args: ReadonlyArray<string>) => {
   const { values, positionals } = parseArgs({
     args: [...args], allowPositionals: true,
@@ -147,11 +155,18 @@ const runCommand = async (args: ReadonlyArray<string>) => {
     ? await runVirtual(scenario, seed, onProgress, runOptions)
     : await runReal(scenario, seed, fileURLToPath(import.meta.url), integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1), onProgress, runOptions)
   const notes = "dropped" in outcome ? [`Real mode: ${outcome.dropped} arrivals dropped (more than ${scenario.real.maxPassengersInFlight} passengers in flight); latencies are wall-clock ms measured from each request's start.`] : []
-  const report = buildReport({ scenario, seed, mode, outcome, codeVersion: codeVersion(), startedAt, wallDurationMs: performance.now() - wallStart, notes, extraThresholds })
+  const version = codeVersion()
+  const built = buildReport({ scenario, seed, mode, outcome, codeVersion: version, startedAt, wallDurationMs: performance.now() - wallStart, notes, extraThresholds })
   mkdirSync(outDir, { recursive: true })
+  const historyPath = join(outDir, historyFileName)
+  writeFileSync(historyPath, historyFileText({ scenarioFile: file, scenario, seed, mode, options: { inventory, unsafe: values.unsafe === true }, codeVersion: version }, outcome.history))
+  const report = withReplayCommands(built, {
+    scenarioFile: file, seed, unsafe: values.unsafe === true, historyFile: shortPath(historyPath),
+    ...(values.inventory === undefined ? {} : { inventory }), ...(values["password-cost"] === undefined ? {} : { passwordCost })
+  })
   const written = await Effect.runPromise(writeReport(outDir, report).pipe(Effect.provide(NodeContext.layer)))
   console.log(renderSummary(report))
-  console.log(`report: ${written.jsonPath}\n        ${written.htmlPath}`)
+  console.log(`report: ${written.jsonPath}\n        ${written.htmlPath}\n        ${historyPath}`)
   if (report.invariants.some((invariant) => invariant.violations > 0)) return exitInvariantViolated
   return report.thresholds.some((threshold) => !threshold.passed) ? exitThresholdFailed : 0
 }
@@ -225,6 +240,16 @@ const compareCommand = (args: ReadonlyArray<string>) => {
   return comparison.regressed ? exitCompareRegressed : 0
 }
 
+/** `chunyun replay`: a recorded run again, in virtual mode on this code; exits 1 when an actor was answered differently. */
+const replayCommand = async (args: ReadonlyArray<string>) => {
+  const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { actor: { type: "string", multiple: true } } })
+  const file = positionals[0]
+  if (!file || positionals.length > 1) throw new UsageError("replay takes exactly one history file (the history.jsonl a run writes beside report.json)")
+  const result = await replayHistory(file, values.actor === undefined ? {} : { actors: values.actor })
+  console.log(renderReplay(result, codeVersion()))
+  return result.differences.length > 0 ? exitReplayDiffers : 0
+}
+
 const main = async (argv: ReadonlyArray<string>) => {
   const [command, ...rest] = argv
   if (command === "help" || command === "--help" || command === "-h") { console.log(usage); return 0 }
@@ -232,6 +257,7 @@ const main = async (argv: ReadonlyArray<string>) => {
   if (command === "serve") { serveCommand(rest); return undefined }
   if (command === "restore") return restoreCommand(rest)
   if (command === "compare") return compareCommand(rest)
+  if (command === "replay") return replayCommand(rest)
   throw new UsageError(command ? `unknown command "${command}"` : "no command given")
 }
 
@@ -242,6 +268,7 @@ main(process.argv.slice(2)).then(
     else if (error instanceof ThresholdError) console.error(`chunyun: ${error.message}`)
     else if (error instanceof ScenarioFileError) console.error(`chunyun: invalid scenario\n${error.message}`)
     else if (error instanceof ReportFileError) console.error(`chunyun: invalid report\n${error.message}`)
+    else if (error instanceof HistoryFileError) console.error(`chunyun: invalid history file\n${error.message}`)
     else if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) console.error(`chunyun: ${error.message}\n${usage}`)
     else console.error("chunyun: run failed:", error)
     process.exit(exitUsageError)

@@ -5,7 +5,8 @@
  */
 import { Effect, Random } from "effect"
 import type { FaultSchedule } from "../simulator/FaultSchedule.js"
-import type { History } from "../simulator/History.js"
+import type { History, HistoryEvent } from "../simulator/History.js"
+import { outcomeOf } from "../simulator/History.js"
 
 export class ClientTimedOut {
   readonly _tag = "ClientTimedOut"
@@ -17,8 +18,12 @@ export class ClientTimedOut {
  * each answer is lost with its `responseLossRate`: the loss is recorded as `<kind>` with outcome
  * `ResponseLost`, then the device sleeps `timeoutMs + backoffMs × 2^attempt` and tries again, at most
  * `maxRetries` times. Without the fault, `send` runs once and nothing is drawn from `Random`.
+ *
+ * `keyed` names the idempotency key and describes the answer that went missing: the device never sees it, but
+ * the history does (as a tap on the wire would), so the auditor can tell a retry answered from the stored
+ * result from one that charged again (invariant 8).
  */
-export const withLostAnswers = <A, E, R>(
+export const withLostAnswers = <A, E, R, B = unknown>(
   env: {
     readonly faults: FaultSchedule
     readonly history: History
@@ -28,7 +33,8 @@ export const withLostAnswers = <A, E, R>(
   actor: string,
   kind: string,
   send: Effect.Effect<A, E, R>,
-  sendUnrecorded: Effect.Effect<unknown, unknown, R>
+  sendUnrecorded: Effect.Effect<B, unknown, R>,
+  keyed?: { readonly key: string; readonly detailOf?: (answer: B) => HistoryEvent["detail"] }
 ): Effect.Effect<A, E | ClientTimedOut, R> =>
   Effect.gen(function* () {
     for (let attempt = 0; ; attempt++) {
@@ -36,9 +42,12 @@ export const withLostAnswers = <A, E, R>(
       const lost = fault !== undefined && (yield* Random.next) < fault.responseLossRate
       if (!fault || !lost) return yield* send
       if (attempt >= fault.maxRetries) return yield* Effect.fail(new ClientTimedOut(attempt + 1))
-      yield* Effect.exit(sendUnrecorded)
+      const answer = yield* Effect.exit(sendUnrecorded)
       const atMs = yield* env.scenarioNowMs
-      env.history.add({ atMs, actor, kind, outcome: "ResponseLost", detail: { attempt } })
+      const lostAnswer = answer._tag === "Success"
+        ? { answer: "ok", ...keyed?.detailOf?.(answer.value) }
+        : { answer: answer.cause._tag === "Fail" ? outcomeOf(answer.cause.error) : "Defect" }
+      env.history.add({ atMs, actor, kind, outcome: "ResponseLost", detail: keyed ? { attempt, key: keyed.key, ...lostAnswer } : { attempt } })
       yield* env.sleepScenario(fault.timeoutMs + fault.backoffMs * 2 ** attempt)
     }
   })

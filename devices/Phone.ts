@@ -68,9 +68,12 @@ const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, a
   const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) => env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay))
   const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) =>
     withTransportRetries(env.sleepScenario, recorded(env.history, actor, kind, overTheNetwork(effect), detailOf))
-  /** a call with an idempotency key: its answer may be lost (client-timeouts fault) and it is sent again */
-  const retriedCall = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) =>
-    withLostAnswers(env, actor, kind, call(kind, effect, detailOf), overTheNetwork(effect))
+  /**
+   * A call with an idempotency key: its answer may be lost (client-timeouts fault) and it is sent again. The key
+   * and the answer's transfer are recorded (lost or not), so the auditor can count the charges of a key.
+   */
+  const retriedCall = <A, E, R>(kind: string, key: string, effect: Effect.Effect<A, E, R>, detailOf: (value: A) => Record<string, string | number | boolean | null>) =>
+    withLostAnswers(env, actor, kind, call(kind, effect, (value) => ({ key, ...detailOf(value) })), overTheNetwork(effect), { key, detailOf })
   const runId = env.runIdOf(trip.train)
 
   return Effect.gen(function* () {
@@ -105,14 +108,16 @@ const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, a
         payload: { runId, fromStation: trip.fromStation, toStation: trip.toStation }
       }), (held) => ({ orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen }))
       yield* env.thinkTime
-      yield* retriedCall("top-up", client.accounts.topUp({
-        headers: { "idempotency-key": `topup-${String(passenger.index).padStart(8, "0")}` }, payload: { amountFen: order.priceFen as never }
-      }))
+      const topUpKey = `topup-${String(passenger.index).padStart(8, "0")}`
+      yield* retriedCall("top-up", topUpKey, client.accounts.topUp({
+        headers: { "idempotency-key": topUpKey }, payload: { amountFen: order.priceFen as never }
+      }), (topUp) => ({ transferId: topUp.transferId }))
       const payStartMs = yield* Clock.currentTimeMillis
-      const payment = yield* retriedCall("pay", client.accounts.pay({
-        path: { orderId: order.orderId }, headers: { "idempotency-key": `pay-${String(passenger.index).padStart(8, "0")}` },
+      const payKey = `pay-${String(passenger.index).padStart(8, "0")}`
+      const payment = yield* retriedCall("pay", payKey, client.accounts.pay({
+        path: { orderId: order.orderId }, headers: { "idempotency-key": payKey },
         payload: { paymentPassword: paymentPasswordOf(passenger) }
-      }), (paid) => ({ orderId: paid.orderId, state: paid.state }))
+      }), (paid) => ({ orderId: paid.orderId, state: paid.state, transferId: paid.transferId }))
       const ticket = yield* awaitTicket(client, order.orderId, payment.ticketId !== null)
       const receivedMs = yield* Clock.currentTimeMillis
       env.history.add({

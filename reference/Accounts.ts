@@ -34,6 +34,10 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
     const config = yield* ServerConfig
     const faults = yield* FaultPoints
 
+    /** the key's stored answer, or the work done once and its answer stored (skipped by the planted mutation) */
+    const keyed: typeof idempotent = (options, work) =>
+      config.plantedBug === "no-idempotency-check" ? work : idempotent(options, work)
+
     const getWallet = (customerId: CustomerId) =>
       Effect.map(ledger.balance(walletAccountId(customerId)), (balance) => ({ balanceFen: Number(balance ?? 0) }))
 
@@ -51,7 +55,7 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
           return result
         })
         const request = { endpoint: "topUp", amountFen }
-        return yield* idempotent({ scope: customerId, key, request, schema: TopUpResultSchema, nowMs }, work).pipe(sql.withTransaction)
+        return yield* keyed({ scope: customerId, key, request, schema: TopUpResultSchema, nowMs }, work).pipe(sql.withTransaction)
       }).pipe(Effect.withSpan("Accounts.topUp"))
 
     const capture = (customerId: CustomerId, orderId: OrderId, nowMs: number) =>
@@ -105,13 +109,13 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
     const pay = (customerId: CustomerId, orderId: OrderId, key: string, paymentPassword: string) =>
       Effect.gen(function* () {
         const request = { endpoint: "pay", orderId }
-        const replay = yield* lookupKey(customerId, key, request, PaymentResultSchema)
+        const replay = config.plantedBug === "no-idempotency-check" ? Option.none() : yield* lookupKey(customerId, key, request, PaymentResultSchema)
         if (Option.isSome(replay)) return yield* withTicket(replay.value)
         yield* customers.verifyPaymentPassword(customerId, paymentPassword)
         const nowMs = yield* Clock.currentTimeMillis
         yield* faults.hit("pay.before-transaction")
         const paid = yield* lockOrder(orderId).pipe(
-          Effect.zipRight(idempotent({ scope: customerId, key, request, schema: PaymentResultSchema, nowMs }, capture(customerId, orderId, nowMs))),
+          Effect.zipRight(keyed({ scope: customerId, key, request, schema: PaymentResultSchema, nowMs }, capture(customerId, orderId, nowMs))),
           sql.withTransaction, Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)))
         // issue right after the commit; the outbox sweeper is the backstop if this process dies here
         yield* faults.hit("pay.after-commit")

@@ -7,6 +7,9 @@ import type { CrashAt } from "./FaultPoints.js"
 import type { InventoryVariant } from "./Inventory.js"
 import type { RefundFeeTier } from "./Lifecycle/Fees.js"
 
+export const plantedBugs = ["none", "no-idempotency-check"] as const
+export type PlantedBug = typeof plantedBugs[number]
+
 export interface ServerSettings {
   readonly holdTtlMs: number
   readonly sessionTtlMs: number
@@ -28,6 +31,13 @@ export interface ServerSettings {
   readonly inventory: InventoryVariant
   /** the unsafe inventory double-books by design: only with this set (`--unsafe`) */
   readonly allowUnsafeInventory: boolean
+  /**
+   * A bug planted on purpose, for the mutation tests only (simulator/Mutation.test.ts): proof that the auditor
+   * reports what it exists to catch. Never read from the command line or the environment.
+   * - no-idempotency-check: wallet top-ups and payments neither look up nor store their idempotency key, so a
+   *   retried request is executed again (invariant 8)
+   */
+  readonly plantedBug: PlantedBug
   // customers stream: classification and invoices (seeds 000 [0029], 002 [0076])
   /** a customer whose net spend (captured payments minus refunds) reaches this is VIP */
   readonly vipSpendThresholdFen: number
@@ -140,6 +150,7 @@ export const defaultSettings: ServerSettings = {
   maxTopUpFen: 5_000_000,
   inventory: "conditional",
   allowUnsafeInventory: false,
+  plantedBug: "none",
   // customers stream
   vipSpendThresholdFen: 500_000,
   invoiceSpendThresholdFen: 100_000,

@@ -50,7 +50,11 @@ export const InvariantResult = Schema.Struct({
   description: Schema.String,
   violations: Schema.Number,
   /** the events or rows that break it, first few only */
-  witness: Schema.optional(Schema.Array(Schema.String))
+  witness: Schema.optional(Schema.Array(Schema.String)),
+  /** the actors (devices) whose history events the witness shows */
+  actors: Schema.optional(Schema.Array(Schema.String)),
+  /** command lines that reproduce it: the run, then the session of its actors (`chunyun replay`) */
+  replay: Schema.optional(Schema.Array(Schema.String))
 })
 export type InvariantResult = typeof InvariantResult.Type
 

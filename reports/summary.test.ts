@@ -2,7 +2,7 @@ import assert from "node:assert/strict"
 import { test } from "node:test"
 import { sampleFailingReport, sampleReport } from "./fixture.js"
 import type { Report } from "./Report.js"
-import { renderSummary } from "./summary.js"
+import { maxWitnessLinesShown, renderSummary } from "./summary.js"
 
 const linesAfter = (summary: string, heading: string): Array<string> => {
   const lines = summary.split("\n")
@@ -52,8 +52,8 @@ test("no ANSI or other control characters reach the terminal, even from a witnes
   assert.ok(summary.includes("\\u001b[31m"))
 })
 
-test("a witness with a newline stays on one line, and long witnesses are cut to the first three", () => {
-  const witness = ["first\nsecond", "2", "3", "4", "5"]
+test(`a witness with a newline stays on one line, and long witnesses are cut to the first ${maxWitnessLinesShown}`, () => {
+  const witness = ["first\nsecond", ...Array.from({ length: maxWitnessLinesShown + 1 }, (_, index) => String(index + 2))]
   const report: Report = {
     ...sampleReport,
     invariants: [{ name: "noDoubleAdmission", description: "", violations: 5, witness }]
@@ -61,7 +61,24 @@ test("a witness with a newline stays on one line, and long witnesses are cut to 
   const invariants = linesAfter(renderSummary(report), "Invariants")
   assert.ok(invariants.includes("    | first\\nsecond"))
   assert.ok(invariants.includes("    | ... 2 more in report.json"))
-  assert.ok(!invariants.includes("    | 4"))
+  assert.ok(invariants.includes(`    | ${maxWitnessLinesShown}`))
+  assert.ok(!invariants.includes(`    | ${maxWitnessLinesShown + 1}`))
+})
+
+test("a broken invariant's replay command lines follow its witness", () => {
+  const report: Report = {
+    ...sampleReport,
+    invariants: [{
+      name: "no-double-booking", description: "", violations: 1, witness: ["seat 3: order O1 [0,1) overlaps order O2 [0,2)"], actors: ["phone-3", "phone-9"],
+      replay: ["npx chunyun run scenarios/spring-festival.ts --seed 42", "npx chunyun replay out/history.jsonl --actor phone-3 --actor phone-9"]
+    }]
+  }
+  const invariants = linesAfter(renderSummary(report), "Invariants")
+  assert.deepEqual(invariants.slice(-3), [
+    "    | seat 3: order O1 [0,1) overlaps order O2 [0,2)",
+    "    replay: npx chunyun run scenarios/spring-festival.ts --seed 42",
+    "    replay: npx chunyun replay out/history.jsonl --actor phone-3 --actor phone-9"
+  ])
 })
 
 test("empty invariants, thresholds and errors are stated, not left blank", () => {

@@ -8,8 +8,11 @@ import type { InvariantResult, LatencySummary, Report, ThresholdResult } from ".
 import { brokenInvariants, failedThresholds, isInvariantBroken, reportPassed } from "./verdict.js"
 
 const indent = "  "
-/** Long witness lists would bury the table; the HTML page and JSON keep the first few in full. */
-const maxWitnessLinesShown = 3
+/**
+ * Long witness lists would bury the table; the HTML page and JSON keep the first few in full. Eight lines show a
+ * violation's statement and the calls of the actors involved (simulator/audits/Witness.ts).
+ */
+export const maxWitnessLinesShown = 8
 
 const renderHeader = (report: Report): Array<string> => [
   `Chunyun report: ${escapeControlCharacters(report.scenario)}`,
@@ -64,7 +67,8 @@ const witnessLines = (invariant: InvariantResult): Array<string> => {
   const witness = invariant.witness ?? []
   const shown = witness.slice(0, maxWitnessLinesShown).map((line) => `${indent}${indent}| ${escapeControlCharacters(line)}`)
   const hiddenCount = witness.length - shown.length
-  return hiddenCount > 0 ? [...shown, `${indent}${indent}| ... ${hiddenCount} more in report.json`] : shown
+  const replay = (invariant.replay ?? []).map((command) => `${indent}${indent}replay: ${escapeControlCharacters(command)}`)
+  return [...(hiddenCount > 0 ? [...shown, `${indent}${indent}| ... ${hiddenCount} more in report.json`] : shown), ...replay]
 }
 
 const renderInvariants = (report: Report): Array<string> => {

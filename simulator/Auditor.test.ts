@@ -9,19 +9,15 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, ManagedRuntime } from "effect"
 import { sqliteStore } from "../reference/Server.js"
 import type { InvariantResult } from "../reports/Report.js"
-import { audit } from "./Auditor.js"
+import { audit, invariantNames, maxWitnessLines } from "./Auditor.js"
+import type { AuditOptions } from "./Auditor.js"
 import type { StationCode } from "../reference/Domain.js"
 import { buyTicket, cancelOrder, changeOrder, fundedCustomer, holdOn } from "../reference/testing/Lifecycle.js"
 import { createRun, withTestServer } from "../reference/testing/TestServer.js"
 import { History } from "./History.js"
 import type { HistoryEvent } from "./History.js"
 
-type InvariantName = "no-double-booking" | "money-conserved" | "payment-ends-in-one-ticket" | "no-ticket-without-payment" | "admitted-once"
-  | "carrier-within-capacity"
-const invariantNames: ReadonlyArray<InvariantName> = [
-  "no-double-booking", "money-conserved", "payment-ends-in-one-ticket", "no-ticket-without-payment", "admitted-once",
-  "carrier-within-capacity"
-]
+type InvariantName = typeof invariantNames[number]
 
 const atMs = 1_801_094_400_000
 const fareFen = 100
@@ -82,14 +78,22 @@ const cleanHistory = (): History => {
   return history
 }
 
+/** phone-2 searched, logged in, and held O-intruder (the double booking of the first tests). */
+const withIntruderHold = (history: History) => {
+  history.add({ atMs: atMs + 5, actor: "phone-2", kind: "search", outcome: "ok", durationMs: 10 })
+  history.add({ atMs: atMs + 8, actor: "phone-2", kind: "login", outcome: "ok", durationMs: 10 })
+  history.add({ atMs: atMs + 10, actor: "phone-2", kind: "hold", outcome: "ok", durationMs: 30, detail: { orderId: "O-intruder", seat: "01A" } })
+  return history
+}
+
 /** Audits a fresh in-memory store holding `cleanStore` then `plant`, against `history`. */
-const auditAfter = async (plant: ReadonlyArray<string>, history: History = cleanHistory()) => {
+const auditAfter = async (plant: ReadonlyArray<string>, history: History = cleanHistory(), options: AuditOptions = {}) => {
   const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
   try {
     return await store.runPromise(Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       for (const statement of [...cleanStore, ...plant]) yield* sql.unsafe(statement)
-      return yield* audit(history)
+      return yield* audit(history, options)
     }))
   } finally {
     await store.dispose()
@@ -102,18 +106,22 @@ const byName = (results: ReadonlyArray<InvariantResult>, name: InvariantName): I
   return found
 }
 
+/** A witness's statements: its lines without the history events of the actors involved (indented, `  @time …`). */
+const statementsOf = (result: InvariantResult) => (result.witness ?? []).filter((line) => !line.startsWith("  @"))
+const eventLinesOf = (result: InvariantResult) => (result.witness ?? []).filter((line) => line.startsWith("  @"))
+
 /** Asserts `name` found exactly `witness` (in any order) and every other invariant found nothing. */
 const assertOnly = (results: ReadonlyArray<InvariantResult>, name: InvariantName, witness: ReadonlyArray<string>) => {
   const broken = byName(results, name)
   assert.equal(broken.violations, witness.length, `${name}: ${broken.witness?.join(" | ")}`)
-  assert.deepEqual([...(broken.witness ?? [])].sort(), [...witness].sort())
+  assert.deepEqual(statementsOf(broken).sort(), [...witness].sort())
   for (const other of invariantNames.filter((candidate) => candidate !== name)) {
     assert.equal(byName(results, other).violations, 0, `${other} should be clean: ${byName(results, other).witness?.join(" | ")}`)
   }
 }
 
 describe("a consistent store", () => {
-  test("all six invariants report zero violations and no witness", async () => {
+  test("all eight invariants report zero violations and no witness", async () => {
     const results = await auditAfter([])
     assert.deepEqual(results.map((result) => result.name), invariantNames)
     for (const result of results) {
@@ -127,7 +135,7 @@ describe("a consistent store", () => {
     const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
     try {
       const results = await store.runPromise(audit(new History()))
-      assert.deepEqual(results.map((result) => result.violations), [0, 0, 0, 0, 0, 0])
+      assert.deepEqual(results.map((result) => result.violations), invariantNames.map(() => 0))
     } finally {
       await store.dispose()
     }
@@ -149,7 +157,22 @@ describe("1. no double booking", () => {
         VALUES ('O-paid-too', 'C2', 'R1', 1, 0, 1, 1, 50, 'paid', ${atMs + 10}, ${atMs + 600_000})`
     ])
     const broken = byName(results, "no-double-booking")
-    assert.deepEqual(broken.witness, ["seat 1: order O-issued [0,2) overlaps order O-paid-too [0,1)"])
+    assert.deepEqual(statementsOf(broken), ["seat 1: order O-issued [0,2) overlaps order O-paid-too [0,1)"])
+  })
+
+  test("the witness follows the statement with the history events of the phone that made the order, with their times", async () => {
+    const results = await auditAfter([
+      `INSERT INTO orders (id, customer_id, run_id, seat_id, from_index, to_index, segment_mask, price_fen, state, held_at_ms, hold_expires_at_ms)
+        VALUES ('O-intruder', 'C2', 'R1', 1, 1, 2, 2, 50, 'held', ${atMs + 10}, ${atMs + 600_000})`
+    ], withIntruderHold(cleanHistory()))
+    const broken = byName(results, "no-double-booking")
+    assert.equal(broken.witness?.[0], "seat 1: order O-intruder [1,2) overlaps order O-issued [0,2)")
+    const events = eventLinesOf(broken)
+    // phone-1 made O-issued (its ticket names it), phone-2 held O-intruder: both appear, with their calls
+    assert.ok(events.includes("  @08:00:02.000 phone-1 ticket-received ok orderId=O-issued ticketId=K-issued paymentToIssuanceMs=1000"), events.join("\n"))
+    assert.ok(events.includes("  @08:00:00.010 phone-2 hold ok orderId=O-intruder seat=01A"), events.join("\n"))
+    assert.ok(!events.some((line) => / search | login /.test(line)), "noise calls are left out")
+    assert.deepEqual([...(broken.actors ?? [])].sort(), ["phone-1", "phone-2"])
   })
 
   test("a seat whose lock bits disagree with its live orders, either way", async () => {
@@ -165,9 +188,15 @@ describe("1. no double booking", () => {
     ])
   })
 
-  test("a seat still locked by an expired hold (the release was lost)", async () => {
+  test("a seat still locked by an expired hold (the release was lost): a lock without an owner (1) and an unreleased hold (6)", async () => {
     const results = await auditAfter([`UPDATE orders SET state = 'expired' WHERE id = 'O-held-second'`])
-    assertOnly(results, "no-double-booking", ["seat 2: lock bits 3 but live orders cover 1"])
+    assert.deepEqual(statementsOf(byName(results, "no-double-booking")), ["seat 2: lock bits 3 but live orders cover 1"])
+    assert.deepEqual(statementsOf(byName(results, "holds-released")), [
+      "order O-held-second: expired, but seat 2 still locks its segments [1,2) (bits 2) for no live order"
+    ])
+    for (const other of invariantNames.filter((name) => name !== "no-double-booking" && name !== "holds-released")) {
+      assert.equal(byName(results, other).violations, 0, other)
+    }
   })
 })
 
@@ -237,7 +266,12 @@ describe("3. every captured payment ends in exactly one ticket", () => {
       `UPDATE accounts SET balance_fen = balance_fen - ${fareFen} WHERE id = 'WC1'`,
       `UPDATE accounts SET balance_fen = balance_fen + ${fareFen} WHERE id = 'centre'`
     ])
-    assertOnly(results, "payment-ends-in-one-ticket", ["order O-issued: captured 2 times"])
+    // a second payment of one order is a double charge too (8), whatever key it came with
+    assert.deepEqual(statementsOf(byName(results, "payment-ends-in-one-ticket")), ["order O-issued: captured 2 times"])
+    assert.deepEqual(statementsOf(byName(results, "charged-once")), ["order O-issued: 2 order-payment transfers"])
+    for (const other of invariantNames.filter((name) => name !== "payment-ends-in-one-ticket" && name !== "charged-once")) {
+      assert.equal(byName(results, other).violations, 0, other)
+    }
   })
 
   test("a paid order whose state went back to held, though it has its ticket", async () => {
@@ -325,16 +359,28 @@ describe("5. offline doubles are counted, not hidden", () => {
   })
 })
 
+describe("5. offline double admissions are counted and reported, not violations", () => {
+  test("a double admission an offline gate reported at sync appears in the invariant's description, with no violation", async () => {
+    const results = await auditAfter([
+      `INSERT INTO offline_admissions (gate_id, ticket_id, presented_holder, admitted_at_ms, synced_at_ms, outcome, first_gate_id, first_admitted_at_ms)
+        VALUES ('BJP-09', 'K-issued', 'phone:13000000001', ${atMs + 4_000}, ${atMs + 60_000}, 'double', 'BJP-01', ${atMs + 3_000})`
+    ])
+    assertClean(results)
+    assert.equal(byName(results, "admitted-once").description,
+      "No ticket is admitted twice (5); 1 double admissions by offline gates found at sync, reported separately")
+  })
+})
+
 describe("witness size", () => {
-  test("every violation is counted, but the witness keeps only the first ten lines", async () => {
-    const extraSeats = 12
+  test(`every violation is counted, but the witness keeps only the first ${maxWitnessLines} lines`, async () => {
+    const extraSeats = maxWitnessLines + 5
     const results = await auditAfter([
       `INSERT INTO seats (id, run_id, coach, seat_code, seat_class, occupied_mask) VALUES ${
         Array.from({ length: extraSeats }, (_, index) => `(${100 + index}, 'R1', 2, '${String(index).padStart(2, "0")}A', 'second', 1)`).join(", ")}`
     ])
     const broken = byName(results, "no-double-booking")
     assert.equal(broken.violations, extraSeats)
-    assert.equal(broken.witness?.length, 10)
+    assert.equal(broken.witness?.length, maxWitnessLines)
     assert.ok(broken.witness?.every((line) => /^seat 1\d\d: lock bits 1 but live orders cover 0$/.test(line)))
   })
 })
@@ -508,6 +554,99 @@ describe("the store a real server leaves after refunds and changes", () => {
       assert.deepEqual(results.map((result) => result.name), invariantNames)
       assertClean(results)
     })
+  })
+})
+
+describe("6. every expired hold releases its seats", () => {
+  test("an expired order whose segments a live order holds again is clean (the fixture's O-expired on seat 2)", async () => {
+    assertClean(await auditAfter([], cleanHistory(), { endMs: atMs + 60_000, holdReleaseGraceMs: 60_000 }))
+  })
+
+  test("a hold still held long after its expiry when the run ended (the sweeper stopped)", async () => {
+    const results = await auditAfter([], cleanHistory(), { endMs: atMs + 600_000 + 120_000, holdReleaseGraceMs: 60_000 })
+    assertOnly(results, "holds-released", [
+      "order O-held-first: hold expired at 08:10:00.000 but still held when the run ended at 08:12:00.000",
+      "order O-held-second: hold expired at 08:10:00.000 but still held when the run ended at 08:12:00.000"
+    ])
+  })
+
+  test("a hold that expired within the sweeper's grace before the end is not judged", async () => {
+    assertClean(await auditAfter([], cleanHistory(), { endMs: atMs + 600_000 + 30_000, holdReleaseGraceMs: 60_000 }))
+  })
+
+  test("a phone told its hold expired, whose order is still held; and one whose order was paid after all", async () => {
+    const history = cleanHistory()
+    history.add({ atMs: atMs + 20, actor: "phone-2", kind: "hold", outcome: "ok", durationMs: 30, detail: { orderId: "O-held-first", seat: "01B" } })
+    history.add({ atMs: atMs + 700_000, actor: "phone-2", kind: "pay", outcome: "HoldExpired", durationMs: 30 })
+    history.add({ atMs: atMs + 700_000, actor: "phone-1", kind: "pay", outcome: "HoldExpired", durationMs: 30, detail: { orderId: "O-issued" } })
+    const results = await auditAfter([], history)
+    assertOnly(results, "holds-released", [
+      "order O-held-first: phone-2 was told at 08:11:40.000 (pay) its hold had expired, but the order is held",
+      "order O-issued: phone-1 was told at 08:11:40.000 (pay) its hold had expired, but the order is issued"
+    ])
+    assert.ok(eventLinesOf(byName(results, "holds-released")).includes("  @08:11:40.000 phone-2 pay HoldExpired"))
+  })
+
+  test("a phone told its hold expired, whose order is expired, is clean", async () => {
+    const history = cleanHistory()
+    history.add({ atMs: atMs + 700_000, actor: "phone-3", kind: "pay", outcome: "HoldExpired", durationMs: 30, detail: { orderId: "O-expired" } })
+    assertClean(await auditAfter([], history))
+  })
+})
+
+/** phone-1 topped up with key topup-1: the first answer was lost, the retry answered with `retryTransferId`. */
+const retriedTopUp = (lostTransferId: string, retryTransferId: string) => {
+  const history = cleanHistory()
+  history.add({ atMs: atMs - 5_000, actor: "phone-1", kind: "top-up", outcome: "ResponseLost", detail: { attempt: 0, key: "topup-1", answer: "ok", transferId: lostTransferId } })
+  history.add({ atMs: atMs - 100, actor: "phone-1", kind: "top-up", outcome: "ok", durationMs: 40, detail: { key: "topup-1", transferId: retryTransferId } })
+  return history
+}
+
+describe("8. a retried request with the same idempotency key never charges twice", () => {
+  test("a retry answered with the lost attempt's transfer (the stored answer) is clean", async () => {
+    assertClean(await auditAfter([], retriedTopUp("T-top-up", "T-top-up")))
+  })
+
+  test("a retry that charged again: the witness names the key, both transfers, and the attempts", async () => {
+    const results = await auditAfter([
+      `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_fen, purpose, order_id, created_at_ms) VALUES
+        ('T-top-up-again', 'bank-clearing', 'WC1', 500, 'top-up', NULL, ${atMs})`,
+      `UPDATE accounts SET balance_fen = balance_fen + 500 WHERE id = 'WC1'`,
+      `UPDATE accounts SET balance_fen = balance_fen - 500 WHERE id = 'bank-clearing'`
+    ], retriedTopUp("T-top-up", "T-top-up-again"))
+    assertOnly(results, "charged-once", [
+      "key topup-1 (phone-1 top-up, 2 attempts, 1 answers lost): answers name 2 transfers T-top-up, T-top-up-again, 2 of them in the store"
+    ])
+    const broken = byName(results, "charged-once")
+    assert.deepEqual(eventLinesOf(broken), [
+      "  @07:59:55.000 phone-1 top-up ResponseLost attempt=0 key=topup-1 answer=ok transferId=T-top-up",
+      "  @07:59:59.900 phone-1 top-up ok key=topup-1 transferId=T-top-up-again"
+    ])
+    assert.deepEqual(broken.actors, ["phone-1"])
+  })
+
+  test("the stored answer of a retried key names another transfer than the device was given", async () => {
+    const results = await auditAfter([
+      `INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, response_json, created_at_ms)
+        VALUES ('C1', 'topup-1', 'h', '{"transferId":"T-elsewhere","balanceFen":500}', ${atMs})`
+    ], retriedTopUp("T-top-up", "T-top-up"))
+    assertOnly(results, "charged-once", ["key topup-1 (phone-1 top-up): stored answer names transfer T-elsewhere, but the device was answered T-top-up"])
+  })
+
+  test("a key sent twice without a lost answer that charged twice is a violation as well", async () => {
+    const history = cleanHistory()
+    history.add({ atMs, actor: "phone-1", kind: "top-up", outcome: "ok", detail: { key: "topup-1", transferId: "T-top-up" } })
+    history.add({ atMs: atMs + 1, actor: "phone-1", kind: "top-up", outcome: "ok", detail: { key: "topup-1", transferId: "T-other" } })
+    assertOnly(await auditAfter([], history), "charged-once", [
+      "key topup-1 (phone-1 top-up, 2 attempts, 0 answers lost): answers name 2 transfers T-top-up, T-other, 1 of them in the store"
+    ])
+  })
+
+  test("one key used once, or by two actors once each, is clean", async () => {
+    const history = cleanHistory()
+    history.add({ atMs, actor: "phone-1", kind: "top-up", outcome: "ok", detail: { key: "topup-1", transferId: "T-top-up" } })
+    history.add({ atMs, actor: "kiosk-1", kind: "top-up", outcome: "ok", detail: { key: "topup-1", transferId: "T-other" } })
+    assertClean(await auditAfter([], history))
   })
 })
 

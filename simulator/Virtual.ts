@@ -40,6 +40,11 @@ export const maxIdleSweepIntervalMs = 60_000
 export interface RunOptions {
   /** let the scenario use the unsafe inventory (it double-books by design) */
   readonly allowUnsafeInventory?: boolean
+  /**
+   * Server settings over the scenario's, for tests only (a planted bug, a changed hold TTL); never from the
+   * command line: a scenario file and its seed alone must say what a run did.
+   */
+  readonly testServerSettings?: Partial<ServerSettings>
 }
 
 /**
@@ -99,7 +104,8 @@ export const settingsOf = (scenario: Scenario, options: RunOptions = {}): Partia
   passwordHashCostN: scenario.server.passwordHashCostN,
   holdTtlMs: scenario.server.holdTtlMs,
   inventory: scenario.server.inventory,
-  allowUnsafeInventory: options.allowUnsafeInventory ?? false
+  allowUnsafeInventory: options.allowUnsafeInventory ?? false,
+  ...options.testServerSettings
 })
 
 export const runVirtual = async (
@@ -179,7 +185,9 @@ export const runVirtual = async (
       }
     }))
     await clock.run()
-    const invariants = await store.runPromise(audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql)))
+    // the hold sweeper's last pass is at most its longest idle wait before the end: holds due before that are released
+    const auditOptions = { endMs: Math.min(clock.nowMs, endMs), holdReleaseGraceMs: maxIdleSweepIntervalMs + effective.holdSweepIntervalMs }
+    const invariants = await store.runPromise(audit(history, auditOptions).pipe(Effect.provideService(SqlClient.SqlClient, sql)))
     return { history, invariants, startMs, endMs: clock.nowMs }
   } finally {
     await devices.dispose()
