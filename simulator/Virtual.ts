@@ -5,13 +5,15 @@
  */
 import { FetchHttpClient } from "@effect/platform"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Context, Effect, Layer, ManagedRuntime, Random } from "effect"
+import { Clock, Context, Effect, Layer, ManagedRuntime, Random } from "effect"
 import { serverBaseUrl } from "../devices/Client.js"
 import { ServerConfig, defaultSettings } from "../reference/Config.js"
 import type { ServerSettings } from "../reference/Config.js"
 import { Delivery } from "../reference/Delivery.js"
 import { Issuance } from "../reference/Issuance.js"
 import { Orders } from "../reference/Orders.js"
+import { Payments } from "../reference/Payments.js"
+import { SimulatedGateway } from "../reference/Payments/SimulatedGateway.js"
 import { inProcessHandler, ServicesLayer, sqliteStore } from "../reference/Server.js"
 import type { InvariantResult } from "../reports/Report.js"
 import type { Scenario } from "../scenarios/Scenario.js"
@@ -49,6 +51,24 @@ export const settingsOf = (scenario: Scenario, options: RunOptions = {}): Partia
   allowUnsafeInventory: options.allowUnsafeInventory ?? false
 })
 
+/**
+ * Gateway work (notifications, the reconciler's poll, voiding timed-out reservations) runs every `intervalMs`
+ * once the simulated gateway has a charge, as on a real server: an idle-doubled wait would stretch the very
+ * delays a gateway scenario measures. Before the first charge it checks every `maxIdleSweepIntervalMs`, so a
+ * run without gateway payments spends almost nothing on it.
+ */
+const gatewaySweep = (intervalMs: number, endMs: number, work: (payments: Payments) => Effect.Effect<unknown, unknown>) =>
+  Effect.gen(function* () {
+    const gateway = yield* SimulatedGateway
+    const payments = yield* Payments
+    for (;;) {
+      const waitMs = (yield* gateway.hasCharges) ? intervalMs : maxIdleSweepIntervalMs
+      if ((yield* Clock.currentTimeMillis) + waitMs > endMs) return
+      yield* Effect.sleep(waitMs)
+      yield* work(payments)
+    }
+  })
+
 export const runVirtual = async (
   scenario: Scenario, seed: number, onProgress?: (snapshot: ProgressSnapshot) => void, options: RunOptions = {}
 ): Promise<RunOutcome> => {
@@ -85,7 +105,7 @@ export const runVirtual = async (
 
     // A sweep that finds nothing doubles its wait (up to maxIdleSweepIntervalMs); one that finds work
     // goes back to the server's interval. Six virtual hours of 1 s sweeps would otherwise dominate the run.
-    const sweep = (intervalMs: number, work: Effect.Effect<number, unknown, Issuance | Orders | Delivery>) =>
+    const sweep = (intervalMs: number, work: Effect.Effect<number, unknown, Issuance | Orders | Delivery | Payments>) =>
       Effect.gen(function* () {
         let waitMs = intervalMs
         while (clock.nowMs + waitMs <= endMs) {
@@ -97,6 +117,11 @@ export const runVirtual = async (
     clock.spawn(startMs, serverRuntime, sweep(effective.outboxSweepIntervalMs, Effect.flatMap(Issuance, (issuance) => issuance.sweepOutbox)))
     clock.spawn(startMs, serverRuntime, sweep(effective.holdSweepIntervalMs, Effect.flatMap(Orders, (orders) => orders.releaseExpiredHolds)))
     clock.spawn(startMs, serverRuntime, sweep(effective.deliverySweepIntervalMs, Effect.flatMap(Delivery, (delivery) => delivery.sweep)))
+    // gateway payments (seed 004): the reconciler's poll, the voiding of timed-out reservations, and the simulated
+    // gateway's notifications. They find nothing (and draw nothing) in a run without gateway payments.
+    clock.spawn(startMs, serverRuntime, gatewaySweep(effective.gatewayReconcileIntervalMs, endMs, (payments) => payments.reconcileGatewayCharges))
+    clock.spawn(startMs, serverRuntime, gatewaySweep(effective.pendingTransferSweepIntervalMs, endMs, (payments) => payments.voidTimedOutReservations))
+    clock.spawn(startMs, serverRuntime, gatewaySweep(effective.simulatedGatewayCallbackIntervalMs, endMs, (payments) => payments.deliverSimulatedCallbacks))
     if (onProgress) {
       clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
         while (clock.nowMs < endMs) {
