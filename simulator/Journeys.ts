@@ -12,6 +12,8 @@ import type { JourneyKind, Scenario } from "../scenarios/Scenario.js"
 import { faultActors, faultSchedule } from "./FaultSchedule.js"
 import type { FaultActions, FaultSchedule } from "./FaultSchedule.js"
 import type { History } from "./History.js"
+import { prepareAppGatewayJourney } from "./journeys/AppGateway.js"
+import { prepareCinemaJourney } from "./journeys/Cinema.js"
 import type { Arrival } from "./Population.js"
 import { phoneEnvironment, setUp } from "./Setup.js"
 import type { Prepared, Timing } from "./Setup.js"
@@ -46,7 +48,9 @@ const prepareAppJourney: JourneyPreparer = (context) =>
   )
 
 export const journeyPreparers: { readonly [Kind in JourneyKind]-?: JourneyPreparer } = {
-  app: prepareAppJourney
+  app: prepareAppJourney,
+  "app-gateway": prepareAppGatewayJourney,
+  cinema: prepareCinemaJourney
 }
 
 export const journeyKindsOf = (scenario: Scenario): ReadonlyArray<JourneyKind> =>

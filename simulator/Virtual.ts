@@ -14,7 +14,7 @@ import { Issuance } from "../reference/Issuance.js"
 import { Orders } from "../reference/Orders.js"
 import { Payments } from "../reference/Payments.js"
 import { SimulatedGateway } from "../reference/Payments/SimulatedGateway.js"
-import { inProcessHandler, ServicesLayer, sqliteStore } from "../reference/Server.js"
+import { inProcessHandler, servicesLayer, sqliteStore } from "../reference/Server.js"
 import type { InvariantResult } from "../reports/Report.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { audit } from "./Auditor.js"
@@ -51,18 +51,23 @@ export const settingsOf = (scenario: Scenario, options: RunOptions = {}): Partia
   allowUnsafeInventory: options.allowUnsafeInventory ?? false
 })
 
+/** how often gateway work runs in virtual mode while the gateway has nothing due and nothing pending */
+export const idleGatewaySweepIntervalMs = 10_000
+
 /**
  * Gateway work (notifications, the reconciler's poll, voiding timed-out reservations) runs every `intervalMs`
- * once the simulated gateway has a charge, as on a real server: an idle-doubled wait would stretch the very
- * delays a gateway scenario measures. Before the first charge it checks every `maxIdleSweepIntervalMs`, so a
- * run without gateway payments spends almost nothing on it.
+ * while the simulated gateway has a notification due or a charge pending, as on a real server: an idle-doubled
+ * wait would stretch the very delays a gateway scenario measures. Otherwise every `idleGatewaySweepIntervalMs`,
+ * and before the first charge every `maxIdleSweepIntervalMs`, so a run without gateway payments spends
+ * almost nothing on it.
  */
 const gatewaySweep = (intervalMs: number, endMs: number, work: (payments: Payments) => Effect.Effect<unknown, unknown>) =>
   Effect.gen(function* () {
     const gateway = yield* SimulatedGateway
     const payments = yield* Payments
     for (;;) {
-      const waitMs = (yield* gateway.hasCharges) ? intervalMs : maxIdleSweepIntervalMs
+      const activity = yield* gateway.activity
+      const waitMs = activity === "busy" ? intervalMs : activity === "idle" ? Math.max(intervalMs, idleGatewaySweepIntervalMs) : maxIdleSweepIntervalMs
       if ((yield* Clock.currentTimeMillis) + waitMs > endMs) return
       yield* Effect.sleep(waitMs)
       yield* work(payments)
@@ -87,8 +92,11 @@ export const runVirtual = async (
   const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
   const sql = await store.runPromise(SqlClient.SqlClient)
   const storeLayer = Layer.succeed(SqlClient.SqlClient, sql)
-  const web = inProcessHandler({ settings, store: storeLayer, clock: clock.clock, random: serverRandom, scheduler: clock.scheduler, tracing: false })
-  const server = ManagedRuntime.make(ServicesLayer.pipe(
+  // the simulated gateway keeps its charges in memory: the web handler and the sweepers share one instance
+  const gatewayRuntime = ManagedRuntime.make(SimulatedGateway.Default.pipe(Layer.provide(ServerConfig.layer(settings))))
+  const gateway = Layer.succeed(SimulatedGateway, await gatewayRuntime.runPromise(SimulatedGateway))
+  const web = inProcessHandler({ settings, store: storeLayer, clock: clock.clock, random: serverRandom, scheduler: clock.scheduler, tracing: false, gateway })
+  const server = ManagedRuntime.make(servicesLayer(gateway).pipe(
     Layer.provide(storeLayer), Layer.provide(ServerConfig.layer(settings)), Layer.provide(timeOverrides), Layer.merge(timeOverrides)
   ))
   const fetchLayer = FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch,
@@ -149,5 +157,6 @@ export const runVirtual = async (
     await web.dispose()
     await server.dispose()
     await store.dispose()
+    await gatewayRuntime.dispose()
   }
 }

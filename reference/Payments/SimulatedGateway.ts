@@ -226,9 +226,19 @@ export class SimulatedGateway extends Effect.Service<SimulatedGateway>()("Simula
       }))
     })
 
+    /** none: no charge yet; busy: a notification is due or a charge is still pending; idle otherwise (the simulator's sweep pace) */
+    const activity = Effect.gen(function* () {
+      const all = yield* Ref.get(charges)
+      if (all.size === 0) return "none" as const
+      if ((yield* Ref.get(scheduled)).length > 0) return "busy" as const
+      const nowMs = yield* Clock.currentTimeMillis
+      for (const charge of all.values()) if (statusAt(charge, nowMs) === "pending") return "busy" as const
+      return "idle" as const
+    })
+
     const port: Context.Tag.Service<PaymentGateway> = { createCharge, queryCharge, cancelCharge, refund }
     return {
-      plan, setConditions, conditions: Ref.get(conditions), counters: Ref.get(counters), hasCharges: Effect.map(Ref.get(charges), (all) => all.size > 0),
+      plan, setConditions, conditions: Ref.get(conditions), counters: Ref.get(counters), activity,
       notification, dueNotifications, chargeState, statement, port
     } as const
   })
