@@ -31,7 +31,7 @@ export default defineScenario({
   server: { passwordHashCostN: 256, holdTtlMs: 10 * 60_000 },
   real: { timeScale: 10, maxPassengersInFlight: 2_000 },
   gateway: { baseLatencyMs: 3_000, latencyJitterMs: 7_000 },
-  thresholds: { payment_to_issuance: ["p(50)<15000", "p(99)<120000"], invariants: ["violations==0"] },
+  thresholds: { payment_to_issuance: ["p(50)<45000", "p(99)<90000"], invariants: ["violations==0"] },
   faults: [
     { kind: "gateway-brownout", startAfterOnSaleMs: 60_000, endAfterOnSaleMs: 6 * 60_000, extraLatencyMs: 20_000, declineRate: 0.2 },
     { kind: "gateway-callbacks", startAfterOnSaleMs: 2 * 60_000, endAfterOnSaleMs: 8 * 60_000, lossRate: 0.2, duplicateRate: 0.1, delayMs: 5_000 }

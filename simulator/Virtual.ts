@@ -69,7 +69,9 @@ const gatewaySweep = (intervalMs: number, endMs: number, work: (payments: Paymen
       const activity = yield* gateway.activity
       const waitMs = activity === "busy" ? intervalMs : activity === "idle" ? Math.max(intervalMs, idleGatewaySweepIntervalMs) : maxIdleSweepIntervalMs
       if ((yield* Clock.currentTimeMillis) + waitMs > endMs) return
-      yield* Effect.sleep(waitMs)
+      // an idle sweeper wakes at the next charge, then keeps the busy pace: its notification is not held back
+      if (activity === "busy") yield* Effect.sleep(waitMs)
+      else yield* Effect.raceFirst(Effect.sleep(waitMs), Effect.zipRight(gateway.nextCharge, Effect.sleep(intervalMs)))
       yield* work(payments)
     }
   })

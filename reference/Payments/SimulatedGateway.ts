@@ -6,7 +6,7 @@
  * Time is Effect's Clock and draws are Effect's Random; nothing here reads the wall clock, so a simulated
  * run is reproducible.
  */
-import { Clock, Context, Effect, Random, Ref } from "effect"
+import { Clock, Context, Deferred, Effect, Random, Ref } from "effect"
 import { ServerConfig } from "../Config.js"
 import { signNotification } from "./GatewayNotification.js"
 import type { ChargeId, GatewayNotification } from "./GatewayNotification.js"
@@ -111,6 +111,9 @@ export class SimulatedGateway extends Effect.Service<SimulatedGateway>()("Simula
     const scheduled = yield* Ref.make<ReadonlyArray<ScheduledCallback>>([])
     const conditions = yield* Ref.make(normalGatewayConditions)
     const counters = yield* Ref.make(noCounters)
+    /** completed (and replaced) at each new charge: a simulator's idle sweeper wakes on it */
+    const chargeSignal = yield* Ref.make(yield* Deferred.make<void>())
+    const nextCharge = Effect.flatMap(Ref.get(chargeSignal), Deferred.await)
     const count = (change: Partial<{ [Key in keyof GatewayCounters]: number }>) =>
       Ref.update(counters, (all) => {
         const next = { ...all }
@@ -141,6 +144,8 @@ export class SimulatedGateway extends Effect.Service<SimulatedGateway>()("Simula
           amountFen: charge.amountFen, outcome, completesAtMs, cancelled: false, refunded: false, refundedFen: 0, notificationsSent: 0
         }))
         yield* count({ charges: 1, declined: drawn.declined ? 1 : 0 })
+        const signalled = yield* Ref.getAndSet(chargeSignal, yield* Deferred.make<void>())
+        yield* Deferred.succeed(signalled, undefined)
         if (outcome === "pending") return
         if (drawn.lost) return yield* count({ callbacksLost: 1 })
         const dueAtMs = completesAtMs + config.simulatedGatewayCallbackDelayMs + drawn.delayMs
@@ -238,7 +243,7 @@ export class SimulatedGateway extends Effect.Service<SimulatedGateway>()("Simula
 
     const port: Context.Tag.Service<PaymentGateway> = { createCharge, queryCharge, cancelCharge, refund }
     return {
-      plan, setConditions, conditions: Ref.get(conditions), counters: Ref.get(counters), activity,
+      plan, setConditions, conditions: Ref.get(conditions), counters: Ref.get(counters), activity, nextCharge,
       notification, dueNotifications, chargeState, statement, port
     } as const
   })
