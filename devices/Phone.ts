@@ -13,6 +13,8 @@ import type { ApiClient } from "./Client.js"
 import type { GateScanner, PhoneDisplay } from "./GateScanner.js"
 import { renderQr } from "./Qr.js"
 import { withLostAnswers, withTransportRetries } from "./ClientRetries.js"
+import { payByGateway } from "./GatewayPayment.js"
+import type { GatewayPayer, GatewayPaymentLimits } from "./GatewayPayment.js"
 import type { FaultSchedule } from "../simulator/FaultSchedule.js"
 
 /** a train journey: which of the scenario's trains, from where to where */
@@ -49,6 +51,8 @@ export interface PhoneEnvironment {
   readonly maxTicketPolls: number
   readonly arriveBeforeDepartureMs: { readonly min: number; readonly max: number }
   readonly qrPixelSampleRate: number
+  /** pay through the third-party gateway with these limits (`app-gateway`) instead of from the wallet */
+  readonly gatewayPayment?: GatewayPaymentLimits
 }
 
 export const passwordOf = (passenger: Passenger) => `pw-${passenger.phone}`
@@ -108,24 +112,45 @@ const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, a
         payload: { runId, fromStation: trip.fromStation, toStation: trip.toStation }
       }), (held) => ({ orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen }))
       yield* env.thinkTime
+      const payment = env.gatewayPayment
+        ? yield* gatewayPaid(client, order.orderId, env.gatewayPayment)
+        : yield* walletPaid(order)
+      const ticket = yield* awaitTicket(client, order.orderId, payment.issued)
+      const receivedMs = yield* Clock.currentTimeMillis
+      env.history.add({
+        atMs: yield* env.scenarioNowMs, actor, kind: "ticket-received", outcome: "ok",
+        detail: { orderId: order.orderId, ticketId: ticket.ticketId, paymentToIssuanceMs: receivedMs - payment.startMs }
+      })
+      return ticket.qr
+    }).pipe(withCredentials(bearer(token)))
+  }
+
+  /** Top up the fare and pay from the wallet; both with idempotency keys, so a lost answer is sent again safely. */
+  function walletPaid(order: { orderId: Parameters<ApiClient["accounts"]["pay"]>[0]["path"]["orderId"]; priceFen: number }) {
+    const client = env.anonymous
+    return Effect.gen(function* () {
       const topUpKey = `topup-${String(passenger.index).padStart(8, "0")}`
       yield* retriedCall("top-up", topUpKey, client.accounts.topUp({
         headers: { "idempotency-key": topUpKey }, payload: { amountFen: order.priceFen as never }
       }), (topUp) => ({ transferId: topUp.transferId }))
-      const payStartMs = yield* Clock.currentTimeMillis
+      const startMs = yield* Clock.currentTimeMillis
       const payKey = `pay-${String(passenger.index).padStart(8, "0")}`
       const payment = yield* retriedCall("pay", payKey, client.accounts.pay({
         path: { orderId: order.orderId }, headers: { "idempotency-key": payKey },
         payload: { paymentPassword: paymentPasswordOf(passenger) }
       }), (paid) => ({ orderId: paid.orderId, state: paid.state, transferId: paid.transferId }))
-      const ticket = yield* awaitTicket(client, order.orderId, payment.ticketId !== null)
-      const receivedMs = yield* Clock.currentTimeMillis
-      env.history.add({
-        atMs: yield* env.scenarioNowMs, actor, kind: "ticket-received", outcome: "ok",
-        detail: { orderId: order.orderId, ticketId: ticket.ticketId, paymentToIssuanceMs: receivedMs - payStartMs }
-      })
-      return ticket.qr
-    }).pipe(withCredentials(bearer(token)))
+      return { startMs, issued: payment.ticketId !== null }
+    })
+  }
+
+  /** Pay through the gateway (GatewayPayment.ts); a payment given up (declined, no answer) ends the purchase. */
+  function gatewayPaid(client: ApiClient, orderId: Parameters<ApiClient["accounts"]["pay"]>[0]["path"]["orderId"], limits: GatewayPaymentLimits) {
+    return Effect.gen(function* () {
+      const payer: GatewayPayer = { actor, client, history: env.history, call, sleepScenario: env.sleepScenario, scenarioNowMs: env.scenarioNowMs }
+      const outcome = yield* payByGateway(payer, orderId, `gw-${String(passenger.index).padStart(8, "0")}`, limits)
+      if (outcome._tag === "GaveUp") return yield* Effect.fail({ _tag: `GatewayGaveUp:${outcome.reason}` as const })
+      return { startMs: outcome.paymentStartMs, issued: true }
+    })
   }
 
   function gaveUp(reason: string) {

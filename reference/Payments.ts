@@ -26,9 +26,10 @@ import {
   CallbackAnswer as CallbackAnswerSchema, CardPaymentResult as CardPaymentResultSchema,
   GatewayPaymentResult as GatewayPaymentResultSchema
 } from "./Payments/Api.js"
-import type { CallbackAnswer, CardPaymentResult, ChargeState, GatewayPaymentResult, KioskId } from "./Payments/Api.js"
+import type { CallbackAnswer, CardPaymentResult, ChargeState, GatewayPaymentResult, GatewayPaymentStatus, KioskId } from "./Payments/Api.js"
 import {
-  CardDeclined, GatewayAmountMismatch, GatewayCallbackStale, GatewayChargeNotFound, GatewaySignatureInvalid, PaymentInProgress
+  CardDeclined, GatewayAmountMismatch, GatewayCallbackStale, GatewayChargeNotFound, GatewaySignatureInvalid, NoGatewayPayment,
+  PaymentInProgress
 } from "./Payments/Errors.js"
 import { notificationSignatureValid } from "./Payments/GatewayNotification.js"
 import type { ChargeId, GatewayNotification } from "./Payments/GatewayNotification.js"
@@ -221,6 +222,21 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
         return charge
       }).pipe(Effect.withSpan("Payments.payByGateway"))
 
+    /** The order's latest charge as the server knows it: what the app shows while the payer waits. */
+    const gatewayPaymentStatus = (customerId: CustomerId, orderId: OrderId) =>
+      Effect.gen(function* () {
+        const order = yield* ordersRepo.byIdForCustomer(orderId, customerId)
+        if (!order) return yield* new OrderNotFound({ orderId })
+        const [charge] = yield* sql<{ id: ChargeId; amount_fen: number; state: ChargeState; created_at_ms: number }>`SELECT id, amount_fen, state, created_at_ms
+          FROM gateway_charges WHERE order_id = ${orderId} ORDER BY created_at_ms DESC, id DESC LIMIT 1`
+        if (!charge) return yield* new NoGatewayPayment({ orderId })
+        const status: GatewayPaymentStatus = {
+          chargeId: charge.id, orderId, amountFen: Number(charge.amount_fen), chargeState: charge.state,
+          orderState: order.state, createdAtMs: Number(charge.created_at_ms)
+        }
+        return status
+      })
+
     type Decision = "duplicate" | "failed" | "captured" | "refunding"
 
     const decide = (charge: ChargeRow, status: "succeeded" | "failed", nowMs: number) =>
@@ -402,7 +418,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
     })
 
     return {
-      payByCard, payByGateway, handleCallback, settleCharge, returnToPayer,
+      payByCard, payByGateway, gatewayPaymentStatus, handleCallback, settleCharge, returnToPayer,
       reconcileGatewayCharges, voidTimedOutReservations, deliverSimulatedCallbacks
     } as const
   }),

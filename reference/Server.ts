@@ -107,17 +107,23 @@ const Features = Layer.mergeAll(
   Backup.Default, GateSync.Default,
 )
 /** The bank and the gateway: simulated ones, whose controls (cards, planned outcomes) tests and the simulator reach. */
-const PaymentPorts = Layer.mergeAll(
-  SimulatedBankPort, Layer.effect(PaymentGateway, Effect.map(SimulatedGateway, (gateway) => gateway.port))
-).pipe(Layer.provideMerge(Layer.merge(SimulatedBank.Default, SimulatedGateway.Default)))
-const PaymentServices = Payments.DefaultWithoutDependencies.pipe(
-  Layer.provideMerge(Layer.mergeAll(Kiosks.DefaultWithoutDependencies, TwoPhaseLedger.Default, PaymentPorts))
+const paymentPorts = (gateway: Layer.Layer<SimulatedGateway, never, ServerConfig>) => Layer.mergeAll(
+  SimulatedBankPort, Layer.effect(PaymentGateway, Effect.map(SimulatedGateway, (simulated) => simulated.port))
+).pipe(Layer.provideMerge(Layer.merge(SimulatedBank.Default, gateway)))
+const paymentServices = (gateway: Layer.Layer<SimulatedGateway, never, ServerConfig>) => Payments.DefaultWithoutDependencies.pipe(
+  Layer.provideMerge(Layer.mergeAll(Kiosks.DefaultWithoutDependencies, TwoPhaseLedger.Default, paymentPorts(gateway)))
 )
-export const ServicesLayer = Sms.DefaultWithoutDependencies.pipe(
-  Layer.provideMerge(Layer.mergeAll(Accounts.DefaultWithoutDependencies, Lifecycle.DefaultWithoutDependencies.pipe(Layer.provideMerge(PaymentServices)), UpstreamSync.Default, GroupOrders.Default)),
-  Layer.provideMerge(Features),
-  Layer.provideMerge(Layer.merge(Foundations, ensureSystemAccounts.pipe(Layer.provide(LedgerRepo.Default))))
-)
+/**
+ * The services over a store. `gateway` is the simulated gateway's layer: a virtual run gives its web handler and
+ * its sweepers one instance (`Layer.succeed`), as the gateway keeps its charges in memory, not in the store.
+ */
+export const servicesLayer = (gateway: Layer.Layer<SimulatedGateway, never, ServerConfig> = SimulatedGateway.Default) =>
+  Sms.DefaultWithoutDependencies.pipe(
+    Layer.provideMerge(Layer.mergeAll(Accounts.DefaultWithoutDependencies, Lifecycle.DefaultWithoutDependencies.pipe(Layer.provideMerge(paymentServices(gateway))), UpstreamSync.Default, GroupOrders.Default)),
+    Layer.provideMerge(Features),
+    Layer.provideMerge(Layer.merge(Foundations, ensureSystemAccounts.pipe(Layer.provide(LedgerRepo.Default))))
+  )
+export const ServicesLayer = servicesLayer()
 
 const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
   Layer.provide([
@@ -134,12 +140,14 @@ const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
 )
 
 /** The API, its services and the background sweepers, over a given store. */
-export const appLayer = (settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient>) =>
+export const appLayer = (
+  settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient>, gateway: Layer.Layer<SimulatedGateway, never, ServerConfig> = SimulatedGateway.Default
+) =>
   // extra fields of a body are ignored (a newer client still works), and the document says so
   HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json", additionalPropertiesStrategy: "allow" }).pipe(
     Layer.merge(RequestGuardLive),
     Layer.provideMerge(ApiLayer),
-    Layer.provideMerge(ServicesLayer),
+    Layer.provideMerge(servicesLayer(gateway)),
     Layer.orDie,
     Layer.provideMerge(withSlowness(store)),
     Layer.provideMerge(ServerConfig.layer(settings))
@@ -198,13 +206,15 @@ export const inProcessHandler = (options: {
   scheduler?: Scheduler.Scheduler
   /** false turns span creation off (a virtual run reads no spans) */
   tracing?: boolean
+  /** the simulated gateway's instance, when the caller's sweepers must see the same charges */
+  gateway?: Layer.Layer<SimulatedGateway>
 }) => {
   const overrides = Layer.mergeAll(
     Layer.setClock(options.clock), Layer.setRandom(options.random),
     options.scheduler ? Layer.setScheduler(options.scheduler) : Layer.empty,
     options.tracing === false ? Layer.setTracerEnabled(false) : Layer.empty
   )
-  const layer = appLayer(options.settings, options.store).pipe(
+  const layer = appLayer(options.settings, options.store, options.gateway).pipe(
     Layer.provideMerge(HttpServer.layerContext),
     Layer.provide(overrides),
     Layer.merge(overrides)

@@ -7,6 +7,8 @@ import { SeatClassName } from "../reference/Catalog/Api.js"
 import { maxTicketsPerGroupOrder } from "../reference/GroupOrders/Api.js"
 import { inventoryVariants } from "../reference/Inventory.js"
 import { NewEvent } from "../reference/Venues/Api.js"
+import { GatewayConditionsSchema } from "../reference/Payments/Api.js"
+import { CinemaSection } from "./Cinema.js"
 import { Fault } from "./Faults.js"
 
 const Int = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
@@ -50,7 +52,11 @@ const Weight = Schema.optional(Schema.Number.pipe(Schema.between(0, 1_000_000)))
 export const JourneyMix = Schema.Struct({
   app: Weight,
   /** `fan`: holds an event ticket bought before the gates open and walks to a gate (simulator/journeys/Fan.ts) */
-  fan: Weight
+  fan: Weight,
+  /** the app journey paying through the third-party gateway (devices/GatewayPayment.ts) */
+  "app-gateway": Weight,
+  /** a cinema-goer's phone: anonymous device (or a registered customer), seat map, chosen seat, gateway, voucher, hall gate */
+  cinema: Weight
 }).pipe(Schema.filter((mix) => Object.values(mix).some((weight) => (weight ?? 0) > 0) || "give at least one journey a weight above 0"))
 export type JourneyKind = keyof typeof JourneyMix.Type
 
@@ -130,6 +136,10 @@ const ScenarioFields = Schema.Struct({
   }),
   /** as in k6: { payment_to_issuance: ["p(99)<500"], invariants: ["violations==0"] } (reports/thresholds.ts) */
   thresholds: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) }), { default: () => ({}) }),
+  /** the cinema on sale (seed 004): its halls and showings; the `cinema` journey buys seats of them */
+  cinema: Schema.optional(CinemaSection),
+  /** the simulated payment gateway's conditions outside fault windows (reference/Payments/SimulatedGateway.ts) */
+  gateway: Schema.optional(Schema.partialWith(GatewayConditionsSchema, { exact: true })),
   /** faults scheduled on the scenario's timeline (scenarios/Faults.ts) */
   faults: Schema.optionalWith(Schema.Array(Fault), { exact: true, default: () => [] }),
   /** an event and its fans (the `fan` journey) */
@@ -137,7 +147,7 @@ const ScenarioFields = Schema.Struct({
 })
 
 /** journeys that buy a train ticket need a train */
-const trainJourneys: ReadonlyArray<JourneyKind> = ["app"]
+const trainJourneys: ReadonlyArray<JourneyKind> = ["app", "app-gateway"]
 export const needsTrain = (kind: JourneyKind) => trainJourneys.includes(kind)
 
 export const Scenario = ScenarioFields.pipe(Schema.filter((scenario) => {
@@ -150,6 +160,7 @@ export const Scenario = ScenarioFields.pipe(Schema.filter((scenario) => {
     .reduce((sum, zone) => sum + (zone.standingCapacity ?? zone.rows?.join("").replace(/[^S]/g, "").length ?? 0), 0)) {
     issues.push({ path: ["event", "seatClass"], message: `the zones of class ${scenario.event.seatClass} have fewer places than the ${scenario.passengers.count} fans` })
   }
+  if ((scenario.passengers.mix.cinema ?? 0) > 0 && scenario.cinema === undefined) issues.push({ path: ["cinema"], message: "the cinema journey needs a cinema" })
   if (scenario.trains.length === 0 && scenario.endAt === undefined) issues.push({ path: ["endAt"], message: "a scenario without trains must say when it ends (endAt)" })
   scenario.trains.forEach((train, index) => {
     if (train.fareFenPerSegment.length !== train.stops.length - 1) {

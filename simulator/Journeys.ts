@@ -13,6 +13,8 @@ import type { JourneyKind, Scenario } from "../scenarios/Scenario.js"
 import { faultActors, faultSchedule } from "./FaultSchedule.js"
 import type { FaultActions, FaultSchedule } from "./FaultSchedule.js"
 import type { History } from "./History.js"
+import { prepareAppGatewayJourney } from "./journeys/AppGateway.js"
+import { prepareCinemaJourney } from "./journeys/Cinema.js"
 import type { Arrival } from "./Population.js"
 import { phoneEnvironment, setUp } from "./Setup.js"
 import { prepareFanJourney } from "./journeys/Fan.js"
@@ -49,7 +51,9 @@ const prepareAppJourney: JourneyPreparer = (context) =>
 
 export const journeyPreparers: { readonly [Kind in JourneyKind]-?: JourneyPreparer } = {
   app: prepareAppJourney,
-  fan: prepareFanJourney
+  fan: prepareFanJourney,
+  "app-gateway": prepareAppGatewayJourney,
+  cinema: prepareCinemaJourney
 }
 
 export const journeyKindsOf = (scenario: Scenario): ReadonlyArray<JourneyKind> =>

@@ -76,6 +76,10 @@ const uniformBetween = (range: { readonly min: number; readonly max: number }) =
 export const simulatedNetworkDelay = (scenario: Scenario) =>
   Effect.flatMap(uniformBetween(scenario.passengers.networkDelayMs), (ms) => Effect.sleep(ms))
 
+/** A phone user's pause between steps: a uniform draw from the scenario's think time, slept on the scenario's clock. */
+export const simulatedThinkTime = (scenario: Scenario, timing: Timing) =>
+  Effect.flatMap(uniformBetween(scenario.passengers.thinkTimeMs), timing.sleepScenario)
+
 /** What every phone of a run shares: the scenario's parameters, the prepared run and gates, the timing. */
 export const phoneEnvironment = (
   scenario: Scenario, prepared: Prepared, history: History, baseUrl: string, timing: Timing, faults: FaultSchedule

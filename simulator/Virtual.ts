@@ -5,14 +5,16 @@
  */
 import { FetchHttpClient } from "@effect/platform"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Context, Effect, Layer, ManagedRuntime, Random } from "effect"
+import { Clock, Context, Effect, Layer, ManagedRuntime, Random } from "effect"
 import { serverBaseUrl } from "../devices/Client.js"
 import { ServerConfig, defaultSettings } from "../reference/Config.js"
 import type { ServerSettings } from "../reference/Config.js"
 import { Delivery } from "../reference/Delivery.js"
 import { Issuance } from "../reference/Issuance.js"
 import { Orders } from "../reference/Orders.js"
-import { inProcessHandler, ServicesLayer, sqliteStore } from "../reference/Server.js"
+import { Payments } from "../reference/Payments.js"
+import { SimulatedGateway } from "../reference/Payments/SimulatedGateway.js"
+import { inProcessHandler, servicesLayer, sqliteStore } from "../reference/Server.js"
 import type { InvariantResult } from "../reports/Report.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { audit } from "./Auditor.js"
@@ -108,6 +110,31 @@ export const settingsOf = (scenario: Scenario, options: RunOptions = {}): Partia
   ...options.testServerSettings
 })
 
+/** how often gateway work runs in virtual mode while the gateway has nothing due and nothing pending */
+export const idleGatewaySweepIntervalMs = 10_000
+
+/**
+ * Gateway work (notifications, the reconciler's poll, voiding timed-out reservations) runs every `intervalMs`
+ * while the simulated gateway has a notification due or a charge pending, as on a real server: an idle-doubled
+ * wait would stretch the very delays a gateway scenario measures. Otherwise every `idleGatewaySweepIntervalMs`,
+ * and before the first charge every `maxIdleSweepIntervalMs`, so a run without gateway payments spends
+ * almost nothing on it.
+ */
+const gatewaySweep = (intervalMs: number, endMs: number, work: (payments: Payments) => Effect.Effect<unknown, unknown>) =>
+  Effect.gen(function* () {
+    const gateway = yield* SimulatedGateway
+    const payments = yield* Payments
+    for (;;) {
+      const activity = yield* gateway.activity
+      const waitMs = activity === "busy" ? intervalMs : activity === "idle" ? Math.max(intervalMs, idleGatewaySweepIntervalMs) : maxIdleSweepIntervalMs
+      if ((yield* Clock.currentTimeMillis) + waitMs > endMs) return
+      // an idle sweeper wakes at the next charge, then keeps the busy pace: its notification is not held back
+      if (activity === "busy") yield* Effect.sleep(waitMs)
+      else yield* Effect.raceFirst(Effect.sleep(waitMs), Effect.zipRight(gateway.nextCharge, Effect.sleep(intervalMs)))
+      yield* work(payments)
+    }
+  })
+
 export const runVirtual = async (
   scenario: Scenario, seed: number, onProgress?: (snapshot: ProgressSnapshot) => void, options: RunOptions = {}
 ): Promise<RunOutcome> => {
@@ -126,9 +153,13 @@ export const runVirtual = async (
   const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
   const sql = await store.runPromise(SqlClient.SqlClient)
   const storeLayer = Layer.succeed(SqlClient.SqlClient, sql)
+  // the simulated gateway keeps its charges in memory: the web handler and the sweepers share one instance, and as
+  // a party outside the server it outlives a crash of the server (a restarted handler is given the same one)
+  const gatewayRuntime = ManagedRuntime.make(SimulatedGateway.Default.pipe(Layer.provide(ServerConfig.layer(settings))))
+  const gateway = Layer.succeed(SimulatedGateway, await gatewayRuntime.runPromise(SimulatedGateway))
   const server_ = new VirtualServer(() =>
-    inProcessHandler({ settings, store: storeLayer, clock: clock.clock, random: serverRandom, scheduler: clock.scheduler, tracing: false }))
-  const server = ManagedRuntime.make(ServicesLayer.pipe(
+    inProcessHandler({ settings, store: storeLayer, clock: clock.clock, random: serverRandom, scheduler: clock.scheduler, tracing: false, gateway }))
+  const server = ManagedRuntime.make(servicesLayer(gateway).pipe(
     Layer.provide(storeLayer), Layer.provide(ServerConfig.layer(settings)), Layer.provide(timeOverrides), Layer.merge(timeOverrides)
   ))
   const fetchLayer = FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch,
@@ -145,7 +176,7 @@ export const runVirtual = async (
 
     // A sweep that finds nothing doubles its wait (up to maxIdleSweepIntervalMs); one that finds work
     // goes back to the server's interval. Six virtual hours of 1 s sweeps would otherwise dominate the run.
-    const sweep = (intervalMs: number, work: Effect.Effect<number, unknown, Issuance | Orders | Delivery>) =>
+    const sweep = (intervalMs: number, work: Effect.Effect<number, unknown, Issuance | Orders | Delivery | Payments>) =>
       Effect.gen(function* () {
         let waitMs = intervalMs
         while (clock.nowMs + waitMs <= endMs) {
@@ -158,6 +189,11 @@ export const runVirtual = async (
     clock.spawn(startMs, serverRuntime, sweep(effective.outboxSweepIntervalMs, Effect.flatMap(Issuance, (issuance) => issuance.sweepOutbox)))
     clock.spawn(startMs, serverRuntime, sweep(effective.holdSweepIntervalMs, Effect.flatMap(Orders, (orders) => orders.releaseExpiredHolds)))
     clock.spawn(startMs, serverRuntime, sweep(effective.deliverySweepIntervalMs, Effect.flatMap(Delivery, (delivery) => delivery.sweep)))
+    // gateway payments (seed 004): the reconciler's poll, the voiding of timed-out reservations, and the simulated
+    // gateway's notifications. They find nothing (and draw nothing) in a run without gateway payments.
+    clock.spawn(startMs, serverRuntime, gatewaySweep(effective.gatewayReconcileIntervalMs, endMs, (payments) => payments.reconcileGatewayCharges))
+    clock.spawn(startMs, serverRuntime, gatewaySweep(effective.pendingTransferSweepIntervalMs, endMs, (payments) => payments.voidTimedOutReservations))
+    clock.spawn(startMs, serverRuntime, gatewaySweep(effective.simulatedGatewayCallbackIntervalMs, endMs, (payments) => payments.deliverSimulatedCallbacks))
     if (onProgress) {
       clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
         while (clock.nowMs < endMs) {
@@ -194,5 +230,6 @@ export const runVirtual = async (
     await server_.dispose()
     await server.dispose()
     await store.dispose()
+    await gatewayRuntime.dispose()
   }
 }

@@ -14,7 +14,7 @@ import { UnknownSeat, UnknownSeatClass } from "../Catalog/Errors.js"
 import { Order } from "../Orders/Api.js"
 import {
   CardDeclined, GatewayAmountMismatch, GatewayCallbackStale, GatewayChargeNotFound, GatewaySignatureInvalid,
-  PaymentInProgress, PrintJobAlreadyPrinted, PrintJobNotFound
+  NoGatewayPayment, PaymentInProgress, PrintJobAlreadyPrinted, PrintJobNotFound
 } from "./Errors.js"
 import { ChargeId, GatewayNotification, SignatureHex, signatureHeader } from "./GatewayNotification.js"
 import { CardToken, PinBlockHex } from "./SimulatedBank.js"
@@ -113,6 +113,35 @@ export const GatewayBehaviourSchema = Schema.Struct({
   callback: Schema.Literal("on-time", "late", "twice", "never")
 })
 
+const Rate = Schema.Number.pipe(Schema.between(0, 1))
+/** a bound for the schema: no simulated delay beyond an hour */
+const maxSimulatedGatewayDelayMs = 3_600_000
+const DelayMs = Schema.Int.pipe(Schema.between(0, maxSimulatedGatewayDelayMs))
+
+/** The simulated gateway's conditions for unplanned charges (SimulatedGateway.ts `GatewayConditions`). */
+export const GatewayConditionsSchema = Schema.Struct({
+  baseLatencyMs: DelayMs,
+  latencyJitterMs: DelayMs,
+  extraLatencyMs: DelayMs,
+  declineRate: Rate,
+  callbackLossRate: Rate,
+  callbackDuplicateRate: Rate,
+  callbackDelayMs: DelayMs
+})
+const Count = Schema.Int.pipe(Schema.nonNegative())
+export const GatewayCountersSchema = Schema.Struct({
+  charges: Count, declined: Count, refunds: Count,
+  callbacksScheduled: Count, callbacksLost: Count, callbacksDuplicated: Count, callbacksSent: Count
+})
+export const GatewayState = Schema.Struct({ conditions: GatewayConditionsSchema, counters: GatewayCountersSchema })
+export type GatewayState = typeof GatewayState.Type
+export const GatewayStatementLine = Schema.Struct({
+  chargeId: ChargeId,
+  amountFen: Schema.Number,
+  status: Schema.Literal("pending", "succeeded", "failed"),
+  refundedFen: Schema.Number
+})
+
 export class PaymentsAdminApi extends HttpApiGroup.make("paymentsAdmin")
   .add(
     HttpApiEndpoint.post("registerKiosk", "/admin/kiosks")
@@ -134,6 +163,17 @@ export class PaymentsAdminApi extends HttpApiGroup.make("paymentsAdmin")
     HttpApiEndpoint.post("planGatewayCharge", "/admin/gateway/plans")
       .setPayload(GatewayBehaviourSchema)
       .addSuccess(Schema.Void, { status: 204 })
+  )
+  .add(
+    // a scenario's gateway faults (brownout, lost or duplicated notifications) set these at a window's edges
+    HttpApiEndpoint.put("setGatewayConditions", "/admin/gateway/conditions")
+      .setPayload(GatewayConditionsSchema)
+      .addSuccess(GatewayState)
+  )
+  .add(HttpApiEndpoint.get("gatewayState", "/admin/gateway").addSuccess(GatewayState))
+  .add(
+    // the gateway's books, charge by charge: what an auditor reconciles the store against
+    HttpApiEndpoint.get("gatewayStatement", "/admin/gateway/statement").addSuccess(Schema.Array(GatewayStatementLine))
   )
   .middleware(AdminAuth) {}
 
@@ -188,7 +228,26 @@ export class KioskApi extends HttpApiGroup.make("kiosk")
   )
   .middleware(KioskAuth) {}
 
+export const GatewayPaymentStatus = Schema.Struct({
+  chargeId: ChargeId,
+  orderId: OrderId,
+  amountFen: Schema.Number,
+  chargeState: ChargeState,
+  orderState: OrderState,
+  createdAtMs: Schema.Number
+})
+export type GatewayPaymentStatus = typeof GatewayPaymentStatus.Type
+
 export class GatewayApi extends HttpApiGroup.make("gateway")
+  .add(
+    // the app asks after its payment: the order's latest charge, as the server knows it (declined = failed)
+    HttpApiEndpoint.get("gatewayPaymentStatus", "/orders/:orderId/gateway-payment")
+      .setPath(orderIdPath)
+      .addSuccess(GatewayPaymentStatus)
+      .addError(OrderNotFound)
+      .addError(NoGatewayPayment)
+      .middleware(CustomerAuth)
+  )
   .add(
     HttpApiEndpoint.post("payByGateway", "/orders/:orderId/gateway-payment")
       .setPath(orderIdPath)

@@ -23,6 +23,10 @@ export class GatewayCallbackStale extends Schema.TaggedError<GatewayCallbackStal
 export class GatewayChargeNotFound extends Schema.TaggedError<GatewayChargeNotFound>()(
   "GatewayChargeNotFound", { chargeId: Schema.String }, HttpApiSchema.annotations({ status: 404 })
 ) {}
+/** The order was never paid through the gateway (no charge to report on). */
+export class NoGatewayPayment extends Schema.TaggedError<NoGatewayPayment>()(
+  "NoGatewayPayment", { orderId: Schema.String }, HttpApiSchema.annotations({ status: 404 })
+) {}
 export class GatewayAmountMismatch extends Schema.TaggedError<GatewayAmountMismatch>()(
   "GatewayAmountMismatch", { chargeId: Schema.String, expectedFen: Schema.Number, notifiedFen: Schema.Number },
   HttpApiSchema.annotations({ status: 422 })

@@ -5,6 +5,7 @@ import { CurrentCustomer } from "../Auth/Api.js"
 import { Payments } from "../Payments.js"
 import { storeDefects } from "../Sql.js"
 import { CurrentKiosk, KioskAuth } from "./Api.js"
+import type { GatewayState } from "./Api.js"
 import { signatureHeader } from "./GatewayNotification.js"
 import { Kiosks } from "./Kiosks.js"
 import { SimulatedBank } from "./SimulatedBank.js"
@@ -13,6 +14,9 @@ import { SimulatedGateway } from "./SimulatedGateway.js"
 export const KioskAuthLive = Layer.effect(KioskAuth, Effect.map(Kiosks, (kiosks) => ({
   deviceKey: (key: Redacted.Redacted<string>) => storeDefects(kiosks.authenticate(Redacted.value(key)))
 })))
+
+const gatewayState = (gateway: SimulatedGateway) =>
+  Effect.map(Effect.all({ conditions: gateway.conditions, counters: gateway.counters }), (state): GatewayState => state)
 
 export const PaymentsAdminHttp = HttpApiBuilder.group(ChunyunApi, "paymentsAdmin", (handlers) =>
   Effect.gen(function* () {
@@ -23,6 +27,9 @@ export const PaymentsAdminHttp = HttpApiBuilder.group(ChunyunApi, "paymentsAdmin
       .handle("registerKiosk", ({ payload }) => storeDefects(kiosks.register(payload.kioskId, payload.station)))
       .handle("issueBankCard", ({ payload }) => Effect.map(bank.issueCard(payload), (cardToken) => ({ cardToken })))
       .handle("planGatewayCharge", ({ payload }) => gateway.plan(payload))
+      .handle("setGatewayConditions", ({ payload }) => Effect.zipRight(gateway.setConditions(payload), gatewayState(gateway)))
+      .handle("gatewayState", () => gatewayState(gateway))
+      .handle("gatewayStatement", () => gateway.statement)
   }))
 
 export const KioskHttp = HttpApiBuilder.group(ChunyunApi, "kiosk", (handlers) =>
@@ -46,6 +53,8 @@ export const KioskHttp = HttpApiBuilder.group(ChunyunApi, "kiosk", (handlers) =>
 export const GatewayHttp = HttpApiBuilder.group(ChunyunApi, "gateway", (handlers) =>
   Effect.map(Payments, (payments) =>
     handlers
+      .handle("gatewayPaymentStatus", ({ path }) =>
+        Effect.flatMap(CurrentCustomer, (customer) => storeDefects(payments.gatewayPaymentStatus(customer.id, path.orderId))))
       .handle("payByGateway", ({ headers, path }) =>
         Effect.flatMap(CurrentCustomer, (customer) =>
           storeDefects(payments.payByGateway(customer.id, path.orderId, headers["idempotency-key"]))))
