@@ -38,6 +38,30 @@ export const Train = Schema.Struct({
 })
 export type Train = typeof Train.Type
 
+/**
+ * The SMS channel (seed 002) and SIM carriers (seed 003). A text through the SMS gateway takes
+ * `gatewayDelayMs` each way (the `sms-loss` fault loses some and delays the rest more); the gateway pulls
+ * the server's outbound texts every `pullIntervalMs` while phones await one, backing off to
+ * `maxIdlePullIntervalMs` when idle. A phone with no answer after `replyTimeoutMs` sends its text again, at
+ * most `maxSmsResends` times; after paying it waits `ticketNoticeTimeoutMs` for the ticket notice, then
+ * texts STATUS every `statusPollIntervalMs`, at most `maxStatusPolls` times.
+ */
+export const SmsChannel = Schema.Struct({
+  gatewayDelayMs: Range(0, 600_000),
+  pullIntervalMs: Int(100, 600_000),
+  maxIdlePullIntervalMs: Int(100, 3_600_000),
+  replyTimeoutMs: Int(1_000, 3_600_000),
+  maxSmsResends: Int(0, 20),
+  ticketNoticeTimeoutMs: Int(1_000, 3_600_000),
+  statusPollIntervalMs: Int(1_000, 3_600_000),
+  maxStatusPolls: Int(0, 100),
+  /** a carrier phone's SIM reserves this many bytes for tickets (seed 003: 1–2 KB, ~255 B a ticket) */
+  carrierCapacityBytes: Range(1, 65_536),
+  /** trips a carrier phone buys, one ticket each (more than its slots, so the network ticket box is used) */
+  tripsPerCarrierPhone: Range(1, 20)
+}).pipe(Schema.filter((sms) => sms.pullIntervalMs <= sms.maxIdlePullIntervalMs || "pullIntervalMs must not exceed maxIdlePullIntervalMs"))
+export type SmsChannel = typeof SmsChannel.Type
+
 const Weight = Schema.optional(Schema.Number.pipe(Schema.between(0, 1_000_000)))
 
 /**
@@ -45,7 +69,11 @@ const Weight = Schema.optional(Schema.Number.pipe(Schema.between(0, 1_000_000)))
  * with the phone app and the wallet (devices/Phone.ts). The journeys are in simulator/Journeys.ts.
  */
 export const JourneyMix = Schema.Struct({
-  app: Weight
+  app: Weight,
+  /** a phone without the app books by SMS through the SMS gateway (devices/SmsPhone.ts) */
+  sms: Weight,
+  /** an app phone with a SIM ticket carrier buys several trips (devices/CarrierPhone.ts) */
+  carrier: Weight
 }).pipe(Schema.filter((mix) => Object.values(mix).some((weight) => (weight ?? 0) > 0) || "give at least one journey a weight above 0"))
 export type JourneyKind = keyof typeof JourneyMix.Type
 
@@ -93,12 +121,14 @@ const ScenarioFields = Schema.Struct({
   }),
   /** as in k6: { payment_to_issuance: ["p(99)<500"], invariants: ["violations==0"] } (reports/thresholds.ts) */
   thresholds: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) }), { default: () => ({}) }),
+  /** the SMS channel and SIM carriers of the `sms` and `carrier` journeys (seeds 002, 003); defaults in simulator/journeys/SmsSettings.ts */
+  sms: Schema.optional(SmsChannel),
   /** faults scheduled on the scenario's timeline (scenarios/Faults.ts) */
   faults: Schema.optionalWith(Schema.Array(Fault), { exact: true, default: () => [] })
 })
 
 /** journeys that buy a train ticket need a train */
-const trainJourneys: ReadonlyArray<JourneyKind> = ["app"]
+const trainJourneys: ReadonlyArray<JourneyKind> = ["app", "sms", "carrier"]
 export const needsTrain = (kind: JourneyKind) => trainJourneys.includes(kind)
 
 export const Scenario = ScenarioFields.pipe(Schema.filter((scenario) => {

@@ -14,6 +14,8 @@ import type { FaultActions, FaultSchedule } from "./FaultSchedule.js"
 import type { History } from "./History.js"
 import type { Arrival } from "./Population.js"
 import { phoneEnvironment, setUp } from "./Setup.js"
+import { prepareCarrierJourney } from "./journeys/Carrier.js"
+import { prepareSmsJourney } from "./journeys/Sms.js"
 import type { Prepared, Timing } from "./Setup.js"
 
 export interface JourneyContext {
@@ -46,7 +48,9 @@ const prepareAppJourney: JourneyPreparer = (context) =>
   )
 
 export const journeyPreparers: { readonly [Kind in JourneyKind]-?: JourneyPreparer } = {
-  app: prepareAppJourney
+  app: prepareAppJourney,
+  sms: (context) => prepareSmsJourney(context),
+  carrier: (context) => prepareCarrierJourney(context)
 }
 
 export const journeyKindsOf = (scenario: Scenario): ReadonlyArray<JourneyKind> =>
