@@ -2,6 +2,9 @@
  * An SMS gateway device (seed 002's SMS platform): relays texts from phones to the server under a message
  * ID of its own, redelivering the same ID when a delivery fails, and pulls the server's outbound texts into
  * the phones' inboxes. Loss is a parameter: a lost outbound text is pulled but never reaches its phone.
+ * `makeSmsNetwork` is the same gateway as a party of a simulated run: each text takes a latency drawn from
+ * the scenario's range, the `sms-loss` fault loses texts both ways and delays the rest, and the outbound
+ * queue is pulled on a timer, so a phone learns its answer only when the text lands in its inbox.
  */
 import { Clock, Effect, Random } from "effect"
 import type { PhoneNumber } from "../reference/Domain.js"
@@ -88,17 +91,6 @@ export interface SmsCallRecord {
   readonly detail?: Readonly<Record<string, string | number | boolean | null>>
 }
 
-export interface SmsNetworkStats {
-  /** texts phones handed to the gateway */
-  readonly sent: number
-  /** of those, lost before reaching the server */
-  readonly lostToServer: number
-  /** texts of the server lost before reaching a phone */
-  readonly lostToPhone: number
-  /** texts of the server that reached a phone */
-  readonly deliveredToPhone: number
-}
-
 export interface SmsNetwork {
   /**
    * A phone's text: lost (`sms-loss`), or carried to the server after the gateway's latency. Answers the
@@ -113,7 +105,6 @@ export interface SmsNetwork {
   readonly awaiting: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /** the gateway's pull loop, until the scenario's clock reaches `untilMs` */
   readonly pullLoop: (untilMs: number) => Effect.Effect<void, unknown>
-  readonly stats: () => SmsNetworkStats
 }
 
 /** texts asked for per pull; a shorter page means the queue is drained */
@@ -135,7 +126,6 @@ export const makeSmsNetwork = (
   let sequence = 0
   let phonesAwaiting = 0
   let afterId = 0
-  const counts = { sent: 0, lostToServer: 0, lostToPhone: 0, deliveredToPhone: 0 }
 
   /** lost (true) or the latency of this text: the gateway's own, plus up to the fault's extra delay */
   const fate = Effect.gen(function* () {
@@ -151,11 +141,9 @@ export const makeSmsNetwork = (
 
   const submit = (phoneActor: string, from: string, text: string, record: (reply: string) => SmsCallRecord) =>
     Effect.gen(function* () {
-      counts.sent++
       const command = text.split(" ")[0] ?? ""
       const carried = yield* fate
       if (carried.lost) {
-        counts.lostToServer++
         yield* note(phoneActor, "sms-lost", "lost", { direction: "to-server", command })
         return undefined
       }
@@ -201,11 +189,9 @@ export const makeSmsNetwork = (
       for (const text of page.texts) {
         const carried = yield* fate
         if (carried.lost) {
-          counts.lostToPhone++
           yield* note(actor, "sms-lost", "lost", { direction: "to-phone", purpose: text.purpose, to: text.to })
           continue
         }
-        counts.deliveredToPhone++
         const flying = pending.get(text.to) ?? []
         flying.push({ text: text.text, arriveAtMs: nowMs + carried.delayMs, sequence: sequence++ })
         pending.set(text.to, flying)
@@ -232,5 +218,5 @@ export const makeSmsNetwork = (
   const awaiting = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     Effect.acquireUseRelease(Effect.sync(() => { phonesAwaiting++ }), () => effect, () => Effect.sync(() => { phonesAwaiting-- }))
 
-  return { submit, received, awaiting, pullLoop, stats: () => ({ ...counts }) }
+  return { submit, received, awaiting, pullLoop }
 }
