@@ -16,7 +16,9 @@ const seed = 11
 export const smallSmsBooking: Scenario = Schema.decodeUnknownSync(Scenario)({
   ...smsBooking,
   name: "sms-booking-small",
-  passengers: { ...smsBooking.passengers, count: 120, mix: { sms: 70, carrier: 15, app: 15 } }
+  passengers: { ...smsBooking.passengers, count: 100, mix: { sms: 70, carrier: 15, app: 15 } },
+  // a harsher SMS centre than the full scenario's, so a hundred passengers meet every path of the loss
+  faults: [{ kind: "sms-loss", startAfterOnSaleMs: 0, endAfterOnSaleMs: 10 * 60_000, lossRate: 0.25, maxDelayMs: 20_000 }]
 })
 
 const where = (outcome: RunOutcome, kind: string, test: (event: HistoryEvent) => boolean = () => true) =>
