@@ -113,6 +113,13 @@ export const carrierJourney = (env: CarrierPhoneEnvironment, passenger: Passenge
 
   return Effect.gen(function* () {
     const wanted = yield* trips
+    const first = wanted[0]!
+    const offers = yield* call("search", client.catalog.search({
+      urlParams: { from: first.fromStation, to: first.toStation, date: env.serviceDateOf(first.train) }
+    }))
+    const offer = offers.find((candidate) => candidate.runId === env.runIdOf(first.train))
+    if (!offer || offer.availableSeats === 0) return yield* Effect.fail("no seats at search")
+    yield* env.thinkTime
     yield* call("register", client.customers.register({
       payload: { phone: passenger.phone, password: passwordOf(passenger), paymentPassword: paymentPasswordOf(passenger), residentId: passenger.residentId }
     }))
@@ -133,7 +140,7 @@ export const carrierJourney = (env: CarrierPhoneEnvironment, passenger: Passenge
     }
     return { carrier, tickets }
   }).pipe(
-    Effect.catchAll((error) => Effect.as(note("gave-up", outcomeOf(error)), undefined)),
+    Effect.catchAll((error) => Effect.as(note("gave-up", typeof error === "string" ? error : outcomeOf(error)), undefined)),
     Effect.ensuring(afterPurchase),
     Effect.flatMap((owned) => owned === undefined ? Effect.void : Effect.gen(function* () {
       const byDeparture = [...owned.tickets].sort((a, b) =>

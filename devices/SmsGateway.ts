@@ -76,6 +76,8 @@ export interface SmsNetworkTiming {
   readonly history: History
   readonly sleepScenario: (ms: number) => Effect.Effect<void>
   readonly scenarioNowMs: Effect.Effect<number>
+  /** one-way delay of each request between the gateway and the server (virtual mode), as for every device */
+  readonly networkDelay: Effect.Effect<void>
   /** one-way latency of a text, phone → server or server → phone (uniform, ms) */
   readonly gatewayDelayMs: { readonly min: number; readonly max: number }
   /** the `sms-loss` fault while its window is open (read per text; draws nothing when none is scheduled) */
@@ -126,6 +128,8 @@ export const makeSmsNetwork = (
   let sequence = 0
   let phonesAwaiting = 0
   let afterId = 0
+  const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    timing.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(timing.networkDelay))
 
   /** lost (true) or the latency of this text: the gateway's own, plus up to the fault's extra delay */
   const fate = Effect.gen(function* () {
@@ -150,7 +154,7 @@ export const makeSmsNetwork = (
       yield* timing.sleepScenario(carried.delayMs)
       const atMs = yield* timing.scenarioNowMs
       const startMs = yield* Clock.currentTimeMillis
-      const exit = yield* Effect.exit(device.relay(from, text))
+      const exit = yield* Effect.exit(overTheNetwork(device.relay(from, text)))
       const durationMs = (yield* Clock.currentTimeMillis) - startMs
       if (exit._tag === "Failure") {
         const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
@@ -183,7 +187,7 @@ export const makeSmsNetwork = (
   const pullOnce = Effect.gen(function* () {
     let pulled = 0
     for (;;) {
-      const page = yield* recorded(timing.history, actor, "sms-pull", client.sms.outbound({ urlParams: { afterId, limit: textsPerPull } }).pipe(asGateway),
+      const page = yield* recorded(timing.history, actor, "sms-pull", overTheNetwork(client.sms.outbound({ urlParams: { afterId, limit: textsPerPull } }).pipe(asGateway)),
         (answer) => ({ texts: answer.texts.length }))
       const nowMs = yield* timing.scenarioNowMs
       for (const text of page.texts) {

@@ -39,11 +39,11 @@ export interface SmsPhoneEnvironment {
 /** how often a waiting phone looks at its inbox (its owner glancing at the screen) */
 export const inboxCheckIntervalMs = 1_000
 
-/** the server's answer to BUY for one ticket, as the phone reads it */
-export interface SmsOrder { readonly ref: string; readonly orderId: string; readonly seat: string; readonly journey: string }
+/** an SMS order of one ticket as the phone knows it: from the answer to BUY, or from STATUS (which names no order ID) */
+export interface SmsOrder { readonly ref: string; readonly seat: string; readonly journey: string; readonly orderId: string | null }
 
 const orderPattern = /^Chunyun order (\d{6}): (\S+ \S+ \S+), 1 ticket\(s\): (O[0-9a-f]{16}) seat (\d+-\w+)\./
-export const orderOf = (text: string): SmsOrder | undefined => {
+export const orderOf = (text: string): (SmsOrder & { readonly orderId: string }) | undefined => {
   const match = orderPattern.exec(text)
   return match ? { ref: match[1]!, journey: match[2]!, orderId: match[3]!, seat: match[4]! } : undefined
 }
@@ -110,6 +110,43 @@ export const smsJourney = (env: SmsPhoneEnvironment, passenger: Passenger, after
       return yield* Effect.fail(new NoSmsAnswer(keyword))
     })
 
+  /** the answer to STATUS: the order of this journey still held (the lost answer was to a BUY that held), or none */
+  const heldPattern = new RegExp(`(\\d{6}) ${escape(journey)}: (\\d+-\\w+) held`)
+  const readHeld = (text: string): { readonly held: SmsOrder | undefined } | undefined => {
+    if (text === "Chunyun: you have no SMS orders.") return { held: undefined }
+    if (!text.startsWith("Chunyun: ") || !/^Chunyun: \d{6} /.test(text)) return undefined
+    const match = heldPattern.exec(text)
+    return { held: match ? { ref: match[1]!, seat: match[2]!, journey, orderId: null } : undefined }
+  }
+
+  /**
+   * BUY, answered by an order or a refusal. Before sending it again the phone asks STATUS: when the answer
+   * lost was to a BUY that held, the order is taken from there rather than held twice.
+   */
+  const buy = (command: string) =>
+    Effect.gen(function* () {
+      const since = (yield* env.sms.received(passenger.phone)).length
+      for (let attempt = 0; attempt <= env.maxSmsResends; attempt++) {
+        if (attempt > 0) {
+          yield* note("sms-sent", "ok", { command: "STATUS", attempt })
+          yield* env.sms.submit(actor, passenger.phone, "STATUS", () => ({ kind: "sms-status", outcome: "ok" }))
+          const probed = yield* awaitText(since, (text) => {
+            const answered = readBuy(text)
+            if (answered) return answered
+            const status = readHeld(text)
+            return status?.held ? { _tag: "Order" as const, order: status.held } : status ? { _tag: "NotHeld" as const } : undefined
+          }, env.replyTimeoutMs)
+          if (probed !== undefined && probed._tag !== "NotHeld") return probed
+          if (attempt === env.maxSmsResends) break
+        }
+        yield* note("sms-sent", "ok", { command: "BUY", attempt })
+        yield* env.sms.submit(actor, passenger.phone, command, recordBuy)
+        const answer = yield* awaitText(since, readBuy, env.replyTimeoutMs)
+        if (answer !== undefined) return answer
+      }
+      return yield* Effect.fail(new NoSmsAnswer("BUY"))
+    })
+
   const readBuy = (text: string): BuyAnswer | undefined => {
     const order = orderOf(text)
     if (order && order.journey === journey) return { _tag: "Order", order }
@@ -119,7 +156,7 @@ export const smsJourney = (env: SmsPhoneEnvironment, passenger: Passenger, after
   }
   const recordBuy = (reply: string): SmsCallRecord => {
     const order = orderOf(reply)
-    if (order) return { kind: "hold", outcome: "ok", detail: { orderId: order.orderId, seat: order.seat, channel: "sms" } }
+    if (order) return { kind: "hold", outcome: "ok", detail: { orderId: order.orderId, smsRef: order.ref, seat: order.seat, channel: "sms" } }
     return { kind: "hold", outcome: reply.includes("fewer than") ? "SoldOut" : "SmsRefused", detail: { channel: "sms" } }
   }
 
@@ -135,9 +172,9 @@ export const smsJourney = (env: SmsPhoneEnvironment, passenger: Passenger, after
   const recordPay = (ref: string, order: SmsOrder) => (reply: string): SmsCallRecord => {
     if (reply.startsWith(`Chunyun: order ${ref} is paid`) && !payRecorded) {
       payRecorded = true
-      return { kind: "pay", outcome: "ok", detail: { orderId: order.orderId, channel: "sms" } }
+      return { kind: "pay", outcome: "ok", detail: { smsRef: ref, channel: "sms" } }
     }
-    return { kind: "sms-pay", outcome: reply.includes("is paid") ? "ok" : "PaymentRefused", detail: { orderId: order.orderId } }
+    return { kind: "sms-pay", outcome: reply.includes("is paid") ? "ok" : "PaymentRefused", detail: { smsRef: ref } }
   }
   const noticeOf = (order: SmsOrder) => {
     const [coach, seat] = order.seat.split("-")
@@ -152,8 +189,7 @@ export const smsJourney = (env: SmsPhoneEnvironment, passenger: Passenger, after
   return Effect.gen(function* () {
     yield* registered
     yield* env.thinkTime
-    const bought = yield* ask(`BUY ${journey.split(" ")[0]} ${env.serviceDateOf(trip.train).replaceAll("-", "")} ${trip.fromStation}-${trip.toStation}`,
-      readBuy, recordBuy)
+    const bought = yield* buy(`BUY ${journey.split(" ")[0]} ${env.serviceDateOf(trip.train).replaceAll("-", "")} ${trip.fromStation}-${trip.toStation}`)
     if (bought._tag === "Refused") return yield* note("gave-up", bought.reason)
     const order = bought.order
     yield* env.thinkTime
@@ -166,7 +202,7 @@ export const smsJourney = (env: SmsPhoneEnvironment, passenger: Passenger, after
     if (via === undefined) return yield* note("gave-up", "TicketNeverArrived")
     const receivedMs = yield* Clock.currentTimeMillis
     yield* note("ticket-received", "ok", {
-      orderId: order.orderId, ticketId: noticed ?? null, paymentToIssuanceMs: receivedMs - payStartMs, channel: "sms", via
+      orderId: order.orderId, smsRef: order.ref, ticketId: noticed ?? null, paymentToIssuanceMs: receivedMs - payStartMs, channel: "sms", via
     })
     yield* cancelExtraOrders(order)
   }).pipe(
@@ -195,11 +231,13 @@ export const smsJourney = (env: SmsPhoneEnvironment, passenger: Passenger, after
   /** A BUY sent twice may have held twice: the orders answered besides the one paid are cancelled (once, unanswered). */
   function cancelExtraOrders(kept: SmsOrder) {
     return Effect.gen(function* () {
-      const extra = (yield* env.sms.received(passenger.phone)).map(orderOf)
-        .filter((order): order is SmsOrder => order !== undefined && order.ref !== kept.ref)
-      for (const order of extra) {
+      const extra = new Set((yield* env.sms.received(passenger.phone)).flatMap((text) => {
+        const order = orderOf(text)
+        return order !== undefined && order.ref !== kept.ref ? [order.ref] : []
+      }))
+      for (const ref of extra) {
         yield* note("sms-sent", "ok", { command: "CANCEL", attempt: 0 })
-        yield* env.sms.submit(actor, passenger.phone, `CANCEL ${order.ref}`, () => ({ kind: "sms-cancel", outcome: "ok", detail: { orderId: order.orderId } }))
+        yield* env.sms.submit(actor, passenger.phone, `CANCEL ${ref}`, () => ({ kind: "sms-cancel", outcome: "ok", detail: { smsRef: ref } }))
       }
     })
   }

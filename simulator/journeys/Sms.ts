@@ -34,7 +34,7 @@ export const prepareSmsJourney: JourneyPreparer = (context) =>
     const registered = yield* admin.sms.registerGateway({ payload: { gatewayId: smsGatewayId } })
     const anonymous = yield* makeClient(context.baseUrl)
     const network = makeSmsNetwork(anonymous, { gatewayId: smsGatewayId, deviceKey: registered.deviceKey, maxDeliveryAttempts: maxSmsDeliveryAttempts }, {
-      history: context.history, sleepScenario: timing.sleepScenario, scenarioNowMs: timing.scenarioNowMs,
+      history: context.history, sleepScenario: timing.sleepScenario, scenarioNowMs: timing.scenarioNowMs, networkDelay: timing.networkDelay,
       gatewayDelayMs: channel.gatewayDelayMs, activeLoss: context.faults.active("sms-loss"),
       pullIntervalMs: channel.pullIntervalMs, maxIdlePullIntervalMs: channel.maxIdlePullIntervalMs
     })

@@ -50,12 +50,16 @@ describe("sms-booking, scaled down", () => {
   })
 
   test("a PAY sent again was answered from the paid order, never paid twice", () => {
-    const paidOrders = where(first, "pay", (event) => event.outcome === "ok").map((event) => String(event.detail?.orderId))
+    // an SMS order is known to its phone by its reference, an app order by its ID
+    const orderOf = (event: HistoryEvent) => `${event.actor}:${event.detail?.orderId ?? event.detail?.smsRef}`
+    const paidOrders = where(first, "pay", (event) => event.outcome === "ok").map(orderOf)
     assert.equal(new Set(paidOrders).size, paidOrders.length, "each order paid once")
     // the second PAY of an order found it paid: the answer repeats, no second payment is recorded
     const repeats = where(first, "sms-pay", (event) => event.outcome === "ok")
     assert.ok(repeats.length > 0, "some PAY was sent again and answered")
-    for (const repeat of repeats) assert.ok(paidOrders.includes(String(repeat.detail?.orderId)))
+    for (const repeat of repeats) assert.ok(paidOrders.includes(orderOf(repeat)))
+    const probed = where(first, "sms-sent", (event) => event.detail?.command === "STATUS")
+    assert.ok(probed.length > 0, "a phone asked STATUS before buying again, or when its notice was late")
   })
 
   test("carriers filled up, and the box migrated tickets down after gates freed slots", () => {
