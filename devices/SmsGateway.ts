@@ -2,9 +2,14 @@
  * An SMS gateway device (seed 002's SMS platform): relays texts from phones to the server under a message
  * ID of its own, redelivering the same ID when a delivery fails, and pulls the server's outbound texts into
  * the phones' inboxes. Loss is a parameter: a lost outbound text is pulled but never reaches its phone.
+ * `makeSmsNetwork` is the same gateway as a party of a simulated run: each text takes a latency drawn from
+ * the scenario's range, the `sms-loss` fault loses texts both ways and delays the rest, and the outbound
+ * queue is pulled on a timer, so a phone learns its answer only when the text lands in its inbox.
  */
-import { Effect, Random } from "effect"
+import { Clock, Effect, Random } from "effect"
 import type { PhoneNumber } from "../reference/Domain.js"
+import { outcomeOf, recorded } from "../simulator/History.js"
+import type { History } from "../simulator/History.js"
 import { withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
 
@@ -47,7 +52,7 @@ export const makeSmsGatewayDevice = (client: ApiClient, options: SmsGatewayOptio
   }
 
   const pull = Effect.gen(function* () {
-    const page = yield* client.sms.outbound({ urlParams: { afterId } })
+    const page = yield* client.sms.outbound({ urlParams: { afterId, limit: textsPerPull } })
     for (const text of page.texts) {
       if ((yield* Random.next) < options.outboundLossRate) {
         lost++
@@ -62,4 +67,160 @@ export const makeSmsGatewayDevice = (client: ApiClient, options: SmsGatewayOptio
   }).pipe(asGateway)
 
   return { relay, pull, inbox: (phone) => inboxes.get(phone) ?? [], lostTexts: () => lost }
+}
+
+// ---- the SMS gateway as a party of a simulated run: latency, loss, an outbound queue pulled on a timer ----------
+
+/** What a run gives the simulated gateway: its clock, its latency and the `sms-loss` fault when active. */
+export interface SmsNetworkTiming {
+  readonly history: History
+  readonly sleepScenario: (ms: number) => Effect.Effect<void>
+  readonly scenarioNowMs: Effect.Effect<number>
+  /** one-way delay of each request between the gateway and the server (virtual mode), as for every device */
+  readonly networkDelay: Effect.Effect<void>
+  /** one-way latency of a text, phone → server or server → phone (uniform, ms) */
+  readonly gatewayDelayMs: { readonly min: number; readonly max: number }
+  /** the `sms-loss` fault while its window is open (read per text; draws nothing when none is scheduled) */
+  readonly activeLoss: Effect.Effect<{ readonly lossRate: number; readonly maxDelayMs: number } | undefined>
+  readonly pullIntervalMs: number
+  readonly maxIdlePullIntervalMs: number
+}
+
+/** How a phone names the server's answer to its text in the history (a BUY that held is a `hold`). */
+export interface SmsCallRecord {
+  readonly kind: string
+  readonly outcome: string
+  readonly detail?: Readonly<Record<string, string | number | boolean | null>>
+}
+
+export interface SmsNetwork {
+  /**
+   * A phone's text: lost (`sms-loss`), or carried to the server after the gateway's latency. Answers the
+   * server's reply as the gateway saw it (undefined when the text was lost); the phone itself only learns
+   * it from its inbox, when the reply is pulled and delivered.
+   */
+  readonly submit: (actor: string, from: string, text: string, record: (reply: string) => SmsCallRecord) =>
+    Effect.Effect<string | undefined, unknown>
+  /** the texts that have reached `phone` by now, in the order they arrived */
+  readonly received: (phone: string) => Effect.Effect<ReadonlyArray<string>>
+  /** run `effect` as a phone that awaits a text: while any phone does, the gateway pulls at its busy pace */
+  readonly awaiting: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /** the gateway's pull loop, until the scenario's clock reaches `untilMs` */
+  readonly pullLoop: (untilMs: number) => Effect.Effect<void, unknown>
+}
+
+/** texts asked for per pull; a shorter page means the queue is drained */
+export const textsPerPull = 100
+
+interface PendingText { readonly text: string; readonly arriveAtMs: number; readonly sequence: number }
+
+export const gatewayActor = (gatewayId: string) => `sms-gateway-${gatewayId}`
+
+export const makeSmsNetwork = (
+  client: ApiClient, options: { readonly gatewayId: string; readonly deviceKey: string; readonly maxDeliveryAttempts: number },
+  timing: SmsNetworkTiming
+): SmsNetwork => {
+  const device = makeSmsGatewayDevice(client, { ...options, outboundLossRate: 0 })
+  const asGateway = withCredentials({ "x-device-key": options.deviceKey })
+  const actor = gatewayActor(options.gatewayId)
+  const pending = new Map<string, Array<PendingText>>()
+  const arrived = new Map<string, Array<string>>()
+  let sequence = 0
+  let phonesAwaiting = 0
+  let afterId = 0
+  const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    timing.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(timing.networkDelay))
+
+  /** lost (true) or the latency of this text: the gateway's own, plus up to the fault's extra delay */
+  const fate = Effect.gen(function* () {
+    const fault = yield* timing.activeLoss
+    if (fault && (yield* Random.next) < fault.lossRate) return { lost: true as const }
+    const baseMs = yield* Random.nextIntBetween(timing.gatewayDelayMs.min, timing.gatewayDelayMs.max + 1)
+    const extraMs = fault ? yield* Random.nextIntBetween(0, fault.maxDelayMs + 1) : 0
+    return { lost: false as const, delayMs: baseMs + extraMs }
+  })
+
+  const note = (who: string, kind: string, outcome: string, detail: Record<string, string | number | boolean | null>) =>
+    Effect.flatMap(timing.scenarioNowMs, (atMs) => Effect.sync(() => timing.history.add({ atMs, actor: who, kind, outcome, detail })))
+
+  const submit = (phoneActor: string, from: string, text: string, record: (reply: string) => SmsCallRecord) =>
+    Effect.gen(function* () {
+      const command = text.split(" ")[0] ?? ""
+      const carried = yield* fate
+      if (carried.lost) {
+        yield* note(phoneActor, "sms-lost", "lost", { direction: "to-server", command })
+        return undefined
+      }
+      yield* timing.sleepScenario(carried.delayMs)
+      const atMs = yield* timing.scenarioNowMs
+      const startMs = yield* Clock.currentTimeMillis
+      const exit = yield* Effect.exit(overTheNetwork(device.relay(from, text)))
+      const durationMs = (yield* Clock.currentTimeMillis) - startMs
+      if (exit._tag === "Failure") {
+        const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+        timing.history.add({ atMs, actor: phoneActor, kind: `sms-${command.toLowerCase()}`, outcome: failure === undefined ? "Defect" : outcomeOf(failure), durationMs })
+        return yield* exit
+      }
+      const named = record(exit.value)
+      timing.history.add({ atMs, actor: phoneActor, kind: named.kind, outcome: named.outcome, durationMs, ...(named.detail ? { detail: named.detail } : {}) })
+      return exit.value
+    })
+
+  /** Texts whose time has come move from the air into the phone's inbox, in order of arrival. */
+  const received = (phone: string) =>
+    Effect.map(timing.scenarioNowMs, (nowMs) => {
+      const inbox = arrived.get(phone) ?? []
+      const flying = pending.get(phone)
+      if (flying && flying.length > 0) {
+        const landed = flying.filter((text) => text.arriveAtMs <= nowMs)
+        if (landed.length > 0) {
+          landed.sort((a, b) => a.arriveAtMs - b.arriveAtMs || a.sequence - b.sequence)
+          for (const text of landed) inbox.push(text.text)
+          pending.set(phone, flying.filter((text) => text.arriveAtMs > nowMs))
+          arrived.set(phone, inbox)
+        }
+      }
+      return inbox as ReadonlyArray<string>
+    })
+
+  /** One pull: every outbound text since the last one is lost or put in the air towards its phone. */
+  const pullOnce = Effect.gen(function* () {
+    let pulled = 0
+    for (;;) {
+      const page = yield* recorded(timing.history, actor, "sms-pull", overTheNetwork(client.sms.outbound({ urlParams: { afterId, limit: textsPerPull } }).pipe(asGateway)),
+        (answer) => ({ texts: answer.texts.length }))
+      const nowMs = yield* timing.scenarioNowMs
+      for (const text of page.texts) {
+        const carried = yield* fate
+        if (carried.lost) {
+          yield* note(actor, "sms-lost", "lost", { direction: "to-phone", purpose: text.purpose, to: text.to })
+          continue
+        }
+        const flying = pending.get(text.to) ?? []
+        flying.push({ text: text.text, arriveAtMs: nowMs + carried.delayMs, sequence: sequence++ })
+        pending.set(text.to, flying)
+      }
+      afterId = page.nextAfterId
+      pulled += page.texts.length
+      if (page.texts.length < textsPerPull) return pulled
+    }
+  })
+
+  const pullLoop = (untilMs: number) =>
+    Effect.gen(function* () {
+      let waitMs = timing.pullIntervalMs
+      for (;;) {
+        const nowMs = yield* timing.scenarioNowMs
+        if (nowMs + waitMs > untilMs) return
+        yield* timing.sleepScenario(waitMs)
+        const pulled = yield* pullOnce
+        // a gateway with phones awaiting answers keeps its pace; an idle one backs off
+        waitMs = pulled > 0 || phonesAwaiting > 0 ? timing.pullIntervalMs : Math.min(waitMs * 2, timing.maxIdlePullIntervalMs)
+      }
+    })
+
+  const awaiting = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.acquireUseRelease(Effect.sync(() => { phonesAwaiting++ }), () => effect, () => Effect.sync(() => { phonesAwaiting-- }))
+
+  return { submit, received, awaiting, pullLoop }
 }

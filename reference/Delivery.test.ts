@@ -119,6 +119,27 @@ describe("SIM ticket carriers and the network ticket box", () => {
     assert.equal((await server.run(carrier.client.delivery.carrierTickets())).usedSlots, 4)
   })
 
+  test("a ticket of the box used at a gate (shown from the app) stays there: a freed slot takes the next unused one", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const carrier = await carrierOf(customer, 1_024)
+    const orders = [] as Array<OrderId>
+    for (let ticket = 0; ticket < 6; ticket++) orders.push((await server.run(buyTicket(customer, run))).order.orderId)
+    const issued = (await ticketsOf(customer)).map((row) => row.id)
+    const gate = await server.run(newGate(server.baseUrl, "bjp-gate-box", "BJP"))
+    // the fifth ticket waits in the box; its holder shows it from the app and is admitted
+    const shown = await server.run(customer.client.issuance.getTicket({ path: { orderId: orders[4]! } }))
+    assert.equal(shown.ticketId, issued[4])
+    await server.run(gate.client.checkin.scan({ payload: { qr: shown.qr, presentedHolder: customer.phone } }))
+    assert.equal((await server.run(carrier.client.delivery.carrierTickets())).inBox, 1)
+
+    const state = await server.run(carrier.client.delivery.reportRemoved({ payload: { ticketIds: [issued[0] as TicketId] } }))
+    assert.deepEqual(state.tickets.map((ticket) => ticket.ticketId), [issued[1], issued[2], issued[3], issued[5]])
+    assert.deepEqual([state.usedSlots, state.inBox], [4, 0])
+    const again = await server.run(carrier.client.delivery.reportRemoved({ payload: { ticketIds: [issued[1] as TicketId] } }))
+    assert.deepEqual([again.usedSlots, again.inBox], [3, 0], "the used ticket never migrates down")
+    assert.deepEqual((await placesOf(customer.phone)).map((row) => row.place), ["removed", "removed", "carrier", "carrier", "box", "carrier"])
+  })
+
   test("tickets issued before the carrier registered are placed when it does, oldest on the carrier", async () => {
     const customer = await server.run(newCustomer(server.baseUrl))
     for (let ticket = 0; ticket < 6; ticket++) await server.run(buyTicket(customer, run))

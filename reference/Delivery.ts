@@ -128,9 +128,11 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
           const taken = yield* sql`UPDATE sim_carriers SET used_slots = used_slots + 1
             WHERE msisdn = ${msisdn} AND used_slots < capacity_slots RETURNING msisdn`
           if (taken.length === 0) break
+          // seed 003 migrates the tickets not yet checked: one used at a gate (shown from the app) or voided stays in the box
           const [ticket] = yield* sql<{ ticket_id: TicketId }>`UPDATE ticket_places SET place = 'carrier', placed_at_ms = ${nowMs}, written_at_ms = NULL
-            WHERE ticket_id = (SELECT ticket_id FROM ticket_places WHERE msisdn = ${msisdn} AND place = 'box'
-                               ORDER BY issued_at_ms, ticket_id LIMIT 1 ${forUpdate(sql)})
+            WHERE ticket_id = (SELECT p.ticket_id FROM ticket_places p WHERE p.msisdn = ${msisdn} AND p.place = 'box'
+                                 AND EXISTS (SELECT 1 FROM tickets t WHERE t.id = p.ticket_id AND t.admitted_at_ms IS NULL AND t.voided_at_ms IS NULL)
+                               ORDER BY p.issued_at_ms, p.ticket_id LIMIT 1 ${forUpdate(sql)})
               AND place = 'box'
             RETURNING ticket_id`
           if (!ticket) {
@@ -172,7 +174,8 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
         if (!carrier) return yield* Effect.dieMessage(`carrier ${msisdn} authenticated but has no row`)
         const held = yield* sql<PlaceRow>`SELECT p.ticket_id, t.qr_text, p.written_at_ms FROM ticket_places p
           JOIN tickets t ON t.id = p.ticket_id WHERE p.msisdn = ${msisdn} AND p.place = 'carrier' ORDER BY p.issued_at_ms, p.ticket_id`
-        const [box] = yield* sql<{ count: number }>`SELECT COUNT(*) AS count FROM ticket_places WHERE msisdn = ${msisdn} AND place = 'box'`
+        const [box] = yield* sql<{ count: number }>`SELECT COUNT(*) AS count FROM ticket_places p WHERE p.msisdn = ${msisdn} AND p.place = 'box'
+          AND EXISTS (SELECT 1 FROM tickets t WHERE t.id = p.ticket_id AND t.admitted_at_ms IS NULL AND t.voided_at_ms IS NULL)`
         const state: CarrierState = {
           msisdn: msisdn as CarrierState["msisdn"], capacityBytes: Number(carrier.capacity_bytes),
           capacitySlots: Number(carrier.capacity_slots), usedSlots: Number(carrier.used_slots),

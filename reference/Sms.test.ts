@@ -178,6 +178,24 @@ describe("SMS ordering", () => {
     assert.equal(tagOf(busy.json), "SmsInboundInProgress")
   })
 
+  test("a PAY the phone sends again (each a new text with its own message ID, even several at once) pays once", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    await server.run(topUp(customer, 10 * run.fareFenPerSegment))
+    const ref = refOf((await text(customer.phone, `BUY G1 ${compactDate()} TJP-SHH`)).reply)
+    const pay = `PAY ${ref} ${customer.paymentPassword}`
+    // the answer to the first PAY was lost: the phone sends it again, and again while the second is in flight
+    const answers = await Promise.all(Array.from({ length: 4 }, () => text(customer.phone, pay)))
+    for (const answered of answers) assert.match(answered.reply, new RegExp(`order ${ref} is paid: 1 ticket\\(s\\), 125.00 yuan`))
+    assert.match((await text(customer.phone, pay)).reply, /is paid/)
+    const payments = await server.run(storeQuery<{ order_id: string; count: number; total: number }>(`SELECT t.order_id, COUNT(*) AS count,
+      SUM(t.amount_fen) AS total FROM transfers t JOIN orders o ON o.id = t.order_id
+      WHERE o.customer_id = ? AND t.purpose = 'order-payment' GROUP BY t.order_id`, customer.customerId))
+    assert.deepEqual(payments.map((row) => [Number(row.count), Number(row.total)]), [[1, run.fareFenPerSegment]])
+    assert.equal((await server.run(customer.client.accounts.getWallet())).balanceFen, 9 * run.fareFenPerSegment)
+    const notices = (await server.run(textsTo(customer.phone))).filter((row) => row.purpose === "ticket-notice")
+    assert.equal(notices.length, 1)
+  })
+
   test("only a registered SMS gateway's key delivers texts; malformed senders are refused with 400", async () => {
     const machine = await server.run(newTicketMachine(server.baseUrl, "cinema-1", "Wanda CBD"))
     const body = { messageId: "auth-1", from: freshPhone(), text: "STATUS" }

@@ -43,6 +43,30 @@ export const Train = Schema.Struct({
 })
 export type Train = typeof Train.Type
 
+/**
+ * The SMS channel (seed 002) and SIM carriers (seed 003). A text through the SMS gateway takes
+ * `gatewayDelayMs` each way (the `sms-loss` fault loses some and delays the rest more); the gateway pulls
+ * the server's outbound texts every `pullIntervalMs` while phones await one, backing off to
+ * `maxIdlePullIntervalMs` when idle. A phone with no answer after `replyTimeoutMs` sends its text again, at
+ * most `maxSmsResends` times; after paying it waits `ticketNoticeTimeoutMs` for the ticket notice, then
+ * texts STATUS every `statusPollIntervalMs`, at most `maxStatusPolls` times.
+ */
+export const SmsChannel = Schema.Struct({
+  gatewayDelayMs: Range(0, 600_000),
+  pullIntervalMs: Int(100, 600_000),
+  maxIdlePullIntervalMs: Int(100, 3_600_000),
+  replyTimeoutMs: Int(1_000, 3_600_000),
+  maxSmsResends: Int(0, 20),
+  ticketNoticeTimeoutMs: Int(1_000, 3_600_000),
+  statusPollIntervalMs: Int(1_000, 3_600_000),
+  maxStatusPolls: Int(0, 100),
+  /** a carrier phone's SIM reserves this many bytes for tickets (seed 003: 1–2 KB, ~255 B a ticket) */
+  carrierCapacityBytes: Range(1, 65_536),
+  /** trips a carrier phone buys, one ticket each (more than its slots, so the network ticket box is used) */
+  tripsPerCarrierPhone: Range(1, 20)
+}).pipe(Schema.filter((sms) => sms.pullIntervalMs <= sms.maxIdlePullIntervalMs || "pullIntervalMs must not exceed maxIdlePullIntervalMs"))
+export type SmsChannel = typeof SmsChannel.Type
+
 const Weight = Schema.optional(Schema.Number.pipe(Schema.between(0, 1_000_000)))
 
 /**
@@ -56,7 +80,11 @@ export const JourneyMix = Schema.Struct({
   /** the app journey paying through the third-party gateway (devices/GatewayPayment.ts) */
   "app-gateway": Weight,
   /** a cinema-goer's phone: anonymous device (or a registered customer), seat map, chosen seat, gateway, voucher, hall gate */
-  cinema: Weight
+  cinema: Weight,
+  /** a phone without the app books by SMS through the SMS gateway (devices/SmsPhone.ts) */
+  sms: Weight,
+  /** an app phone with a SIM ticket carrier buys several trips (devices/CarrierPhone.ts) */
+  carrier: Weight
 }).pipe(Schema.filter((mix) => Object.values(mix).some((weight) => (weight ?? 0) > 0) || "give at least one journey a weight above 0"))
 export type JourneyKind = keyof typeof JourneyMix.Type
 
@@ -140,6 +168,8 @@ const ScenarioFields = Schema.Struct({
   cinema: Schema.optional(CinemaSection),
   /** the simulated payment gateway's conditions outside fault windows (reference/Payments/SimulatedGateway.ts) */
   gateway: Schema.optional(Schema.partialWith(GatewayConditionsSchema, { exact: true })),
+  /** the SMS channel and SIM carriers of the `sms` and `carrier` journeys (seeds 002, 003); defaults in simulator/journeys/SmsSettings.ts */
+  sms: Schema.optional(SmsChannel),
   /** faults scheduled on the scenario's timeline (scenarios/Faults.ts) */
   faults: Schema.optionalWith(Schema.Array(Fault), { exact: true, default: () => [] }),
   /** an event and its fans (the `fan` journey) */
@@ -147,7 +177,7 @@ const ScenarioFields = Schema.Struct({
 })
 
 /** journeys that buy a train ticket need a train */
-const trainJourneys: ReadonlyArray<JourneyKind> = ["app", "app-gateway"]
+const trainJourneys: ReadonlyArray<JourneyKind> = ["app", "app-gateway", "sms", "carrier"]
 export const needsTrain = (kind: JourneyKind) => trainJourneys.includes(kind)
 
 export const Scenario = ScenarioFields.pipe(Schema.filter((scenario) => {

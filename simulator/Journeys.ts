@@ -18,6 +18,8 @@ import { prepareCinemaJourney } from "./journeys/Cinema.js"
 import type { Arrival } from "./Population.js"
 import { phoneEnvironment, setUp } from "./Setup.js"
 import { prepareFanJourney } from "./journeys/Fan.js"
+import { prepareCarrierJourney } from "./journeys/Carrier.js"
+import { prepareSmsJourney } from "./journeys/Sms.js"
 import type { Prepared, Timing } from "./Setup.js"
 
 export interface JourneyContext {
@@ -53,7 +55,9 @@ export const journeyPreparers: { readonly [Kind in JourneyKind]-?: JourneyPrepar
   app: prepareAppJourney,
   fan: prepareFanJourney,
   "app-gateway": prepareAppGatewayJourney,
-  cinema: prepareCinemaJourney
+  cinema: prepareCinemaJourney,
+  sms: (context) => prepareSmsJourney(context),
+  carrier: (context) => prepareCarrierJourney(context)
 }
 
 export const journeyKindsOf = (scenario: Scenario): ReadonlyArray<JourneyKind> =>

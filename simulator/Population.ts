@@ -45,7 +45,7 @@ export const weightedIndex = (weights: ReadonlyArray<number>) =>
   })
 
 /** A random train (by popularity) and a uniform random segment of it; no draw for a choice of one. */
-const drawTrip = (trains: Scenario["trains"]) =>
+export const drawTrip = (trains: Scenario["trains"]) =>
   Effect.gen(function* () {
     const train = trains.length === 1 ? 0 : yield* weightedIndex(trains.map((candidate) => candidate.popularity))
     const stops = trains[train]!.stops

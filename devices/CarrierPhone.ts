@@ -1,0 +1,155 @@
+/**
+ * An app phone whose SIM is a ticket carrier (seed 003): it registers the carrier (1–2 KB, about 255 B a
+ * ticket), buys several trips in the app as the app journey does (hold, top up, pay with idempotency keys,
+ * await the ticket), and writes each ticket the server offers to the SIM; what does not fit waits in the
+ * network ticket box. At each trip's gate the ticket is read from the SIM when it is there (else shown from
+ * the app); once admitted it leaves the SIM, the carrier reports the free slot, and the box migrates the
+ * oldest waiting ticket down, which the carrier writes.
+ */
+import { Clock, Effect, Random } from "effect"
+import type { Fen, OrderId, TicketId } from "../reference/Domain.js"
+import { ticketTextPrefix } from "../reference/Issuance/TicketCode.js"
+import { outcomeOf, recorded } from "../simulator/History.js"
+import { bearer, withCredentials } from "./Client.js"
+import type { ApiClient } from "./Client.js"
+import { withLostAnswers } from "./ClientRetries.js"
+import type { PhoneDisplay } from "./GateScanner.js"
+import type { Passenger, PhoneEnvironment, Trip } from "./Phone.js"
+import { passwordOf, paymentPasswordOf } from "./Phone.js"
+import { makeSimCarrier } from "./SimCarrier.js"
+import type { SimCarrier } from "./SimCarrier.js"
+
+export interface CarrierPhoneEnvironment extends PhoneEnvironment {
+  /** the SIM's bytes reserved for tickets, drawn per phone */
+  readonly carrierCapacityBytes: { readonly min: number; readonly max: number }
+  /** bytes a ticket takes on the SIM (the server's `carrierTicketSlotBytes`) */
+  readonly carrierSlotBytes: number
+  /** how many trips a carrier phone buys; the first is its passenger's own */
+  readonly tripsPerPhone: { readonly min: number; readonly max: number }
+  /** another trip of the scenario's trains, drawn as the population draws them */
+  readonly drawTrip: Effect.Effect<Trip>
+}
+
+interface Bought { readonly trip: Trip; readonly orderId: OrderId; readonly ticketId: TicketId; readonly qr: string }
+
+export const carrierJourney = (env: CarrierPhoneEnvironment, passenger: Passenger, afterPurchase: Effect.Effect<void> = Effect.void) => {
+  const actor = `phone-${passenger.index}`
+  const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) => env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay))
+  const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) =>
+    recorded(env.history, actor, kind, overTheNetwork(effect), detailOf)
+  const retriedCall = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) =>
+    withLostAnswers(env, actor, kind, call(kind, effect, detailOf), overTheNetwork(effect))
+  const note = (kind: string, outcome: string, detail?: Record<string, string | number | boolean | null>) =>
+    Effect.flatMap(env.scenarioNowMs, (atMs) => Effect.sync(() => env.history.add({ atMs, actor, kind, outcome, ...(detail ? { detail } : {}) })))
+  const client = env.anonymous
+  const key = (what: string, trip: number) => `${what}-${String(passenger.index).padStart(8, "0")}-${trip}`
+
+  const trips = Effect.gen(function* () {
+    const own = passenger.trip
+    if (!own) return yield* Effect.dieMessage(`passenger ${passenger.index} has no train trip: the carrier journey needs one`)
+    const count = yield* Random.nextIntBetween(env.tripsPerPhone.min, env.tripsPerPhone.max + 1)
+    const more: Array<Trip> = []
+    for (let trip = 1; trip < count; trip++) more.push(yield* env.drawTrip)
+    return [own, ...more]
+  })
+
+  /** One trip bought in the app, as the app journey buys it; its ticket is written to the SIM if there is room. */
+  const buy = (carrier: SimCarrier, trip: Trip, tripNumber: number) =>
+    Effect.gen(function* () {
+      const order = yield* call("hold", client.orders.hold({
+        payload: { runId: env.runIdOf(trip.train), fromStation: trip.fromStation, toStation: trip.toStation }
+      }), (held) => ({ orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen }))
+      yield* env.thinkTime
+      yield* retriedCall("top-up", client.accounts.topUp({
+        headers: { "idempotency-key": key("topup", tripNumber) }, payload: { amountFen: order.priceFen as Fen }
+      }))
+      const payStartMs = yield* Clock.currentTimeMillis
+      const payment = yield* retriedCall("pay", client.accounts.pay({
+        path: { orderId: order.orderId }, headers: { "idempotency-key": key("pay", tripNumber) },
+        payload: { paymentPassword: paymentPasswordOf(passenger) }
+      }), (paid) => ({ orderId: paid.orderId, state: paid.state }))
+      const ticket = yield* awaitTicket(order.orderId, payment.ticketId !== null)
+      yield* note("ticket-received", "ok", {
+        orderId: order.orderId, ticketId: ticket.ticketId, paymentToIssuanceMs: (yield* Clock.currentTimeMillis) - payStartMs, channel: "carrier"
+      })
+      yield* syncCarrier(carrier)
+      const bought: Bought = { trip, orderId: order.orderId, ticketId: ticket.ticketId, qr: ticket.qr }
+      return bought
+    })
+
+  function awaitTicket(orderId: OrderId, issued: boolean) {
+    return Effect.gen(function* () {
+      for (let poll = 0; ; poll++) {
+        if (issued || poll > 0) {
+          const ticket = yield* call("get-ticket", client.issuance.getTicket({ path: { orderId } })).pipe(
+            Effect.catchTag("TicketNotIssued", () => Effect.succeed(undefined)))
+          if (ticket) return ticket
+        }
+        if (poll >= env.maxTicketPolls) return yield* Effect.fail({ _tag: "TicketNeverArrived" as const })
+        yield* env.sleepScenario(env.ticketPollIntervalMs)
+      }
+    })
+  }
+
+  const syncCarrier = (carrier: SimCarrier) =>
+    call("carrier-sync", carrier.sync, (written) => ({ written, onSim: carrier.stored().size }))
+
+  /** At the trip's gate: the ticket read from the SIM (or shown in the app when it waits in the box), then freed from the SIM. */
+  const board = (carrier: SimCarrier, bought: Bought) =>
+    Effect.gen(function* () {
+      const departureMs = env.departureEpochMs(bought.trip.train, bought.trip.fromStation)
+      const earlyMs = yield* Random.nextIntBetween(env.arriveBeforeDepartureMs.min, env.arriveBeforeDepartureMs.max + 1)
+      yield* env.sleepScenario(Math.max(0, departureMs - earlyMs - (yield* env.scenarioNowMs)))
+      const gates = env.gatesAt(bought.trip.fromStation)
+      const gate = gates[yield* Random.nextIntBetween(0, gates.length)]
+      if (!gate) return yield* Effect.fail({ _tag: "NoGateAtStation" as const })
+      const onSim = carrier.stored().get(bought.ticketId)
+      const display: PhoneDisplay = { kind: "text", text: onSim ? ticketTextPrefix + Buffer.from(onSim).toString("base64url") : bought.qr }
+      yield* call("scan", gate.scan(display, passenger.phone), (admission) => ({
+        ticketId: admission.ticketId, gate: gate.gateId, from: onSim ? "carrier" : "app"
+      }))
+      if (onSim) yield* call("carrier-removed", carrier.remove(bought.ticketId), (migrated) => ({ ticketId: bought.ticketId, migrated }))
+    })
+
+  return Effect.gen(function* () {
+    const wanted = yield* trips
+    const first = wanted[0]!
+    const offers = yield* call("search", client.catalog.search({
+      urlParams: { from: first.fromStation, to: first.toStation, date: env.serviceDateOf(first.train) }
+    }))
+    const offer = offers.find((candidate) => candidate.runId === env.runIdOf(first.train))
+    if (!offer || offer.availableSeats === 0) return yield* Effect.fail("no seats at search")
+    yield* env.thinkTime
+    yield* call("register", client.customers.register({
+      payload: { phone: passenger.phone, password: passwordOf(passenger), paymentPassword: paymentPasswordOf(passenger), residentId: passenger.residentId }
+    }))
+    const session = yield* call("login", client.customers.login({ payload: { phone: passenger.phone, password: passwordOf(passenger) } }))
+    const capacityBytes = yield* Random.nextIntBetween(env.carrierCapacityBytes.min, env.carrierCapacityBytes.max + 1)
+    const registered = yield* call("register-carrier", client.delivery.registerCarrier({ payload: { capacityBytes } }),
+      (answer) => ({ capacitySlots: answer.carrier.capacitySlots })).pipe(withCredentials(bearer(session.token)))
+    const carrier = makeSimCarrier(client, { msisdn: passenger.phone, deviceKey: registered.deviceKey, capacityBytes, slotBytes: env.carrierSlotBytes })
+    const tickets: Array<Bought> = []
+    for (const [tripNumber, trip] of wanted.entries()) {
+      const bought = yield* Effect.either(buy(carrier, trip, tripNumber).pipe(withCredentials(bearer(session.token))))
+      if (bought._tag === "Left") {
+        yield* note("gave-up", outcomeOf(bought.left), { trip: tripNumber })
+        continue
+      }
+      tickets.push(bought.right)
+      yield* env.thinkTime
+    }
+    return { carrier, tickets }
+  }).pipe(
+    Effect.catchAll((error) => Effect.as(note("gave-up", typeof error === "string" ? error : outcomeOf(error)), undefined)),
+    Effect.ensuring(afterPurchase),
+    Effect.flatMap((owned) => owned === undefined ? Effect.void : Effect.gen(function* () {
+      const byDeparture = [...owned.tickets].sort((a, b) =>
+        env.departureEpochMs(a.trip.train, a.trip.fromStation) - env.departureEpochMs(b.trip.train, b.trip.fromStation))
+      // the last ticket's delivery may have placed it after the last purchase's sync
+      yield* syncCarrier(owned.carrier).pipe(Effect.catchAll((error) => note("gave-up", outcomeOf(error))))
+      for (const bought of byDeparture) {
+        yield* board(owned.carrier, bought).pipe(Effect.catchAll((error) => note("gave-up", outcomeOf(error), { ticketId: bought.ticketId })))
+      }
+    }))
+  )
+}
