@@ -32,6 +32,7 @@ import type { History } from "../simulator/History.js"
 import { scenarioEndMs } from "../simulator/Population.js"
 import { departureOf } from "../simulator/Setup.js"
 import { runVirtual } from "../simulator/Virtual.js"
+import { isArrivalRate, maxVusOf } from "../simulator/Executors.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { scaledClock } from "./scaledClock.js"
 import { loadReport, ReportFileError } from "./reportFile.js"
@@ -115,6 +116,17 @@ const progressPrinter = (scenario: Scenario, wallStart: number) => {
   }
 }
 
+/** What the report says about the load: the executor, the dropped iterations, how latency was measured. */
+const loadNotes = (scenario: Scenario, outcome: { readonly history: History; readonly dropped?: number }) => {
+  const executor = scenario.load ? `load: ${scenario.load.executor} executor; ` : ""
+  const droppedBeyond = scenario.load && isArrivalRate(scenario.load)
+    ? `more than maxVus ${maxVusOf(scenario.load)} purchasing` : `more than ${scenario.real.maxPassengersInFlight} passengers in flight`
+  if (outcome.dropped !== undefined) {
+    return [`Real mode: ${executor}${outcome.dropped} iterations dropped (${droppedBeyond}); latencies are wall-clock ms measured from each request's intended send time (coordinated omission corrected, as wrk2).`]
+  }
+  return scenario.load ? [`Virtual mode: ${executor}${outcome.history.count("dropped-iteration", "dropped")} iterations dropped (${droppedBeyond}).`] : []
+}
+
 const runCommand = async (args: ReadonlyArray<string>) => {
   const { values, positionals } = parseArgs({
     args: [...args], allowPositionals: true,
@@ -144,7 +156,7 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   const outcome = mode === "virtual"
     ? await runVirtual(scenario, seed, onProgress, runOptions)
     : await runReal(scenario, seed, fileURLToPath(import.meta.url), integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1), onProgress, runOptions)
-  const notes = "dropped" in outcome ? [`Real mode: ${outcome.dropped} arrivals dropped (more than ${scenario.real.maxPassengersInFlight} passengers in flight); latencies are wall-clock ms measured from each request's start.`] : []
+  const notes = loadNotes(scenario, outcome)
   const report = buildReport({ scenario, seed, mode, outcome, codeVersion: codeVersion(), startedAt, wallDurationMs: performance.now() - wallStart, notes, extraThresholds })
   mkdirSync(outDir, { recursive: true })
   const written = await Effect.runPromise(writeReport(outDir, report).pipe(Effect.provide(NodeContext.layer)))

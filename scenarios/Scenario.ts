@@ -4,6 +4,7 @@
  */
 import { Schema } from "effect"
 import { inventoryVariants } from "../reference/Inventory.js"
+import { Executor } from "../simulator/Executors.js"
 
 const Int = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
 const Range = (min: number, max: number) =>
@@ -69,6 +70,11 @@ export const Scenario = Schema.Struct({
     /** open model: arrivals beyond this many passengers in flight are dropped and counted */
     maxPassengersInFlight: Int(1, 100_000)
   }),
+  /**
+   * How passengers start, as a k6 executor (simulator/Executors.ts), from the on-sale: iteration n is passenger n.
+   * Absent: the arrival curve above (exponential delays), with `real.maxPassengersInFlight`.
+   */
+  load: Schema.optional(Executor),
   /** as in k6: { payment_to_issuance: ["p(99)<500"], invariants: ["violations==0"] } (reports/thresholds.ts) */
   thresholds: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) }), { default: () => ({}) })
 })

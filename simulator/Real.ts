@@ -3,6 +3,9 @@
  * workload is open: each passenger starts at its intended time whatever the server is doing, up to
  * `maxPassengersInFlight` (beyond that an arrival is dropped and counted, as k6's dropped_iterations).
  * The scenario's timeline runs `timeScale` times faster than the wall clock, on the server too.
+ * With a `load` executor (Executors.ts) iterations start as it says instead (Load.ts), dropped beyond `maxVus`.
+ * Latencies are measured from each call's intended send time (RealTimeline.sleep marks it), so a driver that
+ * fell behind shows it in the percentiles (coordinated omission corrected, as wrk2).
  */
 import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -17,6 +20,7 @@ import { sqliteStore } from "../reference/Server.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { audit } from "./Auditor.js"
 import { History } from "./History.js"
+import { driveLoad, passengersInOrder } from "./Load.js"
 import { population, scenarioEndMs } from "./Population.js"
 import { RealTimeline } from "./RealTimeline.js"
 import { departureOf, phoneEnvironment, setUp } from "./Setup.js"
@@ -104,8 +108,17 @@ export const runReal = async (
         sleepScenario, scenarioNowMs: scenarioNow, networkDelay: Effect.void
       })
       const fibers: Array<Fiber.RuntimeFiber<void>> = []
+      const arrivals = yield* population(scenario)
+      if (scenario.load) {
+        const outcome = yield* driveLoad(scenario.load, Date.parse(scenario.onSaleAt), passengersInOrder(arrivals),
+          (passenger, afterPurchase) => phoneJourney(environment, passenger, afterPurchase),
+          // the journey inherits the driver's mark of its intended start (RealTimeline.sleep)
+          { ...environment, start: (journey) => Effect.map(Effect.forkDaemon(timeline.actor(journey)), (fiber) => { fibers.push(fiber) }) })
+        dropped = outcome.dropped
+        return fibers
+      }
       let inFlight = 0
-      for (const arrival of yield* population(scenario)) {
+      for (const arrival of arrivals) {
         yield* sleepScenario(arrival.arrivalAtMs - (yield* scenarioNow))
         if (inFlight >= scenario.real.maxPassengersInFlight) { dropped++; continue }
         inFlight++

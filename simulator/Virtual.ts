@@ -18,6 +18,7 @@ import type { InvariantResult } from "../reports/Report.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { audit } from "./Auditor.js"
 import { History } from "./History.js"
+import { driveLoad, passengersInOrder } from "./Load.js"
 import { population, scenarioEndMs } from "./Population.js"
 import { departureOf, phoneEnvironment, setUp, simulatedNetworkDelay } from "./Setup.js"
 import { InProcessRequest, VirtualClock } from "./VirtualClock.js"
@@ -113,7 +114,14 @@ export const runVirtual = async (
         scenarioNowMs: Effect.sync(() => clock.nowMs),
         networkDelay: simulatedNetworkDelay(scenario)
       })
-      for (const arrival of yield* population(scenario)) {
+      const arrivals = yield* population(scenario)
+      if (scenario.load) {
+        yield* driveLoad(scenario.load, Date.parse(scenario.onSaleAt), passengersInOrder(arrivals),
+          (passenger, afterPurchase) => phoneJourney(environment, passenger, afterPurchase),
+          { ...environment, start: (journey) => Effect.sync(() => clock.spawn(clock.nowMs, deviceRuntime, journey)) })
+        return
+      }
+      for (const arrival of arrivals) {
         clock.spawn(arrival.arrivalAtMs, deviceRuntime, phoneJourney(environment, arrival.passenger))
       }
     }))
