@@ -2,7 +2,8 @@
  * The `chunyun` command line: a thin layer over the library (simulator/, reference/, reports/).
  *   chunyun run <scenario> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X]
  *   chunyun restore <backup> (--db FILE | --store postgres://…)
- *   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://…] [--password-cost N]
+ *   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://…] [--password-cost N] [--workers N]
+ *   chunyun export-k6 <scenario> [--out script.js] [--time-scale X]
  *   chunyun compare <base.json> <new.json> [--tolerance 5%] [--html out.html]
  */
 import { execSync } from "node:child_process"
@@ -15,6 +16,7 @@ import { Effect, Layer } from "effect"
 import { compareReports, defaultCompareTolerancePercent, parseTolerancePercent } from "../reports/compare.js"
 import { renderCompareHtml } from "../reports/compareHtml.js"
 import { renderCompareSummary } from "../reports/compareSummary.js"
+import { exportK6 } from "../reports/k6.js"
 import { formatProgress } from "../reports/progress.js"
 import { parseThresholdFlag, ThresholdError } from "../reports/thresholds.js"
 import { renderSummary } from "../reports/summary.js"
@@ -35,6 +37,7 @@ import { runVirtual } from "../simulator/Virtual.js"
 import { isArrivalRate, maxVusOf } from "../simulator/Executors.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { scaledClock } from "./scaledClock.js"
+import { isClusterWorker, maxServeWorkers, runWorkerPrimary } from "./serveWorkers.js"
 import { loadReport, ReportFileError } from "./reportFile.js"
 import { loadScenario, ScenarioFileError } from "./scenarioFile.js"
 
@@ -44,8 +47,10 @@ const usage = `usage:
   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://user@host:5432/db]
                 [--password-cost N] [--inventory conditional|optimistic|row-lock|unsafe] [--unsafe]
                 [--backup-dir DIR] [--upstream-sync] [--crash-at <fault point>[:<hit>]]   (crash tests: reference/FaultPoints.ts)
+                [--workers N]   (N processes on one port; needs --store postgres://…)
   chunyun restore <backup file> (--db ./restored.db | --store postgres://…)   (into a fresh store; see reference/Backup.ts)
-  chunyun compare <base.json> <new.json> [--tolerance ${defaultCompareTolerancePercent}%] [--html out.html]   (exit 1 when something got worse)`
+  chunyun compare <base.json> <new.json> [--tolerance ${defaultCompareTolerancePercent}%] [--html out.html]   (exit 1 when something got worse)
+  chunyun export-k6 <scenario.ts> [--out script.js] [--time-scale X]   (the load as a k6 script, for k6 / k6-operator)`
 
 class UsageError extends Error {}
 
@@ -166,6 +171,14 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   return report.thresholds.some((threshold) => !threshold.passed) ? exitThresholdFailed : 0
 }
 
+/** `--workers N`: N server processes on one port; they share the store, so it must be PostgreSQL. */
+const workersOption = (text: string | undefined, store: string | undefined) => {
+  const workers = integerOption("workers", text, 1, 1)
+  if (workers > maxServeWorkers) throw new UsageError(`--workers expects at most ${maxServeWorkers}, got ${workers}`)
+  if (workers > 1 && store === undefined) throw new UsageError("--workers above 1 needs --store postgres://… (a SQLite file has one writer: serve it from one process)")
+  return workers
+}
+
 const serveCommand = (args: ReadonlyArray<string>) => {
   const { values } = parseArgs({
     args: [...args],
@@ -173,9 +186,11 @@ const serveCommand = (args: ReadonlyArray<string>) => {
       port: { type: "string" }, host: { type: "string" }, db: { type: "string" }, store: { type: "string" }, "password-cost": { type: "string" },
       "hold-ttl-ms": { type: "string" }, "clock-start-ms": { type: "string" }, "clock-scale": { type: "string" },
       inventory: { type: "string" }, unsafe: { type: "boolean" }, "crash-at": { type: "string" },
-      "backup-dir": { type: "string" }, "upstream-sync": { type: "boolean" }
+      "backup-dir": { type: "string" }, "upstream-sync": { type: "boolean" }, workers: { type: "string" }
     }
   })
+  const workers = workersOption(values.workers, values.store)
+  if (workers > 1 && !isClusterWorker()) return runWorkerPrimary(workers, values.host ?? "127.0.0.1")
   const store = storeOption(values.db, values.store)
   const crashAt = values["crash-at"] === undefined ? undefined : parseCrashAt(values["crash-at"])
   if (typeof crashAt === "string") throw new UsageError(`--crash-at: ${crashAt}`)
@@ -192,7 +207,7 @@ const serveCommand = (args: ReadonlyArray<string>) => {
   const clockLayer = clockStartMs === undefined ? Layer.empty
     : Layer.setClock(scaledClock(clockStartMs, Number(values["clock-scale"] ?? "1")))
   const layer = serveLayer({
-    port: integerOption("port", values.port, 8080), host: values.host ?? "127.0.0.1", store, settings
+    port: integerOption("port", values.port, 8080), host: values.host ?? "127.0.0.1", store, settings, logAddress: !isClusterWorker()
   }).pipe(Layer.provide(clockLayer))
   NodeRuntime.runMain(Layer.launch(layer))
 }
@@ -235,6 +250,21 @@ const compareCommand = (args: ReadonlyArray<string>) => {
   return comparison.regressed ? exitCompareRegressed : 0
 }
 
+/** `chunyun export-k6`: the scenario's load as a k6 script (reports/k6.ts), to a file or stdout. */
+const exportK6Command = async (args: ReadonlyArray<string>) => {
+  const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { out: { type: "string" }, "time-scale": { type: "string" } } })
+  const file = positionals[0]
+  if (!file || positionals.length > 1) throw new UsageError("export-k6 takes exactly one scenario file")
+  const timeScale = integerOption("time-scale", values["time-scale"], 1, 1)
+  const script = exportK6(await loadScenario(file), timeScale)
+  if (values.out === undefined) { process.stdout.write(script); return 0 }
+  const outPath = resolve(values.out)
+  mkdirSync(dirname(outPath), { recursive: true })
+  writeFileSync(outPath, script)
+  console.log(`k6 script: ${outPath}`)
+  return 0
+}
+
 const main = async (argv: ReadonlyArray<string>) => {
   const [command, ...rest] = argv
   if (command === "help" || command === "--help" || command === "-h") { console.log(usage); return 0 }
@@ -242,6 +272,7 @@ const main = async (argv: ReadonlyArray<string>) => {
   if (command === "serve") { serveCommand(rest); return undefined }
   if (command === "restore") return restoreCommand(rest)
   if (command === "compare") return compareCommand(rest)
+  if (command === "export-k6") return exportK6Command(rest)
   throw new UsageError(command ? `unknown command "${command}"` : "no command given")
 }
 
