@@ -170,6 +170,8 @@ export interface ServeOptions {
   /** `sqliteStore(…)` or `postgresStore(…)` (Store/Postgres.ts) */
   readonly store: Layer.Layer<SqlClient.SqlClient>
   readonly settings: Partial<ServerSettings>
+  /** log "Listening on …" once bound (default); a cluster worker leaves that to its primary */
+  readonly logAddress?: boolean
 }
 
 /** `chunyun serve`: the HTTP server on a socket, with the sweepers running. */
@@ -177,7 +179,7 @@ export const serveLayer = (options: ServeOptions) =>
   HttpApiBuilder.serve().pipe(
     Layer.provide(Layer.scopedDiscard(sweepers)),
     Layer.provide(appLayer(options.settings, options.store)),
-    HttpServer.withLogAddress,
+    options.logAddress === false ? (layer) => layer : HttpServer.withLogAddress,
     Layer.provide(NodeHttpServer.layer(createGuardedServer, { port: options.port, host: options.host, backlog: 4096 }))
   )
 

@@ -17,6 +17,7 @@ import { Effect, Fiber, ManagedRuntime, Random } from "effect"
 import { phoneJourney } from "../devices/Phone.js"
 import { defaultSettings } from "../reference/Config.js"
 import { sqliteStore } from "../reference/Server.js"
+import { postgresStore } from "../reference/Store/Postgres.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { audit } from "./Auditor.js"
 import { History } from "./History.js"
@@ -79,16 +80,32 @@ export const startServerProcess = (cliEntry: string, args: ReadonlyArray<string>
 
 export const progressIntervalMs = 1_000
 
+export interface RealRunOptions extends RunOptions {
+  /** a PostgreSQL URL to serve from (an empty database or schema); default a fresh SQLite file */
+  readonly postgresUrl?: string
+  /** server processes on one port (`serve --workers`); above 1 needs `postgresUrl` */
+  readonly serverWorkers?: number
+}
+
+/** The store the run's server uses, as `serve` arguments, and the same store for the audit after it. */
+const runStore = (options: RealRunOptions, workDir: string) => {
+  if (options.postgresUrl !== undefined) {
+    return { args: ["--store", options.postgresUrl], layer: postgresStore({ url: options.postgresUrl, maxConnections: 2 }) }
+  }
+  const dbPath = join(workDir, "chunyun.db")
+  return { args: ["--db", dbPath], layer: sqliteStore({ filename: dbPath }) }
+}
+
 export const runReal = async (
   scenario: Scenario, seed: number, cliEntry: string, timeScale: number,
   onProgress?: (snapshot: { nowMs: number; history: History }) => void,
-  options: RunOptions = {}
+  options: RealRunOptions = {}
 ): Promise<RunOutcome & { dropped: number }> => {
   const workDir = mkdtempSync(join(tmpdir(), "chunyun-real-"))
-  const dbPath = join(workDir, "chunyun.db")
+  const store = runStore(options, workDir)
   const startMs = Date.parse(scenario.startAt)
   const server = await startServerProcess(cliEntry, [
-    "--port", "0", "--host", "127.0.0.1", "--db", dbPath,
+    "--port", "0", "--host", "127.0.0.1", ...store.args, "--workers", String(options.serverWorkers ?? 1),
     "--password-cost", String(scenario.server.passwordHashCostN), "--hold-ttl-ms", String(scenario.server.holdTtlMs),
     "--clock-start-ms", String(startMs), "--clock-scale", String(timeScale),
     "--inventory", scenario.server.inventory, ...(options.allowUnsafeInventory ? ["--unsafe"] : [])
@@ -131,9 +148,9 @@ export const runReal = async (
     await devices.runPromise(Fiber.joinAll(fibers))
     const endMs = Math.min(timeline.nowMs(), scenarioEndMs(scenario, departureEpochMs))
     await server.stop()
-    const store = ManagedRuntime.make(sqliteStore({ filename: dbPath }))
-    const invariants = await store.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql))))
-    await store.dispose()
+    const auditStore = ManagedRuntime.make(store.layer)
+    const invariants = await auditStore.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql))))
+    await auditStore.dispose()
     return { history, invariants, startMs, endMs, dropped }
   } finally {
     clearInterval(progress)
