@@ -37,7 +37,7 @@ import { runVirtual } from "../simulator/Virtual.js"
 import { isArrivalRate, maxVusOf } from "../simulator/Executors.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { scaledClock } from "./scaledClock.js"
-import { isClusterWorker, maxServeWorkers, runWorkerPrimary } from "./serveWorkers.js"
+import { announceWorkerServing, isClusterWorker, maxServeWorkers, runWorkerPrimary } from "./serveWorkers.js"
 import { loadReport, ReportFileError } from "./reportFile.js"
 import { loadScenario, ScenarioFileError } from "./scenarioFile.js"
 
@@ -207,7 +207,7 @@ const serveCommand = (args: ReadonlyArray<string>) => {
   const clockLayer = clockStartMs === undefined ? Layer.empty
     : Layer.setClock(scaledClock(clockStartMs, Number(values["clock-scale"] ?? "1")))
   const layer = serveLayer({
-    port: integerOption("port", values.port, 8080), host: values.host ?? "127.0.0.1", store, settings, logAddress: !isClusterWorker()
+    port: integerOption("port", values.port, 8080), host: values.host ?? "127.0.0.1", store, settings, ...(isClusterWorker() ? { onServing: announceWorkerServing } : {})
   }).pipe(Layer.provide(clockLayer))
   NodeRuntime.runMain(Layer.launch(layer))
 }

@@ -3,7 +3,7 @@
  * connection to a worker) over one PostgreSQL database. The workers are stateless: every order, seat and
  * ledger row is in the store, where PostgreSQL's transactions keep two workers from selling one seat.
  *
- * The primary serves nothing itself. It prints one "listening on" line once every worker listens (so a
+ * The primary serves nothing itself. It prints one "listening on" line once every worker serves (so a
  * harness that waits for the line finds all of them ready), relays the real-mode clock jumps to every worker
  * and acknowledges once all have taken them, stops the workers on SIGTERM/SIGINT, and stops the whole group
  * when a worker dies unexpectedly: a load test must not go on against fewer servers than it says.
@@ -19,10 +19,21 @@ export const workerStopTimeoutMs = 10_000
 
 export const isClusterWorker = () => cluster.isWorker
 
+interface WorkerServing { readonly type: "chunyun-worker-serving"; readonly port: number }
+
+/**
+ * A worker tells its primary it answers requests. Not cluster's "listening" event: the socket listens before
+ * the API's handler is attached, and a connection accepted in between hangs unanswered.
+ */
+export const announceWorkerServing = (address: { readonly _tag: string; readonly port?: number }) => {
+  const serving: WorkerServing = { type: "chunyun-worker-serving", port: address.port ?? 0 }
+  process.send?.(serving)
+}
+
 /** Fork `count` workers running this same command line; resolves never (the process exits with the group). */
 export const runWorkerPrimary = (count: number, host: string) => {
   const workers: Array<Worker> = []
-  let listening = 0
+  let serving = 0
   let stopping = false
   const stop = (exitCode: number) => {
     if (stopping) return
@@ -37,8 +48,9 @@ export const runWorkerPrimary = (count: number, host: string) => {
   for (let index = 0; index < count; index++) {
     const worker = cluster.fork({ CHUNYUN_WORKER_INDEX: String(index) })
     workers.push(worker)
-    worker.once("listening", (address) => {
-      if (++listening === count) console.log(`chunyun: ${count} workers listening on http://${host}:${address.port}`)
+    worker.on("message", (message: Partial<WorkerServing>) => {
+      if (message?.type !== "chunyun-worker-serving") return
+      if (++serving === count) console.log(`chunyun: ${count} workers listening on http://${host}:${message.port}`)
     })
     worker.once("exit", (code, signal) => {
       if (stopping) return
