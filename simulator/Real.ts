@@ -41,9 +41,9 @@ export interface ServerProcess {
 }
 
 /** Start `chunyun serve` as a child process and wait for its "listening" line. */
-export const startServerProcess = (cliEntry: string, args: ReadonlyArray<string>): Promise<ServerProcess> =>
+export const startServerProcess = (cliEntry: string, args: ReadonlyArray<string>, nodeArgs: ReadonlyArray<string> = []): Promise<ServerProcess> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", cliEntry, "serve", ...args], { stdio: ["ignore", "pipe", "inherit", "ipc"] })
+    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", cliEntry, "serve", ...args], { stdio: ["ignore", "pipe", "inherit", "ipc"] })
     const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`server did not start within ${serverStartTimeoutMs} ms`)) }, serverStartTimeoutMs)
     const stdout = child.stdout
     if (!stdout) return reject(new Error("server process has no stdout"))
