@@ -14,7 +14,14 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import autocannon from "autocannon"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Effect, ManagedRuntime } from "effect"
+import type { Layer } from "effect"
 import { defaultSettings } from "../reference/Config.js"
+import { sqliteStore } from "../reference/Server.js"
+import { postgresStore } from "../reference/Store/Postgres.js"
+import { audit } from "../simulator/Auditor.js"
+import { History } from "../simulator/History.js"
 import { freshTestSchema } from "../reference/testing/TestStore.js"
 import { startServerProcess } from "../simulator/Real.js"
 import { drive, poolFor, Recorder } from "./driver.js"
@@ -62,15 +69,23 @@ const driverVersusAutocannon = async () => {
   }
 }
 
-interface StoreConfig { readonly label: string; readonly args: ReadonlyArray<string>; readonly release: () => Promise<void>; readonly dbPath?: string }
+interface StoreConfig {
+  readonly label: string
+  readonly args: ReadonlyArray<string>
+  /** the same store, for the auditor after the server stopped */
+  readonly store: Layer.Layer<SqlClient.SqlClient>
+  readonly release: () => Promise<void>
+  readonly dbPath?: string
+}
 
 const sqliteConfig = (): StoreConfig => {
   const dbPath = join(benchDirectory, `orders-${Date.now()}.db`)
-  return { label: "SQLite, 1 process", args: ["--db", dbPath], release: async () => undefined, dbPath }
+  return { label: "SQLite, 1 process", args: ["--db", dbPath], store: sqliteStore({ filename: dbPath }), release: async () => undefined, dbPath }
 }
 const postgresConfig = async (workers: number): Promise<StoreConfig> => {
   const schema = await freshTestSchema()
-  return { label: `PostgreSQL, ${workers} worker${workers === 1 ? "" : "s"}`, args: ["--store", schema.url, "--workers", String(workers)], release: schema.drop }
+  return { label: `PostgreSQL, ${workers} worker${workers === 1 ? "" : "s"}`, args: ["--store", schema.url, "--workers", String(workers)],
+    store: postgresStore({ url: schema.url, maxConnections: 2 }), release: schema.drop }
 }
 
 /** Start a server on `config`, prepare customers, run `body` against it, stop it. */
@@ -101,7 +116,7 @@ const measureOrders = (config: StoreConfig) => withServer(config, [], async (bas
     const open = await drive({ executor: "constant-arrival-rate", ratePerSecond: halfRate, durationMs: orderDurationMs, preAllocatedVus: orderVus, maxVus: orderVus * 4 },
       orderIteration(pool, prepared, half, halfCounts))
     const result = {
-      label: config.label, ordersPerSecond, failed: closed.failed, halfRate, halfIssued: halfCounts.issued, halfDropped: open.dropped, halfFailed: open.failed,
+      label: config.label, ordersPerSecond, failed: closed.failed, soldOut: counts.soldOut + halfCounts.soldOut, halfRate, halfIssued: halfCounts.issued, halfDropped: open.dropped, halfFailed: open.failed,
       hold: half.summary("hold"), paymentToIssuance: half.summary("payment_to_issuance"), order: half.summary("order"), runId: prepared.runId
     }
     half.destroy()
@@ -110,6 +125,18 @@ const measureOrders = (config: StoreConfig) => withServer(config, [], async (bas
     await pool.close()
   }
 })
+
+/** The auditor's store checks (double booking, money, one ticket per payment…) over the store the run left. */
+const auditStore = async (config: StoreConfig) => {
+  const runtime = ManagedRuntime.make(config.store)
+  try {
+    const invariants = await runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => audit(new History()).pipe(Effect.provideService(SqlClient.SqlClient, sql))))
+    const broken = invariants.filter((invariant) => invariant.violations > 0)
+    return broken.length === 0 ? `audit clean (${invariants.length} invariants)` : `AUDIT: ${broken.map((invariant) => `${invariant.name} ${invariant.violations}`).join(", ")}`
+  } finally {
+    await runtime.dispose()
+  }
+}
 
 const profileSqlite = async () => {
   const profileDirectory = join(benchDirectory, "profile")
@@ -142,7 +169,7 @@ const main = async () => {
     const config = await make()
     try {
       const result = await measureOrders(config)
-      say(`   ${result.label.padEnd(24)} ${round(result.ordersPerSecond).toString().padStart(6)} orders/s${result.failed > 0 ? ` (${result.failed} failed)` : ""}`)
+      say(`   ${result.label.padEnd(24)} ${round(result.ordersPerSecond).toString().padStart(6)} orders/s   (${result.failed} failed, ${result.soldOut} sold out; ${await auditStore(config)})`)
       say(`      at ${result.halfRate}/s (half): ${result.halfIssued} issued, ${result.halfDropped} dropped, ${result.halfFailed} failed;`
         + ` p50/p90/p99/max ms  hold ${result.hold.p50}/${result.hold.p90}/${result.hold.p99}/${result.hold.max}`
         + `  payment→issuance ${result.paymentToIssuance.p50}/${result.paymentToIssuance.p90}/${result.paymentToIssuance.p99}/${result.paymentToIssuance.max}`
