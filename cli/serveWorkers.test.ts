@@ -4,7 +4,7 @@
  * booking and no broken ledger. (The 1/2/4-worker throughput numbers come from `npm run bench`.)
  */
 import assert from "node:assert/strict"
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { test } from "node:test"
 import { Schema } from "effect"
@@ -49,4 +49,10 @@ test("two workers on one PostgreSQL: every seat sold once, the audit is clean", 
   } finally {
     await schema.drop()
   }
+})
+
+test("serve --workers above 1 on a SQLite file is refused with the reason (one writer)", () => {
+  const result = spawnSync(process.execPath, ["--import", "tsx", cliEntry, "serve", "--workers", "2", "--db", ":memory:"], { encoding: "utf8" })
+  assert.equal(result.status, 2)
+  assert.match(result.stderr, /--workers above 1 needs --store postgres/)
 })
