@@ -5,7 +5,7 @@
  *      PostgreSQL with 1, 2 and 4 server workers, against the raw SQLite hold transaction (better-sqlite3)
  *   3. latency percentiles at half each store's sustainable rate (open model, from the intended start)
  *   4. a CPU profile of the SQLite server under the closed-model load, summarised
- * Options: --quick (shorter phases), --no-profile, --only trivial|sqlite|postgres, --driver-processes N (trivial endpoint).
+ * Options: --quick (shorter phases), --no-profile, --inventory conditional|optimistic|row-lock (the servers' seat lock), --only trivial|sqlite|postgres, --driver-processes N (trivial endpoint).
  */
 import { spawn } from "node:child_process"
 import { mkdtempSync, readdirSync, rmSync } from "node:fs"
@@ -31,7 +31,7 @@ import { rawHoldRate } from "./rawSqlite.js"
 import { runChildDrivers, trivialConnections, trivialDriver } from "./trivial.js"
 
 const { values } = parseArgs({ options: {
-  quick: { type: "boolean" }, "no-profile": { type: "boolean" }, only: { type: "string" }, "driver-processes": { type: "string" }
+  quick: { type: "boolean" }, "no-profile": { type: "boolean" }, inventory: { type: "string" }, only: { type: "string" }, "driver-processes": { type: "string" }
 } })
 const quick = values.quick === true
 const trivialDurationMs = quick ? 2_000 : 5_000
@@ -90,7 +90,8 @@ const postgresConfig = async (workers: number): Promise<StoreConfig> => {
 
 /** Start a server on `config`, prepare customers, run `body` against it, stop it. */
 const withServer = async <A>(config: StoreConfig, nodeArgs: ReadonlyArray<string>, body: (baseUrl: string, prepared: Awaited<ReturnType<typeof prepare>>) => Promise<A>) => {
-  const server = await startServerProcess(cliEntry, ["--port", "0", "--password-cost", "256", ...config.args], nodeArgs)
+  const inventory = values.inventory === undefined ? [] : ["--inventory", values.inventory]
+  const server = await startServerProcess(cliEntry, ["--port", "0", "--password-cost", "256", ...inventory, ...config.args], nodeArgs)
   const pool = poolFor(server.baseUrl, 16)
   try {
     const prepared = await prepare(pool, defaultSettings.adminKey, customerCount)
