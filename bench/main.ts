@@ -39,6 +39,8 @@ const orderDurationMs = quick ? 3_000 : 8_000
 const orderVus = 64
 const customerCount = 64
 const rawDurationMs = 2_000
+const floorDurationMs = quick ? 1_000 : 3_000
+const requestsOf = (counts: { readonly requests: number }) => counts.requests
 /** what the profile window adds after the load: the server's shutdown */
 const profileTailMs = 1_000
 const cliEntry = fileURLToPath(new URL("../cli/main.ts", import.meta.url))
@@ -106,18 +108,21 @@ const withServer = async <A>(config: StoreConfig, nodeArgs: ReadonlyArray<string
 const measureOrders = (config: StoreConfig) => withServer(config, [], async (baseUrl, prepared) => {
   const pool = poolFor(baseUrl, orderVus)
   try {
+    // the framework's floor: an endpoint of the same server that reads nothing from the store
+    const floor = await autocannon({ url: `${baseUrl}/ticket-keys`, connections: trivialConnections, duration: floorDurationMs / 1_000 })
+    const noStorePerSecond = floor.requests.total / (floorDurationMs / 1_000)
     const saturated = new Recorder()
-    const counts = { issued: 0, soldOut: 0 }
+    const counts = { issued: 0, soldOut: 0, requests: 0 }
     const closed = await drive({ executor: "constant-vus", vus: orderVus, durationMs: orderDurationMs }, orderIteration(pool, prepared, saturated, counts))
     const ordersPerSecond = counts.issued / (closed.elapsedMs / 1_000)
     saturated.destroy()
     const half = new Recorder()
-    const halfCounts = { issued: 0, soldOut: 0 }
+    const halfCounts = { issued: 0, soldOut: 0, requests: 0 }
     const halfRate = Math.max(1, round(ordersPerSecond / 2))
     const open = await drive({ executor: "constant-arrival-rate", ratePerSecond: halfRate, durationMs: orderDurationMs, preAllocatedVus: orderVus, maxVus: orderVus * 4 },
       orderIteration(pool, prepared, half, halfCounts))
     const result = {
-      label: config.label, ordersPerSecond, failed: closed.failed, soldOut: counts.soldOut + halfCounts.soldOut, halfRate, halfIssued: halfCounts.issued, halfDropped: open.dropped, halfFailed: open.failed,
+      label: config.label, noStorePerSecond, requestsPerOrder: counts.issued > 0 ? requestsOf(counts) / counts.issued : 0, ordersPerSecond, failed: closed.failed, soldOut: counts.soldOut + halfCounts.soldOut, halfRate, halfIssued: halfCounts.issued, halfDropped: open.dropped, halfFailed: open.failed,
       hold: half.summary("hold"), paymentToIssuance: half.summary("payment_to_issuance"), order: half.summary("order"), runId: prepared.runId
     }
     half.destroy()
@@ -143,7 +148,7 @@ const profileSqlite = async () => {
   const profileDirectory = join(benchDirectory, "profile")
   await withServer(sqliteConfig(), ["--cpu-prof", `--cpu-prof-dir=${profileDirectory}`], async (baseUrl, prepared) => {
     const pool = poolFor(baseUrl, orderVus)
-    await drive({ executor: "constant-vus", vus: orderVus, durationMs: orderDurationMs }, orderIteration(pool, prepared, new Recorder(), { issued: 0, soldOut: 0 }))
+    await drive({ executor: "constant-vus", vus: orderVus, durationMs: orderDurationMs }, orderIteration(pool, prepared, new Recorder(), { issued: 0, soldOut: 0, requests: 0 }))
     await pool.close()
   })
   const file = readdirSync(profileDirectory).find((name) => name.endsWith(".cpuprofile"))
@@ -175,6 +180,7 @@ const main = async () => {
         + ` p50/p90/p99/max ms  hold ${result.hold.p50}/${result.hold.p90}/${result.hold.p99}/${result.hold.max}`
         + `  payment→issuance ${result.paymentToIssuance.p50}/${result.paymentToIssuance.p90}/${result.paymentToIssuance.p99}/${result.paymentToIssuance.max}`
         + `  order ${result.order.p50}/${result.order.p90}/${result.order.p99}/${result.order.max}`)
+      say(`      ${result.requestsPerOrder.toFixed(1)} requests per order; the same server answers GET /ticket-keys (no store) at ${round(result.noStorePerSecond)} req/s (autocannon)`)
       if (config.dbPath !== undefined) {
         const raw = rawHoldRate(config.dbPath, result.runId, rawDurationMs)
         rawPerSecond = raw.perSecond

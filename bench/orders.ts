@@ -60,20 +60,23 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
  * One order as an iteration: hold (latency from the intended start), pay, then the ticket (payment →
  * issuance from the payment's send). Iteration n buys segment n mod 31 as customer n mod customers.
  */
-export const orderIteration = (pool: Pool, prepared: Prepared, recorder: Recorder, counts: { issued: number; soldOut: number }) =>
+export const orderIteration = (pool: Pool, prepared: Prepared, recorder: Recorder, counts: { issued: number; soldOut: number; requests: number }) =>
   async (intendedMs: number, index: number) => {
     const customer = prepared.customers[index % prepared.customers.length]!
     const segment = index % (benchStopCount - 1)
     const auth = { authorization: `Bearer ${customer.token}` }
+    counts.requests++
     const held = await send(pool, "POST", "/orders", auth, { runId: prepared.runId, fromStation: stationOf(segment), toStation: stationOf(segment + 1) })
     recorder.record("hold", performance.now() - intendedMs)
     if (held.status === 409) { counts.soldOut++; return }
     const orderId = String(expect("hold", 201, held).orderId)
     const payStartMs = performance.now()
+    counts.requests++
     const paid = expect("pay", 201, await send(pool, "POST", `/orders/${orderId}/payment`,
       { ...auth, "idempotency-key": `bench-pay-${orderId}` }, { paymentPassword: customer.paymentPassword }))
     for (let poll = 0; poll <= maxTicketPolls; poll++) {
       if (poll > 0 || paid.ticketId === null) await sleep(ticketPollIntervalMs)
+      counts.requests++
       const ticket = await send(pool, "GET", `/orders/${orderId}/ticket`, auth)
       if (ticket.status === 200) {
         const doneMs = performance.now()
