@@ -40,7 +40,6 @@ const orderVus = 64
 const customerCount = 64
 const rawDurationMs = 2_000
 const floorDurationMs = quick ? 1_000 : 3_000
-const requestsOf = (counts: { readonly requests: number }) => counts.requests
 /** what the profile window adds after the load: the server's shutdown */
 const profileTailMs = 1_000
 const cliEntry = fileURLToPath(new URL("../cli/main.ts", import.meta.url))
@@ -122,7 +121,7 @@ const measureOrders = (config: StoreConfig) => withServer(config, [], async (bas
     const open = await drive({ executor: "constant-arrival-rate", ratePerSecond: halfRate, durationMs: orderDurationMs, preAllocatedVus: orderVus, maxVus: orderVus * 4 },
       orderIteration(pool, prepared, half, halfCounts))
     const result = {
-      label: config.label, noStorePerSecond, requestsPerOrder: counts.issued > 0 ? requestsOf(counts) / counts.issued : 0, ordersPerSecond, failed: closed.failed, soldOut: counts.soldOut + halfCounts.soldOut, halfRate, halfIssued: halfCounts.issued, halfDropped: open.dropped, halfFailed: open.failed,
+      label: config.label, noStorePerSecond, requestsPerOrder: counts.issued > 0 ? counts.requests / counts.issued : 0, ordersPerSecond, failed: closed.failed, soldOut: counts.soldOut + halfCounts.soldOut, halfRate, halfIssued: halfCounts.issued, halfDropped: open.dropped, halfFailed: open.failed,
       hold: half.summary("hold"), paymentToIssuance: half.summary("payment_to_issuance"), order: half.summary("order"), runId: prepared.runId
     }
     half.destroy()
