@@ -2,7 +2,8 @@
  * The `chunyun` command line: a thin layer over the library (simulator/, reference/, reports/).
  *   chunyun run <scenario> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X]
  *   chunyun restore <backup> (--db FILE | --store postgres://…)
- *   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://…] [--password-cost N]
+ *   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://…] [--password-cost N] [--workers N]
+ *   chunyun export-k6 <scenario> [--out script.js] [--time-scale X]
  *   chunyun compare <base.json> <new.json> [--tolerance 5%] [--html out.html]
  *   chunyun replay <history.jsonl> [--actor phone-12 …]
  */
@@ -16,6 +17,7 @@ import { Effect, Layer } from "effect"
 import { compareReports, defaultCompareTolerancePercent, parseTolerancePercent } from "../reports/compare.js"
 import { renderCompareHtml } from "../reports/compareHtml.js"
 import { renderCompareSummary } from "../reports/compareSummary.js"
+import { exportK6, K6ExportError } from "../reports/k6.js"
 import { paymentToIssuanceTracker, progressDisplay } from "../reports/progress.js"
 import { parseThresholdFlag, ThresholdError } from "../reports/thresholds.js"
 import { renderSummary } from "../reports/summary.js"
@@ -33,8 +35,10 @@ import type { History } from "../simulator/History.js"
 import { scenarioEndMs } from "../simulator/Population.js"
 import { runVirtual } from "../simulator/Virtual.js"
 import { historyFileName, historyFileText, HistoryFileError, renderReplay, replayHistory, withReplayCommands } from "../simulator/Replay.js"
+import { isArrivalRate, maxVusOf } from "../simulator/Executors.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { scaledClock } from "./scaledClock.js"
+import { announceWorkerServing, isClusterWorker, maxServeWorkers, runWorkerPrimary } from "./serveWorkers.js"
 import { loadReport, ReportFileError } from "./reportFile.js"
 import { loadScenario, ScenarioFileError } from "./scenarioFile.js"
 
@@ -44,9 +48,11 @@ const usage = `usage:
   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://user@host:5432/db]
                 [--password-cost N] [--inventory conditional|optimistic|row-lock|unsafe] [--unsafe]
                 [--backup-dir DIR] [--upstream-sync] [--crash-at <fault point>[:<hit>]]   (crash tests: reference/FaultPoints.ts)
+                [--workers N]   (N processes on one port; needs --store postgres://…)
   chunyun restore <backup file> (--db ./restored.db | --store postgres://…)   (into a fresh store; see reference/Backup.ts)
   chunyun compare <base.json> <new.json> [--tolerance ${defaultCompareTolerancePercent}%] [--html out.html]   (exit 1 when something got worse)
-  chunyun replay <history.jsonl> [--actor phone-12 …]   (re-runs a recorded run in virtual mode; exit 1 when an actor's answers differ)`
+  chunyun replay <history.jsonl> [--actor phone-12 …]   (re-runs a recorded run in virtual mode; exit 1 when an actor's answers differ)
+  chunyun export-k6 <scenario.ts> [--out script.js] [--time-scale X]   (the load as a k6 script, for k6 / k6-operator)`
 
 class UsageError extends Error {}
 
@@ -124,6 +130,16 @@ const progressPrinter = (scenario: Scenario, wallStart: number) => {
 
 /** a path as a command line for this directory reads best: relative when below it, else absolute */
 const shortPath = (path: string) => relative(process.cwd(), path).startsWith("..") ? path : relative(process.cwd(), path)
+/** What the report says about the load: the executor, the dropped iterations, how latency was measured. */
+const loadNotes = (scenario: Scenario, outcome: { readonly history: History; readonly dropped?: number }) => {
+  const executor = scenario.load ? `load: ${scenario.load.executor} executor; ` : ""
+  const droppedBeyond = scenario.load && isArrivalRate(scenario.load)
+    ? `more than maxVus ${maxVusOf(scenario.load)} purchasing` : `more than ${scenario.real.maxPassengersInFlight} passengers in flight`
+  if (outcome.dropped !== undefined) {
+    return [`Real mode: ${executor}${outcome.dropped} iterations dropped (${droppedBeyond}); latencies are wall-clock ms measured from each request's intended send time (coordinated omission corrected, as wrk2).`]
+  }
+  return scenario.load ? [`Virtual mode: ${executor}${outcome.history.count("dropped-iteration", "dropped")} iterations dropped (${droppedBeyond}).`] : []
+}
 
 const runCommand = async (args: ReadonlyArray<string>) => {
   const { values, positionals } = parseArgs({
@@ -154,7 +170,7 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   const outcome = mode === "virtual"
     ? await runVirtual(scenario, seed, onProgress, runOptions)
     : await runReal(scenario, seed, fileURLToPath(import.meta.url), integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1), onProgress, runOptions)
-  const notes = "dropped" in outcome ? [`Real mode: ${outcome.dropped} arrivals dropped (more than ${scenario.real.maxPassengersInFlight} passengers in flight); latencies are wall-clock ms measured from each request's start.`] : []
+  const notes = loadNotes(scenario, outcome)
   const version = codeVersion()
   const built = buildReport({ scenario, seed, mode, outcome, codeVersion: version, startedAt, wallDurationMs: performance.now() - wallStart, notes, extraThresholds })
   mkdirSync(outDir, { recursive: true })
@@ -171,6 +187,14 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   return report.thresholds.some((threshold) => !threshold.passed) ? exitThresholdFailed : 0
 }
 
+/** `--workers N`: N server processes on one port; they share the store, so it must be PostgreSQL. */
+const workersOption = (text: string | undefined, store: string | undefined) => {
+  const workers = integerOption("workers", text, 1, 1)
+  if (workers > maxServeWorkers) throw new UsageError(`--workers expects at most ${maxServeWorkers}, got ${workers}`)
+  if (workers > 1 && store === undefined) throw new UsageError("--workers above 1 needs --store postgres://… (a SQLite file has one writer: serve it from one process)")
+  return workers
+}
+
 const serveCommand = (args: ReadonlyArray<string>) => {
   const { values } = parseArgs({
     args: [...args],
@@ -178,9 +202,11 @@ const serveCommand = (args: ReadonlyArray<string>) => {
       port: { type: "string" }, host: { type: "string" }, db: { type: "string" }, store: { type: "string" }, "password-cost": { type: "string" },
       "hold-ttl-ms": { type: "string" }, "clock-start-ms": { type: "string" }, "clock-scale": { type: "string" },
       inventory: { type: "string" }, unsafe: { type: "boolean" }, "crash-at": { type: "string" },
-      "backup-dir": { type: "string" }, "upstream-sync": { type: "boolean" }
+      "backup-dir": { type: "string" }, "upstream-sync": { type: "boolean" }, workers: { type: "string" }
     }
   })
+  const workers = workersOption(values.workers, values.store)
+  if (workers > 1 && !isClusterWorker()) return runWorkerPrimary(workers, values.host ?? "127.0.0.1")
   const store = storeOption(values.db, values.store)
   const crashAt = values["crash-at"] === undefined ? undefined : parseCrashAt(values["crash-at"])
   if (typeof crashAt === "string") throw new UsageError(`--crash-at: ${crashAt}`)
@@ -197,7 +223,7 @@ const serveCommand = (args: ReadonlyArray<string>) => {
   const clockLayer = clockStartMs === undefined ? Layer.empty
     : Layer.setClock(scaledClock(clockStartMs, Number(values["clock-scale"] ?? "1")))
   const layer = serveLayer({
-    port: integerOption("port", values.port, 8080), host: values.host ?? "127.0.0.1", store, settings
+    port: integerOption("port", values.port, 8080), host: values.host ?? "127.0.0.1", store, settings, ...(isClusterWorker() ? { onServing: announceWorkerServing } : {})
   }).pipe(Layer.provide(clockLayer))
   NodeRuntime.runMain(Layer.launch(layer))
 }
@@ -250,6 +276,28 @@ const replayCommand = async (args: ReadonlyArray<string>) => {
   return result.differences.length > 0 ? exitReplayDiffers : 0
 }
 
+/** `chunyun export-k6`: the scenario's load as a k6 script (reports/k6.ts), to a file or stdout. */
+const exportK6Command = async (args: ReadonlyArray<string>) => {
+  const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { out: { type: "string" }, "time-scale": { type: "string" } } })
+  const file = positionals[0]
+  if (!file || positionals.length > 1) throw new UsageError("export-k6 takes exactly one scenario file")
+  const timeScale = integerOption("time-scale", values["time-scale"], 1, 1)
+  const scenario = await loadScenario(file)
+  let script: string
+  try {
+    script = exportK6(scenario, timeScale)
+  } catch (error) {
+    if (error instanceof K6ExportError) throw new UsageError(`${file}: ${error.message}`)
+    throw error
+  }
+  if (values.out === undefined) { process.stdout.write(script); return 0 }
+  const outPath = resolve(values.out)
+  mkdirSync(dirname(outPath), { recursive: true })
+  writeFileSync(outPath, script)
+  console.log(`k6 script: ${outPath}`)
+  return 0
+}
+
 const main = async (argv: ReadonlyArray<string>) => {
   const [command, ...rest] = argv
   if (command === "help" || command === "--help" || command === "-h") { console.log(usage); return 0 }
@@ -258,6 +306,7 @@ const main = async (argv: ReadonlyArray<string>) => {
   if (command === "restore") return restoreCommand(rest)
   if (command === "compare") return compareCommand(rest)
   if (command === "replay") return replayCommand(rest)
+  if (command === "export-k6") return exportK6Command(rest)
   throw new UsageError(command ? `unknown command "${command}"` : "no command given")
 }
 

@@ -182,6 +182,12 @@ export interface ServeOptions {
   /** `sqliteStore(…)` or `postgresStore(…)` (Store/Postgres.ts) */
   readonly store: Layer.Layer<SqlClient.SqlClient>
   readonly settings: Partial<ServerSettings>
+  /**
+   * Called once the server answers requests, instead of logging "Listening on …" (a cluster worker tells its
+   * primary). The socket listens before the API's handler is attached: a connection in between is never
+   * answered, so readiness is announced after both, never on the socket's "listening" event.
+   */
+  readonly onServing?: (address: HttpServer.Address) => void
 }
 
 /** `chunyun serve`: the HTTP server on a socket, with the sweepers running. */
@@ -189,7 +195,8 @@ export const serveLayer = (options: ServeOptions) =>
   HttpApiBuilder.serve().pipe(
     Layer.provide(Layer.scopedDiscard(sweepers)),
     Layer.provide(appLayer(options.settings, options.store)),
-    HttpServer.withLogAddress,
+    (layer) => options.onServing === undefined ? HttpServer.withLogAddress(layer)
+      : Layer.effectDiscard(Effect.flatMap(HttpServer.HttpServer, (server) => Effect.sync(() => options.onServing!(server.address)))).pipe(Layer.provideMerge(layer)),
     Layer.provide(NodeHttpServer.layer(createGuardedServer, { port: options.port, host: options.host, backlog: 4096 }))
   )
 

@@ -10,6 +10,7 @@ import { NewEvent } from "../reference/Venues/Api.js"
 import { GatewayConditionsSchema } from "../reference/Payments/Api.js"
 import { CinemaSection } from "./Cinema.js"
 import { Fault } from "./Faults.js"
+import { Executor } from "../simulator/Executors.js"
 
 const Int = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
 const Range = (min: number, max: number) =>
@@ -162,6 +163,11 @@ const ScenarioFields = Schema.Struct({
     /** open model: arrivals beyond this many passengers in flight are dropped and counted */
     maxPassengersInFlight: Int(1, 100_000)
   }),
+  /**
+   * How passengers start, as a k6 executor (simulator/Executors.ts), from the on-sale: iteration n is passenger n.
+   * Absent: the arrival curve above (exponential delays), with `real.maxPassengersInFlight`.
+   */
+  load: Schema.optional(Executor),
   /** as in k6: { payment_to_issuance: ["p(99)<500"], invariants: ["violations==0"] } (reports/thresholds.ts) */
   thresholds: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) }), { default: () => ({}) }),
   /** the cinema on sale (seed 004): its halls and showings; the `cinema` journey buys seats of them */

@@ -4,7 +4,7 @@
  * the same hash. Credentials and wall-clock times never enter the history.
  */
 import { createHash } from "node:crypto"
-import { Clock, Effect } from "effect"
+import { Clock, Effect, FiberRef } from "effect"
 
 export interface HistoryEvent {
   /** virtual (or, in real mode, scenario-clock) ms */
@@ -52,6 +52,15 @@ export const outcomeOf = (error: unknown): string => {
   return "UnknownError"
 }
 
+/**
+ * When the fiber's next call was meant to be sent, in Clock ms (undefined: when it is sent). Set by the
+ * load driver at an iteration's intended start and by the real timeline when a sleep was meant to end, so
+ * a call that left late because the driver was behind (a timer fired late, the event loop was busy) counts
+ * the wait in its latency, as wrk2 does: latency is measured from the intended send time, not the actual.
+ * Read once: the call after it is sent when the previous one answers, so measures from its own start.
+ */
+export const intendedSendMs = FiberRef.unsafeMake<number | undefined>(undefined)
+
 /** Run one device call, record it with its latency and outcome, and pass its result on. */
 export const recorded = <A, E, R>(
   history: History,
@@ -62,7 +71,9 @@ export const recorded = <A, E, R>(
 ): Effect.Effect<A, E, R> =>
   Effect.gen(function* () {
     const atMs = yield* history.now
-    const startMs = yield* Clock.currentTimeMillis
+    const sentMs = yield* Clock.currentTimeMillis
+    const intendedMs = yield* FiberRef.getAndSet(intendedSendMs, undefined)
+    const startMs = intendedMs === undefined ? sentMs : Math.min(sentMs, intendedMs)
     const exit = yield* Effect.exit(call)
     const endMs = yield* Clock.currentTimeMillis
     const base = { atMs, actor, kind, durationMs: endMs - startMs }

@@ -3,6 +3,9 @@
  * workload is open: each passenger starts at its intended time whatever the server is doing, up to
  * `maxPassengersInFlight` (beyond that an arrival is dropped and counted, as k6's dropped_iterations).
  * The scenario's timeline runs `timeScale` times faster than the wall clock, on the server too.
+ * With a `load` executor (Executors.ts) iterations start as it says instead (Load.ts), dropped beyond `maxVus`.
+ * Latencies are measured from each call's intended send time (RealTimeline.sleep marks it), so a driver that
+ * fell behind shows it in the percentiles (coordinated omission corrected, as wrk2).
  */
 import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -12,9 +15,11 @@ import { NodeHttpClient } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Fiber, ManagedRuntime, Random } from "effect"
 import { sqliteStore } from "../reference/Server.js"
+import { postgresStore } from "../reference/Store/Postgres.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { audit } from "./Auditor.js"
 import { History } from "./History.js"
+import { driveLoad, passengersInOrder } from "./Load.js"
 import { population, scenarioEndMs } from "./Population.js"
 import { RealTimeline } from "./RealTimeline.js"
 import { prepareRun } from "./Journeys.js"
@@ -36,9 +41,9 @@ export interface ServerProcess {
 }
 
 /** Start `chunyun serve` as a child process and wait for its "listening" line. */
-export const startServerProcess = (cliEntry: string, args: ReadonlyArray<string>): Promise<ServerProcess> =>
+export const startServerProcess = (cliEntry: string, args: ReadonlyArray<string>, nodeArgs: ReadonlyArray<string> = []): Promise<ServerProcess> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", cliEntry, "serve", ...args], { stdio: ["ignore", "pipe", "inherit", "ipc"] })
+    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", cliEntry, "serve", ...args], { stdio: ["ignore", "pipe", "inherit", "ipc"] })
     const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`server did not start within ${serverStartTimeoutMs} ms`)) }, serverStartTimeoutMs)
     const stdout = child.stdout
     if (!stdout) return reject(new Error("server process has no stdout"))
@@ -80,16 +85,32 @@ export const startServerProcess = (cliEntry: string, args: ReadonlyArray<string>
 
 export const progressIntervalMs = 1_000
 
+export interface RealRunOptions extends RunOptions {
+  /** a PostgreSQL URL to serve from (an empty database or schema); default a fresh SQLite file */
+  readonly postgresUrl?: string
+  /** server processes on one port (`serve --workers`); above 1 needs `postgresUrl` */
+  readonly serverWorkers?: number
+}
+
+/** The store the run's server uses, as `serve` arguments, and the same store for the audit after it. */
+const runStore = (options: RealRunOptions, workDir: string) => {
+  if (options.postgresUrl !== undefined) {
+    return { args: ["--store", options.postgresUrl], layer: postgresStore({ url: options.postgresUrl, maxConnections: 2 }) }
+  }
+  const dbPath = join(workDir, "chunyun.db")
+  return { args: ["--db", dbPath], layer: sqliteStore({ filename: dbPath }) }
+}
+
 export const runReal = async (
   scenario: Scenario, seed: number, cliEntry: string, timeScale: number,
   onProgress?: (snapshot: { nowMs: number; history: History }) => void,
-  options: RunOptions = {}
+  options: RealRunOptions = {}
 ): Promise<RunOutcome & { dropped: number }> => {
   const workDir = mkdtempSync(join(tmpdir(), "chunyun-real-"))
-  const dbPath = join(workDir, "chunyun.db")
+  const store = runStore(options, workDir)
   const startMs = Date.parse(scenario.startAt)
   const serverArgs = (port: number, clockStartMs: number) => [
-    "--port", String(port), "--host", "127.0.0.1", "--db", dbPath,
+    "--port", String(port), "--host", "127.0.0.1", ...store.args, "--workers", String(options.serverWorkers ?? 1),
     "--password-cost", String(scenario.server.passwordHashCostN), "--hold-ttl-ms", String(scenario.server.holdTtlMs),
     "--clock-start-ms", String(clockStartMs), "--clock-scale", String(timeScale),
     "--inventory", scenario.server.inventory, ...(options.allowUnsafeInventory ? ["--unsafe"] : [])
@@ -118,8 +139,18 @@ export const runReal = async (
       })
       const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
       for (const actor of run.background) fibers.push(yield* Effect.forkDaemon(timeline.actor(actor)))
+      const arrivals = yield* population(scenario)
+      if (scenario.load) {
+        const byIndex = new Map(arrivals.map((arrival) => [arrival.passenger.index, arrival]))
+        const outcome = yield* driveLoad(scenario.load, Date.parse(scenario.onSaleAt), passengersInOrder(arrivals),
+          (passenger, afterPurchase) => run.start(byIndex.get(passenger.index)!, afterPurchase),
+          // the journey inherits the driver's mark of its intended start (RealTimeline.sleep)
+          { history, sleepScenario, scenarioNowMs: scenarioNow, start: (journey) => Effect.map(Effect.forkDaemon(timeline.actor(journey)), (fiber) => { fibers.push(fiber) }) })
+        dropped = outcome.dropped
+        return fibers
+      }
       let inFlight = 0
-      for (const arrival of yield* population(scenario)) {
+      for (const arrival of arrivals) {
         yield* sleepScenario(arrival.arrivalAtMs - (yield* scenarioNow))
         if (inFlight >= scenario.real.maxPassengersInFlight) { dropped++; continue }
         inFlight++
@@ -132,9 +163,9 @@ export const runReal = async (
     await devices.runPromise(Fiber.joinAll(fibers))
     const endMs = Math.min(timeline.nowMs(), scenarioEndMs(scenario))
     await server.stop()
-    const store = ManagedRuntime.make(sqliteStore({ filename: dbPath }))
-    const invariants = await store.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql))))
-    await store.dispose()
+    const auditStore = ManagedRuntime.make(store.layer)
+    const invariants = await auditStore.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql))))
+    await auditStore.dispose()
     return { history, invariants, startMs, endMs, dropped }
   } finally {
     clearInterval(progress)

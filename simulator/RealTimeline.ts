@@ -4,7 +4,8 @@
  * nothing), after the server's clock has taken the same jump (`advance`, acknowledged over IPC).
  * Busy stretches therefore run at the chosen scale and idle ones are skipped, as in virtual mode.
  */
-import { Effect } from "effect"
+import { Clock, Effect, FiberRef } from "effect"
+import { intendedSendMs } from "./History.js"
 
 /**
  * When every actor sleeps nothing is pending, so any wait is idle: jump even short gaps. (A 5 s floor
@@ -43,10 +44,28 @@ export class RealTimeline {
     return Effect.ensuring(effect, Effect.sync(() => { this.busy--; this.maybeJump() }))
   }
 
+  /**
+   * Sleep on the timeline. On waking, the fiber's next call is marked as intended for the wake-up time
+   * (History.intendedSendMs): if the timer fired late, the call's latency includes the delay. A journey
+   * forked after the sleep inherits the mark, so its first call is measured from its intended start.
+   */
   sleep(durationMs: number): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const wakeAtMs = this.nowMs() + Math.max(0, durationMs)
+      return this.sleepUntil(wakeAtMs).pipe(Effect.zipRight(this.markIntended(wakeAtMs)))
+    })
+  }
+
+  /** Clock ms at which the timeline was (or will be) at `scenarioMs`, for latencies measured from intent. */
+  private markIntended(scenarioMs: number) {
+    return Effect.flatMap(Clock.currentTimeMillis, (wallMs) =>
+      FiberRef.set(intendedSendMs, wallMs - Math.max(0, this.nowMs() - scenarioMs) / this.scale))
+  }
+
+  private sleepUntil(wakeAtMs: number): Effect.Effect<void> {
     return Effect.async<void>((resume) => {
       const sleeper: Sleeper = {
-        wakeAtMs: this.nowMs() + Math.max(0, durationMs),
+        wakeAtMs,
         timer: undefined,
         wake: () => {
           if (!this.sleepers.delete(sleeper)) return

@@ -19,6 +19,7 @@ import type { InvariantResult } from "../reports/Report.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { audit } from "./Auditor.js"
 import { History } from "./History.js"
+import { driveLoad, passengersInOrder } from "./Load.js"
 import { population, scenarioEndMs } from "./Population.js"
 import { prepareRun } from "./Journeys.js"
 import { simulatedNetworkDelay } from "./Setup.js"
@@ -216,7 +217,16 @@ export const runVirtual = async (
         }
       })
       for (const actor of run.background) clock.spawn(clock.nowMs, deviceRuntime, actor)
-      for (const arrival of yield* population(scenario)) {
+      const arrivals = yield* population(scenario)
+      if (scenario.load) {
+        const byIndex = new Map(arrivals.map((arrival) => [arrival.passenger.index, arrival]))
+        yield* driveLoad(scenario.load, Date.parse(scenario.onSaleAt), passengersInOrder(arrivals),
+          (passenger, afterPurchase) => run.start(byIndex.get(passenger.index)!, afterPurchase),
+          { history, sleepScenario: (ms) => Effect.sleep(ms), scenarioNowMs: Effect.sync(() => clock.nowMs),
+            start: (journey) => Effect.sync(() => clock.spawn(clock.nowMs, deviceRuntime, journey)) })
+        return
+      }
+      for (const arrival of arrivals) {
         clock.spawn(arrival.arrivalAtMs, deviceRuntime, run.start(arrival, Effect.void))
       }
     }))

@@ -1,0 +1,212 @@
+/**
+ * `npm run bench`: load-test numbers, each beside a baseline measured in the same run on this machine.
+ *   1. the driver against autocannon, same trivial endpoint, same connections (requests/s, ratio)
+ *   2. end-to-end paid+issued orders/s (hold, pay, ticket; closed model at `orderVus`) on SQLite and on
+ *      PostgreSQL with 1, 2 and 4 server workers, against the raw SQLite hold transaction (better-sqlite3)
+ *   3. latency percentiles at half each store's sustainable rate (open model, from the intended start)
+ *   4. a CPU profile of the SQLite server under the closed-model load, summarised
+ * Options: --quick (shorter phases), --no-profile, --inventory conditional|optimistic|row-lock (the servers' seat lock), --only trivial|sqlite|postgres, --driver-processes N (trivial endpoint).
+ */
+import { spawn } from "node:child_process"
+import { mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
+import autocannon from "autocannon"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Effect, ManagedRuntime } from "effect"
+import type { Layer } from "effect"
+import { defaultSettings } from "../reference/Config.js"
+import { sqliteStore } from "../reference/Server.js"
+import { postgresStore } from "../reference/Store/Postgres.js"
+import { audit } from "../simulator/Auditor.js"
+import { History } from "../simulator/History.js"
+import { freshTestSchema } from "../reference/testing/TestStore.js"
+import { startServerProcess } from "../simulator/Real.js"
+import { drive, poolFor, Recorder } from "./driver.js"
+import { orderIteration, prepare } from "./orders.js"
+import { summariseProfile } from "./profile.js"
+import { rawHoldRate } from "./rawSqlite.js"
+import { runChildDrivers, trivialConnections, trivialDriver } from "./trivial.js"
+
+const { values } = parseArgs({ options: {
+  quick: { type: "boolean" }, "no-profile": { type: "boolean" }, inventory: { type: "string" }, only: { type: "string" }, "driver-processes": { type: "string" }
+} })
+const quick = values.quick === true
+const trivialDurationMs = quick ? 2_000 : 5_000
+const orderDurationMs = quick ? 3_000 : 8_000
+const orderVus = 64
+const customerCount = 64
+const rawDurationMs = 2_000
+const floorDurationMs = quick ? 1_000 : 3_000
+/** what the profile window adds after the load: the server's shutdown */
+const profileTailMs = 1_000
+const cliEntry = fileURLToPath(new URL("../cli/main.ts", import.meta.url))
+const benchDirectory = mkdtempSync(join(tmpdir(), "chunyun-bench-"))
+const round = (value: number) => Math.round(value)
+
+const startTrivialServer = () => new Promise<{ baseUrl: string; stop: () => void }>((resolve, reject) => {
+  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./trivialServer.ts", import.meta.url))], { stdio: ["ignore", "pipe", "inherit"] })
+  child.stdout.on("data", (chunk: Buffer) => {
+    const match = /listening on (http:\/\/[\d.:]+)/.exec(chunk.toString())
+    if (match) resolve({ baseUrl: match[1]!, stop: () => child.kill("SIGTERM") })
+  })
+  child.once("exit", (code) => reject(new Error(`trivial server exited with ${code}`)))
+})
+
+const driverVersusAutocannon = async () => {
+  const server = await startTrivialServer()
+  try {
+    const cannon = await autocannon({ url: server.baseUrl, connections: trivialConnections, duration: trivialDurationMs / 1_000 })
+    const autocannonPerSecond = cannon.requests.total / (trivialDurationMs / 1_000)
+    const processes = Number(values["driver-processes"] ?? "1")
+    const driver = processes > 1
+      ? await runChildDrivers(processes, server.baseUrl, trivialConnections, trivialDurationMs)
+      : await trivialDriver(server.baseUrl, trivialConnections, trivialDurationMs)
+    return { autocannonPerSecond, driverPerSecond: driver.perSecond, driverP99Ms: driver.p99Ms, processes }
+  } finally {
+    server.stop()
+  }
+}
+
+interface StoreConfig {
+  readonly label: string
+  readonly args: ReadonlyArray<string>
+  /** the same store, for the auditor after the server stopped */
+  readonly store: Layer.Layer<SqlClient.SqlClient>
+  readonly release: () => Promise<void>
+  readonly dbPath?: string
+}
+
+const sqliteConfig = (): StoreConfig => {
+  const dbPath = join(benchDirectory, `orders-${Date.now()}.db`)
+  return { label: "SQLite, 1 process", args: ["--db", dbPath], store: sqliteStore({ filename: dbPath }), release: async () => undefined, dbPath }
+}
+const postgresConfig = async (workers: number): Promise<StoreConfig> => {
+  const schema = await freshTestSchema()
+  return { label: `PostgreSQL, ${workers} worker${workers === 1 ? "" : "s"}`, args: ["--store", schema.url, "--workers", String(workers)],
+    store: postgresStore({ url: schema.url, maxConnections: 2 }), release: schema.drop }
+}
+
+/** Start a server on `config`, prepare customers, run `body` against it, stop it. */
+const withServer = async <A>(config: StoreConfig, nodeArgs: ReadonlyArray<string>, body: (baseUrl: string, prepared: Awaited<ReturnType<typeof prepare>>) => Promise<A>) => {
+  const inventory = values.inventory === undefined ? [] : ["--inventory", values.inventory]
+  const server = await startServerProcess(cliEntry, ["--port", "0", "--password-cost", "256", ...inventory, ...config.args], nodeArgs)
+  const pool = poolFor(server.baseUrl, 16)
+  try {
+    const prepared = await prepare(pool, defaultSettings.adminKey, customerCount)
+    return await body(server.baseUrl, prepared)
+  } finally {
+    await pool.close()
+    await server.stop()
+  }
+}
+
+/** Orders/s at `orderVus` closed-model VUs, then latencies at half that rate, open model. */
+const measureOrders = (config: StoreConfig) => withServer(config, [], async (baseUrl, prepared) => {
+  const pool = poolFor(baseUrl, orderVus)
+  try {
+    // the framework's floor: an endpoint of the same server that reads nothing from the store
+    const floor = await autocannon({ url: `${baseUrl}/ticket-keys`, connections: trivialConnections, duration: floorDurationMs / 1_000 })
+    const noStorePerSecond = floor.requests.total / (floorDurationMs / 1_000)
+    const saturated = new Recorder()
+    const counts = { issued: 0, soldOut: 0, requests: 0 }
+    const closed = await drive({ executor: "constant-vus", vus: orderVus, durationMs: orderDurationMs }, orderIteration(pool, prepared, saturated, counts))
+    const ordersPerSecond = counts.issued / (closed.elapsedMs / 1_000)
+    saturated.destroy()
+    const half = new Recorder()
+    const halfCounts = { issued: 0, soldOut: 0, requests: 0 }
+    const halfRate = Math.max(1, round(ordersPerSecond / 2))
+    const open = await drive({ executor: "constant-arrival-rate", ratePerSecond: halfRate, durationMs: orderDurationMs, preAllocatedVus: orderVus, maxVus: orderVus * 4 },
+      orderIteration(pool, prepared, half, halfCounts))
+    const result = {
+      label: config.label, noStorePerSecond, requestsPerOrder: counts.issued > 0 ? counts.requests / counts.issued : 0, ordersPerSecond, failed: closed.failed, soldOut: counts.soldOut + halfCounts.soldOut, halfRate, halfIssued: halfCounts.issued, halfDropped: open.dropped, halfFailed: open.failed,
+      hold: half.summary("hold"), paymentToIssuance: half.summary("payment_to_issuance"), order: half.summary("order"), runId: prepared.runId
+    }
+    half.destroy()
+    return result
+  } finally {
+    await pool.close()
+  }
+})
+
+/** The auditor's store checks (double booking, money, one ticket per payment…) over the store the run left. */
+const auditStore = async (config: StoreConfig) => {
+  const runtime = ManagedRuntime.make(config.store)
+  try {
+    const invariants = await runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => audit(new History()).pipe(Effect.provideService(SqlClient.SqlClient, sql))))
+    const broken = invariants.filter((invariant) => invariant.violations > 0)
+    return broken.length === 0 ? `audit clean (${invariants.length} invariants)` : `AUDIT: ${broken.map((invariant) => `${invariant.name} ${invariant.violations}`).join(", ")}`
+  } finally {
+    await runtime.dispose()
+  }
+}
+
+const profileSqlite = async () => {
+  const profileDirectory = join(benchDirectory, "profile")
+  await withServer(sqliteConfig(), ["--cpu-prof", `--cpu-prof-dir=${profileDirectory}`], async (baseUrl, prepared) => {
+    const pool = poolFor(baseUrl, orderVus)
+    await drive({ executor: "constant-vus", vus: orderVus, durationMs: orderDurationMs }, orderIteration(pool, prepared, new Recorder(), { issued: 0, soldOut: 0, requests: 0 }))
+    await pool.close()
+  })
+  const file = readdirSync(profileDirectory).find((name) => name.endsWith(".cpuprofile"))
+  // the closed-model load and the shutdown after it; customers were prepared before
+  return file === undefined ? undefined : summariseProfile(join(profileDirectory, file), orderDurationMs + profileTailMs)
+}
+
+const main = async () => {
+  const wallStartMs = performance.now()
+  const lines: Array<string> = []
+  const say = (line: string) => { console.log(line); lines.push(line) }
+  say(`chunyun bench (${quick ? "quick" : "full"}): ${new Date().toISOString()}, node ${process.version}, ${(await import("node:os")).cpus().length} cores`)
+
+  const trivial = await driverVersusAutocannon()
+  say(`\n1. Driver vs autocannon, GET / on node:http, ${trivialConnections} connections, ${trivialDurationMs / 1_000} s each, loopback`)
+  say(`   autocannon ${round(trivial.autocannonPerSecond)} req/s   driver (${trivial.processes} process${trivial.processes === 1 ? "" : "es"}) ${round(trivial.driverPerSecond)} req/s   ratio ${(trivial.driverPerSecond / trivial.autocannonPerSecond).toFixed(2)}   (driver p99 ${trivial.driverP99Ms} ms)`)
+
+  const configs: Array<() => Promise<StoreConfig>> = []
+  if (values.only === undefined || values.only === "sqlite") configs.push(async () => sqliteConfig())
+  if (values.only === undefined || values.only === "postgres") for (const workers of [1, 2, 4]) configs.push(() => postgresConfig(workers))
+  say(`\n2. End to end: paid+issued orders/s (hold, pay, ticket), closed model ${orderVus} VUs, ${orderDurationMs / 1_000} s; then half that rate, open model`)
+  let rawPerSecond: number | undefined
+  for (const make of configs) {
+    const config = await make()
+    try {
+      const result = await measureOrders(config)
+      say(`   ${result.label.padEnd(24)} ${round(result.ordersPerSecond).toString().padStart(6)} orders/s   (${result.failed} failed, ${result.soldOut} sold out; ${await auditStore(config)})`)
+      say(`      at ${result.halfRate}/s (half): ${result.halfIssued} issued, ${result.halfDropped} dropped, ${result.halfFailed} failed;`
+        + ` p50/p90/p99/max ms  hold ${result.hold.p50}/${result.hold.p90}/${result.hold.p99}/${result.hold.max}`
+        + `  payment→issuance ${result.paymentToIssuance.p50}/${result.paymentToIssuance.p90}/${result.paymentToIssuance.p99}/${result.paymentToIssuance.max}`
+        + `  order ${result.order.p50}/${result.order.p90}/${result.order.p99}/${result.order.max}`)
+      say(`      ${result.requestsPerOrder.toFixed(1)} requests per order; the same server answers GET /ticket-keys (no store) at ${round(result.noStorePerSecond)} req/s (autocannon)`)
+      if (config.dbPath !== undefined) {
+        const raw = rawHoldRate(config.dbPath, result.runId, rawDurationMs)
+        rawPerSecond = raw.perSecond
+        say(`      raw SQLite hold transaction (better-sqlite3, same file): ${round(raw.perSecond)} holds/s   ratio end-to-end/raw ${(result.ordersPerSecond / raw.perSecond).toFixed(3)}`)
+      }
+    } finally {
+      await config.release()
+    }
+  }
+  if (rawPerSecond === undefined) say("   (raw SQLite baseline runs with the SQLite configuration)")
+
+  if (values["no-profile"] !== true && (values.only === undefined || values.only === "sqlite")) {
+    const profile = await profileSqlite()
+    say(`\n3. CPU profile of the SQLite server under the closed-model load (last ${profile ? profile.windowMs / 1_000 : 0} s of the server's life, ${profile?.samples ?? 0} samples)`)
+    if (profile) {
+      say("   self time by package:  " + profile.packages.slice(0, 10).map((entry) => `${entry.name} ${entry.percent}%`).join(", "))
+      say("   self time by function:")
+      for (const entry of profile.functions) say(`   ${entry.percent.toFixed(1).padStart(5)}%  ${entry.name}`)
+      say("   inclusive time of the project's functions:")
+      for (const entry of profile.project) say(`   ${entry.percent.toFixed(1).padStart(5)}%  ${entry.name}`)
+    }
+  }
+  say(`\nbench wall time ${round((performance.now() - wallStartMs) / 1_000)} s`)
+}
+
+main().then(
+  () => { rmSync(benchDirectory, { recursive: true, force: true }); process.exit(0) },
+  (error: unknown) => { console.error("bench failed:", error); rmSync(benchDirectory, { recursive: true, force: true }); process.exit(1) }
+)
+

@@ -1,0 +1,87 @@
+/**
+ * The executors drive both modes: a virtual run starts iteration n at the on-sale + the executor's offset,
+ * drops iterations beyond maxVus, keeps a closed model at its VU count; real mode measures a call from its
+ * intended send time.
+ */
+import assert from "node:assert/strict"
+import { describe, test } from "node:test"
+import { Effect, Schema } from "effect"
+import { Scenario } from "../scenarios/Scenario.js"
+import type { ScenarioInput } from "../scenarios/Scenario.js"
+import { History, recorded } from "./History.js"
+import type { HistoryEvent } from "./History.js"
+import { RealTimeline } from "./RealTimeline.js"
+import { smallScenarioInput } from "./testing/smallScenario.js"
+import { runVirtual } from "./Virtual.js"
+
+const scenarioWith = (load: ScenarioInput["load"], count = 120): Scenario =>
+  Schema.decodeUnknownSync(Scenario)({ ...smallScenarioInput, passengers: { ...smallScenarioInput.passengers, count }, load })
+const onSaleMs = Date.parse(smallScenarioInput.onSaleAt)
+
+const firstSearchByPhone = (events: ReadonlyArray<HistoryEvent>) => {
+  const first = new Map<string, number>()
+  for (const event of events) if (event.kind === "search" && !first.has(event.actor)) first.set(event.actor, event.atMs)
+  return first
+}
+
+/** how many purchases are under way at once, at most: from a journey's first call to its ticket or giving up */
+const peakPurchasing = (events: ReadonlyArray<HistoryEvent>) => {
+  const changes: Array<[number, number]> = []
+  for (const [actor, atMs] of firstSearchByPhone(events)) {
+    const end = events.find((event) => event.actor === actor && (event.kind === "ticket-received" || event.kind === "gave-up"))
+    changes.push([atMs, +1], [end?.atMs ?? Infinity, -1])
+  }
+  changes.sort((a, b) => a[0] - b[0] || a[1] - b[1])
+  let now = 0
+  let peak = 0
+  for (const [, change] of changes) { now += change; peak = Math.max(peak, now) }
+  return peak
+}
+
+describe("executors in virtual mode", () => {
+  test("constant-arrival-rate: passenger n starts at on-sale + n / rate, and the run is its seed", async () => {
+    const scenario = scenarioWith({ executor: "constant-arrival-rate", ratePerSecond: 10, durationMs: 4_000, preAllocatedVus: 200 }, 60)
+    const outcome = await runVirtual(scenario, 3)
+    const starts = firstSearchByPhone(outcome.history.events)
+    assert.equal(starts.size, 40, "rate × duration iterations, fewer than the 60 passengers")
+    for (let index = 0; index < 40; index++) assert.equal(starts.get(`phone-${index}`), onSaleMs + index * 100, `phone-${index}`)
+    assert.ok(outcome.invariants.every((invariant) => invariant.violations === 0))
+    assert.equal((await runVirtual(scenario, 3)).history.traceHash(), outcome.history.traceHash())
+  })
+
+  test("an iteration that finds maxVus purchases under way is dropped and recorded; the pool is never exceeded", async () => {
+    const scenario = scenarioWith({ executor: "constant-arrival-rate", ratePerSecond: 10, durationMs: 10_000, preAllocatedVus: 2, maxVus: 3 })
+    const events = (await runVirtual(scenario, 3)).history.events
+    const dropped = events.filter((event) => event.kind === "dropped-iteration")
+    const started = firstSearchByPhone(events).size
+    assert.ok(dropped.length > 50, `think times of seconds keep 3 VUs busy: ${dropped.length} dropped`)
+    assert.equal(started + dropped.length, 100)
+    assert.ok(peakPurchasing(events) <= 3)
+  })
+
+  test("constant-vus: each VU starts its next passenger when the last purchase ends, never more than vus at once", async () => {
+    const scenario = scenarioWith({ executor: "constant-vus", vus: 3, durationMs: 30_000 })
+    const events = (await runVirtual(scenario, 3)).history.events
+    const starts = [...firstSearchByPhone(events).values()].sort((a, b) => a - b)
+    assert.deepEqual(starts.slice(0, 3), [onSaleMs, onSaleMs, onSaleMs])
+    assert.ok(starts.length > 6, `VUs loop: ${starts.length} iterations`)
+    assert.ok(starts.every((atMs) => atMs < onSaleMs + 30_000))
+    assert.equal(peakPurchasing(events), 3)
+  })
+})
+
+describe("real timeline", () => {
+  test("a call sent late because the event loop was busy counts the delay from its intended send time", async () => {
+    const timeline = new RealTimeline(0, 1, () => Promise.resolve())
+    const history = new History()
+    const sleptMs = 10
+    const blockedMs = 150
+    const call = timeline.actor(timeline.sleep(sleptMs).pipe(Effect.zipRight(recorded(history, "phone-0", "search", Effect.void))))
+    const done = Effect.runPromise(call)
+    const blockUntil = performance.now() + blockedMs
+    while (performance.now() < blockUntil) { /* the driver is busy: the sleep's timer cannot fire */ }
+    await done
+    const durationMs = history.events[0]!.durationMs!
+    assert.ok(durationMs >= blockedMs - sleptMs - 5, `measured from the intended send time: ${durationMs} ms`)
+  })
+})
