@@ -11,6 +11,8 @@ import type { PhoneNumber, RunId, ServiceDate, StationCode } from "../reference/
 import { bearer, withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
 import type { GateScanner, PhoneDisplay } from "./GateScanner.js"
+import { payForOrder } from "./Payment.js"
+import type { PaymentMethod } from "./Payment.js"
 import { renderQr } from "./Qr.js"
 
 export interface Passenger {
@@ -39,7 +41,17 @@ export interface PhoneEnvironment {
   readonly maxTicketPolls: number
   readonly arriveBeforeDepartureMs: { readonly min: number; readonly max: number }
   readonly qrPixelSampleRate: number
+  /** how this run's phones pay (devices/Payment.ts) */
+  readonly payment: PaymentMethod
 }
+
+/** What the hold's claim cost, as the server told (only the fields it sent: a plain hold's trace is unchanged). */
+const claimDetail = (held: { queuePosition?: number | undefined; queueWaitMs?: number | undefined; claimAttempts?: number | undefined; groupCommitSize?: number | undefined }) => ({
+  ...(held.claimAttempts !== undefined && held.claimAttempts > 1 ? { claimAttempts: held.claimAttempts } : {}),
+  ...(held.queuePosition === undefined ? {} : { queuePosition: held.queuePosition }),
+  ...(held.queueWaitMs === undefined ? {} : { queueWaitMs: held.queueWaitMs }),
+  ...(held.groupCommitSize === undefined ? {} : { groupCommitSize: held.groupCommitSize })
+})
 
 export const passwordOf = (passenger: Passenger) => `pw-${passenger.phone}`
 export const paymentPasswordOf = (passenger: Passenger) => String(100_000 + (passenger.index % 900_000))
@@ -80,17 +92,12 @@ export const phoneJourney = (env: PhoneEnvironment, passenger: Passenger, afterP
     return Effect.gen(function* () {
       const order = yield* call("hold", client.orders.hold({
         payload: { runId: env.runId, fromStation: passenger.fromStation, toStation: passenger.toStation }
-      }), (held) => ({ orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen }))
+      }), (held) => ({ orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen, ...claimDetail(held) }))
       yield* env.thinkTime
-      yield* call("top-up", client.accounts.topUp({
-        headers: { "idempotency-key": `topup-${String(passenger.index).padStart(8, "0")}` }, payload: { amountFen: order.priceFen as never }
-      }))
-      const payStartMs = yield* Clock.currentTimeMillis
-      const payment = yield* call("pay", client.accounts.pay({
-        path: { orderId: order.orderId }, headers: { "idempotency-key": `pay-${String(passenger.index).padStart(8, "0")}` },
-        payload: { paymentPassword: paymentPasswordOf(passenger) }
-      }), (paid) => ({ orderId: paid.orderId, state: paid.state }))
-      const ticket = yield* awaitTicket(client, order.orderId, payment.ticketId !== null)
+      const { issued, payStartMs } = yield* payForOrder({
+        client, call, method: env.payment, order, passengerIndex: passenger.index, paymentPassword: paymentPasswordOf(passenger)
+      })
+      const ticket = yield* awaitTicket(client, order.orderId, issued)
       const receivedMs = yield* Clock.currentTimeMillis
       env.history.add({
         atMs: yield* env.scenarioNowMs, actor, kind: "ticket-received", outcome: "ok",

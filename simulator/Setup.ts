@@ -77,5 +77,6 @@ export const phoneEnvironment = (scenario: Scenario, prepared: Prepared, history
     ticketPollIntervalMs: scenario.passengers.ticketPollIntervalMs,
     maxTicketPolls: scenario.passengers.maxTicketPolls,
     arriveBeforeDepartureMs: scenario.checkin.arriveBeforeDepartureMs,
-    qrPixelSampleRate: scenario.checkin.qrPixelSampleRate
+    qrPixelSampleRate: scenario.checkin.qrPixelSampleRate,
+    payment: scenario.server.payment
   }))
