@@ -3,7 +3,7 @@
  * unsafe one is refused unless allowed — and, when allowed, double-books in a way the auditor catches.
  */
 import assert from "node:assert/strict"
-import { after, before, describe, test } from "node:test"
+import { describe, test } from "node:test"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Either, Fiber, Option } from "effect"
 import { audit } from "../simulator/Auditor.js"
@@ -15,6 +15,8 @@ import { createRun, newCustomer, startTestServer, storeQuery, withTestServer } f
 import type { TestCustomer, TestRun, TestServer } from "./testing/TestServer.js"
 
 const crowdSize = 100
+/** holds that arrive together on a run with a seat for each (the waiting queue's and group commit's own tests) */
+const lineSize = 20
 const registrationBatchSize = 25
 /** how long the row-lock test keeps a seat locked while a hold for a disjoint segment arrives */
 const seatLockHeldMs = 300
@@ -35,63 +37,65 @@ const safeDesigns: ReadonlyArray<{ name: string; settings: { inventory: Inventor
   { name: "conditional inventory, group commit", settings: { inventory: "conditional", holdBatching: "group-commit" } }
 ]
 
-/**
- * One server and one registered crowd per design (registering is most of a test's time): each test takes
- * a run of its own, so tests never see each other's seats.
- */
 for (const { name, settings } of safeDesigns) {
   describe(name, () => {
-    let server: TestServer
-    let customers: ReadonlyArray<TestCustomer>
-    before(async () => {
-      server = await startTestServer(settings)
-      customers = await crowd(server, crowdSize)
-    })
-    after(() => server.close())
-
     test(`${crowdSize} concurrent holds for one seat: exactly one wins`, async () => {
-      const run = await server.run(createRun(server.baseUrl, { trainCode: "G300", stations: ["BJP", "TJP"], seatCount: 1 }))
-      const results = await holdAll(server, customers, run, "BJP", "TJP")
-      assert.equal(results.filter(Either.isRight).length, 1)
-      for (const result of results) if (Either.isLeft(result)) assert.equal(result.left._tag, "SoldOut")
+      await withTestServer(settings, async (server) => {
+        const customers = await crowd(server, crowdSize)
+        const run = await server.run(createRun(server.baseUrl, { trainCode: "G300", stations: ["BJP", "TJP"], seatCount: 1 }))
+        const results = await holdAll(server, customers, run, "BJP", "TJP")
+        assert.equal(results.filter(Either.isRight).length, 1)
+        for (const result of results) if (Either.isLeft(result)) assert.equal(result.left._tag, "SoldOut")
+      })
     })
 
     test("five seats, forty holds on overlapping segments: five win, on five different seats", async () => {
-      const run = await server.run(createRun(server.baseUrl, { trainCode: "G301", stations: ["BJP", "TJP", "JNK"], seatCount: 5 }))
-      const results = await holdAll(server, customers.slice(0, 40), run, "BJP", "JNK")
-      const seats = results.filter(Either.isRight).map((result) => result.right.seatCode)
-      assert.equal(seats.length, 5)
-      assert.equal(new Set(seats).size, 5)
-      const violations = await server.run(audit(new History()))
-      assert.equal(violations.find((invariant) => invariant.name === "no-double-booking")?.violations, 0)
+      await withTestServer(settings, async (server) => {
+        const customers = await crowd(server, 40)
+        const run = await server.run(createRun(server.baseUrl, { trainCode: "G301", stations: ["BJP", "TJP", "JNK"], seatCount: 5 }))
+        const results = await holdAll(server, customers, run, "BJP", "JNK")
+        const seats = results.filter(Either.isRight).map((result) => result.right.seatCode)
+        assert.equal(seats.length, 5)
+        assert.equal(new Set(seats).size, 5)
+        const violations = await server.run(audit(new History()))
+        assert.equal(violations.find((invariant) => invariant.name === "no-double-booking")?.violations, 0)
+      })
     })
 
     test("disjoint segments of one seat both succeed", async () => {
-      const [first, second] = customers
-      const run = await server.run(createRun(server.baseUrl, { trainCode: "G302", stations: ["BJP", "TJP", "JNK"], seatCount: 1 }))
-      const a = await holdAll(server, [first!], run, "BJP", "TJP")
-      const b = await holdAll(server, [second!], run, "TJP", "JNK")
-      assert.ok(Either.isRight(a[0]!) && Either.isRight(b[0]!))
+      await withTestServer(settings, async (server) => {
+        const [first, second] = await crowd(server, 2)
+        const run = await server.run(createRun(server.baseUrl, { trainCode: "G302", stations: ["BJP", "TJP", "JNK"], seatCount: 1 }))
+        const a = await holdAll(server, [first!], run, "BJP", "TJP")
+        const b = await holdAll(server, [second!], run, "TJP", "JNK")
+        assert.ok(Either.isRight(a[0]!) && Either.isRight(b[0]!))
+      })
     })
 
     if (settings.inventory === "queue") {
       test("a crowd on a run goes through the line: every hold is told its place and its wait", async () => {
-        const run = await server.run(createRun(server.baseUrl, { trainCode: "G303", stations: ["BJP", "TJP"], seatCount: crowdSize }))
+        await withTestServer(settings, async (server) => {
+        const customers = await crowd(server, lineSize)
+        const run = await server.run(createRun(server.baseUrl, { trainCode: "G303", stations: ["BJP", "TJP"], seatCount: lineSize }))
         const held = (await holdAll(server, customers, run, "BJP", "TJP")).filter(Either.isRight).map((result) => result.right)
-        assert.equal(held.length, crowdSize)
+        assert.equal(held.length, lineSize)
         assert.ok(held.every((order) => order.queuePosition !== undefined && order.queueWaitMs !== undefined), "a hold without its place in line")
         // SQLite answers a claim without yielding, so a line rarely forms there; PostgreSQL's round trips make one
         if (server.store === "postgres") assert.ok(Math.max(...held.map((order) => order.queuePosition ?? 0)) > 0, "no hold ever waited behind another")
+        })
       })
     }
 
     if (settings.holdBatching === "group-commit") {
       test("holds arriving together share one transaction, and each learns the group's size", async () => {
-        const run = await server.run(createRun(server.baseUrl, { trainCode: "G304", stations: ["BJP", "TJP"], seatCount: crowdSize }))
-        const held = (await holdAll(server, customers, run, "BJP", "TJP")).filter(Either.isRight).map((result) => result.right)
-        assert.equal(held.length, crowdSize)
-        assert.equal(new Set(held.map((order) => order.seatCode)).size, crowdSize)
-        assert.ok(Math.max(...held.map((order) => order.groupCommitSize ?? 0)) > 1, "every hold committed alone")
+        await withTestServer(settings, async (server) => {
+          const customers = await crowd(server, lineSize)
+          const run = await server.run(createRun(server.baseUrl, { trainCode: "G304", stations: ["BJP", "TJP"], seatCount: lineSize }))
+          const held = (await holdAll(server, customers, run, "BJP", "TJP")).filter(Either.isRight).map((result) => result.right)
+          assert.equal(held.length, lineSize)
+          assert.equal(new Set(held.map((order) => order.seatCode)).size, lineSize)
+          assert.ok(Math.max(...held.map((order) => order.groupCommitSize ?? 0)) > 1, "every hold committed alone")
+        })
       })
     }
   })

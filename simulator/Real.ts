@@ -73,6 +73,18 @@ export const startServerProcess = (cliEntry: string, args: ReadonlyArray<string>
     child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`server exited with code ${code} before listening`)) })
   })
 
+/** The scenario's server design (issue 7's knobs) as `chunyun serve` flags. */
+export const serverDesignArgs = (scenario: Scenario, options: RunOptions = {}): ReadonlyArray<string> => [
+  "--inventory", scenario.server.inventory, ...(options.allowUnsafeInventory ? ["--unsafe"] : []),
+  "--max-queued-holds", String(scenario.server.maxQueuedHoldsPerRun),
+  "--batching", scenario.server.batching,
+  "--group-commit-window-ms", String(scenario.server.groupCommitWindowMs),
+  "--max-holds-per-group-commit", String(scenario.server.maxHoldsPerGroupCommit),
+  "--issuance", scenario.server.issuance,
+  "--outbox-poll-ms", String(scenario.server.outboxPollIntervalMs),
+  "--outbox-batch-size", String(scenario.server.outboxBatchSize)
+]
+
 export const progressIntervalMs = 1_000
 
 export const runReal = async (
@@ -86,8 +98,7 @@ export const runReal = async (
   const server = await startServerProcess(cliEntry, [
     "--port", "0", "--host", "127.0.0.1", "--db", dbPath,
     "--password-cost", String(scenario.server.passwordHashCostN), "--hold-ttl-ms", String(scenario.server.holdTtlMs),
-    "--clock-start-ms", String(startMs), "--clock-scale", String(timeScale),
-    "--inventory", scenario.server.inventory, ...(options.allowUnsafeInventory ? ["--unsafe"] : [])
+    "--clock-start-ms", String(startMs), "--clock-scale", String(timeScale), ...serverDesignArgs(scenario, options)
   ])
   const timeline = new RealTimeline(startMs, timeScale, server.advanceClock)
   const scenarioNow = Effect.sync(() => timeline.nowMs())
