@@ -91,7 +91,8 @@ export const runRealPostgres = async (
     await devices.runPromise(Fiber.joinAll(fibers))
     const endMs = Math.min(timeline.nowMs(), scenarioEndMs(scenario, departureOf(scenario)))
     await Promise.all(servers.map((server) => server.stop()))
-    const store = ManagedRuntime.make(postgresStore({ url: schemaUrl, maxConnections: adminMaxConnections }))
+    // the default pool: the audit may hold a transaction while it reads on another connection
+    const store = ManagedRuntime.make(postgresStore({ url: schemaUrl }))
     try {
       const invariants = await store.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql))))
       return { history, invariants, startMs, endMs, dropped }
