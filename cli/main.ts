@@ -6,6 +6,7 @@
  *   chunyun export-k6 <scenario> [--out script.js] [--time-scale X]
  *   chunyun compare <base.json> <new.json> [--tolerance 5%] [--html out.html]
  *   chunyun replay <history.jsonl> [--actor phone-12 …]
+ *   chunyun matrix <scenario> --vary key=a,b … [--seed N] [--out DIR] [--mode auto|virtual|real] [--passengers N]
  */
 import { execSync } from "node:child_process"
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
@@ -27,6 +28,8 @@ import { defaultSettings } from "../reference/Config.js"
 import { parseCrashAt } from "../reference/FaultPoints.js"
 import { inventoryVariants } from "../reference/Inventory.js"
 import type { InventoryVariant } from "../reference/Inventory.js"
+import { holdBatchings } from "../reference/Inventory/Lanes.js"
+import { issuanceVariants } from "../reference/Issuance.js"
 import { serveLayer, sqliteStore } from "../reference/Server.js"
 import { isPostgresUrl, postgresStore } from "../reference/Store/Postgres.js"
 import { buildReport } from "../simulator/Report.js"
@@ -36,6 +39,9 @@ import { scenarioEndMs } from "../simulator/Population.js"
 import { runVirtual } from "../simulator/Virtual.js"
 import { historyFileName, historyFileText, HistoryFileError, renderReplay, replayHistory, withReplayCommands } from "../simulator/Replay.js"
 import { isArrivalRate, maxVusOf } from "../simulator/Executors.js"
+import { MatrixUsageError, parseVary } from "../simulator/Matrix.js"
+import { runMatrix } from "../simulator/MatrixRun.js"
+import { renderMatrixSummary } from "../reports/matrixHtml.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { scaledClock } from "./scaledClock.js"
 import { announceWorkerServing, isClusterWorker, maxServeWorkers, runWorkerPrimary } from "./serveWorkers.js"
@@ -44,15 +50,20 @@ import { loadScenario, ScenarioFileError } from "./scenarioFile.js"
 
 const usage = `usage:
   chunyun run <scenario.ts> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X] [--password-cost N]
-                [--inventory conditional|optimistic|row-lock|unsafe] [--unsafe] [--threshold "metric: p(99)<500" …]
+                [--inventory conditional|optimistic|row-lock|queue|unsafe] [--unsafe] [--threshold "metric: p(99)<500" …]
   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://user@host:5432/db]
-                [--password-cost N] [--inventory conditional|optimistic|row-lock|unsafe] [--unsafe]
+                [--password-cost N] [--inventory conditional|optimistic|row-lock|queue|unsafe] [--unsafe] [--max-queued-holds N]
+                [--batching per-request|group-commit] [--group-commit-window-ms N] [--max-holds-per-group-commit N]
+                [--issuance after-commit|inline|worker] [--outbox-poll-ms N] [--outbox-batch-size N]
                 [--backup-dir DIR] [--upstream-sync] [--crash-at <fault point>[:<hit>]]   (crash tests: reference/FaultPoints.ts)
                 [--workers N]   (N processes on one port; needs --store postgres://…)
   chunyun restore <backup file> (--db ./restored.db | --store postgres://…)   (into a fresh store; see reference/Backup.ts)
   chunyun compare <base.json> <new.json> [--tolerance ${defaultCompareTolerancePercent}%] [--html out.html]   (exit 1 when something got worse)
   chunyun replay <history.jsonl> [--actor phone-12 …]   (re-runs a recorded run in virtual mode; exit 1 when an actor's answers differ)
-  chunyun export-k6 <scenario.ts> [--out script.js] [--time-scale X]   (the load as a k6 script, for k6 / k6-operator)`
+  chunyun export-k6 <scenario.ts> [--out script.js] [--time-scale X]   (the load as a k6 script, for k6 / k6-operator)
+  chunyun matrix <scenario.ts> --vary inventory=conditional,row-lock,optimistic,queue --vary store=sqlite,postgres [--vary issuance=…]
+                [--seed N] [--out DIR] [--mode auto|virtual|real] [--passengers N] [--time-scale X] [--unsafe] [--postgres URL]
+                (store: sqlite, sqlite-memory, sqlite-file, postgres, postgres:N; any field of the scenario's server section varies)`
 
 class UsageError extends Error {}
 
@@ -79,6 +90,26 @@ const inventoryOption = (text: string | undefined, fallback: InventoryVariant, u
   }
   if (variant === "unsafe" && !unsafeAllowed) throw new UsageError("the unsafe inventory double-books by design: add --unsafe to use it")
   return variant as InventoryVariant
+}
+
+const oneOf = <T extends string>(name: string, choices: ReadonlyArray<T>, text: string | undefined, fallback: T): T => {
+  const value = text ?? fallback
+  if (!(choices as ReadonlyArray<string>).includes(value)) throw new UsageError(`--${name} expects one of ${choices.join(", ")}, got "${value}"`)
+  return value as T
+}
+
+/** `serve`'s flags for the design variants of issue 7 (simulator/Real.ts serverDesignArgs passes them). */
+const designSettings = (values: Record<string, string | boolean | undefined>) => {
+  const text = (name: string) => typeof values[name] === "string" ? values[name] as string : undefined
+  return {
+    maxQueuedHoldsPerRun: integerOption("max-queued-holds", text("max-queued-holds"), defaultSettings.maxQueuedHoldsPerRun, 1),
+    holdBatching: oneOf("batching", holdBatchings, text("batching"), defaultSettings.holdBatching),
+    holdGroupCommitWindowMs: integerOption("group-commit-window-ms", text("group-commit-window-ms"), defaultSettings.holdGroupCommitWindowMs),
+    maxHoldsPerGroupCommit: integerOption("max-holds-per-group-commit", text("max-holds-per-group-commit"), defaultSettings.maxHoldsPerGroupCommit, 1),
+    issuance: oneOf("issuance", issuanceVariants, text("issuance"), defaultSettings.issuance),
+    outboxSweepIntervalMs: integerOption("outbox-poll-ms", text("outbox-poll-ms"), defaultSettings.outboxSweepIntervalMs, 1),
+    outboxBatchSize: integerOption("outbox-batch-size", text("outbox-batch-size"), defaultSettings.outboxBatchSize, 1)
+  }
 }
 
 /** `--db` names a SQLite file (the default store), `--store` a PostgreSQL database: one or the other. */
@@ -202,7 +233,10 @@ const serveCommand = (args: ReadonlyArray<string>) => {
       port: { type: "string" }, host: { type: "string" }, db: { type: "string" }, store: { type: "string" }, "password-cost": { type: "string" },
       "hold-ttl-ms": { type: "string" }, "clock-start-ms": { type: "string" }, "clock-scale": { type: "string" },
       inventory: { type: "string" }, unsafe: { type: "boolean" }, "crash-at": { type: "string" },
-      "backup-dir": { type: "string" }, "upstream-sync": { type: "boolean" }, workers: { type: "string" }
+      "backup-dir": { type: "string" }, "upstream-sync": { type: "boolean" }, workers: { type: "string" },
+      "max-queued-holds": { type: "string" }, batching: { type: "string" }, "group-commit-window-ms": { type: "string" },
+      "max-holds-per-group-commit": { type: "string" }, issuance: { type: "string" }, "outbox-poll-ms": { type: "string" },
+      "outbox-batch-size": { type: "string" }
     }
   })
   const workers = workersOption(values.workers, values.store)
@@ -217,7 +251,8 @@ const serveCommand = (args: ReadonlyArray<string>) => {
     allowUnsafeInventory: values.unsafe === true,
     ...(crashAt === undefined ? {} : { crashAt }),
     ...(values["backup-dir"] === undefined ? {} : { backupDirectory: values["backup-dir"] }),
-    upstreamSync: values["upstream-sync"] === true
+    upstreamSync: values["upstream-sync"] === true,
+    ...designSettings(values)
   }
   const clockStartMs = values["clock-start-ms"] === undefined ? undefined : integerOption("clock-start-ms", values["clock-start-ms"], 0)
   const clockLayer = clockStartMs === undefined ? Layer.empty
@@ -244,6 +279,51 @@ const restoreCommand = async (args: ReadonlyArray<string>) => {
     Effect.catchTag("BackupNotRestorable", (refused) => Effect.fail(new UsageError(refused.message)))))
   console.log(`chunyun: restored ${file} into ${values.db ?? values.store}`)
   return 0
+}
+
+/**
+ * `chunyun matrix`: the scenario across every combination of server designs (simulator/Matrix.ts), one
+ * report per combination and one comparison. Exit 1 when a run without the unsafe inventory broke an
+ * invariant (the unsafe one is expected to, and its row shows the witness).
+ */
+const matrixCommand = async (args: ReadonlyArray<string>) => {
+  const { values, positionals } = parseArgs({
+    args: [...args], allowPositionals: true,
+    options: {
+      vary: { type: "string", multiple: true }, seed: { type: "string" }, out: { type: "string" }, mode: { type: "string" },
+      passengers: { type: "string" }, "time-scale": { type: "string" }, unsafe: { type: "boolean" }, postgres: { type: "string" }
+    }
+  })
+  const file = positionals[0]
+  if (!file || positionals.length > 1) throw new UsageError("matrix takes exactly one scenario file")
+  const mode = values.mode ?? "auto"
+  if (mode !== "auto" && mode !== "virtual" && mode !== "real") throw new UsageError(`--mode expects auto, virtual or real, got "${mode}"`)
+  const postgresUrl = values.postgres ?? "postgres://root@127.0.0.1:5432/test"
+  if (!isPostgresUrl(postgresUrl)) throw new UsageError(`--postgres expects a postgres:// URL, got "${postgresUrl}"`)
+  const seed = integerOption("seed", values.seed, 42)
+  const loaded = await loadScenario(file)
+  const passengers = integerOption("passengers", values.passengers, loaded.passengers.count, 1)
+  const scenario = { ...loaded, passengers: { ...loaded.passengers, count: passengers } }
+  const outDir = resolve(values.out ?? `out/matrix-${scenario.name}-${seed}`)
+  try {
+    const axes = (values.vary ?? []).map(parseVary)
+    console.log(`chunyun matrix: ${scenario.name}, seed ${seed}, ${passengers} passengers${passengers === loaded.passengers.count ? "" : ` (scaled down from ${loaded.passengers.count})`}`)
+    const matrix = await runMatrix({
+      scenario, axes, seed, mode, outDir, cliEntry: fileURLToPath(import.meta.url), postgresUrl,
+      allowUnsafeInventory: values.unsafe === true, codeVersion: codeVersion(), startedAt: new Date().toISOString(),
+      ...(values["time-scale"] === undefined ? {} : { timeScale: integerOption("time-scale", values["time-scale"], 1, 1) }),
+      onRunStart: (combination, index, total) => console.log(`[${index + 1}/${total}] ${combination.label}`),
+      onRow: (row) => console.log(`        issued ${row.ticketsIssued}, pay→issue p99 ${row.paymentToIssuanceP99Ms} ms, violations ${row.invariantViolations}, ${Math.round(row.wallDurationMs / 1000)} s`)
+    })
+    console.log(renderMatrixSummary(matrix))
+    console.log(`matrix: ${join(outDir, "matrix.json")}
+        ${join(outDir, "matrix.html")}`)
+    const safeRowBroke = matrix.rows.some((row) => row.invariantViolations > 0 && (row.variant.inventory ?? scenario.server.inventory) !== "unsafe")
+    return safeRowBroke ? exitInvariantViolated : 0
+  } catch (error) {
+    if (error instanceof MatrixUsageError) throw new UsageError(error.message)
+    throw error
+  }
 }
 
 /** `chunyun compare`: two report.json files side by side; exits 1 when the new one regressed. */
@@ -307,6 +387,7 @@ const main = async (argv: ReadonlyArray<string>) => {
   if (command === "compare") return compareCommand(rest)
   if (command === "replay") return replayCommand(rest)
   if (command === "export-k6") return exportK6Command(rest)
+  if (command === "matrix") return matrixCommand(rest)
   throw new UsageError(command ? `unknown command "${command}"` : "no command given")
 }
 

@@ -55,6 +55,14 @@ export interface PhoneEnvironment {
   readonly gatewayPayment?: GatewayPaymentLimits
 }
 
+/** What the hold's claim cost, as the server told (only the fields it sent: a plain hold's trace is unchanged). */
+const claimDetail = (held: { queuePosition?: number | undefined; queueWaitMs?: number | undefined; claimAttempts?: number | undefined; groupCommitSize?: number | undefined }) => ({
+  ...(held.claimAttempts !== undefined && held.claimAttempts > 1 ? { claimAttempts: held.claimAttempts } : {}),
+  ...(held.queuePosition === undefined ? {} : { queuePosition: held.queuePosition }),
+  ...(held.queueWaitMs === undefined ? {} : { queueWaitMs: held.queueWaitMs }),
+  ...(held.groupCommitSize === undefined ? {} : { groupCommitSize: held.groupCommitSize })
+})
+
 export const passwordOf = (passenger: Passenger) => `pw-${passenger.phone}`
 export const paymentPasswordOf = (passenger: Passenger) => String(100_000 + (passenger.index % 900_000))
 
@@ -110,7 +118,7 @@ const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, a
     return Effect.gen(function* () {
       const order = yield* call("hold", client.orders.hold({
         payload: { runId, fromStation: trip.fromStation, toStation: trip.toStation }
-      }), (held) => ({ orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen }))
+      }), (held) => ({ orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen, ...claimDetail(held) }))
       yield* env.thinkTime
       const payment = env.gatewayPayment
         ? yield* gatewayPaid(client, order.orderId, env.gatewayPayment)

@@ -119,7 +119,7 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
           sql.withTransaction, Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)))
         // issue right after the commit; the outbox sweeper is the backstop if this process dies here
         yield* faults.hit("pay.after-commit")
-        yield* issuance.issueForOrder(orderId)
+        yield* issuance.issueAfterCommit(orderId)
         yield* faults.hit("issue.after-commit")
         return yield* withTicket(paid)
       }).pipe(Effect.withSpan("Accounts.pay"))

@@ -5,6 +5,8 @@
 import { Context, Layer } from "effect"
 import type { CrashAt } from "./FaultPoints.js"
 import type { InventoryVariant } from "./Inventory.js"
+import type { HoldBatching } from "./Inventory/Lanes.js"
+import type { IssuanceVariant } from "./Issuance.js"
 import type { RefundFeeTier } from "./Lifecycle/Fees.js"
 
 export const plantedBugs = ["none", "no-idempotency-check"] as const
@@ -38,6 +40,17 @@ export interface ServerSettings {
    *   retried request is executed again (invariant 8)
    */
   readonly plantedBug: PlantedBug
+  // ---- design variants (issue 7): the waiting queue, group commit of holds, issuance ----
+  /** holds a run's waiting queue (inventory "queue") admits behind the one being served; beyond it `HoldQueueFull` */
+  readonly maxQueuedHoldsPerRun: number
+  /** one transaction per hold request, or the holds of one tick grouped into one transaction (group commit) */
+  readonly holdBatching: HoldBatching
+  /** group commit: how long the first hold of a group waits for others to join it */
+  readonly holdGroupCommitWindowMs: number
+  /** group commit: the most holds one transaction takes */
+  readonly maxHoldsPerGroupCommit: number
+  /** who issues the ticket of a captured payment (reference/Issuance.ts): see `IssuanceVariant` */
+  readonly issuance: IssuanceVariant
   // customers stream: classification and invoices (seeds 000 [0029], 002 [0076])
   /** a customer whose net spend (captured payments minus refunds) reaches this is VIP */
   readonly vipSpendThresholdFen: number
@@ -151,6 +164,11 @@ export const defaultSettings: ServerSettings = {
   inventory: "conditional",
   allowUnsafeInventory: false,
   plantedBug: "none",
+  maxQueuedHoldsPerRun: 5_000,
+  holdBatching: "per-request",
+  holdGroupCommitWindowMs: 2,
+  maxHoldsPerGroupCommit: 64,
+  issuance: "after-commit",
   // customers stream
   vipSpendThresholdFen: 500_000,
   invoiceSpendThresholdFen: 100_000,

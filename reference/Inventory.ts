@@ -8,9 +8,15 @@
  *   moves to the next candidate, at most `maxOptimisticAttempts` times.
  * - row-lock: in one transaction, lock a free seat with `SELECT … FOR UPDATE SKIP LOCKED`, then write it
  *   (see `rowLock` for why it is safe on each store).
+ * - queue: the waiting queue (12306's 排队): a run's holds are served one at a time, in arrival order, by
+ *   the conditional write; each learns its place in line, and a full line answers `HoldQueueFull`
+ *   (Inventory/Lanes.ts). One line per server process: several processes still meet in the store.
  * - unsafe: read a free seat, then write it unconditionally in a later transaction. Exists only to show
  *   what a double booking looks like under concurrent load (the auditor must catch it); refused unless
  *   the server was started with `allowUnsafeInventory`.
+ *
+ * Orthogonal to the variant, `holdBatching: "group-commit"` groups the holds of one tick into one
+ * transaction (Inventory/Lanes.ts); "per-request" (the default) gives each its own.
  *
  * A variant owns the transaction boundaries of the claim, because the unsafe one must read outside it.
  * Every variant takes a `SeatTarget` (Orders/Repo.ts): any seat, any seat of a class ("any seat in class
@@ -19,14 +25,17 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { ServerConfig } from "./Config.js"
+import type { ServerSettings } from "./Config.js"
 import type { RunId } from "./Domain.js"
+import { HoldQueueFull } from "./Inventory/Errors.js"
+import { addWriteAttempts, inTransaction, makeLanes } from "./Inventory/Lanes.js"
 import { anySeat, OrdersRepo, seatTargetFilter } from "./Orders/Repo.js"
 import type { SeatTarget } from "./Orders/Repo.js"
 import { forUpdate } from "./Sql.js"
 
-export const inventoryVariants = ["conditional", "optimistic", "row-lock", "unsafe"] as const
+export const inventoryVariants = ["conditional", "optimistic", "row-lock", "queue", "unsafe"] as const
 export type InventoryVariant = typeof inventoryVariants[number]
 
 /** the round trip the unsafe variant leaves between its read and its write */
@@ -44,7 +53,7 @@ export interface SeatInventoryService {
    */
   readonly claim: <E, R>(
     runId: RunId, mask: number, record: (seatId: number, seatClass: string) => Effect.Effect<void, E, R>, target?: SeatTarget
-  ) => Effect.Effect<number | undefined, E | SqlError, R>
+  ) => Effect.Effect<number | undefined, E | SqlError | HoldQueueFull, R>
 }
 
 export class SeatInventory extends Context.Tag("SeatInventory")<SeatInventory, SeatInventoryService>() {}
@@ -56,6 +65,7 @@ const conditional = Effect.gen(function* () {
     variant: "conditional",
     claim: (runId, mask, record, target = anySeat) => sql.withTransaction(Effect.gen(function* () {
       const seat = yield* repo.claimAnySeat(runId, mask, target)
+      yield* addWriteAttempts(1)
       if (seat === undefined) return undefined
       yield* record(Number(seat.id), seat.seat_class)
       return Number(seat.id)
@@ -81,6 +91,7 @@ const optimistic = Effect.gen(function* () {
           attempts++
           const won = yield* sql`UPDATE seats SET occupied_mask = occupied_mask | ${mask}, version = version + 1
             WHERE id = ${candidate.id} AND version = ${candidate.version} RETURNING id`
+          yield* addWriteAttempts(1)
           if (won.length === 1) {
             yield* record(Number(candidate.id), candidate.seat_class)
             return Number(candidate.id)
@@ -122,6 +133,7 @@ const rowLock = Effect.gen(function* () {
       if (seat === undefined) return undefined
       const written = yield* sql`UPDATE seats SET occupied_mask = occupied_mask | ${mask}, version = version + 1
         WHERE id = ${seat.id} AND (occupied_mask & ${mask}) = 0 RETURNING id`
+      yield* addWriteAttempts(1)
       // the row is locked (PostgreSQL) or the store is ours alone (SQLite): a lost seat here is a bug
       if (written.length !== 1) return yield* Effect.dieMessage(`row-lock inventory: seat ${seat.id} was taken under its lock`)
       yield* record(Number(seat.id), seat.seat_class)
@@ -144,6 +156,7 @@ const unsafe = Effect.gen(function* () {
       yield* Effect.sleep(unsafeReadWriteGapMs)
       return yield* sql.withTransaction(Effect.gen(function* () {
         yield* sql`UPDATE seats SET occupied_mask = occupied_mask | ${mask}, version = version + 1 WHERE id = ${free.id}`
+        yield* addWriteAttempts(1)
         yield* record(Number(free.id), free.seat_class)
         return Number(free.id)
       }))
@@ -152,17 +165,61 @@ const unsafe = Effect.gen(function* () {
   return service
 })
 
-/** The variant named in the server's settings. */
-export const SeatInventoryLive = Layer.effect(SeatInventory, Effect.gen(function* () {
+/** The waiting queue: the conditional write, one hold of a run at a time (Inventory/Lanes.ts). */
+const queue = Effect.gen(function* () {
   const config = yield* ServerConfig
+  const inner = yield* conditional
+  const lanes = makeLanes({ maxWaiting: config.maxQueuedHoldsPerRun, windowMs: 0, maxPerTurn: 1, turn: (works) => Effect.all(works, { discard: true }) })
+  const service: SeatInventoryService = {
+    variant: "queue",
+    claim: (runId, mask, record, target) => Effect.gen(function* () {
+      if (yield* inTransaction) return yield* inner.claim(runId, mask, record, target)
+      const served = yield* lanes.join(runId, inner.claim(runId, mask, record, target))
+      if (Option.isNone(served)) return yield* new HoldQueueFull({ runId, waiting: lanes.waitingIn(runId) })
+      return served.value
+    })
+  }
+  return service
+})
+
+/**
+ * Group commit: the holds of one tick share a transaction (each in a savepoint). Fewer commits, each
+ * hold waits up to `holdGroupCommitWindowMs` longer; the variant underneath decides which seat.
+ */
+const groupCommit = (inner: SeatInventoryService, config: ServerSettings) => Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const lanes = makeLanes({
+    maxWaiting: Number.MAX_SAFE_INTEGER, windowMs: config.holdGroupCommitWindowMs, maxPerTurn: config.maxHoldsPerGroupCommit,
+    turn: (works) => sql.withTransaction(Effect.all(works, { discard: true }))
+  })
+  const service: SeatInventoryService = {
+    variant: inner.variant,
+    claim: (runId, mask, record, target) => Effect.gen(function* () {
+      if (yield* inTransaction) return yield* inner.claim(runId, mask, record, target)
+      const served = yield* lanes.join("all-runs", inner.claim(runId, mask, record, target))
+      return Option.getOrUndefined(served)
+    })
+  }
+  return service
+})
+
+const variantOf = (config: ServerSettings) => Effect.gen(function* () {
   switch (config.inventory) {
     case "conditional": return yield* conditional
     case "optimistic": return yield* optimistic
     case "row-lock": return yield* rowLock
+    case "queue": return yield* queue
     case "unsafe":
       if (!config.allowUnsafeInventory) {
         return yield* Effect.dieMessage("the unsafe seat inventory double-books by design; start the server with --unsafe to use it")
       }
       return yield* unsafe
   }
+})
+
+/** The variant named in the server's settings, one transaction per hold or grouped. */
+export const SeatInventoryLive = Layer.effect(SeatInventory, Effect.gen(function* () {
+  const config = yield* ServerConfig
+  const variant = yield* variantOf(config)
+  return config.holdBatching === "group-commit" ? yield* groupCommit(variant, config) : variant
 }))

@@ -1,7 +1,14 @@
 /**
  * Issuance (seeds 000, 003): exactly one signed ticket per captured payment. The payment transaction
- * writes an outbox row; whoever claims that row (the paying request right after its commit, or the
- * sweeper after a crash) issues the ticket in the same transaction as the claim, so never twice.
+ * writes an outbox row; whoever claims that row issues the ticket in the same transaction as the claim,
+ * so never twice. Who claims it is a design choice (issue 7, `ServerSettings.issuance`):
+ *
+ * - after-commit (default): the paying request, right after the payment committed; the sweeper is the
+ *   backstop after a crash between the two.
+ * - inline: the payment transaction itself claims and issues (one transaction, one commit; a slow
+ *   signature holds the payment's locks longer).
+ * - worker: only the outbox worker, polling every `outboxSweepIntervalMs` for up to `outboxBatchSize`
+ *   rows; the payment answers at once and the phone polls for its ticket.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect } from "effect"
@@ -22,6 +29,9 @@ import { forUpdate } from "./Sql.js"
 const ticketKindOfRun: Readonly<Record<string, TicketKind>> = { train: "train", showing: "cinema", event: "event" }
 import { enqueueUpstreamPush } from "./Upstream.js"
 
+export const issuanceVariants = ["after-commit", "inline", "worker"] as const
+export type IssuanceVariant = typeof issuanceVariants[number]
+
 export class Issuance extends Effect.Service<Issuance>()("Issuance", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -32,8 +42,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
     const delivery = yield* Delivery
     const faults = yield* FaultPoints
 
-    /** Inside the payment transaction. */
-    const enqueue = (orderId: OrderId, nowMs: number) =>
+    const insertOutboxRow = (orderId: OrderId, nowMs: number) =>
       sql`INSERT INTO outbox (kind, order_id, created_at_ms) VALUES ('issue-ticket', ${orderId}, ${nowMs})`
 
     const issueClaimed = (orderId: OrderId, nowMs: number) =>
@@ -87,7 +96,26 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
         Effect.tap((ticketId) => ticketId === undefined ? Effect.void : delivery.deliver(ticketId).pipe(Effect.catchAllCause(Effect.logWarning))),
         Effect.withSpan("Issuance.issueForOrder"))
 
-    /** The backstop: issue what the paying requests did not (a crash between commit and issue). */
+    /** Inside the payment transaction: the outbox row, and the ticket too when issuance is inline. */
+    const enqueue = (orderId: OrderId, nowMs: number) =>
+      Effect.gen(function* () {
+        yield* insertOutboxRow(orderId, nowMs)
+        if (config.issuance !== "inline") return
+        yield* sql`UPDATE outbox SET processed_at_ms = ${nowMs} WHERE order_id = ${orderId} AND processed_at_ms IS NULL`
+        yield* issueClaimed(orderId, nowMs)
+      })
+
+    /** After the payment's commit: issue (after-commit), deliver what the payment issued (inline), or leave it to the worker. */
+    const issueAfterCommit = (orderId: OrderId) =>
+      Effect.gen(function* () {
+        if (config.issuance === "after-commit") return yield* issueForOrder(orderId)
+        if (config.issuance === "worker") return undefined
+        const [ticket] = yield* sql<{ id: TicketId }>`SELECT id FROM tickets WHERE order_id = ${orderId} AND voided_at_ms IS NULL`
+        if (ticket) yield* delivery.deliver(ticket.id).pipe(Effect.catchAllCause(Effect.logWarning))
+        return ticket?.id
+      })
+
+    /** The backstop: issue what the paying requests did not (a crash between commit and issue); the worker of "worker". */
     const sweepOutbox = Effect.gen(function* () {
       const pending = yield* sql<{ order_id: OrderId }>`SELECT order_id FROM outbox WHERE processed_at_ms IS NULL
         ORDER BY id LIMIT ${config.outboxBatchSize}`
@@ -112,7 +140,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
         return result
       })
 
-    return { enqueue, issueForOrder, sweepOutbox, getTicket, publicKeys: keys.publicKeysRaw } as const
+    return { enqueue, issueAfterCommit, issueForOrder, sweepOutbox, getTicket, publicKeys: keys.publicKeysRaw } as const
   }),
   dependencies: [OrdersRepo.Default, Ids.Default]
 }) {}

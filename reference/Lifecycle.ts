@@ -183,7 +183,9 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
           id: newOrderId, customer_id: customerId, run_id: target.runId, seat_id: seat,
           from_index: trip.fromIndex, to_index: trip.toIndex, segment_mask: mask, price_fen: trip.priceFen,
           state: "paid", held_at_ms: nowMs, hold_expires_at_ms: nowMs, paid_at_ms: nowMs, issued_at_ms: null
-        }).pipe(Effect.zipRight(repo.linkChange(newOrderId, old.id, changeCount))), { _tag: "InClass", seatClass: trip.seatClass })
+        }).pipe(Effect.zipRight(repo.linkChange(newOrderId, old.id, changeCount))), { _tag: "InClass", seatClass: trip.seatClass }).pipe(
+          // the change claims inside its own transaction, where no variant waits in line (Inventory/Lanes.ts)
+          Effect.catchTag("HoldQueueFull", (full) => Effect.die(full)))
         if (seatId === undefined) {
           return yield* new SoldOut({ runId: target.runId, fromStation: target.fromStation, toStation: target.toStation })
         }
@@ -286,7 +288,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
         const changed = yield* attempt.pipe(Effect.catchTag("SoldOut", (soldOut) =>
           Effect.flatMap(orders.releaseExpiredHolds, (released) => released > 0 ? attempt : Effect.fail(soldOut))))
         // issue right after the commit; the outbox sweeper is the backstop if this process dies here
-        yield* issuance.issueForOrder(changed.newOrder.orderId)
+        yield* issuance.issueAfterCommit(changed.newOrder.orderId)
         return yield* withCurrentNewOrder(changed)
       }).pipe(Effect.withSpan("Lifecycle.change"))
 

@@ -6,7 +6,7 @@
  * X"), or the one seat the buyer chose on the seat map (004 [0062]); its price is its seat class's fare.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Clock, Effect } from "effect"
+import { Clock, Effect, FiberRef } from "effect"
 import { ServerConfig } from "./Config.js"
 import { CatalogRepo } from "./Catalog/Repo.js"
 import { UnknownSeat, UnknownSeatClass } from "./Catalog/Errors.js"
@@ -14,6 +14,8 @@ import { InvalidSegment, OrderNotFound, SeatTaken, SoldOut, TrainRunNotFound } f
 import type { CustomerId, OrderId, RunId, StationCode } from "./Domain.js"
 import { Ids } from "./Ids.js"
 import { SeatInventory } from "./Inventory.js"
+import { currentClaimStats, noClaimStats } from "./Inventory/Lanes.js"
+import type { ClaimStats } from "./Inventory/Lanes.js"
 import type { HoldRequest, Order } from "./Orders/Api.js"
 import { anySeat, OrdersRepo, segmentMask } from "./Orders/Repo.js"
 import type { OrderView, SeatTarget } from "./Orders/Repo.js"
@@ -33,6 +35,14 @@ export const toOrder = (view: OrderView): Order => ({
   heldAtMs: Number(view.held_at_ms),
   holdExpiresAtMs: Number(view.hold_expires_at_ms),
   ticketId: view.ticket_id as Order["ticketId"]
+})
+
+/** The hold's answer carries what its claim cost (optional fields: a plain claim shows its attempts only). */
+const claimFields = (stats: ClaimStats): Pick<Order, "claimAttempts" | "queuePosition" | "queueWaitMs" | "groupCommitSize"> => ({
+  claimAttempts: stats.writeAttempts,
+  ...(stats.queuePosition === undefined ? {} : { queuePosition: stats.queuePosition }),
+  ...(stats.queueWaitMs === undefined ? {} : { queueWaitMs: stats.queueWaitMs }),
+  ...(stats.groupSize === undefined ? {} : { groupCommitSize: stats.groupSize })
 })
 
 interface Journey { readonly fromIndex: number; readonly toIndex: number; readonly pricesByClass: ReadonlyMap<string, number> }
@@ -108,12 +118,13 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
           : new SeatTaken({ runId: request.runId, coach: request.seat.coach, seatCode: request.seat.seatCode })
         const claim = inventory.claim(request.runId, mask, record, target).pipe(
           Effect.flatMap((seatId) => seatId === undefined ? Effect.fail(refusal) : Effect.void))
+        yield* FiberRef.set(currentClaimStats, noClaimStats)
         // an expired hold keeps its bits until the sweeper passes: release this run's now and try once more
         yield* claim.pipe(Effect.catchIf((error) => error._tag === refusal._tag, () =>
           Effect.flatMap(releaseExpiredConflicts(request.runId, mask, nowMs), (released) => released > 0 ? claim : Effect.fail(refusal))))
         const view = yield* repo.byId(orderId)
         if (!view) return yield* Effect.dieMessage(`order ${orderId} vanished after its hold committed`)
-        return toOrder(view)
+        return { ...toOrder(view), ...claimFields(yield* FiberRef.get(currentClaimStats)) }
       }).pipe(Effect.withSpan("Orders.hold"))
 
     const getOrder = (customerId: CustomerId, orderId: OrderId) =>

@@ -185,7 +185,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
             closeCardPayment(pendingId, "voided", { authorisationId: authorisation.authorisationId }),
             bank.reverse(authorisation.authorisationId))),
           Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, capturedAtMs)))
-        yield* issuance.issueForOrder(orderId)
+        yield* issuance.issueAfterCommit(orderId)
         return yield* withTicket(paid)
       }).pipe(Effect.withSpan("Payments.payByCard"))
 
@@ -313,7 +313,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
           if (notified) yield* sql`UPDATE gateway_charges SET callbacks_received = callbacks_received + 1 WHERE id = ${chargeId}`
           return yield* decide(charge, status, nowMs)
         }).pipe(sql.withTransaction)
-        if (decision === "captured") yield* issuance.issueForOrder(located.order_id)
+        if (decision === "captured") yield* issuance.issueAfterCommit(located.order_id)
         if (decision === "refunding") yield* refundAtGateway(chargeId)
         const [after] = yield* sql<{ state: ChargeState; order_state: OrderState }>`SELECT c.state, o.state AS order_state
           FROM gateway_charges c JOIN orders o ON o.id = c.order_id WHERE c.id = ${chargeId}`

@@ -30,7 +30,7 @@ const noDoubleBooking = async (server: TestServer) => {
   assert.equal(invariants.find((invariant) => invariant.name === "no-double-booking")?.violations, 0)
 }
 
-for (const variant of ["conditional", "optimistic", "row-lock"] as const satisfies ReadonlyArray<InventoryVariant>) {
+for (const variant of ["conditional", "optimistic", "row-lock", "queue"] as const satisfies ReadonlyArray<InventoryVariant>) {
   describe(`chosen seats, ${variant} inventory`, () => {
     test("the chosen seat is the one held; taken on an overlapping segment it is SeatTaken (409), free on a disjoint one", async () => {
       await withTestServer({ inventory: variant }, async (server) => {

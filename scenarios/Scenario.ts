@@ -11,6 +11,8 @@ import { GatewayConditionsSchema } from "../reference/Payments/Api.js"
 import { CinemaSection } from "./Cinema.js"
 import { Fault } from "./Faults.js"
 import { Executor } from "../simulator/Executors.js"
+import { holdBatchings } from "../reference/Inventory/Lanes.js"
+import { issuanceVariants } from "../reference/Issuance.js"
 
 const Int = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
 const Range = (min: number, max: number) =>
@@ -155,7 +157,20 @@ const ScenarioFields = Schema.Struct({
     passwordHashCostN: Schema.Int.pipe(Schema.between(256, 1_048_576), Schema.filter((n) => (n & (n - 1)) === 0 || "must be a power of two")),
     holdTtlMs: Int(1_000, 3_600_000),
     /** how a hold takes a seat (reference/Inventory.ts); "unsafe" also needs --unsafe on the command line */
-    inventory: Schema.optionalWith(Schema.Literal(...inventoryVariants), { default: () => "conditional" as const })
+    inventory: Schema.optionalWith(Schema.Literal(...inventoryVariants), { default: () => "conditional" as const }),
+    /** the waiting queue's bound per run (inventory "queue"); past it a hold is refused with HoldQueueFull */
+    maxQueuedHoldsPerRun: Schema.optionalWith(Int(1, 1_000_000), { default: () => 5_000 }),
+    /** one transaction per hold, or the holds of a tick in one (reference/Inventory/Lanes.ts); group commit needs real mode */
+    batching: Schema.optionalWith(Schema.Literal(...holdBatchings), { default: () => "per-request" as const }),
+    groupCommitWindowMs: Schema.optionalWith(Int(0, 1_000), { default: () => 2 }),
+    maxHoldsPerGroupCommit: Schema.optionalWith(Int(1, 10_000), { default: () => 64 }),
+    /** who issues a paid order's ticket (reference/Issuance.ts) */
+    issuance: Schema.optionalWith(Schema.Literal(...issuanceVariants), { default: () => "after-commit" as const }),
+    /** the outbox worker's polling interval and batch (the backstop, or the only issuer with issuance "worker") */
+    outboxPollIntervalMs: Schema.optionalWith(Int(1, 600_000), { default: () => 1_000 }),
+    outboxBatchSize: Schema.optionalWith(Int(1, 10_000), { default: () => 100 }),
+    /** how phones pay: the wallet, synchronously, or a third-party gateway whose signed callback settles it */
+    payment: Schema.optionalWith(Schema.Literal("wallet", "gateway"), { default: () => "wallet" as const })
   }),
   real: Schema.Struct({
     /** real mode runs the scenario's timeline this many times faster than the wall clock */

@@ -83,6 +83,18 @@ export const startServerProcess = (cliEntry: string, args: ReadonlyArray<string>
     child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`server exited with code ${code} before listening`)) })
   })
 
+/** The scenario's server design (issue 7's knobs) as `chunyun serve` flags. */
+export const serverDesignArgs = (scenario: Scenario, options: RunOptions = {}): ReadonlyArray<string> => [
+  "--inventory", scenario.server.inventory, ...(options.allowUnsafeInventory ? ["--unsafe"] : []),
+  "--max-queued-holds", String(scenario.server.maxQueuedHoldsPerRun),
+  "--batching", scenario.server.batching,
+  "--group-commit-window-ms", String(scenario.server.groupCommitWindowMs),
+  "--max-holds-per-group-commit", String(scenario.server.maxHoldsPerGroupCommit),
+  "--issuance", scenario.server.issuance,
+  "--outbox-poll-ms", String(scenario.server.outboxPollIntervalMs),
+  "--outbox-batch-size", String(scenario.server.outboxBatchSize)
+]
+
 export const progressIntervalMs = 1_000
 
 export interface RealRunOptions extends RunOptions {
@@ -112,8 +124,7 @@ export const runReal = async (
   const serverArgs = (port: number, clockStartMs: number) => [
     "--port", String(port), "--host", "127.0.0.1", ...store.args, "--workers", String(options.serverWorkers ?? 1),
     "--password-cost", String(scenario.server.passwordHashCostN), "--hold-ttl-ms", String(scenario.server.holdTtlMs),
-    "--clock-start-ms", String(clockStartMs), "--clock-scale", String(timeScale),
-    "--inventory", scenario.server.inventory, ...(options.allowUnsafeInventory ? ["--unsafe"] : [])
+    "--clock-start-ms", String(clockStartMs), "--clock-scale", String(timeScale), ...serverDesignArgs(scenario, options)
   ]
   let server = await startServerProcess(cliEntry, serverArgs(0, startMs))
   const port = Number(new URL(server.baseUrl).port)

@@ -11,6 +11,7 @@ import type { GateScanner } from "../devices/GateScanner.js"
 import type { GateId, RunId, ServiceDate, StationCode, TrainCode } from "../reference/Domain.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import type { FaultSchedule } from "./FaultSchedule.js"
+import { defaultGatewayPaymentLimits } from "../devices/GatewayPayment.js"
 import { departureEpochMs } from "../reference/Checkin.js"
 import { defaultSettings } from "../reference/Config.js"
 
@@ -95,5 +96,7 @@ export const phoneEnvironment = (
     ticketPollIntervalMs: scenario.passengers.ticketPollIntervalMs,
     maxTicketPolls: scenario.passengers.maxTicketPolls,
     arriveBeforeDepartureMs: scenario.checkin.arriveBeforeDepartureMs,
-    qrPixelSampleRate: scenario.checkin.qrPixelSampleRate
+    qrPixelSampleRate: scenario.checkin.qrPixelSampleRate,
+    // the design variant `server.payment: gateway` (issue 7): the app pays as the `app-gateway` journey does
+    ...(scenario.server.payment === "gateway" ? { gatewayPayment: defaultGatewayPaymentLimits } : {})
   }))

@@ -108,6 +108,13 @@ export const settingsOf = (scenario: Scenario, options: RunOptions = {}): Partia
   holdTtlMs: scenario.server.holdTtlMs,
   inventory: scenario.server.inventory,
   allowUnsafeInventory: options.allowUnsafeInventory ?? false,
+  maxQueuedHoldsPerRun: scenario.server.maxQueuedHoldsPerRun,
+  holdBatching: scenario.server.batching,
+  holdGroupCommitWindowMs: scenario.server.groupCommitWindowMs,
+  maxHoldsPerGroupCommit: scenario.server.maxHoldsPerGroupCommit,
+  issuance: scenario.server.issuance,
+  outboxSweepIntervalMs: scenario.server.outboxPollIntervalMs,
+  outboxBatchSize: scenario.server.outboxBatchSize,
   ...options.testServerSettings
 })
 
@@ -136,9 +143,19 @@ const gatewaySweep = (intervalMs: number, endMs: number, work: (payments: Paymen
     }
   })
 
+/**
+ * Why a scenario's server design cannot run in virtual mode, or undefined. Virtual mode runs one request
+ * at a time and charges no virtual time for server work: a group commit's window would park its leader
+ * while the next hold waits on it, and the turn could never end.
+ */
+export const virtualModeRefusal = (scenario: Scenario): string | undefined =>
+  scenario.server.batching === "group-commit" ? "group commit of holds needs real mode (requests overlap only there)" : undefined
+
 export const runVirtual = async (
   scenario: Scenario, seed: number, onProgress?: (snapshot: ProgressSnapshot) => void, options: RunOptions = {}
 ): Promise<RunOutcome> => {
+  const refusal = virtualModeRefusal(scenario)
+  if (refusal !== undefined) throw new Error(refusal)
   const startMs = Date.parse(scenario.startAt)
   const clock = new VirtualClock(startMs)
   const serverRandom = Random.make(`server:${seed}`)
@@ -177,17 +194,25 @@ export const runVirtual = async (
 
     // A sweep that finds nothing doubles its wait (up to maxIdleSweepIntervalMs); one that finds work
     // goes back to the server's interval. Six virtual hours of 1 s sweeps would otherwise dominate the run.
-    const sweep = (intervalMs: number, work: Effect.Effect<number, unknown, Issuance | Orders | Delivery | Payments>) =>
+    // (the outbox worker of issuance "worker" polls at its interval, busy or not: it is the design measured)
+    const sweep = (intervalMs: number, work: Effect.Effect<number, unknown, Issuance | Orders | Delivery | Payments>, maxIdleMs = maxIdleSweepIntervalMs) =>
       Effect.gen(function* () {
         let waitMs = intervalMs
         while (clock.nowMs + waitMs <= endMs) {
           yield* Effect.sleep(waitMs)
           // a crashed server sweeps nothing until it is back
           const done = server_.down ? 0 : yield* work
-          waitMs = done > 0 ? intervalMs : Math.min(waitMs * 2, maxIdleSweepIntervalMs)
+          waitMs = done > 0 ? intervalMs : Math.min(waitMs * 2, maxIdleMs)
         }
       })
-    clock.spawn(startMs, serverRuntime, sweep(effective.outboxSweepIntervalMs, Effect.flatMap(Issuance, (issuance) => issuance.sweepOutbox)))
+    const outboxMaxIdleMs = effective.issuance === "worker" ? effective.outboxSweepIntervalMs : maxIdleSweepIntervalMs
+    clock.spawn(startMs, serverRuntime, sweep(effective.outboxSweepIntervalMs, Effect.flatMap(Issuance, (issuance) => issuance.sweepOutbox), outboxMaxIdleMs))
+    if (scenario.server.payment === "gateway") {
+      // the simulated gateway's notifications, and the reconciler for the ones it loses
+      clock.spawn(startMs, serverRuntime, sweep(effective.simulatedGatewayCallbackIntervalMs, Effect.flatMap(Payments, (payments) => payments.deliverSimulatedCallbacks)))
+      clock.spawn(startMs, serverRuntime, sweep(effective.gatewayReconcileIntervalMs, Effect.flatMap(Payments, (payments) => payments.reconcileGatewayCharges)))
+      clock.spawn(startMs, serverRuntime, sweep(effective.pendingTransferSweepIntervalMs, Effect.flatMap(Payments, (payments) => payments.voidTimedOutReservations)))
+    }
     clock.spawn(startMs, serverRuntime, sweep(effective.holdSweepIntervalMs, Effect.flatMap(Orders, (orders) => orders.releaseExpiredHolds)))
     clock.spawn(startMs, serverRuntime, sweep(effective.deliverySweepIntervalMs, Effect.flatMap(Delivery, (delivery) => delivery.sweep)))
     // gateway payments (seed 004): the reconciler's poll, the voiding of timed-out reservations, and the simulated

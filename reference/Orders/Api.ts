@@ -7,6 +7,7 @@ import {
 } from "../Domain.js"
 import { ChosenSeat, SeatClassName } from "../Catalog/Api.js"
 import { UnknownSeat, UnknownSeatClass } from "../Catalog/Errors.js"
+import { HoldQueueFull } from "../Inventory/Errors.js"
 
 export const HoldRequest = Schema.Struct({
   runId: RunId,
@@ -34,7 +35,16 @@ export const Order = Schema.Struct({
   state: OrderState,
   heldAtMs: Schema.Number,
   holdExpiresAtMs: Schema.Number,
-  ticketId: Schema.NullOr(TicketId)
+  ticketId: Schema.NullOr(TicketId),
+  // what the hold's claim cost, in its answer only (reference/Inventory/Lanes.ts ClaimStats)
+  /** seat writes the claim tried: more than one means it lost a race (optimistic version check) */
+  claimAttempts: Schema.optional(Schema.Number),
+  /** holds ahead of this one in the run's waiting queue when it arrived (inventory "queue") */
+  queuePosition: Schema.optional(Schema.Number),
+  /** time spent in line before the hold was served (waiting queue or group commit) */
+  queueWaitMs: Schema.optional(Schema.Number),
+  /** holds that shared this hold's transaction (group commit) */
+  groupCommitSize: Schema.optional(Schema.Number)
 })
 export type Order = typeof Order.Type
 
@@ -49,6 +59,7 @@ export class OrdersApi extends HttpApiGroup.make("orders")
       .addError(InvalidSegment)
       .addError(SoldOut)
       .addError(SeatTaken)
+      .addError(HoldQueueFull)
       .addError(UnknownSeatClass)
       .addError(UnknownSeat)
   )

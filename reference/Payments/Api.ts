@@ -11,6 +11,7 @@ import {
 } from "../Domain.js"
 import { IdempotencyHeaders } from "../Accounts/Api.js"
 import { UnknownSeat, UnknownSeatClass } from "../Catalog/Errors.js"
+import { HoldQueueFull } from "../Inventory/Errors.js"
 import { Order } from "../Orders/Api.js"
 import {
   CardDeclined, GatewayAmountMismatch, GatewayCallbackStale, GatewayChargeNotFound, GatewaySignatureInvalid,
@@ -185,6 +186,7 @@ export class KioskApi extends HttpApiGroup.make("kiosk")
       .addError(TrainRunNotFound)
       .addError(InvalidSegment)
       .addError(SoldOut)
+      .addError(HoldQueueFull)
       .addError(SeatTaken)
       .addError(UnknownSeat)
       .addError(UnknownSeatClass)

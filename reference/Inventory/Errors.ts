@@ -1,0 +1,11 @@
+/** Expected failures of the seat inventory's design variants (reference/Inventory.ts). */
+import { HttpApiSchema } from "@effect/platform"
+import { Schema } from "effect"
+
+/**
+ * The run's waiting queue is full (inventory "queue"): 12306 answers "too many people queueing, try
+ * later". 503: the seat may well be free, the server will not take more waiters now.
+ */
+export class HoldQueueFull extends Schema.TaggedError<HoldQueueFull>()(
+  "HoldQueueFull", { runId: Schema.String, waiting: Schema.Number }, HttpApiSchema.annotations({ status: 503 })
+) {}

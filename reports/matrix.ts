@@ -1,0 +1,117 @@
+/**
+ * The design matrix's comparison (issue 7): a row per combination of server designs, from its run report
+ * and its history, the best value of each column marked. JSON first (this schema), then the text table
+ * and the HTML page (matrixHtml.ts) are rendered from it.
+ */
+import { Schema } from "effect"
+import type { History } from "../simulator/History.js"
+import { summarize } from "../simulator/Metrics.js"
+import type { Report } from "./Report.js"
+
+/** witness lines a row keeps per broken invariant (the run's report has the rest) */
+export const maxWitnessLinesPerInvariant = 5
+
+export const MatrixRow = Schema.Struct({
+  label: Schema.String,
+  variant: Schema.Record({ key: Schema.String, value: Schema.String }),
+  mode: Schema.Literal("virtual", "real"),
+  /** the run's report.json, relative to the matrix's directory */
+  reportPath: Schema.String,
+  wallDurationMs: Schema.Number,
+  ordersHeld: Schema.Number,
+  ticketsIssued: Schema.Number,
+  issuedPerSecond: Schema.Number,
+  paymentToIssuanceP50Ms: Schema.Number,
+  paymentToIssuanceP90Ms: Schema.Number,
+  paymentToIssuanceP99Ms: Schema.Number,
+  holdP99Ms: Schema.Number,
+  /** holds whose claim lost at least one race (wrote more than once) */
+  holdConflicts: Schema.Number,
+  /** seat writes beyond the first, summed over holds */
+  holdRetries: Schema.Number,
+  /** waiting queue / group commit: time in line, ms */
+  queueWaitP50Ms: Schema.Number,
+  queueWaitP99Ms: Schema.Number,
+  maxQueuePosition: Schema.Number,
+  errors: Schema.Number,
+  errorsByTag: Schema.Record({ key: Schema.String, value: Schema.Number }),
+  invariantViolations: Schema.Number,
+  /** "invariant: witness line", first few per broken invariant */
+  witness: Schema.Array(Schema.String),
+  /** columns where this row has the best value of the matrix */
+  best: Schema.Array(Schema.String)
+})
+export type MatrixRow = typeof MatrixRow.Type
+
+export const Matrix = Schema.Struct({
+  scenario: Schema.String,
+  seed: Schema.Number,
+  mode: Schema.Literal("virtual", "real"),
+  passengers: Schema.Number,
+  startedAt: Schema.String,
+  codeVersion: Schema.String,
+  axes: Schema.Array(Schema.Struct({ key: Schema.String, values: Schema.Array(Schema.String) })),
+  rows: Schema.Array(MatrixRow),
+  notes: Schema.Array(Schema.String)
+})
+export type Matrix = typeof Matrix.Type
+
+type NumericColumn = { [K in keyof MatrixRow]: MatrixRow[K] extends number ? K : never }[keyof MatrixRow]
+
+/** The columns compared, each with the direction that is better. */
+export const comparedColumns: ReadonlyArray<{ readonly column: NumericColumn; readonly better: "higher" | "lower" }> = [
+  { column: "ticketsIssued", better: "higher" },
+  { column: "issuedPerSecond", better: "higher" },
+  { column: "paymentToIssuanceP50Ms", better: "lower" },
+  { column: "paymentToIssuanceP99Ms", better: "lower" },
+  { column: "holdP99Ms", better: "lower" },
+  { column: "holdConflicts", better: "lower" },
+  { column: "queueWaitP99Ms", better: "lower" },
+  { column: "errors", better: "lower" },
+  { column: "invariantViolations", better: "lower" }
+]
+
+const holdDetails = (history: History) =>
+  history.events.filter((event) => event.kind === "hold" && event.outcome === "ok").map((event) => event.detail ?? {})
+
+/** A row without its `best` marks: from the run's report and its history. */
+export const rowOf = (label: string, variant: Readonly<Record<string, string>>, reportPath: string, report: Report, history: History): MatrixRow => {
+  const holds = holdDetails(history)
+  const attempts = holds.map((detail) => Number(detail.claimAttempts ?? 1))
+  const waits = holds.filter((detail) => detail.queueWaitMs !== undefined).map((detail) => Number(detail.queueWaitMs))
+  const queueWait = summarize(waits)
+  const broken = report.invariants.filter((invariant) => invariant.violations > 0)
+  return {
+    label, variant: { ...variant }, mode: report.mode, reportPath, wallDurationMs: report.wallDurationMs,
+    ordersHeld: report.counts.ordersHeld, ticketsIssued: report.counts.ticketsIssued,
+    issuedPerSecond: report.throughput.issuedPerSecond,
+    paymentToIssuanceP50Ms: report.latency.paymentToIssuance.p50,
+    paymentToIssuanceP90Ms: report.latency.paymentToIssuance.p90,
+    paymentToIssuanceP99Ms: report.latency.paymentToIssuance.p99,
+    holdP99Ms: report.latency.hold.p99,
+    holdConflicts: attempts.filter((count) => count > 1).length,
+    holdRetries: attempts.reduce((sum, count) => sum + Math.max(0, count - 1), 0),
+    queueWaitP50Ms: queueWait.p50, queueWaitP99Ms: queueWait.p99,
+    maxQueuePosition: holds.reduce((max, detail) => Math.max(max, Number(detail.queuePosition ?? 0)), 0),
+    errors: Object.values(report.counts.errorsByTag).reduce((sum, count) => sum + count, 0),
+    errorsByTag: { ...report.counts.errorsByTag },
+    invariantViolations: broken.reduce((sum, invariant) => sum + invariant.violations, 0),
+    witness: broken.flatMap((invariant) => (invariant.witness ?? []).slice(0, maxWitnessLinesPerInvariant).map((line) => `${invariant.name}: ${line}`)),
+    best: []
+  }
+}
+
+/** Marks, in each compared column, the rows holding the best value (ties all marked; one row marks nothing). */
+export const markBest = (rows: ReadonlyArray<MatrixRow>): ReadonlyArray<MatrixRow> => {
+  if (rows.length < 2) return rows
+  const bestByColumn = new Map(comparedColumns.map(({ column, better }) => {
+    const values = rows.map((row) => row[column])
+    return [column, better === "higher" ? Math.max(...values) : Math.min(...values)] as const
+  }))
+  return rows.map((row) => ({
+    ...row,
+    best: comparedColumns
+      .filter(({ column }) => rows.some((other) => other[column] !== row[column]) && row[column] === bestByColumn.get(column))
+      .map(({ column }) => column)
+  }))
+}

@@ -1,0 +1,56 @@
+/**
+ * The design matrix's pure parts: --vary parsing, the combinations and their scenarios, the one mode of a
+ * matrix, and the best-value marks of the comparison. (Running a matrix is measured, not unit-tested.)
+ */
+import assert from "node:assert/strict"
+import { describe, test } from "node:test"
+import { markBest } from "../reports/matrix.js"
+import type { MatrixRow } from "../reports/matrix.js"
+import { combinations, MatrixUsageError, modeOf, parseStore, parseVary } from "./Matrix.js"
+import { smallScenario } from "./testing/smallScenario.js"
+
+describe("matrix axes and combinations", () => {
+  test("every combination, first axis slowest, each scenario carrying its values", () => {
+    const all = combinations(smallScenario, [parseVary("inventory=conditional,queue"), parseVary("store=sqlite,postgres:4"), parseVary("outboxPollIntervalMs=100")])
+    assert.deepEqual(all.map((combination) => combination.label), [
+      "inventory=conditional store=sqlite outboxPollIntervalMs=100", "inventory=conditional store=postgres:4 outboxPollIntervalMs=100",
+      "inventory=queue store=sqlite outboxPollIntervalMs=100", "inventory=queue store=postgres:4 outboxPollIntervalMs=100"
+    ])
+    assert.equal(all[2]!.scenario.server.inventory, "queue")
+    assert.equal(all[2]!.scenario.server.outboxPollIntervalMs, 100)
+    assert.deepEqual(all[1]!.store, { kind: "postgres", workers: 4 })
+    assert.equal(new Set(all.map((combination) => combination.slug)).size, all.length)
+  })
+
+  test("a value the scenario schema refuses names the combination and the path; an unknown key lists the known ones", () => {
+    assert.throws(() => combinations(smallScenario, [parseVary("inventory=conditional,pessimistic")]), (error: unknown) =>
+      error instanceof MatrixUsageError && /inventory=pessimistic/.test(error.message) && /inventory/.test(error.message))
+    assert.throws(() => combinations(smallScenario, [parseVary("colour=red")]), /not a field of the scenario's server section \(one of store, /)
+    assert.throws(() => parseVary("inventory"), /key=value/)
+    assert.throws(() => parseStore("postgres:0"), /1 to 16 workers/)
+    assert.throws(() => parseStore("mysql"), /store expects/)
+  })
+
+  test("one mode for the whole matrix: virtual only when every combination can, real otherwise", () => {
+    const virtualOnes = combinations(smallScenario, [parseVary("inventory=conditional,optimistic")])
+    assert.equal(modeOf("auto", virtualOnes), "virtual")
+    const mixed = combinations(smallScenario, [parseVary("inventory=conditional,queue")])
+    assert.equal(modeOf("auto", mixed), "real")
+    assert.throws(() => modeOf("virtual", mixed), /inventory=queue cannot run virtually/)
+    assert.throws(() => modeOf("real", combinations(smallScenario, [parseVary("store=sqlite-memory")])), /virtual mode only/)
+  })
+})
+
+const row = (label: string, values: Partial<MatrixRow>): MatrixRow => ({
+  label, variant: {}, mode: "real", reportPath: `${label}/report.json`, wallDurationMs: 0, ordersHeld: 0, ticketsIssued: 10, issuedPerSecond: 1,
+  paymentToIssuanceP50Ms: 5, paymentToIssuanceP90Ms: 5, paymentToIssuanceP99Ms: 5, holdP99Ms: 5, holdConflicts: 0, holdRetries: 0,
+  queueWaitP50Ms: 0, queueWaitP99Ms: 0, maxQueuePosition: 0, errors: 0, errorsByTag: {}, invariantViolations: 0, witness: [], best: [], ...values
+})
+
+describe("best values", () => {
+  test("higher throughput and lower latency win their columns; a column where all rows tie marks nobody", () => {
+    const [fast, slow] = markBest([row("fast", { issuedPerSecond: 9, paymentToIssuanceP99Ms: 40 }), row("slow", { issuedPerSecond: 3, paymentToIssuanceP99Ms: 12, invariantViolations: 2 })])
+    assert.deepEqual(fast!.best, ["issuedPerSecond", "invariantViolations"])
+    assert.deepEqual(slow!.best, ["paymentToIssuanceP99Ms"])
+  })
+})

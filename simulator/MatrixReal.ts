@@ -1,0 +1,44 @@
+/**
+ * Real mode on PostgreSQL for the design matrix: a fresh schema per run, served by `chunyun serve --workers N`
+ * (`postgres:N`: N processes on one port), audited on the schema once the servers have stopped (Real.ts), and
+ * dropped after the run.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Redacted } from "effect"
+import { withSearchPath } from "../reference/Store/Postgres.js"
+import type { Scenario } from "../scenarios/Scenario.js"
+import { runReal } from "./Real.js"
+import type { RunOptions, RunOutcome } from "./Virtual.js"
+
+/** one connection is enough for CREATE / DROP SCHEMA */
+const adminMaxConnections = 1
+
+const adminStatement = (url: string, statement: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(statement)).pipe(
+    Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: adminMaxConnections })),
+    Effect.asVoid,
+    Effect.runPromise
+  )
+
+export interface PostgresRunOptions extends RunOptions {
+  /** the database the schema is created in, e.g. postgres://root@127.0.0.1:5432/test */
+  readonly url: string
+  readonly schema: string
+  readonly workers: number
+  /** keep the schema after the run (to look at its rows); dropped by default */
+  readonly keepSchema?: boolean
+}
+
+export const runRealPostgres = async (
+  scenario: Scenario, seed: number, cliEntry: string, timeScale: number, options: PostgresRunOptions
+): Promise<RunOutcome & { dropped: number }> => {
+  await adminStatement(options.url, `CREATE SCHEMA ${options.schema}`)
+  try {
+    return await runReal(scenario, seed, cliEntry, timeScale, undefined, {
+      ...options, postgresUrl: withSearchPath(options.url, options.schema), serverWorkers: options.workers
+    })
+  } finally {
+    if (!options.keepSchema) await adminStatement(options.url, `DROP SCHEMA IF EXISTS ${options.schema} CASCADE`)
+  }
+}
