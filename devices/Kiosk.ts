@@ -36,6 +36,12 @@ export interface PrinterSettings {
   readonly printMs: number
 }
 
+/**
+ * how often a passenger in a kiosk's line looks whether it is their turn: the line is polled on the scenario's
+ * clock rather than a semaphore, because a fiber blocked on a semaphore never hands the virtual clock its turn back
+ */
+export const queuePollMs = 2_000
+
 /** a part that faults this many times in a row is left pending for the attendant's next round */
 export const maxPrintAttemptsPerPart = 8
 
@@ -55,7 +61,17 @@ type Detail = HistoryEvent["detail"]
 /** A kiosk device: its client carries the kiosk's device key; `serve` runs a passenger's session alone at it. */
 export const makeKiosk = (env: KioskEnvironment, kioskId: KioskId, station: StationCode, client: ApiClient, reader: CardReader) => {
   const actor = `kiosk-${kioskId}`
-  const counter = Effect.unsafeMakeSemaphore(1)
+  /** the passengers in line (by ticket number, first come first served) and whether someone is at the kiosk */
+  const line: Array<number> = []
+  let nextInLine = 0
+  let busy = false
+  const takeTurn = Effect.gen(function* () {
+    const ticket = nextInLine++
+    line.push(ticket)
+    while (busy || line[0] !== ticket) yield* env.sleepScenario(queuePollMs)
+    line.shift()
+    busy = true
+  })
   const printers: Record<PrintedPart, Printer> = {
     ticket: { name: "ticket", sheets: env.printers.paperCapacitySheets },
     receipt: { name: "receipt", sheets: env.printers.paperCapacitySheets }
@@ -140,7 +156,8 @@ export const makeKiosk = (env: KioskEnvironment, kioskId: KioskId, station: Stat
   return {
     kioskId, station, actor, client, reader, call, retriedCall, note, printUntilOut, printPending, sleepScenario: env.sleepScenario,
     /** one passenger at a time: the others queue behind */
-    serve: <A, E, R>(session: Effect.Effect<A, E, R>) => counter.withPermits(1)(session),
+    serve: <A, E, R>(session: Effect.Effect<A, E, R>) =>
+      Effect.acquireUseRelease(takeTurn, () => session, () => Effect.sync(() => { busy = false })),
     printedParts: (jobId: PrintJobId) => [...(partsOut.get(jobId) ?? [])]
   }
 }

@@ -5,6 +5,7 @@
 import { Schema } from "effect"
 import { inventoryVariants } from "../reference/Inventory.js"
 import { Fault } from "./Faults.js"
+import { KioskSetup } from "./Kiosks.js"
 
 const Int = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
 const Range = (min: number, max: number) =>
@@ -45,7 +46,11 @@ const Weight = Schema.optional(Schema.Number.pipe(Schema.between(0, 1_000_000)))
  * with the phone app and the wallet (devices/Phone.ts). The journeys are in simulator/Journeys.ts.
  */
 export const JourneyMix = Schema.Struct({
-  app: Weight
+  app: Weight,
+  /** walk-up at a station's kiosk: card + PIN, ticket and receipt printed (devices/Kiosk.ts) */
+  kiosk: Weight,
+  /** buy in the app, then print the ticket at a kiosk by voucher or phone + ID */
+  "app-pickup": Weight
 }).pipe(Schema.filter((mix) => Object.values(mix).some((weight) => (weight ?? 0) > 0) || "give at least one journey a weight above 0"))
 export type JourneyKind = keyof typeof JourneyMix.Type
 
@@ -93,18 +98,23 @@ const ScenarioFields = Schema.Struct({
   }),
   /** as in k6: { payment_to_issuance: ["p(99)<500"], invariants: ["violations==0"] } (reports/thresholds.ts) */
   thresholds: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) }), { default: () => ({}) }),
+  /** the stations' self-service kiosks (scenarios/Kiosks.ts), for the kiosk and app-pickup journeys */
+  kiosks: Schema.optional(KioskSetup),
   /** faults scheduled on the scenario's timeline (scenarios/Faults.ts) */
   faults: Schema.optionalWith(Schema.Array(Fault), { exact: true, default: () => [] })
 })
 
 /** journeys that buy a train ticket need a train */
-const trainJourneys: ReadonlyArray<JourneyKind> = ["app"]
+const trainJourneys: ReadonlyArray<JourneyKind> = ["app", "kiosk", "app-pickup"]
+const kioskJourneys: ReadonlyArray<JourneyKind> = ["kiosk", "app-pickup"]
 export const needsTrain = (kind: JourneyKind) => trainJourneys.includes(kind)
 
 export const Scenario = ScenarioFields.pipe(Schema.filter((scenario) => {
   const issues: Array<Schema.FilterIssue> = []
   const wanted = trainJourneys.filter((kind) => (scenario.passengers.mix[kind] ?? 0) > 0)
   if (wanted.length > 0 && scenario.trains.length === 0) issues.push({ path: ["trains"], message: `journeys ${wanted.join(", ")} need at least one train` })
+  const atKiosks = kioskJourneys.filter((kind) => (scenario.passengers.mix[kind] ?? 0) > 0)
+  if (atKiosks.length > 0 && scenario.kiosks === undefined) issues.push({ path: ["kiosks"], message: `journeys ${atKiosks.join(", ")} need kiosks` })
   if (scenario.trains.length === 0 && scenario.endAt === undefined) issues.push({ path: ["endAt"], message: "a scenario without trains must say when it ends (endAt)" })
   scenario.trains.forEach((train, index) => {
     if (train.fareFenPerSegment.length !== train.stops.length - 1) {

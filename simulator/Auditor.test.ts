@@ -17,10 +17,10 @@ import { History } from "./History.js"
 import type { HistoryEvent } from "./History.js"
 
 type InvariantName = "no-double-booking" | "money-conserved" | "payment-ends-in-one-ticket" | "no-ticket-without-payment" | "admitted-once"
-  | "carrier-within-capacity"
+  | "carrier-within-capacity" | "print-jobs-printed-once"
 const invariantNames: ReadonlyArray<InvariantName> = [
   "no-double-booking", "money-conserved", "payment-ends-in-one-ticket", "no-ticket-without-payment", "admitted-once",
-  "carrier-within-capacity"
+  "carrier-within-capacity", "print-jobs-printed-once"
 ]
 
 const atMs = 1_801_094_400_000

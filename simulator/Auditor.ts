@@ -7,6 +7,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 import type { InvariantResult } from "../reports/Report.js"
 import type { History } from "./History.js"
+import { printJobsPrintedOnce } from "./audits/PrintJobs.js"
 
 const maxWitnessLines = 10
 
@@ -243,5 +244,6 @@ const carriersWithinCapacity = Effect.gen(function* () {
 
 export const audit = (history: History) =>
   Effect.all([
-    noDoubleBooking, moneyConserved, paymentEndsInOneTicket, noTicketWithoutPayment, admittedOnce(history), carriersWithinCapacity
+    noDoubleBooking, moneyConserved, paymentEndsInOneTicket, noTicketWithoutPayment, admittedOnce(history), carriersWithinCapacity,
+    printJobsPrintedOnce(history)
   ])

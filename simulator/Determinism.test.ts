@@ -14,7 +14,8 @@ import type { RunOutcome } from "./Virtual.js"
 const seed = 7
 const otherSeed = 8
 const auditedInvariants = [
-  "no-double-booking", "money-conserved", "payment-ends-in-one-ticket", "no-ticket-without-payment", "admitted-once", "carrier-within-capacity"
+  "no-double-booking", "money-conserved", "payment-ends-in-one-ticket", "no-ticket-without-payment", "admitted-once", "carrier-within-capacity",
+  "print-jobs-printed-once"
 ]
 const segmentCount = smallScenario.trains[0]!.stops.length - 1
 

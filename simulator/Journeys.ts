@@ -14,6 +14,7 @@ import type { FaultActions, FaultSchedule } from "./FaultSchedule.js"
 import type { History } from "./History.js"
 import type { Arrival } from "./Population.js"
 import { phoneEnvironment, setUp } from "./Setup.js"
+import { prepareAppPickupJourney, prepareKioskJourney } from "./journeys/Kiosk.js"
 import type { Prepared, Timing } from "./Setup.js"
 
 export interface JourneyContext {
@@ -46,7 +47,9 @@ const prepareAppJourney: JourneyPreparer = (context) =>
   )
 
 export const journeyPreparers: { readonly [Kind in JourneyKind]-?: JourneyPreparer } = {
-  app: prepareAppJourney
+  app: prepareAppJourney,
+  kiosk: prepareKioskJourney,
+  "app-pickup": prepareAppPickupJourney
 }
 
 export const journeyKindsOf = (scenario: Scenario): ReadonlyArray<JourneyKind> =>
