@@ -24,7 +24,7 @@ import { outcomeOf, recorded } from "../History.js"
 import type { History } from "../History.js"
 import type { JourneyContext, JourneyPreparer, PreparedJourney } from "../Journeys.js"
 import { scenarioEndMs, weightedIndex } from "../Population.js"
-import { phoneEnvironment } from "../Setup.js"
+import { departureOf, phoneEnvironment } from "../Setup.js"
 
 /** UnionPay-style BINs of a few issuers the walk-up passengers' cards come from */
 const cardBins = ["622202", "621700", "622848", "621661", "622588"]
@@ -117,12 +117,17 @@ const pickKiosk = (stations: Stations, station: string) =>
 const gaveUp = (history: History, timing: JourneyContext["timing"], actor: string, reason: string) =>
   Effect.flatMap(timing.scenarioNowMs, (atMs) => Effect.sync(() => history.add({ atMs, actor, kind: "gave-up", outcome: reason })))
 
+/** The PAN and PIN of passenger `index`'s card: a function of the index alone (no draw from Random). */
+export const cardSecretsOf = (index: number) => ({
+  pan: panOf(cardBins[index % cardBins.length]!, index),
+  pin: String(100_000 + ((index * 7_919) % 900_000))
+})
+
 /** The passenger's bank card: issued at the simulated bank when the passenger first needs it. */
 const cardOf = (stations: Stations, passenger: Passenger) =>
   Effect.gen(function* () {
     const { cards } = stations.setup
-    const pan = panOf(cardBins[passenger.index % cardBins.length]!, passenger.index)
-    const pin = String(100_000 + ((passenger.index * 7_919) % 900_000))
+    const { pan, pin } = cardSecretsOf(passenger.index)
     const poor = cards.poorCardRate > 0 && (yield* Random.next) < cards.poorCardRate
     const issued = yield* stations.admin.paymentsAdmin.issueBankCard({ payload: { pan, pin, balanceFen: (poor ? 100 : cards.balanceFen) as Fen } })
     const weights = readModes.map((mode) => cards.modes[mode] ?? 0)
@@ -138,6 +143,8 @@ const walkUpJourney = (context: JourneyContext, stations: Stations) => (passenge
   return Effect.gen(function* () {
     const trip = passenger.trip
     if (!trip) return yield* Effect.dieMessage(`walk-up passenger ${passenger.index} has no trip`)
+    // the kiosk sells trains that have not left yet; the server itself does not refuse a departed run
+    if ((yield* timing.scenarioNowMs) >= departureOf(scenario)(trip.train, trip.fromStation)) return yield* gaveUp(history, timing, actor, "train already left")
     const kiosk = yield* pickKiosk(stations, trip.fromStation)
     if (!kiosk) return yield* gaveUp(history, timing, actor, "no kiosk at station")
     const { card, pin, readMode } = yield* cardOf(stations, passenger)
@@ -214,6 +221,7 @@ const appPickupJourney = (context: JourneyContext, stations: Stations, env: Phon
     const earlyMs = yield* Random.nextIntBetween(stations.setup.pickupBeforeDepartureMs.min, stations.setup.pickupBeforeDepartureMs.max + 1)
     const nowMs = yield* timing.scenarioNowMs
     yield* timing.sleepScenario(Math.max(0, env.departureEpochMs(trip.train, trip.fromStation) - earlyMs - nowMs))
+    if ((yield* timing.scenarioNowMs) >= env.departureEpochMs(trip.train, trip.fromStation)) return yield* gaveUp(history, timing, actor, "train already left")
     const kiosk = yield* pickKiosk(stations, trip.fromStation)
     if (!kiosk) return yield* gaveUp(history, timing, actor, "no kiosk at station")
     const startMs = yield* Clock.currentTimeMillis
