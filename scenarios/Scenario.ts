@@ -13,6 +13,7 @@ import { Fault } from "./Faults.js"
 import { Executor } from "../simulator/Executors.js"
 import { holdBatchings } from "../reference/Inventory/Lanes.js"
 import { issuanceVariants } from "../reference/Issuance.js"
+import { KioskSetup } from "./Kiosks.js"
 
 const Int = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
 const Range = (min: number, max: number) =>
@@ -87,7 +88,11 @@ export const JourneyMix = Schema.Struct({
   /** a phone without the app books by SMS through the SMS gateway (devices/SmsPhone.ts) */
   sms: Weight,
   /** an app phone with a SIM ticket carrier buys several trips (devices/CarrierPhone.ts) */
-  carrier: Weight
+  carrier: Weight,
+  /** walk-up at a station's kiosk: card + PIN, ticket and receipt printed (devices/Kiosk.ts) */
+  kiosk: Weight,
+  /** buy in the app, then print the ticket at a kiosk by voucher or phone + ID */
+  "app-pickup": Weight
 }).pipe(Schema.filter((mix) => Object.values(mix).some((weight) => (weight ?? 0) > 0) || "give at least one journey a weight above 0"))
 export type JourneyKind = keyof typeof JourneyMix.Type
 
@@ -191,6 +196,8 @@ const ScenarioFields = Schema.Struct({
   gateway: Schema.optional(Schema.partialWith(GatewayConditionsSchema, { exact: true })),
   /** the SMS channel and SIM carriers of the `sms` and `carrier` journeys (seeds 002, 003); defaults in simulator/journeys/SmsSettings.ts */
   sms: Schema.optional(SmsChannel),
+  /** the stations' self-service kiosks (scenarios/Kiosks.ts), for the kiosk and app-pickup journeys */
+  kiosks: Schema.optional(KioskSetup),
   /** faults scheduled on the scenario's timeline (scenarios/Faults.ts) */
   faults: Schema.optionalWith(Schema.Array(Fault), { exact: true, default: () => [] }),
   /** an event and its fans (the `fan` journey) */
@@ -198,7 +205,8 @@ const ScenarioFields = Schema.Struct({
 })
 
 /** journeys that buy a train ticket need a train */
-const trainJourneys: ReadonlyArray<JourneyKind> = ["app", "app-gateway", "sms", "carrier"]
+const trainJourneys: ReadonlyArray<JourneyKind> = ["app", "app-gateway", "sms", "carrier", "kiosk", "app-pickup"]
+const kioskJourneys: ReadonlyArray<JourneyKind> = ["kiosk", "app-pickup"]
 export const needsTrain = (kind: JourneyKind) => trainJourneys.includes(kind)
 
 export const Scenario = ScenarioFields.pipe(Schema.filter((scenario) => {
@@ -212,6 +220,8 @@ export const Scenario = ScenarioFields.pipe(Schema.filter((scenario) => {
     issues.push({ path: ["event", "seatClass"], message: `the zones of class ${scenario.event.seatClass} have fewer places than the ${scenario.passengers.count} fans` })
   }
   if ((scenario.passengers.mix.cinema ?? 0) > 0 && scenario.cinema === undefined) issues.push({ path: ["cinema"], message: "the cinema journey needs a cinema" })
+  const atKiosks = kioskJourneys.filter((kind) => (scenario.passengers.mix[kind] ?? 0) > 0)
+  if (atKiosks.length > 0 && scenario.kiosks === undefined) issues.push({ path: ["kiosks"], message: `journeys ${atKiosks.join(", ")} need kiosks` })
   if (scenario.trains.length === 0 && scenario.endAt === undefined) issues.push({ path: ["endAt"], message: "a scenario without trains must say when it ends (endAt)" })
   scenario.trains.forEach((train, index) => {
     if (train.fareFenPerSegment.length !== train.stops.length - 1) {

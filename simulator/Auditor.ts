@@ -15,6 +15,7 @@ import { admittedOnce, carriersWithinCapacity, noTicketWithoutPayment, offlineDo
 import { HistoryIndex, invariantResult } from "./audits/Witness.js"
 import type { Violation } from "./audits/Witness.js"
 import type { History } from "./History.js"
+import { printJobsPrintedOnce } from "./audits/PrintJobs.js"
 
 export { maxWitnessLines } from "./audits/Witness.js"
 
@@ -22,7 +23,7 @@ export type AuditOptions = HoldAuditOptions
 
 export const invariantNames = [
   "no-double-booking", "money-conserved", "payment-ends-in-one-ticket", "no-ticket-without-payment", "admitted-once",
-  "holds-released", "carrier-within-capacity", "charged-once"
+  "holds-released", "carrier-within-capacity", "charged-once", "print-jobs-printed-once"
 ] as const
 
 export const audit = (history: History, options: AuditOptions = {}) =>
@@ -41,5 +42,7 @@ export const audit = (history: History, options: AuditOptions = {}) =>
     ]
     const results: Array<InvariantResult> = []
     for (const [name, description, check] of checks) results.push(invariantResult(name, description, yield* check, index))
+    // beyond DESIGN.md's eight: a kiosk's print job is never lost or printed twice (issue 5)
+    results.push(yield* printJobsPrintedOnce(history))
     return results
   })

@@ -20,6 +20,7 @@ import { phoneEnvironment, setUp } from "./Setup.js"
 import { prepareFanJourney } from "./journeys/Fan.js"
 import { prepareCarrierJourney } from "./journeys/Carrier.js"
 import { prepareSmsJourney } from "./journeys/Sms.js"
+import { prepareAppPickupJourney, prepareKioskJourney } from "./journeys/Kiosk.js"
 import type { Prepared, Timing } from "./Setup.js"
 
 export interface JourneyContext {
@@ -57,7 +58,9 @@ export const journeyPreparers: { readonly [Kind in JourneyKind]-?: JourneyPrepar
   "app-gateway": prepareAppGatewayJourney,
   cinema: prepareCinemaJourney,
   sms: (context) => prepareSmsJourney(context),
-  carrier: (context) => prepareCarrierJourney(context)
+  carrier: (context) => prepareCarrierJourney(context),
+  kiosk: prepareKioskJourney,
+  "app-pickup": prepareAppPickupJourney
 }
 
 export const journeyKindsOf = (scenario: Scenario): ReadonlyArray<JourneyKind> =>

@@ -15,10 +15,11 @@ import { HoldQueueFull } from "../Inventory/Errors.js"
 import { Order } from "../Orders/Api.js"
 import {
   CardDeclined, GatewayAmountMismatch, GatewayCallbackStale, GatewayChargeNotFound, GatewaySignatureInvalid,
-  NoGatewayPayment, PaymentInProgress, PrintJobAlreadyPrinted, PrintJobNotFound
+  NoGatewayPayment, NothingToPickUp, PaymentInProgress, PrintJobAlreadyPrinted, PrintJobNotFound, TicketAlreadyPrinted
 } from "./Errors.js"
+import { InvalidVoucherCode, VoucherAlreadyRedeemed, VoucherNotFound, VoucherNotRedeemable } from "../Delivery/Errors.js"
 import { ChargeId, GatewayNotification, SignatureHex, signatureHeader } from "./GatewayNotification.js"
-import { CardToken, PinBlockHex } from "./SimulatedBank.js"
+import { BankConditions, CardToken, PinBlockHex } from "./SimulatedBank.js"
 
 export const KioskId = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{1,32}$/), Schema.brand("KioskId"))
 export type KioskId = typeof KioskId.Type
@@ -71,12 +72,23 @@ export const PrintJob = Schema.Struct({
   ticketId: TicketId,
   /** a pending job has never been printed: what the kiosk prints from it is the one original */
   copy: Schema.Literal("original"),
+  /** `sale`: paid at this kiosk, the receipt is the payment's; `pickup`: bought elsewhere, the receipt is a pickup slip */
+  kind: Schema.Literal("sale", "pickup"),
   ticketText: Schema.String,
   receiptText: Schema.String,
   faults: Schema.Number,
   lastFault: Schema.NullOr(Schema.String)
 })
 export type PrintJob = typeof PrintJob.Type
+/**
+ * A ticket bought elsewhere (the app, SMS) picked up at a kiosk: by its voucher code (seed 004), or by the
+ * buyer's phone number and resident ID (the ID card on the kiosk's reader).
+ */
+export const PickupRequest = Schema.Union(
+  Schema.Struct({ voucherCode: Schema.String.pipe(Schema.maxLength(32)) }),
+  Schema.Struct({ phone: PhoneNumber, residentId: Schema.String.pipe(Schema.pattern(/^\d{17}[\dXx]$/)) })
+)
+export type PickupRequest = typeof PickupRequest.Type
 export const PrinterFault = Schema.Literal("paper-out", "jam")
 export const PrintJobState = Schema.Struct({
   jobId: PrintJobId,
@@ -160,6 +172,16 @@ export class PaymentsAdminApi extends HttpApiGroup.make("paymentsAdmin")
       .addSuccess(Schema.Struct({ cardToken: CardToken }), { status: 201 })
   )
   .add(
+    // the simulated bank's conditions: a party outside the server, slowed down or browned out by a simulation
+    HttpApiEndpoint.put("setBankConditions", "/admin/bank/conditions")
+      .setPayload(BankConditions)
+      .addSuccess(BankConditions)
+  )
+  .add(
+    HttpApiEndpoint.get("bankConditions", "/admin/bank/conditions")
+      .addSuccess(BankConditions)
+  )
+  .add(
     // the simulated gateway's control, for a simulator whose server runs in another process
     HttpApiEndpoint.post("planGatewayCharge", "/admin/gateway/plans")
       .setPayload(GatewayBehaviourSchema)
@@ -209,6 +231,17 @@ export class KioskApi extends HttpApiGroup.make("kiosk")
       .addError(CardDeclined)
       .addError(PaymentInProgress)
       .addError(IdempotencyKeyReused)
+  )
+  .add(
+    HttpApiEndpoint.post("pickup", "/kiosk/pickups")
+      .setPayload(PickupRequest)
+      .addSuccess(Schema.Array(PrintJob), { status: 201 })
+      .addError(InvalidVoucherCode)
+      .addError(VoucherNotFound)
+      .addError(VoucherAlreadyRedeemed)
+      .addError(VoucherNotRedeemable)
+      .addError(TicketAlreadyPrinted)
+      .addError(NothingToPickUp)
   )
   .add(
     HttpApiEndpoint.get("printJobs", "/kiosk/print-jobs")

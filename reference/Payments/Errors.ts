@@ -2,7 +2,8 @@
 import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 
-export const DeclineReason = Schema.Literal("wrong-pin", "insufficient-funds", "lost-card", "unknown-card", "invalid-pin-block")
+/** `issuer-unavailable`: the bank could not decide (ISO 8583 response 91), as in a brownout; the passenger may try again */
+export const DeclineReason = Schema.Literal("wrong-pin", "insufficient-funds", "lost-card", "unknown-card", "invalid-pin-block", "issuer-unavailable")
 export type DeclineReason = typeof DeclineReason.Type
 
 /** The bank refused the card: nothing was charged, the order stays held. */
@@ -37,4 +38,12 @@ export class PrintJobNotFound extends Schema.TaggedError<PrintJobNotFound>()(
 /** A printed job cannot fault any more: reporting one would let it print a second original. */
 export class PrintJobAlreadyPrinted extends Schema.TaggedError<PrintJobAlreadyPrinted>()(
   "PrintJobAlreadyPrinted", { jobId: Schema.String, printedAtMs: Schema.Number }, HttpApiSchema.annotations({ status: 409 })
+) {}
+/** The ticket already has a print job (printed at the kiosk that sold it, or picked up before). */
+export class TicketAlreadyPrinted extends Schema.TaggedError<TicketAlreadyPrinted>()(
+  "TicketAlreadyPrinted", { ticketId: Schema.String }, HttpApiSchema.annotations({ status: 409 })
+) {}
+/** No ticket to print for this phone number and ID (unknown phone, wrong ID, or all printed): one answer for all. */
+export class NothingToPickUp extends Schema.TaggedError<NothingToPickUp>()(
+  "NothingToPickUp", { message: Schema.String }, HttpApiSchema.annotations({ status: 404 })
 ) {}

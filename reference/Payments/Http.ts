@@ -26,6 +26,8 @@ export const PaymentsAdminHttp = HttpApiBuilder.group(ChunyunApi, "paymentsAdmin
     return handlers
       .handle("registerKiosk", ({ payload }) => storeDefects(kiosks.register(payload.kioskId, payload.station)))
       .handle("issueBankCard", ({ payload }) => Effect.map(bank.issueCard(payload), (cardToken) => ({ cardToken })))
+      .handle("setBankConditions", ({ payload }) => Effect.as(bank.setConditions(payload), payload))
+      .handle("bankConditions", () => bank.conditions)
       .handle("planGatewayCharge", ({ payload }) => gateway.plan(payload))
       .handle("setGatewayConditions", ({ payload }) => Effect.zipRight(gateway.setConditions(payload), gatewayState(gateway)))
       .handle("gatewayState", () => gatewayState(gateway))
@@ -44,6 +46,7 @@ export const KioskHttp = HttpApiBuilder.group(ChunyunApi, "kiosk", (handlers) =>
       .handle("payByCard", ({ headers, path, payload }) =>
         Effect.flatMap(CurrentKiosk, (kiosk) =>
           storeDefects(payments.payByCard(kiosk.id, path.orderId, headers["idempotency-key"], payload))))
+      .handle("pickup", ({ payload }) => Effect.flatMap(CurrentKiosk, (kiosk) => storeDefects(kiosks.pickup(kiosk.id, payload))))
       .handle("printJobs", () => Effect.flatMap(CurrentKiosk, (kiosk) => storeDefects(kiosks.printJobs(kiosk.id))))
       .handle("printed", ({ path }) => Effect.flatMap(CurrentKiosk, (kiosk) => storeDefects(kiosks.printed(kiosk.id, path.jobId))))
       .handle("printFault", ({ path, payload }) =>

@@ -6,6 +6,7 @@
  * original, and a printed job is never handed out again.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Effect } from "effect"
 import { LedgerRepo } from "../Accounts/Repo.js"
 import { ServerConfig } from "../Config.js"
@@ -16,8 +17,25 @@ import { Ids, randomHex } from "../Ids.js"
 import { Orders, toOrder } from "../Orders.js"
 import { OrdersRepo } from "../Orders/Repo.js"
 import type { OrderView } from "../Orders/Repo.js"
-import { PrintJobAlreadyPrinted, PrintJobNotFound } from "./Errors.js"
-import type { KioskId, KioskOrder, PrintJob, PrintJobId, PrintJobState } from "./Api.js"
+import { InvalidVoucherCode, VoucherAlreadyRedeemed, VoucherNotFound, VoucherNotRedeemable } from "../Delivery/Errors.js"
+import { normaliseVoucherCode } from "../Delivery/VoucherCode.js"
+import { NothingToPickUp, PrintJobAlreadyPrinted, PrintJobNotFound, TicketAlreadyPrinted } from "./Errors.js"
+import type { KioskId, KioskOrder, PickupRequest, PrintJob, PrintJobId, PrintJobState } from "./Api.js"
+
+type PickupFailure = InvalidVoucherCode | VoucherNotFound | VoucherAlreadyRedeemed | VoucherNotRedeemable | TicketAlreadyPrinted | NothingToPickUp
+
+/** the most tickets one pickup by phone + ID prints: a passenger's trips of a day, not a travel agency's stock */
+export const maxTicketsPerPickup = 8
+
+/** The slip printed on the receipt printer when a ticket bought elsewhere is picked up: nothing of the ID on it. */
+export const pickupSlipText = (slip: { kioskId: KioskId; orderId: OrderId; ticketId: TicketId; by: string; atMs: number }) => [
+  "CHUNYUN SELF-SERVICE KIOSK - TICKET PICKUP",
+  `Kiosk: ${slip.kioskId}`,
+  `Order: ${slip.orderId}`,
+  `Ticket: ${slip.ticketId}`,
+  `Picked up by: ${slip.by}`,
+  `At: ${new Date(slip.atMs).toISOString()}`
+].join("\n")
 
 /** Integer fen as yuan text, without a float: 25000 → "250.00". */
 export const yuanText = (fen: number) => `${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, "0")}`
@@ -141,23 +159,109 @@ export class Kiosks extends Effect.Service<Kiosks>()("Kiosks", {
         return jobId
       })
 
+    /** Rows of print jobs as the kiosk gets them: a sale's job (its order was held at a kiosk) or a pickup's. */
+    const toPrintJobs = (rows: ReadonlyArray<PrintJobRow & { ticket_id: TicketId; qr_text: string; holder: string; sold_here: number }>) =>
+      Effect.forEach(rows, (row) => Effect.gen(function* () {
+        const order = yield* ordersRepo.byId(row.order_id)
+        if (!order) return yield* Effect.dieMessage(`print job ${row.id} names a missing order`)
+        const job: PrintJob = {
+          jobId: row.id, orderId: row.order_id, ticketId: row.ticket_id, copy: "original",
+          kind: Number(row.sold_here) > 0 ? "sale" : "pickup",
+          ticketText: ticketText(order, { id: row.ticket_id, qr_text: row.qr_text, holder: row.holder }),
+          receiptText: row.receipt_text, faults: Number(row.faults), lastFault: row.last_fault
+        }
+        return job
+      }))
+
     /** The kiosk's jobs whose ticket is issued and that were never printed, oldest first. */
     const printJobs = (kioskId: KioskId) =>
+      Effect.flatMap(sql<PrintJobRow & { ticket_id: TicketId; qr_text: string; holder: string; sold_here: number }>`
+          SELECT j.*, t.id AS ticket_id, t.qr_text, t.holder,
+            (SELECT COUNT(*) FROM kiosk_orders ko WHERE ko.order_id = j.order_id) AS sold_here
+          FROM print_jobs j JOIN tickets t ON t.order_id = j.order_id
+          WHERE j.kiosk_id = ${kioskId} AND j.state = 'pending' ORDER BY j.created_at_ms, j.id LIMIT ${config.kioskPrintJobsBatchSize}`,
+      toPrintJobs)
+
+    /** One print job per order, ever (a UNIQUE order_id): a ticket that has one is never queued again. */
+    const queuePickup = (kioskId: KioskId, ticket: { ticket_id: TicketId; order_id: OrderId }, by: string, nowMs: number) =>
       Effect.gen(function* () {
-        const rows = yield* sql<PrintJobRow & { ticket_id: TicketId; qr_text: string; holder: string }>`
-          SELECT j.*, t.id AS ticket_id, t.qr_text, t.holder FROM print_jobs j JOIN tickets t ON t.order_id = j.order_id
-          WHERE j.kiosk_id = ${kioskId} AND j.state = 'pending' ORDER BY j.created_at_ms, j.id LIMIT ${config.kioskPrintJobsBatchSize}`
-        return yield* Effect.forEach(rows, (row) => Effect.gen(function* () {
-          const order = yield* ordersRepo.byId(row.order_id)
-          if (!order) return yield* Effect.dieMessage(`print job ${row.id} names a missing order`)
-          const job: PrintJob = {
-            jobId: row.id, orderId: row.order_id, ticketId: row.ticket_id, copy: "original",
-            ticketText: ticketText(order, { id: row.ticket_id, qr_text: row.qr_text, holder: row.holder }),
-            receiptText: row.receipt_text, faults: Number(row.faults), lastFault: row.last_fault
-          }
-          return job
-        }))
+        const jobId = `P${yield* randomHex(16)}` as PrintJobId
+        const slip = pickupSlipText({ kioskId, orderId: ticket.order_id, ticketId: ticket.ticket_id, by, atMs: nowMs })
+        const inserted = yield* sql`INSERT INTO print_jobs (id, kiosk_id, order_id, receipt_text, state, created_at_ms)
+          VALUES (${jobId}, ${kioskId}, ${ticket.order_id}, ${slip}, 'pending', ${nowMs}) ON CONFLICT (order_id) DO NOTHING RETURNING id`
+        const queued: Array<PrintJobId> = inserted.length === 1 ? [jobId] : []
+        return queued
       })
+
+    /** A voucher (seed 004) redeemed at this kiosk and its ticket queued to print, in one transaction. */
+    const pickupByVoucher = (kioskId: KioskId, typed: string, nowMs: number) =>
+      Effect.gen(function* () {
+        const normalised = normaliseVoucherCode(typed)
+        if (!normalised.ok) return yield* new InvalidVoucherCode({ message: normalised.problem })
+        const code = normalised.code
+        const redeemed = yield* sql<{ ticket_id: TicketId }>`UPDATE ticket_vouchers SET redeemed_at_ms = ${nowMs}, redeemed_machine_id = ${kioskId}
+          WHERE code = ${code} AND redeemed_at_ms IS NULL
+            AND EXISTS (SELECT 1 FROM tickets t JOIN orders o ON o.id = t.order_id
+                        WHERE t.id = ticket_vouchers.ticket_id AND o.state = 'issued' AND t.voided_at_ms IS NULL)
+          RETURNING ticket_id`
+        if (!redeemed[0]) {
+          const [voucher] = yield* sql<{ redeemed_at_ms: number | null; redeemed_machine_id: string | null; state: string }>`
+            SELECT v.redeemed_at_ms, v.redeemed_machine_id, o.state FROM ticket_vouchers v
+            JOIN tickets t ON t.id = v.ticket_id JOIN orders o ON o.id = t.order_id WHERE v.code = ${code}`
+          if (!voucher) return yield* new VoucherNotFound({ code })
+          if (voucher.redeemed_at_ms !== null) {
+            return yield* new VoucherAlreadyRedeemed({ code, redeemedAtMs: Number(voucher.redeemed_at_ms), machineId: voucher.redeemed_machine_id ?? "" })
+          }
+          return yield* new VoucherNotRedeemable({ code, state: voucher.state })
+        }
+        const [ticket] = yield* sql<{ ticket_id: TicketId; order_id: OrderId }>`SELECT id AS ticket_id, order_id FROM tickets WHERE id = ${redeemed[0].ticket_id}`
+        if (!ticket) return yield* Effect.dieMessage(`redeemed voucher ${code} has no ticket`)
+        const queued: Array<PrintJobId> = yield* queuePickup(kioskId, ticket, `voucher ${code.slice(0, 4)} **** ${code.slice(8)}`, nowMs)
+        // a ticket printed at the kiosk that sold it: the redemption above is rolled back with this failure
+        if (queued.length === 0) return yield* new TicketAlreadyPrinted({ ticketId: ticket.ticket_id })
+        return queued
+      })
+
+    /**
+     * Phone number + resident ID (the ID card on the reader): the customer's issued, unused tickets that no
+     * kiosk has printed, oldest first; their vouchers, if drawn, are redeemed so no machine prints them again.
+     */
+    const pickupByPhone = (kioskId: KioskId, phone: PhoneNumber, residentId: string, nowMs: number) =>
+      Effect.gen(function* () {
+        const tickets = yield* sql<{ ticket_id: TicketId; order_id: OrderId }>`SELECT t.id AS ticket_id, t.order_id
+          FROM customers c JOIN orders o ON o.customer_id = c.id JOIN tickets t ON t.order_id = o.id
+          WHERE c.phone = ${phone} AND c.resident_id = ${residentId.toUpperCase()} AND o.state = 'issued'
+            AND t.voided_at_ms IS NULL AND t.admitted_at_ms IS NULL
+            AND NOT EXISTS (SELECT 1 FROM print_jobs j WHERE j.order_id = t.order_id)
+          ORDER BY t.issued_at_ms, t.id LIMIT ${maxTicketsPerPickup}`
+        const by = `phone ${phone.slice(0, 3)}****${phone.slice(-4)} + ID`
+        const queued: Array<PrintJobId> = []
+        for (const ticket of tickets) {
+          const jobs = yield* queuePickup(kioskId, ticket, by, nowMs)
+          if (jobs.length === 0) continue
+          queued.push(...jobs)
+          yield* sql`UPDATE ticket_vouchers SET redeemed_at_ms = ${nowMs}, redeemed_machine_id = ${kioskId}
+            WHERE ticket_id = ${ticket.ticket_id} AND redeemed_at_ms IS NULL`
+        }
+        // one answer for an unknown phone, a wrong ID and nothing left to print: the kiosk learns nothing more
+        if (queued.length === 0) return yield* new NothingToPickUp({ message: "no ticket to print for this phone number and ID" })
+        return queued
+      })
+
+    /** Queue the passenger's tickets to print at this kiosk; the kiosk prints them as it prints its sales. */
+    const pickup = (kioskId: KioskId, request: PickupRequest) =>
+      Effect.gen(function* () {
+        const nowMs = yield* Clock.currentTimeMillis
+        const queue: Effect.Effect<Array<PrintJobId>, PickupFailure | SqlError> = "voucherCode" in request
+          ? pickupByVoucher(kioskId, request.voucherCode, nowMs)
+          : pickupByPhone(kioskId, request.phone, request.residentId, nowMs)
+        const jobIds = yield* sql.withTransaction(queue)
+        const rows = yield* sql<PrintJobRow & { ticket_id: TicketId; qr_text: string; holder: string; sold_here: number }>`
+          SELECT j.*, t.id AS ticket_id, t.qr_text, t.holder, 0 AS sold_here
+          FROM print_jobs j JOIN tickets t ON t.order_id = j.order_id
+          WHERE j.id IN ${sql.in(jobIds)} ORDER BY j.created_at_ms, j.id`
+        return yield* toPrintJobs(rows)
+      }).pipe(Effect.withSpan("Kiosks.pickup"))
 
     const jobOf = (kioskId: KioskId, jobId: PrintJobId) =>
       Effect.flatMap(sql<PrintJobRow>`SELECT * FROM print_jobs WHERE id = ${jobId} AND kiosk_id = ${kioskId}`, (rows) =>
@@ -182,7 +286,7 @@ export class Kiosks extends Effect.Service<Kiosks>()("Kiosks", {
         return stateOf(job)
       })
 
-    return { register, authenticate, holdWalkUp, getKioskOrder, kioskOrder, createPrintJob, printJobs, printed, printFault } as const
+    return { register, authenticate, holdWalkUp, getKioskOrder, kioskOrder, createPrintJob, printJobs, pickup, printed, printFault } as const
   }),
   dependencies: [Ids.Default]
 }) {}

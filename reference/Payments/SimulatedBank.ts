@@ -24,6 +24,20 @@ export const maskedCard = (token: CardToken) => {
 
 export interface Authorisation { readonly authorisationId: string; readonly authCode: string }
 
+/**
+ * How the simulated bank answers right now (a party outside this server, so the operator of a simulation sets
+ * it through `PUT /admin/bank/conditions`): each authorisation takes `latencyMs` plus a uniform draw up to
+ * `latencyJitterMs`, plus `extraLatencyMs` (a slowdown), and is declined as `issuer-unavailable` with
+ * `declineRate` (a brownout). Starts from the server's settings, with no slowdown and no declines.
+ */
+export const BankConditions = Schema.Struct({
+  latencyMs: Schema.Int.pipe(Schema.between(0, 600_000)),
+  latencyJitterMs: Schema.Int.pipe(Schema.between(0, 600_000)),
+  extraLatencyMs: Schema.Int.pipe(Schema.between(0, 600_000)),
+  declineRate: Schema.Number.pipe(Schema.between(0, 1))
+})
+export type BankConditions = typeof BankConditions.Type
+
 export class BankDeclined extends Schema.TaggedError<BankDeclined>()("BankDeclined", { reason: DeclineReason }) {}
 
 /** What the server needs of a card-issuing bank. */
@@ -58,11 +72,17 @@ export class SimulatedBank extends Effect.Service<SimulatedBank>()("SimulatedBan
     const config = yield* ServerConfig
     const cards = yield* Ref.make(new Map<CardToken, SimulatedCard>())
     const authorisations = yield* Ref.make(new Map<string, SimulatedAuthorisation>())
+    const conditions = yield* Ref.make<BankConditions>({
+      latencyMs: config.simulatedBankLatencyMs, latencyJitterMs: config.simulatedBankLatencyJitterMs, extraLatencyMs: 0, declineRate: 0
+    })
+    // nothing is drawn from Random for a jitter or a decline rate of 0: runs without them keep their draws
     const slowly = <A, E>(effect: Effect.Effect<A, E>) =>
       Effect.gen(function* () {
-        const jitterMs = config.simulatedBankLatencyJitterMs > 0 ? yield* Random.nextIntBetween(0, config.simulatedBankLatencyJitterMs + 1) : 0
-        const latencyMs = config.simulatedBankLatencyMs + jitterMs
+        const now = yield* Ref.get(conditions)
+        const jitterMs = now.latencyJitterMs > 0 ? yield* Random.nextIntBetween(0, now.latencyJitterMs + 1) : 0
+        const latencyMs = now.latencyMs + jitterMs + now.extraLatencyMs
         if (latencyMs > 0) yield* Effect.sleep(latencyMs)
+        if (now.declineRate > 0 && (yield* Random.next) < now.declineRate) return yield* new BankDeclined({ reason: "issuer-unavailable" })
         return yield* effect
       })
 
@@ -80,7 +100,7 @@ export class SimulatedBank extends Effect.Service<SimulatedBank>()("SimulatedBan
         return card ? new Map(all).set(token, change(card)) : all
       })
 
-    const authorise = (request: { cardToken: CardToken; pinBlock: string; amountFen: number; reference: string }) =>
+    const authorise = (request: { cardToken: CardToken; pinBlock: string; amountFen: number; reference: string }): Effect.Effect<Authorisation, BankDeclined> =>
       slowly(Effect.gen(function* () {
         const card = (yield* Ref.get(cards)).get(request.cardToken)
         if (!card) return yield* new BankDeclined({ reason: "unknown-card" })
@@ -131,7 +151,7 @@ export class SimulatedBank extends Effect.Service<SimulatedBank>()("SimulatedBan
       capture: (authorisationId) => settle(authorisationId, "captured"),
       reverse: (authorisationId, amountFen) => settle(authorisationId, "reversed", amountFen)
     }
-    return { issueCard, reportLost: (token: CardToken) => updateCard(token, (card) => ({ ...card, lost: true })), cardState, captures, port } as const
+    return { issueCard, conditions: Ref.get(conditions), setConditions: (next: BankConditions) => Ref.set(conditions, next), reportLost: (token: CardToken) => updateCard(token, (card) => ({ ...card, lost: true })), cardState, captures, port } as const
   })
 }) {}
 

@@ -1,0 +1,244 @@
+/**
+ * The `kiosk` and `app-pickup` journeys (seed 001, 004). Both use the stations' kiosks, registered once per
+ * run by whichever journey is prepared first: the operator registers each kiosk (its device key), sets the
+ * simulated bank's normal latency, and a station attendant goes through each kiosk's print queue now and then.
+ * `kiosk`: a walk-up passenger buys at a kiosk of the boarding station with card + PIN, and leaves with the
+ * printed ticket and receipt. `app-pickup`: the passenger buys with the app (wallet), then prints the ticket at
+ * a kiosk before the train leaves, by voucher code or by phone number + resident ID.
+ * The `bank-slowdown` fault is the bank's: switched on and off through `PUT /admin/bank/conditions`.
+ */
+import { Clock, Effect, Random } from "effect"
+import { makeCardReader, panOf, readModes } from "../../devices/CardReader.js"
+import type { BankCard, ReadMode } from "../../devices/CardReader.js"
+import { bearer, makeClient, withCredentials } from "../../devices/Client.js"
+import type { ApiClient } from "../../devices/Client.js"
+import { gaveUpReason, makeKiosk, pickupAtKiosk, walkUpSale } from "../../devices/Kiosk.js"
+import type { Kiosk } from "../../devices/Kiosk.js"
+import { passwordOf, paymentPasswordOf } from "../../devices/Phone.js"
+import type { Passenger, PhoneEnvironment, Trip } from "../../devices/Phone.js"
+import type { Fen, PhoneNumber, ServiceDate, StationCode } from "../../reference/Domain.js"
+import type { KioskId } from "../../reference/Payments/Api.js"
+import type { BankConditions } from "../../reference/Payments/SimulatedBank.js"
+import type { KioskSetup } from "../../scenarios/Kiosks.js"
+import { outcomeOf, recorded } from "../History.js"
+import type { History } from "../History.js"
+import type { JourneyContext, JourneyPreparer, PreparedJourney } from "../Journeys.js"
+import { scenarioEndMs, weightedIndex } from "../Population.js"
+import { departureOf, phoneEnvironment } from "../Setup.js"
+
+/** UnionPay-style BINs of a few issuers the walk-up passengers' cards come from */
+const cardBins = ["622202", "621700", "622848", "621661", "622588"]
+/** the most lines of reader log kept per run (the newest); enough for a test to read them all */
+const maxReaderLogLines = 50_000
+
+/** The card reader logs of a run, by its history: what the readers wrote, for tests that look for a PAN in them. */
+export const readerLogOf = new WeakMap<History, Array<string>>()
+
+interface Stations {
+  readonly setup: KioskSetup
+  readonly kiosksAt: (station: string) => ReadonlyArray<Kiosk>
+  readonly admin: ApiClient
+  readonly normalBank: BankConditions
+  readonly attendants: ReadonlyArray<Effect.Effect<void, unknown>>
+}
+
+const stationsOfRun = new WeakMap<JourneyContext, Stations>()
+
+const setUpKiosks = (context: JourneyContext, setup: KioskSetup) =>
+  Effect.gen(function* () {
+    const admin = yield* makeClient(context.baseUrl, { "x-admin-key": context.adminKey })
+    const normalBank: BankConditions = { latencyMs: setup.bank.latencyMs, latencyJitterMs: setup.bank.latencyJitterMs, extraLatencyMs: 0, declineRate: 0 }
+    yield* admin.paymentsAdmin.setBankConditions({ payload: normalBank })
+    const readerLog: Array<string> = []
+    readerLogOf.set(context.history, readerLog)
+    const log = (line: string) => {
+      readerLog.push(line)
+      if (readerLog.length > maxReaderLogLines) readerLog.shift()
+    }
+    const boarding = [...new Set(context.scenario.trains.flatMap((train) => train.stops.slice(0, -1).map((stop) => stop.station)))]
+    const byStation = new Map<string, Array<Kiosk>>()
+    for (const station of setup.stations ?? boarding) {
+      const kiosks: Array<Kiosk> = []
+      for (let number = 1; number <= setup.perStation; number++) {
+        const kioskId = `${station}-K${String(number).padStart(2, "0")}` as KioskId
+        const registered = yield* admin.paymentsAdmin.registerKiosk({ payload: { kioskId, station: station as StationCode } })
+        const client = yield* makeClient(context.baseUrl, { "x-device-key": registered.deviceKey })
+        const reader = makeCardReader(`reader-${kioskId}`, { readFailureRate: setup.cards.readFailureRate, sleep: context.timing.sleepScenario, log })
+        kiosks.push(makeKiosk({ ...context.timing, history: context.history, faults: context.faults, printers: setup.printers }, kioskId, station as StationCode, client, reader))
+      }
+      byStation.set(station, kiosks)
+    }
+    const endMs = scenarioEndMs(context.scenario)
+    const attendant = (kiosk: Kiosk) => Effect.gen(function* () {
+      while ((yield* context.timing.scenarioNowMs) + setup.attendantRoundMs <= endMs) {
+        yield* context.timing.sleepScenario(setup.attendantRoundMs)
+        yield* kiosk.serve(Effect.ignore(kiosk.printPending))
+      }
+    })
+    const stations: Stations = {
+      setup, admin, normalBank, kiosksAt: (station) => byStation.get(station) ?? [],
+      attendants: [...byStation.values()].flat().map(attendant)
+    }
+    return stations
+  })
+
+/** The run's kiosks, set up by the first kiosk journey prepared; the attendants start with that journey only. */
+const kioskStations = (context: JourneyContext) =>
+  Effect.gen(function* () {
+    const known = stationsOfRun.get(context)
+    if (known) return { stations: known, first: false }
+    const setup = context.scenario.kiosks
+    if (!setup) return yield* Effect.dieMessage(`scenario ${context.scenario.name} has kiosk journeys but no kiosks`)
+    const stations = yield* setUpKiosks(context, setup)
+    stationsOfRun.set(context, stations)
+    return { stations, first: true }
+  })
+
+const preparedWith = (stations: Stations, first: boolean, start: PreparedJourney["start"]): PreparedJourney => ({
+  start,
+  background: first ? stations.attendants : [],
+  faultActions: {
+    "bank-slowdown": {
+      start: (fault) => stations.admin.paymentsAdmin.setBankConditions({
+        payload: { ...stations.normalBank, extraLatencyMs: fault.extraLatencyMs, declineRate: fault.declineRate }
+      }),
+      end: () => stations.admin.paymentsAdmin.setBankConditions({ payload: stations.normalBank })
+    }
+  }
+})
+
+const pickKiosk = (stations: Stations, station: string) =>
+  Effect.gen(function* () {
+    const kiosks = stations.kiosksAt(station)
+    if (kiosks.length === 0) return undefined
+    return kiosks[kiosks.length === 1 ? 0 : yield* Random.nextIntBetween(0, kiosks.length)]
+  })
+
+const gaveUp = (history: History, timing: JourneyContext["timing"], actor: string, reason: string) =>
+  Effect.flatMap(timing.scenarioNowMs, (atMs) => Effect.sync(() => history.add({ atMs, actor, kind: "gave-up", outcome: reason })))
+
+/** The PAN and PIN of passenger `index`'s card: a function of the index alone (no draw from Random). */
+export const cardSecretsOf = (index: number) => ({
+  pan: panOf(cardBins[index % cardBins.length]!, index),
+  pin: String(100_000 + ((index * 7_919) % 900_000))
+})
+
+/** The passenger's bank card: issued at the simulated bank when the passenger first needs it. */
+const cardOf = (stations: Stations, passenger: Passenger) =>
+  Effect.gen(function* () {
+    const { cards } = stations.setup
+    const { pan, pin } = cardSecretsOf(passenger.index)
+    const poor = cards.poorCardRate > 0 && (yield* Random.next) < cards.poorCardRate
+    const issued = yield* stations.admin.paymentsAdmin.issueBankCard({ payload: { pan, pin, balanceFen: (poor ? 100 : cards.balanceFen) as Fen } })
+    const weights = readModes.map((mode) => cards.modes[mode] ?? 0)
+    const readMode: ReadMode = readModes[yield* weightedIndex(weights)]!
+    const card: BankCard = { pan, token: issued.cardToken }
+    return { card, pin, readMode }
+  })
+
+const walkUpJourney = (context: JourneyContext, stations: Stations) => (passenger: Passenger, afterPurchase: Effect.Effect<void>) => {
+  const actor = `walkup-${passenger.index}`
+  const { scenario, history, timing, prepared } = context
+  const thinkTime = Effect.flatMap(Random.nextIntBetween(scenario.passengers.thinkTimeMs.min, scenario.passengers.thinkTimeMs.max + 1), timing.sleepScenario)
+  return Effect.gen(function* () {
+    const trip = passenger.trip
+    if (!trip) return yield* Effect.dieMessage(`walk-up passenger ${passenger.index} has no trip`)
+    // the kiosk sells trains that have not left yet; the server itself does not refuse a departed run
+    if ((yield* timing.scenarioNowMs) >= departureOf(scenario)(trip.train, trip.fromStation)) return yield* gaveUp(history, timing, actor, "train already left")
+    const kiosk = yield* pickKiosk(stations, trip.fromStation)
+    if (!kiosk) return yield* gaveUp(history, timing, actor, "no kiosk at station")
+    const { card, pin, readMode } = yield* cardOf(stations, passenger)
+    const givesPhone = (yield* Random.next) < stations.setup.walkUpPhoneShare
+    const sold = yield* kiosk.serve(walkUpSale(kiosk, {
+      passengerIndex: passenger.index, runId: prepared.runIds[trip.train]!, serviceDate: scenario.trains[trip.train]!.serviceDate as ServiceDate,
+      fromStation: trip.fromStation, toStation: trip.toStation, ...(givesPhone ? { phone: passenger.phone } : {}),
+      card, readMode, pin, mistypedPinRate: stations.setup.cards.mistypedPinRate, maxPinAttempts: stations.setup.cards.maxPinAttempts,
+      maxIssuerRetries: stations.setup.bank.maxIssuerRetries, issuerRetryAfterMs: stations.setup.bank.issuerRetryAfterMs, thinkTime
+    }))
+    history.add({
+      atMs: yield* timing.scenarioNowMs, actor, kind: "ticket-received", outcome: "ok",
+      detail: { orderId: sold.orderId, ticketId: sold.ticketId, paymentToIssuanceMs: sold.paymentToIssuanceMs, kiosk: kiosk.kioskId, jobId: sold.jobId }
+    })
+  }).pipe(
+    Effect.catchAll((error) => gaveUp(history, timing, actor, gaveUpReason(error))),
+    Effect.ensuring(afterPurchase)
+  )
+}
+
+/** `kiosk`: walk-up card + PIN sales at the boarding station's kiosks */
+export const prepareKioskJourney: JourneyPreparer = (context) =>
+  Effect.map(kioskStations(context), ({ stations, first }) => preparedWith(stations, first, walkUpJourney(context, stations)))
+
+/**
+ * The app purchase of devices/Phone.ts (register, log in, hold, top up, pay from the wallet, await the ticket),
+ * ending with the session and the order instead of a walk to the gate.
+ */
+const appPurchase = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, actor: string) =>
+  Effect.gen(function* () {
+    const client = env.anonymous
+    const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) =>
+      recorded(env.history, actor, kind, env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay)), detailOf)
+    yield* call("register", client.customers.register({
+      payload: { phone: passenger.phone, password: passwordOf(passenger), paymentPassword: paymentPasswordOf(passenger), residentId: passenger.residentId }
+    }))
+    yield* env.thinkTime
+    const session = yield* call("login", client.customers.login({ payload: { phone: passenger.phone, password: passwordOf(passenger) } }))
+    return yield* Effect.gen(function* () {
+      const order = yield* call("hold", client.orders.hold({ payload: { runId: env.runIdOf(trip.train), fromStation: trip.fromStation, toStation: trip.toStation } }),
+        (held) => ({ orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen }))
+      yield* call("top-up", client.accounts.topUp({ headers: { "idempotency-key": `topup-${String(passenger.index).padStart(8, "0")}` }, payload: { amountFen: order.priceFen as never } }))
+      const payStartMs = yield* Clock.currentTimeMillis
+      yield* call("pay", client.accounts.pay({
+        path: { orderId: order.orderId }, headers: { "idempotency-key": `pay-${String(passenger.index).padStart(8, "0")}` }, payload: { paymentPassword: paymentPasswordOf(passenger) }
+      }), (paid) => ({ orderId: paid.orderId, state: paid.state }))
+      for (let poll = 0; ; poll++) {
+        const ticket = yield* call("get-ticket", client.issuance.getTicket({ path: { orderId: order.orderId } })).pipe(
+          Effect.catchTag("TicketNotIssued", () => Effect.succeed(undefined)))
+        if (ticket) {
+          env.history.add({
+            atMs: yield* env.scenarioNowMs, actor, kind: "ticket-received", outcome: "ok",
+            detail: { orderId: order.orderId, ticketId: ticket.ticketId, paymentToIssuanceMs: (yield* Clock.currentTimeMillis) - payStartMs }
+          })
+          return { token: session.token, orderId: order.orderId }
+        }
+        if (poll >= env.maxTicketPolls) return yield* Effect.fail({ _tag: "TicketNeverArrived" as const })
+        yield* env.sleepScenario(env.ticketPollIntervalMs)
+      }
+    }).pipe(withCredentials(bearer(session.token)))
+  })
+
+const appPickupJourney = (context: JourneyContext, stations: Stations, env: PhoneEnvironment) => (passenger: Passenger, afterPurchase: Effect.Effect<void>) => {
+  const actor = `phone-${passenger.index}`
+  const { history, timing } = context
+  return Effect.gen(function* () {
+    const trip = passenger.trip
+    if (!trip) return yield* Effect.dieMessage(`app-pickup passenger ${passenger.index} has no trip`)
+    const bought = yield* appPurchase(env, passenger, trip, actor).pipe(Effect.ensuring(afterPurchase))
+    const byVoucher = (yield* Random.next) < stations.setup.pickupByVoucherShare
+    const voucher = byVoucher
+      ? yield* recorded(history, actor, "get-voucher", env.anonymous.delivery.getVoucher({ path: { orderId: bought.orderId } }).pipe(withCredentials(bearer(bought.token))))
+      : undefined
+    const earlyMs = yield* Random.nextIntBetween(stations.setup.pickupBeforeDepartureMs.min, stations.setup.pickupBeforeDepartureMs.max + 1)
+    const nowMs = yield* timing.scenarioNowMs
+    yield* timing.sleepScenario(Math.max(0, env.departureEpochMs(trip.train, trip.fromStation) - earlyMs - nowMs))
+    if ((yield* timing.scenarioNowMs) >= env.departureEpochMs(trip.train, trip.fromStation)) return yield* gaveUp(history, timing, actor, "train already left")
+    const kiosk = yield* pickKiosk(stations, trip.fromStation)
+    if (!kiosk) return yield* gaveUp(history, timing, actor, "no kiosk at station")
+    const startMs = yield* Clock.currentTimeMillis
+    const jobs = yield* kiosk.serve(pickupAtKiosk(kiosk, voucher
+      ? { voucherCode: voucher.display }
+      : { phone: passenger.phone as PhoneNumber, residentId: passenger.residentId }, voucher ? "voucher" : "phone"))
+    history.add({
+      atMs: yield* timing.scenarioNowMs, actor, kind: "ticket-picked-up", outcome: "ok",
+      detail: { orderId: bought.orderId, jobs: jobs.length, by: voucher ? "voucher" : "phone", kiosk: kiosk.kioskId, atKioskMs: (yield* Clock.currentTimeMillis) - startMs }
+    })
+  }).pipe(Effect.catchAll((error) => gaveUp(history, timing, actor, gaveUpReason(error) === "UnknownError" ? outcomeOf(error) : gaveUpReason(error))))
+}
+
+/** `app-pickup`: buy in the app, print the ticket at a kiosk of the boarding station before the train leaves */
+export const prepareAppPickupJourney: JourneyPreparer = (context) =>
+  Effect.gen(function* () {
+    const { stations, first } = yield* kioskStations(context)
+    const env = yield* phoneEnvironment(context.scenario, context.prepared, context.history, context.baseUrl, context.timing, context.faults)
+    return preparedWith(stations, first, appPickupJourney(context, stations, env))
+  })
