@@ -119,8 +119,15 @@ export const makeLanes = (options: LaneOptions) => {
       // the waiter's services, under the leader's transaction when the turn opened one (group commit)
       const self: Waiter = { work: Effect.mapInputContext(work, (outer: Context.Context<never>) => Context.merge(context, outer)), answer }
       lane.waiting.push(self)
-      let outcome = yield* (lane.leading ? Deferred.await(answer) : Effect.succeed<Served | Lead>({ _tag: "Lead" }))
-      lane.leading = true
+      // lead at once when nobody leads; otherwise wait to be served, or to be handed the lead (which leaves
+      // `leading` set). A served waiter must not touch `leading`: its leader may have cleared it already, and
+      // setting it again would leave the lane "led" by nobody, with every later hold waiting forever.
+      let outcome: Served | Lead
+      if (lane.leading) outcome = yield* Deferred.await(answer)
+      else {
+        lane.leading = true
+        outcome = { _tag: "Lead" }
+      }
       if (outcome._tag === "Lead") {
         if (options.windowMs > 0 && lane.waiting.length < options.maxPerTurn) yield* Effect.sleep(options.windowMs)
         outcome = yield* serveTurn(lane, self)
