@@ -38,5 +38,8 @@ export const withSlowness = <E, R>(store: Layer.Layer<SqlClient.SqlClient, E, R>
   Layer.effectContext(Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const delayMs = yield* Ref.make(0)
-    return Context.make(SqlClient.SqlClient, slowed(sql, delayMs)).pipe(Context.add(StoreSlowness, delayMs))
+    // everything the store provides stays visible (the SQLite client's online backup reads `SqliteClient`);
+    // only the generic client is replaced by the slowed one
+    const provided = yield* Effect.context<SqlClient.SqlClient>()
+    return provided.pipe(Context.add(SqlClient.SqlClient, slowed(sql, delayMs)), Context.add(StoreSlowness, delayMs))
   })).pipe(Layer.provide(store))
