@@ -20,6 +20,8 @@ import { bearer, rawRequest, startTestServer } from "./testing/TestServer.js"
 import type { TestServer } from "./testing/TestServer.js"
 
 const seed = Number(process.env["CHUNYUN_FUZZ_SEED"] ?? Math.floor(Math.random() * 2 ** 31))
+const isFaultControl = (operation: Operation) => operation.method.toUpperCase() === "PUT" && operation.path.endsWith("/conditions")
+
 /** bad requests in all, shared among the operations (about 20 s on SQLite on a busy 2-core machine) */
 const badCasesInAll = 520
 const minBadCasesPerOperation = 12
@@ -145,7 +147,10 @@ describe(`every operation of the OpenAPI document, fuzzed (seed ${seed})`, () =>
     // without the world's gate ID: registering it again would give the gate a new key, and lock the fuzzer out
     const withGate = fuzzContext(server, document, world)
     const context = { ...withGate, known: withGate.known.filter((value) => value !== world.gate.gateId) }
-    for (const operation of operations) {
+    // the operator's fault controls (store, bank and gateway conditions) slow every later answer down when given a
+    // valid value, by design (a 60 s commit delay stalled this test); their valid use is tested beside them
+    // (Store/SlowStore.test.ts, Payments/GatewayConditions.test.ts, the kiosk's bank tests), their bad input above
+    for (const operation of operations.filter((candidate) => !isFaultControl(candidate))) {
       const answers = new Map<string, number>()
       await fc.assert(fc.asyncProperty(wellFormedRequests(operation, context), async (draft) => {
         const answer = await send(server.baseUrl, draft)
