@@ -117,7 +117,8 @@ describe("chunyun refuses bad input with exit code 2 and says why on stderr", ()
     absent: () => ["run", absentFile()],
     unknownCommand: () => ["nosuch"],
     serveTwoStores: () => ["serve", "--db", ":memory:", "--store", "postgres://root@127.0.0.1:5432/test"],
-    serveStoreNotPostgres: () => ["serve", "--store", "mysql://root@127.0.0.1/test"]
+    serveStoreNotPostgres: () => ["serve", "--store", "mysql://root@127.0.0.1/test"],
+    matrixLoadPercent: () => ["matrix", tinyScenario, "--vary", "inventory=conditional", "--max-outside-load", "10%"]
   } satisfies Record<string, () => ReadonlyArray<string>>
   const results = new Map<keyof typeof invocations, CliResult>()
   const resultOf = (name: keyof typeof invocations) => {
@@ -170,6 +171,10 @@ export default { ...rest, pasengers: passengers }
   test("serve with both --db and --store, or a --store that is no PostgreSQL URL", () => {
     assertRefused(resultOf("serveTwoStores"), /--db \(a SQLite file\) and --store \(a PostgreSQL URL\) exclude each other/)
     assertRefused(resultOf("serveStoreNotPostgres"), /--store expects a postgres:\/\/ URL, got "mysql:\/\/root@127\.0\.0\.1\/test"/)
+  })
+
+  test("matrix: an outside-load limit that is not a share from 0 to 1", () => {
+    assertRefused(resultOf("matrixLoadPercent"), /--max-outside-load expects a share from 0 to 1 \(0\.1 = 10 % of the machine\), got "10%"/)
   })
 
   test("an unknown command, with the usage", () => {

@@ -39,6 +39,7 @@ import { scenarioEndMs } from "../simulator/Population.js"
 import { runVirtual } from "../simulator/Virtual.js"
 import { historyFileName, historyFileText, HistoryFileError, renderReplay, replayHistory, withReplayCommands } from "../simulator/Replay.js"
 import { isArrivalRate, maxVusOf } from "../simulator/Executors.js"
+import { defaultMaxOutsideCpuShare } from "../simulator/HostLoad.js"
 import { MatrixUsageError, parseVary } from "../simulator/Matrix.js"
 import { runMatrix } from "../simulator/MatrixRun.js"
 import { renderMatrixSummary } from "../reports/matrixHtml.js"
@@ -63,6 +64,8 @@ const usage = `usage:
   chunyun export-k6 <scenario.ts> [--out script.js] [--time-scale X]   (the load as a k6 script, for k6 / k6-operator)
   chunyun matrix <scenario.ts> --vary inventory=conditional,row-lock,optimistic,queue --vary store=sqlite,postgres [--vary issuance=…]
                 [--seed N] [--out DIR] [--mode auto|virtual|real] [--passengers N] [--time-scale X] [--unsafe] [--postgres URL]
+                [--max-outside-load SHARE]   (real mode: rows measured while other work kept more than SHARE of the
+                                              machine busy are re-run once, then flagged; default ${defaultMaxOutsideCpuShare})
                 (store: sqlite, sqlite-memory, sqlite-file, postgres, postgres:N; any field of the scenario's server section varies)`
 
 class UsageError extends Error {}
@@ -82,6 +85,15 @@ const integerOption = (name: string, text: string | undefined, fallback: number,
   if (!Number.isInteger(value) || value < min) throw new UsageError(`--${name} expects an integer ≥ ${min}, got "${text}"`)
   return value
 }
+
+/** a share of the machine, 0 to 1 */
+const shareOption = (name: string, text: string | undefined, fallback: number) => {
+  if (text === undefined) return fallback
+  const value = Number(text)
+  if (text.trim() === "" || !Number.isFinite(value) || value < 0 || value > 1) throw new UsageError(`--${name} expects a share from 0 to 1 (0.1 = 10 % of the machine), got "${text}"`)
+  return value
+}
+const formatPercent = (share: number | undefined) => share === undefined ? "unknown" : `${(share * 100).toFixed(1)} %`
 
 const inventoryOption = (text: string | undefined, fallback: InventoryVariant, unsafeAllowed: boolean): InventoryVariant => {
   const variant = text ?? fallback
@@ -291,7 +303,8 @@ const matrixCommand = async (args: ReadonlyArray<string>) => {
     args: [...args], allowPositionals: true,
     options: {
       vary: { type: "string", multiple: true }, seed: { type: "string" }, out: { type: "string" }, mode: { type: "string" },
-      passengers: { type: "string" }, "time-scale": { type: "string" }, unsafe: { type: "boolean" }, postgres: { type: "string" }
+      passengers: { type: "string" }, "time-scale": { type: "string" }, unsafe: { type: "boolean" }, postgres: { type: "string" },
+      "max-outside-load": { type: "string" }
     }
   })
   const file = positionals[0]
@@ -305,6 +318,7 @@ const matrixCommand = async (args: ReadonlyArray<string>) => {
   const passengers = integerOption("passengers", values.passengers, loaded.passengers.count, 1)
   const scenario = { ...loaded, passengers: { ...loaded.passengers, count: passengers } }
   const outDir = resolve(values.out ?? `out/matrix-${scenario.name}-${seed}`)
+  const maxOutsideCpuShare = shareOption("max-outside-load", values["max-outside-load"], defaultMaxOutsideCpuShare)
   try {
     const axes = (values.vary ?? []).map(parseVary)
     console.log(`chunyun matrix: ${scenario.name}, seed ${seed}, ${passengers} passengers${passengers === loaded.passengers.count ? "" : ` (scaled down from ${loaded.passengers.count})`}`)
@@ -312,7 +326,11 @@ const matrixCommand = async (args: ReadonlyArray<string>) => {
       scenario, axes, seed, mode, outDir, cliEntry: fileURLToPath(import.meta.url), postgresUrl,
       allowUnsafeInventory: values.unsafe === true, codeVersion: codeVersion(), startedAt: new Date().toISOString(),
       ...(values["time-scale"] === undefined ? {} : { timeScale: integerOption("time-scale", values["time-scale"], 1, 1) }),
+      maxOutsideCpuShare,
       onRunStart: (combination, index, total) => console.log(`[${index + 1}/${total}] ${combination.label}`),
+      onLoad: (_combination, event) => console.log(event.kind === "waited"
+        ? `        waited ${Math.round(event.waitedMs / 1000)} s for a quiet machine (outside load ${formatPercent(event.share)})`
+        : `        outside load ${formatPercent(event.share)} while it ran: ${event.rerun ? "running it again" : "flagged (loaded)"}`),
       onRow: (row) => console.log(`        issued ${row.ticketsIssued}, pay→issue p99 ${row.paymentToIssuanceP99Ms} ms, violations ${row.invariantViolations}, ${Math.round(row.wallDurationMs / 1000)} s`)
     })
     console.log(renderMatrixSummary(matrix))

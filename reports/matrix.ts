@@ -36,6 +36,13 @@ export const MatrixRow = Schema.Struct({
   errors: Schema.Number,
   errorsByTag: Schema.Record({ key: Schema.String, value: Schema.Number }),
   invariantViolations: Schema.Number,
+  /**
+   * the machine's CPU busy with work that is not the run's own, as a share of its capacity
+   * (simulator/HostLoad.ts); absent where it cannot be read
+   */
+  outsideCpuShare: Schema.optional(Schema.Number),
+  /** real mode, and the outside share above the matrix's limit even after one re-run: not comparable */
+  underOutsideLoad: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   /** "invariant: witness line", first few per broken invariant */
   witness: Schema.Array(Schema.String),
   /** columns where this row has the best value of the matrix */
@@ -52,11 +59,13 @@ export const Matrix = Schema.Struct({
   codeVersion: Schema.String,
   axes: Schema.Array(Schema.Struct({ key: Schema.String, values: Schema.Array(Schema.String) })),
   rows: Schema.Array(MatrixRow),
+  /** a real-mode row whose outside CPU share is above this is flagged and takes no best marks */
+  maxOutsideCpuShare: Schema.optional(Schema.Number),
   notes: Schema.Array(Schema.String)
 })
 export type Matrix = typeof Matrix.Type
 
-type NumericColumn = { [K in keyof MatrixRow]: MatrixRow[K] extends number ? K : never }[keyof MatrixRow]
+type NumericColumn = { [K in keyof MatrixRow]-?: MatrixRow[K] extends number ? K : never }[keyof MatrixRow]
 
 /** The columns compared, each with the direction that is better. */
 export const comparedColumns: ReadonlyArray<{ readonly column: NumericColumn; readonly better: "higher" | "lower" }> = [
@@ -97,21 +106,26 @@ export const rowOf = (label: string, variant: Readonly<Record<string, string>>, 
     errorsByTag: { ...report.counts.errorsByTag },
     invariantViolations: broken.reduce((sum, invariant) => sum + invariant.violations, 0),
     witness: broken.flatMap((invariant) => (invariant.witness ?? []).slice(0, maxWitnessLinesPerInvariant).map((line) => `${invariant.name}: ${line}`)),
+    underOutsideLoad: false,
     best: []
   }
 }
 
-/** Marks, in each compared column, the rows holding the best value (ties all marked; one row marks nothing). */
+/**
+ * Marks, in each compared column, the rows holding the best value (ties all marked; one row marks nothing).
+ * A row measured under outside load is not compared: it takes no mark and sets no best value.
+ */
 export const markBest = (rows: ReadonlyArray<MatrixRow>): ReadonlyArray<MatrixRow> => {
-  if (rows.length < 2) return rows
+  const compared = rows.filter((row) => !row.underOutsideLoad)
+  if (compared.length < 2) return rows.map((row) => ({ ...row, best: [] }))
   const bestByColumn = new Map(comparedColumns.map(({ column, better }) => {
-    const values = rows.map((row) => row[column])
+    const values = compared.map((row) => row[column])
     return [column, better === "higher" ? Math.max(...values) : Math.min(...values)] as const
   }))
   return rows.map((row) => ({
     ...row,
-    best: comparedColumns
-      .filter(({ column }) => rows.some((other) => other[column] !== row[column]) && row[column] === bestByColumn.get(column))
+    best: row.underOutsideLoad ? [] : comparedColumns
+      .filter(({ column }) => compared.some((other) => other[column] !== row[column]) && row[column] === bestByColumn.get(column))
       .map(({ column }) => column)
   }))
 }

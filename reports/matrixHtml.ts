@@ -22,23 +22,35 @@ const columns: ReadonlyArray<Column> = [
   { key: "invariantViolations", title: "violations", text: (row) => formatCount(row.invariantViolations) }
 ]
 
+const percent = (share: number | undefined) => share === undefined ? "–" : `${(share * 100).toFixed(1)} %`
+/** the marker of a row measured under outside load, after its label */
+export const loadedMarker = "(loaded)"
+const labelOf = (row: MatrixRow) => row.underOutsideLoad ? `${row.label} ${loadedMarker}` : row.label
+
+const loadedWarning = (matrix: Matrix): ReadonlyArray<string> => {
+  const loaded = matrix.rows.filter((row) => row.underOutsideLoad)
+  if (loaded.length === 0) return []
+  return [`${loaded.length} of ${matrix.rows.length} rows ${loadedMarker} ran while other work kept more than ${percent(matrix.maxOutsideCpuShare)} of the machine busy, even after a re-run: their numbers are not comparable with the others (they take no best marks); re-run the matrix on a quiet machine.`]
+}
+
 const topErrors = (row: MatrixRow, count = 3) =>
   Object.entries(row.errorsByTag).sort(([, a], [, b]) => b - a).slice(0, count).map(([tag, n]) => `${tag} ${n}`).join(", ")
 
 /** The table for a terminal: `*` marks the best value of a column. */
 export const renderMatrixSummary = (matrix: Matrix): string => {
-  const header = ["variant", "mode", ...columns.map((column) => column.title), "wall", "top errors"]
+  const header = ["variant", "mode", ...columns.map((column) => column.title), "wall", "outside load", "top errors"]
   const body = matrix.rows.map((row) => [
-    escapeControlCharacters(row.label), row.mode,
+    escapeControlCharacters(labelOf(row)), row.mode,
     ...columns.map((column) => `${column.text(row)}${row.best.includes(column.key) ? "*" : ""}`),
-    formatDuration(row.wallDurationMs), escapeControlCharacters(topErrors(row))
+    formatDuration(row.wallDurationMs), percent(row.outsideCpuShare), escapeControlCharacters(topErrors(row))
   ])
-  const table = formatTable([header, ...body], ["left", "left", ...columns.map(() => "right" as const), "right", "left"])
+  const table = formatTable([header, ...body], ["left", "left", ...columns.map(() => "right" as const), "right", "right", "left"])
   const witnesses = matrix.rows.filter((row) => row.witness.length > 0)
     .flatMap((row) => [`${escapeControlCharacters(row.label)}: ${row.invariantViolations} violation(s)`, ...row.witness.map((line) => `  ${escapeControlCharacters(line)}`)])
   return [
     `matrix: ${matrix.scenario}, seed ${matrix.seed}, ${matrix.mode} mode, ${matrix.passengers} passengers, ${matrix.rows.length} combinations (* best)`,
-    ...table, ...(witnesses.length > 0 ? ["", ...witnesses] : []), ...matrix.notes.map((note) => `note: ${note}`)
+    ...table, ...(witnesses.length > 0 ? ["", ...witnesses] : []), ...loadedWarning(matrix).map((line) => `warning: ${line}`),
+    ...matrix.notes.map((note) => `note: ${note}`)
   ].join("\n")
 }
 
@@ -51,20 +63,22 @@ th { background: #f6f8fa; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
 td.best { background: #e6f4ea; color: #1e6b34; font-weight: 600; }
 tr.violated td.violations { background: #fde8e8; color: #b3261e; font-weight: 600; }
+tr.loaded td { color: #6e7781; font-style: italic; }
+p.warning { background: #fff8c5; border: 1px solid #d4a72c; padding: 0.5rem 0.75rem; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.85rem; }
 `
 // Blocks scripts and every external fetch even if some string slipped past escaping.
 const contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'"
 
 const rowHtml = (row: MatrixRow): string =>
-  `<tr class="${row.invariantViolations > 0 ? "violated" : ""}">` +
-  `<td><a href="${escapeHtml(row.reportPath.replace(/report\.json$/, "report.html"))}"><code>${escapeHtml(row.label)}</code></a></td>` +
+  `<tr class="${[row.invariantViolations > 0 ? "violated" : "", row.underOutsideLoad ? "loaded" : ""].filter(Boolean).join(" ")}">` +
+  `<td><a href="${escapeHtml(row.reportPath.replace(/report\.json$/, "report.html"))}"><code>${escapeHtml(labelOf(row))}</code></a></td>` +
   `<td>${escapeHtml(row.mode)}</td>` +
   columns.map((column) => {
     const classes = ["number", row.best.includes(column.key) ? "best" : "", column.key === "invariantViolations" ? "violations" : ""].filter(Boolean).join(" ")
     return `<td class="${classes}">${escapeHtml(column.text(row))}</td>`
   }).join("") +
-  `<td class="number">${escapeHtml(formatDuration(row.wallDurationMs))}</td><td>${escapeHtml(topErrors(row))}</td></tr>`
+  `<td class="number">${escapeHtml(formatDuration(row.wallDurationMs))}</td><td class="number">${escapeHtml(percent(row.outsideCpuShare))}</td><td>${escapeHtml(topErrors(row))}</td></tr>`
 
 const witnessHtml = (row: MatrixRow): string =>
   `<h3><code>${escapeHtml(row.label)}</code>: ${row.invariantViolations} violation(s)</h3><pre>${row.witness.map(escapeHtml).join("\n")}</pre>`
@@ -75,8 +89,9 @@ export const renderMatrixHtml = (matrix: Matrix): string => `<!doctype html>
 <h1>Design matrix: ${escapeHtml(matrix.scenario)}</h1>
 <p>Seed ${matrix.seed}, ${escapeHtml(matrix.mode)} mode, ${matrix.passengers} passengers, ${matrix.rows.length} combinations; code ${escapeHtml(matrix.codeVersion)}, started ${escapeHtml(matrix.startedAt)}.
 Axes: ${matrix.axes.map((axis) => `<code>${escapeHtml(axis.key)}=${escapeHtml(axis.values.join(","))}</code>`).join(" ")}. Green: the best value of its column.</p>
-<table><thead><tr><th>variant (its report)</th><th>mode</th>${columns.map((column) => `<th>${escapeHtml(column.title)}</th>`).join("")}<th>wall</th><th>top errors</th></tr></thead>
+<table><thead><tr><th>variant (its report)</th><th>mode</th>${columns.map((column) => `<th>${escapeHtml(column.title)}</th>`).join("")}<th>wall</th><th>outside load</th><th>top errors</th></tr></thead>
 <tbody>${matrix.rows.map(rowHtml).join("\n")}</tbody></table>
+${loadedWarning(matrix).map((line) => `<p class="warning">${escapeHtml(line)}</p>`).join("\n")}
 ${matrix.rows.filter((row) => row.witness.length > 0).map(witnessHtml).join("\n")}
 <ul>${matrix.notes.map((note) => `<li>${escapeHtml(note)}</li>`).join("")}</ul>
 </body></html>

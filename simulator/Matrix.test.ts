@@ -44,7 +44,7 @@ describe("matrix axes and combinations", () => {
 const row = (label: string, values: Partial<MatrixRow>): MatrixRow => ({
   label, variant: {}, mode: "real", reportPath: `${label}/report.json`, wallDurationMs: 0, ordersHeld: 0, ticketsIssued: 10, issuedPerSecond: 1,
   paymentToIssuanceP50Ms: 5, paymentToIssuanceP90Ms: 5, paymentToIssuanceP99Ms: 5, holdP99Ms: 5, holdConflicts: 0, holdRetries: 0,
-  queueWaitP50Ms: 0, queueWaitP99Ms: 0, maxQueuePosition: 0, errors: 0, errorsByTag: {}, invariantViolations: 0, witness: [], best: [], ...values
+  queueWaitP50Ms: 0, queueWaitP99Ms: 0, maxQueuePosition: 0, errors: 0, errorsByTag: {}, invariantViolations: 0, witness: [], underOutsideLoad: false, best: [], ...values
 })
 
 describe("best values", () => {
@@ -52,5 +52,18 @@ describe("best values", () => {
     const [fast, slow] = markBest([row("fast", { issuedPerSecond: 9, paymentToIssuanceP99Ms: 40 }), row("slow", { issuedPerSecond: 3, paymentToIssuanceP99Ms: 12, invariantViolations: 2 })])
     assert.deepEqual(fast!.best, ["issuedPerSecond", "invariantViolations"])
     assert.deepEqual(slow!.best, ["paymentToIssuanceP99Ms"])
+  })
+
+  test("a row measured under outside load takes no mark and sets no best value", () => {
+    const [quietA, loaded, quietB] = markBest([
+      row("quiet a", { issuedPerSecond: 5, paymentToIssuanceP99Ms: 40 }),
+      row("loaded", { issuedPerSecond: 50, paymentToIssuanceP99Ms: 1, underOutsideLoad: true, outsideCpuShare: 0.45 }),
+      row("quiet b", { issuedPerSecond: 3, paymentToIssuanceP99Ms: 12 })
+    ])
+    assert.deepEqual(loaded!.best, [])
+    assert.deepEqual(quietA!.best, ["issuedPerSecond"])
+    assert.deepEqual(quietB!.best, ["paymentToIssuanceP99Ms"])
+    // one comparable row left: nothing to compare it with
+    assert.deepEqual(markBest([row("quiet", { issuedPerSecond: 1 }), row("loaded", { issuedPerSecond: 9, underOutsideLoad: true })]).map((marked) => marked.best), [[], []])
   })
 })

@@ -2,6 +2,10 @@
  * Runs the design matrix (Matrix.ts): each combination in turn (one at a time, so they do not compete
  * for the machine), its own report in `<out>/<slug>/`, then the comparison in `<out>/matrix.json` and
  * `<out>/matrix.html`.
+ *
+ * Real-mode rows are wall-clock measurements, so each waits for a quiet machine first and reads how busy
+ * the machine was with other work while it ran (HostLoad.ts). A row above the limit runs once more after
+ * waiting for quiet; if it is still loaded it is flagged, and takes no part in the best-value marks.
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
@@ -12,6 +16,8 @@ import type { MatrixRow } from "../reports/matrix.js"
 import { renderMatrixHtml } from "../reports/matrixHtml.js"
 import { writeReport } from "../reports/write.js"
 import type { Scenario } from "../scenarios/Scenario.js"
+import { defaultMaxOutsideCpuShare, measureQuietly } from "./HostLoad.js"
+import type { HostProbe, LoadEvent } from "./HostLoad.js"
 import { combinations, freshSchemaName, modeOf } from "./Matrix.js"
 import type { Combination, MatrixAxis, MatrixMode } from "./Matrix.js"
 import { runRealPostgres } from "./MatrixReal.js"
@@ -33,9 +39,20 @@ export interface MatrixOptions {
   readonly timeScale?: number
   readonly codeVersion: string
   readonly startedAt: string
+  /** a real-mode row measured while other work kept more than this share of the machine busy is flagged */
+  readonly maxOutsideCpuShare?: number
   readonly onRunStart?: (combination: Combination, index: number, total: number) => void
+  /** a real-mode row is about to wait for the machine to become quiet, or to run again after a loaded run */
+  readonly onLoad?: (combination: Combination, event: LoadEvent) => void
   readonly onRow?: (row: MatrixRow) => void
+  /** where the load readings come from (tests); the machine's /proc by default */
+  readonly host?: HostProbe
 }
+
+/** commands whose CPU time counts as the run's own: PostgreSQL's processes serve a PostgreSQL row */
+const ownCommandsOf = (combination: Combination): ReadonlyArray<string> => combination.store.kind === "postgres" ? ["postgres"] : []
+
+const formatShare = (share: number | undefined) => share === undefined ? "unknown" : `${(share * 100).toFixed(1)} %`
 
 const runOne = async (combination: Combination, index: number, mode: "virtual" | "real", options: MatrixOptions) => {
   const runOptions = { allowUnsafeInventory: options.allowUnsafeInventory }
@@ -57,30 +74,39 @@ export const runMatrix = async (options: MatrixOptions): Promise<Matrix> => {
   }
   mkdirSync(options.outDir, { recursive: true })
   const rows: Array<MatrixRow> = []
+  const maxShare = options.maxOutsideCpuShare ?? defaultMaxOutsideCpuShare
   for (const [index, combination] of all.entries()) {
     options.onRunStart?.(combination, index, all.length)
-    const wallStart = performance.now()
-    const outcome = await runOne(combination, index, mode, options)
+    const { value: outcome, wallDurationMs, share, underOutsideLoad } = await measureQuietly(() => runOne(combination, index, mode, options), {
+      wallClock: mode === "real", maxShare, alsoOwn: ownCommandsOf(combination),
+      ...(options.host ? { host: options.host } : {}), onLoad: (event) => options.onLoad?.(combination, event)
+    })
     const notes = "dropped" in outcome ? [`Real mode: ${outcome.dropped} arrivals dropped (more than ${combination.scenario.real.maxPassengersInFlight} in flight).`] : []
     const report = buildReport({
       scenario: combination.scenario, seed: options.seed, mode, outcome, codeVersion: options.codeVersion,
-      startedAt: options.startedAt, wallDurationMs: performance.now() - wallStart,
-      notes: [`Design matrix combination ${combination.label}.`, ...notes]
+      startedAt: options.startedAt, wallDurationMs,
+      notes: [
+        `Design matrix combination ${combination.label}.`, ...notes,
+        `Outside load while it ran: ${formatShare(share)} of the machine busy with other work${underOutsideLoad ? ` (above the matrix's ${formatShare(maxShare)}: not comparable)` : ""}.`
+      ]
     })
     const dir = join(options.outDir, combination.slug)
     const written = await Effect.runPromise(writeReport(dir, report).pipe(Effect.provide(NodeContext.layer)))
-    const row = rowOf(combination.label, combination.variant, relative(options.outDir, written.jsonPath), report, outcome.history)
+    const row = {
+      ...rowOf(combination.label, combination.variant, relative(options.outDir, written.jsonPath), report, outcome.history),
+      ...(share === undefined ? {} : { outsideCpuShare: share }), underOutsideLoad
+    }
     rows.push(row)
     options.onRow?.(row)
   }
   const matrix: Matrix = {
     scenario: options.scenario.name, seed: options.seed, mode, passengers: options.scenario.passengers.count,
     startedAt: options.startedAt, codeVersion: options.codeVersion, axes: options.axes.map((axis) => ({ key: axis.key, values: [...axis.values] })),
-    rows: markBest(rows),
+    rows: markBest(rows), maxOutsideCpuShare: maxShare,
     notes: [
       mode === "virtual"
         ? "Virtual mode: server work takes no virtual time and requests run one at a time, so latencies are the designed-in waits (network, polling, callbacks), not contention."
-        : "Real mode: latencies are wall-clock ms on this machine, measured from each request's start; every combination ran alone, one after the other.",
+        : `Real mode: latencies are wall-clock ms on this machine, measured from each request's start; every combination ran alone, one after the other, each after waiting for the machine to be quiet. A row measured while other work kept more than ${formatShare(maxShare)} of the machine busy ran once more; if still loaded it is flagged and takes no best marks.`,
       "conflicts/retries: holds whose seat write lost a race / the extra writes they made (the optimistic variant's version check). Queue wait: time in the waiting queue or a group commit's window."
     ]
   }
