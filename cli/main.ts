@@ -323,7 +323,7 @@ const matrixCommand = async (args: ReadonlyArray<string>) => {
     const axes = (values.vary ?? []).map(parseVary)
     console.log(`chunyun matrix: ${scenario.name}, seed ${seed}, ${passengers} passengers${passengers === loaded.passengers.count ? "" : ` (scaled down from ${loaded.passengers.count})`}`)
     const matrix = await runMatrix({
-      scenario, axes, seed, mode, outDir, cliEntry: fileURLToPath(import.meta.url), postgresUrl,
+      scenario, scenarioFile: file, axes, seed, mode, outDir, cliEntry: fileURLToPath(import.meta.url), postgresUrl,
       allowUnsafeInventory: values.unsafe === true, codeVersion: codeVersion(), startedAt: new Date().toISOString(),
       ...(values["time-scale"] === undefined ? {} : { timeScale: integerOption("time-scale", values["time-scale"], 1, 1) }),
       maxOutsideCpuShare,

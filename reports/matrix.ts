@@ -11,6 +11,24 @@ import type { Report } from "./Report.js"
 /** witness lines a row keeps per broken invariant (the run's report has the rest) */
 export const maxWitnessLinesPerInvariant = 5
 
+/** the ids an auditor's witness names: orders, tickets, charges, print jobs… (a letter and 16+ hex digits) */
+const namedIdPattern = /\b[A-Z][0-9a-f]{16,}\b/g
+
+/**
+ * What a row shows of an invariant's witness: its first violation (a line at the left margin) and, of the
+ * history lines under it, those naming an id the violation names (the two holds of a double booking, not
+ * the searches before them); the first lines under it when none does.
+ */
+export const witnessExcerpt = (lines: ReadonlyArray<string>, maxLines = maxWitnessLinesPerInvariant): ReadonlyArray<string> => {
+  const [first, ...rest] = lines
+  if (first === undefined) return []
+  const nextViolation = rest.findIndex((line) => !/^\s/.test(line))
+  const under = nextViolation === -1 ? rest : rest.slice(0, nextViolation)
+  const ids = first.match(namedIdPattern) ?? []
+  const naming = under.filter((line) => ids.some((id) => line.includes(id)))
+  return [first, ...(naming.length > 0 ? naming : under)].slice(0, maxLines)
+}
+
 export const MatrixRow = Schema.Struct({
   label: Schema.String,
   variant: Schema.Record({ key: Schema.String, value: Schema.String }),
@@ -45,6 +63,8 @@ export const MatrixRow = Schema.Struct({
   underOutsideLoad: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   /** "invariant: witness line", first few per broken invariant */
   witness: Schema.Array(Schema.String),
+  /** command lines that look at a broken row again (this combination alone, and its actors' replay) */
+  replay: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   /** columns where this row has the best value of the matrix */
   best: Schema.Array(Schema.String)
 })
@@ -105,8 +125,9 @@ export const rowOf = (label: string, variant: Readonly<Record<string, string>>, 
     errors: Object.values(report.counts.errorsByTag).reduce((sum, count) => sum + count, 0),
     errorsByTag: { ...report.counts.errorsByTag },
     invariantViolations: broken.reduce((sum, invariant) => sum + invariant.violations, 0),
-    witness: broken.flatMap((invariant) => (invariant.witness ?? []).slice(0, maxWitnessLinesPerInvariant).map((line) => `${invariant.name}: ${line}`)),
+    witness: broken.flatMap((invariant) => witnessExcerpt(invariant.witness ?? []).map((line) => `${invariant.name}: ${line}`)),
     underOutsideLoad: false,
+    replay: [],
     best: []
   }
 }

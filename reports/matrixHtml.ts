@@ -46,7 +46,10 @@ export const renderMatrixSummary = (matrix: Matrix): string => {
   ])
   const table = formatTable([header, ...body], ["left", "left", ...columns.map(() => "right" as const), "right", "right", "left"])
   const witnesses = matrix.rows.filter((row) => row.witness.length > 0)
-    .flatMap((row) => [`${escapeControlCharacters(row.label)}: ${row.invariantViolations} violation(s)`, ...row.witness.map((line) => `  ${escapeControlCharacters(line)}`)])
+    .flatMap((row) => [
+      `${escapeControlCharacters(row.label)}: ${row.invariantViolations} violation(s)`, ...row.witness.map((line) => `  ${escapeControlCharacters(line)}`),
+      ...row.replay.map((command) => `  replay: ${escapeControlCharacters(command)}`)
+    ])
   return [
     `matrix: ${matrix.scenario}, seed ${matrix.seed}, ${matrix.mode} mode, ${matrix.passengers} passengers, ${matrix.rows.length} combinations (* best)`,
     ...table, ...(witnesses.length > 0 ? ["", ...witnesses] : []), ...loadedWarning(matrix).map((line) => `warning: ${line}`),
@@ -81,7 +84,8 @@ const rowHtml = (row: MatrixRow): string =>
   `<td class="number">${escapeHtml(formatDuration(row.wallDurationMs))}</td><td class="number">${escapeHtml(percent(row.outsideCpuShare))}</td><td>${escapeHtml(topErrors(row))}</td></tr>`
 
 const witnessHtml = (row: MatrixRow): string =>
-  `<h3><code>${escapeHtml(row.label)}</code>: ${row.invariantViolations} violation(s)</h3><pre>${row.witness.map(escapeHtml).join("\n")}</pre>`
+  `<h3><code>${escapeHtml(row.label)}</code>: ${row.invariantViolations} violation(s)</h3><pre>${row.witness.map(escapeHtml).join("\n")}</pre>` +
+  (row.replay.length === 0 ? "" : `<p>Look again:</p><pre>${row.replay.map(escapeHtml).join("\n")}</pre>`)
 
 export const renderMatrixHtml = (matrix: Matrix): string => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy}">

@@ -4,9 +4,10 @@
  */
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
-import { markBest } from "../reports/matrix.js"
+import { markBest, witnessExcerpt } from "../reports/matrix.js"
 import type { MatrixRow } from "../reports/matrix.js"
 import { combinations, MatrixUsageError, modeOf, parseStore, parseVary } from "./Matrix.js"
+import { replayCommandsOfRow } from "./MatrixRun.js"
 import { smallScenario } from "./testing/smallScenario.js"
 
 describe("matrix axes and combinations", () => {
@@ -44,7 +45,7 @@ describe("matrix axes and combinations", () => {
 const row = (label: string, values: Partial<MatrixRow>): MatrixRow => ({
   label, variant: {}, mode: "real", reportPath: `${label}/report.json`, wallDurationMs: 0, ordersHeld: 0, ticketsIssued: 10, issuedPerSecond: 1,
   paymentToIssuanceP50Ms: 5, paymentToIssuanceP90Ms: 5, paymentToIssuanceP99Ms: 5, holdP99Ms: 5, holdConflicts: 0, holdRetries: 0,
-  queueWaitP50Ms: 0, queueWaitP99Ms: 0, maxQueuePosition: 0, errors: 0, errorsByTag: {}, invariantViolations: 0, witness: [], underOutsideLoad: false, best: [], ...values
+  queueWaitP50Ms: 0, queueWaitP99Ms: 0, maxQueuePosition: 0, errors: 0, errorsByTag: {}, invariantViolations: 0, witness: [], underOutsideLoad: false, replay: [], best: [], ...values
 })
 
 describe("best values", () => {
@@ -65,5 +66,40 @@ describe("best values", () => {
     assert.deepEqual(quietB!.best, ["paymentToIssuanceP99Ms"])
     // one comparable row left: nothing to compare it with
     assert.deepEqual(markBest([row("quiet", { issuedPerSecond: 1 }), row("loaded", { issuedPerSecond: 9, underOutsideLoad: true })]).map((marked) => marked.best), [[], []])
+  })
+})
+
+describe("a row's witness", () => {
+  const witness = [
+    "seat 108: order O2140e039c3268a7a [0,1) overlaps order Of3658a57a1c6c5d5 [0,1)",
+    "  @10:00:10.157 cinema-166 showings ok",
+    "  @10:00:12.271 cinema-166 register-device ok",
+    "  @10:00:15.473 cinema-166 hold-seat ok orderId=O2140e039c3268a7a seat=06-08 attempt=1 hot=true",
+    "  @10:00:15.739 cinema-10 hold-seat ok orderId=Of3658a57a1c6c5d5 seat=06-08 attempt=1 hot=true",
+    "  @10:00:17.547 cinema-10 gateway-pay ok orderId=Of3658a57a1c6c5d5 chargeId=G9b35b9dc6fddf6ef attempt=1",
+    "  @10:00:19.266 cinema-166 gateway-pay ok orderId=O2140e039c3268a7a chargeId=G4bd5312832adc257 attempt=1",
+    "seat 91: order O0933f72516486f8d [0,1) overlaps order Ob077e90f60affb48 [0,1)",
+    "  @10:00:13.364 cinema-275 hold-seat ok orderId=O0933f72516486f8d"
+  ]
+
+  test("the first violation and the history lines naming its ids, not the searches before them", () => {
+    assert.deepEqual(witnessExcerpt(witness), [witness[0], witness[3], witness[4], witness[5], witness[6]])
+    assert.deepEqual(witnessExcerpt(witness, 3), [witness[0], witness[3], witness[4]])
+  })
+
+  test("no line names an id of the violation: the first lines under it; nothing broken: nothing", () => {
+    assert.deepEqual(witnessExcerpt(["refund 7 charged twice", "  @1 phone-3 pay ok", "  @2 phone-3 pay ok"]), ["refund 7 charged twice", "  @1 phone-3 pay ok", "  @2 phone-3 pay ok"])
+    assert.deepEqual(witnessExcerpt([]), [])
+  })
+})
+
+describe("a broken row's commands", () => {
+  test("the matrix of that one combination, and the replay of the actors its witness names", () => {
+    const [combination] = combinations(smallScenario, [parseVary("inventory=unsafe"), parseVary("store=postgres:4")])
+    assert.deepEqual(replayCommandsOfRow({ scenarioFile: "scenarios/my rush.ts", seed: 7, allowUnsafeInventory: true }, "real", combination!,
+      "out/m/unsafe-postgres_4/history.jsonl", ["phone-3", "phone-9"]), [
+      `npx chunyun matrix 'scenarios/my rush.ts' --seed 7 --mode real --passengers ${smallScenario.passengers.count} --vary inventory=unsafe --vary store=postgres:4 --unsafe`,
+      "npx chunyun replay out/m/unsafe-postgres_4/history.jsonl --actor phone-3 --actor phone-9"
+    ])
   })
 })

@@ -22,11 +22,14 @@ import { combinations, freshSchemaName, modeOf } from "./Matrix.js"
 import type { Combination, MatrixAxis, MatrixMode } from "./Matrix.js"
 import { runRealPostgres } from "./MatrixReal.js"
 import { runReal } from "./Real.js"
+import { historyFileName, historyFileText, shellWord } from "./Replay.js"
 import { buildReport } from "./Report.js"
 import { runVirtual } from "./Virtual.js"
 
 export interface MatrixOptions {
   readonly scenario: Scenario
+  /** the scenario file as named on the command line, for the rows' replay commands */
+  readonly scenarioFile: string
   readonly axes: ReadonlyArray<MatrixAxis>
   readonly seed: number
   readonly mode: MatrixMode
@@ -66,6 +69,21 @@ const runOne = async (combination: Combination, index: number, mode: "virtual" |
   return runReal(combination.scenario, options.seed, options.cliEntry, timeScale, undefined, runOptions)
 }
 
+/**
+ * How to look at a broken row again: the matrix of that one combination (real mode repeats the design,
+ * not the interleaving), and the recorded sessions of the actors its witness names, replayed virtually.
+ */
+export const replayCommandsOfRow = (
+  options: Pick<MatrixOptions, "scenarioFile" | "seed" | "allowUnsafeInventory">, mode: "virtual" | "real", combination: Combination,
+  historyFile: string, actors: ReadonlyArray<string>
+): ReadonlyArray<string> => [
+  ["npx", "chunyun", "matrix", options.scenarioFile, "--seed", String(options.seed), "--mode", mode,
+    "--passengers", String(combination.scenario.passengers.count),
+    ...Object.entries(combination.variant).flatMap(([key, value]) => ["--vary", `${key}=${value}`]),
+    ...(options.allowUnsafeInventory ? ["--unsafe"] : [])].map(shellWord).join(" "),
+  ["npx", "chunyun", "replay", historyFile, ...actors.flatMap((actor) => ["--actor", actor])].map(shellWord).join(" ")
+]
+
 export const runMatrix = async (options: MatrixOptions): Promise<Matrix> => {
   const all = combinations(options.scenario, options.axes)
   const mode = modeOf(options.mode, all)
@@ -92,9 +110,17 @@ export const runMatrix = async (options: MatrixOptions): Promise<Matrix> => {
     })
     const dir = join(options.outDir, combination.slug)
     const written = await Effect.runPromise(writeReport(dir, report).pipe(Effect.provide(NodeContext.layer)))
+    const historyPath = join(dir, historyFileName)
+    const broken = report.invariants.filter((invariant) => invariant.violations > 0)
+    writeFileSync(historyPath, historyFileText({
+      scenarioFile: options.scenarioFile, scenario: combination.scenario, seed: options.seed, mode,
+      options: { inventory: combination.scenario.server.inventory, unsafe: options.allowUnsafeInventory }, codeVersion: options.codeVersion
+    }, outcome.history))
     const row = {
       ...rowOf(combination.label, combination.variant, relative(options.outDir, written.jsonPath), report, outcome.history),
-      ...(share === undefined ? {} : { outsideCpuShare: share }), underOutsideLoad
+      ...(share === undefined ? {} : { outsideCpuShare: share }), underOutsideLoad,
+      replay: broken.length === 0 ? [] : replayCommandsOfRow(options, mode, combination, relative(process.cwd(), historyPath),
+        [...new Set(broken.flatMap((invariant) => invariant.actors ?? []))])
     }
     rows.push(row)
     options.onRow?.(row)

@@ -220,7 +220,7 @@ export interface ReplayContext {
 }
 
 /** A word a POSIX shell reads back as itself. */
-const shellWord = (word: string) => /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`
+export const shellWord = (word: string) => /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`
 
 /** The command lines that reproduce a broken invariant: the run itself, then the sessions of its actors. */
 export const replayCommandsOf = (context: ReplayContext, actors: ReadonlyArray<string>): Array<string> => [

@@ -12,6 +12,8 @@ export const maxWitnessLines = 20
 export const maxViolationsWithEvents = 2
 /** events shown per actor of a violation, the first ones after its noise is dropped */
 export const maxEventsPerActor = 6
+/** events shown before an actor's first event naming the violation's rows */
+export const eventsBeforeTheNamedOne = 2
 /** actors a result names (for the replay command line) */
 export const maxActorsNamed = 8
 
@@ -56,12 +58,22 @@ export class HistoryIndex {
     return [...actors]
   }
 
+  /**
+   * Per actor, `maxEventsPerActor` events from just before the first one naming the violation's orders or
+   * tickets (the seat it lost before its hold, then the hold, payment and ticket); the actor's first events
+   * when none names them.
+   */
   witnessEvents(violation: Violation): ReadonlyArray<HistoryEvent> {
     if (violation.events) return violation.events
+    const named = new Set([...(violation.orders ?? []), ...(violation.tickets ?? [])])
+    const names = (event: HistoryEvent) => named.has(String(event.detail?.orderId)) || named.has(String(event.detail?.ticketId))
+    const eventsOf = (actor: string) => {
+      const events = (this.eventsOfActor.get(actor) ?? []).filter((event) => !noiseKinds.has(event.kind))
+      const start = Math.max(0, events.findIndex(names) - eventsBeforeTheNamedOne)
+      return events.slice(start, start + maxEventsPerActor)
+    }
     // interleaved by time, as they happened: the race between two phones reads in order
-    return this.actorsOf(violation).flatMap((actor) =>
-      (this.eventsOfActor.get(actor) ?? []).filter((event) => !noiseKinds.has(event.kind)).slice(0, maxEventsPerActor))
-      .sort((left, right) => left.atMs - right.atMs)
+    return this.actorsOf(violation).flatMap(eventsOf).sort((left, right) => left.atMs - right.atMs)
   }
 }
 
