@@ -37,7 +37,7 @@ import { runReal } from "../simulator/Real.js"
 import type { History } from "../simulator/History.js"
 import { scenarioEndMs } from "../simulator/Population.js"
 import { runVirtual } from "../simulator/Virtual.js"
-import { historyFileName, historyFileText, HistoryFileError, renderReplay, replayHistory, withReplayCommands } from "../simulator/Replay.js"
+import { historyFileName, historyFileText, HistoryFileError, renderReplay, replayHistory, shortPath, withReplayCommands } from "../simulator/Replay.js"
 import { isArrivalRate, maxVusOf } from "../simulator/Executors.js"
 import { defaultMaxOutsideCpuShare } from "../simulator/HostLoad.js"
 import { MatrixUsageError, parseVary } from "../simulator/Matrix.js"
@@ -172,7 +172,6 @@ const progressPrinter = (scenario: Scenario, wallStart: number) => {
 }
 
 /** a path as a command line for this directory reads best: relative when below it, else absolute */
-const shortPath = (path: string) => relative(process.cwd(), path).startsWith("..") ? path : relative(process.cwd(), path)
 /** What the report says about the load: the executor, the dropped iterations, how latency was measured. */
 const loadNotes = (scenario: Scenario, outcome: { readonly history: History; readonly dropped?: number }) => {
   const executor = scenario.load ? `load: ${scenario.load.executor} executor; ` : ""

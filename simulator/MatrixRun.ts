@@ -22,7 +22,7 @@ import { combinations, freshSchemaName, modeOf } from "./Matrix.js"
 import type { Combination, MatrixAxis, MatrixMode } from "./Matrix.js"
 import { runRealPostgres } from "./MatrixReal.js"
 import { runReal } from "./Real.js"
-import { historyFileName, historyFileText, shellWord } from "./Replay.js"
+import { historyFileName, historyFileText, shellWord, shortPath } from "./Replay.js"
 import { buildReport } from "./Report.js"
 import { runVirtual } from "./Virtual.js"
 
@@ -119,7 +119,7 @@ export const runMatrix = async (options: MatrixOptions): Promise<Matrix> => {
     const row = {
       ...rowOf(combination.label, combination.variant, relative(options.outDir, written.jsonPath), report, outcome.history),
       ...(share === undefined ? {} : { outsideCpuShare: share }), underOutsideLoad,
-      replay: broken.length === 0 ? [] : replayCommandsOfRow(options, mode, combination, relative(process.cwd(), historyPath),
+      replay: broken.length === 0 ? [] : replayCommandsOfRow(options, mode, combination, shortPath(historyPath),
         [...new Set(broken.flatMap((invariant) => invariant.actors ?? []))])
     }
     rows.push(row)

@@ -6,6 +6,7 @@
  * devices were answered then and now.
  */
 import { readFileSync } from "node:fs"
+import { relative } from "node:path"
 import { Either, ParseResult, Schema } from "effect"
 import type { InventoryVariant } from "../reference/Inventory.js"
 import { inventoryVariants } from "../reference/Inventory.js"
@@ -220,6 +221,9 @@ export interface ReplayContext {
 }
 
 /** A word a POSIX shell reads back as itself. */
+/** A path as a user in the working directory types it: relative inside it, absolute outside. */
+export const shortPath = (path: string) => relative(process.cwd(), path).startsWith("..") ? path : relative(process.cwd(), path)
+
 export const shellWord = (word: string) => /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`
 
 /** The command lines that reproduce a broken invariant: the run itself, then the sessions of its actors. */
