@@ -102,6 +102,8 @@ export const Report = Schema.Struct({
     admitted: Schema.Number,
     refunds: Schema.Number,
     soldOut: Schema.Number,
+    /** passengers due at or after the scenario's endAt, who did not come; absent in reports written before it */
+    arrivalsCut: Schema.optional(Schema.Number),
     errorsByTag: Schema.Record({ key: Schema.String, value: Schema.Number })
   }),
   latency: Schema.Struct({
