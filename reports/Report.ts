@@ -97,6 +97,7 @@ export const Report = Schema.Struct({
     passengers: Schema.Number,
     requests: Schema.Number,
     ordersHeld: Schema.Number,
+    /** paid orders: one per purchase paid, and one per ticket of a group order (the server writes an order per holder) */
     ordersPaid: Schema.Number,
     ticketsIssued: Schema.Number,
     admitted: Schema.Number,
