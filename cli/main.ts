@@ -36,7 +36,8 @@ import { buildReport } from "../simulator/Report.js"
 import { runReal } from "../simulator/Real.js"
 import type { History } from "../simulator/History.js"
 import { scenarioEndMs } from "../simulator/Population.js"
-import { runVirtual } from "../simulator/Virtual.js"
+import { runVirtual, virtualModeRefusal } from "../simulator/Virtual.js"
+import { ClockStalled } from "../simulator/VirtualClock.js"
 import { historyFileName, historyFileText, HistoryFileError, renderReplay, replayHistory, shortPath, withReplayCommands } from "../simulator/Replay.js"
 import { isArrivalRate, maxVusOf } from "../simulator/Executors.js"
 import { defaultMaxOutsideCpuShare } from "../simulator/HostLoad.js"
@@ -66,14 +67,18 @@ const usage = `usage:
                 [--seed N] [--out DIR] [--mode auto|virtual|real] [--passengers N] [--time-scale X] [--unsafe] [--postgres URL]
                 [--max-outside-load SHARE]   (real mode: rows measured while other work kept more than SHARE of the
                                               machine busy are re-run once, then flagged; default ${defaultMaxOutsideCpuShare})
-                (store: sqlite, sqlite-memory, sqlite-file, postgres, postgres:N; any field of the scenario's server section varies)`
+                (store: sqlite, sqlite-memory, sqlite-file, postgres, postgres:N; any field of the scenario's server section varies)
+exit codes of run: 0 all good; 1 an invariant was violated; 99 a threshold failed; 2 a usage or scenario error;
+  3 the run itself failed and wrote no report (e.g. the virtual clock cannot settle: actors blocked on each other)`
 
 class UsageError extends Error {}
 
-/** exit codes: an invariant broken, a threshold failed (99, as k6), a usage or scenario error */
+/** exit codes: an invariant broken, a threshold failed (99, as k6), a usage or scenario error, a run that failed */
 export const exitInvariantViolated = 1
 export const exitThresholdFailed = 99
 export const exitUsageError = 2
+/** the run itself failed (a virtual clock that cannot settle, a server that would not start, a defect): no report */
+export const exitRunFailed = 3
 /** compare: a row of the new report is worse than the base beyond the tolerance */
 export const exitCompareRegressed = 1
 /** replay: some actor was answered differently than in the recording */
@@ -204,6 +209,8 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   const inventory = inventoryOption(values.inventory, loaded.server.inventory, values.unsafe === true)
   const scenario = { ...loaded, server: { ...loaded.server, passwordHashCostN: passwordCost, inventory } }
   const runOptions = { allowUnsafeInventory: values.unsafe === true }
+  const refusal = mode === "virtual" ? virtualModeRefusal(scenario) : undefined
+  if (refusal !== undefined) throw new UsageError(`${file}: ${refusal}: add --mode real`)
   const outDir = resolve(values.out ?? `out/${scenario.name}-${seed}`)
   const startedAt = new Date().toISOString()
   const wallStart = performance.now()
@@ -408,16 +415,34 @@ const main = async (argv: ReadonlyArray<string>) => {
   throw new UsageError(command ? `unknown command "${command}"` : "no command given")
 }
 
+/**
+ * An event loop that empties before the command is done would exit 0 with nothing written. The virtual clock
+ * turns that into an error (ClockStalled); if the loop empties again with the command still unfinished,
+ * nothing else will: fail rather than exit 0.
+ */
+let commandDone = false
+let loopEmptiedBeforeDone = 0
+process.on("beforeExit", () => {
+  if (commandDone) return
+  if (++loopEmptiedBeforeDone === 1) { setImmediate(() => undefined); return }
+  console.error("chunyun: run failed: nothing was left to do while the command was unfinished (a fiber waits on something that never comes)")
+  process.exit(exitRunFailed)
+})
+
 main(process.argv.slice(2)).then(
-  (code) => { if (code !== undefined) process.exit(code) },
+  (code) => { commandDone = true; if (code !== undefined) process.exit(code) },
   (error: unknown) => {
+    commandDone = true
     if (error instanceof UsageError) console.error(`chunyun: ${error.message}\n${usage}`)
     else if (error instanceof ThresholdError) console.error(`chunyun: ${error.message}`)
     else if (error instanceof ScenarioFileError) console.error(`chunyun: invalid scenario\n${error.message}`)
     else if (error instanceof ReportFileError) console.error(`chunyun: invalid report\n${error.message}`)
     else if (error instanceof HistoryFileError) console.error(`chunyun: invalid history file\n${error.message}`)
     else if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) console.error(`chunyun: ${error.message}\n${usage}`)
-    else console.error("chunyun: run failed:", error)
+    else {
+      console.error("chunyun: run failed:", error instanceof ClockStalled ? error.message : error)
+      process.exit(exitRunFailed)
+    }
     process.exit(exitUsageError)
   }
 )

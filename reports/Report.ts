@@ -97,11 +97,14 @@ export const Report = Schema.Struct({
     passengers: Schema.Number,
     requests: Schema.Number,
     ordersHeld: Schema.Number,
+    /** paid orders: one per purchase paid, and one per ticket of a group order (the server writes an order per holder) */
     ordersPaid: Schema.Number,
     ticketsIssued: Schema.Number,
     admitted: Schema.Number,
     refunds: Schema.Number,
     soldOut: Schema.Number,
+    /** passengers due at or after the scenario's endAt, who did not come; absent in reports written before it */
+    arrivalsCut: Schema.optional(Schema.Number),
     errorsByTag: Schema.Record({ key: Schema.String, value: Schema.Number })
   }),
   latency: Schema.Struct({

@@ -58,6 +58,23 @@ test("a broken invariant's row is red and a holding one's is green", () => {
   assert.match(html, /tr\.pass td \{[^}]*color: #1e6b34/)
 })
 
+test("a broken invariant's row shows the replay command lines of its witness, escaped, one a line", () => {
+  const replay = [
+    "npx chunyun run 'scenarios/<rush> & co.ts' --seed 7 --unsafe",
+    "npx chunyun replay out/rush-7/history.jsonl --actor phone-183 --actor phone-912"
+  ]
+  const html = renderHtml({
+    ...sampleFailingReport,
+    invariants: sampleFailingReport.invariants.map((invariant) => invariant.name === "noDoubleBooking" ? { ...invariant, replay } : invariant)
+  })
+  const brokenRow = rowOf(html, `data-invariant="noDoubleBooking"`)
+  assert.ok(brokenRow.includes(
+    `<pre class="replay">npx chunyun run &#39;scenarios/&lt;rush&gt; &amp; co.ts&#39; --seed 7 --unsafe\n` +
+    `npx chunyun replay out/rush-7/history.jsonl --actor phone-183 --actor phone-912</pre>`), brokenRow)
+  assert.doesNotMatch(html, /<rush>/)
+  assert.doesNotMatch(rowOf(html, `data-invariant="moneyConserved"`), /replay/)
+})
+
 test("a failed threshold is marked failed and the verdict says FAIL; a clean run says PASS", () => {
   const failing = renderHtml(sampleFailingReport)
   assert.match(failing, /<tr class="fail"><td><code>payment_to_issuance\.p99 &lt; 500<\/code><\/td><td class="number">612<\/td>/)

@@ -161,10 +161,16 @@ const renderWitness = (invariant: InvariantResult): string => {
   return isInvariantBroken(invariant) ? "(no witness recorded)" : ""
 }
 
+/** The command lines that reproduce a broken invariant (the run, then `chunyun replay` of its actors), one a line. */
+const renderReplay = (invariant: InvariantResult): string => {
+  const commands = invariant.replay ?? []
+  return commands.length === 0 ? "" : `<p>reproduce:</p><pre class="replay">${escapeHtml(commands.join("\n"))}</pre>`
+}
+
 const invariantRow = (invariant: InvariantResult): string =>
   `<tr class="${isInvariantBroken(invariant) ? "fail" : "pass"}" data-invariant="${escapeHtml(invariant.name)}">` +
   codeCell(invariant.name) + cell(invariant.description) + numberCell(formatCount(invariant.violations)) +
-  `<td>${renderWitness(invariant)}</td></tr>`
+  `<td>${renderWitness(invariant)}${renderReplay(invariant)}</td></tr>`
 
 const renderInvariants = (report: Report): string =>
   `<h2>Invariants</h2>` +

@@ -1,7 +1,7 @@
 /**
  * The executors drive both modes: a virtual run starts iteration n at the on-sale + the executor's offset,
  * drops iterations beyond maxVus, keeps a closed model at its VU count; real mode measures a call from its
- * intended send time.
+ * intended send time. A scenario's endAt ends its arrivals, from the arrival curve or an executor.
  */
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
@@ -10,6 +10,9 @@ import { Scenario } from "../scenarios/Scenario.js"
 import type { ScenarioInput } from "../scenarios/Scenario.js"
 import { History, recorded } from "./History.js"
 import type { HistoryEvent } from "./History.js"
+import type { Passenger } from "../devices/Phone.js"
+import { arrivalsBeforeEnd } from "./Population.js"
+import { buildReport } from "./Report.js"
 import { RealTimeline } from "./RealTimeline.js"
 import { smallScenarioInput } from "./testing/smallScenario.js"
 import { runVirtual } from "./Virtual.js"
@@ -67,6 +70,55 @@ describe("executors in virtual mode", () => {
     assert.ok(starts.length > 6, `VUs loop: ${starts.length} iterations`)
     assert.ok(starts.every((atMs) => atMs < onSaleMs + 30_000))
     assert.equal(peakPurchasing(events), 3)
+  })
+})
+
+describe("the scenario's endAt ends arrivals: nobody due at or after it comes, and the cut ones are counted", () => {
+  const endAfterOnSaleMs = 60_000
+  const withEnd = (load: ScenarioInput["load"], count = 120) =>
+    Schema.decodeUnknownSync(Scenario)({
+      ...smallScenarioInput, passengers: { ...smallScenarioInput.passengers, count }, load,
+      endAt: new Date(onSaleMs + endAfterOnSaleMs).toISOString().replace(".000Z", "Z")
+    })
+  const phonesSeen = (events: ReadonlyArray<HistoryEvent>) => new Set(events.filter((event) => event.actor.startsWith("phone-")).map((event) => event.actor))
+
+  test("arrivalsBeforeEnd: due at endAt is cut, a millisecond before comes; without endAt nobody is cut", () => {
+    const scenario = withEnd(undefined)
+    const endMs = onSaleMs + endAfterOnSaleMs
+    const arrival = (index: number, arrivalAtMs: number) => ({ passenger: { index } as Passenger, arrivalAtMs, journey: "app" as const })
+    const arrivals = [arrival(0, endMs - 1), arrival(1, endMs), arrival(2, endMs + 5_000)]
+    const { arriving, cut } = arrivalsBeforeEnd(scenario, arrivals)
+    assert.deepEqual(arriving.map((coming) => coming.passenger.index), [0])
+    assert.equal(cut, 2)
+    assert.equal(arrivalsBeforeEnd(scenarioWith(undefined), arrivals).cut, 0)
+  })
+
+  test("arrival curve: passengers due after endAt never show up; the report counts them and says so", async () => {
+    // exponential arrivals with a 90 s mean: about half are due after 60 s
+    const scenario = withEnd(undefined)
+    const outcome = await runVirtual(scenario, 3)
+    assert.ok(outcome.arrivalsCut > 20 && outcome.arrivalsCut < 100, `cut ${outcome.arrivalsCut} of 120`)
+    assert.equal(phonesSeen(outcome.history.events).size, 120 - outcome.arrivalsCut)
+    const report = buildReport({ scenario, seed: 3, mode: "virtual", outcome, codeVersion: "test", startedAt: "", wallDurationMs: 0, notes: [] })
+    assert.equal(report.counts.arrivalsCut, outcome.arrivalsCut)
+    assert.ok(report.notes.some((note) => note.includes(`${outcome.arrivalsCut} passengers due at or after it did not come`)), report.notes.join("\n"))
+  })
+
+  test("open model: the iterations the executor still had after endAt are cut, not started", async () => {
+    const scenario = withEnd({ executor: "constant-arrival-rate", ratePerSecond: 1, durationMs: 100_000, preAllocatedVus: 200 })
+    const outcome = await runVirtual(scenario, 3)
+    const starts = firstSearchByPhone(outcome.history.events)
+    assert.equal(starts.size, endAfterOnSaleMs / 1_000, "one a second until endAt")
+    assert.ok([...starts.values()].every((atMs) => atMs < onSaleMs + endAfterOnSaleMs))
+    assert.equal(outcome.arrivalsCut, 100 - starts.size, "the schedule's 100 iterations, less those started")
+  })
+
+  test("closed model: no VU starts an iteration at or after endAt", async () => {
+    const scenario = withEnd({ executor: "constant-vus", vus: 3, durationMs: 300_000 })
+    const outcome = await runVirtual(scenario, 3)
+    const starts = [...firstSearchByPhone(outcome.history.events).values()]
+    assert.ok(starts.length > 3 && starts.every((atMs) => atMs < onSaleMs + endAfterOnSaleMs), `${starts.length} starts`)
+    assert.equal(outcome.arrivalsCut, 3, "each VU's first start after endAt is refused")
   })
 })
 

@@ -8,6 +8,9 @@
  *   `dropped_iterations`): an open model never waits for the server, so a slow server cannot slow the load.
  * - Closed model: each VU starts its next iteration when the last one's purchase ends (the walk to the gate,
  *   hours later, no longer holds the VU), while one of its windows is open.
+ * - With an `endAtMs` (the scenario's endAt), no iteration starts at or after it: the scenario is over. Open
+ *   model: every iteration the schedule still had for a passenger is cut and counted. Closed model: a VU's
+ *   start refused for it is counted (a closed model has no schedule to count the rest by).
  *
  * The mode supplies the timing (virtual clock or real timeline) and how a journey is started.
  */
@@ -26,6 +29,10 @@ export interface LoadHooks {
    * to start (real mode measures the first call's latency from it).
    */
   readonly start: (journey: Effect.Effect<void>, intendedAtMs: number) => Effect.Effect<void>
+  /** the scenario's end of arrivals (Population.ts `arrivalsEndMs`): no iteration starts at or after it */
+  readonly endAtMs?: number | undefined
+  /** told of each iteration not started because of `endAtMs` (a closed model's come after `driveLoad` returned) */
+  readonly onCut?: () => void
 }
 
 /** A journey of one passenger; `afterPurchase` frees its VU. */
@@ -51,6 +58,7 @@ const openModel = (executor: ArrivalRateExecutor, startAtMs: number, passengers:
       const passenger = passengers[index++]
       if (passenger === undefined) break
       const intendedAtMs = startAtMs + Math.round(offsetMs)
+      if (hooks.endAtMs !== undefined && intendedAtMs >= hooks.endAtMs) { hooks.onCut?.(); continue }
       yield* hooks.sleepScenario(intendedAtMs - (yield* hooks.scenarioNowMs))
       if (inFlight >= maxVus) {
         dropped++
@@ -77,6 +85,7 @@ const closedModel = (executor: VusExecutor, startAtMs: number, passengers: Reado
       const nowMs = yield* hooks.scenarioNowMs
       const passenger = passengers[next]
       if (passenger === undefined || !isOpen(vu, nowMs)) { busy.delete(vu); return }
+      if (hooks.endAtMs !== undefined && nowMs >= hooks.endAtMs) { hooks.onCut?.(); busy.delete(vu); return }
       next++
       busy.add(vu)
       yield* hooks.start(iteration(passenger, Effect.suspend(() => startIteration(vu))), nowMs)

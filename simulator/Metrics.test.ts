@@ -1,6 +1,7 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { distributionOf, summarize } from "./Metrics.js"
+import { History } from "./History.js"
+import { countsOf, distributionOf, summarize, throughputOf } from "./Metrics.js"
 
 const oneToThousandMs = Array.from({ length: 1_000 }, (_, index) => index + 1)
 
@@ -34,4 +35,16 @@ test("a huge run stops at 99.9999%, and no samples give no points", () => {
   assert.equal(points.at(-2)?.percentile, 99.9999)
   assert.equal(points.length, 62)
   assert.deepEqual(distributionOf([]), { count: 0, points: [] })
+})
+
+test("orders paid: a purchase's pay is one order, a group order one per ticket (the server writes an order per holder); failures none", () => {
+  const history = new History()
+  history.add({ atMs: 1_000, actor: "phone-1", kind: "pay", outcome: "ok", durationMs: 3 })
+  history.add({ atMs: 1_500, actor: "phone-2", kind: "pay", outcome: "InsufficientFunds", durationMs: 3 })
+  history.add({ atMs: 2_000, actor: "organiser", kind: "group-order", outcome: "ok", durationMs: 9, detail: { tickets: 40, amountFen: 400_000 } })
+  history.add({ atMs: 2_500, actor: "organiser", kind: "group-order", outcome: "ok", durationMs: 9, detail: { tickets: 7, amountFen: 70_000 } })
+  history.add({ atMs: 3_000, actor: "organiser", kind: "group-order", outcome: "SoldOut", durationMs: 9 })
+  assert.equal(countsOf(history, 48).ordersPaid, 48)
+  const series = throughputOf(history, 0, 10_000).series
+  assert.equal(series.reduce((sum, point) => sum + point.paid, 0), 48)
 })

@@ -73,6 +73,13 @@ export const distributionOf = (valuesMs: ReadonlyArray<number>): LatencyDistribu
 const isCall = (event: HistoryEvent) => event.durationMs !== undefined
 const ok = (kind: string) => (event: HistoryEvent) => event.kind === kind && event.outcome === "ok"
 const paymentToIssuanceOf = (event: HistoryEvent) => Number(event.detail?.paymentToIssuanceMs ?? 0)
+/**
+ * Orders an event paid: a purchase's `pay` one; a group order (reference/GroupOrders.ts) one per ticket,
+ * as the server writes one paid order per holder. So "orders paid" counts orders, as its label says, and a
+ * run's orders paid match its tickets issued whoever bought them.
+ */
+const ordersPaidBy = (event: HistoryEvent) =>
+  ok("pay")(event) ? 1 : ok("group-order")(event) ? Number(event.detail?.tickets ?? 0) : 0
 
 export const countsOf = (history: History, passengers: number): Report["counts"] => {
   const events = history.events
@@ -84,7 +91,7 @@ export const countsOf = (history: History, passengers: number): Report["counts"]
     passengers,
     requests: events.filter(isCall).length,
     ordersHeld: events.filter(ok("hold")).length,
-    ordersPaid: events.filter(ok("pay")).length,
+    ordersPaid: events.reduce((sum, event) => sum + ordersPaidBy(event), 0),
     ticketsIssued: events.filter(ok("ticket-received")).length,
     admitted: events.filter(ok("scan")).length,
     refunds: 0,
@@ -113,7 +120,7 @@ export const throughputOf = (history: History, fromMs: number, toMs: number): Re
     if (event.atMs < fromMs || event.atMs >= toMs) continue
     const bucket = buckets[Math.min(bucketCount - 1, Math.floor((event.atMs - fromMs) / bucketMs))]!
     if (ok("hold")(event)) bucket.held++
-    else if (ok("pay")(event)) bucket.paid++
+    else if (ordersPaidBy(event) > 0) bucket.paid += ordersPaidBy(event)
     else if (ok("ticket-received")(event)) { bucket.issued++; bucket.latencies.push(paymentToIssuanceOf(event)) }
     else if (ok("scan")(event)) bucket.admitted++
     else if (isCall(event) && event.outcome !== "ok") bucket.errors++

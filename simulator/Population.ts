@@ -81,6 +81,24 @@ export const population = (scenario: Scenario) =>
     return arrivals.sort((a, b) => a.arrivalAtMs - b.arrivalAtMs || a.passenger.index - b.passenger.index)
   })
 
+/**
+ * The scenario's `endAt` ("when the scenario is over") as the end of arrivals: a passenger due at or after it
+ * does not come. Without `endAt` nothing is cut: the scenario ends when its trains have left (`scenarioEndMs`),
+ * and who still comes then is what its arrival curve asked for.
+ */
+export const arrivalsEndMs = (scenario: Scenario): number | undefined =>
+  scenario.endAt === undefined ? undefined : Date.parse(scenario.endAt)
+
+/**
+ * The arrivals that come, and how many were cut by `endAt` (see `arrivalsEndMs`). The population is drawn in
+ * full first, so a cut changes nobody else's draws.
+ */
+export const arrivalsBeforeEnd = (scenario: Scenario, arrivals: ReadonlyArray<Arrival>) => {
+  const endMs = arrivalsEndMs(scenario)
+  const arriving = endMs === undefined ? arrivals : arrivals.filter((arrival) => arrival.arrivalAtMs < endMs)
+  return { arriving, cut: arrivals.length - arriving.length }
+}
+
 /** how long after a train's last boarding departure its gates stay open */
 export const gateClosingMarginMs = 10 * 60_000
 

@@ -20,7 +20,7 @@ import type { Scenario } from "../scenarios/Scenario.js"
 import { audit } from "./Auditor.js"
 import { History } from "./History.js"
 import { driveLoad, passengersInOrder } from "./Load.js"
-import { population, scenarioEndMs } from "./Population.js"
+import { arrivalsBeforeEnd, arrivalsEndMs, population, scenarioEndMs } from "./Population.js"
 import { RealTimeline } from "./RealTimeline.js"
 import { prepareRun } from "./Journeys.js"
 import type { RunOptions, RunOutcome } from "./Virtual.js"
@@ -141,6 +141,7 @@ export const runReal = async (
   const sleepScenario = (ms: number) => timeline.sleep(ms)
   const history = new History(scenarioNow)
   let dropped = 0
+  let arrivalsCut = 0
   const progress = onProgress && setInterval(() => onProgress({ nowMs: timeline.nowMs(), history }), progressIntervalMs)
   const devices = ManagedRuntime.make(NodeHttpClient.layerUndici)
   try {
@@ -156,12 +157,15 @@ export const runReal = async (
         const outcome = yield* driveLoad(scenario.load, Date.parse(scenario.onSaleAt), passengersInOrder(arrivals),
           (passenger, afterPurchase) => run.start(byIndex.get(passenger.index)!, afterPurchase),
           // the journey inherits the driver's mark of its intended start (RealTimeline.sleep)
-          { history, sleepScenario, scenarioNowMs: scenarioNow, start: (journey) => Effect.map(Effect.forkDaemon(timeline.actor(journey)), (fiber) => { fibers.push(fiber) }) })
+          { history, sleepScenario, scenarioNowMs: scenarioNow, start: (journey) => Effect.map(Effect.forkDaemon(timeline.actor(journey)), (fiber) => { fibers.push(fiber) }),
+            endAtMs: arrivalsEndMs(scenario), onCut: () => { arrivalsCut++ } })
         dropped = outcome.dropped
         return fibers
       }
+      const coming = arrivalsBeforeEnd(scenario, arrivals)
+      arrivalsCut = coming.cut
       let inFlight = 0
-      for (const arrival of arrivals) {
+      for (const arrival of coming.arriving) {
         yield* sleepScenario(arrival.arrivalAtMs - (yield* scenarioNow))
         if (inFlight >= scenario.real.maxPassengersInFlight) { dropped++; continue }
         inFlight++
@@ -177,7 +181,7 @@ export const runReal = async (
     const auditStore = ManagedRuntime.make(store.layer)
     const invariants = await auditStore.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql))))
     await auditStore.dispose()
-    return { history, invariants, startMs, endMs, dropped }
+    return { history, invariants, startMs, endMs, dropped, arrivalsCut }
   } finally {
     clearInterval(progress)
     await server.stop().catch(() => undefined)

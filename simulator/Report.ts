@@ -38,7 +38,7 @@ export const buildReport = (options: {
     startedAt: options.startedAt,
     virtualDurationMs: outcome.endMs - outcome.startMs,
     wallDurationMs: Math.round(options.wallDurationMs),
-    counts: countsOf(outcome.history, scenario.passengers.count),
+    counts: { ...countsOf(outcome.history, scenario.passengers.count), arrivalsCut: outcome.arrivalsCut },
     latency: latencyOf(outcome.history),
     latencyDistribution: latencyDistributionOf(outcome.history),
     throughput: throughputOf(outcome.history, window.fromMs, window.toMs),
@@ -50,6 +50,7 @@ export const buildReport = (options: {
       `Password hashing ran at scrypt N=${scenario.server.passwordHashCostN} (Node's default is 16384).`,
       `The charts cover the sales window, ${Math.round((window.toMs - window.fromMs) / 1000)} s from the on-sale; gate admissions after it are in the counts and the check-in latency, not in the charts.`,
       ...(gates ? [gatesNote(gates)] : []),
+      ...(scenario.endAt === undefined ? [] : [`Arrivals end at the scenario's endAt (${scenario.endAt}): ${outcome.arrivalsCut} passengers due at or after it did not come (counts.arrivalsCut).`]),
       ...options.notes
     ]
   }

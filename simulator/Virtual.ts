@@ -20,7 +20,7 @@ import type { Scenario } from "../scenarios/Scenario.js"
 import { audit } from "./Auditor.js"
 import { History } from "./History.js"
 import { driveLoad, passengersInOrder } from "./Load.js"
-import { population, scenarioEndMs } from "./Population.js"
+import { arrivalsBeforeEnd, arrivalsEndMs, population, scenarioEndMs } from "./Population.js"
 import { prepareRun } from "./Journeys.js"
 import { simulatedNetworkDelay } from "./Setup.js"
 import { InProcessRequest, VirtualClock } from "./VirtualClock.js"
@@ -35,6 +35,8 @@ export interface RunOutcome {
   readonly invariants: ReadonlyArray<InvariantResult>
   readonly startMs: number
   readonly endMs: number
+  /** passengers who did not come because they were due at or after the scenario's endAt (Population.ts) */
+  readonly arrivalsCut: number
 }
 
 /** the longest an idle sweeper waits in virtual mode */
@@ -191,6 +193,7 @@ export const runVirtual = async (
     const serverRuntime = await server.runtime()
     const deviceRuntime = await devices.runtime()
     const endMs = scenarioEndMs(scenario)
+    let arrivalsCut = 0
 
     // A sweep that finds nothing doubles its wait (up to maxIdleSweepIntervalMs); one that finds work
     // goes back to the server's interval. Six virtual hours of 1 s sweeps would otherwise dominate the run.
@@ -248,10 +251,12 @@ export const runVirtual = async (
         yield* driveLoad(scenario.load, Date.parse(scenario.onSaleAt), passengersInOrder(arrivals),
           (passenger, afterPurchase) => run.start(byIndex.get(passenger.index)!, afterPurchase),
           { history, sleepScenario: (ms) => Effect.sleep(ms), scenarioNowMs: Effect.sync(() => clock.nowMs),
-            start: (journey) => Effect.sync(() => clock.spawn(clock.nowMs, deviceRuntime, journey)) })
+            start: (journey) => Effect.sync(() => clock.spawn(clock.nowMs, deviceRuntime, journey)), endAtMs: arrivalsEndMs(scenario), onCut: () => { arrivalsCut++ } })
         return
       }
-      for (const arrival of arrivals) {
+      const coming = arrivalsBeforeEnd(scenario, arrivals)
+      arrivalsCut = coming.cut
+      for (const arrival of coming.arriving) {
         clock.spawn(arrival.arrivalAtMs, deviceRuntime, run.start(arrival, Effect.void))
       }
     }))
@@ -259,7 +264,7 @@ export const runVirtual = async (
     // the hold sweeper's last pass is at most its longest idle wait before the end: holds due before that are released
     const auditOptions = { endMs: Math.min(clock.nowMs, endMs), holdReleaseGraceMs: maxIdleSweepIntervalMs + effective.holdSweepIntervalMs }
     const invariants = await store.runPromise(audit(history, auditOptions).pipe(Effect.provideService(SqlClient.SqlClient, sql)))
-    return { history, invariants, startMs, endMs: clock.nowMs }
+    return { history, invariants, startMs, endMs: clock.nowMs, arrivalsCut }
   } finally {
     await devices.dispose()
     await server_.dispose()

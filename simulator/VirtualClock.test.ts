@@ -1,12 +1,15 @@
 /**
  * The discrete-event clock: wake order (due time, then registration order), one actor at a time, the
- * virtual time an actor sees, failures, and what an interrupted sleep does.
+ * virtual time an actor sees, failures, what an interrupted sleep does, and a run that cannot go on.
  */
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
-import { Cause, Clock, Effect, Fiber, Layer, ManagedRuntime, Runtime } from "effect"
+import { spawn } from "node:child_process"
+import { dirname } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Cause, Clock, Deferred, Effect, Fiber, Layer, ManagedRuntime, Runtime } from "effect"
 import * as fc from "fast-check"
-import { VirtualClock } from "./VirtualClock.js"
+import { ClockStalled, VirtualClock } from "./VirtualClock.js"
 
 const startMs = 1_000_000
 /** a wall-clock bound on one `run()`, so a clock that stalls fails the test instead of hanging the suite */
@@ -352,5 +355,55 @@ describe("interrupted sleeps", () => {
   test("Effect.timeout around work that finishes at once does not hold the actor until the timer", async () => {
     const log = await observe(() => Effect.succeed("quick").pipe(Effect.timeout(100), Effect.orDie))
     assert.deepEqual(log, ["a:quick@0", "b@50", "b@150", "b@250", "b@350", "a:end@1000"])
+  })
+})
+
+
+/** the exit code of simulator/testing/stalledClock.ts when the clock failed with ClockStalled */
+const stalledExitCode = 3
+
+/** `simulator/testing/stalledClock.ts <kind>` in a process of its own: its exit code and what it printed */
+const runStalledClock = (kind: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "simulator/testing/stalledClock.ts", kind], {
+      cwd: dirname(dirname(fileURLToPath(import.meta.url))), timeout: 30_000, stdio: ["ignore", "pipe", "pipe"]
+    })
+    let output = ""
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => { output += chunk })
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => { output += chunk })
+    child.on("error", reject)
+    child.on("close", (code, signal) => resolve({ code, signal, output }))
+  })
+
+/** A run that cannot go on fails with ClockStalled, naming what is stuck, instead of ending as if it had finished. */
+describe("a run that cannot settle", () => {
+  test("an actor left blocked when no sleeper is due fails the run: N actors still blocked at virtual time T, none sleeping", async () => {
+    await withClock(async (clock, runtime) => {
+      const never = Effect.runSync(Deferred.make<void>())
+      let napper: Fiber.RuntimeFiber<void> | undefined
+      // A's turn ends when its child sleeps; at 10, B interrupts that sleep: A goes on to wait for `never`
+      clock.spawn(startMs, runtime, Effect.gen(function* () {
+        napper = yield* Effect.fork(Effect.sleep(1_000))
+        yield* Fiber.await(napper)
+        yield* Deferred.await(never)
+      }))
+      clock.spawn(startMs + 10, runtime, Effect.suspend(() => Fiber.interrupt(napper!)))
+      await assert.rejects(runBounded(clock), (error: unknown) =>
+        error instanceof ClockStalled && error.message.includes("1 actor still blocked at virtual time 1000010") && error.message.includes("none sleeping"))
+      assert.equal(clock.liveActorCount, 1)
+    })
+  })
+
+  test("a turn blocked on a semaphore held across a sleep fails the run (its process exits non-zero, not silently 0)", async () => {
+    const result = await runStalledClock("semaphore")
+    assert.equal(result.code, stalledExitCode, result.output)
+    assert.match(result.output, /^stalled: virtual clock cannot settle: at virtual time 1000010 .*the current turn never ended/m)
+    assert.match(result.output, /2 actors still alive, 1 sleeping \(next due at virtual time 1000100\)/)
+  })
+
+  test("an in-process request that never settles fails the run instead of spinning", async () => {
+    const result = await runStalledClock("request")
+    assert.equal(result.code, stalledExitCode, result.output)
+    assert.match(result.output, /^stalled: virtual clock cannot settle: at virtual time 1000000 .*1 in-process request never settled/m)
   })
 })

@@ -10,6 +10,13 @@
  * except those parked on this clock (a server-side sleep: simulated latency of a bank, a slow store).
  * (1) alone is not enough: `Effect.timeout` and `Effect.race` fork children that sleep while their
  * siblings still have work at this instant. (2) alone is not enough: an actor may wait for real I/O.
+ *
+ * A run that cannot go on fails with `ClockStalled` instead of ending quietly:
+ * - a turn that never ends: the actor (or its in-process request) waits on something that is neither this
+ *   clock nor outside work — a semaphore or deferred that only a sleeping fiber would release, or nothing at
+ *   all. Nothing polls while the clock waits, so Node's event loop empties: `beforeExit` is the proof that no
+ *   outside work can end the turn any more (the clock cannot tell a blocked fiber from one awaiting I/O sooner).
+ * - no sleeper left while actors are still alive: they wait on something no sleeper will ever release.
  */
 import { Clock, Context, Duration, Effect, Exit, Option, Runtime, Scheduler } from "effect"
 
@@ -21,12 +28,19 @@ export class InProcessRequest extends Context.Tag("chunyun/InProcessRequest")<In
 
 interface Sleeper { readonly dueMs: number; readonly sequence: number; readonly wake: () => void; cancelled: boolean }
 
+/** Why a run cannot go on: a turn that can never end, or actors alive with nothing left to wake them. */
+export class ClockStalled extends Error {
+  override readonly name = "ClockStalled"
+}
+
 /** Upper bound on events of one run, so a runaway scenario stops with an error instead of spinning. */
 export const maxEventsPerRun = 50_000_000
 
 class SleeperQueue {
   private readonly heap: Array<Sleeper> = []
   get size() { return this.heap.length }
+  /** sleepers still due (an interrupted sleep stays in the heap, marked cancelled, until it is popped) */
+  live(): ReadonlyArray<Sleeper> { return this.heap.filter((sleeper) => !sleeper.cancelled) }
   private before(a: Sleeper, b: Sleeper) { return a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.sequence < b.sequence) }
   push(sleeper: Sleeper) {
     const heap = this.heap
@@ -67,6 +81,12 @@ export class VirtualClock {
   private readonly queue = new SleeperQueue()
   private handBack: (() => void) | undefined
   private externalPending = 0
+  /** called (once) when `externalPending` drops to 0: `settled()` waits on it rather than polling */
+  private onExternalIdle: (() => void) | undefined
+  /** actors started and not yet ended */
+  private liveActors = 0
+  /** fails what `run` is waiting for (a turn's end, the settling after it) */
+  private failWait: ((error: ClockStalled) => void) | undefined
   private readonly failures: Array<unknown> = []
 
   /** Give this to every runtime under the clock (`Layer.setScheduler`): Effect work stays in microtasks. */
@@ -76,6 +96,8 @@ export class VirtualClock {
 
   get nowMs() { return this.currentMs }
   get eventCount() { return this.events }
+  /** actors started and not yet ended */
+  get liveActorCount() { return this.liveActors }
 
   /** The Effect `Clock` view of this scheduler, for `Layer.setClock` / `Effect.withClock`. */
   readonly clock: Clock.Clock = {
@@ -93,6 +115,14 @@ export class VirtualClock {
     return sleeper
   }
 
+  private externalSettled() {
+    this.externalPending--
+    if (this.externalPending !== 0) return
+    const idle = this.onExternalIdle
+    this.onExternalIdle = undefined
+    idle?.()
+  }
+
   private yieldTurn() {
     const resume = this.handBack
     this.handBack = undefined
@@ -103,7 +133,7 @@ export class VirtualClock {
     return Effect.flatMap(Effect.serviceOption(InProcessRequest), (request) => {
       const parked = Option.isSome(request)
       return Effect.async<void>((resume) => {
-        if (parked) this.externalPending--
+        if (parked) this.externalSettled()
         const unpark = () => { if (parked) this.externalPending++ }
         const sleeper = this.enqueue(this.currentMs + Math.max(0, Math.floor(durationMs)), () => { unpark(); resume(Effect.void) })
         this.yieldTurn()
@@ -115,8 +145,10 @@ export class VirtualClock {
   /** Start `actor` at virtual time `atMs`, on `runtime` (which should carry this clock). */
   spawn<R>(atMs: number, runtime: Runtime.Runtime<R>, actor: Effect.Effect<void, unknown, R>) {
     this.enqueue(atMs, () => {
+      this.liveActors++
       const fiber = Runtime.runFork(runtime)(actor)
       fiber.addObserver((exit) => {
+        this.liveActors--
         if (Exit.isFailure(exit)) this.failures.push(exit.cause)
         this.yieldTurn()
       })
@@ -126,32 +158,70 @@ export class VirtualClock {
   /** Count an in-process request (or other outside work) as part of the current turn until it settles. */
   trackExternal<A>(work: Promise<A>): Promise<A> {
     this.externalPending++
-    return work.finally(() => { this.externalPending-- })
+    return work.finally(() => { this.externalSettled() })
   }
 
-  /** Resolves once microtasks are drained and no outside work is pending. */
+  /**
+   * Resolves once microtasks are drained and no outside work is pending. Waits for the pending work to
+   * settle instead of polling, so a request that never settles leaves the event loop empty (see `run`).
+   */
   private settled(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const check = () => this.externalPending === 0 ? resolve() : setImmediate(check)
+    return new Promise<void>((resolve, fail) => {
+      this.failWait = fail
+      const check = () => {
+        if (this.externalPending === 0) resolve()
+        else this.onExternalIdle = () => setImmediate(check)
+      }
       setImmediate(check)
     })
   }
 
-  /** Run every event in time order until none are left. Fails with the first actor failure. */
+  private stallReport(): string {
+    const at = `virtual time ${this.currentMs} (${new Date(this.currentMs).toISOString()})`
+    const actors = `${this.liveActors} actor${this.liveActors === 1 ? "" : "s"}`
+    const sleepers = this.queue.live()
+    if (this.handBack === undefined && this.externalPending === 0 && sleepers.length === 0) {
+      return `virtual clock cannot settle: ${actors} still blocked at ${at}, none sleeping ` +
+        "(each waits on something no sleeper will release: a semaphore, a deferred, a queue)"
+    }
+    const nextDueMs = Math.min(...sleepers.map((sleeper) => sleeper.dueMs))
+    const waiting = this.handBack !== undefined
+      ? "the current turn never ended (no fiber of it slept, the actor did not end)"
+      : `${this.externalPending} in-process request${this.externalPending === 1 ? "" : "s"} never settled`
+    return `virtual clock cannot settle: at ${at} ${waiting} and nothing outside the clock is left to end it; ` +
+      `${actors} still alive, ${sleepers.length} sleeping${sleepers.length > 0 ? ` (next due at virtual time ${nextDueMs})` : ""}. ` +
+      "A fiber waits on something that is neither the clock nor outside work: a semaphore or deferred that only a sleeping fiber " +
+      "would release, which virtual time cannot reach while the turn is open"
+  }
+
+  /**
+   * Run every event in time order until none are left. Fails with the first actor failure, or with
+   * `ClockStalled` when the run cannot go on (see the header).
+   */
   async run(): Promise<void> {
-    for (;;) {
+    // nothing polls while the clock waits: an empty event loop means no outside work can end the wait
+    const onLoopEmpty = () => this.failWait?.(new ClockStalled(this.stallReport()))
+    process.prependListener("beforeExit", onLoopEmpty)
+    try {
+      for (;;) {
+        if (this.failures.length > 0) throw this.failures[0]
+        const next = this.queue.pop()
+        if (!next) break
+        if (next.cancelled) continue
+        if (++this.events > maxEventsPerRun) throw new Error(`more than ${maxEventsPerRun} events: runaway scenario`)
+        this.currentMs = next.dueMs
+        await new Promise<void>((turnOver, fail) => {
+          this.handBack = turnOver
+          this.failWait = fail
+          next.wake()
+        })
+        await this.settled()
+      }
       if (this.failures.length > 0) throw this.failures[0]
-      const next = this.queue.pop()
-      if (!next) return
-      if (next.cancelled) continue
-      if (++this.events > maxEventsPerRun) throw new Error(`more than ${maxEventsPerRun} events: runaway scenario`)
-      this.currentMs = next.dueMs
-      await new Promise<void>((turnOver) => {
-        this.handBack = turnOver
-        next.wake()
-      })
-      await this.settled()
+      if (this.liveActors > 0) throw new ClockStalled(this.stallReport())
+    } finally {
+      this.failWait = undefined
+      process.removeListener("beforeExit", onLoopEmpty)
     }
   }
 }
-

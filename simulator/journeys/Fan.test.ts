@@ -51,6 +51,9 @@ describe("stadium-gates, scaled down", () => {
     assert.equal(first.history.traceHash(), second.history.traceHash())
     const report = reportOf(first)
     Schema.decodeUnknownSync(Report)(report)
+    // the organiser's group orders are the run's paid orders: one per fan's ticket
+    assert.equal(report.counts.ordersPaid, fans)
+    assert.equal(report.counts.ordersPaid, report.counts.ticketsIssued)
     assert.ok(report.thresholds.every((threshold) => threshold.passed), JSON.stringify(report.thresholds))
   })
 
