@@ -49,7 +49,11 @@ export const payByGateway = (payer: GatewayPayer, orderId: OrderId, keyPrefix: s
         path: { orderId }, headers: { "idempotency-key": `${keyPrefix}-${attempt}` }
       }), (charge) => ({ orderId, chargeId: charge.chargeId, attempt }))
       const outcome = yield* awaitCharge(payer, orderId, limits)
-      if (outcome === "captured") return { _tag: "Captured", paymentStartMs, attempts: attempt } satisfies GatewayPaymentOutcome
+      if (outcome === "captured") {
+        // the order is paid: what "orders paid" counts for a gateway payment (the phone saw it at this poll)
+        payer.history.add({ atMs: yield* payer.scenarioNowMs, actor: payer.actor, kind: "gateway-captured", outcome: "ok", detail: { orderId, attempt } })
+        return { _tag: "Captured", paymentStartMs, attempts: attempt } satisfies GatewayPaymentOutcome
+      }
       if (outcome === "failed") {
         payer.history.add({ atMs: yield* payer.scenarioNowMs, actor: payer.actor, kind: "gateway-declined", outcome: "PaymentDeclined", detail: { orderId, attempt } })
         continue

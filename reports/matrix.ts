@@ -5,7 +5,7 @@
  */
 import { Schema } from "effect"
 import type { History } from "../simulator/History.js"
-import { summarize } from "../simulator/Metrics.js"
+import { isHeld, summarize } from "../simulator/Metrics.js"
 import type { Report } from "./Report.js"
 
 /** witness lines a row keeps per broken invariant (the run's report has the rest) */
@@ -101,7 +101,7 @@ export const comparedColumns: ReadonlyArray<{ readonly column: NumericColumn; re
 ]
 
 const holdDetails = (history: History) =>
-  history.events.filter((event) => event.kind === "hold" && event.outcome === "ok").map((event) => event.detail ?? {})
+  history.events.filter(isHeld).map((event) => event.detail ?? {})
 
 /** A row without its `best` marks: from the run's report and its history. */
 export const rowOf = (label: string, variant: Readonly<Record<string, string>>, reportPath: string, report: Report, history: History): MatrixRow => {

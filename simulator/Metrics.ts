@@ -72,14 +72,16 @@ export const distributionOf = (valuesMs: ReadonlyArray<number>): LatencyDistribu
 
 const isCall = (event: HistoryEvent) => event.durationMs !== undefined
 const ok = (kind: string) => (event: HistoryEvent) => event.kind === kind && event.outcome === "ok"
+/** a seat held: by the app, SMS and kiosk phones (`hold`) or a cinema phone choosing its seat (`hold-seat`) */
+export const isHeld = (event: HistoryEvent) => ok("hold")(event) || ok("hold-seat")(event)
 const paymentToIssuanceOf = (event: HistoryEvent) => Number(event.detail?.paymentToIssuanceMs ?? 0)
 /**
- * Orders an event paid: a purchase's `pay` one; a group order (reference/GroupOrders.ts) one per ticket,
+ * Orders an event paid: a purchase's `pay` one, or the gateway's capture a phone saw (`gateway-captured`); a group order (reference/GroupOrders.ts) one per ticket,
  * as the server writes one paid order per holder. So "orders paid" counts orders, as its label says, and a
  * run's orders paid match its tickets issued whoever bought them.
  */
 const ordersPaidBy = (event: HistoryEvent) =>
-  ok("pay")(event) ? 1 : ok("group-order")(event) ? Number(event.detail?.tickets ?? 0) : 0
+  ok("pay")(event) || ok("gateway-captured")(event) ? 1 : ok("group-order")(event) ? Number(event.detail?.tickets ?? 0) : 0
 
 export const countsOf = (history: History, passengers: number): Report["counts"] => {
   const events = history.events
@@ -90,7 +92,7 @@ export const countsOf = (history: History, passengers: number): Report["counts"]
   return {
     passengers,
     requests: events.filter(isCall).length,
-    ordersHeld: events.filter(ok("hold")).length,
+    ordersHeld: events.filter(isHeld).length,
     ordersPaid: events.reduce((sum, event) => sum + ordersPaidBy(event), 0),
     ticketsIssued: events.filter(ok("ticket-received")).length,
     admitted: events.filter(ok("scan")).length,
@@ -102,7 +104,7 @@ export const countsOf = (history: History, passengers: number): Report["counts"]
 
 export const latencyOf = (history: History): Report["latency"] => ({
   paymentToIssuance: summarize(history.events.filter(ok("ticket-received")).map(paymentToIssuanceOf)),
-  hold: summarize(history.events.filter(ok("hold")).map((event) => event.durationMs ?? 0)),
+  hold: summarize(history.events.filter(isHeld).map((event) => event.durationMs ?? 0)),
   checkin: summarize(history.events.filter(ok("scan")).map((event) => event.durationMs ?? 0))
 })
 
@@ -119,7 +121,7 @@ export const throughputOf = (history: History, fromMs: number, toMs: number): Re
   for (const event of history.events) {
     if (event.atMs < fromMs || event.atMs >= toMs) continue
     const bucket = buckets[Math.min(bucketCount - 1, Math.floor((event.atMs - fromMs) / bucketMs))]!
-    if (ok("hold")(event)) bucket.held++
+    if (isHeld(event)) bucket.held++
     else if (ordersPaidBy(event) > 0) bucket.paid += ordersPaidBy(event)
     else if (ok("ticket-received")(event)) { bucket.issued++; bucket.latencies.push(paymentToIssuanceOf(event)) }
     else if (ok("scan")(event)) bucket.admitted++
