@@ -31,6 +31,7 @@ import { Delivery } from "./Delivery.js"
 import { DeliveryAuthLive } from "./Delivery/AuthLive.js"
 import { Devices } from "./Delivery/Devices.js"
 import { DeliveryHttp } from "./Delivery/Http.js"
+import { VouchersRepo } from "./Delivery/Repo.js"
 import { FaultPoints } from "./FaultPoints.js"
 import { GateSync } from "./GateSync.js"
 import { GateSyncHttp } from "./GateSync/Http.js"
@@ -92,7 +93,7 @@ const Foundations = Layer.mergeAll(
   LifecycleRepo.Default,
   SeatInventoryLive.pipe(Layer.provide(OrdersRepo.Default)),
   // delivery stream
-  Devices.Default, Delivery.Default.pipe(Layer.provideMerge(SimulatedSmsGateway)),
+  Devices.Default, VouchersRepo.Default, Delivery.Default.pipe(Layer.provideMerge(SimulatedSmsGateway)),
   // ops stream
   SimulatedUpstreamPort.pipe(Layer.provideMerge(SimulatedUpstream.Default)),
 )
