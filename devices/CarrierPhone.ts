@@ -6,16 +6,14 @@
  * the app); once admitted it leaves the SIM, the carrier reports the free slot, and the box migrates the
  * oldest waiting ticket down, which the carrier writes.
  */
-import { Clock, Effect, Random } from "effect"
-import type { Fen, OrderId, TicketId } from "../reference/Domain.js"
+import { Effect, Random } from "effect"
+import type { OrderId, TicketId } from "../reference/Domain.js"
 import { ticketTextPrefix } from "../reference/Issuance/TicketCode.js"
-import { outcomeOf, recorded } from "../simulator/History.js"
+import { outcomeOf } from "../simulator/History.js"
 import { bearer, withCredentials } from "./Client.js"
-import type { ApiClient } from "./Client.js"
-import { withLostAnswers } from "./ClientRetries.js"
 import type { PhoneDisplay } from "./GateScanner.js"
-import type { Passenger, PhoneEnvironment, Trip } from "./Phone.js"
-import { passwordOf, paymentPasswordOf } from "./Phone.js"
+import type { Passenger, PhoneEnvironment, Sending, Trip } from "./Phone.js"
+import { appPhone, awaitTicket, holdSeat, logIn, payFromWallet, recordTicketReceived, registerCustomer, seatsAtSearch } from "./Phone.js"
 import { makeSimCarrier } from "./SimCarrier.js"
 import type { SimCarrier } from "./SimCarrier.js"
 
@@ -32,17 +30,18 @@ export interface CarrierPhoneEnvironment extends PhoneEnvironment {
 
 interface Bought { readonly trip: Trip; readonly orderId: OrderId; readonly ticketId: TicketId; readonly qr: string }
 
+/**
+ * How a carrier phone's calls go out: its answers may be lost and are sent again, but it was written without the
+ * app journey's transport retries and without keys and transfers in the history (and its trace keeps it so).
+ */
+const carrierSending: Sending = { transportRetries: false, resendLostAnswers: true, detailed: false }
+
 export const carrierJourney = (env: CarrierPhoneEnvironment, passenger: Passenger, afterPurchase: Effect.Effect<void> = Effect.void) => {
-  const actor = `phone-${passenger.index}`
-  const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) => env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay))
-  const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) =>
-    recorded(env.history, actor, kind, overTheNetwork(effect), detailOf)
-  const retriedCall = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) =>
-    withLostAnswers(env, actor, kind, call(kind, effect, detailOf), overTheNetwork(effect))
+  const phone = appPhone(env, `phone-${passenger.index}`, carrierSending)
+  const { actor, call } = phone
   const note = (kind: string, outcome: string, detail?: Record<string, string | number | boolean | null>) =>
     Effect.flatMap(env.scenarioNowMs, (atMs) => Effect.sync(() => env.history.add({ atMs, actor, kind, outcome, ...(detail ? { detail } : {}) })))
   const client = env.anonymous
-  const key = (what: string, trip: number) => `${what}-${String(passenger.index).padStart(8, "0")}-${trip}`
 
   const trips = Effect.gen(function* () {
     const own = passenger.trip
@@ -56,40 +55,15 @@ export const carrierJourney = (env: CarrierPhoneEnvironment, passenger: Passenge
   /** One trip bought in the app, as the app journey buys it; its ticket is written to the SIM if there is room. */
   const buy = (carrier: SimCarrier, trip: Trip, tripNumber: number) =>
     Effect.gen(function* () {
-      const order = yield* call("hold", client.orders.hold({
-        payload: { runId: env.runIdOf(trip.train), fromStation: trip.fromStation, toStation: trip.toStation }
-      }), (held) => ({ orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen }))
+      const order = yield* holdSeat(phone, trip)
       yield* env.thinkTime
-      yield* retriedCall("top-up", client.accounts.topUp({
-        headers: { "idempotency-key": key("topup", tripNumber) }, payload: { amountFen: order.priceFen as Fen }
-      }))
-      const payStartMs = yield* Clock.currentTimeMillis
-      const payment = yield* retriedCall("pay", client.accounts.pay({
-        path: { orderId: order.orderId }, headers: { "idempotency-key": key("pay", tripNumber) },
-        payload: { paymentPassword: paymentPasswordOf(passenger) }
-      }), (paid) => ({ orderId: paid.orderId, state: paid.state }))
-      const ticket = yield* awaitTicket(order.orderId, payment.ticketId !== null)
-      yield* note("ticket-received", "ok", {
-        orderId: order.orderId, ticketId: ticket.ticketId, paymentToIssuanceMs: (yield* Clock.currentTimeMillis) - payStartMs, channel: "carrier"
-      })
+      const payment = yield* payFromWallet(phone, passenger, order, tripNumber)
+      const ticket = yield* awaitTicket(phone, order.orderId, payment.issued)
+      yield* recordTicketReceived(phone, { orderId: order.orderId, ticketId: ticket.ticketId, paymentStartMs: payment.startMs }, { channel: "carrier" })
       yield* syncCarrier(carrier)
       const bought: Bought = { trip, orderId: order.orderId, ticketId: ticket.ticketId, qr: ticket.qr }
       return bought
     })
-
-  function awaitTicket(orderId: OrderId, issued: boolean) {
-    return Effect.gen(function* () {
-      for (let poll = 0; ; poll++) {
-        if (issued || poll > 0) {
-          const ticket = yield* call("get-ticket", client.issuance.getTicket({ path: { orderId } })).pipe(
-            Effect.catchTag("TicketNotIssued", () => Effect.succeed(undefined)))
-          if (ticket) return ticket
-        }
-        if (poll >= env.maxTicketPolls) return yield* Effect.fail({ _tag: "TicketNeverArrived" as const })
-        yield* env.sleepScenario(env.ticketPollIntervalMs)
-      }
-    })
-  }
 
   const syncCarrier = (carrier: SimCarrier) =>
     call("carrier-sync", carrier.sync, (written) => ({ written, onSim: carrier.stored().size }))
@@ -113,24 +87,17 @@ export const carrierJourney = (env: CarrierPhoneEnvironment, passenger: Passenge
 
   return Effect.gen(function* () {
     const wanted = yield* trips
-    const first = wanted[0]!
-    const offers = yield* call("search", client.catalog.search({
-      urlParams: { from: first.fromStation, to: first.toStation, date: env.serviceDateOf(first.train) }
-    }))
-    const offer = offers.find((candidate) => candidate.runId === env.runIdOf(first.train))
-    if (!offer || offer.availableSeats === 0) return yield* Effect.fail("no seats at search")
+    if (!(yield* seatsAtSearch(phone, wanted[0]!))) return yield* Effect.fail("no seats at search")
     yield* env.thinkTime
-    yield* call("register", client.customers.register({
-      payload: { phone: passenger.phone, password: passwordOf(passenger), paymentPassword: paymentPasswordOf(passenger), residentId: passenger.residentId }
-    }))
-    const session = yield* call("login", client.customers.login({ payload: { phone: passenger.phone, password: passwordOf(passenger) } }))
+    yield* registerCustomer(phone, passenger)
+    const token = yield* logIn(phone, passenger)
     const capacityBytes = yield* Random.nextIntBetween(env.carrierCapacityBytes.min, env.carrierCapacityBytes.max + 1)
     const registered = yield* call("register-carrier", client.delivery.registerCarrier({ payload: { capacityBytes } }),
-      (answer) => ({ capacitySlots: answer.carrier.capacitySlots })).pipe(withCredentials(bearer(session.token)))
+      (answer) => ({ capacitySlots: answer.carrier.capacitySlots })).pipe(withCredentials(bearer(token)))
     const carrier = makeSimCarrier(client, { msisdn: passenger.phone, deviceKey: registered.deviceKey, capacityBytes, slotBytes: env.carrierSlotBytes })
     const tickets: Array<Bought> = []
     for (const [tripNumber, trip] of wanted.entries()) {
-      const bought = yield* Effect.either(buy(carrier, trip, tripNumber).pipe(withCredentials(bearer(session.token))))
+      const bought = yield* Effect.either(buy(carrier, trip, tripNumber).pipe(withCredentials(bearer(token))))
       if (bought._tag === "Left") {
         yield* note("gave-up", outcomeOf(bought.left), { trip: tripNumber })
         continue

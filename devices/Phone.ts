@@ -7,12 +7,13 @@
 import { Clock, Effect, Random } from "effect"
 import type { History } from "../simulator/History.js"
 import { outcomeOf, recorded } from "../simulator/History.js"
-import type { PhoneNumber, RunId, ServiceDate, StationCode } from "../reference/Domain.js"
+import type { Fen, OrderId, PhoneNumber, RunId, ServiceDate, StationCode } from "../reference/Domain.js"
 import { bearer, withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
 import type { GateScanner, PhoneDisplay } from "./GateScanner.js"
 import { renderQr } from "./Qr.js"
 import { withLostAnswers, withTransportRetries } from "./ClientRetries.js"
+import type { ClientTimedOut } from "./ClientRetries.js"
 import { payByGateway } from "./GatewayPayment.js"
 import type { GatewayPayer, GatewayPaymentLimits } from "./GatewayPayment.js"
 import type { FaultSchedule } from "../simulator/FaultSchedule.js"
@@ -66,6 +67,132 @@ const claimDetail = (held: { queuePosition?: number | undefined; queueWaitMs?: n
 export const passwordOf = (passenger: Passenger) => `pw-${passenger.phone}`
 export const paymentPasswordOf = (passenger: Passenger) => String(100_000 + (passenger.index % 900_000))
 
+// ---- the app purchase's steps: the app journey below, the carrier phone (CarrierPhone.ts) and the kiosk pickup
+// journey (simulator/journeys/Kiosk.ts) each put them together in their own order ----------------------------
+
+type Detail = Record<string, string | number | boolean | null>
+
+/** How a phone's calls go out, and what the history keeps of them. */
+export interface Sending {
+  /** a request that never reached the server, or whose connection broke (a crashed server), is sent again */
+  readonly transportRetries: boolean
+  /** a request with an idempotency key whose answer was lost (the client-timeouts fault) is sent again */
+  readonly resendLostAnswers: boolean
+  /** the history keeps each idempotency key with the transfer its answer made (invariant 8), and the hold's claim cost */
+  readonly detailed: boolean
+}
+
+/** The app journey's: everything. */
+export const appSending: Sending = { transportRetries: true, resendLostAnswers: true, detailed: true }
+
+/** A phone while it buys: its environment, its name in the history, and its calls. */
+export interface AppPhone {
+  readonly env: PhoneEnvironment
+  readonly actor: string
+  readonly sending: Sending
+  /** one request over the network (the delay of virtual mode both ways), recorded in the history */
+  readonly call: <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => Effect.Effect<A, E, R>
+  /** a request carrying idempotency key `key` (see `Sending`) */
+  readonly keyedCall: <A, E, R>(kind: string, key: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => Effect.Effect<A, E | ClientTimedOut, R>
+}
+
+export const appPhone = (env: PhoneEnvironment, actor: string, sending: Sending = appSending): AppPhone => {
+  const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) => env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay))
+  const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => {
+    const send = recorded(env.history, actor, kind, overTheNetwork(effect), detailOf)
+    return sending.transportRetries ? withTransportRetries(env.sleepScenario, send) : send
+  }
+  const keyedCall = <A, E, R>(kind: string, key: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => {
+    if (!sending.resendLostAnswers) return call(kind, effect, detailOf)
+    // the key and the answer's transfer are recorded (lost or not), so the auditor can count the charges of a key
+    if (!sending.detailed) return withLostAnswers(env, actor, kind, call(kind, effect, detailOf), overTheNetwork(effect))
+    return withLostAnswers(env, actor, kind, call(kind, effect, (value) => ({ key, ...detailOf?.(value) })), overTheNetwork(effect), {
+      key, ...(detailOf ? { detailOf } : {})
+    })
+  }
+  return { env, actor, sending, call, keyedCall }
+}
+
+/** Whether the search still offers a seat on the trip's train. */
+export const seatsAtSearch = (phone: AppPhone, trip: Trip) =>
+  Effect.map(phone.call("search", phone.env.anonymous.catalog.search({
+    urlParams: { from: trip.fromStation, to: trip.toStation, date: phone.env.serviceDateOf(trip.train) }
+  })), (offers) => {
+    const offer = offers.find((candidate) => candidate.runId === phone.env.runIdOf(trip.train))
+    return offer !== undefined && offer.availableSeats > 0
+  })
+
+export const registerCustomer = (phone: AppPhone, passenger: Passenger) =>
+  phone.call("register", phone.env.anonymous.customers.register({
+    payload: { phone: passenger.phone, password: passwordOf(passenger), paymentPassword: paymentPasswordOf(passenger), residentId: passenger.residentId }
+  })).pipe(
+    // a registration whose answer a crash cut off may have been stored: the phone goes on to log in
+    Effect.catchTag("PhoneAlreadyRegistered", () => Effect.void)
+  )
+
+/** The session token; every step after it runs with the token on its requests (`withCredentials(bearer(token))`). */
+export const logIn = (phone: AppPhone, passenger: Passenger) =>
+  Effect.map(phone.call("login", phone.env.anonymous.customers.login({ payload: { phone: passenger.phone, password: passwordOf(passenger) } })),
+    (session) => session.token)
+
+export const holdSeat = (phone: AppPhone, trip: Trip) =>
+  phone.call("hold", phone.env.anonymous.orders.hold({
+    payload: { runId: phone.env.runIdOf(trip.train), fromStation: trip.fromStation, toStation: trip.toStation }
+  }), (held) => ({
+    orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen, ...(phone.sending.detailed ? claimDetail(held) : {})
+  }))
+
+/** The idempotency key of one of the passenger's requests; `purchase` tells apart the purchases of a phone that makes several. */
+export const purchaseKey = (what: "topup" | "pay", passenger: Passenger, purchase?: number) =>
+  `${what}-${String(passenger.index).padStart(8, "0")}${purchase === undefined ? "" : `-${purchase}`}`
+
+/**
+ * Top up the fare and pay from the wallet; both with idempotency keys, so a lost answer is sent again safely.
+ * `startMs` is when the payment began (payment→issuance starts there); `issued` whether its answer named the ticket.
+ */
+export const payFromWallet = (phone: AppPhone, passenger: Passenger, order: { orderId: OrderId; priceFen: number }, purchase?: number) =>
+  Effect.gen(function* () {
+    const client = phone.env.anonymous
+    const topUpKey = purchaseKey("topup", passenger, purchase)
+    yield* phone.keyedCall("top-up", topUpKey, client.accounts.topUp({
+      headers: { "idempotency-key": topUpKey }, payload: { amountFen: order.priceFen as Fen }
+    }), phone.sending.detailed ? (topUp) => ({ transferId: topUp.transferId }) : undefined)
+    const startMs = yield* Clock.currentTimeMillis
+    const payKey = purchaseKey("pay", passenger, purchase)
+    const payment = yield* phone.keyedCall("pay", payKey, client.accounts.pay({
+      path: { orderId: order.orderId }, headers: { "idempotency-key": payKey },
+      payload: { paymentPassword: paymentPasswordOf(passenger) }
+    }), (paid) => ({ orderId: paid.orderId, state: paid.state, ...(phone.sending.detailed ? { transferId: paid.transferId } : {}) }))
+    return { startMs, issued: payment.ticketId !== null }
+  })
+
+/** Ask for the ticket until it is issued: at once when `issued`, then every `ticketPollIntervalMs`, at most `maxTicketPolls` times. */
+export const awaitTicket = (phone: AppPhone, orderId: OrderId, issued: boolean) =>
+  Effect.gen(function* () {
+    for (let poll = 0; ; poll++) {
+      if (issued || poll > 0) {
+        const ticket = yield* phone.call("get-ticket", phone.env.anonymous.issuance.getTicket({ path: { orderId } })).pipe(
+          Effect.catchTag("TicketNotIssued", () => Effect.succeed(undefined))
+        )
+        if (ticket) return ticket
+      }
+      if (poll >= phone.env.maxTicketPolls) return yield* Effect.fail({ _tag: "TicketNeverArrived" as const })
+      yield* phone.env.sleepScenario(phone.env.ticketPollIntervalMs)
+    }
+  })
+
+/** The ticket is in hand: recorded with the time from the payment's start. */
+export const recordTicketReceived = (phone: AppPhone, received: { orderId: OrderId; ticketId: string; paymentStartMs: number }, extra: Detail = {}) =>
+  Effect.gen(function* () {
+    const receivedMs = yield* Clock.currentTimeMillis
+    phone.env.history.add({
+      atMs: yield* phone.env.scenarioNowMs, actor: phone.actor, kind: "ticket-received", outcome: "ok",
+      detail: { orderId: received.orderId, ticketId: received.ticketId, paymentToIssuanceMs: receivedMs - received.paymentStartMs, ...extra }
+    })
+  })
+
+// ---- the app journey -----------------------------------------------------------------------------------------
+
 /**
  * `afterPurchase` runs once the ticket is in hand (or the purchase gave up), before the walk to the
  * gate: real mode frees the passenger's in-flight slot there, as a k6 iteration frees its VU.
@@ -76,34 +203,15 @@ export const phoneJourney = (env: PhoneEnvironment, passenger: Passenger, afterP
     : Effect.dieMessage(`passenger ${passenger.index} has no train trip: the app journey needs one`)
 
 const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, afterPurchase: Effect.Effect<void>) => {
-  const actor = `phone-${passenger.index}`
-  const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) => env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay))
-  const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) =>
-    withTransportRetries(env.sleepScenario, recorded(env.history, actor, kind, overTheNetwork(effect), detailOf))
-  /**
-   * A call with an idempotency key: its answer may be lost (client-timeouts fault) and it is sent again. The key
-   * and the answer's transfer are recorded (lost or not), so the auditor can count the charges of a key.
-   */
-  const retriedCall = <A, E, R>(kind: string, key: string, effect: Effect.Effect<A, E, R>, detailOf: (value: A) => Record<string, string | number | boolean | null>) =>
-    withLostAnswers(env, actor, kind, call(kind, effect, (value) => ({ key, ...detailOf(value) })), overTheNetwork(effect), { key, detailOf })
-  const runId = env.runIdOf(trip.train)
+  const phone = appPhone(env, `phone-${passenger.index}`)
+  const { actor, call } = phone
 
   return Effect.gen(function* () {
-    const offers = yield* call("search", env.anonymous.catalog.search({
-      urlParams: { from: trip.fromStation, to: trip.toStation, date: env.serviceDateOf(trip.train) }
-    }))
-    const offer = offers.find((candidate) => candidate.runId === runId)
-    if (!offer || offer.availableSeats === 0) return yield* gaveUp("no seats at search")
+    if (!(yield* seatsAtSearch(phone, trip))) return yield* gaveUp("no seats at search")
     yield* env.thinkTime
-    yield* call("register", env.anonymous.customers.register({
-      payload: { phone: passenger.phone, password: passwordOf(passenger), paymentPassword: paymentPasswordOf(passenger), residentId: passenger.residentId }
-    })).pipe(
-      // a registration whose answer a crash cut off may have been stored: the phone goes on to log in
-      Effect.catchTag("PhoneAlreadyRegistered", () => Effect.void)
-    )
+    yield* registerCustomer(phone, passenger)
     yield* env.thinkTime
-    const session = yield* call("login", env.anonymous.customers.login({ payload: { phone: passenger.phone, password: passwordOf(passenger) } }))
-    return yield* signedIn(session.token)
+    return yield* signedIn(yield* logIn(phone, passenger))
   }).pipe(
     Effect.catchAll((error) => Effect.as(gaveUp(outcomeOf(error)), undefined)),
     Effect.ensuring(afterPurchase),
@@ -114,45 +222,20 @@ const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, a
 
   /** Everything after login runs with the session token on every request. */
   function signedIn(token: string) {
-    const client = env.anonymous
     return Effect.gen(function* () {
-      const order = yield* call("hold", client.orders.hold({
-        payload: { runId, fromStation: trip.fromStation, toStation: trip.toStation }
-      }), (held) => ({ orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen, ...claimDetail(held) }))
+      const order = yield* holdSeat(phone, trip)
       yield* env.thinkTime
       const payment = env.gatewayPayment
-        ? yield* gatewayPaid(client, order.orderId, env.gatewayPayment)
-        : yield* walletPaid(order)
-      const ticket = yield* awaitTicket(client, order.orderId, payment.issued)
-      const receivedMs = yield* Clock.currentTimeMillis
-      env.history.add({
-        atMs: yield* env.scenarioNowMs, actor, kind: "ticket-received", outcome: "ok",
-        detail: { orderId: order.orderId, ticketId: ticket.ticketId, paymentToIssuanceMs: receivedMs - payment.startMs }
-      })
+        ? yield* gatewayPaid(env.anonymous, order.orderId, env.gatewayPayment)
+        : yield* payFromWallet(phone, passenger, order)
+      const ticket = yield* awaitTicket(phone, order.orderId, payment.issued)
+      yield* recordTicketReceived(phone, { orderId: order.orderId, ticketId: ticket.ticketId, paymentStartMs: payment.startMs })
       return ticket.qr
     }).pipe(withCredentials(bearer(token)))
   }
 
-  /** Top up the fare and pay from the wallet; both with idempotency keys, so a lost answer is sent again safely. */
-  function walletPaid(order: { orderId: Parameters<ApiClient["accounts"]["pay"]>[0]["path"]["orderId"]; priceFen: number }) {
-    const client = env.anonymous
-    return Effect.gen(function* () {
-      const topUpKey = `topup-${String(passenger.index).padStart(8, "0")}`
-      yield* retriedCall("top-up", topUpKey, client.accounts.topUp({
-        headers: { "idempotency-key": topUpKey }, payload: { amountFen: order.priceFen as never }
-      }), (topUp) => ({ transferId: topUp.transferId }))
-      const startMs = yield* Clock.currentTimeMillis
-      const payKey = `pay-${String(passenger.index).padStart(8, "0")}`
-      const payment = yield* retriedCall("pay", payKey, client.accounts.pay({
-        path: { orderId: order.orderId }, headers: { "idempotency-key": payKey },
-        payload: { paymentPassword: paymentPasswordOf(passenger) }
-      }), (paid) => ({ orderId: paid.orderId, state: paid.state, transferId: paid.transferId }))
-      return { startMs, issued: payment.ticketId !== null }
-    })
-  }
-
   /** Pay through the gateway (GatewayPayment.ts); a payment given up (declined, no answer) ends the purchase. */
-  function gatewayPaid(client: ApiClient, orderId: Parameters<ApiClient["accounts"]["pay"]>[0]["path"]["orderId"], limits: GatewayPaymentLimits) {
+  function gatewayPaid(client: ApiClient, orderId: OrderId, limits: GatewayPaymentLimits) {
     return Effect.gen(function* () {
       const payer: GatewayPayer = { actor, client, history: env.history, call, sleepScenario: env.sleepScenario, scenarioNowMs: env.scenarioNowMs }
       const outcome = yield* payByGateway(payer, orderId, `gw-${String(passenger.index).padStart(8, "0")}`, limits)
@@ -164,21 +247,6 @@ const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, a
   function gaveUp(reason: string) {
     return Effect.flatMap(env.scenarioNowMs, (atMs) =>
       Effect.sync(() => env.history.add({ atMs, actor, kind: "gave-up", outcome: reason })))
-  }
-
-  function awaitTicket(client: ApiClient, orderId: Parameters<ApiClient["issuance"]["getTicket"]>[0]["path"]["orderId"], issued: boolean) {
-    return Effect.gen(function* () {
-      for (let poll = 0; ; poll++) {
-        if (issued || poll > 0) {
-          const ticket = yield* call("get-ticket", client.issuance.getTicket({ path: { orderId } })).pipe(
-            Effect.catchTag("TicketNotIssued", () => Effect.succeed(undefined))
-          )
-          if (ticket) return ticket
-        }
-        if (poll >= env.maxTicketPolls) return yield* Effect.fail({ _tag: "TicketNeverArrived" as const })
-        yield* env.sleepScenario(env.ticketPollIntervalMs)
-      }
-    })
   }
 
   function goToGate(qr: string) {

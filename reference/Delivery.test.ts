@@ -11,6 +11,7 @@ import { History } from "../simulator/History.js"
 import { Delivery, ticketNoticeDedupeKey } from "./Delivery.js"
 import { normaliseVoucherCode, voucherCodeOf } from "./Delivery/VoucherCode.js"
 import { buyTicket, deviceClient, newTicketMachine, textsTo, topUp } from "./testing/Delivery.js"
+import { cancelOrder } from "./testing/Lifecycle.js"
 import { createRun, newCustomer, newGate, rawRequest, startTestServer, storeQuery, tagOf } from "./testing/TestServer.js"
 import type { ChunyunClient, TestCustomer, TestRun, TestServer } from "./testing/TestServer.js"
 
@@ -262,6 +263,31 @@ describe("cinema pickup vouchers", () => {
     const notIssued = await server.run(Effect.flip(customer.client.delivery.getVoucher({ path: { orderId: unpaid.orderId as OrderId } })))
     assert.equal(notIssued._tag, "TicketNotIssued")
     // nothing was redeemed by any of it
+    assert.equal((await redeem(voucher.code)).status, 201)
+  })
+
+  test("a voided ticket's voucher is refused by name: after a refund, and when the ticket row alone says voided", async () => {
+    const refunded = await server.run(newCustomer(server.baseUrl))
+    const bought = await server.run(buyTicket(refunded, run))
+    const refundedVoucher = await server.run(refunded.client.delivery.getVoucher({ path: { orderId: bought.paid.orderId } }))
+    assert.equal((await server.run(cancelOrder(refunded, bought.paid.orderId))).state, "refunded")
+    const afterRefund = await redeem(refundedVoucher.code)
+    assert.equal(afterRefund.status, 409, afterRefund.text)
+    assert.equal(tagOf(afterRefund.json), "VoucherNotRedeemable")
+
+    // the ticket row is what a gate and a kiosk check; a machine printing from the voucher checks it too
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const { paid } = await server.run(buyTicket(customer, run))
+    const voucher = await server.run(customer.client.delivery.getVoucher({ path: { orderId: paid.orderId } }))
+    await server.run(storeQuery("UPDATE tickets SET voided_at_ms = 1 WHERE id = ?", paid.ticketId!))
+    const refused = await redeem(voucher.code)
+    assert.equal(refused.status, 409, refused.text)
+    assert.equal(tagOf(refused.json), "VoucherNotRedeemable")
+    const [row] = await server.run(storeQuery<{ redeemed_at_ms: number | null }>(
+      "SELECT redeemed_at_ms FROM ticket_vouchers WHERE code = ?", voucher.code))
+    assert.equal(row?.redeemed_at_ms, null)
+    // the same voucher of the live ticket redeems: the refusal was the void's (and the store is whole again for the auditor below)
+    await server.run(storeQuery("UPDATE tickets SET voided_at_ms = NULL WHERE id = ?", paid.ticketId!))
     assert.equal((await redeem(voucher.code)).status, 201)
   })
 })

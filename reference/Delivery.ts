@@ -13,11 +13,10 @@ import { OrderNotFound, PhoneNumber, TicketNotIssued } from "./Domain.js"
 import type { CustomerId, OrderId, TicketId } from "./Domain.js"
 import { Devices } from "./Delivery/Devices.js"
 import type { AuthenticatedDevice } from "./Delivery/Devices.js"
-import {
-  CarrierNeedsPhone, InvalidCarrierCapacity, InvalidVoucherCode, TicketNotOnCarrier, VoucherAlreadyRedeemed, VoucherNotFound, VoucherNotRedeemable
-} from "./Delivery/Errors.js"
+import { CarrierNeedsPhone, InvalidCarrierCapacity, TicketNotOnCarrier } from "./Delivery/Errors.js"
 import type { CarrierState, Redemption, Voucher } from "./Delivery/Api.js"
-import { groupedVoucherCode, normaliseVoucherCode, voucherCodeOf, voucherRandomDigits } from "./Delivery/VoucherCode.js"
+import { VouchersRepo } from "./Delivery/Repo.js"
+import { groupedVoucherCode, voucherCodeOf, voucherRandomDigits } from "./Delivery/VoucherCode.js"
 import { OrdersRepo } from "./Orders/Repo.js"
 import type { OrderView } from "./Orders/Repo.js"
 import { fitText, SmsGateway } from "./Sms/Gateway.js"
@@ -43,6 +42,7 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
     const gateway = yield* SmsGateway
     const devices = yield* Devices
     const orders = yield* OrdersRepo
+    const vouchers = yield* VouchersRepo
 
     // ---- vouchers (004) ----------------------------------------------------------------------------
 
@@ -80,33 +80,16 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
         return voucher
       })
 
-    /** A ticket machine prints the ticket once: one conditional write, so the first redemption wins. */
+    /** A ticket machine prints the ticket once: the first redemption wins (`VouchersRepo.redeemVoucher`). */
     const redeemVoucher = (machine: AuthenticatedDevice, typed: string) =>
       Effect.gen(function* () {
-        const normalised = normaliseVoucherCode(typed)
-        if (!normalised.ok) return yield* new InvalidVoucherCode({ message: normalised.problem })
-        const code = normalised.code
         const nowMs = yield* Clock.currentTimeMillis
-        const redeemed = yield* sql<{ ticket_id: TicketId }>`UPDATE ticket_vouchers SET redeemed_at_ms = ${nowMs}, redeemed_machine_id = ${machine.id}
-          WHERE code = ${code} AND redeemed_at_ms IS NULL
-            AND EXISTS (SELECT 1 FROM tickets t JOIN orders o ON o.id = t.order_id
-                        WHERE t.id = ticket_vouchers.ticket_id AND o.state = 'issued')
-          RETURNING ticket_id`
-        if (!redeemed[0]) {
-          const [voucher] = yield* sql<{ redeemed_at_ms: number | null; redeemed_machine_id: string | null; state: string }>`
-            SELECT v.redeemed_at_ms, v.redeemed_machine_id, o.state FROM ticket_vouchers v
-            JOIN tickets t ON t.id = v.ticket_id JOIN orders o ON o.id = t.order_id WHERE v.code = ${code}`
-          if (!voucher) return yield* new VoucherNotFound({ code })
-          if (voucher.redeemed_at_ms !== null) {
-            return yield* new VoucherAlreadyRedeemed({ code, redeemedAtMs: Number(voucher.redeemed_at_ms), machineId: voucher.redeemed_machine_id ?? "" })
-          }
-          return yield* new VoucherNotRedeemable({ code, state: voucher.state })
-        }
-        const [ticket] = yield* sql<{ order_id: OrderId }>`SELECT order_id FROM tickets WHERE id = ${redeemed[0].ticket_id}`
+        const { code, ticketId } = yield* vouchers.redeemVoucher(typed, machine.id, nowMs)
+        const [ticket] = yield* sql<{ order_id: OrderId }>`SELECT order_id FROM tickets WHERE id = ${ticketId}`
         const order = ticket ? yield* orders.byId(ticket.order_id) : undefined
         if (!order) return yield* Effect.dieMessage(`redeemed voucher ${code} has no ticket or order`)
         const redemption: Redemption = {
-          ticketId: redeemed[0].ticket_id, orderId: order.id, runId: order.run_id, serviceDate: order.service_date,
+          ticketId, orderId: order.id, runId: order.run_id, serviceDate: order.service_date,
           fromStation: order.from_station, toStation: order.to_station, coach: order.coach, seatCode: order.seat_code,
           priceFen: Number(order.price_fen), redeemedAtMs: nowMs, machineId: machine.id
         }
@@ -299,5 +282,5 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
       enqueue, deliver, sweep, getVoucher, redeemVoucher, registerCarrier, carrierState, acknowledgeWritten, reportRemoved
     } as const
   }),
-  dependencies: [Devices.Default, OrdersRepo.Default]
+  dependencies: [Devices.Default, OrdersRepo.Default, VouchersRepo.Default]
 }) {}

@@ -31,6 +31,7 @@ import { Delivery } from "./Delivery.js"
 import { DeliveryAuthLive } from "./Delivery/AuthLive.js"
 import { Devices } from "./Delivery/Devices.js"
 import { DeliveryHttp } from "./Delivery/Http.js"
+import { VouchersRepo } from "./Delivery/Repo.js"
 import { FaultPoints } from "./FaultPoints.js"
 import { GateSync } from "./GateSync.js"
 import { GateSyncHttp } from "./GateSync/Http.js"
@@ -92,7 +93,7 @@ const Foundations = Layer.mergeAll(
   LifecycleRepo.Default,
   SeatInventoryLive.pipe(Layer.provide(OrdersRepo.Default)),
   // delivery stream
-  Devices.Default, Delivery.Default.pipe(Layer.provideMerge(SimulatedSmsGateway)),
+  Devices.Default, VouchersRepo.Default, Delivery.Default.pipe(Layer.provideMerge(SimulatedSmsGateway)),
   // ops stream
   SimulatedUpstreamPort.pipe(Layer.provideMerge(SimulatedUpstream.Default)),
 )
@@ -106,20 +107,28 @@ const Features = Layer.mergeAll(
   // ops stream
   Backup.Default, GateSync.Default,
 )
-/** The bank and the gateway: simulated ones, whose controls (cards, planned outcomes) tests and the simulator reach. */
-const paymentPorts = (gateway: Layer.Layer<SimulatedGateway, never, ServerConfig>) => Layer.mergeAll(
-  SimulatedBankPort, Layer.effect(PaymentGateway, Effect.map(SimulatedGateway, (simulated) => simulated.port))
-).pipe(Layer.provideMerge(Layer.merge(SimulatedBank.Default, gateway)))
-const paymentServices = (gateway: Layer.Layer<SimulatedGateway, never, ServerConfig>) => Payments.DefaultWithoutDependencies.pipe(
-  Layer.provideMerge(Layer.mergeAll(Kiosks.DefaultWithoutDependencies, TwoPhaseLedger.Default, paymentPorts(gateway)))
-)
 /**
- * The services over a store. `gateway` is the simulated gateway's layer: a virtual run gives its web handler and
- * its sweepers one instance (`Layer.succeed`), as the gateway keeps its charges in memory, not in the store.
+ * The simulated parties outside the server that keep what they know in memory (the gateway its charges, the bank
+ * its cards, authorisations and conditions). A server builds its own unless given instances to share: a virtual
+ * run gives its web handler, every handler after a crash, and its sweepers one of each (`Layer.succeed`).
  */
-export const servicesLayer = (gateway: Layer.Layer<SimulatedGateway, never, ServerConfig> = SimulatedGateway.Default) =>
+export interface SimulatedParties {
+  readonly gateway: Layer.Layer<SimulatedGateway, never, ServerConfig>
+  readonly bank: Layer.Layer<SimulatedBank, never, ServerConfig>
+}
+export const ownSimulatedParties: SimulatedParties = { gateway: SimulatedGateway.Default, bank: SimulatedBank.Default }
+
+/** The bank and the gateway: simulated ones, whose controls (cards, planned outcomes) tests and the simulator reach. */
+const paymentPorts = (parties: SimulatedParties) => Layer.mergeAll(
+  SimulatedBankPort, Layer.effect(PaymentGateway, Effect.map(SimulatedGateway, (simulated) => simulated.port))
+).pipe(Layer.provideMerge(Layer.merge(parties.bank, parties.gateway)))
+const paymentServices = (parties: SimulatedParties) => Payments.DefaultWithoutDependencies.pipe(
+  Layer.provideMerge(Layer.mergeAll(Kiosks.DefaultWithoutDependencies, TwoPhaseLedger.Default, paymentPorts(parties)))
+)
+/** The services over a store, with the simulated parties' instances (`SimulatedParties`). */
+export const servicesLayer = (parties: SimulatedParties = ownSimulatedParties) =>
   Sms.DefaultWithoutDependencies.pipe(
-    Layer.provideMerge(Layer.mergeAll(Accounts.DefaultWithoutDependencies, Lifecycle.DefaultWithoutDependencies.pipe(Layer.provideMerge(paymentServices(gateway))), UpstreamSync.Default, GroupOrders.Default)),
+    Layer.provideMerge(Layer.mergeAll(Accounts.DefaultWithoutDependencies, Lifecycle.DefaultWithoutDependencies.pipe(Layer.provideMerge(paymentServices(parties))), UpstreamSync.Default, GroupOrders.Default)),
     Layer.provideMerge(Features),
     Layer.provideMerge(Layer.merge(Foundations, ensureSystemAccounts.pipe(Layer.provide(LedgerRepo.Default))))
   )
@@ -141,13 +150,13 @@ const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
 
 /** The API, its services and the background sweepers, over a given store. */
 export const appLayer = (
-  settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient>, gateway: Layer.Layer<SimulatedGateway, never, ServerConfig> = SimulatedGateway.Default
+  settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient>, parties: SimulatedParties = ownSimulatedParties
 ) =>
   // extra fields of a body are ignored (a newer client still works), and the document says so
   HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json", additionalPropertiesStrategy: "allow" }).pipe(
     Layer.merge(RequestGuardLive),
     Layer.provideMerge(ApiLayer),
-    Layer.provideMerge(servicesLayer(gateway)),
+    Layer.provideMerge(servicesLayer(parties)),
     Layer.orDie,
     Layer.provideMerge(withSlowness(store)),
     Layer.provideMerge(ServerConfig.layer(settings))
@@ -213,15 +222,15 @@ export const inProcessHandler = (options: {
   scheduler?: Scheduler.Scheduler
   /** false turns span creation off (a virtual run reads no spans) */
   tracing?: boolean
-  /** the simulated gateway's instance, when the caller's sweepers must see the same charges */
-  gateway?: Layer.Layer<SimulatedGateway>
+  /** the simulated gateway's and bank's instances, when the caller's sweepers (or a handler after a crash) must share them */
+  parties?: SimulatedParties
 }) => {
   const overrides = Layer.mergeAll(
     Layer.setClock(options.clock), Layer.setRandom(options.random),
     options.scheduler ? Layer.setScheduler(options.scheduler) : Layer.empty,
     options.tracing === false ? Layer.setTracerEnabled(false) : Layer.empty
   )
-  const layer = appLayer(options.settings, options.store, options.gateway).pipe(
+  const layer = appLayer(options.settings, options.store, options.parties).pipe(
     Layer.provideMerge(HttpServer.layerContext),
     Layer.provide(overrides),
     Layer.merge(overrides)

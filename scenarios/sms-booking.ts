@@ -6,12 +6,13 @@
  * three to seven trips, so the network ticket box fills and migrates tickets down as they are used at the gates.
  */
 import { defineScenario } from "./Scenario.js"
+import springFestival from "./spring-festival.js"
 
+// spring-festival's on-sale time, phones (network delay, ticket polls), check-in window, server and real-mode pace
 export default defineScenario({
+  ...springFestival,
   name: "sms-booking",
   description: "08:00 on-sale by SMS: 3,000 passengers (75% SMS, 5% with SIM carriers, 20% app), 1,000 seats, 10% of texts lost for 10 min",
-  startAt: "2027-01-28T07:59:00+08:00",
-  onSaleAt: "2027-01-28T08:00:00+08:00",
   trains: [
     {
       trainCode: "G7",
@@ -41,24 +42,10 @@ export default defineScenario({
   ],
   gatesPerStation: 2,
   passengers: {
-    count: 3_000,
-    meanArrivalDelayMs: 120_000,
-    thinkTimeMs: { min: 2_000, max: 15_000 },
-    networkDelayMs: { min: 5, max: 60 },
-    ticketPollIntervalMs: 1_000,
-    maxTicketPolls: 30,
+    ...springFestival.passengers, count: 3_000, meanArrivalDelayMs: 120_000, thinkTimeMs: { min: 2_000, max: 15_000 },
     mix: { sms: 75, carrier: 5, app: 20 }
   },
-  checkin: {
-    arriveBeforeDepartureMs: { min: 5 * 60_000, max: 60 * 60_000 },
-    qrPixelSampleRate: 0.05
-  },
-  server: {
-    // as in spring-festival: the KDF's cost changes no number of a virtual run, only its wall time
-    passwordHashCostN: 256,
-    holdTtlMs: 10 * 60_000
-  },
-  real: { timeScale: 10, maxPassengersInFlight: 2_000 },
+  checkin: { ...springFestival.checkin, qrPixelSampleRate: 0.05 },
   sms: {
     gatewayDelayMs: { min: 500, max: 4_000 },
     pullIntervalMs: 1_000,

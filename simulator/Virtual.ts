@@ -13,8 +13,10 @@ import { Delivery } from "../reference/Delivery.js"
 import { Issuance } from "../reference/Issuance.js"
 import { Orders } from "../reference/Orders.js"
 import { Payments } from "../reference/Payments.js"
+import { SimulatedBank } from "../reference/Payments/SimulatedBank.js"
 import { SimulatedGateway } from "../reference/Payments/SimulatedGateway.js"
 import { inProcessHandler, servicesLayer, sqliteStore } from "../reference/Server.js"
+import type { SimulatedParties } from "../reference/Server.js"
 import type { InvariantResult } from "../reports/Report.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { audit } from "./Auditor.js"
@@ -105,6 +107,31 @@ export class VirtualServer {
   }
 }
 
+/**
+ * The server of a virtual run over `store`: its web handler (which a crash replaces with a new one) and the
+ * runtime its sweepers run in, both on the run's clock and server randomness. The simulated gateway and bank
+ * keep what they know in memory (charges; cards, authorisations, the operator's conditions) and stand for
+ * parties outside the server, so one instance of each serves the first handler, every handler after a crash,
+ * and the sweepers: a card payment a crash cut off is given back by the sweeper at the bank that authorised it.
+ */
+export const virtualServer = async (settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient>, clock: VirtualClock, random: Random.Random) => {
+  // nobody reads spans in a virtual run; creating one per request and service call costs wall time
+  const timeOverrides = Layer.mergeAll(
+    Layer.setClock(clock.clock), Layer.setRandom(random), Layer.setScheduler(clock.scheduler), Layer.setTracerEnabled(false)
+  )
+  const parties = ManagedRuntime.make(Layer.merge(SimulatedGateway.Default, SimulatedBank.Default).pipe(Layer.provide(ServerConfig.layer(settings))))
+  const shared: SimulatedParties = {
+    gateway: Layer.succeed(SimulatedGateway, await parties.runPromise(SimulatedGateway)),
+    bank: Layer.succeed(SimulatedBank, await parties.runPromise(SimulatedBank))
+  }
+  const web = new VirtualServer(() =>
+    inProcessHandler({ settings, store, clock: clock.clock, random, scheduler: clock.scheduler, tracing: false, parties: shared }))
+  const services = ManagedRuntime.make(servicesLayer(shared).pipe(
+    Layer.provide(store), Layer.provide(ServerConfig.layer(settings)), Layer.provide(timeOverrides), Layer.merge(timeOverrides)
+  ))
+  return { web, services, parties }
+}
+
 export const settingsOf = (scenario: Scenario, options: RunOptions = {}): Partial<ServerSettings> => ({
   passwordHashCostN: scenario.server.passwordHashCostN,
   holdTtlMs: scenario.server.holdTtlMs,
@@ -165,23 +192,11 @@ export const runVirtual = async (
   const settings = settingsOf(scenario, options)
   const effective = { ...defaultSettings, ...settings }
   const history = new History()
-  // nobody reads spans in a virtual run; creating one per request and service call costs wall time
-  const timeOverrides = Layer.mergeAll(
-    Layer.setClock(clock.clock), Layer.setRandom(serverRandom), Layer.setScheduler(clock.scheduler), Layer.setTracerEnabled(false)
-  )
 
   const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
   const sql = await store.runPromise(SqlClient.SqlClient)
   const storeLayer = Layer.succeed(SqlClient.SqlClient, sql)
-  // the simulated gateway keeps its charges in memory: the web handler and the sweepers share one instance, and as
-  // a party outside the server it outlives a crash of the server (a restarted handler is given the same one)
-  const gatewayRuntime = ManagedRuntime.make(SimulatedGateway.Default.pipe(Layer.provide(ServerConfig.layer(settings))))
-  const gateway = Layer.succeed(SimulatedGateway, await gatewayRuntime.runPromise(SimulatedGateway))
-  const server_ = new VirtualServer(() =>
-    inProcessHandler({ settings, store: storeLayer, clock: clock.clock, random: serverRandom, scheduler: clock.scheduler, tracing: false, gateway }))
-  const server = ManagedRuntime.make(servicesLayer(gateway).pipe(
-    Layer.provide(storeLayer), Layer.provide(ServerConfig.layer(settings)), Layer.provide(timeOverrides), Layer.merge(timeOverrides)
-  ))
+  const { web: server_, services: server, parties } = await virtualServer(settings, storeLayer, clock, serverRandom)
   const fetchLayer = FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch,
     (input: string | URL | Request, init?: RequestInit) =>
       clock.trackExternal(server_.fetch(input, init)))))
@@ -270,6 +285,6 @@ export const runVirtual = async (
     await server_.dispose()
     await server.dispose()
     await store.dispose()
-    await gatewayRuntime.dispose()
+    await parties.dispose()
   }
 }

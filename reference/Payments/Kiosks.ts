@@ -17,8 +17,8 @@ import { Ids, randomHex } from "../Ids.js"
 import { Orders, toOrder } from "../Orders.js"
 import { OrdersRepo } from "../Orders/Repo.js"
 import type { OrderView } from "../Orders/Repo.js"
-import { InvalidVoucherCode, VoucherAlreadyRedeemed, VoucherNotFound, VoucherNotRedeemable } from "../Delivery/Errors.js"
-import { normaliseVoucherCode } from "../Delivery/VoucherCode.js"
+import type { InvalidVoucherCode, VoucherAlreadyRedeemed, VoucherNotFound, VoucherNotRedeemable } from "../Delivery/Errors.js"
+import { VouchersRepo } from "../Delivery/Repo.js"
 import { NothingToPickUp, PrintJobAlreadyPrinted, PrintJobNotFound, TicketAlreadyPrinted } from "./Errors.js"
 import type { KioskId, KioskOrder, PickupRequest, PrintJob, PrintJobId, PrintJobState } from "./Api.js"
 
@@ -78,6 +78,7 @@ export class Kiosks extends Effect.Service<Kiosks>()("Kiosks", {
     const ledger = yield* LedgerRepo
     const orders = yield* Orders
     const ordersRepo = yield* OrdersRepo
+    const vouchers = yield* VouchersRepo
     const config = yield* ServerConfig
 
     const register = (kioskId: KioskId, station: StationCode) =>
@@ -196,25 +197,8 @@ export class Kiosks extends Effect.Service<Kiosks>()("Kiosks", {
     /** A voucher (seed 004) redeemed at this kiosk and its ticket queued to print, in one transaction. */
     const pickupByVoucher = (kioskId: KioskId, typed: string, nowMs: number) =>
       Effect.gen(function* () {
-        const normalised = normaliseVoucherCode(typed)
-        if (!normalised.ok) return yield* new InvalidVoucherCode({ message: normalised.problem })
-        const code = normalised.code
-        const redeemed = yield* sql<{ ticket_id: TicketId }>`UPDATE ticket_vouchers SET redeemed_at_ms = ${nowMs}, redeemed_machine_id = ${kioskId}
-          WHERE code = ${code} AND redeemed_at_ms IS NULL
-            AND EXISTS (SELECT 1 FROM tickets t JOIN orders o ON o.id = t.order_id
-                        WHERE t.id = ticket_vouchers.ticket_id AND o.state = 'issued' AND t.voided_at_ms IS NULL)
-          RETURNING ticket_id`
-        if (!redeemed[0]) {
-          const [voucher] = yield* sql<{ redeemed_at_ms: number | null; redeemed_machine_id: string | null; state: string }>`
-            SELECT v.redeemed_at_ms, v.redeemed_machine_id, o.state FROM ticket_vouchers v
-            JOIN tickets t ON t.id = v.ticket_id JOIN orders o ON o.id = t.order_id WHERE v.code = ${code}`
-          if (!voucher) return yield* new VoucherNotFound({ code })
-          if (voucher.redeemed_at_ms !== null) {
-            return yield* new VoucherAlreadyRedeemed({ code, redeemedAtMs: Number(voucher.redeemed_at_ms), machineId: voucher.redeemed_machine_id ?? "" })
-          }
-          return yield* new VoucherNotRedeemable({ code, state: voucher.state })
-        }
-        const [ticket] = yield* sql<{ ticket_id: TicketId; order_id: OrderId }>`SELECT id AS ticket_id, order_id FROM tickets WHERE id = ${redeemed[0].ticket_id}`
+        const { code, ticketId } = yield* vouchers.redeemVoucher(typed, kioskId, nowMs)
+        const [ticket] = yield* sql<{ ticket_id: TicketId; order_id: OrderId }>`SELECT id AS ticket_id, order_id FROM tickets WHERE id = ${ticketId}`
         if (!ticket) return yield* Effect.dieMessage(`redeemed voucher ${code} has no ticket`)
         const queued: Array<PrintJobId> = yield* queuePickup(kioskId, ticket, `voucher ${code.slice(0, 4)} **** ${code.slice(8)}`, nowMs)
         // a ticket printed at the kiosk that sold it: the redemption above is rolled back with this failure

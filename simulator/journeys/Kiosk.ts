@@ -14,8 +14,8 @@ import { bearer, makeClient, withCredentials } from "../../devices/Client.js"
 import type { ApiClient } from "../../devices/Client.js"
 import { gaveUpReason, makeKiosk, pickupAtKiosk, walkUpSale } from "../../devices/Kiosk.js"
 import type { Kiosk } from "../../devices/Kiosk.js"
-import { passwordOf, paymentPasswordOf } from "../../devices/Phone.js"
-import type { Passenger, PhoneEnvironment, Trip } from "../../devices/Phone.js"
+import { appPhone, awaitTicket, holdSeat, logIn, payFromWallet, recordTicketReceived, registerCustomer } from "../../devices/Phone.js"
+import type { Passenger, PhoneEnvironment, Sending, Trip } from "../../devices/Phone.js"
 import type { Fen, PhoneNumber, ServiceDate, StationCode } from "../../reference/Domain.js"
 import type { KioskId } from "../../reference/Payments/Api.js"
 import type { BankConditions } from "../../reference/Payments/SimulatedBank.js"
@@ -170,41 +170,29 @@ export const prepareKioskJourney: JourneyPreparer = (context) =>
   Effect.map(kioskStations(context), ({ stations, first }) => preparedWith(stations, first, walkUpJourney(context, stations)))
 
 /**
+ * How the pickup journey's phone sends: without the app journey's transport retries and resent lost answers, and
+ * without keys and transfers in the history (it was written so, and its trace keeps it so).
+ */
+const pickupSending: Sending = { transportRetries: false, resendLostAnswers: false, detailed: false }
+
+/**
  * The app purchase of devices/Phone.ts (register, log in, hold, top up, pay from the wallet, await the ticket),
- * ending with the session and the order instead of a walk to the gate.
+ * without the search, ending with the session and the order instead of a walk to the gate.
  */
 const appPurchase = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, actor: string) =>
   Effect.gen(function* () {
-    const client = env.anonymous
-    const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) =>
-      recorded(env.history, actor, kind, env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay)), detailOf)
-    yield* call("register", client.customers.register({
-      payload: { phone: passenger.phone, password: passwordOf(passenger), paymentPassword: paymentPasswordOf(passenger), residentId: passenger.residentId }
-    }))
+    const phone = appPhone(env, actor, pickupSending)
+    yield* registerCustomer(phone, passenger)
     yield* env.thinkTime
-    const session = yield* call("login", client.customers.login({ payload: { phone: passenger.phone, password: passwordOf(passenger) } }))
+    const token = yield* logIn(phone, passenger)
     return yield* Effect.gen(function* () {
-      const order = yield* call("hold", client.orders.hold({ payload: { runId: env.runIdOf(trip.train), fromStation: trip.fromStation, toStation: trip.toStation } }),
-        (held) => ({ orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen }))
-      yield* call("top-up", client.accounts.topUp({ headers: { "idempotency-key": `topup-${String(passenger.index).padStart(8, "0")}` }, payload: { amountFen: order.priceFen as never } }))
-      const payStartMs = yield* Clock.currentTimeMillis
-      yield* call("pay", client.accounts.pay({
-        path: { orderId: order.orderId }, headers: { "idempotency-key": `pay-${String(passenger.index).padStart(8, "0")}` }, payload: { paymentPassword: paymentPasswordOf(passenger) }
-      }), (paid) => ({ orderId: paid.orderId, state: paid.state }))
-      for (let poll = 0; ; poll++) {
-        const ticket = yield* call("get-ticket", client.issuance.getTicket({ path: { orderId: order.orderId } })).pipe(
-          Effect.catchTag("TicketNotIssued", () => Effect.succeed(undefined)))
-        if (ticket) {
-          env.history.add({
-            atMs: yield* env.scenarioNowMs, actor, kind: "ticket-received", outcome: "ok",
-            detail: { orderId: order.orderId, ticketId: ticket.ticketId, paymentToIssuanceMs: (yield* Clock.currentTimeMillis) - payStartMs }
-          })
-          return { token: session.token, orderId: order.orderId }
-        }
-        if (poll >= env.maxTicketPolls) return yield* Effect.fail({ _tag: "TicketNeverArrived" as const })
-        yield* env.sleepScenario(env.ticketPollIntervalMs)
-      }
-    }).pipe(withCredentials(bearer(session.token)))
+      const order = yield* holdSeat(phone, trip)
+      const payment = yield* payFromWallet(phone, passenger, order)
+      // asks for the ticket at once, whatever the payment's answer said
+      const ticket = yield* awaitTicket(phone, order.orderId, true)
+      yield* recordTicketReceived(phone, { orderId: order.orderId, ticketId: ticket.ticketId, paymentStartMs: payment.startMs })
+      return { token, orderId: order.orderId }
+    }).pipe(withCredentials(bearer(token)))
   })
 
 const appPickupJourney = (context: JourneyContext, stations: Stations, env: PhoneEnvironment) => (passenger: Passenger, afterPurchase: Effect.Effect<void>) => {

@@ -1,0 +1,97 @@
+/**
+ * The server of a virtual run (`virtualServer`): the simulated bank is one party for the web handler, the
+ * handler that replaces it after a crash, and the sweepers. A kiosk card payment cut off by a crash after the
+ * bank captured is given back by the sweeper at that bank, and the card still pays after the restart.
+ */
+import assert from "node:assert/strict"
+import { test } from "node:test"
+import { FetchHttpClient } from "@effect/platform"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Effect, Layer, ManagedRuntime, Random } from "effect"
+import { makeClient, serverBaseUrl } from "../devices/Client.js"
+import { defaultSettings } from "../reference/Config.js"
+import type { StationCode } from "../reference/Domain.js"
+import { Payments } from "../reference/Payments.js"
+import { SimulatedBank } from "../reference/Payments/SimulatedBank.js"
+import type { CardToken } from "../reference/Payments/SimulatedBank.js"
+import { sqliteStore } from "../reference/Server.js"
+import { issueCard, newKiosk } from "../reference/testing/Payments.js"
+import { createRun } from "../reference/testing/TestServer.js"
+import { virtualServer } from "./Virtual.js"
+import { VirtualClock } from "./VirtualClock.js"
+
+const startMs = Date.parse("2027-01-28T07:00:00+08:00")
+const cardBalanceFen = 100_000
+const fareFenPerSegment = 12_500
+/** every transaction waits this long at the disk, so the payment's capture parks before its commit */
+const storeDelayMs = 1_000
+const settings = { passwordHashCostN: 256, cardAuthorisationTimeoutMs: 60_000 }
+
+test("a card payment cut off by a crash after the bank captured is reversed by the sweeper at the same bank; the card pays after the restart", async () => {
+  const clock = new VirtualClock(startMs)
+  const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
+  const sql = await store.runPromise(SqlClient.SqlClient)
+  const { web, services, parties } = await virtualServer(settings, Layer.succeed(SqlClient.SqlClient, sql), clock, Random.make("virtual-server-test"))
+  const devices = ManagedRuntime.make(Layer.mergeAll(
+    FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch,
+      (input: string | URL | Request, init?: RequestInit) => clock.trackExternal(web.fetch(input, init))))),
+    Layer.setClock(clock.clock), Layer.setScheduler(clock.scheduler)
+  ))
+  const seen: { firstPayment?: string; secondPayment?: string; voided?: number; cardToken?: CardToken } = {}
+  try {
+    const serverRuntime = await services.runtime()
+    const deviceRuntime = await devices.runtime()
+
+    clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
+      const run = yield* createRun(serverBaseUrl, { trainCode: "K501", stations: ["SHH", "BJP"], seatCount: 10, fareFenPerSegment })
+      const kiosk = yield* newKiosk(serverBaseUrl, "kiosk-shh-1", "SHH")
+      const card = yield* issueCard(serverBaseUrl, { balanceFen: cardBalanceFen })
+      seen.cardToken = card.token
+      const admin = yield* makeClient(serverBaseUrl, { "x-admin-key": defaultSettings.adminKey })
+      const buy = (key: string) => Effect.gen(function* () {
+        const order = yield* kiosk.client.kiosk.holdWalkUp({ payload: { runId: run.runId, fromStation: "SHH" as StationCode, toStation: "BJP" as StationCode } })
+        return yield* kiosk.client.kiosk.payByCard({
+          path: { orderId: order.orderId }, headers: { "idempotency-key": key }, payload: { cardToken: card.token, pinBlock: card.pinBlock }
+        })
+      })
+      yield* admin.backup.setStoreConditions({ payload: { delayMs: storeDelayMs } })
+      const first = yield* Effect.either(buy("pay-before-crash"))
+      seen.firstPayment = first._tag === "Left" ? first.left._tag : first.right.state
+      // the handler that replaced the killed one knows the card, as the bank outside the server does
+      const second = yield* Effect.either(buy("pay-after-restart"))
+      seen.secondPayment = second._tag === "Left" ? `${second.left._tag}${"reason" in second.left ? `:${String(second.left.reason)}` : ""}` : second.right.state
+    }))
+
+    // the crash: as soon as the bank's authorisation is recorded and the capture waits at the slow disk
+    clock.spawn(startMs, serverRuntime, Effect.gen(function* () {
+      for (;;) {
+        yield* Effect.sleep(100)
+        const [payment] = yield* sql<{ authorisation_id: string | null }>`SELECT authorisation_id FROM card_payments WHERE state = 'authorising'`
+        if (payment?.authorisation_id) break
+      }
+      yield* web.crashAction.start()
+      yield* web.crashAction.end()
+      // the sweeper, once the reservation has timed out
+      yield* Effect.sleep(settings.cardAuthorisationTimeoutMs + 1_000)
+      seen.voided = yield* Effect.flatMap(Payments, (payments) => payments.voidTimedOutReservations)
+    }))
+
+    await clock.run()
+    assert.equal(web.cutOff, 1, "the payment was in flight when the server was killed")
+    assert.equal(seen.firstPayment, "RequestError")
+    assert.equal(seen.secondPayment, "issued")
+    assert.equal(seen.voided, 1)
+    const states = await services.runPromise(sql<{ state: string }>`SELECT state FROM card_payments ORDER BY created_at_ms`)
+    assert.deepEqual(states.map((row) => row.state), ["voided", "captured"])
+    // the first capture given back, the second kept: one fare taken from the card
+    assert.ok(seen.cardToken)
+    const card = await services.runPromise(Effect.flatMap(SimulatedBank, (bank) => bank.cardState(seen.cardToken!)))
+    assert.deepEqual(card, { balanceFen: cardBalanceFen - fareFenPerSegment, heldFen: 0, lost: false })
+  } finally {
+    await devices.dispose()
+    await web.dispose()
+    await services.dispose()
+    await store.dispose()
+    await parties.dispose()
+  }
+})
