@@ -18,7 +18,7 @@ import type { GateScanner, PhoneDisplay } from "./GateScanner.js"
 import { payByGateway } from "./GatewayPayment.js"
 import type { GatewayPayer, GatewayPaymentLimits } from "./GatewayPayment.js"
 import type { Passenger } from "./Phone.js"
-import { passwordOf, paymentPasswordOf } from "./Phone.js"
+import { claimDetail, passwordOf, paymentPasswordOf } from "./Phone.js"
 import { renderQr } from "./Qr.js"
 
 export interface CinemaShowingOnSale {
@@ -157,7 +157,7 @@ export const cinemaJourney = (env: CinemaEnvironment, passenger: Passenger, afte
         yield* env.thinkTime
         const held = yield* call("hold-seat", client.orders.hold({
           payload: { runId: showing.runId, fromStation: env.cinema.code as StationCode, toStation: env.cinema.code as StationCode, seat: { coach: showing.hall, seatCode: seat.seatCode } }
-        }), (order) => ({ orderId: order.orderId, seat: order.seatCode, attempt, hot: wantsHotSeat })).pipe(
+        }), (order) => ({ orderId: order.orderId, seat: order.seatCode, attempt, hot: wantsHotSeat, ...claimDetail(order) })).pipe(
           Effect.catchTag("SeatTaken", () => Effect.succeed(undefined))
         )
         if (held) return held

@@ -57,7 +57,7 @@ export interface PhoneEnvironment {
 }
 
 /** What the hold's claim cost, as the server told (only the fields it sent: a plain hold's trace is unchanged). */
-const claimDetail = (held: { queuePosition?: number | undefined; queueWaitMs?: number | undefined; claimAttempts?: number | undefined; groupCommitSize?: number | undefined }) => ({
+export const claimDetail = (held: { queuePosition?: number | undefined; queueWaitMs?: number | undefined; claimAttempts?: number | undefined; groupCommitSize?: number | undefined }) => ({
   ...(held.claimAttempts !== undefined && held.claimAttempts > 1 ? { claimAttempts: held.claimAttempts } : {}),
   ...(held.queuePosition === undefined ? {} : { queuePosition: held.queuePosition }),
   ...(held.queueWaitMs === undefined ? {} : { queueWaitMs: held.queueWaitMs }),

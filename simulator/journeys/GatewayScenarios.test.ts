@@ -10,6 +10,7 @@ import { Schema } from "effect"
 import cinemaPremiere from "../../scenarios/cinema-premiere.js"
 import gatewayBrownout from "../../scenarios/gateway-brownout.js"
 import { Scenario } from "../../scenarios/Scenario.js"
+import { countsOf, latencyOf } from "../Metrics.js"
 import { runVirtual } from "../Virtual.js"
 import type { RunOutcome } from "../Virtual.js"
 
@@ -49,6 +50,12 @@ describe("cinema-premiere, scaled down", () => {
     assert.ok(received.some((event) => event.detail?.anonymous === true) && received.some((event) => event.detail?.anonymous === false))
     assert.equal(count(first, "voucher"), received.length)
     assert.equal(count(first, "scan"), received.length)
+  })
+  test("the report counts the seats held and the gateway captures: every issued ticket was held and paid", () => {
+    const counts = countsOf(first.history, smallCinema.passengers.count)
+    assert.equal(counts.ordersPaid, counts.ticketsIssued)
+    assert.ok(counts.ordersHeld >= counts.ordersPaid && counts.ticketsIssued > 0, JSON.stringify(counts))
+    assert.ok(latencyOf(first.history).hold.count === counts.ordersHeld)
   })
 })
 
