@@ -103,11 +103,17 @@ export const comparedColumns: ReadonlyArray<{ readonly column: NumericColumn; re
 const holdDetails = (history: History) =>
   history.events.filter(isHeld).map((event) => event.detail ?? {})
 
-/** A row without its `best` marks: from the run's report and its history. */
-export const rowOf = (label: string, variant: Readonly<Record<string, string>>, reportPath: string, report: Report, history: History): MatrixRow => {
+/**
+ * A row without its `best` marks: from the run's report and its history. `serverMsPerWallMs`: how fast the
+ * server's clock ran (real mode's time scale): the queue waits it reports are divided by it, so they are
+ * wall-clock ms like the latencies the phones measured.
+ */
+export const rowOf = (
+  label: string, variant: Readonly<Record<string, string>>, reportPath: string, report: Report, history: History, serverMsPerWallMs = 1
+): MatrixRow => {
   const holds = holdDetails(history)
   const attempts = holds.map((detail) => Number(detail.claimAttempts ?? 1))
-  const waits = holds.filter((detail) => detail.queueWaitMs !== undefined).map((detail) => Number(detail.queueWaitMs))
+  const waits = holds.filter((detail) => detail.queueWaitMs !== undefined).map((detail) => Number(detail.queueWaitMs) / serverMsPerWallMs)
   const queueWait = summarize(waits)
   const broken = report.invariants.filter((invariant) => invariant.violations > 0)
   return {
@@ -134,10 +140,12 @@ export const rowOf = (label: string, variant: Readonly<Record<string, string>>, 
 
 /**
  * Marks, in each compared column, the rows holding the best value (ties all marked; one row marks nothing).
- * A row measured under outside load is not compared: it takes no mark and sets no best value.
+ * A row measured under outside load, or one that broke an invariant (the unsafe design sells more seats
+ * than there are, faster), is not compared: it takes no mark and sets no best value.
  */
 export const markBest = (rows: ReadonlyArray<MatrixRow>): ReadonlyArray<MatrixRow> => {
-  const compared = rows.filter((row) => !row.underOutsideLoad)
+  const isCompared = (row: MatrixRow) => !row.underOutsideLoad && row.invariantViolations === 0
+  const compared = rows.filter(isCompared)
   if (compared.length < 2) return rows.map((row) => ({ ...row, best: [] }))
   const bestByColumn = new Map(comparedColumns.map(({ column, better }) => {
     const values = compared.map((row) => row[column])
@@ -145,7 +153,7 @@ export const markBest = (rows: ReadonlyArray<MatrixRow>): ReadonlyArray<MatrixRo
   }))
   return rows.map((row) => ({
     ...row,
-    best: row.underOutsideLoad ? [] : comparedColumns
+    best: !isCompared(row) ? [] : comparedColumns
       .filter(({ column }) => compared.some((other) => other[column] !== row[column]) && row[column] === bestByColumn.get(column))
       .map(({ column }) => column)
   }))

@@ -4,8 +4,10 @@
  */
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
-import { markBest, witnessExcerpt } from "../reports/matrix.js"
+import { sampleReport } from "../reports/fixture.js"
+import { markBest, rowOf, witnessExcerpt } from "../reports/matrix.js"
 import type { MatrixRow } from "../reports/matrix.js"
+import { History } from "./History.js"
 import { combinations, MatrixUsageError, modeOf, parseStore, parseVary } from "./Matrix.js"
 import { replayCommandsOfRow } from "./MatrixRun.js"
 import { smallScenario } from "./testing/smallScenario.js"
@@ -50,9 +52,20 @@ const row = (label: string, values: Partial<MatrixRow>): MatrixRow => ({
 
 describe("best values", () => {
   test("higher throughput and lower latency win their columns; a column where all rows tie marks nobody", () => {
-    const [fast, slow] = markBest([row("fast", { issuedPerSecond: 9, paymentToIssuanceP99Ms: 40 }), row("slow", { issuedPerSecond: 3, paymentToIssuanceP99Ms: 12, invariantViolations: 2 })])
-    assert.deepEqual(fast!.best, ["issuedPerSecond", "invariantViolations"])
+    const [fast, slow] = markBest([row("fast", { issuedPerSecond: 9, paymentToIssuanceP99Ms: 40 }), row("slow", { issuedPerSecond: 3, paymentToIssuanceP99Ms: 12, errors: 2 })])
+    assert.deepEqual(fast!.best, ["issuedPerSecond", "errors"])
     assert.deepEqual(slow!.best, ["paymentToIssuanceP99Ms"])
+  })
+
+  test("a row that broke an invariant is not compared: the unsafe design's extra seats win nothing", () => {
+    const [safe, unsafe, other] = markBest([
+      row("safe", { ticketsIssued: 1_690, paymentToIssuanceP99Ms: 12_000 }),
+      row("unsafe", { ticketsIssued: 2_000, paymentToIssuanceP99Ms: 9_000, invariantViolations: 774 }),
+      row("other", { ticketsIssued: 1_680, paymentToIssuanceP99Ms: 13_000 })
+    ])
+    assert.deepEqual(unsafe!.best, [])
+    assert.deepEqual(safe!.best, ["ticketsIssued", "paymentToIssuanceP99Ms"])
+    assert.deepEqual(other!.best, [])
   })
 
   test("a row measured under outside load takes no mark and sets no best value", () => {
@@ -101,5 +114,19 @@ describe("a broken row's commands", () => {
       `npx chunyun matrix 'scenarios/my rush.ts' --seed 7 --mode real --passengers ${smallScenario.passengers.count} --vary inventory=unsafe --vary store=postgres:4 --unsafe`,
       "npx chunyun replay out/m/unsafe-postgres_4/history.jsonl --actor phone-3 --actor phone-9"
     ])
+  })
+})
+
+describe("a row from a run", () => {
+  test("queue waits the server timed on its scaled clock read as wall-clock ms, as the latencies do", () => {
+    const history = new History()
+    history.events.push(
+      { atMs: 1, actor: "phone-1", kind: "hold", outcome: "ok", durationMs: 40, detail: { orderId: "O1", queueWaitMs: 300, queuePosition: 4 } },
+      { atMs: 2, actor: "cinema-2", kind: "hold-seat", outcome: "ok", durationMs: 60, detail: { orderId: "O2", queueWaitMs: 500, claimAttempts: 3 } }
+    )
+    const scaled = rowOf("inventory=queue", { inventory: "queue" }, "queue/report.json", sampleReport, history, 10)
+    assert.deepEqual([scaled.queueWaitP50Ms, scaled.queueWaitP99Ms, scaled.maxQueuePosition], [30, 50, 4])
+    assert.deepEqual([scaled.holdConflicts, scaled.holdRetries], [1, 2])
+    assert.equal(rowOf("inventory=queue", { inventory: "queue" }, "queue/report.json", sampleReport, history).queueWaitP99Ms, 500)
   })
 })

@@ -57,9 +57,12 @@ const ownCommandsOf = (combination: Combination): ReadonlyArray<string> => combi
 
 const formatShare = (share: number | undefined) => share === undefined ? "unknown" : `${(share * 100).toFixed(1)} %`
 
+/** real mode's speed-up: the matrix's own, else the scenario's */
+const timeScaleOf = (combination: Combination, options: MatrixOptions) => options.timeScale ?? combination.scenario.real.timeScale
+
 const runOne = async (combination: Combination, index: number, mode: "virtual" | "real", options: MatrixOptions) => {
   const runOptions = { allowUnsafeInventory: options.allowUnsafeInventory }
-  const timeScale = options.timeScale ?? combination.scenario.real.timeScale
+  const timeScale = timeScaleOf(combination, options)
   if (mode === "virtual") return runVirtual(combination.scenario, options.seed, undefined, runOptions)
   if (combination.store.kind === "postgres") {
     return runRealPostgres(combination.scenario, options.seed, options.cliEntry, timeScale, {
@@ -117,7 +120,8 @@ export const runMatrix = async (options: MatrixOptions): Promise<Matrix> => {
       options: { inventory: combination.scenario.server.inventory, unsafe: options.allowUnsafeInventory }, codeVersion: options.codeVersion
     }, outcome.history))
     const row = {
-      ...rowOf(combination.label, combination.variant, relative(options.outDir, written.jsonPath), report, outcome.history),
+      ...rowOf(combination.label, combination.variant, relative(options.outDir, written.jsonPath), report, outcome.history,
+        mode === "real" ? timeScaleOf(combination, options) : 1),
       ...(share === undefined ? {} : { outsideCpuShare: share }), underOutsideLoad,
       replay: broken.length === 0 ? [] : replayCommandsOfRow(options, mode, combination, shortPath(historyPath),
         [...new Set(broken.flatMap((invariant) => invariant.actors ?? []))])
