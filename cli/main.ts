@@ -24,7 +24,7 @@ import { parseThresholdFlag, ThresholdError } from "../reports/thresholds.js"
 import { renderSummary } from "../reports/summary.js"
 import { writeReport } from "../reports/write.js"
 import { restoreBackup } from "../reference/Backup.js"
-import { defaultSettings } from "../reference/Config.js"
+import { defaultSettings, defaultStoreMaxConnections, maxStoreConnections } from "../reference/Config.js"
 import { parseCrashAt } from "../reference/FaultPoints.js"
 import { inventoryVariants } from "../reference/Inventory.js"
 import type { InventoryVariant } from "../reference/Inventory.js"
@@ -59,6 +59,7 @@ const usage = `usage:
                 [--issuance after-commit|inline|worker] [--outbox-poll-ms N] [--outbox-batch-size N]
                 [--backup-dir DIR] [--upstream-sync] [--crash-at <fault point>[:<hit>]]   (crash tests: reference/FaultPoints.ts)
                 [--workers N]   (N processes on one port; needs --store postgres://…)
+                [--store-max-connections N]   (PostgreSQL connections per process; default ${defaultStoreMaxConnections})
   chunyun restore <backup file> (--db ./restored.db | --store postgres://…)   (into a fresh store; see reference/Backup.ts)
   chunyun compare <base.json> <new.json> [--tolerance ${defaultCompareTolerancePercent}%] [--html out.html]   (exit 1 when something got worse)
   chunyun replay <history.jsonl> [--actor phone-12 …]   (re-runs a recorded run in virtual mode; exit 1 when an actor's answers differ)
@@ -130,11 +131,11 @@ const designSettings = (values: Record<string, string | boolean | undefined>) =>
 }
 
 /** `--db` names a SQLite file (the default store), `--store` a PostgreSQL database: one or the other. */
-const storeOption = (db: string | undefined, store: string | undefined) => {
+const storeOption = (db: string | undefined, store: string | undefined, maxConnections?: number) => {
   if (db !== undefined && store !== undefined) throw new UsageError("--db (a SQLite file) and --store (a PostgreSQL URL) exclude each other: give one")
   if (store !== undefined) {
     if (!isPostgresUrl(store)) throw new UsageError(`--store expects a postgres:// URL, got "${store}"`)
-    return postgresStore({ url: store })
+    return postgresStore({ url: store, ...(maxConnections === undefined ? {} : { maxConnections }) })
   }
   const filename = db ?? "./data/chunyun.db"
   if (filename !== ":memory:") mkdirSync(dirname(resolve(filename)), { recursive: true })
@@ -254,12 +255,14 @@ const serveCommand = (args: ReadonlyArray<string>) => {
       "backup-dir": { type: "string" }, "upstream-sync": { type: "boolean" }, workers: { type: "string" },
       "max-queued-holds": { type: "string" }, batching: { type: "string" }, "group-commit-window-ms": { type: "string" },
       "max-holds-per-group-commit": { type: "string" }, issuance: { type: "string" }, "outbox-poll-ms": { type: "string" },
-      "outbox-batch-size": { type: "string" }
+      "outbox-batch-size": { type: "string" }, "store-max-connections": { type: "string" }
     }
   })
   const workers = workersOption(values.workers, values.store)
   if (workers > 1 && !isClusterWorker()) return runWorkerPrimary(workers, values.host ?? "127.0.0.1")
-  const store = storeOption(values.db, values.store)
+  const maxConnections = integerOption("store-max-connections", values["store-max-connections"], defaultStoreMaxConnections, 1)
+  if (maxConnections > maxStoreConnections) throw new UsageError(`--store-max-connections expects at most ${maxStoreConnections}, got ${maxConnections}`)
+  const store = storeOption(values.db, values.store, maxConnections)
   const crashAt = values["crash-at"] === undefined ? undefined : parseCrashAt(values["crash-at"])
   if (typeof crashAt === "string") throw new UsageError(`--crash-at: ${crashAt}`)
   const settings = {

@@ -9,6 +9,10 @@ import type { HoldBatching } from "./Inventory/Lanes.js"
 import type { IssuanceVariant } from "./Issuance.js"
 import type { RefundFeeTier } from "./Lifecycle/Fees.js"
 
+/** PostgreSQL connections a server process keeps (pg's own default), and the most it may ask for (PostgreSQL's default max_connections) */
+export const defaultStoreMaxConnections = 10
+export const maxStoreConnections = 100
+
 export const plantedBugs = ["none", "no-idempotency-check"] as const
 export type PlantedBug = typeof plantedBugs[number]
 

@@ -4,6 +4,7 @@
  */
 import { Schema } from "effect"
 import { SeatClassName } from "../reference/Catalog/Api.js"
+import { defaultStoreMaxConnections, maxStoreConnections } from "../reference/Config.js"
 import { maxTicketsPerGroupOrder } from "../reference/GroupOrders/Api.js"
 import { inventoryVariants } from "../reference/Inventory.js"
 import { NewEvent } from "../reference/Venues/Api.js"
@@ -175,7 +176,9 @@ const ScenarioFields = Schema.Struct({
     outboxPollIntervalMs: Schema.optionalWith(Int(1, 600_000), { default: () => 1_000 }),
     outboxBatchSize: Schema.optionalWith(Int(1, 10_000), { default: () => 100 }),
     /** how phones pay: the wallet, synchronously, or a third-party gateway whose signed callback settles it */
-    payment: Schema.optionalWith(Schema.Literal("wallet", "gateway"), { default: () => "wallet" as const })
+    payment: Schema.optionalWith(Schema.Literal("wallet", "gateway"), { default: () => "wallet" as const }),
+    /** PostgreSQL connections per server process (pg's default pool is 10); a SQLite store has one connection */
+    storeMaxConnections: Schema.optionalWith(Int(1, maxStoreConnections), { default: () => defaultStoreMaxConnections })
   }),
   real: Schema.Struct({
     /** real mode runs the scenario's timeline this many times faster than the wall clock */

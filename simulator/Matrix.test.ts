@@ -10,6 +10,7 @@ import type { MatrixRow } from "../reports/matrix.js"
 import { History } from "./History.js"
 import { combinations, MatrixUsageError, modeOf, parseStore, parseVary } from "./Matrix.js"
 import { replayCommandsOfRow } from "./MatrixRun.js"
+import { serverDesignArgs } from "./Real.js"
 import { smallScenario } from "./testing/smallScenario.js"
 
 describe("matrix axes and combinations", () => {
@@ -23,6 +24,14 @@ describe("matrix axes and combinations", () => {
     assert.equal(all[2]!.scenario.server.outboxPollIntervalMs, 100)
     assert.deepEqual(all[1]!.store, { kind: "postgres", workers: 4 })
     assert.equal(new Set(all.map((combination) => combination.slug)).size, all.length)
+  })
+
+  test("the PostgreSQL pool size is a server knob: a number in the scenario, an argument of the server it starts", () => {
+    const [small, large] = combinations(smallScenario, [parseVary("storeMaxConnections=10,40"), parseVary("store=postgres")])
+    assert.deepEqual([small!.scenario.server.storeMaxConnections, large!.scenario.server.storeMaxConnections], [10, 40])
+    const args = serverDesignArgs(large!.scenario)
+    assert.equal(args[args.indexOf("--store-max-connections") + 1], "40")
+    assert.throws(() => combinations(smallScenario, [parseVary("storeMaxConnections=0")]), /storeMaxConnections/)
   })
 
   test("a value the scenario schema refuses names the combination and the path; an unknown key lists the known ones", () => {

@@ -92,7 +92,8 @@ export const serverDesignArgs = (scenario: Scenario, options: RunOptions = {}): 
   "--max-holds-per-group-commit", String(scenario.server.maxHoldsPerGroupCommit),
   "--issuance", scenario.server.issuance,
   "--outbox-poll-ms", String(scenario.server.outboxPollIntervalMs),
-  "--outbox-batch-size", String(scenario.server.outboxBatchSize)
+  "--outbox-batch-size", String(scenario.server.outboxBatchSize),
+  "--store-max-connections", String(scenario.server.storeMaxConnections)
 ]
 
 export const progressIntervalMs = 1_000
