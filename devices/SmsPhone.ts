@@ -4,8 +4,9 @@
  * from the answer, texts PAY with the payment password, and waits for the ticket notice; when the notice
  * does not come it texts STATUS, a bounded number of times. Texts go through the SMS gateway, which may
  * lose or delay them (`sms-loss`): a command with no answer after `replyTimeoutMs` is sent again, at most
- * `maxSmsResends` times. A re-sent PAY is safe (the server pays each order once); a re-sent BUY may hold a
- * second order, which the phone cancels when its answer turns up.
+ * `maxSmsResends` times. A re-sent PAY is safe (the server pays each order once); a re-sent BUY is answered
+ * with the order the first one made while that order awaits payment. Only a BUY that reaches the server after
+ * the first order was paid or had expired holds a second one, which the phone cancels when its answer turns up.
  */
 import { Clock, Effect } from "effect"
 import type { Fen } from "../reference/Domain.js"
@@ -154,9 +155,19 @@ export const smsJourney = (env: SmsPhoneEnvironment, passenger: Passenger, after
     if (text.startsWith("Chunyun: could not read") || text.startsWith("Chunyun: there is no train")) return { _tag: "Refused", reason: "SmsRefused" }
     return undefined
   }
+  /** orders whose hold is on record: a BUY sent again is answered with the same order, which is not a second hold */
+  const heldOrderIds = new Set<string>()
   const recordBuy = (reply: string): SmsCallRecord => {
     const order = orderOf(reply)
-    if (order) return { kind: "hold", outcome: "ok", detail: { orderId: order.orderId, smsRef: order.ref, seat: order.seat, channel: "sms" } }
+    if (order && heldOrderIds.has(order.orderId)) {
+      return { kind: "sms-buy", outcome: "ok", detail: { answer: "repeat", orderId: order.orderId, smsRef: order.ref } }
+    }
+    if (order) {
+      heldOrderIds.add(order.orderId)
+      return { kind: "hold", outcome: "ok", detail: { orderId: order.orderId, smsRef: order.ref, seat: order.seat, channel: "sms" } }
+    }
+    // the same BUY sent earlier is still holding: its own answer brings the order
+    if (reply.startsWith("Chunyun: your BUY ")) return { kind: "sms-buy", outcome: "ok", detail: { answer: "in-progress" } }
     return { kind: "hold", outcome: reply.includes("fewer than") ? "SoldOut" : "SmsRefused", detail: { channel: "sms" } }
   }
 

@@ -130,6 +130,11 @@ export interface ServerSettings {
   readonly maxSmsOrderRefAttempts: number
   /** an inbound text claimed this long ago and still unanswered (its server died) may be answered by a retry */
   readonly smsInboundClaimTimeoutMs: number
+  /** a BUY claimed this long ago and still unfiled (its server died mid-hold) may be taken over by the same BUY sent again */
+  readonly smsBuyClaimTimeoutMs: number
+  /** how long a BUY waits for the same BUY that another text is holding seats for at that moment, and how often it looks */
+  readonly maxSmsBuyWaitMs: number
+  readonly smsBuyWaitPollMs: number
   // ---- ops stream: crash points, backups, offline gates, upstream sync ----
   /** the fault point whose hit kills the process (crash test only; unset in every real run) */
   readonly crashAt?: CrashAt
@@ -225,6 +230,9 @@ export const defaultSettings: ServerSettings = {
   maxVoucherCodeAttempts: 5,
   maxSmsOrderRefAttempts: 5,
   smsInboundClaimTimeoutMs: 60_000,
+  smsBuyClaimTimeoutMs: 60_000,
+  maxSmsBuyWaitMs: 5_000,
+  smsBuyWaitPollMs: 50,
   backupDirectory: "./data/backups",
   upstreamSync: false,
   upstreamPushIntervalMs: 1_000,

@@ -10,7 +10,7 @@ import type { PhoneNumber } from "./Domain.js"
 import { notRegisteredReply } from "./Sms.js"
 import { newSmsGateway, newTicketMachine, textsTo, topUp } from "./testing/Delivery.js"
 import type { TestDevice } from "./testing/Delivery.js"
-import { createRun, freshPhone, newCustomer, rawRequest, startTestServer, storeQuery, tagOf } from "./testing/TestServer.js"
+import { createRun, freshPhone, newCustomer, rawRequest, startTestServer, storeQuery, tagOf, withTestServer } from "./testing/TestServer.js"
 import type { TestCustomer, TestRun, TestServer } from "./testing/TestServer.js"
 
 describe("SMS ordering", () => {
@@ -215,5 +215,131 @@ describe("SMS ordering", () => {
     }
     const unused = await server.run(storeQuery<{ count: number }>("SELECT COUNT(*) AS count FROM sms_inbound WHERE message_id = 'auth-1'"))
     assert.equal(Number(unused[0]?.count), 0)
+  })
+})
+
+describe("a BUY sent again (a new text, its answer lost)", () => {
+  let server: TestServer
+  let gateway: TestDevice
+  let run: TestRun
+  let messages = 0
+
+  before(async () => {
+    server = await startTestServer()
+    gateway = await server.run(newSmsGateway(server.baseUrl, "sms-gw-again"))
+    run = await server.run(createRun(server.baseUrl, { trainCode: "G5", stations: ["BJP", "TJP", "SHH"], seatCount: 20 }))
+  })
+  after(() => server.close())
+
+  const text = (from: string, body: string) =>
+    server.run(gateway.client.sms.receive({ payload: { messageId: `again-${++messages}`, from: from as PhoneNumber, text: body } }))
+  const buyText = (journey: string, count = "") => `BUY G5 ${run.serviceDate.replaceAll("-", "")} ${journey}${count === "" ? "" : ` ${count}`}`
+  const refOf = (reply: string) => {
+    const match = /^Chunyun order (\d{6}):/.exec(reply)
+    assert.ok(match, `no order in "${reply}"`)
+    return match[1]!
+  }
+  const ordersOf = (customer: TestCustomer) => server.run(storeQuery<{ id: string; state: string }>(
+    "SELECT id, state FROM orders WHERE customer_id = ? ORDER BY held_at_ms, id", customer.customerId))
+
+  test("while its order is held, the same BUY is answered with that order and holds nothing; another journey or count is another order", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const first = await text(customer.phone, buyText("BJP-SHH", "2"))
+    const ref = refOf(first.reply)
+    const again = await text(customer.phone, buyText("bjp-shh", "2"))
+    assert.notEqual(again.replyOutboundId, first.replyOutboundId)
+    assert.equal(again.reply, first.reply)
+    assert.deepEqual((await ordersOf(customer)).map((order) => order.state), ["held", "held"])
+    // the answer is sent again: the phone whose first answer was lost gets it now
+    const replies = (await server.run(textsTo(customer.phone))).filter((row) => row.purpose === "reply").map((row) => row.text)
+    assert.deepEqual(replies, [first.reply, first.reply])
+
+    const single = await text(customer.phone, buyText("BJP-SHH"))
+    const other = await text(customer.phone, buyText("BJP-TJP", "2"))
+    assert.equal(new Set([ref, refOf(single.reply), refOf(other.reply)]).size, 3)
+    assert.equal((await ordersOf(customer)).length, 5)
+    const status = await text(customer.phone, `STATUS ${ref}`)
+    assert.match(status.reply, new RegExp(`${ref} G5 ${run.serviceDate} BJP-SHH: 1-\\w+ held until \\d\\d:\\d\\d, 1-\\w+ held`))
+  })
+
+  test("once its order was paid, cancelled or has expired, the same BUY is a new order", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    await server.run(topUp(customer, run.fareFenPerSegment))
+    const paidRef = refOf((await text(customer.phone, buyText("TJP-SHH"))).reply)
+    assert.match((await text(customer.phone, `PAY ${paidRef} ${customer.paymentPassword}`)).reply, /is paid/)
+    const afterPaid = refOf((await text(customer.phone, buyText("TJP-SHH"))).reply)
+    assert.notEqual(afterPaid, paidRef)
+
+    assert.match((await text(customer.phone, `CANCEL ${afterPaid}`)).reply, /1 held ticket\(s\) cancelled/)
+    const afterCancel = refOf((await text(customer.phone, buyText("TJP-SHH"))).reply)
+    assert.notEqual(afterCancel, afterPaid)
+
+    // the hold ran out and no sweeper has passed yet: it awaits nothing, so the BUY holds afresh
+    await server.run(storeQuery("UPDATE orders SET hold_expires_at_ms = ? WHERE customer_id = ? AND state = 'held'",
+      Date.now() - 1, customer.customerId))
+    const afterExpiry = refOf((await text(customer.phone, buyText("TJP-SHH"))).reply)
+    assert.notEqual(afterExpiry, afterCancel)
+    const rows = await server.run(storeQuery<{ ref: string; state: string }>(`SELECT i.ref, o.state FROM sms_order_items i
+      JOIN orders o ON o.id = i.order_id WHERE i.customer_id = ?`, customer.customerId))
+    const stateOf = new Map(rows.map((row) => [row.ref, row.state]))
+    assert.equal(rows.length, 4)
+    assert.equal(stateOf.get(paidRef), "issued")
+    assert.equal(stateOf.get(afterPaid), "cancelled")
+    // held past its expiry until the sweeper passes
+    assert.ok(["held", "expired"].includes(stateOf.get(afterCancel)!), stateOf.get(afterCancel))
+    assert.equal(stateOf.get(afterExpiry), "held")
+  })
+
+  test("two copies of a BUY handled at once hold once, and both are answered with its order", async () => {
+    for (const count of ["", "3"]) {
+      const customer = await server.run(newCustomer(server.baseUrl))
+      const answers = await Promise.all(Array.from({ length: 2 }, () => text(customer.phone, buyText("BJP-TJP", count))))
+      const held = await ordersOf(customer)
+      assert.equal(held.length, count === "" ? 1 : 3, answers.map((answer) => answer.reply).join(" | "))
+      assert.ok(held.every((order) => order.state === "held"))
+      refOf(answers[0]!.reply)
+      assert.equal(answers[1]!.reply, answers[0]!.reply)
+    }
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const burst = await Promise.all(Array.from({ length: 5 }, () => text(customer.phone, buyText("TJP-SHH"))))
+    assert.equal((await ordersOf(customer)).length, 1)
+    assert.equal(new Set(burst.map((answer) => refOf(answer.reply))).size, 1)
+  })
+
+  test("a BUY claimed by a copy that was refused is held by the copy waiting for it; a claim left by a server that died is taken over", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const claim = (journey: [string, string], claimedAtMs: number) => server.run(storeQuery(`INSERT INTO sms_buy_requests
+      (customer_id, run_id, from_station, to_station, ticket_count, claimed_at_ms) VALUES (?, ?, ?, ?, 1, ?)`,
+      customer.customerId, run.runId, journey[0], journey[1], claimedAtMs))
+    await claim(["BJP", "TJP"], Date.now())
+    const waiting = text(customer.phone, buyText("BJP-TJP"))
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    assert.equal((await ordersOf(customer)).length, 0, "the copy waits while the claim is another's")
+    await server.run(storeQuery("DELETE FROM sms_buy_requests WHERE customer_id = ?", customer.customerId))
+    refOf((await waiting).reply)
+    assert.equal((await ordersOf(customer)).length, 1)
+
+    await claim(["TJP", "SHH"], Date.now() - server.settings.smsBuyClaimTimeoutMs - 1_000)
+    const takenOver = refOf((await text(customer.phone, buyText("TJP-SHH"))).reply)
+    assert.equal((await ordersOf(customer)).length, 2)
+    assert.match((await text(customer.phone, buyText("TJP-SHH"))).reply, new RegExp(`^Chunyun order ${takenOver}:`))
+  })
+
+  test("a copy still waiting when the wait runs out is told the order follows, and holds nothing", async () => {
+    await withTestServer({ maxSmsBuyWaitMs: 200 }, async (small) => {
+      const smallGateway = await small.run(newSmsGateway(small.baseUrl, "sms-gw-small"))
+      const smallRun = await small.run(createRun(small.baseUrl, { trainCode: "G7", stations: ["BJP", "SHH"], seatCount: 2 }))
+      const customer = await small.run(newCustomer(small.baseUrl))
+      await small.run(storeQuery(`INSERT INTO sms_buy_requests
+        (customer_id, run_id, from_station, to_station, ticket_count, claimed_at_ms) VALUES (?, ?, 'BJP', 'SHH', 1, ?)`,
+        customer.customerId, smallRun.runId, Date.now()))
+      const answered = await small.run(smallGateway.client.sms.receive({
+        payload: { messageId: "busy-1", from: customer.phone, text: `BUY G7 ${smallRun.serviceDate.replaceAll("-", "")} BJP-SHH` }
+      }))
+      assert.equal(answered.reply,
+        `Chunyun: your BUY G7 ${smallRun.serviceDate} BJP-SHH is still being handled; its order follows by SMS. Text STATUS if it does not come.`)
+      const orders = await small.run(storeQuery("SELECT id FROM orders WHERE customer_id = ?", customer.customerId))
+      assert.equal(orders.length, 0)
+    })
   })
 })

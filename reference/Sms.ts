@@ -4,13 +4,23 @@
  * total, how to pay, when the hold expires); PAY confirms it and pays from the wallet through the same
  * Accounts service the app uses; CANCEL drops it (the texts stay on record); STATUS reports.
  * The gateway may deliver a text twice: its message ID is claimed first, and a repeat gets the stored reply.
+ *
+ * A phone whose answer was lost texts BUY again, under a new message ID. The order a BUY made is the answer
+ * to the same BUY (same customer, train, date, journey and count) for as long as it awaits confirmation
+ * ([0100]: the order is texted back for the customer to confirm or cancel): while any of its tickets is
+ * held and unexpired, a repeated BUY gets that order's text and holds nothing. Once it was paid, cancelled
+ * or has expired, the same BUY is a new order: a BUY names no traveller, so a second one after paying may
+ * be for someone else (the one-ticket-per-ID-per-train rule of 12306 needs the travellers' IDs, which an SMS
+ * BUY does not carry), and after a cancellation or an expiry ("text BUY again") it is what the customer asks.
+ * The store decides who holds: a BUY first claims its request's row in `sms_buy_requests` (a conditional
+ * insert on its primary key); a copy handled at the same moment finds the claim and waits for its order.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, Either, Random } from "effect"
 import { Accounts } from "./Accounts.js"
 import { runIdOf } from "./Catalog.js"
 import { ServerConfig } from "./Config.js"
-import type { CustomerId, OrderId, StationCode } from "./Domain.js"
+import type { CustomerId, OrderId, RunId, StationCode } from "./Domain.js"
 import type { AuthenticatedDevice } from "./Delivery/Devices.js"
 import { Orders } from "./Orders.js"
 import { OrdersRepo } from "./Orders/Repo.js"
@@ -35,6 +45,29 @@ export const notRegisteredReply =
 
 const seatOf = (order: OrderView) => `${order.coach}-${order.seat_code}`
 const journeyOf = (order: OrderView) => `${order.train_code} ${order.service_date} ${order.from_station}-${order.to_station}`
+const bySeat = (a: OrderView, b: OrderView) => a.coach - b.coach || a.seat_code.localeCompare(b.seat_code)
+
+/** What a BUY asks for: the same customer texting the same BUY again asks for the same thing. */
+interface BuyRequest {
+  readonly customerId: CustomerId
+  readonly runId: RunId
+  readonly fromStation: string
+  readonly toStation: string
+  readonly ticketCount: number
+}
+
+/**
+ * A BUY's claim on its request: this BUY holds the seats (its claim is known by when it was made), the
+ * same BUY's order awaits confirmation, or another copy of it was still holding when the wait ran out.
+ */
+type BuyClaim =
+  | { readonly _tag: "Claimed"; readonly claimedAtMs: number }
+  | { readonly _tag: "Ordered"; readonly ref: string; readonly items: ReadonlyArray<OrderView> }
+  | { readonly _tag: "Busy" }
+
+/** an SMS order awaits confirmation while any of its tickets is held and the hold has not run out */
+const awaitingConfirmation = (items: ReadonlyArray<OrderView>, nowMs: number) =>
+  items.some((order) => order.state === "held" && Number(order.hold_expires_at_ms) > nowMs)
 
 export class Sms extends Effect.Service<Sms>()("Sms", {
   effect: Effect.gen(function* () {
@@ -53,8 +86,7 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
         const rows = yield* sql<{ order_id: OrderId }>`SELECT order_id FROM sms_order_items
           WHERE customer_id = ${customerId} AND ref = ${ref} ORDER BY order_id`
         const views = yield* Effect.forEach(rows, (row) => ordersRepo.byId(row.order_id))
-        return views.filter((view): view is OrderView => view !== undefined)
-          .sort((a, b) => a.coach - b.coach || a.seat_code.localeCompare(b.seat_code))
+        return views.filter((view): view is OrderView => view !== undefined).sort(bySeat)
       })
 
     /** A held order given back (held → cancelled, its seat bits released); false when it was no longer held. */
@@ -65,26 +97,87 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
         return cancelled
       }).pipe(sql.withTransaction)
 
-    /** Files the held orders under a fresh reference of the customer's. */
-    const fileOrder = (customerId: CustomerId, orderIds: ReadonlyArray<OrderId>, nowMs: number) =>
+    const requestIs = (request: BuyRequest) => sql`customer_id = ${request.customerId} AND run_id = ${request.runId}
+      AND from_station = ${request.fromStation} AND to_station = ${request.toStation} AND ticket_count = ${request.ticketCount}`
+
+    /**
+     * Claims `request` for this BUY, or finds the order the same BUY made that still awaits confirmation.
+     * Every change is one conditional write, so of two copies handled at once one claims and the other
+     * waits (at most `maxSmsBuyWaitMs`) for its order; a claim left unfiled by a server that died is taken
+     * over after `smsBuyClaimTimeoutMs`.
+     */
+    const claimBuy = (request: BuyRequest) =>
       Effect.gen(function* () {
+        const startMs = yield* Clock.currentTimeMillis
+        const maxLooks = Math.ceil(config.maxSmsBuyWaitMs / config.smsBuyWaitPollMs) + 1
+        for (let look = 0; look < maxLooks; look++) {
+          const nowMs = yield* Clock.currentTimeMillis
+          const claimed: BuyClaim = { _tag: "Claimed", claimedAtMs: nowMs }
+          const inserted = yield* sql`INSERT INTO sms_buy_requests (customer_id, run_id, from_station, to_station, ticket_count, claimed_at_ms)
+            VALUES (${request.customerId}, ${request.runId}, ${request.fromStation}, ${request.toStation}, ${request.ticketCount}, ${nowMs})
+            ON CONFLICT DO NOTHING RETURNING claimed_at_ms`
+          if (inserted.length > 0) return claimed
+          const [earlier] = yield* sql<{ ref: string | null; claimed_at_ms: number }>`SELECT ref, claimed_at_ms FROM sms_buy_requests
+            WHERE ${requestIs(request)}`
+          // let go since the insert (the other copy was refused): claim it afresh
+          if (!earlier) continue
+          if (earlier.ref !== null) {
+            const items = yield* itemsOf(request.customerId, earlier.ref)
+            if (awaitingConfirmation(items, nowMs)) return { _tag: "Ordered", ref: earlier.ref, items } satisfies BuyClaim
+            // that order was paid, cancelled or has expired: this BUY is a new order
+            const taken = yield* sql`UPDATE sms_buy_requests SET ref = NULL, claimed_at_ms = ${nowMs}
+              WHERE ${requestIs(request)} AND ref = ${earlier.ref} RETURNING claimed_at_ms`
+            if (taken.length > 0) return claimed
+            continue
+          }
+          if (Number(earlier.claimed_at_ms) <= nowMs - config.smsBuyClaimTimeoutMs) {
+            const taken = yield* sql`UPDATE sms_buy_requests SET claimed_at_ms = ${nowMs}
+              WHERE ${requestIs(request)} AND ref IS NULL AND claimed_at_ms = ${earlier.claimed_at_ms} RETURNING claimed_at_ms`
+            if (taken.length > 0) return claimed
+            continue
+          }
+          if (nowMs - startMs >= config.maxSmsBuyWaitMs) break
+          yield* Effect.sleep(config.smsBuyWaitPollMs)
+        }
+        return { _tag: "Busy" } satisfies BuyClaim
+      })
+
+    /** Lets an unfiled claim go (the BUY was refused, or died), so the same BUY sent again is handled afresh. */
+    const letGo = (request: BuyRequest, claimedAtMs: number) =>
+      sql`DELETE FROM sms_buy_requests WHERE ${requestIs(request)} AND ref IS NULL AND claimed_at_ms = ${claimedAtMs}`
+
+    /** Files the held orders under a fresh reference of the customer's, and under the BUY request that claimed them. */
+    const fileOrder = (request: BuyRequest, claimedAtMs: number, orderIds: ReadonlyArray<OrderId>, nowMs: number) =>
+      Effect.gen(function* () {
+        const customerId = request.customerId
         for (let attempt = 0; attempt < config.maxSmsOrderRefAttempts; attempt++) {
           const ref = yield* drawRef
           const filed = yield* sql`INSERT INTO sms_orders (customer_id, ref, created_at_ms) VALUES (${customerId}, ${ref}, ${nowMs})
             ON CONFLICT DO NOTHING RETURNING ref`
           if (filed.length === 0) continue
           yield* sql`INSERT INTO sms_order_items ${sql.insert(orderIds.map((orderId) => ({ order_id: orderId, customer_id: customerId, ref })))}`
+          // no row when a stale claim was taken over meanwhile: this order stands, the later claim's BUY answers its own
+          yield* sql`UPDATE sms_buy_requests SET ref = ${ref} WHERE ${requestIs(request)} AND ref IS NULL AND claimed_at_ms = ${claimedAtMs}`
           return ref
         }
         return yield* Effect.dieMessage(`no free SMS order reference for ${customerId} in ${config.maxSmsOrderRefAttempts} draws`)
       }).pipe(sql.withTransaction)
 
-    const buy = (customerId: CustomerId, command: Extract<SmsCommand, { _tag: "Buy" }>) =>
+    /** The order texted back for confirmation: order IDs, seats, total, how to pay and by when, how to cancel. */
+    const orderReply = (ref: string, items: ReadonlyArray<OrderView>) => {
+      const sorted = [...items].sort(bySeat)
+      const totalFen = sorted.reduce((sum, order) => sum + Number(order.price_fen), 0)
+      const expiresAtMs = Math.min(...sorted.map((order) => Number(order.hold_expires_at_ms)))
+      return `Chunyun order ${ref}: ${journeyOf(sorted[0]!)}, ${sorted.length} ticket(s): ` +
+        `${sorted.map((order) => `${order.id} seat ${seatOf(order)}`).join("; ")}. Total ${yuan(totalFen)} yuan. ` +
+        `To pay from your wallet text PAY ${ref} <payment password> before ${clockTimeOf(expiresAtMs, config.utcOffsetMinutes)}; ` +
+        `to cancel text CANCEL ${ref}.`
+    }
+
+    /** Holds the BUY's seats, all or nothing: a party of two does not want one seat. The held orders, or the refusal to text. */
+    const holdAll = (customerId: CustomerId, command: Extract<SmsCommand, { _tag: "Buy" }>, runId: RunId) =>
       Effect.gen(function* () {
-        const request = {
-          runId: runIdOf(command.trainCode, command.serviceDate),
-          fromStation: command.fromStation as StationCode, toStation: command.toStation as StationCode
-        }
+        const request = { runId, fromStation: command.fromStation as StationCode, toStation: command.toStation as StationCode }
         const held: Array<OrderView> = []
         for (let ticket = 0; ticket < command.count; ticket++) {
           const outcome = yield* Effect.either(orders.hold(customerId, request))
@@ -93,24 +186,37 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
             if (view) held.push(view)
             continue
           }
-          // all or nothing: a party of two does not want one seat
           const nowMs = yield* Clock.currentTimeMillis
           for (const order of held) yield* cancelHeld(order, nowMs)
           const error = outcome.left
           switch (error._tag) {
-            case "TrainRunNotFound": return `Chunyun: there is no train ${command.trainCode} on ${command.serviceDate}.`
-            case "InvalidSegment": return `Chunyun: ${error.message}.`
-            case "SoldOut": return `Chunyun: ${command.trainCode} ${command.serviceDate} ${command.fromStation}-${command.toStation} has fewer than ${command.count} free seats. Nothing was held.`
+            case "TrainRunNotFound": return Either.left(`Chunyun: there is no train ${command.trainCode} on ${command.serviceDate}.`)
+            case "InvalidSegment": return Either.left(`Chunyun: ${error.message}.`)
+            case "SoldOut": return Either.left(`Chunyun: ${command.trainCode} ${command.serviceDate} ${command.fromStation}-${command.toStation} has fewer than ${command.count} free seats. Nothing was held.`)
           }
         }
-        const nowMs = yield* Clock.currentTimeMillis
-        const ref = yield* fileOrder(customerId, held.map((order) => order.id), nowMs)
-        const totalFen = held.reduce((sum, order) => sum + Number(order.price_fen), 0)
-        const expiresAtMs = Math.min(...held.map((order) => Number(order.hold_expires_at_ms)))
-        return `Chunyun order ${ref}: ${journeyOf(held[0]!)}, ${held.length} ticket(s): ` +
-          `${held.map((order) => `${order.id} seat ${seatOf(order)}`).join("; ")}. Total ${yuan(totalFen)} yuan. ` +
-          `To pay from your wallet text PAY ${ref} <payment password> before ${clockTimeOf(expiresAtMs, config.utcOffsetMinutes)}; ` +
-          `to cancel text CANCEL ${ref}.`
+        return Either.right(held)
+      })
+
+    const buy = (customerId: CustomerId, command: Extract<SmsCommand, { _tag: "Buy" }>) =>
+      Effect.gen(function* () {
+        const runId = runIdOf(command.trainCode, command.serviceDate)
+        const request: BuyRequest = { customerId, runId, fromStation: command.fromStation, toStation: command.toStation, ticketCount: command.count }
+        const claim = yield* claimBuy(request)
+        if (claim._tag === "Ordered") return orderReply(claim.ref, claim.items)
+        if (claim._tag === "Busy") {
+          return `Chunyun: your BUY ${command.trainCode} ${command.serviceDate} ${command.fromStation}-${command.toStation} is still being handled; ` +
+            "its order follows by SMS. Text STATUS if it does not come."
+        }
+        return yield* Effect.gen(function* () {
+          const held = yield* holdAll(customerId, command, runId)
+          if (Either.isLeft(held)) {
+            yield* letGo(request, claim.claimedAtMs)
+            return held.left
+          }
+          const ref = yield* fileOrder(request, claim.claimedAtMs, held.right.map((order) => order.id), yield* Clock.currentTimeMillis)
+          return orderReply(ref, held.right)
+        }).pipe(Effect.onError(() => letGo(request, claim.claimedAtMs).pipe(Effect.ignore)))
       })
 
     const pay = (customerId: CustomerId, ref: string, paymentPassword: string) =>

@@ -11,6 +11,7 @@ import { lifecycle } from "./0004_lifecycle.js"
 import { payments } from "./0005_payments.js"
 import { deliveryMigration } from "./0006_delivery.js"
 import { opsMigration } from "./0007_ops.js"
+import { smsBuysMigration } from "./0008_sms_buys.js"
 
 const init = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -136,6 +137,7 @@ export const loader = Migrator.fromRecord({
   "0005_payments": payments,
   "0006_delivery": deliveryMigration,
   "0007_ops": opsMigration,
+  "0008_sms_buys": smsBuysMigration,
 })
 
 export const runMigrations = Migrator.make({})({ loader })
