@@ -474,7 +474,7 @@ describe("change of train or date (改签)", () => {
     const soldOut = await server.run(Effect.flip(changeOrder(poor, order.orderId, full, { to: "NJH" as StationCode })))
     assert.equal(soldOut._tag, "SoldOut")
     const gone = await server.run(Effect.flip(changeOrder(poor, order.orderId, departed, { to: "NJH" as StationCode })))
-    assert.equal(gone._tag, "OrderNotChangeable")
+    assert.equal(gone._tag, "SalesClosed")
     const held = await server.run(holdOn(occupant, cheap))
     const notIssued = await server.run(Effect.flip(changeOrder(occupant, held.orderId, cheap)))
     assert.equal(notIssued._tag, "OrderNotChangeable")
