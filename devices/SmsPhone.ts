@@ -151,13 +151,15 @@ export const smsJourney = (env: SmsPhoneEnvironment, passenger: Passenger, after
     const order = orderOf(text)
     if (order && order.journey === journey) return { _tag: "Order", order }
     if (text.startsWith(`Chunyun: ${journey} has fewer than`)) return { _tag: "Refused", reason: "SoldOut" }
+    if (text.startsWith(`Chunyun: ${journey} is no longer sold`)) return { _tag: "Refused", reason: "SalesClosed" }
     if (text.startsWith("Chunyun: could not read") || text.startsWith("Chunyun: there is no train")) return { _tag: "Refused", reason: "SmsRefused" }
     return undefined
   }
   const recordBuy = (reply: string): SmsCallRecord => {
     const order = orderOf(reply)
     if (order) return { kind: "hold", outcome: "ok", detail: { orderId: order.orderId, smsRef: order.ref, seat: order.seat, channel: "sms" } }
-    return { kind: "hold", outcome: reply.includes("fewer than") ? "SoldOut" : "SmsRefused", detail: { channel: "sms" } }
+    const outcome = reply.includes("fewer than") ? "SoldOut" : reply.includes("is no longer sold") ? "SalesClosed" : "SmsRefused"
+    return { kind: "hold", outcome, detail: { channel: "sms" } }
   }
 
   let payRecorded = false
