@@ -13,7 +13,7 @@ import { outcomeOf } from "../simulator/History.js"
 import { bearer, withCredentials } from "./Client.js"
 import type { PhoneDisplay } from "./GateScanner.js"
 import type { Passenger, PhoneEnvironment, Sending, Trip } from "./Phone.js"
-import { appPhone, awaitTicket, holdSeat, logIn, payFromWallet, recordTicketReceived, registerCustomer, seatsAtSearch } from "./Phone.js"
+import { appPhone, awaitTicket, holdSeat, logIn, payFromWallet, recordTicketReceived, registerCustomer, noOfferAtSearch } from "./Phone.js"
 import { makeSimCarrier } from "./SimCarrier.js"
 import type { SimCarrier } from "./SimCarrier.js"
 
@@ -87,7 +87,8 @@ export const carrierJourney = (env: CarrierPhoneEnvironment, passenger: Passenge
 
   return Effect.gen(function* () {
     const wanted = yield* trips
-    if (!(yield* seatsAtSearch(phone, wanted[0]!))) return yield* Effect.fail("no seats at search")
+    const noOffer = yield* noOfferAtSearch(phone, wanted[0]!)
+    if (noOffer) return yield* Effect.fail(noOffer)
     yield* env.thinkTime
     yield* registerCustomer(phone, passenger)
     const token = yield* logIn(phone, passenger)

@@ -96,6 +96,7 @@ export const cinemaJourney = (env: CinemaEnvironment, passenger: Passenger, afte
     const offers = yield* call("showings", env.anonymous.venues.listShowings({ urlParams: { date: showing.serviceDate, venue: env.cinema.code as StationCode } }))
     const offer = offers.find((candidate) => candidate.runId === showing.runId)
     if (!offer || offer.availableSeats === 0) return yield* Effect.as(note("gave-up", "no seats at search"), undefined)
+    if (!offer.onSale) return yield* Effect.as(note("gave-up", "sales closed at search"), undefined)
     yield* env.thinkTime
     const anonymous = (yield* Random.next) < env.cinema.anonymousShare
     const signedIn = yield* signIn(anonymous)

@@ -233,6 +233,7 @@ export const walkUpSale = (kiosk: Kiosk, walkUp: WalkUp) =>
     }))
     const offer = offers.find((candidate) => candidate.runId === walkUp.runId)
     if (!offer || offer.availableSeats === 0) return yield* Effect.fail(new KioskGaveUp("no seats at search"))
+    if (!offer.onSale) return yield* Effect.fail(new KioskGaveUp("sales closed at search"))
     yield* walkUp.thinkTime
     const order = yield* kiosk.call("hold", kiosk.client.kiosk.holdWalkUp({
       payload: { runId: walkUp.runId, fromStation: walkUp.fromStation, toStation: walkUp.toStation, ...(walkUp.phone ? { passengerPhone: walkUp.phone } : {}) }

@@ -113,13 +113,14 @@ export const appPhone = (env: PhoneEnvironment, actor: string, sending: Sending 
   return { env, actor, sending, call, keyedCall }
 }
 
-/** Whether the search still offers a seat on the trip's train. */
-export const seatsAtSearch = (phone: AppPhone, trip: Trip) =>
+/** Why the search offers no seat on the trip's train (none free, or its sales have closed); undefined when it offers one. */
+export const noOfferAtSearch = (phone: AppPhone, trip: Trip) =>
   Effect.map(phone.call("search", phone.env.anonymous.catalog.search({
     urlParams: { from: trip.fromStation, to: trip.toStation, date: phone.env.serviceDateOf(trip.train) }
   })), (offers) => {
     const offer = offers.find((candidate) => candidate.runId === phone.env.runIdOf(trip.train))
-    return offer !== undefined && offer.availableSeats > 0
+    if (offer === undefined || offer.availableSeats === 0) return "no seats at search"
+    return offer.onSale ? undefined : "sales closed at search"
   })
 
 export const registerCustomer = (phone: AppPhone, passenger: Passenger) =>
@@ -207,7 +208,8 @@ const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, a
   const { actor, call } = phone
 
   return Effect.gen(function* () {
-    if (!(yield* seatsAtSearch(phone, trip))) return yield* gaveUp("no seats at search")
+    const noOffer = yield* noOfferAtSearch(phone, trip)
+    if (noOffer) return yield* gaveUp(noOffer)
     yield* env.thinkTime
     yield* registerCustomer(phone, passenger)
     yield* env.thinkTime

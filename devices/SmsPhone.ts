@@ -152,6 +152,7 @@ export const smsJourney = (env: SmsPhoneEnvironment, passenger: Passenger, after
     const order = orderOf(text)
     if (order && order.journey === journey) return { _tag: "Order", order }
     if (text.startsWith(`Chunyun: ${journey} has fewer than`)) return { _tag: "Refused", reason: "SoldOut" }
+    if (text.startsWith(`Chunyun: ${journey} is no longer sold`)) return { _tag: "Refused", reason: "SalesClosed" }
     if (text.startsWith("Chunyun: could not read") || text.startsWith("Chunyun: there is no train")) return { _tag: "Refused", reason: "SmsRefused" }
     return undefined
   }
@@ -168,7 +169,8 @@ export const smsJourney = (env: SmsPhoneEnvironment, passenger: Passenger, after
     }
     // the same BUY sent earlier is still holding: its own answer brings the order
     if (reply.startsWith("Chunyun: your BUY ")) return { kind: "sms-buy", outcome: "ok", detail: { answer: "in-progress" } }
-    return { kind: "hold", outcome: reply.includes("fewer than") ? "SoldOut" : "SmsRefused", detail: { channel: "sms" } }
+    const outcome = reply.includes("fewer than") ? "SoldOut" : reply.includes("is no longer sold") ? "SalesClosed" : "SmsRefused"
+    return { kind: "hold", outcome, detail: { channel: "sms" } }
   }
 
   let payRecorded = false

@@ -5,14 +5,16 @@
  * Also the registry of gates, which authenticate as devices with a key.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import type { NewRun, RunOffer } from "./Catalog/Api.js"
+import { ServerConfig } from "./Config.js"
 import { sha256Hex } from "./Customers.js"
 import { InvalidCatalog, maxSeatsPerRun, TrainRunExists, Unauthorized } from "./Domain.js"
 import type { GateId, RunId, ServiceDate, StationCode, TrainCode } from "./Domain.js"
 import { Ids } from "./Ids.js"
 import { CatalogRepo, runRecordProblems } from "./Catalog/Repo.js"
 import type { RunRecord } from "./Catalog/Repo.js"
+import { onSaleAt, salesCloseAtMs } from "./Orders/SalesClose.js"
 
 export const runIdOf = (trainCode: string, serviceDate: string) => `${trainCode}-${serviceDate.replaceAll("-", "")}` as RunId
 
@@ -75,6 +77,7 @@ export class Catalog extends Effect.Service<Catalog>()("Catalog", {
     const sql = yield* SqlClient.SqlClient
     const ids = yield* Ids
     const repo = yield* CatalogRepo
+    const config = yield* ServerConfig
 
     const createRun = (run: NewRun) =>
       Effect.gen(function* () {
@@ -96,10 +99,11 @@ export class Catalog extends Effect.Service<Catalog>()("Catalog", {
           JOIN run_stops t ON t.run_id = r.id AND t.station_code = ${query.to}
           WHERE r.service_date = ${query.date} AND r.kind = 'train' AND f.stop_index < t.stop_index
           ORDER BY f.departure_minute_of_day, r.id`
-        return yield* Effect.forEach(runs, (run) => offerFor(run, query))
+        const nowMs = yield* Clock.currentTimeMillis
+        return yield* Effect.forEach(runs, (run) => offerFor(run, query, nowMs))
       }).pipe(Effect.withSpan("Catalog.search"))
 
-    const offerFor = (run: OfferRow, query: { from: StationCode; to: StationCode }) =>
+    const offerFor = (run: OfferRow, query: { from: StationCode; to: StationCode }, nowMs: number) =>
       Effect.gen(function* () {
         const classes = yield* repo.classOffers(run.id, run.from_index, run.to_index)
         const offer: RunOffer = {
@@ -108,7 +112,8 @@ export class Catalog extends Effect.Service<Catalog>()("Catalog", {
           departureMinuteOfDay: run.departure, arrivalMinuteOfDay: run.arrival,
           availableSeats: classes.reduce((sum, offer) => sum + offer.availableSeats, 0),
           priceFen: classes[0]?.priceFen ?? 0,
-          classes
+          classes,
+          onSale: onSaleAt(nowMs, salesCloseAtMs(config, "train", run.service_date, Number(run.departure)))
         }
         return offer
       })

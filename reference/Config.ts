@@ -26,6 +26,12 @@ export interface ServerSettings {
   /** how long before departure a gate starts admitting, and how long after it stops */
   readonly checkinOpensBeforeDepartureMs: number
   readonly checkinClosesAfterDepartureMs: number
+  /**
+   * Sales close: a hold (and a group order, an SMS BUY, a kiosk sale, a change onto the run) is refused with
+   * `SalesClosed` from this long before the boarding stop's departure (train) or the start (showing, event)
+   */
+  readonly salesCloseBeforeDepartureMs: number
+  readonly venueSalesCloseBeforeStartMs: number
   /** service dates and minutes of day are in China Standard Time */
   readonly utcOffsetMinutes: number
   readonly outboxSweepIntervalMs: number
@@ -164,6 +170,13 @@ export const defaultSettings: ServerSettings = {
   adminKey: "chunyun-admin",
   checkinOpensBeforeDepartureMs: 2 * 3_600_000,
   checkinClosesAfterDepartureMs: 5 * 60_000,
+  // 12306 closes internet sales a short time before the boarding station's departure (the cut-off has moved
+  // over the years, from 2 hours to 30 minutes and less at some stations): 5 minutes, the time a passenger who
+  // buys at the last moment needs to reach the platform. Not 30: the test helpers' "departing soon" runs leave
+  // in half an hour and are bought from throughout a test file's run.
+  salesCloseBeforeDepartureMs: 5 * 60_000,
+  // a cinema or a venue's box office sells until the show starts (a latecomer is still admitted)
+  venueSalesCloseBeforeStartMs: 0,
   utcOffsetMinutes: 8 * 60,
   outboxSweepIntervalMs: 1_000,
   outboxBatchSize: 100,

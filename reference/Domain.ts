@@ -99,6 +99,13 @@ export class SoldOut extends Schema.TaggedError<SoldOut>()(
 export class SeatTaken extends Schema.TaggedError<SeatTaken>()(
   "SeatTaken", { runId: Schema.String, coach: Schema.Number, seatCode: Schema.String }, HttpApiSchema.annotations({ status: 409 })
 ) {}
+/**
+ * The run no longer sells: its sales closed `salesCloseBeforeDepartureMs` before the boarding stop's departure
+ * (a venue's: before the start). 410: the offer is gone for good, asking again will not help.
+ */
+export class SalesClosed extends Schema.TaggedError<SalesClosed>()(
+  "SalesClosed", { runId: Schema.String, fromStation: Schema.String, closedAtMs: Schema.Number }, HttpApiSchema.annotations({ status: 410 })
+) {}
 export class OrderNotFound extends Schema.TaggedError<OrderNotFound>()(
   "OrderNotFound", { orderId: Schema.String }, HttpApiSchema.annotations({ status: 404 })
 ) {}

@@ -14,7 +14,7 @@ import { ServerConfig } from "./Config.js"
 import { Customers } from "./Customers.js"
 import { Invoices } from "./Customers/Invoices.js"
 import { Delivery } from "./Delivery.js"
-import { InsufficientFunds, SoldOut, TrainRunNotFound } from "./Domain.js"
+import { InsufficientFunds, SalesClosed, SoldOut, TrainRunNotFound } from "./Domain.js"
 import type { CustomerId, OrderId, PhoneNumber, RunId, TicketId, TransferId } from "./Domain.js"
 import { GroupOrderNotAllowed, GroupOrderResult as GroupOrderResultSchema } from "./GroupOrders/Api.js"
 import type { GroupOrderRequest, GroupOrderResult, GroupTicket } from "./GroupOrders/Api.js"
@@ -22,6 +22,7 @@ import { idempotent, lookupKey } from "./Idempotency.js"
 import { Ids } from "./Ids.js"
 import { TicketKeys } from "./Issuance/Keys.js"
 import { bindingTagFor, encodeTicket } from "./Issuance/TicketCode.js"
+import { onSaleAt, salesCloseAtMs } from "./Orders/SalesClose.js"
 import { forUpdate } from "./Sql.js"
 import { enqueueUpstreamPush } from "./Upstream.js"
 
@@ -50,13 +51,16 @@ export class GroupOrders extends Effect.Service<GroupOrders>()("GroupOrders", {
     const keys = yield* TicketKeys
     const ids = yield* Ids
 
-    const eventOf = (runId: RunId) =>
+    /** The event, still on sale at `nowMs`: a group takes no place once the event's sales have closed. */
+    const eventOf = (runId: RunId, nowMs: number) =>
       Effect.gen(function* () {
         const [run] = yield* sql<EventRun>`SELECT r.train_code, r.service_date, r.kind, s.station_code AS venue,
             s.departure_minute_of_day AS start_minute_of_day
           FROM train_runs r JOIN run_stops s ON s.run_id = r.id AND s.stop_index = 0 WHERE r.id = ${runId}`
         if (!run) return yield* new TrainRunNotFound({ runId })
         if (run.kind !== "event") return yield* new GroupOrderNotAllowed({ runId, reason: `group orders are sold for events, this run is a ${run.kind}` })
+        const closedAtMs = salesCloseAtMs(config, "event", run.service_date, Number(run.start_minute_of_day))
+        if (!onSaleAt(nowMs, closedAtMs)) return yield* new SalesClosed({ runId, fromStation: run.venue, closedAtMs })
         return run
       })
 
@@ -81,7 +85,7 @@ export class GroupOrders extends Effect.Service<GroupOrders>()("GroupOrders", {
     /** Inside the transaction: the whole group, or (by failing) nothing. */
     const buyInTransaction = (organiser: CustomerId, request: GroupOrderRequest, nowMs: number) =>
       Effect.gen(function* () {
-        const run = yield* eventOf(request.runId)
+        const run = yield* eventOf(request.runId, nowMs)
         const [fare] = yield* sql<{ fare_fen: number }>`SELECT fare_fen FROM run_fares
           WHERE run_id = ${request.runId} AND seat_class = ${request.seatClass} AND stop_index = 0`
         if (!fare) return yield* new UnknownSeatClass({ runId: request.runId, seatClass: request.seatClass })

@@ -161,17 +161,21 @@ describe("cancel and refund", () => {
     assert.deepEqual(await server.run(buyer.client.lifecycle.orderEvents({ path: { orderId: order.orderId } })), [])
   })
 
-  test("no refund after departure (409)", async () => {
-    const departed = await server.run(createRunDepartingIn(server.baseUrl, -10 * 60_000, {
-      trainCode: nextTrain(), stations: ["SHH", "WXH"], seatCount: 2, fareFenPerSegment
+  test("no refund after departure (409)", () =>
+    // a server of its own: its clock moves past the departure, which would leave this suite's other runs behind
+    withTestServer({}, async (own) => {
+      const run = await own.run(createRunDepartingIn(own.baseUrl, 30 * 60_000, {
+        trainCode: nextTrain(), stations: ["SHH", "WXH"], seatCount: 2, fareFenPerSegment
+      }))
+      const buyer = await own.run(fundedCustomer(own.baseUrl))
+      const { order } = await own.run(buyTicket(buyer, run))
+      own.advanceClock(40 * 60_000)
+      const refused = await own.run(Effect.flip(cancelOrder(buyer, order.orderId)))
+      assert.equal(refused._tag, "OrderNotCancellable")
+      assert.match(refused._tag === "OrderNotCancellable" ? refused.reason : "", /departure/)
+      assert.equal(await own.run(refundTransfersOf(order.orderId)), 0)
+      assert.equal((await own.run(buyer.client.orders.getOrder({ path: { orderId: order.orderId } }))).state, "issued")
     }))
-    const buyer = await funded()
-    const { order } = await server.run(buyTicket(buyer, departed))
-    const refused = await server.run(Effect.flip(cancelOrder(buyer, order.orderId)))
-    assert.equal(refused._tag, "OrderNotCancellable")
-    assert.match(refused._tag === "OrderNotCancellable" ? refused.reason : "", /departure/)
-    assert.equal(await server.run(refundTransfersOf(order.orderId)), 0)
-  })
 
   test("another customer's order is OrderNotFound (404) for cancel and for its records; the admin reads the records", async () => {
     const [owner, stranger] = await Promise.all([funded(), funded()])
@@ -470,7 +474,7 @@ describe("change of train or date (改签)", () => {
     const soldOut = await server.run(Effect.flip(changeOrder(poor, order.orderId, full, { to: "NJH" as StationCode })))
     assert.equal(soldOut._tag, "SoldOut")
     const gone = await server.run(Effect.flip(changeOrder(poor, order.orderId, departed, { to: "NJH" as StationCode })))
-    assert.equal(gone._tag, "OrderNotChangeable")
+    assert.equal(gone._tag, "SalesClosed")
     const held = await server.run(holdOn(occupant, cheap))
     const notIssued = await server.run(Effect.flip(changeOrder(occupant, held.orderId, cheap)))
     assert.equal(notIssued._tag, "OrderNotChangeable")

@@ -5,7 +5,7 @@
  * - cancel: a hold is given up (seat released, no money); a paid or issued order is refunded: seat
  *   released, ticket voided (a gate refuses it), the price less a fee by time before departure returned
  *   by reversing the payments behind it; the fee stays with the centre.
- * - change (改签): an issued order moves to another run, date or segment keeping its payment; the fare
+ * - change (改签): an issued order moves to another run, date or segment (one still on sale) keeping its payment; the fare
  *   difference is charged from the wallet or returned by reversal; the old order stays as `changed`.
  * Each runs in one transaction that first locks the order's row, with an idempotency key as payments have,
  * and writes an `order_events` record.
@@ -16,7 +16,7 @@ import { centreAccountId, LedgerRepo, walletAccountId } from "./Accounts/Repo.js
 import { departureEpochMs } from "./Checkin.js"
 import { ServerConfig } from "./Config.js"
 import { Customers } from "./Customers.js"
-import { InsufficientFunds, OrderNotFound, SoldOut } from "./Domain.js"
+import { InsufficientFunds, OrderNotFound, SalesClosed, SoldOut } from "./Domain.js"
 import type { CustomerId, OrderId, RunId, StationCode, TransferId } from "./Domain.js"
 import { Ids } from "./Ids.js"
 import { idempotent, lookupKey } from "./Idempotency.js"
@@ -40,6 +40,15 @@ export interface ChangeTarget {
   readonly toStation: StationCode
   readonly paymentPassword?: string | undefined
   readonly reason?: string | undefined
+}
+
+/** The new journey of a change: its segment, its fare in the old order's class, and when its boarding stop stops selling. */
+interface ChangeTrip {
+  readonly fromIndex: number
+  readonly toIndex: number
+  readonly priceFen: number
+  readonly seatClass: string
+  readonly salesCloseAtMs: number
 }
 
 const toEvent = (row: OrderEventRow): OrderEvent => ({
@@ -173,7 +182,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
       }).pipe(Effect.withSpan("Lifecycle.cancel"))
 
     const newJourneyOrder = (
-      customerId: CustomerId, old: OrderView, target: ChangeTarget, trip: { fromIndex: number; toIndex: number; priceFen: number; seatClass: string },
+      customerId: CustomerId, old: OrderView, target: ChangeTarget, trip: ChangeTrip,
       changeCount: number, nowMs: number
     ) =>
       Effect.gen(function* () {
@@ -193,7 +202,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
       })
 
     const changeLocked = (
-      customerId: CustomerId, orderId: OrderId, target: ChangeTarget, trip: { fromIndex: number; toIndex: number; priceFen: number; seatClass: string }, nowMs: number
+      customerId: CustomerId, orderId: OrderId, target: ChangeTarget, trip: ChangeTrip, nowMs: number
     ) =>
       Effect.gen(function* () {
         const old = yield* ordersRepo.byIdForCustomer(orderId, customerId)
@@ -205,7 +214,10 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
           return yield* new ChangeLimitReached({ orderId, changes, maxChanges: config.maxChangesPerTicket })
         }
         if (nowMs >= (yield* departureMs(old.run_id, old.from_index))) return yield* refusal("the train has left")
-        if (nowMs >= (yield* departureMs(target.runId, trip.fromIndex))) return yield* refusal("the new train has left")
+        // the new journey is a sale like any other: its boarding stop must still sell
+        if (nowMs >= trip.salesCloseAtMs) {
+          return yield* new SalesClosed({ runId: target.runId, fromStation: target.fromStation, closedAtMs: trip.salesCloseAtMs })
+        }
         const voiding = yield* repo.voidTicket(orderId, nowMs)
         if (voiding === "admitted") return yield* refusal("the ticket was used at a gate")
         if (voiding !== "voided") return yield* Effect.dieMessage(`issued order ${orderId} had no live ticket to void (${voiding})`)
@@ -273,7 +285,9 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
         // a change keeps the seat class (12306 changes class only at a counter)
         const priceFen = journey.pricesByClass.get(old.seat_class)
         if (priceFen === undefined) return yield* new UnknownSeatClass({ runId: target.runId, seatClass: old.seat_class })
-        const trip = { fromIndex: journey.fromIndex, toIndex: journey.toIndex, priceFen, seatClass: old.seat_class }
+        const trip: ChangeTrip = {
+          fromIndex: journey.fromIndex, toIndex: journey.toIndex, priceFen, seatClass: old.seat_class, salesCloseAtMs: journey.salesCloseAtMs
+        }
         const differenceFen = trip.priceFen - Number(old.price_fen)
         if (differenceFen > 0) {
           if (target.paymentPassword === undefined) return yield* new PaymentPasswordRequired({ fareDifferenceFen: differenceFen })

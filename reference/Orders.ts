@@ -4,13 +4,14 @@
  * Expired holds release their seat bits when the sweeper passes, when payment is attempted, or when a new
  * hold on their run finds no free seat. A hold takes any seat, any seat of a class ("any seat in class
  * X"), or the one seat the buyer chose on the seat map (004 [0062]); its price is its seat class's fare.
+ * Nothing is held once the boarding stop's sales have closed (`SalesClosed`, reference/Orders/SalesClose.ts).
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, FiberRef } from "effect"
 import { ServerConfig } from "./Config.js"
 import { CatalogRepo } from "./Catalog/Repo.js"
 import { UnknownSeat, UnknownSeatClass } from "./Catalog/Errors.js"
-import { InvalidSegment, OrderNotFound, SeatTaken, SoldOut, TrainRunNotFound } from "./Domain.js"
+import { InvalidSegment, OrderNotFound, SalesClosed, SeatTaken, SoldOut, TrainRunNotFound } from "./Domain.js"
 import type { CustomerId, OrderId, RunId, StationCode } from "./Domain.js"
 import { Ids } from "./Ids.js"
 import { SeatInventory } from "./Inventory.js"
@@ -19,6 +20,8 @@ import type { ClaimStats } from "./Inventory/Lanes.js"
 import type { HoldRequest, Order } from "./Orders/Api.js"
 import { anySeat, OrdersRepo, segmentMask } from "./Orders/Repo.js"
 import type { OrderView, SeatTarget } from "./Orders/Repo.js"
+import { onSaleAt, salesCloseAtMs } from "./Orders/SalesClose.js"
+import type { RunKind } from "./Orders/SalesClose.js"
 
 export const toOrder = (view: OrderView): Order => ({
   orderId: view.id,
@@ -45,7 +48,13 @@ const claimFields = (stats: ClaimStats): Pick<Order, "claimAttempts" | "queuePos
   ...(stats.groupSize === undefined ? {} : { groupCommitSize: stats.groupSize })
 })
 
-interface Journey { readonly fromIndex: number; readonly toIndex: number; readonly pricesByClass: ReadonlyMap<string, number> }
+interface Journey {
+  readonly fromIndex: number
+  readonly toIndex: number
+  readonly pricesByClass: ReadonlyMap<string, number>
+  /** from then on the boarding stop sells nothing (reference/Orders/SalesClose.ts) */
+  readonly salesCloseAtMs: number
+}
 
 export class Orders extends Effect.Service<Orders>()("Orders", {
   effect: Effect.gen(function* () {
@@ -58,8 +67,9 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
 
     const journey = (runId: RunId, fromStation: StationCode, toStation: StationCode) =>
       Effect.gen(function* () {
-        const stops = yield* sql<{ stop_index: number; station_code: string; kind: string }>`
-          SELECT s.stop_index, s.station_code, r.kind FROM run_stops s JOIN train_runs r ON r.id = s.run_id
+        const stops = yield* sql<{ stop_index: number; station_code: string; departure_minute_of_day: number; kind: RunKind; service_date: string }>`
+          SELECT s.stop_index, s.station_code, s.departure_minute_of_day, r.kind, r.service_date
+          FROM run_stops s JOIN train_runs r ON r.id = s.run_id
           WHERE s.run_id = ${runId} ORDER BY s.stop_index`
         if (stops.length === 0) return yield* new TrainRunNotFound({ runId })
         const [fromIndex, toIndex] = stops[0]!.kind === "train"
@@ -68,9 +78,17 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
           : [fromStation === stops[0]!.station_code ? 0 : -1, toStation === stops[1]?.station_code ? 1 : -1]
         if (fromIndex < 0 || toIndex < 0) return yield* new InvalidSegment({ message: `run ${runId} does not stop at ${fromIndex < 0 ? fromStation : toStation}` })
         if (fromIndex >= toIndex) return yield* new InvalidSegment({ message: `${fromStation} is not before ${toStation} on run ${runId}` })
-        const result: Journey = { fromIndex, toIndex, pricesByClass: yield* catalog.journeyPrices(runId, fromIndex, toIndex) }
+        const boarding = stops[fromIndex]!
+        const result: Journey = {
+          fromIndex, toIndex, pricesByClass: yield* catalog.journeyPrices(runId, fromIndex, toIndex),
+          salesCloseAtMs: salesCloseAtMs(config, boarding.kind, boarding.service_date, Number(boarding.departure_minute_of_day))
+        }
         return result
       })
+
+    /** `SalesClosed` once the journey's boarding stop has stopped selling: no seat is taken on a run that has left. */
+    const refuseAfterSalesClose = (runId: RunId, fromStation: StationCode, trip: Journey, nowMs: number) =>
+      onSaleAt(nowMs, trip.salesCloseAtMs) ? Effect.void : Effect.fail(new SalesClosed({ runId, fromStation, closedAtMs: trip.salesCloseAtMs }))
 
     /** What the hold may take: a chosen seat (which must exist, in the class if one is named too), a class, or any seat. */
     const targetOf = (request: HoldRequest, trip: Journey) =>
@@ -100,10 +118,11 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
     const hold = (customerId: CustomerId, request: HoldRequest) =>
       Effect.gen(function* () {
         const trip = yield* journey(request.runId, request.fromStation, request.toStation)
+        const nowMs = yield* Clock.currentTimeMillis
+        yield* refuseAfterSalesClose(request.runId, request.fromStation, trip, nowMs)
         const target = yield* targetOf(request, trip)
         const mask = segmentMask(trip.fromIndex, trip.toIndex)
         const orderId = yield* ids.orderId
-        const nowMs = yield* Clock.currentTimeMillis
         const record = (seatId: number, seatClass: string) => Effect.gen(function* () {
           const priceFen = trip.pricesByClass.get(seatClass)
           if (priceFen === undefined) return yield* Effect.dieMessage(`run ${request.runId}: class ${seatClass} has seats but no fares`)
@@ -164,7 +183,7 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
       }))
     }).pipe(Effect.withSpan("Orders.releaseExpiredHolds"))
 
-    return { hold, getOrder, journey, expireHold, releaseExpiredHolds } as const
+    return { hold, getOrder, journey, refuseAfterSalesClose, expireHold, releaseExpiredHolds } as const
   }),
   dependencies: [OrdersRepo.Default, CatalogRepo.Default, Ids.Default]
 }) {}

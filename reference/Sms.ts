@@ -189,10 +189,14 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
           const nowMs = yield* Clock.currentTimeMillis
           for (const order of held) yield* cancelHeld(order, nowMs)
           const error = outcome.left
+          const journey = `${command.trainCode} ${command.serviceDate} ${command.fromStation}-${command.toStation}`
           switch (error._tag) {
             case "TrainRunNotFound": return Either.left(`Chunyun: there is no train ${command.trainCode} on ${command.serviceDate}.`)
             case "InvalidSegment": return Either.left(`Chunyun: ${error.message}.`)
-            case "SoldOut": return Either.left(`Chunyun: ${command.trainCode} ${command.serviceDate} ${command.fromStation}-${command.toStation} has fewer than ${command.count} free seats. Nothing was held.`)
+            case "SalesClosed": return Either.left(`Chunyun: ${journey} is no longer sold: sales closed at ${clockTimeOf(error.closedAtMs, config.utcOffsetMinutes)}. Nothing was held.`)
+            case "SoldOut": return Either.left(`Chunyun: ${journey} has fewer than ${command.count} free seats. Nothing was held.`)
+            // a BUY names neither a class nor a seat; a full waiting queue (inventory "queue") is worth another try
+            default: return Either.left(`Chunyun: ${journey} could not be held (${error._tag}). Nothing was held; text BUY again.`)
           }
         }
         return Either.right(held)

@@ -3,15 +3,17 @@
  * at its venue (one segment), its hall or zones as sections, its seats placed on the seat map's grid.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import { runIdOf } from "./Catalog.js"
 import { CinemaExists, HallNotFound } from "./Catalog/Errors.js"
 import { CatalogRepo, runRecordProblems } from "./Catalog/Repo.js"
 import type { RunRecord, SeatRecord } from "./Catalog/Repo.js"
+import { ServerConfig } from "./Config.js"
 import { InvalidCatalog } from "./Domain.js"
 import type { RunId, ServiceDate, StationCode, TrainCode } from "./Domain.js"
 import { maxPlacesPerEvent } from "./Venues/Api.js"
 import type { Cinema, NewCinema, NewEvent, NewShowing, VenueRunOffer } from "./Venues/Api.js"
+import { onSaleAt, salesCloseAtMs } from "./Orders/SalesClose.js"
 
 /** seat letters of a hall's layout and the class each sells */
 export const hallSeatClasses: Readonly<Record<string, "standard" | "vip">> = { S: "standard", V: "vip" }
@@ -86,6 +88,7 @@ export class Venues extends Effect.Service<Venues>()("Venues", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const repo = yield* CatalogRepo
+    const config = yield* ServerConfig
 
     const cinemaOf = (code: string) =>
       Effect.gen(function* () {
@@ -167,11 +170,13 @@ export class Venues extends Effect.Service<Venues>()("Venues", {
           WHERE r.kind = ${kind} AND r.service_date = ${query.date}
             ${query.venue === undefined ? sql`` : sql`AND v.venue_code = ${query.venue}`}
           ORDER BY v.start_minute_of_day, r.id`
+        const nowMs = yield* Clock.currentTimeMillis
         return yield* Effect.forEach(runs, (run) => Effect.map(repo.classOffers(run.run_id, 0, 1), (classes): VenueRunOffer => ({
           runId: run.run_id, kind: run.kind, code: run.train_code, serviceDate: run.service_date, venue: run.venue_code,
           venueName: run.venue_name, hall: run.hall === null ? null : Number(run.hall), title: run.title,
           startMinuteOfDay: Number(run.start_minute_of_day), durationMinutes: Number(run.duration_minutes),
-          availableSeats: classes.reduce((sum, offer) => sum + offer.availableSeats, 0), classes
+          availableSeats: classes.reduce((sum, offer) => sum + offer.availableSeats, 0), classes,
+          onSale: onSaleAt(nowMs, salesCloseAtMs(config, run.kind, run.service_date, Number(run.start_minute_of_day)))
         })))
       }).pipe(Effect.withSpan("Venues.list"))
 

@@ -64,7 +64,12 @@ export const RunOffer = Schema.Struct({
   availableSeats: Schema.Number,
   /** the cheapest class's fare for the journey */
   priceFen: Schema.Number,
-  classes: Schema.Array(ClassOffer)
+  classes: Schema.Array(ClassOffer),
+  /**
+   * false once the boarding stop's sales have closed (`salesCloseBeforeDepartureMs` before its departure, by the
+   * server's clock): the run is still listed, its free seats still counted, but a hold is refused (`SalesClosed`)
+   */
+  onSale: Schema.Boolean
 })
 export type RunOffer = typeof RunOffer.Type
 

@@ -10,7 +10,7 @@ import { SeatClassName } from "../Catalog/Api.js"
 import { UnknownSeatClass } from "../Catalog/Errors.js"
 import {
   IdempotencyKeyReused, InsufficientFunds, OrderId, PaymentLocked, PaymentPassword, PaymentPasswordWrong, PhoneNumber, RunId,
-  SoldOut, TicketId, TrainRunNotFound
+  SalesClosed, SoldOut, TicketId, TrainRunNotFound
 } from "../Domain.js"
 import { IdempotencyHeaders } from "../Accounts/Api.js"
 
@@ -61,6 +61,7 @@ export class GroupOrdersApi extends HttpApiGroup.make("groupOrders")
       .addError(TrainRunNotFound)
       .addError(GroupOrderNotAllowed)
       .addError(UnknownSeatClass)
+      .addError(SalesClosed)
       .addError(SoldOut)
       .addError(InsufficientFunds)
       .addError(IdempotencyKeyReused)

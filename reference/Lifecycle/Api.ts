@@ -4,7 +4,7 @@ import { IdempotencyHeaders } from "../Accounts/Api.js"
 import { AdminAuth, CustomerAuth } from "../Auth/Api.js"
 import {
   IdempotencyKeyReused, InsufficientFunds, InvalidSegment, OrderId, OrderNotFound, PaymentLocked, PaymentPassword,
-  PaymentPasswordWrong, RunId, SoldOut, StationCode, TrainRunNotFound, TransferId
+  PaymentPasswordWrong, RunId, SalesClosed, SoldOut, StationCode, TrainRunNotFound, TransferId
 } from "../Domain.js"
 import { Order } from "../Orders/Api.js"
 import { UnknownSeatClass } from "../Catalog/Errors.js"
@@ -107,6 +107,7 @@ export class LifecycleApi extends HttpApiGroup.make("lifecycle")
       .addError(ChangeLimitReached)
       .addError(TrainRunNotFound)
       .addError(InvalidSegment)
+      .addError(SalesClosed)
       .addError(SoldOut)
       .addError(UnknownSeatClass)
       .addError(InsufficientFunds)

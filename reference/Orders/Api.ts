@@ -2,7 +2,7 @@ import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { CustomerAuth } from "../Auth/Api.js"
 import {
-  InvalidSegment, OrderId, OrderNotFound, OrderState, RunId, SeatTaken, ServiceDate, SoldOut, StationCode, TicketId,
+  InvalidSegment, OrderId, OrderNotFound, OrderState, RunId, SalesClosed, SeatTaken, ServiceDate, SoldOut, StationCode, TicketId,
   TrainCode, TrainRunNotFound
 } from "../Domain.js"
 import { ChosenSeat, SeatClassName } from "../Catalog/Api.js"
@@ -57,6 +57,7 @@ export class OrdersApi extends HttpApiGroup.make("orders")
       .addSuccess(Order, { status: 201 })
       .addError(TrainRunNotFound)
       .addError(InvalidSegment)
+      .addError(SalesClosed)
       .addError(SoldOut)
       .addError(SeatTaken)
       .addError(HoldQueueFull)

@@ -7,7 +7,7 @@ import { Context, Schema } from "effect"
 import { AdminAuth, CustomerAuth } from "../Auth/Api.js"
 import {
   Fen, HoldExpired, IdempotencyKeyReused, InvalidSegment, OrderId, OrderNotFound, OrderNotPayable, OrderState,
-  PhoneNumber, RunId, SeatTaken, SoldOut, StationCode, TicketId, TrainRunNotFound, TransferId, Unauthorized
+  PhoneNumber, RunId, SalesClosed, SeatTaken, SoldOut, StationCode, TicketId, TrainRunNotFound, TransferId, Unauthorized
 } from "../Domain.js"
 import { IdempotencyHeaders } from "../Accounts/Api.js"
 import { UnknownSeat, UnknownSeatClass } from "../Catalog/Errors.js"
@@ -207,6 +207,7 @@ export class KioskApi extends HttpApiGroup.make("kiosk")
       .addSuccess(KioskOrder, { status: 201 })
       .addError(TrainRunNotFound)
       .addError(InvalidSegment)
+      .addError(SalesClosed)
       .addError(SoldOut)
       .addError(HoldQueueFull)
       .addError(SeatTaken)

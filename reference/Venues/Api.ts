@@ -96,7 +96,9 @@ export const VenueRunOffer = Schema.Struct({
   startMinuteOfDay: Schema.Number,
   durationMinutes: Schema.Number,
   availableSeats: Schema.Number,
-  classes: Schema.Array(ClassOffer)
+  classes: Schema.Array(ClassOffer),
+  /** false once sales have closed (`venueSalesCloseBeforeStartMs` before the start): listed, but a hold is refused (`SalesClosed`) */
+  onSale: Schema.Boolean
 })
 export type VenueRunOffer = typeof VenueRunOffer.Type
 

@@ -33,8 +33,35 @@ const serverLayer = (settings: Partial<ServerSettings>, store: Layer.Layer<SqlCl
   )
 }
 
-const testLayer = (settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient>) =>
-  Layer.merge(serverLayer(settings, store), NodeHttpClient.layerUndici)
+/**
+ * The real clock, moved forward only when a test says so (`TestServer.advanceClock`): a ticket bought before
+ * its train left can then be presented or refunded after, which no request may do any more by buying late.
+ */
+const forwardableClock = () => {
+  const real = Clock.make()
+  let offsetMs = 0
+  const nowMs = () => real.unsafeCurrentTimeMillis() + offsetMs
+  const nowNanos = () => real.unsafeCurrentTimeNanos() + BigInt(offsetMs) * 1_000_000n
+  const clock: Clock.Clock = {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: nowMs,
+    unsafeCurrentTimeNanos: nowNanos,
+    currentTimeMillis: Effect.sync(nowMs),
+    currentTimeNanos: Effect.sync(nowNanos),
+    sleep: (duration) => real.sleep(duration)
+  }
+  const advance = (ms: number) => {
+    if (!Number.isSafeInteger(ms) || ms < 0) throw new Error(`advanceClock: a whole, non-negative number of ms, got ${ms}`)
+    offsetMs += ms
+  }
+  return { clock, advance }
+}
+
+const testLayer = (settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient>, clock: Clock.Clock) => {
+  // the server's handlers and sweepers, and the effects a test runs, all read the one clock
+  const setClock = Layer.setClock(clock)
+  return Layer.merge(serverLayer(settings, store), NodeHttpClient.layerUndici).pipe(Layer.provide(setClock), Layer.merge(setClock))
+}
 
 /** What an effect given to `TestServer.run` may use: the HTTP client, and the server's store and services. */
 export type TestContext = Layer.Layer.Success<ReturnType<typeof testLayer>>
@@ -46,6 +73,8 @@ export interface TestServer {
   readonly store: TestStoreKind
   /** Runs an effect with a real HTTP client and the server's own context (its SqlClient for assertions on the store). */
   readonly run: <A, E>(effect: Effect.Effect<A, E, TestContext>) => Promise<A>
+  /** Moves the server's clock (and that of `run`) `ms` forward for good: the trains it knows leave, holds expire. */
+  readonly advanceClock: (ms: number) => void
   /** Stops the sweepers, closes the socket and the store (dropping a PostgreSQL schema), and destroys the client's connection pool. */
   readonly close: () => Promise<void>
 }
@@ -59,7 +88,8 @@ export const startTestServer = async (options: TestServerOptions = {}): Promise<
   const { store: kind = testStoreKind(), ...overrides } = options
   const settings: ServerSettings = { ...defaultSettings, passwordHashCostN: testPasswordHashCostN, ...overrides }
   const store = await openTestStore(kind)
-  const runtime = ManagedRuntime.make(testLayer(settings, store.layer))
+  const clock = forwardableClock()
+  const runtime = ManagedRuntime.make(testLayer(settings, store.layer, clock.clock))
   const close = async () => {
     try {
       await runtime.dispose()
@@ -70,7 +100,10 @@ export const startTestServer = async (options: TestServerOptions = {}): Promise<
   try {
     const address = await runtime.runPromise(Effect.map(HttpServer.HttpServer, (server) => server.address))
     if (address._tag !== "TcpAddress") throw new Error(`test server bound to ${address.path}, expected a TCP port`)
-    return { baseUrl: `http://${testHost}:${address.port}`, settings, store: kind, run: (effect) => runtime.runPromise(effect), close }
+    return {
+      baseUrl: `http://${testHost}:${address.port}`, settings, store: kind, run: (effect) => runtime.runPromise(effect),
+      advanceClock: clock.advance, close
+    }
   } catch (error) {
     await close()
     throw error
@@ -222,7 +255,7 @@ export interface TestRunSpec {
   readonly stations: ReadonlyArray<string>
   readonly seatCount: number
   readonly fareFenPerSegment?: number
-  /** defaults to `departingSoon(now, …)`, now from the Clock (the real one: these servers run on it) */
+  /** defaults to `departingSoon(now, …)`, now from the Clock (the real one, plus what the test moved it by: `advanceClock`) */
   readonly serviceDate?: ServiceDate
   readonly firstDepartureMinuteOfDay?: number
 }

@@ -143,7 +143,7 @@ const walkUpJourney = (context: JourneyContext, stations: Stations) => (passenge
   return Effect.gen(function* () {
     const trip = passenger.trip
     if (!trip) return yield* Effect.dieMessage(`walk-up passenger ${passenger.index} has no trip`)
-    // the kiosk sells trains that have not left yet; the server itself does not refuse a departed run
+    // nobody walks up for a train that has left; one about to leave the kiosk's search shows closed (SalesClosed)
     if ((yield* timing.scenarioNowMs) >= departureOf(scenario)(trip.train, trip.fromStation)) return yield* gaveUp(history, timing, actor, "train already left")
     const kiosk = yield* pickKiosk(stations, trip.fromStation)
     if (!kiosk) return yield* gaveUp(history, timing, actor, "no kiosk at station")
