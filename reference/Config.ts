@@ -170,10 +170,10 @@ export const defaultSettings: ServerSettings = {
   adminKey: "chunyun-admin",
   checkinOpensBeforeDepartureMs: 2 * 3_600_000,
   checkinClosesAfterDepartureMs: 5 * 60_000,
-  // 12306 closes internet sales a short time before the boarding station's departure (the cut-off has moved
-  // over the years, from 2 hours to 30 minutes and less at some stations): 5 minutes, the time a passenger who
-  // buys at the last moment needs to reach the platform. Not 30: the test helpers' "departing soon" runs leave
-  // in half an hour and are bought from throughout a test file's run.
+  // Online sales close a short time before the boarding station's departure (12306's own cut-off varies; we
+  // did not verify its current value): 5 minutes, roughly what a last-moment buyer needs to reach the
+  // platform. Not 30: the test helpers' "departing soon" runs leave in half an hour and are bought from
+  // throughout a test file's run.
   salesCloseBeforeDepartureMs: 5 * 60_000,
   // a cinema or a venue's box office sells until the show starts (a latecomer is still admitted)
   venueSalesCloseBeforeStartMs: 0,
