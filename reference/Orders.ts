@@ -129,7 +129,9 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
           yield* repo.insert({
             id: orderId, customer_id: customerId, run_id: request.runId, seat_id: seatId,
             from_index: trip.fromIndex, to_index: trip.toIndex, segment_mask: mask, price_fen: priceFen,
-            state: "held", held_at_ms: nowMs, hold_expires_at_ms: nowMs + config.holdTtlMs, paid_at_ms: null, issued_at_ms: null
+            // a hold ends at the sales close at the latest: a seat is not paid for after its run stopped selling
+            state: "held", held_at_ms: nowMs, hold_expires_at_ms: Math.min(nowMs + config.holdTtlMs, trip.salesCloseAtMs),
+            paid_at_ms: null, issued_at_ms: null
           })
         })
         const refusal = request.seat === undefined

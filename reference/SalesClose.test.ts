@@ -11,7 +11,7 @@ import { departureEpochMs } from "./Checkin.js"
 import type { PhoneNumber, StationCode } from "./Domain.js"
 import { createTestCinema, createTestEvent, createTestShowing, floorFareFen, venueHold } from "./testing/Catalog.js"
 import { newSmsGateway } from "./testing/Delivery.js"
-import { buyTicket, changeOrder, createRunDepartingIn, freshKey, fundedCustomer, holdOn, walletOf } from "./testing/Lifecycle.js"
+import { buyTicket, changeOrder, createRunDepartingIn, freshKey, fundedCustomer, holdOn, payFor, walletOf } from "./testing/Lifecycle.js"
 import { newKiosk } from "./testing/Payments.js"
 import {
   anonymousClient, bearer, freshPhone, minutesBetweenStops, rawRequest, startTestServer, storeQuery, tagOf
@@ -59,6 +59,9 @@ describe("sales close", () => {
     await moveClockTo(closeMs - minuteMs)
     const early = await server.run(holdOn(buyer, run))
     assert.equal(early.state, "held")
+    // the hold ends at the close, not a whole holdTtlMs later: it cannot be paid once the run stopped selling
+    assert.ok(server.settings.holdTtlMs > minuteMs)
+    assert.equal(early.holdExpiresAtMs, closeMs)
 
     await moveClockTo(closeMs + minuteMs)
     const refused = await rawRequest(server.baseUrl, "POST", "/orders", {
@@ -66,6 +69,11 @@ describe("sales close", () => {
     })
     assert.equal(refused.status, 410)
     assert.deepEqual(refused.json, { _tag: "SalesClosed", runId: run.runId, fromStation: "SHH", closedAtMs: closeMs })
+    // the hold taken before the close is not paid after it
+    const wallet = await server.run(walletOf(buyer))
+    const latePayment = await server.run(Effect.flip(payFor(buyer, early.orderId)))
+    assert.equal(latePayment._tag, "HoldExpired")
+    assert.equal(await server.run(walletOf(buyer)), wallet)
     // the close is the boarding stop's: NJH leaves later and still sells
     const fromLaterStop = await server.run(holdOn(buyer, run, "NJH" as StationCode, "BJP" as StationCode))
     assert.equal(fromLaterStop.state, "held")
