@@ -19,6 +19,7 @@ import { compareReports, defaultCompareTolerancePercent, parseTolerancePercent }
 import { renderCompareHtml } from "../reports/compareHtml.js"
 import { renderCompareSummary } from "../reports/compareSummary.js"
 import { exportK6, K6ExportError } from "../reports/k6.js"
+import { formatShare } from "../reports/format.js"
 import { paymentToIssuanceTracker, progressDisplay } from "../reports/progress.js"
 import { parseThresholdFlag, ThresholdError } from "../reports/thresholds.js"
 import { renderSummary } from "../reports/summary.js"
@@ -99,7 +100,6 @@ const shareOption = (name: string, text: string | undefined, fallback: number) =
   if (text.trim() === "" || !Number.isFinite(value) || value < 0 || value > 1) throw new UsageError(`--${name} expects a share from 0 to 1 (0.1 = 10 % of the machine), got "${text}"`)
   return value
 }
-const formatPercent = (share: number | undefined) => share === undefined ? "unknown" : `${(share * 100).toFixed(1)} %`
 
 const inventoryOption = (text: string | undefined, fallback: InventoryVariant, unsafeAllowed: boolean): InventoryVariant => {
   const variant = text ?? fallback
@@ -338,8 +338,8 @@ const matrixCommand = async (args: ReadonlyArray<string>) => {
       maxOutsideCpuShare,
       onRunStart: (combination, index, total) => console.log(`[${index + 1}/${total}] ${combination.label}`),
       onLoad: (_combination, event) => console.log(event.kind === "waited"
-        ? `        waited ${Math.round(event.waitedMs / 1000)} s for a quiet machine (outside load ${formatPercent(event.share)})`
-        : `        outside load ${formatPercent(event.share)} while it ran: ${event.rerun ? "running it again" : "flagged (loaded)"}`),
+        ? `        waited ${Math.round(event.waitedMs / 1000)} s for a quiet machine (outside load ${formatShare(event.share)})`
+        : `        outside load ${formatShare(event.share)} while it ran: ${event.rerun ? "running it again" : "flagged (loaded)"}`),
       onRow: (row) => console.log(`        issued ${row.ticketsIssued}, pay→issue p99 ${row.paymentToIssuanceP99Ms} ms, violations ${row.invariantViolations}, ${Math.round(row.wallDurationMs / 1000)} s`)
     })
     console.log(renderMatrixSummary(matrix))

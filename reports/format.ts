@@ -36,6 +36,10 @@ export const formatClock = (ms: number): string => {
 }
 
 /** "5.2 s" for short runs, "12m 03s" or "2h 00m 00s" for long ones. */
+/** A share of a whole (0.452) as a percentage to a tenth (45.2 %); `missing` where there is no reading. */
+export const formatShare = (share: number | undefined, missing = "unknown"): string =>
+  share === undefined ? missing : `${(share * 100).toFixed(1)} %`
+
 export const formatDuration = (ms: number): string => {
   if (!Number.isFinite(ms)) return notANumberText
   if (ms < millisecondsPerMinute) return `${(ms / millisecondsPerSecond).toFixed(1)} s`

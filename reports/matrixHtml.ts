@@ -4,7 +4,7 @@
  * own run report, and the witness of any broken invariant under the table.
  */
 import { escapeControlCharacters, escapeHtml } from "./escape.js"
-import { formatCount, formatDuration, formatTable } from "./format.js"
+import { formatCount, formatDuration, formatShare, formatTable } from "./format.js"
 import type { Matrix, MatrixRow } from "./matrix.js"
 
 interface Column { readonly key: string; readonly title: string; readonly text: (row: MatrixRow) => string }
@@ -22,7 +22,8 @@ const columns: ReadonlyArray<Column> = [
   { key: "invariantViolations", title: "violations", text: (row) => formatCount(row.invariantViolations) }
 ]
 
-const percent = (share: number | undefined) => share === undefined ? "–" : `${(share * 100).toFixed(1)} %`
+/** a row without a reading (no /proc) shows a dash */
+const percent = (share: number | undefined) => formatShare(share, "–")
 /** the marker of a row measured under outside load, after its label */
 export const loadedMarker = "(loaded)"
 const labelOf = (row: MatrixRow) => row.underOutsideLoad ? `${row.label} ${loadedMarker}` : row.label

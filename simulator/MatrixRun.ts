@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import { NodeContext } from "@effect/platform-node"
 import { Effect, Schema } from "effect"
+import { formatShare } from "../reports/format.js"
 import { markBest, Matrix, rowOf } from "../reports/matrix.js"
 import type { MatrixRow } from "../reports/matrix.js"
 import { renderMatrixHtml } from "../reports/matrixHtml.js"
@@ -55,7 +56,6 @@ export interface MatrixOptions {
 /** commands whose CPU time counts as the run's own: PostgreSQL's processes serve a PostgreSQL row */
 const ownCommandsOf = (combination: Combination): ReadonlyArray<string> => combination.store.kind === "postgres" ? ["postgres"] : []
 
-const formatShare = (share: number | undefined) => share === undefined ? "unknown" : `${(share * 100).toFixed(1)} %`
 
 /** real mode's speed-up: the matrix's own, else the scenario's */
 const timeScaleOf = (combination: Combination, options: MatrixOptions) => options.timeScale ?? combination.scenario.real.timeScale
