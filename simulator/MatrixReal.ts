@@ -3,23 +3,10 @@
  * (`postgres:N`: N processes on one port), audited on the schema once the servers have stopped (Real.ts), and
  * dropped after the run.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
-import { PgClient } from "@effect/sql-pg"
-import { Effect, Redacted } from "effect"
-import { withSearchPath } from "../reference/Store/Postgres.js"
+import { adminStatement, withSearchPath } from "../reference/Store/Postgres.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { runReal } from "./Real.js"
 import type { RunOptions, RunOutcome } from "./Virtual.js"
-
-/** one connection is enough for CREATE / DROP SCHEMA */
-const adminMaxConnections = 1
-
-const adminStatement = (url: string, statement: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(statement)).pipe(
-    Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: adminMaxConnections })),
-    Effect.asVoid,
-    Effect.runPromise
-  )
 
 export interface PostgresRunOptions extends RunOptions {
   /** the database the schema is created in, e.g. postgres://root@127.0.0.1:5432/test */

@@ -93,6 +93,17 @@ const migrateExclusively = Effect.gen(function* () {
   yield* runMigrations.pipe(Effect.ensuring(Effect.orDie(connection.executeUnprepared(`SELECT pg_advisory_unlock(${lockKey})`, [], undefined))))
 }).pipe(Effect.scoped)
 
+/** one connection is enough for a CREATE or DROP SCHEMA */
+const adminMaxConnections = 1
+
+/** One statement outside any store (CREATE / DROP SCHEMA for a run or a test), on a pool of its own, then closed. */
+export const adminStatement = (url: string, statement: string): Promise<void> =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(statement)).pipe(
+    Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: adminMaxConnections })),
+    Effect.asVoid,
+    Effect.runPromise
+  )
+
 /** PostgreSQL with the schema migrated; the ledger's system accounts are ensured by the server's layer. */
 export const postgresStore = (options: PostgresStoreOptions): Layer.Layer<SqlClient.SqlClient> => {
   const client = PgClient.layer({

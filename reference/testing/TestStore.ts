@@ -4,12 +4,10 @@
  * tests never see each other's rows, dropped when the server closes.
  */
 import { randomBytes } from "node:crypto"
-import * as SqlClient from "@effect/sql/SqlClient"
-import { PgClient } from "@effect/sql-pg"
-import { Effect, Redacted } from "effect"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import type { Layer } from "effect"
 import { sqliteStore } from "../Server.js"
-import { postgresStore, withSearchPath } from "../Store/Postgres.js"
+import { adminStatement, postgresStore, withSearchPath } from "../Store/Postgres.js"
 
 export const testStoreKinds = ["sqlite", "postgres"] as const
 export type TestStoreKind = typeof testStoreKinds[number]
@@ -25,16 +23,6 @@ export const testStoreKind = (): TestStoreKind => {
 
 /** The database test schemas are created in: `CHUNYUN_TEST_POSTGRES_URL`, or the local `test` database. */
 export const testPostgresUrl = () => process.env.CHUNYUN_TEST_POSTGRES_URL ?? "postgres://root@127.0.0.1:5432/test"
-
-/** one connection per pool is enough for a CREATE or DROP SCHEMA */
-const adminMaxConnections = 1
-
-const adminStatement = (url: string, statement: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(statement)).pipe(
-    Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: adminMaxConnections })),
-    Effect.asVoid,
-    Effect.runPromise
-  )
 
 export interface TestSchema {
   readonly schema: string
