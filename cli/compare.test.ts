@@ -3,36 +3,19 @@
  * directory, its exit code (0 same, 1 regressed, 2 usage or file error) and what it prints.
  */
 import assert from "node:assert/strict"
-import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { join } from "node:path"
 import { after, before, describe, test } from "node:test"
 import { sampleFailingReport, sampleReport } from "../reports/fixture.js"
+import { chunyun as runChunyun, describeResult } from "./testing/chunyun.js"
 
-const projectDirectory = dirname(dirname(fileURLToPath(import.meta.url)))
 /** compare reads two small files; this bounds a hung child */
 const cliTimeoutMs = 30_000
 const regressed = 1
 const usageError = 2
 
-interface CliResult { readonly code: number | null; readonly stdout: string; readonly stderr: string }
-
-const chunyun = (args: ReadonlyArray<string>): Promise<CliResult> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
-      cwd: projectDirectory, timeout: cliTimeoutMs, stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => { stdout += chunk })
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => { stderr += chunk })
-    child.on("error", reject)
-    child.on("close", (code) => resolve({ code, stdout, stderr }))
-  })
-
-const describeResult = (result: CliResult) => `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
+const chunyun = (args: ReadonlyArray<string>) => runChunyun(args, cliTimeoutMs)
 
 let directory: string
 const file = (name: string) => join(directory, name)

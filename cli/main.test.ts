@@ -3,40 +3,19 @@
  * report files it writes. A tiny scenario keeps each run to a few seconds.
  */
 import assert from "node:assert/strict"
-import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { join } from "node:path"
 import { after, before, describe, test } from "node:test"
 import { Schema } from "effect"
 import { Report } from "../reports/Report.js"
+import { chunyun, describeResult } from "./testing/chunyun.js"
+import type { CliResult } from "./testing/chunyun.js"
 
-const projectDirectory = dirname(dirname(fileURLToPath(import.meta.url)))
 const tinyScenario = "simulator/testing/tiny-scenario.ts"
-/** a tiny virtual run takes ~4 s; this bounds a hung child */
-const cliTimeoutMs = 60_000
 const usageError = 2
 /** child processes at once for the refusal cases: more than the cores only thrashes */
 const refusalConcurrency = 2
-
-interface CliResult { readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly stdout: string; readonly stderr: string }
-
-/** `chunyun <args>` in the project directory, as `npm run chunyun -- <args>` would run it. */
-const chunyun = (args: ReadonlyArray<string>): Promise<CliResult> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
-      cwd: projectDirectory, timeout: cliTimeoutMs, stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => { stdout += chunk })
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => { stderr += chunk })
-    child.on("error", reject)
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
-  })
-
-const describeResult = (result: CliResult) => `exit ${result.code} ${result.signal ?? ""}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
 
 const printedTraceHash = (stdout: string) => /^\s*traceHash\s+([0-9a-f]{64})\s*$/m.exec(stdout)?.[1]
 

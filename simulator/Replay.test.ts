@@ -6,20 +6,16 @@
 import assert from "node:assert/strict"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { spawn } from "node:child_process"
-import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { join } from "node:path"
 import { after, before, describe, test } from "node:test"
 import { Schema } from "effect"
+import { chunyun } from "../cli/testing/chunyun.js"
 import { Scenario } from "../scenarios/Scenario.js"
 import { compareSessions, HistoryFileError, historyFileText, readHistoryFile, renderReplay, replayCommandsOf, replayHistory } from "./Replay.js"
 import type { ReplayResult } from "./Replay.js"
 import { smallScenarioInput } from "./testing/smallScenario.js"
 import { runVirtual } from "./Virtual.js"
 
-const projectDirectory = dirname(dirname(fileURLToPath(import.meta.url)))
-/** bounds a hung child: a replay of this file takes a few seconds */
-const cliTimeoutMs = 60_000
 /** few passengers: the replay runs the scenario again, three times here */
 const replayPassengerCount = 80
 const seed = 5
@@ -82,17 +78,7 @@ describe("chunyun replay", () => {
 })
 
 /** `chunyun replay <args>` as a user runs it */
-const chunyunReplay = (args: ReadonlyArray<string>) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-  const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "replay", ...args], {
-    cwd: projectDirectory, timeout: cliTimeoutMs, stdio: ["ignore", "pipe", "pipe"]
-  })
-  let stdout = ""
-  let stderr = ""
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => { stdout += chunk })
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => { stderr += chunk })
-  child.on("error", reject)
-  child.on("close", (code) => resolve({ code, stdout, stderr }))
-})
+const chunyunReplay = (args: ReadonlyArray<string>) => chunyun(["replay", ...args])
 
 describe("the replay command's exit codes", () => {
   test("1 when a recorded answer differs from today's (a pay answer edited in the file), naming the actor; 2 for a bad file", async () => {

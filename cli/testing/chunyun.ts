@@ -1,0 +1,29 @@
+/**
+ * `chunyun <args>` for tests, as a user runs it (`npm run chunyun -- <args>`): a child process in the project
+ * directory, its exit code or signal, and what it printed.
+ */
+import { spawn } from "node:child_process"
+import { dirname } from "node:path"
+import { fileURLToPath } from "node:url"
+
+export const projectDirectory = dirname(dirname(dirname(fileURLToPath(import.meta.url))))
+/** bounds a hung child; a tiny virtual run takes ~4 s */
+export const defaultCliTimeoutMs = 60_000
+
+export interface CliResult { readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly stdout: string; readonly stderr: string }
+
+export const chunyun = (args: ReadonlyArray<string>, timeoutMs = defaultCliTimeoutMs): Promise<CliResult> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
+      cwd: projectDirectory, timeout: timeoutMs, stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => { stdout += chunk })
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => { stderr += chunk })
+    child.on("error", reject)
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
+  })
+
+/** For an assertion's message: the exit, and both streams. */
+export const describeResult = (result: CliResult) => `exit ${result.code} ${result.signal ?? ""}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
