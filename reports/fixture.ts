@@ -3,6 +3,7 @@
  * five-minute buckets. Written out as data (no clock, no randomness) so every test sees the same
  * report; the counts are the sums of the series so the two never disagree.
  */
+import type { MatrixRow } from "./matrix.js"
 import type { InvariantResult, Report, SeriesPoint } from "./Report.js"
 
 const bucketMs = 300_000
@@ -167,3 +168,11 @@ export const sampleFailingReport: Report = {
     threshold.expression.startsWith("payment_to_issuance") ? { ...threshold, passed: false, actual: 612 } : threshold
   )
 }
+
+/** A design matrix row: 10 tickets, 5 ms everywhere, nothing broken, no marks; `values` set what a test is about. */
+export const sampleMatrixRow = (label: string, values: Partial<MatrixRow> = {}): MatrixRow => ({
+  label, variant: {}, mode: "real", reportPath: `${label}/report.json`, wallDurationMs: 0, ordersHeld: 0, ticketsIssued: 10, issuedPerSecond: 1,
+  paymentToIssuanceP50Ms: 5, paymentToIssuanceP90Ms: 5, paymentToIssuanceP99Ms: 5, holdP99Ms: 5, holdConflicts: 0, holdRetries: 0,
+  queueWaitP50Ms: 0, queueWaitP99Ms: 0, maxQueuePosition: 0, errors: 0, errorsByTag: {}, invariantViolations: 0, witness: [],
+  underOutsideLoad: false, replay: [], best: [], ...values
+})

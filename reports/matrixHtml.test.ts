@@ -4,15 +4,11 @@
  */
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
-import type { Matrix, MatrixRow } from "./matrix.js"
+import { sampleMatrixRow } from "./fixture.js"
+import type { Matrix } from "./matrix.js"
 import { loadedMarker, renderMatrixHtml, renderMatrixSummary } from "./matrixHtml.js"
 
-const row = (label: string, values: Partial<MatrixRow>): MatrixRow => ({
-  label, variant: {}, mode: "real", reportPath: `${label}/report.json`, wallDurationMs: 30_000, ordersHeld: 10, ticketsIssued: 10, issuedPerSecond: 1,
-  paymentToIssuanceP50Ms: 5, paymentToIssuanceP90Ms: 5, paymentToIssuanceP99Ms: 5, holdP99Ms: 5, holdConflicts: 0, holdRetries: 0,
-  queueWaitP50Ms: 0, queueWaitP99Ms: 0, maxQueuePosition: 0, errors: 0, errorsByTag: {}, invariantViolations: 0, witness: [],
-  underOutsideLoad: false, replay: [], best: [], ...values
-})
+const row = sampleMatrixRow
 
 const matrix: Matrix = {
   scenario: "spring-festival", seed: 42, mode: "real", passengers: 2_000, startedAt: "2026-11-25T09:43:24.000Z", codeVersion: "abc1234",

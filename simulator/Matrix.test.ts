@@ -4,9 +4,8 @@
  */
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
-import { sampleReport } from "../reports/fixture.js"
+import { sampleMatrixRow, sampleReport } from "../reports/fixture.js"
 import { markBest, rowOf, witnessExcerpt } from "../reports/matrix.js"
-import type { MatrixRow } from "../reports/matrix.js"
 import { History } from "./History.js"
 import { combinations, MatrixUsageError, modeOf, parseStore, parseVary } from "./Matrix.js"
 import { replayCommandsOfRow } from "./MatrixRun.js"
@@ -53,11 +52,7 @@ describe("matrix axes and combinations", () => {
   })
 })
 
-const row = (label: string, values: Partial<MatrixRow>): MatrixRow => ({
-  label, variant: {}, mode: "real", reportPath: `${label}/report.json`, wallDurationMs: 0, ordersHeld: 0, ticketsIssued: 10, issuedPerSecond: 1,
-  paymentToIssuanceP50Ms: 5, paymentToIssuanceP90Ms: 5, paymentToIssuanceP99Ms: 5, holdP99Ms: 5, holdConflicts: 0, holdRetries: 0,
-  queueWaitP50Ms: 0, queueWaitP99Ms: 0, maxQueuePosition: 0, errors: 0, errorsByTag: {}, invariantViolations: 0, witness: [], underOutsideLoad: false, replay: [], best: [], ...values
-})
+const row = sampleMatrixRow
 
 describe("best values", () => {
   test("higher throughput and lower latency win their columns; a column where all rows tie marks nobody", () => {
