@@ -16,7 +16,7 @@ import { centreAccountId, LedgerRepo, walletAccountId } from "./Accounts/Repo.js
 import { departureEpochMs } from "./Checkin.js"
 import { ServerConfig } from "./Config.js"
 import { Customers } from "./Customers.js"
-import { InsufficientFunds, OrderNotFound, SalesClosed, SoldOut } from "./Domain.js"
+import { InsufficientFunds, OrderNotFound, SoldOut } from "./Domain.js"
 import type { CustomerId, OrderId, RunId, StationCode, TransferId } from "./Domain.js"
 import { Ids } from "./Ids.js"
 import { idempotent, lookupKey } from "./Idempotency.js"
@@ -215,9 +215,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
         }
         if (nowMs >= (yield* departureMs(old.run_id, old.from_index))) return yield* refusal("the train has left")
         // the new journey is a sale like any other: its boarding stop must still sell
-        if (nowMs >= trip.salesCloseAtMs) {
-          return yield* new SalesClosed({ runId: target.runId, fromStation: target.fromStation, closedAtMs: trip.salesCloseAtMs })
-        }
+        yield* orders.refuseAfterSalesClose(target.runId, target.fromStation, trip, nowMs)
         const voiding = yield* repo.voidTicket(orderId, nowMs)
         if (voiding === "admitted") return yield* refusal("the ticket was used at a gate")
         if (voiding !== "voided") return yield* Effect.dieMessage(`issued order ${orderId} had no live ticket to void (${voiding})`)

@@ -87,7 +87,7 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
       })
 
     /** `SalesClosed` once the journey's boarding stop has stopped selling: no seat is taken on a run that has left. */
-    const refuseAfterSalesClose = (runId: RunId, fromStation: StationCode, trip: Journey, nowMs: number) =>
+    const refuseAfterSalesClose = (runId: RunId, fromStation: StationCode, trip: Pick<Journey, "salesCloseAtMs">, nowMs: number) =>
       onSaleAt(nowMs, trip.salesCloseAtMs) ? Effect.void : Effect.fail(new SalesClosed({ runId, fromStation, closedAtMs: trip.salesCloseAtMs }))
 
     /** What the hold may take: a chosen seat (which must exist, in the class if one is named too), a class, or any seat. */
