@@ -121,8 +121,9 @@ export const throughputOf = (history: History, fromMs: number, toMs: number): Re
   for (const event of history.events) {
     if (event.atMs < fromMs || event.atMs >= toMs) continue
     const bucket = buckets[Math.min(bucketCount - 1, Math.floor((event.atMs - fromMs) / bucketMs))]!
+    const paid = ordersPaidBy(event)
     if (isHeld(event)) bucket.held++
-    else if (ordersPaidBy(event) > 0) bucket.paid += ordersPaidBy(event)
+    else if (paid > 0) bucket.paid += paid
     else if (ok("ticket-received")(event)) { bucket.issued++; bucket.latencies.push(paymentToIssuanceOf(event)) }
     else if (ok("scan")(event)) bucket.admitted++
     else if (isCall(event) && event.outcome !== "ok") bucket.errors++
