@@ -1,7 +1,7 @@
 /**
  * Online backup and restore (seed 002: 数据备份, the backend's data backup) while traffic runs.
  *
- * - SQLite: the online backup API (better-sqlite3's `backup`, through `SqliteClient.backup`). It copies
+ * - SQLite: the online backup API (better-sqlite3's `backup` on the store's own connection). It copies
  *   pages a step at a time between the server's own statements, so holds and payments go on; writes made
  *   meanwhile through the same connection are carried into the copy, so the file is the committed state at
  *   the moment the copy finished. Restore: the file becomes the new store's file.
@@ -14,7 +14,6 @@
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Clock, Effect, Option } from "effect"
 import type { Layer } from "effect"
 import { BackupNotRestorable } from "./Backup/Api.js"
@@ -22,6 +21,7 @@ import type { BackupManifest } from "./Backup/Api.js"
 import { ServerConfig } from "./Config.js"
 import { randomHex } from "./Ids.js"
 import { loader } from "./Store/migrations.js"
+import { SqliteDatabase, sqliteFile } from "./Store/Sqlite.js"
 
 /** the table @effect/sql's migrator keeps; a restored store is migrated by its own code, not copied */
 const migrationsTable = "effect_sql_migrations"
@@ -80,7 +80,7 @@ const knownMigrations = Effect.map(loader, (migrations) => migrations.map(([id, 
 export class Backup extends Effect.Service<Backup>()("Backup", {
   effect: Effect.gen(function* () {
     const config = yield* ServerConfig
-    const sqlite = yield* Effect.serviceOption(SqliteClient.SqliteClient)
+    const sqlite = yield* Effect.serviceOption(SqliteDatabase)
     const directory = resolve(config.backupDirectory)
 
     const take = Effect.gen(function* () {
@@ -90,7 +90,7 @@ export class Backup extends Effect.Service<Backup>()("Backup", {
       let manifest: BackupManifest
       if (Option.isSome(sqlite)) {
         const path = join(directory, `${backupId}.db`)
-        yield* sqlite.value.backup(path)
+        yield* Effect.tryPromise({ try: () => sqlite.value.connection.backup(path), catch: fileFailure("online backup") })
         const counts = yield* sqliteRowCounts(path)
         manifest = { backupId, format: "sqlite-file", path, takenAtMs, rowCounts: counts }
       } else {
@@ -122,7 +122,7 @@ const sqliteRowCounts = (path: string) =>
       counts[table.name] = Number(row?.n ?? 0)
     }
     return counts
-  }).pipe(Effect.provide(SqliteClient.layer({ filename: path })), Effect.scoped)
+  }).pipe(Effect.provide(sqliteFile({ filename: path })))
 
 /** Where a backup goes: a SQLite backup file becomes a store's file; a logical one fills an empty store of either kind. */
 export type RestoreTarget =

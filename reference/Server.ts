@@ -6,7 +6,6 @@
 import { HttpApiBuilder, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Clock, Effect, Layer, Random, Schedule, Scheduler } from "effect"
 import { Accounts } from "./Accounts.js"
 import { AccountsHttp } from "./Accounts/Http.js"
@@ -68,23 +67,8 @@ import { VenuesHttp } from "./Venues/Http.js"
 import { SimulatedUpstream, SimulatedUpstreamPort, UpstreamSync } from "./Upstream.js"
 import { UpstreamHttp } from "./Upstream/Http.js"
 
-export interface StoreOptions {
-  /** a file path, or ":memory:" */
-  readonly filename: string
-}
-
-/** SQLite with the schema migrated and the ledger's system accounts present. */
-export const sqliteStore = (options: StoreOptions) => {
-  const client = SqliteClient.layer({ filename: options.filename, disableWAL: options.filename === ":memory:" })
-  const prepared = Layer.effectDiscard(Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    yield* sql`PRAGMA busy_timeout = 5000`
-    yield* sql`PRAGMA synchronous = NORMAL`
-    yield* sql`PRAGMA foreign_keys = ON`
-    yield* runMigrations
-  }))
-  return prepared.pipe(Layer.provideMerge(client), Layer.orDie)
-}
+export { sqliteStore } from "./Store/Sqlite.js"
+export type { SqliteStoreOptions as StoreOptions } from "./Store/Sqlite.js"
 
 const ensureSystemAccounts = Layer.effectDiscard(Effect.flatMap(LedgerRepo, (ledger) => ledger.ensureSystemAccounts).pipe(Effect.orDie))
 
