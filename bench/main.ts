@@ -5,7 +5,8 @@
  *      PostgreSQL with 1, 2 and 4 server workers, against the raw SQLite hold transaction (better-sqlite3)
  *   3. latency percentiles at half each store's sustainable rate (open model, from the intended start)
  *   4. a CPU profile of the SQLite server under the closed-model load, summarised
- * Options: --quick (shorter phases), --no-profile, --inventory conditional|optimistic|row-lock (the servers' seat lock), --only trivial|sqlite|postgres, --driver-processes N (trivial endpoint).
+ *   0. what one SQLite statement and one transaction cost through each client (bench/sqlClient.ts)
+ * Options: --quick (shorter phases), --no-profile, --inventory conditional|optimistic|row-lock (the servers' seat lock), --only sql-client|trivial|sqlite|postgres, --driver-processes N (trivial endpoint).
  */
 import { spawn } from "node:child_process"
 import { mkdtempSync, readdirSync, rmSync } from "node:fs"
@@ -22,12 +23,14 @@ import { sqliteStore } from "../reference/Server.js"
 import { postgresStore } from "../reference/Store/Postgres.js"
 import { audit } from "../simulator/Auditor.js"
 import { History } from "../simulator/History.js"
+import { defaultMaxOutsideCpuShare, outsideCpuShare, processTreeCpuMs, sampleCpuTicks } from "../simulator/HostLoad.js"
 import { freshTestSchema } from "../reference/testing/TestStore.js"
 import { startServerProcess } from "../simulator/Real.js"
 import { drive, poolFor, Recorder } from "./driver.js"
 import { orderIteration, prepare } from "./orders.js"
 import { summariseProfile } from "./profile.js"
 import { rawHoldRate } from "./rawSqlite.js"
+import { sqlClientCosts } from "./sqlClient.js"
 import { runChildDrivers, trivialConnections, trivialDriver } from "./trivial.js"
 
 const { values } = parseArgs({ options: {
@@ -90,13 +93,15 @@ const postgresConfig = async (workers: number): Promise<StoreConfig> => {
 }
 
 /** Start a server on `config`, prepare customers, run `body` against it, stop it. */
-const withServer = async <A>(config: StoreConfig, nodeArgs: ReadonlyArray<string>, body: (baseUrl: string, prepared: Awaited<ReturnType<typeof prepare>>) => Promise<A>) => {
+const withServer = async <A>(
+  config: StoreConfig, nodeArgs: ReadonlyArray<string>, body: (baseUrl: string, prepared: Awaited<ReturnType<typeof prepare>>, serverPid: number | undefined) => Promise<A>
+) => {
   const inventory = values.inventory === undefined ? [] : ["--inventory", values.inventory]
   const server = await startServerProcess(cliEntry, ["--port", "0", "--password-cost", "256", ...inventory, ...config.args], nodeArgs)
   const pool = poolFor(server.baseUrl, 16)
   try {
     const prepared = await prepare(pool, defaultSettings.adminKey, customerCount)
-    return await body(server.baseUrl, prepared)
+    return await body(server.baseUrl, prepared, server.pid)
   } finally {
     await pool.close()
     await server.stop()
@@ -104,7 +109,7 @@ const withServer = async <A>(config: StoreConfig, nodeArgs: ReadonlyArray<string
 }
 
 /** Orders/s at `orderVus` closed-model VUs, then latencies at half that rate, open model. */
-const measureOrders = (config: StoreConfig) => withServer(config, [], async (baseUrl, prepared) => {
+const measureOrders = (config: StoreConfig) => withServer(config, [], async (baseUrl, prepared, serverPid) => {
   const pool = poolFor(baseUrl, orderVus)
   try {
     // the framework's floor: an endpoint of the same server that reads nothing from the store
@@ -112,7 +117,12 @@ const measureOrders = (config: StoreConfig) => withServer(config, [], async (bas
     const noStorePerSecond = floor.requests.total / (floorDurationMs / 1_000)
     const saturated = new Recorder()
     const counts = { issued: 0, soldOut: 0, requests: 0 }
+    const cpuBeforeMs = serverPid === undefined ? undefined : processTreeCpuMs(serverPid)
+    const hostBefore = sampleCpuTicks(["postgres"])
     const closed = await drive({ executor: "constant-vus", vus: orderVus, durationMs: orderDurationMs }, orderIteration(pool, prepared, saturated, counts))
+    const outsideLoad = outsideCpuShare(hostBefore, sampleCpuTicks(["postgres"]))
+    const cpuAfterMs = serverPid === undefined ? undefined : processTreeCpuMs(serverPid)
+    const serverCpuMsPerOrder = cpuBeforeMs === undefined || cpuAfterMs === undefined || counts.issued === 0 ? undefined : (cpuAfterMs - cpuBeforeMs) / counts.issued
     const ordersPerSecond = counts.issued / (closed.elapsedMs / 1_000)
     saturated.destroy()
     const half = new Recorder()
@@ -121,7 +131,7 @@ const measureOrders = (config: StoreConfig) => withServer(config, [], async (bas
     const open = await drive({ executor: "constant-arrival-rate", ratePerSecond: halfRate, durationMs: orderDurationMs, preAllocatedVus: orderVus, maxVus: orderVus * 4 },
       orderIteration(pool, prepared, half, halfCounts))
     const result = {
-      label: config.label, noStorePerSecond, requestsPerOrder: counts.issued > 0 ? counts.requests / counts.issued : 0, ordersPerSecond, failed: closed.failed, soldOut: counts.soldOut + halfCounts.soldOut, halfRate, halfIssued: halfCounts.issued, halfDropped: open.dropped, halfFailed: open.failed,
+      label: config.label, noStorePerSecond, serverCpuMsPerOrder, outsideLoad, requestsPerOrder: counts.issued > 0 ? counts.requests / counts.issued : 0, ordersPerSecond, failed: closed.failed, soldOut: counts.soldOut + halfCounts.soldOut, halfRate, halfIssued: halfCounts.issued, halfDropped: open.dropped, halfFailed: open.failed,
       hold: half.summary("hold"), paymentToIssuance: half.summary("payment_to_issuance"), order: half.summary("order"), runId: prepared.runId
     }
     half.destroy()
@@ -161,6 +171,14 @@ const main = async () => {
   const say = (line: string) => { console.log(line); lines.push(line) }
   say(`chunyun bench (${quick ? "quick" : "full"}): ${new Date().toISOString()}, node ${process.version}, ${(await import("node:os")).cpus().length} cores`)
 
+  if (values.only === undefined || values.only === "sql-client") {
+    say("\n0. One SQLite statement and one transaction (CPU µs each, same file, same run): what each client costs")
+    for (const cost of await sqlClientCosts(benchDirectory)) {
+      say(`   ${cost.client.padEnd(38)} read ${cost.readMicros.toFixed(1).padStart(6)} µs   transaction ${cost.transactionMicros.toFixed(1).padStart(6)} µs`)
+    }
+    if (values.only === "sql-client") return say(`\nbench wall time ${round((performance.now() - wallStartMs) / 1_000)} s`)
+  }
+
   const trivial = await driverVersusAutocannon()
   say(`\n1. Driver vs autocannon, GET / on node:http, ${trivialConnections} connections, ${trivialDurationMs / 1_000} s each, loopback`)
   say(`   autocannon ${round(trivial.autocannonPerSecond)} req/s   driver (${trivial.processes} process${trivial.processes === 1 ? "" : "es"}) ${round(trivial.driverPerSecond)} req/s   ratio ${(trivial.driverPerSecond / trivial.autocannonPerSecond).toFixed(2)}   (driver p99 ${trivial.driverP99Ms} ms)`)
@@ -174,12 +192,16 @@ const main = async () => {
     const config = await make()
     try {
       const result = await measureOrders(config)
-      say(`   ${result.label.padEnd(24)} ${round(result.ordersPerSecond).toString().padStart(6)} orders/s   (${result.failed} failed, ${result.soldOut} sold out; ${await auditStore(config)})`)
+      say(`   ${result.label.padEnd(24)} ${round(result.ordersPerSecond).toString().padStart(6)} orders/s   ratio to node:http hello world ${(result.ordersPerSecond / trivial.autocannonPerSecond).toFixed(4)}`
+        + `   (${result.failed} failed, ${result.soldOut} sold out; ${await auditStore(config)})`)
       say(`      at ${result.halfRate}/s (half): ${result.halfIssued} issued, ${result.halfDropped} dropped, ${result.halfFailed} failed;`
         + ` p50/p90/p99/max ms  hold ${result.hold.p50}/${result.hold.p90}/${result.hold.p99}/${result.hold.max}`
         + `  payment→issuance ${result.paymentToIssuance.p50}/${result.paymentToIssuance.p90}/${result.paymentToIssuance.p99}/${result.paymentToIssuance.max}`
         + `  order ${result.order.p50}/${result.order.p90}/${result.order.p99}/${result.order.max}`)
       say(`      ${result.requestsPerOrder.toFixed(1)} requests per order; the same server answers GET /ticket-keys (no store) at ${round(result.noStorePerSecond)} req/s (autocannon)`)
+      say(`      server CPU ${result.serverCpuMsPerOrder === undefined ? "unknown" : `${result.serverCpuMsPerOrder.toFixed(2)} ms per order (the server's processes, all workers)`};`
+        + ` outside load during the closed phase ${result.outsideLoad === undefined ? "unknown" : `${Math.round(result.outsideLoad * 100)} % of the machine`}`
+        + `${(result.outsideLoad ?? 0) > defaultMaxOutsideCpuShare ? " — LOADED: orders/s is not comparable, the CPU per order is" : ""}`)
       if (config.dbPath !== undefined) {
         const raw = rawHoldRate(config.dbPath, result.runId, rawDurationMs)
         rawPerSecond = raw.perSecond

@@ -98,6 +98,18 @@ const readProcesses = (): Array<ProcessStat> => {
   return processes
 }
 
+/** Linux's USER_HZ: the unit of /proc's CPU times (100 on every mainstream architecture) */
+export const clockTicksPerSecond = 100
+
+/** CPU milliseconds of the process tree under `rootPid` so far (the exited children it waited for included); undefined without /proc. */
+export const processTreeCpuMs = (rootPid: number): number | undefined => {
+  try {
+    return (ownProcessTicks(readProcesses(), rootPid) * 1_000) / clockTicksPerSecond
+  } catch {
+    return undefined
+  }
+}
+
 /** Now's ticks, or undefined without /proc. `alsoOwn`: commands counted as the run's own (e.g. `postgres`). */
 export const sampleCpuTicks = (alsoOwn: ReadonlyArray<string> = []): CpuTicks | undefined => {
   try {
