@@ -60,11 +60,11 @@ describe("accounts", () => {
   /** Double entry: nothing is created or lost, and the centre holds exactly what paid orders cost. */
   const assertLedgerBalances = async () => {
     const [sums] = await server.run(storeQuery<Record<string, number>>(`SELECT
-      (SELECT balance_fen FROM accounts WHERE id = 'centre') AS centre,
+      (SELECT balance_fen FROM account_balances WHERE id = 'centre') AS centre,
       (SELECT COALESCE(SUM(amount_fen), 0) FROM transfers WHERE purpose = 'order-payment') AS payments,
       (SELECT COALESCE(SUM(price_fen), 0) FROM orders WHERE state IN ('paid', 'issued')) AS paid_orders,
-      (SELECT COALESCE(SUM(balance_fen), 0) FROM accounts) AS all_accounts,
-      (SELECT -balance_fen FROM accounts WHERE id = 'bank-clearing') AS topped_up,
+      (SELECT COALESCE(SUM(balance_fen), 0) FROM account_balances) AS all_accounts,
+      (SELECT -balance_fen FROM account_balances WHERE id = 'bank-clearing') AS topped_up,
       (SELECT COALESCE(SUM(amount_fen), 0) FROM transfers WHERE purpose = 'top-up') AS top_ups,
       (SELECT COUNT(*) FROM orders o WHERE o.state IN ('paid', 'issued') AND (SELECT COUNT(*) FROM transfers t
          WHERE t.order_id = o.id AND t.purpose = 'order-payment') <> 1) AS paid_orders_without_one_transfer`))

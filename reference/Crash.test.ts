@@ -178,7 +178,7 @@ describe(`crash test: SIGKILL while paying, restart, audit (${killPoints.length}
       assert.equal(captured, row.state === "issued" && row.ticket_id !== null,
         `${context}: order ${attempt.orderId}: ${row.transfers} payments, state ${row.state}, ticket ${row.ticket_id}`)
     }
-    const [centre] = await runtime.runPromise(storeQuery<{ balance_fen: number }>(`SELECT balance_fen FROM accounts WHERE id = 'centre'`))
+    const [centre] = await runtime.runPromise(storeQuery<{ balance_fen: number }>(`SELECT balance_fen FROM account_balances WHERE id = 'centre'`))
     const [issued] = await runtime.runPromise(storeQuery<{ n: number }>(`SELECT COUNT(*) AS n FROM orders WHERE state = 'issued'`))
     assert.equal(Number(centre?.balance_fen), Number(issued?.n) * farePerSegmentFen, `${context}: the centre holds other than the fares of the issued orders`)
   }

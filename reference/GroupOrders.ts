@@ -98,8 +98,6 @@ export class GroupOrders extends Effect.Service<GroupOrders>()("GroupOrders", {
           const [wallet] = yield* sql<{ balance_fen: number }>`SELECT balance_fen FROM accounts WHERE id = ${walletAccountId(organiser)}`
           return yield* new InsufficientFunds({ balanceFen: Number(wallet?.balance_fen ?? 0), neededFen: amountFen })
         }
-        const credited = yield* sql`UPDATE accounts SET balance_fen = balance_fen + ${amountFen} WHERE id = ${centreAccountId} RETURNING id`
-        if (credited.length !== 1) return yield* Effect.dieMessage(`account ${centreAccountId} missing`)
         const places = yield* claimPlaces(request.runId, request.seatClass, request.holders.length)
         if (places.length < request.holders.length) {
           return yield* new SoldOut({ runId: request.runId, fromStation: run.venue, toStation: run.venue })

@@ -94,7 +94,7 @@ describe("cancel and refund", () => {
       const { order, ticket } = await server.run(buyTicket(buyer, run))
       const priceFen = 2 * fareFenPerSegment
       assert.equal(order.priceFen, priceFen)
-      const centreBefore = Number((await server.run(storeQuery<{ b: number }>(`SELECT balance_fen AS b FROM accounts WHERE id = 'centre'`)))[0]?.b)
+      const centreBefore = Number((await server.run(storeQuery<{ b: number }>(`SELECT balance_fen AS b FROM account_balances WHERE id = 'centre'`)))[0]?.b)
 
       const refunded = await server.run(cancelOrder(buyer, order.orderId))
       assert.equal(refunded.state, "refunded")
@@ -103,7 +103,7 @@ describe("cancel and refund", () => {
       assert.equal(refunded.ticketVoided, true)
       assert.equal(refunded.refundTransferIds.length, feeFen === priceFen ? 0 : 1)
       assert.equal(await server.run(walletOf(buyer)), defaultTopUpFen - feeFen)
-      const centreAfter = Number((await server.run(storeQuery<{ b: number }>(`SELECT balance_fen AS b FROM accounts WHERE id = 'centre'`)))[0]?.b)
+      const centreAfter = Number((await server.run(storeQuery<{ b: number }>(`SELECT balance_fen AS b FROM account_balances WHERE id = 'centre'`)))[0]?.b)
       assert.equal(centreAfter, centreBefore - (priceFen - feeFen), "the fee stays with the centre")
       assert.equal(await seatsFree(run), 4)
 
@@ -322,12 +322,12 @@ describe("cancel and refund", () => {
       storeQuery(`UPDATE accounts SET balance_fen = balance_fen + ? WHERE id = ?`, order.priceFen, `W${buyer.customerId}`),
       storeQuery(`UPDATE accounts SET balance_fen = balance_fen - ? WHERE id = 'bank-clearing'`, order.priceFen)
     ], { discard: true }))
-    const clearingBefore = Number((await server.run(storeQuery<{ b: number }>(`SELECT balance_fen AS b FROM accounts WHERE id = 'bank-clearing'`)))[0]?.b)
+    const clearingBefore = Number((await server.run(storeQuery<{ b: number }>(`SELECT balance_fen AS b FROM account_balances WHERE id = 'bank-clearing'`)))[0]?.b)
     const refunded = await server.run(cancelOrder(buyer, order.orderId))
     const [reversal] = await server.run(storeQuery<Record<string, string>>(
       `SELECT debit_account_id AS debit, credit_account_id AS credit FROM transfers WHERE id = ?`, refunded.refundTransferIds[0]!))
     assert.deepEqual(reversal, { debit: "centre", credit: "bank-clearing" })
-    const clearingAfter = Number((await server.run(storeQuery<{ b: number }>(`SELECT balance_fen AS b FROM accounts WHERE id = 'bank-clearing'`)))[0]?.b)
+    const clearingAfter = Number((await server.run(storeQuery<{ b: number }>(`SELECT balance_fen AS b FROM account_balances WHERE id = 'bank-clearing'`)))[0]?.b)
     assert.equal(clearingAfter, clearingBefore + refunded.refundFen)
     assert.equal(await server.run(walletOf(buyer)), defaultTopUpFen)
     await assertLedgerConsistent(server)

@@ -15,6 +15,7 @@ import { AdminAuthLive, CustomerAuthLive, GateAuthLive } from "./Auth/Http.js"
 import { Backup } from "./Backup.js"
 import { BackupHttp } from "./Backup/Http.js"
 import { withSlowness } from "./Store/SlowStore.js"
+import { QueriesLive } from "./Store/Queries.js"
 import { Catalog } from "./Catalog.js"
 import { CatalogHttp } from "./Catalog/Http.js"
 import { CatalogRepo } from "./Catalog/Repo.js"
@@ -114,7 +115,9 @@ export const servicesLayer = (parties: SimulatedParties = ownSimulatedParties) =
   Sms.DefaultWithoutDependencies.pipe(
     Layer.provideMerge(Layer.mergeAll(Accounts.DefaultWithoutDependencies, Lifecycle.DefaultWithoutDependencies.pipe(Layer.provideMerge(paymentServices(parties))), UpstreamSync.Default, GroupOrders.Default)),
     Layer.provideMerge(Features),
-    Layer.provideMerge(Layer.merge(Foundations, ensureSystemAccounts.pipe(Layer.provide(LedgerRepo.Default))))
+    Layer.provideMerge(Layer.merge(Foundations, ensureSystemAccounts.pipe(Layer.provide(LedgerRepo.Default)))),
+    // the store's prepared queries, over the SQLite connection the store provides (or the SqlClient of PostgreSQL)
+    Layer.provideMerge(QueriesLive)
   )
 export const ServicesLayer = servicesLayer()
 

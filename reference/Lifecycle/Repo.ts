@@ -2,6 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 import type { CustomerId, OrderId, RunId, TransferId } from "../Domain.js"
 import { forUpdate } from "../Sql.js"
+import { LedgerRepo } from "../Accounts/Repo.js"
 
 /** A payment of an order's chain (its own and those of the orders it was changed from), with what is left of it. */
 export interface ChainPayment {
@@ -48,6 +49,7 @@ export interface StatementRow {
 export class LifecycleRepo extends Effect.Service<LifecycleRepo>()("LifecycleRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const accounts = yield* LedgerRepo
 
     const changeLink = (orderId: OrderId) =>
       sql<{ changed_from_order_id: OrderId | null; change_count: number }>`SELECT changed_from_order_id, change_count
@@ -107,19 +109,16 @@ export class LifecycleRepo extends Effect.Service<LifecycleRepo>()("LifecycleRep
           }))
         }),
       /**
-       * The reversal of (part of) a payment: debit the account it credited, credit the one it debited. The
-       * payer is credited first, so this takes account locks in a payment's order (payer, then centre).
+       * The reversal of (part of) a payment: debit the account it credited, credit the one it debited (a
+       * wallet's row moves; a system account's balance is its entries).
        */
       reverse: (reversal: {
         id: TransferId; payment: ChainPayment; amountFen: number; purpose: "order-refund" | "change-refund"; orderId: OrderId; nowMs: number
       }) =>
         Effect.gen(function* () {
-          const credited = yield* sql`UPDATE accounts SET balance_fen = balance_fen + ${reversal.amountFen}
-            WHERE id = ${reversal.payment.debit_account_id} RETURNING id`
-          const debited = yield* sql`UPDATE accounts SET balance_fen = balance_fen - ${reversal.amountFen}
-            WHERE id = ${reversal.payment.credit_account_id} RETURNING id`
-          if (credited.length !== 1 || debited.length !== 1) {
-            return yield* Effect.dieMessage(`payment ${reversal.payment.id} names an account that is gone`)
+          yield* accounts.credit(reversal.payment.debit_account_id, reversal.amountFen)
+          if (!(yield* accounts.debit(reversal.payment.credit_account_id, reversal.amountFen))) {
+            return yield* Effect.dieMessage(`payment ${reversal.payment.id}: its credit account cannot give ${reversal.amountFen} fen back`)
           }
           yield* sql`INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_fen, purpose, order_id, created_at_ms, reverses_transfer_id)
             VALUES (${reversal.id}, ${reversal.payment.credit_account_id}, ${reversal.payment.debit_account_id}, ${reversal.amountFen},
@@ -139,5 +138,6 @@ export class LifecycleRepo extends Effect.Service<LifecycleRepo>()("LifecycleRep
           FROM transfers t WHERE t.debit_account_id = ${accountId} OR t.credit_account_id = ${accountId}
           ORDER BY t.created_at_ms DESC, t.id DESC LIMIT ${limit}`
     }
-  })
+  }),
+  dependencies: [LedgerRepo.Default]
 }) {}

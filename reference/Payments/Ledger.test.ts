@@ -51,7 +51,7 @@ describe("two-phase ledger", () => {
   }
   const pendingOf = async (accountId: string) => {
     const [row] = await server.run(storeQuery<{ debits: number; credits: number }>(
-      `SELECT pending_debits_fen AS debits, pending_credits_fen AS credits FROM accounts WHERE id = ?`, accountId))
+      `SELECT pending_debits_fen AS debits, pending_credits_fen AS credits FROM account_balances WHERE id = ?`, accountId))
     return { debits: Number(row?.debits), credits: Number(row?.credits) }
   }
 

@@ -1,6 +1,7 @@
 /**
  * Two-phase transfers, as TigerBeetle has them: a pending transfer reserves its amount in the accounts'
- * `pending_debits_fen` / `pending_credits_fen`, then is posted (a normal row in `transfers`, which a
+ * `pending_debits_fen` / `pending_credits_fen` (a wallet's row; a system account's pending sums are those of its
+ * pending transfers, Accounts/Repo.ts `keepsBalanceRow`), then is posted (a normal row in `transfers`, which a
  * refund can reverse like any wallet payment) or voided (the reservation released). Either way both
  * accounts change by the same amount in one transaction, so Σ balance = 0 and Σ pending debits =
  * Σ pending credits hold at every step. Every function here runs inside the caller's transaction.
@@ -9,6 +10,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Schema } from "effect"
 import type { OrderId, TransferId } from "../Domain.js"
 import { forUpdate } from "../Sql.js"
+import { keepsBalanceRow, LedgerRepo } from "../Accounts/Repo.js"
 
 export const cardClearingAccountId = "card-clearing"
 export const gatewayClearingAccountId = "gateway-clearing"
@@ -36,6 +38,7 @@ export class LiveReservationExists extends Schema.TaggedError<LiveReservationExi
 export class TwoPhaseLedger extends Effect.Service<TwoPhaseLedger>()("TwoPhaseLedger", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const accounts = yield* LedgerRepo
 
     const byId = (id: TransferId) =>
       sql<PendingTransferRow>`SELECT * FROM pending_transfers WHERE id = ${id} ${forUpdate(sql)}`.pipe(Effect.map((rows) => rows[0]))
@@ -45,8 +48,9 @@ export class TwoPhaseLedger extends Effect.Service<TwoPhaseLedger>()("TwoPhaseLe
       sql<PendingTransferRow>`SELECT * FROM pending_transfers WHERE order_id = ${orderId} AND state = 'pending' ${forUpdate(sql)}`
         .pipe(Effect.map((rows) => rows[0]))
 
+    /** A wallet's pending column moves; a system account keeps no row of sums (Accounts/Repo.ts `keepsBalanceRow`). */
     const adjust = (accountId: string, column: "pending_debits_fen" | "pending_credits_fen", deltaFen: number) =>
-      sql`UPDATE accounts SET ${sql(column)} = ${sql(column)} + ${deltaFen} WHERE id = ${accountId} RETURNING id`.pipe(
+      !keepsBalanceRow(accountId) ? Effect.void : sql`UPDATE accounts SET ${sql(column)} = ${sql(column)} + ${deltaFen} WHERE id = ${accountId} RETURNING id`.pipe(
         Effect.flatMap((rows) => rows.length === 1 ? Effect.void : Effect.dieMessage(`ledger account ${accountId} missing`)))
 
     /**
@@ -58,9 +62,11 @@ export class TwoPhaseLedger extends Effect.Service<TwoPhaseLedger>()("TwoPhaseLe
       orderId: OrderId; nowMs: number; timeoutMs: number
     }) =>
       Effect.gen(function* () {
-        const debited = yield* sql`UPDATE accounts SET pending_debits_fen = pending_debits_fen + ${transfer.amountFen}
-          WHERE id = ${transfer.debit} AND (kind <> 'wallet' OR balance_fen - pending_debits_fen >= ${transfer.amountFen}) RETURNING id`
-        if (debited.length !== 1) return false
+        if (keepsBalanceRow(transfer.debit)) {
+          const debited = yield* sql`UPDATE accounts SET pending_debits_fen = pending_debits_fen + ${transfer.amountFen}
+            WHERE id = ${transfer.debit} AND balance_fen - pending_debits_fen >= ${transfer.amountFen} RETURNING id`
+          if (debited.length !== 1) return false
+        }
         yield* adjust(transfer.credit, "pending_credits_fen", transfer.amountFen)
         const inserted = yield* sql`INSERT INTO pending_transfers (id, debit_account_id, credit_account_id, amount_fen, purpose,
             order_id, state, created_at_ms, timeout_at_ms)
@@ -77,14 +83,11 @@ export class TwoPhaseLedger extends Effect.Service<TwoPhaseLedger>()("TwoPhaseLe
       id: TransferId; debit: string; credit: string; amountFen: number; purpose: PostedPurpose; orderId: OrderId; nowMs: number
     }) =>
       Effect.gen(function* () {
-        const debited = yield* sql`UPDATE accounts SET balance_fen = balance_fen - ${transfer.amountFen}
-          WHERE id = ${transfer.debit} AND (kind <> 'wallet' OR balance_fen - pending_debits_fen >= ${transfer.amountFen}) RETURNING id`
-        if (debited.length !== 1) return yield* Effect.dieMessage(`debit of ${transfer.debit} refused inside a settled payment`)
-        const credited = yield* sql`UPDATE accounts SET balance_fen = balance_fen + ${transfer.amountFen} WHERE id = ${transfer.credit} RETURNING id`
-        if (credited.length !== 1) return yield* Effect.dieMessage(`credit account ${transfer.credit} missing`)
-        yield* sql`INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_fen, purpose, order_id, created_at_ms)
-          VALUES (${transfer.id}, ${transfer.debit}, ${transfer.credit}, ${transfer.amountFen}, ${transfer.purpose},
-                  ${transfer.orderId}, ${transfer.nowMs})`
+        if (!(yield* accounts.debit(transfer.debit, transfer.amountFen))) {
+          return yield* Effect.dieMessage(`debit of ${transfer.debit} refused inside a settled payment`)
+        }
+        yield* accounts.credit(transfer.credit, transfer.amountFen)
+        yield* accounts.insertTransfer(transfer)
       })
 
     /**
@@ -127,5 +130,6 @@ export class TwoPhaseLedger extends Effect.Service<TwoPhaseLedger>()("TwoPhaseLe
         ORDER BY timeout_at_ms, id LIMIT ${limit}`
 
     return { byId, liveForOrder, reserve, post, postDirect, voidPending, timedOut } as const
-  })
+  }),
+  dependencies: [LedgerRepo.Default]
 }) {}

@@ -12,6 +12,7 @@ import { payments } from "./0005_payments.js"
 import { deliveryMigration } from "./0006_delivery.js"
 import { opsMigration } from "./0007_ops.js"
 import { smsBuysMigration } from "./0008_sms_buys.js"
+import { derivedSystemBalancesMigration } from "./0009_derived_system_balances.js"
 
 const init = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -138,6 +139,7 @@ export const loader = Migrator.fromRecord({
   "0006_delivery": deliveryMigration,
   "0007_ops": opsMigration,
   "0008_sms_buys": smsBuysMigration,
+  "0009_derived_system_balances": derivedSystemBalancesMigration,
 })
 
 export const runMigrations = Migrator.make({})({ loader })

@@ -91,11 +91,11 @@ const numbers = (row: Record<string, unknown> | undefined) =>
 export const assertLedgerConsistent = (server: TestServer) =>
   server.run(Effect.gen(function* () {
     const [sums] = yield* storeQuery<Record<string, unknown>>(`SELECT
-      (SELECT COALESCE(SUM(balance_fen), 0) FROM accounts) AS all_accounts,
-      (SELECT balance_fen FROM accounts WHERE id = 'centre') AS centre,
+      (SELECT COALESCE(SUM(balance_fen), 0) FROM account_balances) AS all_accounts,
+      (SELECT balance_fen FROM account_balances WHERE id = 'centre') AS centre,
       (SELECT COALESCE(SUM(price_fen), 0) FROM orders WHERE state IN ('paid', 'issued')) AS live_prices,
       (SELECT COALESCE(SUM(fee_fen), 0) FROM order_events WHERE kind = 'refunded') AS fees,
-      (SELECT COUNT(*) FROM accounts a WHERE a.balance_fen <>
+      (SELECT COUNT(*) FROM account_balances a WHERE a.balance_fen <>
          COALESCE((SELECT SUM(amount_fen) FROM transfers t WHERE t.credit_account_id = a.id), 0)
          - COALESCE((SELECT SUM(amount_fen) FROM transfers t WHERE t.debit_account_id = a.id), 0)) AS drifting_accounts,
       (SELECT COUNT(*) FROM transfers p WHERE p.amount_fen <

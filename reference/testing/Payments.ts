@@ -83,14 +83,14 @@ export const gatewayChargeState = (server: TestServer, chargeId: ChargeId) =>
  */
 export const assertLedgerConsistent = async (server: TestServer) => {
   const [sums] = await server.run(storeQuery<Record<string, number>>(`SELECT
-    (SELECT COALESCE(SUM(balance_fen), 0) FROM accounts) AS balances,
-    (SELECT COALESCE(SUM(pending_debits_fen), 0) FROM accounts) AS pending_debits,
-    (SELECT COALESCE(SUM(pending_credits_fen), 0) FROM accounts) AS pending_credits,
+    (SELECT COALESCE(SUM(balance_fen), 0) FROM account_balances) AS balances,
+    (SELECT COALESCE(SUM(pending_debits_fen), 0) FROM account_balances) AS pending_debits,
+    (SELECT COALESCE(SUM(pending_credits_fen), 0) FROM account_balances) AS pending_credits,
     (SELECT COALESCE(SUM(amount_fen), 0) FROM pending_transfers WHERE state = 'pending') AS live_reservations,
-    (SELECT COUNT(*) FROM accounts a WHERE a.balance_fen <>
+    (SELECT COUNT(*) FROM account_balances a WHERE a.balance_fen <>
        COALESCE((SELECT SUM(amount_fen) FROM transfers t WHERE t.credit_account_id = a.id), 0)
        - COALESCE((SELECT SUM(amount_fen) FROM transfers t WHERE t.debit_account_id = a.id), 0)) AS balances_off,
-    (SELECT COUNT(*) FROM accounts a WHERE
+    (SELECT COUNT(*) FROM account_balances a WHERE
        a.pending_debits_fen <> COALESCE((SELECT SUM(amount_fen) FROM pending_transfers p WHERE p.state = 'pending' AND p.debit_account_id = a.id), 0)
        OR a.pending_credits_fen <> COALESCE((SELECT SUM(amount_fen) FROM pending_transfers p WHERE p.state = 'pending' AND p.credit_account_id = a.id), 0)) AS pending_off,
     (SELECT COUNT(*) FROM pending_transfers p WHERE p.state = 'posted' AND NOT EXISTS (SELECT 1 FROM transfers t
@@ -110,6 +110,6 @@ export const transfersOf = async (server: TestServer, orderId: string) => {
 }
 
 export const balanceOfAccount = async (server: TestServer, accountId: string) => {
-  const [row] = await server.run(storeQuery<{ balance_fen: number }>(`SELECT balance_fen FROM accounts WHERE id = ?`, accountId))
+  const [row] = await server.run(storeQuery<{ balance_fen: number }>(`SELECT balance_fen FROM account_balances WHERE id = ?`, accountId))
   return Number(row?.balance_fen)
 }

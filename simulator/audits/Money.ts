@@ -24,21 +24,34 @@ const ordersOfWallets = (accountIds: ReadonlyArray<string>) => Effect.gen(functi
   return orders
 })
 
-/** (2) Every transfer balances, balances equal their entries, no wallet is negative. */
+/**
+ * (2) Every transfer balances, balances equal their entries, no wallet is negative. A wallet's balance is its
+ * row, which every payment's conditional debit reads, so it must equal the wallet's entries; a system
+ * account's balance is its entries by definition (`account_balances`), so the sum over every account is zero
+ * exactly when the wallets' rows agree with the ledger. A system account's row keeps no sums: a non-zero
+ * stored one is drift too.
+ */
 export const moneyConserved = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const [total] = yield* sql<{ total: number | null }>`SELECT SUM(balance_fen) AS total FROM accounts`
-  const drift = yield* sql<{ id: string; balance_fen: number; ledger: number }>`
-    SELECT a.id, a.balance_fen,
-      COALESCE((SELECT SUM(amount_fen) FROM transfers t WHERE t.credit_account_id = a.id), 0)
-      - COALESCE((SELECT SUM(amount_fen) FROM transfers t WHERE t.debit_account_id = a.id), 0) AS ledger
+  const [total] = yield* sql<{ total: number | null }>`SELECT SUM(balance_fen) AS total FROM account_balances`
+  const drift = yield* sql<{ id: string; kind: string; balance_fen: number; ledger: number }>`
+    SELECT a.id, a.kind, a.balance_fen,
+      CASE WHEN a.kind = 'wallet' THEN
+        COALESCE((SELECT SUM(amount_fen) FROM transfers t WHERE t.credit_account_id = a.id), 0)
+        - COALESCE((SELECT SUM(amount_fen) FROM transfers t WHERE t.debit_account_id = a.id), 0)
+      ELSE 0 END AS ledger
     FROM accounts a`
   const negative = yield* sql<{ id: string; balance_fen: number }>`SELECT id, balance_fen FROM accounts WHERE kind = 'wallet' AND balance_fen < 0`
   const drifting = drift.filter((row) => Number(row.balance_fen) !== Number(row.ledger))
   const orders = yield* ordersOfWallets([...drifting, ...negative].map((row) => row.id))
   const violations: Array<Violation> = [
     ...(Number(total?.total ?? 0) === 0 ? [] : [{ line: `balances sum to ${total?.total} fen, not 0` }]),
-    ...drifting.map((row) => ({ line: `account ${row.id}: balance ${row.balance_fen} but entries sum to ${row.ledger}`, orders: orders.get(row.id) ?? [] })),
+    ...drifting.map((row) => ({
+      line: row.kind === "wallet"
+        ? `account ${row.id}: balance ${row.balance_fen} but entries sum to ${row.ledger}`
+        : `account ${row.id}: a system account keeps no balance row, but its row holds ${row.balance_fen} fen`,
+      orders: orders.get(row.id) ?? []
+    })),
     ...negative.map((row) => ({ line: `wallet ${row.id} is at ${row.balance_fen} fen`, orders: orders.get(row.id) ?? [] }))
   ]
   return violations
