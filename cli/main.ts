@@ -2,7 +2,7 @@
  * The `chunyun` command line: a thin layer over the library (simulator/, reference/, reports/).
  *   chunyun run <scenario> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X]
  *   chunyun restore <backup> (--db FILE | --store postgres://…)
- *   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://…] [--password-cost N] [--workers N]
+ *   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://…] [--password-cost N] [--workers N] [--trace]
  *   chunyun export-k6 <scenario> [--out script.js] [--time-scale X]
  *   chunyun compare <base.json> <new.json> [--tolerance 5%] [--html out.html]
  *   chunyun replay <history.jsonl> [--actor phone-12 …]
@@ -60,6 +60,7 @@ const usage = `usage:
                 [--issuance after-commit|inline|worker] [--outbox-poll-ms N] [--outbox-batch-size N]
                 [--backup-dir DIR] [--upstream-sync] [--crash-at <fault point>[:<hit>]]   (crash tests: reference/FaultPoints.ts)
                 [--workers N]   (N processes on one port; needs --store postgres://…)
+                [--trace]   (spans for every request and service call; off by default: with no exporter they only cost time)
                 [--store-max-connections N]   (PostgreSQL connections per process; default ${defaultStoreMaxConnections})
   chunyun restore <backup file> (--db ./restored.db | --store postgres://…)   (into a fresh store; see reference/Backup.ts)
   chunyun compare <base.json> <new.json> [--tolerance ${defaultCompareTolerancePercent}%] [--html out.html]   (exit 1 when something got worse)
@@ -255,7 +256,7 @@ const serveCommand = (args: ReadonlyArray<string>) => {
       "backup-dir": { type: "string" }, "upstream-sync": { type: "boolean" }, workers: { type: "string" },
       "max-queued-holds": { type: "string" }, batching: { type: "string" }, "group-commit-window-ms": { type: "string" },
       "max-holds-per-group-commit": { type: "string" }, issuance: { type: "string" }, "outbox-poll-ms": { type: "string" },
-      "outbox-batch-size": { type: "string" }, "store-max-connections": { type: "string" }
+      "outbox-batch-size": { type: "string" }, "store-max-connections": { type: "string" }, trace: { type: "boolean" }
     }
   })
   const workers = workersOption(values.workers, values.store)
@@ -279,7 +280,8 @@ const serveCommand = (args: ReadonlyArray<string>) => {
   const clockLayer = clockStartMs === undefined ? Layer.empty
     : Layer.setClock(scaledClock(clockStartMs, Number(values["clock-scale"] ?? "1")))
   const layer = serveLayer({
-    port: integerOption("port", values.port, 8080), host: values.host ?? "127.0.0.1", store, settings, ...(isClusterWorker() ? { onServing: announceWorkerServing } : {})
+    port: integerOption("port", values.port, 8080), host: values.host ?? "127.0.0.1", store, settings, tracing: values.trace === true,
+    ...(isClusterWorker() ? { onServing: announceWorkerServing } : {})
   }).pipe(Layer.provide(clockLayer))
   NodeRuntime.runMain(Layer.launch(layer))
 }

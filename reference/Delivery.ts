@@ -21,6 +21,7 @@ import { OrdersRepo } from "./Orders/Repo.js"
 import type { OrderView } from "./Orders/Repo.js"
 import { fitText, SmsGateway } from "./Sms/Gateway.js"
 import { forUpdate } from "./Sql.js"
+import { Queries } from "./Store/Queries.js"
 
 const isPhoneNumber = Schema.is(PhoneNumber)
 
@@ -28,7 +29,10 @@ export const ticketNoticeDedupeKey = (ticketId: string) => `ticket-notice:${tick
 
 const yuan = (fen: number) => `${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, "0")}`
 
-export const ticketNoticeText = (order: OrderView, ticketId: string, voucherCode: string) =>
+/** What a ticket's SMS notice tells of its order. */
+export type TicketNoticeFields = Pick<OrderView, "train_code" | "service_date" | "from_station" | "to_station" | "coach" | "seat_code" | "price_fen">
+
+export const ticketNoticeText = (order: TicketNoticeFields, ticketId: string, voucherCode: string) =>
   `Chunyun: ticket ${ticketId} issued. ${order.train_code} ${order.service_date} ${order.from_station}-${order.to_station}, ` +
   `coach ${order.coach} seat ${order.seat_code}, ${yuan(Number(order.price_fen))} yuan. Show the QR code in the app; ` +
   `pickup code ${groupedVoucherCode(voucherCode)}.`
@@ -38,6 +42,7 @@ interface PlaceRow { readonly ticket_id: TicketId; readonly qr_text: string; rea
 export class Delivery extends Effect.Service<Delivery>()("Delivery", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const queries = yield* Queries
     const config = yield* ServerConfig
     const gateway = yield* SmsGateway
     const devices = yield* Devices
@@ -55,12 +60,11 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
     const ensureVoucher = (ticketId: TicketId) =>
       Effect.gen(function* () {
         for (let attempt = 0; attempt < config.maxVoucherCodeAttempts; attempt++) {
-          const [existing] = yield* sql<{ code: string }>`SELECT code FROM ticket_vouchers WHERE ticket_id = ${ticketId}`
+          const existing = yield* queries.first<{ code: string }>("SELECT code FROM ticket_vouchers WHERE ticket_id = ?", [ticketId])
           if (existing) return existing.code
           const code = yield* drawCode
           const nowMs = yield* Clock.currentTimeMillis
-          yield* sql`INSERT INTO ticket_vouchers (ticket_id, code, created_at_ms) VALUES (${ticketId}, ${code}, ${nowMs})
-            ON CONFLICT DO NOTHING`
+          yield* queries.run("INSERT INTO ticket_vouchers (ticket_id, code, created_at_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [ticketId, code, nowMs])
         }
         return yield* Effect.dieMessage(`no free voucher code for ticket ${ticketId} in ${config.maxVoucherCodeAttempts} draws`)
       })
@@ -235,9 +239,35 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
 
     // ---- delivery jobs (000) ----------------------------------------------------------------------------
 
-    /** Inside the issuing transaction: the ticket's delivery is owed from the moment it exists. */
+    /** Inside the issuing transaction of a ticket delivered later (a group order's): its delivery is owed from the moment it exists. */
     const enqueue = (ticketId: TicketId, nowMs: number) =>
       sql`INSERT INTO delivery_jobs (ticket_id, created_at_ms) VALUES (${ticketId}, ${nowMs})`
+
+    /**
+     * The steps of a delivery, each idempotent: the voucher, the SMS notice to a phone holder (once, by its
+     * dedupe key), and the ticket's place on the holder's SIM carrier or in its network box.
+     */
+    const deliverySteps = (ticket: { id: TicketId; holder: string; issuedAtMs: number }, order: TicketNoticeFields, nowMs: number) =>
+      Effect.gen(function* () {
+        const code = yield* ensureVoucher(ticket.id)
+        if (!isPhoneNumber(ticket.holder)) return
+        yield* gateway.send({
+          to: ticket.holder, purpose: "ticket-notice", dedupeKey: ticketNoticeDedupeKey(ticket.id),
+          text: fitText(ticketNoticeText(order, ticket.id, code), gateway.maxTextChars)
+        })
+        const carrier = yield* queries.first<{ msisdn: string }>("SELECT msisdn FROM sim_carriers WHERE msisdn = ?", [ticket.holder])
+        if (carrier) yield* placeTicket(ticket.id, ticket.holder, ticket.issuedAtMs, nowMs)
+      })
+
+    /**
+     * Inside the transaction that issues the ticket: the delivery done with the issue, so it commits (or not)
+     * with it and no job is left for later; the job row is written done, as the record that it ran.
+     */
+    const deliverIssued = (ticket: { id: TicketId; holder: string; issuedAtMs: number }, order: TicketNoticeFields, nowMs: number) =>
+      Effect.gen(function* () {
+        yield* deliverySteps(ticket, order, nowMs)
+        yield* queries.run("INSERT INTO delivery_jobs (ticket_id, created_at_ms, attempts, done_at_ms) VALUES (?, ?, 1, ?)", [ticket.id, nowMs, nowMs])
+      })
 
     /** One job: lease it, then the idempotent steps, then mark it done. False when it was not ours to run. */
     const deliver = (ticketId: TicketId) =>
@@ -252,17 +282,7 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
           FROM tickets WHERE id = ${ticketId}`
         const order = ticket ? yield* orders.byId(ticket.order_id) : undefined
         if (!ticket || !order) return yield* Effect.dieMessage(`delivery job names ticket ${ticketId} without its order`)
-        const code = yield* ensureVoucher(ticketId)
-        if (isPhoneNumber(ticket.holder)) {
-          yield* gateway.send({
-            to: ticket.holder, purpose: "ticket-notice", dedupeKey: ticketNoticeDedupeKey(ticketId),
-            text: fitText(ticketNoticeText(order, ticketId, code), gateway.maxTextChars)
-          })
-          yield* sql.withTransaction(Effect.gen(function* () {
-            const [carrier] = yield* sql`SELECT msisdn FROM sim_carriers WHERE msisdn = ${ticket.holder}`
-            if (carrier) yield* placeTicket(ticketId, ticket.holder, Number(ticket.issued_at_ms), nowMs)
-          }))
-        }
+        yield* sql.withTransaction(deliverySteps({ id: ticketId, holder: ticket.holder, issuedAtMs: Number(ticket.issued_at_ms) }, order, nowMs))
         yield* sql`UPDATE delivery_jobs SET done_at_ms = ${nowMs}, leased_until_ms = NULL WHERE ticket_id = ${ticketId}`
         return true
       }).pipe(Effect.withSpan("Delivery.deliver"))
@@ -279,7 +299,7 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
     }).pipe(Effect.withSpan("Delivery.sweep"))
 
     return {
-      enqueue, deliver, sweep, getVoucher, redeemVoucher, registerCarrier, carrierState, acknowledgeWritten, reportRemoved
+      enqueue, deliverIssued, deliver, sweep, getVoucher, redeemVoucher, registerCarrier, carrierState, acknowledgeWritten, reportRemoved
     } as const
   }),
   dependencies: [Devices.Default, OrdersRepo.Default, VouchersRepo.Default]

@@ -105,7 +105,7 @@ export class GroupOrders extends Effect.Service<GroupOrders>()("GroupOrders", {
         const tickets = yield* Effect.forEach(request.holders, (holder, index) =>
           issueOne(run, holder, places[index]!, priceFen))
         yield* insertRows(organiser, request.runId, tickets, priceFen, nowMs)
-        yield* invoices.afterCapture(organiser, nowMs)
+        yield* invoices.afterCapture(organiser, amountFen, nowMs)
         const result: GroupOrderResult = { runId: request.runId, amountFen, tickets: tickets.map((ticket) => ticket.ticket) }
         return result
       })

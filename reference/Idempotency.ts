@@ -4,9 +4,9 @@
  * answer is stored atomically with the effect it describes.
  */
 import { createHash } from "node:crypto"
-import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Option, Schema } from "effect"
 import { IdempotencyKeyReused } from "./Domain.js"
+import { Queries } from "./Store/Queries.js"
 
 export const requestHash = (request: unknown) => createHash("sha256").update(JSON.stringify(request)).digest("hex")
 
@@ -14,10 +14,8 @@ interface StoredKey { readonly request_hash: string; readonly response_json: str
 
 export const lookupKey = <A, I>(scope: string, key: string, request: unknown, schema: Schema.Schema<A, I>) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql<StoredKey>`SELECT request_hash, response_json FROM idempotency_keys
-      WHERE scope = ${scope} AND idempotency_key = ${key}`
-    const stored = rows[0]
+    const queries = yield* Queries
+    const stored = yield* queries.first<StoredKey>("SELECT request_hash, response_json FROM idempotency_keys WHERE scope = ? AND idempotency_key = ?", [scope, key])
     if (!stored) return Option.none<A>()
     if (stored.request_hash !== requestHash(request)) return yield* new IdempotencyKeyReused({ key })
     return Option.some(yield* Schema.decode(Schema.parseJson(schema))(stored.response_json).pipe(Effect.orDie))
@@ -28,12 +26,12 @@ export const idempotent = <A, I, E, R>(
   work: Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
+    const queries = yield* Queries
     const replay = yield* lookupKey(options.scope, options.key, options.request, options.schema)
     if (Option.isSome(replay)) return replay.value
     const result = yield* work
     const json = yield* Schema.encode(Schema.parseJson(options.schema))(result).pipe(Effect.orDie)
-    yield* sql`INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, response_json, created_at_ms)
-      VALUES (${options.scope}, ${options.key}, ${requestHash(options.request)}, ${json}, ${options.nowMs})`
+    yield* queries.run(`INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, response_json, created_at_ms) VALUES (?, ?, ?, ?, ?)`,
+      [options.scope, options.key, requestHash(options.request), json, options.nowMs])
     return result
   })

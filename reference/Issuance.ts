@@ -14,16 +14,15 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect } from "effect"
 import { Delivery } from "./Delivery.js"
 import { OrderNotFound, TicketNotIssued } from "./Domain.js"
-import type { CustomerId, OrderId, TicketId } from "./Domain.js"
+import type { CustomerId, OrderId, OrderState, TicketId } from "./Domain.js"
 import { FaultPoints } from "./FaultPoints.js"
 import { Ids } from "./Ids.js"
 import type { Ticket } from "./Issuance/Api.js"
 import { TicketKeys } from "./Issuance/Keys.js"
 import { bindingTagFor, encodeTicket } from "./Issuance/TicketCode.js"
 import type { TicketKind } from "./Issuance/TicketCode.js"
-import { OrdersRepo } from "./Orders/Repo.js"
 import { ServerConfig } from "./Config.js"
-import { forUpdate } from "./Sql.js"
+import { Queries } from "./Store/Queries.js"
 
 /** train_runs.kind → the ticket payload's kind (TicketCode.ts documents what each field carries) */
 const ticketKindOfRun: Readonly<Record<string, TicketKind>> = { train: "train", showing: "cinema", event: "event" }
@@ -32,10 +31,25 @@ import { enqueueUpstreamPush } from "./Upstream.js"
 export const issuanceVariants = ["after-commit", "inline", "worker"] as const
 export type IssuanceVariant = typeof issuanceVariants[number]
 
+/** The order as its issue reads it, locked: what the ticket payload, its binding and its SMS notice say. */
+interface IssuingOrder {
+  readonly state: string
+  readonly run_kind: string
+  readonly train_code: string
+  readonly service_date: string
+  readonly price_fen: number
+  readonly coach: number
+  readonly seat_code: string
+  readonly from_station: string
+  readonly to_station: string
+  readonly departure_minute_of_day: number
+  readonly holder: string | null
+}
+
 export class Issuance extends Effect.Service<Issuance>()("Issuance", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const orders = yield* OrdersRepo
+    const queries = yield* Queries
     const keys = yield* TicketKeys
     const ids = yield* Ids
     const config = yield* ServerConfig
@@ -43,41 +57,50 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
     const faults = yield* FaultPoints
 
     const insertOutboxRow = (orderId: OrderId, nowMs: number) =>
-      sql`INSERT INTO outbox (kind, order_id, created_at_ms) VALUES ('issue-ticket', ${orderId}, ${nowMs})`
+      queries.run("INSERT INTO outbox (kind, order_id, created_at_ms) VALUES ('issue-ticket', ?, ?)", [orderId, nowMs])
 
+    // locked: a cancel that refunded the paid order before its ticket was issued is seen, not overwritten
+    // (only the order's row: the run, seat, stops and customer it joins are read, not locked)
+    const issuingOrder = `SELECT o.state, r.kind AS run_kind, r.train_code, r.service_date, o.price_fen, s.coach, s.seat_code,
+        fs.station_code AS from_station, ts.station_code AS to_station, fs.departure_minute_of_day,
+        COALESCE(c.phone, c.device_id, c.id) AS holder
+      FROM orders o
+      JOIN train_runs r ON r.id = o.run_id
+      JOIN seats s ON s.id = o.seat_id
+      JOIN run_stops fs ON fs.run_id = o.run_id AND fs.stop_index = o.from_index
+      JOIN run_stops ts ON ts.run_id = o.run_id AND ts.stop_index = o.to_index
+      JOIN customers c ON c.id = o.customer_id
+      WHERE o.id = ? ${queries.dialect === "pg" ? "FOR UPDATE OF o" : ""}`
+
+    /** In the transaction that claimed the order's outbox row: sign, store and deliver its one ticket. */
     const issueClaimed = (orderId: OrderId, nowMs: number) =>
       Effect.gen(function* () {
-        // locked: a cancel that refunded the paid order before its ticket was issued is seen, not overwritten
-        yield* sql`SELECT id FROM orders WHERE id = ${orderId} ${forUpdate(sql)}`
-        const order = yield* orders.byId(orderId)
+        const order = yield* queries.first<IssuingOrder>(issuingOrder, [orderId])
         if (order?.state === "refunded") return undefined
         if (!order || order.state !== "paid") return yield* Effect.dieMessage(`outbox names order ${orderId} which is not paid`)
         // bound to the phone number, or for an anonymous device's customer to its device ID (seed 004)
-        const [holder] = yield* sql<{ holder: string | null }>`SELECT COALESCE(phone, device_id, id) AS holder
-          FROM customers WHERE id = ${order.customer_id}`
-        const [stop] = yield* sql<{ departure_minute_of_day: number }>`SELECT departure_minute_of_day FROM run_stops
-          WHERE run_id = ${order.run_id} AND stop_index = ${order.from_index}`
-        if (!holder?.holder || !stop) return yield* Effect.dieMessage(`order ${orderId} lacks its customer or boarding stop`)
+        const holder = order.holder
+        if (!holder) return yield* Effect.dieMessage(`order ${orderId} lacks its customer`)
         const kind = ticketKindOfRun[order.run_kind]
         if (!kind) return yield* Effect.dieMessage(`order ${orderId} is on a run of unknown kind ${order.run_kind}`)
         const ticketId = yield* ids.ticketId
         const qr = encodeTicket({
           ticketId, kind, serviceDate: order.service_date,
-          departureMinuteOfDay: Number(stop.departure_minute_of_day), priceFen: Number(order.price_fen),
+          departureMinuteOfDay: Number(order.departure_minute_of_day), priceFen: Number(order.price_fen),
           trainCode: order.train_code, coach: order.coach, seatCode: order.seat_code,
           fromStation: order.from_station, toStation: order.to_station,
-          bindingTag: bindingTagFor(holder.holder, keys.bindingSalt), keyId: keys.keyId
+          bindingTag: bindingTagFor(holder, keys.bindingSalt), keyId: keys.keyId
         }, keys.privateKey)
-        yield* sql`INSERT INTO tickets (id, order_id, holder, key_id, qr_text, issued_at_ms)
-          VALUES (${ticketId}, ${orderId}, ${holder.holder}, ${keys.keyId}, ${qr}, ${nowMs})`
-        yield* delivery.enqueue(ticketId, nowMs)
+        yield* queries.run("INSERT INTO tickets (id, order_id, holder, key_id, qr_text, issued_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
+          [ticketId, orderId, holder, keys.keyId, qr, nowMs])
         yield* faults.hit("issue.after-ticket-insert")
-        if (!(yield* orders.transition(orderId, "paid", "issued", { column: "issued_at_ms", atMs: nowMs }))) {
-          return yield* Effect.dieMessage(`order ${orderId} left 'paid' while its ticket was being issued`)
-        }
+        const issued = yield* queries.all("UPDATE orders SET state = 'issued', issued_at_ms = ? WHERE id = ? AND state = 'paid' RETURNING id", [nowMs, orderId])
+        if (issued.length !== 1) return yield* Effect.dieMessage(`order ${orderId} left 'paid' while its ticket was being issued`)
+        yield* delivery.deliverIssued({ id: ticketId, holder, issuedAtMs: nowMs }, order, nowMs)
         yield* enqueueUpstreamPush(sql, config, orderId, nowMs)
         yield* faults.hit("issue.before-commit")
-        return ticketId
+        const ticket: Ticket = { ticketId, orderId, qr, issuedAtMs: nowMs }
+        return ticket
       })
 
     /** Claim the order's outbox row and issue; undefined when someone else already did. */
@@ -85,34 +108,37 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
       Effect.gen(function* () {
         const nowMs = yield* Clock.currentTimeMillis
         return yield* sql.withTransaction(Effect.gen(function* () {
-          const claimed = yield* sql`UPDATE outbox SET processed_at_ms = ${nowMs}
-            WHERE order_id = ${orderId} AND processed_at_ms IS NULL RETURNING id`
+          const claimed = yield* queries.all("UPDATE outbox SET processed_at_ms = ? WHERE order_id = ? AND processed_at_ms IS NULL RETURNING id", [nowMs, orderId])
           if (claimed.length === 0) return undefined
           yield* faults.hit("issue.after-claim")
           return yield* issueClaimed(orderId, nowMs)
         }))
-      }).pipe(
-        // deliver after the commit; a failure here leaves the job to the delivery sweeper
-        Effect.tap((ticketId) => ticketId === undefined ? Effect.void : delivery.deliver(ticketId).pipe(Effect.catchAllCause(Effect.logWarning))),
-        Effect.withSpan("Issuance.issueForOrder"))
+      }).pipe(Effect.withSpan("Issuance.issueForOrder"))
 
     /** Inside the payment transaction: the outbox row, and the ticket too when issuance is inline. */
     const enqueue = (orderId: OrderId, nowMs: number) =>
       Effect.gen(function* () {
         yield* insertOutboxRow(orderId, nowMs)
         if (config.issuance !== "inline") return
-        yield* sql`UPDATE outbox SET processed_at_ms = ${nowMs} WHERE order_id = ${orderId} AND processed_at_ms IS NULL`
+        yield* queries.run("UPDATE outbox SET processed_at_ms = ? WHERE order_id = ? AND processed_at_ms IS NULL", [nowMs, orderId])
         yield* issueClaimed(orderId, nowMs)
       })
 
-    /** After the payment's commit: issue (after-commit), deliver what the payment issued (inline), or leave it to the worker. */
+    /** The order's live ticket, if it has one. */
+    const liveTicket = (orderId: OrderId) =>
+      Effect.map(queries.first<{ id: TicketId; qr_text: string; issued_at_ms: number }>(
+        "SELECT id, qr_text, issued_at_ms FROM tickets WHERE order_id = ? AND voided_at_ms IS NULL", [orderId]),
+      (row): Ticket | undefined => row && { ticketId: row.id, orderId, qr: row.qr_text, issuedAtMs: Number(row.issued_at_ms) })
+
+    /**
+     * After the payment's commit: issue (after-commit), or find what the payment issued (inline), or leave it to the
+     * worker. The ticket, when the order has one now.
+     */
     const issueAfterCommit = (orderId: OrderId) =>
       Effect.gen(function* () {
-        if (config.issuance === "after-commit") return yield* issueForOrder(orderId)
+        if (config.issuance === "after-commit") return (yield* issueForOrder(orderId)) ?? (yield* liveTicket(orderId))
         if (config.issuance === "worker") return undefined
-        const [ticket] = yield* sql<{ id: TicketId }>`SELECT id FROM tickets WHERE order_id = ${orderId} AND voided_at_ms IS NULL`
-        if (ticket) yield* delivery.deliver(ticket.id).pipe(Effect.catchAllCause(Effect.logWarning))
-        return ticket?.id
+        return yield* liveTicket(orderId)
       })
 
     /** The backstop: issue what the paying requests did not (a crash between commit and issue); the worker of "worker". */
@@ -131,16 +157,14 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
     /** A ticket voided by a refund or change is no longer shown: the order's state says why. */
     const getTicket = (customerId: CustomerId, orderId: OrderId) =>
       Effect.gen(function* () {
-        const order = yield* orders.byIdForCustomer(orderId, customerId)
+        const order = yield* queries.first<{ state: OrderState }>("SELECT state FROM orders WHERE id = ? AND customer_id = ?", [orderId, customerId])
         if (!order) return yield* new OrderNotFound({ orderId })
-        const [ticket] = yield* sql<{ id: TicketId; qr_text: string; issued_at_ms: number }>`SELECT id, qr_text, issued_at_ms
-          FROM tickets WHERE order_id = ${orderId} AND voided_at_ms IS NULL`
+        const ticket = yield* liveTicket(orderId)
         if (!ticket) return yield* new TicketNotIssued({ orderId, state: order.state })
-        const result: Ticket = { ticketId: ticket.id, orderId, qr: ticket.qr_text, issuedAtMs: Number(ticket.issued_at_ms) }
-        return result
+        return ticket
       })
 
-    return { enqueue, issueAfterCommit, issueForOrder, sweepOutbox, getTicket, publicKeys: keys.publicKeysRaw } as const
+    return { enqueue, issueAfterCommit, issueForOrder, sweepOutbox, getTicket, liveTicket, publicKeys: keys.publicKeysRaw } as const
   }),
-  dependencies: [OrdersRepo.Default, Ids.Default]
+  dependencies: [Ids.Default]
 }) {}

@@ -16,6 +16,7 @@ import { centreAccountId, LedgerRepo, walletAccountId } from "./Accounts/Repo.js
 import { departureEpochMs } from "./Checkin.js"
 import { ServerConfig } from "./Config.js"
 import { Customers } from "./Customers.js"
+import { Invoices } from "./Customers/Invoices.js"
 import { InsufficientFunds, OrderNotFound, SoldOut } from "./Domain.js"
 import type { CustomerId, OrderId, RunId, StationCode, TransferId } from "./Domain.js"
 import { Ids } from "./Ids.js"
@@ -67,6 +68,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
     const orders = yield* Orders
     const ledger = yield* LedgerRepo
     const customers = yield* Customers
+    const invoices = yield* Invoices
     const issuance = yield* Issuance
     const paymentPorts = yield* Payments
     const inventory = yield* SeatInventory
@@ -148,6 +150,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
         const payments = yield* paymentsBehind(order, link?.change_count ?? 0)
         const refundFen = priceFen - feeFen
         const refundTransferIds = yield* returnToPayers(payments, refundFen, "order-refund", order.id, nowMs)
+        yield* invoices.afterReturn(order.customer_id, refundFen)
         yield* repo.insertEvent({
           order_id: order.id, customer_id: order.customer_id, kind: "refunded", actor: customerActor(order.customer_id), reason,
           price_fen: priceFen, fee_fen: feeFen, refund_fen: refundFen, charge_fen: 0, related_order_id: null, at_ms: nowMs
@@ -239,9 +242,11 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
             return yield* new InsufficientFunds({ balanceFen: balance, neededFen: differenceFen })
           }
           transferIds.push(id)
+          yield* invoices.addSpend(customerId, differenceFen)
         } else if (differenceFen < 0) {
           const payments = yield* paymentsBehind(old, changes)
           transferIds.push(...(yield* returnToPayers(payments, -differenceFen, "change-refund", newOrderId, nowMs)))
+          yield* invoices.afterReturn(customerId, -differenceFen)
         }
         const newOrder = yield* ordersRepo.byId(newOrderId)
         if (!newOrder) return yield* Effect.dieMessage(`order ${newOrderId} vanished inside its own transaction`)

@@ -9,7 +9,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, FiberRef } from "effect"
 import { ServerConfig } from "./Config.js"
-import { CatalogRepo } from "./Catalog/Repo.js"
 import { UnknownSeat, UnknownSeatClass } from "./Catalog/Errors.js"
 import { InvalidSegment, OrderNotFound, SalesClosed, SeatTaken, SoldOut, TrainRunNotFound } from "./Domain.js"
 import type { CustomerId, OrderId, RunId, StationCode } from "./Domain.js"
@@ -20,8 +19,9 @@ import type { ClaimStats } from "./Inventory/Lanes.js"
 import type { HoldRequest, Order } from "./Orders/Api.js"
 import { anySeat, OrdersRepo, segmentMask } from "./Orders/Repo.js"
 import type { OrderView, SeatTarget } from "./Orders/Repo.js"
+import { journeyPricesOf, RunFactsCache } from "./Orders/Runs.js"
+import type { RunFacts } from "./Orders/Runs.js"
 import { onSaleAt, salesCloseAtMs } from "./Orders/SalesClose.js"
-import type { RunKind } from "./Orders/SalesClose.js"
 
 export const toOrder = (view: OrderView): Order => ({
   orderId: view.id,
@@ -49,6 +49,7 @@ const claimFields = (stats: ClaimStats): Pick<Order, "claimAttempts" | "queuePos
 })
 
 interface Journey {
+  readonly run: RunFacts
   readonly fromIndex: number
   readonly toIndex: number
   readonly pricesByClass: ReadonlyMap<string, number>
@@ -60,28 +61,25 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const repo = yield* OrdersRepo
-    const catalog = yield* CatalogRepo
+    const runs = yield* RunFactsCache
     const ids = yield* Ids
     const config = yield* ServerConfig
     const inventory = yield* SeatInventory
 
     const journey = (runId: RunId, fromStation: StationCode, toStation: StationCode) =>
       Effect.gen(function* () {
-        const stops = yield* sql<{ stop_index: number; station_code: string; departure_minute_of_day: number; kind: RunKind; service_date: string }>`
-          SELECT s.stop_index, s.station_code, s.departure_minute_of_day, r.kind, r.service_date
-          FROM run_stops s JOIN train_runs r ON r.id = s.run_id
-          WHERE s.run_id = ${runId} ORDER BY s.stop_index`
-        if (stops.length === 0) return yield* new TrainRunNotFound({ runId })
-        const [fromIndex, toIndex] = stops[0]!.kind === "train"
-          ? [stops.findIndex((stop) => stop.station_code === fromStation), stops.findIndex((stop) => stop.station_code === toStation)]
+        const run = yield* runs.get(runId)
+        if (run === undefined) return yield* new TrainRunNotFound({ runId })
+        const { stops } = run
+        const [fromIndex, toIndex] = run.kind === "train"
+          ? [stops.findIndex((stop) => stop.stationCode === fromStation), stops.findIndex((stop) => stop.stationCode === toStation)]
           // a showing or an event: one segment, both of whose stops are the venue
-          : [fromStation === stops[0]!.station_code ? 0 : -1, toStation === stops[1]?.station_code ? 1 : -1]
+          : [fromStation === stops[0]!.stationCode ? 0 : -1, toStation === stops[1]?.stationCode ? 1 : -1]
         if (fromIndex < 0 || toIndex < 0) return yield* new InvalidSegment({ message: `run ${runId} does not stop at ${fromIndex < 0 ? fromStation : toStation}` })
         if (fromIndex >= toIndex) return yield* new InvalidSegment({ message: `${fromStation} is not before ${toStation} on run ${runId}` })
-        const boarding = stops[fromIndex]!
         const result: Journey = {
-          fromIndex, toIndex, pricesByClass: yield* catalog.journeyPrices(runId, fromIndex, toIndex),
-          salesCloseAtMs: salesCloseAtMs(config, boarding.kind, boarding.service_date, Number(boarding.departure_minute_of_day))
+          run, fromIndex, toIndex, pricesByClass: journeyPricesOf(run, fromIndex, toIndex),
+          salesCloseAtMs: salesCloseAtMs(config, run.kind, run.serviceDate, stops[fromIndex]!.departureMinuteOfDay)
         }
         return result
       })
@@ -123,29 +121,36 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
         const target = yield* targetOf(request, trip)
         const mask = segmentMask(trip.fromIndex, trip.toIndex)
         const orderId = yield* ids.orderId
+        const holdExpiresAtMs = Math.min(nowMs + config.holdTtlMs, trip.salesCloseAtMs)
+        let priceFen = 0
         const record = (seatId: number, seatClass: string) => Effect.gen(function* () {
-          const priceFen = trip.pricesByClass.get(seatClass)
-          if (priceFen === undefined) return yield* Effect.dieMessage(`run ${request.runId}: class ${seatClass} has seats but no fares`)
-          yield* repo.insert({
-            id: orderId, customer_id: customerId, run_id: request.runId, seat_id: seatId,
-            from_index: trip.fromIndex, to_index: trip.toIndex, segment_mask: mask, price_fen: priceFen,
-            // a hold ends at the sales close at the latest: a seat is not paid for after its run stopped selling
-            state: "held", held_at_ms: nowMs, hold_expires_at_ms: Math.min(nowMs + config.holdTtlMs, trip.salesCloseAtMs),
-            paid_at_ms: null, issued_at_ms: null
+          const price = trip.pricesByClass.get(seatClass)
+          if (price === undefined) return yield* Effect.dieMessage(`run ${request.runId}: class ${seatClass} has seats but no fares`)
+          priceFen = price
+          // a hold ends at the sales close at the latest: a seat is not paid for after its run stopped selling
+          yield* repo.insertHeld({
+            id: orderId, customerId, runId: request.runId, seatId, fromIndex: trip.fromIndex, toIndex: trip.toIndex, mask, priceFen: price,
+            heldAtMs: nowMs, holdExpiresAtMs
           })
         })
-        const refusal = request.seat === undefined
+        // built only when a hold is refused: an error value captures a stack trace, which a hold that wins need not pay for
+        const refusal = () => request.seat === undefined
           ? new SoldOut({ runId: request.runId, fromStation: request.fromStation, toStation: request.toStation })
           : new SeatTaken({ runId: request.runId, coach: request.seat.coach, seatCode: request.seat.seatCode })
-        const claim = inventory.claim(request.runId, mask, record, target).pipe(
-          Effect.flatMap((seatId) => seatId === undefined ? Effect.fail(refusal) : Effect.void))
+        const claim = inventory.claim(request.runId, mask, record, target)
         yield* FiberRef.set(currentClaimStats, noClaimStats)
         // an expired hold keeps its bits until the sweeper passes: release this run's now and try once more
-        yield* claim.pipe(Effect.catchIf((error) => error._tag === refusal._tag, () =>
-          Effect.flatMap(releaseExpiredConflicts(request.runId, mask, nowMs), (released) => released > 0 ? claim : Effect.fail(refusal))))
-        const view = yield* repo.byId(orderId)
-        if (!view) return yield* Effect.dieMessage(`order ${orderId} vanished after its hold committed`)
-        return { ...toOrder(view), ...claimFields(yield* FiberRef.get(currentClaimStats)) }
+        const seatId = yield* Effect.flatMap(claim, (first) => first !== undefined ? Effect.succeed(first)
+          : Effect.flatMap(releaseExpiredConflicts(request.runId, mask, nowMs), (released) => released > 0 ? claim : Effect.succeed(undefined))).pipe(
+          Effect.flatMap((seatId) => seatId === undefined ? Effect.fail(refusal()) : Effect.succeed(seatId)))
+        const seat = yield* repo.seat(seatId)
+        if (!seat) return yield* Effect.dieMessage(`seat ${seatId} of order ${orderId} vanished after its hold committed`)
+        const order: Order = {
+          orderId, runId: request.runId, trainCode: trip.run.trainCode as Order["trainCode"], serviceDate: trip.run.serviceDate as Order["serviceDate"],
+          fromStation: request.fromStation, toStation: request.toStation, coach: seat.coach, seatCode: seat.seat_code, seatClass: seat.seat_class,
+          priceFen, state: "held", heldAtMs: nowMs, holdExpiresAtMs, ticketId: null
+        }
+        return { ...order, ...claimFields(yield* FiberRef.get(currentClaimStats)) }
       }).pipe(Effect.withSpan("Orders.hold"))
 
     const getOrder = (customerId: CustomerId, orderId: OrderId) =>
@@ -187,5 +192,5 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
 
     return { hold, getOrder, journey, refuseAfterSalesClose, expireHold, releaseExpiredHolds } as const
   }),
-  dependencies: [OrdersRepo.Default, CatalogRepo.Default, Ids.Default]
+  dependencies: [OrdersRepo.Default, RunFactsCache.Default, Ids.Default]
 }) {}

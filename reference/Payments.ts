@@ -13,7 +13,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, Option } from "effect"
 import { centreAccountId } from "./Accounts/Repo.js"
-import { Invoices } from "./Customers/Invoices.js"
+import { Checkout } from "./Checkout.js"
 import { ServerConfig } from "./Config.js"
 import { HoldExpired, OrderNotFound, OrderNotPayable } from "./Domain.js"
 import type { CustomerId, OrderId, OrderState, TransferId } from "./Domain.js"
@@ -57,27 +57,18 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
     const gateway = yield* PaymentGateway
     const simulatedGateway = yield* SimulatedGateway
     const ids = yield* Ids
-    const invoices = yield* Invoices
+    const checkout = yield* Checkout
     const config = yield* ServerConfig
 
-    const lockOrder = (orderId: OrderId) => sql`SELECT id FROM orders WHERE id = ${orderId} ${forUpdate(sql)}`
+    const lockOrder = checkout.lockOrder
+    const expireDueHold = checkout.expireDueHold
 
-    /** After a transaction refused an expired hold: give its seat back in a transaction of its own. */
-    const expireDueHold = (orderId: OrderId, nowMs: number) =>
-      Effect.gen(function* () {
-        const order = yield* ordersRepo.byId(orderId)
-        if (order && order.state === "held" && Number(order.hold_expires_at_ms) <= nowMs) yield* orders.expireHold(order, nowMs)
-      }).pipe(sql.withTransaction)
-
-    /** The checks every payment makes on the locked order before it reserves money. */
+    /** The checks every payment makes on the locked order before it reserves money (the checkout's), and no payment of it under way. */
     const payableAmount = (order: { id: OrderId; state: OrderState; hold_expires_at_ms: number; price_fen: number }, nowMs: number) =>
       Effect.gen(function* () {
-        if (order.state === "held" && Number(order.hold_expires_at_ms) <= nowMs) {
-          return yield* new HoldExpired({ orderId: order.id, expiredAtMs: Number(order.hold_expires_at_ms) })
-        }
-        if (order.state !== "held") return yield* new OrderNotPayable({ orderId: order.id, state: order.state })
+        const amountFen = yield* checkout.payableAmount(order, nowMs)
         if (yield* ledger.liveForOrder(order.id)) return yield* new PaymentInProgress({ orderId: order.id })
-        return Number(order.price_fen)
+        return amountFen
       })
 
     const reserveOrInProgress = (reservation: Parameters<typeof ledger.reserve>[0]) =>
@@ -125,15 +116,11 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
         const transferId = yield* ids.transferId
         const posted = yield* ledger.post(pendingId, transferId, nowMs)
         if (!posted) return yield* new HoldExpired({ orderId, expiredAtMs: nowMs })
-        if (!(yield* ordersRepo.transition(orderId, "held", "paid", { column: "paid_at_ms", atMs: nowMs }))) {
-          return yield* Effect.dieMessage(`order ${orderId} left 'held' under its row lock`)
-        }
+        const amountFen = Number(order.price_fen)
+        yield* checkout.markPaid(order, amountFen, nowMs)
         yield* sql`UPDATE card_payments SET state = 'captured', authorisation_id = ${authorisation.authorisationId},
             auth_code = ${authorisation.authCode}, resolved_at_ms = ${nowMs}
           WHERE pending_transfer_id = ${pendingId} AND state = 'authorising'`
-        yield* issuance.enqueue(orderId, nowMs)
-        yield* invoices.afterCapture(order.customer_id, nowMs)
-        const amountFen = Number(order.price_fen)
         const printJobId = yield* kiosks.createPrintJob(kioskId, orderId, receiptText({
           kioskId, orderId, amountFen, cardBin: card.bin, cardLast4: card.last4, authCode: authorisation.authCode, paidAtMs: nowMs
         }), nowMs)
@@ -260,11 +247,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
               id: transferId, debit: gatewayClearingAccountId, credit: centreAccountId, amountFen, purpose: "order-payment", orderId: charge.order_id, nowMs
             })
           }
-          if (!(yield* ordersRepo.transition(charge.order_id, "held", "paid", { column: "paid_at_ms", atMs: nowMs }))) {
-            return yield* Effect.dieMessage(`order ${charge.order_id} left 'held' under its row lock`)
-          }
-          yield* issuance.enqueue(charge.order_id, nowMs)
-          yield* invoices.afterCapture(order.customer_id, nowMs)
+          yield* checkout.markPaid(order, amountFen, nowMs)
           yield* chargeTo("captured")
           return "captured" as Decision
         }

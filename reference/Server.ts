@@ -3,7 +3,7 @@
  * (`chunyun serve`, real mode) and as an in-process web handler (virtual mode), where the
  * simulation's Clock and seeded Random replace the real ones.
  */
-import { HttpApiBuilder, HttpServer } from "@effect/platform"
+import { HttpApiBuilder, HttpMiddleware, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, Layer, Random, Schedule, Scheduler } from "effect"
@@ -20,6 +20,7 @@ import { Catalog } from "./Catalog.js"
 import { CatalogHttp } from "./Catalog/Http.js"
 import { CatalogRepo } from "./Catalog/Repo.js"
 import { Checkin } from "./Checkin.js"
+import { Checkout } from "./Checkout.js"
 import { CheckinHttp } from "./Checkin/Http.js"
 import { ServerConfig } from "./Config.js"
 import type { ServerSettings } from "./Config.js"
@@ -46,6 +47,7 @@ import { TicketKeys } from "./Issuance/Keys.js"
 import { Orders } from "./Orders.js"
 import { OrdersHttp } from "./Orders/Http.js"
 import { OrdersRepo } from "./Orders/Repo.js"
+import { RunFactsCache } from "./Orders/Runs.js"
 import { Passwords } from "./Passwords.js"
 import { Statistics } from "./Statistics.js"
 import { StatisticsHttp } from "./Statistics/Http.js"
@@ -75,7 +77,7 @@ const ensureSystemAccounts = Layer.effectDiscard(Effect.flatMap(LedgerRepo, (led
 
 const Foundations = Layer.mergeAll(
   Ids.Default, FaultPoints.Default, CatalogRepo.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default,
-  LifecycleRepo.Default,
+  LifecycleRepo.Default, RunFactsCache.Default,
   SeatInventoryLive.pipe(Layer.provide(OrdersRepo.Default)),
   // delivery stream
   Devices.Default, VouchersRepo.Default, Delivery.Default.pipe(Layer.provideMerge(SimulatedSmsGateway)),
@@ -86,7 +88,7 @@ const Features = Layer.mergeAll(
   Customers.DefaultWithoutDependencies, Catalog.DefaultWithoutDependencies, Orders.DefaultWithoutDependencies,
   Issuance.DefaultWithoutDependencies, Checkin.Default,
   // customers stream
-  Invoices.DefaultWithoutDependencies, Statistics.Default,
+  Invoices.Default, Statistics.Default,
   // catalog stream
   SeatMaps.Default, Venues.DefaultWithoutDependencies,
   // ops stream
@@ -114,6 +116,7 @@ const paymentServices = (parties: SimulatedParties) => Payments.DefaultWithoutDe
 export const servicesLayer = (parties: SimulatedParties = ownSimulatedParties) =>
   Sms.DefaultWithoutDependencies.pipe(
     Layer.provideMerge(Layer.mergeAll(Accounts.DefaultWithoutDependencies, Lifecycle.DefaultWithoutDependencies.pipe(Layer.provideMerge(paymentServices(parties))), UpstreamSync.Default, GroupOrders.Default)),
+    Layer.provideMerge(Checkout.DefaultWithoutDependencies),
     Layer.provideMerge(Features),
     Layer.provideMerge(Layer.merge(Foundations, ensureSystemAccounts.pipe(Layer.provide(LedgerRepo.Default)))),
     // the store's prepared queries, over the SQLite connection the store provides (or the SqlClient of PostgreSQL)
@@ -184,11 +187,17 @@ export interface ServeOptions {
    * answered, so readiness is announced after both, never on the socket's "listening" event.
    */
   readonly onServing?: (address: HttpServer.Address) => void
+  /**
+   * Spans for every request and service call (`Effect.withSpan`). Off unless asked for: with no exporter to
+   * send them to they are pure cost, a third of a request to GET /ticket-keys (bench/main.ts).
+   */
+  readonly tracing?: boolean
 }
 
 /** `chunyun serve`: the HTTP server on a socket, with the sweepers running. */
 export const serveLayer = (options: ServeOptions) =>
-  HttpApiBuilder.serve().pipe(
+  (options.tracing === true ? HttpApiBuilder.serve() : HttpMiddleware.withTracerDisabledWhen(HttpApiBuilder.serve(), () => true)).pipe(
+    Layer.provide(options.tracing === true ? Layer.empty : Layer.setTracerEnabled(false)),
     Layer.provide(Layer.scopedDiscard(sweepers)),
     Layer.provide(appLayer(options.settings, options.store)),
     (layer) => options.onServing === undefined ? HttpServer.withLogAddress(layer)

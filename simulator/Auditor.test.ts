@@ -87,12 +87,20 @@ const withIntruderHold = (history: History) => {
 }
 
 /** Audits a fresh in-memory store holding `cleanStore` then `plant`, against `history`. */
-const auditAfter = async (plant: ReadonlyArray<string>, history: History = cleanHistory(), options: AuditOptions = {}) => {
+/**
+ * What the server keeps beside the ledger of every store planted here: each customer's running net spend, as its
+ * money-moving transactions would have kept it. A plant that means the counter to drift comes after it (`driftAfter`).
+ */
+const spendAsTheLedgerSays = `UPDATE customers SET net_spend_fen = COALESCE((SELECT SUM(CASE
+    WHEN t.credit_account_id = 'centre' THEN t.amount_fen WHEN t.debit_account_id = 'centre' THEN -t.amount_fen ELSE 0 END)
+  FROM transfers t JOIN orders o ON o.id = t.order_id WHERE o.customer_id = customers.id), 0)`
+
+const auditAfter = async (plant: ReadonlyArray<string>, history: History = cleanHistory(), options: AuditOptions = {}, driftAfter: ReadonlyArray<string> = []) => {
   const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
   try {
     return await store.runPromise(Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      for (const statement of [...cleanStore, ...plant]) yield* sql.unsafe(statement)
+      for (const statement of [...cleanStore, ...plant, spendAsTheLedgerSays, ...driftAfter]) yield* sql.unsafe(statement)
       return yield* audit(history, options)
     }))
   } finally {
@@ -220,7 +228,12 @@ describe("2. money is conserved", () => {
     ])
   })
 
-  test("a system account given a balance row: it keeps none, so the row is drift and the total is off", async () => {
+  test("a customer's running net spend off the ledger (invoices would be decided on it): the customer is named", async () => {
+    const results = await auditAfter([], cleanHistory(), {}, [`UPDATE customers SET net_spend_fen = net_spend_fen + 40 WHERE id = 'C1'`])
+    assertOnly(results, "money-conserved", ["customer C1: net spend counted 140 fen but the ledger's transfers for their orders sum to 100"])
+  })
+
+  test("a system account given a balance row: it keeps none, so the row is drift", async () => {
     const results = await auditAfter([`UPDATE accounts SET balance_fen = 100 WHERE id = 'centre'`])
     assertOnly(results, "money-conserved", ["account centre: a system account keeps no balance row, but its row holds 100 fen"])
   })

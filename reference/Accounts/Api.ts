@@ -5,6 +5,7 @@ import {
   HoldExpired, IdempotencyKey, IdempotencyKeyReused, InsufficientFunds, OrderId, OrderNotFound, OrderNotPayable,
   OrderState, PaymentLocked, PaymentPassword, PaymentPasswordWrong, PositiveFen, TicketId, TransferId
 } from "../Domain.js"
+import { Ticket } from "../Issuance/Api.js"
 
 export const IdempotencyHeaders = Schema.Struct({ "idempotency-key": IdempotencyKey })
 
@@ -17,7 +18,9 @@ export const PaymentResult = Schema.Struct({
   amountFen: Schema.Number,
   state: OrderState,
   /** set when the ticket was issued before the answer left (the usual case) */
-  ticketId: Schema.NullOr(TicketId)
+  ticketId: Schema.NullOr(TicketId),
+  /** the ticket itself when it was issued before the answer left: the phone needs no second request for it */
+  ticket: Schema.optional(Ticket)
 })
 export type PaymentResult = typeof PaymentResult.Type
 

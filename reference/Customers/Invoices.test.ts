@@ -67,12 +67,13 @@ describe("invoices", () => {
     await server.run(buyJourney(buyer, run, "inv-check-1"))
     await server.run(buyJourney(buyer, run, "inv-check-2"))
     await server.run(storeQuery(`DELETE FROM invoices WHERE customer_id = ?`, buyer.customerId))
+    await server.run(storeQuery(`UPDATE customers SET invoiced_spend_fen = 0 WHERE id = ?`, buyer.customerId))
     const issued = await server.run(Effect.gen(function* () {
       const invoices = yield* Invoices
       const sql = yield* SqlClient.SqlClient
       const nowMs = yield* Clock.currentTimeMillis
       return yield* Effect.all(
-        Array.from({ length: concurrentChecks }, () => sql.withTransaction(invoices.afterCapture(buyer.customerId, nowMs))),
+        Array.from({ length: concurrentChecks }, () => sql.withTransaction(invoices.afterCapture(buyer.customerId, 0, nowMs))),
         { concurrency: "unbounded" }
       )
     }).pipe(Effect.orDie))

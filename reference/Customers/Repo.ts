@@ -1,6 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 import { centreAccountId } from "../Accounts/Repo.js"
+import { Queries } from "../Store/Queries.js"
 import type { CustomerId, PhoneNumber } from "../Domain.js"
 
 export interface CustomerRow {
@@ -47,6 +48,7 @@ export interface SessionCustomer {
 export class CustomersRepo extends Effect.Service<CustomersRepo>()("CustomersRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const queries = yield* Queries
     return {
       insert: (row: NewPhoneCustomer, nowMs: number) =>
         sql`INSERT INTO customers (id, phone, password_hash, payment_password_hash, name, resident_id, province, birth_date, created_at_ms)
@@ -66,10 +68,10 @@ export class CustomersRepo extends Effect.Service<CustomersRepo>()("CustomersRep
       insertSession: (tokenHash: string, customerId: CustomerId, expiresAtMs: number) =>
         sql`INSERT INTO sessions (token_hash, customer_id, expires_at_ms) VALUES (${tokenHash}, ${customerId}, ${expiresAtMs})`,
       sessionCustomer: (tokenHash: string, nowMs: number) =>
-        sql<{ id: CustomerId; phone: PhoneNumber | null; device_id: string | null }>`SELECT c.id, c.phone, c.device_id
+        queries.first<{ id: CustomerId; phone: PhoneNumber | null; device_id: string | null }>(`SELECT c.id, c.phone, c.device_id
             FROM sessions s JOIN customers c ON c.id = s.customer_id
-            WHERE s.token_hash = ${tokenHash} AND s.expires_at_ms > ${nowMs}`.pipe(
-          Effect.map((rows) => rows[0] && ({ id: rows[0].id, phone: rows[0].phone, deviceId: rows[0].device_id } satisfies SessionCustomer))
+            WHERE s.token_hash = ? AND s.expires_at_ms > ?`, [tokenHash, nowMs]).pipe(
+          Effect.map((row) => row && ({ id: row.id, phone: row.phone, deviceId: row.device_id } satisfies SessionCustomer))
         ),
       recordPaymentFailure: (id: CustomerId) =>
         sql<{ payment_failures: number }>`UPDATE customers SET payment_failures = payment_failures + 1 WHERE id = ${id}

@@ -3,6 +3,7 @@ import type * as Statement from "@effect/sql/Statement"
 import { Effect } from "effect"
 import type { CustomerId, OrderId, OrderState, RunId } from "../Domain.js"
 import { forUpdate } from "../Sql.js"
+import { Queries } from "../Store/Queries.js"
 
 export interface OrderRow {
   readonly id: OrderId
@@ -51,6 +52,15 @@ export const seatTargetFilter = (sql: SqlClient.SqlClient, runId: RunId, target:
   }
 }
 
+/** The same condition as SQL text with `?` placeholders (Store/Queries.ts), and its parameters. */
+export const seatTargetCondition = (runId: RunId, target: SeatTarget): readonly [string, ReadonlyArray<string | number>] => {
+  switch (target._tag) {
+    case "AnySeat": return ["run_id = ?", [runId]]
+    case "InClass": return ["run_id = ? AND seat_class = ?", [runId, target.seatClass]]
+    case "Chosen": return ["run_id = ? AND id = ?", [runId, target.seatId]]
+  }
+}
+
 /** Bits [fromIndex, toIndex) set: segment i joins stop i to stop i + 1. */
 export const segmentMask = (fromIndex: number, toIndex: number) => {
   let mask = 0
@@ -58,9 +68,24 @@ export const segmentMask = (fromIndex: number, toIndex: number) => {
   return mask
 }
 
+/** A hold's order row, as `insertHeld` writes it. */
+export interface NewHold {
+  readonly id: OrderId
+  readonly customerId: CustomerId
+  readonly runId: RunId
+  readonly seatId: number
+  readonly fromIndex: number
+  readonly toIndex: number
+  readonly mask: number
+  readonly priceFen: number
+  readonly heldAtMs: number
+  readonly holdExpiresAtMs: number
+}
+
 export class OrdersRepo extends Effect.Service<OrdersRepo>()("OrdersRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const queries = yield* Queries
     const view = (where: Statement.Fragment) => sql<OrderView>`
       SELECT o.*, r.train_code, r.service_date, r.kind AS run_kind, s.coach, s.seat_code, s.seat_class,
              fs.station_code AS from_station, ts.station_code AS to_station, t.id AS ticket_id
@@ -78,15 +103,22 @@ export class OrdersRepo extends Effect.Service<OrdersRepo>()("OrdersRepo", {
        * PostgreSQL the candidate is read `FOR UPDATE`: a claim that queued behind a concurrent one re-checks
        * that seat after its commit and moves on to the next free seat, rather than answering SoldOut.
        */
-      claimAnySeat: (runId: RunId, mask: number, target: SeatTarget = anySeat) =>
-        sql<ClaimedSeat>`UPDATE seats SET occupied_mask = occupied_mask | ${mask}, version = version + 1
-          WHERE id = (SELECT id FROM seats WHERE ${seatTargetFilter(sql, runId, target)} AND (occupied_mask & ${mask}) = 0
-                      ORDER BY id LIMIT 1 ${forUpdate(sql)})
-            AND (occupied_mask & ${mask}) = 0
-          RETURNING id, seat_class`.pipe(Effect.map((rows) => rows[0])),
+      claimAnySeat: (runId: RunId, mask: number, target: SeatTarget = anySeat) => {
+        const [filter, parameters] = seatTargetCondition(runId, target)
+        return queries.first<ClaimedSeat>(`UPDATE seats SET occupied_mask = occupied_mask | ?, version = version + 1
+          WHERE id = (SELECT id FROM seats WHERE ${filter} AND (occupied_mask & ?) = 0 ORDER BY id LIMIT 1 ${queries.forUpdate})
+            AND (occupied_mask & ?) = 0
+          RETURNING id, seat_class`, [mask, ...parameters, mask, mask])
+      },
       releaseSeat: (seatId: number, mask: number) =>
         sql`UPDATE seats SET occupied_mask = occupied_mask & ~CAST(${mask} AS BIGINT), version = version + 1 WHERE id = ${seatId}`,
       insert: (order: OrderRow) => sql`INSERT INTO orders ${sql.insert(order as any)}`,
+      insertHeld: (hold: NewHold) =>
+        queries.run(`INSERT INTO orders (id, customer_id, run_id, seat_id, from_index, to_index, segment_mask, price_fen, state,
+            held_at_ms, hold_expires_at_ms, paid_at_ms, issued_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'held', ?, ?, NULL, NULL)`,
+          [hold.id, hold.customerId, hold.runId, hold.seatId, hold.fromIndex, hold.toIndex, hold.mask, hold.priceFen, hold.heldAtMs, hold.holdExpiresAtMs]),
+      seat: (seatId: number) =>
+        queries.first<{ coach: number; seat_code: string; seat_class: string }>("SELECT coach, seat_code, seat_class FROM seats WHERE id = ?", [seatId]),
       byIdForCustomer: (orderId: OrderId, customerId: CustomerId) =>
         view(sql`o.id = ${orderId} AND o.customer_id = ${customerId}`).pipe(Effect.map((rows) => rows[0])),
       byId: (orderId: OrderId) =>

@@ -4,9 +4,9 @@
  * read them (`GET /sms/outbound`). A dedupe key makes a retried send a no-op: at-least-once delivery work
  * sends each notice once.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Context, Effect, Layer } from "effect"
 import { ServerConfig } from "../Config.js"
+import { Queries } from "../Store/Queries.js"
 
 export interface OutboundText {
   readonly to: string
@@ -34,7 +34,7 @@ export const fitText = (text: string, maxChars: number) =>
   text.length <= maxChars ? text : text.slice(0, maxChars - ellipsis.length) + ellipsis
 
 export const SimulatedSmsGateway = Layer.effect(SmsGateway, Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
+  const queries = yield* Queries
   const config = yield* ServerConfig
   const send = (outbound: OutboundText) =>
     Effect.gen(function* () {
@@ -42,11 +42,10 @@ export const SimulatedSmsGateway = Layer.effect(SmsGateway, Effect.gen(function*
         return yield* Effect.dieMessage(`an SMS of ${outbound.text.length} characters exceeds maxSmsTextChars ${config.maxSmsTextChars}`)
       }
       const nowMs = yield* Clock.currentTimeMillis
-      const inserted = yield* sql<{ id: number }>`INSERT INTO sms_outbound (to_phone, text, purpose, dedupe_key, created_at_ms)
-        VALUES (${outbound.to}, ${outbound.text}, ${outbound.purpose}, ${outbound.dedupeKey}, ${nowMs})
-        ON CONFLICT DO NOTHING RETURNING id`
-      if (inserted[0]) return { outboundId: Number(inserted[0].id), duplicate: false } satisfies SentText
-      const [earlier] = yield* sql<{ id: number }>`SELECT id FROM sms_outbound WHERE dedupe_key = ${outbound.dedupeKey}`
+      const inserted = yield* queries.first<{ id: number }>(`INSERT INTO sms_outbound (to_phone, text, purpose, dedupe_key, created_at_ms)
+        VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`, [outbound.to, outbound.text, outbound.purpose, outbound.dedupeKey, nowMs])
+      if (inserted) return { outboundId: Number(inserted.id), duplicate: false } satisfies SentText
+      const earlier = yield* queries.first<{ id: number }>("SELECT id FROM sms_outbound WHERE dedupe_key = ?", [outbound.dedupeKey])
       if (!earlier) return yield* Effect.dieMessage(`an SMS was neither inserted nor found under dedupe key ${outbound.dedupeKey}`)
       return { outboundId: Number(earlier.id), duplicate: true } satisfies SentText
     }).pipe(Effect.orDie, Effect.withSpan("SmsGateway.send"))

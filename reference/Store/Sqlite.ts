@@ -13,6 +13,7 @@
  * Migrations run when the layer is built, and the ledger's system accounts are ensured by the server's layer.
  */
 import { createRequire } from "node:module"
+import { Worker } from "node:worker_threads"
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { Connection } from "@effect/sql/SqlConnection"
@@ -20,6 +21,47 @@ import { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
 import { Context, Effect, Layer, Option, Scope } from "effect"
 import { runMigrations } from "./migrations.js"
+
+/** the pages the connection keeps in memory (the default, 2 MiB, is smaller than a rush's working set) */
+export const sqliteCacheKib = 65_536
+/** how often the checkpointer copies the write-ahead log into the database file */
+export const walCheckpointIntervalMs = 250
+
+/**
+ * The write-ahead log's checkpoints, off the server's thread. A commit in WAL mode with `synchronous = NORMAL`
+ * only appends to the log; a checkpoint copies the log into the database file and fsyncs it, which took
+ * 20–30 ms on this project's disk: done by the connection itself (SQLite's default, every 1000 pages) it
+ * stalled the event loop, and every request with it, several times a second under load. A worker thread with a
+ * connection of its own runs a PASSIVE checkpoint every `walCheckpointIntervalMs`: it never waits for, nor
+ * blocks, the server's writes, and the fsync waits in that thread. The thread is stopped with the store.
+ */
+const checkpointerSource = `
+const { parentPort, workerData } = require("node:worker_threads")
+const Database = require(workerData.driver)
+const db = new Database(workerData.filename)
+db.pragma("busy_timeout = " + workerData.busyTimeoutMs)
+const timer = setInterval(() => {
+  try { db.pragma("wal_checkpoint(PASSIVE)") } catch (error) { parentPort.postMessage(String(error)) }
+}, workerData.intervalMs)
+parentPort.on("message", () => { clearInterval(timer); db.close(); parentPort.close() })
+`
+
+const startCheckpointer = (filename: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const worker = new Worker(checkpointerSource, {
+        eval: true,
+        workerData: { driver: require.resolve("better-sqlite3"), filename, intervalMs: walCheckpointIntervalMs, busyTimeoutMs: sqliteBusyTimeoutMs }
+      })
+      // a failed checkpoint is retried on the next tick; the log only grows meanwhile
+      worker.on("message", (message) => console.error(`chunyun: WAL checkpoint of ${filename} failed: ${message}`))
+      worker.unref()
+      return worker
+    }),
+    (worker) => Effect.promise(() => new Promise<void>((done) => {
+      worker.once("exit", () => done())
+      worker.postMessage("stop")
+    })))
 
 /** the most prepared statements one connection keeps; the oldest is dropped past it */
 export const maxPreparedStatements = 500
@@ -105,6 +147,12 @@ const makeDatabase = (options: SqliteStoreOptions) => Effect.gen(function* () {
   connection.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`)
   connection.pragma("synchronous = NORMAL")
   connection.pragma("foreign_keys = ON")
+  connection.pragma(`cache_size = -${sqliteCacheKib}`)
+  if (options.filename !== ":memory:") {
+    // the connection never checkpoints (a checkpoint ends in an fsync, tens of ms here): the checkpointer does
+    connection.pragma("wal_autocheckpoint = 0")
+    yield* startCheckpointer(options.filename)
+  }
   const statements = new Map<string, SqliteStatement>()
   const prepared = (text: string) => {
     const cached = statements.get(text)

@@ -13,6 +13,7 @@ import { deliveryMigration } from "./0006_delivery.js"
 import { opsMigration } from "./0007_ops.js"
 import { smsBuysMigration } from "./0008_sms_buys.js"
 import { derivedSystemBalancesMigration } from "./0009_derived_system_balances.js"
+import { leanWritesMigration } from "./0010_lean_writes.js"
 
 const init = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -140,6 +141,7 @@ export const loader = Migrator.fromRecord({
   "0007_ops": opsMigration,
   "0008_sms_buys": smsBuysMigration,
   "0009_derived_system_balances": derivedSystemBalancesMigration,
+  "0010_lean_writes": leanWritesMigration,
 })
 
 export const runMigrations = Migrator.make({})({ loader })

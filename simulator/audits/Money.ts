@@ -29,7 +29,8 @@ const ordersOfWallets = (accountIds: ReadonlyArray<string>) => Effect.gen(functi
  * row, which every payment's conditional debit reads, so it must equal the wallet's entries; a system
  * account's balance is its entries by definition (`account_balances`), so the sum over every account is zero
  * exactly when the wallets' rows agree with the ledger. A system account's row keeps no sums: a non-zero
- * stored one is drift too.
+ * stored one is drift too. Each customer's running net spend (invoices are decided on it) must equal what the
+ * ledger's transfers for their orders brought the centre.
  */
 export const moneyConserved = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -42,8 +43,15 @@ export const moneyConserved = Effect.gen(function* () {
       ELSE 0 END AS ledger
     FROM accounts a`
   const negative = yield* sql<{ id: string; balance_fen: number }>`SELECT id, balance_fen FROM accounts WHERE kind = 'wallet' AND balance_fen < 0`
+  // each customer's running net spend (what invoices are decided on) against the ledger's transfers for their orders
+  const spends = yield* sql<{ id: string; net_spend_fen: number; ledger: number }>`
+    SELECT c.id, c.net_spend_fen,
+      COALESCE((SELECT SUM(CASE WHEN t.credit_account_id = 'centre' THEN t.amount_fen WHEN t.debit_account_id = 'centre' THEN -t.amount_fen ELSE 0 END)
+                FROM transfers t JOIN orders o ON o.id = t.order_id WHERE o.customer_id = c.id), 0) AS ledger
+    FROM customers c`
+  const spendDrift = spends.filter((row) => Number(row.net_spend_fen) !== Number(row.ledger))
   const drifting = drift.filter((row) => Number(row.balance_fen) !== Number(row.ledger))
-  const orders = yield* ordersOfWallets([...drifting, ...negative].map((row) => row.id))
+  const orders = yield* ordersOfWallets([...drifting, ...negative, ...spendDrift.map((row) => ({ id: `W${row.id}` }))].map((row) => row.id))
   const violations: Array<Violation> = [
     ...(Number(total?.total ?? 0) === 0 ? [] : [{ line: `balances sum to ${total?.total} fen, not 0` }]),
     ...drifting.map((row) => ({
@@ -52,7 +60,11 @@ export const moneyConserved = Effect.gen(function* () {
         : `account ${row.id}: a system account keeps no balance row, but its row holds ${row.balance_fen} fen`,
       orders: orders.get(row.id) ?? []
     })),
-    ...negative.map((row) => ({ line: `wallet ${row.id} is at ${row.balance_fen} fen`, orders: orders.get(row.id) ?? [] }))
+    ...negative.map((row) => ({ line: `wallet ${row.id} is at ${row.balance_fen} fen`, orders: orders.get(row.id) ?? [] })),
+    ...spendDrift.map((row) => ({
+      line: `customer ${row.id}: net spend counted ${row.net_spend_fen} fen but the ledger's transfers for their orders sum to ${row.ledger}`,
+      orders: orders.get(`W${row.id}`) ?? []
+    }))
   ]
   return violations
 })

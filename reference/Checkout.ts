@@ -1,0 +1,152 @@
+/**
+ * Checkout: where a held order is paid for. Every way of paying ends here — the wallet (an app's payment, an
+ * SMS PAY), a bank card at a kiosk, the third-party gateway (Payments.ts): in one transaction the order's row
+ * is locked and checked payable, the money moves into the centre's account as the order's `order-payment`
+ * transfer, the order becomes `paid`, the outbox row that owes its ticket is written and the buyer's invoice is
+ * checked; after the commit the ticket is issued (Issuance.ts) and the answer carries it.
+ *
+ * The wallet's way is the rush's hot path, so it is kept short: one transaction of a few prepared statements
+ * (Store/Queries.ts), then one more that issues and delivers the ticket.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Clock, Effect, Option } from "effect"
+import type { PaymentResult } from "./Accounts/Api.js"
+import { PaymentResult as PaymentResultSchema } from "./Accounts/Api.js"
+import { centreAccountId, LedgerRepo, walletAccountId } from "./Accounts/Repo.js"
+import { ServerConfig } from "./Config.js"
+import { Customers } from "./Customers.js"
+import { Invoices } from "./Customers/Invoices.js"
+import { HoldExpired, InsufficientFunds, OrderNotFound, OrderNotPayable } from "./Domain.js"
+import type { CustomerId, OrderId, OrderState } from "./Domain.js"
+import { FaultPoints } from "./FaultPoints.js"
+import { Ids } from "./Ids.js"
+import { idempotent, lookupKey } from "./Idempotency.js"
+import { Issuance } from "./Issuance.js"
+import type { Ticket } from "./Issuance/Api.js"
+import { Orders } from "./Orders.js"
+import { Queries } from "./Store/Queries.js"
+
+/** The order as a payment reads it (its row, locked until the commit on PostgreSQL). */
+export interface PayableOrder {
+  readonly id: OrderId
+  readonly customer_id: CustomerId
+  readonly state: OrderState
+  readonly price_fen: number
+  readonly hold_expires_at_ms: number
+  readonly seat_id: number
+  readonly segment_mask: number
+}
+
+export class Checkout extends Effect.Service<Checkout>()("Checkout", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const queries = yield* Queries
+    const ledger = yield* LedgerRepo
+    const orders = yield* Orders
+    const customers = yield* Customers
+    const invoices = yield* Invoices
+    const issuance = yield* Issuance
+    const ids = yield* Ids
+    const config = yield* ServerConfig
+    const faults = yield* FaultPoints
+
+    /**
+     * Payments of one order queue on the order's row. Under Read Committed (PostgreSQL) a second payment with
+     * the same key then finds the first one's stored answer, and one with another key finds the order paid; a
+     * sweeper expiring the hold meanwhile is seen too. SQLite runs one transaction at a time anyway.
+     */
+    const lockOrder = (orderId: OrderId) =>
+      queries.first<PayableOrder>(`SELECT id, customer_id, state, price_fen, hold_expires_at_ms, seat_id, segment_mask
+        FROM orders WHERE id = ? ${queries.forUpdate}`, [orderId])
+
+    /** The checks every payment makes on the locked order before money moves: the amount it costs. */
+    const payableAmount = (order: Pick<PayableOrder, "id" | "state" | "hold_expires_at_ms" | "price_fen">, nowMs: number) => {
+      if (order.state === "held" && Number(order.hold_expires_at_ms) <= nowMs) {
+        return Effect.fail(new HoldExpired({ orderId: order.id, expiredAtMs: Number(order.hold_expires_at_ms) }))
+      }
+      if (order.state !== "held") return Effect.fail(new OrderNotPayable({ orderId: order.id, state: order.state }))
+      return Effect.succeed(Number(order.price_fen))
+    }
+
+    /**
+     * Inside the payment's transaction, once the order's payment transfer is written: the order becomes paid, its
+     * ticket is owed (the outbox row) and the buyer's invoice is checked. Every way of paying passes here.
+     */
+    const markPaid = (order: Pick<PayableOrder, "id" | "customer_id">, amountFen: number, nowMs: number) =>
+      Effect.gen(function* () {
+        const paid = yield* queries.all("UPDATE orders SET state = 'paid', paid_at_ms = ? WHERE id = ? AND state = 'held' RETURNING id", [nowMs, order.id])
+        if (paid.length !== 1) return yield* Effect.dieMessage(`order ${order.id} left 'held' inside its own payment transaction`)
+        yield* faults.hit("pay.before-outbox")
+        yield* issuance.enqueue(order.id, nowMs)
+        yield* invoices.afterCapture(order.customer_id, amountFen, nowMs)
+      })
+
+    /** After a transaction refused an expired hold: give its seat back in a transaction of its own. */
+    const expireDueHold = (orderId: OrderId, nowMs: number) =>
+      Effect.gen(function* () {
+        const order = yield* lockOrder(orderId)
+        if (order && order.state === "held" && Number(order.hold_expires_at_ms) <= nowMs) yield* orders.expireHold(order, nowMs)
+      }).pipe(sql.withTransaction)
+
+    /** The wallet payment's transaction, on the locked order: wallet → centre, then `markPaid`. */
+    const captureFromWallet = (customerId: CustomerId, order: PayableOrder | undefined, orderId: OrderId, nowMs: number) =>
+      Effect.gen(function* () {
+        if (!order || order.customer_id !== customerId) return yield* new OrderNotFound({ orderId })
+        const amountFen = yield* payableAmount(order, nowMs)
+        const transferId = yield* ids.transferId
+        const moved = yield* ledger.transfer({
+          id: transferId, debit: walletAccountId(customerId), credit: centreAccountId, amountFen, purpose: "order-payment", orderId, nowMs
+        })
+        if (!moved) {
+          return yield* new InsufficientFunds({ balanceFen: Number((yield* ledger.balance(walletAccountId(customerId))) ?? 0), neededFen: amountFen })
+        }
+        yield* faults.hit("pay.after-transfer")
+        yield* markPaid(order, amountFen, nowMs)
+        yield* faults.hit("pay.before-commit")
+        const result: PaymentResult = { orderId, transferId, amountFen, state: "paid", ticketId: null }
+        return result
+      })
+
+    /** The answer to a payment: the order's state and ticket as they are now (a replay's stored answer, refreshed). */
+    const withTicket = (result: PaymentResult, ticket: Ticket | undefined) =>
+      Effect.gen(function* () {
+        if (ticket !== undefined) return { ...result, state: "issued" as const, ticketId: ticket.ticketId, ticket }
+        const current = yield* queries.first<{ state: OrderState }>("SELECT state FROM orders WHERE id = ?", [result.orderId])
+        const live = yield* issuance.liveTicket(result.orderId)
+        const answer: PaymentResult = {
+          ...result, state: current?.state ?? result.state, ticketId: live?.ticketId ?? null, ...(live === undefined ? {} : { ticket: live })
+        }
+        return answer
+      })
+
+    /** the key's stored answer, or the work done once and its answer stored (skipped by the planted mutation) */
+    const keyed: typeof idempotent = (options, work) =>
+      config.plantedBug === "no-idempotency-check" ? work : idempotent(options, work)
+
+    /**
+     * Pay a held order from the wallet. A replay of a stored key answers before the password is checked (the
+     * stored answer is the customer's own); a new key costs one payment-password check.
+     */
+    const payFromWallet = (customerId: CustomerId, orderId: OrderId, key: string, paymentPassword: string) =>
+      Effect.gen(function* () {
+        const request = { endpoint: "pay", orderId }
+        const replay = config.plantedBug === "no-idempotency-check" ? Option.none() : yield* lookupKey(customerId, key, request, PaymentResultSchema)
+        if (Option.isSome(replay)) return yield* withTicket(replay.value, undefined)
+        yield* customers.verifyPaymentPassword(customerId, paymentPassword)
+        const nowMs = yield* Clock.currentTimeMillis
+        yield* faults.hit("pay.before-transaction")
+        const paid = yield* Effect.flatMap(lockOrder(orderId), (order) =>
+          keyed({ scope: customerId, key, request, schema: PaymentResultSchema, nowMs }, captureFromWallet(customerId, order, orderId, nowMs))).pipe(
+          sql.withTransaction, Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)))
+        // issue right after the commit; the outbox sweeper is the backstop if this process dies here
+        yield* faults.hit("pay.after-commit")
+        const ticket = yield* issuance.issueAfterCommit(orderId)
+        yield* faults.hit("issue.after-commit")
+        return yield* withTicket(paid, ticket)
+      }).pipe(Effect.withSpan("Checkout.payFromWallet"))
+
+    return { lockOrder, payableAmount, markPaid, expireDueHold, payFromWallet, withTicket } as const
+  }),
+  dependencies: [LedgerRepo.Default, Ids.Default]
+}) {}
+
