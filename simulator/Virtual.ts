@@ -195,7 +195,8 @@ export const runVirtual = async (
 
   const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
   const sql = await store.runPromise(SqlClient.SqlClient)
-  const storeLayer = Layer.succeed(SqlClient.SqlClient, sql)
+  // the whole store (the SqlClient and, on SQLite, the connection its prepared queries run on), built once
+  const storeLayer = Layer.succeedContext((await store.runtime()).context)
   const { web: server_, services: server, parties } = await virtualServer(settings, storeLayer, clock, serverRandom)
   const fetchLayer = FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch,
     (input: string | URL | Request, init?: RequestInit) =>
