@@ -32,7 +32,8 @@ import type { RunId } from "./Domain.js"
 import { HoldQueueFull } from "./Inventory/Errors.js"
 import { addWriteAttempts, inTransaction, makeLanes } from "./Inventory/Lanes.js"
 import { anySeat, OrdersRepo, seatTargetFilter } from "./Orders/Repo.js"
-import type { SeatTarget } from "./Orders/Repo.js"
+import type { HeldSeat, HoldInput, SeatTarget } from "./Orders/Repo.js"
+import { Queries } from "./Store/Queries.js"
 import { forUpdate } from "./Sql.js"
 
 export const inventoryVariants = ["conditional", "optimistic", "row-lock", "queue", "unsafe"] as const
@@ -54,13 +55,78 @@ export interface SeatInventoryService {
   readonly claim: <E, R>(
     runId: RunId, mask: number, record: (seatId: number, seatClass: string) => Effect.Effect<void, E, R>, target?: SeatTarget
   ) => Effect.Effect<number | undefined, E | SqlError | HoldQueueFull, R>
+  /**
+   * A hold: take a seat as `claim` does and write the held order with it, priced by its seat's class.
+   * `undefined`: no such free seat. Every variant does it through its `claim` (`holdByClaim`) unless it has a
+   * cheaper way to the same rows: the conditional write takes one statement on PostgreSQL (Store/0011).
+   */
+  readonly hold: (input: HoldInput) => Effect.Effect<HeldSeat | undefined, SqlError | HoldQueueFull>
 }
+
+/** The order's price in its seat's class: a class with seats but no fare is a broken catalog. */
+const priceIn = (input: HoldInput, seatClass: string) => {
+  const priceFen = input.pricesByClass.get(seatClass)
+  return priceFen === undefined ? Effect.dieMessage(`run ${input.runId}: class ${seatClass} has seats but no fares`) : Effect.succeed(priceFen)
+}
+
+const insertHeldFor = (repo: OrdersRepo, input: HoldInput, seatId: number, priceFen: number) =>
+  repo.insertHeld({
+    id: input.id, customerId: input.customerId, runId: input.runId, seatId, fromIndex: input.fromIndex, toIndex: input.toIndex,
+    mask: input.mask, priceFen, heldAtMs: input.heldAtMs, holdExpiresAtMs: input.holdExpiresAtMs
+  })
+
+/** A hold through a variant's `claim`: the order written by its `record`, the seat's coach and code read back. */
+const holdByClaim = (repo: OrdersRepo, claim: SeatInventoryService["claim"]) => (input: HoldInput) =>
+  Effect.gen(function* () {
+    let priceFen = 0
+    const seatId = yield* claim(input.runId, input.mask, (seatId, seatClass) => Effect.gen(function* () {
+      priceFen = yield* priceIn(input, seatClass)
+      yield* insertHeldFor(repo, input, seatId, priceFen)
+    }), input.target)
+    if (seatId === undefined) return undefined
+    const seat = yield* repo.seat(seatId)
+    if (!seat) return yield* Effect.dieMessage(`seat ${seatId} of order ${input.id} vanished after its hold committed`)
+    const held: HeldSeat = { seatId, seatClass: seat.seat_class, coach: Number(seat.coach), seatCode: seat.seat_code, priceFen }
+    return held
+  })
+
+/** a variant with `hold` through its own `claim` */
+const withHoldByClaim = (repo: OrdersRepo, variant: Omit<SeatInventoryService, "hold">): SeatInventoryService =>
+  ({ ...variant, hold: holdByClaim(repo, variant.claim) })
 
 export class SeatInventory extends Context.Tag("SeatInventory")<SeatInventory, SeatInventoryService>() {}
 
 const conditional = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const repo = yield* OrdersRepo
+  const queries = yield* Queries
+  /** PostgreSQL: the claim and the order's insert in one call, one round trip (Store/0011_postgres_holds.ts) */
+  const holdInOneCall = (input: HoldInput) =>
+    Effect.gen(function* () {
+      const classes = [...input.pricesByClass.keys()]
+      const held = yield* queries.first<{ seat_id: number; seat_class: string; coach: number; seat_code: string; price_fen: number }>(
+        "SELECT seat_id, seat_class, coach, seat_code, price_fen FROM chunyun_hold_conditional(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+          input.id, input.customerId, input.runId,
+          input.target._tag === "InClass" ? input.target.seatClass : null, input.target._tag === "Chosen" ? input.target.seatId : null,
+          input.mask, input.fromIndex, input.toIndex, `{${classes.map((name) => JSON.stringify(name)).join(",")}}`,
+          `{${classes.map((name) => input.pricesByClass.get(name)).join(",")}}`, input.heldAtMs, input.holdExpiresAtMs
+        ])
+      yield* addWriteAttempts(1)
+      if (!held) return undefined
+      const seat: HeldSeat = { seatId: Number(held.seat_id), seatClass: held.seat_class, coach: Number(held.coach), seatCode: held.seat_code, priceFen: Number(held.price_fen) }
+      return seat
+    })
+  /** SQLite: the claim answers the seat's coach and code too, and the order goes in beside it */
+  const holdInOneTransaction = (input: HoldInput) =>
+    sql.withTransaction(Effect.gen(function* () {
+      const seat = yield* repo.claimAnySeat(input.runId, input.mask, input.target)
+      yield* addWriteAttempts(1)
+      if (seat === undefined) return undefined
+      const priceFen = yield* priceIn(input, seat.seat_class)
+      yield* insertHeldFor(repo, input, Number(seat.id), priceFen)
+      const held: HeldSeat = { seatId: Number(seat.id), seatClass: seat.seat_class, coach: Number(seat.coach), seatCode: seat.seat_code, priceFen }
+      return held
+    }))
   const service: SeatInventoryService = {
     variant: "conditional",
     claim: (runId, mask, record, target = anySeat) => sql.withTransaction(Effect.gen(function* () {
@@ -69,14 +135,18 @@ const conditional = Effect.gen(function* () {
       if (seat === undefined) return undefined
       yield* record(Number(seat.id), seat.seat_class)
       return Number(seat.id)
-    }))
+    })),
+    hold: (input) => Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) =>
+      // inside a caller's transaction (a group commit's) the claim joins it; alone it takes the shortest way
+      Option.isSome(outer) ? holdInOneTransaction(input) : queries.dialect === "pg" ? holdInOneCall(input) : holdInOneTransaction(input))
   }
   return service
 })
 
 const optimistic = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const service: SeatInventoryService = {
+  const repo = yield* OrdersRepo
+  const service = withHoldByClaim(repo, {
     variant: "optimistic",
     // a lost race re-reads: the winner may have taken another segment of the same seat, which leaves it
     // free for this journey (a chosen seat has one candidate only, so one lost race must not mean taken)
@@ -100,7 +170,7 @@ const optimistic = Effect.gen(function* () {
       }
       return undefined
     }))
-  }
+  })
   return service
 })
 
@@ -121,12 +191,13 @@ const optimistic = Effect.gen(function* () {
  */
 const rowLock = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
+  const repo = yield* OrdersRepo
   const lockFreeSeat = (runId: RunId, mask: number, target: SeatTarget, lock: Statement.Fragment) =>
     sql<{ id: number; seat_class: string }>`SELECT id, seat_class FROM seats
       WHERE ${seatTargetFilter(sql, runId, target)} AND (occupied_mask & ${mask}) = 0 ORDER BY id LIMIT 1 ${lock}`
       .pipe(Effect.map((rows) => rows[0]))
   const skipLocked = sql.onDialectOrElse({ pg: () => sql.literal("FOR UPDATE SKIP LOCKED"), orElse: () => sql.literal("") })
-  const service: SeatInventoryService = {
+  const service = withHoldByClaim(repo, {
     variant: "row-lock",
     claim: (runId, mask, record, target = anySeat) => sql.withTransaction(Effect.gen(function* () {
       const seat = (yield* lockFreeSeat(runId, mask, target, skipLocked)) ?? (yield* lockFreeSeat(runId, mask, target, forUpdate(sql)))
@@ -139,13 +210,14 @@ const rowLock = Effect.gen(function* () {
       yield* record(Number(seat.id), seat.seat_class)
       return Number(seat.id)
     }))
-  }
+  })
   return service
 })
 
 const unsafe = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const service: SeatInventoryService = {
+  const repo = yield* OrdersRepo
+  const service = withHoldByClaim(repo, {
     variant: "unsafe",
     claim: (runId, mask, record, target = anySeat) => Effect.gen(function* () {
       const [free] = yield* sql<{ id: number; seat_class: string }>`SELECT id, seat_class FROM seats
@@ -161,7 +233,7 @@ const unsafe = Effect.gen(function* () {
         return Number(free.id)
       }))
     })
-  }
+  })
   return service
 })
 
@@ -176,6 +248,12 @@ const queue = Effect.gen(function* () {
       if (yield* inTransaction) return yield* inner.claim(runId, mask, record, target)
       const served = yield* lanes.join(runId, inner.claim(runId, mask, record, target))
       if (Option.isNone(served)) return yield* new HoldQueueFull({ runId, waiting: lanes.waitingIn(runId) })
+      return served.value
+    }),
+    hold: (input) => Effect.gen(function* () {
+      if (yield* inTransaction) return yield* inner.hold(input)
+      const served = yield* lanes.join(input.runId, inner.hold(input))
+      if (Option.isNone(served)) return yield* new HoldQueueFull({ runId: input.runId, waiting: lanes.waitingIn(input.runId) })
       return served.value
     })
   }
@@ -197,6 +275,11 @@ const groupCommit = (inner: SeatInventoryService, config: ServerSettings) => Eff
     claim: (runId, mask, record, target) => Effect.gen(function* () {
       if (yield* inTransaction) return yield* inner.claim(runId, mask, record, target)
       const served = yield* lanes.join("all-runs", inner.claim(runId, mask, record, target))
+      return Option.getOrUndefined(served)
+    }),
+    hold: (input) => Effect.gen(function* () {
+      if (yield* inTransaction) return yield* inner.hold(input)
+      const served = yield* lanes.join("all-runs", inner.hold(input))
       return Option.getOrUndefined(served)
     })
   }

@@ -121,34 +121,25 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
         const target = yield* targetOf(request, trip)
         const mask = segmentMask(trip.fromIndex, trip.toIndex)
         const orderId = yield* ids.orderId
+        // a hold ends at the sales close at the latest: a seat is not paid for after its run stopped selling
         const holdExpiresAtMs = Math.min(nowMs + config.holdTtlMs, trip.salesCloseAtMs)
-        let priceFen = 0
-        const record = (seatId: number, seatClass: string) => Effect.gen(function* () {
-          const price = trip.pricesByClass.get(seatClass)
-          if (price === undefined) return yield* Effect.dieMessage(`run ${request.runId}: class ${seatClass} has seats but no fares`)
-          priceFen = price
-          // a hold ends at the sales close at the latest: a seat is not paid for after its run stopped selling
-          yield* repo.insertHeld({
-            id: orderId, customerId, runId: request.runId, seatId, fromIndex: trip.fromIndex, toIndex: trip.toIndex, mask, priceFen: price,
-            heldAtMs: nowMs, holdExpiresAtMs
-          })
+        const take = inventory.hold({
+          id: orderId, customerId, runId: request.runId, target, fromIndex: trip.fromIndex, toIndex: trip.toIndex, mask,
+          pricesByClass: trip.pricesByClass, heldAtMs: nowMs, holdExpiresAtMs
         })
         // built only when a hold is refused: an error value captures a stack trace, which a hold that wins need not pay for
         const refusal = () => request.seat === undefined
           ? new SoldOut({ runId: request.runId, fromStation: request.fromStation, toStation: request.toStation })
           : new SeatTaken({ runId: request.runId, coach: request.seat.coach, seatCode: request.seat.seatCode })
-        const claim = inventory.claim(request.runId, mask, record, target)
         yield* FiberRef.set(currentClaimStats, noClaimStats)
         // an expired hold keeps its bits until the sweeper passes: release this run's now and try once more
-        const seatId = yield* Effect.flatMap(claim, (first) => first !== undefined ? Effect.succeed(first)
-          : Effect.flatMap(releaseExpiredConflicts(request.runId, mask, nowMs), (released) => released > 0 ? claim : Effect.succeed(undefined))).pipe(
-          Effect.flatMap((seatId) => seatId === undefined ? Effect.fail(refusal()) : Effect.succeed(seatId)))
-        const seat = yield* repo.seat(seatId)
-        if (!seat) return yield* Effect.dieMessage(`seat ${seatId} of order ${orderId} vanished after its hold committed`)
+        const seat = yield* Effect.flatMap(take, (first) => first !== undefined ? Effect.succeed(first)
+          : Effect.flatMap(releaseExpiredConflicts(request.runId, mask, nowMs), (released) => released > 0 ? take : Effect.succeed(undefined))).pipe(
+          Effect.flatMap((held) => held === undefined ? Effect.fail(refusal()) : Effect.succeed(held)))
         const order: Order = {
           orderId, runId: request.runId, trainCode: trip.run.trainCode as Order["trainCode"], serviceDate: trip.run.serviceDate as Order["serviceDate"],
-          fromStation: request.fromStation, toStation: request.toStation, coach: seat.coach, seatCode: seat.seat_code, seatClass: seat.seat_class,
-          priceFen, state: "held", heldAtMs: nowMs, holdExpiresAtMs, ticketId: null
+          fromStation: request.fromStation, toStation: request.toStation, coach: seat.coach, seatCode: seat.seatCode, seatClass: seat.seatClass,
+          priceFen: seat.priceFen, state: "held", heldAtMs: nowMs, holdExpiresAtMs, ticketId: null
         }
         return { ...order, ...claimFields(yield* FiberRef.get(currentClaimStats)) }
       }).pipe(Effect.withSpan("Orders.hold"))

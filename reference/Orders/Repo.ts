@@ -43,6 +43,30 @@ export const anySeat: SeatTarget = { _tag: "AnySeat" }
 
 export interface ClaimedSeat { readonly id: number; readonly seat_class: string }
 
+/** What a hold asks the inventory for: a seat `target` allows, free on `mask`, and the held order written with it. */
+export interface HoldInput {
+  readonly id: OrderId
+  readonly customerId: CustomerId
+  readonly runId: RunId
+  readonly target: SeatTarget
+  readonly fromIndex: number
+  readonly toIndex: number
+  readonly mask: number
+  /** the journey's price in each seat class: the order costs its seat's */
+  readonly pricesByClass: ReadonlyMap<string, number>
+  readonly heldAtMs: number
+  readonly holdExpiresAtMs: number
+}
+
+/** The seat a hold took, and what its order costs. */
+export interface HeldSeat {
+  readonly seatId: number
+  readonly seatClass: string
+  readonly coach: number
+  readonly seatCode: string
+  readonly priceFen: number
+}
+
 /** The seats of `runId` that `target` allows, as a WHERE condition on `seats`. */
 export const seatTargetFilter = (sql: SqlClient.SqlClient, runId: RunId, target: SeatTarget): Statement.Fragment => {
   switch (target._tag) {
@@ -105,10 +129,11 @@ export class OrdersRepo extends Effect.Service<OrdersRepo>()("OrdersRepo", {
        */
       claimAnySeat: (runId: RunId, mask: number, target: SeatTarget = anySeat) => {
         const [filter, parameters] = seatTargetCondition(runId, target)
-        return queries.first<ClaimedSeat>(`UPDATE seats SET occupied_mask = occupied_mask | ?, version = version + 1
+        return queries.first<ClaimedSeat & { readonly coach: number; readonly seat_code: string }>(`UPDATE seats
+          SET occupied_mask = occupied_mask | ?, version = version + 1
           WHERE id = (SELECT id FROM seats WHERE ${filter} AND (occupied_mask & ?) = 0 ORDER BY id LIMIT 1 ${queries.forUpdate})
             AND (occupied_mask & ?) = 0
-          RETURNING id, seat_class`, [mask, ...parameters, mask, mask])
+          RETURNING id, seat_class, coach, seat_code`, [mask, ...parameters, mask, mask])
       },
       releaseSeat: (seatId: number, mask: number) =>
         sql`UPDATE seats SET occupied_mask = occupied_mask & ~CAST(${mask} AS BIGINT), version = version + 1 WHERE id = ${seatId}`,

@@ -90,5 +90,10 @@ const postgresQueries = (sql: SqlClient.SqlClient): QueriesService => {
 export const QueriesLive = Layer.effect(Queries, Effect.gen(function* () {
   const database = yield* Effect.serviceOption(SqliteDatabase)
   if (Option.isSome(database)) return sqliteQueries(database.value)
-  return postgresQueries(yield* SqlClient.SqlClient)
+  const sql = yield* SqlClient.SqlClient
+  // a SQLite SqlClient handed on without its connection would take PostgreSQL's text over SQLite
+  if (sql.onDialectOrElse({ pg: () => false, orElse: () => true })) {
+    return yield* Effect.dieMessage("prepared queries need the SQLite store's connection (SqliteDatabase): provide the whole store layer, not its SqlClient alone")
+  }
+  return postgresQueries(sql)
 }))

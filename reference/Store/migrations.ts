@@ -14,6 +14,7 @@ import { opsMigration } from "./0007_ops.js"
 import { smsBuysMigration } from "./0008_sms_buys.js"
 import { derivedSystemBalancesMigration } from "./0009_derived_system_balances.js"
 import { leanWritesMigration } from "./0010_lean_writes.js"
+import { postgresHoldsMigration } from "./0011_postgres_holds.js"
 
 const init = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -142,6 +143,7 @@ export const loader = Migrator.fromRecord({
   "0008_sms_buys": smsBuysMigration,
   "0009_derived_system_balances": derivedSystemBalancesMigration,
   "0010_lean_writes": leanWritesMigration,
+  "0011_postgres_holds": postgresHoldsMigration,
 })
 
 export const runMigrations = Migrator.make({})({ loader })
