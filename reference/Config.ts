@@ -190,7 +190,7 @@ export const defaultSettings: ServerSettings = {
   holdBatching: "per-request",
   holdGroupCommitWindowMs: 2,
   maxHoldsPerGroupCommit: 64,
-  issuance: "after-commit",
+  issuance: "inline",
   // customers stream
   vipSpendThresholdFen: 500_000,
   invoiceSpendThresholdFen: 100_000,

@@ -62,9 +62,14 @@ const killTimeoutMs = 20_000
 type Outcome = "answered" | "cut-off" | "refused"
 interface Attempt { readonly orderId: OrderId; readonly outcome: Outcome; readonly ticketId: string | null; readonly detail: string }
 
+/**
+ * The fault points name the steps of issuing after the payment's commit (the outbox row left for the sweeper), so
+ * a life with one serves `--issuance after-commit`; a random kill hits the default design (inline: the ticket in
+ * the payment's own transaction). Lives of both share the store: each finishes what the other left.
+ */
 const serveArgs = (store: DurableStore, killPoint?: KillPoint) => [
   ...store.serveArgs, "--password-cost", String(testPasswordHashCostN),
-  ...(killPoint?.kind === "fault" ? ["--crash-at", `${killPoint.crashAt.point}:${killPoint.crashAt.hit}`] : [])
+  ...(killPoint?.kind === "fault" ? ["--crash-at", `${killPoint.crashAt.point}:${killPoint.crashAt.hit}`, "--issuance", "after-commit"] : [])
 ]
 
 describe(`crash test: SIGKILL while paying, restart, audit (${killPoints.length} kill points)`, () => {

@@ -171,7 +171,7 @@ const ScenarioFields = Schema.Struct({
     groupCommitWindowMs: Schema.optionalWith(Int(0, 1_000), { default: () => 2 }),
     maxHoldsPerGroupCommit: Schema.optionalWith(Int(1, 10_000), { default: () => 64 }),
     /** who issues a paid order's ticket (reference/Issuance.ts) */
-    issuance: Schema.optionalWith(Schema.Literal(...issuanceVariants), { default: () => "after-commit" as const }),
+    issuance: Schema.optionalWith(Schema.Literal(...issuanceVariants), { default: () => "inline" as const }),
     /** the outbox worker's polling interval and batch (the backstop, or the only issuer with issuance "worker") */
     outboxPollIntervalMs: Schema.optionalWith(Int(1, 600_000), { default: () => 1_000 }),
     outboxBatchSize: Schema.optionalWith(Int(1, 10_000), { default: () => 100 }),

@@ -26,6 +26,12 @@ import { runMigrations } from "./migrations.js"
 export const sqliteCacheKib = 65_536
 /** how often the checkpointer copies the write-ahead log into the database file */
 export const walCheckpointIntervalMs = 250
+/**
+ * The log starts over only when a checkpoint has copied all of it before the next write begins; under writes
+ * without a pause that never happens and the log would grow without bound. Past this many frames (4 KiB pages:
+ * about 256 MiB) the checkpointer waits for a pause (a RESTART checkpoint: writers wait for it, once).
+ */
+export const maxWalFrames = 65_536
 
 /**
  * The write-ahead log's checkpoints, off the server's thread. A commit in WAL mode with `synchronous = NORMAL`
@@ -33,7 +39,8 @@ export const walCheckpointIntervalMs = 250
  * 20–30 ms on this project's disk: done by the connection itself (SQLite's default, every 1000 pages) it
  * stalled the event loop, and every request with it, several times a second under load. A worker thread with a
  * connection of its own runs a PASSIVE checkpoint every `walCheckpointIntervalMs`: it never waits for, nor
- * blocks, the server's writes, and the fsync waits in that thread. The thread is stopped with the store.
+ * blocks, the server's writes, and the fsync waits in that thread (past `maxWalFrames` it does make writers
+ * wait, once, so the log cannot grow without bound). The thread is stopped with the store.
  */
 const checkpointerSource = `
 const { parentPort, workerData } = require("node:worker_threads")
@@ -41,7 +48,11 @@ const Database = require(workerData.driver)
 const db = new Database(workerData.filename)
 db.pragma("busy_timeout = " + workerData.busyTimeoutMs)
 const timer = setInterval(() => {
-  try { db.pragma("wal_checkpoint(PASSIVE)") } catch (error) { parentPort.postMessage(String(error)) }
+  try {
+    const [state] = db.pragma("wal_checkpoint(PASSIVE)")
+    // writes without a pause never let the log start over: past the bound, wait for one (writers wait meanwhile)
+    if (state.log > workerData.maxWalFrames) db.pragma("wal_checkpoint(RESTART)")
+  } catch (error) { parentPort.postMessage(String(error)) }
 }, workerData.intervalMs)
 parentPort.on("message", () => { clearInterval(timer); db.close(); parentPort.close() })
 `
@@ -51,7 +62,9 @@ const startCheckpointer = (filename: string) =>
     Effect.sync(() => {
       const worker = new Worker(checkpointerSource, {
         eval: true,
-        workerData: { driver: require.resolve("better-sqlite3"), filename, intervalMs: walCheckpointIntervalMs, busyTimeoutMs: sqliteBusyTimeoutMs }
+        workerData: {
+          driver: require.resolve("better-sqlite3"), filename, intervalMs: walCheckpointIntervalMs, busyTimeoutMs: sqliteBusyTimeoutMs, maxWalFrames
+        }
       })
       // a failed checkpoint is retried on the next tick; the log only grows meanwhile
       worker.on("message", (message) => console.error(`chunyun: WAL checkpoint of ${filename} failed: ${message}`))
@@ -60,6 +73,8 @@ const startCheckpointer = (filename: string) =>
     }),
     (worker) => Effect.promise(() => new Promise<void>((done) => {
       worker.once("exit", () => done())
+      // unreferenced, the thread would not keep the process alive until it has closed its connection
+      worker.ref()
       worker.postMessage("stop")
     })))
 
