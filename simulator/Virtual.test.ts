@@ -31,7 +31,7 @@ test("a card payment cut off by a crash after the bank captured is reversed by t
   const clock = new VirtualClock(startMs)
   const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
   const sql = await store.runPromise(SqlClient.SqlClient)
-  const { web, services, parties } = await virtualServer(settings, Layer.succeed(SqlClient.SqlClient, sql), clock, Random.make("virtual-server-test"))
+  const { web, services, parties } = await virtualServer(settings, Layer.succeedContext((await store.runtime()).context), clock, Random.make("virtual-server-test"))
   const devices = ManagedRuntime.make(Layer.mergeAll(
     FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch,
       (input: string | URL | Request, init?: RequestInit) => clock.trackExternal(web.fetch(input, init))))),

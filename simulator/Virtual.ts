@@ -16,6 +16,7 @@ import { Payments } from "../reference/Payments.js"
 import { SimulatedBank } from "../reference/Payments/SimulatedBank.js"
 import { SimulatedGateway } from "../reference/Payments/SimulatedGateway.js"
 import { inProcessHandler, servicesLayer, sqliteStore } from "../reference/Server.js"
+import type { SqliteDatabase } from "../reference/Store/Sqlite.js"
 import type { SimulatedParties } from "../reference/Server.js"
 import type { InvariantResult } from "../reports/Report.js"
 import type { Scenario } from "../scenarios/Scenario.js"
@@ -114,7 +115,7 @@ export class VirtualServer {
  * parties outside the server, so one instance of each serves the first handler, every handler after a crash,
  * and the sweepers: a card payment a crash cut off is given back by the sweeper at the bank that authorised it.
  */
-export const virtualServer = async (settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient>, clock: VirtualClock, random: Random.Random) => {
+export const virtualServer = async (settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient | SqliteDatabase>, clock: VirtualClock, random: Random.Random) => {
   // nobody reads spans in a virtual run; creating one per request and service call costs wall time
   const timeOverrides = Layer.mergeAll(
     Layer.setClock(clock.clock), Layer.setRandom(random), Layer.setScheduler(clock.scheduler), Layer.setTracerEnabled(false)
