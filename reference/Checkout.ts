@@ -17,11 +17,12 @@ import { ServerConfig } from "./Config.js"
 import { Customers } from "./Customers.js"
 import { Invoices } from "./Customers/Invoices.js"
 import { HoldExpired, InsufficientFunds, OrderNotFound, OrderNotPayable } from "./Domain.js"
-import type { CustomerId, OrderId, OrderState } from "./Domain.js"
+import type { CustomerId, OrderId, OrderState, TransferId } from "./Domain.js"
 import { FaultPoints } from "./FaultPoints.js"
 import { Ids } from "./Ids.js"
 import { idempotent, lookupKey } from "./Idempotency.js"
 import { Issuance } from "./Issuance.js"
+import type { PreparedTicket } from "./Issuance.js"
 import type { Ticket } from "./Issuance/Api.js"
 import { Orders } from "./Orders.js"
 import { Queries } from "./Store/Queries.js"
@@ -72,12 +73,12 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
      * Inside the payment's transaction, once the order's payment transfer is written: the order becomes paid, its
      * ticket is owed (the outbox row) and the buyer's invoice is checked. Every way of paying passes here.
      */
-    const markPaid = (order: Pick<PayableOrder, "id" | "customer_id">, amountFen: number, nowMs: number) =>
+    const markPaid = (order: Pick<PayableOrder, "id" | "customer_id">, amountFen: number, nowMs: number, prepared?: PreparedTicket) =>
       Effect.gen(function* () {
         const paid = yield* queries.all("UPDATE orders SET state = 'paid', paid_at_ms = ? WHERE id = ? AND state = 'held' RETURNING id", [nowMs, order.id])
         if (paid.length !== 1) return yield* Effect.dieMessage(`order ${order.id} left 'held' inside its own payment transaction`)
         yield* faults.hit("pay.before-outbox")
-        yield* issuance.enqueue(order.id, nowMs)
+        yield* issuance.enqueue(order.id, nowMs, prepared)
         yield* invoices.afterCapture(order.customer_id, amountFen, nowMs)
       })
 
@@ -89,11 +90,12 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
       }).pipe(sql.withTransaction)
 
     /** The wallet payment's transaction, on the locked order: wallet → centre, then `markPaid`. */
-    const captureFromWallet = (customerId: CustomerId, order: PayableOrder | undefined, orderId: OrderId, nowMs: number) =>
+    const captureFromWallet = (
+      customerId: CustomerId, order: PayableOrder | undefined, orderId: OrderId, transferId: TransferId, nowMs: number, prepared: PreparedTicket | undefined
+    ) =>
       Effect.gen(function* () {
         if (!order || order.customer_id !== customerId) return yield* new OrderNotFound({ orderId })
         const amountFen = yield* payableAmount(order, nowMs)
-        const transferId = yield* ids.transferId
         const moved = yield* ledger.transfer({
           id: transferId, debit: walletAccountId(customerId), credit: centreAccountId, amountFen, purpose: "order-payment", orderId, nowMs
         })
@@ -101,7 +103,7 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
           return yield* new InsufficientFunds({ balanceFen: Number((yield* ledger.balance(walletAccountId(customerId))) ?? 0), neededFen: amountFen })
         }
         yield* faults.hit("pay.after-transfer")
-        yield* markPaid(order, amountFen, nowMs)
+        yield* markPaid(order, amountFen, nowMs, prepared)
         yield* faults.hit("pay.before-commit")
         const result: PaymentResult = { orderId, transferId, amountFen, state: "paid", ticketId: null }
         return result
@@ -133,10 +135,13 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
         const replay = config.plantedBug === "no-idempotency-check" ? Option.none() : yield* lookupKey(customerId, key, request, PaymentResultSchema)
         if (Option.isSome(replay)) return yield* withTicket(replay.value, undefined)
         yield* customers.verifyPaymentPassword(customerId, paymentPassword)
+        const transferId = yield* ids.transferId
+        // issued inline, the ticket is signed before the transaction opens: no lock waits for the signature
+        const prepared = config.issuance === "inline" ? yield* issuance.prepare(orderId, customerId) : undefined
         const nowMs = yield* Clock.currentTimeMillis
         yield* faults.hit("pay.before-transaction")
         const paid = yield* Effect.flatMap(lockOrder(orderId), (order) =>
-          keyed({ scope: customerId, key, request, schema: PaymentResultSchema, nowMs }, captureFromWallet(customerId, order, orderId, nowMs))).pipe(
+          keyed({ scope: customerId, key, request, schema: PaymentResultSchema, nowMs }, captureFromWallet(customerId, order, orderId, transferId, nowMs, prepared))).pipe(
           sql.withTransaction, Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)))
         // issue right after the commit; the outbox sweeper is the backstop if this process dies here
         yield* faults.hit("pay.after-commit")

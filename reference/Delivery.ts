@@ -69,6 +69,16 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
         return yield* Effect.dieMessage(`no free voucher code for ticket ${ticketId} in ${config.maxVoucherCodeAttempts} draws`)
       })
 
+    /** A ticket issued in this transaction has no voucher yet: draw one and insert it, and look again only on a taken code. */
+    const newVoucher = (ticketId: TicketId) =>
+      Effect.gen(function* () {
+        const code = yield* drawCode
+        const nowMs = yield* Clock.currentTimeMillis
+        const inserted = yield* queries.first<{ code: string }>("INSERT INTO ticket_vouchers (ticket_id, code, created_at_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING code",
+          [ticketId, code, nowMs])
+        return inserted?.code ?? (yield* ensureVoucher(ticketId))
+      })
+
     const getVoucher = (customerId: CustomerId, orderId: OrderId) =>
       Effect.gen(function* () {
         const order = yield* orders.byIdForCustomer(orderId, customerId)
@@ -247,9 +257,9 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
      * The steps of a delivery, each idempotent: the voucher, the SMS notice to a phone holder (once, by its
      * dedupe key), and the ticket's place on the holder's SIM carrier or in its network box.
      */
-    const deliverySteps = (ticket: { id: TicketId; holder: string; issuedAtMs: number }, order: TicketNoticeFields, nowMs: number) =>
+    const deliverySteps = (ticket: { id: TicketId; holder: string; issuedAtMs: number }, order: TicketNoticeFields, nowMs: number, freshTicket: boolean) =>
       Effect.gen(function* () {
-        const code = yield* ensureVoucher(ticket.id)
+        const code = yield* (freshTicket ? newVoucher(ticket.id) : ensureVoucher(ticket.id))
         if (!isPhoneNumber(ticket.holder)) return
         yield* gateway.send({
           to: ticket.holder, purpose: "ticket-notice", dedupeKey: ticketNoticeDedupeKey(ticket.id),
@@ -265,7 +275,7 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
      */
     const deliverIssued = (ticket: { id: TicketId; holder: string; issuedAtMs: number }, order: TicketNoticeFields, nowMs: number) =>
       Effect.gen(function* () {
-        yield* deliverySteps(ticket, order, nowMs)
+        yield* deliverySteps(ticket, order, nowMs, true)
         yield* queries.run("INSERT INTO delivery_jobs (ticket_id, created_at_ms, attempts, done_at_ms) VALUES (?, ?, 1, ?)", [ticket.id, nowMs, nowMs])
       })
 
@@ -282,7 +292,7 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
           FROM tickets WHERE id = ${ticketId}`
         const order = ticket ? yield* orders.byId(ticket.order_id) : undefined
         if (!ticket || !order) return yield* Effect.dieMessage(`delivery job names ticket ${ticketId} without its order`)
-        yield* sql.withTransaction(deliverySteps({ id: ticketId, holder: ticket.holder, issuedAtMs: Number(ticket.issued_at_ms) }, order, nowMs))
+        yield* sql.withTransaction(deliverySteps({ id: ticketId, holder: ticket.holder, issuedAtMs: Number(ticket.issued_at_ms) }, order, nowMs, false))
         yield* sql`UPDATE delivery_jobs SET done_at_ms = ${nowMs}, leased_until_ms = NULL WHERE ticket_id = ${ticketId}`
         return true
       }).pipe(Effect.withSpan("Delivery.deliver"))

@@ -20,7 +20,7 @@ import { FaultPoints } from "./FaultPoints.js"
 import { Ids } from "./Ids.js"
 import type { Ticket } from "./Issuance/Api.js"
 import { TicketKeys } from "./Issuance/Keys.js"
-import { bindingTagFor, encodeTicket } from "./Issuance/TicketCode.js"
+import { bindingTagFor, signTicket } from "./Issuance/TicketCode.js"
 import type { TicketKind } from "./Issuance/TicketCode.js"
 import { ServerConfig } from "./Config.js"
 import { Queries } from "./Store/Queries.js"
@@ -32,9 +32,10 @@ import { enqueueUpstreamPush } from "./Upstream.js"
 export const issuanceVariants = ["after-commit", "inline", "worker"] as const
 export type IssuanceVariant = typeof issuanceVariants[number]
 
-/** The order as its issue reads it, locked: what the ticket payload, its binding and its SMS notice say. */
+/** The order as its issue reads it: what the ticket payload, its binding and its SMS notice say. */
 interface IssuingOrder {
   readonly state: string
+  readonly customer_id: string
   readonly run_kind: string
   readonly train_code: string
   readonly service_date: string
@@ -45,6 +46,15 @@ interface IssuingOrder {
   readonly to_station: string
   readonly departure_minute_of_day: number
   readonly holder: string | null
+}
+
+/** A ticket signed for an order before the transaction that pays for it (inline issuance): stored if the payment goes through. */
+export interface PreparedTicket {
+  readonly orderId: OrderId
+  readonly ticketId: TicketId
+  readonly qr: string
+  readonly holder: string
+  readonly order: IssuingOrder
 }
 
 export class Issuance extends Effect.Service<Issuance>()("Issuance", {
@@ -60,9 +70,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
     const insertOutboxRow = (orderId: OrderId, nowMs: number) =>
       queries.run("INSERT INTO outbox (kind, order_id, created_at_ms) VALUES ('issue-ticket', ?, ?)", [orderId, nowMs])
 
-    // locked: a cancel that refunded the paid order before its ticket was issued is seen, not overwritten
-    // (only the order's row: the run, seat, stops and customer it joins are read, not locked)
-    const issuingOrder = `SELECT o.state, r.kind AS run_kind, r.train_code, r.service_date, o.price_fen, s.coach, s.seat_code,
+    const issuingColumns = `o.state, o.customer_id, r.kind AS run_kind, r.train_code, r.service_date, o.price_fen, s.coach, s.seat_code,
         fs.station_code AS from_station, ts.station_code AS to_station, fs.departure_minute_of_day,
         COALESCE(c.phone, c.device_id, c.id) AS holder
       FROM orders o
@@ -70,38 +78,65 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
       JOIN seats s ON s.id = o.seat_id
       JOIN run_stops fs ON fs.run_id = o.run_id AND fs.stop_index = o.from_index
       JOIN run_stops ts ON ts.run_id = o.run_id AND ts.stop_index = o.to_index
-      JOIN customers c ON c.id = o.customer_id
-      WHERE o.id = ? ${queries.dialect === "pg" ? "FOR UPDATE OF o" : ""}`
+      JOIN customers c ON c.id = o.customer_id`
+    // locked: a cancel that refunded the paid order before its ticket was issued is seen, not overwritten
+    // (only the order's row: the run, seat, stops and customer it joins are read, not locked)
+    const lockedIssuingOrder = `SELECT ${issuingColumns} WHERE o.id = ? ${queries.dialect === "pg" ? "FOR UPDATE OF o" : ""}`
+    const heldIssuingOrder = `SELECT ${issuingColumns} WHERE o.id = ? AND o.customer_id = ? AND o.state = 'held'`
 
-    /** In the transaction that claimed the order's outbox row: sign, store and deliver its one ticket. */
-    const issueClaimed = (orderId: OrderId, nowMs: number) =>
+    /** The ticket of `order`: its ID drawn, its payload signed (off the server's thread, `signTicket`). */
+    const signFor = (orderId: OrderId, order: IssuingOrder) =>
       Effect.gen(function* () {
-        const order = yield* queries.first<IssuingOrder>(issuingOrder, [orderId])
-        if (order?.state === "refunded") return undefined
-        if (!order || order.state !== "paid") return yield* Effect.dieMessage(`outbox names order ${orderId} which is not paid`)
         // bound to the phone number, or for an anonymous device's customer to its device ID (seed 004)
         const holder = order.holder
         if (!holder) return yield* Effect.dieMessage(`order ${orderId} lacks its customer`)
         const kind = ticketKindOfRun[order.run_kind]
         if (!kind) return yield* Effect.dieMessage(`order ${orderId} is on a run of unknown kind ${order.run_kind}`)
         const ticketId = yield* ids.ticketId
-        const qr = encodeTicket({
+        const qr = yield* Effect.promise(() => signTicket({
           ticketId, kind, serviceDate: order.service_date,
           departureMinuteOfDay: Number(order.departure_minute_of_day), priceFen: Number(order.price_fen),
           trainCode: order.train_code, coach: order.coach, seatCode: order.seat_code,
           fromStation: order.from_station, toStation: order.to_station,
           bindingTag: bindingTagFor(holder, keys.bindingSalt), keyId: keys.keyId
-        }, keys.privateKey)
+        }, keys.privateKey))
+        const prepared: PreparedTicket = { orderId, ticketId, qr, holder, order }
+        return prepared
+      })
+
+    /**
+     * Before a payment's transaction (inline issuance): the ticket the held order will have if the payment goes
+     * through, signed while nothing is locked. What it is made of (run, seat, stops, price, holder) cannot change
+     * while the order is held; the transaction checks the order is still held. Undefined when the order is not
+     * the customer's held order (the payment's own checks answer why).
+     */
+    const prepare = (orderId: OrderId, customerId: CustomerId) =>
+      Effect.flatMap(queries.first<IssuingOrder>(heldIssuingOrder, [orderId, customerId]), (order) =>
+        order === undefined ? Effect.succeed(undefined) : signFor(orderId, order))
+
+    /** In the transaction that claimed the order's outbox row, the order paid: store and deliver its one ticket. */
+    const store = (prepared: PreparedTicket, nowMs: number) =>
+      Effect.gen(function* () {
+        const { orderId, ticketId, qr, holder } = prepared
         yield* queries.run("INSERT INTO tickets (id, order_id, holder, key_id, qr_text, issued_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
           [ticketId, orderId, holder, keys.keyId, qr, nowMs])
         yield* faults.hit("issue.after-ticket-insert")
         const issued = yield* queries.all("UPDATE orders SET state = 'issued', issued_at_ms = ? WHERE id = ? AND state = 'paid' RETURNING id", [nowMs, orderId])
         if (issued.length !== 1) return yield* Effect.dieMessage(`order ${orderId} left 'paid' while its ticket was being issued`)
-        yield* delivery.deliverIssued({ id: ticketId, holder, issuedAtMs: nowMs }, order, nowMs)
+        yield* delivery.deliverIssued({ id: ticketId, holder, issuedAtMs: nowMs }, prepared.order, nowMs)
         yield* enqueueUpstreamPush(sql, config, orderId, nowMs)
         yield* faults.hit("issue.before-commit")
         const ticket: Ticket = { ticketId, orderId, qr, issuedAtMs: nowMs }
         return ticket
+      })
+
+    /** In the transaction that claimed the order's outbox row: sign, store and deliver its one ticket. */
+    const issueClaimed = (orderId: OrderId, nowMs: number) =>
+      Effect.gen(function* () {
+        const order = yield* queries.first<IssuingOrder>(lockedIssuingOrder, [orderId])
+        if (order?.state === "refunded") return undefined
+        if (!order || order.state !== "paid") return yield* Effect.dieMessage(`outbox names order ${orderId} which is not paid`)
+        return yield* store(yield* signFor(orderId, order), nowMs)
       })
 
     /** Claim the order's outbox row and issue; undefined when someone else already did. */
@@ -117,13 +152,13 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
       }).pipe(Effect.withSpan("Issuance.issueForOrder"))
 
     /** Inside the payment transaction: the outbox row, and the ticket too when issuance is inline. */
-    const enqueue = (orderId: OrderId, nowMs: number) =>
+    const enqueue = (orderId: OrderId, nowMs: number, prepared?: PreparedTicket) =>
       Effect.gen(function* () {
         if (config.issuance !== "inline") return yield* insertOutboxRow(orderId, nowMs)
         // issued right here: the row is written claimed, for the record of what was owed and when
         yield* queries.run("INSERT INTO outbox (kind, order_id, created_at_ms, processed_at_ms) VALUES ('issue-ticket', ?, ?, ?)", [orderId, nowMs, nowMs])
         yield* faults.hit("issue.after-claim")
-        yield* issueClaimed(orderId, nowMs)
+        yield* (prepared === undefined ? issueClaimed(orderId, nowMs) : store(prepared, nowMs))
       })
 
     /** The order's live ticket, if it has one. */
@@ -166,7 +201,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
         return ticket
       })
 
-    return { enqueue, issueAfterCommit, issueForOrder, sweepOutbox, getTicket, liveTicket, publicKeys: keys.publicKeysRaw } as const
+    return { prepare, enqueue, issueAfterCommit, issueForOrder, sweepOutbox, getTicket, liveTicket, publicKeys: keys.publicKeysRaw } as const
   }),
   dependencies: [Ids.Default]
 }) {}
