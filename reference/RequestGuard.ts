@@ -162,12 +162,22 @@ export const RequestGuardLive = HttpApiBuilder.middleware(
 )
 
 /**
+ * How long the server keeps an idle keep-alive connection open. Node's 5 s default is shorter than what clients
+ * reuse a socket after (undici keeps one up to the server's hint, a browser or a load balancer 60 s): on a busy
+ * event loop a client then writes its next request on a socket the server is closing, and that request fails
+ * with ECONNRESET without ever reaching a handler. A server outlives its clients' idle timers instead.
+ */
+export const serverKeepAliveTimeoutMs = 65_000
+/** Node wants the headers timeout above the keep-alive timeout, or an idle socket's next request can be cut. */
+export const serverHeadersTimeoutMs = 66_000
+
+/**
  * A request Node's HTTP parser rejects (headers or URL over its 16 KiB limit, a request line that is not
  * HTTP) never reaches Effect: Node writes a bare status line and closes. Answer it in the same tagged
  * JSON as every other refusal.
  */
 export const createGuardedServer = () => {
-  const server = createServer()
+  const server = createServer({ keepAliveTimeout: serverKeepAliveTimeoutMs, headersTimeout: serverHeadersTimeoutMs })
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
     // a connection the client already dropped has no one to answer
     if (error.code === "ECONNRESET" || !socket.writable) return void socket.destroy()

@@ -4,7 +4,7 @@
  * talk to it over HTTP with the typed client derived from `ChunyunApi` (undici underneath), or with
  * raw `fetch` when the status line and body bytes are the point.
  */
-import { HttpApiBuilder, HttpApiClient, HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
+import { HttpApiBuilder, HttpApiClient, HttpClient, HttpClientError, HttpClientRequest, HttpServer } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, Layer, ManagedRuntime } from "effect"
@@ -84,6 +84,25 @@ export interface TestServerOptions extends Partial<ServerSettings> {
   readonly store?: TestStoreKind
 }
 
+/** The chain of `cause`s under an error, as `message (code)` joined by ` ← `. */
+const causeChain = (error: unknown): string => {
+  const parts: Array<string> = []
+  for (let current = error; current instanceof Error && parts.length < 5; current = current.cause) {
+    const code = (current as NodeJS.ErrnoException).code
+    parts.push(code ? `${current.message} (${code})` : current.message)
+  }
+  return parts.join(" ← ")
+}
+
+/**
+ * A request that never got an answer fails with what the socket said (reset, refused, timed out), not only
+ * "Transport error": the message of a failing test names the cause.
+ */
+const withTransportCause = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.catchIf(effect, (error): error is E & HttpClientError.RequestError =>
+    HttpClientError.isHttpClientError(error) && error._tag === "RequestError" && error.reason === "Transport",
+  (error) => Effect.die(new Error(`${error.message}: ${causeChain(error.cause)}`)))
+
 export const startTestServer = async (options: TestServerOptions = {}): Promise<TestServer> => {
   const { store: kind = testStoreKind(), ...overrides } = options
   const settings: ServerSettings = { ...defaultSettings, passwordHashCostN: testPasswordHashCostN, ...overrides }
@@ -101,7 +120,7 @@ export const startTestServer = async (options: TestServerOptions = {}): Promise<
     const address = await runtime.runPromise(Effect.map(HttpServer.HttpServer, (server) => server.address))
     if (address._tag !== "TcpAddress") throw new Error(`test server bound to ${address.path}, expected a TCP port`)
     return {
-      baseUrl: `http://${testHost}:${address.port}`, settings, store: kind, run: (effect) => runtime.runPromise(effect),
+      baseUrl: `http://${testHost}:${address.port}`, settings, store: kind, run: (effect) => runtime.runPromise(withTransportCause(effect)),
       advanceClock: clock.advance, close
     }
   } catch (error) {
