@@ -7,7 +7,7 @@ import {
 } from "../Domain.js"
 import { ChosenSeat, SeatClassName } from "../Catalog/Api.js"
 import { UnknownSeat, UnknownSeatClass } from "../Catalog/Errors.js"
-import { HoldQueueFull } from "../Inventory/Errors.js"
+import { HoldContended, HoldQueueFull } from "../Inventory/Errors.js"
 
 export const HoldRequest = Schema.Struct({
   runId: RunId,
@@ -61,6 +61,7 @@ export class OrdersApi extends HttpApiGroup.make("orders")
       .addError(SoldOut)
       .addError(SeatTaken)
       .addError(HoldQueueFull)
+      .addError(HoldContended)
       .addError(UnknownSeatClass)
       .addError(UnknownSeat)
   )
