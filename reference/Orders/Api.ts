@@ -7,6 +7,7 @@ import {
 } from "../Domain.js"
 import { ChosenSeat, SeatClassName } from "../Catalog/Api.js"
 import { UnknownSeat, UnknownSeatClass } from "../Catalog/Errors.js"
+import { EventSoldAsGroupOrders } from "../GroupOrders/Api.js"
 import { HoldContended, HoldQueueFull } from "../Inventory/Errors.js"
 
 export const HoldRequest = Schema.Struct({
@@ -62,6 +63,7 @@ export class OrdersApi extends HttpApiGroup.make("orders")
       .addError(SeatTaken)
       .addError(HoldQueueFull)
       .addError(HoldContended)
+      .addError(EventSoldAsGroupOrders)
       .addError(UnknownSeatClass)
       .addError(UnknownSeat)
   )

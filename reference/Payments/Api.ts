@@ -11,6 +11,7 @@ import {
 } from "../Domain.js"
 import { IdempotencyHeaders } from "../Accounts/Api.js"
 import { UnknownSeat, UnknownSeatClass } from "../Catalog/Errors.js"
+import { EventSoldAsGroupOrders } from "../GroupOrders/Api.js"
 import { HoldContended, HoldQueueFull } from "../Inventory/Errors.js"
 import { Order } from "../Orders/Api.js"
 import {
@@ -211,6 +212,7 @@ export class KioskApi extends HttpApiGroup.make("kiosk")
       .addError(SoldOut)
       .addError(HoldQueueFull)
       .addError(HoldContended)
+      .addError(EventSoldAsGroupOrders)
       .addError(SeatTaken)
       .addError(UnknownSeat)
       .addError(UnknownSeatClass)
