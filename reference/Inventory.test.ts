@@ -11,8 +11,9 @@ import { History } from "../simulator/History.js"
 import type { StationCode } from "./Domain.js"
 import type { InventoryVariant } from "./Inventory.js"
 import type { HoldBatching } from "./Inventory/Lanes.js"
-import { createRun, newCustomer, startTestServer, storeQuery, withTestServer } from "./testing/TestServer.js"
+import { createRun, customerClient, newCustomer, startTestServer, storeQuery, withTestServer, withTestServersOnOneSchema } from "./testing/TestServer.js"
 import type { TestCustomer, TestRun, TestServer } from "./testing/TestServer.js"
+import { testStoreKind } from "./testing/TestStore.js"
 
 const crowdSize = 100
 /** holds that arrive together on a run with a seat for each (the waiting queue's and group commit's own tests) */
@@ -22,6 +23,8 @@ const registrationBatchSize = 25
 const seatLockHeldMs = 300
 /** the unsafe race needs requests to interleave; a few fresh runs make that certain enough */
 const maxUnsafeRounds = 5
+
+const testStoreKindIsPostgres = () => testStoreKind() === "postgres"
 
 const crowd = (server: TestServer, size: number) =>
   server.run(Effect.forEach(Array.from({ length: size }), () => newCustomer(server.baseUrl), { concurrency: registrationBatchSize }))
@@ -99,6 +102,52 @@ for (const { name, settings } of safeDesigns) {
       })
     }
   })
+}
+
+/** server processes on one PostgreSQL schema, as `chunyun serve --workers 3` runs them */
+const serverProcesses = 3
+/** runs a crowd holds on at once: each process's group commit then meets the others' on several runs */
+const runsAtOnce = 3
+/** holds per run in the multi-process crowd; every run has a seat for each, so every hold must win */
+const holdsPerRun = 30
+
+/**
+ * Several processes on one store: each process's hold path (its group commit, its waiting queue) sees only its
+ * own requests, and the store alone orders them against the others'. No hold may fail on a lost race between
+ * processes (a deadlock, a serialization failure: a 500), and no seat may be sold twice.
+ */
+for (const inventory of ["conditional", "optimistic", "row-lock", "queue"] as const) {
+  for (const holdBatching of ["per-request", "group-commit"] as const) {
+    test(`${inventory} inventory, ${holdBatching}: ${serverProcesses} server processes on one PostgreSQL schema, a crowd on ${runsAtOnce} runs: no 5xx, no seat held twice`, {
+      skip: testStoreKindIsPostgres() ? false : "several processes share a store on PostgreSQL only (SQLite here is in memory, one per process)"
+    }, async () => {
+      await withTestServersOnOneSchema(serverProcesses, { inventory, holdBatching }, async (servers) => {
+        const first = servers[0]!
+        const runs = await first.run(Effect.forEach(Array.from({ length: runsAtOnce }, (_, index) => index), (index) =>
+          createRun(first.baseUrl, { trainCode: `G33${index}`, stations: ["BJP", "TJP", "JNK"], seatCount: holdsPerRun })))
+        // registered through the last process's client: the holds below go out from the first's on fresh
+        // connections (reusing the registrations' idle keep-alive connections met resets under load)
+        const customers = await crowd(servers[serverProcesses - 1]!, runsAtOnce * holdsPerRun)
+        // customer i holds on run i mod 3 through process ⌊i / 3⌋ mod 3: each process gets every run, interleaved
+        const results = await first.run(Effect.forEach(customers, (customer, index) => {
+          const run = runs[index % runsAtOnce]!
+          const server = servers[Math.floor(index / runsAtOnce) % serverProcesses]!
+          return Effect.either(Effect.flatMap(customerClient(server.baseUrl, customer.token), (client) => client.orders.hold({
+            payload: { runId: run.runId, fromStation: "BJP" as StationCode, toStation: "JNK" as StationCode }
+          })))
+        }, { concurrency: "unbounded" }))
+        // the optimistic variant may answer sold out after `maxOptimisticAttempts` lost version races; nothing else may fail
+        const failures = results.filter(Either.isLeft).map((result) => result.left)
+          .filter((failure) => !(inventory === "optimistic" && failure._tag === "SoldOut"))
+        assert.deepEqual(failures.map((failure) => failure._tag === "ResponseError" ? `${failure._tag} ${failure.response.status}` : failure._tag), [],
+          "holds failed although every run had a seat for each (a 500 is a hold the store aborted as a deadlock's victim)")
+        const violations = await first.run(audit(new History()))
+        assert.equal(violations.find((invariant) => invariant.name === "no-double-booking")?.violations, 0)
+        const seats = results.filter(Either.isRight).map((result) => `${result.right.runId}/${result.right.seatCode}`)
+        assert.equal(new Set(seats).size, seats.length, "two holds on one seat")
+      })
+    })
+  }
 }
 
 describe("row-lock inventory, skipping locked seats", () => {

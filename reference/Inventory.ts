@@ -29,10 +29,12 @@ import { Context, Effect, Layer, Option } from "effect"
 import { ServerConfig } from "./Config.js"
 import type { ServerSettings } from "./Config.js"
 import type { RunId } from "./Domain.js"
-import { HoldQueueFull } from "./Inventory/Errors.js"
+import { HoldContended, HoldQueueFull } from "./Inventory/Errors.js"
 import { addWriteAttempts, inTransaction, makeLanes } from "./Inventory/Lanes.js"
+import type { LockOrder } from "./Inventory/Lanes.js"
 import { anySeat, OrdersRepo, seatTargetFilter } from "./Orders/Repo.js"
 import type { HeldSeat, HoldInput, SeatTarget } from "./Orders/Repo.js"
+import { isLostRaceSqlError } from "./Store/Postgres.js"
 import { Queries } from "./Store/Queries.js"
 import { forUpdate } from "./Sql.js"
 
@@ -44,6 +46,12 @@ export const unsafeReadWriteGapMs = 1
 
 /** how many version-checked writes the optimistic variant tries before it answers sold out */
 export const maxOptimisticAttempts = 8
+
+/**
+ * How many times a hold the store aborted as the loser of a race (a deadlock, a serialization failure) is
+ * run again, each time in a transaction of its own, before it answers `HoldContended` (503).
+ */
+export const maxHoldRetries = 5
 
 export interface SeatInventoryService {
   readonly variant: InventoryVariant
@@ -59,8 +67,9 @@ export interface SeatInventoryService {
    * A hold: take a seat as `claim` does and write the held order with it, priced by its seat's class.
    * `undefined`: no such free seat. Every variant does it through its `claim` (`holdByClaim`) unless it has a
    * cheaper way to the same rows: the conditional write takes one statement on PostgreSQL (Store/0011).
+   * `HoldContended`: the store aborted it as a race's loser `maxHoldRetries + 1` times (SeatInventoryLive).
    */
-  readonly hold: (input: HoldInput) => Effect.Effect<HeldSeat | undefined, SqlError | HoldQueueFull>
+  readonly hold: (input: HoldInput) => Effect.Effect<HeldSeat | undefined, SqlError | HoldQueueFull | HoldContended>
 }
 
 /** The order's price in its seat's class: a class with seats but no fare is a broken catalog. */
@@ -260,26 +269,60 @@ const queue = Effect.gen(function* () {
   return service
 })
 
+/** a claim's place in the global lock order: its run, then a chosen seat (by ID) before a class before any seat */
+const lockOrderOf = (runId: RunId, target: SeatTarget = anySeat): LockOrder => {
+  switch (target._tag) {
+    case "Chosen": return { runId, rank: `0:${String(target.seatId).padStart(16, "0")}` }
+    case "InClass": return { runId, rank: `1:${target.seatClass}` }
+    case "AnySeat": return { runId, rank: "2" }
+  }
+}
+
+/** the first argument of every run lock `pg_advisory_xact_lock(namespace, key)` takes: apart from other advisory locks */
+const runLockNamespace = 0x63687972
+/** FNV-1a of the run's ID as a signed 32-bit key: the second argument of its run lock */
+const runLockKey = (runId: string) => {
+  let hash = 0x811c9dc5
+  for (let index = 0; index < runId.length; index++) hash = Math.imul(hash ^ runId.charCodeAt(index), 0x01000193)
+  return hash | 0
+}
+
 /**
  * Group commit: the holds of one tick share a transaction (each in a savepoint). Fewer commits, each
  * hold waits up to `holdGroupCommitWindowMs` longer; the variant underneath decides which seat.
+ *
+ * Several server processes each group their own holds, and a group keeps every seat row it took locked
+ * until its commit: two groups that each took a row the other then waits for are a deadlock. So on
+ * PostgreSQL a group first takes a transaction lock on each of its runs, in ascending key order, and only
+ * then its seats (in lock order, Inventory/Lanes.ts): groups that share a run take their turns on it one
+ * after the other, and a group waits only for runs above every run it holds. Rows of one run are never
+ * held by two groups at once, so groups never wait for each other in a cycle. (A hold that still loses a
+ * race, to a change of train or a sweeper, is run again: `maxHoldRetries`.) SQLite runs one transaction at
+ * a time and needs no lock.
  */
 const groupCommit = (inner: SeatInventoryService, config: ServerSettings) => Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
+  const lockRuns = (orders: ReadonlyArray<LockOrder | undefined>) => {
+    const keys = [...new Set(orders.flatMap((order) => order === undefined ? [] : [runLockKey(order.runId)]))].sort((a, b) => a - b)
+    return sql.onDialectOrElse({
+      pg: () => Effect.forEach(keys, (key) => sql`SELECT pg_advisory_xact_lock(${runLockNamespace}, ${key})`, { discard: true }),
+      orElse: () => Effect.void
+    })
+  }
   const lanes = makeLanes({
     maxWaiting: Number.MAX_SAFE_INTEGER, windowMs: config.holdGroupCommitWindowMs, maxPerTurn: config.maxHoldsPerGroupCommit,
-    turn: (works) => sql.withTransaction(Effect.all(works, { discard: true }))
+    turn: (works, orders) => sql.withTransaction(Effect.zipRight(lockRuns(orders), Effect.all(works, { discard: true })))
   })
   const service: SeatInventoryService = {
     variant: inner.variant,
     claim: (runId, mask, record, target) => Effect.gen(function* () {
       if (yield* inTransaction) return yield* inner.claim(runId, mask, record, target)
-      const served = yield* lanes.join("all-runs", inner.claim(runId, mask, record, target))
+      const served = yield* lanes.join("all-runs", inner.claim(runId, mask, record, target), lockOrderOf(runId, target))
       return Option.getOrUndefined(served)
     }),
     hold: (input) => Effect.gen(function* () {
       if (yield* inTransaction) return yield* inner.hold(input)
-      const served = yield* lanes.join("all-runs", inner.hold(input))
+      const served = yield* lanes.join("all-runs", inner.hold(input), lockOrderOf(input.runId, input.target))
       return Option.getOrUndefined(served)
     })
   }
@@ -300,9 +343,22 @@ const variantOf = (config: ServerSettings) => Effect.gen(function* () {
   }
 })
 
+/**
+ * A hold the store aborted as the loser of a race (PostgreSQL: a deadlock, a serialization failure) is run
+ * again from the start, in a transaction (or a group) of its own, once the winner's locks are gone: at most
+ * `maxHoldRetries` times, then `HoldContended`. Never inside a caller's transaction: the locks it already
+ * holds would meet the same cycle again, and only the caller's whole transaction can be run again.
+ */
+const retryingLostRaces = (service: SeatInventoryService): SeatInventoryService => ({
+  ...service,
+  hold: (input) => Effect.flatMap(inTransaction, (inside) => inside ? service.hold(input) : service.hold(input).pipe(
+    Effect.retry({ times: maxHoldRetries, while: isLostRaceSqlError }),
+    Effect.catchIf(isLostRaceSqlError, () => Effect.fail(new HoldContended({ runId: input.runId, attempts: maxHoldRetries + 1 })))))
+})
+
 /** The variant named in the server's settings, one transaction per hold or grouped. */
 export const SeatInventoryLive = Layer.effect(SeatInventory, Effect.gen(function* () {
   const config = yield* ServerConfig
   const variant = yield* variantOf(config)
-  return config.holdBatching === "group-commit" ? yield* groupCommit(variant, config) : variant
+  return retryingLostRaces(config.holdBatching === "group-commit" ? yield* groupCommit(variant, config) : variant)
 }))

@@ -6,8 +6,11 @@
 import assert from "node:assert/strict"
 import { after, before, describe, test } from "node:test"
 import { Effect, Either } from "effect"
+import { departureEpochMs } from "./Checkin.js"
 import { Issuance } from "./Issuance.js"
-import type { OrderId, StationCode } from "./Domain.js"
+import { refundFeeFen } from "./Lifecycle/Fees.js"
+import { buyTicket as buyVenueTicket, createTestCinema, createTestShowing, startingIn, venueHold } from "./testing/Catalog.js"
+import type { Fen, OrderId, StationCode, TrainCode } from "./Domain.js"
 import {
   assertLedgerConsistent, buyTicket, cancelOrder, changeOrder, createRunDepartingIn, freshKey, fundedCustomer, holdOn, payFor,
   refundTransfersOf, walletOf, defaultTopUpFen
@@ -380,20 +383,22 @@ describe("change of train or date (改签)", () => {
   const scanAtGate = (customer: TestCustomer, qr: string) =>
     server.run(Effect.either(gate.client.checkin.scan({ payload: { qr, presentedHolder: customer.phone } })))
 
-  test("to a cheaper segment of a one-seat run: same seat, the difference reversed, old ticket void, new one admits", async () => {
+  test("to a cheaper segment of a one-seat run: same seat, the difference reversed less the fee, old ticket void, new one admits", async () => {
     const run = await threeStopRun(1)
     const buyer = await funded()
     const { order, ticket } = await server.run(buyTicket(buyer, run))
     const changed = await server.run(changeOrder(buyer, order.orderId, run, { to: "NJH" as StationCode, key: freshKey("change") }))
     assert.equal(changed.oldOrderId, order.orderId)
     assert.equal(changed.fareDifferenceFen, -fareFenPerSegment)
-    assert.deepEqual([changed.chargedFen, changed.refundedFen, changed.transferIds.length], [0, fareFenPerSegment, 1])
+    // departing in half an hour: the 20 % tier on the 276.50 yuan returned, 55.30 yuan rounded to 55.50
+    const feeFen = 5_550
+    assert.deepEqual([changed.chargedFen, changed.feeFen, changed.refundedFen, changed.transferIds.length], [0, feeFen, fareFenPerSegment - feeFen, 1])
     assert.equal(changed.newOrder.state, "issued")
     assert.equal(changed.newOrder.seatCode, order.seatCode)
     assert.deepEqual([changed.newOrder.fromStation, changed.newOrder.toStation, changed.newOrder.priceFen], ["SHH", "NJH", fareFenPerSegment])
     assert.notEqual(changed.newOrder.ticketId, null)
     assert.equal(await stateOf(buyer, order.orderId), "changed")
-    assert.equal(await server.run(walletOf(buyer)), defaultTopUpFen - fareFenPerSegment)
+    assert.equal(await server.run(walletOf(buyer)), defaultTopUpFen - fareFenPerSegment - feeFen)
 
     const oldScan = await scanAtGate(buyer, ticket.qr)
     assert.ok(Either.isLeft(oldScan) && oldScan.left._tag === "TicketNotValidHere", "the old ticket still admits")
@@ -406,12 +411,78 @@ describe("change of train or date (改签)", () => {
     assert.deepEqual(reversal, { purpose: "change-refund", order_id: changed.newOrder.orderId, credit: `W${buyer.customerId}`, paid_order: order.orderId })
     const oldEvents = await server.run(buyer.client.lifecycle.orderEvents({ path: { orderId: order.orderId } }))
     const newEvents = await server.run(buyer.client.lifecycle.orderEvents({ path: { orderId: changed.newOrder.orderId } }))
-    assert.deepEqual(oldEvents.map((event) => [event.kind, event.relatedOrderId, event.priceFen, event.refundFen]),
-      [["changed", changed.newOrder.orderId, 2 * fareFenPerSegment, fareFenPerSegment]])
+    assert.deepEqual(oldEvents.map((event) => [event.kind, event.relatedOrderId, event.priceFen, event.feeFen, event.refundFen]),
+      [["changed", changed.newOrder.orderId, 2 * fareFenPerSegment, feeFen, fareFenPerSegment - feeFen]])
     assert.deepEqual(newEvents.map((event) => [event.kind, event.relatedOrderId, event.priceFen]), [["changed-in", order.orderId, fareFenPerSegment]])
     const [link] = await server.run(storeQuery<{ changed_from_order_id: string; change_count: number }>(
       `SELECT changed_from_order_id, change_count FROM orders WHERE id = ?`, changed.newOrder.orderId))
     assert.deepEqual([link?.changed_from_order_id, Number(link?.change_count)], [order.orderId, 1])
+    await assertLedgerConsistent(server)
+  })
+
+  test("a change to a 1-yuan train then a cancel returns no more than cancelling at once: the change's refund pays the fee tier", async () => {
+    const dear = await threeStopRun(4)
+    const oneYuan = await server.run(createRunDepartingIn(server.baseUrl, 30 * 60_000, {
+      trainCode: nextTrain(), stations: ["SHH", "NJH"], seatCount: 4, fareFenPerSegment: 100
+    }))
+    const buyer = await funded()
+    const { order } = await server.run(buyTicket(buyer, dear))
+    const priceFen = 2 * fareFenPerSegment // 553 yuan
+    const departureInMs = departureEpochMs(dear.serviceDate, dear.firstDepartureMinuteOfDay, server.settings.utcOffsetMinutes) - Date.now()
+    const cancelAtOnceRefundFen = priceFen - refundFeeFen(server.settings, priceFen, departureInMs)!
+
+    const changed = await server.run(changeOrder(buyer, order.orderId, oneYuan))
+    const returnedFen = priceFen - 100
+    const feeFen = refundFeeFen(server.settings, returnedFen, departureInMs)!
+    assert.ok(feeFen > 0, "the 20 % tier charges a fee")
+    assert.deepEqual([changed.fareDifferenceFen, changed.feeFen, changed.refundedFen], [-returnedFen, feeFen, returnedFen - feeFen])
+    assert.equal(await server.run(walletOf(buyer)), defaultTopUpFen - priceFen + returnedFen - feeFen)
+    await assertLedgerConsistent(server)
+
+    const cancelled = await server.run(cancelOrder(buyer, changed.newOrder.orderId))
+    const backFen = changed.refundedFen + cancelled.refundFen
+    assert.ok(backFen <= cancelAtOnceRefundFen, `a change then a cancel returned ${backFen} fen, cancelling at once returns ${cancelAtOnceRefundFen}`)
+    assert.equal(await server.run(walletOf(buyer)), defaultTopUpFen - priceFen + backFen)
+    await assertLedgerConsistent(server)
+  })
+
+  test("a change stays within trains: a train ticket is not changed onto an event or a showing, nor a showing's ticket at all", async () => {
+    const train = await threeStopRun(4)
+    const buyer = await funded()
+    const { order } = await server.run(buyTicket(buyer, train))
+    // an event whose zone has the train's class and a fare below it: the change would find a place, and a refund
+    const start = startingIn(Date.now(), 120)
+    const event = await server.run(Effect.flatMap(adminClient(server.baseUrl), (admin) => admin.venues.createEvent({ payload: {
+      eventCode: "E0701" as TrainCode, venue: { code: "CKE" as StationCode, name: "Stadium CKE" }, title: "Spring Gala",
+      serviceDate: start.serviceDate, startMinuteOfDay: start.startMinuteOfDay, durationMinutes: 180,
+      zones: [{ zone: 1, name: "Floor", seatClass: "second", fareFen: 100 as Fen, standingCapacity: 10 }]
+    } })))
+    await server.run(createTestCinema(server.baseUrl, "CKC"))
+    const showing = await server.run(createTestShowing(server.baseUrl, "CKC", "F0701", 120))
+    const otherShowing = await server.run(createTestShowing(server.baseUrl, "CKC", "F0702", 180))
+    const walletBefore = await server.run(walletOf(buyer))
+    for (const [runId, venue] of [[event.runId, "CKE"], [showing.runId, "CKC"]] as const) {
+      const refused = await rawRequest(server.baseUrl, "POST", `/orders/${order.orderId}/change`, {
+        headers: { ...bearer(buyer.token), "idempotency-key": freshKey("change") },
+        body: { runId, fromStation: venue, toStation: venue, paymentPassword: buyer.paymentPassword }
+      })
+      assert.equal(refused.status, 409, refused.text)
+      assert.equal(tagOf(refused.json), "OrderNotChangeable")
+    }
+    assert.equal(await stateOf(buyer, order.orderId), "issued")
+    assert.equal(await server.run(walletOf(buyer)), walletBefore)
+    const [taken] = await server.run(storeQuery<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM seats WHERE run_id IN (?, ?) AND occupied_mask <> 0", event.runId, showing.runId))
+    assert.equal(Number(taken?.n), 0, "a venue's seat was taken by a refused change")
+
+    const moviegoer = await funded()
+    const cinemaTicket = await server.run(buyVenueTicket(moviegoer, venueHold(showing.runId, "CKC")))
+    const refused = await server.run(Effect.flip(moviegoer.client.lifecycle.change({
+      path: { orderId: cinemaTicket.order.orderId }, headers: { "idempotency-key": freshKey("change") },
+      payload: { runId: otherShowing.runId, fromStation: "CKC" as StationCode, toStation: "CKC" as StationCode, paymentPassword: moviegoer.paymentPassword }
+    })))
+    assert.equal(refused._tag, "OrderNotChangeable")
+    assert.equal(await stateOf(moviegoer, cinemaTicket.order.orderId), "issued")
     await assertLedgerConsistent(server)
   })
 

@@ -5,8 +5,11 @@
  * - cancel: a hold is given up (seat released, no money); a paid or issued order is refunded: seat
  *   released, ticket voided (a gate refuses it), the price less a fee by time before departure returned
  *   by reversing the payments behind it; the fee stays with the centre.
- * - change (改签): an issued order moves to another run, date or segment (one still on sale) keeping its payment; the fare
- *   difference is charged from the wallet or returned by reversal; the old order stays as `changed`.
+ * - change (改签): an issued train ticket moves to another train run, date or segment (one still on sale) keeping its
+ *   payment; the fare difference is charged from the wallet, or returned by reversal less the refund fee of the
+ *   cancellation's tier (by time before the old journey's departure, as 12306 charges it on the difference), which
+ *   stays with the centre; the old order stays as `changed`. Only trains are changed: a showing's or an event's
+ *   ticket is cancelled and bought anew, and a train ticket never becomes a seat at a venue.
  * Each runs in one transaction that first locks the order's row, with an idempotency key as payments have,
  * and writes an `order_events` record.
  */
@@ -89,9 +92,11 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
     const paymentsBehind = (order: OrderView, changeCount: number) =>
       Effect.gen(function* () {
         const payments = yield* repo.chainPayments(order.id, changeCount)
-        const netFen = payments.reduce((sum, payment) => sum + payment.unreversedFen, 0)
+        // a change to a cheaper journey kept its fee out of the difference it returned: the payments still hold it
+        const feesKeptFen = changeCount > 0 ? yield* repo.chainChangeFees(order.id, changeCount) : 0
+        const netFen = payments.reduce((sum, payment) => sum + payment.unreversedFen, 0) - feesKeptFen
         if (netFen !== Number(order.price_fen)) {
-          return yield* Effect.dieMessage(`order ${order.id} costs ${order.price_fen} fen but its payments hold ${netFen}`)
+          return yield* Effect.dieMessage(`order ${order.id} costs ${order.price_fen} fen but its payments hold ${netFen} beyond the fees kept`)
         }
         return payments
       })
@@ -216,7 +221,8 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
         if (changes >= config.maxChangesPerTicket) {
           return yield* new ChangeLimitReached({ orderId, changes, maxChanges: config.maxChangesPerTicket })
         }
-        if (nowMs >= (yield* departureMs(old.run_id, old.from_index))) return yield* refusal("the train has left")
+        const oldDepartureMs = yield* departureMs(old.run_id, old.from_index)
+        if (nowMs >= oldDepartureMs) return yield* refusal("the train has left")
         // the new journey is a sale like any other: its boarding stop must still sell
         yield* orders.refuseAfterSalesClose(target.runId, target.fromStation, trip, nowMs)
         const voiding = yield* repo.voidTicket(orderId, nowMs)
@@ -230,6 +236,10 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
         const newOrderId = yield* newJourneyOrder(customerId, old, target, trip, changes + 1, nowMs)
 
         const differenceFen = trip.priceFen - Number(old.price_fen)
+        // a cheaper journey returns the difference less the fee a cancellation would keep on it now
+        const feeFen = differenceFen < 0 ? refundFeeFen(config, -differenceFen, oldDepartureMs - nowMs) : 0
+        if (feeFen === undefined) return yield* refusal("no refund is due this close to departure")
+        const refundedFen = Math.max(0, -differenceFen) - feeFen
         const transferIds: Array<TransferId> = []
         if (differenceFen > 0) {
           const id = yield* ids.transferId
@@ -243,26 +253,23 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
           }
           transferIds.push(id)
           yield* invoices.addSpend(customerId, differenceFen)
-        } else if (differenceFen < 0) {
+        } else if (refundedFen > 0) {
           const payments = yield* paymentsBehind(old, changes)
-          transferIds.push(...(yield* returnToPayers(payments, -differenceFen, "change-refund", newOrderId, nowMs)))
-          yield* invoices.afterReturn(customerId, -differenceFen)
+          transferIds.push(...(yield* returnToPayers(payments, refundedFen, "change-refund", newOrderId, nowMs)))
+          yield* invoices.afterReturn(customerId, refundedFen)
         }
+        const chargedFen = Math.max(0, differenceFen)
+        // the fee is on the old order's record: the new order's payments hold it beyond its price (paymentsBehind)
+        const common = { customer_id: customerId, actor: customerActor(customerId), reason: target.reason ?? null, refund_fen: refundedFen, charge_fen: chargedFen, at_ms: nowMs }
+        yield* repo.insertEvent({ ...common, order_id: orderId, kind: "changed", price_fen: Number(old.price_fen), fee_fen: feeFen, related_order_id: newOrderId })
+        yield* repo.insertEvent({ ...common, order_id: newOrderId, kind: "changed-in", price_fen: trip.priceFen, fee_fen: 0, related_order_id: orderId })
         const newOrder = yield* ordersRepo.byId(newOrderId)
         if (!newOrder) return yield* Effect.dieMessage(`order ${newOrderId} vanished inside its own transaction`)
         yield* paymentsBehind(newOrder, changes + 1)
         yield* issuance.enqueue(newOrderId, nowMs)
 
-        const chargedFen = Math.max(0, differenceFen)
-        const refundedFen = Math.max(0, -differenceFen)
-        const common = {
-          customer_id: customerId, actor: customerActor(customerId), reason: target.reason ?? null,
-          fee_fen: 0, refund_fen: refundedFen, charge_fen: chargedFen, at_ms: nowMs
-        }
-        yield* repo.insertEvent({ ...common, order_id: orderId, kind: "changed", price_fen: Number(old.price_fen), related_order_id: newOrderId })
-        yield* repo.insertEvent({ ...common, order_id: newOrderId, kind: "changed-in", price_fen: trip.priceFen, related_order_id: orderId })
         const result: ChangeResult = {
-          oldOrderId: orderId, newOrder: toOrder(newOrder), fareDifferenceFen: differenceFen, chargedFen, refundedFen, transferIds, atMs: nowMs
+          oldOrderId: orderId, newOrder: toOrder(newOrder), fareDifferenceFen: differenceFen, chargedFen, refundedFen, feeFen, transferIds, atMs: nowMs
         }
         return result
       })
@@ -285,6 +292,10 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
         const old = yield* ordersRepo.byIdForCustomer(orderId, customerId)
         if (!old) return yield* new OrderNotFound({ orderId })
         const journey = yield* orders.journey(target.runId, target.fromStation, target.toStation)
+        // a change stays within trains: seeds 002's change of train or date; no seed changes a showing or an event
+        const refusal = (why: string) => new OrderNotChangeable({ orderId, state: old.state, reason: why })
+        if (old.run_kind !== "train") return yield* refusal(`a ${old.run_kind}'s ticket is not changed: cancel it and buy another`)
+        if (journey.run.kind !== "train") return yield* refusal(`a train ticket changes only to another train, and run ${target.runId} is a ${journey.run.kind}`)
         // a change keeps the seat class (12306 changes class only at a counter)
         const priceFen = journey.pricesByClass.get(old.seat_class)
         if (priceFen === undefined) return yield* new UnknownSeatClass({ runId: target.runId, seatClass: old.seat_class })

@@ -5,6 +5,7 @@
  * hold on their run finds no free seat. A hold takes any seat, any seat of a class ("any seat in class
  * X"), or the one seat the buyer chose on the seat map (004 [0062]); its price is its seat class's fare.
  * Nothing is held once the boarding stop's sales have closed (`SalesClosed`, reference/Orders/SalesClose.ts).
+ * An event is not held here: its places are sold as group orders only (reference/GroupOrders.ts).
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, FiberRef } from "effect"
@@ -12,6 +13,7 @@ import { ServerConfig } from "./Config.js"
 import { UnknownSeat, UnknownSeatClass } from "./Catalog/Errors.js"
 import { InvalidSegment, OrderNotFound, SalesClosed, SeatTaken, SoldOut, TrainRunNotFound } from "./Domain.js"
 import type { CustomerId, OrderId, RunId, StationCode } from "./Domain.js"
+import { EventSoldAsGroupOrders } from "./GroupOrders/Api.js"
 import { Ids } from "./Ids.js"
 import { SeatInventory } from "./Inventory.js"
 import { currentClaimStats, noClaimStats } from "./Inventory/Lanes.js"
@@ -116,6 +118,9 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
     const hold = (customerId: CustomerId, request: HoldRequest) =>
       Effect.gen(function* () {
         const trip = yield* journey(request.runId, request.fromStation, request.toStation)
+        if (trip.run.kind === "event") {
+          return yield* new EventSoldAsGroupOrders({ runId: request.runId, message: "an event's places are sold as group orders only: POST /group-orders" })
+        }
         const nowMs = yield* Clock.currentTimeMillis
         yield* refuseAfterSalesClose(request.runId, request.fromStation, trip, nowMs)
         const target = yield* targetOf(request, trip)

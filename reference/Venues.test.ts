@@ -6,13 +6,15 @@
 import assert from "node:assert/strict"
 import { after, before, describe, test } from "node:test"
 import { Effect } from "effect"
-import type { Fen, RunId, StationCode, TrainCode } from "./Domain.js"
+import type { SeatClassName } from "./Catalog/Api.js"
+import { newKiosk } from "./testing/Payments.js"
+import type { Fen, PhoneNumber, RunId, StationCode, TrainCode } from "./Domain.js"
 import { decodeTicket, publicKeyFromRaw } from "./Issuance/TicketCode.js"
 import {
   buyTicket, createTestCinema, createTestEvent, createTestShowing, floorFareFen, standardFareFen, standFareFen, startingIn,
   testHallRows, venueHold, vipFareFen
 } from "./testing/Catalog.js"
-import { adminClient, anonymousClient, newCustomer, newGate, rawRequest, startTestServer, tagOf } from "./testing/TestServer.js"
+import { adminClient, anonymousClient, bearer, newCustomer, newGate, rawRequest, startTestServer, storeQuery, tagOf } from "./testing/TestServer.js"
 import type { TestServer } from "./testing/TestServer.js"
 
 const admin = { "x-admin-key": "chunyun-admin" }
@@ -144,7 +146,7 @@ describe("events", () => {
   })
   after(() => server.close())
 
-  test("standing and seated zones sell by class; the venue's gate admits 150 minutes before the start", async () => {
+  test("standing and seated zones sell by class in group orders; the venue's gate admits 150 minutes before the start", async () => {
     const event = await server.run(createTestEvent(server.baseUrl, "NST", "E2027", 150))
     assert.equal(event.seatCount, 30 + 16)
     const client = await server.run(anonymousClient(server.baseUrl))
@@ -156,22 +158,43 @@ describe("events", () => {
     assert.equal(listed?.kind, "event")
     assert.equal(listed?.hall, null)
 
-    const [fan, seatedFan] = await server.run(Effect.all([newCustomer(server.baseUrl), newCustomer(server.baseUrl)]))
-    const standing = await server.run(buyTicket(fan!, venueHold(event.runId, "NST", { seatClass: "floor" })))
-    assert.deepEqual([standing.order.coach, standing.order.seatCode, standing.order.priceFen], [1, "GA0001", floorFareFen])
-    const seated = await server.run(buyTicket(seatedFan!, venueHold(event.runId, "NST", { seat: { coach: 2, seatCode: "02-08" } })))
-    assert.equal(seated.order.priceFen, standFareFen)
+    const [fan, seatedFan, organiser] = await server.run(Effect.all([newCustomer(server.baseUrl), newCustomer(server.baseUrl), newCustomer(server.baseUrl)]))
+    await server.run(organiser!.client.accounts.topUp({ headers: { "idempotency-key": "venues-organiser-topup" }, payload: { amountFen: 500_000 as Fen } }))
+    const groupOrder = (seatClass: string, holder: PhoneNumber) => server.run(Effect.map(organiser!.client.groupOrders.buy({
+      headers: { "idempotency-key": `venues-group-${seatClass}` },
+      payload: { runId: event.runId, seatClass: seatClass as typeof SeatClassName.Type, holders: [holder], paymentPassword: organiser!.paymentPassword }
+    }), (bought) => ({ ...bought.tickets[0]!, priceFen: bought.amountFen })))
+    const standing = await groupOrder("floor", fan!.phone)
+    assert.deepEqual([standing.coach, standing.seatCode, standing.priceFen], [1, "GA0001", floorFareFen])
+    const seated = await groupOrder("stand", seatedFan!.phone)
+    assert.deepEqual([seated.coach, seated.priceFen], [2, standFareFen])
 
     const keys = await server.run(client.issuance.publicKeys())
-    const decoded = decodeTicket(standing.ticket.qr, keyMap(keys))
+    const decoded = decodeTicket(standing.qr, keyMap(keys))
     assert.ok(decoded.ok && decoded.payload.kind === "event" && decoded.payload.coach === 1 && decoded.payload.trainCode === "E2027")
     // 150 minutes ahead: a train's gate (2 h) would refuse; an event's (3 h) admits
     const gate = await server.run(newGate(server.baseUrl, "nst-gate-7", "NST"))
-    const admitted = await server.run(gate.client.checkin.scan({ payload: { qr: standing.ticket.qr, presentedHolder: fan!.phone } }))
+    const admitted = await server.run(gate.client.checkin.scan({ payload: { qr: standing.qr, presentedHolder: fan!.phone } }))
     assert.equal(admitted.seatCode, "GA0001")
     const elsewhere = await server.run(newGate(server.baseUrl, "wdc-gate-9", "WDC"))
-    const refused = await server.run(Effect.flip(elsewhere.client.checkin.scan({ payload: { qr: seated.ticket.qr, presentedHolder: seatedFan!.phone } })))
+    const refused = await server.run(Effect.flip(elsewhere.client.checkin.scan({ payload: { qr: seated.qr, presentedHolder: seatedFan!.phone } })))
     assert.equal(refused._tag, "TicketNotValidHere")
+  })
+
+  test("a single hold on an event is refused, naming group orders, at POST /orders and at a kiosk; no place is taken", async () => {
+    const event = await server.run(createTestEvent(server.baseUrl, "NSH", "E2028", 150))
+    const fan = await server.run(newCustomer(server.baseUrl))
+    for (const hold of [venueHold(event.runId, "NSH", { seatClass: "floor" }), venueHold(event.runId, "NSH", { seat: { coach: 2, seatCode: "02-08" } }), venueHold(event.runId, "NSH")]) {
+      const refused = await rawRequest(server.baseUrl, "POST", "/orders", { headers: bearer(fan.token), body: hold })
+      assert.equal(refused.status, 422, refused.text)
+      assert.equal(tagOf(refused.json), "EventSoldAsGroupOrders")
+      assert.match(String((refused.json as { message?: unknown }).message), /group orders/)
+    }
+    const registered = await server.run(newKiosk(server.baseUrl, "nsh-kiosk-1", "NSH"))
+    const kiosk = await rawRequest(server.baseUrl, "POST", "/kiosk/orders", { headers: { "x-device-key": registered.deviceKey }, body: venueHold(event.runId, "NSH") })
+    assert.equal(tagOf(kiosk.json), "EventSoldAsGroupOrders", kiosk.text)
+    const [taken] = await server.run(storeQuery<{ n: number }>("SELECT COUNT(*) AS n FROM seats WHERE run_id = ? AND occupied_mask <> 0", event.runId))
+    assert.equal(Number(taken?.n), 0)
   })
 
   test("a zone needs seats or a capacity, not both; zones of one class share one fare", async () => {

@@ -22,6 +22,14 @@ export class GroupOrderNotAllowed extends Schema.TaggedError<GroupOrderNotAllowe
   "GroupOrderNotAllowed", { runId: Schema.String, reason: Schema.String }, HttpApiSchema.annotations({ status: 422 })
 ) {}
 
+/**
+ * An event's places are sold only as group orders (POST /group-orders), paid and issued in one transaction;
+ * a single hold (POST /orders, a kiosk's walk-up hold) on an event is refused.
+ */
+export class EventSoldAsGroupOrders extends Schema.TaggedError<EventSoldAsGroupOrders>()(
+  "EventSoldAsGroupOrders", { runId: Schema.String, message: Schema.String }, HttpApiSchema.annotations({ status: 422 })
+) {}
+
 export const GroupOrderRequest = Schema.Struct({
   runId: RunId,
   seatClass: SeatClassName,

@@ -9,3 +9,12 @@ import { Schema } from "effect"
 export class HoldQueueFull extends Schema.TaggedError<HoldQueueFull>()(
   "HoldQueueFull", { runId: Schema.String, waiting: Schema.Number }, HttpApiSchema.annotations({ status: 503 })
 ) {}
+
+/**
+ * The store aborted this hold as the loser of a race with concurrent transactions (a deadlock, a
+ * serialization failure) on every one of its `attempts`. 503: nothing is wrong with the request, and
+ * nothing was held; another try is likely to succeed.
+ */
+export class HoldContended extends Schema.TaggedError<HoldContended>()(
+  "HoldContended", { runId: Schema.String, attempts: Schema.Number }, HttpApiSchema.annotations({ status: 503 })
+) {}

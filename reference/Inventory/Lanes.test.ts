@@ -61,6 +61,25 @@ describe("lanes", () => {
     assert.deepEqual(answers.map(({ stats }) => stats.groupSize), [4, 4, 4, 4, 2, 2])
   })
 
+  test("a turn runs its works in lock order (run, then rank), not arrival order, and answers each its own result", async () => {
+    const served: Array<string> = []
+    const orders: Array<ReadonlyArray<string>> = []
+    const lanes = lanesOf({
+      maxPerTurn: 8, windowMs: 5,
+      turn: (works, lockOrders) => Effect.sync(() => orders.push(lockOrders.map((order) => `${order?.runId}/${order?.rank}`)))
+        .pipe(Effect.zipRight(Effect.all(works, { discard: true })))
+    })
+    // arrival order: run B's any seat, run A's any seat, run B's chosen seat 7, run A's chosen seat 12, run A's chosen seat 3
+    const arrivals = [["B", "2"], ["A", "2"], ["B", "0:7"], ["A", "0:12"], ["A", "0:03"]] as const
+    const answers = await Effect.runPromise(Effect.forEach(arrivals, ([runId, rank]) =>
+      lanes.join("all-runs", Effect.sync(() => served.push(`${runId}/${rank}`)).pipe(Effect.as(`${runId}/${rank}`)), { runId, rank }),
+    { concurrency: "unbounded" }))
+    const expected = ["A/0:03", "A/0:12", "A/2", "B/0:7", "B/2"]
+    assert.deepEqual(orders, [expected])
+    assert.deepEqual(served, expected)
+    assert.deepEqual(answers, arrivals.map(([runId, rank]) => Option.some(`${runId}/${rank}`)))
+  })
+
   test("a waiter whose work fails gets its failure; the ones behind it are still served", async () => {
     const served: Array<number> = []
     const answers = await Effect.runPromise(crowd(lanesOf({}), served, 2))

@@ -6,7 +6,9 @@
  *   is refused with `HoldQueueFull` (503), as 12306 answers "too many people queueing".
  * - Group commit: one lane for the whole process; the first hold of a tick waits `windowMs` for others,
  *   then runs up to `maxPerTransaction` of them in one transaction (each in a savepoint of its own, so
- *   one failing hold never takes the others down). Nobody learns of its seat before the commit.
+ *   one failing hold never takes the others down). Nobody learns of its seat before the commit. The
+ *   turn runs its holds in the global lock order (`LockOrder`), not in arrival order: two processes'
+ *   groups then never each hold a seat row the other waits for.
  *
  * A lane needs no background fiber: the request at the head of the line serves it (leads), then hands
  * the lead to the next waiter's request. A leader is uninterruptible while it serves others, so a
@@ -46,9 +48,25 @@ export const addWriteAttempts = (attempts: number) =>
 type Served = { readonly _tag: "Served"; readonly exit: Exit.Exit<unknown, unknown>; readonly stats: ClaimStats }
 type Lead = { readonly _tag: "Lead" }
 
+/**
+ * Where a claim stands in the one order every process takes seat rows in: by run, then by `rank` within the
+ * run (a chosen seat by its ID before a class before any seat). A turn runs its claims in this order.
+ */
+export interface LockOrder {
+  readonly runId: string
+  readonly rank: string
+}
+
+const compareLockOrders = (a: LockOrder | undefined, b: LockOrder | undefined) => {
+  if (a === undefined || b === undefined) return 0
+  if (a.runId !== b.runId) return a.runId < b.runId ? -1 : 1
+  return a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0
+}
+
 interface Waiter {
   /** the waiter's claim, with its own context: a leader runs it on the waiter's behalf */
   readonly work: Effect.Effect<unknown, unknown>
+  readonly order: LockOrder | undefined
   readonly answer: Deferred.Deferred<Served | Lead>
 }
 
@@ -62,8 +80,11 @@ export interface LaneOptions {
   readonly windowMs: number
   /** how many waiters one turn of a leader serves */
   readonly maxPerTurn: number
-  /** how a turn runs its waiters: each alone, or all inside one transaction */
-  readonly turn: (works: ReadonlyArray<Effect.Effect<void>>) => Effect.Effect<void, SqlError>
+  /**
+   * How a turn runs its waiters: each alone, or all inside one transaction. `works` come sorted by their
+   * lock order (arrival order among those without one), and `orders[i]` is that of `works[i]`.
+   */
+  readonly turn: (works: ReadonlyArray<Effect.Effect<void>>, orders: ReadonlyArray<LockOrder | undefined>) => Effect.Effect<void, SqlError>
 }
 
 /** Lanes by key (a run's ID, or one key for the whole process). */
@@ -90,7 +111,9 @@ export const makeLanes = (options: LaneOptions) => {
       const exit = yield* Effect.exit(waiter.work)
       results[index] = { _tag: "Served", exit, stats: yield* FiberRef.get(currentClaimStats) }
     })))
-    const turn = yield* Effect.exit(options.turn(works))
+    // the turn takes rows in the global lock order, whatever order its waiters arrived in (a stable sort)
+    const sorted = batch.map((_, index) => index).sort((a, b) => compareLockOrders(batch[a]!.order, batch[b]!.order))
+    const turn = yield* Effect.exit(options.turn(sorted.map((index) => works[index]!), sorted.map((index) => batch[index]!.order)))
     lane.serving = 0
     const answers = batch.map((_, index): Served => {
       // the turn's own transaction failed (its commit): that failure is every waiter's answer
@@ -106,9 +129,10 @@ export const makeLanes = (options: LaneOptions) => {
 
   /**
    * Run `work` through the lane `key`: `Option.none()` when the line is full; otherwise its exit,
-   * once served, with the claim stats of the run merged into this fiber's.
+   * once served, with the claim stats of the run merged into this fiber's. `order`: where the work's rows
+   * stand in the global lock order, for a turn that runs several works in one transaction.
    */
-  const join = <A, E, R>(key: string, work: Effect.Effect<A, E, R>): Effect.Effect<Option.Option<A>, E, R> =>
+  const join = <A, E, R>(key: string, work: Effect.Effect<A, E, R>, order?: LockOrder): Effect.Effect<Option.Option<A>, E, R> =>
     Effect.uninterruptible(Effect.gen(function* () {
       const lane = laneOf(key)
       if (lane.waiting.length >= options.maxWaiting) return Option.none()
@@ -117,7 +141,7 @@ export const makeLanes = (options: LaneOptions) => {
       const position = lane.serving + lane.waiting.length
       const joinedAtMs = yield* Clock.currentTimeMillis
       // the waiter's services, under the leader's transaction when the turn opened one (group commit)
-      const self: Waiter = { work: Effect.mapInputContext(work, (outer: Context.Context<never>) => Context.merge(context, outer)), answer }
+      const self: Waiter = { work: Effect.mapInputContext(work, (outer: Context.Context<never>) => Context.merge(context, outer)), order, answer }
       lane.waiting.push(self)
       // lead at once when nobody leads; otherwise wait to be served, or to be handed the lead (which leaves
       // `leading` set). A served waiter must not touch `leading`: its leader may have cleared it already, and

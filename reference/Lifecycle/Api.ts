@@ -45,7 +45,13 @@ export const ChangeResult = Schema.Struct({
   /** new price − old price: positive was charged, negative refunded */
   fareDifferenceFen: Schema.Number,
   chargedFen: Schema.Number,
+  /** what went back to the payers: the fare difference less `feeFen` */
   refundedFen: Schema.Number,
+  /**
+   * the refund fee kept on a fare difference returned (the cancellation's tier by time before the old
+   * journey's departure); 0 when the change cost more (stored answers from before it was charged read 0)
+   */
+  feeFen: Schema.optionalWith(Schema.Number, { default: () => 0 }),
   transferIds: Schema.Array(TransferId),
   atMs: Schema.Number
 })

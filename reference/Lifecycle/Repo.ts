@@ -109,6 +109,18 @@ export class LifecycleRepo extends Effect.Service<LifecycleRepo>()("LifecycleRep
           }))
         }),
       /**
+       * The fees the centre kept when the orders behind `orderId` were changed to a cheaper journey (each on
+       * its `changed` record): what the chain's payments hold beyond the order's price.
+       */
+      chainChangeFees: (orderId: OrderId, maxHops: number) =>
+        Effect.gen(function* () {
+          const orderIds = (yield* chain(orderId, maxHops)).slice(1)
+          if (orderIds.length === 0) return 0
+          const [kept] = yield* sql<{ fees: number | null }>`SELECT SUM(fee_fen) AS fees FROM order_events
+            WHERE order_id IN ${sql.in(orderIds)} AND kind = 'changed'`
+          return Number(kept?.fees ?? 0)
+        }),
+      /**
        * The reversal of (part of) a payment: debit the account it credited, credit the one it debited (a
        * wallet's row moves; a system account's balance is its entries).
        */

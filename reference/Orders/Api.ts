@@ -7,7 +7,8 @@ import {
 } from "../Domain.js"
 import { ChosenSeat, SeatClassName } from "../Catalog/Api.js"
 import { UnknownSeat, UnknownSeatClass } from "../Catalog/Errors.js"
-import { HoldQueueFull } from "../Inventory/Errors.js"
+import { EventSoldAsGroupOrders } from "../GroupOrders/Api.js"
+import { HoldContended, HoldQueueFull } from "../Inventory/Errors.js"
 
 export const HoldRequest = Schema.Struct({
   runId: RunId,
@@ -61,6 +62,8 @@ export class OrdersApi extends HttpApiGroup.make("orders")
       .addError(SoldOut)
       .addError(SeatTaken)
       .addError(HoldQueueFull)
+      .addError(HoldContended)
+      .addError(EventSoldAsGroupOrders)
       .addError(UnknownSeatClass)
       .addError(UnknownSeat)
   )

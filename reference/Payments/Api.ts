@@ -11,7 +11,8 @@ import {
 } from "../Domain.js"
 import { IdempotencyHeaders } from "../Accounts/Api.js"
 import { UnknownSeat, UnknownSeatClass } from "../Catalog/Errors.js"
-import { HoldQueueFull } from "../Inventory/Errors.js"
+import { EventSoldAsGroupOrders } from "../GroupOrders/Api.js"
+import { HoldContended, HoldQueueFull } from "../Inventory/Errors.js"
 import { Order } from "../Orders/Api.js"
 import {
   CardDeclined, GatewayAmountMismatch, GatewayCallbackStale, GatewayChargeNotFound, GatewaySignatureInvalid,
@@ -210,6 +211,8 @@ export class KioskApi extends HttpApiGroup.make("kiosk")
       .addError(SalesClosed)
       .addError(SoldOut)
       .addError(HoldQueueFull)
+      .addError(HoldContended)
+      .addError(EventSoldAsGroupOrders)
       .addError(SeatTaken)
       .addError(UnknownSeat)
       .addError(UnknownSeatClass)

@@ -68,6 +68,15 @@ const sqlStateOf = (error: unknown) =>
 export const isRetryableSqlError = (error: unknown) => retryableSqlStates.has(sqlStateOf(error) ?? "")
 
 /**
+ * SQLSTATEs of a statement the store aborted to break a cycle of waits or a conflict with a concurrent
+ * transaction (deadlock_detected, serialization_failure): nothing was wrong with the statement, and running
+ * it again once the other side committed succeeds.
+ */
+export const lostRaceSqlStates: ReadonlySet<string> = new Set(["40001", "40P01"])
+
+export const isLostRaceSqlError = (error: unknown): error is SqlError => lostRaceSqlStates.has(sqlStateOf(error) ?? "")
+
+/**
  * The client with `withTransaction` retrying the outermost transaction (a nested one is a savepoint of
  * the outer: only the whole transaction can be run again). Everything else is the client itself.
  */

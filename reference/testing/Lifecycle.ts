@@ -94,7 +94,7 @@ export const assertLedgerConsistent = (server: TestServer) =>
       (SELECT COALESCE(SUM(balance_fen), 0) FROM account_balances) AS all_accounts,
       (SELECT balance_fen FROM account_balances WHERE id = 'centre') AS centre,
       (SELECT COALESCE(SUM(price_fen), 0) FROM orders WHERE state IN ('paid', 'issued')) AS live_prices,
-      (SELECT COALESCE(SUM(fee_fen), 0) FROM order_events WHERE kind = 'refunded') AS fees,
+      (SELECT COALESCE(SUM(fee_fen), 0) FROM order_events WHERE kind IN ('refunded', 'changed')) AS fees,
       (SELECT COUNT(*) FROM account_balances a WHERE a.balance_fen <>
          COALESCE((SELECT SUM(amount_fen) FROM transfers t WHERE t.credit_account_id = a.id), 0)
          - COALESCE((SELECT SUM(amount_fen) FROM transfers t WHERE t.debit_account_id = a.id), 0)) AS drifting_accounts,

@@ -15,8 +15,9 @@ import type { CustomerId, Fen, GateId, PhoneNumber, RunId, ServiceDate, StationC
 import { makeResidentId } from "../Customers/ResidentId.js"
 import { createGuardedServer } from "../RequestGuard.js"
 import { appLayer, sweepers } from "../Server.js"
-import { openTestStore, testStoreKind } from "./TestStore.js"
-import type { TestStoreKind } from "./TestStore.js"
+import { postgresStore } from "../Store/Postgres.js"
+import { freshTestSchema, openTestStore, testStoreKind } from "./TestStore.js"
+import type { TestStore, TestStoreKind } from "./TestStore.js"
 
 /** scrypt N for tests: 1 MiB of memory per hash instead of the 16 MiB of Node's default N = 16384 */
 export const testPasswordHashCostN = 1024
@@ -82,6 +83,12 @@ export interface TestServer {
 /** Settings to override, and the store: this run's (`CHUNYUN_TEST_STORE`) unless named. */
 export interface TestServerOptions extends Partial<ServerSettings> {
   readonly store?: TestStoreKind
+  /**
+   * A PostgreSQL schema another test server of this test already runs on (its URL with the search_path):
+   * this server opens its own connection pool on it, as another `chunyun serve` process would, and leaves
+   * dropping it to whoever created it.
+   */
+  readonly sharedPostgresUrl?: string
 }
 
 /** The chain of `cause`s under an error, as `message (code)` joined by ` ← `. */
@@ -103,10 +110,13 @@ const withTransportCause = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     HttpClientError.isHttpClientError(error) && error._tag === "RequestError" && error.reason === "Transport",
   (error) => Effect.die(new Error(`${error.message}: ${causeChain(error.cause)}`)))
 
+const sharedStore = (url: string): TestStore => ({ kind: "postgres", layer: postgresStore({ url }), release: async () => undefined })
+
 export const startTestServer = async (options: TestServerOptions = {}): Promise<TestServer> => {
-  const { store: kind = testStoreKind(), ...overrides } = options
+  const { store: named = testStoreKind(), sharedPostgresUrl, ...overrides } = options
+  const kind = sharedPostgresUrl === undefined ? named : "postgres"
   const settings: ServerSettings = { ...defaultSettings, passwordHashCostN: testPasswordHashCostN, ...overrides }
-  const store = await openTestStore(kind)
+  const store = sharedPostgresUrl === undefined ? await openTestStore(kind) : sharedStore(sharedPostgresUrl)
   const clock = forwardableClock()
   const runtime = ManagedRuntime.make(testLayer(settings, store.layer, clock.clock))
   const close = async () => {
@@ -136,6 +146,25 @@ export const withTestServer = async <A>(options: TestServerOptions, body: (serve
     return await body(server)
   } finally {
     await server.close()
+  }
+}
+
+/**
+ * Runs `body` with `count` servers on one fresh PostgreSQL schema, each with its own connection pool, as
+ * `count` server processes behind one load balancer would be; closes them all and drops the schema.
+ */
+export const withTestServersOnOneSchema = async <A>(
+  count: number, options: Omit<TestServerOptions, "store" | "sharedPostgresUrl">, body: (servers: ReadonlyArray<TestServer>) => Promise<A>
+) => {
+  const schema = await freshTestSchema()
+  const servers: Array<TestServer> = []
+  try {
+    // one at a time: the first migrates the schema, the others find it in place
+    for (let index = 0; index < count; index++) servers.push(await startTestServer({ ...options, sharedPostgresUrl: schema.url }))
+    return await body(servers)
+  } finally {
+    for (const server of servers) await server.close()
+    await schema.drop()
   }
 }
 
