@@ -21,7 +21,18 @@ export interface ServerSettings {
   readonly sessionTtlMs: number
   /** scrypt cost parameter N (power of two). 16384 is Node's default; a scenario may lower it and says so */
   readonly passwordHashCostN: number
+  /** payment-password attempts counted (each before its check) until a right one gives them back; then payments lock */
   readonly maxPaymentPasswordFailures: number
+  /** login-password attempts counted (each before its check) until a right one gives them back; then logins lock */
+  readonly maxLoginPasswordFailures: number
+  /** how long logins stay locked after the attempt that reached `maxLoginPasswordFailures` */
+  readonly loginLockoutMs: number
+  /**
+   * An attempt refused at the limit waits this long, looking again every `passwordAttemptPollMs`, for attempts
+   * still being checked to be given back: concurrent retries of one right password then all pass the count
+   */
+  readonly passwordAttemptWaitMs: number
+  readonly passwordAttemptPollMs: number
   readonly adminKey: string
   /** how long before departure a gate starts admitting, and how long after it stops */
   readonly checkinOpensBeforeDepartureMs: number
@@ -167,6 +178,10 @@ export const defaultSettings: ServerSettings = {
   sessionTtlMs: 24 * 3_600_000,
   passwordHashCostN: 16_384,
   maxPaymentPasswordFailures: 5,
+  maxLoginPasswordFailures: 10,
+  loginLockoutMs: 15 * 60_000,
+  passwordAttemptWaitMs: 2_000,
+  passwordAttemptPollMs: 25,
   adminKey: "chunyun-admin",
   checkinOpensBeforeDepartureMs: 2 * 3_600_000,
   checkinClosesAfterDepartureMs: 5 * 60_000,
