@@ -115,6 +115,33 @@ describe("accounts", () => {
     assert.equal(await balanceOf(buyer), 30_000)
   })
 
+  test("a top-up above maxTopUpFen is TopUpTooLarge (422); concurrent top-ups never take a wallet past maxWalletBalanceFen", async () => {
+    const buyer = await customer()
+    const { maxTopUpFen, maxWalletBalanceFen } = server.settings
+    const tooLarge = await rawRequest(server.baseUrl, "POST", "/wallet/top-ups", {
+      headers: { ...bearer(buyer.token), "idempotency-key": "topup-too-large" }, body: { amountFen: maxTopUpFen + 1 }
+    })
+    assert.equal(tooLarge.status, 422)
+    assert.deepEqual(tooLarge.json, { _tag: "TopUpTooLarge", amountFen: maxTopUpFen + 1, maxTopUpFen })
+    assert.equal(await balanceOf(buyer), 0)
+
+    // twice as many of the largest top-ups as the cap holds, all at once
+    const attempts = 2 * Math.ceil(maxWalletBalanceFen / maxTopUpFen)
+    const outcomes = await server.run(Effect.all(
+      Array.from({ length: attempts }, (_, index) => Effect.either(buyer.client.accounts.topUp({
+        headers: { "idempotency-key": `topup-cap-${index}` }, payload: { amountFen: maxTopUpFen as Fen }
+      }))),
+      { concurrency: "unbounded" }
+    ))
+    const credited = outcomes.filter(Either.isRight).length
+    for (const outcome of outcomes) if (Either.isLeft(outcome)) assert.equal(outcome.left._tag, "WalletBalanceLimitReached")
+    assert.equal(credited, Math.floor(maxWalletBalanceFen / maxTopUpFen))
+    assert.equal(await balanceOf(buyer), credited * maxTopUpFen)
+    const [topUps] = await server.run(storeQuery<{ total: number }>(
+      `SELECT COALESCE(SUM(amount_fen), 0) AS total FROM transfers WHERE purpose = 'top-up' AND credit_account_id = ?`, `W${buyer.customerId}`))
+    assert.equal(Number(topUps?.total), credited * maxTopUpFen)
+  })
+
   test("the same top-up key with another amount is IdempotencyKeyReused (409) and credits nothing", async () => {
     const buyer = await customer()
     await topUp(buyer, "topup-key-0003", 10_000)

@@ -49,7 +49,10 @@ export interface ServerSettings {
   readonly outboxBatchSize: number
   readonly holdSweepIntervalMs: number
   readonly holdSweepBatchSize: number
+  /** the most one top-up may bring (`TopUpTooLarge` above it) */
   readonly maxTopUpFen: number
+  /** the most a wallet may hold after a top-up (`WalletBalanceLimitReached` above it); refunds may still credit it */
+  readonly maxWalletBalanceFen: number
   /** how a hold takes a seat (reference/Inventory.ts) */
   readonly inventory: InventoryVariant
   /** the unsafe inventory double-books by design: only with this set (`--unsafe`) */
@@ -198,6 +201,8 @@ export const defaultSettings: ServerSettings = {
   holdSweepIntervalMs: 5_000,
   holdSweepBatchSize: 200,
   maxTopUpFen: 5_000_000,
+  // 1 million yuan: twenty of the largest top-ups
+  maxWalletBalanceFen: 100_000_000,
   inventory: "conditional",
   allowUnsafeInventory: false,
   plantedBug: "none",

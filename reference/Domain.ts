@@ -130,6 +130,15 @@ export class OrderNotPayable extends Schema.TaggedError<OrderNotPayable>()(
 export class InsufficientFunds extends Schema.TaggedError<InsufficientFunds>()(
   "InsufficientFunds", { balanceFen: Schema.Number, neededFen: Schema.Number }, HttpApiSchema.annotations({ status: 402 })
 ) {}
+/** One top-up may bring at most `maxTopUpFen`. */
+export class TopUpTooLarge extends Schema.TaggedError<TopUpTooLarge>()(
+  "TopUpTooLarge", { amountFen: Schema.Number, maxTopUpFen: Schema.Number }, HttpApiSchema.annotations({ status: 422 })
+) {}
+/** The top-up would take the wallet past `maxWalletBalanceFen`; nothing was credited. */
+export class WalletBalanceLimitReached extends Schema.TaggedError<WalletBalanceLimitReached>()(
+  "WalletBalanceLimitReached", { balanceFen: Schema.Number, amountFen: Schema.Number, maxWalletBalanceFen: Schema.Number },
+  HttpApiSchema.annotations({ status: 422 })
+) {}
 export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()(
   "IdempotencyKeyReused", { key: Schema.String }, HttpApiSchema.annotations({ status: 409 })
 ) {}
