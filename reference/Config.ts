@@ -119,6 +119,8 @@ export interface ServerSettings {
   /** the simulated bank's answer time for an authorisation: this, plus up to the jitter drawn from Random */
   readonly simulatedBankLatencyMs: number
   readonly simulatedBankLatencyJitterMs: number
+  /** wrong PINs in a row after which the simulated bank blocks a card (`pin-tries-exceeded`); a right PIN before then clears the count */
+  readonly simulatedBankMaxWrongPins: number
   /** the simulated gateway's notification delays: on time, and late */
   readonly simulatedGatewayCallbackDelayMs: number
   readonly simulatedGatewayLateCallbackDelayMs: number
@@ -244,6 +246,7 @@ export const defaultSettings: ServerSettings = {
   kioskPrintJobsBatchSize: 20,
   simulatedBankLatencyMs: 0,
   simulatedBankLatencyJitterMs: 0,
+  simulatedBankMaxWrongPins: 3,
   simulatedGatewayCallbackDelayMs: 0,
   simulatedGatewayLateCallbackDelayMs: 30_000,
   simulatedGatewayCallbackIntervalMs: 1_000,
