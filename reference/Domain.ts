@@ -156,6 +156,12 @@ export class TicketAlreadyUsed extends Schema.TaggedError<TicketAlreadyUsed>()(
 export class TicketNotValidHere extends Schema.TaggedError<TicketNotValidHere>()(
   "TicketNotValidHere", { reason: Schema.String }, HttpApiSchema.annotations({ status: 422 })
 ) {}
+/** The gate boards another train run than the ticket's (same station, another train or day). */
+export class TicketForAnotherTrain extends Schema.TaggedError<TicketForAnotherTrain>()(
+  "TicketForAnotherTrain",
+  { ticketId: Schema.String, ticketTrainCode: Schema.String, ticketServiceDate: Schema.String, gateTrainCode: Schema.String, gateServiceDate: Schema.String },
+  HttpApiSchema.annotations({ status: 403 })
+) {}
 export class BindingMismatch extends Schema.TaggedError<BindingMismatch>()(
   "BindingMismatch", { ticketId: Schema.String }, HttpApiSchema.annotations({ status: 403 })
 ) {}
