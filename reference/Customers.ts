@@ -105,6 +105,21 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
         return counted.password_hash
       })
 
+    /**
+     * A phone number's resident ID as a kiosk checks it before printing the customer's tickets: a secret of the
+     * account as its password is, so its attempts count towards the same lockout. The customer when the ID is
+     * right; undefined for an unknown phone, a wrong ID and a locked account alike, so the kiosk learns no more.
+     */
+    const checkResidentIdOf = (phone: PhoneNumber, residentId: string) =>
+      Effect.gen(function* () {
+        const customer = yield* repo.byPhone(phone)
+        if (!customer || customer.resident_id === null) return undefined
+        const counted = yield* countAttempt(Effect.flatMap(Clock.currentTimeMillis, (nowMs) => repo.countLoginAttempt(customer.id, loginLimits, nowMs)))
+        if (!counted || customer.resident_id !== residentId.toUpperCase()) return undefined
+        yield* repo.forgiveLoginAttempts(customer.id, counted.login_failures)
+        return customer.id
+      })
+
     const login = (input: { phone: PhoneNumber; password: string }) =>
       Effect.gen(function* () {
         const customer = yield* repo.byPhone(input.phone)
@@ -233,7 +248,7 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
       }).pipe(Effect.withSpan("Customers.deviceLogin"))
 
     return {
-      register, login, registerDevice, deviceLogin, authenticate, verifyPaymentPassword: (customerId: CustomerId, paymentPassword: string) =>
+      register, login, checkResidentIdOf, registerDevice, deviceLogin, authenticate, verifyPaymentPassword: (customerId: CustomerId, paymentPassword: string) =>
         Effect.asVoid(verifyPaymentPassword(customerId, paymentPassword)),
       profile, changeName, changePassword, changePaymentPassword
     } as const
