@@ -5,9 +5,10 @@
 import assert from "node:assert/strict"
 import { after, before, describe, test } from "node:test"
 import { Effect, Either } from "effect"
+import { defaultSettings } from "./Config.js"
 import type { Fen, OrderId, StationCode } from "./Domain.js"
 import {
-  bearer, createRun, newCustomer, rawRequest, startTestServer, storeQuery, tagOf
+  bearer, createRun, newCustomer, rawRequest, startTestServer, storeQuery, tagOf, withTestServer
 } from "./testing/TestServer.js"
 import type { TestCustomer, TestRun, TestServer } from "./testing/TestServer.js"
 
@@ -15,6 +16,9 @@ const fareFenPerSegment = 12_500
 /** SHH → BJP is two segments */
 const journeyPriceFen = 2 * fareFenPerSegment
 const concurrentReplays = 8
+/** concurrent payments of one order, the right password at `rightPasswordAt` among wrong ones */
+const passwordBurstSize = 60
+const rightPasswordAt = 40
 
 describe("accounts", () => {
   let server: TestServer
@@ -109,6 +113,33 @@ describe("accounts", () => {
     const results = outcomes.map((outcome) => Either.getOrThrowWith(outcome, (error) => new Error(`top-up refused: ${error._tag}`)))
     assert.equal(new Set(results.map((result) => result.transferId)).size, 1)
     assert.equal(await balanceOf(buyer), 30_000)
+  })
+
+  test("a top-up above maxTopUpFen is TopUpTooLarge (422); concurrent top-ups never take a wallet past maxWalletBalanceFen", async () => {
+    const buyer = await customer()
+    const { maxTopUpFen, maxWalletBalanceFen } = server.settings
+    const tooLarge = await rawRequest(server.baseUrl, "POST", "/wallet/top-ups", {
+      headers: { ...bearer(buyer.token), "idempotency-key": "topup-too-large" }, body: { amountFen: maxTopUpFen + 1 }
+    })
+    assert.equal(tooLarge.status, 422)
+    assert.deepEqual(tooLarge.json, { _tag: "TopUpTooLarge", amountFen: maxTopUpFen + 1, maxTopUpFen })
+    assert.equal(await balanceOf(buyer), 0)
+
+    // twice as many of the largest top-ups as the cap holds, all at once
+    const attempts = 2 * Math.ceil(maxWalletBalanceFen / maxTopUpFen)
+    const outcomes = await server.run(Effect.all(
+      Array.from({ length: attempts }, (_, index) => Effect.either(buyer.client.accounts.topUp({
+        headers: { "idempotency-key": `topup-cap-${index}` }, payload: { amountFen: maxTopUpFen as Fen }
+      }))),
+      { concurrency: "unbounded" }
+    ))
+    const credited = outcomes.filter(Either.isRight).length
+    for (const outcome of outcomes) if (Either.isLeft(outcome)) assert.equal(outcome.left._tag, "WalletBalanceLimitReached")
+    assert.equal(credited, Math.floor(maxWalletBalanceFen / maxTopUpFen))
+    assert.equal(await balanceOf(buyer), credited * maxTopUpFen)
+    const [topUps] = await server.run(storeQuery<{ total: number }>(
+      `SELECT COALESCE(SUM(amount_fen), 0) AS total FROM transfers WHERE purpose = 'top-up' AND credit_account_id = ?`, `W${buyer.customerId}`))
+    assert.equal(Number(topUps?.total), credited * maxTopUpFen)
   })
 
   test("the same top-up key with another amount is IdempotencyKeyReused (409) and credits nothing", async () => {
@@ -206,6 +237,35 @@ describe("accounts", () => {
     // a replay of a payment made before the lock is the customer's own stored answer: no password is checked
     const replay = await pay(buyer, paidEarlier.orderId, "pay-key-before-lock", "000000")
     assert.deepEqual(replay, earlierPayment)
+  })
+
+  test(`${passwordBurstSize} concurrent payments of one order with the right password late among wrong ones: at most maxPaymentPasswordFailures are checked, the order stays unpaid`, async () => {
+    // Node's default scrypt cost: each check takes long enough for the burst's checks to overlap, as in production
+    await withTestServer({ passwordHashCostN: defaultSettings.passwordHashCostN }, async (own) => {
+      const burstRun = await own.run(createRun(own.baseUrl, { trainCode: "D301", stations: ["SHH", "NJH", "BJP"], seatCount: 4, fareFenPerSegment }))
+      const buyer = await own.run(newCustomer(own.baseUrl))
+      await own.run(buyer.client.accounts.topUp({ headers: { "idempotency-key": "topup-key-burst" }, payload: { amountFen: 100_000 as Fen } }))
+      const order = await own.run(buyer.client.orders.hold({
+        payload: { runId: burstRun.runId, fromStation: "SHH" as StationCode, toStation: "BJP" as StationCode }
+      }))
+      const maxFailures = own.settings.maxPaymentPasswordFailures
+      const outcomes = await own.run(Effect.all(
+        Array.from({ length: passwordBurstSize }, (_, index) => Effect.either(buyer.client.accounts.pay({
+          path: { orderId: order.orderId }, headers: { "idempotency-key": `pay-key-burst-${index}` },
+          payload: { paymentPassword: index === rightPasswordAt ? buyer.paymentPassword : "000000" }
+        }))),
+        { concurrency: "unbounded" }
+      ))
+      const tags = outcomes.map((outcome) => Either.isRight(outcome) ? "paid" : outcome.left._tag)
+      const checked = tags.filter((tag) => tag === "PaymentPasswordWrong").length
+      assert.ok(checked <= maxFailures, `${checked} wrong payment passwords were checked, the limit is ${maxFailures}`)
+      assert.equal(tags[rightPasswordAt], "PaymentLocked", `the right password, sent after ${rightPasswordAt} wrong ones, was answered ${tags[rightPasswordAt]}`)
+      assert.deepEqual(new Set(tags), new Set(["PaymentPasswordWrong", "PaymentLocked"]))
+      assert.equal((await own.run(buyer.client.orders.getOrder({ path: { orderId: order.orderId } }))).state, "held")
+      const [transfers] = await own.run(storeQuery<{ count: number }>(
+        `SELECT COUNT(*) AS count FROM transfers WHERE order_id = ? AND purpose = 'order-payment'`, order.orderId))
+      assert.equal(Number(transfers?.count), 0)
+    })
   })
 
   test("a right payment password resets the count of wrong ones", async () => {

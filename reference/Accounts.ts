@@ -10,6 +10,7 @@ import { TopUpResult as TopUpResultSchema } from "./Accounts/Api.js"
 import { bankClearingAccountId, LedgerRepo, walletAccountId } from "./Accounts/Repo.js"
 import { Checkout } from "./Checkout.js"
 import { ServerConfig } from "./Config.js"
+import { TopUpTooLarge, WalletBalanceLimitReached } from "./Domain.js"
 import type { CustomerId } from "./Domain.js"
 import { Ids } from "./Ids.js"
 import { idempotent } from "./Idempotency.js"
@@ -29,9 +30,14 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
     const getWallet = (customerId: CustomerId) =>
       Effect.map(ledger.balance(walletAccountId(customerId)), (balance) => ({ balanceFen: Number(balance ?? 0) }))
 
-    /** Money arriving from the customer's bank (simulated): bank clearing → wallet. */
+    /**
+     * Money arriving from the customer's bank (simulated): bank clearing → wallet. At most `maxTopUpFen` at a
+     * time, and never past `maxWalletBalanceFen`: the balance is read after the credit, in its transaction, so
+     * concurrent top-ups (each waiting for the wallet row's lock) cannot pass the cap together.
+     */
     const topUp = (customerId: CustomerId, key: string, amountFen: number) =>
       Effect.gen(function* () {
+        if (amountFen > config.maxTopUpFen) return yield* new TopUpTooLarge({ amountFen, maxTopUpFen: config.maxTopUpFen })
         const nowMs = yield* Clock.currentTimeMillis
         const transferId = yield* ids.transferId
         const work = Effect.gen(function* () {
@@ -39,7 +45,12 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
             id: transferId, debit: bankClearingAccountId, credit: walletAccountId(customerId),
             amountFen, purpose: "top-up", orderId: null, nowMs
           })
-          const result: TopUpResult = { transferId, balanceFen: (yield* getWallet(customerId)).balanceFen }
+          const { balanceFen } = yield* getWallet(customerId)
+          if (balanceFen > config.maxWalletBalanceFen) {
+            // the failure rolls the credit back with the transaction
+            return yield* new WalletBalanceLimitReached({ balanceFen: balanceFen - amountFen, amountFen, maxWalletBalanceFen: config.maxWalletBalanceFen })
+          }
+          const result: TopUpResult = { transferId, balanceFen }
           return result
         })
         const request = { endpoint: "topUp", amountFen }

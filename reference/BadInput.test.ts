@@ -65,6 +65,10 @@ const badRequests = (context: { customer: TestCustomer; run: TestRun; gate: Test
     { name: "scan with an oversized QR", method: "POST", path: "/gates/scans", headers: { "x-device-key": gate.deviceKey }, body: { qr: "A".repeat(3000), presentedHolder: customer.phone }, status: 400, tag: "HttpApiDecodeError" },
     { name: "search without its parameters", method: "GET", path: "/runs?from=BJP", status: 400, tag: "HttpApiDecodeError" },
     { name: "search with a malformed date", method: "GET", path: "/runs?from=BJP&to=TJP&date=2025-13-01", status: 400, tag: "HttpApiDecodeError" },
+    { name: "run on 30 February", method: "POST", path: "/admin/runs", headers: admin, body: { ...newRun, trainCode: "K31", serviceDate: "2026-02-30" }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "run in the year 0000", method: "POST", path: "/admin/runs", headers: admin, body: { ...newRun, trainCode: "K32", serviceDate: "0000-01-01" }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "run past the service years", method: "POST", path: "/admin/runs", headers: admin, body: { ...newRun, trainCode: "K33", serviceDate: "2100-01-01" }, status: 400, tag: "HttpApiDecodeError" },
+    { name: "search on 31 April", method: "GET", path: "/runs?from=BJP&to=TJP&date=2026-04-31", status: 400, tag: "HttpApiDecodeError" },
     { name: "run with zero seats per coach", method: "POST", path: "/admin/runs", headers: admin, body: { ...newRun, coaches: [{ coach: 1, seatClass: "second", seatCount: 0 }] }, status: 400, tag: "HttpApiDecodeError" },
 
     // routes, methods and formats the contract does not have

@@ -9,9 +9,10 @@ import { Clock, Effect } from "effect"
 import type { NewRun, RunOffer } from "./Catalog/Api.js"
 import { ServerConfig } from "./Config.js"
 import { sha256Hex } from "./Customers.js"
-import { InvalidCatalog, maxSeatsPerRun, TrainRunExists, Unauthorized } from "./Domain.js"
+import { InvalidCatalog, maxSeatsPerRun, TrainRunExists, TrainRunNotFound, Unauthorized } from "./Domain.js"
 import type { GateId, RunId, ServiceDate, StationCode, TrainCode } from "./Domain.js"
 import { Ids } from "./Ids.js"
+import { GateNotFound } from "./Catalog/Errors.js"
 import { CatalogRepo, runRecordProblems } from "./Catalog/Repo.js"
 import type { RunRecord } from "./Catalog/Repo.js"
 import { onSaleAt, salesCloseAtMs } from "./Orders/SalesClose.js"
@@ -128,13 +129,33 @@ export class Catalog extends Effect.Service<Catalog>()("Catalog", {
 
     const authenticateGate = (deviceKey: string) =>
       Effect.gen(function* () {
-        const [gate] = yield* sql<{ id: GateId; station_code: StationCode }>`SELECT id, station_code FROM gates
-          WHERE key_hash = ${sha256Hex(deviceKey)}`
+        const [gate] = yield* sql<{ id: GateId; station_code: StationCode; train_code: string | null; service_date: string | null }>`
+          SELECT g.id, g.station_code, r.train_code, r.service_date FROM gates g LEFT JOIN train_runs r ON r.id = g.boarding_run_id
+          WHERE g.key_hash = ${sha256Hex(deviceKey)}`
         if (!gate) return yield* new Unauthorized({ message: "unknown gate device key" })
-        return { id: gate.id, station: gate.station_code }
+        const boarding = gate.train_code === null || gate.service_date === null ? null : { trainCode: gate.train_code, serviceDate: gate.service_date }
+        return { id: gate.id, station: gate.station_code, boarding }
       })
 
-    return { createRun, search, registerGate, authenticateGate } as const
+    /**
+     * The train run a gate boards from now on (null: any train boarding at its station, within its window). The
+     * run must stop at the gate's station.
+     */
+    const setGateBoarding = (gateId: GateId, runId: RunId | null) =>
+      Effect.gen(function* () {
+        const [gate] = yield* sql<{ station_code: StationCode }>`SELECT station_code FROM gates WHERE id = ${gateId}`
+        if (!gate) return yield* new GateNotFound({ gateId })
+        if (runId !== null) {
+          const [run] = yield* sql<{ id: RunId }>`SELECT id FROM train_runs WHERE id = ${runId}`
+          if (!run) return yield* new TrainRunNotFound({ runId })
+          const [stop] = yield* sql<{ stop_index: number }>`SELECT stop_index FROM run_stops WHERE run_id = ${runId} AND station_code = ${gate.station_code}`
+          if (!stop) return yield* new InvalidCatalog({ message: `run ${runId} does not stop at ${gate.station_code}, where gate ${gateId} is` })
+        }
+        yield* sql`UPDATE gates SET boarding_run_id = ${runId} WHERE id = ${gateId}`
+        return { gateId, boardingRunId: runId }
+      })
+
+    return { createRun, search, registerGate, authenticateGate, setGateBoarding } as const
   }),
   dependencies: [Ids.Default, CatalogRepo.Default]
 }) {}

@@ -6,11 +6,11 @@
 import assert from "node:assert/strict"
 import { after, before, describe, test } from "node:test"
 import { Effect } from "effect"
-import type { Fen, StationCode } from "./Domain.js"
+import type { Fen, GateId, RunId, StationCode } from "./Domain.js"
 import { decodeTicket, publicKeyFromRaw, ticketTextPrefix } from "./Issuance/TicketCode.js"
 import { buyTicket as buyIssuedTicket, fundedCustomer } from "./testing/Lifecycle.js"
 import {
-  bearer, createRun, newCustomer, newGate, rawRequest, serviceDateInDays, startTestServer, storeQuery, tagOf, withTestServer
+  adminClient, bearer, createRun, newCustomer, newGate, rawRequest, serviceDateInDays, startTestServer, storeQuery, tagOf, withTestServer
 } from "./testing/TestServer.js"
 import type { TestCustomer, TestGate, TestRun, TestServer } from "./testing/TestServer.js"
 
@@ -70,6 +70,43 @@ describe("check-in", () => {
   const scanOutcomes = async (gate: TestGate) =>
     (await server.run(storeQuery<{ outcome: string }>(`SELECT outcome FROM scans WHERE gate_id = ? ORDER BY id`, gate.gateId)))
       .map((row) => row.outcome)
+
+  test("a gate told which run it boards refuses a ticket for another train leaving its station ten minutes apart (TicketForAnotherTrain)", async () => {
+    const boarded = await server.run(createRun(server.baseUrl, { trainCode: "G41", stations: ["BJP", "TJP"], seatCount: 4 }))
+    const minutesApart = 10
+    const otherDepartureMinute = boarded.firstDepartureMinuteOfDay + minutesApart <= 1439 - 60
+      ? boarded.firstDepartureMinuteOfDay + minutesApart : boarded.firstDepartureMinuteOfDay - minutesApart
+    const other = await server.run(createRun(server.baseUrl, {
+      trainCode: "G43", stations: ["BJP", "TJP"], seatCount: 4, serviceDate: boarded.serviceDate, firstDepartureMinuteOfDay: otherDepartureMinute
+    }))
+    const platformGate = await server.run(newGate(server.baseUrl, "bjp-platform-4", "BJP"))
+    const admin = await server.run(adminClient(server.baseUrl))
+    const board = (runId: RunId | null) => server.run(admin.catalog.setGateBoarding({ path: { gateId: platformGate.gateId }, payload: { runId } }))
+    assert.deepEqual(await board(boarded.runId), { gateId: platformGate.gateId, boardingRunId: boarded.runId })
+
+    const otherTicket = await buyTicket(other)
+    const refused = await rawScan(platformGate, otherTicket.ticket.qr, otherTicket.buyer.phone)
+    assert.equal(refused.status, 403)
+    assert.deepEqual(refused.json, {
+      _tag: "TicketForAnotherTrain", ticketId: otherTicket.ticket.ticketId, ticketTrainCode: "G43", ticketServiceDate: other.serviceDate,
+      gateTrainCode: "G41", gateServiceDate: boarded.serviceDate
+    })
+    const boardedTicket = await buyTicket(boarded)
+    assert.equal((await scan(platformGate, boardedTicket.ticket.qr, boardedTicket.buyer.phone)).ticketId, boardedTicket.ticket.ticketId)
+
+    // the refused ticket was not used up: the gate boards its train next
+    await board(other.runId)
+    assert.equal((await scan(platformGate, otherTicket.ticket.qr, otherTicket.buyer.phone)).ticketId, otherTicket.ticket.ticketId)
+
+    const elsewhere = await server.run(createRun(server.baseUrl, { trainCode: "G45", stations: ["TJP", "SHH"], seatCount: 2 }))
+    const notStopping = await rawRequest(server.baseUrl, "PUT", `/admin/gates/${platformGate.gateId}/boarding`, {
+      headers: { "x-admin-key": server.settings.adminKey }, body: { runId: elsewhere.runId }
+    })
+    assert.equal(notStopping.status, 422)
+    assert.equal(tagOf(notStopping.json), "InvalidCatalog")
+    const unknownGate = await server.run(Effect.flip(admin.catalog.setGateBoarding({ path: { gateId: "no-such-gate" as GateId }, payload: { runId: null } })))
+    assert.equal(unknownGate._tag, "GateNotFound")
+  })
 
   test("the issued ticket verifies with the published key and carries the order's journey", async () => {
     const { buyer, order, paid, ticket } = await buyTicket()

@@ -6,8 +6,9 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect } from "effect"
 import { ServerConfig } from "./Config.js"
-import { BindingMismatch, InvalidTicket, TicketAlreadyUsed, TicketNotValidHere } from "./Domain.js"
+import { BindingMismatch, InvalidTicket, TicketAlreadyUsed, TicketForAnotherTrain, TicketNotValidHere } from "./Domain.js"
 import type { GateId, StationCode, TicketId } from "./Domain.js"
+import type { CurrentGate } from "./Auth/Api.js"
 import type { Admission } from "./Checkin/Api.js"
 import { TicketKeys } from "./Issuance/Keys.js"
 import { bindingTagFor, decodeTicket } from "./Issuance/TicketCode.js"
@@ -62,7 +63,17 @@ export class Checkin extends Effect.Service<Checkin>()("Checkin", {
         })
       })
 
-    const scan = (gate: { id: GateId; station: StationCode }, request: { qr: string; presentedHolder: string }) =>
+    /** A gate told which run it boards admits that run's tickets only, not another train leaving the same station. */
+    const checkBoarding = (payload: TicketPayload, gate: CurrentGate["Type"]) =>
+      gate.boarding !== null && payload.kind === "train" &&
+        (payload.trainCode !== gate.boarding.trainCode || payload.serviceDate !== gate.boarding.serviceDate)
+        ? new TicketForAnotherTrain({
+          ticketId: payload.ticketId, ticketTrainCode: payload.trainCode, ticketServiceDate: payload.serviceDate,
+          gateTrainCode: gate.boarding.trainCode, gateServiceDate: gate.boarding.serviceDate
+        })
+        : undefined
+
+    const scan = (gate: CurrentGate["Type"], request: { qr: string; presentedHolder: string }) =>
       Effect.gen(function* () {
         const nowMs = yield* Clock.currentTimeMillis
         const decoded = decodeTicket(request.qr, keys.publicKeys)
@@ -70,6 +81,8 @@ export class Checkin extends Effect.Service<Checkin>()("Checkin", {
         const payload = decoded.payload
         const notHere = checkValidHere(payload, gate.station, nowMs)
         if (notHere) return yield* new TicketNotValidHere({ reason: notHere })
+        const anotherTrain = checkBoarding(payload, gate)
+        if (anotherTrain) return yield* anotherTrain
         if (bindingTagFor(request.presentedHolder, keys.bindingSalt) !== payload.bindingTag) {
           return yield* new BindingMismatch({ ticketId: payload.ticketId })
         }

@@ -21,7 +21,18 @@ export interface ServerSettings {
   readonly sessionTtlMs: number
   /** scrypt cost parameter N (power of two). 16384 is Node's default; a scenario may lower it and says so */
   readonly passwordHashCostN: number
+  /** payment-password attempts counted (each before its check) until a right one gives them back; then payments lock */
   readonly maxPaymentPasswordFailures: number
+  /** login-password attempts counted (each before its check) until a right one gives them back; then logins lock */
+  readonly maxLoginPasswordFailures: number
+  /** how long logins stay locked after the attempt that reached `maxLoginPasswordFailures` */
+  readonly loginLockoutMs: number
+  /**
+   * An attempt refused at the limit waits this long, looking again every `passwordAttemptPollMs`, for attempts
+   * still being checked to be given back: concurrent retries of one right password then all pass the count
+   */
+  readonly passwordAttemptWaitMs: number
+  readonly passwordAttemptPollMs: number
   readonly adminKey: string
   /** how long before departure a gate starts admitting, and how long after it stops */
   readonly checkinOpensBeforeDepartureMs: number
@@ -38,7 +49,10 @@ export interface ServerSettings {
   readonly outboxBatchSize: number
   readonly holdSweepIntervalMs: number
   readonly holdSweepBatchSize: number
+  /** the most one top-up may bring (`TopUpTooLarge` above it) */
   readonly maxTopUpFen: number
+  /** the most a wallet may hold after a top-up (`WalletBalanceLimitReached` above it); refunds may still credit it */
+  readonly maxWalletBalanceFen: number
   /** how a hold takes a seat (reference/Inventory.ts) */
   readonly inventory: InventoryVariant
   /** the unsafe inventory double-books by design: only with this set (`--unsafe`) */
@@ -105,6 +119,8 @@ export interface ServerSettings {
   /** the simulated bank's answer time for an authorisation: this, plus up to the jitter drawn from Random */
   readonly simulatedBankLatencyMs: number
   readonly simulatedBankLatencyJitterMs: number
+  /** wrong PINs in a row after which the simulated bank blocks a card (`pin-tries-exceeded`); a right PIN before then clears the count */
+  readonly simulatedBankMaxWrongPins: number
   /** the simulated gateway's notification delays: on time, and late */
   readonly simulatedGatewayCallbackDelayMs: number
   readonly simulatedGatewayLateCallbackDelayMs: number
@@ -167,6 +183,10 @@ export const defaultSettings: ServerSettings = {
   sessionTtlMs: 24 * 3_600_000,
   passwordHashCostN: 16_384,
   maxPaymentPasswordFailures: 5,
+  maxLoginPasswordFailures: 10,
+  loginLockoutMs: 15 * 60_000,
+  passwordAttemptWaitMs: 2_000,
+  passwordAttemptPollMs: 25,
   adminKey: "chunyun-admin",
   checkinOpensBeforeDepartureMs: 2 * 3_600_000,
   checkinClosesAfterDepartureMs: 5 * 60_000,
@@ -183,6 +203,8 @@ export const defaultSettings: ServerSettings = {
   holdSweepIntervalMs: 5_000,
   holdSweepBatchSize: 200,
   maxTopUpFen: 5_000_000,
+  // 1 million yuan: twenty of the largest top-ups
+  maxWalletBalanceFen: 100_000_000,
   inventory: "conditional",
   allowUnsafeInventory: false,
   plantedBug: "none",
@@ -224,6 +246,7 @@ export const defaultSettings: ServerSettings = {
   kioskPrintJobsBatchSize: 20,
   simulatedBankLatencyMs: 0,
   simulatedBankLatencyJitterMs: 0,
+  simulatedBankMaxWrongPins: 3,
   simulatedGatewayCallbackDelayMs: 0,
   simulatedGatewayLateCallbackDelayMs: 30_000,
   simulatedGatewayCallbackIntervalMs: 1_000,

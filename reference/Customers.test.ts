@@ -6,6 +6,7 @@ import assert from "node:assert/strict"
 import { after, before, describe, test } from "node:test"
 import { setTimeout as sleep } from "node:timers/promises"
 import { Effect, Either } from "effect"
+import { defaultSettings } from "./Config.js"
 import { makeResidentId } from "./Customers/ResidentId.js"
 import type { PhoneNumber } from "./Domain.js"
 import { customerWithResidentId } from "./testing/Customers.js"
@@ -16,6 +17,9 @@ import {
 import type { TestServer } from "./testing/TestServer.js"
 
 const concurrentRegistrations = 10
+/** concurrent logins, the right password at `rightPasswordAt` among wrong ones */
+const passwordBurstSize = 100
+const rightPasswordAt = 60
 
 describe("customers", () => {
   let server: TestServer
@@ -55,6 +59,45 @@ describe("customers", () => {
     ))
     assert.equal(outcomes.filter(Either.isRight).length, 1)
     for (const outcome of outcomes.filter(Either.isLeft)) assert.equal(outcome.left._tag, "PhoneAlreadyRegistered")
+  })
+
+  test(`${passwordBurstSize} concurrent logins with the right password late among wrong ones: at most maxLoginPasswordFailures are checked, then the account is locked for loginLockoutMs`, async () => {
+    // Node's default scrypt cost: each check takes long enough for the burst's checks to overlap, as in production
+    await withTestServer({ passwordHashCostN: defaultSettings.passwordHashCostN }, async (own) => {
+      const customer = await own.run(newCustomer(own.baseUrl))
+      const anonymous = await own.run(anonymousClient(own.baseUrl))
+      const login = (password: string) => anonymous.customers.login({ payload: { phone: customer.phone, password } })
+      const maxFailures = own.settings.maxLoginPasswordFailures
+      const outcomes = await own.run(Effect.all(
+        Array.from({ length: passwordBurstSize }, (_, index) => Effect.either(login(index === rightPasswordAt ? testPassword : `wrong password ${index}`))),
+        { concurrency: "unbounded" }
+      ))
+      const tags = outcomes.map((outcome) => Either.isRight(outcome) ? "session" : outcome.left._tag)
+      const checked = tags.filter((tag) => tag === "InvalidCredentials").length
+      assert.ok(checked <= maxFailures, `${checked} wrong login passwords were checked, the limit is ${maxFailures}`)
+      assert.equal(tags[rightPasswordAt], "LoginLocked", `the right password, sent after ${rightPasswordAt} wrong ones, was answered ${tags[rightPasswordAt]}`)
+      assert.deepEqual(new Set(tags), new Set(["InvalidCredentials", "LoginLocked"]))
+
+      // the session the customer already had cannot guess the password either: changing it is refused unchecked
+      const change = await rawRequest(own.baseUrl, "PUT", "/customers/me/password", {
+        headers: bearer(customer.token), body: { oldPassword: testPassword, newPassword: "a brand new password" }
+      })
+      assert.equal(change.status, 423)
+      assert.equal(tagOf(change.json), "LoginLocked")
+
+      const locked = await rawRequest(own.baseUrl, "POST", "/sessions", { body: { phone: customer.phone, password: testPassword } })
+      assert.equal(locked.status, 423)
+      const retryAfterMs = (locked.json as { retryAfterMs: number }).retryAfterMs
+      assert.ok(retryAfterMs > 0 && retryAfterMs <= own.settings.loginLockoutMs, `retryAfterMs ${retryAfterMs}`)
+      own.advanceClock(own.settings.loginLockoutMs)
+      const session = await own.run(login(testPassword))
+      assert.equal(session.customerId, customer.customerId)
+      // the right password gave back its attempt: a wrong one now has the whole count before it
+      for (let failures = 1; failures <= maxFailures; failures++) {
+        assert.equal((await own.run(Effect.flip(login("wrong again"))))._tag, "InvalidCredentials")
+      }
+      assert.equal((await own.run(Effect.flip(login(testPassword))))._tag, "LoginLocked")
+    })
   })
 
   test("a session token identifies its customer; each login is a new session", async () => {

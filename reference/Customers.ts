@@ -10,7 +10,7 @@ import { LedgerRepo } from "./Accounts/Repo.js"
 import { ServerConfig } from "./Config.js"
 import { classOf, localDateOf } from "./Customers/Classification.js"
 import { decodeDeviceId } from "./Customers/DeviceId.js"
-import { DeviceAlreadyRegistered, InvalidDeviceId, InvalidResidentId, NoLoginPassword, OldPasswordWrong } from "./Customers/Errors.js"
+import { DeviceAlreadyRegistered, InvalidDeviceId, InvalidResidentId, LoginLocked, NoLoginPassword, OldPasswordWrong } from "./Customers/Errors.js"
 import type { Profile } from "./Customers/Api.js"
 import { CustomersRepo } from "./Customers/Repo.js"
 import type { CustomerRow } from "./Customers/Repo.js"
@@ -70,11 +70,61 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
         return { token, customerId, expiresAtMs }
       })
 
+    /**
+     * Counts an attempt (`count` is a conditional write: undefined at the limit). The count includes attempts
+     * whose check is still running, which a right password gives back: an attempt refused at the limit looks
+     * again for `passwordAttemptWaitMs`, so concurrent retries of one right password do not lock each other out.
+     */
+    const countAttempt = <A, E, R>(count: Effect.Effect<A | undefined, E, R>) =>
+      Effect.gen(function* () {
+        const giveUpAtMs = (yield* Clock.currentTimeMillis) + config.passwordAttemptWaitMs
+        while (true) {
+          const counted = yield* count
+          if (counted !== undefined || (yield* Clock.currentTimeMillis) >= giveUpAtMs) return counted
+          yield* Effect.sleep(config.passwordAttemptPollMs)
+        }
+      })
+
+    const loginLimits = { maxFailures: config.maxLoginPasswordFailures, lockoutMs: config.loginLockoutMs }
+
+    /**
+     * Checks a login password, counting the attempt before the check (Repo `countLoginAttempt`): however many
+     * requests race, no more than `maxLoginPasswordFailures` are checked before the account locks for
+     * `loginLockoutMs`. A right password gives back the attempts counted up to its own.
+     */
+    const checkLoginPassword = <E>(customerId: CustomerId, password: string, wrong: E) =>
+      Effect.gen(function* () {
+        const counted = yield* countAttempt(Effect.flatMap(Clock.currentTimeMillis, (nowMs) => repo.countLoginAttempt(customerId, loginLimits, nowMs)))
+        if (!counted) {
+          const nowMs = yield* Clock.currentTimeMillis
+          const lockedUntilMs = (yield* repo.loginLockedUntilMs(customerId)) ?? nowMs
+          return yield* new LoginLocked({ retryAfterMs: Math.max(0, lockedUntilMs - nowMs) })
+        }
+        if (counted.password_hash === null || !(yield* passwords.verify(password, counted.password_hash))) return yield* Effect.fail(wrong)
+        yield* repo.forgiveLoginAttempts(customerId, counted.login_failures)
+        return counted.password_hash
+      })
+
+    /**
+     * A phone number's resident ID as a kiosk checks it before printing the customer's tickets: a secret of the
+     * account as its password is, so its attempts count towards the same lockout. The customer when the ID is
+     * right; undefined for an unknown phone, a wrong ID and a locked account alike, so the kiosk learns no more.
+     */
+    const checkResidentIdOf = (phone: PhoneNumber, residentId: string) =>
+      Effect.gen(function* () {
+        const customer = yield* repo.byPhone(phone)
+        if (!customer || customer.resident_id === null) return undefined
+        const counted = yield* countAttempt(Effect.flatMap(Clock.currentTimeMillis, (nowMs) => repo.countLoginAttempt(customer.id, loginLimits, nowMs)))
+        if (!counted || customer.resident_id !== residentId.toUpperCase()) return undefined
+        yield* repo.forgiveLoginAttempts(customer.id, counted.login_failures)
+        return customer.id
+      })
+
     const login = (input: { phone: PhoneNumber; password: string }) =>
       Effect.gen(function* () {
         const customer = yield* repo.byPhone(input.phone)
         if (!customer || customer.password_hash === null) return yield* new InvalidCredentials()
-        if (!(yield* passwords.verify(input.password, customer.password_hash))) return yield* new InvalidCredentials()
+        yield* checkLoginPassword(customer.id, input.password, new InvalidCredentials())
         return yield* newSession(customer.id)
       }).pipe(Effect.withSpan("Customers.login"))
 
@@ -140,8 +190,8 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
         if (customer.password_hash === null) {
           return yield* new NoLoginPassword({ message: "an anonymous device's customer has no login password" })
         }
-        const oldHash = customer.password_hash
-        if (!(yield* passwords.verify(input.oldPassword, oldHash))) return yield* new OldPasswordWrong()
+        // the old password is a login password: a stolen session guesses it no faster than a login would
+        const oldHash = yield* checkLoginPassword(customerId, input.oldPassword, new OldPasswordWrong())
         const newHash = yield* passwords.hash(input.newPassword)
         // a concurrent change with the same old password replaced the hash first: this one's old password is stale
         const replaced = yield* sql.withTransaction(Effect.gen(function* () {
@@ -154,19 +204,23 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
         return yield* newSession(customerId)
       }).pipe(Effect.withSpan("Customers.changePassword"))
 
-    /** Checks the six-digit payment password; locks payments after `maxPaymentPasswordFailures` wrong tries. */
+    /**
+     * Checks the six-digit payment password, counting the attempt before the check (Repo `countPaymentAttempt`):
+     * however many requests race, no more than `maxPaymentPasswordFailures` are checked before payments lock.
+     * A right password gives back the attempts counted up to its own.
+     */
     const verifyPaymentPassword = (customerId: CustomerId, paymentPassword: string) =>
       Effect.gen(function* () {
-        const customer = yield* existing(customerId)
-        if (customer.payment_failures >= config.maxPaymentPasswordFailures) {
+        const counted = yield* countAttempt(repo.countPaymentAttempt(customerId, config.maxPaymentPasswordFailures))
+        if (!counted) {
+          yield* existing(customerId)
           return yield* new PaymentLocked({ message: "too many wrong payment passwords; reset required" })
         }
-        if (yield* passwords.verify(paymentPassword, customer.payment_password_hash)) {
-          yield* repo.resetPaymentFailures(customerId)
-          return customer
+        if (yield* passwords.verify(paymentPassword, counted.payment_password_hash)) {
+          yield* repo.forgivePaymentAttempts(customerId, counted.payment_failures)
+          return counted
         }
-        const failures = yield* repo.recordPaymentFailure(customerId)
-        return yield* new PaymentPasswordWrong({ attemptsLeft: Math.max(0, config.maxPaymentPasswordFailures - failures) })
+        return yield* new PaymentPasswordWrong({ attemptsLeft: Math.max(0, config.maxPaymentPasswordFailures - counted.payment_failures) })
       })
 
     /** The old payment password is checked like a payment's: wrong ones count towards the lockout. */
@@ -194,7 +248,7 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
       }).pipe(Effect.withSpan("Customers.deviceLogin"))
 
     return {
-      register, login, registerDevice, deviceLogin, authenticate, verifyPaymentPassword: (customerId: CustomerId, paymentPassword: string) =>
+      register, login, checkResidentIdOf, registerDevice, deviceLogin, authenticate, verifyPaymentPassword: (customerId: CustomerId, paymentPassword: string) =>
         Effect.asVoid(verifyPaymentPassword(customerId, paymentPassword)),
       profile, changeName, changePassword, changePaymentPassword
     } as const

@@ -5,12 +5,17 @@
  */
 import assert from "node:assert/strict"
 import { after, before, describe, test } from "node:test"
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
+import { defaultSettings } from "./Config.js"
 import { buyJourney, freshDeviceId, newDevice } from "./testing/Customers.js"
 import {
-  anonymousClient, createRun, newCustomer, newGate, rawRequest, startTestServer, storeQuery, tagOf
+  anonymousClient, createRun, newCustomer, newGate, rawRequest, startTestServer, storeQuery, tagOf, withTestServer
 } from "./testing/TestServer.js"
 import type { TestGate, TestRun, TestServer } from "./testing/TestServer.js"
+
+/** concurrent device logins, the right payment password at `rightPasswordAt` among wrong ones */
+const passwordBurstSize = 60
+const rightPasswordAt = 40
 
 describe("anonymous devices", () => {
   let server: TestServer
@@ -100,6 +105,29 @@ describe("anonymous devices", () => {
     }
     const locked = await server.run(Effect.flip(buyJourney(device, run, "device-locked")))
     assert.equal(locked._tag, "PaymentLocked")
+  })
+
+  test(`${passwordBurstSize} concurrent device logins with the right password late among wrong ones: at most maxPaymentPasswordFailures are checked, no session opens`, async () => {
+    // Node's default scrypt cost: each check takes long enough for the burst's checks to overlap, as in production
+    await withTestServer({ passwordHashCostN: defaultSettings.passwordHashCostN }, async (own) => {
+      const device = await own.run(newDevice(own.baseUrl))
+      const anonymous = await own.run(anonymousClient(own.baseUrl))
+      const maxFailures = own.settings.maxPaymentPasswordFailures
+      const outcomes = await own.run(Effect.all(
+        Array.from({ length: passwordBurstSize }, (_, index) => Effect.either(anonymous.customers.deviceLogin({
+          payload: { deviceId: device.deviceId, paymentPassword: index === rightPasswordAt ? device.paymentPassword : "000000" }
+        }))),
+        { concurrency: "unbounded" }
+      ))
+      const tags = outcomes.map((outcome) => Either.isRight(outcome) ? "session" : outcome.left._tag)
+      const checked = tags.filter((tag) => tag === "PaymentPasswordWrong").length
+      assert.ok(checked <= maxFailures, `${checked} wrong payment passwords were checked, the limit is ${maxFailures}`)
+      assert.equal(tags[rightPasswordAt], "PaymentLocked", `the right password, sent after ${rightPasswordAt} wrong ones, was answered ${tags[rightPasswordAt]}`)
+      assert.deepEqual(new Set(tags), new Set(["PaymentPasswordWrong", "PaymentLocked"]))
+      const [sessions] = await own.run(storeQuery<{ count: number }>(`SELECT COUNT(*) AS count FROM sessions WHERE customer_id = ?`, device.customerId))
+      // the registration's own session only
+      assert.equal(Number(sessions?.count), 1)
+    })
   })
 
   test("a registered device signs in again with its ID and payment password; an unknown one cannot", async () => {

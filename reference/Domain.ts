@@ -42,8 +42,20 @@ export const StationCode = Schema.String.pipe(Schema.pattern(/^[A-Z]{3}$/), Sche
 export type StationCode = typeof StationCode.Type
 export const TrainCode = Schema.String.pipe(Schema.pattern(/^[A-Z][0-9A-Z]{0,7}$/), Schema.brand("TrainCode"))
 export type TrainCode = typeof TrainCode.Type
+/** the years a service date may fall in: a run in year 0000 or 9999 is a typing error, not a timetable */
+export const minServiceDateYear = 2000
+export const maxServiceDateYear = 2099
+const daysInMonth = (year: number, month: number) => new Date(Date.UTC(year, month, 0)).getUTCDate()
+/** YYYY-MM-DD names a day of the Gregorian calendar (no 30 February) within the service years */
+const isServiceDay = (text: string) => {
+  const [year = 0, month = 0, day = 0] = text.split("-").map(Number)
+  return year >= minServiceDateYear && year <= maxServiceDateYear && day <= daysInMonth(year, month)
+}
 export const ServiceDate = Schema.String.pipe(
   Schema.pattern(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/),
+  Schema.filter(isServiceDay, {
+    message: (issue) => `a calendar date in ${minServiceDateYear}..${maxServiceDateYear}, got ${JSON.stringify(issue.actual)}`
+  }),
   Schema.brand("ServiceDate")
 )
 export type ServiceDate = typeof ServiceDate.Type
@@ -118,6 +130,15 @@ export class OrderNotPayable extends Schema.TaggedError<OrderNotPayable>()(
 export class InsufficientFunds extends Schema.TaggedError<InsufficientFunds>()(
   "InsufficientFunds", { balanceFen: Schema.Number, neededFen: Schema.Number }, HttpApiSchema.annotations({ status: 402 })
 ) {}
+/** One top-up may bring at most `maxTopUpFen`. */
+export class TopUpTooLarge extends Schema.TaggedError<TopUpTooLarge>()(
+  "TopUpTooLarge", { amountFen: Schema.Number, maxTopUpFen: Schema.Number }, HttpApiSchema.annotations({ status: 422 })
+) {}
+/** The top-up would take the wallet past `maxWalletBalanceFen`; nothing was credited. */
+export class WalletBalanceLimitReached extends Schema.TaggedError<WalletBalanceLimitReached>()(
+  "WalletBalanceLimitReached", { balanceFen: Schema.Number, amountFen: Schema.Number, maxWalletBalanceFen: Schema.Number },
+  HttpApiSchema.annotations({ status: 422 })
+) {}
 export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()(
   "IdempotencyKeyReused", { key: Schema.String }, HttpApiSchema.annotations({ status: 409 })
 ) {}
@@ -134,6 +155,12 @@ export class TicketAlreadyUsed extends Schema.TaggedError<TicketAlreadyUsed>()(
 ) {}
 export class TicketNotValidHere extends Schema.TaggedError<TicketNotValidHere>()(
   "TicketNotValidHere", { reason: Schema.String }, HttpApiSchema.annotations({ status: 422 })
+) {}
+/** The gate boards another train run than the ticket's (same station, another train or day). */
+export class TicketForAnotherTrain extends Schema.TaggedError<TicketForAnotherTrain>()(
+  "TicketForAnotherTrain",
+  { ticketId: Schema.String, ticketTrainCode: Schema.String, ticketServiceDate: Schema.String, gateTrainCode: Schema.String, gateServiceDate: Schema.String },
+  HttpApiSchema.annotations({ status: 403 })
 ) {}
 export class BindingMismatch extends Schema.TaggedError<BindingMismatch>()(
   "BindingMismatch", { ticketId: Schema.String }, HttpApiSchema.annotations({ status: 403 })

@@ -3,7 +3,8 @@ import { Schema } from "effect"
 import { CustomerAuth } from "../Auth/Api.js"
 import {
   HoldExpired, IdempotencyKey, IdempotencyKeyReused, InsufficientFunds, OrderId, OrderNotFound, OrderNotPayable,
-  OrderState, PaymentLocked, PaymentPassword, PaymentPasswordWrong, PositiveFen, TicketId, TransferId
+  OrderState, PaymentLocked, PaymentPassword, PaymentPasswordWrong, PositiveFen, TicketId, TopUpTooLarge, TransferId,
+  WalletBalanceLimitReached
 } from "../Domain.js"
 import { Ticket } from "../Issuance/Api.js"
 
@@ -35,6 +36,8 @@ export class AccountsApi extends HttpApiGroup.make("accounts")
       .setPayload(Schema.Struct({ amountFen: PositiveFen }))
       .addSuccess(TopUpResult, { status: 201 })
       .addError(IdempotencyKeyReused)
+      .addError(TopUpTooLarge)
+      .addError(WalletBalanceLimitReached)
   )
   .add(
     HttpApiEndpoint.post("pay", "/orders/:orderId/payment")

@@ -21,7 +21,12 @@ export class CustomerAuth extends HttpApiMiddleware.Tag<CustomerAuth>()("Custome
 
 export class CurrentGate extends Context.Tag("CurrentGate")<
   CurrentGate,
-  { readonly id: GateId; readonly station: StationCode }
+  {
+    readonly id: GateId
+    readonly station: StationCode
+    /** the train run the gate boards, when an operator set one: it then admits that run's tickets only */
+    readonly boarding: { readonly trainCode: string; readonly serviceDate: string } | null
+  }
 >() {}
 
 export class GateAuth extends HttpApiMiddleware.Tag<GateAuth>()("GateAuth", {

@@ -5,6 +5,7 @@ import {
   Fen, GateId, InvalidCatalog, InvalidSegment, maxCoachesPerRun, maxSeatsPerRun, maxStopsPerTrain, MinuteOfDay, RunId,
   SeatClass, ServiceDate, StationCode, TrainCode, TrainRunExists, TrainRunNotFound
 } from "../Domain.js"
+import { GateNotFound } from "./Errors.js"
 
 /**
  * A seat class or zone name as holds and offers name it: a train's "business", "first", "second", a
@@ -144,5 +145,16 @@ export class CatalogApi extends HttpApiGroup.make("catalog")
     HttpApiEndpoint.post("registerGate", "/admin/gates")
       .setPayload(Schema.Struct({ gateId: GateId, station: StationCode }))
       .addSuccess(Schema.Struct({ gateId: GateId, deviceKey: Schema.String }), { status: 201 })
+      .middleware(AdminAuth)
+  )
+  .add(
+    // the train run a gate boards (a platform's gate boards one train at a time); null: any train at its station
+    HttpApiEndpoint.put("setGateBoarding", "/admin/gates/:gateId/boarding")
+      .setPath(Schema.Struct({ gateId: GateId }))
+      .setPayload(Schema.Struct({ runId: Schema.NullOr(RunId) }))
+      .addSuccess(Schema.Struct({ gateId: GateId, boardingRunId: Schema.NullOr(RunId) }))
+      .addError(GateNotFound)
+      .addError(TrainRunNotFound)
+      .addError(InvalidCatalog)
       .middleware(AdminAuth)
   ) {}

@@ -18,3 +18,7 @@ export class CinemaExists extends Schema.TaggedError<CinemaExists>()(
 export class HallNotFound extends Schema.TaggedError<HallNotFound>()(
   "HallNotFound", { cinema: Schema.String, hall: Schema.Number }, HttpApiSchema.annotations({ status: 404 })
 ) {}
+/** No gate was registered with this ID. */
+export class GateNotFound extends Schema.TaggedError<GateNotFound>()(
+  "GateNotFound", { gateId: Schema.String }, HttpApiSchema.annotations({ status: 404 })
+) {}

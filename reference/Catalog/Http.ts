@@ -12,4 +12,5 @@ export const CatalogHttp = HttpApiBuilder.group(ChunyunApi, "catalog", (handlers
       .handle("seatMap", ({ path, urlParams }) => storeDefects(seatMaps.seatMap(path.runId, urlParams)))
       .handle("createRun", ({ payload }) => storeDefects(catalog.createRun(payload)))
       .handle("registerGate", ({ payload }) => storeDefects(catalog.registerGate(payload.gateId, payload.station)))
+      .handle("setGateBoarding", ({ path, payload }) => storeDefects(catalog.setGateBoarding(path.gateId, payload.runId)))
   ))

@@ -2,7 +2,7 @@ import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { GateAuth } from "../Auth/Api.js"
 import {
-  BindingMismatch, InvalidTicket, StationCode, TicketAlreadyUsed, TicketId, TicketNotValidHere
+  BindingMismatch, InvalidTicket, StationCode, TicketAlreadyUsed, TicketForAnotherTrain, TicketId, TicketNotValidHere
 } from "../Domain.js"
 
 export const ScanRequest = Schema.Struct({
@@ -30,6 +30,7 @@ export class CheckinApi extends HttpApiGroup.make("checkin")
       .addError(InvalidTicket)
       .addError(TicketAlreadyUsed)
       .addError(TicketNotValidHere)
+      .addError(TicketForAnotherTrain)
       .addError(BindingMismatch)
       .middleware(GateAuth)
   ) {}

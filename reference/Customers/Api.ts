@@ -4,7 +4,7 @@ import { CustomerAuth } from "../Auth/Api.js"
 import {
   CustomerId, InvalidCredentials, Password, PaymentLocked, PaymentPassword, PaymentPasswordWrong, PhoneAlreadyRegistered, PhoneNumber
 } from "../Domain.js"
-import { DeviceAlreadyRegistered, InvalidDeviceId, InvalidResidentId, NoLoginPassword, OldPasswordWrong } from "./Errors.js"
+import { DeviceAlreadyRegistered, InvalidDeviceId, InvalidResidentId, LoginLocked, NoLoginPassword, OldPasswordWrong } from "./Errors.js"
 
 export const CustomerName = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(40))
 
@@ -73,6 +73,7 @@ export class CustomersApi extends HttpApiGroup.make("customers")
       .setPayload(Credentials)
       .addSuccess(Session, { status: 201 })
       .addError(InvalidCredentials)
+      .addError(LoginLocked)
   )
   .add(
     HttpApiEndpoint.post("registerDevice", "/devices")
@@ -106,6 +107,7 @@ export class ProfileApi extends HttpApiGroup.make("profile")
       // every earlier session ends; this is the new one
       .addSuccess(Session)
       .addError(OldPasswordWrong)
+      .addError(LoginLocked)
       .addError(NoLoginPassword)
   )
   .add(

@@ -21,3 +21,7 @@ export class OldPasswordWrong extends Schema.TaggedError<OldPasswordWrong>()(
 export class NoLoginPassword extends Schema.TaggedError<NoLoginPassword>()(
   "NoLoginPassword", { message: Schema.String }, HttpApiSchema.annotations({ status: 409 })
 ) {}
+/** Too many wrong login passwords: no password of this account is checked for `retryAfterMs` more. */
+export class LoginLocked extends Schema.TaggedError<LoginLocked>()(
+  "LoginLocked", { retryAfterMs: Schema.Number }, HttpApiSchema.annotations({ status: 423 })
+) {}

@@ -12,6 +12,8 @@ export interface CustomerRow {
   readonly password_hash: string | null
   readonly payment_password_hash: string
   readonly payment_failures: number
+  readonly login_failures: number
+  readonly login_locked_until_ms: number | string | null
   readonly name: string | null
   readonly resident_id: string | null
   readonly province: string | null
@@ -73,11 +75,37 @@ export class CustomersRepo extends Effect.Service<CustomersRepo>()("CustomersRep
             WHERE s.token_hash = ? AND s.expires_at_ms > ?`, [tokenHash, nowMs]).pipe(
           Effect.map((row) => row && ({ id: row.id, phone: row.phone, deviceId: row.device_id } satisfies SessionCustomer))
         ),
-      recordPaymentFailure: (id: CustomerId) =>
-        sql<{ payment_failures: number }>`UPDATE customers SET payment_failures = payment_failures + 1 WHERE id = ${id}
-            RETURNING payment_failures`.pipe(Effect.map((rows) => rows[0]?.payment_failures ?? 0)),
-      resetPaymentFailures: (id: CustomerId) =>
-        sql`UPDATE customers SET payment_failures = 0 WHERE id = ${id} AND payment_failures <> 0`,
+      /**
+       * Counts a payment-password attempt before its check, in one conditional write: no row once
+       * `maxFailures` attempts are counted, however many requests race, so no more than that many are ever checked.
+       */
+      countPaymentAttempt: (id: CustomerId, maxFailures: number) =>
+        sql<CustomerRow>`UPDATE customers SET payment_failures = payment_failures + 1
+            WHERE id = ${id} AND payment_failures < ${maxFailures} RETURNING *`.pipe(Effect.map((rows) => rows[0])),
+      /** A right password gives back the `counted` attempts up to and including its own; later ones stay counted. */
+      forgivePaymentAttempts: (id: CustomerId, counted: number) =>
+        sql`UPDATE customers SET payment_failures = CASE WHEN payment_failures > ${counted} THEN payment_failures - ${counted} ELSE 0 END
+            WHERE id = ${id}`,
+      /**
+       * Counts a login-password attempt before its check, as payments do, except that the lock ends: the attempt
+       * that reaches `maxFailures` locks the account until `lockoutMs` later, and the first attempt after that
+       * starts a fresh count. No row while the account is locked.
+       */
+      countLoginAttempt: (id: CustomerId, limits: { maxFailures: number; lockoutMs: number }, nowMs: number) =>
+        sql<{ id: CustomerId; password_hash: string | null; login_failures: number }>`UPDATE customers SET
+              login_failures = CASE WHEN login_failures >= ${limits.maxFailures} THEN 1 ELSE login_failures + 1 END,
+              login_locked_until_ms = CASE
+                WHEN (CASE WHEN login_failures >= ${limits.maxFailures} THEN 1 ELSE login_failures + 1 END) >= ${limits.maxFailures}
+                THEN CAST(${nowMs + limits.lockoutMs} AS BIGINT) ELSE NULL END
+            WHERE id = ${id} AND (login_failures < ${limits.maxFailures} OR login_locked_until_ms <= ${nowMs})
+            RETURNING id, password_hash, login_failures`.pipe(Effect.map((rows) => rows[0])),
+      forgiveLoginAttempts: (id: CustomerId, counted: number) =>
+        sql`UPDATE customers SET login_failures = CASE WHEN login_failures > ${counted} THEN login_failures - ${counted} ELSE 0 END
+            WHERE id = ${id}`,
+      loginLockedUntilMs: (id: CustomerId) =>
+        sql<{ login_locked_until_ms: number | string | null }>`SELECT login_locked_until_ms FROM customers WHERE id = ${id}`.pipe(
+          Effect.map((rows) => rows[0]?.login_locked_until_ms == null ? undefined : Number(rows[0].login_locked_until_ms))
+        ),
       deleteSessions: (customerId: CustomerId) => sql`DELETE FROM sessions WHERE customer_id = ${customerId}`,
       setName: (id: CustomerId, name: string) => sql`UPDATE customers SET name = ${name} WHERE id = ${id}`,
       /** Conditional on the hash read before: a concurrent change of the same password wins once. */

@@ -3,7 +3,10 @@ import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 
 /** `issuer-unavailable`: the bank could not decide (ISO 8583 response 91), as in a brownout; the passenger may try again */
-export const DeclineReason = Schema.Literal("wrong-pin", "insufficient-funds", "lost-card", "unknown-card", "invalid-pin-block", "issuer-unavailable")
+/** `pin-tries-exceeded`: the card is blocked after too many wrong PINs, and stays so whatever PIN comes next */
+export const DeclineReason = Schema.Literal(
+  "wrong-pin", "pin-tries-exceeded", "insufficient-funds", "lost-card", "unknown-card", "invalid-pin-block", "issuer-unavailable"
+)
 export type DeclineReason = typeof DeclineReason.Type
 
 /** The bank refused the card: nothing was charged, the order stays held. */

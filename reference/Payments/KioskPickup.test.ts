@@ -11,7 +11,7 @@ import { buyTicket, newTicketMachine } from "../testing/Delivery.js"
 import { cardState, issueCard, newKiosk } from "../testing/Payments.js"
 import type { TestKiosk } from "../testing/Payments.js"
 import {
-  adminClient, anonymousClient, createRun, customerClient, freshPhone, freshResidentId, rawRequest, startTestServer, tagOf,
+  adminClient, anonymousClient, createRun, customerClient, freshPhone, freshResidentId, rawRequest, startTestServer, storeQuery, tagOf,
   testPassword, testPaymentPassword
 } from "../testing/TestServer.js"
 import type { TestCustomer, TestRun, TestServer } from "../testing/TestServer.js"
@@ -88,6 +88,19 @@ describe("kiosk pickup", () => {
     assert.equal(typeof voucher.redeemedAtMs, "number")
     assert.equal((await pickup({ voucherCode: voucher.code }, otherKiosk)).status, 409)
     assert.equal((await pickup({ phone: customer.phone, residentId }, otherKiosk)).status, 404)
+  })
+
+  test("resident IDs guessed at a kiosk count towards the account's lockout: past maxLoginPasswordFailures the right ID prints nothing either", async () => {
+    const { customer, residentId } = await appCustomer()
+    await server.run(buyTicket(customer, run))
+    const maxFailures = server.settings.maxLoginPasswordFailures
+    const guesses = await Promise.all(Array.from({ length: 3 * maxFailures }, () => pickup({ phone: customer.phone, residentId: freshResidentId() })))
+    assert.deepEqual(new Set(guesses.map((guess) => guess.status)), new Set([404]))
+    const afterGuesses = await pickup({ phone: customer.phone, residentId })
+    assert.equal(afterGuesses.status, 404, `the right ID after ${3 * maxFailures} wrong ones was answered ${afterGuesses.status}`)
+    assert.equal(tagOf(afterGuesses.json), "NothingToPickUp")
+    const [row] = await server.run(storeQuery<{ login_failures: number }>(`SELECT login_failures FROM customers WHERE id = ?`, customer.customerId))
+    assert.equal(Number(row?.login_failures), maxFailures)
   })
 
   test("a ticket sold and printed at a kiosk cannot be picked up again; bad pickup bodies are 400 or 422", async () => {

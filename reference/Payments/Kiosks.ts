@@ -10,7 +10,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Effect } from "effect"
 import { LedgerRepo } from "../Accounts/Repo.js"
 import { ServerConfig } from "../Config.js"
-import { sha256Hex } from "../Customers.js"
+import { Customers, sha256Hex } from "../Customers.js"
 import { OrderNotFound, Unauthorized } from "../Domain.js"
 import type { CustomerId, OrderId, PhoneNumber, StationCode, TicketId } from "../Domain.js"
 import { Ids, randomHex } from "../Ids.js"
@@ -78,6 +78,7 @@ export class Kiosks extends Effect.Service<Kiosks>()("Kiosks", {
     const ledger = yield* LedgerRepo
     const orders = yield* Orders
     const ordersRepo = yield* OrdersRepo
+    const customers = yield* Customers
     const vouchers = yield* VouchersRepo
     const config = yield* ServerConfig
 
@@ -235,6 +236,10 @@ export class Kiosks extends Effect.Service<Kiosks>()("Kiosks", {
     /** Queue the passenger's tickets to print at this kiosk; the kiosk prints them as it prints its sales. */
     const pickup = (kioskId: KioskId, request: PickupRequest) =>
       Effect.gen(function* () {
+        // the ID is checked (and counted) before the transaction, which a refusal rolls back
+        if ("phone" in request && !(yield* customers.checkResidentIdOf(request.phone, request.residentId))) {
+          return yield* new NothingToPickUp({ message: "no ticket to print for this phone number and ID" })
+        }
         const nowMs = yield* Clock.currentTimeMillis
         const queue: Effect.Effect<Array<PrintJobId>, PickupFailure | SqlError> = "voucherCode" in request
           ? pickupByVoucher(kioskId, request.voucherCode, nowMs)

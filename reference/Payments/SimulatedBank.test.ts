@@ -74,4 +74,56 @@ describe("simulated bank", () => {
       assert.equal(lost.reason, "lost-card")
     }))
   })
+
+  test("a card is blocked after simulatedBankMaxWrongPins wrong PINs, also against concurrent tries: the right PIN is then declined", async () => {
+    const maxWrongPins = 3
+    const tries = 30
+    const rightPinAt = 20
+    await runBank({ simulatedBankMaxWrongPins: maxWrongPins, simulatedBankLatencyMs: 50 }, 5, Effect.gen(function* () {
+      const bank = yield* SimulatedBank
+      const authorise = (token: Parameters<typeof bank.port.authorise>[0]["cardToken"], tryPin: string, reference: string) =>
+        Effect.either(bank.port.authorise({ cardToken: token, pinBlock: formatPinBlock(tryPin, pan), amountFen: 1_000, reference }))
+
+      // one at a time: the wrong ones count, the right one after them is refused
+      const card = yield* bank.issueCard({ pan, pin, balanceFen: 10_000 })
+      const wrongs: Array<string> = []
+      for (let index = 0; index < tries; index++) {
+        const fiber = yield* Effect.fork(authorise(card, "000000", `W${index}`))
+        yield* TestClock.adjust(50)
+        const outcome = yield* Fiber.join(fiber)
+        wrongs.push(Either.isLeft(outcome) ? outcome.left.reason : "authorised")
+      }
+      assert.deepEqual(wrongs.filter((reason) => reason === "wrong-pin").length, maxWrongPins)
+      const afterWrongs = yield* Effect.fork(authorise(card, pin, "R"))
+      yield* TestClock.adjust(50)
+      const right = yield* Fiber.join(afterWrongs)
+      assert.equal(Either.isLeft(right) && right.left.reason, "pin-tries-exceeded", "the right PIN after the wrong ones was not declined as blocked")
+
+      // all at once, the right PIN late among wrong ones
+      const raced = yield* bank.issueCard({ pan, pin, balanceFen: 10_000 })
+      const burst = yield* Effect.fork(Effect.all(
+        Array.from({ length: tries }, (_, index) => authorise(raced, index === rightPinAt ? pin : "000000", `B${index}`)),
+        { concurrency: "unbounded" }))
+      yield* TestClock.adjust(50)
+      const outcomes = (yield* Fiber.join(burst)).map((outcome) => Either.isLeft(outcome) ? outcome.left.reason : "authorised")
+      assert.equal(outcomes.filter((reason) => reason === "wrong-pin").length, maxWrongPins)
+      assert.equal(outcomes[rightPinAt], "pin-tries-exceeded")
+      assert.deepEqual(yield* bank.cardState(raced), { balanceFen: 10_000, heldFen: 0, lost: false })
+    }))
+  })
+
+  test("a right PIN before the limit clears the count of wrong ones", async () => {
+    await runBank({ simulatedBankMaxWrongPins: 3 }, 6, Effect.gen(function* () {
+      const bank = yield* SimulatedBank
+      const card = yield* bank.issueCard({ pan, pin, balanceFen: 10_000 })
+      const authorise = (tryPin: string) =>
+        Effect.either(bank.port.authorise({ cardToken: card, pinBlock: formatPinBlock(tryPin, pan), amountFen: 1, reference: "P" }))
+      const reasons: Array<string> = []
+      for (const tryPin of ["000000", "000000", pin, "000000", "000000", pin]) {
+        const outcome = yield* authorise(tryPin)
+        reasons.push(Either.isLeft(outcome) ? outcome.left.reason : "authorised")
+      }
+      assert.deepEqual(reasons, ["wrong-pin", "wrong-pin", "authorised", "wrong-pin", "wrong-pin", "authorised"])
+    }))
+  })
 })

@@ -60,6 +60,8 @@ interface SimulatedCard {
   readonly balanceFen: number
   readonly heldFen: number
   readonly lost: boolean
+  /** wrong PINs since the last right one; at `simulatedBankMaxWrongPins` the card is blocked */
+  readonly wrongPins: number
 }
 interface SimulatedAuthorisation {
   readonly cardToken: CardToken
@@ -90,7 +92,7 @@ export class SimulatedBank extends Effect.Service<SimulatedBank>()("SimulatedBan
     const issueCard = (card: { pan: string; pin: string; balanceFen: number; lost?: boolean | undefined }) =>
       Effect.gen(function* () {
         const token = `ct_${card.pan.slice(0, 6)}_${card.pan.slice(-4)}_${yield* randomHex(16)}` as CardToken
-        yield* Ref.update(cards, (all) => new Map(all).set(token, { pan: card.pan, pin: card.pin, balanceFen: card.balanceFen, heldFen: 0, lost: card.lost ?? false }))
+        yield* Ref.update(cards, (all) => new Map(all).set(token, { pan: card.pan, pin: card.pin, balanceFen: card.balanceFen, heldFen: 0, lost: card.lost ?? false, wrongPins: 0 }))
         return token
       })
 
@@ -100,6 +102,19 @@ export class SimulatedBank extends Effect.Service<SimulatedBank>()("SimulatedBan
         return card ? new Map(all).set(token, change(card)) : all
       })
 
+    /**
+     * The PIN check and its count in one update of the cards: concurrent authorisations cannot all read a count
+     * under the limit. A blocked card is declined before its PIN is compared.
+     */
+    const checkPin = (token: CardToken, pin: string) =>
+      Ref.modify(cards, (all): readonly ["right" | "wrong-pin" | "pin-tries-exceeded" | "unknown-card", Map<CardToken, SimulatedCard>] => {
+        const card = all.get(token)
+        if (!card) return ["unknown-card", all]
+        if (card.wrongPins >= config.simulatedBankMaxWrongPins) return ["pin-tries-exceeded", all]
+        if (pin !== card.pin) return ["wrong-pin", new Map(all).set(token, { ...card, wrongPins: card.wrongPins + 1 })]
+        return ["right", card.wrongPins === 0 ? all : new Map(all).set(token, { ...card, wrongPins: 0 })]
+      })
+
     const authorise = (request: { cardToken: CardToken; pinBlock: string; amountFen: number; reference: string }): Effect.Effect<Authorisation, BankDeclined> =>
       slowly(Effect.gen(function* () {
         const card = (yield* Ref.get(cards)).get(request.cardToken)
@@ -107,7 +122,8 @@ export class SimulatedBank extends Effect.Service<SimulatedBank>()("SimulatedBan
         if (card.lost) return yield* new BankDeclined({ reason: "lost-card" })
         const parsed = parsePinBlock(request.pinBlock, card.pan)
         if (!parsed.ok) return yield* new BankDeclined({ reason: "invalid-pin-block" })
-        if (parsed.pin !== card.pin) return yield* new BankDeclined({ reason: "wrong-pin" })
+        const pinCheck = yield* checkPin(request.cardToken, parsed.pin)
+        if (pinCheck !== "right") return yield* new BankDeclined({ reason: pinCheck })
         if (card.balanceFen - card.heldFen < request.amountFen) return yield* new BankDeclined({ reason: "insufficient-funds" })
         const authorisationId = `A${yield* randomHex(16)}`
         const authCode = String(parseInt(yield* randomHex(8), 16) % 1_000_000).padStart(6, "0")

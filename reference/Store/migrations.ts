@@ -15,6 +15,7 @@ import { smsBuysMigration } from "./0008_sms_buys.js"
 import { derivedSystemBalancesMigration } from "./0009_derived_system_balances.js"
 import { leanWritesMigration } from "./0010_lean_writes.js"
 import { postgresHoldsMigration } from "./0011_postgres_holds.js"
+import { attemptLimitsMigration } from "./0012_attempt_limits.js"
 
 const init = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -144,6 +145,7 @@ export const loader = Migrator.fromRecord({
   "0009_derived_system_balances": derivedSystemBalancesMigration,
   "0010_lean_writes": leanWritesMigration,
   "0011_postgres_holds": postgresHoldsMigration,
+  "0012_attempt_limits": attemptLimitsMigration,
 })
 
 export const runMigrations = Migrator.make({})({ loader })
