@@ -22,6 +22,10 @@ export interface ServerSettings {
   /** scrypt cost parameter N (power of two). 16384 is Node's default; a scenario may lower it and says so */
   readonly passwordHashCostN: number
   readonly maxPaymentPasswordFailures: number
+  /**
+   * The `x-admin-key` of `/admin` endpoints. The default is a public constant for in-process tests and virtual runs
+   * only: `chunyun serve` draws its own at start or is given one, and refuses this one (reference/ServeSecrets.ts)
+   */
   readonly adminKey: string
   /** how long before departure a gate starts admitting, and how long after it stops */
   readonly checkinOpensBeforeDepartureMs: number
@@ -97,7 +101,10 @@ export interface ServerSettings {
   readonly gatewayReconcileBatchSize: number
   readonly pendingTransferSweepIntervalMs: number
   readonly pendingTransferSweepBatchSize: number
-  /** shared with the gateway: the HMAC-SHA256 key of its notifications */
+  /**
+   * shared with the gateway: the HMAC-SHA256 key of its notifications. A public constant by default, as `adminKey`,
+   * for in-process use only. A signature alone settles nothing: the gateway's own record of the charge must agree
+   */
   readonly gatewayWebhookSecret: string
   /** a notification sent longer ago than this (or this far ahead of our clock) is refused as stale */
   readonly gatewayCallbackMaxAgeMs: number

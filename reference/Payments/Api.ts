@@ -14,7 +14,7 @@ import { UnknownSeat, UnknownSeatClass } from "../Catalog/Errors.js"
 import { HoldQueueFull } from "../Inventory/Errors.js"
 import { Order } from "../Orders/Api.js"
 import {
-  CardDeclined, GatewayAmountMismatch, GatewayCallbackStale, GatewayChargeNotFound, GatewaySignatureInvalid,
+  CardDeclined, GatewayAmountMismatch, GatewayCallbackStale, GatewayChargeNotFound, GatewayChargeUnconfirmed, GatewaySignatureInvalid,
   NoGatewayPayment, NothingToPickUp, PaymentInProgress, PrintJobAlreadyPrinted, PrintJobNotFound, TicketAlreadyPrinted
 } from "./Errors.js"
 import { InvalidVoucherCode, VoucherAlreadyRedeemed, VoucherNotFound, VoucherNotRedeemable } from "../Delivery/Errors.js"
@@ -304,5 +304,6 @@ export class GatewayApi extends HttpApiGroup.make("gateway")
       .addError(GatewaySignatureInvalid)
       .addError(GatewayCallbackStale)
       .addError(GatewayChargeNotFound)
+      .addError(GatewayChargeUnconfirmed)
       .addError(GatewayAmountMismatch)
   ) {}
