@@ -165,8 +165,10 @@ export interface ServerSettings {
   // ---- bad input (badinput stream) ----
   /** a request body longer than this is refused with 413 before it is parsed */
   readonly maxRequestBodyBytes: number
-  /** error messages quote the offending input; longer messages are cut to this many characters */
+  /** error messages name the offending path, route or header (never a field's value); longer ones are cut to this many characters */
   readonly maxErrorMessageChars: number
+  /** arrays and objects a JSON body may nest: a deeper body is refused before it is parsed (decoding recurses) */
+  readonly maxJsonDepth: number
 }
 
 export const defaultSettings: ServerSettings = {
@@ -263,6 +265,7 @@ export const defaultSettings: ServerSettings = {
   // ---- bad input (badinput stream) ----
   maxRequestBodyBytes: 64 * 1024,
   maxErrorMessageChars: 500,
+  maxJsonDepth: 64,
 }
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {

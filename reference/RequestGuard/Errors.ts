@@ -27,6 +27,18 @@ export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaTyp
 export class LengthRequired extends Schema.TaggedError<LengthRequired>()(
   "LengthRequired", { message: Schema.String }, HttpApiSchema.annotations({ status: 411 })
 ) {}
+/** A body nested deeper than `maxJsonDepth` arrays and objects: refused before it is parsed or decoded. */
+export class JsonTooDeep extends Schema.TaggedError<JsonTooDeep>()(
+  "JsonTooDeep", { maxDepth: Schema.Number, message: Schema.String }, HttpApiSchema.annotations({ status: 400 })
+) {}
+/** A body declared in a character set other than UTF-8, the only one JSON is read in (RFC 8259). */
+export class UnsupportedCharset extends Schema.TaggedError<UnsupportedCharset>()(
+  "UnsupportedCharset", { charset: Schema.String, accepted: Schema.Array(Schema.String) }, HttpApiSchema.annotations({ status: 415 })
+) {}
+/** The server failed on a request (a defect): the cause is in the server's log, never in the answer. */
+export class InternalServerError extends Schema.TaggedError<InternalServerError>()(
+  "InternalServerError", { message: Schema.String }, HttpApiSchema.annotations({ status: 500 })
+) {}
 /**
  * The two below are answered by the HTTP parser's error handler (RequestGuard.ts `createGuardedServer`),
  * before any request exists: listed in the contract so the document shows them.
