@@ -169,6 +169,11 @@ export interface ServerSettings {
   readonly maxErrorMessageChars: number
   /** arrays and objects a JSON body may nest: a deeper body is refused before it is parsed (decoding recurses) */
   readonly maxJsonDepth: number
+  /**
+   * A request not answered by then (wall time) is answered `RequestTimedOut` (503). 0 turns it off: virtual mode,
+   * where the simulated clock decides how long anything takes
+   */
+  readonly requestTimeoutMs: number
 }
 
 export const defaultSettings: ServerSettings = {
@@ -266,6 +271,7 @@ export const defaultSettings: ServerSettings = {
   maxRequestBodyBytes: 64 * 1024,
   maxErrorMessageChars: 500,
   maxJsonDepth: 64,
+  requestTimeoutMs: 30_000,
 }
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {

@@ -10,16 +10,18 @@
  * a change here.
  */
 import { createServer } from "node:http"
+import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Duplex } from "node:stream"
 import { HttpApiBuilder, HttpApiError, HttpApiSchema, HttpServerError, HttpServerRequest } from "@effect/platform"
 import type { HttpApiEndpoint, HttpApp } from "@effect/platform"
-import { Cause, Effect, Option } from "effect"
+import { Cause, Clock, Effect, Option } from "effect"
 import type * as AST from "effect/SchemaAST"
 import { ChunyunApi } from "./Api.js"
 import { ServerConfig } from "./Config.js"
 import type { ServerSettings } from "./Config.js"
 import {
-  InternalServerError, JsonTooDeep, LengthRequired, MethodNotAllowed, RequestTooLarge, UnknownRoute, UnsupportedCharset, UnsupportedMediaType
+  InternalServerError, JsonTooDeep, LengthRequired, MethodNotAllowed, RequestTimedOut, RequestTooLarge, UnknownRoute, UnsupportedCharset,
+  UnsupportedMediaType
 } from "./RequestGuard/Errors.js"
 
 /** One endpoint of the contract as the guard sees it: how to recognise its path, and what bodies it reads. */
@@ -142,7 +144,7 @@ const guard = (settings: ServerSettings, routes: ReadonlyArray<Route>) => (app: 
         ? Effect.fail(new JsonTooDeep({ maxDepth: settings.maxJsonDepth, message: `the request body nests arrays and objects deeper than ${settings.maxJsonDepth}` }))
         : app)
       : app
-    return yield* depthChecked.pipe(
+    return yield* withRequestTimeout(depthChecked, settings.requestTimeoutMs).pipe(
       HttpServerRequest.withMaxBodySize(Option.some(settings.maxRequestBodyBytes)),
       Effect.catchAllCause((cause) => Option.getOrElse(
         refusalFor(Cause.squash(cause), { method: request.method, path }, settings, routes),
@@ -153,6 +155,21 @@ const guard = (settings: ServerSettings, routes: ReadonlyArray<Route>) => (app: 
     )
   })
 
+/**
+ * The request's work, cut off after `timeoutMs` of wall time (0: never) with `RequestTimedOut`. The timer reads
+ * the real clock: a served instance's Clock may run a scenario's time, faster than the wall.
+ */
+const withRequestTimeout = <A, E, R>(work: Effect.Effect<A, E, R>, timeoutMs: number) =>
+  timeoutMs <= 0 ? work : Effect.raceFirst(
+    // the platform runs a request uninterruptibly: a late request is answered now and finishes on its own (as
+    // it would after its client hung up), and the timer of an answered one is dropped at once
+    Effect.disconnect(work),
+    Effect.interruptible(Effect.zipRight(
+      Effect.withClock(Effect.sleep(timeoutMs), Clock.make()),
+      Effect.fail(new RequestTimedOut({ timeoutMs, message: `the request was not answered within ${timeoutMs} ms` }))
+    ))
+  )
+
 /** A defect (the platform would answer an empty 500): logged with the request's method, route and cause, answered tagged. */
 const internalError = (method: string, route: string, cause: Cause.Cause<unknown>) =>
   Effect.zipRight(
@@ -160,7 +177,7 @@ const internalError = (method: string, route: string, cause: Cause.Cause<unknown
     Effect.fail(new InternalServerError({ message: "the server failed on this request; the cause is in its log" }))
   )
 
-type Refusal = RequestTooLarge | UnknownRoute | MethodNotAllowed | HttpApiError.HttpApiDecodeError | JsonTooDeep | InternalServerError
+type Refusal = RequestTooLarge | UnknownRoute | MethodNotAllowed | HttpApiError.HttpApiDecodeError | JsonTooDeep | InternalServerError | RequestTimedOut
 
 /** What the platform failed or died with, as a tagged error of the contract; none for any other failure. */
 const refusalFor = (
@@ -226,6 +243,9 @@ export const RequestGuardLive = HttpApiBuilder.middleware(
   Effect.map(ServerConfig, (settings) => guard(settings, contractRoutes()))
 )
 
+/** what a request that came while the server was starting is told to wait before it tries again */
+export const startingRetryAfterSeconds = 1
+
 /**
  * A request Node's HTTP parser rejects (headers or URL over its 16 KiB limit, a request line that is not
  * HTTP) never reaches Effect: Node writes a bare status line and closes. Answer it in the same tagged
@@ -233,6 +253,17 @@ export const RequestGuardLive = HttpApiBuilder.middleware(
  */
 export const createGuardedServer = () => {
   const server = createServer()
+  // The socket listens before the app is built (its store opened, migrations run) and the API's handler attached:
+  // until then this is the only request listener, and a request is told to come back instead of hanging.
+  server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    if (server.listenerCount("request") > 1) return
+    const body = JSON.stringify({ _tag: "ServerStarting", message: "the server is starting (or stopping): try again shortly" })
+    request.resume()
+    response.writeHead(503, {
+      "content-type": "application/json", "content-length": Buffer.byteLength(body), "retry-after": String(startingRetryAfterSeconds), connection: "close"
+    })
+    response.end(body)
+  })
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
     // a connection the client already dropped has no one to answer
     if (error.code === "ECONNRESET" || !socket.writable) return void socket.destroy()

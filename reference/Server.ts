@@ -188,8 +188,8 @@ export interface ServeOptions {
   readonly secrets: ServeSecrets
   /**
    * Called once the server answers requests, instead of logging "Listening on …" (a cluster worker tells its
-   * primary). The socket listens before the API's handler is attached: a connection in between is never
-   * answered, so readiness is announced after both, never on the socket's "listening" event.
+   * primary). The socket listens before the API's handler is attached: a request in between is answered 503
+   * `ServerStarting` (RequestGuard.ts), so readiness is announced after both, never on the socket's "listening" event.
    */
   readonly onServing?: (address: HttpServer.Address) => void
   /**
@@ -239,7 +239,8 @@ export const inProcessHandler = (options: {
     options.scheduler ? Layer.setScheduler(options.scheduler) : Layer.empty,
     options.tracing === false ? Layer.setTracerEnabled(false) : Layer.empty
   )
-  const layer = appLayer(options.settings, options.store, options.parties).pipe(
+  // no wall-clock request timeout: in virtual time the simulated clock decides how long a request takes
+  const layer = appLayer({ ...options.settings, requestTimeoutMs: 0 }, options.store, options.parties).pipe(
     Layer.provideMerge(HttpServer.layerContext),
     Layer.provide(overrides),
     Layer.merge(overrides)
