@@ -276,14 +276,14 @@ const serveCommand = (args: ReadonlyArray<string>) => {
   const workers = workersOption(values.workers, values.store)
   const resolved = resolveServeSecrets({ adminKey: values["admin-key"], gatewayWebhookSecret: values["gateway-webhook-secret"] })
   if ("refusal" in resolved) throw new UsageError(resolved.refusal)
-  // a cluster worker was handed its primary's secrets in its environment: only the first process tells where the key is
-  if (!isClusterWorker()) announceAdminKey(resolved, values["admin-key-file"] ?? defaultAdminKeyFile(values.db, values.store))
-  if (workers > 1 && !isClusterWorker()) return runWorkerPrimary(workers, values.host ?? "127.0.0.1", serveSecretsEnv(resolved.secrets))
   const maxConnections = integerOption("store-max-connections", values["store-max-connections"], defaultStoreMaxConnections, 1)
   if (maxConnections > maxStoreConnections) throw new UsageError(`--store-max-connections expects at most ${maxStoreConnections}, got ${maxConnections}`)
   const store = storeOption(values.db, values.store, maxConnections)
   const crashAt = values["crash-at"] === undefined ? undefined : parseCrashAt(values["crash-at"])
   if (typeof crashAt === "string") throw new UsageError(`--crash-at: ${crashAt}`)
+  // only once the command line is known good; a cluster worker was handed its primary's secrets in its environment
+  if (!isClusterWorker()) announceAdminKey(resolved, values["admin-key-file"] ?? defaultAdminKeyFile(values.db, values.store))
+  if (workers > 1 && !isClusterWorker()) return runWorkerPrimary(workers, values.host ?? "127.0.0.1", serveSecretsEnv(resolved.secrets))
   const settings = {
     passwordHashCostN: integerOption("password-cost", values["password-cost"], 16_384, 256),
     holdTtlMs: integerOption("hold-ttl-ms", values["hold-ttl-ms"], 600_000, 1),
