@@ -18,7 +18,6 @@ import autocannon from "autocannon"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, ManagedRuntime } from "effect"
 import type { Layer } from "effect"
-import { defaultSettings } from "../reference/Config.js"
 import { sqliteStore } from "../reference/Server.js"
 import { postgresStore } from "../reference/Store/Postgres.js"
 import { audit } from "../simulator/Auditor.js"
@@ -100,7 +99,7 @@ const withServer = async <A>(
   const server = await startServerProcess(cliEntry, ["--port", "0", "--password-cost", "256", ...inventory, ...config.args], nodeArgs)
   const pool = poolFor(server.baseUrl, 16)
   try {
-    const prepared = await prepare(pool, defaultSettings.adminKey, customerCount)
+    const prepared = await prepare(pool, server.adminKey, customerCount)
     return await body(server.baseUrl, prepared, server.pid)
   } finally {
     await pool.close()

@@ -3,6 +3,7 @@
  *   chunyun run <scenario> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X]
  *   chunyun restore <backup> (--db FILE | --store postgres://…)
  *   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://…] [--password-cost N] [--workers N] [--trace]
+ *                 [--admin-key K] [--gateway-webhook-secret S] [--admin-key-file PATH]
  *   chunyun export-k6 <scenario> [--out script.js] [--time-scale X]
  *   chunyun compare <base.json> <new.json> [--tolerance 5%] [--html out.html]
  *   chunyun replay <history.jsonl> [--actor phone-12 …]
@@ -47,6 +48,9 @@ import { runMatrix } from "../simulator/MatrixRun.js"
 import { renderMatrixSummary } from "../reports/matrixHtml.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { scaledClock } from "./scaledClock.js"
+import { serveSecretsEnv, serveSecretsEnvironment } from "../reference/ServeSecrets.js"
+import { defaultAdminKeyFile, resolveServeSecrets, writeAdminKeyFile } from "./serveSecrets.js"
+import type { ResolvedServeSecrets } from "./serveSecrets.js"
 import { announceWorkerServing, isClusterWorker, maxServeWorkers, runWorkerPrimary } from "./serveWorkers.js"
 import { loadReport, ReportFileError } from "./reportFile.js"
 import { loadScenario, ScenarioFileError } from "./scenarioFile.js"
@@ -62,6 +66,9 @@ const usage = `usage:
                 [--workers N]   (N processes on one port; needs --store postgres://…)
                 [--trace]   (spans for every request and service call; off by default: with no exporter they only cost time)
                 [--store-max-connections N]   (PostgreSQL connections per process; default ${defaultStoreMaxConnections})
+                [--admin-key K] [--gateway-webhook-secret S]   (or env CHUNYUN_ADMIN_KEY, CHUNYUN_GATEWAY_WEBHOOK_SECRET; drawn at
+                                              start when not given. A drawn admin key is written, mode 0600, to --admin-key-file,
+                                              default <db file>.admin-key, or ./data/chunyun-serve.admin-key; the path is printed)
   chunyun restore <backup file> (--db ./restored.db | --store postgres://…)   (into a fresh store; see reference/Backup.ts)
   chunyun compare <base.json> <new.json> [--tolerance ${defaultCompareTolerancePercent}%] [--html out.html]   (exit 1 when something got worse)
   chunyun replay <history.jsonl> [--actor phone-12 …]   (re-runs a recorded run in virtual mode; exit 1 when an actor's answers differ)
@@ -246,6 +253,12 @@ const workersOption = (text: string | undefined, store: string | undefined) => {
   return workers
 }
 
+/** A drawn admin key goes to its file (0600), and the path is printed; a given one is the giver's to keep. */
+const announceAdminKey = (resolved: ResolvedServeSecrets, keyFile: string) => {
+  if (!resolved.adminKeyGenerated) return console.log(`chunyun: admin key as given (--admin-key or ${serveSecretsEnvironment.adminKey})`)
+  console.log(`chunyun: admin key written to ${writeAdminKeyFile(keyFile, resolved.secrets.adminKey)} (readable by this user only)`)
+}
+
 const serveCommand = (args: ReadonlyArray<string>) => {
   const { values } = parseArgs({
     args: [...args],
@@ -256,16 +269,21 @@ const serveCommand = (args: ReadonlyArray<string>) => {
       "backup-dir": { type: "string" }, "upstream-sync": { type: "boolean" }, workers: { type: "string" },
       "max-queued-holds": { type: "string" }, batching: { type: "string" }, "group-commit-window-ms": { type: "string" },
       "max-holds-per-group-commit": { type: "string" }, issuance: { type: "string" }, "outbox-poll-ms": { type: "string" },
-      "outbox-batch-size": { type: "string" }, "store-max-connections": { type: "string" }, trace: { type: "boolean" }
+      "outbox-batch-size": { type: "string" }, "store-max-connections": { type: "string" }, trace: { type: "boolean" },
+      "admin-key": { type: "string" }, "gateway-webhook-secret": { type: "string" }, "admin-key-file": { type: "string" }
     }
   })
   const workers = workersOption(values.workers, values.store)
-  if (workers > 1 && !isClusterWorker()) return runWorkerPrimary(workers, values.host ?? "127.0.0.1")
+  const resolved = resolveServeSecrets({ adminKey: values["admin-key"], gatewayWebhookSecret: values["gateway-webhook-secret"] })
+  if ("refusal" in resolved) throw new UsageError(resolved.refusal)
   const maxConnections = integerOption("store-max-connections", values["store-max-connections"], defaultStoreMaxConnections, 1)
   if (maxConnections > maxStoreConnections) throw new UsageError(`--store-max-connections expects at most ${maxStoreConnections}, got ${maxConnections}`)
   const store = storeOption(values.db, values.store, maxConnections)
   const crashAt = values["crash-at"] === undefined ? undefined : parseCrashAt(values["crash-at"])
   if (typeof crashAt === "string") throw new UsageError(`--crash-at: ${crashAt}`)
+  // only once the command line is known good; a cluster worker was handed its primary's secrets in its environment
+  if (!isClusterWorker()) announceAdminKey(resolved, values["admin-key-file"] ?? defaultAdminKeyFile(values.db, values.store))
+  if (workers > 1 && !isClusterWorker()) return runWorkerPrimary(workers, values.host ?? "127.0.0.1", serveSecretsEnv(resolved.secrets))
   const settings = {
     passwordHashCostN: integerOption("password-cost", values["password-cost"], 16_384, 256),
     holdTtlMs: integerOption("hold-ttl-ms", values["hold-ttl-ms"], 600_000, 1),
@@ -280,7 +298,7 @@ const serveCommand = (args: ReadonlyArray<string>) => {
   const clockLayer = clockStartMs === undefined ? Layer.empty
     : Layer.setClock(scaledClock(clockStartMs, Number(values["clock-scale"] ?? "1")))
   const layer = serveLayer({
-    port: integerOption("port", values.port, 8080), host: values.host ?? "127.0.0.1", store, settings, tracing: values.trace === true,
+    port: integerOption("port", values.port, 8080), host: values.host ?? "127.0.0.1", store, settings, secrets: resolved.secrets, tracing: values.trace === true,
     ...(isClusterWorker() ? { onServing: announceWorkerServing } : {})
   }).pipe(Layer.provide(clockLayer))
   NodeRuntime.runMain(Layer.launch(layer))

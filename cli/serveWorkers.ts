@@ -30,8 +30,11 @@ export const announceWorkerServing = (address: { readonly _tag: string; readonly
   process.send?.(serving)
 }
 
-/** Fork `count` workers running this same command line; resolves never (the process exits with the group). */
-export const runWorkerPrimary = (count: number, host: string) => {
+/**
+ * Fork `count` workers running this same command line, with `environment` added to theirs (the secrets every
+ * worker must share); resolves never (the process exits with the group).
+ */
+export const runWorkerPrimary = (count: number, host: string, environment: Readonly<Record<string, string>> = {}) => {
   const workers: Array<Worker> = []
   let serving = 0
   let stopping = false
@@ -46,7 +49,7 @@ export const runWorkerPrimary = (count: number, host: string) => {
     for (const worker of workers) if (!worker.isDead()) worker.process.kill("SIGTERM")
   }
   for (let index = 0; index < count; index++) {
-    const worker = cluster.fork({ CHUNYUN_WORKER_INDEX: String(index) })
+    const worker = cluster.fork({ ...environment, CHUNYUN_WORKER_INDEX: String(index) })
     workers.push(worker)
     worker.on("message", (message: Partial<WorkerServing>) => {
       if (message?.type !== "chunyun-worker-serving") return

@@ -20,7 +20,8 @@ import { VenuesApi } from "./Venues/Api.js"
 import { GatewayApi, PaymentsAdminApi, KioskApi } from "./Payments/Api.js"
 import { SmsApi } from "./Sms/Api.js"
 import {
-  HeadersTooLarge, LengthRequired, MalformedRequest, MethodNotAllowed, RequestTooLarge, UnknownRoute, UnsupportedMediaType
+  HeadersTooLarge, InternalServerError, JsonTooDeep, LengthRequired, MalformedRequest, MethodNotAllowed, RequestTimedOut, RequestTooLarge,
+  ServerStarting, UnknownRoute, UnsupportedCharset, UnsupportedMediaType
 } from "./RequestGuard/Errors.js"
 
 export class ChunyunApi extends HttpApi.make("chunyun")
@@ -49,6 +50,11 @@ export class ChunyunApi extends HttpApi.make("chunyun")
   .addError(UnknownRoute)
   .addError(MethodNotAllowed)
   .addError(UnsupportedMediaType)
+  .addError(UnsupportedCharset)
+  .addError(JsonTooDeep)
+  .addError(InternalServerError)
+  .addError(RequestTimedOut)
+  .addError(ServerStarting)
   .addError(HeadersTooLarge)
   .addError(MalformedRequest)
   .annotate(OpenApi.Title, "Chunyun reference ticketing server")

@@ -162,6 +162,83 @@ describe("bad input", () => {
     assert.match(response.text, /at most 64 character/)
   })
 
+  test("JSON nested deeper than maxJsonDepth is a tagged 400 on every endpoint that reads a body, before decoding", async () => {
+    const depth = 4_000
+    const deep = `${"[".repeat(depth)}${"]".repeat(depth)}`
+    const asCustomer = bearer(context.customer.token)
+    const targets: ReadonlyArray<{ path: string; headers?: Record<string, string>; body: string }> = [
+      { path: "/customers", body: `{"phone":${deep},"password":"long enough password","paymentPassword":"123456","residentId":"11010519491231002X"}` },
+      { path: "/sessions", body: `{"phone":${deep},"password":"long enough password"}` },
+      { path: "/devices", body: `{"machineNumber":${deep}}` },
+      { path: "/gateway/callbacks", headers: { "x-gateway-signature": "0".repeat(64) }, body: `{"chargeId":${deep}}` },
+      { path: "/orders", headers: asCustomer, body: `{"runId":${deep},"fromStation":"BJP","toStation":"TJP"}` },
+      { path: "/wallet/top-ups", headers: { ...asCustomer, "idempotency-key": "deep-json-key-1" }, body: `{"amountFen":${deep}}` }
+    ]
+    for (const target of targets) {
+      const response = await rawRequest(server.baseUrl, "POST", target.path, { body: target.body, ...(target.headers === undefined ? {} : { headers: target.headers }) })
+      const label = `${target.path}: ${response.status} ${response.text.slice(0, 200)}`
+      assert.equal(response.status, 400, label)
+      assert.equal(tagOf(response.json), "JsonTooDeep", label)
+      assert.equal((response.json as { maxDepth?: unknown }).maxDepth, server.settings.maxJsonDepth, label)
+    }
+    // nesting up to the limit is decoded as usual (here: refused by the schema, naming the field)
+    const shallow = `${"[".repeat(server.settings.maxJsonDepth - 1)}${"]".repeat(server.settings.maxJsonDepth - 1)}`
+    const within = await rawRequest(server.baseUrl, "POST", "/sessions", { body: `{"phone":${shallow},"password":"long enough password"}` })
+    assert.equal(tagOf(within.json), "HttpApiDecodeError", within.text.slice(0, 200))
+  })
+
+  test("a defect is a tagged 500, and the server's log names the request's method, route and cause", async () => {
+    // with no depth limit to speak of, a deeply nested field still makes schema decoding overflow the stack
+    const depth = 4_000
+    const deep = `${"[".repeat(depth)}${"]".repeat(depth)}`
+    const logged: Array<string> = []
+    const original = { log: console.log, error: console.error }
+    await withTestServer({ maxJsonDepth: 10 * depth }, async (unguarded) => {
+      console.log = (...parts: Array<unknown>) => { logged.push(parts.map(String).join(" ")) }
+      console.error = console.log
+      try {
+        const response = await rawRequest(unguarded.baseUrl, "POST", "/sessions", { body: `{"phone":${deep},"password":"long enough password"}` })
+        assert.equal(response.status, 500, response.text.slice(0, 200))
+        assert.equal(tagOf(response.json), "InternalServerError")
+      } finally {
+        console.log = original.log
+        console.error = original.error
+      }
+    })
+    assert.ok(logged.some((line) => line.includes("POST /sessions failed") && /RangeError|stack/i.test(line)), `log: ${logged.join("\n").slice(0, 2_000)}`)
+  })
+
+  test("a body whose charset is not UTF-8 is refused: 415", async () => {
+    for (const charset of ["utf-16", "UTF-16LE", "iso-8859-1"]) {
+      const response = await rawRequest(server.baseUrl, "POST", "/sessions", {
+        headers: { "content-type": `application/json; charset=${charset}` }, body: { phone: context.customer.phone, password: context.customer.password }
+      })
+      assert.equal(response.status, 415, `${charset}: ${response.status} ${response.text}`)
+      assert.equal(tagOf(response.json), "UnsupportedCharset", charset)
+    }
+    for (const charset of ["utf-8", "UTF-8", "\"utf-8\""]) {
+      const response = await rawRequest(server.baseUrl, "POST", "/sessions", {
+        headers: { "content-type": `application/json; charset=${charset}` }, body: { phone: context.customer.phone, password: context.customer.password }
+      })
+      assert.equal(tagOf(response.json), undefined, `${charset}: ${response.status} ${response.text}`)
+      assert.equal(response.status, 201, `${charset}: ${response.status} ${response.text}`)
+    }
+  })
+
+  test("a decode error names the field and the type, never the value sent", async () => {
+    const cardNumber = "6222021234567890128"
+    const response = await rawRequest(server.baseUrl, "POST", "/sessions", { body: { phone: cardNumber, password: "long enough password" } })
+    assert.equal(response.status, 400)
+    assert.equal(tagOf(response.json), "HttpApiDecodeError")
+    assert.ok(!response.text.includes(cardNumber) && !response.text.includes(cardNumber.slice(-8)), `the answer quotes the input: ${response.text}`)
+    const body = response.json as { issues?: ReadonlyArray<{ path: ReadonlyArray<string>; message: string }> }
+    assert.deepEqual(body.issues?.map((issue) => issue.path), [["phone"]])
+    assert.match(body.issues?.[0]?.message ?? "", /Expected/)
+    const nested = await rawRequest(server.baseUrl, "POST", "/sessions", { body: { phone: { number: cardNumber }, password: "long enough password" } })
+    assert.equal(nested.status, 400)
+    assert.ok(!nested.text.includes(cardNumber), `the answer quotes the input: ${nested.text}`)
+  })
+
   test("a streamed body with no content-length is refused unread: 411", async () => {
     const chunk = new TextEncoder().encode(`{"phone":"${context.customer.phone}","password":"${"z".repeat(8_000)}`)
     const chunkCount = Math.ceil((2 * server.settings.maxRequestBodyBytes) / chunk.length)

@@ -33,6 +33,10 @@ export interface ServerSettings {
    */
   readonly passwordAttemptWaitMs: number
   readonly passwordAttemptPollMs: number
+  /**
+   * The `x-admin-key` of `/admin` endpoints. The default is a public constant for in-process tests and virtual runs
+   * only: `chunyun serve` draws its own at start or is given one, and refuses this one (reference/ServeSecrets.ts)
+   */
   readonly adminKey: string
   /** how long before departure a gate starts admitting, and how long after it stops */
   readonly checkinOpensBeforeDepartureMs: number
@@ -111,7 +115,10 @@ export interface ServerSettings {
   readonly gatewayReconcileBatchSize: number
   readonly pendingTransferSweepIntervalMs: number
   readonly pendingTransferSweepBatchSize: number
-  /** shared with the gateway: the HMAC-SHA256 key of its notifications */
+  /**
+   * shared with the gateway: the HMAC-SHA256 key of its notifications. A public constant by default, as `adminKey`,
+   * for in-process use only. A signature alone settles nothing: the gateway's own record of the charge must agree
+   */
   readonly gatewayWebhookSecret: string
   /** a notification sent longer ago than this (or this far ahead of our clock) is refused as stale */
   readonly gatewayCallbackMaxAgeMs: number
@@ -174,8 +181,15 @@ export interface ServerSettings {
   // ---- bad input (badinput stream) ----
   /** a request body longer than this is refused with 413 before it is parsed */
   readonly maxRequestBodyBytes: number
-  /** error messages quote the offending input; longer messages are cut to this many characters */
+  /** error messages name the offending path, route or header (never a field's value); longer ones are cut to this many characters */
   readonly maxErrorMessageChars: number
+  /** arrays and objects a JSON body may nest: a deeper body is refused before it is parsed (decoding recurses) */
+  readonly maxJsonDepth: number
+  /**
+   * A request not answered by then (wall time) is answered `RequestTimedOut` (503). 0 turns it off: virtual mode,
+   * where the simulated clock decides how long anything takes
+   */
+  readonly requestTimeoutMs: number
 }
 
 export const defaultSettings: ServerSettings = {
@@ -279,6 +293,8 @@ export const defaultSettings: ServerSettings = {
   // ---- bad input (badinput stream) ----
   maxRequestBodyBytes: 64 * 1024,
   maxErrorMessageChars: 500,
+  maxJsonDepth: 64,
+  requestTimeoutMs: 30_000,
 }
 
 export class ServerConfig extends Context.Tag("ServerConfig")<ServerConfig, ServerSettings>() {

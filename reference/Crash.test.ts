@@ -96,7 +96,7 @@ describe(`crash test: SIGKILL while paying, restart, audit (${killPoints.length}
     assert.ok(baseUrl, `set-up server exited: ${setup.stderr()}`)
     const soon = departingSoon(Date.now(), 2)
     const prepared = await Effect.runPromise(Effect.gen(function* () {
-      const admin = yield* adminClient(baseUrl)
+      const admin = yield* adminClient(baseUrl, setup.adminKey)
       const created = yield* admin.catalog.createRun({
         payload: {
           trainCode: "G9" as TrainCode, serviceDate: soon.serviceDate,

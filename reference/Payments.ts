@@ -28,7 +28,7 @@ import {
 } from "./Payments/Api.js"
 import type { CallbackAnswer, CardPaymentResult, ChargeState, GatewayPaymentResult, GatewayPaymentStatus, KioskId } from "./Payments/Api.js"
 import {
-  CardDeclined, GatewayAmountMismatch, GatewayCallbackStale, GatewayChargeNotFound, GatewaySignatureInvalid, NoGatewayPayment,
+  CardDeclined, GatewayAmountMismatch, GatewayCallbackStale, GatewayChargeNotFound, GatewayChargeUnconfirmed, GatewaySignatureInvalid, NoGatewayPayment,
   PaymentInProgress
 } from "./Payments/Errors.js"
 import { notificationSignatureValid } from "./Payments/GatewayNotification.js"
@@ -285,6 +285,11 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
       Effect.gen(function* () {
         const [located] = yield* sql<{ order_id: OrderId }>`SELECT order_id FROM gateway_charges WHERE id = ${chargeId}`
         if (!located) return yield* new GatewayChargeNotFound({ chargeId })
+        // a signature proves only who holds the key: the gateway's own record decides (a poll settles on it already)
+        if (notified) {
+          const gatewayStatus = yield* gateway.queryCharge(chargeId)
+          if (gatewayStatus !== status) return yield* new GatewayChargeUnconfirmed({ chargeId, notifiedStatus: status, gatewayStatus })
+        }
         const nowMs = yield* Clock.currentTimeMillis
         const decision = yield* Effect.gen(function* () {
           yield* lockOrder(located.order_id)

@@ -10,19 +10,25 @@
  * a change here.
  */
 import { createServer } from "node:http"
+import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Duplex } from "node:stream"
 import { HttpApiBuilder, HttpApiError, HttpApiSchema, HttpServerError, HttpServerRequest } from "@effect/platform"
 import type { HttpApiEndpoint, HttpApp } from "@effect/platform"
-import { Cause, Effect, Option } from "effect"
+import { Cause, Clock, Effect, Option } from "effect"
 import type * as AST from "effect/SchemaAST"
 import { ChunyunApi } from "./Api.js"
 import { ServerConfig } from "./Config.js"
 import type { ServerSettings } from "./Config.js"
-import { LengthRequired, MethodNotAllowed, RequestTooLarge, UnknownRoute, UnsupportedMediaType } from "./RequestGuard/Errors.js"
+import {
+  InternalServerError, JsonTooDeep, LengthRequired, MethodNotAllowed, RequestTimedOut, RequestTooLarge, UnknownRoute, UnsupportedCharset,
+  UnsupportedMediaType
+} from "./RequestGuard/Errors.js"
 
 /** One endpoint of the contract as the guard sees it: how to recognise its path, and what bodies it reads. */
 interface Route {
   readonly method: string
+  /** as the contract writes it (`/orders/:orderId`): what a log line names */
+  readonly path: string
   readonly pattern: RegExp
   /** media types of its payload; empty when it takes none */
   readonly mediaTypes: ReadonlyArray<string>
@@ -50,6 +56,7 @@ export const contractRoutes = (): ReadonlyArray<Route> =>
       const props = endpoint as HttpApiEndpoint.HttpApiEndpoint.AnyWithProps
       const route: Route = {
         method: props.method,
+        path: props.path,
         pattern: pathPattern(props.path),
         // a GET's payload is its query string: no body to check
         mediaTypes: props.method === "GET" ? [] : Option.match(props.payloadSchema, { onNone: () => [], onSome: (schema) => payloadMediaTypes(schema.ast) })
@@ -62,6 +69,39 @@ export const clip = (text: string, maxChars: number) =>
   text.length <= maxChars ? text : `${text.slice(0, maxChars)}… (${text.length} characters in all)`
 
 const mediaTypeOf = (contentType: string) => contentType.split(";")[0]!.trim().toLowerCase()
+
+/** The `charset` parameter of a content type, lower case and unquoted; undefined when it names none. */
+export const charsetOf = (contentType: string) => {
+  for (const parameter of contentType.split(";").slice(1)) {
+    const [name, ...value] = parameter.split("=")
+    if (name?.trim().toLowerCase() === "charset") return value.join("=").trim().replace(/^"(.*)"$/, "$1").toLowerCase()
+  }
+  return undefined
+}
+const utf8Charsets = ["utf-8", "utf8"]
+
+/**
+ * The deepest nesting of arrays and objects in a JSON text, counted without parsing it (brackets inside
+ * strings do not count), stopping as soon as it passes `maxDepth`. Malformed text is the parser's to refuse.
+ */
+export const jsonDepthExceeds = (text: string, maxDepth: number) => {
+  let depth = 0
+  let inString = false
+  for (let index = 0; index < text.length; index++) {
+    const char = text.charCodeAt(index)
+    if (inString) {
+      if (char === 0x5c) index++ // a backslash: the next character is escaped
+      else if (char === 0x22) inString = false
+    } else if (char === 0x22) {
+      inString = true
+    } else if (char === 0x5b || char === 0x7b) {
+      if (++depth > maxDepth) return true
+    } else if (char === 0x5d || char === 0x7d) {
+      depth--
+    }
+  }
+  return false
+}
 
 const pathOf = (url: string) => {
   const queryAt = url.search(/[?#]/)
@@ -90,20 +130,54 @@ const guard = (settings: ServerSettings, routes: ReadonlyArray<Route>) => (app: 
     }
     const route = routes.find((candidate) => candidate.method === request.method && candidate.pattern.test(path))
     const contentType = request.headers["content-type"]
-    if (route !== undefined && route.mediaTypes.length > 0 && contentType !== undefined && hasBody(request.headers) &&
-      !route.mediaTypes.includes(mediaTypeOf(contentType))) {
+    const readsBody = route !== undefined && route.mediaTypes.length > 0 && hasBody(request.headers)
+    if (readsBody && contentType !== undefined && !route.mediaTypes.includes(mediaTypeOf(contentType))) {
       return yield* new UnsupportedMediaType({ contentType: clip(contentType, settings.maxErrorMessageChars), accepted: route.mediaTypes })
     }
-    return yield* app.pipe(
+    const charset = contentType === undefined ? undefined : charsetOf(contentType)
+    if (readsBody && charset !== undefined && !utf8Charsets.includes(charset)) {
+      return yield* new UnsupportedCharset({ charset: clip(charset, settings.maxErrorMessageChars), accepted: ["utf-8"] })
+    }
+    // the platform keeps the text it read: the handler's decoding reads the same bytes, once
+    const depthChecked = readsBody && route.mediaTypes.includes("application/json")
+      ? Effect.flatMap(Effect.orDie(request.text), (text) => jsonDepthExceeds(text, settings.maxJsonDepth)
+        ? Effect.fail(new JsonTooDeep({ maxDepth: settings.maxJsonDepth, message: `the request body nests arrays and objects deeper than ${settings.maxJsonDepth}` }))
+        : app)
+      : app
+    return yield* withRequestTimeout(depthChecked, settings.requestTimeoutMs).pipe(
       HttpServerRequest.withMaxBodySize(Option.some(settings.maxRequestBodyBytes)),
       Effect.catchAllCause((cause) => Option.getOrElse(
         refusalFor(Cause.squash(cause), { method: request.method, path }, settings, routes),
-        () => Effect.failCause(cause)
+        // a failure of the contract is encoded with its status; a defect would be an empty 500
+        () => Option.isSome(Cause.failureOption(cause)) || Cause.isInterruptedOnly(cause)
+          ? Effect.failCause(cause) : internalError(request.method, route?.path ?? clip(path, settings.maxErrorMessageChars), cause)
       ))
     )
   })
 
-type Refusal = RequestTooLarge | UnknownRoute | MethodNotAllowed | HttpApiError.HttpApiDecodeError
+/**
+ * The request's work, cut off after `timeoutMs` of wall time (0: never) with `RequestTimedOut`. The timer reads
+ * the real clock: a served instance's Clock may run a scenario's time, faster than the wall.
+ */
+const withRequestTimeout = <A, E, R>(work: Effect.Effect<A, E, R>, timeoutMs: number) =>
+  timeoutMs <= 0 ? work : Effect.raceFirst(
+    // the platform runs a request uninterruptibly: a late request is answered now and finishes on its own (as
+    // it would after its client hung up), and the timer of an answered one is dropped at once
+    Effect.disconnect(work),
+    Effect.interruptible(Effect.zipRight(
+      Effect.withClock(Effect.sleep(timeoutMs), Clock.make()),
+      Effect.fail(new RequestTimedOut({ timeoutMs, message: `the request was not answered within ${timeoutMs} ms` }))
+    ))
+  )
+
+/** A defect (the platform would answer an empty 500): logged with the request's method, route and cause, answered tagged. */
+const internalError = (method: string, route: string, cause: Cause.Cause<unknown>) =>
+  Effect.zipRight(
+    Effect.logError(`${method} ${route} failed: ${Cause.pretty(cause)}`),
+    Effect.fail(new InternalServerError({ message: "the server failed on this request; the cause is in its log" }))
+  )
+
+type Refusal = RequestTooLarge | UnknownRoute | MethodNotAllowed | HttpApiError.HttpApiDecodeError | JsonTooDeep | InternalServerError | RequestTimedOut
 
 /** What the platform failed or died with, as a tagged error of the contract; none for any other failure. */
 const refusalFor = (
@@ -131,9 +205,11 @@ const refusalFor = (
   // the platform dies with a RequestError when the body cannot be read or parsed as what its type says
   if (error instanceof HttpServerError.RequestError && error.reason === "Decode") {
     if (isBodyLimitExceeded(error)) return Option.some(tooLarge(settings))
+    // the parser's own message quotes the text around the fault: say where it is, never what
+    const position = /position (\d+)/.exec(`${error.description ?? ""} ${String(error.cause)}`)?.[1]
     return Option.some(Effect.fail(new HttpApiError.HttpApiDecodeError({
       issues: [],
-      message: clip(`the request body is not valid JSON: ${error.description ?? String(error.cause)}`, settings.maxErrorMessageChars)
+      message: `the request body is not valid JSON${position === undefined ? "" : ` (at position ${position})`}`
     })))
   }
   return Option.none()
@@ -145,12 +221,18 @@ const tooLarge = (settings: ServerSettings) =>
     message: `the request body is longer than ${settings.maxRequestBodyBytes} bytes`
   }))
 
+/**
+ * Schema's messages end with the value that failed (`Expected …, actual "6222…"`): a card number sent in the
+ * wrong field would come back in the answer, and in any log of it. Keep the path and the expected type only.
+ */
+export const withoutActualValues = (message: string) => message.replace(/, actual .*$/gm, "")
+
 const clippedDecodeError = (error: HttpApiError.HttpApiDecodeError, maxChars: number) =>
   new HttpApiError.HttpApiDecodeError({
-    message: clip(error.message, maxChars),
+    message: clip(withoutActualValues(error.message), maxChars),
     issues: error.issues.map((issue) => ({
       ...issue,
-      message: clip(issue.message, maxChars),
+      message: clip(withoutActualValues(issue.message), maxChars),
       path: issue.path.map((key) => typeof key === "string" ? clip(key, maxChars) : key)
     }))
   })
@@ -160,6 +242,9 @@ export const RequestGuardLive = HttpApiBuilder.middleware(
   ChunyunApi,
   Effect.map(ServerConfig, (settings) => guard(settings, contractRoutes()))
 )
+
+/** what a request that came while the server was starting is told to wait before it tries again */
+export const startingRetryAfterSeconds = 1
 
 /**
  * How long the server keeps an idle keep-alive connection open. Node's 5 s default is shorter than what clients
@@ -178,6 +263,17 @@ export const serverHeadersTimeoutMs = 66_000
  */
 export const createGuardedServer = () => {
   const server = createServer({ keepAliveTimeout: serverKeepAliveTimeoutMs, headersTimeout: serverHeadersTimeoutMs })
+    // The socket listens before the app is built (its store opened, migrations run) and the API's handler attached:
+  // until then this is the only request listener, and a request is told to come back instead of hanging.
+  server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    if (server.listenerCount("request") > 1) return
+    const body = JSON.stringify({ _tag: "ServerStarting", message: "the server is starting (or stopping): try again shortly" })
+    request.resume()
+    response.writeHead(503, {
+      "content-type": "application/json", "content-length": Buffer.byteLength(body), "retry-after": String(startingRetryAfterSeconds), connection: "close"
+    })
+    response.end(body)
+  })
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
     // a connection the client already dropped has no one to answer
     if (error.code === "ECONNRESET" || !socket.writable) return void socket.destroy()

@@ -63,6 +63,8 @@ import { SimulatedSmsGateway } from "./Sms/Gateway.js"
 import { SmsHttp } from "./Sms/Http.js"
 import { createGuardedServer, RequestGuardLive } from "./RequestGuard.js"
 import { runMigrations } from "./Store/migrations.js"
+import { serveSecretRefusal } from "./ServeSecrets.js"
+import type { ServeSecrets } from "./ServeSecrets.js"
 import { Venues } from "./Venues.js"
 import { GroupOrders } from "./GroupOrders.js"
 import { GroupOrdersHttp } from "./GroupOrders/Http.js"
@@ -180,11 +182,14 @@ export interface ServeOptions {
   readonly host: string
   /** `sqliteStore(…)` or `postgresStore(…)` (Store/Postgres.ts) */
   readonly store: Layer.Layer<SqlClient.SqlClient>
-  readonly settings: Partial<ServerSettings>
+  /** everything but the secrets, which come from `secrets` */
+  readonly settings: Omit<Partial<ServerSettings>, keyof ServeSecrets>
+  /** the admin key and the gateway's webhook secret: drawn or given at start, never the constants of in-process tests */
+  readonly secrets: ServeSecrets
   /**
    * Called once the server answers requests, instead of logging "Listening on …" (a cluster worker tells its
-   * primary). The socket listens before the API's handler is attached: a connection in between is never
-   * answered, so readiness is announced after both, never on the socket's "listening" event.
+   * primary). The socket listens before the API's handler is attached: a request in between is answered 503
+   * `ServerStarting` (RequestGuard.ts), so readiness is announced after both, never on the socket's "listening" event.
    */
   readonly onServing?: (address: HttpServer.Address) => void
   /**
@@ -194,12 +199,20 @@ export interface ServeOptions {
   readonly tracing?: boolean
 }
 
+/** The settings of a served instance: its own secrets, checked (a public constant is refused, and the server does not start). */
+const servedSettings = (options: ServeOptions): Partial<ServerSettings> => {
+  const refusal = serveSecretRefusal("the admin key", options.secrets.adminKey) ??
+    serveSecretRefusal("the gateway webhook secret", options.secrets.gatewayWebhookSecret)
+  if (refusal !== undefined) throw new Error(refusal)
+  return { ...options.settings, adminKey: options.secrets.adminKey, gatewayWebhookSecret: options.secrets.gatewayWebhookSecret }
+}
+
 /** `chunyun serve`: the HTTP server on a socket, with the sweepers running. */
 export const serveLayer = (options: ServeOptions) =>
   (options.tracing === true ? HttpApiBuilder.serve() : HttpMiddleware.withTracerDisabledWhen(HttpApiBuilder.serve(), () => true)).pipe(
     Layer.provide(options.tracing === true ? Layer.empty : Layer.setTracerEnabled(false)),
     Layer.provide(Layer.scopedDiscard(sweepers)),
-    Layer.provide(appLayer(options.settings, options.store)),
+    Layer.provide(appLayer(servedSettings(options), options.store)),
     (layer) => options.onServing === undefined ? HttpServer.withLogAddress(layer)
       : Layer.effectDiscard(Effect.flatMap(HttpServer.HttpServer, (server) => Effect.sync(() => options.onServing!(server.address)))).pipe(Layer.provideMerge(layer)),
     Layer.provide(NodeHttpServer.layer(createGuardedServer, { port: options.port, host: options.host, backlog: 4096 }))
@@ -226,7 +239,8 @@ export const inProcessHandler = (options: {
     options.scheduler ? Layer.setScheduler(options.scheduler) : Layer.empty,
     options.tracing === false ? Layer.setTracerEnabled(false) : Layer.empty
   )
-  const layer = appLayer(options.settings, options.store, options.parties).pipe(
+  // no wall-clock request timeout: in virtual time the simulated clock decides how long a request takes
+  const layer = appLayer({ ...options.settings, requestTimeoutMs: 0 }, options.store, options.parties).pipe(
     Layer.provideMerge(HttpServer.layerContext),
     Layer.provide(overrides),
     Layer.merge(overrides)

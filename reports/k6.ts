@@ -18,7 +18,6 @@
  */
 import { OpenApi } from "@effect/platform"
 import { ChunyunApi } from "../reference/Api.js"
-import { defaultSettings } from "../reference/Config.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import type { Executor } from "../simulator/Executors.js"
 
@@ -126,7 +125,8 @@ export const exportK6 = (scenario: Scenario, timeScale = 1) => {
   const think = scenario.passengers.thinkTimeMs
   return `// k6 script exported by \`chunyun export-k6\` from the scenario "${scenario.name}"${timeScale === 1 ? "" : ` at time scale ${timeScale}`}.
 // ${scenario.description}
-// Run: CHUNYUN_BASE_URL=http://host:8080 k6 run this.js   (or as a k6-operator TestRun)
+// Run: CHUNYUN_BASE_URL=http://host:8080 CHUNYUN_ADMIN_KEY=<the server's admin key> k6 run this.js   (or as a k6-operator TestRun)
+// (\`chunyun serve\` prints where it wrote its admin key.)
 // Each iteration is one passenger's purchase: search, register, log in, hold, top up, pay, wait for the ticket.
 // Phone numbers are 13<9 digits> from ${k6Environment.phoneOffset} (default 0) + the iteration: change it to run again on the same store.
 ${skipped.length === 0 ? "// Every threshold of the scenario is evaluated by k6." : `// Thresholds k6 cannot evaluate, left out:\n${skipped.map((line) => `//   ${line}`).join("\n")}`}
@@ -138,7 +138,7 @@ import { Counter, Trend } from "k6/metrics"
 export const options = ${JSON.stringify(options, null, 2)}
 
 const baseUrl = __ENV.${k6Environment.baseUrl} || "http://127.0.0.1:8080"
-const adminKey = __ENV.${k6Environment.adminKey} || ${JSON.stringify(defaultSettings.adminKey)}
+const adminKey = __ENV.${k6Environment.adminKey} || ""
 const phoneOffset = Number(__ENV.${k6Environment.phoneOffset} || "0")
 const train = ${JSON.stringify({ trainCode: train.trainCode, serviceDate: train.serviceDate, stops: train.stops, coaches: train.coaches, fareFenPerSegment: train.fareFenPerSegment })}
 const thinkTimeMs = ${JSON.stringify({ min: think.min / timeScale, max: think.max / timeScale })}
@@ -166,6 +166,7 @@ const residentIdOf = (n) => {
 
 /** The train run the load buys: created once, or found when it exists already. */
 export function setup() {
+  if (adminKey === "") throw new Error("set ${k6Environment.adminKey} to the server's admin key (chunyun serve prints where it wrote it)")
   const created = http.request(${call("createRun")}, JSON.stringify(train), { headers: { ...json, "x-admin-key": adminKey } })
   if (created.status === 201) return { runId: String(created.json("runId")) }
   const first = train.stops[0].station, last = train.stops[train.stops.length - 1].station

@@ -8,7 +8,6 @@ import { Effect } from "effect"
 import type { Passenger } from "../devices/Phone.js"
 import { phoneJourney } from "../devices/Phone.js"
 import { makeClient } from "../devices/Client.js"
-import { defaultSettings } from "../reference/Config.js"
 import type { JourneyKind, Scenario } from "../scenarios/Scenario.js"
 import { faultActors, faultSchedule } from "./FaultSchedule.js"
 import type { FaultActions, FaultSchedule } from "./FaultSchedule.js"
@@ -67,8 +66,8 @@ export const journeyKindsOf = (scenario: Scenario): ReadonlyArray<JourneyKind> =
   (Object.keys(scenario.passengers.mix) as Array<JourneyKind>).filter((kind) => (scenario.passengers.mix[kind] ?? 0) > 0).sort()
 
 /** `slow-store`: the operator sets the store's commit delay for the window (reference/Store/SlowStore.ts) */
-const storeFaultActions = (baseUrl: string) =>
-  Effect.map(makeClient(baseUrl, { "x-admin-key": defaultSettings.adminKey }), (admin): FaultActions => ({
+const storeFaultActions = (baseUrl: string, adminKey: string) =>
+  Effect.map(makeClient(baseUrl, { "x-admin-key": adminKey }), (admin): FaultActions => ({
     "slow-store": {
       start: (fault) => admin.backup.setStoreConditions({ payload: { delayMs: fault.delayMs } }),
       end: () => admin.backup.setStoreConditions({ payload: { delayMs: 0 } })
@@ -82,20 +81,21 @@ export interface PreparedRun {
 }
 
 /**
- * Set the scenario up on the server and prepare every journey kind of its mix. `modeFaultActions` are the
- * faults only a mode can cause (a server crash).
+ * Set the scenario up on the server and prepare every journey kind of its mix. `adminKey` is the server's (the
+ * in-process test key in virtual mode, the one the harness gave a served process in real mode). `modeFaultActions`
+ * are the faults only a mode can cause (a server crash).
  */
 export const prepareRun = (
-  scenario: Scenario, history: History, baseUrl: string, timing: Timing, modeFaultActions: FaultActions = {}
+  scenario: Scenario, history: History, baseUrl: string, adminKey: string, timing: Timing, modeFaultActions: FaultActions = {}
 ) =>
   Effect.gen(function* () {
     const faults = faultSchedule(scenario, timing.scenarioNowMs)
-    const prepared = yield* setUp(scenario, baseUrl, defaultSettings.adminKey)
-    const context: JourneyContext = { scenario, history, baseUrl, adminKey: defaultSettings.adminKey, timing, faults, prepared }
+    const prepared = yield* setUp(scenario, baseUrl, adminKey)
+    const context: JourneyContext = { scenario, history, baseUrl, adminKey, timing, faults, prepared }
     const journeys = new Map<JourneyKind, PreparedJourney>()
     for (const kind of journeyKindsOf(scenario)) journeys.set(kind, yield* journeyPreparers[kind](context))
     const actions: FaultActions = Object.assign(
-      yield* storeFaultActions(baseUrl), modeFaultActions, ...[...journeys.values()].map((journey) => journey.faultActions ?? {}))
+      yield* storeFaultActions(baseUrl, adminKey), modeFaultActions, ...[...journeys.values()].map((journey) => journey.faultActions ?? {}))
     const background = [
       ...[...journeys.values()].flatMap((journey) => journey.background ?? []),
       ...faultActors(faults, actions, history, timing)

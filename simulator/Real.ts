@@ -15,6 +15,8 @@ import { NodeHttpClient } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Fiber, ManagedRuntime, Random } from "effect"
 import { sqliteStore } from "../reference/Server.js"
+import { generateServeSecrets, serveSecretsEnv } from "../reference/ServeSecrets.js"
+import type { ServeSecrets } from "../reference/ServeSecrets.js"
 import { postgresStore } from "../reference/Store/Postgres.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { audit } from "./Auditor.js"
@@ -31,6 +33,8 @@ export const serverStopTimeoutMs = 10_000
 
 export interface ServerProcess {
   readonly baseUrl: string
+  /** the admin key the process was given */
+  readonly adminKey: string
   readonly pid: number | undefined
   /** SIGTERM, then SIGKILL after `serverStopTimeoutMs`; resolves once the process has exited */
   readonly stop: () => Promise<void>
@@ -40,10 +44,18 @@ export interface ServerProcess {
   readonly advanceClock: (offsetMs: number) => Promise<void>
 }
 
-/** Start `chunyun serve` as a child process and wait for its "listening" line. */
-export const startServerProcess = (cliEntry: string, args: ReadonlyArray<string>, nodeArgs: ReadonlyArray<string> = []): Promise<ServerProcess> =>
+/**
+ * Start `chunyun serve` as a child process and wait for its "listening" line. The server is given `secrets` in its
+ * environment (never on its command line, which other users can read): fresh ones unless the caller restarts a
+ * server that must keep its key.
+ */
+export const startServerProcess = (
+  cliEntry: string, args: ReadonlyArray<string>, nodeArgs: ReadonlyArray<string> = [], secrets: ServeSecrets = generateServeSecrets()
+): Promise<ServerProcess> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", cliEntry, "serve", ...args], { stdio: ["ignore", "pipe", "inherit", "ipc"] })
+    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", cliEntry, "serve", ...args], {
+      stdio: ["ignore", "pipe", "inherit", "ipc"], env: { ...process.env, ...serveSecretsEnv(secrets) }
+    })
     const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`server did not start within ${serverStartTimeoutMs} ms`)) }, serverStartTimeoutMs)
     const stdout = child.stdout
     if (!stdout) return reject(new Error("server process has no stdout"))
@@ -57,6 +69,7 @@ export const startServerProcess = (cliEntry: string, args: ReadonlyArray<string>
       stdout.resume()
       resolve({
         baseUrl: match[1]!,
+        adminKey: secrets.adminKey,
         pid: child.pid,
         advanceClock: (offsetMs) => new Promise<void>((done, fail) => {
           const onMessage = (message: { type?: string; offsetMs?: number }) => {
@@ -127,14 +140,16 @@ export const runReal = async (
     "--password-cost", String(scenario.server.passwordHashCostN), "--hold-ttl-ms", String(scenario.server.holdTtlMs),
     "--clock-start-ms", String(clockStartMs), "--clock-scale", String(timeScale), ...serverDesignArgs(scenario, options)
   ]
-  let server = await startServerProcess(cliEntry, serverArgs(0, startMs))
+  // one pair of secrets for the run: a server restarted after a crash keeps the key the journeys hold
+  const secrets = generateServeSecrets()
+  let server = await startServerProcess(cliEntry, serverArgs(0, startMs), [], secrets)
   const port = Number(new URL(server.baseUrl).port)
   const timeline = new RealTimeline(startMs, timeScale, (offsetMs) => server.advanceClock(offsetMs))
   /** the server-crash fault: SIGKILL at the window's start; the same command on the same port and database at its end */
   const crash = {
     start: () => Effect.promise(() => server.kill()),
     end: () => Effect.promise(async () => {
-      server = await startServerProcess(cliEntry, serverArgs(port, timeline.nowMs() - timeline.jumpedMs))
+      server = await startServerProcess(cliEntry, serverArgs(port, timeline.nowMs() - timeline.jumpedMs), [], secrets)
       await server.advanceClock(timeline.jumpedMs)
     })
   }
@@ -147,7 +162,7 @@ export const runReal = async (
   const devices = ManagedRuntime.make(NodeHttpClient.layerUndici)
   try {
     const program = Effect.gen(function* () {
-      const run = yield* prepareRun(scenario, history, server.baseUrl, { sleepScenario, scenarioNowMs: scenarioNow, networkDelay: Effect.void }, {
+      const run = yield* prepareRun(scenario, history, server.baseUrl, secrets.adminKey, { sleepScenario, scenarioNowMs: scenarioNow, networkDelay: Effect.void }, {
         "server-crash": crash
       })
       const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []

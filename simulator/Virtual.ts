@@ -249,7 +249,7 @@ export const runVirtual = async (
       }))
     }
     clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
-      const run = yield* prepareRun(scenario, history, serverBaseUrl, {
+      const run = yield* prepareRun(scenario, history, serverBaseUrl, effective.adminKey, {
         sleepScenario: (ms) => Effect.sleep(ms),
         scenarioNowMs: Effect.sync(() => clock.nowMs),
         networkDelay: simulatedNetworkDelay(scenario)

@@ -15,7 +15,7 @@ import { EventSoldAsGroupOrders } from "../GroupOrders/Api.js"
 import { HoldContended, HoldQueueFull } from "../Inventory/Errors.js"
 import { Order } from "../Orders/Api.js"
 import {
-  CardDeclined, GatewayAmountMismatch, GatewayCallbackStale, GatewayChargeNotFound, GatewaySignatureInvalid,
+  CardDeclined, GatewayAmountMismatch, GatewayCallbackStale, GatewayChargeNotFound, GatewayChargeUnconfirmed, GatewaySignatureInvalid,
   NoGatewayPayment, NothingToPickUp, PaymentInProgress, PrintJobAlreadyPrinted, PrintJobNotFound, TicketAlreadyPrinted
 } from "./Errors.js"
 import { InvalidVoucherCode, VoucherAlreadyRedeemed, VoucherNotFound, VoucherNotRedeemable } from "../Delivery/Errors.js"
@@ -307,5 +307,6 @@ export class GatewayApi extends HttpApiGroup.make("gateway")
       .addError(GatewaySignatureInvalid)
       .addError(GatewayCallbackStale)
       .addError(GatewayChargeNotFound)
+      .addError(GatewayChargeUnconfirmed)
       .addError(GatewayAmountMismatch)
   ) {}

@@ -24,6 +24,15 @@ export class GatewaySignatureInvalid extends Schema.TaggedError<GatewaySignature
 export class GatewayCallbackStale extends Schema.TaggedError<GatewayCallbackStale>()(
   "GatewayCallbackStale", { sentAtMs: Schema.Number, receivedAtMs: Schema.Number }, HttpApiSchema.annotations({ status: 400 })
 ) {}
+/**
+ * A correctly signed notification whose news the gateway's own record does not bear out (asked before anything
+ * is settled): the charge is still pending there, or ended otherwise. Nothing is captured or issued on it.
+ */
+export class GatewayChargeUnconfirmed extends Schema.TaggedError<GatewayChargeUnconfirmed>()(
+  "GatewayChargeUnconfirmed",
+  { chargeId: Schema.String, notifiedStatus: Schema.String, gatewayStatus: Schema.String },
+  HttpApiSchema.annotations({ status: 409 })
+) {}
 export class GatewayChargeNotFound extends Schema.TaggedError<GatewayChargeNotFound>()(
   "GatewayChargeNotFound", { chargeId: Schema.String }, HttpApiSchema.annotations({ status: 404 })
 ) {}

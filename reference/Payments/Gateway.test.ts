@@ -37,6 +37,8 @@ const chargeRow = async (server: TestServer, chargeId: ChargeId) => {
      JOIN pending_transfers p ON p.id = c.pending_transfer_id WHERE c.id = ?`, chargeId))
   return row ? { state: row.state, callbacks: Number(row.callbacks_received), reservation: row.reservation } : undefined
 }
+const chargeAmountFen = async (server: TestServer, chargeId: ChargeId) =>
+  Number((await server.run(storeQuery<{ amount_fen: number }>(`SELECT amount_fen FROM gateway_charges WHERE id = ?`, chargeId)))[0]?.amount_fen)
 const orderState = async (server: TestServer, buyer: TestCustomer, orderId: OrderId) =>
   (await server.run(buyer.client.orders.getOrder({ path: { orderId } }))).state
 const until = async (check: () => Promise<boolean>, what: string) => assert.ok(await waitUntil(check, settleWaitMs), what)
@@ -203,6 +205,28 @@ describe("gateway payments (callbacks delivered, reconciler polling)", () => {
     assert.equal(genuine.status, 200)
     assert.equal(tagOf(genuine.json), undefined)
     await until(async () => (await orderState(server, buyer, order.orderId)) === "issued", "the genuine notification issues")
+  })
+
+  test("a correctly signed notification of a charge the gateway has not captured is refused, and nothing is issued", async () => {
+    const buyer = await server.run(newCustomer(server.baseUrl))
+    const order = await holdOf(server, buyer, run)
+    // the payer never pays: the gateway's record stays pending
+    await planGateway(server, { outcome: "abandon", callback: "never" })
+    const charge = await payByGateway(server, buyer, order.orderId, "gw-pay-0010")
+    const forged: GatewayNotification = {
+      notificationId: `${charge.chargeId}-forged`, chargeId: charge.chargeId, status: "succeeded",
+      amountFen: (await chargeAmountFen(server, charge.chargeId)), sentAtMs: Date.now()
+    }
+    // signed with the key itself: whoever holds it (a leak) cannot make the server believe a capture the gateway denies
+    const answer = await postCallback(server, forged, signNotification(forged, server.settings.gatewayWebhookSecret))
+    assert.equal(answer.status, 409, `a forged capture was accepted: ${JSON.stringify(answer.json)}`)
+    assert.equal(tagOf(answer.json), "GatewayChargeUnconfirmed")
+    assert.equal((await gatewayChargeState(server, charge.chargeId))?.status, "pending")
+    assert.deepEqual(await chargeRow(server, charge.chargeId), { state: "pending", callbacks: 0, reservation: "pending" })
+    assert.equal(await orderState(server, buyer, order.orderId), "held")
+    const [tickets] = await server.run(storeQuery<{ count: number }>(`SELECT COUNT(*) AS count FROM tickets WHERE order_id = ?`, order.orderId))
+    assert.equal(Number(tickets?.count), 0)
+    assert.deepEqual(await transfersOf(server, order.orderId), {})
   })
 })
 

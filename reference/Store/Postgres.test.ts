@@ -14,6 +14,7 @@ import { Effect, ManagedRuntime } from "effect"
 import { audit } from "../../simulator/Auditor.js"
 import { History } from "../../simulator/History.js"
 import { startServerProcess } from "../../simulator/Real.js"
+import { generateServeSecrets } from "../ServeSecrets.js"
 import type { ServerProcess } from "../../simulator/Real.js"
 import type { Order } from "../Orders/Api.js"
 import { segmentMask } from "../Orders/Repo.js"
@@ -61,6 +62,8 @@ describe("PostgreSQL: four server processes on one database", { skip }, () => {
       }
     }
   }
+  /** one pair for the four processes: they serve one store, as one service */
+  const secrets = generateServeSecrets()
   /** the server process that request number `index` goes to */
   const via = (index: number) => servers[index % servers.length]!.baseUrl
 
@@ -69,7 +72,7 @@ describe("PostgreSQL: four server processes on one database", { skip }, () => {
     // all four at once on an empty schema: migrations must not race
     const started = await Promise.allSettled(Array.from({ length: processCount }, () => startServerProcess(cliEntry, [
       "--port", "0", "--host", "127.0.0.1", "--store", schema.url, "--password-cost", String(testPasswordHashCostN)
-    ])))
+    ], [], secrets)))
     servers = started.flatMap((outcome) => outcome.status === "fulfilled" ? [outcome.value] : [])
     process.on("exit", killLeftovers)
     const failed = started.find((outcome) => outcome.status === "rejected")
@@ -119,7 +122,7 @@ describe("PostgreSQL: four server processes on one database", { skip }, () => {
 
   test(`${crowdSize} concurrent holds for one seat through ${processCount} processes: one wins, the rest are SoldOut (409)`, async () => {
     crowd = await register(crowdSize)
-    const run = await devices.runPromise(createRun(via(0), { trainCode: "G700", stations: ["BJP", "TJP"], seatCount: 1 }))
+    const run = await devices.runPromise(createRun(via(0), { adminKey: secrets.adminKey, trainCode: "G700", stations: ["BJP", "TJP"], seatCount: 1 }))
     const responses = await Promise.all(crowd.map((customer, index) => hold(customer, index, run, { from: 0, to: 1 })))
 
     const statuses = responses.map((response) => response.status)
@@ -135,7 +138,7 @@ describe("PostgreSQL: four server processes on one database", { skip }, () => {
   })
 
   test(`${seatsForAll} concurrent holds for ${seatsForAll} seats: every one gets a seat (a claim that lost its first pick takes the next)`, async () => {
-    const run = await devices.runPromise(createRun(via(3), { trainCode: "G703", stations: ["BJP", "TJP"], seatCount: seatsForAll }))
+    const run = await devices.runPromise(createRun(via(3), { adminKey: secrets.adminKey, trainCode: "G703", stations: ["BJP", "TJP"], seatCount: seatsForAll }))
     const responses = await Promise.all(crowd.slice(0, seatsForAll).map((customer, index) => hold(customer, index, run, { from: 0, to: 1 })))
     assert.deepEqual(responses.map((response) => response.status), responses.map(() => 201), responses.map((response) => response.text).join("\n"))
     assert.equal(new Set(responses.map((response) => (response.json as Order).seatCode)).size, seatsForAll)
@@ -144,7 +147,7 @@ describe("PostgreSQL: four server processes on one database", { skip }, () => {
   test(`all ${journeys.length} journeys of a ${segmentStations.length}-stop run at once on ${segmentSeats} seats: no overlap, no needless refusal`, async () => {
     const attempts = journeys.flatMap((journey) => Array.from({ length: customersPerJourney }, () => journey))
     const customers = await register(attempts.length)
-    const run = await devices.runPromise(createRun(via(1), {
+    const run = await devices.runPromise(createRun(via(1), { adminKey: secrets.adminKey,
       trainCode: "G701", stations: segmentStations, seatCount: segmentSeats, fareFenPerSegment: journeyFareFen
     }))
     const responses: ReadonlyArray<RawResponse> = await Promise.all(attempts.map((journey, index) => hold(customers[index]!, index, run, journey)))
@@ -184,7 +187,7 @@ describe("PostgreSQL: four server processes on one database", { skip }, () => {
 
   test("one idempotency key sent to every process at once: one top-up, one payment, one ticket", async () => {
     const [buyer] = await register(1)
-    const run = await devices.runPromise(createRun(via(2), { trainCode: "G702", stations: ["BJP", "TJP"], seatCount: 3 }))
+    const run = await devices.runPromise(createRun(via(2), { adminKey: secrets.adminKey, trainCode: "G702", stations: ["BJP", "TJP"], seatCount: 3 }))
     const held = await hold(buyer!, 0, run, { from: 0, to: 1 })
     assert.equal(held.status, 201, held.text)
     const order = held.json as Order

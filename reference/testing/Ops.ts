@@ -15,6 +15,8 @@ import type { Layer } from "effect"
 import { audit } from "../../simulator/Auditor.js"
 import { History } from "../../simulator/History.js"
 import { sqliteStore } from "../Server.js"
+import { generateServeSecrets, serveSecretsEnv, serveSecretsEnvironment } from "../ServeSecrets.js"
+import type { ServeSecrets } from "../ServeSecrets.js"
 import { postgresStore } from "../Store/Postgres.js"
 import { freshTestSchema } from "./TestStore.js"
 import type { TestStoreKind } from "./TestStore.js"
@@ -29,6 +31,8 @@ export interface ChildExit { readonly code: number | null; readonly signal: Node
 
 export interface ChildServer {
   readonly process: ChildProcess
+  /** the admin key it was given; undefined when it drew its own */
+  readonly adminKey: string | undefined
   /** the base URL once it listens; undefined when the process exited first */
   readonly listening: Promise<string | undefined>
   readonly exited: Promise<ChildExit>
@@ -36,14 +40,20 @@ export interface ChildServer {
   readonly hasExited: () => boolean
   /** everything it wrote to stderr so far */
   readonly stderr: () => string
+  /** everything it wrote to stdout so far */
+  readonly stdout: () => string
   /** SIGTERM, SIGKILL after `childStopTimeoutMs`; resolves with the exit */
   readonly stop: () => Promise<ChildExit>
 }
 
-/** `chunyun serve <args>` on an ephemeral port of 127.0.0.1. */
-export const spawnServer = (args: ReadonlyArray<string>): ChildServer => {
+/**
+ * `chunyun serve <args>` on an ephemeral port of 127.0.0.1, with secrets of its own in its environment; with
+ * `secrets` null, none (nor any this process has in its environment): the server draws its own.
+ */
+export const spawnServer = (args: ReadonlyArray<string>, secrets: ServeSecrets | null = generateServeSecrets()): ChildServer => {
+  const { [serveSecretsEnvironment.adminKey]: _adminKey, [serveSecretsEnvironment.gatewayWebhookSecret]: _secret, ...inherited } = process.env
   const child = spawn(process.execPath, ["--import", "tsx", cliEntry, "serve", "--port", "0", ...args], {
-    stdio: ["ignore", "pipe", "pipe"]
+    stdio: ["ignore", "pipe", "pipe"], env: secrets === null ? inherited : { ...inherited, ...serveSecretsEnv(secrets) }
   })
   let stderrText = ""
   let stdoutText = ""
@@ -72,7 +82,7 @@ export const spawnServer = (args: ReadonlyArray<string>): ChildServer => {
     clearTimeout(killer)
     return result
   }
-  return { process: child, listening, exited, hasExited: () => exit !== undefined, stderr: () => stderrText, stop }
+  return { process: child, adminKey: secrets?.adminKey, listening, exited, hasExited: () => exit !== undefined, stderr: () => stderrText, stdout: () => stdoutText, stop }
 }
 
 /** A store that outlives its server processes: the command-line arguments that name it, and a layer over it. */

@@ -306,6 +306,8 @@ export interface TestRunSpec {
   /** defaults to `departingSoon(now, …)`, now from the Clock (the real one, plus what the test moved it by: `advanceClock`) */
   readonly serviceDate?: ServiceDate
   readonly firstDepartureMinuteOfDay?: number
+  /** the server's admin key: a served process's own (it never takes the in-process default) */
+  readonly adminKey?: string
 }
 
 export interface TestRun {
@@ -321,7 +323,7 @@ export const defaultFareFenPerSegment = 12_500
 /** Creates a run with one second-class coach of `seatCount` seats, by default departing in half an hour. */
 export const createRun = (baseUrl: string, spec: TestRunSpec) =>
   Effect.gen(function* () {
-    const admin = yield* adminClient(baseUrl)
+    const admin = yield* adminClient(baseUrl, spec.adminKey)
     const soon = departingSoon(yield* Clock.currentTimeMillis, spec.stations.length)
     const serviceDate = spec.serviceDate ?? soon.serviceDate
     const firstDepartureMinuteOfDay = spec.firstDepartureMinuteOfDay ?? soon.firstDepartureMinuteOfDay
