@@ -75,10 +75,28 @@ export const startServerProcess = (
           const onMessage = (message: { type?: string; offsetMs?: number }) => {
             if (message?.type !== "clock-offset-ack" || (message.offsetMs ?? -1) < offsetMs) return
             child.off("message", onMessage)
+            child.off("exit", onExit)
             done()
           }
+          // killed before it answered: the jump is refused rather than awaited for ever
+          const onExit = () => {
+            child.off("message", onMessage)
+            fail(new Error(`server ${child.pid} exited before it moved its clock`))
+          }
+          child.once("exit", onExit)
+          // a server killed (or exiting) has closed its channel: the send fails here, through its callback, instead
+          // of as an 'error' event on the child that nobody handles and that would end the harness
+          if (!child.connected) {
+            child.off("exit", onExit)
+            return fail(new Error(`server ${child.pid} is gone (IPC channel closed): cannot move its clock`))
+          }
           child.on("message", onMessage)
-          if (!child.send({ type: "clock-offset", offsetMs })) fail(new Error("server IPC channel closed"))
+          child.send({ type: "clock-offset", offsetMs }, (error) => {
+            if (error === null) return
+            child.off("message", onMessage)
+            child.off("exit", onExit)
+            fail(new Error(`server ${child.pid}: cannot move its clock: ${error.message}`))
+          })
         }),
         kill: () => new Promise<void>((done) => {
           if (child.exitCode !== null || child.signalCode !== null) return done()
@@ -94,6 +112,8 @@ export const startServerProcess = (
       })
     })
     child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`server exited with code ${code} before listening`)) })
+    // a spawn that failed, or a send to a channel already closed: answered where it happened, never left unhandled
+    child.on("error", (error) => { clearTimeout(timer); reject(error) })
   })
 
 /** The scenario's server design (issue 7's knobs) as `chunyun serve` flags. */
