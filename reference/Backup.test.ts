@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, describe, test } from "node:test"
-import { setTimeout as sleep } from "node:timers/promises"
 import { Effect } from "effect"
 import { restoreBackup } from "./Backup.js"
 import type { Fen, OrderId } from "./Domain.js"
@@ -82,7 +81,9 @@ describe("online backup and restore", () => {
         assert.ok(await waitUntil(async () => paidBeforeBackup.size >= 20, 30_000), "traffic did not get going")
         backupSent = true
         const taken = await server.run(Effect.flatMap(adminClient(server.baseUrl), (admin) => admin.backup.takeBackup()))
-        await sleep(300) // traffic goes on after the snapshot
+        // traffic goes on after the snapshot: until at least one order the backup cannot hold is in the store
+        const liveOrders = async () => Number((await server.run(storeQuery<{ n: number }>(`SELECT COUNT(*) AS n FROM orders`)))[0]?.n)
+        assert.ok(await waitUntil(async () => await liveOrders() > (taken.rowCounts["orders"] ?? 0), 30_000), "no order came after the backup in 30 s")
         return taken
       } finally {
         running = false
