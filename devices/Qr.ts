@@ -138,7 +138,11 @@ export const applyGlare = (image: PixelImage, spot: GlareSpot): PixelImage => {
   return { width: image.width, height: image.height, rgba }
 }
 
-/** One box-blur pass along rows (step 1 pixel) or columns; edges repeat the border pixel. */
+/**
+ * One box-blur pass along rows (step 1 pixel) or columns; edges repeat the border pixel. The window's sum slides
+ * along the line (one pixel in, one out), so a pass costs the same whatever the radius: an enlarged code under a
+ * wide blur stays cheap to decode.
+ */
 const boxBlurPass = (image: PixelImage, radiusPx: number, direction: "horizontal" | "vertical"): Uint8ClampedArray => {
   const { width, height, rgba: source } = image
   const blurred = new Uint8ClampedArray(source.length)
@@ -147,15 +151,15 @@ const boxBlurPass = (image: PixelImage, radiusPx: number, direction: "horizontal
   const lineCount = direction === "horizontal" ? height : width
   const pixelIndex = (line: number, position: number): number =>
     direction === "horizontal" ? line * width + position : position * width + line
+  const valueAt = (line: number, position: number, channel: number): number =>
+    source[pixelIndex(line, Math.min(lineLength - 1, Math.max(0, position))) * bytesPerPixel + channel] ?? 0
   for (let line = 0; line < lineCount; line++) {
-    for (let position = 0; position < lineLength; position++) {
-      for (let channel = 0; channel < bytesPerPixel; channel++) {
-        let sum = 0
-        for (let delta = -radiusPx; delta <= radiusPx; delta++) {
-          const neighbour = Math.min(lineLength - 1, Math.max(0, position + delta))
-          sum += source[pixelIndex(line, neighbour) * bytesPerPixel + channel] ?? 0
-        }
+    for (let channel = 0; channel < bytesPerPixel; channel++) {
+      let sum = 0
+      for (let delta = -radiusPx; delta <= radiusPx; delta++) sum += valueAt(line, delta, channel)
+      for (let position = 0; position < lineLength; position++) {
         blurred[pixelIndex(line, position) * bytesPerPixel + channel] = Math.round(sum / windowPixels)
+        sum += valueAt(line, position + radiusPx + 1, channel) - valueAt(line, position - radiusPx, channel)
       }
     }
   }
@@ -166,7 +170,7 @@ const boxBlurPass = (image: PixelImage, radiusPx: number, direction: "horizontal
 export const applyBlur = (image: PixelImage, radiusPx: number): PixelImage => {
   assertWellFormed(image, "applyBlur")
   assertIntegerInRange("applyBlur: radiusPx", radiusPx, 0, maxBlurRadiusPx)
-  // A box blur is separable: rows then columns gives the square window (up to rounding) in 2(2r+1) reads a pixel, not (2r+1)².
+  // A box blur is separable: rows then columns gives the square window (up to rounding) in a few reads a pixel, not (2r+1)².
   const horizontal = { width: image.width, height: image.height, rgba: boxBlurPass(image, radiusPx, "horizontal") }
   return { width: image.width, height: image.height, rgba: boxBlurPass(horizontal, radiusPx, "vertical") }
 }
