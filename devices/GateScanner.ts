@@ -1,8 +1,8 @@
 /**
  * A gate scanner (seed 000's check-in, seed 003's reader): reads what the phone shows — camera pixels,
  * decoded with jsQR, or the text when the scenario does not sample pixels — or the ticket bytes of a SIM
- * carrier over RFID/NFC, and asks the server to admit. A camera with glare really damages the captured
- * pixels (devices/Qr.ts), so an unreadable code is jsQR's verdict, not a coin flip. Offline, the gate
+ * carrier over RFID/NFC, and asks the server to admit. A camera with glare or out of focus really damages the
+ * captured pixels (devices/Qr.ts), so an unreadable code is jsQR's verdict, not a coin flip. Offline, the gate
  * verifies the signature itself and keeps a bounded admission log, synced in batches when the link is back.
  */
 import { Clock, Effect } from "effect"
@@ -13,7 +13,7 @@ import type { OfflineAdmission, SyncResult } from "../reference/GateSync/Api.js"
 import type { SyncOutcome } from "../reference/GateSync/Api.js"
 import { decodeTicket, publicKeyFromRaw, ticketTextPrefix } from "../reference/Issuance/TicketCode.js"
 import type { ApiClient } from "./Client.js"
-import { applyGlare, decodeQr, renderQr } from "./Qr.js"
+import { applyBlur, applyGlare, decodeQr, renderQr } from "./Qr.js"
 import type { GlareSpot, PixelImage } from "./Qr.js"
 
 /** what the passenger holds to the reader: the phone's screen (pixels, or its text when pixels are not sampled) or a SIM carrier */
@@ -33,9 +33,13 @@ export interface GlareFraction {
   readonly radiusFraction: number
 }
 
-/** How the camera captures this presentation: clean, or with glare washing out a disc of the image. */
+/**
+ * How the camera captures this presentation: clean, with glare washing out a disc of the image, out of focus
+ * (a box blur of `blurRadiusPx` camera pixels; the camera sees the shown image one camera pixel a screen pixel), or both.
+ */
 export interface Capture {
   readonly glare?: GlareFraction
+  readonly blurRadiusPx?: number
 }
 
 const spotOn = (image: PixelImage, glare: GlareFraction): GlareSpot => ({
@@ -43,14 +47,32 @@ const spotOn = (image: PixelImage, glare: GlareFraction): GlareSpot => ({
 })
 
 /**
- * The text the reader gets. A carrier's bytes come over RFID/NFC, no camera involved. A glare spot damages the
- * captured pixels (a screen shown as text is rendered first: the shortcut only stands for an undamaged capture).
+ * The same camera and the same light when the phone shows its code `factor` times larger about the code's
+ * centre. The glare is a reflection on the screen: it stays where it falls and keeps its size, so in the
+ * enlarged code's frame it is `factor` times smaller and nearer the centre. The blur is the lens's, fixed in
+ * camera pixels, so it keeps its radius while each module spans `factor` times more pixels.
+ */
+export const captureOfEnlarged = (capture: Capture, factor: number): Capture => {
+  if (capture.glare === undefined) return capture
+  const toEnlarged = (fraction: number) => 0.5 + (fraction - 0.5) / factor
+  const glare: GlareFraction = {
+    centerXFraction: toEnlarged(capture.glare.centerXFraction), centerYFraction: toEnlarged(capture.glare.centerYFraction),
+    radiusFraction: capture.glare.radiusFraction / factor
+  }
+  return { ...capture, glare }
+}
+
+/**
+ * The text the reader gets. A carrier's bytes come over RFID/NFC, no camera involved. Glare (on the screen)
+ * then blur (in the lens) damage the captured pixels; a screen shown as text is rendered first: the shortcut
+ * only stands for an undamaged capture.
  */
 export const readDisplay = (display: PhoneDisplay, capture: Capture = {}): string | undefined => {
   if (display.kind === "carrier") return ticketTextPrefix + Buffer.from(display.bytes).toString("base64url")
-  if (capture.glare === undefined) return display.kind === "pixels" ? decodeQr(display.image) : display.text
+  if (capture.glare === undefined && capture.blurRadiusPx === undefined) return display.kind === "pixels" ? decodeQr(display.image) : display.text
   const image = display.kind === "pixels" ? display.image : renderQr(display.text)
-  return decodeQr(applyGlare(image, spotOn(image, capture.glare)))
+  const glared = capture.glare === undefined ? image : applyGlare(image, spotOn(image, capture.glare))
+  return decodeQr(capture.blurRadiusPx === undefined ? glared : applyBlur(glared, capture.blurRadiusPx))
 }
 
 type ScanError = Effect.Effect.Error<ReturnType<ApiClient["checkin"]["scan"]>>

@@ -1,10 +1,11 @@
 /**
  * Faults are values in a scenario: a kind, a window on the scenario's timeline (ms after the on-sale) and
- * parameters. Device faults (client timeouts, SMS loss, printer faults, camera glare) are read by the device
+ * parameters. Device faults (client timeouts, SMS loss, printer faults, camera glare and blur) are read by the device
  * while the window is open (simulator/FaultSchedule.ts); faults of parties the server talks to (gateway,
  * bank, store) and the crash are applied when the window opens and undone when it closes.
  */
 import { Schema } from "effect"
+import { maxBlurRadiusPx } from "../devices/Qr.js"
 
 const Rate = Schema.Number.pipe(Schema.between(0, 1))
 const Ms = (max: number) => Schema.Int.pipe(Schema.between(0, max))
@@ -70,12 +71,22 @@ export const PrinterFaults = fault("printer", {
 })
 
 /**
- * Glare on the gates' cameras: on the first `cameraShare` of each venue's gates (default: all), a capture is
- * damaged with `damageRate` (a white disc over part of the QR image); when jsQR cannot read it the passenger
- * presents it again.
+ * Glare on the gates' cameras: on the first `cameraShare` of each venue's or station's gates (default: all), a
+ * capture is damaged with `damageRate` (a white disc over part of the QR image); when jsQR cannot read it a fan
+ * presents it again, an app phone enlarges the code and shows it again.
  */
 export const CameraGlare = fault("camera-glare", {
   damageRate: Rate,
+  cameraShare: Schema.optional(Rate)
+})
+
+/**
+ * Out-of-focus cameras at the train gates (the app journey's): on the first `cameraShare` of each station's gates
+ * (default: all), every capture is blurred by a box blur of `blurRadiusPx` camera pixels. The blur is fixed in
+ * camera pixels, so a code the phone shows enlarged spans more of them and loses less of each module.
+ */
+export const CameraBlur = fault("camera-blur", {
+  blurRadiusPx: Schema.Int.pipe(Schema.between(1, maxBlurRadiusPx)),
   cameraShare: Schema.optional(Rate)
 })
 
@@ -96,7 +107,7 @@ export const SlowStore = fault("slow-store", {
 export const ServerCrash = fault("server-crash", {})
 
 export const Fault = Schema.Union(
-  ClientTimeouts, GatewayBrownout, CallbackFaults, BankSlowdown, SmsLoss, PrinterFaults, CameraGlare, GatesOffline, SlowStore, ServerCrash
+  ClientTimeouts, GatewayBrownout, CallbackFaults, BankSlowdown, SmsLoss, PrinterFaults, CameraGlare, CameraBlur, GatesOffline, SlowStore, ServerCrash
 )
 export type Fault = typeof Fault.Type
 export type FaultKind = Fault["kind"]

@@ -42,7 +42,7 @@ export interface FaultAction<Kind extends FaultKind = FaultKind> {
 export type FaultActions = { readonly [Kind in FaultKind]?: FaultAction<Kind> }
 
 /** faults read by devices while they work: no action at the window's edges */
-export const deviceFaultKinds: ReadonlyArray<FaultKind> = ["client-timeouts", "sms-loss", "printer", "camera-glare"]
+export const deviceFaultKinds: ReadonlyArray<FaultKind> = ["client-timeouts", "sms-loss", "printer", "camera-glare", "camera-blur"]
 
 /**
  * One actor per fault with an action: it sleeps to the window's start, starts the fault, sleeps to its end and

@@ -25,6 +25,7 @@ import type { FaultOf } from "../../scenarios/Faults.js"
 import { outcomeOf, recorded } from "../History.js"
 import type { HistoryEvent } from "../History.js"
 import type { JourneyContext, JourneyPreparer } from "../Journeys.js"
+import { drawGlareSpot, isAmongFirstShare } from "../Cameras.js"
 import { phoneNumberOf, residentIdOf } from "../Population.js"
 
 /** the organiser's phone: outside the fans' range (13x…) */
@@ -196,12 +197,9 @@ const qrDisplayOf = (environment: FanEnvironment, qr: string) =>
 const captureAt = (environment: FanEnvironment, gateIndex: number) =>
   Effect.gen(function* () {
     const glare = yield* environment.context.faults.active("camera-glare")
-    if (!glare || gateIndex >= Math.ceil((glare.cameraShare ?? 1) * environment.gates.length)) return {}
+    if (!glare || !isAmongFirstShare(gateIndex, environment.gates.length, glare.cameraShare)) return {}
     if ((yield* Random.next) >= glare.damageRate) return {}
-    // where the light falls on the screen: anywhere over the code, a tenth to a fifth of its width across
-    const capture: Capture = {
-      glare: { centerXFraction: yield* Random.nextRange(0.1, 0.9), centerYFraction: yield* Random.nextRange(0.1, 0.9), radiusFraction: yield* Random.nextRange(0.1, 0.2) }
-    }
+    const capture: Capture = { glare: yield* drawGlareSpot }
     return capture
   })
 
