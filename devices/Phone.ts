@@ -1,8 +1,8 @@
 /**
  * A passenger's phone (seed 000): search, register, log in, hold a seat for its segment, top up and pay
  * from the wallet with the payment password (idempotency keys, so a retry never charges twice), wait for
- * the ticket, then show its QR at a gate of the boarding station. Every call goes through `call`, which
- * adds the network delay of virtual mode and records the call in the history.
+ * the ticket, then show its QR at a gate of the boarding station, enlarged when the camera cannot read it. Every call goes through `call`, which adds the network delay of
+ * virtual mode and records the call in the history.
  */
 import { Clock, Effect, Random } from "effect"
 import type { History } from "../simulator/History.js"
@@ -10,8 +10,9 @@ import { outcomeOf, recorded } from "../simulator/History.js"
 import type { Fen, OrderId, PhoneNumber, RunId, ServiceDate, StationCode } from "../reference/Domain.js"
 import { bearer, withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
-import type { GateScanner, PhoneDisplay } from "./GateScanner.js"
-import { renderQr } from "./Qr.js"
+import { captureOfEnlarged } from "./GateScanner.js"
+import type { Capture, GateScanner, PhoneDisplay } from "./GateScanner.js"
+import { enlargeQr, maxEnlargeFactor, renderQr } from "./Qr.js"
 import { withLostAnswers, withTransportRetries } from "./ClientRetries.js"
 import type { ClientTimedOut } from "./ClientRetries.js"
 import { payByGateway } from "./GatewayPayment.js"
@@ -47,6 +48,8 @@ export interface PhoneEnvironment {
   readonly networkDelay: Effect.Effect<void>
   readonly thinkTime: Effect.Effect<void>
   readonly gatesAt: (station: string) => ReadonlyArray<GateScanner>
+  /** the camera of gate `gateIndex` of a station now: its faults (glare, blur) for a code shown at its own size */
+  readonly cameraAt: (gateIndex: number) => Effect.Effect<Capture>
   readonly departureEpochMs: (trainIndex: number, station: string) => number
   readonly ticketPollIntervalMs: number
   readonly maxTicketPolls: number
@@ -192,6 +195,52 @@ export const recordTicketReceived = (phone: AppPhone, received: { orderId: Order
     })
   })
 
+// ---- at the gate -----------------------------------------------------------------------------------------------
+
+/** The phone enlarges its code at most this many times at one gate; past it the passenger gives up on that camera. */
+export const maxQrEnlargeAttempts = 2
+/** Each enlargement doubles the code's size (×2, then ×4): a ticket's code, ~230 px at its own size, fits a 1,080-px-wide screen at ×4. */
+export const qrEnlargeFactorPerAttempt = 2
+/** the passenger pinches the code larger and holds the phone up to the camera again */
+export const qrEnlargeDelayMs = 2_000
+
+/** What the phone shows at `factor` times its code's own size (a screen shown as text is rendered first). */
+const enlargedDisplay = (display: PhoneDisplay, factor: number): PhoneDisplay => {
+  if (display.kind === "carrier" || factor === 1) return display
+  const image = display.kind === "pixels" ? display.image : renderQr(display.text)
+  return { kind: "pixels", image: enlargeQr(image, factor) }
+}
+
+/** Who shows the code, and where that is recorded. */
+export interface QrShower {
+  readonly actor: string
+  readonly history: History
+  readonly scenarioNowMs: Effect.Effect<number>
+  readonly sleepScenario: (ms: number) => Effect.Effect<void>
+}
+
+/**
+ * Show the code to `gate`, whose camera has the faults `capture` (for the code at its own size). When the gate
+ * cannot read it (glare, blur), the phone enlarges the code and shows it again, at most `maxQrEnlargeAttempts`
+ * times. Every unreadable capture is recorded (`qr-unreadable`) and every enlargement (`qr-enlarged`), with the
+ * factor the code was shown at.
+ */
+export const showQrAtGate = (shower: QrShower, gate: GateScanner, capture: Capture, display: PhoneDisplay, holder: string) =>
+  Effect.gen(function* () {
+    const note = (kind: string, outcome: string, enlargeFactor: number) => Effect.flatMap(shower.scenarioNowMs, (atMs) =>
+      Effect.sync(() => shower.history.add({ atMs, actor: shower.actor, kind, outcome, detail: { gate: gate.gateId, enlargeFactor } })))
+    for (let attempt = 0; ; attempt++) {
+      const factor = Math.min(maxEnlargeFactor, qrEnlargeFactorPerAttempt ** attempt)
+      const read = yield* Effect.either(gate.scan(enlargedDisplay(display, factor), holder, captureOfEnlarged(capture, factor)))
+      if (read._tag === "Right") return { admission: read.right, enlargeFactor: factor }
+      if (read.left._tag !== "UnreadableCode") return yield* Effect.fail(read.left)
+      yield* note("qr-unreadable", read.left._tag, factor)
+      if (attempt >= maxQrEnlargeAttempts) return yield* Effect.fail(read.left)
+      yield* shower.sleepScenario(qrEnlargeDelayMs)
+      yield* note("qr-enlarged", "ok", Math.min(maxEnlargeFactor, qrEnlargeFactorPerAttempt ** (attempt + 1)))
+    }
+  })
+
 // ---- the app journey -----------------------------------------------------------------------------------------
 
 /**
@@ -258,12 +307,15 @@ const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, a
       const nowMs = yield* env.scenarioNowMs
       yield* env.sleepScenario(Math.max(0, departureMs - earlyMs - nowMs))
       const gates = env.gatesAt(trip.fromStation)
-      const gate = gates[yield* Random.nextIntBetween(0, gates.length)]
+      const gateIndex = yield* Random.nextIntBetween(0, gates.length)
+      const gate = gates[gateIndex]
       if (!gate) return yield* Effect.fail({ _tag: "NoGateAtStation" as const })
       const sampled = (yield* Random.next) < env.qrPixelSampleRate
       const display: PhoneDisplay = sampled ? { kind: "pixels", image: renderQr(qr) } : { kind: "text", text: qr }
-      yield* call("scan", gate.scan(display, passenger.phone), (admission) => ({
-        ticketId: admission.ticketId, gate: gate.gateId, pixels: sampled
+      const capture = yield* env.cameraAt(gateIndex)
+      const shower: QrShower = { actor, history: env.history, scenarioNowMs: env.scenarioNowMs, sleepScenario: env.sleepScenario }
+      yield* call("scan", showQrAtGate(shower, gate, capture, display, passenger.phone), (shown) => ({
+        ticketId: shown.admission.ticketId, gate: gate.gateId, pixels: sampled, ...(shown.enlargeFactor > 1 ? { enlargeFactor: shown.enlargeFactor } : {})
       }))
     })
   }

@@ -65,7 +65,10 @@ export const ThresholdResult = Schema.Struct({
 })
 export type ThresholdResult = typeof ThresholdResult.Type
 
-/** Gates that can go offline (the stadium's): how fans got in, and what the offline gates' syncs found. */
+/**
+ * The gates, when they had something to tell: how people got in, what the offline gates' syncs found (the
+ * stadium's), and the codes a camera could not read (glare, blur) and the phones that enlarged them.
+ */
 export const GateSummary = Schema.Struct({
   admittedOnline: Schema.Number,
   /** admitted by a gate without its link, on the signature alone; each reported at the gate's sync */
@@ -74,6 +77,12 @@ export const GateSummary = Schema.Struct({
   admittedByCarrier: Schema.Number,
   /** captures the camera could not decode (glare), each followed by another presentation */
   glareRetries: Schema.Number,
+  /** captures an app phone's code could not be read from (glare, blur); absent in reports written before it was counted */
+  qrUnreadable: Schema.optional(Schema.Number),
+  /** times an app phone enlarged its code after an unreadable capture and showed it again */
+  qrEnlarged: Schema.optional(Schema.Number),
+  /** admissions read from a code shown enlarged */
+  admittedEnlarged: Schema.optional(Schema.Number),
   syncBatches: Schema.Number,
   /** the server's verdicts on the synced offline admissions */
   synced: Schema.Struct({ admitted: Schema.Number, double: Schema.Number, invalid: Schema.Number, bindingMismatch: Schema.Number }),

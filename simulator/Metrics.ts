@@ -146,13 +146,15 @@ export const throughputOf = (history: History, fromMs: number, toMs: number): Re
 
 const numberIn = (event: HistoryEvent, key: string) => Number(event.detail?.[key] ?? 0)
 
-/** The gates' summary, when the run had gates that sync offline admissions or glare on cameras; else undefined. */
+/** The gates' summary, when the run had gates that sync offline admissions or codes a camera could not read; else undefined. */
 export const gatesOf = (history: History): GateSummary | undefined => {
   const events = history.events
   const syncs = events.filter(ok("gate-sync"))
   const glareRetries = events.filter((event) => event.kind === "glare-retry").length
+  const qrUnreadable = events.filter((event) => event.kind === "qr-unreadable").length
+  const qrEnlarged = events.filter((event) => event.kind === "qr-enlarged").length
   const admitted = events.filter(ok("scan"))
-  if (syncs.length === 0 && glareRetries === 0 && !admitted.some((event) => event.detail?.via !== undefined)) return undefined
+  if (syncs.length === 0 && glareRetries === 0 && qrUnreadable === 0 && !admitted.some((event) => event.detail?.via !== undefined)) return undefined
   const sum = (key: string) => syncs.reduce((total, event) => total + numberIn(event, key), 0)
   const reports = events.filter(ok("offline-report"))
   const lastReport = reports[reports.length - 1]
@@ -161,6 +163,9 @@ export const gatesOf = (history: History): GateSummary | undefined => {
     admittedOffline: admitted.filter((event) => event.detail?.offline === true).length,
     admittedByCarrier: admitted.filter((event) => event.detail?.via === "carrier").length,
     glareRetries,
+    qrUnreadable,
+    qrEnlarged,
+    admittedEnlarged: admitted.filter((event) => numberIn(event, "enlargeFactor") > 1).length,
     syncBatches: sum("batches"),
     synced: { admitted: sum("admitted"), double: sum("double"), invalid: sum("invalid"), bindingMismatch: sum("binding-mismatch") },
     doublesFound: lastReport ? numberIn(lastReport, "double") : sum("double")

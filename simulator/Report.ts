@@ -59,6 +59,9 @@ export const buildReport = (options: {
 
 const gatesNote = (gates: GateSummary) =>
   `Gates: ${gates.admittedOnline} admitted online, ${gates.admittedOffline} offline (synced in ${gates.syncBatches} batches), ` +
-  `${gates.admittedByCarrier} read from SIM carriers, ${gates.glareRetries} glare retries. Offline gates found ${gates.doublesFound} ` +
+  `${gates.admittedByCarrier} read from SIM carriers, ${gates.glareRetries} glare retries. ` +
+  (gates.qrUnreadable ? `${gates.qrUnreadable} captures of an app phone's code were unreadable (glare, blur); the phones enlarged ` +
+    `their code ${gates.qrEnlarged ?? 0} times, and ${gates.admittedEnlarged ?? 0} were admitted from an enlarged code. ` : "") +
+  `Offline gates found ${gates.doublesFound} ` +
   `double admissions at sync: counted and reported here, not hidden; invariant 5 fails only for a ticket admitted twice online ` +
   `or an offline double the server did not count.`

@@ -11,6 +11,7 @@ import type { GateScanner } from "../devices/GateScanner.js"
 import type { GateId, RunId, ServiceDate, StationCode, TrainCode } from "../reference/Domain.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import type { FaultSchedule } from "./FaultSchedule.js"
+import { stationGateCamera } from "./Cameras.js"
 import { defaultGatewayPaymentLimits } from "../devices/GatewayPayment.js"
 import { departureEpochMs } from "../reference/Checkin.js"
 import { defaultSettings } from "../reference/Config.js"
@@ -92,6 +93,7 @@ export const phoneEnvironment = (
     serviceDateOf: (trainIndex) => scenario.trains[trainIndex]!.serviceDate as ServiceDate,
     thinkTime: Effect.flatMap(uniformBetween(scenario.passengers.thinkTimeMs), timing.sleepScenario),
     gatesAt: (station) => prepared.gatesByStation.get(station) ?? [],
+    cameraAt: stationGateCamera(faults, scenario.gatesPerStation),
     departureEpochMs: departureOf(scenario),
     ticketPollIntervalMs: scenario.passengers.ticketPollIntervalMs,
     maxTicketPolls: scenario.passengers.maxTicketPolls,
