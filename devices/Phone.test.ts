@@ -1,21 +1,29 @@
 /**
- * The phone's part at the gate (seed 000): a camera out of focus (a box blur of 3 camera pixels) cannot read a
- * ticket's 4-px modules; the phone enlarges its code and the same camera reads it, and every unreadable capture
- * and enlargement is in the history.
+ * The phone's part at the gate and at the seat map (seed 000).
+ * At the gate: a camera out of focus (a box blur of 3 camera pixels) cannot read a ticket's 4-px modules; the
+ * phone enlarges its code and the same camera reads it, and every unreadable capture and enlargement is in the
+ * history. At the seat map: a phone that chooses a seat gets it when it is free, takes any seat of its class
+ * when another phone took it meanwhile, or gives up, as its scenario says.
  */
 import assert from "node:assert/strict"
-import { describe, test } from "node:test"
-import { Effect } from "effect"
+import { after, before, describe, test } from "node:test"
+import { Clock, Effect } from "effect"
 import type { Admission } from "../reference/Checkin/Api.js"
-import type { StationCode, TicketId } from "../reference/Domain.js"
+import type { PhoneNumber, StationCode, TicketId } from "../reference/Domain.js"
 import { bindingTagFor, encodeTicket, signingKeyFromSeed } from "../reference/Issuance/TicketCode.js"
 import type { TicketPayload } from "../reference/Issuance/TicketCode.js"
+import {
+  createRun, freshPhone, freshResidentId, newCustomer, newGate, startTestServer
+} from "../reference/testing/TestServer.js"
+import type { TestCustomer, TestRun, TestServer } from "../reference/testing/TestServer.js"
+import type { FaultSchedule } from "../simulator/FaultSchedule.js"
 import { History } from "../simulator/History.js"
+import { makeClient } from "./Client.js"
 import type { ApiClient } from "./Client.js"
 import { makeGateScanner, readDisplay } from "./GateScanner.js"
 import type { Capture, PhoneDisplay } from "./GateScanner.js"
-import { maxQrEnlargeAttempts, showQrAtGate } from "./Phone.js"
-import type { QrShower } from "./Phone.js"
+import { maxQrEnlargeAttempts, phoneJourney, showQrAtGate } from "./Phone.js"
+import type { Passenger, PhoneEnvironment, QrShower, SeatChoice } from "./Phone.js"
 import { defaultMarginModules, renderQr } from "./Qr.js"
 
 // ---- at the gate --------------------------------------------------------------------------------------------
@@ -91,5 +99,95 @@ describe("a phone at a gate whose camera cannot read its code", () => {
     assert.equal(result._tag, "Right")
     if (result._tag === "Right") assert.equal(result.right.enlargeFactor, 1)
     assert.deepEqual(notes, [])
+  })
+})
+
+// ---- at the seat map ----------------------------------------------------------------------------------------
+
+const noFaults: FaultSchedule = { faults: [], active: () => Effect.succeed(undefined), windowOf: () => ({ startMs: 0, endMs: 0 }) }
+const boarding = "BJP" as StationCode
+const alighting = "TJP" as StationCode
+
+describe("a phone that chooses its seat on the map", () => {
+  let server: TestServer
+  before(async () => {
+    server = await startTestServer()
+  })
+  after(() => server.close())
+
+  /**
+   * One coach of five seats (01A 01B 01C 01D 01F, windows A and F) on which a rival holds 01F first: the map shows
+   * one free window, 01A, and the phone chooses it. `whileThinking` runs once, after the phone read the map. Each
+   * test's passenger has its own index (its own idempotency keys) and its own train.
+   */
+  const journeyOf = async (
+    index: number, choice: SeatChoice, whileThinking: (run: TestRun, rival: TestCustomer) => Effect.Effect<void, unknown>
+  ) => {
+    const run = await server.run(createRun(server.baseUrl, { trainCode: `G70${index}`, stations: [boarding, alighting], seatCount: 5 }))
+    const rival = await server.run(newCustomer(server.baseUrl))
+    await server.run(rival.client.orders.hold({ payload: { runId: run.runId, fromStation: boarding, toStation: alighting, seat: { coach: 1, seatCode: "01F" } } }))
+    const gate = await server.run(newGate(server.baseUrl, `BJP-7${index}`, boarding))
+    const gateClient = await server.run(makeClient(server.baseUrl, { "x-device-key": gate.deviceKey }))
+    const history = new History()
+    let thought = false
+    const thinkTime = Effect.suspend(() => {
+      if (thought || !history.events.some((event) => event.kind === "seat-map")) return Effect.void
+      thought = true
+      return whileThinking(run, rival).pipe(Effect.orDie)
+    })
+    const env: PhoneEnvironment = {
+      history, anonymous: await server.run(makeClient(server.baseUrl)), faults: noFaults,
+      runIdOf: () => run.runId, serviceDateOf: () => run.serviceDate,
+      sleepScenario: () => Effect.void, scenarioNowMs: Clock.currentTimeMillis, networkDelay: Effect.void, thinkTime,
+      gatesAt: () => [makeGateScanner(gateClient, gate.gateId, boarding)],
+      cameraAt: () => Effect.succeed({}),
+      departureEpochMs: () => 0, ticketPollIntervalMs: 1, maxTicketPolls: 3,
+      arriveBeforeDepartureMs: { min: 0, max: 0 }, qrPixelSampleRate: 0,
+      seatChoice: choice, seatClassOf: (_, coach) => coach === 1 ? "second" : undefined
+    }
+    const passenger: Passenger = {
+      index, phone: freshPhone() as PhoneNumber, residentId: freshResidentId(), trip: { train: 0, fromStation: boarding, toStation: alighting }
+    }
+    await server.run(phoneJourney(env, passenger))
+    const ofPhone = history.events.filter((event) => event.actor === `phone-${index}`)
+    const line = (kind: string) => ofPhone.filter((event) => event.kind === kind).map((event) => ({ outcome: event.outcome, seat: event.detail?.seat }))
+    return { ofPhone, line }
+  }
+
+  /** The rival holds 01A, the seat the phone chose, while the phone thinks it over. */
+  const rivalTakes01A = (run: TestRun, rival: TestCustomer) =>
+    rival.client.orders.hold({ payload: { runId: run.runId, fromStation: boarding, toStation: alighting, seat: { coach: 1, seatCode: "01A" } } })
+
+  test("the chosen seat is free: the phone holds it, pays, and is admitted", async () => {
+    const { line } = await journeyOf(1, { share: 1, fallbackShare: 1 }, () => Effect.void)
+    assert.deepEqual(line("seat-map").map((read) => read.outcome), ["ok"])
+    assert.deepEqual(line("hold-seat"), [{ outcome: "ok", seat: "01A" }])
+    assert.deepEqual(line("hold"), [])
+    assert.deepEqual(line("scan").map((scan) => scan.outcome), ["ok"])
+  })
+
+  test("another phone took it meanwhile: the phone holds any seat of its class, pays, and is admitted", async () => {
+    const { line, ofPhone } = await journeyOf(2, { share: 1, fallbackShare: 1 }, rivalTakes01A)
+    assert.deepEqual(line("hold-seat"), [{ outcome: "SeatTaken", seat: undefined }])
+    const [fallback] = line("hold")
+    assert.equal(fallback?.outcome, "ok")
+    assert.ok(["01B", "01C", "01D"].includes(String(fallback?.seat)), `a free seat of the class, got ${fallback?.seat}`)
+    const hold = ofPhone.find((event) => event.kind === "hold")
+    assert.deepEqual([hold?.detail?.seatClass, hold?.detail?.fallbackFrom], ["second", "1/01A"])
+    assert.deepEqual(line("scan").map((scan) => scan.outcome), ["ok"])
+  })
+
+  test("another phone took it, and this passenger does not settle for another: gives up, holding nothing", async () => {
+    const { line } = await journeyOf(3, { share: 1, fallbackShare: 0 }, rivalTakes01A)
+    assert.deepEqual(line("hold-seat"), [{ outcome: "SeatTaken", seat: undefined }])
+    assert.deepEqual(line("hold"), [])
+    assert.deepEqual(line("gave-up").map((gaveUp) => gaveUp.outcome), ["SeatTaken"])
+  })
+
+  test("a passenger who does not choose reads no map and takes any seat", async () => {
+    const { line } = await journeyOf(4, { share: 0, fallbackShare: 1 }, () => Effect.void)
+    assert.deepEqual(line("seat-map"), [])
+    assert.deepEqual(line("hold-seat"), [])
+    assert.deepEqual(line("hold").map((hold) => hold.outcome), ["ok"])
   })
 })

@@ -1,12 +1,15 @@
 /**
- * A passenger's phone (seed 000): search, register, log in, hold a seat for its segment, top up and pay
- * from the wallet with the payment password (idempotency keys, so a retry never charges twice), wait for
- * the ticket, then show its QR at a gate of the boarding station, enlarged when the camera cannot read it. Every call goes through `call`, which adds the network delay of
+ * A passenger's phone (seed 000): search, register, log in, hold a seat for its segment (any seat, or one
+ * chosen on the seat map), top up and pay from the wallet with the payment password (idempotency keys, so a
+ * retry never charges twice), wait for the ticket, then show its QR at a gate of the boarding station,
+ * enlarged when the camera cannot read it. Every call goes through `call`, which adds the network delay of
  * virtual mode and records the call in the history.
  */
 import { Clock, Effect, Random } from "effect"
 import type { History } from "../simulator/History.js"
 import { outcomeOf, recorded } from "../simulator/History.js"
+import type { SeatMap } from "../reference/Catalog/Api.js"
+import type { Order } from "../reference/Orders/Api.js"
 import type { Fen, OrderId, PhoneNumber, RunId, ServiceDate, StationCode } from "../reference/Domain.js"
 import { bearer, withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
@@ -35,6 +38,14 @@ export interface Passenger {
   readonly trip?: Trip
 }
 
+/** How a share of the app's passengers choose their seat (the scenario's `passengers.seatChoice`). */
+export interface SeatChoice {
+  /** share of the passengers who read the seat map and choose a seat rather than take any seat */
+  readonly share: number
+  /** share of those whose chosen seat was taken meanwhile who take any seat of its class; the rest give up */
+  readonly fallbackShare: number
+}
+
 export interface PhoneEnvironment {
   readonly history: History
   readonly anonymous: ApiClient
@@ -55,6 +66,10 @@ export interface PhoneEnvironment {
   readonly maxTicketPolls: number
   readonly arriveBeforeDepartureMs: { readonly min: number; readonly max: number }
   readonly qrPixelSampleRate: number
+  /** absent: every hold takes any seat */
+  readonly seatChoice?: SeatChoice
+  /** the class of a train's coach, as the app shows it beside the seat map */
+  readonly seatClassOf: (trainIndex: number, coach: number) => string | undefined
   /** pay through the third-party gateway with these limits (`app-gateway`) instead of from the wallet */
   readonly gatewayPayment?: GatewayPaymentLimits
 }
@@ -139,12 +154,82 @@ export const logIn = (phone: AppPhone, passenger: Passenger) =>
   Effect.map(phone.call("login", phone.env.anonymous.customers.login({ payload: { phone: passenger.phone, password: passwordOf(passenger) } })),
     (session) => session.token)
 
+/** What the history keeps of a hold's answer. */
+const heldDetail = (phone: AppPhone) => (held: Order) => ({
+  orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen, ...(phone.sending.detailed ? claimDetail(held) : {})
+})
+
 export const holdSeat = (phone: AppPhone, trip: Trip) =>
   phone.call("hold", phone.env.anonymous.orders.hold({
     payload: { runId: phone.env.runIdOf(trip.train), fromStation: trip.fromStation, toStation: trip.toStation }
-  }), (held) => ({
-    orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen, ...(phone.sending.detailed ? claimDetail(held) : {})
-  }))
+  }), heldDetail(phone))
+
+/** A seat on a train: its coach and its code in the coach ("05A"). */
+export interface TrainSeat {
+  readonly coach: number
+  readonly seatCode: string
+}
+
+/** the window seats of a train row, in every class: A and F (second A B C | D F, first A C | D F, business A C | F) */
+const windowSeatLetters: ReadonlyArray<string> = ["A", "F"]
+
+/** The seats the map shows free for its journey, coach by coach, front to back, left to right. */
+export const freeSeatsOnMap = (map: SeatMap): Array<TrainSeat> => {
+  const free: Array<TrainSeat> = []
+  for (const section of map.sections) {
+    for (const row of section.rows) {
+      // one seat code per cell that is not a gap
+      let seatIndex = 0
+      for (const cell of row.cells) {
+        if (cell === map.legend.gap) continue
+        const seatCode = row.seatCodes[seatIndex++]
+        if (cell === map.legend.free && seatCode !== undefined) free.push({ coach: section.section, seatCode })
+      }
+    }
+  }
+  return free
+}
+
+/** The passenger's pick on the map: a free window seat when there is one, else any free seat (one Random draw); undefined when none is free. */
+export const chooseSeatOnMap = (map: SeatMap) =>
+  Effect.gen(function* () {
+    const free = freeSeatsOnMap(map)
+    const windows = free.filter((seat) => windowSeatLetters.includes(seat.seatCode.slice(-1)))
+    const choices = windows.length > 0 ? windows : free
+    if (choices.length === 0) return undefined
+    return choices[yield* Random.nextIntBetween(0, choices.length)]
+  })
+
+/** The seat map of the journey showed no free seat: the passenger gives up (counted as sold out). */
+export class NoSeatOnMap {
+  readonly _tag = "NoSeatOnMap"
+}
+
+/**
+ * Read the journey's seat map, choose a seat, and hold it (`hold-seat`). When another phone took it meanwhile
+ * (`SeatTaken`), `fallbackShare` of the passengers hold any seat of its class (`hold` with `seatClass`; `SoldOut`
+ * when the class has none left) and the rest give up with `SeatTaken`.
+ */
+export const holdChosenSeat = (phone: AppPhone, trip: Trip, choice: SeatChoice) =>
+  Effect.gen(function* () {
+    const { env } = phone
+    const journey = { runId: env.runIdOf(trip.train), fromStation: trip.fromStation, toStation: trip.toStation }
+    const map = yield* phone.call("seat-map", env.anonymous.catalog.seatMap({
+      path: { runId: journey.runId }, urlParams: { from: trip.fromStation, to: trip.toStation }
+    }), (read) => ({ free: read.counts.free }))
+    const seat = yield* chooseSeatOnMap(map)
+    if (seat === undefined) return yield* Effect.fail(new NoSeatOnMap())
+    yield* env.thinkTime
+    return yield* phone.call("hold-seat", env.anonymous.orders.hold({ payload: { ...journey, seat } }), heldDetail(phone)).pipe(
+      Effect.catchTag("SeatTaken", (taken) => Effect.gen(function* () {
+        const seatClass = env.seatClassOf(trip.train, seat.coach)
+        if (seatClass === undefined || (yield* Random.next) >= choice.fallbackShare) return yield* Effect.fail(taken)
+        return yield* phone.call("hold", env.anonymous.orders.hold({ payload: { ...journey, seatClass } }), (held) => ({
+          ...heldDetail(phone)(held), seatClass, fallbackFrom: `${seat.coach}/${seat.seatCode}`
+        }))
+      }))
+    )
+  })
 
 /** The idempotency key of one of the passenger's requests; `purchase` tells apart the purchases of a phone that makes several. */
 export const purchaseKey = (what: "topup" | "pay", passenger: Passenger, purchase?: number) =>
@@ -274,7 +359,9 @@ const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, a
   /** Everything after login runs with the session token on every request. */
   function signedIn(token: string) {
     return Effect.gen(function* () {
-      const order = yield* holdSeat(phone, trip)
+      // drawn only when the scenario has seat choice: a scenario without it keeps its trace
+      const choice = env.seatChoice !== undefined && (yield* Random.next) < env.seatChoice.share ? env.seatChoice : undefined
+      const order = yield* (choice ? holdChosenSeat(phone, trip, choice) : holdSeat(phone, trip))
       yield* env.thinkTime
       const payment = env.gatewayPayment
         ? yield* gatewayPaid(env.anonymous, order.orderId, env.gatewayPayment)

@@ -151,7 +151,13 @@ const ScenarioFields = Schema.Struct({
     ticketPollIntervalMs: Int(1, 600_000),
     /** which journeys the passengers take, by weight; default: all use the app */
     mix: Schema.optionalWith(JourneyMix, { exact: true, default: () => ({ app: 1 }) }),
-    maxTicketPolls: Int(0, 1_000)
+    maxTicketPolls: Int(0, 1_000),
+    /**
+     * App passengers (`app`, `app-gateway`) who read the train's seat map and choose a seat (a window seat when one
+     * is free) rather than take any seat: `share` of them. When the chosen seat was taken meanwhile, `fallbackShare`
+     * of those hold any seat of its class and the rest give up. Absent: every hold takes any seat.
+     */
+    seatChoice: Schema.optional(Schema.Struct({ share: Rate, fallbackShare: Rate }))
   }),
   checkin: Schema.Struct({
     /** passengers reach the gate this long before their train leaves their station */

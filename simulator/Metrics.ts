@@ -83,6 +83,9 @@ const paymentToIssuanceOf = (event: HistoryEvent) => Number(event.detail?.paymen
 const ordersPaidBy = (event: HistoryEvent) =>
   ok("pay")(event) || ok("gateway-captured")(event) ? 1 : ok("group-order")(event) ? Number(event.detail?.tickets ?? 0) : 0
 
+/** a passenger who gave up for one of these found nothing left: at search, at the hold, or on the seat map */
+const soldOutReasons: ReadonlyArray<string> = ["no seats at search", "SoldOut", "NoSeatOnMap"]
+
 export const countsOf = (history: History, passengers: number): Report["counts"] => {
   const events = history.events
   const errorsByTag: Record<string, number> = {}
@@ -97,7 +100,7 @@ export const countsOf = (history: History, passengers: number): Report["counts"]
     ticketsIssued: events.filter(ok("ticket-received")).length,
     admitted: events.filter(ok("scan")).length,
     refunds: 0,
-    soldOut: events.filter((event) => event.kind === "gave-up" && (event.outcome === "no seats at search" || event.outcome === "SoldOut")).length,
+    soldOut: events.filter((event) => event.kind === "gave-up" && soldOutReasons.includes(event.outcome)).length,
     errorsByTag
   }
 }

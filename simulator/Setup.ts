@@ -94,6 +94,8 @@ export const phoneEnvironment = (
     thinkTime: Effect.flatMap(uniformBetween(scenario.passengers.thinkTimeMs), timing.sleepScenario),
     gatesAt: (station) => prepared.gatesByStation.get(station) ?? [],
     cameraAt: stationGateCamera(faults, scenario.gatesPerStation),
+    seatClassOf: (trainIndex, coach) => scenario.trains[trainIndex]?.coaches.find((candidate) => candidate.coach === coach)?.seatClass,
+    ...(scenario.passengers.seatChoice === undefined ? {} : { seatChoice: scenario.passengers.seatChoice }),
     departureEpochMs: departureOf(scenario),
     ticketPollIntervalMs: scenario.passengers.ticketPollIntervalMs,
     maxTicketPolls: scenario.passengers.maxTicketPolls,
