@@ -149,17 +149,20 @@ const boxBlurPass = (image: PixelImage, radiusPx: number, direction: "horizontal
   const windowPixels = 2 * radiusPx + 1
   const lineLength = direction === "horizontal" ? width : height
   const lineCount = direction === "horizontal" ? height : width
-  const pixelIndex = (line: number, position: number): number =>
-    direction === "horizontal" ? line * width + position : position * width + line
-  const valueAt = (line: number, position: number, channel: number): number =>
-    source[pixelIndex(line, Math.min(lineLength - 1, Math.max(0, position))) * bytesPerPixel + channel] ?? 0
+  // byte distance between neighbours along a line, and between the starts of two lines
+  const pixelStep = direction === "horizontal" ? bytesPerPixel : width * bytesPerPixel
+  const lineStep = direction === "horizontal" ? width * bytesPerPixel : bytesPerPixel
+  const lastPosition = lineLength - 1
   for (let line = 0; line < lineCount; line++) {
     for (let channel = 0; channel < bytesPerPixel; channel++) {
+      const first = line * lineStep + channel
       let sum = 0
-      for (let delta = -radiusPx; delta <= radiusPx; delta++) sum += valueAt(line, delta, channel)
+      for (let delta = -radiusPx; delta <= radiusPx; delta++) sum += source[first + Math.min(lastPosition, Math.max(0, delta)) * pixelStep] ?? 0
       for (let position = 0; position < lineLength; position++) {
-        blurred[pixelIndex(line, position) * bytesPerPixel + channel] = Math.round(sum / windowPixels)
-        sum += valueAt(line, position + radiusPx + 1, channel) - valueAt(line, position - radiusPx, channel)
+        blurred[first + position * pixelStep] = Math.round(sum / windowPixels)
+        const entering = Math.min(lastPosition, position + radiusPx + 1)
+        const leaving = Math.max(0, position - radiusPx)
+        sum += (source[first + entering * pixelStep] ?? 0) - (source[first + leaving * pixelStep] ?? 0)
       }
     }
   }
