@@ -314,9 +314,12 @@ export const showQrAtGate = (shower: QrShower, gate: GateScanner, capture: Captu
   Effect.gen(function* () {
     const note = (kind: string, outcome: string, enlargeFactor: number) => Effect.flatMap(shower.scenarioNowMs, (atMs) =>
       Effect.sync(() => shower.history.add({ atMs, actor: shower.actor, kind, outcome, detail: { gate: gate.gateId, enlargeFactor } })))
+    // a damaged capture is decoded from pixels: a screen shown as text is rendered once, not at every attempt
+    const damaged = capture.glare !== undefined || capture.blurRadiusPx !== undefined
+    const shown: PhoneDisplay = damaged && display.kind === "text" ? { kind: "pixels", image: renderQr(display.text) } : display
     for (let attempt = 0; ; attempt++) {
       const factor = Math.min(maxEnlargeFactor, qrEnlargeFactorPerAttempt ** attempt)
-      const read = yield* Effect.either(gate.scan(enlargedDisplay(display, factor), holder, captureOfEnlarged(capture, factor)))
+      const read = yield* Effect.either(gate.scan(enlargedDisplay(shown, factor), holder, captureOfEnlarged(capture, factor)))
       if (read._tag === "Right") return { admission: read.right, enlargeFactor: factor }
       if (read.left._tag !== "UnreadableCode") return yield* Effect.fail(read.left)
       yield* note("qr-unreadable", read.left._tag, factor)
