@@ -1,13 +1,15 @@
 /**
  * 08:00 on-sale on the eve of the Spring Festival: 20,000 passengers for 1,000 seats on three trains between
  * Beijing and Shanghai (G1 with six stops, G3 with four, D311 from Tianjin), each wanting a random segment of
- * a train picked by its popularity; then the gates at departure. A few phones lose an answer and retry.
+ * a train picked by its popularity; a share of them choose their seat on the seat map, and take any seat of its
+ * class when another phone was first. Then the gates at departure: a few phones lose an answer and retry, and
+ * half the cameras at the gates go out of focus for an hour, so the phones there enlarge their codes.
  */
 import { defineScenario } from "./Scenario.js"
 
 export default defineScenario({
   name: "spring-festival",
-  description: "08:00 on-sale of three trains: 20,000 passengers, 1,000 seats, random segments, lost answers retried, gates at departure",
+  description: "08:00 on-sale of three trains: 20,000 passengers, 1,000 seats, random segments, seats chosen on the map, lost answers retried, blurred gate cameras",
   startAt: "2027-01-28T07:59:00+08:00",
   onSaleAt: "2027-01-28T08:00:00+08:00",
   trains: [
@@ -65,7 +67,9 @@ export default defineScenario({
     thinkTimeMs: { min: 500, max: 4_000 },
     networkDelayMs: { min: 5, max: 60 },
     ticketPollIntervalMs: 1_000,
-    maxTicketPolls: 30
+    maxTicketPolls: 30,
+    // three in ten pick a seat on the map (a window if one is free); most who lose it to a faster phone take any seat of its class
+    seatChoice: { share: 0.3, fallbackShare: 0.8 }
   },
   checkin: {
     arriveBeforeDepartureMs: { min: 5 * 60_000, max: 60 * 60_000 },
@@ -82,6 +86,9 @@ export default defineScenario({
   thresholds: { payment_to_issuance: ["p(99)<500"], invariants: ["violations==0"] },
   faults: [
     // the 08:00 spike: 0.5 % of answers to top-ups and payments never reach the phone, which retries with the same key
-    { kind: "client-timeouts", startAfterOnSaleMs: 0, endAfterOnSaleMs: 10 * 60_000, responseLossRate: 0.005, timeoutMs: 5_000, backoffMs: 500, maxRetries: 3 }
+    { kind: "client-timeouts", startAfterOnSaleMs: 0, endAfterOnSaleMs: 10 * 60_000, responseLossRate: 0.005, timeoutMs: 5_000, backoffMs: 500, maxRetries: 3 },
+    // 10:00–11:00, while Jinan West boards: half of every station's gate cameras blur by 3 px, more than a ticket's 4-px
+    // modules survive; a code enlarged ×2 reads through the same blur
+    { kind: "camera-blur", startAfterOnSaleMs: 2 * 3_600_000, endAfterOnSaleMs: 3 * 3_600_000, blurRadiusPx: 3, cameraShare: 0.5 }
   ]
 })
