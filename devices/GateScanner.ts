@@ -80,19 +80,29 @@ type ScanError = Effect.Effect.Error<ReturnType<ApiClient["checkin"]["scan"]>>
 export interface GateScanner {
   readonly gateId: string
   readonly station: string
+  /** read, then admit: one presentation */
   readonly scan: (display: PhoneDisplay, presentedHolder: string, capture?: Capture) => Effect.Effect<Admission, ScanError | UnreadableCode>
+  /** what the reader gets from one presentation (`readDisplay`); undefined when the camera could not read the code */
+  readonly read: (display: PhoneDisplay, capture?: Capture) => string | undefined
+  /** ask the server to admit the ticket the reader read */
+  readonly admit: (text: string, presentedHolder: string) => Effect.Effect<Admission, ScanError>
 }
 
-export const makeGateScanner = (client: ApiClient, gateId: string, station: string): GateScanner => ({
-  gateId,
-  station,
-  scan: (display, presentedHolder, capture) =>
-    Effect.gen(function* () {
-      const text = readDisplay(display, capture)
-      if (text === undefined) return yield* Effect.fail(new UnreadableCode())
-      return yield* client.checkin.scan({ payload: { qr: text, presentedHolder } })
-    })
-})
+export const makeGateScanner = (client: ApiClient, gateId: string, station: string): GateScanner => {
+  const admit = (text: string, presentedHolder: string) => client.checkin.scan({ payload: { qr: text, presentedHolder } })
+  return {
+    gateId,
+    station,
+    read: readDisplay,
+    admit,
+    scan: (display, presentedHolder, capture) =>
+      Effect.gen(function* () {
+        const text = readDisplay(display, capture)
+        if (text === undefined) return yield* Effect.fail(new UnreadableCode())
+        return yield* admit(text, presentedHolder)
+      })
+  }
+}
 
 // ---- offline mode (seeds 000, 003): the gate lost its link ----------------------------------------
 

@@ -22,7 +22,7 @@ import { makeClient } from "./Client.js"
 import type { ApiClient } from "./Client.js"
 import { makeGateScanner, readDisplay } from "./GateScanner.js"
 import type { Capture, PhoneDisplay } from "./GateScanner.js"
-import { maxQrEnlargeAttempts, phoneJourney, showQrAtGate } from "./Phone.js"
+import { maxQrEnlargeAttempts, phoneJourney, readAtGate } from "./Phone.js"
 import type { Passenger, PhoneEnvironment, QrShower, SeatChoice } from "./Phone.js"
 import { defaultMarginModules, renderQr } from "./Qr.js"
 
@@ -54,7 +54,8 @@ const showing = (display: PhoneDisplay, capture: Capture) => {
   const history = new History(Effect.succeed(0))
   const shower: QrShower = { actor: "phone-1", history, scenarioNowMs: Effect.succeed(0), sleepScenario: () => Effect.void }
   const { gate, read } = gateReading()
-  const result = Effect.runSync(Effect.either(showQrAtGate(shower, gate, capture, display, holder)))
+  const result = Effect.runSync(Effect.either(Effect.flatMap(readAtGate(shower, gate, capture, display),
+    (read) => Effect.as(gate.admit(read.text, holder), read))))
   const notes = history.events.map((event) => `${event.kind} ${event.outcome} ×${event.detail?.enlargeFactor}`)
   return { result, read, notes }
 }

@@ -13,7 +13,7 @@ import type { Order } from "../reference/Orders/Api.js"
 import type { Fen, OrderId, PhoneNumber, RunId, ServiceDate, StationCode } from "../reference/Domain.js"
 import { bearer, withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
-import { captureOfEnlarged } from "./GateScanner.js"
+import { captureOfEnlarged, UnreadableCode } from "./GateScanner.js"
 import type { Capture, GateScanner, PhoneDisplay } from "./GateScanner.js"
 import { enlargeQr, maxEnlargeFactor, renderQr } from "./Qr.js"
 import { withLostAnswers, withTransportRetries } from "./ClientRetries.js"
@@ -305,27 +305,27 @@ export interface QrShower {
 }
 
 /**
- * Show the code to `gate`, whose camera has the faults `capture` (for the code at its own size). When the gate
- * cannot read it (glare, blur), the phone enlarges the code and shows it again, at most `maxQrEnlargeAttempts`
- * times. Every unreadable capture is recorded (`qr-unreadable`) and every enlargement (`qr-enlarged`), with the
- * factor the code was shown at.
+ * Show the code to the camera of `gate`, whose faults are `capture` (for the code at its own size), until its
+ * reader reads it: when it cannot (glare, blur), the phone enlarges the code and shows it again, at most
+ * `maxQrEnlargeAttempts` times. Every unreadable capture is recorded (`qr-unreadable`) and every enlargement
+ * (`qr-enlarged`), with the factor the code was shown at; `UnreadableCode` when even the largest was not read.
+ * The text read and the factor it was read at come back; the gate then asks the server to admit it.
  */
-export const showQrAtGate = (shower: QrShower, gate: GateScanner, capture: Capture, display: PhoneDisplay, holder: string) =>
+export const readAtGate = (shower: QrShower, gate: GateScanner, capture: Capture, display: PhoneDisplay) =>
   Effect.gen(function* () {
     const note = (kind: string, outcome: string, enlargeFactor: number) => Effect.flatMap(shower.scenarioNowMs, (atMs) =>
       Effect.sync(() => shower.history.add({ atMs, actor: shower.actor, kind, outcome, detail: { gate: gate.gateId, enlargeFactor } })))
+    const factorOf = (attempt: number) => Math.min(maxEnlargeFactor, qrEnlargeFactorPerAttempt ** attempt)
     // a damaged capture is decoded from pixels: a screen shown as text is rendered once, not at every attempt
     const damaged = capture.glare !== undefined || capture.blurRadiusPx !== undefined
     const shown: PhoneDisplay = damaged && display.kind === "text" ? { kind: "pixels", image: renderQr(display.text) } : display
     for (let attempt = 0; ; attempt++) {
-      const factor = Math.min(maxEnlargeFactor, qrEnlargeFactorPerAttempt ** attempt)
-      const read = yield* Effect.either(gate.scan(enlargedDisplay(shown, factor), holder, captureOfEnlarged(capture, factor)))
-      if (read._tag === "Right") return { admission: read.right, enlargeFactor: factor }
-      if (read.left._tag !== "UnreadableCode") return yield* Effect.fail(read.left)
-      yield* note("qr-unreadable", read.left._tag, factor)
-      if (attempt >= maxQrEnlargeAttempts) return yield* Effect.fail(read.left)
+      const text = gate.read(enlargedDisplay(shown, factorOf(attempt)), captureOfEnlarged(capture, factorOf(attempt)))
+      if (text !== undefined) return { text, enlargeFactor: factorOf(attempt) }
+      yield* note("qr-unreadable", "UnreadableCode", factorOf(attempt))
+      if (attempt >= maxQrEnlargeAttempts) return yield* Effect.fail(new UnreadableCode())
       yield* shower.sleepScenario(qrEnlargeDelayMs)
-      yield* note("qr-enlarged", "ok", Math.min(maxEnlargeFactor, qrEnlargeFactorPerAttempt ** (attempt + 1)))
+      yield* note("qr-enlarged", "ok", factorOf(attempt + 1))
     }
   })
 
@@ -404,8 +404,10 @@ const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, a
       const display: PhoneDisplay = sampled ? { kind: "pixels", image: renderQr(qr) } : { kind: "text", text: qr }
       const capture = yield* env.cameraAt(gateIndex)
       const shower: QrShower = { actor, history: env.history, scenarioNowMs: env.scenarioNowMs, sleepScenario: env.sleepScenario }
-      yield* call("scan", showQrAtGate(shower, gate, capture, display, passenger.phone), (shown) => ({
-        ticketId: shown.admission.ticketId, gate: gate.gateId, pixels: sampled, ...(shown.enlargeFactor > 1 ? { enlargeFactor: shown.enlargeFactor } : {})
+      // the camera reads (re-presentations included) before the gate's request goes out: the scan's latency is the admission's
+      const read = yield* readAtGate(shower, gate, capture, display)
+      yield* call("scan", gate.admit(read.text, passenger.phone), (admission) => ({
+        ticketId: admission.ticketId, gate: gate.gateId, pixels: sampled, ...(read.enlargeFactor > 1 ? { enlargeFactor: read.enlargeFactor } : {})
       }))
     })
   }

@@ -83,6 +83,8 @@ export const GateSummary = Schema.Struct({
   qrEnlarged: Schema.optional(Schema.Number),
   /** admissions read from a code shown enlarged */
   admittedEnlarged: Schema.optional(Schema.Number),
+  /** passengers whose code no camera capture could read, even enlarged, and who gave up */
+  unreadableGaveUp: Schema.optional(Schema.Number),
   syncBatches: Schema.Number,
   /** the server's verdicts on the synced offline admissions */
   synced: Schema.Struct({ admitted: Schema.Number, double: Schema.Number, invalid: Schema.Number, bindingMismatch: Schema.Number }),

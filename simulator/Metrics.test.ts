@@ -1,7 +1,7 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { History } from "./History.js"
-import { countsOf, distributionOf, summarize, throughputOf } from "./Metrics.js"
+import { countsOf, distributionOf, gatesOf, summarize, throughputOf } from "./Metrics.js"
 
 const oneToThousandMs = Array.from({ length: 1_000 }, (_, index) => index + 1)
 
@@ -47,4 +47,26 @@ test("orders paid: a purchase's pay is one order, a group order one per ticket (
   assert.equal(countsOf(history, 48).ordersPaid, 48)
   const series = throughputOf(history, 0, 10_000).series
   assert.equal(series.reduce((sum, point) => sum + point.paid, 0), 48)
+})
+
+test("the gates' summary counts the codes a camera could not read, the phones' enlargements, and what came of them", () => {
+  const history = new History()
+  const scan = (actor: string, detail: Record<string, string | number | boolean>) =>
+    history.add({ atMs: 9_000, actor, kind: "scan", outcome: "ok", durationMs: 80, detail: { ticketId: actor, gate: "JNK-01", pixels: false, ...detail } })
+  scan("phone-1", {})
+  assert.equal(gatesOf(history), undefined, "a clean run has nothing to tell about its gates")
+  const note = (actor: string, kind: string, outcome: string, enlargeFactor: number) =>
+    history.add({ atMs: 8_000, actor, kind, outcome, detail: { gate: "JNK-01", enlargeFactor } })
+  note("phone-2", "qr-unreadable", "UnreadableCode", 1)
+  note("phone-2", "qr-enlarged", "ok", 2)
+  scan("phone-2", { enlargeFactor: 2 })
+  for (const factor of [1, 2, 4]) {
+    note("phone-3", "qr-unreadable", "UnreadableCode", factor)
+    if (factor < 4) note("phone-3", "qr-enlarged", "ok", factor * 2)
+  }
+  history.add({ atMs: 8_000, actor: "phone-3", kind: "gave-up", outcome: "UnreadableCode" })
+  const gates = gatesOf(history)
+  assert.deepEqual(
+    [gates?.qrUnreadable, gates?.qrEnlarged, gates?.admittedEnlarged, gates?.unreadableGaveUp, gates?.admittedOnline, gates?.glareRetries],
+    [4, 3, 1, 1, 2, 0])
 })

@@ -169,6 +169,7 @@ export const gatesOf = (history: History): GateSummary | undefined => {
     qrUnreadable,
     qrEnlarged,
     admittedEnlarged: admitted.filter((event) => numberIn(event, "enlargeFactor") > 1).length,
+    unreadableGaveUp: events.filter((event) => event.kind === "gave-up" && event.outcome === "UnreadableCode").length,
     syncBatches: sum("batches"),
     synced: { admitted: sum("admitted"), double: sum("double"), invalid: sum("invalid"), bindingMismatch: sum("binding-mismatch") },
     doublesFound: lastReport ? numberIn(lastReport, "double") : sum("double")

@@ -61,7 +61,8 @@ const gatesNote = (gates: GateSummary) =>
   `Gates: ${gates.admittedOnline} admitted online, ${gates.admittedOffline} offline (synced in ${gates.syncBatches} batches), ` +
   `${gates.admittedByCarrier} read from SIM carriers, ${gates.glareRetries} glare retries. ` +
   (gates.qrUnreadable ? `${gates.qrUnreadable} captures of an app phone's code were unreadable (glare, blur); the phones enlarged ` +
-    `their code ${gates.qrEnlarged ?? 0} times, and ${gates.admittedEnlarged ?? 0} were admitted from an enlarged code. ` : "") +
+    `their code ${gates.qrEnlarged ?? 0} times; ${gates.admittedEnlarged ?? 0} were admitted from an enlarged code and ` +
+    `${gates.unreadableGaveUp ?? 0} gave up unread. ` : "") +
   `Offline gates found ${gates.doublesFound} ` +
   `double admissions at sync: counted and reported here, not hidden; invariant 5 fails only for a ticket admitted twice online ` +
   `or an offline double the server did not count.`
