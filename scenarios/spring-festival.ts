@@ -88,7 +88,7 @@ export default defineScenario({
     // the 08:00 spike: 0.5 % of answers to top-ups and payments never reach the phone, which retries with the same key
     { kind: "client-timeouts", startAfterOnSaleMs: 0, endAfterOnSaleMs: 10 * 60_000, responseLossRate: 0.005, timeoutMs: 5_000, backoffMs: 500, maxRetries: 3 },
     // 10:00–11:00, while Jinan West boards: half of every station's gate cameras blur by 3 px, more than a ticket's 4-px
-    // modules survive; a code enlarged ×2 reads through the same blur
+    // modules survive; a code enlarged ×2 reads through the same blur (seed 42: 126 phones, two of them needed ×4)
     { kind: "camera-blur", startAfterOnSaleMs: 2 * 3_600_000, endAfterOnSaleMs: 3 * 3_600_000, blurRadiusPx: 3, cameraShare: 0.5 }
   ]
 })
