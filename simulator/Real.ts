@@ -27,7 +27,11 @@ import { RealTimeline } from "./RealTimeline.js"
 import { prepareRun } from "./Journeys.js"
 import type { RunOptions, RunOutcome } from "./Virtual.js"
 
-export const serverStartTimeoutMs = 30_000
+/**
+ * how long a started server has to print its "listening" line. It only catches a server that never starts: on a
+ * loaded two-core machine a `--workers 2` start (a primary, two workers, each loading TypeScript) took over 30 s.
+ */
+export const serverStartTimeoutMs = 120_000
 /** how long a server has to shut down on SIGTERM before it is killed */
 export const serverStopTimeoutMs = 10_000
 
