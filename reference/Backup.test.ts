@@ -54,7 +54,7 @@ describe("online backup and restore", () => {
     assert.equal(response.status, 403)
   })
 
-  test("a backup taken mid-traffic restores into a fresh store that audits clean and keeps every earlier order", { timeout: 120_000 }, async () => {
+  test("a backup taken mid-traffic restores into a fresh store that audits clean and keeps every earlier order", { timeout: 300_000 }, async () => {
     let running = true
     const paidBeforeBackup = new Set<OrderId>()
     let backupSent = false
