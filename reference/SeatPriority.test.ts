@@ -16,7 +16,7 @@ import { createTestCinema, createTestShowing, standardFareFen, venueHold } from 
 import { freshDeviceId, newDevice } from "./testing/Customers.js"
 import { fundedCustomer } from "./testing/Lifecycle.js"
 import { planGateway } from "./testing/Payments.js"
-import { createRun, newCustomer, rawRequest, startTestServer, storeQuery } from "./testing/TestServer.js"
+import { adminClient, createRun, newCustomer, rawRequest, startTestServer, storeQuery } from "./testing/TestServer.js"
 import type { ChunyunClient, TestServer } from "./testing/TestServer.js"
 
 /** wide, so that a test's own requests always fall inside it; its end is reached with `advanceClock` */
@@ -150,7 +150,7 @@ describe("a tie for a chosen seat of a showing", () => {
 })
 
 describe("a tie for a chosen train seat over several segments", () => {
-  test("the earlier-installed device takes the seat from both later holds it overlaps; a paid segment keeps it and nothing is displaced", async () => {
+  test("the earlier-installed device takes the seat from both later holds it overlaps; a paid or upstream-sold segment keeps it and nothing is displaced", async () => {
     const server = await startTestServer({ seatClaimTieWindowMs: tieWindowMs })
     try {
       const run = await server.run(createRun(server.baseUrl, { trainCode: "G700", stations: ["AAA", "BBB", "CCC"], seatCount: 5 }))
@@ -176,6 +176,13 @@ describe("a tie for a chosen train seat over several segments", () => {
       }))
       assert.equal((await server.run(Effect.flip(holdTrainSeat(early, aaa, ccc, "01B"))))._tag, "SeatTaken")
       assert.equal(await stateOf(first, laterHold.orderId), "held")
+      // 01C: BBB→CCC sold by an upstream terminal (lock bits with no order behind them), a later hold on AAA→BBB: the
+      // tie is decided for the claimant, and the seat's conditional write, finding the upstream's bits, undoes it all
+      const upstreamSale = { saleId: "TIE-UPSTREAM-1", runId: run.runId, coach: 1, seatCode: "01C", fromStation: bbb!, toStation: ccc! }
+      await server.run(Effect.flatMap(adminClient(server.baseUrl), (admin) => admin.upstream.receiveSale({ payload: upstreamSale })))
+      const beforeUpstream = await server.run(holdTrainSeat(second, aaa, bbb, "01C"))
+      assert.equal((await server.run(Effect.flip(holdTrainSeat(early, aaa, ccc, "01C"))))._tag, "SeatTaken")
+      assert.equal(await stateOf(second, beforeUpstream.orderId), "held")
       await seatInvariantsHold(server)
     } finally {
       await server.close()
