@@ -57,11 +57,15 @@ export interface PhoneEnvironment {
 }
 
 /** What the hold's claim cost, as the server told (only the fields it sent: a plain hold's trace is unchanged). */
-export const claimDetail = (held: { queuePosition?: number | undefined; queueWaitMs?: number | undefined; claimAttempts?: number | undefined; groupCommitSize?: number | undefined }) => ({
+export const claimDetail = (held: {
+  queuePosition?: number | undefined; queueWaitMs?: number | undefined; claimAttempts?: number | undefined; groupCommitSize?: number | undefined
+  displacedHolds?: number | undefined
+}) => ({
   ...(held.claimAttempts !== undefined && held.claimAttempts > 1 ? { claimAttempts: held.claimAttempts } : {}),
   ...(held.queuePosition === undefined ? {} : { queuePosition: held.queuePosition }),
   ...(held.queueWaitMs === undefined ? {} : { queueWaitMs: held.queueWaitMs }),
-  ...(held.groupCommitSize === undefined ? {} : { groupCommitSize: held.groupCommitSize })
+  ...(held.groupCommitSize === undefined ? {} : { groupCommitSize: held.groupCommitSize }),
+  ...(held.displacedHolds === undefined ? {} : { displacedHolds: held.displacedHolds })
 })
 
 export const passwordOf = (passenger: Passenger) => `pw-${passenger.phone}`

@@ -16,7 +16,7 @@ import { centreAccountId, LedgerRepo, walletAccountId } from "./Accounts/Repo.js
 import { ServerConfig } from "./Config.js"
 import { Customers } from "./Customers.js"
 import { Invoices } from "./Customers/Invoices.js"
-import { HoldExpired, InsufficientFunds, OrderNotFound, OrderNotPayable } from "./Domain.js"
+import { HoldDisplaced, HoldExpired, InsufficientFunds, OrderNotFound, OrderNotPayable } from "./Domain.js"
 import type { CustomerId, OrderId, OrderState, TransferId } from "./Domain.js"
 import { FaultPoints } from "./FaultPoints.js"
 import { Ids } from "./Ids.js"
@@ -24,6 +24,7 @@ import { idempotent, lookupKey } from "./Idempotency.js"
 import { Issuance } from "./Issuance.js"
 import type { PreparedTicket } from "./Issuance.js"
 import type { Ticket } from "./Issuance/Api.js"
+import { LifecycleRepo } from "./Lifecycle/Repo.js"
 import { Orders } from "./Orders.js"
 import { Queries } from "./Store/Queries.js"
 
@@ -50,6 +51,7 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
     const ids = yield* Ids
     const config = yield* ServerConfig
     const faults = yield* FaultPoints
+    const lifecycle = yield* LifecycleRepo
 
     /**
      * Payments of one order queue on the order's row. Under Read Committed (PostgreSQL) a second payment with
@@ -68,6 +70,14 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
       if (order.state !== "held") return Effect.fail(new OrderNotPayable({ orderId: order.id, state: order.state }))
       return Effect.succeed(Number(order.price_fen))
     }
+
+    /**
+     * A payment refused because the order is no longer held says why when a tie gave its seat to an
+     * earlier-installed device (Orders/SeatPriority.ts): `HoldDisplaced` rather than "the order is cancelled".
+     */
+    const explainNotPayable = (refused: OrderNotPayable) =>
+      refused.state !== "cancelled" ? Effect.fail(refused) : Effect.flatMap(lifecycle.displacedAtMs(refused.orderId as OrderId), (atMs) =>
+        Effect.fail(atMs === undefined ? refused : new HoldDisplaced({ orderId: refused.orderId, displacedAtMs: atMs })))
 
     /**
      * Inside the payment's transaction, once the order's payment transfer is written: the order becomes paid, its
@@ -142,7 +152,7 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
         yield* faults.hit("pay.before-transaction")
         const paid = yield* Effect.flatMap(lockOrder(orderId), (order) =>
           keyed({ scope: customerId, key, request, schema: PaymentResultSchema, nowMs }, captureFromWallet(customerId, order, orderId, transferId, nowMs, prepared))).pipe(
-          sql.withTransaction, Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)))
+          sql.withTransaction, Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)), Effect.catchTag("OrderNotPayable", explainNotPayable))
         // issue right after the commit; the outbox sweeper is the backstop if this process dies here
         yield* faults.hit("pay.after-commit")
         const ticket = yield* issuance.issueAfterCommit(orderId)
@@ -150,8 +160,8 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
         return yield* withTicket(paid, ticket)
       }).pipe(Effect.withSpan("Checkout.payFromWallet"))
 
-    return { lockOrder, payableAmount, markPaid, expireDueHold, payFromWallet, withTicket } as const
+    return { lockOrder, payableAmount, explainNotPayable, markPaid, expireDueHold, payFromWallet, withTicket } as const
   }),
-  dependencies: [LedgerRepo.Default, Ids.Default]
+  dependencies: [LedgerRepo.Default, Ids.Default, LifecycleRepo.Default]
 }) {}
 

@@ -77,6 +77,12 @@ export interface ServerSettings {
   readonly holdGroupCommitWindowMs: number
   /** group commit: the most holds one transaction takes */
   readonly maxHoldsPerGroupCommit: number
+  /**
+   * Seed 004's client priority: a hold of a chosen seat that arrives less than this long after the seat's hold by
+   * another customer ties with it, and the device whose app was installed earlier wins the seat (reference/Orders/
+   * SeatPriority.ts). 0: no ties, the first hold wins
+   */
+  readonly seatClaimTieWindowMs: number
   /** who issues the ticket of a captured payment (reference/Issuance.ts): see `IssuanceVariant` */
   readonly issuance: IssuanceVariant
   // customers stream: classification and invoices (seeds 000 [0029], 002 [0076])
@@ -226,6 +232,8 @@ export const defaultSettings: ServerSettings = {
   holdBatching: "per-request",
   holdGroupCommitWindowMs: 2,
   maxHoldsPerGroupCommit: 64,
+  // two taps a tenth of a second apart are one moment to the people making them; a hold stands after that
+  seatClaimTieWindowMs: 100,
   issuance: "inline",
   // customers stream
   vipSpendThresholdFen: 500_000,

@@ -149,7 +149,8 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
         const nowMs = yield* Clock.currentTimeMillis
         const pendingId = yield* ids.transferId
         const reserved = yield* reserveCard({ scope, key, request }, kioskId, orderId, pendingId, masked, nowMs).pipe(
-          Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)))
+          Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)),
+          Effect.catchTag("OrderNotPayable", checkout.explainNotPayable))
         if ("replay" in reserved) return yield* withTicket(reserved.replay)
         const amountFen = reserved.amountFen
         yield* Effect.logDebug("card payment: authorising").pipe(Effect.annotateLogs({ orderId, card: `${masked.bin}******${masked.last4}` }))
@@ -203,7 +204,8 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
         const charge = yield* lockOrder(orderId).pipe(
           Effect.zipRight(idempotent({ scope: customerId, key, request, schema: GatewayPaymentResultSchema, nowMs }, reserveGateway(customerId, orderId, nowMs))),
           sql.withTransaction,
-          Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)))
+          Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)),
+          Effect.catchTag("OrderNotPayable", checkout.explainNotPayable))
         // idempotent at the gateway: a replay re-creates a charge a crash kept from reaching it
         yield* gateway.createCharge({ chargeId: charge.chargeId, amountFen: charge.amountFen })
         return charge

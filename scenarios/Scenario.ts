@@ -4,7 +4,7 @@
  */
 import { Schema } from "effect"
 import { SeatClassName } from "../reference/Catalog/Api.js"
-import { defaultStoreMaxConnections, maxStoreConnections } from "../reference/Config.js"
+import { defaultSettings, defaultStoreMaxConnections, maxStoreConnections } from "../reference/Config.js"
 import { maxTicketsPerGroupOrder } from "../reference/GroupOrders/Api.js"
 import { inventoryVariants } from "../reference/Inventory.js"
 import { NewEvent } from "../reference/Venues/Api.js"
@@ -170,6 +170,8 @@ const ScenarioFields = Schema.Struct({
     batching: Schema.optionalWith(Schema.Literal(...holdBatchings), { default: () => "per-request" as const }),
     groupCommitWindowMs: Schema.optionalWith(Int(0, 1_000), { default: () => 2 }),
     maxHoldsPerGroupCommit: Schema.optionalWith(Int(1, 10_000), { default: () => 64 }),
+    /** a chosen seat's hold this soon after another's ties with it: the earlier-installed device wins (reference/Orders/SeatPriority.ts); 0: first hold wins */
+    seatClaimTieWindowMs: Schema.optionalWith(Int(0, 60_000), { default: () => defaultSettings.seatClaimTieWindowMs }),
     /** who issues a paid order's ticket (reference/Issuance.ts) */
     issuance: Schema.optionalWith(Schema.Literal(...issuanceVariants), { default: () => "inline" as const }),
     /** the outbox worker's polling interval and batch (the backstop, or the only issuer with issuance "worker") */

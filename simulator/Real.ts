@@ -127,6 +127,7 @@ export const serverDesignArgs = (scenario: Scenario, options: RunOptions = {}): 
   "--batching", scenario.server.batching,
   "--group-commit-window-ms", String(scenario.server.groupCommitWindowMs),
   "--max-holds-per-group-commit", String(scenario.server.maxHoldsPerGroupCommit),
+  "--seat-claim-tie-window-ms", String(scenario.server.seatClaimTieWindowMs),
   "--issuance", scenario.server.issuance,
   "--outbox-poll-ms", String(scenario.server.outboxPollIntervalMs),
   "--outbox-batch-size", String(scenario.server.outboxBatchSize),

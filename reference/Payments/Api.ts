@@ -6,7 +6,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSecurity } fro
 import { Context, Schema } from "effect"
 import { AdminAuth, CustomerAuth } from "../Auth/Api.js"
 import {
-  Fen, HoldExpired, IdempotencyKeyReused, InvalidSegment, OrderId, OrderNotFound, OrderNotPayable, OrderState,
+  Fen, HoldDisplaced, HoldExpired, IdempotencyKeyReused, InvalidSegment, OrderId, OrderNotFound, OrderNotPayable, OrderState,
   PhoneNumber, RunId, SalesClosed, SeatTaken, SoldOut, StationCode, TicketId, TrainRunNotFound, TransferId, Unauthorized
 } from "../Domain.js"
 import { IdempotencyHeaders } from "../Accounts/Api.js"
@@ -232,6 +232,7 @@ export class KioskApi extends HttpApiGroup.make("kiosk")
       .addError(OrderNotFound)
       .addError(HoldExpired)
       .addError(OrderNotPayable)
+      .addError(HoldDisplaced)
       .addError(CardDeclined)
       .addError(PaymentInProgress)
       .addError(IdempotencyKeyReused)
@@ -295,6 +296,7 @@ export class GatewayApi extends HttpApiGroup.make("gateway")
       .addError(OrderNotFound)
       .addError(HoldExpired)
       .addError(OrderNotPayable)
+      .addError(HoldDisplaced)
       .addError(PaymentInProgress)
       .addError(IdempotencyKeyReused)
       .middleware(CustomerAuth)
