@@ -40,10 +40,11 @@ export interface CardRead {
   readonly bin: string
   readonly last4: string
   /**
-   * The card number, sent only with a remote booking's payment (`POST /kiosk/remote-bookings/:orderId/card-payment`),
-   * where the server compares its keyed token with the booking's and keeps nothing of it; never logged
+   * The card number, asked for only by a remote booking's payment (`POST /kiosk/remote-bookings/:orderId/card-payment`),
+   * where the server compares its keyed token with the booking's and keeps nothing of it. A function, as the PIN block
+   * is: the read's data holds no PAN, so nothing that logs or serialises a read writes one
    */
-  readonly cardNumber: string
+  readonly remoteBookingCardNumber: () => string
   /** the PIN keyed on the pad, as a format-0 block for this card (computed inside the reader) */
   readonly pinBlock: (keyedPin: string) => Effect.Effect<string>
 }
@@ -93,7 +94,7 @@ export const makeCardReader = (readerId: string, options: CardReaderOptions) => 
             log(`read ${mode} ${maskedPan(bin, last4)} attempt ${attempt}`)
             const pan = card.pan
             return {
-              mode, cardToken: card.token, bin, last4, cardNumber: pan,
+              mode, cardToken: card.token, bin, last4, remoteBookingCardNumber: () => pan,
               pinBlock: (keyedPin: string) => Effect.gen(function* () {
                 yield* options.sleep(pinEntryMs)
                 log(`pin entered for ${maskedPan(bin, last4)}: ${keyedPin.length} digits`)

@@ -280,7 +280,7 @@ export const walkUpSale = (kiosk: Kiosk, walkUp: WalkUp) =>
 const payRemoteBooking = (kiosk: Kiosk, holder: CardHolder, orderId: OrderId, read: CardRead, keyPrefix: string) =>
   withPinAttempts(kiosk, holder, read, (pinBlock, attempt) => kiosk.retriedCall("pay-remote", kiosk.client.kiosk.payRemoteBooking({
     path: { orderId }, headers: { "idempotency-key": `${keyPrefix}-${holder.passengerIndex}-${attempt}` },
-    payload: { cardToken: read.cardToken, cardNumber: read.cardNumber as CardNumber, pinBlock }
+    payload: { cardToken: read.cardToken, cardNumber: read.remoteBookingCardNumber() as CardNumber, pinBlock }
   }), paidDetail(read)))
 
 /**
