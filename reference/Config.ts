@@ -128,6 +128,12 @@ export interface ServerSettings {
    * booked card at a kiosk) stays held this long for its booker to reach a kiosk; never past the run's sales close
    */
   readonly remoteBookingHoldTtlMs: number
+  /**
+   * Swipes of other cards a remote booking answers `CardNotBooked`; from then on it takes no swipe at all
+   * (`RemoteBookingLocked`), the booked card's neither: a kiosk shows the booked card's BIN and last four, and
+   * without a limit the refusals would let a device try the six unknown digits of its number one by one
+   */
+  readonly maxWrongCardSwipesPerRemoteBooking: number
   /** how long a call-centre agent's session lasts (a shift); wrong agent passwords count as `maxLoginPasswordFailures` */
   readonly agentSessionTtlMs: number
   /** the simulated bank's answer time for an authorisation: this, plus up to the jitter drawn from Random */
@@ -266,6 +272,7 @@ export const defaultSettings: ServerSettings = {
   gatewayCallbackMaxAgeMs: 5 * 60_000,
   kioskPrintJobsBatchSize: 20,
   remoteBookingHoldTtlMs: 2 * 3_600_000,
+  maxWrongCardSwipesPerRemoteBooking: 5,
   agentSessionTtlMs: 12 * 3_600_000,
   simulatedBankLatencyMs: 0,
   simulatedBankLatencyJitterMs: 0,

@@ -224,6 +224,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
           return yield* new CardReadInconsistent({ message: "the card number is not the card its token names" })
         }
         const swipedToken = remoteBookings.cardToken(card.cardNumber)
+        yield* remoteBookings.admitSwipe(orderId, swipedToken)
         return yield* payAtKiosk(kioskId, orderId, key, { cardToken: card.cardToken, pinBlock: card.pinBlock }, {
           endpoint: "payRemoteBooking", way: "booked-card", cardToken: swipedToken,
           admit: Effect.map(remoteBookings.bookedOrder(orderId, swipedToken), ({ order, passengerName }) => ({ order, bookedFor: passengerName }))

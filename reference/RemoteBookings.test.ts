@@ -2,7 +2,8 @@
  * Remote bookings paid by card at a kiosk (seed 001 claim 8), over real HTTP on either store: booked in the app or
  * by a call-centre agent with the card that will pay, known to every kiosk, paid only by swiping that card (another
  * card is refused before the bank: bank, ledger and store unchanged), never by the wallet, the gateway or as a
- * walk-up sale; the store keeps a keyed token of the card, never its number; an unpaid booking expires as any hold.
+ * walk-up sale; too many other cards lock the booking; the store keeps a keyed token of the card, never its number;
+ * an unpaid booking expires as any hold.
  */
 import assert from "node:assert/strict"
 import { createHash } from "node:crypto"
@@ -138,6 +139,26 @@ describe("remote bookings paid by the booked card at a kiosk", () => {
     assert.deepEqual(await cardState(server, other.token), { balanceFen: startFen, heldFen: 0, lost: false })
     assert.equal((await cardState(server, booked.token))?.balanceFen, startFen - paid.amountFen)
     await assertLedgerConsistent(server)
+  })
+
+  test("after maxWrongCardSwipesPerRemoteBooking other cards the booking takes no swipe, the booked card's neither: no oracle for its number", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const booked = await server.run(issueCard(server.baseUrl, { balanceFen: startFen }))
+    const other = await server.run(issueCard(server.baseUrl, { balanceFen: startFen }))
+    const booking = await server.run(bookInApp(customer, run, booked))
+    const before = await moneyFacts(server, booking.orderId, [booked, other])
+    for (let swipe = 1; swipe <= server.settings.maxWrongCardSwipesPerRemoteBooking; swipe++) {
+      const refused = await server.run(Effect.flip(payBooking(kiosk, booking.orderId, `remote-wrong-${swipe}`, other)))
+      assert.equal(refused._tag, "CardNotBooked", `swipe ${swipe}`)
+    }
+    const locked = await rawRequest(server.baseUrl, "POST", `/kiosk/remote-bookings/${booking.orderId}/card-payment`, {
+      headers: { "x-device-key": kiosk.deviceKey, "idempotency-key": "remote-wrong-booked" },
+      body: { cardToken: booked.token, cardNumber: booked.pan, pinBlock: booked.pinBlock }
+    })
+    assert.equal(locked.status, 423, locked.text)
+    assert.equal(tagOf(locked.json), "RemoteBookingLocked")
+    assert.deepEqual(await moneyFacts(server, booking.orderId, [booked, other]), before)
+    assert.equal(await orderState(booking.orderId), "held")
   })
 
   test("a remote booking is paid by its card only: the wallet, the gateway and the walk-up payment are refused", async () => {

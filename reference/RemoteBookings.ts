@@ -25,7 +25,7 @@ import { OrdersRepo } from "./Orders/Repo.js"
 import type { OrderView } from "./Orders/Repo.js"
 import { Passwords } from "./Passwords.js"
 import { Kiosks } from "./Payments/Kiosks.js"
-import { AgentLocked, CardNotBooked } from "./RemoteBookings/Api.js"
+import { AgentLocked, CardNotBooked, RemoteBookingLocked } from "./RemoteBookings/Api.js"
 import type { AgentId, CallerBookingRequest, RemoteBooking, RemoteBookingChannel, RemoteBookingRequest } from "./RemoteBookings/Api.js"
 import { cardTokenKeyOf, cardTokenOf, maskedCardNumber, sameCardToken } from "./RemoteBookings/CardTokens.js"
 
@@ -112,6 +112,24 @@ export class RemoteBookings extends Effect.Service<RemoteBookings>()("RemoteBook
         return { order: view, passengerName: row.passenger_name }
       })
 
+    /**
+     * Before the payment's transaction (whose refusal would roll a count back): a swipe of another card is counted
+     * and refused, `CardNotBooked`; once `maxWrongCardSwipesPerRemoteBooking` are counted every swipe is refused,
+     * `RemoteBookingLocked`. The booked card passes to `bookedOrder`, which compares it again under the order's lock.
+     */
+    const admitSwipe = (orderId: OrderId, swipedToken: string) =>
+      Effect.gen(function* () {
+        const [counted] = yield* sql<{ wrong_card_swipes: number }>`UPDATE remote_bookings SET wrong_card_swipes = wrong_card_swipes + 1
+          WHERE order_id = ${orderId} AND card_token <> ${swipedToken} AND wrong_card_swipes < ${config.maxWrongCardSwipesPerRemoteBooking}
+          RETURNING wrong_card_swipes`
+        if (counted) return yield* new CardNotBooked({ orderId, message: "this is not the card the booking was made with" })
+        const [row] = yield* sql<{ wrong_card_swipes: number }>`SELECT wrong_card_swipes FROM remote_bookings WHERE order_id = ${orderId}`
+        if (!row) return yield* new OrderNotFound({ orderId })
+        if (Number(row.wrong_card_swipes) >= config.maxWrongCardSwipesPerRemoteBooking) {
+          return yield* new RemoteBookingLocked({ orderId, message: "too many other cards were swiped for this booking" })
+        }
+      })
+
     // ---- call-centre agents -------------------------------------------------------------------------
 
     /** Create the agent, or give it a new password: its failures are forgiven and its sessions end. */
@@ -159,7 +177,7 @@ export class RemoteBookings extends Effect.Service<RemoteBookings>()("RemoteBook
         return { id: session.agent_id }
       })
 
-    return { cardToken, bookForCustomer, bookForCaller, kioskView, bookedOrder, putAgent, agentLogin, authenticateAgent } as const
+    return { cardToken, bookForCustomer, bookForCaller, kioskView, admitSwipe, bookedOrder, putAgent, agentLogin, authenticateAgent } as const
   }),
   dependencies: [OrdersRepo.Default, Ids.Default]
 }) {}

@@ -21,7 +21,7 @@ import {
 import { InvalidVoucherCode, VoucherAlreadyRedeemed, VoucherNotFound, VoucherNotRedeemable } from "../Delivery/Errors.js"
 import { ChargeId, GatewayNotification, SignatureHex, signatureHeader } from "./GatewayNotification.js"
 import { BankConditions, CardToken, PinBlockHex } from "./SimulatedBank.js"
-import { CardNotBooked, CardNumber, CardReadInconsistent, RemoteBooking } from "../RemoteBookings/Api.js"
+import { CardNotBooked, CardNumber, CardReadInconsistent, RemoteBooking, RemoteBookingLocked } from "../RemoteBookings/Api.js"
 
 export const KioskId = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{1,32}$/), Schema.brand("KioskId"))
 export type KioskId = typeof KioskId.Type
@@ -259,6 +259,7 @@ export class KioskApi extends HttpApiGroup.make("kiosk")
       .addError(OrderNotFound)
       .addError(CardNotBooked)
       .addError(CardReadInconsistent)
+      .addError(RemoteBookingLocked)
       .addError(HoldExpired)
       .addError(OrderNotPayable)
       .addError(CardDeclined)

@@ -59,6 +59,10 @@ export const AgentSession = Schema.Struct({ agentId: AgentId, token: Schema.Stri
 export class CardNotBooked extends Schema.TaggedError<CardNotBooked>()(
   "CardNotBooked", { orderId: Schema.String, message: Schema.String }, HttpApiSchema.annotations({ status: 403 })
 ) {}
+/** The booking took `maxWrongCardSwipesPerRemoteBooking` swipes of other cards and takes no more, the booked card's neither. */
+export class RemoteBookingLocked extends Schema.TaggedError<RemoteBookingLocked>()(
+  "RemoteBookingLocked", { orderId: Schema.String, message: Schema.String }, HttpApiSchema.annotations({ status: 423 })
+) {}
 /** The card number the kiosk sent is not the card its token names (another BIN or last four digits). */
 export class CardReadInconsistent extends Schema.TaggedError<CardReadInconsistent>()(
   "CardReadInconsistent", { message: Schema.String }, HttpApiSchema.annotations({ status: 422 })

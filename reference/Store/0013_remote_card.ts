@@ -2,7 +2,8 @@
  * Remote bookings paid by card at a kiosk (seed 001, claim 8) and the call centre's agents (migration 0013):
  * - `remote_bookings`: a held order booked through the app or by a call-centre agent, with the passenger's name
  *   and the card it is to be paid with, known only by its keyed token (HMAC-SHA256 of the card number under a key
- *   drawn from the server's secrets) and its BIN + last four digits: no column holds a card number;
+ *   drawn from the server's secrets) and its BIN + last four digits: no column holds a card number; the swipes of
+ *   other cards are counted (`wrong_card_swipes`), and at `maxWrongCardSwipesPerRemoteBooking` the booking takes none;
  * - `card_payments.card_token`: the keyed token of the card swiped for a remote booking (NULL for a walk-up sale),
  *   so an audit can check that the card which paid is the card that was booked;
  * - `agents` and `agent_sessions`: call-centre agents, created by an operator, who sign in with a password
@@ -31,6 +32,7 @@ export const remoteCardMigration = Effect.gen(function* () {
       card_token TEXT NOT NULL,
       card_bin TEXT NOT NULL,
       card_last4 TEXT NOT NULL,
+      wrong_card_swipes INTEGER NOT NULL DEFAULT 0,
       created_at_ms BIGINT NOT NULL,
       CHECK ((channel = 'call-centre') = (agent_id IS NOT NULL)))`,
     `ALTER TABLE card_payments ADD COLUMN card_token TEXT`
