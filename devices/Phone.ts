@@ -17,6 +17,7 @@ import type { ClientTimedOut } from "./ClientRetries.js"
 import { payByGateway } from "./GatewayPayment.js"
 import type { GatewayPayer, GatewayPaymentLimits } from "./GatewayPayment.js"
 import type { FaultSchedule } from "../simulator/FaultSchedule.js"
+import type { CardNumber } from "../reference/RemoteBookings/Api.js"
 
 /** a train journey: which of the scenario's trains, from where to where */
 export interface Trip {
@@ -145,6 +146,20 @@ export const holdSeat = (phone: AppPhone, trip: Trip) =>
     payload: { runId: phone.env.runIdOf(trip.train), fromStation: trip.fromStation, toStation: trip.toStation }
   }), (held) => ({
     orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen, ...(phone.sending.detailed ? claimDetail(held) : {})
+  }))
+
+/**
+ * A remote booking in the app (seed 001 claim 8, step a): the seat is held for the passenger named, to be paid at a
+ * kiosk with the card whose number is given here; the history shows the card's BIN and last four only.
+ */
+export const bookRemoteCard = (phone: AppPhone, trip: Trip, booking: { passengerName: string; cardNumber: string }) =>
+  phone.call("book-remote", phone.env.anonymous.remoteBookings.bookRemoteCard({
+    payload: {
+      runId: phone.env.runIdOf(trip.train), fromStation: trip.fromStation, toStation: trip.toStation,
+      passengerName: booking.passengerName, cardNumber: booking.cardNumber as CardNumber
+    }
+  }), (booked) => ({
+    orderId: booked.orderId, coach: booked.coach, seat: booked.seatCode, priceFen: booked.priceFen, card: `${booked.cardBin}******${booked.cardLast4}`
   }))
 
 /** The idempotency key of one of the passenger's requests; `purchase` tells apart the purchases of a phone that makes several. */

@@ -37,7 +37,12 @@ export interface PayableOrder {
   readonly hold_expires_at_ms: number
   readonly seat_id: number
   readonly segment_mask: number
+  /** 1 for a remote booking (reference/RemoteBookings.ts): only the card it was booked with, swiped at a kiosk, pays it */
+  readonly booked_card_only: number
 }
+
+/** How a payment pays: the booked card of a remote booking at a kiosk, or any other way (wallet, walk-up card, gateway). */
+export type PaymentWay = "booked-card" | "other"
 
 export class Checkout extends Effect.Service<Checkout>()("Checkout", {
   effect: Effect.gen(function* () {
@@ -59,15 +64,24 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
      * sweeper expiring the hold meanwhile is seen too. SQLite runs one transaction at a time anyway.
      */
     const lockOrder = (orderId: OrderId) =>
-      queries.first<PayableOrder>(`SELECT id, customer_id, state, price_fen, hold_expires_at_ms, seat_id, segment_mask
+      queries.first<PayableOrder>(`SELECT id, customer_id, state, price_fen, hold_expires_at_ms, seat_id, segment_mask,
+          CASE WHEN EXISTS (SELECT 1 FROM remote_bookings r WHERE r.order_id = orders.id) THEN 1 ELSE 0 END AS booked_card_only
         FROM orders WHERE id = ? ${queries.forUpdate}`, [orderId])
 
-    /** The checks every payment makes on the locked order before money moves: the amount it costs. */
-    const payableAmount = (order: Pick<PayableOrder, "id" | "state" | "hold_expires_at_ms" | "price_fen">, nowMs: number) => {
+    /**
+     * The checks every payment makes on the locked order before money moves: the amount it costs. A remote booking
+     * is refused to every way but its booked card (`OrderNotPayable` in state `held-for-booked-card`).
+     */
+    const payableAmount = (
+      order: Pick<PayableOrder, "id" | "state" | "hold_expires_at_ms" | "price_fen" | "booked_card_only">, nowMs: number, way: PaymentWay = "other"
+    ) => {
       if (order.state === "held" && Number(order.hold_expires_at_ms) <= nowMs) {
         return Effect.fail(new HoldExpired({ orderId: order.id, expiredAtMs: Number(order.hold_expires_at_ms) }))
       }
       if (order.state !== "held") return Effect.fail(new OrderNotPayable({ orderId: order.id, state: order.state }))
+      if (Number(order.booked_card_only) === 1 && way !== "booked-card") {
+        return Effect.fail(new OrderNotPayable({ orderId: order.id, state: "held-for-booked-card" }))
+      }
       return Effect.succeed(Number(order.price_fen))
     }
 

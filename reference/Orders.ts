@@ -122,8 +122,10 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
      * The seat lock. The first booking wins: the store serialises the conditional writes, so a later
      * request for a seat an earlier one holds finds its bits set and is refused — unless it chose that seat
      * within the tie window of the hold that has it and its device was installed earlier (SeatPriority.ts).
+     * `holdTtlMs` is the hold's time to pay: `holdTtlMs` of the settings unless the channel has its own (a remote
+     * booking paid at a kiosk, `remoteBookingHoldTtlMs`); the hold sweeper expires every hold alike.
      */
-    const hold = (customerId: CustomerId, request: HoldRequest) =>
+    const hold = (customerId: CustomerId, request: HoldRequest, holdTtlMs: number = config.holdTtlMs) =>
       Effect.gen(function* () {
         const trip = yield* journey(request.runId, request.fromStation, request.toStation)
         if (trip.run.kind === "event") {
@@ -135,7 +137,7 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
         const mask = segmentMask(trip.fromIndex, trip.toIndex)
         const orderId = yield* ids.orderId
         // a hold ends at the sales close at the latest: a seat is not paid for after its run stopped selling
-        const holdExpiresAtMs = Math.min(nowMs + config.holdTtlMs, trip.salesCloseAtMs)
+        const holdExpiresAtMs = Math.min(nowMs + holdTtlMs, trip.salesCloseAtMs)
         const input: HoldInput = {
           id: orderId, customerId, runId: request.runId, target, fromIndex: trip.fromIndex, toIndex: trip.toIndex, mask,
           pricesByClass: trip.pricesByClass, heldAtMs: nowMs, holdExpiresAtMs
