@@ -10,12 +10,10 @@ import { after, before, describe, test } from "node:test"
 import { sampleFailingReport, sampleReport } from "../reports/fixture.js"
 import { chunyun as runChunyun, describeResult } from "./testing/chunyun.js"
 
-/** compare reads two small files; this bounds a hung child */
-const cliTimeoutMs = 30_000
 const regressed = 1
 const usageError = 2
 
-const chunyun = (args: ReadonlyArray<string>) => runChunyun(args, cliTimeoutMs)
+const chunyun = (args: ReadonlyArray<string>) => runChunyun(args)
 
 let directory: string
 const file = (name: string) => join(directory, name)

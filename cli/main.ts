@@ -61,6 +61,7 @@ const usage = `usage:
   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://user@host:5432/db]
                 [--password-cost N] [--inventory conditional|optimistic|row-lock|queue|unsafe] [--unsafe] [--max-queued-holds N]
                 [--batching per-request|group-commit] [--group-commit-window-ms N] [--max-holds-per-group-commit N]
+                [--seat-claim-tie-window-ms N]   (a chosen seat's holds this close tie: the earlier-installed device wins)
                 [--issuance after-commit|inline|worker] [--outbox-poll-ms N] [--outbox-batch-size N]
                 [--backup-dir DIR] [--upstream-sync] [--crash-at <fault point>[:<hit>]]   (crash tests: reference/FaultPoints.ts)
                 [--workers N]   (N processes on one port; needs --store postgres://…)
@@ -132,6 +133,7 @@ const designSettings = (values: Record<string, string | boolean | undefined>) =>
     holdBatching: oneOf("batching", holdBatchings, text("batching"), defaultSettings.holdBatching),
     holdGroupCommitWindowMs: integerOption("group-commit-window-ms", text("group-commit-window-ms"), defaultSettings.holdGroupCommitWindowMs),
     maxHoldsPerGroupCommit: integerOption("max-holds-per-group-commit", text("max-holds-per-group-commit"), defaultSettings.maxHoldsPerGroupCommit, 1),
+    seatClaimTieWindowMs: integerOption("seat-claim-tie-window-ms", text("seat-claim-tie-window-ms"), defaultSettings.seatClaimTieWindowMs),
     issuance: oneOf("issuance", issuanceVariants, text("issuance"), defaultSettings.issuance),
     outboxSweepIntervalMs: integerOption("outbox-poll-ms", text("outbox-poll-ms"), defaultSettings.outboxSweepIntervalMs, 1),
     outboxBatchSize: integerOption("outbox-batch-size", text("outbox-batch-size"), defaultSettings.outboxBatchSize, 1)
@@ -268,7 +270,7 @@ const serveCommand = (args: ReadonlyArray<string>) => {
       inventory: { type: "string" }, unsafe: { type: "boolean" }, "crash-at": { type: "string" },
       "backup-dir": { type: "string" }, "upstream-sync": { type: "boolean" }, workers: { type: "string" },
       "max-queued-holds": { type: "string" }, batching: { type: "string" }, "group-commit-window-ms": { type: "string" },
-      "max-holds-per-group-commit": { type: "string" }, issuance: { type: "string" }, "outbox-poll-ms": { type: "string" },
+      "max-holds-per-group-commit": { type: "string" }, "seat-claim-tie-window-ms": { type: "string" }, issuance: { type: "string" }, "outbox-poll-ms": { type: "string" },
       "outbox-batch-size": { type: "string" }, "store-max-connections": { type: "string" }, trace: { type: "boolean" },
       "admin-key": { type: "string" }, "gateway-webhook-secret": { type: "string" }, "admin-key-file": { type: "string" }
     }

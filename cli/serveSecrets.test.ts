@@ -13,6 +13,7 @@ import { defaultSettings } from "../reference/Config.js"
 import { spawnServer } from "../reference/testing/Ops.js"
 import type { ChildServer } from "../reference/testing/Ops.js"
 import { rawRequest, tagOf } from "../reference/testing/TestServer.js"
+import { defaultCliTimeoutMs } from "./testing/chunyun.js"
 
 const cliEntry = fileURLToPath(new URL("./main.ts", import.meta.url))
 const adminEndpoint = "/admin/gateway"
@@ -65,7 +66,7 @@ test("a served instance given the harness's secrets answers its key only", async
 
 test("serve refuses the public constants as given secrets, with the reason", () => {
   for (const flags of [["--admin-key", defaultSettings.adminKey], ["--gateway-webhook-secret", defaultSettings.gatewayWebhookSecret], ["--admin-key", "short"]]) {
-    const result = spawnSync(process.execPath, ["--import", "tsx", cliEntry, "serve", "--db", ":memory:", ...flags], { encoding: "utf8", timeout: 30_000 })
+    const result = spawnSync(process.execPath, ["--import", "tsx", cliEntry, "serve", "--db", ":memory:", ...flags], { encoding: "utf8", timeout: defaultCliTimeoutMs })
     assert.equal(result.status, 2, `${flags.join(" ")}: ${result.stderr}`)
     assert.match(result.stderr, flags[1] === "short" ? /at least \d+ characters/ : /public constant/)
   }

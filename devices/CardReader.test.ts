@@ -1,6 +1,6 @@
 /**
  * The card reader on its own: what leaves it is the token and a format-0 PIN block the bank's parser reads back
- * to the keyed PIN; its log shows BIN + last four only; a chip that never answers falls back to the stripe.
+ * to the keyed PIN (and the card number, only when a remote booking's payment asks for it); its log shows BIN + last four only; a chip that never answers falls back to the stripe.
  */
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
@@ -45,6 +45,7 @@ describe("card reader", () => {
       assert.equal(outcome.right.pinBlock[0], "0", "format 0")
       assert.ok(lines.some((line) => line.includes(maskedPan(pan.slice(0, 6), pan.slice(-4)))))
       assert.ok(!JSON.stringify(outcome.right.read).includes(pan), "the read carries no PAN")
+      assert.equal(outcome.right.read.remoteBookingCardNumber(), pan, "a remote booking's payment is handed the card number when it asks")
     })
   }
 

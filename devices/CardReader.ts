@@ -2,7 +2,8 @@
  * The kiosk's card reader and PIN pad (seed 001): reads a bank card by magstripe, contactless or chip, and
  * turns the PIN the passenger keys into an ISO 9564 format-0 PIN block. The PAN lives only inside the reader
  * for the length of one read: what leaves it is the card token (`ct_<BIN>_<last 4>_<hex>`, the network's
- * stand-in for the PAN, as an EMV payment token is) and the PIN block. Its log shows BIN + last four only.
+ * stand-in for the PAN, as an EMV payment token is) and the PIN block, and, for a remote booking's payment only, the
+ * card number the server matches against the booking's keyed token and forgets. Its log shows BIN + last four only.
  *
  * Contactless below a limit without a PIN: the reference server requires a PIN block on every card payment
  * (`CardPaymentRequest.pinBlock`), so this reader asks for the PIN on every read, whatever the mode.
@@ -38,6 +39,12 @@ export interface CardRead {
   readonly cardToken: CardToken
   readonly bin: string
   readonly last4: string
+  /**
+   * The card number, asked for only by a remote booking's payment (`POST /kiosk/remote-bookings/:orderId/card-payment`),
+   * where the server compares its keyed token with the booking's and keeps nothing of it. A function, as the PIN block
+   * is: the read's data holds no PAN, so nothing that logs or serialises a read writes one
+   */
+  readonly remoteBookingCardNumber: () => string
   /** the PIN keyed on the pad, as a format-0 block for this card (computed inside the reader) */
   readonly pinBlock: (keyedPin: string) => Effect.Effect<string>
 }
@@ -87,7 +94,7 @@ export const makeCardReader = (readerId: string, options: CardReaderOptions) => 
             log(`read ${mode} ${maskedPan(bin, last4)} attempt ${attempt}`)
             const pan = card.pan
             return {
-              mode, cardToken: card.token, bin, last4,
+              mode, cardToken: card.token, bin, last4, remoteBookingCardNumber: () => pan,
               pinBlock: (keyedPin: string) => Effect.gen(function* () {
                 yield* options.sleep(pinEntryMs)
                 log(`pin entered for ${maskedPan(bin, last4)}: ${keyedPin.length} digits`)

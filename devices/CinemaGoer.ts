@@ -16,7 +16,7 @@ import { bearer, withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
 import type { GateScanner, PhoneDisplay } from "./GateScanner.js"
 import { payByGateway } from "./GatewayPayment.js"
-import type { GatewayPayer, GatewayPaymentLimits } from "./GatewayPayment.js"
+import type { GatewayPayer, GatewayPaymentLimits, GatewayPaymentOutcome } from "./GatewayPayment.js"
 import type { Passenger } from "./Phone.js"
 import { claimDetail, passwordOf, paymentPasswordOf } from "./Phone.js"
 import { renderQr } from "./Qr.js"
@@ -50,15 +50,33 @@ export interface CinemaEnvironment {
 
 const deviceModels = [["P40", "Huawei"], ["Mi 10", "Xiaomi"], ["Reno4", "OPPO"], ["X50", "vivo"], ["iPhone12", "Apple"]] as const
 
-/** The goer's phone's device ID: a machine number and a MAC of its own, a model and brand, the check code. */
-export const deviceIdOf = (index: number) => {
+/**
+ * The goer's phone's device ID: a machine number and a MAC of its own, a model and brand, the app's install time
+ * when the phone sends one ("HH:MM:SS"; it ranks the phone in a tie for a seat), the check code.
+ */
+export const deviceIdOf = (index: number, installTime?: string) => {
   const machineNumber = Buffer.alloc(8)
   machineNumber.writeBigUInt64BE(0x4e43000000000000n + BigInt(index))
   const mac = Buffer.alloc(6)
   mac.writeUIntBE(0x3c22fb000000 + index, 0, 6)
   const [model, brand] = deviceModels[index % deviceModels.length]!
-  return encodeDeviceId({ machineNumber, mac, model: asciiBytes(model), brand: asciiBytes(brand) })
+  return encodeDeviceId({ machineNumber, mac, model: asciiBytes(model), brand: asciiBytes(brand), ...(installTime === undefined ? {} : { installTime }) })
 }
+
+const secondsPerDay = 86_400
+const twoDigits = (value: number) => String(value).padStart(2, "0")
+/** "HH:MM:SS" of a second of the day */
+export const timeOfDayOf = (secondOfDay: number) =>
+  `${twoDigits(Math.floor(secondOfDay / 3_600))}:${twoDigits(Math.floor(secondOfDay / 60) % 60)}:${twoDigits(secondOfDay % 60)}`
+
+/** The install time the phone's app sends: one in `installTimeShare` of phones send one, at a time of day drawn from Random. */
+const drawInstallTime = (installTimeShare: number) =>
+  Effect.gen(function* () {
+    // no draw when no phone sends one: a cinema without install times keeps the random sequence it had
+    if (installTimeShare <= 0) return undefined
+    if ((yield* Random.next) >= installTimeShare) return undefined
+    return timeOfDayOf(yield* Random.nextIntBetween(0, secondsPerDay))
+  })
 
 interface FreeSeat { readonly seatCode: string; readonly hotness: number }
 
@@ -114,7 +132,7 @@ export const cinemaJourney = (env: CinemaEnvironment, passenger: Passenger, afte
   function signIn(anonymous: boolean) {
     return Effect.gen(function* () {
       if (anonymous) {
-        const deviceId = deviceIdOf(passenger.index)
+        const deviceId = deviceIdOf(passenger.index, yield* drawInstallTime(env.cinema.installTimeShare))
         const session = yield* call("register-device", env.anonymous.customers.registerDevice({ payload: { deviceId, paymentPassword: paymentPasswordOf(passenger) } }))
         return { token: session.token, holder: deviceId }
       }
@@ -126,14 +144,37 @@ export const cinemaJourney = (env: CinemaEnvironment, passenger: Passenger, afte
     })
   }
 
+  /**
+   * Hold a seat and pay for it. A hold that loses its seat to a tie (`HoldDisplaced` when paying: a phone installed
+   * earlier chose the same seat at the same moment) sends the goer back to the map, as `SeatTaken` does; both count
+   * against `maxSeatAttempts`.
+   */
   function purchase(showing: CinemaShowingOnSale, anonymous: boolean) {
     const client = env.anonymous
     return Effect.gen(function* () {
-      const order = yield* holdChosenSeat(client, showing)
-      if (!order) return undefined
-      yield* env.thinkTime
       const payer: GatewayPayer = { actor, client, history: env.history, call, sleepScenario: env.sleepScenario, scenarioNowMs: env.scenarioNowMs }
-      const paid = yield* payByGateway(payer, order.orderId, `cinema-${String(passenger.index).padStart(8, "0")}`, env.gatewayLimits)
+      const wantsHotSeat = (yield* Random.next) < env.cinema.hotSeatShare
+      let firstAttempt = 1
+      for (;;) {
+        const held = yield* holdChosenSeat(client, showing, wantsHotSeat, firstAttempt)
+        if (!held) return undefined
+        const { order } = held
+        yield* env.thinkTime
+        // each order pays under keys of its own: a key names one request body, and the next order is another
+        const keyPrefix = `cinema-${String(passenger.index).padStart(8, "0")}${held.attempt === 1 ? "" : `-${held.attempt}`}`
+        const paid = yield* payByGateway(payer, order.orderId, keyPrefix, env.gatewayLimits).pipe(
+          Effect.catchTag("HoldDisplaced", () => Effect.succeed(undefined)))
+        if (paid === undefined) {
+          firstAttempt = held.attempt + 1
+          continue
+        }
+        return yield* afterPayment(client, order, paid, anonymous)
+      }
+    })
+  }
+
+  function afterPayment(client: ApiClient, order: { orderId: OrderId; seatCode: string }, paid: GatewayPaymentOutcome, anonymous: boolean) {
+    return Effect.gen(function* () {
       if (paid._tag === "GaveUp") return yield* Effect.as(note("gave-up", `GatewayGaveUp:${paid.reason}`), undefined)
       const ticket = yield* awaitTicket(client, order.orderId)
       const receivedMs = yield* Clock.currentTimeMillis
@@ -145,11 +186,10 @@ export const cinemaJourney = (env: CinemaEnvironment, passenger: Passenger, afte
     })
   }
 
-  /** Read the map, choose, hold; a seat another phone took first sends the goer back to the map. */
-  function holdChosenSeat(client: ApiClient, showing: CinemaShowingOnSale) {
+  /** Read the map, choose, hold; a seat another phone took first sends the goer back to the map. The order and its attempt. */
+  function holdChosenSeat(client: ApiClient, showing: CinemaShowingOnSale, wantsHotSeat: boolean, firstAttempt: number) {
     return Effect.gen(function* () {
-      const wantsHotSeat = (yield* Random.next) < env.cinema.hotSeatShare
-      for (let attempt = 1; attempt <= env.cinema.maxSeatAttempts; attempt++) {
+      for (let attempt = firstAttempt; attempt <= env.cinema.maxSeatAttempts; attempt++) {
         const map = yield* call("seat-map", client.catalog.seatMap({ path: { runId: showing.runId }, urlParams: {} }), (read) => ({ free: read.counts.free }))
         const free = freeSeatsByHotness(map, showing.hall)
         if (free.length === 0) return yield* Effect.as(note("gave-up", "SoldOut"), undefined)
@@ -161,7 +201,7 @@ export const cinemaJourney = (env: CinemaEnvironment, passenger: Passenger, afte
         }), (order) => ({ orderId: order.orderId, seat: order.seatCode, attempt, hot: wantsHotSeat, ...claimDetail(order) })).pipe(
           Effect.catchTag("SeatTaken", () => Effect.succeed(undefined))
         )
-        if (held) return held
+        if (held) return { order: held, attempt }
       }
       return yield* Effect.as(note("gave-up", "MaxSeatAttempts"), undefined)
     })

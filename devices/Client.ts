@@ -25,4 +25,22 @@ export const makeClient = (baseUrl: string, headers: Readonly<Record<string, str
 
 export type ApiClient = Effect.Effect.Success<ReturnType<typeof makeClient>>
 
+/**
+ * `client` as seen by one holder of `headers`: every endpoint, called through the view, runs `withCredentials`.
+ * The view is a plain object of wrappers, so a test with a hundred customers compiles the API's schemas once.
+ */
+export const credentialedView = (client: ApiClient, headers: Readonly<Record<string, string>>): ApiClient => {
+  const wrap = (endpoint: (...args: ReadonlyArray<unknown>) => Effect.Effect<unknown, unknown, unknown>) =>
+    (...args: ReadonlyArray<unknown>) => withCredentials(headers)(endpoint(...args))
+  const view: Record<string, unknown> = {}
+  for (const [name, member] of Object.entries(client as Record<string, unknown>)) {
+    if (typeof member === "function") view[name] = wrap(member as never)
+    else if (member !== null && typeof member === "object") {
+      view[name] = Object.fromEntries(Object.entries(member as Record<string, unknown>).map(([endpointName, endpoint]) =>
+        [endpointName, typeof endpoint === "function" ? wrap(endpoint as never) : endpoint]))
+    } else view[name] = member
+  }
+  return view as ApiClient
+}
+
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })

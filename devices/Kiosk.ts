@@ -1,8 +1,9 @@
 /**
  * A self-service kiosk (seed 001): a POS with a card reader and PIN pad, a ticket printer and a receipt
  * printer, serving one passenger at a time. It sells walk-up tickets (choose the train and segment, hold,
- * card + PIN, print ticket and receipt) and prints tickets bought elsewhere (pickup by voucher code, or by
- * phone number + resident ID).
+ * card + PIN, print ticket and receipt), takes the payment of remote bookings (booked in the app or through the
+ * call centre with the card that will pay: the booker keys the booking's reference and swipes that card) and
+ * prints tickets bought elsewhere (pickup by voucher code, or by phone number + resident ID).
  *
  * Printing follows the server's print jobs: a kiosk prints what `GET /kiosk/print-jobs` says is pending, and
  * acknowledges each job `printed` once both of its sheets are out. Paper out (the operator refills after a
@@ -19,7 +20,9 @@ import { outcomeOf, recorded } from "../simulator/History.js"
 import type { History } from "../simulator/History.js"
 import type { FaultSchedule } from "../simulator/FaultSchedule.js"
 import type { OrderId, PhoneNumber, RunId, ServiceDate, StationCode } from "../reference/Domain.js"
-import type { KioskId, PickupRequest, PrintJob, PrintJobId } from "../reference/Payments/Api.js"
+import type { CardPaymentResult, KioskId, PickupRequest, PrintJob, PrintJobId } from "../reference/Payments/Api.js"
+import type { CardNumber } from "../reference/RemoteBookings/Api.js"
+import { CardDeclined } from "../reference/Payments/Errors.js"
 import type { ApiClient } from "./Client.js"
 import { withLostAnswers } from "./ClientRetries.js"
 import { maskedPan } from "./CardReader.js"
@@ -166,14 +169,9 @@ export type Kiosk = ReturnType<typeof makeKiosk>
 /** how many times the kiosk goes through its queue before telling the passenger to see staff */
 export const maxPrintRoundsPerSession = 4
 
-export interface WalkUp {
+/** A passenger paying at the kiosk: the card, how it is presented, the PIN and how the passenger keys it. */
+export interface CardHolder {
   readonly passengerIndex: number
-  readonly runId: RunId
-  readonly serviceDate: ServiceDate
-  readonly fromStation: StationCode
-  readonly toStation: StationCode
-  /** given at the kiosk so the ticket is in the app too; absent: anonymous */
-  readonly phone?: PhoneNumber
   readonly card: BankCard
   readonly readMode: ReadMode
   readonly pin: string
@@ -183,8 +181,24 @@ export interface WalkUp {
   /** a bank that could not decide (brownout) is asked again after a pause, at most this many times */
   readonly maxIssuerRetries: number
   readonly issuerRetryAfterMs: number
+}
+
+export interface WalkUp extends CardHolder {
+  readonly runId: RunId
+  readonly serviceDate: ServiceDate
+  readonly fromStation: StationCode
+  readonly toStation: StationCode
+  /** given at the kiosk so the ticket is in the app too; absent: anonymous */
+  readonly phone?: PhoneNumber
   /** choosing on the touch screen */
   readonly thinkTime: Effect.Effect<void>
+}
+
+export interface RemoteCardVisit extends CardHolder {
+  /** the booking's reference, as the app or the call centre gave it */
+  readonly orderId: OrderId
+  /** another card of the booker's, presented first by mistake: refused before the bank, nothing charged */
+  readonly wrongCard?: BankCard
 }
 
 export class KioskGaveUp {
@@ -195,31 +209,46 @@ export class KioskGaveUp {
 /** A wrong PIN of the same length as the right one (a slip of one digit). */
 const mistyped = (pin: string) => pin.slice(0, -1) + String((Number(pin.at(-1)) + 1) % 10)
 
-/** Card + PIN at the kiosk, asking again after a wrong PIN or an issuer that could not decide. */
-const payByCard = (kiosk: Kiosk, walkUp: WalkUp, orderId: OrderId, read: CardRead) =>
+/** What a kiosk's card payment answers (the walk-up and the remote booking's endpoints alike). */
+type CardPaid = CardPaymentResult
+
+/**
+ * Card + PIN at the kiosk, asking again after a wrong PIN or an issuer that could not decide. `send` makes one
+ * payment request with the PIN block keyed for attempt `attempt` (each attempt its own idempotency key).
+ */
+const withPinAttempts = <E extends { readonly _tag: string }>(
+  kiosk: Kiosk, holder: CardHolder, read: CardRead, send: (pinBlock: string, attempt: number) => Effect.Effect<CardPaid, E>
+) =>
   Effect.gen(function* () {
     let pinAttempts = 0
     let issuerRetries = 0
     for (let attempt = 1; ; attempt++) {
-      const slipped = walkUp.mistypedPinRate > 0 && (yield* Random.next) < walkUp.mistypedPinRate
-      const pinBlock = yield* read.pinBlock(slipped ? mistyped(walkUp.pin) : walkUp.pin)
+      const slipped = holder.mistypedPinRate > 0 && (yield* Random.next) < holder.mistypedPinRate
+      const pinBlock = yield* read.pinBlock(slipped ? mistyped(holder.pin) : holder.pin)
       pinAttempts++
-      const paid = yield* Effect.either(kiosk.retriedCall("pay", kiosk.client.kiosk.payByCard({
-        path: { orderId }, headers: { "idempotency-key": `kiosk-pay-${walkUp.passengerIndex}-${attempt}` },
-        payload: { cardToken: read.cardToken, pinBlock }
-      }), (result) => ({ orderId: result.orderId, state: result.state, card: maskedPan(result.cardBin, result.cardLast4), mode: read.mode })))
+      const paid = yield* Effect.either(send(pinBlock, attempt))
       if (paid._tag === "Right") return paid.right
       const error = paid.left
-      if (error._tag !== "CardDeclined") return yield* Effect.fail(error)
-      if (error.reason === "wrong-pin" && pinAttempts < walkUp.maxPinAttempts) continue
-      if (error.reason === "issuer-unavailable" && issuerRetries < walkUp.maxIssuerRetries) {
+      if (!(error instanceof CardDeclined)) return yield* Effect.fail(error)
+      if (error.reason === "wrong-pin" && pinAttempts < holder.maxPinAttempts) continue
+      if (error.reason === "issuer-unavailable" && issuerRetries < holder.maxIssuerRetries) {
         issuerRetries++
-        yield* kiosk.sleepScenario(walkUp.issuerRetryAfterMs)
+        yield* kiosk.sleepScenario(holder.issuerRetryAfterMs)
         continue
       }
       return yield* Effect.fail(new KioskGaveUp(`declined: ${error.reason}`))
     }
   })
+
+const paidDetail = (read: CardRead) => (result: CardPaid) =>
+  ({ orderId: result.orderId, state: result.state, card: maskedPan(result.cardBin, result.cardLast4), mode: read.mode })
+
+/** A walk-up sale's card + PIN. */
+const payByCard = (kiosk: Kiosk, walkUp: WalkUp, orderId: OrderId, read: CardRead) =>
+  withPinAttempts(kiosk, walkUp, read, (pinBlock, attempt) => kiosk.retriedCall("pay", kiosk.client.kiosk.payByCard({
+    path: { orderId }, headers: { "idempotency-key": `kiosk-pay-${walkUp.passengerIndex}-${attempt}` },
+    payload: { cardToken: read.cardToken, pinBlock }
+  }), paidDetail(read)))
 
 /**
  * A walk-up sale (seed 001 steps a–d): the kiosk shows the trains, the passenger picks one and a segment,
@@ -242,6 +271,41 @@ export const walkUpSale = (kiosk: Kiosk, walkUp: WalkUp) =>
     yield* kiosk.note("card-read", { mode: read.mode, card: maskedPan(read.bin, read.last4), passenger: walkUp.passengerIndex })
     const payStartMs = yield* Clock.currentTimeMillis
     const paid = yield* payByCard(kiosk, walkUp, order.orderId, read)
+    if (!(yield* kiosk.printUntilOut([paid.printJobId], maxPrintRoundsPerSession))) return yield* Effect.fail(new KioskGaveUp("print-failed"))
+    const inHandMs = yield* Clock.currentTimeMillis
+    return { orderId: paid.orderId, ticketId: paid.ticketId, jobId: paid.printJobId, paymentToIssuanceMs: inHandMs - payStartMs }
+  })
+
+/** A remote booking's card + PIN: the card number goes with it, for the server to match against the booking. */
+const payRemoteBooking = (kiosk: Kiosk, holder: CardHolder, orderId: OrderId, read: CardRead, keyPrefix: string) =>
+  withPinAttempts(kiosk, holder, read, (pinBlock, attempt) => kiosk.retriedCall("pay-remote", kiosk.client.kiosk.payRemoteBooking({
+    path: { orderId }, headers: { "idempotency-key": `${keyPrefix}-${holder.passengerIndex}-${attempt}` },
+    payload: { cardToken: read.cardToken, cardNumber: read.remoteBookingCardNumber() as CardNumber, pinBlock }
+  }), paidDetail(read)))
+
+/**
+ * A remote booking paid at the kiosk (seed 001 claim 8, steps c–d): the booker keys the booking's reference, the
+ * kiosk shows the booking (train, price, the booked card's BIN and last four), the booker swipes a card and keys the
+ * PIN; the server sends the payment to the bank only for the booked card. A wrong card first is refused
+ * (`CardNotBooked`), the booker then presents the right one; the ticket and the payment's receipt are printed.
+ */
+export const remoteCardPayment = (kiosk: Kiosk, visit: RemoteCardVisit) =>
+  Effect.gen(function* () {
+    const booking = yield* kiosk.call("remote-booking", kiosk.client.kiosk.getRemoteBooking({ path: { orderId: visit.orderId } }),
+      (shown) => ({ orderId: shown.orderId, state: shown.state, priceFen: shown.priceFen, card: maskedPan(shown.cardBin, shown.cardLast4), passenger: visit.passengerIndex }))
+    if (booking.state !== "held") return yield* Effect.fail(new KioskGaveUp(`booking ${booking.state}`))
+    if (visit.wrongCard) {
+      const wrong = yield* kiosk.reader.read(visit.wrongCard, visit.readMode)
+      yield* kiosk.note("card-read", { mode: wrong.mode, card: maskedPan(wrong.bin, wrong.last4), passenger: visit.passengerIndex })
+      const refused = yield* Effect.either(payRemoteBooking(kiosk, { ...visit, card: visit.wrongCard, mistypedPinRate: 0 }, visit.orderId, wrong, "kiosk-remote-other"))
+      // the audit names such a payment (remote-card-paid-by-booked-card); the booker walks away with it
+      if (refused._tag === "Right") return yield* Effect.fail(new KioskGaveUp("paid by a card not booked"))
+      if (refused.left._tag !== "CardNotBooked") return yield* Effect.fail(refused.left)
+    }
+    const read = yield* kiosk.reader.read(visit.card, visit.readMode)
+    yield* kiosk.note("card-read", { mode: read.mode, card: maskedPan(read.bin, read.last4), passenger: visit.passengerIndex })
+    const payStartMs = yield* Clock.currentTimeMillis
+    const paid = yield* payRemoteBooking(kiosk, visit, visit.orderId, read, "kiosk-remote")
     if (!(yield* kiosk.printUntilOut([paid.printJobId], maxPrintRoundsPerSession))) return yield* Effect.fail(new KioskGaveUp("print-failed"))
     const inHandMs = yield* Clock.currentTimeMillis
     return { orderId: paid.orderId, ticketId: paid.ticketId, jobId: paid.printJobId, paymentToIssuanceMs: inHandMs - payStartMs }

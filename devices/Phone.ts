@@ -21,6 +21,7 @@ import type { ClientTimedOut } from "./ClientRetries.js"
 import { payByGateway } from "./GatewayPayment.js"
 import type { GatewayPayer, GatewayPaymentLimits } from "./GatewayPayment.js"
 import type { FaultSchedule } from "../simulator/FaultSchedule.js"
+import type { CardNumber } from "../reference/RemoteBookings/Api.js"
 
 /** a train journey: which of the scenario's trains, from where to where */
 export interface Trip {
@@ -75,11 +76,15 @@ export interface PhoneEnvironment {
 }
 
 /** What the hold's claim cost, as the server told (only the fields it sent: a plain hold's trace is unchanged). */
-export const claimDetail = (held: { queuePosition?: number | undefined; queueWaitMs?: number | undefined; claimAttempts?: number | undefined; groupCommitSize?: number | undefined }) => ({
+export const claimDetail = (held: {
+  queuePosition?: number | undefined; queueWaitMs?: number | undefined; claimAttempts?: number | undefined; groupCommitSize?: number | undefined
+  displacedHolds?: number | undefined
+}) => ({
   ...(held.claimAttempts !== undefined && held.claimAttempts > 1 ? { claimAttempts: held.claimAttempts } : {}),
   ...(held.queuePosition === undefined ? {} : { queuePosition: held.queuePosition }),
   ...(held.queueWaitMs === undefined ? {} : { queueWaitMs: held.queueWaitMs }),
-  ...(held.groupCommitSize === undefined ? {} : { groupCommitSize: held.groupCommitSize })
+  ...(held.groupCommitSize === undefined ? {} : { groupCommitSize: held.groupCommitSize }),
+  ...(held.displacedHolds === undefined ? {} : { displacedHolds: held.displacedHolds })
 })
 
 export const passwordOf = (passenger: Passenger) => `pw-${passenger.phone}`
@@ -230,6 +235,20 @@ export const holdChosenSeat = (phone: AppPhone, trip: Trip, choice: SeatChoice) 
       }))
     )
   })
+
+/**
+ * A remote booking in the app (seed 001 claim 8, step a): the seat is held for the passenger named, to be paid at a
+ * kiosk with the card whose number is given here; the history shows the card's BIN and last four only.
+ */
+export const bookRemoteCard = (phone: AppPhone, trip: Trip, booking: { passengerName: string; cardNumber: string }) =>
+  phone.call("book-remote", phone.env.anonymous.remoteBookings.bookRemoteCard({
+    payload: {
+      runId: phone.env.runIdOf(trip.train), fromStation: trip.fromStation, toStation: trip.toStation,
+      passengerName: booking.passengerName, cardNumber: booking.cardNumber as CardNumber
+    }
+  }), (booked) => ({
+    orderId: booked.orderId, coach: booked.coach, seat: booked.seatCode, priceFen: booked.priceFen, card: `${booked.cardBin}******${booked.cardLast4}`
+  }))
 
 /** The idempotency key of one of the passenger's requests; `purchase` tells apart the purchases of a phone that makes several. */
 export const purchaseKey = (what: "topup" | "pay", passenger: Passenger, purchase?: number) =>

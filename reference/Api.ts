@@ -19,6 +19,7 @@ import { StatisticsApi } from "./Statistics/Api.js"
 import { VenuesApi } from "./Venues/Api.js"
 import { GatewayApi, PaymentsAdminApi, KioskApi } from "./Payments/Api.js"
 import { SmsApi } from "./Sms/Api.js"
+import { AgentsAdminApi, RemoteBookingsApi } from "./RemoteBookings/Api.js"
 import {
   HeadersTooLarge, InternalServerError, JsonTooDeep, LengthRequired, MalformedRequest, MethodNotAllowed, RequestTimedOut, RequestTooLarge,
   ServerStarting, UnknownRoute, UnsupportedCharset, UnsupportedMediaType
@@ -44,6 +45,8 @@ export class ChunyunApi extends HttpApi.make("chunyun")
   .add(GateSyncApi)
   .add(UpstreamApi)
   .add(GroupOrdersApi)
+  .add(RemoteBookingsApi)
+  .add(AgentsAdminApi)
   // answered by the request guard (reference/RequestGuard.ts) before any handler runs
   .addError(RequestTooLarge)
   .addError(LengthRequired)

@@ -16,7 +16,7 @@ import { centreAccountId, LedgerRepo, walletAccountId } from "./Accounts/Repo.js
 import { ServerConfig } from "./Config.js"
 import { Customers } from "./Customers.js"
 import { Invoices } from "./Customers/Invoices.js"
-import { HoldExpired, InsufficientFunds, OrderNotFound, OrderNotPayable } from "./Domain.js"
+import { HoldDisplaced, HoldExpired, InsufficientFunds, OrderNotFound, OrderNotPayable } from "./Domain.js"
 import type { CustomerId, OrderId, OrderState, TransferId } from "./Domain.js"
 import { FaultPoints } from "./FaultPoints.js"
 import { Ids } from "./Ids.js"
@@ -24,6 +24,7 @@ import { idempotent, lookupKey } from "./Idempotency.js"
 import { Issuance } from "./Issuance.js"
 import type { PreparedTicket } from "./Issuance.js"
 import type { Ticket } from "./Issuance/Api.js"
+import { LifecycleRepo } from "./Lifecycle/Repo.js"
 import { Orders } from "./Orders.js"
 import { Queries } from "./Store/Queries.js"
 
@@ -36,7 +37,12 @@ export interface PayableOrder {
   readonly hold_expires_at_ms: number
   readonly seat_id: number
   readonly segment_mask: number
+  /** 1 for a remote booking (reference/RemoteBookings.ts): only the card it was booked with, swiped at a kiosk, pays it */
+  readonly booked_card_only: number
 }
+
+/** How a payment pays: the booked card of a remote booking at a kiosk, or any other way (wallet, walk-up card, gateway). */
+export type PaymentWay = "booked-card" | "other"
 
 export class Checkout extends Effect.Service<Checkout>()("Checkout", {
   effect: Effect.gen(function* () {
@@ -50,6 +56,7 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
     const ids = yield* Ids
     const config = yield* ServerConfig
     const faults = yield* FaultPoints
+    const lifecycle = yield* LifecycleRepo
 
     /**
      * Payments of one order queue on the order's row. Under Read Committed (PostgreSQL) a second payment with
@@ -57,17 +64,34 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
      * sweeper expiring the hold meanwhile is seen too. SQLite runs one transaction at a time anyway.
      */
     const lockOrder = (orderId: OrderId) =>
-      queries.first<PayableOrder>(`SELECT id, customer_id, state, price_fen, hold_expires_at_ms, seat_id, segment_mask
+      queries.first<PayableOrder>(`SELECT id, customer_id, state, price_fen, hold_expires_at_ms, seat_id, segment_mask,
+          CASE WHEN EXISTS (SELECT 1 FROM remote_bookings r WHERE r.order_id = orders.id) THEN 1 ELSE 0 END AS booked_card_only
         FROM orders WHERE id = ? ${queries.forUpdate}`, [orderId])
 
-    /** The checks every payment makes on the locked order before money moves: the amount it costs. */
-    const payableAmount = (order: Pick<PayableOrder, "id" | "state" | "hold_expires_at_ms" | "price_fen">, nowMs: number) => {
+    /**
+     * The checks every payment makes on the locked order before money moves: the amount it costs. A remote booking
+     * is refused to every way but its booked card (`OrderNotPayable` in state `held-for-booked-card`).
+     */
+    const payableAmount = (
+      order: Pick<PayableOrder, "id" | "state" | "hold_expires_at_ms" | "price_fen" | "booked_card_only">, nowMs: number, way: PaymentWay = "other"
+    ) => {
       if (order.state === "held" && Number(order.hold_expires_at_ms) <= nowMs) {
         return Effect.fail(new HoldExpired({ orderId: order.id, expiredAtMs: Number(order.hold_expires_at_ms) }))
       }
       if (order.state !== "held") return Effect.fail(new OrderNotPayable({ orderId: order.id, state: order.state }))
+      if (Number(order.booked_card_only) === 1 && way !== "booked-card") {
+        return Effect.fail(new OrderNotPayable({ orderId: order.id, state: "held-for-booked-card" }))
+      }
       return Effect.succeed(Number(order.price_fen))
     }
+
+    /**
+     * A payment refused because the order is no longer held says why when a tie gave its seat to an
+     * earlier-installed device (Orders/SeatPriority.ts): `HoldDisplaced` rather than "the order is cancelled".
+     */
+    const explainNotPayable = (refused: OrderNotPayable) =>
+      refused.state !== "cancelled" ? Effect.fail(refused) : Effect.flatMap(lifecycle.displacedAtMs(refused.orderId as OrderId), (atMs) =>
+        Effect.fail(atMs === undefined ? refused : new HoldDisplaced({ orderId: refused.orderId, displacedAtMs: atMs })))
 
     /**
      * Inside the payment's transaction, once the order's payment transfer is written: the order becomes paid, its
@@ -142,7 +166,7 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
         yield* faults.hit("pay.before-transaction")
         const paid = yield* Effect.flatMap(lockOrder(orderId), (order) =>
           keyed({ scope: customerId, key, request, schema: PaymentResultSchema, nowMs }, captureFromWallet(customerId, order, orderId, transferId, nowMs, prepared))).pipe(
-          sql.withTransaction, Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)))
+          sql.withTransaction, Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)), Effect.catchTag("OrderNotPayable", explainNotPayable))
         // issue right after the commit; the outbox sweeper is the backstop if this process dies here
         yield* faults.hit("pay.after-commit")
         const ticket = yield* issuance.issueAfterCommit(orderId)
@@ -150,8 +174,8 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
         return yield* withTicket(paid, ticket)
       }).pipe(Effect.withSpan("Checkout.payFromWallet"))
 
-    return { lockOrder, payableAmount, markPaid, expireDueHold, payFromWallet, withTicket } as const
+    return { lockOrder, payableAmount, explainNotPayable, markPaid, expireDueHold, payFromWallet, withTicket } as const
   }),
-  dependencies: [LedgerRepo.Default, Ids.Default]
+  dependencies: [LedgerRepo.Default, Ids.Default, LifecycleRepo.Default]
 }) {}
 

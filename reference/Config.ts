@@ -77,6 +77,12 @@ export interface ServerSettings {
   readonly holdGroupCommitWindowMs: number
   /** group commit: the most holds one transaction takes */
   readonly maxHoldsPerGroupCommit: number
+  /**
+   * Seed 004's client priority: a hold of a chosen seat that arrives less than this long after the seat's hold by
+   * another customer ties with it, and the device whose app was installed earlier wins the seat (reference/Orders/
+   * SeatPriority.ts). 0: no ties, the first hold wins
+   */
+  readonly seatClaimTieWindowMs: number
   /** who issues the ticket of a captured payment (reference/Issuance.ts): see `IssuanceVariant` */
   readonly issuance: IssuanceVariant
   // customers stream: classification and invoices (seeds 000 [0029], 002 [0076])
@@ -123,6 +129,19 @@ export interface ServerSettings {
   /** a notification sent longer ago than this (or this far ahead of our clock) is refused as stale */
   readonly gatewayCallbackMaxAgeMs: number
   readonly kioskPrintJobsBatchSize: number
+  /**
+   * A remote booking (reference/RemoteBookings.ts: booked in the app or by a call-centre agent, paid by swiping the
+   * booked card at a kiosk) stays held this long for its booker to reach a kiosk; never past the run's sales close
+   */
+  readonly remoteBookingHoldTtlMs: number
+  /**
+   * Swipes of other cards a remote booking answers `CardNotBooked`; from then on it takes no swipe at all
+   * (`RemoteBookingLocked`), the booked card's neither: a kiosk shows the booked card's BIN and last four, and
+   * without a limit the refusals would let a device try the six unknown digits of its number one by one
+   */
+  readonly maxWrongCardSwipesPerRemoteBooking: number
+  /** how long a call-centre agent's session lasts (a shift); wrong agent passwords count as `maxLoginPasswordFailures` */
+  readonly agentSessionTtlMs: number
   /** the simulated bank's answer time for an authorisation: this, plus up to the jitter drawn from Random */
   readonly simulatedBankLatencyMs: number
   readonly simulatedBankLatencyJitterMs: number
@@ -226,6 +245,8 @@ export const defaultSettings: ServerSettings = {
   holdBatching: "per-request",
   holdGroupCommitWindowMs: 2,
   maxHoldsPerGroupCommit: 64,
+  // two taps a tenth of a second apart are one moment to the people making them; a hold stands after that
+  seatClaimTieWindowMs: 100,
   issuance: "inline",
   // customers stream
   vipSpendThresholdFen: 500_000,
@@ -258,6 +279,9 @@ export const defaultSettings: ServerSettings = {
   gatewayWebhookSecret: "chunyun-gateway-secret",
   gatewayCallbackMaxAgeMs: 5 * 60_000,
   kioskPrintJobsBatchSize: 20,
+  remoteBookingHoldTtlMs: 2 * 3_600_000,
+  maxWrongCardSwipesPerRemoteBooking: 5,
+  agentSessionTtlMs: 12 * 3_600_000,
   simulatedBankLatencyMs: 0,
   simulatedBankLatencyJitterMs: 0,
   simulatedBankMaxWrongPins: 3,

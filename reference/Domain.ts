@@ -112,6 +112,14 @@ export class SeatTaken extends Schema.TaggedError<SeatTaken>()(
   "SeatTaken", { runId: Schema.String, coach: Schema.Number, seatCode: Schema.String }, HttpApiSchema.annotations({ status: 409 })
 ) {}
 /**
+ * The order's hold lost its seat: a device whose app was installed earlier held the same seat within the tie
+ * window (`seatClaimTieWindowMs`, reference/Orders/SeatPriority.ts). The order is cancelled and nothing was
+ * charged; choose a seat again. 409: the seat is another order's now.
+ */
+export class HoldDisplaced extends Schema.TaggedError<HoldDisplaced>()(
+  "HoldDisplaced", { orderId: Schema.String, displacedAtMs: Schema.Number }, HttpApiSchema.annotations({ status: 409 })
+) {}
+/**
  * The run no longer sells: its sales closed `salesCloseBeforeDepartureMs` before the boarding stop's departure
  * (a venue's: before the start). 410: the offer is gone for good, asking again will not help.
  */

@@ -34,7 +34,9 @@ const maxRefusalChars = 4_096
 const fuzzContext = (server: TestServer, document: OpenApiDocument, world: World): FuzzContext => {
   const schemes = document.components?.securitySchemes ?? {}
   // a valid caller for each scheme whose kind the world has one of; others get no credentials (and are listed)
-  const knownKeys: Record<string, string> = { "x-device-key": world.gate.deviceKey, "x-admin-key": world.adminKey }
+  const knownKeys: Record<string, string> = {
+    "x-device-key": world.gate.deviceKey, "x-admin-key": world.adminKey, "x-agent-session": world.agentSessionToken
+  }
   const credentials = Object.fromEntries(Object.entries(schemes).flatMap(([name, scheme]) => {
     if (scheme.type === "http" && scheme.scheme === "bearer") return [[name, bearer(world.stranger.token)]]
     const key = scheme.type === "apiKey" && scheme.in === "header" ? knownKeys[(scheme.name ?? "").toLowerCase()] : undefined

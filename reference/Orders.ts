@@ -1,6 +1,8 @@
 /**
  * Orders (seeds 000, 004): a hold is "confirmed, pending payment" for `holdTtlMs`; the seat lock is a
- * single conditional write (Orders/Repo.ts claimAnySeat), so the first booking in the store's order wins.
+ * single conditional write (Orders/Repo.ts claimAnySeat), so the first booking in the store's order wins —
+ * except within a tie: a chosen seat held less than `seatClaimTieWindowMs` ago goes to the device whose app was
+ * installed earlier (reference/Orders/SeatPriority.ts).
  * Expired holds release their seat bits when the sweeper passes, when payment is attempted, or when a new
  * hold on their run finds no free seat. A hold takes any seat, any seat of a class ("any seat in class
  * X"), or the one seat the buyer chose on the seat map (004 [0062]); its price is its seat class's fare.
@@ -20,10 +22,13 @@ import { currentClaimStats, noClaimStats } from "./Inventory/Lanes.js"
 import type { ClaimStats } from "./Inventory/Lanes.js"
 import type { HoldRequest, Order } from "./Orders/Api.js"
 import { anySeat, OrdersRepo, segmentMask } from "./Orders/Repo.js"
-import type { OrderView, SeatTarget } from "./Orders/Repo.js"
+import type { HoldInput, OrderView, SeatTarget } from "./Orders/Repo.js"
 import { journeyPricesOf, RunFactsCache } from "./Orders/Runs.js"
 import type { RunFacts } from "./Orders/Runs.js"
 import { onSaleAt, salesCloseAtMs } from "./Orders/SalesClose.js"
+import { makeSeatPriority } from "./Orders/SeatPriority.js"
+import type { TieWon } from "./Orders/SeatPriority.js"
+import { LifecycleRepo } from "./Lifecycle/Repo.js"
 
 export const toOrder = (view: OrderView): Order => ({
   orderId: view.id,
@@ -43,8 +48,9 @@ export const toOrder = (view: OrderView): Order => ({
 })
 
 /** The hold's answer carries what its claim cost (optional fields: a plain claim shows its attempts only). */
-const claimFields = (stats: ClaimStats): Pick<Order, "claimAttempts" | "queuePosition" | "queueWaitMs" | "groupCommitSize"> => ({
+const claimFields = (stats: ClaimStats, tie: TieWon | undefined): Pick<Order, "claimAttempts" | "queuePosition" | "queueWaitMs" | "groupCommitSize" | "displacedHolds"> => ({
   claimAttempts: stats.writeAttempts,
+  ...(tie === undefined ? {} : { displacedHolds: tie.displaced }),
   ...(stats.queuePosition === undefined ? {} : { queuePosition: stats.queuePosition }),
   ...(stats.queueWaitMs === undefined ? {} : { queueWaitMs: stats.queueWaitMs }),
   ...(stats.groupSize === undefined ? {} : { groupCommitSize: stats.groupSize })
@@ -67,6 +73,7 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
     const ids = yield* Ids
     const config = yield* ServerConfig
     const inventory = yield* SeatInventory
+    const priority = yield* makeSeatPriority
 
     const journey = (runId: RunId, fromStation: StationCode, toStation: StationCode) =>
       Effect.gen(function* () {
@@ -113,9 +120,12 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
 
     /**
      * The seat lock. The first booking wins: the store serialises the conditional writes, so a later
-     * request for a seat an earlier one holds finds its bits set and is refused, never the earlier one.
+     * request for a seat an earlier one holds finds its bits set and is refused — unless it chose that seat
+     * within the tie window of the hold that has it and its device was installed earlier (SeatPriority.ts).
+     * `holdTtlMs` is the hold's time to pay: `holdTtlMs` of the settings unless the channel has its own (a remote
+     * booking paid at a kiosk, `remoteBookingHoldTtlMs`); the hold sweeper expires every hold alike.
      */
-    const hold = (customerId: CustomerId, request: HoldRequest) =>
+    const hold = (customerId: CustomerId, request: HoldRequest, holdTtlMs: number = config.holdTtlMs) =>
       Effect.gen(function* () {
         const trip = yield* journey(request.runId, request.fromStation, request.toStation)
         if (trip.run.kind === "event") {
@@ -127,26 +137,30 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
         const mask = segmentMask(trip.fromIndex, trip.toIndex)
         const orderId = yield* ids.orderId
         // a hold ends at the sales close at the latest: a seat is not paid for after its run stopped selling
-        const holdExpiresAtMs = Math.min(nowMs + config.holdTtlMs, trip.salesCloseAtMs)
-        const take = inventory.hold({
+        const holdExpiresAtMs = Math.min(nowMs + holdTtlMs, trip.salesCloseAtMs)
+        const input: HoldInput = {
           id: orderId, customerId, runId: request.runId, target, fromIndex: trip.fromIndex, toIndex: trip.toIndex, mask,
           pricesByClass: trip.pricesByClass, heldAtMs: nowMs, holdExpiresAtMs
-        })
+        }
+        const take = inventory.hold(input)
         // built only when a hold is refused: an error value captures a stack trace, which a hold that wins need not pay for
         const refusal = () => request.seat === undefined
           ? new SoldOut({ runId: request.runId, fromStation: request.fromStation, toStation: request.toStation })
           : new SeatTaken({ runId: request.runId, coach: request.seat.coach, seatCode: request.seat.seatCode })
         yield* FiberRef.set(currentClaimStats, noClaimStats)
         // an expired hold keeps its bits until the sweeper passes: release this run's now and try once more
-        const seat = yield* Effect.flatMap(take, (first) => first !== undefined ? Effect.succeed(first)
-          : Effect.flatMap(releaseExpiredConflicts(request.runId, mask, nowMs), (released) => released > 0 ? take : Effect.succeed(undefined))).pipe(
-          Effect.flatMap((held) => held === undefined ? Effect.fail(refusal()) : Effect.succeed(held)))
+        const claimed = yield* Effect.flatMap(take, (first) => first !== undefined ? Effect.succeed(first)
+          : Effect.flatMap(releaseExpiredConflicts(request.runId, mask, nowMs), (released) => released > 0 ? take : Effect.succeed(undefined)))
+        // a chosen seat held a moment ago may still be this hold's: a tie goes to the earlier-installed device
+        const tie = claimed === undefined && target._tag === "Chosen" ? yield* priority.takeOver(input, target.seatId) : undefined
+        const seat = claimed ?? tie?.seat
+        if (seat === undefined) return yield* Effect.fail(refusal())
         const order: Order = {
           orderId, runId: request.runId, trainCode: trip.run.trainCode as Order["trainCode"], serviceDate: trip.run.serviceDate as Order["serviceDate"],
           fromStation: request.fromStation, toStation: request.toStation, coach: seat.coach, seatCode: seat.seatCode, seatClass: seat.seatClass,
           priceFen: seat.priceFen, state: "held", heldAtMs: nowMs, holdExpiresAtMs, ticketId: null
         }
-        return { ...order, ...claimFields(yield* FiberRef.get(currentClaimStats)) }
+        return { ...order, ...claimFields(yield* FiberRef.get(currentClaimStats), tie) }
       }).pipe(Effect.withSpan("Orders.hold"))
 
     const getOrder = (customerId: CustomerId, orderId: OrderId) =>
@@ -188,5 +202,5 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
 
     return { hold, getOrder, journey, refuseAfterSalesClose, expireHold, releaseExpiredHolds } as const
   }),
-  dependencies: [OrdersRepo.Default, RunFactsCache.Default, Ids.Default]
+  dependencies: [OrdersRepo.Default, RunFactsCache.Default, Ids.Default, LifecycleRepo.Default]
 }) {}

@@ -6,6 +6,9 @@
  *
  * Card: reserve (pending transfer) → the bank authorises (PIN checked by the bank) → the bank captures →
  * post. The server sees a card token and a PIN block, forwards them, and keeps neither: only BIN + last 4.
+ * A kiosk's card pays a walk-up sale of that kiosk, or a remote booking (RemoteBookings.ts) when the card swiped is
+ * the card booked: the kiosk sends the card number too, which is turned into the booking's keyed token, compared
+ * inside the reservation's transaction before the bank hears of the payment, and forgotten.
  * Gateway: reserve → charge at the gateway → a signed notification (late, twice or never) or the
  * reconciler's poll settles it. A success that finds the reservation voided still issues when the order
  * still holds its seat, and otherwise is refunded: every captured payment ends in one ticket or one refund.
@@ -14,6 +17,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, Option } from "effect"
 import { centreAccountId } from "./Accounts/Repo.js"
 import { Checkout } from "./Checkout.js"
+import type { PaymentWay } from "./Checkout.js"
 import { ServerConfig } from "./Config.js"
 import { HoldExpired, OrderNotFound, OrderNotPayable } from "./Domain.js"
 import type { CustomerId, OrderId, OrderState, TransferId } from "./Domain.js"
@@ -34,6 +38,11 @@ import {
 import { notificationSignatureValid } from "./Payments/GatewayNotification.js"
 import type { ChargeId, GatewayNotification } from "./Payments/GatewayNotification.js"
 import { Kiosks, receiptText } from "./Payments/Kiosks.js"
+import type { OrderView } from "./Orders/Repo.js"
+import { RemoteBookings } from "./RemoteBookings.js"
+import { CardReadInconsistent } from "./RemoteBookings/Api.js"
+import type { CardNotBooked } from "./RemoteBookings/Api.js"
+import type { SqlError } from "@effect/sql/SqlError"
 import { cardClearingAccountId, gatewayClearingAccountId, TwoPhaseLedger } from "./Payments/Ledger.js"
 import { Bank, maskedCard } from "./Payments/SimulatedBank.js"
 import type { Authorisation, CardToken } from "./Payments/SimulatedBank.js"
@@ -45,6 +54,17 @@ interface ChargeRow {
   readonly amount_fen: number; readonly state: ChargeState
 }
 
+/**
+ * Which orders a kiosk's card pays, and how: a walk-up sale of this kiosk (any card), or a remote booking whose
+ * booked card this is (`cardToken`: its keyed token, stored with the payment; `bookedFor`: the receipt's name).
+ */
+interface KioskCardPayment<E extends OrderNotFound | CardNotBooked> {
+  readonly endpoint: "payByCard" | "payRemoteBooking"
+  readonly way: PaymentWay
+  readonly admit: Effect.Effect<{ readonly order: OrderView; readonly bookedFor?: string | undefined }, E | SqlError>
+  readonly cardToken: string | null
+}
+
 export class Payments extends Effect.Service<Payments>()("Payments", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -53,6 +73,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
     const orders = yield* Orders
     const issuance = yield* Issuance
     const kiosks = yield* Kiosks
+    const remoteBookings = yield* RemoteBookings
     const bank = yield* Bank
     const gateway = yield* PaymentGateway
     const simulatedGateway = yield* SimulatedGateway
@@ -64,9 +85,11 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
     const expireDueHold = checkout.expireDueHold
 
     /** The checks every payment makes on the locked order before it reserves money (the checkout's), and no payment of it under way. */
-    const payableAmount = (order: { id: OrderId; state: OrderState; hold_expires_at_ms: number; price_fen: number }, nowMs: number) =>
+    const payableAmount = (
+      order: { id: OrderId; state: OrderState; hold_expires_at_ms: number; price_fen: number; booked_card_only: number }, nowMs: number, way: PaymentWay = "other"
+    ) =>
       Effect.gen(function* () {
-        const amountFen = yield* checkout.payableAmount(order, nowMs)
+        const amountFen = yield* checkout.payableAmount(order, nowMs, way)
         if (yield* ledger.liveForOrder(order.id)) return yield* new PaymentInProgress({ orderId: order.id })
         return amountFen
       })
@@ -79,23 +102,24 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
     // ---- card at a kiosk (seed 001) ---------------------------------------------------------------
 
     /** The reserved amount, or the stored answer of `key` when a concurrent twin finished first. */
-    const reserveCard = (
+    const reserveCard = <E extends OrderNotFound | CardNotBooked>(
       idempotency: { scope: string; key: string; request: unknown },
-      kioskId: KioskId, orderId: OrderId, pendingId: TransferId, card: { bin: string; last4: string }, nowMs: number
+      kioskId: KioskId, orderId: OrderId, pendingId: TransferId, card: { bin: string; last4: string }, nowMs: number, payment: KioskCardPayment<E>
     ) =>
       Effect.gen(function* () {
-        yield* lockOrder(orderId)
+        const locked = yield* lockOrder(orderId)
         const replay = yield* lookupKey(idempotency.scope, idempotency.key, idempotency.request, CardPaymentResultSchema)
         if (Option.isSome(replay)) return { replay: replay.value }
-        const order = yield* kiosks.kioskOrder(kioskId, orderId)
-        const amountFen = yield* payableAmount(order, nowMs)
+        // a remote booking's card is compared here, before a reservation and before the bank hears of it
+        const { order, bookedFor } = yield* payment.admit
+        const amountFen = yield* payableAmount({ ...order, booked_card_only: locked?.booked_card_only ?? 0 }, nowMs, payment.way)
         yield* reserveOrInProgress({
           id: pendingId, debit: cardClearingAccountId, credit: centreAccountId, amountFen, purpose: "card-payment",
           orderId, nowMs, timeoutMs: config.cardAuthorisationTimeoutMs
         })
-        yield* sql`INSERT INTO card_payments (pending_transfer_id, order_id, kiosk_id, card_bin, card_last4, state, created_at_ms)
-          VALUES (${pendingId}, ${orderId}, ${kioskId}, ${card.bin}, ${card.last4}, 'authorising', ${nowMs})`
-        return { amountFen }
+        yield* sql`INSERT INTO card_payments (pending_transfer_id, order_id, kiosk_id, card_bin, card_last4, card_token, state, created_at_ms)
+          VALUES (${pendingId}, ${orderId}, ${kioskId}, ${card.bin}, ${card.last4}, ${payment.cardToken}, 'authorising', ${nowMs})`
+        return { amountFen, bookedFor }
       }).pipe(sql.withTransaction)
 
     const closeCardPayment = (pendingId: TransferId, state: "declined" | "voided", detail: { reason?: string; authorisationId?: string }) =>
@@ -107,7 +131,10 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
           WHERE pending_transfer_id = ${pendingId} AND state = 'authorising'`
       }).pipe(sql.withTransaction)
 
-    const captureCard = (kioskId: KioskId, orderId: OrderId, pendingId: TransferId, authorisation: Authorisation, card: { bin: string; last4: string }, nowMs: number) =>
+    const captureCard = (
+      kioskId: KioskId, orderId: OrderId, pendingId: TransferId, authorisation: Authorisation, card: { bin: string; last4: string }, nowMs: number,
+      bookedFor: string | undefined
+    ) =>
       Effect.gen(function* () {
         yield* lockOrder(orderId)
         const order = yield* ordersRepo.byId(orderId)
@@ -122,7 +149,8 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
             auth_code = ${authorisation.authCode}, resolved_at_ms = ${nowMs}
           WHERE pending_transfer_id = ${pendingId} AND state = 'authorising'`
         const printJobId = yield* kiosks.createPrintJob(kioskId, orderId, receiptText({
-          kioskId, orderId, amountFen, cardBin: card.bin, cardLast4: card.last4, authCode: authorisation.authCode, paidAtMs: nowMs
+          kioskId, orderId, amountFen, cardBin: card.bin, cardLast4: card.last4, authCode: authorisation.authCode, paidAtMs: nowMs,
+          remoteBookingFor: bookedFor
         }), nowMs)
         const result: CardPaymentResult = {
           orderId, transferId, amountFen, state: "paid", ticketId: null, authCode: authorisation.authCode,
@@ -135,21 +163,24 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
       Effect.map(ordersRepo.byId(result.orderId), (view): A => ({ ...result, state: view?.state ?? result.state, ticketId: view?.ticket_id ?? null }))
 
     /**
-     * A walk-up passenger pays a kiosk order by card and PIN. A replay of a stored key answers without
+     * A kiosk's card + PIN payment of the order `payment` admits. A replay of a stored key answers without
      * calling the bank; a concurrent payment of the same order is PaymentInProgress until this one settles.
      */
-    const payByCard = (kioskId: KioskId, orderId: OrderId, key: string, card: { cardToken: CardToken; pinBlock: string }) =>
+    const payAtKiosk = <E extends OrderNotFound | CardNotBooked>(
+      kioskId: KioskId, orderId: OrderId, key: string, card: { cardToken: CardToken; pinBlock: string }, payment: KioskCardPayment<E>
+    ) =>
       Effect.gen(function* () {
         const scope = `kiosk:${kioskId}`
-        // neither the PIN block nor anything derived from it is stored, not even in the request hash
-        const request = { endpoint: "payByCard", orderId, cardToken: card.cardToken }
+        // neither the PIN block, the card number, nor anything derived from them is in the request hash
+        const request = { endpoint: payment.endpoint, orderId, cardToken: card.cardToken }
         const replay = yield* lookupKey(scope, key, request, CardPaymentResultSchema)
         if (Option.isSome(replay)) return yield* withTicket(replay.value)
         const masked = maskedCard(card.cardToken)
         const nowMs = yield* Clock.currentTimeMillis
         const pendingId = yield* ids.transferId
-        const reserved = yield* reserveCard({ scope, key, request }, kioskId, orderId, pendingId, masked, nowMs).pipe(
-          Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)))
+        const reserved = yield* reserveCard({ scope, key, request }, kioskId, orderId, pendingId, masked, nowMs, payment).pipe(
+          Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)),
+          Effect.catchTag("OrderNotPayable", checkout.explainNotPayable))
         if ("replay" in reserved) return yield* withTicket(reserved.replay)
         const amountFen = reserved.amountFen
         yield* Effect.logDebug("card payment: authorising").pipe(Effect.annotateLogs({ orderId, card: `${masked.bin}******${masked.last4}` }))
@@ -164,7 +195,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
         const capturedAtMs = yield* Clock.currentTimeMillis
         const paid = yield* idempotent(
           { scope, key, request, schema: CardPaymentResultSchema, nowMs: capturedAtMs },
-          captureCard(kioskId, orderId, pendingId, authorisation, masked, capturedAtMs)
+          captureCard(kioskId, orderId, pendingId, authorisation, masked, capturedAtMs, reserved.bookedFor)
         ).pipe(
           sql.withTransaction,
           // the order or the reservation timed out while the bank answered: give the money back
@@ -174,15 +205,40 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
           Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, capturedAtMs)))
         yield* issuance.issueAfterCommit(orderId)
         return yield* withTicket(paid)
+      })
+
+    /** A walk-up passenger pays an order held at this kiosk, with any card. */
+    const payByCard = (kioskId: KioskId, orderId: OrderId, key: string, card: { cardToken: CardToken; pinBlock: string }) =>
+      payAtKiosk(kioskId, orderId, key, card, {
+        endpoint: "payByCard", way: "other", cardToken: null, admit: Effect.map(kiosks.kioskOrder(kioskId, orderId), (order) => ({ order }))
       }).pipe(Effect.withSpan("Payments.payByCard"))
+
+    /**
+     * A remote booking paid at any kiosk (seed 001 claim 8, step c): only with the card it was booked with. The card
+     * number must be the card its token names; its keyed token is compared with the booking's before anything is
+     * reserved or sent to the bank, so another card is refused (CardNotBooked) with nothing charged.
+     */
+    const payRemoteBooking = (kioskId: KioskId, orderId: OrderId, key: string, card: { cardToken: CardToken; cardNumber: string; pinBlock: string }) =>
+      Effect.gen(function* () {
+        const masked = maskedCard(card.cardToken)
+        if (card.cardNumber.slice(0, 6) !== masked.bin || card.cardNumber.slice(-4) !== masked.last4) {
+          return yield* new CardReadInconsistent({ message: "the card number is not the card its token names" })
+        }
+        const swipedToken = remoteBookings.cardToken(card.cardNumber)
+        yield* remoteBookings.admitSwipe(orderId, swipedToken)
+        return yield* payAtKiosk(kioskId, orderId, key, { cardToken: card.cardToken, pinBlock: card.pinBlock }, {
+          endpoint: "payRemoteBooking", way: "booked-card", cardToken: swipedToken,
+          admit: Effect.map(remoteBookings.bookedOrder(orderId, swipedToken), ({ order, passengerName }) => ({ order, bookedFor: passengerName }))
+        })
+      }).pipe(Effect.withSpan("Payments.payRemoteBooking"))
 
     // ---- third-party gateway (seed 004) -----------------------------------------------------------
 
-    const reserveGateway = (customerId: CustomerId, orderId: OrderId, nowMs: number) =>
+    const reserveGateway = (customerId: CustomerId, orderId: OrderId, nowMs: number, bookedCardOnly: number) =>
       Effect.gen(function* () {
         const order = yield* ordersRepo.byIdForCustomer(orderId, customerId)
         if (!order) return yield* new OrderNotFound({ orderId })
-        const amountFen = yield* payableAmount(order, nowMs)
+        const amountFen = yield* payableAmount({ ...order, booked_card_only: bookedCardOnly }, nowMs)
         const pendingId = yield* ids.transferId
         const chargeId = `G${yield* randomHex(16)}` as ChargeId
         yield* reserveOrInProgress({
@@ -201,9 +257,11 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
         const nowMs = yield* Clock.currentTimeMillis
         const request = { endpoint: "payByGateway", orderId }
         const charge = yield* lockOrder(orderId).pipe(
-          Effect.zipRight(idempotent({ scope: customerId, key, request, schema: GatewayPaymentResultSchema, nowMs }, reserveGateway(customerId, orderId, nowMs))),
+          Effect.flatMap((locked) => idempotent({ scope: customerId, key, request, schema: GatewayPaymentResultSchema, nowMs },
+            reserveGateway(customerId, orderId, nowMs, locked?.booked_card_only ?? 0))),
           sql.withTransaction,
-          Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)))
+          Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)),
+          Effect.catchTag("OrderNotPayable", checkout.explainNotPayable))
         // idempotent at the gateway: a replay re-creates a charge a crash kept from reaching it
         yield* gateway.createCharge({ chargeId: charge.chargeId, amountFen: charge.amountFen })
         return charge
@@ -406,7 +464,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
     })
 
     return {
-      payByCard, payByGateway, gatewayPaymentStatus, handleCallback, settleCharge, returnToPayer,
+      payByCard, payRemoteBooking, payByGateway, gatewayPaymentStatus, handleCallback, settleCharge, returnToPayer,
       reconcileGatewayCharges, voidTimedOutReservations, deliverSimulatedCallbacks
     } as const
   }),

@@ -55,6 +55,8 @@ import { SeatMaps } from "./SeatMap.js"
 import { Payments } from "./Payments.js"
 import { GatewayHttp, PaymentsAdminHttp, KioskAuthLive, KioskHttp } from "./Payments/Http.js"
 import { Kiosks } from "./Payments/Kiosks.js"
+import { RemoteBookings } from "./RemoteBookings.js"
+import { AgentAuthLive, AgentsAdminHttp, RemoteBookingsHttp } from "./RemoteBookings/Http.js"
 import { TwoPhaseLedger } from "./Payments/Ledger.js"
 import { SimulatedBank, SimulatedBankPort } from "./Payments/SimulatedBank.js"
 import { PaymentGateway, SimulatedGateway } from "./Payments/SimulatedGateway.js"
@@ -111,8 +113,10 @@ export const ownSimulatedParties: SimulatedParties = { gateway: SimulatedGateway
 const paymentPorts = (parties: SimulatedParties) => Layer.mergeAll(
   SimulatedBankPort, Layer.effect(PaymentGateway, Effect.map(SimulatedGateway, (simulated) => simulated.port))
 ).pipe(Layer.provideMerge(Layer.merge(parties.bank, parties.gateway)))
+/** Kiosks, and the remote bookings they are paid for at (which find a booker's customer as a kiosk does). */
+const kioskServices = RemoteBookings.DefaultWithoutDependencies.pipe(Layer.provideMerge(Kiosks.DefaultWithoutDependencies))
 const paymentServices = (parties: SimulatedParties) => Payments.DefaultWithoutDependencies.pipe(
-  Layer.provideMerge(Layer.mergeAll(Kiosks.DefaultWithoutDependencies, TwoPhaseLedger.Default, paymentPorts(parties)))
+  Layer.provideMerge(Layer.mergeAll(kioskServices, TwoPhaseLedger.Default, paymentPorts(parties)))
 )
 /** The services over a store, with the simulated parties' instances (`SimulatedParties`). */
 export const servicesLayer = (parties: SimulatedParties = ownSimulatedParties) =>
@@ -136,8 +140,9 @@ const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
     SmsHttp, DeliveryHttp,
     BackupHttp, GateSyncHttp, UpstreamHttp,
     GroupOrdersHttp,
+    RemoteBookingsHttp, AgentsAdminHttp,
   ]),
-  Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive, KioskAuthLive, DeliveryAuthLive])
+  Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive, KioskAuthLive, DeliveryAuthLive, AgentAuthLive])
 )
 
 /** The API, its services and the background sweepers, over a given store. */

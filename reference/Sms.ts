@@ -245,6 +245,7 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
             : error._tag === "InsufficientFunds" ? `your wallet holds ${yuan(error.balanceFen)} yuan, ${yuan(error.neededFen)} needed`
             : error._tag === "HoldExpired" ? `the hold expired at ${clockTimeOf(error.expiredAtMs, config.utcOffsetMinutes)}; text BUY again`
             : error._tag === "OrderNotPayable" ? `${order.id} is ${error.state}`
+            : error._tag === "HoldDisplaced" ? `the seat of ${order.id} went to a device installed earlier that chose it at the same moment; text BUY again`
             : `${order.id} could not be paid (${error._tag})`
           const sofar = paidCount === 0 ? "Nothing was paid" : `${paidCount} ticket(s) were paid (${yuan(paidFen)} yuan)`
           return `Chunyun: order ${ref} not fully paid: ${reason}. ${sofar}.`

@@ -94,7 +94,7 @@ describe("upstream sync: inbound sales", () => {
 })
 
 describe("upstream sync: outbound pushes", () => {
-  test("every issued seat reaches the upstream once, through an outage and lost acknowledgements", { timeout: 60_000 }, async () => {
+  test("every issued seat reaches the upstream once, through an outage and lost acknowledgements", { timeout: 300_000 }, async () => {
     await withTestServer({ upstreamSync: true, upstreamPushIntervalMs: 50, upstreamRetryBackoffMs: 50 }, async (server) => {
       const upstream = await server.run(SimulatedUpstream)
       const run = await server.run(createRun(server.baseUrl, { trainCode: "G47", stations: ["BJP", "TJP", "SHH"], seatCount: 20 }))

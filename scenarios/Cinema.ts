@@ -29,6 +29,11 @@ export const CinemaSection = Schema.Struct({
   showings: Schema.Array(Showing).pipe(Schema.minItems(1)),
   /** share of goers whose phone stays anonymous (a device ID, seed 004); the others sign in as registered customers */
   anonymousShare: Rate,
+  /**
+   * share of anonymous phones whose device ID carries the app's install time (seed 004 [0059]), drawn from the seeded
+   * Random: in a tie for a seat the earlier-installed phone wins (reference/Orders/SeatPriority.ts). 0 by default
+   */
+  installTimeShare: Schema.optionalWith(Rate, { default: () => 0 }),
   /** share of goers who want a hot seat: the middle rows, near the centre; the rest take any free seat */
   hotSeatShare: Rate,
   /** a goer picks at random among this many best free seats on the map it read (so two goers may pick the same) */

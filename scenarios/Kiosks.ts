@@ -1,7 +1,7 @@
 /**
  * The stations' self-service kiosks of a scenario (seed 001): how many, their printers, the cards the walk-up
- * passengers carry and the bank behind them. One optional field of a scenario (`kiosks`), needed by the
- * `kiosk` and `app-pickup` journeys.
+ * passengers carry and the bank behind them, and the remote bookers paying at them. One optional field of a
+ * scenario (`kiosks`), needed by the `kiosk`, `app-pickup` and `remote-card` journeys.
  */
 import { Schema } from "effect"
 
@@ -54,6 +54,21 @@ export const KioskSetup = Schema.Struct({
   /** app-ticket buyers come to the kiosk this long before their train leaves */
   pickupBeforeDepartureMs: Range(0, 86_400_000),
   /** the station attendant goes through each kiosk's pending print jobs this often */
-  attendantRoundMs: Int(1_000, 3_600_000)
+  attendantRoundMs: Int(1_000, 3_600_000),
+  /** remote bookings paid by card at the kiosks (the `remote-card` journey), booked in the app or through the call centre */
+  remoteCard: Schema.optional(Schema.Struct({
+    /** share of remote bookers who telephone the call centre; the others book in the app */
+    callCentreShare: Rate,
+    /** the call centre's agents, each taking one call at a time */
+    agents: Int(1, 1_000),
+    /** how long a call takes before the agent books (the caller gives the trip, the name, the card number) */
+    callMs: Range(0, 3_600_000),
+    /** the booker reaches a kiosk this long after booking (never later than a few minutes before departure) */
+    kioskAfterBookingMs: Range(0, 86_400_000),
+    /** share of bookers who never come to pay: their bookings expire as unpaid holds */
+    noShowRate: Rate,
+    /** share of bookers who first swipe another of their cards (refused, nothing charged), then the booked one */
+    wrongCardRate: Rate
+  }))
 })
 export type KioskSetup = typeof KioskSetup.Type

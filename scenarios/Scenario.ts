@@ -4,7 +4,7 @@
  */
 import { Schema } from "effect"
 import { SeatClassName } from "../reference/Catalog/Api.js"
-import { defaultStoreMaxConnections, maxStoreConnections } from "../reference/Config.js"
+import { defaultSettings, defaultStoreMaxConnections, maxStoreConnections } from "../reference/Config.js"
 import { maxTicketsPerGroupOrder } from "../reference/GroupOrders/Api.js"
 import { inventoryVariants } from "../reference/Inventory.js"
 import { NewEvent } from "../reference/Venues/Api.js"
@@ -93,7 +93,9 @@ export const JourneyMix = Schema.Struct({
   /** walk-up at a station's kiosk: card + PIN, ticket and receipt printed (devices/Kiosk.ts) */
   kiosk: Weight,
   /** buy in the app, then print the ticket at a kiosk by voucher or phone + ID */
-  "app-pickup": Weight
+  "app-pickup": Weight,
+  /** book in the app or through the call centre with the card that will pay, then pay by swiping it at a kiosk */
+  "remote-card": Weight
 }).pipe(Schema.filter((mix) => Object.values(mix).some((weight) => (weight ?? 0) > 0) || "give at least one journey a weight above 0"))
 export type JourneyKind = keyof typeof JourneyMix.Type
 
@@ -176,6 +178,8 @@ const ScenarioFields = Schema.Struct({
     batching: Schema.optionalWith(Schema.Literal(...holdBatchings), { default: () => "per-request" as const }),
     groupCommitWindowMs: Schema.optionalWith(Int(0, 1_000), { default: () => 2 }),
     maxHoldsPerGroupCommit: Schema.optionalWith(Int(1, 10_000), { default: () => 64 }),
+    /** a chosen seat's hold this soon after another's ties with it: the earlier-installed device wins (reference/Orders/SeatPriority.ts); 0: first hold wins */
+    seatClaimTieWindowMs: Schema.optionalWith(Int(0, 60_000), { default: () => defaultSettings.seatClaimTieWindowMs }),
     /** who issues a paid order's ticket (reference/Issuance.ts) */
     issuance: Schema.optionalWith(Schema.Literal(...issuanceVariants), { default: () => "inline" as const }),
     /** the outbox worker's polling interval and batch (the backstop, or the only issuer with issuance "worker") */
@@ -214,8 +218,8 @@ const ScenarioFields = Schema.Struct({
 })
 
 /** journeys that buy a train ticket need a train */
-const trainJourneys: ReadonlyArray<JourneyKind> = ["app", "app-gateway", "sms", "carrier", "kiosk", "app-pickup"]
-const kioskJourneys: ReadonlyArray<JourneyKind> = ["kiosk", "app-pickup"]
+const trainJourneys: ReadonlyArray<JourneyKind> = ["app", "app-gateway", "sms", "carrier", "kiosk", "app-pickup", "remote-card"]
+const kioskJourneys: ReadonlyArray<JourneyKind> = ["kiosk", "app-pickup", "remote-card"]
 export const needsTrain = (kind: JourneyKind) => trainJourneys.includes(kind)
 
 export const Scenario = ScenarioFields.pipe(Schema.filter((scenario) => {
@@ -231,6 +235,9 @@ export const Scenario = ScenarioFields.pipe(Schema.filter((scenario) => {
   if ((scenario.passengers.mix.cinema ?? 0) > 0 && scenario.cinema === undefined) issues.push({ path: ["cinema"], message: "the cinema journey needs a cinema" })
   const atKiosks = kioskJourneys.filter((kind) => (scenario.passengers.mix[kind] ?? 0) > 0)
   if (atKiosks.length > 0 && scenario.kiosks === undefined) issues.push({ path: ["kiosks"], message: `journeys ${atKiosks.join(", ")} need kiosks` })
+  if ((scenario.passengers.mix["remote-card"] ?? 0) > 0 && scenario.kiosks !== undefined && scenario.kiosks.remoteCard === undefined) {
+    issues.push({ path: ["kiosks", "remoteCard"], message: "the remote-card journey needs kiosks.remoteCard (its call centre and bookers)" })
+  }
   if (scenario.trains.length === 0 && scenario.endAt === undefined) issues.push({ path: ["endAt"], message: "a scenario without trains must say when it ends (endAt)" })
   scenario.trains.forEach((train, index) => {
     if (train.fareFenPerSegment.length !== train.stops.length - 1) {

@@ -2,7 +2,9 @@
  * A premiere's seats go on sale at 10:00 (seed 004): 1,500 phones for the 352 seats of two halls, most on an
  * anonymous device ID, most wanting the hot seats in the middle rows, so many choose the same seat from the
  * same map: the first hold wins, the others get `SeatTaken`, read the map again and choose again (at most
- * five times). They pay through the gateway, which loses a notification now and then during the rush (the
+ * five times) — unless two holds of a seat tie (within the server's `seatClaimTieWindowMs`): most anonymous phones
+ * send their app's install time in their device ID, and in a tie the earlier-installed phone takes the seat, the
+ * other learns it when it pays (`HoldDisplaced`) and chooses again. They pay through the gateway, which loses a notification now and then during the rush (the
  * server's poll recovers it), take the pickup voucher and enter the hall by QR in the evening.
  */
 import { defineScenario } from "./Scenario.js"
@@ -45,6 +47,7 @@ export default defineScenario({
         fares: [{ seatClass: "standard", fareFen: 6_000 }], popularity: 1 }
     ],
     anonymousShare: 0.6,
+    installTimeShare: 0.8,
     hotSeatShare: 0.7,
     seatChoiceWidth: 4,
     maxSeatAttempts: 5,

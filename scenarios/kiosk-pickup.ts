@@ -2,7 +2,8 @@
  * A morning at the kiosks of three stations (seeds 001, 004): walk-up passengers buy with a bank card + PIN
  * (chip, contactless or a swipe; some mistype the PIN, some cards are short of money) and leave with a printed
  * ticket and receipt; app buyers come before their train to print the ticket by voucher code or by phone
- * number + resident ID. From 06:30 the printers run out of paper, jam and print slowly for two hours (and the
+ * number + resident ID; remote bookers book in the app or through the call centre with the card that will pay,
+ * then pay by swiping that card at a kiosk (a few swipe another card first, a few never come). From 06:30 the printers run out of paper, jam and print slowly for two hours (and the
  * rolls run out on their own); from 07:00 the card-issuing bank slows down and browns out for half an hour;
  * for a quarter of an hour a few kiosk answers are lost and sent again.
  */
@@ -15,7 +16,7 @@ const minute = 60_000
 export default defineScenario({
   ...springFestival,
   name: "kiosk-pickup",
-  description: "Kiosks at three stations: card + PIN walk-up sales and app-ticket pickups; printers out of paper, jammed and slow; a bank slowdown",
+  description: "Kiosks at three stations: card + PIN walk-up sales, app-ticket pickups and remote bookings paid by the booked card; printers out of paper, jammed and slow; a bank slowdown",
   startAt: "2027-01-28T05:59:00+08:00",
   onSaleAt: "2027-01-28T06:00:00+08:00",
   endAt: "2027-01-28T13:00:00+08:00",
@@ -49,7 +50,7 @@ export default defineScenario({
   gatesPerStation: 1,
   passengers: {
     ...springFestival.passengers, count: 3_000, meanArrivalDelayMs: 100 * minute, thinkTimeMs: { min: 3_000, max: 20_000 },
-    mix: { kiosk: 3, "app-pickup": 2 }
+    mix: { kiosk: 3, "app-pickup": 2, "remote-card": 2 }
   },
   checkin: { ...springFestival.checkin, qrPixelSampleRate: 0 },
   real: { ...springFestival.real, timeScale: 20 },
@@ -68,7 +69,15 @@ export default defineScenario({
     walkUpPhoneShare: 0.4,
     pickupByVoucherShare: 0.6,
     pickupBeforeDepartureMs: { min: 15 * minute, max: 90 * minute },
-    attendantRoundMs: 10 * minute
+    attendantRoundMs: 10 * minute,
+    remoteCard: {
+      callCentreShare: 0.4,
+      agents: 4,
+      callMs: { min: 60_000, max: 4 * minute },
+      kioskAfterBookingMs: { min: 10 * minute, max: 90 * minute },
+      noShowRate: 0.05,
+      wrongCardRate: 0.05
+    }
   },
   thresholds: {
     payment_to_issuance: ["p(50)<15000", "p(99)<300000"],

@@ -16,6 +16,7 @@ import { HistoryIndex, invariantResult } from "./audits/Witness.js"
 import type { Violation } from "./audits/Witness.js"
 import type { History } from "./History.js"
 import { printJobsPrintedOnce } from "./audits/PrintJobs.js"
+import { remoteCardPaidByBookedCard } from "./audits/RemoteCard.js"
 
 export { maxWitnessLines } from "./audits/Witness.js"
 
@@ -23,7 +24,7 @@ export type AuditOptions = HoldAuditOptions
 
 export const invariantNames = [
   "no-double-booking", "money-conserved", "payment-ends-in-one-ticket", "no-ticket-without-payment", "admitted-once",
-  "holds-released", "carrier-within-capacity", "charged-once", "print-jobs-printed-once"
+  "holds-released", "carrier-within-capacity", "charged-once", "remote-card-paid-by-booked-card", "print-jobs-printed-once"
 ] as const
 
 export const audit = (history: History, options: AuditOptions = {}) =>
@@ -38,7 +39,9 @@ export const audit = (history: History, options: AuditOptions = {}) =>
       ["admitted-once", `No ticket is admitted twice (5)${offlineDoubles === 0 ? "" : `; ${offlineDoubles} double admissions by offline gates found at sync, reported separately`}`, admittedOnce(history)],
       ["holds-released", "Every expired hold releases its seats (6)", holdsReleased(history, options)],
       ["carrier-within-capacity", "No SIM carrier holds more than its capacity; every ticket is in exactly one place (7)", carriersWithinCapacity],
-      ["charged-once", "A retried request with the same idempotency key never charges twice (8)", chargedOnce(history)]
+      ["charged-once", "A retried request with the same idempotency key never charges twice (8)", chargedOnce(history)],
+      // beyond DESIGN.md's eight: a remote booking is paid by the card it was booked with, at a kiosk, and no other way
+      ["remote-card-paid-by-booked-card", "A remote booking is paid only by its booked card, swiped at a kiosk", remoteCardPaidByBookedCard]
     ]
     const results: Array<InvariantResult> = []
     for (const [name, description, check] of checks) results.push(invariantResult(name, description, yield* check, index))

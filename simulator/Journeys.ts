@@ -19,7 +19,7 @@ import { phoneEnvironment, setUp } from "./Setup.js"
 import { prepareFanJourney } from "./journeys/Fan.js"
 import { prepareCarrierJourney } from "./journeys/Carrier.js"
 import { prepareSmsJourney } from "./journeys/Sms.js"
-import { prepareAppPickupJourney, prepareKioskJourney } from "./journeys/Kiosk.js"
+import { prepareAppPickupJourney, prepareKioskJourney, prepareRemoteCardJourney } from "./journeys/Kiosk.js"
 import type { Prepared, Timing } from "./Setup.js"
 
 export interface JourneyContext {
@@ -59,7 +59,8 @@ export const journeyPreparers: { readonly [Kind in JourneyKind]-?: JourneyPrepar
   sms: (context) => prepareSmsJourney(context),
   carrier: (context) => prepareCarrierJourney(context),
   kiosk: prepareKioskJourney,
-  "app-pickup": prepareAppPickupJourney
+  "app-pickup": prepareAppPickupJourney,
+  "remote-card": prepareRemoteCardJourney
 }
 
 export const journeyKindsOf = (scenario: Scenario): ReadonlyArray<JourneyKind> =>

@@ -72,16 +72,20 @@ export const distributionOf = (valuesMs: ReadonlyArray<number>): LatencyDistribu
 
 const isCall = (event: HistoryEvent) => event.durationMs !== undefined
 const ok = (kind: string) => (event: HistoryEvent) => event.kind === kind && event.outcome === "ok"
-/** a seat held: by the app, SMS and kiosk phones (`hold`) or a cinema phone choosing its seat (`hold-seat`) */
-export const isHeld = (event: HistoryEvent) => ok("hold")(event) || ok("hold-seat")(event)
+/**
+ * a seat held: by the app, SMS and kiosk phones (`hold`), a cinema phone choosing its seat (`hold-seat`), or a remote
+ * booking made in the app (`book-remote`) or by a call-centre agent (`book-for-caller`)
+ */
+export const isHeld = (event: HistoryEvent) =>
+  ok("hold")(event) || ok("hold-seat")(event) || ok("book-remote")(event) || ok("book-for-caller")(event)
 const paymentToIssuanceOf = (event: HistoryEvent) => Number(event.detail?.paymentToIssuanceMs ?? 0)
 /**
- * Orders an event paid: a purchase's `pay` one, or the gateway's capture a phone saw (`gateway-captured`); a group order (reference/GroupOrders.ts) one per ticket,
+ * Orders an event paid: a purchase's `pay` (or a remote booking's `pay-remote` at a kiosk) one, or the gateway's capture a phone saw (`gateway-captured`); a group order (reference/GroupOrders.ts) one per ticket,
  * as the server writes one paid order per holder. So "orders paid" counts orders, as its label says, and a
  * run's orders paid match its tickets issued whoever bought them.
  */
 const ordersPaidBy = (event: HistoryEvent) =>
-  ok("pay")(event) || ok("gateway-captured")(event) ? 1 : ok("group-order")(event) ? Number(event.detail?.tickets ?? 0) : 0
+  ok("pay")(event) || ok("pay-remote")(event) || ok("gateway-captured")(event) ? 1 : ok("group-order")(event) ? Number(event.detail?.tickets ?? 0) : 0
 
 /** a passenger who gave up for one of these found nothing left: at search, at the hold, or on the seat map */
 const soldOutReasons: ReadonlyArray<string> = ["no seats at search", "SoldOut", "NoSeatOnMap"]

@@ -27,7 +27,11 @@ import { RealTimeline } from "./RealTimeline.js"
 import { prepareRun } from "./Journeys.js"
 import type { RunOptions, RunOutcome } from "./Virtual.js"
 
-export const serverStartTimeoutMs = 30_000
+/**
+ * how long a started server has to print its "listening" line. It only catches a server that never starts: on a
+ * loaded two-core machine a `--workers 2` start (a primary, two workers, each loading TypeScript) took over 30 s.
+ */
+export const serverStartTimeoutMs = 120_000
 /** how long a server has to shut down on SIGTERM before it is killed */
 export const serverStopTimeoutMs = 10_000
 
@@ -123,6 +127,7 @@ export const serverDesignArgs = (scenario: Scenario, options: RunOptions = {}): 
   "--batching", scenario.server.batching,
   "--group-commit-window-ms", String(scenario.server.groupCommitWindowMs),
   "--max-holds-per-group-commit", String(scenario.server.maxHoldsPerGroupCommit),
+  "--seat-claim-tie-window-ms", String(scenario.server.seatClaimTieWindowMs),
   "--issuance", scenario.server.issuance,
   "--outbox-poll-ms", String(scenario.server.outboxPollIntervalMs),
   "--outbox-batch-size", String(scenario.server.outboxBatchSize),

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, describe, test } from "node:test"
 import { Schema } from "effect"
-import { chunyun } from "../cli/testing/chunyun.js"
+import { chunyun, describeResult } from "../cli/testing/chunyun.js"
 import { Scenario } from "../scenarios/Scenario.js"
 import { compareSessions, HistoryFileError, historyFileText, readHistoryFile, renderReplay, replayCommandsOf, replayHistory } from "./Replay.js"
 import type { ReplayResult } from "./Replay.js"
@@ -96,7 +96,7 @@ describe("the replay command's exit codes", () => {
       chunyunReplay([tampered, "--actor", edited.actor]),
       chunyunReplay([join(directory, "missing.jsonl")])
     ])
-    assert.equal(differs.code, 1, differs.stdout + differs.stderr)
+    assert.equal(differs.code, 1, describeResult(differs))
     assert.match(differs.stdout, new RegExp(`\\n${edited.actor}: call \\d+ differs[^\\n]*\\n {2}recorded: @[\\d:.]+ ${edited.actor} pay InsufficientFunds\\n {2}now: {6}@[\\d:.]+ ${edited.actor} pay ok`))
     assert.match(differs.stdout, /\n1 of 1 actors differ\n/)
     assert.equal(bad.code, 2)

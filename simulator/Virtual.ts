@@ -142,6 +142,7 @@ export const settingsOf = (scenario: Scenario, options: RunOptions = {}): Partia
   holdBatching: scenario.server.batching,
   holdGroupCommitWindowMs: scenario.server.groupCommitWindowMs,
   maxHoldsPerGroupCommit: scenario.server.maxHoldsPerGroupCommit,
+  seatClaimTieWindowMs: scenario.server.seatClaimTieWindowMs,
   issuance: scenario.server.issuance,
   outboxSweepIntervalMs: scenario.server.outboxPollIntervalMs,
   outboxBatchSize: scenario.server.outboxBatchSize,

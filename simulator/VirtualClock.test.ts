@@ -366,7 +366,7 @@ const stalledExitCode = 3
 const runStalledClock = (kind: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", "simulator/testing/stalledClock.ts", kind], {
-      cwd: dirname(dirname(fileURLToPath(import.meta.url))), timeout: 30_000, stdio: ["ignore", "pipe", "pipe"]
+      cwd: dirname(dirname(fileURLToPath(import.meta.url))), timeout: 300_000, stdio: ["ignore", "pipe", "pipe"]
     })
     let output = ""
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => { output += chunk })

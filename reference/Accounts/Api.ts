@@ -2,7 +2,7 @@ import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { CustomerAuth } from "../Auth/Api.js"
 import {
-  HoldExpired, IdempotencyKey, IdempotencyKeyReused, InsufficientFunds, OrderId, OrderNotFound, OrderNotPayable,
+  HoldDisplaced, HoldExpired, IdempotencyKey, IdempotencyKeyReused, InsufficientFunds, OrderId, OrderNotFound, OrderNotPayable,
   OrderState, PaymentLocked, PaymentPassword, PaymentPasswordWrong, PositiveFen, TicketId, TopUpTooLarge, TransferId,
   WalletBalanceLimitReached
 } from "../Domain.js"
@@ -48,6 +48,7 @@ export class AccountsApi extends HttpApiGroup.make("accounts")
       .addError(OrderNotFound)
       .addError(HoldExpired)
       .addError(OrderNotPayable)
+      .addError(HoldDisplaced)
       .addError(InsufficientFunds)
       .addError(IdempotencyKeyReused)
       .addError(PaymentPasswordWrong)

@@ -19,6 +19,9 @@ export interface ChainPayment {
 
 export type TicketVoiding = "voided" | "no-ticket" | "admitted" | "already-voided"
 
+/** The actor of the `cancelled` record of a hold whose seat a tie gave to an earlier-installed device (Orders/SeatPriority.ts). */
+export const seatPriorityActor = "seat-priority"
+
 export interface OrderEventRow {
   readonly order_id: OrderId
   readonly kind: "cancelled" | "refunded" | "changed" | "changed-in"
@@ -137,6 +140,11 @@ export class LifecycleRepo extends Effect.Service<LifecycleRepo>()("LifecycleRep
                     ${reversal.purpose}, ${reversal.orderId}, ${reversal.nowMs}, ${reversal.payment.id})`
         }),
       insertEvent: (event: OrderEventInsert) => sql`INSERT INTO order_events ${sql.insert(event as any)}`,
+      /** When a tie took the order's seat (its `seat-priority` cancel record), or undefined when none did. */
+      displacedAtMs: (orderId: OrderId) =>
+        sql<{ at_ms: number }>`SELECT at_ms FROM order_events
+          WHERE order_id = ${orderId} AND kind = 'cancelled' AND actor = ${seatPriorityActor}`.pipe(
+          Effect.map((rows) => rows[0] === undefined ? undefined : Number(rows[0].at_ms))),
       events: (orderId: OrderId) =>
         sql<OrderEventRow>`SELECT order_id, kind, actor, reason, price_fen, fee_fen, refund_fen, charge_fen, related_order_id, at_ms
           FROM order_events WHERE order_id = ${orderId} ORDER BY id`,

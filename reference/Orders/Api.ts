@@ -17,7 +17,10 @@ export const HoldRequest = Schema.Struct({
   toStation: StationCode,
   /** "any seat in class X"; omitted: any seat of any class */
   seatClass: Schema.optional(SeatClassName),
-  /** one chosen seat; `SeatTaken` when it is held or sold on an overlapping segment */
+  /**
+   * one chosen seat; `SeatTaken` when it is held or sold on an overlapping segment, unless this hold wins a tie for
+   * it (reference/Orders/SeatPriority.ts)
+   */
   seat: Schema.optional(ChosenSeat)
 })
 export type HoldRequest = typeof HoldRequest.Type
@@ -45,7 +48,9 @@ export const Order = Schema.Struct({
   /** time spent in line before the hold was served (waiting queue or group commit) */
   queueWaitMs: Schema.optional(Schema.Number),
   /** holds that shared this hold's transaction (group commit) */
-  groupCommitSize: Schema.optional(Schema.Number)
+  groupCommitSize: Schema.optional(Schema.Number),
+  /** holds this hold took the chosen seat from: it came within their tie window from an earlier-installed device */
+  displacedHolds: Schema.optional(Schema.Number)
 })
 export type Order = typeof Order.Type
 

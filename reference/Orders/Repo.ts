@@ -1,6 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as Statement from "@effect/sql/Statement"
 import { Effect } from "effect"
+import { maxStopsPerTrain } from "../Domain.js"
 import type { CustomerId, OrderId, OrderState, RunId } from "../Domain.js"
 import { forUpdate } from "../Sql.js"
 import { Queries } from "../Store/Queries.js"
@@ -92,6 +93,21 @@ export const segmentMask = (fromIndex: number, toIndex: number) => {
   return mask
 }
 
+/** A live order on a seat a tie is decided over (Orders/SeatPriority.ts), as `liveOwnersOn` reads it. */
+export interface SeatOwnerRow {
+  readonly id: OrderId
+  readonly state: OrderState
+  readonly customer_id: CustomerId
+  readonly segment_mask: number
+  readonly price_fen: number
+  readonly held_at_ms: number
+  readonly hold_expires_at_ms: number
+  /** the owner's app install time ("HH:MM:SS"), NULL for a phone customer or a device that sent none */
+  readonly device_install_time: string | null
+  /** payment reservations of the order still pending (a card or gateway payment under way) */
+  readonly live_payments: number
+}
+
 /** A hold's order row, as `insertHeld` writes it. */
 export interface NewHold {
   readonly id: OrderId
@@ -135,6 +151,35 @@ export class OrdersRepo extends Effect.Service<OrdersRepo>()("OrdersRepo", {
             AND (occupied_mask & ?) = 0
           RETURNING id, seat_class, coach, seat_code`, [mask, ...parameters, mask, mask])
       },
+      /**
+       * Locks the rows of the seat's held orders on any segment of `mask` (PostgreSQL; in ID order, as every contest
+       * for the seat takes them): no payment, cancel or expiry of them starts until the commit. Their IDs. At most
+       * one order per segment is live on a seat, so `maxStopsPerTrain` bounds the list.
+       */
+      lockHeldOn: (seatId: number, mask: number) =>
+        sql<{ id: OrderId }>`SELECT id FROM orders
+          WHERE seat_id = ${seatId} AND state = 'held' AND (segment_mask & ${mask}) <> 0
+          ORDER BY id LIMIT ${maxStopsPerTrain} ${forUpdate(sql)}`.pipe(Effect.map((rows) => rows.map((row) => row.id))),
+      /**
+       * The seat's live orders on any segment of `mask` with what a tie is decided by. Read in a statement of its own
+       * after `lockHeldOn`: under Read Committed it sees every hold and payment that committed while a lock was awaited.
+       */
+      liveOwnersOn: (seatId: number, mask: number) =>
+        sql<SeatOwnerRow>`SELECT o.id, o.state, o.customer_id, o.segment_mask, o.price_fen, o.held_at_ms, o.hold_expires_at_ms,
+            c.device_install_time,
+            (SELECT COUNT(*) FROM pending_transfers p WHERE p.order_id = o.id AND p.state = 'pending') AS live_payments
+          FROM orders o JOIN customers c ON c.id = o.customer_id
+          WHERE o.seat_id = ${seatId} AND o.state IN ('held', 'paid', 'issued') AND (o.segment_mask & ${mask}) <> 0
+          ORDER BY o.id LIMIT ${maxStopsPerTrain}`,
+      /**
+       * A tie's winner takes the seat: the displaced holds' segments (`releasedMask`) given back and the journey's
+       * taken in one conditional write, which changes no row when any other owner still holds a segment of `mask`.
+       */
+      takeOverSeat: (seatId: number, releasedMask: number, mask: number) =>
+        queries.first<ClaimedSeat & { readonly coach: number; readonly seat_code: string }>(`UPDATE seats
+          SET occupied_mask = (occupied_mask & ~CAST(? AS BIGINT)) | ?, version = version + 1
+          WHERE id = ? AND ((occupied_mask & ~CAST(? AS BIGINT)) & ?) = 0
+          RETURNING id, seat_class, coach, seat_code`, [releasedMask, mask, seatId, releasedMask, mask]),
       releaseSeat: (seatId: number, mask: number) =>
         sql`UPDATE seats SET occupied_mask = occupied_mask & ~CAST(${mask} AS BIGINT), version = version + 1 WHERE id = ${seatId}`,
       insert: (order: OrderRow) => sql`INSERT INTO orders ${sql.insert(order as any)}`,

@@ -6,7 +6,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSecurity } fro
 import { Context, Schema } from "effect"
 import { AdminAuth, CustomerAuth } from "../Auth/Api.js"
 import {
-  Fen, HoldExpired, IdempotencyKeyReused, InvalidSegment, OrderId, OrderNotFound, OrderNotPayable, OrderState,
+  Fen, HoldDisplaced, HoldExpired, IdempotencyKeyReused, InvalidSegment, OrderId, OrderNotFound, OrderNotPayable, OrderState,
   PhoneNumber, RunId, SalesClosed, SeatTaken, SoldOut, StationCode, TicketId, TrainRunNotFound, TransferId, Unauthorized
 } from "../Domain.js"
 import { IdempotencyHeaders } from "../Accounts/Api.js"
@@ -21,6 +21,7 @@ import {
 import { InvalidVoucherCode, VoucherAlreadyRedeemed, VoucherNotFound, VoucherNotRedeemable } from "../Delivery/Errors.js"
 import { ChargeId, GatewayNotification, SignatureHex, signatureHeader } from "./GatewayNotification.js"
 import { BankConditions, CardToken, PinBlockHex } from "./SimulatedBank.js"
+import { CardNotBooked, CardNumber, CardReadInconsistent, RemoteBooking, RemoteBookingLocked } from "../RemoteBookings/Api.js"
 
 export const KioskId = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{1,32}$/), Schema.brand("KioskId"))
 export type KioskId = typeof KioskId.Type
@@ -53,6 +54,11 @@ export const KioskOrder = Schema.Struct({
 export type KioskOrder = typeof KioskOrder.Type
 
 export const CardPaymentRequest = Schema.Struct({ cardToken: CardToken, pinBlock: PinBlockHex })
+/**
+ * The swipe for a remote booking: besides the token and the PIN block, the card number the reader read, which the
+ * server turns into the booking's keyed token to compare and then forgets (reference/RemoteBookings/CardTokens.ts)
+ */
+export const RemoteCardPaymentRequest = Schema.Struct({ cardToken: CardToken, cardNumber: CardNumber, pinBlock: PinBlockHex })
 export const CardPaymentResult = Schema.Struct({
   orderId: OrderId,
   transferId: TransferId,
@@ -232,6 +238,32 @@ export class KioskApi extends HttpApiGroup.make("kiosk")
       .addError(OrderNotFound)
       .addError(HoldExpired)
       .addError(OrderNotPayable)
+      .addError(HoldDisplaced)
+      .addError(CardDeclined)
+      .addError(PaymentInProgress)
+      .addError(IdempotencyKeyReused)
+  )
+  .add(
+    // a remote booking (reference/RemoteBookings/Api.ts) as the kiosk shows it before the swipe
+    HttpApiEndpoint.get("getRemoteBooking", "/kiosk/remote-bookings/:orderId")
+      .setPath(orderIdPath)
+      .addSuccess(RemoteBooking)
+      .addError(OrderNotFound)
+  )
+  .add(
+    // only the card the booking was made with goes on to the bank (CardNotBooked otherwise, nothing charged)
+    HttpApiEndpoint.post("payRemoteBooking", "/kiosk/remote-bookings/:orderId/card-payment")
+      .setPath(orderIdPath)
+      .setHeaders(IdempotencyHeaders)
+      .setPayload(RemoteCardPaymentRequest)
+      .addSuccess(CardPaymentResult, { status: 201 })
+      .addError(OrderNotFound)
+      .addError(CardNotBooked)
+      .addError(CardReadInconsistent)
+      .addError(RemoteBookingLocked)
+      .addError(HoldExpired)
+      .addError(HoldDisplaced)
+      .addError(OrderNotPayable)
       .addError(CardDeclined)
       .addError(PaymentInProgress)
       .addError(IdempotencyKeyReused)
@@ -295,6 +327,7 @@ export class GatewayApi extends HttpApiGroup.make("gateway")
       .addError(OrderNotFound)
       .addError(HoldExpired)
       .addError(OrderNotPayable)
+      .addError(HoldDisplaced)
       .addError(PaymentInProgress)
       .addError(IdempotencyKeyReused)
       .middleware(CustomerAuth)

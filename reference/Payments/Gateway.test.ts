@@ -169,44 +169,6 @@ describe("gateway payments (callbacks delivered, reconciler polling)", () => {
     await assertLedgerConsistent(server)
   })
 
-  test("forged, stale, misquoted and unknown notifications are refused with 4xx and change nothing", async () => {
-    const buyer = await server.run(newCustomer(server.baseUrl))
-    const order = await holdOf(server, buyer, run)
-    await planGateway(server, { outcome: "succeed", callback: "never" })
-    const charge = await payByGateway(server, buyer, order.orderId, "gw-pay-0009")
-    const signed = await gatewayNotification(server, charge.chargeId)
-    const secret = server.settings.gatewayWebhookSecret
-
-    const forged = await postCallback(server, signed.notification, signNotification(signed.notification, "not-the-secret"))
-    assert.equal(forged.status, 401)
-    assert.equal(tagOf(forged.json), "GatewaySignatureInvalid")
-    const tampered = { ...signed.notification, amountFen: 1 }
-    const tamperedAnswer = await postCallback(server, tampered, signed.signature)
-    assert.equal(tamperedAnswer.status, 401)
-    const misquoted = { ...signed.notification, amountFen: 1 }
-    const misquotedAnswer = await postCallback(server, misquoted, signNotification(misquoted, secret))
-    assert.equal(misquotedAnswer.status, 422)
-    assert.equal(tagOf(misquotedAnswer.json), "GatewayAmountMismatch")
-    const stale = { ...signed.notification, sentAtMs: signed.notification.sentAtMs - server.settings.gatewayCallbackMaxAgeMs - 60_000 }
-    const staleAnswer = await postCallback(server, stale, signNotification(stale, secret))
-    assert.equal(staleAnswer.status, 400)
-    assert.equal(tagOf(staleAnswer.json), "GatewayCallbackStale")
-    const unknown = { ...signed.notification, chargeId: "G0000000000000000" as ChargeId }
-    const unknownAnswer = await postCallback(server, unknown, signNotification(unknown, secret))
-    assert.equal(unknownAnswer.status, 404)
-    assert.equal(tagOf(unknownAnswer.json), "GatewayChargeNotFound")
-    const noSignature = await rawRequest(server.baseUrl, "POST", "/gateway/callbacks", { body: signed.notification })
-    assert.equal(noSignature.status, 400)
-
-    assert.deepEqual(await chargeRow(server, charge.chargeId), { state: "pending", callbacks: 0, reservation: "pending" })
-    assert.equal(await orderState(server, buyer, order.orderId), "held")
-    // the genuine one still settles it
-    const genuine = await postCallback(server, signed.notification, signed.signature)
-    assert.equal(genuine.status, 200)
-    assert.equal(tagOf(genuine.json), undefined)
-    await until(async () => (await orderState(server, buyer, order.orderId)) === "issued", "the genuine notification issues")
-  })
-
   test("a correctly signed notification of a charge the gateway has not captured is refused, and nothing is issued", async () => {
     const buyer = await server.run(newCustomer(server.baseUrl))
     const order = await holdOf(server, buyer, run)
@@ -295,5 +257,56 @@ describe("gateway successes that arrive late (no reconciler)", () => {
     assert.equal(tagOf(refused.json), "OrderNotPayable")
     const [reservations] = await server.run(storeQuery<{ count: number }>(`SELECT COUNT(*) AS count FROM pending_transfers WHERE order_id = ?`, order.orderId))
     assert.equal(Number(reservations?.count), 0)
+  })
+})
+
+describe("gateway notifications alone (no reconciler, no payment timeout)", () => {
+  // nothing but a notification may move a charge here: "changes nothing" is then not a race with the poller
+  let server: TestServer
+  let run: TestRun
+  before(async () => {
+    server = await startTestServer({
+      gatewayReconcileAfterMs: 3_600_000, gatewayPaymentTimeoutMs: 3_600_000, simulatedGatewayCallbackIntervalMs: 30
+    })
+    run = await setUp(server, "G802")
+  })
+  after(() => server.close())
+
+  test("forged, stale, misquoted and unknown notifications are refused with 4xx and change nothing", async () => {
+    const buyer = await server.run(newCustomer(server.baseUrl))
+    const order = await holdOf(server, buyer, run)
+    await planGateway(server, { outcome: "succeed", callback: "never" })
+    const charge = await payByGateway(server, buyer, order.orderId, "gw-pay-0009")
+    const signed = await gatewayNotification(server, charge.chargeId)
+    const secret = server.settings.gatewayWebhookSecret
+
+    const forged = await postCallback(server, signed.notification, signNotification(signed.notification, "not-the-secret"))
+    assert.equal(forged.status, 401)
+    assert.equal(tagOf(forged.json), "GatewaySignatureInvalid")
+    const tampered = { ...signed.notification, amountFen: 1 }
+    const tamperedAnswer = await postCallback(server, tampered, signed.signature)
+    assert.equal(tamperedAnswer.status, 401)
+    const misquoted = { ...signed.notification, amountFen: 1 }
+    const misquotedAnswer = await postCallback(server, misquoted, signNotification(misquoted, secret))
+    assert.equal(misquotedAnswer.status, 422)
+    assert.equal(tagOf(misquotedAnswer.json), "GatewayAmountMismatch")
+    const stale = { ...signed.notification, sentAtMs: signed.notification.sentAtMs - server.settings.gatewayCallbackMaxAgeMs - 60_000 }
+    const staleAnswer = await postCallback(server, stale, signNotification(stale, secret))
+    assert.equal(staleAnswer.status, 400)
+    assert.equal(tagOf(staleAnswer.json), "GatewayCallbackStale")
+    const unknown = { ...signed.notification, chargeId: "G0000000000000000" as ChargeId }
+    const unknownAnswer = await postCallback(server, unknown, signNotification(unknown, secret))
+    assert.equal(unknownAnswer.status, 404)
+    assert.equal(tagOf(unknownAnswer.json), "GatewayChargeNotFound")
+    const noSignature = await rawRequest(server.baseUrl, "POST", "/gateway/callbacks", { body: signed.notification })
+    assert.equal(noSignature.status, 400)
+
+    assert.deepEqual(await chargeRow(server, charge.chargeId), { state: "pending", callbacks: 0, reservation: "pending" })
+    assert.equal(await orderState(server, buyer, order.orderId), "held")
+    // the genuine one still settles it
+    const genuine = await postCallback(server, signed.notification, signed.signature)
+    assert.equal(genuine.status, 200)
+    assert.equal(tagOf(genuine.json), undefined)
+    await until(async () => (await orderState(server, buyer, order.orderId)) === "issued", "the genuine notification issues")
   })
 })

@@ -3,6 +3,7 @@ import { Effect, Layer, Redacted } from "effect"
 import { ChunyunApi } from "../Api.js"
 import { CurrentCustomer } from "../Auth/Api.js"
 import { Payments } from "../Payments.js"
+import { RemoteBookings } from "../RemoteBookings.js"
 import { storeDefects } from "../Sql.js"
 import { CurrentKiosk, KioskAuth } from "./Api.js"
 import type { GatewayState } from "./Api.js"
@@ -38,6 +39,7 @@ export const KioskHttp = HttpApiBuilder.group(ChunyunApi, "kiosk", (handlers) =>
   Effect.gen(function* () {
     const kiosks = yield* Kiosks
     const payments = yield* Payments
+    const remoteBookings = yield* RemoteBookings
     return handlers
       .handle("holdWalkUp", ({ payload }) =>
         Effect.flatMap(CurrentKiosk, (kiosk) => storeDefects(kiosks.holdWalkUp(kiosk.id, payload))))
@@ -46,6 +48,10 @@ export const KioskHttp = HttpApiBuilder.group(ChunyunApi, "kiosk", (handlers) =>
       .handle("payByCard", ({ headers, path, payload }) =>
         Effect.flatMap(CurrentKiosk, (kiosk) =>
           storeDefects(payments.payByCard(kiosk.id, path.orderId, headers["idempotency-key"], payload))))
+      .handle("getRemoteBooking", ({ path }) => storeDefects(remoteBookings.kioskView(path.orderId)))
+      .handle("payRemoteBooking", ({ headers, path, payload }) =>
+        Effect.flatMap(CurrentKiosk, (kiosk) =>
+          storeDefects(payments.payRemoteBooking(kiosk.id, path.orderId, headers["idempotency-key"], payload))))
       .handle("pickup", ({ payload }) => Effect.flatMap(CurrentKiosk, (kiosk) => storeDefects(kiosks.pickup(kiosk.id, payload))))
       .handle("printJobs", () => Effect.flatMap(CurrentKiosk, (kiosk) => storeDefects(kiosks.printJobs(kiosk.id))))
       .handle("printed", ({ path }) => Effect.flatMap(CurrentKiosk, (kiosk) => storeDefects(kiosks.printed(kiosk.id, path.jobId))))

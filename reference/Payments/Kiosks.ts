@@ -40,13 +40,18 @@ export const pickupSlipText = (slip: { kioskId: KioskId; orderId: OrderId; ticke
 /** Integer fen as yuan text, without a float: 25000 → "250.00". */
 export const yuanText = (fen: number) => `${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, "0")}`
 
-/** The receipt of a card payment (seed 001 step d: the receipt printer prints the payment's details). */
+/**
+ * The receipt of a card payment (seed 001 step d: the receipt printer prints the payment's details). A remote
+ * booking's receipt names the passenger it was booked for.
+ */
 export const receiptText = (receipt: {
   kioskId: KioskId; orderId: OrderId; amountFen: number; cardBin: string; cardLast4: string; authCode: string; paidAtMs: number
+  remoteBookingFor?: string | undefined
 }) => [
   "CHUNYUN SELF-SERVICE KIOSK - PAYMENT RECEIPT",
   `Kiosk: ${receipt.kioskId}`,
   `Order: ${receipt.orderId}`,
+  ...(receipt.remoteBookingFor === undefined ? [] : [`Remote booking for: ${receipt.remoteBookingFor}`]),
   `Card: ${receipt.cardBin}******${receipt.cardLast4}`,
   `Amount: CNY ${yuanText(receipt.amountFen)}`,
   `Authorisation code: ${receipt.authCode}`,
@@ -161,7 +166,7 @@ export class Kiosks extends Effect.Service<Kiosks>()("Kiosks", {
         return jobId
       })
 
-    /** Rows of print jobs as the kiosk gets them: a sale's job (its order was held at a kiosk) or a pickup's. */
+    /** Rows of print jobs as the kiosk gets them: a sale's job (its order was paid by card at a kiosk) or a pickup's. */
     const toPrintJobs = (rows: ReadonlyArray<PrintJobRow & { ticket_id: TicketId; qr_text: string; holder: string; sold_here: number }>) =>
       Effect.forEach(rows, (row) => Effect.gen(function* () {
         const order = yield* ordersRepo.byId(row.order_id)
@@ -179,7 +184,7 @@ export class Kiosks extends Effect.Service<Kiosks>()("Kiosks", {
     const printJobs = (kioskId: KioskId) =>
       Effect.flatMap(sql<PrintJobRow & { ticket_id: TicketId; qr_text: string; holder: string; sold_here: number }>`
           SELECT j.*, t.id AS ticket_id, t.qr_text, t.holder,
-            (SELECT COUNT(*) FROM kiosk_orders ko WHERE ko.order_id = j.order_id) AS sold_here
+            (SELECT COUNT(*) FROM card_payments cp WHERE cp.order_id = j.order_id AND cp.state IN ('captured', 'refunded')) AS sold_here
           FROM print_jobs j JOIN tickets t ON t.order_id = j.order_id
           WHERE j.kiosk_id = ${kioskId} AND j.state = 'pending' ORDER BY j.created_at_ms, j.id LIMIT ${config.kioskPrintJobsBatchSize}`,
       toPrintJobs)
@@ -275,7 +280,9 @@ export class Kiosks extends Effect.Service<Kiosks>()("Kiosks", {
         return stateOf(job)
       })
 
-    return { register, authenticate, holdWalkUp, getKioskOrder, kioskOrder, createPrintJob, printJobs, pickup, printed, printFault } as const
+    return {
+      register, authenticate, walkUpCustomer, holderOf, holdWalkUp, getKioskOrder, kioskOrder, createPrintJob, printJobs, pickup, printed, printFault
+    } as const
   }),
   dependencies: [Ids.Default]
 }) {}

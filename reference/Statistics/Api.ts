@@ -2,17 +2,23 @@ import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { AdminAuth } from "../Auth/Api.js"
 
-/** train code, service date, or a customer class (seed 002 [0076], [0083]) */
-export const StatisticsGrouping = Schema.Literal("train", "service-day", "vip", "region", "age-band")
+/**
+ * train code, service date, a customer class (seed 002 [0076], [0083]), or the journey (seed 002 [0079]: origin,
+ * destination, departure time): `route` is "origin→destination" by station code ("BJP→TJP"; a venue's run is
+ * "WDA→WDA"), `hour-of-day` the boarding stop's departure hour, local time, "00:00" to "23:00"
+ */
+export const StatisticsGrouping = Schema.Literal("train", "service-day", "vip", "region", "age-band", "route", "hour-of-day")
 export type StatisticsGrouping = typeof StatisticsGrouping.Type
 
 export const OrderStatisticsRow = Schema.Struct({
   key: Schema.String,
-  /** orders with a captured payment */
+  /** orders sold: paid (a captured payment), or changed in from a sold ticket, whose payment they keep */
   paidOrders: Schema.Number,
-  /** of those, orders with money refunded */
+  /** of those, orders cancelled after payment and refunded */
   refundedOrders: Schema.Number,
-  /** captured payments minus refunds */
+  /** of those, orders changed to another train or date (改签): the order they became is sold in its own group */
+  changedOrders: Schema.Number,
+  /** money the centre kept from the group's orders: captured payments and change charges minus refunds (fen) */
   revenueFen: Schema.Number
 })
 

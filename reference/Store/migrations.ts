@@ -16,6 +16,7 @@ import { derivedSystemBalancesMigration } from "./0009_derived_system_balances.j
 import { leanWritesMigration } from "./0010_lean_writes.js"
 import { postgresHoldsMigration } from "./0011_postgres_holds.js"
 import { attemptLimitsMigration } from "./0012_attempt_limits.js"
+import { remoteCardMigration } from "./0013_remote_card.js"
 
 const init = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -146,6 +147,7 @@ export const loader = Migrator.fromRecord({
   "0010_lean_writes": leanWritesMigration,
   "0011_postgres_holds": postgresHoldsMigration,
   "0012_attempt_limits": attemptLimitsMigration,
+  "0013_remote_card": remoteCardMigration,
 })
 
 export const runMigrations = Migrator.make({})({ loader })

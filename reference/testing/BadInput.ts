@@ -10,6 +10,7 @@ import { sha256Hex } from "../Customers.js"
 import type { OrderId, StationCode, TicketId } from "../Domain.js"
 import { newSmsGateway, newTicketMachine } from "./Delivery.js"
 import { newKiosk } from "./Payments.js"
+import { newAgent } from "./RemoteBookings.js"
 import { anonymousClient, createRun, newCustomer, newGate, storeQuery, waitUntil } from "./TestServer.js"
 import type { TestCustomer, TestGate, TestRun, TestServer } from "./TestServer.js"
 
@@ -29,6 +30,8 @@ export interface World {
   /** a session token of the stranger's that has expired */
   readonly expiredToken: string
   readonly adminKey: string
+  /** a call-centre agent's session (the `x-agent-session` header) */
+  readonly agentSessionToken: string
 }
 
 const issueTimeoutMs = 10_000
@@ -61,9 +64,9 @@ export const buildWorld = async (server: TestServer): Promise<World> => {
     anonymousClient(server.baseUrl), (client) => client.customers.login({ payload: { phone: stranger.phone, password: stranger.password } })
   ))
   await server.run(storeQuery("UPDATE sessions SET expires_at_ms = 0 WHERE token_hash = ?", sha256Hex(expiring.token)))
-  const [kiosk, smsGateway, ticketMachine] = await server.run(Effect.all([
+  const [kiosk, smsGateway, ticketMachine, agent] = await server.run(Effect.all([
     newKiosk(server.baseUrl, "world-kiosk-1", "BJP"), newSmsGateway(server.baseUrl, "world-sms-1"),
-    newTicketMachine(server.baseUrl, "world-machine-1", "BJP")
+    newTicketMachine(server.baseUrl, "world-machine-1", "BJP"), newAgent(server.baseUrl, "world-agent-1")
   ]))
   // the stranger owns no ticket, so its carrier starts (and stays) empty
   const carrier = await server.run(stranger.client.delivery.registerCarrier({ payload: { capacityBytes: 1_024 } }))
@@ -74,7 +77,7 @@ export const buildWorld = async (server: TestServer): Promise<World> => {
   await waitForQuietStore(server)
   return {
     stranger, owner, run, gate, deviceKeysByPathPrefix, heldOrderId: held.orderId, issuedOrderId: issued.orderId, ticketId: ticket.ticketId,
-    walletFen: wallet.balanceFen, expiredToken: expiring.token, adminKey: server.settings.adminKey
+    walletFen: wallet.balanceFen, expiredToken: expiring.token, adminKey: server.settings.adminKey, agentSessionToken: agent.token
   }
 }
 

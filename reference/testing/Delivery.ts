@@ -2,18 +2,12 @@
  * Test helpers of the delivery stream: SMS gateway and ticket machine devices, a paid ticket, and the
  * texts the simulated SMS gateway recorded.
  */
-import { HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { Effect } from "effect"
-import { ChunyunApi } from "../Api.js"
 import type { Fen, StationCode } from "../Domain.js"
-import { adminClient, storeQuery } from "./TestServer.js"
+import { adminClient, clientWithHeaders, storeQuery } from "./TestServer.js"
 import type { ChunyunClient, TestCustomer, TestRun } from "./TestServer.js"
 
-export const deviceClient = (baseUrl: string, deviceKey: string) =>
-  HttpApiClient.make(ChunyunApi, {
-    baseUrl,
-    transformClient: HttpClient.mapRequest(HttpClientRequest.setHeader("x-device-key", deviceKey))
-  })
+export const deviceClient = (baseUrl: string, deviceKey: string) => clientWithHeaders(baseUrl, { "x-device-key": deviceKey })
 
 export interface TestDevice {
   readonly client: ChunyunClient

@@ -22,8 +22,11 @@ import { freshTestSchema } from "./TestStore.js"
 import type { TestStoreKind } from "./TestStore.js"
 
 const cliEntry = fileURLToPath(new URL("../../cli/main.ts", import.meta.url))
-/** how long a child server has to print its listening line */
-export const childStartTimeoutMs = 30_000
+/**
+ * how long a child server has to print its listening line: a bound for a server that never starts, not a speed
+ * limit (on a loaded two-core machine a start, TypeScript loading included, took over 30 s)
+ */
+export const childStartTimeoutMs = 120_000
 /** how long a child has to exit on SIGTERM before it is killed */
 export const childStopTimeoutMs = 10_000
 

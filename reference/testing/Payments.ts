@@ -3,9 +3,7 @@
  * gateway's controls, and the ledger's double-entry checks over the store.
  */
 import assert from "node:assert/strict"
-import { HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { Effect } from "effect"
-import { ChunyunApi } from "../Api.js"
 import type { Fen, StationCode } from "../Domain.js"
 import type { KioskId } from "../Payments/Api.js"
 import { formatPinBlock } from "../Payments/PinBlock.js"
@@ -14,14 +12,10 @@ import { SimulatedBank } from "../Payments/SimulatedBank.js"
 import type { GatewayBehaviour } from "../Payments/SimulatedGateway.js"
 import { SimulatedGateway } from "../Payments/SimulatedGateway.js"
 import type { ChargeId } from "../Payments/GatewayNotification.js"
-import { adminClient, storeQuery } from "./TestServer.js"
+import { adminClient, clientWithHeaders, storeQuery } from "./TestServer.js"
 import type { ChunyunClient, TestServer } from "./TestServer.js"
 
-export const kioskClient = (baseUrl: string, deviceKey: string) =>
-  HttpApiClient.make(ChunyunApi, {
-    baseUrl,
-    transformClient: HttpClient.mapRequest(HttpClientRequest.setHeader("x-device-key", deviceKey))
-  })
+export const kioskClient = (baseUrl: string, deviceKey: string) => clientWithHeaders(baseUrl, { "x-device-key": deviceKey })
 
 export interface TestKiosk {
   readonly client: ChunyunClient

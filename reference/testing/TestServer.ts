@@ -4,11 +4,10 @@
  * talk to it over HTTP with the typed client derived from `ChunyunApi` (undici underneath), or with
  * raw `fetch` when the status line and body bytes are the point.
  */
-import { HttpApiBuilder, HttpApiClient, HttpClient, HttpClientError, HttpClientRequest, HttpServer } from "@effect/platform"
+import { HttpApiBuilder, HttpClient, HttpClientError, HttpServer } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, Layer, ManagedRuntime } from "effect"
-import { ChunyunApi } from "../Api.js"
 import { defaultSettings } from "../Config.js"
 import type { ServerSettings } from "../Config.js"
 import type { CustomerId, Fen, GateId, PhoneNumber, RunId, ServiceDate, StationCode, TrainCode } from "../Domain.js"
@@ -18,6 +17,8 @@ import { appLayer, sweepers } from "../Server.js"
 import { postgresStore } from "../Store/Postgres.js"
 import { freshTestSchema, openTestStore, testStoreKind } from "./TestStore.js"
 import type { TestStore, TestStoreKind } from "./TestStore.js"
+import { bearer, credentialedView, makeClient } from "../../devices/Client.js"
+import type { ApiClient } from "../../devices/Client.js"
 
 /** scrypt N for tests: 1 MiB of memory per hash instead of the 16 MiB of Node's default N = 16384 */
 export const testPasswordHashCostN = 1024
@@ -185,23 +186,34 @@ export const storeQuery = <Row extends object>(statement: string, ...params: Rea
 
 // ---- typed clients ------------------------------------------------------------------------------
 
-export const anonymousClient = (baseUrl: string) => HttpApiClient.make(ChunyunApi, { baseUrl })
-export type ChunyunClient = Effect.Effect.Success<ReturnType<typeof anonymousClient>>
+/**
+ * One derived client per HTTP client and base URL: deriving compiles every endpoint's schemas (tens of ms and
+ * megabytes of garbage), so the test clients below are views of it with their own headers (`credentialedView`).
+ * Keyed by the HttpClient service, so a client never outlives the runtime whose connections it uses.
+ */
+const derivedClients = new WeakMap<HttpClient.HttpClient, Map<string, ApiClient>>()
+const sharedClient = (baseUrl: string) =>
+  Effect.flatMap(HttpClient.HttpClient, (http) => {
+    const byBaseUrl = derivedClients.get(http) ?? new Map<string, ApiClient>()
+    derivedClients.set(http, byBaseUrl)
+    const cached = byBaseUrl.get(baseUrl)
+    if (cached !== undefined) return Effect.succeed(cached)
+    return Effect.tap(makeClient(baseUrl), (client) => Effect.sync(() => byBaseUrl.set(baseUrl, client)))
+  })
+
+/** The API's client with these headers on every request. */
+export const clientWithHeaders = (baseUrl: string, headers: Readonly<Record<string, string>>) =>
+  Effect.map(sharedClient(baseUrl), (client) => credentialedView(client, headers))
+
+export const anonymousClient = (baseUrl: string) => clientWithHeaders(baseUrl, {})
+export type ChunyunClient = ApiClient
 
 export const adminClient = (baseUrl: string, adminKey: string = defaultSettings.adminKey) =>
-  HttpApiClient.make(ChunyunApi, {
-    baseUrl,
-    transformClient: HttpClient.mapRequest(HttpClientRequest.setHeader("x-admin-key", adminKey))
-  })
+  clientWithHeaders(baseUrl, { "x-admin-key": adminKey })
 
-export const customerClient = (baseUrl: string, token: string) =>
-  HttpApiClient.make(ChunyunApi, { baseUrl, transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(token)) })
+export const customerClient = (baseUrl: string, token: string) => clientWithHeaders(baseUrl, bearer(token))
 
-export const gateClient = (baseUrl: string, deviceKey: string) =>
-  HttpApiClient.make(ChunyunApi, {
-    baseUrl,
-    transformClient: HttpClient.mapRequest(HttpClientRequest.setHeader("x-device-key", deviceKey))
-  })
+export const gateClient = (baseUrl: string, deviceKey: string) => clientWithHeaders(baseUrl, { "x-device-key": deviceKey })
 
 let phonesIssued = 0
 /** A valid mainland mobile number no other call in this process has returned. */
@@ -374,7 +386,7 @@ export const rawRequest = async (
   return { status: response.status, contentType: response.headers.get("content-type"), json, text }
 }
 
-export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+export { bearer }
 
 /** The `_tag` of a JSON error body, or undefined. */
 export const tagOf = (json: unknown): unknown =>

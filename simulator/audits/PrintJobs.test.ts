@@ -78,6 +78,22 @@ describe("print-jobs audit", () => {
     ])
   })
 
+  test("a card payment captured at a kiosk for an order held elsewhere (a remote booking) without its print job is named", async () => {
+    const remote = [
+      `INSERT INTO seats (id, run_id, coach, seat_code, seat_class, occupied_mask) VALUES (4, 'R1', 1, '01D', 'second', 1)`,
+      `INSERT INTO orders (id, customer_id, run_id, seat_id, from_index, to_index, segment_mask, price_fen, state, held_at_ms, hold_expires_at_ms)
+        VALUES ('O-remote', 'C1', 'R1', 4, 0, 1, 1, 100, 'issued', ${atMs}, ${atMs})`,
+      `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_fen, purpose, order_id, created_at_ms)
+        VALUES ('T4', 'card-clearing', 'centre', 100, 'order-payment', 'O-remote', ${atMs})`,
+      `INSERT INTO pending_transfers (id, debit_account_id, credit_account_id, amount_fen, purpose, order_id, state, created_at_ms, timeout_at_ms)
+        VALUES ('PT4', 'card-clearing', 'centre', 100, 'card-payment', 'O-remote', 'posted', ${atMs}, ${atMs})`,
+      `INSERT INTO card_payments (pending_transfer_id, order_id, kiosk_id, card_bin, card_last4, state, created_at_ms)
+        VALUES ('PT4', 'O-remote', 'K1', '622202', '0018', 'captured', ${atMs})`
+    ]
+    const result = await auditOf([...store, ...jobs({ sale: "printed", pickup: "printed" }), ...remote], historyOf(everyJobOnce))
+    assert.deepEqual(result.witness, ["kiosk order O-remote: paid, but no print job"])
+  })
+
   test("a job the store calls printed whose receipt never came out is named", async () => {
     const result = await auditOf([...store, ...jobs({ sale: "printed", pickup: "printed" })],
       historyOf(everyJobOnce.filter(([jobId, part]) => !(jobId === "P-sale" && part === "receipt"))))

@@ -1,6 +1,6 @@
 /**
  * Kiosk print jobs (seed 001): no print job is lost or printed twice. From the store: every card-paid kiosk
- * order has its one print job, and every print job (sale or pickup) ended `printed`. From the history (what
+ * order and every card payment captured at a kiosk (a walk-up sale, a remote booking) has its one print job, and every print job (sale or pickup) ended `printed`. From the history (what
  * came out of the kiosks' printers): every job's ticket and receipt came out exactly once, each job the store
  * says is printed did come out, and nothing came out for a job the store does not know.
  */
@@ -26,10 +26,12 @@ const printedParts = (history: History) => {
 
 export const printJobsPrintedOnce = (history: History) => Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const paidWithoutJob = yield* sql<{ order_id: string }>`SELECT ko.order_id FROM kiosk_orders ko
-    WHERE EXISTS (SELECT 1 FROM transfers t WHERE t.order_id = ko.order_id AND t.purpose = 'order-payment')
-      AND NOT EXISTS (SELECT 1 FROM print_jobs j WHERE j.order_id = ko.order_id)
-    ORDER BY ko.order_id`
+  const paidWithoutJob = yield* sql<{ order_id: string }>`SELECT paid.order_id FROM (
+      SELECT ko.order_id FROM kiosk_orders ko
+        WHERE EXISTS (SELECT 1 FROM transfers t WHERE t.order_id = ko.order_id AND t.purpose = 'order-payment')
+      UNION SELECT c.order_id FROM card_payments c WHERE c.state IN ('captured', 'refunded')) paid
+    WHERE NOT EXISTS (SELECT 1 FROM print_jobs j WHERE j.order_id = paid.order_id)
+    ORDER BY paid.order_id`
   const jobs = yield* sql<{ id: string; order_id: string; state: string }>`SELECT id, order_id, state FROM print_jobs ORDER BY id`
   const parts = printedParts(history)
   const known = new Set(jobs.map((job) => job.id))

@@ -1,8 +1,9 @@
 /**
  * Scaled-down runs of cinema-premiere and gateway-brownout in virtual mode: each audits clean, gives the same
- * trace twice for one seed, and shows what it is for — cinema: SeatTaken races happened, no seat was sold
- * twice, anonymous devices bought tickets; brownout: notifications were lost and duplicated, payments were
- * declined, and every charge the gateway took ended in one ticket (the auditor's invariant 3 on the store).
+ * trace twice for one seed, and shows what it is for — cinema: SeatTaken races and ties for a seat happened,
+ * no seat was sold twice, anonymous devices bought tickets; brownout: notifications were lost and duplicated,
+ * payments were declined, and every charge the gateway took ended in one ticket (the auditor's invariant 3 on
+ * the store).
  */
 import assert from "node:assert/strict"
 import { before, describe, test } from "node:test"
@@ -50,6 +51,12 @@ describe("cinema-premiere, scaled down", () => {
     assert.ok(received.some((event) => event.detail?.anonymous === true) && received.some((event) => event.detail?.anonymous === false))
     assert.equal(count(first, "voucher"), received.length)
     assert.equal(count(first, "scan"), received.length)
+  })
+  test("ties happened: phones that sent an earlier install time took seats held a moment before, whose payers were told HoldDisplaced", () => {
+    const won = first.history.events.filter((event) => event.kind === "hold-seat" && event.detail?.displacedHolds !== undefined)
+    const displaced = count(first, "gateway-pay", "HoldDisplaced")
+    assert.ok(displaced > 0, "some holds lost their seat to a tie")
+    assert.equal(won.reduce((sum, event) => sum + Number(event.detail?.displacedHolds), 0), displaced)
   })
   test("the report counts the seats held and the gateway captures: every issued ticket was held and paid", () => {
     const counts = countsOf(first.history, smallCinema.passengers.count)

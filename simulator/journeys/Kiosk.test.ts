@@ -1,7 +1,9 @@
 /**
- * A scaled-down kiosk-pickup in virtual mode: it audits clean (print jobs included), the same seed gives the
- * same trace, the printers did fail (paper out, jams, slow prints, rolls run out) and still every paid kiosk
- * order and every pickup came out exactly once; no PAN or PIN is in any reader log line or history event.
+ * A scaled-down kiosk-pickup in virtual mode: it audits clean (print jobs and remote bookings included), the same
+ * seed gives the same trace, the printers did fail (paper out, jams, slow prints, rolls run out) and still every
+ * paid kiosk order, every remote booking paid at a kiosk and every pickup came out exactly once; remote bookings
+ * were made in the app and through the call centre, a wrong card was refused; no PAN or PIN is in any reader log
+ * line or history event.
  */
 import assert from "node:assert/strict"
 import { before, describe, test } from "node:test"
@@ -20,7 +22,10 @@ const small = Schema.decodeUnknownSync(Scenario)({
   ...kioskPickup,
   name: "kiosk-pickup-small",
   passengers: { ...kioskPickup.passengers, count: 150, meanArrivalDelayMs: 40 * minute },
-  kiosks: { ...kioskPickup.kiosks!, perStation: 1, printers: { ...kioskPickup.kiosks!.printers, paperCapacitySheets: 15 } },
+  kiosks: {
+    ...kioskPickup.kiosks!, perStation: 1, printers: { ...kioskPickup.kiosks!.printers, paperCapacitySheets: 15 },
+    remoteCard: { ...kioskPickup.kiosks!.remoteCard!, noShowRate: 0.1, wrongCardRate: 0.25 }
+  },
   faults: [
     { kind: "printer", startAfterOnSaleMs: 0, endAfterOnSaleMs: 60 * minute, paperOutRate: 0.05, jamRate: 0.1, slowPrintMs: 3_000 },
     { kind: "bank-slowdown", startAfterOnSaleMs: 10 * minute, endAfterOnSaleMs: 30 * minute, extraLatencyMs: 6_000, declineRate: 0.3 },
@@ -41,6 +46,7 @@ describe("kiosk-pickup, scaled down", () => {
 
   test("audits clean, print jobs included; the same seed gives the same trace", () => {
     assert.ok(first.invariants.some((invariant) => invariant.name === "print-jobs-printed-once"))
+    assert.ok(first.invariants.some((invariant) => invariant.name === "remote-card-paid-by-booked-card"))
     for (const invariant of first.invariants) assert.equal(invariant.violations, 0, `${invariant.name}: ${invariant.witness?.join("; ")}`)
     assert.equal(first.history.traceHash(), second.history.traceHash())
   })
@@ -58,13 +64,29 @@ describe("kiosk-pickup, scaled down", () => {
     const faulted = new Set(faults.map((event) => String(event.detail?.jobId)))
     assert.ok([...faulted].every((jobId) => prints.has(jobId)), "every job that faulted was printed in the end")
 
-    const sold = events(first, "ticket-received").filter((event) => event.actor.startsWith("walkup-"))
+    const sold = events(first, "ticket-received").filter((event) => event.actor.startsWith("walkup-") || event.actor.startsWith("remote-"))
     const pickedUp = events(first, "ticket-picked-up")
     assert.ok(sold.length > 20 && pickedUp.length > 10, `${sold.length} sales, ${pickedUp.length} pickups`)
     assert.ok(sold.every((event) => prints.has(String(event.detail?.jobId))))
     const pickupJobs = pickedUp.reduce((total, event) => total + Number(event.detail?.jobs), 0)
     assert.equal(prints.size, sold.length + pickupJobs, "one job per sale and per picked-up ticket, no more")
     assert.ok(pickedUp.some((event) => event.detail?.by === "voucher") && pickedUp.some((event) => event.detail?.by === "phone"))
+  })
+
+  test("remote bookings: made in the app and by call-centre agents, paid at kiosks by the booked card only", () => {
+    const booked = events(first, "remote-booked")
+    assert.ok(booked.some((event) => event.detail?.by === "app") && booked.some((event) => event.detail?.by === "call-centre"))
+    assert.ok(events(first, "book-for-caller").every((event) => event.actor.startsWith("agent-")))
+    const paidRemotely = events(first, "ticket-received").filter((event) => event.actor.startsWith("remote-"))
+    assert.ok(paidRemotely.length > 10, `${paidRemotely.length} remote bookings paid`)
+    const refused = first.history.events.filter((event) => event.kind === "pay-remote" && event.outcome === "CardNotBooked")
+    assert.ok(refused.length > 0, "a wrong card was refused")
+    assert.ok(events(first, "remote-no-show").length > 0, "a booker never came")
+    // every remote booking paid is one of the bookings made, paid once
+    const bookedOrders = new Set(booked.map((event) => String(event.detail?.orderId)))
+    const paidOrders = paidRemotely.map((event) => String(event.detail?.orderId))
+    assert.ok(paidOrders.every((orderId) => bookedOrders.has(orderId)))
+    assert.equal(new Set(paidOrders).size, paidOrders.length)
   })
 
   test("the bank declined in its brownout and on wrong PINs; lost acknowledgements were sent again", () => {

@@ -4,7 +4,11 @@
  * simulated bank's normal latency, and a station attendant goes through each kiosk's print queue now and then.
  * `kiosk`: a walk-up passenger buys at a kiosk of the boarding station with card + PIN, and leaves with the
  * printed ticket and receipt. `app-pickup`: the passenger buys with the app (wallet), then prints the ticket at
- * a kiosk before the train leaves, by voucher code or by phone number + resident ID.
+ * a kiosk before the train leaves, by voucher code or by phone number + resident ID. `remote-card` (seed 001
+ * claim 8): the passenger books in the app or telephones the call centre, giving the passenger's name and the
+ * card that will pay; later, at a kiosk of the boarding station, swipes that card (some first swipe another of
+ * their cards, which is refused with nothing charged), keys the PIN, and leaves with the ticket and the receipt.
+ * Some never come: their bookings expire as unpaid holds.
  * The `bank-slowdown` fault is the bank's: switched on and off through `PUT /admin/bank/conditions`.
  */
 import { Clock, Effect, Random } from "effect"
@@ -12,12 +16,15 @@ import { makeCardReader, panOf, readModes } from "../../devices/CardReader.js"
 import type { BankCard, ReadMode } from "../../devices/CardReader.js"
 import { bearer, makeClient, withCredentials } from "../../devices/Client.js"
 import type { ApiClient } from "../../devices/Client.js"
-import { gaveUpReason, makeKiosk, pickupAtKiosk, walkUpSale } from "../../devices/Kiosk.js"
+import { gaveUpReason, makeKiosk, pickupAtKiosk, remoteCardPayment, walkUpSale } from "../../devices/Kiosk.js"
 import type { Kiosk } from "../../devices/Kiosk.js"
-import { appPhone, awaitTicket, holdSeat, logIn, payFromWallet, recordTicketReceived, registerCustomer } from "../../devices/Phone.js"
+import { makeCallCentreAgent } from "../../devices/CallCentreAgent.js"
+import type { CallCentreAgent } from "../../devices/CallCentreAgent.js"
+import { appPhone, awaitTicket, bookRemoteCard, holdSeat, logIn, payFromWallet, recordTicketReceived, registerCustomer } from "../../devices/Phone.js"
 import type { Passenger, PhoneEnvironment, Sending, Trip } from "../../devices/Phone.js"
 import type { Fen, PhoneNumber, ServiceDate, StationCode } from "../../reference/Domain.js"
 import type { KioskId } from "../../reference/Payments/Api.js"
+import type { AgentId } from "../../reference/RemoteBookings/Api.js"
 import type { BankConditions } from "../../reference/Payments/SimulatedBank.js"
 import type { KioskSetup } from "../../scenarios/Kiosks.js"
 import { outcomeOf, recorded } from "../History.js"
@@ -40,6 +47,8 @@ interface Stations {
   readonly admin: ApiClient
   readonly normalBank: BankConditions
   readonly attendants: ReadonlyArray<Effect.Effect<void, unknown>>
+  /** the call centre's agents (`remote-card`); none when the scenario has no remote bookers */
+  readonly agents: ReadonlyArray<CallCentreAgent>
 }
 
 const stationsOfRun = new WeakMap<JourneyContext, Stations>()
@@ -75,9 +84,16 @@ const setUpKiosks = (context: JourneyContext, setup: KioskSetup) =>
         yield* kiosk.serve(Effect.ignore(kiosk.printPending))
       }
     })
+    const agents: Array<CallCentreAgent> = []
+    for (let number = 1; number <= (setup.remoteCard?.agents ?? 0); number++) {
+      const agentId = `agent-${String(number).padStart(3, "0")}` as AgentId
+      const password = agentPasswordOf(number)
+      yield* admin.agentsAdmin.putAgent({ path: { agentId }, payload: { password } })
+      agents.push(makeCallCentreAgent({ ...context.timing, history: context.history }, agentId, password, yield* makeClient(context.baseUrl)))
+    }
     const stations: Stations = {
       setup, admin, normalBank, kiosksAt: (station) => byStation.get(station) ?? [],
-      attendants: [...byStation.values()].flat().map(attendant)
+      attendants: [...byStation.values()].flat().map(attendant), agents
     }
     return stations
   })
@@ -229,4 +245,91 @@ export const prepareAppPickupJourney: JourneyPreparer = (context) =>
     const { stations, first } = yield* kioskStations(context)
     const env = yield* phoneEnvironment(context.scenario, context.prepared, context.history, context.baseUrl, context.timing, context.faults)
     return preparedWith(stations, first, appPickupJourney(context, stations, env))
+  })
+
+/** an agent's password, as the operator set it: a function of the agent's number alone */
+const agentPasswordOf = (number: number) => `agent-password-${String(number).padStart(3, "0")}`
+/** a remote booker comes to the kiosk no later than this before the train leaves */
+export const latestKioskVisitBeforeDepartureMs = 10 * 60_000
+/** the other card some remote bookers swipe first: another account number, at another issuer */
+const otherCardAccountOffset = 500_000_000
+
+const drawMs = (range: { readonly min: number; readonly max: number }) => Random.nextIntBetween(range.min, range.max + 1)
+
+/** The booking, in the app (register, log in, book) or by a call to the call centre (an agent books for the caller). */
+const bookRemotely = (
+  context: JourneyContext, stations: Stations, env: PhoneEnvironment, passenger: Passenger, trip: Trip, booking: { passengerName: string; cardNumber: string }
+) =>
+  Effect.gen(function* () {
+    const remote = stations.setup.remoteCard
+    if (!remote || stations.agents.length === 0) return yield* Effect.dieMessage("the remote-card journey needs kiosks.remoteCard")
+    if ((yield* Random.next) < remote.callCentreShare) {
+      const agent = stations.agents[passenger.index % stations.agents.length]!
+      return yield* agent.serve(({ book }) => Effect.gen(function* () {
+        yield* context.timing.sleepScenario(yield* drawMs(remote.callMs))
+        const booked = yield* book({
+          passengerIndex: passenger.index, callerPhone: passenger.phone, runId: context.prepared.runIds[trip.train]!,
+          fromStation: trip.fromStation, toStation: trip.toStation, ...booking
+        })
+        return { orderId: booked.orderId, by: "call-centre" as const }
+      }))
+    }
+    const phone = appPhone(env, `phone-${passenger.index}`, pickupSending)
+    yield* registerCustomer(phone, passenger)
+    yield* env.thinkTime
+    const token = yield* logIn(phone, passenger)
+    const booked = yield* bookRemoteCard(phone, trip, booking).pipe(withCredentials(bearer(token)))
+    return { orderId: booked.orderId, by: "app" as const }
+  })
+
+const remoteCardJourney = (context: JourneyContext, stations: Stations, env: PhoneEnvironment) => (passenger: Passenger, afterPurchase: Effect.Effect<void>) => {
+  const actor = `remote-${passenger.index}`
+  const { history, timing, scenario } = context
+  return Effect.gen(function* () {
+    const trip = passenger.trip
+    const remote = stations.setup.remoteCard
+    if (!trip || !remote) return yield* Effect.dieMessage(`remote-card passenger ${passenger.index} has no trip or no remote-card setup`)
+    const departureMs = departureOf(scenario)(trip.train, trip.fromStation)
+    if ((yield* timing.scenarioNowMs) >= departureMs) return yield* gaveUp(history, timing, actor, "train already left")
+    const { card, pin, readMode } = yield* cardOf(stations, passenger)
+    const booking = yield* bookRemotely(context, stations, env, passenger, trip, { passengerName: `Passenger ${passenger.index}`, cardNumber: card.pan }).pipe(
+      Effect.ensuring(afterPurchase))
+    history.add({ atMs: yield* timing.scenarioNowMs, actor, kind: "remote-booked", outcome: "ok", detail: { orderId: booking.orderId, by: booking.by } })
+    if ((yield* Random.next) < remote.noShowRate) {
+      history.add({ atMs: yield* timing.scenarioNowMs, actor, kind: "remote-no-show", outcome: "ok", detail: { orderId: booking.orderId } })
+      return
+    }
+    const latestMs = departureMs - latestKioskVisitBeforeDepartureMs - (yield* timing.scenarioNowMs)
+    yield* timing.sleepScenario(Math.max(0, Math.min(yield* drawMs(remote.kioskAfterBookingMs), latestMs)))
+    if ((yield* timing.scenarioNowMs) >= departureMs) return yield* gaveUp(history, timing, actor, "train already left")
+    const kiosk = yield* pickKiosk(stations, trip.fromStation)
+    if (!kiosk) return yield* gaveUp(history, timing, actor, "no kiosk at station")
+    const wrongCard = (yield* Random.next) < remote.wrongCardRate ? yield* otherCardOf(stations, passenger, pin) : undefined
+    const sold = yield* kiosk.serve(remoteCardPayment(kiosk, {
+      passengerIndex: passenger.index, orderId: booking.orderId, card, readMode, pin, ...(wrongCard ? { wrongCard } : {}),
+      mistypedPinRate: stations.setup.cards.mistypedPinRate, maxPinAttempts: stations.setup.cards.maxPinAttempts,
+      maxIssuerRetries: stations.setup.bank.maxIssuerRetries, issuerRetryAfterMs: stations.setup.bank.issuerRetryAfterMs
+    }))
+    history.add({
+      atMs: yield* timing.scenarioNowMs, actor, kind: "ticket-received", outcome: "ok",
+      detail: { orderId: sold.orderId, ticketId: sold.ticketId, paymentToIssuanceMs: sold.paymentToIssuanceMs, kiosk: kiosk.kioskId, jobId: sold.jobId, remote: booking.by }
+    })
+  }).pipe(Effect.catchAll((error) => gaveUp(history, timing, actor, gaveUpReason(error))))
+}
+
+/** Another card of the passenger's, at the simulated bank: what a booker who swipes the wrong card swipes first. */
+const otherCardOf = (stations: Stations, passenger: Passenger, pin: string) =>
+  Effect.gen(function* () {
+    const pan = panOf(cardBins[(passenger.index + 1) % cardBins.length]!, passenger.index + otherCardAccountOffset)
+    const issued = yield* stations.admin.paymentsAdmin.issueBankCard({ payload: { pan, pin, balanceFen: stations.setup.cards.balanceFen as Fen } })
+    const card: BankCard = { pan, token: issued.cardToken }
+    return card
+  })
+
+/** `remote-card`: book in the app or through the call centre with the paying card, pay by swiping it at a kiosk */
+export const prepareRemoteCardJourney: JourneyPreparer = (context) =>
+  Effect.gen(function* () {
+    const { stations, first } = yield* kioskStations(context)
+    const env = yield* phoneEnvironment(context.scenario, context.prepared, context.history, context.baseUrl, context.timing, context.faults)
+    return preparedWith(stations, first, remoteCardJourney(context, stations, env))
   })
