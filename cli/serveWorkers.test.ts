@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict"
 import { execFileSync, spawnSync } from "node:child_process"
-import { fileURLToPath } from "node:url"
 import { test } from "node:test"
 import { Schema } from "effect"
 import { freshTestSchema } from "../reference/testing/TestStore.js"
@@ -13,8 +12,10 @@ import { Scenario } from "../scenarios/Scenario.js"
 import { countsOf } from "../simulator/Metrics.js"
 import { runReal } from "../simulator/Real.js"
 import { smallScenarioInput } from "../simulator/testing/smallScenario.js"
+import { nodeArgsToRun } from "../simulator/Real.js"
+import { testCliEntry } from "../reference/testing/Ops.js"
 
-const cliEntry = fileURLToPath(new URL("./main.ts", import.meta.url))
+const cliEntry = testCliEntry
 const passengerCount = 150
 const seatCount = 50
 
@@ -52,7 +53,7 @@ test("two workers on one PostgreSQL: every seat sold once, the audit is clean", 
 })
 
 test("serve --workers above 1 on a SQLite file is refused with the reason (one writer)", () => {
-  const result = spawnSync(process.execPath, ["--import", "tsx", cliEntry, "serve", "--workers", "2", "--db", ":memory:"], { encoding: "utf8" })
+  const result = spawnSync(process.execPath, [...nodeArgsToRun(cliEntry), "serve", "--workers", "2", "--db", ":memory:"], { encoding: "utf8" })
   assert.equal(result.status, 2)
   assert.match(result.stderr, /--workers above 1 needs --store postgres/)
 })

@@ -49,6 +49,13 @@ export interface ServerProcess {
 }
 
 /**
+ * How node runs the program at `cliEntry`: TypeScript sources through tsx's loader, a bundled JavaScript build
+ * (`.mjs`, which `npm test` builds: scripts/cliBundle.mjs) as it is.
+ */
+export const nodeArgsToRun = (cliEntry: string): ReadonlyArray<string> =>
+  cliEntry.endsWith(".mjs") ? [cliEntry] : ["--import", "tsx", cliEntry]
+
+/**
  * Start `chunyun serve` as a child process and wait for its "listening" line. The server is given `secrets` in its
  * environment (never on its command line, which other users can read): fresh ones unless the caller restarts a
  * server that must keep its key.
@@ -57,7 +64,7 @@ export const startServerProcess = (
   cliEntry: string, args: ReadonlyArray<string>, nodeArgs: ReadonlyArray<string> = [], secrets: ServeSecrets = generateServeSecrets()
 ): Promise<ServerProcess> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", cliEntry, "serve", ...args], {
+    const child = spawn(process.execPath, [...nodeArgs, ...nodeArgsToRun(cliEntry), "serve", ...args], {
       stdio: ["ignore", "pipe", "inherit", "ipc"], env: { ...process.env, ...serveSecretsEnv(secrets) }
     })
     const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`server did not start within ${serverStartTimeoutMs} ms`)) }, serverStartTimeoutMs)

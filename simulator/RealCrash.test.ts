@@ -5,20 +5,23 @@
  * run), the phones cut off retry, and the run ends with its audit.
  */
 import assert from "node:assert/strict"
-import { fileURLToPath } from "node:url"
 import { describe, test } from "node:test"
 import { Schema } from "effect"
 import crashMidRush from "../scenarios/crash-mid-rush.js"
 import { Scenario } from "../scenarios/Scenario.js"
 import { countsOf } from "./Metrics.js"
 import { runReal, startServerProcess } from "./Real.js"
+import { testCliEntry } from "../reference/testing/Ops.js"
 
-const cliEntry = fileURLToPath(new URL("../cli/main.ts", import.meta.url))
+const cliEntry = testCliEntry
 const passengerCount = 60
 const crashAfterOnSaleMs = 8_000
 const restartAfterOnSaleMs = 16_000
-/** scenario milliseconds per wall millisecond: the 8 s outage lasts under a wall second */
-const timeScale = 10
+/**
+ * scenario milliseconds per wall millisecond: the 8 s outage lasts under two wall seconds. At 10 a loaded two-core
+ * machine once saw no ticket issued at all, so the scale leaves the phones' scenario-time waits more wall time.
+ */
+const timeScale = 5
 
 describe("the server-crash fault in real mode", () => {
   test("a clock jump sent to a killed server is refused with the reason; the harness goes on", async () => {
@@ -45,7 +48,7 @@ describe("the server-crash fault in real mode", () => {
     assert.deepEqual(edges, ["fault-start:ok", "fault-end:ok"], "the kill and the restart, each recorded once")
     const killed = events.find((event) => event.actor === "fault-0-server-crash" && event.kind === "fault-start")!
     const counts = countsOf(outcome.history, passengerCount)
-    assert.ok(counts.ticketsIssued > 0, "no ticket was issued")
+    assert.ok(counts.ticketsIssued > 0, `no ticket was issued: ${JSON.stringify(counts)}`)
     const issuedAfterRestart = events.filter((event) => event.kind === "ticket-received" && event.atMs >= killed.atMs)
     assert.ok(issuedAfterRestart.length > 0, "no ticket was received after the server came back")
     for (const invariant of outcome.invariants) assert.equal(invariant.violations, 0, `${invariant.name}: ${JSON.stringify(invariant.witness)}`)

@@ -6,7 +6,6 @@
  * against the same database. Runs in the PostgreSQL pass of `npm test` (CHUNYUN_TEST_STORE=postgres).
  */
 import assert from "node:assert/strict"
-import { fileURLToPath } from "node:url"
 import { after, before, describe, test } from "node:test"
 import { NodeHttpClient } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -24,6 +23,7 @@ import { freshTestSchema, testStoreKind } from "../testing/TestStore.js"
 import type { TestSchema } from "../testing/TestStore.js"
 import { loader } from "./migrations.js"
 import { postgresStore } from "./Postgres.js"
+import { testCliEntry } from "../testing/Ops.js"
 
 const processCount = 4
 /** customers racing for one seat: a quarter through each process */
@@ -31,7 +31,7 @@ const crowdSize = 80
 const registrationBatchSize = 20
 /** as many seats as customers racing for them: every one must get a seat */
 const seatsForAll = 40
-const cliEntry = fileURLToPath(new URL("../../cli/main.ts", import.meta.url))
+const cliEntry = testCliEntry
 /** five stops: the ten journeys between them overlap in every way two segments can */
 const segmentStations = ["AAA", "BBB", "CCC", "DDD", "EEE"] as const
 const segmentSeats = 2

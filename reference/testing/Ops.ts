@@ -14,6 +14,7 @@ import { Effect, ManagedRuntime } from "effect"
 import type { Layer } from "effect"
 import { audit } from "../../simulator/Auditor.js"
 import { History } from "../../simulator/History.js"
+import { nodeArgsToRun } from "../../simulator/Real.js"
 import { sqliteStore } from "../Server.js"
 import { generateServeSecrets, serveSecretsEnv, serveSecretsEnvironment } from "../ServeSecrets.js"
 import type { ServeSecrets } from "../ServeSecrets.js"
@@ -21,7 +22,11 @@ import { postgresStore } from "../Store/Postgres.js"
 import { freshTestSchema } from "./TestStore.js"
 import type { TestStoreKind } from "./TestStore.js"
 
-const cliEntry = fileURLToPath(new URL("../../cli/main.ts", import.meta.url))
+/**
+ * The program the tests start: the bundle `npm test` built (CHUNYUN_CLI_BUNDLE: the same sources, loaded in a fifth
+ * of the CPU), else cli/main.ts through tsx.
+ */
+export const testCliEntry = process.env["CHUNYUN_CLI_BUNDLE"] || fileURLToPath(new URL("../../cli/main.ts", import.meta.url))
 /**
  * how long a child server has to print its listening line: a bound for a server that never starts, not a speed
  * limit (on a loaded two-core machine a start, TypeScript loading included, took over 30 s)
@@ -55,7 +60,7 @@ export interface ChildServer {
  */
 export const spawnServer = (args: ReadonlyArray<string>, secrets: ServeSecrets | null = generateServeSecrets()): ChildServer => {
   const { [serveSecretsEnvironment.adminKey]: _adminKey, [serveSecretsEnvironment.gatewayWebhookSecret]: _secret, ...inherited } = process.env
-  const child = spawn(process.execPath, ["--import", "tsx", cliEntry, "serve", "--port", "0", ...args], {
+  const child = spawn(process.execPath, [...nodeArgsToRun(testCliEntry), "serve", "--port", "0", ...args], {
     stdio: ["ignore", "pipe", "pipe"], env: secrets === null ? inherited : { ...inherited, ...serveSecretsEnv(secrets) }
   })
   let stderrText = ""
