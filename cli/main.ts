@@ -125,7 +125,7 @@ const oneOf = <T extends string>(name: string, choices: ReadonlyArray<T>, text: 
   return value as T
 }
 
-/** `serve`'s flags for the design variants of issue 7 (simulator/Real.ts serverDesignArgs passes them). */
+/** `serve`'s flags for the design variants (simulator/Real.ts serverDesignArgs passes them). */
 const designSettings = (values: Record<string, string | boolean | undefined>) => {
   const text = (name: string) => typeof values[name] === "string" ? values[name] as string : undefined
   return {

@@ -68,7 +68,7 @@ export interface ServerSettings {
    *   retried request is executed again (invariant 8)
    */
   readonly plantedBug: PlantedBug
-  // ---- design variants (issue 7): the waiting queue, group commit of holds, issuance ----
+  // ---- design variants: the waiting queue, group commit of holds, issuance ----
   /** holds a run's waiting queue (inventory "queue") admits behind the one being served; beyond it `HoldQueueFull` */
   readonly maxQueuedHoldsPerRun: number
   /** one transaction per hold request, or the holds of one tick grouped into one transaction (group commit) */

@@ -1,5 +1,5 @@
 /**
- * The crash test (DESIGN.md invariant 3): `chunyun serve` is a child process on a durable store; customers
+ * The crash test (invariant payment-ends-in-one-ticket, docs/design.md): `chunyun serve` is a child process on a durable store; customers
  * pay over HTTP while it SIGKILLs itself at a named fault point (reference/FaultPoints.ts) or is SIGKILLed by
  * the test at a random instant. Each restart on the same store must finish every captured-but-unissued
  * order, and at the end the auditor finds nothing, every payment answered 201 ends issued with the ticket it

@@ -2,7 +2,7 @@
  * Offline gates (seeds 000, 003: the ticket is verified with the public key, so a gate that lost its link
  * keeps admitting). When the link is back the gate syncs what it admitted. Each admission redeems its ticket
  * with the same conditional write as an online scan, so the first admission — online or offline — owns the
- * ticket; a later one is a double admission, recorded and counted, never hidden (DESIGN.md invariant 5).
+ * ticket; a later one is a double admission, recorded and counted, never hidden (invariant admitted-once, docs/design.md).
  * A binding the gate could not check (the salt never leaves the server) is checked here, and a mismatch is
  * reported the same way.
  */

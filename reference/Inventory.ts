@@ -1,6 +1,6 @@
 /**
  * The seat inventory port: how a hold takes a seat that is free on every segment of its journey. Each
- * variant is a real design an architect may want to compare (issue 7); all safe ones pass the same tests.
+ * variant is a real design an architect may want to compare; all safe ones pass the same tests.
  *
  * - conditional (default): one `UPDATE … WHERE (occupied_mask & m) = 0` on the first free seat. The
  *   store serialises writers on the row, and the condition is re-checked under the lock.

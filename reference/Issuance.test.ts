@@ -1,5 +1,5 @@
 /**
- * The issuance and payment designs of issue 7 pass one suite over real HTTP: for each of `after-commit`,
+ * The issuance and payment designs pass one suite over real HTTP: for each of `after-commit`,
  * `inline` and `worker` issuance, paid from the wallet or through the gateway's signed callback, a crowd
  * paying at once gets exactly one verifying ticket per order and every outbox row is claimed once, and a
  * replayed payment issues nothing more. Then what tells the designs apart: inline claims the outbox row in

@@ -1,6 +1,6 @@
 /**
  * The run report: JSON first (this schema), then HTML and the stdout summary are rendered from it.
- * Field names follow ../shared/DESIGN.md ("reports/"). All durations are integer milliseconds.
+ * Field names are those of docs/design.md ("What a run writes"). All durations are integer milliseconds.
  */
 import { Schema } from "effect"
 

@@ -1,5 +1,5 @@
 /**
- * The design matrix's comparison (issue 7): a row per combination of server designs, from its run report
+ * The design matrix's comparison: a row per combination of server designs, from its run report
  * and its history, the best value of each column marked. JSON first (this schema), then the text table
  * and the HTML page (matrixHtml.ts) are rendered from it.
  */

@@ -1,5 +1,5 @@
 /**
- * The auditor: the eight invariants of DESIGN.md, checked after a run against the store and the history. Each
+ * The auditor: the invariants of docs/design.md, checked after a run against the store and the history. Each
  * check is independent of the code it audits (plain SQL over the tables, or the recorded events), and a
  * violation carries a witness: the statement naming the rows that break it, then the history events of the
  * actors involved (simulator/audits/Witness.ts), and the actors' names for the replay command line.
@@ -40,12 +40,12 @@ export const audit = (history: History, options: AuditOptions = {}) =>
       ["holds-released", "Every expired hold releases its seats (6)", holdsReleased(history, options)],
       ["carrier-within-capacity", "No SIM carrier holds more than its capacity; every ticket is in exactly one place (7)", carriersWithinCapacity],
       ["charged-once", "A retried request with the same idempotency key never charges twice (8)", chargedOnce(history)],
-      // beyond DESIGN.md's eight: a remote booking is paid by the card it was booked with, at a kiosk, and no other way
+      // a remote booking is paid by the card it was booked with, at a kiosk, and no other way
       ["remote-card-paid-by-booked-card", "A remote booking is paid only by its booked card, swiped at a kiosk", remoteCardPaidByBookedCard]
     ]
     const results: Array<InvariantResult> = []
     for (const [name, description, check] of checks) results.push(invariantResult(name, description, yield* check, index))
-    // beyond DESIGN.md's eight: a kiosk's print job is never lost or printed twice (issue 5)
+    // a kiosk's print job is never lost or printed twice
     results.push(yield* printJobsPrintedOnce(history))
     return results
   })

@@ -1,5 +1,5 @@
 /**
- * How busy the machine was with work that is not the run's own (issue 7: a design matrix compared rows
+ * How busy the machine was with work that is not the run's own (a design matrix compared rows
  * measured while the test suite shared the cores, and PostgreSQL rows issued 9 of 290 tickets). Real-mode
  * numbers are wall-clock numbers, so a row is only comparable with the others when the machine was quiet.
  *

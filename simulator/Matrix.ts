@@ -1,5 +1,5 @@
 /**
- * The design matrix (issue 7): one scenario run across every combination of server designs, then one
+ * The design matrix: one scenario run across every combination of server designs, then one
  * comparison. An axis is a field of the scenario's `server` section (`inventory`, `issuance`,
  * `batching`, `payment`, or any numeric knob such as `outboxPollIntervalMs`) or `store`:
  *

@@ -127,7 +127,7 @@ export const startServerProcess = (
     child.on("error", (error) => { clearTimeout(timer); reject(error) })
   })
 
-/** The scenario's server design (issue 7's knobs) as `chunyun serve` flags. */
+/** The scenario's server design (its variant knobs) as `chunyun serve` flags. */
 export const serverDesignArgs = (scenario: Scenario, options: RunOptions = {}): ReadonlyArray<string> => [
   "--inventory", scenario.server.inventory, ...(options.allowUnsafeInventory ? ["--unsafe"] : []),
   "--max-queued-holds", String(scenario.server.maxQueuedHoldsPerRun),

@@ -1,5 +1,5 @@
 /**
- * From a run's outcome to the Report of DESIGN.md. Wall-clock facts (startedAt, wall duration, code
+ * From a run's outcome to the Report of docs/design.md. Wall-clock facts (startedAt, wall duration, code
  * version) are passed in by the caller: they are not part of the simulation.
  */
 import { createHash } from "node:crypto"

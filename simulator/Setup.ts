@@ -101,6 +101,6 @@ export const phoneEnvironment = (
     maxTicketPolls: scenario.passengers.maxTicketPolls,
     arriveBeforeDepartureMs: scenario.checkin.arriveBeforeDepartureMs,
     qrPixelSampleRate: scenario.checkin.qrPixelSampleRate,
-    // the design variant `server.payment: gateway` (issue 7): the app pays as the `app-gateway` journey does
+    // the design variant `server.payment: gateway`: the app pays as the `app-gateway` journey does
     ...(scenario.server.payment === "gateway" ? { gatewayPayment: defaultGatewayPaymentLimits } : {})
   }))

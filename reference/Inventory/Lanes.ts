@@ -1,5 +1,5 @@
 /**
- * Two designs that put holds in line before they reach the store (issue 7), on one mechanism: a lane.
+ * Two designs that put holds in line before they reach the store, on one mechanism: a lane.
  *
  * - The waiting queue (12306's 排队): one lane per train run; its holds are served one at a time, in
  *   arrival order, and each learns how many were ahead of it. The queue has a bound: past it the hold

@@ -1,5 +1,5 @@
 /**
- * The `fan` journey (issue 5's stadium-gates): a fan holds an event ticket bought before the gates open and
+ * The `fan` journey (the stadium-gates scenario): a fan holds an event ticket bought before the gates open and
  * walks to a gate. The tickets are bought honestly but in bulk: an organiser (a real customer with a wallet)
  * orders them for the fans in group orders of `groupOrderSize` (POST /group-orders: one transaction, one
  * order + payment + signed ticket per fan), so 50,000 tickets take ~100 requests, not 300,000 app calls.
