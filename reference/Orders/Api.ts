@@ -1,4 +1,5 @@
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import type { HttpMethod } from "@effect/platform/HttpMethod"
 import { Schema } from "effect"
 import { CustomerAuth } from "../Auth/Api.js"
 import {
@@ -56,22 +57,27 @@ export type Order = typeof Order.Type
 
 const orderIdPath = Schema.Struct({ orderId: OrderId })
 
+/**
+ * The refusals of every endpoint that takes a hold (an app's order, a kiosk's walk-up sale, a remote booking): the
+ * run, the segment, the sales close, the seat lock's answers and a kind sold only as group orders.
+ */
+export const withHoldRefusals = <Name extends string, Method extends HttpMethod, Path, UrlParams, Payload, Headers, Success, E, R, RE>(
+  endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, Method, Path, UrlParams, Payload, Headers, Success, E, R, RE>
+) =>
+  endpoint
+    .addError(TrainRunNotFound)
+    .addError(InvalidSegment)
+    .addError(SalesClosed)
+    .addError(SoldOut)
+    .addError(SeatTaken)
+    .addError(HoldQueueFull)
+    .addError(HoldContended)
+    .addError(EventSoldAsGroupOrders)
+    .addError(UnknownSeatClass)
+    .addError(UnknownSeat)
+
 export class OrdersApi extends HttpApiGroup.make("orders")
-  .add(
-    HttpApiEndpoint.post("hold", "/orders")
-      .setPayload(HoldRequest)
-      .addSuccess(Order, { status: 201 })
-      .addError(TrainRunNotFound)
-      .addError(InvalidSegment)
-      .addError(SalesClosed)
-      .addError(SoldOut)
-      .addError(SeatTaken)
-      .addError(HoldQueueFull)
-      .addError(HoldContended)
-      .addError(EventSoldAsGroupOrders)
-      .addError(UnknownSeatClass)
-      .addError(UnknownSeat)
-  )
+  .add(withHoldRefusals(HttpApiEndpoint.post("hold", "/orders").setPayload(HoldRequest).addSuccess(Order, { status: 201 })))
   .add(
     HttpApiEndpoint.get("getOrder", "/orders/:orderId")
       .setPath(orderIdPath)

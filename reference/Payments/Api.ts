@@ -6,17 +6,15 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSecurity } fro
 import { Context, Schema } from "effect"
 import { AdminAuth, CustomerAuth } from "../Auth/Api.js"
 import {
-  Fen, HoldDisplaced, HoldExpired, IdempotencyKeyReused, InvalidSegment, OrderId, OrderNotFound, OrderNotPayable, OrderState,
-  PhoneNumber, RunId, SalesClosed, SeatTaken, SoldOut, StationCode, TicketId, TrainRunNotFound, TransferId, Unauthorized
+  Fen, HoldDisplaced, HoldExpired, IdempotencyKeyReused, OrderId, OrderNotFound, OrderNotPayable, OrderState,
+  PhoneNumber, RunId, StationCode, TicketId, TransferId, Unauthorized
 } from "../Domain.js"
 import { IdempotencyHeaders } from "../Accounts/Api.js"
-import { UnknownSeat, UnknownSeatClass } from "../Catalog/Errors.js"
-import { EventSoldAsGroupOrders } from "../GroupOrders/Api.js"
-import { HoldContended, HoldQueueFull } from "../Inventory/Errors.js"
-import { Order } from "../Orders/Api.js"
+import { Order, withHoldRefusals } from "../Orders/Api.js"
 import {
-  CardDeclined, GatewayAmountMismatch, GatewayCallbackStale, GatewayChargeNotFound, GatewayChargeUnconfirmed, GatewaySignatureInvalid,
-  NoGatewayPayment, NothingToPickUp, PaymentInProgress, PrintJobAlreadyPrinted, PrintJobNotFound, TicketAlreadyPrinted
+  CardDeclined, GatewayAmountMismatch, GatewayCallbackStale, GatewayChargeNotFound, GatewayChargeUnconfirmed,
+  GatewaySignatureInvalid, NoGatewayPayment, NothingToPickUp, PaymentInProgress, PrintJobAlreadyPrinted,
+  PrintJobNotFound, TicketAlreadyPrinted
 } from "./Errors.js"
 import { InvalidVoucherCode, VoucherAlreadyRedeemed, VoucherNotFound, VoucherNotRedeemable } from "../Delivery/Errors.js"
 import { ChargeId, GatewayNotification, SignatureHex, signatureHeader } from "./GatewayNotification.js"
@@ -209,19 +207,7 @@ export class PaymentsAdminApi extends HttpApiGroup.make("paymentsAdmin")
 
 export class KioskApi extends HttpApiGroup.make("kiosk")
   .add(
-    HttpApiEndpoint.post("holdWalkUp", "/kiosk/orders")
-      .setPayload(WalkUpHold)
-      .addSuccess(KioskOrder, { status: 201 })
-      .addError(TrainRunNotFound)
-      .addError(InvalidSegment)
-      .addError(SalesClosed)
-      .addError(SoldOut)
-      .addError(HoldQueueFull)
-      .addError(HoldContended)
-      .addError(EventSoldAsGroupOrders)
-      .addError(SeatTaken)
-      .addError(UnknownSeat)
-      .addError(UnknownSeatClass)
+    withHoldRefusals(HttpApiEndpoint.post("holdWalkUp", "/kiosk/orders").setPayload(WalkUpHold).addSuccess(KioskOrder, { status: 201 }))
   )
   .add(
     HttpApiEndpoint.get("getKioskOrder", "/kiosk/orders/:orderId")

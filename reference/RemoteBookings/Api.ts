@@ -9,14 +9,9 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity } from "@effect/platform"
 import { Context, Schema } from "effect"
 import { AdminAuth, CustomerAuth } from "../Auth/Api.js"
-import { UnknownSeat, UnknownSeatClass } from "../Catalog/Errors.js"
 import { CustomerName } from "../Customers/Api.js"
-import {
-  InvalidCredentials, InvalidSegment, Password, PhoneNumber, RunId, SalesClosed, SeatTaken, SoldOut, StationCode, TrainRunNotFound, Unauthorized
-} from "../Domain.js"
-import { EventSoldAsGroupOrders } from "../GroupOrders/Api.js"
-import { HoldContended, HoldQueueFull } from "../Inventory/Errors.js"
-import { Order } from "../Orders/Api.js"
+import { InvalidCredentials, Password, PhoneNumber, RunId, StationCode, Unauthorized } from "../Domain.js"
+import { Order, withHoldRefusals } from "../Orders/Api.js"
 
 /** A bank card's number (PAN) as the booker gives it: 13 to 19 digits. Never stored, never in an answer. */
 export const CardNumber = Schema.String.pipe(Schema.pattern(/^\d{13,19}$/), Schema.brand("CardNumber"))
@@ -83,19 +78,7 @@ export class AgentAuth extends HttpApiMiddleware.Tag<AgentAuth>()("AgentAuth", {
 export class RemoteBookingsApi extends HttpApiGroup.make("remoteBookings")
   .add(
     // the web or app booking centre: the logged-in customer books for themselves
-    HttpApiEndpoint.post("bookRemoteCard", "/remote-bookings")
-      .setPayload(RemoteBookingRequest)
-      .addSuccess(RemoteBooking, { status: 201 })
-      .addError(TrainRunNotFound)
-      .addError(InvalidSegment)
-      .addError(SalesClosed)
-      .addError(SoldOut)
-      .addError(HoldQueueFull)
-      .addError(HoldContended)
-      .addError(EventSoldAsGroupOrders)
-      .addError(SeatTaken)
-      .addError(UnknownSeat)
-      .addError(UnknownSeatClass)
+    withHoldRefusals(HttpApiEndpoint.post("bookRemoteCard", "/remote-bookings").setPayload(RemoteBookingRequest).addSuccess(RemoteBooking, { status: 201 }))
       .middleware(CustomerAuth)
   )
   .add(
@@ -107,19 +90,7 @@ export class RemoteBookingsApi extends HttpApiGroup.make("remoteBookings")
   )
   .add(
     // the call centre: a signed-in agent books for the caller on the line
-    HttpApiEndpoint.post("bookForCaller", "/agent/remote-bookings")
-      .setPayload(CallerBookingRequest)
-      .addSuccess(RemoteBooking, { status: 201 })
-      .addError(TrainRunNotFound)
-      .addError(InvalidSegment)
-      .addError(SalesClosed)
-      .addError(SoldOut)
-      .addError(HoldQueueFull)
-      .addError(HoldContended)
-      .addError(EventSoldAsGroupOrders)
-      .addError(SeatTaken)
-      .addError(UnknownSeat)
-      .addError(UnknownSeatClass)
+    withHoldRefusals(HttpApiEndpoint.post("bookForCaller", "/agent/remote-bookings").setPayload(CallerBookingRequest).addSuccess(RemoteBooking, { status: 201 }))
       .middleware(AgentAuth)
   ) {}
 
