@@ -190,7 +190,7 @@ export const cinemaJourney = (env: CinemaEnvironment, passenger: Passenger, afte
   function holdChosenSeat(client: ApiClient, showing: CinemaShowingOnSale, wantsHotSeat: boolean, firstAttempt: number) {
     return Effect.gen(function* () {
       for (let attempt = firstAttempt; attempt <= env.cinema.maxSeatAttempts; attempt++) {
-        const map = yield* call("seat-map", client.catalog.seatMap({ path: { runId: showing.runId }, urlParams: {} }), (read) => ({ free: read.counts.free }))
+        const map = yield* call("seat-map", client.catalog.seatMap({ path: { runId: showing.runId }, urlParams: { thumbnail: false } }), (read) => ({ free: read.counts.free }))
         const free = freeSeatsByHotness(map, showing.hall)
         if (free.length === 0) return yield* Effect.as(note("gave-up", "SoldOut"), undefined)
         const choices = wantsHotSeat ? free.slice(0, env.cinema.seatChoiceWidth) : free

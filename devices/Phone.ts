@@ -220,7 +220,7 @@ export const holdChosenSeat = (phone: AppPhone, trip: Trip, choice: SeatChoice) 
     const { env } = phone
     const journey = { runId: env.runIdOf(trip.train), fromStation: trip.fromStation, toStation: trip.toStation }
     const map = yield* phone.call("seat-map", env.anonymous.catalog.seatMap({
-      path: { runId: journey.runId }, urlParams: { from: trip.fromStation, to: trip.toStation }
+      path: { runId: journey.runId }, urlParams: { from: trip.fromStation, to: trip.toStation, thumbnail: false }
     }), (read) => ({ free: read.counts.free }))
     const seat = yield* chooseSeatOnMap(map)
     if (seat === undefined) return yield* Effect.fail(new NoSeatOnMap())

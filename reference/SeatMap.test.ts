@@ -18,14 +18,16 @@ import type { TestServer } from "./testing/TestServer.js"
 
 /** RGB of the thumbnail's pixel at the centre of grid cell (row, column), counting rows over all sections. */
 const pixelsOf = async (map: SeatMap) => {
-  const image = await loadImage(Buffer.from(map.thumbnail.pngBase64, "base64"))
-  assert.deepEqual([image.width, image.height], [map.thumbnail.widthPx, map.thumbnail.heightPx])
+  const thumbnail = map.thumbnail
+  assert.ok(thumbnail, "the map has a thumbnail")
+  const image = await loadImage(Buffer.from(thumbnail.pngBase64, "base64"))
+  assert.deepEqual([image.width, image.height], [thumbnail.widthPx, thumbnail.heightPx])
   const canvas = createCanvas(image.width, image.height)
   const context = canvas.getContext("2d")
   context.drawImage(image, 0, 0)
   const data = context.getImageData(0, 0, image.width, image.height).data
   return (row: number, column: number) => {
-    const pitch = map.thumbnail.cellPitchPx
+    const pitch = thumbnail.cellPitchPx
     const offset = ((row * pitch + 1) * image.width + (column * pitch + 1)) * 4
     return [data[offset], data[offset + 1], data[offset + 2]]
   }
@@ -38,9 +40,10 @@ describe("seat map", () => {
   })
   after(() => server.close())
 
-  const seatMapOf = (runId: RunId, from?: string, to?: string) =>
+  const seatMapOf = (runId: RunId, from?: string, to?: string, thumbnail?: boolean) =>
     server.run(Effect.flatMap(anonymousClient(server.baseUrl), (client) => client.catalog.seatMap({
-      path: { runId }, urlParams: { ...(from ? { from: from as StationCode } : {}), ...(to ? { to: to as StationCode } : {}) }
+      path: { runId },
+      urlParams: { ...(from ? { from: from as StationCode } : {}), ...(to ? { to: to as StationCode } : {}), ...(thumbnail === undefined ? {} : { thumbnail }) }
     })))
 
   test("a showing's map: held, sold, and an expired hold shown free, in the grid and on the thumbnail", async () => {
@@ -63,14 +66,22 @@ describe("seat map", () => {
     assert.deepEqual(map.sections[0]!.rows[2]!.seatCodes, [])
     assert.deepEqual(map.sections[0]!.rows[3]!.seatCodes, ["03-01", "03-02", "03-03", "03-04"])
 
-    assert.equal(map.thumbnail.cellPitchPx, server.settings.seatMapThumbnailSeatPx + 1)
-    assert.deepEqual([map.thumbnail.widthPx, map.thumbnail.heightPx], [7 * map.thumbnail.cellPitchPx, 4 * map.thumbnail.cellPitchPx])
+    const thumbnail = map.thumbnail
+    assert.ok(thumbnail, "a map asked for without options has a thumbnail")
+    assert.equal(thumbnail.cellPitchPx, server.settings.seatMapThumbnailSeatPx + 1)
+    assert.deepEqual([thumbnail.widthPx, thumbnail.heightPx], [7 * thumbnail.cellPitchPx, 4 * thumbnail.cellPitchPx])
     const pixel = await pixelsOf(map)
     assert.deepEqual(pixel(0, 0), [...seatStatusRgb.held])
     assert.deepEqual(pixel(0, 1), [...seatStatusRgb.free])
     assert.deepEqual(pixel(3, 2), [...seatStatusRgb.sold])
     assert.deepEqual(pixel(0, 3), [...backgroundRgb], "the aisle stays background")
     assert.deepEqual(pixel(2, 1), [...backgroundRgb], "the cross aisle stays background")
+
+    const listOnly = await seatMapOf(showing.runId, undefined, undefined, false)
+    assert.equal(listOnly.thumbnail, undefined, "thumbnail=false leaves the picture out")
+    const { thumbnail: _, atMs: __, ...withoutPicture } = map
+    const { atMs: ___, ...listed } = listOnly
+    assert.deepEqual(listed, withoutPicture, "the seat list is the same with or without the picture")
   })
 
   test("a train's map is per journey, coaches stacked on the thumbnail", async () => {

@@ -60,7 +60,7 @@ export class SeatMaps extends Effect.Service<SeatMaps>()("SeatMaps", {
         return { kind, fromIndex, toIndex, fromStation: from, toStation: to }
       })
 
-    const seatMap = (runId: RunId, params: { from?: StationCode | undefined; to?: StationCode | undefined }) =>
+    const seatMap = (runId: RunId, params: { from?: StationCode | undefined; to?: StationCode | undefined; thumbnail?: boolean | undefined }) =>
       Effect.gen(function* () {
         const journey = yield* journeyOf(runId, params.from, params.to)
         const mask = segmentMask(journey.fromIndex, journey.toIndex)
@@ -90,7 +90,7 @@ export class SeatMaps extends Effect.Service<SeatMaps>()("SeatMaps", {
         const map: SeatMap = {
           runId, kind: journey.kind, fromStation: journey.fromStation, toStation: journey.toStation, atMs: nowMs,
           legend: seatMapLegend, counts: { free: seats.length - held - sold, held, sold }, sections,
-          thumbnail: renderThumbnail(sections, config.seatMapThumbnailSeatPx)
+          ...(params.thumbnail === false ? {} : { thumbnail: renderThumbnail(sections, config.seatMapThumbnailSeatPx) })
         }
         return map
       }).pipe(Effect.withSpan("SeatMaps.seatMap"))

@@ -81,7 +81,12 @@ export const SearchParams = Schema.Struct({ from: StationCode, to: StationCode, 
 export const SeatMapParams = Schema.Struct({
   /** a train's journey; a showing or an event has one segment and needs neither */
   from: Schema.optional(StationCode),
-  to: Schema.optional(StationCode)
+  to: Schema.optional(StationCode),
+  /**
+   * `false` leaves the PNG thumbnail out: a device that reads the seat list (to choose a seat) needs no picture,
+   * and drawing one costs the server more than reading the statuses. Default `true`.
+   */
+  thumbnail: Schema.optional(Schema.BooleanFromString)
 })
 
 export const SeatMapRow = Schema.Struct({
@@ -115,7 +120,8 @@ export const SeatMap = Schema.Struct({
   legend: Schema.Struct({ free: Schema.String, held: Schema.String, sold: Schema.String, gap: Schema.String }),
   counts: Schema.Struct({ free: Schema.Number, held: Schema.Number, sold: Schema.Number }),
   sections: Schema.Array(SeatMapSection),
-  thumbnail: SeatMapThumbnail
+  /** absent when the request said `thumbnail=false` */
+  thumbnail: Schema.optional(SeatMapThumbnail)
 })
 export type SeatMap = typeof SeatMap.Type
 
