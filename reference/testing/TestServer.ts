@@ -17,7 +17,7 @@ import { appLayer, sweepers } from "../Server.js"
 import { postgresStore } from "../Store/Postgres.js"
 import { freshTestSchema, openTestStore, testStoreKind } from "./TestStore.js"
 import type { TestStore, TestStoreKind } from "./TestStore.js"
-import { bearer, credentialedView, makeClient } from "../../devices/Client.js"
+import { bearer, makeClient } from "../../devices/Client.js"
 import type { ApiClient } from "../../devices/Client.js"
 
 /** scrypt N for tests: 1 MiB of memory per hash instead of the 16 MiB of Node's default N = 16384 */
@@ -186,24 +186,8 @@ export const storeQuery = <Row extends object>(statement: string, ...params: Rea
 
 // ---- typed clients ------------------------------------------------------------------------------
 
-/**
- * One derived client per HTTP client and base URL: deriving compiles every endpoint's schemas (tens of ms and
- * megabytes of garbage), so the test clients below are views of it with their own headers (`credentialedView`).
- * Keyed by the HttpClient service, so a client never outlives the runtime whose connections it uses.
- */
-const derivedClients = new WeakMap<HttpClient.HttpClient, Map<string, ApiClient>>()
-const sharedClient = (baseUrl: string) =>
-  Effect.flatMap(HttpClient.HttpClient, (http) => {
-    const byBaseUrl = derivedClients.get(http) ?? new Map<string, ApiClient>()
-    derivedClients.set(http, byBaseUrl)
-    const cached = byBaseUrl.get(baseUrl)
-    if (cached !== undefined) return Effect.succeed(cached)
-    return Effect.tap(makeClient(baseUrl), (client) => Effect.sync(() => byBaseUrl.set(baseUrl, client)))
-  })
-
-/** The API's client with these headers on every request. */
-export const clientWithHeaders = (baseUrl: string, headers: Readonly<Record<string, string>>) =>
-  Effect.map(sharedClient(baseUrl), (client) => credentialedView(client, headers))
+/** The API's client with these headers on every request (a view of one derived client: devices/Client.ts). */
+export const clientWithHeaders = (baseUrl: string, headers: Readonly<Record<string, string>>) => makeClient(baseUrl, headers)
 
 export const anonymousClient = (baseUrl: string) => clientWithHeaders(baseUrl, {})
 export type ChunyunClient = ApiClient
