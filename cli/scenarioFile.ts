@@ -29,12 +29,35 @@ export const decodeScenario = (file: string, value: unknown): Scenario => {
   throw new ScenarioFileError(issues.map((issue) => `${file}: at ${formatPath(issue.path)}: ${issue.message}`).join("\n"))
 }
 
+const isUnknownExtension = (error: unknown) =>
+  typeof error === "object" && error !== null && "code" in error && error.code === "ERR_UNKNOWN_FILE_EXTENSION"
+
+const isCommonJsExports = (value: unknown): value is { default?: unknown } =>
+  typeof value === "object" && value !== null && "__esModule" in value && value.__esModule === true
+
+/**
+ * Imports a module by URL. A TypeScript file needs tsx's loader: the `chunyun` command and `npm start` run with it
+ * registered for the whole process; a process started without it (the bundled program) loads that one file, and
+ * what it imports, through tsx's scoped loader.
+ */
+const importModule = async (url: string): Promise<{ default?: unknown }> => {
+  try {
+    return await import(url)
+  } catch (error) {
+    if (!isUnknownExtension(error)) throw error
+    const { tsImport } = await import("tsx/esm/api")
+    const loaded: { default?: unknown } = await tsImport(url, import.meta.url)
+    // a file outside any `"type": "module"` package loads as CommonJS: its exports are the namespace's default
+    return isCommonJsExports(loaded.default) ? loaded.default : loaded
+  }
+}
+
 export const loadScenario = async (file: string): Promise<Scenario> => {
   const absolute = resolve(file)
   if (!existsSync(absolute)) throw new ScenarioFileError(`${file}: no such scenario file`)
   let module: { default?: unknown }
   try {
-    module = await import(pathToFileURL(absolute).href)
+    module = await importModule(pathToFileURL(absolute).href)
   } catch (error) {
     throw new ScenarioFileError(`${file}: cannot be loaded: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`)
   }

@@ -16,19 +16,17 @@ export const defaultCliTimeoutMs = 300_000
 export interface CliResult { readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly stdout: string; readonly stderr: string }
 
 /**
- * Commands that load no TypeScript at run time (a scenario file is imported as TypeScript: run, matrix, export-k6,
- * replay) may run from the bundle `npm test` built (CHUNYUN_CLI_BUNDLE), which loads in a fifth of the CPU.
+ * The program: the bundle `npm test` built (CHUNYUN_CLI_BUNDLE), which loads in a fifth of the CPU and loads
+ * scenario files through tsx's scoped loader, or else cli/main.ts through tsx, as `npm run chunyun` runs it.
  */
-const commandsWithoutScenarioFiles: ReadonlySet<string> = new Set(["compare", "serve", "restore"])
-
-const programFor = (args: ReadonlyArray<string>): ReadonlyArray<string> => {
+const programFor = (): ReadonlyArray<string> => {
   const bundle = process.env["CHUNYUN_CLI_BUNDLE"]
-  return bundle && commandsWithoutScenarioFiles.has(args[0] ?? "") ? [bundle] : ["--import", "tsx", "cli/main.ts"]
+  return bundle ? [bundle] : ["--import", "tsx", "cli/main.ts"]
 }
 
 export const chunyun = (args: ReadonlyArray<string>, timeoutMs = defaultCliTimeoutMs): Promise<CliResult> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...programFor(args), ...args], {
+    const child = spawn(process.execPath, [...programFor(), ...args], {
       cwd: projectDirectory, timeout: timeoutMs, stdio: ["ignore", "pipe", "pipe"]
     })
     let stdout = ""
