@@ -125,6 +125,19 @@ export const storeDigest = (server: TestServer): Promise<StoreDigest> =>
     return digest
   }))
 
+/**
+ * SQLite's count of rows the server's connection has inserted, updated or deleted since it opened (rolled-back
+ * statements included): the same count twice means no row changed in between, and no digest is needed. The
+ * in-process test server writes through that one connection. PostgreSQL keeps no such exact count: undefined.
+ */
+export const storeWriteCount = (server: TestServer): Promise<number | undefined> =>
+  server.run(Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    if (sql.onDialectOrElse({ pg: () => true, orElse: () => false })) return undefined
+    const [row] = yield* storeQuery<{ writes: number }>("SELECT total_changes() AS writes")
+    return Number(row?.writes)
+  }))
+
 /** The tables whose rows differ, with their row count and hash before → after. */
 export const changedTables = (before: StoreDigest, after: StoreDigest): ReadonlyArray<string> =>
   [...new Set([...before.keys(), ...after.keys()])]
