@@ -70,3 +70,14 @@ test("the gates' summary counts the codes a camera could not read, the phones' e
     [gates?.qrUnreadable, gates?.qrEnlarged, gates?.admittedEnlarged, gates?.unreadableGaveUp, gates?.admittedOnline, gates?.glareRetries],
     [4, 3, 1, 1, 2, 0])
 })
+
+test("a percentile never reads above the max: HDR's bucket top is clamped to the largest value recorded", () => {
+  // 5,737 ms falls in a bucket 4 ms wide whose top is 5,739
+  const summary = summarize([12, 40, 5_737])
+  assert.equal(summary.max, 5_737)
+  for (const [name, value] of Object.entries(summary)) assert.ok(value <= summary.max, `${name} ${value} is above the max ${summary.max}`)
+  assert.equal(summary.p999, 5_737)
+  const distribution = distributionOf(Array.from({ length: 1_000 }, (_, index) => index === 999 ? 70_490 : 100 + index))
+  for (const point of distribution.points) assert.ok(point.valueMs <= 70_490, `${point.percentile}%: ${point.valueMs} is above the max 70,490`)
+  assert.equal(distribution.points.at(-1)?.valueMs, 70_490)
+})

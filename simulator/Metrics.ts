@@ -31,11 +31,24 @@ export const distributionStepsPerDecade = 10
 /** 99.9999%: beyond it a run of this size has no data, the max stands for the rest */
 export const maxDistributionDecades = 6
 
-const withHistogram = <A>(valuesMs: ReadonlyArray<number>, read: (histogram: hdr.Histogram) => A): A => {
+/** A histogram of the values and what it reads; `atPercentile` never reads above the largest value recorded. */
+interface Recorded {
+  /** HDR's value at the percentile: the top of its bucket (3 significant digits), clamped to the max */
+  readonly atPercentile: (percentile: number) => number
+  readonly max: number
+}
+
+const withHistogram = <A>(valuesMs: ReadonlyArray<number>, read: (recorded: Recorded) => A): A => {
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: maxTrackableLatencyMs, numberOfSignificantValueDigits: 3 })
   try {
-    for (const value of valuesMs) histogram.recordValue(Math.max(0, Math.round(value)))
-    return read(histogram)
+    let max = 0
+    for (const value of valuesMs) {
+      const recorded = Math.max(0, Math.round(value))
+      histogram.recordValue(recorded)
+      if (recorded > max) max = recorded
+    }
+    // the top of the max's bucket is above the max itself (5,737 ms reads 5,739): a percentile never exceeds the max
+    return read({ atPercentile: (percentile) => Math.min(histogram.getValueAtPercentile(percentile), max), max })
   } finally {
     histogram.destroy()
   }
@@ -43,13 +56,13 @@ const withHistogram = <A>(valuesMs: ReadonlyArray<number>, read: (histogram: hdr
 
 export const summarize = (valuesMs: ReadonlyArray<number>): LatencySummary => {
   if (valuesMs.length === 0) return { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 }
-  return withHistogram(valuesMs, (histogram) => ({
+  return withHistogram(valuesMs, ({ atPercentile, max }) => ({
     count: valuesMs.length,
-    p50: histogram.getValueAtPercentile(50),
-    p90: histogram.getValueAtPercentile(90),
-    p99: histogram.getValueAtPercentile(99),
-    p999: histogram.getValueAtPercentile(99.9),
-    max: histogram.maxValue
+    p50: atPercentile(50),
+    p90: atPercentile(90),
+    p99: atPercentile(99),
+    p999: atPercentile(99.9),
+    max
   }))
 }
 
@@ -61,12 +74,12 @@ export const distributionOf = (valuesMs: ReadonlyArray<number>): LatencyDistribu
   if (valuesMs.length === 0) return { count: 0, points: [] }
   const stepCount = Math.min(maxDistributionDecades * distributionStepsPerDecade,
     Math.floor(Math.log10(valuesMs.length) * distributionStepsPerDecade))
-  return withHistogram(valuesMs, (histogram) => {
+  return withHistogram(valuesMs, ({ atPercentile, max }) => {
     const percentiles = Array.from({ length: stepCount + 1 }, (_, step) =>
       // rounded so the JSON carries 36.904266 rather than 36.90426555198303
       Math.round((1 - 10 ** (-step / distributionStepsPerDecade)) * 100_000_000) / 1_000_000)
-    const points = percentiles.map((percentile) => ({ percentile, valueMs: histogram.getValueAtPercentile(percentile) }))
-    return { count: valuesMs.length, points: [...points, { percentile: 100, valueMs: histogram.maxValue }] }
+    const points = percentiles.map((percentile) => ({ percentile, valueMs: atPercentile(percentile) }))
+    return { count: valuesMs.length, points: [...points, { percentile: 100, valueMs: max }] }
   })
 }
 
