@@ -129,7 +129,9 @@ export default { ...rest, pasengers: passengers }
   })
 
   test("an unknown flag, and a password cost that is not a power of two", () => {
-    assertRefused(resultOf("unknownFlag"), /Unknown option '--sed'/)
+    const unknownFlag = resultOf("unknownFlag")
+    assertRefused(unknownFlag, /^chunyun: unknown option --sed for "chunyun run" \(its options are below\)\nusage:\n {2}chunyun run <scenario\.ts>/)
+    assert.ok(!unknownFlag.stderr.includes("chunyun serve"), `the usage of run only:\n${unknownFlag.stderr}`)
     assertRefused(resultOf("passwordCost"), /--password-cost must be a power of two, got 1000/)
   })
 

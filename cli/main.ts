@@ -84,6 +84,26 @@ exit codes of run: 0 all good; 1 an invariant was violated; 99 a threshold faile
 
 class UsageError extends Error {}
 
+/**
+ * One command's part of the usage (its line and the indented lines under it), or the whole usage when the
+ * command is unknown or none was given.
+ */
+const usageOf = (command: string | undefined) => {
+  const lines = usage.split("\n")
+  const start = lines.findIndex((line) => line.startsWith(`  chunyun ${command} `) || line === `  chunyun ${command}`)
+  if (command === undefined || start === -1) return usage
+  const end = lines.findIndex((line, index) => index > start && !/^ {3,}/.test(line))
+  const exitCodes = command === "run" ? lines.slice(lines.findIndex((line) => line.startsWith("exit codes of run"))) : []
+  return ["usage:", ...lines.slice(start, end === -1 ? lines.length : end), ...exitCodes].join("\n")
+}
+
+/** node:util's parseArgs refusal in this program's words: which option, for which command. */
+const parseArgsMessage = (error: Error & { code?: unknown }, command: string | undefined) => {
+  const unknown = error.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ? /Unknown option '([^']+)'/.exec(error.message) : null
+  if (unknown) return `unknown option ${unknown[1]} for "chunyun ${command}" (its options are below)`
+  return error.message
+}
+
 /** exit codes: an invariant broken, a threshold failed (99, as k6), a usage or scenario error, a run that failed */
 export const exitInvariantViolated = 1
 export const exitThresholdFailed = 99
@@ -458,12 +478,15 @@ main(process.argv.slice(2)).then(
   (code) => { commandDone = true; if (code !== undefined) process.exit(code) },
   (error: unknown) => {
     commandDone = true
-    if (error instanceof UsageError) console.error(`chunyun: ${error.message}\n${usage}`)
+    const command = process.argv[2]
+    if (error instanceof UsageError) console.error(`chunyun: ${error.message}\n${usageOf(command)}`)
     else if (error instanceof ThresholdError) console.error(`chunyun: ${error.message}`)
     else if (error instanceof ScenarioFileError) console.error(`chunyun: invalid scenario\n${error.message}`)
     else if (error instanceof ReportFileError) console.error(`chunyun: invalid report\n${error.message}`)
     else if (error instanceof HistoryFileError) console.error(`chunyun: invalid history file\n${error.message}`)
-    else if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) console.error(`chunyun: ${error.message}\n${usage}`)
+    else if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
+      console.error(`chunyun: ${parseArgsMessage(error, command)}\n${usageOf(command)}`)
+    }
     else {
       console.error("chunyun: run failed:", error instanceof ClockStalled ? error.message : error)
       process.exit(exitRunFailed)
