@@ -76,6 +76,16 @@ describe("chunyun run", () => {
   })
 })
 
+test("run --passengers N runs the file's scenario with N passengers and says so", async () => {
+  const out = join(directory, "fewer")
+  const result = await chunyun(["run", tinyScenario, "--seed", "3", "--passengers", "40", "--out", out])
+  // with 40 passengers one retried lost answer is the p99, past the scenario's threshold: 99 is a finished run too
+  assert.ok(result.code === 0 || result.code === 99, describeResult(result))
+  assert.match(result.stdout, /spring-festival-tiny, seed 3, virtual mode, 40 passengers \(the file says 200\)/)
+  const report = Schema.decodeUnknownSync(Report)(JSON.parse(readFileSync(join(out, "report.json"), "utf8")))
+  assert.equal(report.counts.passengers, 40)
+})
+
 describe("chunyun refuses bad input with exit code 2 and says why on stderr", () => {
   const assertRefused = (result: CliResult, message: RegExp) => {
     assert.equal(result.code, usageError, describeResult(result))
@@ -97,7 +107,8 @@ describe("chunyun refuses bad input with exit code 2 and says why on stderr", ()
     unknownCommand: () => ["nosuch"],
     serveTwoStores: () => ["serve", "--db", ":memory:", "--store", "postgres://root@127.0.0.1:5432/test"],
     serveStoreNotPostgres: () => ["serve", "--store", "mysql://root@127.0.0.1/test"],
-    matrixLoadPercent: () => ["matrix", tinyScenario, "--vary", "inventory=conditional", "--max-outside-load", "10%"]
+    matrixLoadPercent: () => ["matrix", tinyScenario, "--vary", "inventory=conditional", "--max-outside-load", "10%"],
+    noPassengers: () => ["run", tinyScenario, "--passengers", "0"]
   } satisfies Record<string, () => ReadonlyArray<string>>
   const results = new Map<keyof typeof invocations, CliResult>()
   const resultOf = (name: keyof typeof invocations) => {
@@ -156,6 +167,10 @@ export default { ...rest, pasengers: passengers }
 
   test("matrix: an outside-load limit that is not a share from 0 to 1", () => {
     assertRefused(resultOf("matrixLoadPercent"), /--max-outside-load expects a share from 0 to 1 \(0\.1 = 10 % of the machine\), got "10%"/)
+  })
+
+  test("--passengers 0", () => {
+    assertRefused(resultOf("noPassengers"), /--passengers expects an integer ≥ 1, got "0"/)
   })
 
   test("an unknown command, with the usage", () => {

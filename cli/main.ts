@@ -56,7 +56,7 @@ import { loadReport, ReportFileError } from "./reportFile.js"
 import { loadScenario, ScenarioFileError } from "./scenarioFile.js"
 
 const usage = `usage:
-  chunyun run <scenario.ts> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X] [--password-cost N]
+  chunyun run <scenario.ts> [--seed N] [--mode virtual|real] [--out DIR] [--passengers N] [--time-scale X] [--password-cost N]
                 [--inventory conditional|optimistic|row-lock|queue|unsafe] [--unsafe] [--threshold "metric: p(99)<500" …]
   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://user@host:5432/db]
                 [--password-cost N] [--inventory conditional|optimistic|row-lock|queue|unsafe] [--unsafe] [--max-queued-holds N]
@@ -225,7 +225,7 @@ const runCommand = async (args: ReadonlyArray<string>) => {
     options: {
       seed: { type: "string" }, mode: { type: "string" }, out: { type: "string" }, "time-scale": { type: "string" },
       "password-cost": { type: "string" }, inventory: { type: "string" }, unsafe: { type: "boolean" },
-      threshold: { type: "string", multiple: true }
+      threshold: { type: "string", multiple: true }, passengers: { type: "string" }
     }
   })
   const file = positionals[0]
@@ -238,14 +238,17 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   const passwordCost = integerOption("password-cost", values["password-cost"], loaded.server.passwordHashCostN, 256)
   if ((passwordCost & (passwordCost - 1)) !== 0) throw new UsageError(`--password-cost must be a power of two, got ${passwordCost}`)
   const inventory = inventoryOption(values.inventory, loaded.server.inventory, values.unsafe === true)
-  const scenario = { ...loaded, server: { ...loaded.server, passwordHashCostN: passwordCost, inventory } }
+  const passengers = integerOption("passengers", values.passengers, loaded.passengers.count, 1)
+  const scenario = {
+    ...loaded, passengers: { ...loaded.passengers, count: passengers }, server: { ...loaded.server, passwordHashCostN: passwordCost, inventory }
+  }
   const runOptions = { allowUnsafeInventory: values.unsafe === true }
   const refusal = mode === "virtual" ? virtualModeRefusal(scenario) : undefined
   if (refusal !== undefined) throw new UsageError(`${file}: ${refusal}: add --mode real`)
   const outDir = resolve(values.out ?? `out/${scenario.name}-${seed}`)
   const startedAt = new Date().toISOString()
   const wallStart = performance.now()
-  console.log(`chunyun: ${scenario.name}, seed ${seed}, ${mode} mode, ${scenario.passengers.count} passengers`)
+  console.log(`chunyun: ${scenario.name}, seed ${seed}, ${mode} mode, ${passengers} passengers${passengers === loaded.passengers.count ? "" : ` (the file says ${loaded.passengers.count})`}`)
   const onProgress = progressPrinter(scenario, wallStart)
   const outcome = mode === "virtual"
     ? await runVirtual(scenario, seed, onProgress, runOptions)
@@ -258,7 +261,8 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   writeFileSync(historyPath, historyFileText({ scenarioFile: file, scenario, seed, mode, options: { inventory, unsafe: values.unsafe === true }, codeVersion: version }, outcome.history))
   const report = withReplayCommands(built, {
     scenarioFile: file, seed, unsafe: values.unsafe === true, historyFile: shortPath(historyPath),
-    ...(values.inventory === undefined ? {} : { inventory }), ...(values["password-cost"] === undefined ? {} : { passwordCost })
+    ...(values.inventory === undefined ? {} : { inventory }), ...(values["password-cost"] === undefined ? {} : { passwordCost }),
+    ...(values.passengers === undefined ? {} : { passengers })
   })
   const written = await Effect.runPromise(writeReport(outDir, report).pipe(Effect.provide(NodeContext.layer)))
   console.log(renderSummary(report))

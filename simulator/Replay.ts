@@ -217,6 +217,8 @@ export interface ReplayContext {
   readonly inventory?: InventoryVariant
   readonly unsafe: boolean
   readonly passwordCost?: number
+  /** the passenger count given on the command line instead of the file's */
+  readonly passengers?: number
   readonly historyFile: string
 }
 
@@ -229,6 +231,7 @@ export const shellWord = (word: string) => /^[\w@%+=:,./-]+$/.test(word) ? word 
 /** The command lines that reproduce a broken invariant: the run itself, then the sessions of its actors. */
 export const replayCommandsOf = (context: ReplayContext, actors: ReadonlyArray<string>): Array<string> => [
   ["npx", "chunyun", "run", context.scenarioFile, "--seed", String(context.seed),
+    ...(context.passengers === undefined ? [] : ["--passengers", String(context.passengers)]),
     ...(context.passwordCost === undefined ? [] : ["--password-cost", String(context.passwordCost)]),
     ...(context.inventory === undefined ? [] : ["--inventory", context.inventory]), ...(context.unsafe ? ["--unsafe"] : [])].map(shellWord).join(" "),
   ["npx", "chunyun", "replay", context.historyFile, ...actors.flatMap((actor) => ["--actor", actor])].map(shellWord).join(" ")
