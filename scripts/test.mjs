@@ -92,8 +92,7 @@ const runPass = ({ store, files, concurrency, withoutCoverage = false }) => new 
 // The test files run compiled (scripts/testBuild.mjs): about 1 s of CPU per test process to load instead of 3.5
 // through tsx. The servers and commands the tests start run from one bundled file (scripts/cliBundle.mjs): about
 // 1 s of CPU to load instead of 5 through tsx, for a few hundred processes.
-const compiled = await buildTests(defaultFiles)
-const compiledTestFiles = new Map(defaultFiles.map((file, index) => [file, compiled[index]]))
+const compiledTestFiles = await buildTests(defaultFiles)
 const cliBundle = buildCliBundle()
 
 /** `tsc --noEmit`, its errors printed; resolves with its exit code. */

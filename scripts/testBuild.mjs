@@ -28,8 +28,8 @@ const ownImportMetaUrl = {
 }
 
 /**
- * Compiles the given test files (paths relative to the project) and returns, in the same order, the paths of the
- * compiled files relative to the project.
+ * Compiles the given test files (paths relative to the project) and returns a map from each of them to its compiled
+ * file's path, relative to the project.
  */
 export const buildTests = async (testFiles) => {
   await rm(testBuildDirectory, { recursive: true, force: true })
@@ -48,5 +48,5 @@ export const buildTests = async (testFiles) => {
     plugins: [ownImportMetaUrl],
     logLevel: "warning"
   })
-  return testFiles.map((file) => relative(projectDirectory, join(testBuildDirectory, file.replace(/\.ts$/, ".mjs"))))
+  return new Map(testFiles.map((file) => [file, relative(projectDirectory, join(testBuildDirectory, file.replace(/\.ts$/, ".mjs")))]))
 }

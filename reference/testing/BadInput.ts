@@ -104,12 +104,14 @@ const canonicalRow = (row: object) =>
 /** table → sha-256 of its rows (sorted, so the order a store returns them in does not matter) */
 export type StoreDigest = ReadonlyMap<string, string>
 
+const isPostgres = (sql: SqlClient.SqlClient) => sql.onDialectOrElse({ pg: () => true, orElse: () => false })
+
 export const storeDigest = (server: TestServer): Promise<StoreDigest> =>
   server.run(Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const tables = yield* tableNames
     // PostgreSQL hashes every table in one round trip (a query per table per fuzz case was most of the fuzz's time)
-    if (sql.onDialectOrElse({ pg: () => true, orElse: () => false })) {
+    if (isPostgres(sql)) {
       const rows = yield* sql.unsafe<{ name: string; digest: string }>(tables.map((table) =>
         `SELECT '${table}' AS name, count(*) || ':' || coalesce(md5(string_agg(t::text, E'\\n' ORDER BY t::text)), '') AS digest FROM ${table} t`
       ).join(" UNION ALL ")).pipe(Effect.orDie)
@@ -133,7 +135,7 @@ export const storeDigest = (server: TestServer): Promise<StoreDigest> =>
 export const storeWriteCount = (server: TestServer): Promise<number | undefined> =>
   server.run(Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    if (sql.onDialectOrElse({ pg: () => true, orElse: () => false })) return undefined
+    if (isPostgres(sql)) return undefined
     const [row] = yield* storeQuery<{ writes: number }>("SELECT total_changes() AS writes")
     return Number(row?.writes)
   }))

@@ -4,7 +4,7 @@
  * talk to it over HTTP with the typed client derived from `ChunyunApi` (undici underneath), or with
  * raw `fetch` when the status line and body bytes are the point.
  */
-import { HttpApiBuilder, HttpClient, HttpClientError, HttpServer } from "@effect/platform"
+import { HttpApiBuilder, HttpClientError, HttpServer } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, Layer, ManagedRuntime } from "effect"
