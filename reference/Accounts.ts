@@ -14,6 +14,7 @@ import { TopUpTooLarge, WalletBalanceLimitReached } from "./Domain.js"
 import type { CustomerId } from "./Domain.js"
 import { Ids } from "./Ids.js"
 import { idempotent } from "./Idempotency.js"
+import { spanOptions } from "./Spans.js"
 
 export class Accounts extends Effect.Service<Accounts>()("Accounts", {
   effect: Effect.gen(function* () {
@@ -55,7 +56,7 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
         })
         const request = { endpoint: "topUp", amountFen }
         return yield* keyed({ scope: customerId, key, request, schema: TopUpResultSchema, nowMs }, work).pipe(sql.withTransaction)
-      }).pipe(Effect.withSpan("Accounts.topUp"))
+      }).pipe(Effect.withSpan("Accounts.topUp", spanOptions))
 
     /** Pay a held order from the wallet: the checkout's wallet payment (Checkout.ts). */
     const pay = checkout.payFromWallet

@@ -22,6 +22,7 @@ import { ServerConfig } from "./Config.js"
 import { randomHex } from "./Ids.js"
 import { loader } from "./Store/migrations.js"
 import { SqliteDatabase, sqliteFile } from "./Store/Sqlite.js"
+import { spanOptions } from "./Spans.js"
 
 /** the table @effect/sql's migrator keeps; a restored store is migrated by its own code, not copied */
 const migrationsTable = "effect_sql_migrations"
@@ -104,7 +105,7 @@ export class Backup extends Effect.Service<Backup>()("Backup", {
       }
       yield* Effect.logInfo(`backup ${backupId} written to ${manifest.path}`)
       return manifest
-    }).pipe(Effect.orDie, Effect.withSpan("Backup.take"))
+    }).pipe(Effect.orDie, Effect.withSpan("Backup.take", spanOptions))
 
     return { take } as const
   })

@@ -16,6 +16,7 @@ import { GateNotFound } from "./Catalog/Errors.js"
 import { CatalogRepo, runRecordProblems } from "./Catalog/Repo.js"
 import type { RunRecord } from "./Catalog/Repo.js"
 import { onSaleAt, salesCloseAtMs } from "./Orders/SalesClose.js"
+import { spanOptions } from "./Spans.js"
 
 export const runIdOf = (trainCode: string, serviceDate: string) => `${trainCode}-${serviceDate.replaceAll("-", "")}` as RunId
 
@@ -88,7 +89,7 @@ export class Catalog extends Effect.Service<Catalog>()("Catalog", {
         const problems = runRecordProblems(record)
         if (problems.length > 0) return yield* new InvalidCatalog({ message: problems.join("; ") })
         return yield* repo.insertRun(record)
-      }).pipe(sql.withTransaction, Effect.withSpan("Catalog.createRun"))
+      }).pipe(sql.withTransaction, Effect.withSpan("Catalog.createRun", spanOptions))
 
     const search = (query: { from: StationCode; to: StationCode; date: ServiceDate }) =>
       Effect.gen(function* () {
@@ -102,7 +103,7 @@ export class Catalog extends Effect.Service<Catalog>()("Catalog", {
           ORDER BY f.departure_minute_of_day, r.id`
         const nowMs = yield* Clock.currentTimeMillis
         return yield* Effect.forEach(runs, (run) => offerFor(run, query, nowMs))
-      }).pipe(Effect.withSpan("Catalog.search"))
+      }).pipe(Effect.withSpan("Catalog.search", spanOptions))
 
     const offerFor = (run: OfferRow, query: { from: StationCode; to: StationCode }, nowMs: number) =>
       Effect.gen(function* () {

@@ -13,6 +13,7 @@ import type { Admission } from "./Checkin/Api.js"
 import { TicketKeys } from "./Issuance/Keys.js"
 import { bindingTagFor, decodeTicket } from "./Issuance/TicketCode.js"
 import type { TicketPayload } from "./Issuance/TicketCode.js"
+import { spanOptions } from "./Spans.js"
 
 /** Epoch ms of a service date + minute of day in the server's fixed UTC offset (China has no DST). */
 export const departureEpochMs = (serviceDate: string, minuteOfDay: number, utcOffsetMinutes: number) =>
@@ -98,7 +99,7 @@ export class Checkin extends Effect.Service<Checkin>()("Checkin", {
             logScan(gate.id, null, typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : "error", nowMs)),
           onSuccess: (admission) => logScan(gate.id, admission.ticketId, "admitted", admission.admittedAtMs)
         }),
-        Effect.withSpan("Checkin.scan")
+        Effect.withSpan("Checkin.scan", spanOptions)
       )
 
     return { scan } as const

@@ -22,6 +22,7 @@ import type { OrderView } from "./Orders/Repo.js"
 import { fitText, SmsGateway } from "./Sms/Gateway.js"
 import { forUpdate } from "./Sql.js"
 import { Queries } from "./Store/Queries.js"
+import { spanOptions } from "./Spans.js"
 
 const isPhoneNumber = Schema.is(PhoneNumber)
 
@@ -108,7 +109,7 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
           priceFen: Number(order.price_fen), redeemedAtMs: nowMs, machineId: machine.id
         }
         return redemption
-      }).pipe(sql.withTransaction, Effect.withSpan("Delivery.redeemVoucher"))
+      }).pipe(sql.withTransaction, Effect.withSpan("Delivery.redeemVoucher", spanOptions))
 
     // ---- SIM carriers and the network ticket box (003) ------------------------------------------------
 
@@ -205,7 +206,7 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
           return key
         }))
         return { deviceKey, carrier: yield* carrierState(customer.phone) }
-      }).pipe(Effect.withSpan("Delivery.registerCarrier"))
+      }).pipe(Effect.withSpan("Delivery.registerCarrier", spanOptions))
 
     const unknownIn = (named: ReadonlyArray<TicketId>, found: ReadonlyArray<{ ticket_id: TicketId }>) =>
       named.find((ticketId) => !found.some((row) => row.ticket_id === ticketId))
@@ -245,7 +246,7 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
         }
         yield* fillCarrier(carrier.id, nowMs)
         return yield* carrierState(carrier.id)
-      }).pipe(sql.withTransaction, Effect.withSpan("Delivery.reportRemoved"))
+      }).pipe(sql.withTransaction, Effect.withSpan("Delivery.reportRemoved", spanOptions))
 
     // ---- delivery jobs (000) ----------------------------------------------------------------------------
 
@@ -295,7 +296,7 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
         yield* sql.withTransaction(deliverySteps({ id: ticketId, holder: ticket.holder, issuedAtMs: Number(ticket.issued_at_ms) }, order, nowMs, false))
         yield* sql`UPDATE delivery_jobs SET done_at_ms = ${nowMs}, leased_until_ms = NULL WHERE ticket_id = ${ticketId}`
         return true
-      }).pipe(Effect.withSpan("Delivery.deliver"))
+      }).pipe(Effect.withSpan("Delivery.deliver", spanOptions))
 
     /** The backstop: jobs whose first attempt died (or whose lease ran out) are run again. */
     const sweep = Effect.gen(function* () {
@@ -306,7 +307,7 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
       let delivered = 0
       for (const job of due) if (yield* deliver(job.ticket_id)) delivered++
       return delivered
-    }).pipe(Effect.withSpan("Delivery.sweep"))
+    }).pipe(Effect.withSpan("Delivery.sweep", spanOptions))
 
     return {
       enqueue, deliverIssued, deliver, sweep, getVoucher, redeemVoucher, registerCarrier, carrierState, acknowledgeWritten, reportRemoved

@@ -13,6 +13,7 @@ import type { GateId, StationCode } from "./Domain.js"
 import type { OfflineAdmission, OfflineReport, SyncOutcome, SyncResult } from "./GateSync/Api.js"
 import { TicketKeys } from "./Issuance/Keys.js"
 import { bindingTagFor, decodeTicket } from "./Issuance/TicketCode.js"
+import { spanOptions } from "./Spans.js"
 
 /** how many double admissions the report lists when the caller names no limit */
 export const defaultOfflineReportLimit = 100
@@ -68,7 +69,7 @@ export class GateSync extends Effect.Service<GateSync>()("GateSync", {
         const results = yield* Effect.forEach(admissions, (admission) => syncOne(gate.id, admission, nowMs))
         const result: SyncResult = { results }
         return result
-      }).pipe(Effect.withSpan("GateSync.sync"))
+      }).pipe(Effect.withSpan("GateSync.sync", spanOptions))
 
     const report = (limit: number = defaultOfflineReportLimit) =>
       Effect.gen(function* () {

@@ -25,6 +25,7 @@ import { bindingTagFor, encodeTicket } from "./Issuance/TicketCode.js"
 import { onSaleAt, salesCloseAtMs } from "./Orders/SalesClose.js"
 import { forUpdate } from "./Sql.js"
 import { enqueueUpstreamPush } from "./Upstream.js"
+import { spanOptions } from "./Spans.js"
 
 /** an event has one segment: its places are taken on bit 0 */
 const eventSegmentMask = 1
@@ -166,7 +167,7 @@ export class GroupOrders extends Effect.Service<GroupOrders>()("GroupOrders", {
         // deliver after the commit, as issuance does; a failure leaves the jobs to the delivery sweeper
         yield* Effect.forEach(result.tickets, (ticket) => delivery.deliver(ticket.ticketId).pipe(Effect.catchAllCause(Effect.logWarning)), { discard: true })
         return result
-      }).pipe(Effect.withSpan("GroupOrders.buy"))
+      }).pipe(Effect.withSpan("GroupOrders.buy", spanOptions))
 
     return { buy } as const
   })

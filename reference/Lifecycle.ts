@@ -37,6 +37,7 @@ import { Orders, toOrder } from "./Orders.js"
 import { Payments } from "./Payments.js"
 import { OrdersRepo, segmentMask } from "./Orders/Repo.js"
 import type { OrderView } from "./Orders/Repo.js"
+import { spanOptions } from "./Spans.js"
 
 export interface ChangeTarget {
   readonly runId: RunId
@@ -187,7 +188,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
         // the outside half of a card or gateway refund, after the ledger's reversal committed (once per payment)
         if (result.state === "refunded") yield* paymentPorts.returnToPayer(orderId)
         return result
-      }).pipe(Effect.withSpan("Lifecycle.cancel"))
+      }).pipe(Effect.withSpan("Lifecycle.cancel", spanOptions))
 
     const newJourneyOrder = (
       customerId: CustomerId, old: OrderView, target: ChangeTarget, trip: ChangeTrip,
@@ -318,7 +319,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
         // issue right after the commit; the outbox sweeper is the backstop if this process dies here
         yield* issuance.issueAfterCommit(changed.newOrder.orderId)
         return yield* withCurrentNewOrder(changed)
-      }).pipe(Effect.withSpan("Lifecycle.change"))
+      }).pipe(Effect.withSpan("Lifecycle.change", spanOptions))
 
     const orderEvents = (customerId: CustomerId, orderId: OrderId) =>
       Effect.gen(function* () {

@@ -29,6 +29,7 @@ import { onSaleAt, salesCloseAtMs } from "./Orders/SalesClose.js"
 import { makeSeatPriority } from "./Orders/SeatPriority.js"
 import type { TieWon } from "./Orders/SeatPriority.js"
 import { LifecycleRepo } from "./Lifecycle/Repo.js"
+import { spanOptions } from "./Spans.js"
 
 export const toOrder = (view: OrderView): Order => ({
   orderId: view.id,
@@ -161,7 +162,7 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
           priceFen: seat.priceFen, state: "held", heldAtMs: nowMs, holdExpiresAtMs, ticketId: null
         }
         return { ...order, ...claimFields(yield* FiberRef.get(currentClaimStats), tie) }
-      }).pipe(Effect.withSpan("Orders.hold"))
+      }).pipe(Effect.withSpan("Orders.hold", spanOptions))
 
     const getOrder = (customerId: CustomerId, orderId: OrderId) =>
       Effect.gen(function* () {
@@ -198,7 +199,7 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
         for (const order of due) if (yield* expireHold(order, nowMs)) released++
         return released
       }))
-    }).pipe(Effect.withSpan("Orders.releaseExpiredHolds"))
+    }).pipe(Effect.withSpan("Orders.releaseExpiredHolds", spanOptions))
 
     return { hold, getOrder, journey, refuseAfterSalesClose, expireHold, releaseExpiredHolds } as const
   }),

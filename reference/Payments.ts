@@ -48,6 +48,7 @@ import { Bank, maskedCard } from "./Payments/SimulatedBank.js"
 import type { Authorisation, CardToken } from "./Payments/SimulatedBank.js"
 import { PaymentGateway, SimulatedGateway } from "./Payments/SimulatedGateway.js"
 import { forUpdate } from "./Sql.js"
+import { spanOptions } from "./Spans.js"
 
 interface ChargeRow {
   readonly id: ChargeId; readonly order_id: OrderId; readonly pending_transfer_id: TransferId
@@ -211,7 +212,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
     const payByCard = (kioskId: KioskId, orderId: OrderId, key: string, card: { cardToken: CardToken; pinBlock: string }) =>
       payAtKiosk(kioskId, orderId, key, card, {
         endpoint: "payByCard", way: "other", cardToken: null, admit: Effect.map(kiosks.kioskOrder(kioskId, orderId), (order) => ({ order }))
-      }).pipe(Effect.withSpan("Payments.payByCard"))
+      }).pipe(Effect.withSpan("Payments.payByCard", spanOptions))
 
     /**
      * A remote booking paid at any kiosk (seed 001 claim 8, step c): only with the card it was booked with. The card
@@ -230,7 +231,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
           endpoint: "payRemoteBooking", way: "booked-card", cardToken: swipedToken,
           admit: Effect.map(remoteBookings.bookedOrder(orderId, swipedToken), ({ order, passengerName }) => ({ order, bookedFor: passengerName }))
         })
-      }).pipe(Effect.withSpan("Payments.payRemoteBooking"))
+      }).pipe(Effect.withSpan("Payments.payRemoteBooking", spanOptions))
 
     // ---- third-party gateway (seed 004) -----------------------------------------------------------
 
@@ -265,7 +266,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
         // idempotent at the gateway: a replay re-creates a charge a crash kept from reaching it
         yield* gateway.createCharge({ chargeId: charge.chargeId, amountFen: charge.amountFen })
         return charge
-      }).pipe(Effect.withSpan("Payments.payByGateway"))
+      }).pipe(Effect.withSpan("Payments.payByGateway", spanOptions))
 
     /** The order's latest charge as the server knows it: what the app shows while the payer waits. */
     const gatewayPaymentStatus = (customerId: CustomerId, orderId: OrderId) =>
@@ -366,7 +367,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
         if (!after) return yield* Effect.dieMessage(`charge ${chargeId} vanished`)
         const answer: CallbackAnswer = { chargeId, chargeState: after.state, orderState: after.order_state, duplicate: decision === "duplicate" }
         return answer
-      }).pipe(Effect.withSpan("Payments.settleCharge"))
+      }).pipe(Effect.withSpan("Payments.settleCharge", spanOptions))
 
     /** `POST /gateway/callbacks`: only a genuine, fresh notification settles anything. */
     const handleCallback = (notification: GatewayNotification, signature: string) =>
@@ -403,7 +404,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
           return true
         }
         return false
-      }).pipe(Effect.withSpan("Payments.returnToPayer"))
+      }).pipe(Effect.withSpan("Payments.returnToPayer", spanOptions))
 
     // ---- background work (sweepers; the simulator drives the same effects) ------------------------
 
@@ -430,7 +431,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
         ORDER BY id LIMIT ${config.gatewayReconcileBatchSize}`
       for (const charge of refunding) yield* refundAtGateway(charge.id)
       return settled
-    }).pipe(Effect.withSpan("Payments.reconcileGatewayCharges"))
+    }).pipe(Effect.withSpan("Payments.reconcileGatewayCharges", spanOptions))
 
     /**
      * Voids reservations past their timeout: an unpaid gateway charge (a later success is settled as late),
@@ -451,7 +452,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
         if (released.released) voided++
       }
       return voided
-    }).pipe(Effect.withSpan("Payments.voidTimedOutReservations"))
+    }).pipe(Effect.withSpan("Payments.voidTimedOutReservations", spanOptions))
 
     /** The simulated gateway's network: posts its due notifications through the same verification as HTTP. */
     const deliverSimulatedCallbacks = Effect.gen(function* () {

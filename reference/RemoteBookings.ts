@@ -28,6 +28,7 @@ import { Kiosks } from "./Payments/Kiosks.js"
 import { AgentLocked, CardNotBooked, RemoteBookingLocked } from "./RemoteBookings/Api.js"
 import type { AgentId, CallerBookingRequest, RemoteBooking, RemoteBookingChannel, RemoteBookingRequest } from "./RemoteBookings/Api.js"
 import { cardTokenKeyOf, cardTokenOf, maskedCardNumber, sameCardToken } from "./RemoteBookings/CardTokens.js"
+import { spanOptions } from "./Spans.js"
 
 interface RemoteBookingRow {
   readonly order_id: OrderId
@@ -79,14 +80,14 @@ export class RemoteBookings extends Effect.Service<RemoteBookings>()("RemoteBook
 
     /** The web or app booking centre: the logged-in customer books for themselves. */
     const bookForCustomer = (customerId: CustomerId, request: RemoteBookingRequest) =>
-      book(customerId, "app", null, request).pipe(Effect.withSpan("RemoteBookings.bookForCustomer"))
+      book(customerId, "app", null, request).pipe(Effect.withSpan("RemoteBookings.bookForCustomer", spanOptions))
 
     /** The call centre: the agent books for the caller, whose phone number names (or makes) the customer. */
     const bookForCaller = (agentId: AgentId, request: CallerBookingRequest) =>
       Effect.gen(function* () {
         const customerId = yield* kiosks.walkUpCustomer(request.callerPhone)
         return yield* book(customerId, "call-centre", agentId, request)
-      }).pipe(Effect.withSpan("RemoteBookings.bookForCaller"))
+      }).pipe(Effect.withSpan("RemoteBookings.bookForCaller", spanOptions))
 
     /** A remote booking as a kiosk shows it; OrderNotFound for an order that is no remote booking. */
     const kioskView = (orderId: OrderId) =>
@@ -166,7 +167,7 @@ export class RemoteBookings extends Effect.Service<RemoteBookings>()("RemoteBook
           yield* sql`INSERT INTO agent_sessions (token_hash, agent_id, expires_at_ms) VALUES (${sha256Hex(token)}, ${agentId}, ${expiresAtMs})`
         }))
         return { agentId, token, expiresAtMs }
-      }).pipe(Effect.withSpan("RemoteBookings.agentLogin"))
+      }).pipe(Effect.withSpan("RemoteBookings.agentLogin", spanOptions))
 
     const authenticateAgent = (token: string) =>
       Effect.gen(function* () {

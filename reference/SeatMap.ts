@@ -14,6 +14,7 @@ import type { RunId, StationCode } from "./Domain.js"
 import { segmentMask } from "./Orders/Repo.js"
 import { renderThumbnail, seatMapLegend } from "./SeatMap/Thumbnail.js"
 import type { SeatStatus } from "./SeatMap/Thumbnail.js"
+import { spanOptions } from "./Spans.js"
 
 interface SeatRow {
   readonly id: number; readonly coach: number; readonly seat_code: string
@@ -93,7 +94,7 @@ export class SeatMaps extends Effect.Service<SeatMaps>()("SeatMaps", {
           ...(params.thumbnail === false ? {} : { thumbnail: renderThumbnail(sections, config.seatMapThumbnailSeatPx) })
         }
         return map
-      }).pipe(Effect.withSpan("SeatMaps.seatMap"))
+      }).pipe(Effect.withSpan("SeatMaps.seatMap", spanOptions))
 
     return { seatMap } as const
   })

@@ -30,6 +30,7 @@ import { parseSmsCommand, smsOrderRefDigits, usage } from "./Sms/Command.js"
 import type { SmsCommand } from "./Sms/Command.js"
 import { SmsInboundInProgress, SmsMessageIdReused } from "./Sms/Errors.js"
 import { fitText, SmsGateway } from "./Sms/Gateway.js"
+import { spanOptions } from "./Spans.js"
 
 const yuan = (fen: number) => `${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, "0")}`
 const minutesPerDay = 1_440
@@ -346,7 +347,7 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
           WHERE gateway_id = ${smsGateway.id} AND message_id = ${inbound.messageId}`
         const reply: SmsReply = { messageId: inbound.messageId, reply: replyOnRecord, replyOutboundId: sent.outboundId }
         return reply
-      }).pipe(Effect.withSpan("Sms.receive"))
+      }).pipe(Effect.withSpan("Sms.receive", spanOptions))
 
     /** Texts to send, for a gateway device to pull in order of their IDs. */
     const outbound = (afterId: number, limit: number | undefined) =>

@@ -18,6 +18,7 @@ import { centreAccountId } from "./Accounts/Repo.js"
 import { ServerConfig } from "./Config.js"
 import { ageBandSql, localDateOf, unknownClass } from "./Customers/Classification.js"
 import type { OrderStatistics, StatisticsGrouping } from "./Statistics/Api.js"
+import { spanOptions } from "./Spans.js"
 
 /** a departure hour as its bucket's name: 7 → "07:00" */
 export const hourBucketOf = (hour: number) => `${String(hour).padStart(2, "0")}:00`
@@ -81,7 +82,7 @@ export class Statistics extends Effect.Service<Statistics>()("Statistics", {
           }))
         }
         return result
-      }).pipe(Effect.withSpan("Statistics.orders"))
+      }).pipe(Effect.withSpan("Statistics.orders", spanOptions))
 
     return { orders } as const
   })

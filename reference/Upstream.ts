@@ -23,6 +23,7 @@ import { OrdersRepo, segmentMask } from "./Orders/Repo.js"
 import { UpstreamSaleMismatch, UpstreamSeatConflict, UpstreamSeatUnknown } from "./Upstream/Api.js"
 import type { UpstreamReport, UpstreamSale } from "./Upstream/Api.js"
 import { forUpdate } from "./Sql.js"
+import { spanOptions } from "./Spans.js"
 
 /** A paid seat as the upstream receives it. */
 export interface PaidSeat {
@@ -141,7 +142,7 @@ export class UpstreamSync extends Effect.Service<UpstreamSync>()("UpstreamSync",
           return yield* new UpstreamSeatConflict({ saleId: sale.saleId, runId: sale.runId, coach: sale.coach, seatCode: sale.seatCode })
         }
         return { saleId: sale.saleId, state: "claimed" as const, firstReceipt: outcome.firstReceipt }
-      }).pipe(Effect.withSpan("UpstreamSync.receiveSale"))
+      }).pipe(Effect.withSpan("UpstreamSync.receiveSale", spanOptions))
 
     /** Take the row for `upstreamPushLeaseMs`, so another process does not push it meanwhile; false if someone else has it. */
     const lease = (orderId: OrderId, nowMs: number) =>
@@ -182,7 +183,7 @@ export class UpstreamSync extends Effect.Service<UpstreamSync>()("UpstreamSync",
       let acknowledged = 0
       for (const row of due) if (yield* pushOne(row.order_id, nowMs)) acknowledged++
       return acknowledged
-    }).pipe(Effect.withSpan("UpstreamSync.pushDue"))
+    }).pipe(Effect.withSpan("UpstreamSync.pushDue", spanOptions))
 
     const report = Effect.gen(function* () {
       const [claimed] = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM upstream_sales WHERE state = 'claimed'`

@@ -14,6 +14,7 @@ import type { RunId, ServiceDate, StationCode, TrainCode } from "./Domain.js"
 import { maxPlacesPerEvent } from "./Venues/Api.js"
 import type { Cinema, NewCinema, NewEvent, NewShowing, VenueRunOffer } from "./Venues/Api.js"
 import { onSaleAt, salesCloseAtMs } from "./Orders/SalesClose.js"
+import { spanOptions } from "./Spans.js"
 
 /** seat letters of a hall's layout and the class each sells */
 export const hallSeatClasses: Readonly<Record<string, "standard" | "vip">> = { S: "standard", V: "vip" }
@@ -118,7 +119,7 @@ export class Venues extends Effect.Service<Venues>()("Venues", {
         const created = yield* cinemaOf(cinema.code)
         if (!created) return yield* Effect.dieMessage(`cinema ${cinema.code} vanished after its insert`)
         return created
-      }).pipe(sql.withTransaction, Effect.withSpan("Venues.createCinema"))
+      }).pipe(sql.withTransaction, Effect.withSpan("Venues.createCinema", spanOptions))
 
     const listCinemas = Effect.gen(function* () {
       const codes = yield* sql<{ code: string }>`SELECT code FROM cinemas ORDER BY code`
@@ -153,14 +154,14 @@ export class Venues extends Effect.Service<Venues>()("Venues", {
         }
         return yield* insertVenueRun(record, { code: showing.cinema, name: hall.cinema_name }, showing.hall, showing.film.title,
           showing.startMinuteOfDay, showing.film.durationMinutes)
-      }).pipe(sql.withTransaction, Effect.withSpan("Venues.createShowing"))
+      }).pipe(sql.withTransaction, Effect.withSpan("Venues.createShowing", spanOptions))
 
     const createEvent = (event: NewEvent) =>
       Effect.gen(function* () {
         const record = eventRecord(event)
         if (typeof record === "string") return yield* new InvalidCatalog({ message: record })
         return yield* insertVenueRun(record, event.venue, null, event.title, event.startMinuteOfDay, event.durationMinutes)
-      }).pipe(sql.withTransaction, Effect.withSpan("Venues.createEvent"))
+      }).pipe(sql.withTransaction, Effect.withSpan("Venues.createEvent", spanOptions))
 
     const list = (kind: "showing" | "event", query: { date: ServiceDate; venue?: StationCode | undefined }) =>
       Effect.gen(function* () {
@@ -178,7 +179,7 @@ export class Venues extends Effect.Service<Venues>()("Venues", {
           availableSeats: classes.reduce((sum, offer) => sum + offer.availableSeats, 0), classes,
           onSale: onSaleAt(nowMs, salesCloseAtMs(config, run.kind, run.service_date, Number(run.start_minute_of_day)))
         })))
-      }).pipe(Effect.withSpan("Venues.list"))
+      }).pipe(Effect.withSpan("Venues.list", spanOptions))
 
     return { createCinema, listCinemas, createShowing, createEvent, list } as const
   }),

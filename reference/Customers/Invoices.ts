@@ -11,6 +11,7 @@ import { ServerConfig } from "../Config.js"
 import type { CustomerId } from "../Domain.js"
 import type { Invoice } from "./Api.js"
 import { Queries } from "../Store/Queries.js"
+import { spanOptions } from "../Spans.js"
 
 export class Invoices extends Effect.Service<Invoices>()("Invoices", {
   effect: Effect.gen(function* () {
@@ -41,7 +42,7 @@ export class Invoices extends Effect.Service<Invoices>()("Invoices", {
           ON CONFLICT DO NOTHING RETURNING sequence`
         yield* sql`UPDATE customers SET invoiced_spend_fen = ${spendFen} WHERE id = ${customerId}`
         return issued.length === 1
-      }).pipe(Effect.withSpan("Invoices.afterCapture"))
+      }).pipe(Effect.withSpan("Invoices.afterCapture", spanOptions))
 
     /** Inside the transaction that returned `amountFen` of an order's price to the customer (a refund, a cheaper change). */
     const afterReturn = (customerId: CustomerId, amountFen: number) => Effect.asVoid(addSpend(customerId, -amountFen))

@@ -31,6 +31,7 @@ import type { OrderId } from "../Domain.js"
 import { LifecycleRepo, seatPriorityActor } from "../Lifecycle/Repo.js"
 import { OrdersRepo } from "./Repo.js"
 import type { HeldSeat, HoldInput, SeatOwnerRow } from "./Repo.js"
+import { spanOptions } from "../Spans.js"
 
 const secondsPerDay = 86_400
 /** the rank of a customer without an install time: after every device with one (23:59:59 ranks 86,399) */
@@ -164,7 +165,7 @@ export const makeSeatPriority = Effect.gen(function* () {
         if (outcome._tag === "Decided") return outcome.won
       }
       return undefined
-    }).pipe(Effect.withSpan("SeatPriority.takeOver"))
+    }).pipe(Effect.withSpan("SeatPriority.takeOver", spanOptions))
 
   return { takeOver } as const
 })

@@ -21,6 +21,7 @@ import type { InvalidVoucherCode, VoucherAlreadyRedeemed, VoucherNotFound, Vouch
 import { VouchersRepo } from "../Delivery/Repo.js"
 import { NothingToPickUp, PrintJobAlreadyPrinted, PrintJobNotFound, TicketAlreadyPrinted } from "./Errors.js"
 import type { KioskId, KioskOrder, PickupRequest, PrintJob, PrintJobId, PrintJobState } from "./Api.js"
+import { spanOptions } from "../Spans.js"
 
 type PickupFailure = InvalidVoucherCode | VoucherNotFound | VoucherAlreadyRedeemed | VoucherNotRedeemable | TicketAlreadyPrinted | NothingToPickUp
 
@@ -153,7 +154,7 @@ export class Kiosks extends Effect.Service<Kiosks>()("Kiosks", {
         const view = yield* ordersRepo.byId(order.orderId)
         if (!view) return yield* Effect.dieMessage(`order ${order.orderId} vanished after its hold committed`)
         return yield* toKioskOrder(view)
-      }).pipe(Effect.withSpan("Kiosks.holdWalkUp"))
+      }).pipe(Effect.withSpan("Kiosks.holdWalkUp", spanOptions))
 
     const getKioskOrder = (kioskId: KioskId, orderId: OrderId) => Effect.flatMap(kioskOrder(kioskId, orderId), toKioskOrder)
 
@@ -255,7 +256,7 @@ export class Kiosks extends Effect.Service<Kiosks>()("Kiosks", {
           FROM print_jobs j JOIN tickets t ON t.order_id = j.order_id
           WHERE j.id IN ${sql.in(jobIds)} ORDER BY j.created_at_ms, j.id`
         return yield* toPrintJobs(rows)
-      }).pipe(Effect.withSpan("Kiosks.pickup"))
+      }).pipe(Effect.withSpan("Kiosks.pickup", spanOptions))
 
     const jobOf = (kioskId: KioskId, jobId: PrintJobId) =>
       Effect.flatMap(sql<PrintJobRow>`SELECT * FROM print_jobs WHERE id = ${jobId} AND kiosk_id = ${kioskId}`, (rows) =>

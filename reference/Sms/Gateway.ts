@@ -7,6 +7,7 @@
 import { Clock, Context, Effect, Layer } from "effect"
 import { ServerConfig } from "../Config.js"
 import { Queries } from "../Store/Queries.js"
+import { spanOptions } from "../Spans.js"
 
 export interface OutboundText {
   readonly to: string
@@ -48,6 +49,6 @@ export const SimulatedSmsGateway = Layer.effect(SmsGateway, Effect.gen(function*
       const earlier = yield* queries.first<{ id: number }>("SELECT id FROM sms_outbound WHERE dedupe_key = ?", [outbound.dedupeKey])
       if (!earlier) return yield* Effect.dieMessage(`an SMS was neither inserted nor found under dedupe key ${outbound.dedupeKey}`)
       return { outboundId: Number(earlier.id), duplicate: true } satisfies SentText
-    }).pipe(Effect.orDie, Effect.withSpan("SmsGateway.send"))
+    }).pipe(Effect.orDie, Effect.withSpan("SmsGateway.send", spanOptions))
   return { maxTextChars: config.maxSmsTextChars, send }
 }))
