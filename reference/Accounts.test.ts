@@ -282,6 +282,25 @@ describe("accounts", () => {
     assert.equal(attemptsLeftOf(fresh), maxFailures - 1)
   })
 
+  test("a right payment password refused inside the payment (insufficient funds, another's order) still resets the count", async () => {
+    const buyer = await customer()
+    const other = await customer()
+    await topUp(buyer, "topup-key-0011", 10_000)
+    const [order, othersOrder] = [await hold(buyer), await hold(other)]
+    const maxFailures = server.settings.maxPaymentPasswordFailures
+    const wrongTwice = async (prefix: string) => {
+      for (let failures = 1; failures <= 2; failures++) await payRefusal(buyer, order.orderId, `${prefix}-${failures}`, "135790")
+    }
+    await wrongTwice("pay-key-poor-wrong")
+    assert.equal((await rawPay(buyer, order.orderId, "pay-key-poor", buyer.paymentPassword)).status, 402)
+    assert.equal(attemptsLeftOf(await payRefusal(buyer, order.orderId, "pay-key-poor-after", "135790")), maxFailures - 1,
+      "the right password refused for want of funds left its earlier wrong attempts counted")
+    await wrongTwice("pay-key-foreign-wrong")
+    assert.equal(tagOf((await rawPay(buyer, othersOrder.orderId, "pay-key-foreign", buyer.paymentPassword)).json), "OrderNotFound")
+    assert.equal(attemptsLeftOf(await payRefusal(buyer, order.orderId, "pay-key-foreign-after", "135790")), maxFailures - 1,
+      "the right password refused for another customer's order left its earlier wrong attempts counted")
+  })
+
   test("insufficient funds is 402 and changes nothing; the refused key can pay after a top-up", async () => {
     const buyer = await customer()
     await topUp(buyer, "topup-key-0009", 10_000)

@@ -21,12 +21,13 @@ import type { CustomerId, OrderId, OrderState, TransferId } from "./Domain.js"
 import { FaultPoints } from "./FaultPoints.js"
 import { Ids } from "./Ids.js"
 import { idempotent, lookupKey } from "./Idempotency.js"
-import { Issuance } from "./Issuance.js"
+import { Issuance, storedTicket } from "./Issuance.js"
 import type { PreparedTicket } from "./Issuance.js"
 import type { Ticket } from "./Issuance/Api.js"
 import { LifecycleRepo } from "./Lifecycle/Repo.js"
 import { Orders } from "./Orders.js"
 import { Queries } from "./Store/Queries.js"
+import { spanOptions } from "./Spans.js"
 
 /** The order as a payment reads it (its row, locked until the commit on PostgreSQL). */
 export interface PayableOrder {
@@ -158,21 +159,27 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
         const request = { endpoint: "pay", orderId }
         const replay = config.plantedBug === "no-idempotency-check" ? Option.none() : yield* lookupKey(customerId, key, request, PaymentResultSchema)
         if (Option.isSome(replay)) return yield* withTicket(replay.value, undefined)
-        yield* customers.verifyPaymentPassword(customerId, paymentPassword)
+        const { forgive } = yield* customers.checkPaymentPassword(customerId, paymentPassword)
         const transferId = yield* ids.transferId
         // issued inline, the ticket is signed before the transaction opens: no lock waits for the signature
         const prepared = config.issuance === "inline" ? yield* issuance.prepare(orderId, customerId) : undefined
         const nowMs = yield* Clock.currentTimeMillis
         yield* faults.hit("pay.before-transaction")
+        // whether this request's own work stored the prepared ticket (not a concurrent payment's stored answer)
+        let storedHere = false
+        const capture = (order: PayableOrder | undefined) =>
+          Effect.tap(captureFromWallet(customerId, order, orderId, transferId, nowMs, prepared), () => { storedHere = prepared !== undefined })
+        // the right password's attempts are given back in the payment's transaction, or after it when it did not commit
         const paid = yield* Effect.flatMap(lockOrder(orderId), (order) =>
-          keyed({ scope: customerId, key, request, schema: PaymentResultSchema, nowMs }, captureFromWallet(customerId, order, orderId, transferId, nowMs, prepared))).pipe(
-          sql.withTransaction, Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)), Effect.catchTag("OrderNotPayable", explainNotPayable))
+          Effect.zipRight(forgive, keyed({ scope: customerId, key, request, schema: PaymentResultSchema, nowMs }, capture(order)))).pipe(
+          sql.withTransaction, Effect.tapErrorCause(() => forgive),
+          Effect.tapErrorTag("HoldExpired", () => expireDueHold(orderId, nowMs)), Effect.catchTag("OrderNotPayable", explainNotPayable))
         // issue right after the commit; the outbox sweeper is the backstop if this process dies here
         yield* faults.hit("pay.after-commit")
-        const ticket = yield* issuance.issueAfterCommit(orderId)
+        const ticket = storedHere && prepared !== undefined ? storedTicket(prepared, nowMs) : yield* issuance.issueAfterCommit(orderId)
         yield* faults.hit("issue.after-commit")
         return yield* withTicket(paid, ticket)
-      }).pipe(Effect.withSpan("Checkout.payFromWallet"))
+      }).pipe(Effect.withSpan("Checkout.payFromWallet", spanOptions))
 
     return { lockOrder, payableAmount, explainNotPayable, markPaid, expireDueHold, payFromWallet, withTicket } as const
   }),

@@ -21,6 +21,7 @@ import {
 import type { CustomerId, PhoneNumber } from "./Domain.js"
 import { Ids } from "./Ids.js"
 import { Passwords } from "./Passwords.js"
+import { spanOptions } from "./Spans.js"
 
 export const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex")
 
@@ -60,7 +61,7 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
         // a concurrent registration of the same number won the unique index
         if (!inserted) return yield* new PhoneAlreadyRegistered({ phone: input.phone })
         return { customerId: id, phone: input.phone }
-      }).pipe(Effect.withSpan("Customers.register"))
+      }).pipe(Effect.withSpan("Customers.register", spanOptions))
 
     const newSession = (customerId: CustomerId) =>
       Effect.gen(function* () {
@@ -126,7 +127,7 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
         if (!customer || customer.password_hash === null) return yield* new InvalidCredentials()
         yield* checkLoginPassword(customer.id, input.password, new InvalidCredentials())
         return yield* newSession(customer.id)
-      }).pipe(Effect.withSpan("Customers.login"))
+      }).pipe(Effect.withSpan("Customers.login", spanOptions))
 
     /**
      * Seed 004 [0056]–[0061]: an app that stays anonymous registers by its device ID, whose check code the
@@ -149,7 +150,7 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
         }))
         if (!inserted) return yield* new DeviceAlreadyRegistered({ deviceId: input.deviceId })
         return yield* newSession(id)
-      }).pipe(Effect.withSpan("Customers.registerDevice"))
+      }).pipe(Effect.withSpan("Customers.registerDevice", spanOptions))
 
     const authenticate = (token: string) =>
       Effect.gen(function* () {
@@ -202,14 +203,15 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
         }))
         if (!replaced) return yield* new OldPasswordWrong()
         return yield* newSession(customerId)
-      }).pipe(Effect.withSpan("Customers.changePassword"))
+      }).pipe(Effect.withSpan("Customers.changePassword", spanOptions))
 
     /**
      * Checks the six-digit payment password, counting the attempt before the check (Repo `countPaymentAttempt`):
      * however many requests race, no more than `maxPaymentPasswordFailures` are checked before payments lock.
-     * A right password gives back the attempts counted up to its own.
+     * A right password gives back the attempts counted up to its own: `forgive`, which the caller runs (a
+     * payment runs it inside its own transaction, so a payment commits once for both).
      */
-    const verifyPaymentPassword = (customerId: CustomerId, paymentPassword: string) =>
+    const checkPaymentPassword = (customerId: CustomerId, paymentPassword: string) =>
       Effect.gen(function* () {
         const counted = yield* countAttempt(repo.countPaymentAttempt(customerId, config.maxPaymentPasswordFailures))
         if (!counted) {
@@ -217,11 +219,14 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
           return yield* new PaymentLocked({ message: "too many wrong payment passwords; reset required" })
         }
         if (yield* passwords.verify(paymentPassword, counted.payment_password_hash)) {
-          yield* repo.forgivePaymentAttempts(customerId, counted.payment_failures)
-          return counted
+          return { customer: counted, forgive: repo.forgivePaymentAttempts(customerId, counted.payment_failures) }
         }
         return yield* new PaymentPasswordWrong({ attemptsLeft: Math.max(0, config.maxPaymentPasswordFailures - counted.payment_failures) })
       })
+
+    /** `checkPaymentPassword` with its attempts given back at once. */
+    const verifyPaymentPassword = (customerId: CustomerId, paymentPassword: string) =>
+      Effect.flatMap(checkPaymentPassword(customerId, paymentPassword), ({ customer, forgive }) => Effect.as(forgive, customer))
 
     /** The old payment password is checked like a payment's: wrong ones count towards the lockout. */
     const changePaymentPassword = (customerId: CustomerId, input: { oldPaymentPassword: string; newPaymentPassword: string }) =>
@@ -231,7 +236,7 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
         if (!(yield* repo.replacePaymentPasswordHash(customerId, customer.payment_password_hash, newHash))) {
           return yield* new PaymentPasswordWrong({ attemptsLeft: Math.max(0, config.maxPaymentPasswordFailures - customer.payment_failures) })
         }
-      }).pipe(Effect.withSpan("Customers.changePaymentPassword"))
+      }).pipe(Effect.withSpan("Customers.changePaymentPassword", spanOptions))
 
     /**
      * A device whose session expired signs in again with its ID and payment password. The device ID is made
@@ -245,10 +250,10 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
         if (!customer) return yield* new InvalidCredentials()
         yield* verifyPaymentPassword(customer.id, input.paymentPassword)
         return yield* newSession(customer.id)
-      }).pipe(Effect.withSpan("Customers.deviceLogin"))
+      }).pipe(Effect.withSpan("Customers.deviceLogin", spanOptions))
 
     return {
-      register, login, checkResidentIdOf, registerDevice, deviceLogin, authenticate, verifyPaymentPassword: (customerId: CustomerId, paymentPassword: string) =>
+      register, login, checkResidentIdOf, registerDevice, deviceLogin, authenticate, checkPaymentPassword, verifyPaymentPassword: (customerId: CustomerId, paymentPassword: string) =>
         Effect.asVoid(verifyPaymentPassword(customerId, paymentPassword)),
       profile, changeName, changePassword, changePaymentPassword
     } as const

@@ -28,6 +28,7 @@ import { Queries } from "./Store/Queries.js"
 /** train_runs.kind → the ticket payload's kind (TicketCode.ts documents what each field carries) */
 const ticketKindOfRun: Readonly<Record<string, TicketKind>> = { train: "train", showing: "cinema", event: "event" }
 import { enqueueUpstreamPush } from "./Upstream.js"
+import { spanOptions } from "./Spans.js"
 
 export const issuanceVariants = ["after-commit", "inline", "worker"] as const
 export type IssuanceVariant = typeof issuanceVariants[number]
@@ -56,6 +57,10 @@ export interface PreparedTicket {
   readonly holder: string
   readonly order: IssuingOrder
 }
+
+/** The ticket a prepared ticket became when its payment's transaction stored it at `issuedAtMs` (inline issuance). */
+export const storedTicket = (prepared: PreparedTicket, issuedAtMs: number): Ticket =>
+  ({ ticketId: prepared.ticketId, orderId: prepared.orderId, qr: prepared.qr, issuedAtMs })
 
 export class Issuance extends Effect.Service<Issuance>()("Issuance", {
   effect: Effect.gen(function* () {
@@ -149,7 +154,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
           yield* faults.hit("issue.after-claim")
           return yield* issueClaimed(orderId, nowMs)
         }))
-      }).pipe(Effect.withSpan("Issuance.issueForOrder"))
+      }).pipe(Effect.withSpan("Issuance.issueForOrder", spanOptions))
 
     /** Inside the payment transaction: the outbox row, and the ticket too when issuance is inline. */
     const enqueue = (orderId: OrderId, nowMs: number, prepared?: PreparedTicket) =>
@@ -189,7 +194,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
         yield* faults.hit("sweep.after-issue")
       }
       return issued
-    }).pipe(Effect.withSpan("Issuance.sweepOutbox"))
+    }).pipe(Effect.withSpan("Issuance.sweepOutbox", spanOptions))
 
     /** A ticket voided by a refund or change is no longer shown: the order's state says why. */
     const getTicket = (customerId: CustomerId, orderId: OrderId) =>

@@ -80,12 +80,12 @@ export class CustomersRepo extends Effect.Service<CustomersRepo>()("CustomersRep
        * `maxFailures` attempts are counted, however many requests race, so no more than that many are ever checked.
        */
       countPaymentAttempt: (id: CustomerId, maxFailures: number) =>
-        sql<CustomerRow>`UPDATE customers SET payment_failures = payment_failures + 1
-            WHERE id = ${id} AND payment_failures < ${maxFailures} RETURNING *`.pipe(Effect.map((rows) => rows[0])),
+        queries.first<CustomerRow>("UPDATE customers SET payment_failures = payment_failures + 1 WHERE id = ? AND payment_failures < ? RETURNING *",
+          [id, maxFailures]),
       /** A right password gives back the `counted` attempts up to and including its own; later ones stay counted. */
       forgivePaymentAttempts: (id: CustomerId, counted: number) =>
-        sql`UPDATE customers SET payment_failures = CASE WHEN payment_failures > ${counted} THEN payment_failures - ${counted} ELSE 0 END
-            WHERE id = ${id}`,
+        queries.run("UPDATE customers SET payment_failures = CASE WHEN payment_failures > ? THEN payment_failures - ? ELSE 0 END WHERE id = ?",
+          [counted, counted, id]),
       /**
        * Counts a login-password attempt before its check, as payments do, except that the lock ends: the attempt
        * that reaches `maxFailures` locks the account until `lockoutMs` later, and the first attempt after that
