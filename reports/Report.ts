@@ -31,6 +31,35 @@ export const SeriesPoint = Schema.Struct({
 })
 export type SeriesPoint = typeof SeriesPoint.Type
 
+/**
+ * What the report's fields mean changed at each version; a reader refuses a report newer than it knows.
+ * 1 (absent): errors by tag counted answered calls only. 2: every request error, answered or not (a lost answer
+ * is `ResponseLost`), counted once by tag and by endpoint (`counts.errors`, `endpoints`), and the scenario shown.
+ */
+export const currentReportVersion = 2
+
+/** An error count of one tag; `status` is the HTTP status the contract gives the tag, absent when no answer came. */
+export const ErrorCount = Schema.Struct({
+  tag: Schema.String,
+  status: Schema.optional(Schema.Number),
+  count: Schema.Number
+})
+export type ErrorCount = typeof ErrorCount.Type
+
+/**
+ * One endpoint, named as the devices name their calls in the history (search, register, login, top-up, hold, pay …):
+ * the requests sent (answered or not), the errors among them by tag, and the latency of the answered ones.
+ */
+export const EndpointSummary = Schema.Struct({
+  endpoint: Schema.String,
+  requests: Schema.Number,
+  errors: Schema.Number,
+  /** most frequent first */
+  errorsByTag: Schema.Array(ErrorCount),
+  latency: LatencySummary
+})
+export type EndpointSummary = typeof EndpointSummary.Type
+
 /** one point of an HdrHistogram-style percentile distribution: `percentile` in 0..100, its latency */
 export const PercentilePoint = Schema.Struct({
   percentile: Schema.Number,
@@ -94,6 +123,8 @@ export const GateSummary = Schema.Struct({
 export type GateSummary = typeof GateSummary.Type
 
 export const Report = Schema.Struct({
+  /** `currentReportVersion` when written; absent in reports written before versions (1) */
+  reportVersion: Schema.optional(Schema.Int.pipe(Schema.positive())),
   scenario: Schema.String,
   seed: Schema.Number,
   mode: Schema.Literal("virtual", "real"),
@@ -116,8 +147,12 @@ export const Report = Schema.Struct({
     soldOut: Schema.Number,
     /** passengers due at or after the scenario's endAt, who did not come; absent in reports written before it */
     arrivalsCut: Schema.optional(Schema.Number),
+    /** every request error, answered or not: the sum of `errorsByTag` and of the endpoints' errors; absent before version 2 */
+    errors: Schema.optional(Schema.Number),
     errorsByTag: Schema.Record({ key: Schema.String, value: Schema.Number })
   }),
+  /** per endpoint, busiest first; absent before version 2 */
+  endpoints: Schema.optional(Schema.Array(EndpointSummary)),
   latency: Schema.Struct({
     paymentToIssuance: LatencySummary,
     hold: LatencySummary,
@@ -139,3 +174,7 @@ export const Report = Schema.Struct({
   notes: Schema.Array(Schema.String)
 })
 export type Report = typeof Report.Type
+
+/** The run's request errors: the one total every view shows (a report before version 2 has only the tags to add up). */
+export const errorTotalOf = (report: Report): number =>
+  report.counts.errors ?? Object.values(report.counts.errorsByTag).reduce((sum, count) => sum + count, 0)

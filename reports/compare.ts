@@ -117,11 +117,17 @@ const mismatchesOf = (base: Report, next: Report): Array<string> => {
   const differing = fields
     .filter(([, pick]) => pick(base) !== pick(next))
     .map(([name, pick]) => `${name} differs: base ${pick(base)}, new ${pick(next)}`)
+  const baseVersion = base.reportVersion ?? 1
+  const nextVersion = next.reportVersion ?? 1
+  const versions = baseVersion === nextVersion ? [] : [
+    `report versions differ: base ${baseVersion}, new ${nextVersion}` +
+    (Math.min(baseVersion, nextVersion) < 2 ? " (before version 2 errors by tag counted answered calls only, not lost answers)" : "")
+  ]
   const baseNames = new Set(base.invariants.map((invariant) => invariant.name))
   const nextNames = new Set(next.invariants.map((invariant) => invariant.name))
   const onlyIn = (names: Set<string>, others: Set<string>, which: string) =>
     [...names].filter((name) => !others.has(name)).map((name) => `invariant ${name} checked in ${which} only`)
-  return [...differing, ...onlyIn(baseNames, nextNames, "base"), ...onlyIn(nextNames, baseNames, "new")]
+  return [...differing, ...versions, ...onlyIn(baseNames, nextNames, "base"), ...onlyIn(nextNames, baseNames, "new")]
 }
 
 export const compareReports = (base: Report, next: Report, tolerancePercent = defaultCompareTolerancePercent): Comparison => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { hostileWitnessLine, sampleFailingReport, sampleReport, sampleReportBeforeDistributions } from "./fixture.js"
+import { hostileWitnessLine, sampleFailingReport, sampleReport, sampleReportBeforeDistributions, sampleReportVersion1 } from "./fixture.js"
 import { renderHtml } from "./html.js"
 import { percentileLabel } from "./percentileChart.js"
 import type { Report } from "./Report.js"
@@ -90,7 +90,7 @@ test("the header shows the run's identity and the tables show counts and percent
   assert.ok(html.includes("2h 00m 00s (7,200,000 ms)"))
   assert.ok(html.includes("<td class=\"number\">37,090</td>"), "orders held")
   assert.match(html, /payment → issuance<\/td><td class="number">33,381<\/td><td class="number">96<\/td><td class="number">214<\/td><td class="number">398<\/td>/)
-  assert.match(html, /<code>SeatTaken<\/code><\/td><td class="number">2,022<\/td>/)
+  assert.match(html, /<code>SeatTaken<\/code><\/td><td>409<\/td><td class="number">2,022<\/td>/)
 })
 
 test("the throughput, errors and latency charts exist, and each throughput line has one point per series entry, in time order", () => {
@@ -186,4 +186,32 @@ test("the page is self-contained: nothing is fetched from elsewhere", () => {
 
 test("rendering is deterministic", () => {
   assert.equal(renderHtml(sampleFailingReport), renderHtml(sampleFailingReport))
+})
+
+test("the page's error total is the report's one count, and each endpoint has a row with its errors by tag and HTTP status", () => {
+  const report: Report = {
+    ...sampleReport,
+    counts: { ...sampleReport.counts, errors: 890, errorsByTag: { ResponseLost: 30, SoldOut: 860 } },
+    endpoints: [
+      { endpoint: "hold", requests: 2_000, errors: 860, errorsByTag: [{ tag: "SoldOut", status: 409, count: 860 }], latency: sampleReport.latency.hold },
+      { endpoint: "search", requests: 5_000, errors: 0, errorsByTag: [], latency: sampleReport.latency.checkin },
+      { endpoint: "pay", requests: 1_170, errors: 30, errorsByTag: [{ tag: "ResponseLost", count: 30 }], latency: sampleReport.latency.hold }
+    ]
+  }
+  const html = renderHtml(report)
+  assert.match(rowOf(html, `data-count="errors"`), /request errors<\/td><td class="number">890</)
+  assert.match(html, /<code>ResponseLost<\/code><\/td><td>no answer<\/td><td class="number">30<\/td>/)
+  assert.match(html, /all request errors<\/td><td class="number">890<\/td>/)
+  assert.equal(rowOf(html, `data-endpoint="hold"`),
+    `<tr data-endpoint="hold" class="warn"><td><code>hold</code></td><td class="number">2,000</td><td class="number">860</td>` +
+    `<td class="number">43.00 %</td><td class="number">18</td><td class="number">61</td><td class="number">176</td><td class="number">933</td>` +
+    `<td><code>SoldOut</code> 409 ×860</td></tr>`)
+  assert.match(rowOf(html, `data-endpoint="search"`), /^<tr data-endpoint="search"><td><code>search<\/code><\/td><td class="number">5,000<\/td><td class="number">0<\/td><td class="number">0 %<\/td>/)
+})
+
+test("a version 1 report shows the sum of its tags as the error total and says it has no endpoint counts", () => {
+  const html = renderHtml(sampleReportVersion1)
+  assert.match(rowOf(html, `data-count="errors"`), /request errors<\/td><td class="number">2,274</)
+  assert.ok(html.includes("This report was written before requests were counted per endpoint."))
+  assert.doesNotMatch(html, /data-endpoint=/)
 })

@@ -7,7 +7,9 @@ import type { ChartLine } from "./chart.js"
 import { escapeHtml } from "./escape.js"
 import { formatCount, formatDuration, formatMs } from "./format.js"
 import { renderPercentileChart } from "./percentileChart.js"
-import type { InvariantResult, LatencySummary, Report, ThresholdResult } from "./Report.js"
+import { errorRatePercent, formatErrorRate, hasSamples, statusText } from "./endpoints.js"
+import { errorTotalOf } from "./Report.js"
+import type { EndpointSummary, InvariantResult, LatencySummary, Report, ThresholdResult } from "./Report.js"
 import { brokenInvariants, failedThresholds, isInvariantBroken, reportPassed } from "./verdict.js"
 
 const styles = `
@@ -22,6 +24,8 @@ code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospac
 pre { margin: 0; white-space: pre-wrap; word-break: break-all; }
 tr.fail td { background: #fde8e8; color: #b3261e; }
 tr.pass td { background: #e6f4ea; color: #1e6b34; }
+tr.warn td { background: #fff8c5; }
+tr.total td { font-weight: 600; }
 .verdict { display: inline-block; padding: 0.2rem 0.6rem; border-radius: 4px; font-weight: 600; }
 .verdict.pass { background: #e6f4ea; color: #1e6b34; }
 .verdict.fail { background: #fde8e8; color: #b3261e; }
@@ -76,18 +80,48 @@ const renderCounts = (report: Report): string => {
   ]
   const countRows = rows.map(([name, value]) => `<tr>${cell(name)}${numberCell(formatCount(value))}</tr>`)
   const rateRow = `<tr>${cell("issued per second")}${numberCell(formatCount(report.throughput.issuedPerSecond, 2))}</tr>`
-  return `<h2>Counts</h2>` + renderTable(["count", "value"], [...countRows, rateRow]) +
-    `<h3>Errors by tag</h3>` + renderErrorsByTag(report.counts.errorsByTag)
+  const errorRow = `<tr data-count="errors">${cell("request errors")}${numberCell(formatCount(errorTotalOf(report)))}</tr>`
+  return `<h2>Counts</h2>` + renderTable(["count", "value"], [...countRows, rateRow, errorRow]) +
+    `<h3>Errors by tag</h3>` + renderErrorsByTag(report)
 }
 
-const renderErrorsByTag = (errorsByTag: Readonly<Record<string, number>>): string => {
+/** The HTTP status of each tag, as the endpoints saw it; a report before version 2 has none. */
+const statusesOf = (report: Report): ReadonlyMap<string, string> =>
+  new Map((report.endpoints ?? []).flatMap((endpoint) => endpoint.errorsByTag.map((error) => [error.tag, statusText(error)] as const)))
+
+const renderErrorsByTag = (report: Report): string => {
   // Sorted by tag so two reports of the same run produce the same page.
-  const entries = Object.entries(errorsByTag).sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0))
+  const entries = Object.entries(report.counts.errorsByTag).sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0))
+  const statuses = statusesOf(report)
+  const total = errorTotalOf(report)
   const rows = entries.length === 0
-    ? [`<tr><td colspan="2">no errors</td></tr>`]
-    : entries.map(([tag, count]) => `<tr>${codeCell(tag)}${numberCell(formatCount(count))}</tr>`)
-  return renderTable(["tag", "count"], rows)
+    ? [`<tr><td colspan="3">no errors</td></tr>`]
+    : [
+      ...entries.map(([tag, count]) => `<tr>${codeCell(tag)}${cell(statuses.get(tag) ?? "")}${numberCell(formatCount(count))}</tr>`),
+      `<tr class="total"><td colspan="2">all request errors</td>${numberCell(formatCount(total))}</tr>`
+    ]
+  return renderTable(["tag", "HTTP status", "count"], rows)
 }
+
+const endpointErrorsCell = (endpoint: EndpointSummary): string =>
+  `<td>${endpoint.errorsByTag.map((error) =>
+    `<code>${escapeHtml(error.tag)}</code> ${escapeHtml(statusText(error))} ×${escapeHtml(formatCount(error.count))}`).join("<br>")}</td>`
+
+const endpointRow = (endpoint: EndpointSummary): string =>
+  `<tr data-endpoint="${escapeHtml(endpoint.endpoint)}"${errorRatePercent(endpoint) >= 1 ? ` class="warn"` : ""}>` +
+  codeCell(endpoint.endpoint) + numberCell(formatCount(endpoint.requests)) + numberCell(formatCount(endpoint.errors)) +
+  numberCell(formatErrorRate(endpoint)) +
+  [endpoint.latency.p50, endpoint.latency.p90, endpoint.latency.p99, endpoint.latency.max].map((value) => numberCell(formatMs(value))).join("") +
+  endpointErrorsCell(endpoint) + `</tr>`
+
+/** Every endpoint the devices called: requests, errors by tag and HTTP status, latency of the answered ones. */
+const renderEndpoints = (report: Report): string =>
+  `<h2>Endpoints</h2>` + (report.endpoints === undefined
+    ? `<p>This report was written before requests were counted per endpoint.</p>`
+    : `<p>Requests as the devices name them; a request whose answer was lost counts as sent and as an error, ` +
+      `and has no latency (ms, of the answered requests).</p>` +
+      renderTable(["endpoint", "requests", "errors", "error rate", "p50", "p90", "p99", "max", "errors by tag, HTTP status"],
+        report.endpoints.length === 0 ? [`<tr><td colspan="9">no requests</td></tr>`] : report.endpoints.map(endpointRow)))
 
 const latencyRow = (name: string, summary: LatencySummary): string =>
   `<tr>${cell(name)}${numberCell(formatCount(summary.count))}` +
@@ -210,6 +244,7 @@ export const renderHtml = (report: Report): string =>
 <body>
 ${renderHeader(report)}
 ${renderCounts(report)}
+${renderEndpoints(report)}
 ${renderLatency(report)}
 ${renderCharts(report)}
 ${renderInvariants(report)}

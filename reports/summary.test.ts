@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { sampleFailingReport, sampleReport } from "./fixture.js"
+import { sampleFailingReport, sampleReport, sampleReportVersion1 } from "./fixture.js"
 import type { Report } from "./Report.js"
 import { maxWitnessLinesShown, renderSummary } from "./summary.js"
 
@@ -84,7 +84,7 @@ test("a broken invariant's replay command lines follow its witness", () => {
 test("empty invariants, thresholds and errors are stated, not left blank", () => {
   const report: Report = {
     ...sampleReport,
-    counts: { ...sampleReport.counts, errorsByTag: {} },
+    counts: { ...sampleReport.counts, errors: 0, errorsByTag: {} },
     invariants: [],
     thresholds: [],
     notes: []
@@ -94,4 +94,26 @@ test("empty invariants, thresholds and errors are stated, not left blank", () =>
   assert.match(summary, /Thresholds\n {2}none set/)
   assert.match(summary, /\n {2}errors +none\n/)
   assert.doesNotMatch(summary, /Notes/)
+})
+
+test("the error total is the report's one count, with its tags below it and the endpoints' table beside", () => {
+  const report: Report = {
+    ...sampleReport,
+    counts: { ...sampleReport.counts, errors: 890, errorsByTag: { ResponseLost: 30, SoldOut: 860 } },
+    endpoints: [
+      { endpoint: "hold", requests: 2_000, errors: 860, errorsByTag: [{ tag: "SoldOut", status: 409, count: 860 }], latency: sampleReport.latency.hold },
+      { endpoint: "pay", requests: 1_170, errors: 30, errorsByTag: [{ tag: "ResponseLost", count: 30 }], latency: sampleReport.latency.hold }
+    ]
+  }
+  const summary = renderSummary(report)
+  assert.match(summary, /\n {2}errors +890\n {4}error ResponseLost +30\n {4}error SoldOut +860\n/)
+  const endpoints = linesAfter(summary, "Endpoints (latency in ms, of the answered requests)")
+  assert.match(endpoints[1] ?? "", /^ {2}hold +2,000 +860 +43\.00 % +18 +61 +176 +933 +SoldOut 409 ×860$/)
+  assert.match(endpoints[2] ?? "", /^ {2}pay +1,170 +30 +2\.56 % .* ResponseLost no answer ×30$/)
+})
+
+test("a version 1 report's error total is the sum of its tags, and it has no endpoints section", () => {
+  const summary = renderSummary(sampleReportVersion1)
+  assert.match(summary, /\n {2}errors +2,274\n/)
+  assert.doesNotMatch(summary, /Endpoints/)
 })
