@@ -27,7 +27,11 @@ export const SeriesPoint = Schema.Struct({
   /** the bucket's other payment→issuance percentiles (0 when none); absent in reports written before them */
   paymentToIssuanceP50Ms: Schema.optional(Schema.Number),
   paymentToIssuanceP90Ms: Schema.optional(Schema.Number),
-  paymentToIssuanceP999Ms: Schema.optional(Schema.Number)
+  paymentToIssuanceP999Ms: Schema.optional(Schema.Number),
+  /** requests sent in the bucket, answered or not; absent before version 2 */
+  requests: Schema.optional(Schema.Number),
+  /** passengers between their first request and their ticket (or giving up) at any time in the bucket; absent before version 2 */
+  inFlight: Schema.optional(Schema.Number)
 })
 export type SeriesPoint = typeof SeriesPoint.Type
 

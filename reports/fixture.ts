@@ -30,7 +30,9 @@ const seriesPoint = (held: number, index: number): SeriesPoint => {
     paymentToIssuanceP99Ms: p99PerBucketMs[index] ?? 0,
     paymentToIssuanceP50Ms: Math.round((p99PerBucketMs[index] ?? 0) * 0.3),
     paymentToIssuanceP90Ms: Math.round((p99PerBucketMs[index] ?? 0) * 0.6),
-    paymentToIssuanceP999Ms: Math.round((p99PerBucketMs[index] ?? 0) * 1.8)
+    paymentToIssuanceP999Ms: Math.round((p99PerBucketMs[index] ?? 0) * 1.8),
+    requests: Math.round(held * 11.1),
+    inFlight: Math.round(held * 0.4)
   }
 }
 

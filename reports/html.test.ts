@@ -1,6 +1,8 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { hostileWitnessLine, sampleFailingReport, sampleReport, sampleReportBeforeDistributions, sampleReportVersion1 } from "./fixture.js"
+import { plotBottomPx as plotBottom, plotTopPx as plotTop, timeTicksMs } from "./chart.js"
+import { formatClock } from "./format.js"
 import { renderHtml } from "./html.js"
 import { percentileLabel } from "./percentileChart.js"
 import type { Report } from "./Report.js"
@@ -214,4 +216,50 @@ test("a version 1 report shows the sum of its tags as the error total and says i
   assert.match(rowOf(html, `data-count="errors"`), /request errors<\/td><td class="number">2,274</)
   assert.ok(html.includes("This report was written before requests were counted per endpoint."))
   assert.doesNotMatch(html, /data-endpoint=/)
+})
+
+test("the latency chart's y axis is logarithmic: each power of ten one step up, p50 readable under a p99.9 ten times higher", () => {
+  const chart = chartOf(renderHtml(sampleReport), "latency")
+  const labels = [...chart.matchAll(/<text class="tick" x="58"[^>]*>([^<]+)<\/text>/g)].map((match) => match[1])
+  // the fixture's percentiles run from 39 ms (p50 of the tail) to 742 ms (p99.9 of the on-sale)
+  assert.deepEqual(labels, ["10", "20", "50", "100", "200", "500", "1,000"])
+  const yOf = (label: string) => Number(new RegExp(`<text class="tick" x="58" y="([\\d.]+)"[^>]*>${label}</text>`).exec(chart)?.[1])
+  assert.equal(Math.round(yOf("10") - yOf("100")), Math.round(yOf("100") - yOf("1,000")), "a decade is as tall at 10 ms as at 1,000 ms")
+  const [p50 = [], , , p999 = []] = polylinePoints(chart)
+  // on a linear axis to 800 ms the p50's 39 ms would sit 5 % up the plot; here it sits more than a quarter up
+  const lowestP50 = Math.max(...p50.map((point) => point.y))
+  assert.ok(lowestP50 < plotBottom - (plotBottom - plotTop) / 4, `p50 at y=${lowestP50}`)
+  assert.ok(p999.every((point, index) => point.y < (p50[index]?.y ?? 0)))
+  assert.match(chart, /ms \(log scale\)/)
+})
+
+test("on the log axis a bucket with no ticket issued is a gap in the line, not a drop to the floor", () => {
+  const series = sampleReport.throughput.series.map((point, index) => index === 3
+    ? { ...point, paymentToIssuanceP50Ms: 0, paymentToIssuanceP90Ms: 0, paymentToIssuanceP99Ms: 0, paymentToIssuanceP999Ms: 0 }
+    : point)
+  const chart = chartOf(renderHtml({ ...sampleReport, throughput: { ...sampleReport.throughput, series } }), "latency")
+  const p99Lines = [...chart.matchAll(/<polyline[^>]*data-series="p99"[^>]* points="([^"]*)"/g)]
+  assert.deepEqual(p99Lines.map((match) => (match[1] ?? "").split(" ").length), [3, series.length - 4])
+})
+
+test("time ticks fall on round clock values: every half hour of a two-hour window, every two minutes of a twelve-minute one", () => {
+  assert.deepEqual(timeTicksMs(0, 7_200_000).map(formatClock), ["00:00:00", "00:30:00", "01:00:00", "01:30:00", "02:00:00"])
+  assert.deepEqual(timeTicksMs(0, 715_000).map(formatClock), ["00:00:00", "00:02:00", "00:04:00", "00:06:00", "00:08:00", "00:10:00"])
+  assert.deepEqual(timeTicksMs(55_000, 200_000).map(formatClock), ["00:01:00", "00:01:30", "00:02:00", "00:02:30", "00:03:00"])
+  const chart = chartOf(renderHtml(sampleReport), "throughput")
+  const labels = [...chart.matchAll(/<text class="tick" x="[\d.]+" y="236"[^>]*>([^<]+)<\/text>/g)].map((match) => match[1])
+  assert.deepEqual(labels, ["00:00:00", "00:30:00", "01:00:00", "01:30:00", "02:00:00"])
+})
+
+test("requests per second and passengers in flight are charted from the series; a version 1 report has neither chart", () => {
+  const html = renderHtml(sampleReport)
+  const [requests = []] = polylinePoints(chartOf(html, "requests"))
+  const [inFlight = []] = polylinePoints(chartOf(html, "in-flight"))
+  assert.equal(requests.length, sampleReport.throughput.series.length)
+  assert.equal(inFlight.length, sampleReport.throughput.series.length)
+  // the on-sale bucket is the busiest of both
+  assert.equal(requests.findIndex((point) => point.y === Math.min(...requests.map((each) => each.y))), 0)
+  assert.equal(inFlight.findIndex((point) => point.y === Math.min(...inFlight.map((each) => each.y))), 0)
+  const old = renderHtml(sampleReportBeforeDistributions)
+  assert.doesNotMatch(old, /data-chart="requests"|data-chart="in-flight"/)
 })

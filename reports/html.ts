@@ -136,6 +136,10 @@ const renderLatency = (report: Report): string =>
     latencyRow("check-in", report.latency.checkin)
   ])
 
+/** Lines with something to show: a series that is 0 throughout (no admissions in the sales window) is left out. */
+const nonZeroLines = (lines: ReadonlyArray<ChartLine>): Array<ChartLine> =>
+  lines.filter((line) => line.values.some((value) => value !== 0))
+
 const renderCharts = (report: Report): string => {
   const series = report.throughput.series
   const common = { bucketStartsMs: series.map((point) => point.tMs), bucketMs: report.throughput.bucketMs }
@@ -143,24 +147,43 @@ const renderCharts = (report: Report): string => {
   return `<h2>Over time</h2>` +
     `<h3>Throughput (${escapeHtml(bucketText)})</h3>` +
     renderLineChart({
-      ...common, kind: "throughput", title: "Throughput over time", yAxisLabel: "orders", lines: [
+      ...common, kind: "throughput", title: "Throughput over time", yAxisLabel: "orders", lines: nonZeroLines([
         { name: "held", color: "#1f77b4", values: series.map((point) => point.held) },
         { name: "paid", color: "#ff7f0e", values: series.map((point) => point.paid) },
         { name: "issued", color: "#2ca02c", values: series.map((point) => point.issued), dashed: true },
         { name: "admitted", color: "#9467bd", values: series.map((point) => point.admitted) }
-      ]
+      ])
     }) +
+    renderLoad(report) +
     `<h3>Errors (${escapeHtml(bucketText)})</h3>` +
     renderLineChart({
       ...common, kind: "errors", title: "Errors over time", yAxisLabel: "errors",
       lines: [{ name: "errors", color: "#d62728", values: series.map((point) => point.errors) }]
     }) +
-    `<h3>Payment → issuance percentiles (ms, ${escapeHtml(bucketText)})</h3>` +
+    `<h3>Payment → issuance percentiles (ms, log scale, ${escapeHtml(bucketText)})</h3>` +
     renderLineChart({
-      ...common, kind: "latency", title: "Payment to issuance percentiles over time", yAxisLabel: "ms",
+      ...common, kind: "latency", title: "Payment to issuance percentiles over time", yAxisLabel: "ms", yScale: "log",
       lines: latencyLines(series)
     }) +
     renderDistribution(report)
+}
+
+/** Requests per second and passengers in flight, when the report has them (version 2). */
+const renderLoad = (report: Report): string => {
+  const series = report.throughput.series
+  if (series.length === 0 || series.some((point) => point.requests === undefined || point.inFlight === undefined)) return ""
+  const common = { bucketStartsMs: series.map((point) => point.tMs), bucketMs: report.throughput.bucketMs }
+  const bucketSeconds = report.throughput.bucketMs / 1_000
+  return `<h3>Requests per second (mean of each ${escapeHtml(formatDuration(report.throughput.bucketMs))} bucket)</h3>` +
+    renderLineChart({
+      ...common, kind: "requests", title: "Requests per second over time", yAxisLabel: "requests/s",
+      lines: [{ name: "requests/s", color: "#8c564b", values: series.map((point) => bucketSeconds > 0 ? (point.requests ?? 0) / bucketSeconds : 0) }]
+    }) +
+    `<h3>Passengers in flight (first request to ticket or giving up)</h3>` +
+    renderLineChart({
+      ...common, kind: "in-flight", title: "Passengers in flight over time", yAxisLabel: "passengers",
+      lines: [{ name: "in flight", color: "#e377c2", values: series.map((point) => point.inFlight ?? 0) }]
+    })
 }
 
 type Series = Report["throughput"]["series"]

@@ -133,3 +133,21 @@ test("an error tag's HTTP status is the one the contract declares; a response th
   assert.equal(httpStatusOf("HTTP502"), 502)
   assert.equal(httpStatusOf("ResponseLost"), undefined)
 })
+
+test("passengers are in flight from their first request to their ticket or giving up; requests are counted per bucket", () => {
+  const history = new History()
+  // phone-1 buys from 0.5 s to its ticket at 2.5 s, then scans at the gate at 9 s: not in flight then
+  history.add({ atMs: 500, actor: "phone-1", kind: "search", outcome: "ok", durationMs: 5 })
+  history.add({ atMs: 1_500, actor: "phone-1", kind: "pay", outcome: "ResponseLost" })
+  history.add({ atMs: 2_500, actor: "phone-1", kind: "ticket-received", outcome: "ok" })
+  history.add({ atMs: 9_000, actor: "phone-1", kind: "scan", outcome: "ok", durationMs: 5 })
+  // phone-2 searches at 1.2 s and gives up at 3.1 s
+  history.add({ atMs: 1_200, actor: "phone-2", kind: "search", outcome: "ok", durationMs: 5 })
+  history.add({ atMs: 3_100, actor: "phone-2", kind: "gave-up", outcome: "no seats at search" })
+  // an iteration the load dropped never sent a request: never in flight
+  history.add({ atMs: 4_000, actor: "phone-3", kind: "dropped-iteration", outcome: "dropped" })
+  const series = throughputOf(history, 0, 10_000).series
+  assert.equal(series.length, 10)
+  assert.deepEqual(series.map((point) => point.inFlight), [1, 2, 2, 1, 0, 0, 0, 0, 0, 0])
+  assert.deepEqual(series.map((point) => point.requests), [1, 2, 0, 0, 0, 0, 0, 0, 0, 1])
+})

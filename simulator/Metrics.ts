@@ -258,11 +258,17 @@ export const throughputOf = (history: History, fromMs: number, toMs: number): Re
     else if (ok("scan")(event)) bucket.admitted++
     else if (isRequestError(event)) bucket.errors++
   }
-  const series: Array<SeriesPoint> = buckets.map(({ latencies, ...point }) => {
+  const requests = Array.from({ length: bucketCount }, () => 0)
+  for (const event of history.events) {
+    if (event.atMs >= fromMs && event.atMs < toMs && isRequest(event)) requests[Math.min(bucketCount - 1, Math.floor((event.atMs - fromMs) / bucketMs))]!++
+  }
+  const inFlight = inFlightPerBucket(history, fromMs, bucketMs, bucketCount)
+  const series: Array<SeriesPoint> = buckets.map(({ latencies, ...point }, index) => {
     const summary = summarize(latencies)
     return {
       ...point, paymentToIssuanceP99Ms: summary.p99,
-      paymentToIssuanceP50Ms: summary.p50, paymentToIssuanceP90Ms: summary.p90, paymentToIssuanceP999Ms: summary.p999
+      paymentToIssuanceP50Ms: summary.p50, paymentToIssuanceP90Ms: summary.p90, paymentToIssuanceP999Ms: summary.p999,
+      requests: requests[index] ?? 0, inFlight: inFlight[index] ?? 0
     }
   })
   const issued = history.events.filter(ok("ticket-received"))
@@ -272,6 +278,38 @@ export const throughputOf = (history: History, fromMs: number, toMs: number): Re
     bucketMs,
     series
   }
+}
+
+/** a passenger's purchase is over at its ticket or when it gives up; its later requests (the gate) are not in flight */
+const endsPurchase = (event: HistoryEvent) => ok("ticket-received")(event) || event.kind === "gave-up"
+
+/**
+ * Passengers in flight per bucket: each actor that sent a request, from its first request to the end of its purchase
+ * (or its last request when it has none), counted in every bucket that span touches.
+ */
+export const inFlightPerBucket = (history: History, fromMs: number, bucketMs: number, bucketCount: number): Array<number> => {
+  const spans = new Map<string, { firstMs: number; lastMs: number; ended: boolean }>()
+  for (const event of history.events) {
+    const span = spans.get(event.actor)
+    if (span === undefined) {
+      if (isRequest(event)) spans.set(event.actor, { firstMs: event.atMs, lastMs: event.atMs, ended: false })
+      continue
+    }
+    if (span.ended) continue
+    if (endsPurchase(event)) { span.lastMs = event.atMs; span.ended = true } else if (isRequest(event)) span.lastMs = event.atMs
+  }
+  // +1 where a span's first bucket starts, −1 after its last: the running sum is the count per bucket
+  const changes = Array.from({ length: bucketCount + 1 }, () => 0)
+  const bucketOf = (atMs: number) => Math.floor((atMs - fromMs) / bucketMs)
+  for (const { firstMs, lastMs } of spans.values()) {
+    const first = Math.max(0, bucketOf(firstMs))
+    const last = Math.min(bucketCount - 1, bucketOf(lastMs))
+    if (first > last) continue
+    changes[first]!++
+    changes[last + 1]!--
+  }
+  let running = 0
+  return changes.slice(0, bucketCount).map((change) => (running += change))
 }
 
 const numberIn = (event: HistoryEvent, key: string) => Number(event.detail?.[key] ?? 0)
