@@ -126,10 +126,48 @@ export const GateSummary = Schema.Struct({
 })
 export type GateSummary = typeof GateSummary.Type
 
+/** The scenario as it ran, in words and numbers a reader checks the results against. */
+export const ScenarioSummary = Schema.Struct({
+  description: Schema.String,
+  /** ISO instants, as the scenario wrote them */
+  onSaleAt: Schema.String,
+  endAt: Schema.optional(Schema.String),
+  passengers: Schema.Number,
+  /** each journey kind with its weight, heaviest first */
+  mix: Schema.Array(Schema.Struct({ journey: Schema.String, weight: Schema.Number })),
+  /** how passengers arrive: a k6 executor, an arrival ramp or the exponential curve */
+  arrivals: Schema.String,
+  trains: Schema.Array(Schema.Struct({
+    trainCode: Schema.String,
+    serviceDate: Schema.String,
+    /** "BJP 09:00 → AOH 14:08, 6 stops" */
+    route: Schema.String,
+    seats: Schema.Number,
+    popularity: Schema.Number
+  })),
+  /** a cinema's or an event's one-line description */
+  venues: Schema.Array(Schema.String),
+  faults: Schema.Array(Schema.Struct({
+    kind: Schema.String,
+    /** ms after the on-sale */
+    startAfterOnSaleMs: Schema.Number,
+    endAfterOnSaleMs: Schema.Number,
+    /** "responseLossRate 0.02, timeoutMs 5000" */
+    parameters: Schema.String
+  })),
+  /** "payment_to_issuance: p(99)<500" */
+  thresholds: Schema.Array(Schema.String),
+  /** the server's design knobs */
+  server: Schema.Record({ key: Schema.String, value: Schema.Union(Schema.String, Schema.Number, Schema.Boolean) })
+})
+export type ScenarioSummary = typeof ScenarioSummary.Type
+
 export const Report = Schema.Struct({
   /** `currentReportVersion` when written; absent in reports written before versions (1) */
   reportVersion: Schema.optional(Schema.Int.pipe(Schema.positive())),
   scenario: Schema.String,
+  /** what the scenario set up; absent before version 2 */
+  scenarioSummary: Schema.optional(ScenarioSummary),
   seed: Schema.Number,
   mode: Schema.Literal("virtual", "real"),
   codeVersion: Schema.String,

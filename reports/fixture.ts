@@ -115,6 +115,21 @@ const paymentToIssuanceDistribution = {
 export const sampleReport: Report = {
   reportVersion: 2,
   scenario: "spring-festival",
+  scenarioSummary: {
+    description: "08:00 on-sale of three trains: 120,000 passengers, random segments, lost answers retried",
+    onSaleAt: "2027-01-28T08:00:00+08:00",
+    passengers: 120_000,
+    mix: [{ journey: "app", weight: 3 }, { journey: "sms", weight: 1 }],
+    arrivals: "exponential after the on-sale, mean delay 90 s",
+    trains: [
+      { trainCode: "G1", serviceDate: "2027-01-28", route: "BJP 09:00 → AOH 14:08, 6 stops", seats: 600, popularity: 3 },
+      { trainCode: "D311", serviceDate: "2027-01-28", route: "TJP 08:50 → SZH 14:25, 4 stops", seats: 120, popularity: 1 }
+    ],
+    venues: [],
+    faults: [{ kind: "client-timeouts", startAfterOnSaleMs: 0, endAfterOnSaleMs: 600_000, parameters: "responseLossRate 0.02, timeoutMs 5000, backoffMs 1000, maxRetries 3" }],
+    thresholds: ["payment_to_issuance: p(99)<500", "invariants: violations==0"],
+    server: { inventory: "conditional", batching: "per-request", issuance: "inline", payment: "wallet", holdTtlMs: 600_000 }
+  },
   seed: 20_260_120,
   mode: "virtual",
   codeVersion: "0.1.0+3f9c2ab",
@@ -165,7 +180,7 @@ export const sampleReport: Report = {
 
 /** A report as written before versions (version 1): no error total, no endpoints. */
 export const sampleReportVersion1: Report = (() => {
-  const { reportVersion: _version, endpoints: _endpoints, ...rest } = sampleReport
+  const { reportVersion: _version, endpoints: _endpoints, scenarioSummary: _scenario, ...rest } = sampleReport
   const { errors: _errors, ...counts } = sampleReport.counts
   return { ...rest, counts }
 })()

@@ -9,7 +9,8 @@ import { formatCount, formatDuration, formatMs } from "./format.js"
 import { renderPercentileChart } from "./percentileChart.js"
 import { errorRatePercent, formatErrorRate, hasSamples, statusText } from "./endpoints.js"
 import { errorTotalOf } from "./Report.js"
-import type { EndpointSummary, InvariantResult, LatencySummary, Report, ThresholdResult } from "./Report.js"
+import { afterOnSale, mixText, serverText } from "./scenarioText.js"
+import type { EndpointSummary, InvariantResult, LatencySummary, Report, ScenarioSummary, ThresholdResult } from "./Report.js"
 import { brokenInvariants, failedThresholds, isInvariantBroken, reportPassed } from "./verdict.js"
 
 const styles = `
@@ -64,6 +65,29 @@ const renderHeader = (report: Report): string => {
   ]
   return `<h1>Chunyun report: ${escapeHtml(report.scenario)}</h1>` + renderVerdict(report) +
     renderTable(["field", "value"], rows.map(([name, value]) => `<tr>${cell(name)}${codeCell(value)}</tr>`))
+}
+
+const renderScenario = (report: Report): string => {
+  const summary = report.scenarioSummary
+  if (summary === undefined) return `<h2>Scenario</h2><p>This report was written before the scenario was recorded in it: see the scenario file.</p>`
+  const rows: ReadonlyArray<readonly [string, string]> = [
+    ["on-sale", summary.onSaleAt],
+    ...(summary.endAt === undefined ? [] : [["ends", summary.endAt] as const]),
+    ["passengers", formatCount(summary.passengers)],
+    ["journeys", mixText(summary)],
+    ["arrivals", summary.arrivals],
+    ...summary.venues.map((venue) => ["venue", venue] as const),
+    ["server", serverText(summary)],
+    ["thresholds", summary.thresholds.length === 0 ? "none" : summary.thresholds.join("; ")]
+  ]
+  const trains = summary.trains.length === 0 ? "" : `<h3>Trains</h3>` + renderTable(["train", "date", "route", "seats", "popularity"],
+    summary.trains.map((train) => `<tr>${codeCell(train.trainCode)}${cell(train.serviceDate)}${cell(train.route)}` +
+      `${numberCell(formatCount(train.seats))}${numberCell(formatCount(train.popularity, Number.isInteger(train.popularity) ? 0 : 2))}</tr>`))
+  const faults = `<h3>Faults</h3>` + (summary.faults.length === 0 ? `<p>none</p>` : renderTable(["fault", "from", "to", "parameters"],
+    summary.faults.map((fault) => `<tr data-fault="${escapeHtml(fault.kind)}">${codeCell(fault.kind)}${cell(afterOnSale(fault.startAfterOnSaleMs))}` +
+      `${cell(afterOnSale(fault.endAfterOnSaleMs))}${cell(fault.parameters)}</tr>`)))
+  return `<h2>Scenario</h2><p>${escapeHtml(summary.description)}</p>` +
+    renderTable(["setting", "value"], rows.map(([name, value]) => `<tr>${cell(name)}${cell(value)}</tr>`)) + trains + faults
 }
 
 const renderCounts = (report: Report): string => {
@@ -266,6 +290,7 @@ export const renderHtml = (report: Report): string =>
 </head>
 <body>
 ${renderHeader(report)}
+${renderScenario(report)}
 ${renderCounts(report)}
 ${renderEndpoints(report)}
 ${renderLatency(report)}

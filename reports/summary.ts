@@ -6,6 +6,7 @@ import { escapeControlCharacters } from "./escape.js"
 import { formatCount, formatDuration, formatMs, formatTable } from "./format.js"
 import { errorCountText, formatErrorRate, hasSamples } from "./endpoints.js"
 import { errorTotalOf } from "./Report.js"
+import { afterOnSale, mixText, serverText } from "./scenarioText.js"
 import type { InvariantResult, LatencySummary, Report, ThresholdResult } from "./Report.js"
 import { brokenInvariants, failedThresholds, isInvariantBroken, reportPassed } from "./verdict.js"
 
@@ -30,6 +31,20 @@ const renderHeader = (report: Report): Array<string> => [
     ["wall", formatDuration(report.wallDurationMs)]
   ], ["left", "left"])
 ]
+
+/** What ran, in a few lines: the passengers and their journeys, the trains and venues, the faults. */
+const renderScenario = (report: Report): Array<string> => {
+  const summary = report.scenarioSummary
+  if (summary === undefined) return []
+  const rows = [
+    ["passengers", `${formatCount(summary.passengers)} (${mixText(summary)}); ${summary.arrivals}`],
+    ...summary.trains.map((train) => ["train", `${train.trainCode} ${train.serviceDate} ${train.route}, ${formatCount(train.seats)} seats`]),
+    ...summary.venues.map((venue) => ["venue", venue]),
+    ...summary.faults.map((fault) => ["fault", `${fault.kind} ${afterOnSale(fault.startAfterOnSaleMs)} to ${afterOnSale(fault.endAfterOnSaleMs)}: ${fault.parameters}`]),
+    ["server", serverText(summary)]
+  ].map(([name = "", value = ""]) => [name, escapeControlCharacters(value)])
+  return ["Scenario", `${indent}${escapeControlCharacters(summary.description)}`, ...formatTable(rows, ["left", "left"])]
+}
 
 const renderCounts = (report: Report): Array<string> => {
   const counts = report.counts
@@ -137,6 +152,7 @@ const renderVerdict = (report: Report): string =>
 export const renderSummary = (report: Report): string =>
   [
     renderHeader(report),
+    renderScenario(report),
     renderCounts(report),
     renderEndpoints(report),
     renderLatency(report),

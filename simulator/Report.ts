@@ -9,6 +9,7 @@ import { evaluateThresholds, parseThresholds } from "../reports/thresholds.js"
 import type { Threshold } from "../reports/thresholds.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { countsOf, endpointsOf, gatesOf, latencyDistributionOf, latencyOf, salesWindowOf, throughputOf } from "./Metrics.js"
+import { scenarioSummaryOf } from "./ScenarioSummary.js"
 import type { RunOutcome } from "./Virtual.js"
 
 export const configHashOf = (scenario: Scenario, seed: number) =>
@@ -32,6 +33,7 @@ export const buildReport = (options: {
   const report: Report = {
     reportVersion: currentReportVersion,
     scenario: scenario.name,
+    scenarioSummary: scenarioSummaryOf(scenario),
     seed: options.seed,
     mode: options.mode,
     codeVersion: options.codeVersion,
