@@ -225,7 +225,8 @@ export const renderNoData = (): string =>
 export const renderLineChart = (input: LineChartInput): string => {
   const xAxis = xAxisFor(input.bucketStartsMs, input.bucketMs)
   const yAxis: YAxis = input.yScale === "log" ? logYAxisFor(input.lines) : yAxisFor(input.lines)
-  const hasData = input.bucketStartsMs.length > 0
+  // no buckets, or every line left out for being zero throughout
+  const hasData = input.bucketStartsMs.length > 0 && input.lines.length > 0
   const body = hasData
     ? renderYTicks(yAxis) + renderXTicks(xAxis) + input.lines.map((line) => renderLine(input, xAxis, yAxis, line)).join("")
     : renderNoData()

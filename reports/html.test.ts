@@ -274,3 +274,31 @@ test("the scenario is shown: its description, passengers and journeys, each trai
   assert.ok(section.includes("<td>thresholds</td><td>payment_to_issuance: p(99)&lt;500; invariants: violations==0</td>"))
   assert.match(renderHtml(sampleReportVersion1), /<h2>Scenario<\/h2><p>This report was written before the scenario was recorded in it/)
 })
+
+test("a real-mode report claims no virtual duration; a virtual one shows it", () => {
+  assert.match(renderHtml(sampleReport), /<td>virtual duration<\/td>/)
+  const real = renderHtml({ ...sampleReport, mode: "real" })
+  assert.doesNotMatch(real, /virtual duration/)
+  assert.match(real, /<td>wall duration<\/td>/)
+})
+
+test("rows and lines that are zero throughout are left out: no hold row without holds, no admitted line without admissions", () => {
+  const noHolds: Report = {
+    ...sampleReport,
+    latency: { ...sampleReport.latency, hold: { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 } },
+    throughput: { ...sampleReport.throughput, series: sampleReport.throughput.series.map((point) => ({ ...point, admitted: 0 })) }
+  }
+  const html = renderHtml(noHolds)
+  const latencyTable = html.slice(html.indexOf("<h2>Latency (ms)</h2>"), html.indexOf("<h2>Over time</h2>"))
+  assert.doesNotMatch(latencyTable, /<td>hold<\/td>/)
+  assert.match(latencyTable, /<td>check-in<\/td>/)
+  const throughput = chartOf(html, "throughput")
+  assert.deepEqual([...throughput.matchAll(/data-series="([^"]+)"/g)].map((match) => match[1]), ["held", "paid", "issued"])
+  assert.doesNotMatch(throughput, />admitted</)
+  const noIssuance: Report = {
+    ...sampleReport,
+    throughput: { ...sampleReport.throughput, series: sampleReport.throughput.series.map((point) =>
+      ({ ...point, paymentToIssuanceP50Ms: 0, paymentToIssuanceP90Ms: 0, paymentToIssuanceP99Ms: 0, paymentToIssuanceP999Ms: 0 })) }
+  }
+  assert.match(chartOf(renderHtml(noIssuance), "latency"), />no data</)
+})

@@ -60,7 +60,10 @@ const renderHeader = (report: Report): string => {
     ["codeVersion", report.codeVersion],
     ["configHash", report.configHash],
     ["startedAt", report.startedAt],
-    ["virtual duration", `${formatDuration(report.virtualDurationMs)} (${formatCount(report.virtualDurationMs)} ms)`],
+    // a real run's timeline is the wall clock, scaled: it has no virtual duration to claim
+    ...(report.mode === "virtual"
+      ? [["virtual duration", `${formatDuration(report.virtualDurationMs)} (${formatCount(report.virtualDurationMs)} ms)`] as const]
+      : []),
     ["wall duration", `${formatDuration(report.wallDurationMs)} (${formatCount(report.wallDurationMs)} ms)`]
   ]
   return `<h1>Chunyun report: ${escapeHtml(report.scenario)}</h1>` + renderVerdict(report) +
@@ -152,13 +155,14 @@ const latencyRow = (name: string, summary: LatencySummary): string =>
   [summary.p50, summary.p90, summary.p99, summary.p999, summary.max].map((value) => numberCell(formatMs(value))).join("") +
   `</tr>`
 
-const renderLatency = (report: Report): string =>
-  `<h2>Latency (ms)</h2>` +
-  renderTable(["operation", "count", "p50", "p90", "p99", "p99.9", "max"], [
-    latencyRow("payment → issuance", report.latency.paymentToIssuance),
-    latencyRow("hold", report.latency.hold),
-    latencyRow("check-in", report.latency.checkin)
-  ])
+/** the operations with at least one sample: a run that holds no seat (the stadium's fans) has no row of zeros for it */
+const renderLatency = (report: Report): string => {
+  const operations = ([["payment → issuance", report.latency.paymentToIssuance], ["hold", report.latency.hold], ["check-in", report.latency.checkin]] as const)
+    .filter(([, summary]) => hasSamples(summary))
+  return `<h2>Latency (ms)</h2>` +
+    renderTable(["operation", "count", "p50", "p90", "p99", "p99.9", "max"],
+      operations.length === 0 ? [`<tr><td colspan="7">no latency measured</td></tr>`] : operations.map(([name, summary]) => latencyRow(name, summary)))
+}
 
 /** Lines with something to show: a series that is 0 throughout (no admissions in the sales window) is left out. */
 const nonZeroLines = (lines: ReadonlyArray<ChartLine>): Array<ChartLine> =>
@@ -187,7 +191,7 @@ const renderCharts = (report: Report): string => {
     `<h3>Payment → issuance percentiles (ms, log scale, ${escapeHtml(bucketText)})</h3>` +
     renderLineChart({
       ...common, kind: "latency", title: "Payment to issuance percentiles over time", yAxisLabel: "ms", yScale: "log",
-      lines: latencyLines(series)
+      lines: nonZeroLines(latencyLines(series))
     }) +
     renderDistribution(report)
 }

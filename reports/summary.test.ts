@@ -126,3 +126,12 @@ test("the scenario's section names the passengers and journeys, each train and e
   assert.match(scenario[4] ?? "", /^ {2}fault +client-timeouts \+0\.0 s to \+10m 00s: responseLossRate 0\.02, timeoutMs 5000/)
   assert.doesNotMatch(renderSummary(sampleReportVersion1), /\nScenario\n/)
 })
+
+test("a real-mode summary claims no virtual duration, and a latency row with no sample is left out", () => {
+  const real = renderSummary({ ...sampleReport, mode: "real", latency: { ...sampleReport.latency, hold: { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 } } })
+  assert.doesNotMatch(real, /\n {2}virtual /)
+  assert.match(real, /\n {2}wall +41\.3 s\n/)
+  const latency = linesAfter(real, "Latency (ms)")
+  assert.deepEqual(latency.map((line) => line.trim().split(/ +/)[0]), ["operation", "payment->issuance", "check-in"])
+  assert.match(renderSummary(sampleReport), /\n {2}virtual +2h 00m 00s\n/)
+})
