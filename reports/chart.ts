@@ -28,6 +28,8 @@ export interface LineChartInput {
    * (a bucket with no sample) is a gap in the line, not a drop to the floor. Default "linear".
    */
   readonly yScale?: "linear" | "log"
+  /** after each value in the hover text: " ms", "/s" */
+  readonly unit?: string
 }
 
 export const chartWidthPx = 760
@@ -218,6 +220,24 @@ const renderLine = (input: LineChartInput, xAxis: XAxis, yAxis: YAxis, line: Cha
   }).join("")
 }
 
+/** a value as the hover text shows it: whole numbers grouped, fractions to one decimal */
+const hoverNumber = (value: number): string =>
+  Number.isFinite(value) ? formatCount(value, Number.isInteger(value) ? 0 : 1) : "n/a"
+
+/**
+ * One transparent column per bucket over the whole plot, its `<title>` the bucket's time span and every line's value
+ * there: the browser shows it as a tooltip when the pointer rests on the bucket, with no script.
+ */
+const renderHoverColumns = (input: LineChartInput, xAxis: XAxis): string =>
+  input.bucketStartsMs.map((startMs, index) => {
+    const left = xPixel(xAxis, startMs)
+    const width = Math.max(1, xPixel(xAxis, startMs + Math.max(input.bucketMs, 0)) - left)
+    const values = input.lines.map((line) => `${line.name}: ${hoverNumber(line.values[index] ?? 0)}${input.unit ?? ""}`)
+    const title = [`${formatClock(startMs)}–${formatClock(startMs + input.bucketMs)}`, ...values].join("\n")
+    return `<rect class="hover" x="${coordinate(left)}" y="${plotTopPx}" width="${coordinate(width)}" height="${plotBottomPx - plotTopPx}" ` +
+      `fill="#0969da" fill-opacity="0"><title>${escapeHtml(title)}</title></rect>`
+  }).join("")
+
 export const renderNoData = (): string =>
   `<text class="no-data" x="${(plotLeftPx + plotRightPx) / 2}" y="${(plotTopPx + plotBottomPx) / 2}" ` +
   `text-anchor="middle" dominant-baseline="middle" font-size="16" fill="#8c959f">no data</text>`
@@ -228,7 +248,8 @@ export const renderLineChart = (input: LineChartInput): string => {
   // no buckets, or every line left out for being zero throughout
   const hasData = input.bucketStartsMs.length > 0 && input.lines.length > 0
   const body = hasData
-    ? renderYTicks(yAxis) + renderXTicks(xAxis) + input.lines.map((line) => renderLine(input, xAxis, yAxis, line)).join("")
+    ? renderYTicks(yAxis) + renderXTicks(xAxis) + input.lines.map((line) => renderLine(input, xAxis, yAxis, line)).join("") +
+      renderHoverColumns(input, xAxis)
     : renderNoData()
   return `<svg class="chart" data-chart="${input.kind}" xmlns="http://www.w3.org/2000/svg" ` +
     `viewBox="0 0 ${chartWidthPx} ${chartHeightPx}" width="${chartWidthPx}" height="${chartHeightPx}" role="img" ` +

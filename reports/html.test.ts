@@ -302,3 +302,22 @@ test("rows and lines that are zero throughout are left out: no hold row without 
   }
   assert.match(chartOf(renderHtml(noIssuance), "latency"), />no data</)
 })
+
+test("hovering a bucket shows its time span and every line's value there, and a point of the distribution its percentile and latency", () => {
+  const html = renderHtml(sampleReport)
+  const throughput = chartOf(html, "throughput")
+  const titles = [...throughput.matchAll(/<rect class="hover"[^>]*><title>([^<]*)<\/title><\/rect>/g)].map((match) => match[1])
+  assert.equal(titles.length, sampleReport.throughput.series.length)
+  assert.equal(titles[0], "00:00:00–00:05:00\nheld: 9,800\npaid: 8,820\nissued: 8,820\nadmitted: 0")
+  const latency = chartOf(html, "latency")
+  assert.match(latency, /<title>00:00:00–00:05:00\np50: 124 ms\np90: 247 ms\np99: 412 ms\np99\.9: 742 ms<\/title>/)
+  assert.match(chartOf(html, "requests"), /<title>00:00:00–00:05:00\nrequests\/s: 362\.6\/s<\/title>/)
+  const distribution = chartOf(html, "distribution")
+  assert.match(distribution, /<circle class="hover"[^>]*><title>90%: 214 ms<\/title><\/circle>/)
+  assert.match(distribution, /<title>99\.9%: 871 ms<\/title>/)
+  // the columns sit over the plot, one per bucket, side by side
+  const columns = [...throughput.matchAll(/<rect class="hover" x="([\d.]+)" y="32" width="([\d.]+)"/g)].map((match) => [Number(match[1]), Number(match[2])] as const)
+  assert.equal(columns[0]?.[0], 64)
+  columns.forEach(([x, width], index) => { if (index > 0) assert.ok(Math.abs(x - ((columns[index - 1]?.[0] ?? 0) + (columns[index - 1]?.[1] ?? 0))) < 0.2) })
+  assert.doesNotMatch(html, /<script/i)
+})

@@ -31,6 +31,7 @@ tr.total td { font-weight: 600; }
 .verdict.pass { background: #e6f4ea; color: #1e6b34; }
 .verdict.fail { background: #fde8e8; color: #b3261e; }
 svg.chart { display: block; max-width: 100%; height: auto; margin: 0.5rem 0 1.5rem; }
+svg.chart .hover:hover { fill-opacity: 0.12; }
 `
 
 // Blocks scripts and every external fetch even if some string slipped past escaping.
@@ -190,7 +191,7 @@ const renderCharts = (report: Report): string => {
     }) +
     `<h3>Payment → issuance percentiles (ms, log scale, ${escapeHtml(bucketText)})</h3>` +
     renderLineChart({
-      ...common, kind: "latency", title: "Payment to issuance percentiles over time", yAxisLabel: "ms", yScale: "log",
+      ...common, kind: "latency", title: "Payment to issuance percentiles over time", yAxisLabel: "ms", yScale: "log", unit: " ms",
       lines: nonZeroLines(latencyLines(series))
     }) +
     renderDistribution(report)
@@ -204,7 +205,7 @@ const renderLoad = (report: Report): string => {
   const bucketSeconds = report.throughput.bucketMs / 1_000
   return `<h3>Requests per second (mean of each ${escapeHtml(formatDuration(report.throughput.bucketMs))} bucket)</h3>` +
     renderLineChart({
-      ...common, kind: "requests", title: "Requests per second over time", yAxisLabel: "requests/s",
+      ...common, kind: "requests", title: "Requests per second over time", yAxisLabel: "requests/s", unit: "/s",
       lines: [{ name: "requests/s", color: "#8c564b", values: series.map((point) => bucketSeconds > 0 ? (point.requests ?? 0) / bucketSeconds : 0) }]
     }) +
     `<h3>Passengers in flight (first request to ticket or giving up)</h3>` +
