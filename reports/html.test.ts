@@ -270,7 +270,7 @@ test("the scenario is shown: its description, passengers and journeys, each trai
   assert.ok(section.includes("<p>08:00 on-sale of three trains: 120,000 passengers, random segments, lost answers retried</p>"))
   assert.ok(section.includes("<td>journeys</td><td>app 75 %, sms 25 %</td>"))
   assert.ok(section.includes("<td><code>G1</code></td><td>2027-01-28</td><td>BJP 09:00 → AOH 14:08, 6 stops</td><td class=\"number\">600</td>"))
-  assert.match(section, /<tr data-fault="client-timeouts"><td><code>client-timeouts<\/code><\/td><td>\+0\.0 s<\/td><td>\+10m 00s<\/td><td>responseLossRate 0\.02,/)
+  assert.match(section, /<tr data-fault="client-timeouts"><td class="nowrap"><code>client-timeouts<\/code><\/td><td class="nowrap">\+0 s<\/td><td class="nowrap">\+10m 00s<\/td><td>responseLossRate 0\.02,/)
   assert.ok(section.includes("<td>thresholds</td><td>payment_to_issuance: p(99)&lt;500; invariants: violations==0</td>"))
   assert.match(renderHtml(sampleReportVersion1), /<h2>Scenario<\/h2><p>This report was written before the scenario was recorded in it/)
 })

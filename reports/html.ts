@@ -20,7 +20,8 @@ h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #d0d7de; padd
 table { border-collapse: collapse; margin: 0.5rem 0; }
 th, td { border: 1px solid #d0d7de; padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; }
-td.number { text-align: right; font-variant-numeric: tabular-nums; }
+td.number { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.nowrap { white-space: nowrap; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.85rem; }
 pre { margin: 0; white-space: pre-wrap; word-break: break-all; }
 tr.fail td { background: #fde8e8; color: #b3261e; }
@@ -40,6 +41,8 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'"
 const cell = (text: string): string => `<td>${escapeHtml(text)}</td>`
 const numberCell = (text: string): string => `<td class="number">${escapeHtml(text)}</td>`
 const codeCell = (text: string): string => `<td><code>${escapeHtml(text)}</code></td>`
+const nowrapCell = (text: string): string => `<td class="nowrap">${escapeHtml(text)}</td>`
+const nowrapCodeCell = (text: string): string => `<td class="nowrap"><code>${escapeHtml(text)}</code></td>`
 
 const renderTable = (headers: ReadonlyArray<string>, rows: ReadonlyArray<string>): string =>
   `<table><thead><tr>${headers.map((header) => `<th>${escapeHtml(header)}</th>`).join("")}</tr></thead>` +
@@ -88,8 +91,8 @@ const renderScenario = (report: Report): string => {
     summary.trains.map((train) => `<tr>${codeCell(train.trainCode)}${cell(train.serviceDate)}${cell(train.route)}` +
       `${numberCell(formatCount(train.seats))}${numberCell(formatCount(train.popularity, Number.isInteger(train.popularity) ? 0 : 2))}</tr>`))
   const faults = `<h3>Faults</h3>` + (summary.faults.length === 0 ? `<p>none</p>` : renderTable(["fault", "from", "to", "parameters"],
-    summary.faults.map((fault) => `<tr data-fault="${escapeHtml(fault.kind)}">${codeCell(fault.kind)}${cell(afterOnSale(fault.startAfterOnSaleMs))}` +
-      `${cell(afterOnSale(fault.endAfterOnSaleMs))}${cell(fault.parameters)}</tr>`)))
+    summary.faults.map((fault) => `<tr data-fault="${escapeHtml(fault.kind)}">${nowrapCodeCell(fault.kind)}${nowrapCell(afterOnSale(fault.startAfterOnSaleMs))}` +
+      `${nowrapCell(afterOnSale(fault.endAfterOnSaleMs))}${cell(fault.parameters)}</tr>`)))
   return `<h2>Scenario</h2><p>${escapeHtml(summary.description)}</p>` +
     renderTable(["setting", "value"], rows.map(([name, value]) => `<tr>${cell(name)}${cell(value)}</tr>`)) + trains + faults
 }
@@ -146,8 +149,8 @@ const endpointRow = (endpoint: EndpointSummary): string =>
 const renderEndpoints = (report: Report): string =>
   `<h2>Endpoints</h2>` + (report.endpoints === undefined
     ? `<p>This report was written before requests were counted per endpoint.</p>`
-    : `<p>Requests as the devices name them; a request whose answer was lost counts as sent and as an error, ` +
-      `and has no latency (ms, of the answered requests).</p>` +
+    : `<p>Requests as the devices name them. A request whose answer was lost counts as sent and as an error; ` +
+      `latencies (ms) are those of the answered requests.</p>` +
       renderTable(["endpoint", "requests", "errors", "error rate", "p50", "p90", "p99", "max", "errors by tag, HTTP status"],
         report.endpoints.length === 0 ? [`<tr><td colspan="9">no requests</td></tr>`] : report.endpoints.map(endpointRow)))
 

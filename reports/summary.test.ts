@@ -123,7 +123,7 @@ test("the scenario's section names the passengers and journeys, each train and e
   assert.equal(scenario[0], "  08:00 on-sale of three trains: 120,000 passengers, random segments, lost answers retried")
   assert.match(scenario[1] ?? "", /^ {2}passengers +120,000 \(app 75 %, sms 25 %\); exponential after the on-sale, mean delay 90 s$/)
   assert.match(scenario[2] ?? "", /^ {2}train +G1 2027-01-28 BJP 09:00 → AOH 14:08, 6 stops, 600 seats$/)
-  assert.match(scenario[4] ?? "", /^ {2}fault +client-timeouts \+0\.0 s to \+10m 00s: responseLossRate 0\.02, timeoutMs 5000/)
+  assert.match(scenario[4] ?? "", /^ {2}fault +client-timeouts \+0 s to \+10m 00s: responseLossRate 0\.02, timeoutMs 5000/)
   assert.doesNotMatch(renderSummary(sampleReportVersion1), /\nScenario\n/)
 })
 
