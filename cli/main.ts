@@ -37,6 +37,7 @@ import { isPostgresUrl, postgresStore } from "../reference/Store/Postgres.js"
 import { buildReport } from "../simulator/Report.js"
 import { runReal } from "../simulator/Real.js"
 import type { History } from "../simulator/History.js"
+import { RequestTally } from "../simulator/Metrics.js"
 import { scenarioEndMs } from "../simulator/Population.js"
 import { runVirtual, virtualModeRefusal } from "../simulator/Virtual.js"
 import { ClockStalled } from "../simulator/VirtualClock.js"
@@ -188,19 +189,18 @@ const progressPrinter = (scenario: Scenario, wallStart: number) => {
   const endMs = scenarioEndMs(scenario)
   const display = progressDisplay(process.stdout)
   const paymentToIssuance = paymentToIssuanceTracker()
+  // the request errors as the report counts them (simulator/Metrics.ts), read incrementally
+  const requests = new RequestTally({ latency: false })
   let lastPrintMs = 0
-  return ({ nowMs, history }: { nowMs: number; history: History }) => {
-    if (performance.now() - lastPrintMs < display.intervalMs) return
+  /** `final`: the run has ended; drawn whatever the interval, so the last line's totals are the report's */
+  return ({ nowMs, history }: { nowMs: number; history: History }, final = false) => {
+    if (!final && performance.now() - lastPrintMs < display.intervalMs) return
     lastPrintMs = performance.now()
-    // failed calls only: a passenger giving up after finding no seat is an outcome, not an error
-    const failedCalls = [...history.tally]
-      .filter(([key]) => !key.endsWith(":ok") && !key.startsWith("gave-up:"))
-      .reduce((sum, [, count]) => sum + count, 0)
     display.update({
       elapsedVirtualMs: nowMs - startMs, totalVirtualMs: endMs - startMs, wallMs: performance.now() - wallStart,
       arrived: history.count("search"), held: history.count("hold"), paid: history.count("pay"),
       issued: history.count("ticket-received"), admitted: history.count("scan"),
-      errors: failedCalls,
+      errors: requests.readNew(history.events).errors,
       startClockMs: (startMs + defaultSettings.utcOffsetMinutes * 60_000) % 86_400_000,
       paymentToIssuanceP99Ms: paymentToIssuance.p99(history.events)
     })
@@ -253,6 +253,7 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   const outcome = mode === "virtual"
     ? await runVirtual(scenario, seed, onProgress, runOptions)
     : await runReal(scenario, seed, fileURLToPath(import.meta.url), integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1), onProgress, runOptions)
+  onProgress({ nowMs: outcome.endMs, history: outcome.history }, true)
   const notes = loadNotes(scenario, outcome)
   const version = codeVersion()
   const built = buildReport({ scenario, seed, mode, outcome, codeVersion: version, startedAt, wallDurationMs: performance.now() - wallStart, notes, extraThresholds })

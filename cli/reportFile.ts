@@ -4,12 +4,16 @@
  */
 import { readFileSync } from "node:fs"
 import { Either, ParseResult, Schema } from "effect"
-import { Report } from "../reports/Report.js"
+import { currentReportVersion, Report } from "../reports/Report.js"
 import { formatPath } from "./scenarioFile.js"
 
 export class ReportFileError extends Error {}
 
 export const decodeReport = (file: string, value: unknown): Report => {
+  const version = typeof value === "object" && value !== null && "reportVersion" in value ? value.reportVersion : undefined
+  if (typeof version === "number" && version > currentReportVersion) {
+    throw new ReportFileError(`${file}: report version ${version} was written by a newer chunyun; this one reads versions up to ${currentReportVersion}`)
+  }
   const decoded = Schema.decodeUnknownEither(Report, { errors: "all" })(value)
   if (Either.isRight(decoded)) return decoded.right
   const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)

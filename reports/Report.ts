@@ -27,9 +27,42 @@ export const SeriesPoint = Schema.Struct({
   /** the bucket's other payment→issuance percentiles (0 when none); absent in reports written before them */
   paymentToIssuanceP50Ms: Schema.optional(Schema.Number),
   paymentToIssuanceP90Ms: Schema.optional(Schema.Number),
-  paymentToIssuanceP999Ms: Schema.optional(Schema.Number)
+  paymentToIssuanceP999Ms: Schema.optional(Schema.Number),
+  /** requests sent in the bucket, answered or not; absent before version 2 */
+  requests: Schema.optional(Schema.Number),
+  /** passengers between their first request and their ticket (or giving up) at any time in the bucket; absent before version 2 */
+  inFlight: Schema.optional(Schema.Number)
 })
 export type SeriesPoint = typeof SeriesPoint.Type
+
+/**
+ * What the report's fields mean changed at each version; a reader refuses a report newer than it knows.
+ * 1 (absent): errors by tag counted answered calls only. 2: every request error, answered or not (a lost answer
+ * is `ResponseLost`), counted once by tag and by endpoint (`counts.errors`, `endpoints`), and the scenario shown.
+ */
+export const currentReportVersion = 2
+
+/** An error count of one tag; `status` is the HTTP status the contract gives the tag, absent when no answer came. */
+export const ErrorCount = Schema.Struct({
+  tag: Schema.String,
+  status: Schema.optional(Schema.Number),
+  count: Schema.Number
+})
+export type ErrorCount = typeof ErrorCount.Type
+
+/**
+ * One endpoint, named as the devices name their calls in the history (search, register, login, top-up, hold, pay …):
+ * the requests sent (answered or not), the errors among them by tag, and the latency of the answered ones.
+ */
+export const EndpointSummary = Schema.Struct({
+  endpoint: Schema.String,
+  requests: Schema.Number,
+  errors: Schema.Number,
+  /** most frequent first */
+  errorsByTag: Schema.Array(ErrorCount),
+  latency: LatencySummary
+})
+export type EndpointSummary = typeof EndpointSummary.Type
 
 /** one point of an HdrHistogram-style percentile distribution: `percentile` in 0..100, its latency */
 export const PercentilePoint = Schema.Struct({
@@ -93,8 +126,48 @@ export const GateSummary = Schema.Struct({
 })
 export type GateSummary = typeof GateSummary.Type
 
+/** The scenario as it ran, in words and numbers a reader checks the results against. */
+export const ScenarioSummary = Schema.Struct({
+  description: Schema.String,
+  /** ISO instants, as the scenario wrote them */
+  onSaleAt: Schema.String,
+  endAt: Schema.optional(Schema.String),
+  passengers: Schema.Number,
+  /** each journey kind with its weight, heaviest first */
+  mix: Schema.Array(Schema.Struct({ journey: Schema.String, weight: Schema.Number })),
+  /** how passengers arrive: a k6 executor, an arrival ramp or the exponential curve */
+  arrivals: Schema.String,
+  trains: Schema.Array(Schema.Struct({
+    trainCode: Schema.String,
+    serviceDate: Schema.String,
+    /** "BJP 09:00 → AOH 14:08, 6 stops" */
+    route: Schema.String,
+    seats: Schema.Number,
+    popularity: Schema.Number
+  })),
+  /** a cinema's or an event's one-line description */
+  venues: Schema.Array(Schema.String),
+  faults: Schema.Array(Schema.Struct({
+    kind: Schema.String,
+    /** ms after the on-sale */
+    startAfterOnSaleMs: Schema.Number,
+    endAfterOnSaleMs: Schema.Number,
+    /** "responseLossRate 0.02, timeoutMs 5000" */
+    parameters: Schema.String
+  })),
+  /** "payment_to_issuance: p(99)<500" */
+  thresholds: Schema.Array(Schema.String),
+  /** the server's design knobs */
+  server: Schema.Record({ key: Schema.String, value: Schema.Union(Schema.String, Schema.Number, Schema.Boolean) })
+})
+export type ScenarioSummary = typeof ScenarioSummary.Type
+
 export const Report = Schema.Struct({
+  /** `currentReportVersion` when written; absent in reports written before versions (1) */
+  reportVersion: Schema.optional(Schema.Int.pipe(Schema.positive())),
   scenario: Schema.String,
+  /** what the scenario set up; absent before version 2 */
+  scenarioSummary: Schema.optional(ScenarioSummary),
   seed: Schema.Number,
   mode: Schema.Literal("virtual", "real"),
   codeVersion: Schema.String,
@@ -116,8 +189,12 @@ export const Report = Schema.Struct({
     soldOut: Schema.Number,
     /** passengers due at or after the scenario's endAt, who did not come; absent in reports written before it */
     arrivalsCut: Schema.optional(Schema.Number),
+    /** every request error, answered or not: the sum of `errorsByTag` and of the endpoints' errors; absent before version 2 */
+    errors: Schema.optional(Schema.Number),
     errorsByTag: Schema.Record({ key: Schema.String, value: Schema.Number })
   }),
+  /** per endpoint, busiest first; absent before version 2 */
+  endpoints: Schema.optional(Schema.Array(EndpointSummary)),
   latency: Schema.Struct({
     paymentToIssuance: LatencySummary,
     hold: LatencySummary,
@@ -139,3 +216,7 @@ export const Report = Schema.Struct({
   notes: Schema.Array(Schema.String)
 })
 export type Report = typeof Report.Type
+
+/** The run's request errors: the one total every view shows (a report before version 2 has only the tags to add up). */
+export const errorTotalOf = (report: Report): number =>
+  report.counts.errors ?? Object.values(report.counts.errorsByTag).reduce((sum, count) => sum + count, 0)

@@ -4,7 +4,7 @@ import type { CompareRow, Comparison } from "./compare.js"
 import { compareReports, defaultCompareTolerancePercent, parseTolerancePercent, relativeChangePercent } from "./compare.js"
 import { renderCompareHtml } from "./compareHtml.js"
 import { renderCompareSummary } from "./compareSummary.js"
-import { sampleFailingReport, sampleReport } from "./fixture.js"
+import { sampleFailingReport, sampleReport, sampleReportVersion1 } from "./fixture.js"
 import type { Report } from "./Report.js"
 
 const rowOf = (comparison: Comparison, section: string, metric: string): CompareRow => {
@@ -185,5 +185,17 @@ describe("renderCompareHtml", () => {
     assert.match(html, /<tr class="noise"><td>latency hold<\/td><td><code>p99<\/code><\/td>/)
     assert.match(html, /class="verdict fail">WORSE</)
     assert.equal(html.match(/<tr class="(worse|better|noise)">/g)?.length, compareReports(sampleReport, hostile).rows.length)
+  })
+})
+
+describe("reports of two versions", () => {
+  test("a version 1 report against a version 2 one: lost answers, which version 1 did not count, are not a regression", () => {
+    const next: Report = { ...sampleReport, counts: { ...sampleReport.counts, errorsByTag: { ...sampleReport.counts.errorsByTag, ResponseLost: 30 } } }
+    const comparison = compareReports(sampleReportVersion1, next)
+    assert.equal(comparison.rows.some((compared) => compared.metric === "ResponseLost"), false)
+    assert.equal(comparison.regressed, false)
+    assert.match(comparison.mismatches[0] ?? "", /^report versions differ: base 1, new 2 .*ResponseLost is not compared\)$/)
+    // two version 2 reports compare lost answers like any tag
+    assert.equal(rowOf(compareReports(sampleReport, next), "errors", "ResponseLost").verdict, "worse")
   })
 })

@@ -74,6 +74,10 @@ const row = (
 
 const byName = (left: string, right: string): number => (left < right ? -1 : left > right ? 1 : 0)
 
+/** the tag of a request whose answer was lost: counted as an error from report version 2 on */
+const lostAnswerTag = "ResponseLost"
+const countsLostAnswersInOneOnly = (base: Report, next: Report) => ((base.reportVersion ?? 1) < 2) !== ((next.reportVersion ?? 1) < 2)
+
 const countRows = (base: Report, next: Report, tolerancePercent: number): Array<CompareRow> => {
   const higher: ReadonlyArray<readonly [string, (report: Report) => number]> = [
     ["ordersHeld", (report) => report.counts.ordersHeld],
@@ -82,6 +86,7 @@ const countRows = (base: Report, next: Report, tolerancePercent: number): Array<
     ["admitted", (report) => report.counts.admitted]
   ]
   const tags = [...new Set([...Object.keys(base.counts.errorsByTag), ...Object.keys(next.counts.errorsByTag)])].sort(byName)
+    .filter((tag) => !(countsLostAnswersInOneOnly(base, next) && tag === lostAnswerTag))
   return [
     ...higher.map(([metric, pick]) => row("counts", metric, "count", "higherIsBetter", pick(base), pick(next), tolerancePercent)),
     // refunds follow failed issuance or cancellations: fewer is better for the same workload
@@ -117,11 +122,17 @@ const mismatchesOf = (base: Report, next: Report): Array<string> => {
   const differing = fields
     .filter(([, pick]) => pick(base) !== pick(next))
     .map(([name, pick]) => `${name} differs: base ${pick(base)}, new ${pick(next)}`)
+  const baseVersion = base.reportVersion ?? 1
+  const nextVersion = next.reportVersion ?? 1
+  const versions = baseVersion === nextVersion ? [] : [
+    `report versions differ: base ${baseVersion}, new ${nextVersion}` +
+    (countsLostAnswersInOneOnly(base, next) ? ` (before version 2 errors by tag counted answered calls only, not lost answers: ${lostAnswerTag} is not compared)` : "")
+  ]
   const baseNames = new Set(base.invariants.map((invariant) => invariant.name))
   const nextNames = new Set(next.invariants.map((invariant) => invariant.name))
   const onlyIn = (names: Set<string>, others: Set<string>, which: string) =>
     [...names].filter((name) => !others.has(name)).map((name) => `invariant ${name} checked in ${which} only`)
-  return [...differing, ...onlyIn(baseNames, nextNames, "base"), ...onlyIn(nextNames, baseNames, "new")]
+  return [...differing, ...versions, ...onlyIn(baseNames, nextNames, "base"), ...onlyIn(nextNames, baseNames, "new")]
 }
 
 export const compareReports = (base: Report, next: Report, tolerancePercent = defaultCompareTolerancePercent): Comparison => {

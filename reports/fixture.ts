@@ -4,7 +4,7 @@
  * report; the counts are the sums of the series so the two never disagree.
  */
 import type { MatrixRow } from "./matrix.js"
-import type { InvariantResult, Report, SeriesPoint } from "./Report.js"
+import type { EndpointSummary, InvariantResult, LatencySummary, Report, SeriesPoint } from "./Report.js"
 
 const bucketMs = 300_000
 const virtualDurationMs = 7_200_000
@@ -30,7 +30,9 @@ const seriesPoint = (held: number, index: number): SeriesPoint => {
     paymentToIssuanceP99Ms: p99PerBucketMs[index] ?? 0,
     paymentToIssuanceP50Ms: Math.round((p99PerBucketMs[index] ?? 0) * 0.3),
     paymentToIssuanceP90Ms: Math.round((p99PerBucketMs[index] ?? 0) * 0.6),
-    paymentToIssuanceP999Ms: Math.round((p99PerBucketMs[index] ?? 0) * 1.8)
+    paymentToIssuanceP999Ms: Math.round((p99PerBucketMs[index] ?? 0) * 1.8),
+    requests: Math.round(held * 11.1),
+    inFlight: Math.round(held * 0.4)
   }
 }
 
@@ -42,6 +44,36 @@ const total = (pick: (point: SeriesPoint) => number): number =>
 const totalErrors = total((point) => point.errors)
 const gatewayTimeouts = 42
 const paymentsDeclined = 210
+
+const requestCount = 412_640
+const heldCount = total((point) => point.held)
+const paidCount = total((point) => point.paid)
+const admittedCount = total((point) => point.admitted)
+const seatTaken = totalErrors - gatewayTimeouts - paymentsDeclined
+
+const latencySummary = (count: number, p50: number, p90: number, p99: number, p999: number, max: number): LatencySummary =>
+  ({ count, p50, p90, p99, p999, max })
+
+/** one endpoint, its latency percentiles those of its answered requests; errors most frequent first */
+const endpoint = (name: string, requests: number, errorsByTag: EndpointSummary["errorsByTag"], percentilesMs: readonly [number, number, number, number, number]): EndpointSummary => {
+  const errors = errorsByTag.reduce((sum, error) => sum + error.count, 0)
+  return { endpoint: name, requests, errors, errorsByTag, latency: latencySummary(requests, ...percentilesMs) }
+}
+
+// The requests of the counts, endpoint by endpoint: get-ticket takes what the others leave.
+const endpointsWithoutTicket: ReadonlyArray<EndpointSummary> = [
+  endpoint("search", 120_000, [], [6, 14, 41, 96, 310]),
+  endpoint("register", 60_000, [], [11, 25, 70, 151, 402]),
+  endpoint("login", 60_000, [], [9, 21, 62, 133, 377]),
+  endpoint("hold", heldCount + seatTaken, [{ tag: "SeatTaken", status: 409, count: seatTaken }], [18, 61, 176, 402, 933]),
+  endpoint("top-up", 35_000, [], [12, 30, 88, 190, 520]),
+  endpoint("pay", paidCount + paymentsDeclined + gatewayTimeouts,
+    [{ tag: "PaymentDeclined", status: 402, count: paymentsDeclined }, { tag: "GatewayTimeout", count: gatewayTimeouts }], [22, 71, 210, 480, 1_310]),
+  endpoint("scan", admittedCount, [], [4, 9, 22, 57, 140])
+]
+const ticketRequests = requestCount - endpointsWithoutTicket.reduce((sum, summary) => sum + summary.requests, 0)
+const endpoints: ReadonlyArray<EndpointSummary> = [...endpointsWithoutTicket, endpoint("get-ticket", ticketRequests, [], [5, 12, 35, 80, 260])]
+  .sort((left, right) => right.requests - left.requests)
 
 const passingInvariants: ReadonlyArray<InvariantResult> = [
   { name: "noDoubleBooking", description: "No seat-segment held by two live orders or sold on two live tickets", violations: 0 },
@@ -81,7 +113,23 @@ const paymentToIssuanceDistribution = {
 }
 
 export const sampleReport: Report = {
+  reportVersion: 2,
   scenario: "spring-festival",
+  scenarioSummary: {
+    description: "08:00 on-sale of three trains: 120,000 passengers, random segments, lost answers retried",
+    onSaleAt: "2027-01-28T08:00:00+08:00",
+    passengers: 120_000,
+    mix: [{ journey: "app", weight: 3 }, { journey: "sms", weight: 1 }],
+    arrivals: "exponential after the on-sale, mean delay 90 s",
+    trains: [
+      { trainCode: "G1", serviceDate: "2027-01-28", route: "BJP 09:00 → AOH 14:08, 6 stops", seats: 600, popularity: 3 },
+      { trainCode: "D311", serviceDate: "2027-01-28", route: "TJP 08:50 → SZH 14:25, 4 stops", seats: 120, popularity: 1 }
+    ],
+    venues: [],
+    faults: [{ kind: "client-timeouts", startAfterOnSaleMs: 0, endAfterOnSaleMs: 600_000, parameters: "responseLossRate 0.02, timeoutMs 5000, backoffMs 1000, maxRetries 3" }],
+    thresholds: ["payment_to_issuance: p(99)<500", "invariants: violations==0"],
+    server: { inventory: "conditional", batching: "per-request", issuance: "inline", payment: "wallet", holdTtlMs: 600_000 }
+  },
   seed: 20_260_120,
   mode: "virtual",
   codeVersion: "0.1.0+3f9c2ab",
@@ -92,19 +140,21 @@ export const sampleReport: Report = {
   wallDurationMs: 41_300,
   counts: {
     passengers: 120_000,
-    requests: 412_640,
-    ordersHeld: total((point) => point.held),
-    ordersPaid: total((point) => point.paid),
+    requests: requestCount,
+    ordersHeld: heldCount,
+    ordersPaid: paidCount,
     ticketsIssued: total((point) => point.issued),
     admitted: total((point) => point.admitted),
     refunds: 318,
     soldOut: 61_450,
+    errors: totalErrors,
     errorsByTag: {
-      SeatTaken: totalErrors - gatewayTimeouts - paymentsDeclined,
+      SeatTaken: seatTaken,
       PaymentDeclined: paymentsDeclined,
       GatewayTimeout: gatewayTimeouts
     }
   },
+  endpoints,
   latency: {
     paymentToIssuance: { count: total((point) => point.issued), p50: 96, p90: 214, p99: 398, p999: 871, max: 1_904 },
     hold: { count: total((point) => point.held), p50: 18, p90: 61, p99: 176, p999: 402, max: 933 },
@@ -128,9 +178,16 @@ export const sampleReport: Report = {
   ]
 }
 
+/** A report as written before versions (version 1): no error total, no endpoints. */
+export const sampleReportVersion1: Report = (() => {
+  const { reportVersion: _version, endpoints: _endpoints, scenarioSummary: _scenario, ...rest } = sampleReport
+  const { errors: _errors, ...counts } = sampleReport.counts
+  return { ...rest, counts }
+})()
+
 /** A report as written before the percentile distribution and the p50/p90/p99.9 series existed. */
 export const sampleReportBeforeDistributions: Report = (() => {
-  const { latencyDistribution: _distribution, ...rest } = sampleReport
+  const { latencyDistribution: _distribution, ...rest } = sampleReportVersion1
   return {
     ...rest,
     throughput: {

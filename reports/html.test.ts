@@ -1,6 +1,8 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { hostileWitnessLine, sampleFailingReport, sampleReport, sampleReportBeforeDistributions } from "./fixture.js"
+import { hostileWitnessLine, sampleFailingReport, sampleReport, sampleReportBeforeDistributions, sampleReportVersion1 } from "./fixture.js"
+import { plotBottomPx as plotBottom, plotTopPx as plotTop, timeTicksMs } from "./chart.js"
+import { formatClock } from "./format.js"
 import { renderHtml } from "./html.js"
 import { percentileLabel } from "./percentileChart.js"
 import type { Report } from "./Report.js"
@@ -90,7 +92,7 @@ test("the header shows the run's identity and the tables show counts and percent
   assert.ok(html.includes("2h 00m 00s (7,200,000 ms)"))
   assert.ok(html.includes("<td class=\"number\">37,090</td>"), "orders held")
   assert.match(html, /payment → issuance<\/td><td class="number">33,381<\/td><td class="number">96<\/td><td class="number">214<\/td><td class="number">398<\/td>/)
-  assert.match(html, /<code>SeatTaken<\/code><\/td><td class="number">2,022<\/td>/)
+  assert.match(html, /<code>SeatTaken<\/code><\/td><td>409<\/td><td class="number">2,022<\/td>/)
 })
 
 test("the throughput, errors and latency charts exist, and each throughput line has one point per series entry, in time order", () => {
@@ -186,4 +188,136 @@ test("the page is self-contained: nothing is fetched from elsewhere", () => {
 
 test("rendering is deterministic", () => {
   assert.equal(renderHtml(sampleFailingReport), renderHtml(sampleFailingReport))
+})
+
+test("the page's error total is the report's one count, and each endpoint has a row with its errors by tag and HTTP status", () => {
+  const report: Report = {
+    ...sampleReport,
+    counts: { ...sampleReport.counts, errors: 890, errorsByTag: { ResponseLost: 30, SoldOut: 860 } },
+    endpoints: [
+      { endpoint: "hold", requests: 2_000, errors: 860, errorsByTag: [{ tag: "SoldOut", status: 409, count: 860 }], latency: sampleReport.latency.hold },
+      { endpoint: "search", requests: 5_000, errors: 0, errorsByTag: [], latency: sampleReport.latency.checkin },
+      { endpoint: "pay", requests: 1_170, errors: 30, errorsByTag: [{ tag: "ResponseLost", count: 30 }], latency: sampleReport.latency.hold }
+    ]
+  }
+  const html = renderHtml(report)
+  assert.match(rowOf(html, `data-count="errors"`), /request errors<\/td><td class="number">890</)
+  assert.match(html, /<code>ResponseLost<\/code><\/td><td>no answer<\/td><td class="number">30<\/td>/)
+  assert.match(html, /all request errors<\/td><td class="number">890<\/td>/)
+  assert.equal(rowOf(html, `data-endpoint="hold"`),
+    `<tr data-endpoint="hold" class="warn"><td><code>hold</code></td><td class="number">2,000</td><td class="number">860</td>` +
+    `<td class="number">43.00 %</td><td class="number">18</td><td class="number">61</td><td class="number">176</td><td class="number">933</td>` +
+    `<td><code>SoldOut</code> 409 ×860</td></tr>`)
+  assert.match(rowOf(html, `data-endpoint="search"`), /^<tr data-endpoint="search"><td><code>search<\/code><\/td><td class="number">5,000<\/td><td class="number">0<\/td><td class="number">0 %<\/td>/)
+})
+
+test("a version 1 report shows the sum of its tags as the error total and says it has no endpoint counts", () => {
+  const html = renderHtml(sampleReportVersion1)
+  assert.match(rowOf(html, `data-count="errors"`), /request errors<\/td><td class="number">2,274</)
+  assert.ok(html.includes("This report was written before requests were counted per endpoint."))
+  assert.doesNotMatch(html, /data-endpoint=/)
+})
+
+test("the latency chart's y axis is logarithmic: each power of ten one step up, p50 readable under a p99.9 ten times higher", () => {
+  const chart = chartOf(renderHtml(sampleReport), "latency")
+  const labels = [...chart.matchAll(/<text class="tick" x="58"[^>]*>([^<]+)<\/text>/g)].map((match) => match[1])
+  // the fixture's percentiles run from 39 ms (p50 of the tail) to 742 ms (p99.9 of the on-sale)
+  assert.deepEqual(labels, ["10", "20", "50", "100", "200", "500", "1,000"])
+  const yOf = (label: string) => Number(new RegExp(`<text class="tick" x="58" y="([\\d.]+)"[^>]*>${label}</text>`).exec(chart)?.[1])
+  assert.equal(Math.round(yOf("10") - yOf("100")), Math.round(yOf("100") - yOf("1,000")), "a decade is as tall at 10 ms as at 1,000 ms")
+  const [p50 = [], , , p999 = []] = polylinePoints(chart)
+  // on a linear axis to 800 ms the p50's 39 ms would sit 5 % up the plot; here it sits more than a quarter up
+  const lowestP50 = Math.max(...p50.map((point) => point.y))
+  assert.ok(lowestP50 < plotBottom - (plotBottom - plotTop) / 4, `p50 at y=${lowestP50}`)
+  assert.ok(p999.every((point, index) => point.y < (p50[index]?.y ?? 0)))
+  assert.match(chart, /ms \(log scale\)/)
+})
+
+test("on the log axis a bucket with no ticket issued is a gap in the line, not a drop to the floor", () => {
+  const series = sampleReport.throughput.series.map((point, index) => index === 3
+    ? { ...point, paymentToIssuanceP50Ms: 0, paymentToIssuanceP90Ms: 0, paymentToIssuanceP99Ms: 0, paymentToIssuanceP999Ms: 0 }
+    : point)
+  const chart = chartOf(renderHtml({ ...sampleReport, throughput: { ...sampleReport.throughput, series } }), "latency")
+  const p99Lines = [...chart.matchAll(/<polyline[^>]*data-series="p99"[^>]* points="([^"]*)"/g)]
+  assert.deepEqual(p99Lines.map((match) => (match[1] ?? "").split(" ").length), [3, series.length - 4])
+})
+
+test("time ticks fall on round clock values: every half hour of a two-hour window, every two minutes of a twelve-minute one", () => {
+  assert.deepEqual(timeTicksMs(0, 7_200_000).map(formatClock), ["00:00:00", "00:30:00", "01:00:00", "01:30:00", "02:00:00"])
+  assert.deepEqual(timeTicksMs(0, 715_000).map(formatClock), ["00:00:00", "00:02:00", "00:04:00", "00:06:00", "00:08:00", "00:10:00"])
+  assert.deepEqual(timeTicksMs(55_000, 200_000).map(formatClock), ["00:01:00", "00:01:30", "00:02:00", "00:02:30", "00:03:00"])
+  const chart = chartOf(renderHtml(sampleReport), "throughput")
+  const labels = [...chart.matchAll(/<text class="tick" x="[\d.]+" y="236"[^>]*>([^<]+)<\/text>/g)].map((match) => match[1])
+  assert.deepEqual(labels, ["00:00:00", "00:30:00", "01:00:00", "01:30:00", "02:00:00"])
+})
+
+test("requests per second and passengers in flight are charted from the series; a version 1 report has neither chart", () => {
+  const html = renderHtml(sampleReport)
+  const [requests = []] = polylinePoints(chartOf(html, "requests"))
+  const [inFlight = []] = polylinePoints(chartOf(html, "in-flight"))
+  assert.equal(requests.length, sampleReport.throughput.series.length)
+  assert.equal(inFlight.length, sampleReport.throughput.series.length)
+  // the on-sale bucket is the busiest of both
+  assert.equal(requests.findIndex((point) => point.y === Math.min(...requests.map((each) => each.y))), 0)
+  assert.equal(inFlight.findIndex((point) => point.y === Math.min(...inFlight.map((each) => each.y))), 0)
+  const old = renderHtml(sampleReportBeforeDistributions)
+  assert.doesNotMatch(old, /data-chart="requests"|data-chart="in-flight"/)
+})
+
+test("the scenario is shown: its description, passengers and journeys, each train, each fault with its window, the thresholds", () => {
+  const html = renderHtml(sampleReport)
+  const section = html.slice(html.indexOf("<h2>Scenario</h2>"), html.indexOf("<h2>Counts</h2>"))
+  assert.ok(section.includes("<p>08:00 on-sale of three trains: 120,000 passengers, random segments, lost answers retried</p>"))
+  assert.ok(section.includes("<td>journeys</td><td>app 75 %, sms 25 %</td>"))
+  assert.ok(section.includes("<td><code>G1</code></td><td>2027-01-28</td><td>BJP 09:00 → AOH 14:08, 6 stops</td><td class=\"number\">600</td>"))
+  assert.match(section, /<tr data-fault="client-timeouts"><td class="nowrap"><code>client-timeouts<\/code><\/td><td class="nowrap">\+0 s<\/td><td class="nowrap">\+10m 00s<\/td><td>responseLossRate 0\.02,/)
+  assert.ok(section.includes("<td>thresholds</td><td>payment_to_issuance: p(99)&lt;500; invariants: violations==0</td>"))
+  assert.match(renderHtml(sampleReportVersion1), /<h2>Scenario<\/h2><p>This report was written before the scenario was recorded in it/)
+})
+
+test("a real-mode report claims no virtual duration; a virtual one shows it", () => {
+  assert.match(renderHtml(sampleReport), /<td>virtual duration<\/td>/)
+  const real = renderHtml({ ...sampleReport, mode: "real" })
+  assert.doesNotMatch(real, /virtual duration/)
+  assert.match(real, /<td>wall duration<\/td>/)
+})
+
+test("rows and lines that are zero throughout are left out: no hold row without holds, no admitted line without admissions", () => {
+  const noHolds: Report = {
+    ...sampleReport,
+    latency: { ...sampleReport.latency, hold: { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 } },
+    throughput: { ...sampleReport.throughput, series: sampleReport.throughput.series.map((point) => ({ ...point, admitted: 0 })) }
+  }
+  const html = renderHtml(noHolds)
+  const latencyTable = html.slice(html.indexOf("<h2>Latency (ms)</h2>"), html.indexOf("<h2>Over time</h2>"))
+  assert.doesNotMatch(latencyTable, /<td>hold<\/td>/)
+  assert.match(latencyTable, /<td>check-in<\/td>/)
+  const throughput = chartOf(html, "throughput")
+  assert.deepEqual([...throughput.matchAll(/data-series="([^"]+)"/g)].map((match) => match[1]), ["held", "paid", "issued"])
+  assert.doesNotMatch(throughput, />admitted</)
+  const noIssuance: Report = {
+    ...sampleReport,
+    throughput: { ...sampleReport.throughput, series: sampleReport.throughput.series.map((point) =>
+      ({ ...point, paymentToIssuanceP50Ms: 0, paymentToIssuanceP90Ms: 0, paymentToIssuanceP99Ms: 0, paymentToIssuanceP999Ms: 0 })) }
+  }
+  assert.match(chartOf(renderHtml(noIssuance), "latency"), />no data</)
+})
+
+test("hovering a bucket shows its time span and every line's value there, and a point of the distribution its percentile and latency", () => {
+  const html = renderHtml(sampleReport)
+  const throughput = chartOf(html, "throughput")
+  const titles = [...throughput.matchAll(/<rect class="hover"[^>]*><title>([^<]*)<\/title><\/rect>/g)].map((match) => match[1])
+  assert.equal(titles.length, sampleReport.throughput.series.length)
+  assert.equal(titles[0], "00:00:00–00:05:00\nheld: 9,800\npaid: 8,820\nissued: 8,820\nadmitted: 0")
+  const latency = chartOf(html, "latency")
+  assert.match(latency, /<title>00:00:00–00:05:00\np50: 124 ms\np90: 247 ms\np99: 412 ms\np99\.9: 742 ms<\/title>/)
+  assert.match(chartOf(html, "requests"), /<title>00:00:00–00:05:00\nrequests\/s: 362\.6\/s<\/title>/)
+  const distribution = chartOf(html, "distribution")
+  assert.match(distribution, /<circle class="hover"[^>]*><title>90%: 214 ms<\/title><\/circle>/)
+  assert.match(distribution, /<title>99\.9%: 871 ms<\/title>/)
+  // the columns sit over the plot, one per bucket, side by side
+  const columns = [...throughput.matchAll(/<rect class="hover" x="([\d.]+)" y="32" width="([\d.]+)"/g)].map((match) => [Number(match[1]), Number(match[2])] as const)
+  assert.equal(columns[0]?.[0], 64)
+  columns.forEach(([x, width], index) => { if (index > 0) assert.ok(Math.abs(x - ((columns[index - 1]?.[0] ?? 0) + (columns[index - 1]?.[1] ?? 0))) < 0.2) })
+  assert.doesNotMatch(html, /<script/i)
 })

@@ -7,7 +7,10 @@ import type { ChartLine } from "./chart.js"
 import { escapeHtml } from "./escape.js"
 import { formatCount, formatDuration, formatMs } from "./format.js"
 import { renderPercentileChart } from "./percentileChart.js"
-import type { InvariantResult, LatencySummary, Report, ThresholdResult } from "./Report.js"
+import { errorRatePercent, formatErrorRate, hasSamples, statusText } from "./endpoints.js"
+import { errorTotalOf } from "./Report.js"
+import { afterOnSale, mixText, serverText } from "./scenarioText.js"
+import type { EndpointSummary, InvariantResult, LatencySummary, Report, ScenarioSummary, ThresholdResult } from "./Report.js"
 import { brokenInvariants, failedThresholds, isInvariantBroken, reportPassed } from "./verdict.js"
 
 const styles = `
@@ -17,15 +20,19 @@ h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #d0d7de; padd
 table { border-collapse: collapse; margin: 0.5rem 0; }
 th, td { border: 1px solid #d0d7de; padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; }
-td.number { text-align: right; font-variant-numeric: tabular-nums; }
+td.number { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.nowrap { white-space: nowrap; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.85rem; }
 pre { margin: 0; white-space: pre-wrap; word-break: break-all; }
 tr.fail td { background: #fde8e8; color: #b3261e; }
 tr.pass td { background: #e6f4ea; color: #1e6b34; }
+tr.warn td { background: #fff8c5; }
+tr.total td { font-weight: 600; }
 .verdict { display: inline-block; padding: 0.2rem 0.6rem; border-radius: 4px; font-weight: 600; }
 .verdict.pass { background: #e6f4ea; color: #1e6b34; }
 .verdict.fail { background: #fde8e8; color: #b3261e; }
 svg.chart { display: block; max-width: 100%; height: auto; margin: 0.5rem 0 1.5rem; }
+svg.chart .hover:hover { fill-opacity: 0.12; }
 `
 
 // Blocks scripts and every external fetch even if some string slipped past escaping.
@@ -34,6 +41,8 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'"
 const cell = (text: string): string => `<td>${escapeHtml(text)}</td>`
 const numberCell = (text: string): string => `<td class="number">${escapeHtml(text)}</td>`
 const codeCell = (text: string): string => `<td><code>${escapeHtml(text)}</code></td>`
+const nowrapCell = (text: string): string => `<td class="nowrap">${escapeHtml(text)}</td>`
+const nowrapCodeCell = (text: string): string => `<td class="nowrap"><code>${escapeHtml(text)}</code></td>`
 
 const renderTable = (headers: ReadonlyArray<string>, rows: ReadonlyArray<string>): string =>
   `<table><thead><tr>${headers.map((header) => `<th>${escapeHtml(header)}</th>`).join("")}</tr></thead>` +
@@ -55,11 +64,37 @@ const renderHeader = (report: Report): string => {
     ["codeVersion", report.codeVersion],
     ["configHash", report.configHash],
     ["startedAt", report.startedAt],
-    ["virtual duration", `${formatDuration(report.virtualDurationMs)} (${formatCount(report.virtualDurationMs)} ms)`],
+    // a real run's timeline is the wall clock, scaled: it has no virtual duration to claim
+    ...(report.mode === "virtual"
+      ? [["virtual duration", `${formatDuration(report.virtualDurationMs)} (${formatCount(report.virtualDurationMs)} ms)`] as const]
+      : []),
     ["wall duration", `${formatDuration(report.wallDurationMs)} (${formatCount(report.wallDurationMs)} ms)`]
   ]
   return `<h1>Chunyun report: ${escapeHtml(report.scenario)}</h1>` + renderVerdict(report) +
     renderTable(["field", "value"], rows.map(([name, value]) => `<tr>${cell(name)}${codeCell(value)}</tr>`))
+}
+
+const renderScenario = (report: Report): string => {
+  const summary = report.scenarioSummary
+  if (summary === undefined) return `<h2>Scenario</h2><p>This report was written before the scenario was recorded in it: see the scenario file.</p>`
+  const rows: ReadonlyArray<readonly [string, string]> = [
+    ["on-sale", summary.onSaleAt],
+    ...(summary.endAt === undefined ? [] : [["ends", summary.endAt] as const]),
+    ["passengers", formatCount(summary.passengers)],
+    ["journeys", mixText(summary)],
+    ["arrivals", summary.arrivals],
+    ...summary.venues.map((venue) => ["venue", venue] as const),
+    ["server", serverText(summary)],
+    ["thresholds", summary.thresholds.length === 0 ? "none" : summary.thresholds.join("; ")]
+  ]
+  const trains = summary.trains.length === 0 ? "" : `<h3>Trains</h3>` + renderTable(["train", "date", "route", "seats", "popularity"],
+    summary.trains.map((train) => `<tr>${codeCell(train.trainCode)}${cell(train.serviceDate)}${cell(train.route)}` +
+      `${numberCell(formatCount(train.seats))}${numberCell(formatCount(train.popularity, Number.isInteger(train.popularity) ? 0 : 2))}</tr>`))
+  const faults = `<h3>Faults</h3>` + (summary.faults.length === 0 ? `<p>none</p>` : renderTable(["fault", "from", "to", "parameters"],
+    summary.faults.map((fault) => `<tr data-fault="${escapeHtml(fault.kind)}">${nowrapCodeCell(fault.kind)}${nowrapCell(afterOnSale(fault.startAfterOnSaleMs))}` +
+      `${nowrapCell(afterOnSale(fault.endAfterOnSaleMs))}${cell(fault.parameters)}</tr>`)))
+  return `<h2>Scenario</h2><p>${escapeHtml(summary.description)}</p>` +
+    renderTable(["setting", "value"], rows.map(([name, value]) => `<tr>${cell(name)}${cell(value)}</tr>`)) + trains + faults
 }
 
 const renderCounts = (report: Report): string => {
@@ -76,31 +111,66 @@ const renderCounts = (report: Report): string => {
   ]
   const countRows = rows.map(([name, value]) => `<tr>${cell(name)}${numberCell(formatCount(value))}</tr>`)
   const rateRow = `<tr>${cell("issued per second")}${numberCell(formatCount(report.throughput.issuedPerSecond, 2))}</tr>`
-  return `<h2>Counts</h2>` + renderTable(["count", "value"], [...countRows, rateRow]) +
-    `<h3>Errors by tag</h3>` + renderErrorsByTag(report.counts.errorsByTag)
+  const errorRow = `<tr data-count="errors">${cell("request errors")}${numberCell(formatCount(errorTotalOf(report)))}</tr>`
+  return `<h2>Counts</h2>` + renderTable(["count", "value"], [...countRows, rateRow, errorRow]) +
+    `<h3>Errors by tag</h3>` + renderErrorsByTag(report)
 }
 
-const renderErrorsByTag = (errorsByTag: Readonly<Record<string, number>>): string => {
+/** The HTTP status of each tag, as the endpoints saw it; a report before version 2 has none. */
+const statusesOf = (report: Report): ReadonlyMap<string, string> =>
+  new Map((report.endpoints ?? []).flatMap((endpoint) => endpoint.errorsByTag.map((error) => [error.tag, statusText(error)] as const)))
+
+const renderErrorsByTag = (report: Report): string => {
   // Sorted by tag so two reports of the same run produce the same page.
-  const entries = Object.entries(errorsByTag).sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0))
+  const entries = Object.entries(report.counts.errorsByTag).sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0))
+  const statuses = statusesOf(report)
+  const total = errorTotalOf(report)
   const rows = entries.length === 0
-    ? [`<tr><td colspan="2">no errors</td></tr>`]
-    : entries.map(([tag, count]) => `<tr>${codeCell(tag)}${numberCell(formatCount(count))}</tr>`)
-  return renderTable(["tag", "count"], rows)
+    ? [`<tr><td colspan="3">no errors</td></tr>`]
+    : [
+      ...entries.map(([tag, count]) => `<tr>${codeCell(tag)}${cell(statuses.get(tag) ?? "")}${numberCell(formatCount(count))}</tr>`),
+      `<tr class="total"><td colspan="2">all request errors</td>${numberCell(formatCount(total))}</tr>`
+    ]
+  return renderTable(["tag", "HTTP status", "count"], rows)
 }
+
+const endpointErrorsCell = (endpoint: EndpointSummary): string =>
+  `<td>${endpoint.errorsByTag.map((error) =>
+    `<code>${escapeHtml(error.tag)}</code> ${escapeHtml(statusText(error))} ×${escapeHtml(formatCount(error.count))}`).join("<br>")}</td>`
+
+const endpointRow = (endpoint: EndpointSummary): string =>
+  `<tr data-endpoint="${escapeHtml(endpoint.endpoint)}"${errorRatePercent(endpoint) >= 1 ? ` class="warn"` : ""}>` +
+  codeCell(endpoint.endpoint) + numberCell(formatCount(endpoint.requests)) + numberCell(formatCount(endpoint.errors)) +
+  numberCell(formatErrorRate(endpoint)) +
+  [endpoint.latency.p50, endpoint.latency.p90, endpoint.latency.p99, endpoint.latency.max].map((value) => numberCell(formatMs(value))).join("") +
+  endpointErrorsCell(endpoint) + `</tr>`
+
+/** Every endpoint the devices called: requests, errors by tag and HTTP status, latency of the answered ones. */
+const renderEndpoints = (report: Report): string =>
+  `<h2>Endpoints</h2>` + (report.endpoints === undefined
+    ? `<p>This report was written before requests were counted per endpoint.</p>`
+    : `<p>Requests as the devices name them. A request whose answer was lost counts as sent and as an error; ` +
+      `latencies (ms) are those of the answered requests.</p>` +
+      renderTable(["endpoint", "requests", "errors", "error rate", "p50", "p90", "p99", "max", "errors by tag, HTTP status"],
+        report.endpoints.length === 0 ? [`<tr><td colspan="9">no requests</td></tr>`] : report.endpoints.map(endpointRow)))
 
 const latencyRow = (name: string, summary: LatencySummary): string =>
   `<tr>${cell(name)}${numberCell(formatCount(summary.count))}` +
   [summary.p50, summary.p90, summary.p99, summary.p999, summary.max].map((value) => numberCell(formatMs(value))).join("") +
   `</tr>`
 
-const renderLatency = (report: Report): string =>
-  `<h2>Latency (ms)</h2>` +
-  renderTable(["operation", "count", "p50", "p90", "p99", "p99.9", "max"], [
-    latencyRow("payment → issuance", report.latency.paymentToIssuance),
-    latencyRow("hold", report.latency.hold),
-    latencyRow("check-in", report.latency.checkin)
-  ])
+/** the operations with at least one sample: a run that holds no seat (the stadium's fans) has no row of zeros for it */
+const renderLatency = (report: Report): string => {
+  const operations = ([["payment → issuance", report.latency.paymentToIssuance], ["hold", report.latency.hold], ["check-in", report.latency.checkin]] as const)
+    .filter(([, summary]) => hasSamples(summary))
+  return `<h2>Latency (ms)</h2>` +
+    renderTable(["operation", "count", "p50", "p90", "p99", "p99.9", "max"],
+      operations.length === 0 ? [`<tr><td colspan="7">no latency measured</td></tr>`] : operations.map(([name, summary]) => latencyRow(name, summary)))
+}
+
+/** Lines with something to show: a series that is 0 throughout (no admissions in the sales window) is left out. */
+const nonZeroLines = (lines: ReadonlyArray<ChartLine>): Array<ChartLine> =>
+  lines.filter((line) => line.values.some((value) => value !== 0))
 
 const renderCharts = (report: Report): string => {
   const series = report.throughput.series
@@ -109,24 +179,43 @@ const renderCharts = (report: Report): string => {
   return `<h2>Over time</h2>` +
     `<h3>Throughput (${escapeHtml(bucketText)})</h3>` +
     renderLineChart({
-      ...common, kind: "throughput", title: "Throughput over time", yAxisLabel: "orders", lines: [
+      ...common, kind: "throughput", title: "Throughput over time", yAxisLabel: "orders", lines: nonZeroLines([
         { name: "held", color: "#1f77b4", values: series.map((point) => point.held) },
         { name: "paid", color: "#ff7f0e", values: series.map((point) => point.paid) },
         { name: "issued", color: "#2ca02c", values: series.map((point) => point.issued), dashed: true },
         { name: "admitted", color: "#9467bd", values: series.map((point) => point.admitted) }
-      ]
+      ])
     }) +
+    renderLoad(report) +
     `<h3>Errors (${escapeHtml(bucketText)})</h3>` +
     renderLineChart({
       ...common, kind: "errors", title: "Errors over time", yAxisLabel: "errors",
       lines: [{ name: "errors", color: "#d62728", values: series.map((point) => point.errors) }]
     }) +
-    `<h3>Payment → issuance percentiles (ms, ${escapeHtml(bucketText)})</h3>` +
+    `<h3>Payment → issuance percentiles (ms, log scale, ${escapeHtml(bucketText)})</h3>` +
     renderLineChart({
-      ...common, kind: "latency", title: "Payment to issuance percentiles over time", yAxisLabel: "ms",
-      lines: latencyLines(series)
+      ...common, kind: "latency", title: "Payment to issuance percentiles over time", yAxisLabel: "ms", yScale: "log", unit: " ms",
+      lines: nonZeroLines(latencyLines(series))
     }) +
     renderDistribution(report)
+}
+
+/** Requests per second and passengers in flight, when the report has them (version 2). */
+const renderLoad = (report: Report): string => {
+  const series = report.throughput.series
+  if (series.length === 0 || series.some((point) => point.requests === undefined || point.inFlight === undefined)) return ""
+  const common = { bucketStartsMs: series.map((point) => point.tMs), bucketMs: report.throughput.bucketMs }
+  const bucketSeconds = report.throughput.bucketMs / 1_000
+  return `<h3>Requests per second (mean of each ${escapeHtml(formatDuration(report.throughput.bucketMs))} bucket)</h3>` +
+    renderLineChart({
+      ...common, kind: "requests", title: "Requests per second over time", yAxisLabel: "requests/s", unit: "/s",
+      lines: [{ name: "requests/s", color: "#8c564b", values: series.map((point) => bucketSeconds > 0 ? (point.requests ?? 0) / bucketSeconds : 0) }]
+    }) +
+    `<h3>Passengers in flight (first request to ticket or giving up)</h3>` +
+    renderLineChart({
+      ...common, kind: "in-flight", title: "Passengers in flight over time", yAxisLabel: "passengers",
+      lines: [{ name: "in flight", color: "#e377c2", values: series.map((point) => point.inFlight ?? 0) }]
+    })
 }
 
 type Series = Report["throughput"]["series"]
@@ -209,7 +298,9 @@ export const renderHtml = (report: Report): string =>
 </head>
 <body>
 ${renderHeader(report)}
+${renderScenario(report)}
 ${renderCounts(report)}
+${renderEndpoints(report)}
 ${renderLatency(report)}
 ${renderCharts(report)}
 ${renderInvariants(report)}

@@ -49,8 +49,19 @@ const renderCurve = (input: PercentileChartInput, points: ReadonlyArray<Percenti
     `<line class="max" x1="${plotLeftPx}" y1="${maxY}" x2="${plotRightPx}" y2="${maxY}" stroke="${color}" stroke-dasharray="4 4" stroke-width="1"/>` +
     `<text class="max-label" x="${plotRightPx}" y="${Number(maxY) - 4}" text-anchor="end" fill="${color}">max ${formatMs(maxMs)} ms</text>` +
     `<polyline class="series" data-series="${escapeHtml(input.name)}" fill="none" stroke="${color}" stroke-width="2" ` +
-    `points="${coordinates.join(" ")}"/>`
+    `points="${coordinates.join(" ")}"/>` + renderHoverPoints(points, coordinates, color)
 }
+
+/** 36.904266 → "36.9%", 99.9 → "99.9%", 99.99 → "99.99%": the tail keeps the digits that tell its points apart */
+export const percentileText = (percentile: number): string => `${Number(percentile.toFixed(percentile < 99 ? 1 : 4))}%`
+
+/** a dot on each point of the curve that shows its percentile and latency when the pointer rests on it, with no script */
+const renderHoverPoints = (points: ReadonlyArray<PercentilePoint>, coordinates: ReadonlyArray<string>, color: string): string =>
+  points.map((point, index) => {
+    const [x = "0", y = "0"] = (coordinates[index] ?? "").split(",")
+    return `<circle class="hover" cx="${x}" cy="${y}" r="5" fill="${color}" fill-opacity="0">` +
+      `<title>${escapeHtml(`${percentileText(point.percentile)}: ${formatMs(point.valueMs)} ms`)}</title></circle>`
+  }).join("")
 
 export const renderPercentileChart = (input: PercentileChartInput): string => {
   const points = input.distribution.points.filter(isCurvePoint)

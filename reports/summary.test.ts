@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { sampleFailingReport, sampleReport } from "./fixture.js"
+import { sampleFailingReport, sampleReport, sampleReportVersion1 } from "./fixture.js"
 import type { Report } from "./Report.js"
 import { maxWitnessLinesShown, renderSummary } from "./summary.js"
 
@@ -84,7 +84,7 @@ test("a broken invariant's replay command lines follow its witness", () => {
 test("empty invariants, thresholds and errors are stated, not left blank", () => {
   const report: Report = {
     ...sampleReport,
-    counts: { ...sampleReport.counts, errorsByTag: {} },
+    counts: { ...sampleReport.counts, errors: 0, errorsByTag: {} },
     invariants: [],
     thresholds: [],
     notes: []
@@ -94,4 +94,44 @@ test("empty invariants, thresholds and errors are stated, not left blank", () =>
   assert.match(summary, /Thresholds\n {2}none set/)
   assert.match(summary, /\n {2}errors +none\n/)
   assert.doesNotMatch(summary, /Notes/)
+})
+
+test("the error total is the report's one count, with its tags below it and the endpoints' table beside", () => {
+  const report: Report = {
+    ...sampleReport,
+    counts: { ...sampleReport.counts, errors: 890, errorsByTag: { ResponseLost: 30, SoldOut: 860 } },
+    endpoints: [
+      { endpoint: "hold", requests: 2_000, errors: 860, errorsByTag: [{ tag: "SoldOut", status: 409, count: 860 }], latency: sampleReport.latency.hold },
+      { endpoint: "pay", requests: 1_170, errors: 30, errorsByTag: [{ tag: "ResponseLost", count: 30 }], latency: sampleReport.latency.hold }
+    ]
+  }
+  const summary = renderSummary(report)
+  assert.match(summary, /\n {2}errors +890\n {4}error ResponseLost +30\n {4}error SoldOut +860\n/)
+  const endpoints = linesAfter(summary, "Endpoints (latency in ms, of the answered requests)")
+  assert.match(endpoints[1] ?? "", /^ {2}hold +2,000 +860 +43\.00 % +18 +61 +176 +933 +SoldOut 409 ×860$/)
+  assert.match(endpoints[2] ?? "", /^ {2}pay +1,170 +30 +2\.56 % .* ResponseLost no answer ×30$/)
+})
+
+test("a version 1 report's error total is the sum of its tags, and it has no endpoints section", () => {
+  const summary = renderSummary(sampleReportVersion1)
+  assert.match(summary, /\n {2}errors +2,274\n/)
+  assert.doesNotMatch(summary, /Endpoints/)
+})
+
+test("the scenario's section names the passengers and journeys, each train and each fault", () => {
+  const scenario = linesAfter(renderSummary(sampleReport), "Scenario")
+  assert.equal(scenario[0], "  08:00 on-sale of three trains: 120,000 passengers, random segments, lost answers retried")
+  assert.match(scenario[1] ?? "", /^ {2}passengers +120,000 \(app 75 %, sms 25 %\); exponential after the on-sale, mean delay 90 s$/)
+  assert.match(scenario[2] ?? "", /^ {2}train +G1 2027-01-28 BJP 09:00 → AOH 14:08, 6 stops, 600 seats$/)
+  assert.match(scenario[4] ?? "", /^ {2}fault +client-timeouts \+0 s to \+10m 00s: responseLossRate 0\.02, timeoutMs 5000/)
+  assert.doesNotMatch(renderSummary(sampleReportVersion1), /\nScenario\n/)
+})
+
+test("a real-mode summary claims no virtual duration, and a latency row with no sample is left out", () => {
+  const real = renderSummary({ ...sampleReport, mode: "real", latency: { ...sampleReport.latency, hold: { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 } } })
+  assert.doesNotMatch(real, /\n {2}virtual /)
+  assert.match(real, /\n {2}wall +41\.3 s\n/)
+  const latency = linesAfter(real, "Latency (ms)")
+  assert.deepEqual(latency.map((line) => line.trim().split(/ +/)[0]), ["operation", "payment->issuance", "check-in"])
+  assert.match(renderSummary(sampleReport), /\n {2}virtual +2h 00m 00s\n/)
 })

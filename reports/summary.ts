@@ -4,6 +4,9 @@
  */
 import { escapeControlCharacters } from "./escape.js"
 import { formatCount, formatDuration, formatMs, formatTable } from "./format.js"
+import { errorCountText, formatErrorRate, hasSamples } from "./endpoints.js"
+import { errorTotalOf } from "./Report.js"
+import { afterOnSale, mixText, serverText } from "./scenarioText.js"
 import type { InvariantResult, LatencySummary, Report, ThresholdResult } from "./Report.js"
 import { brokenInvariants, failedThresholds, isInvariantBroken, reportPassed } from "./verdict.js"
 
@@ -23,16 +26,32 @@ const renderHeader = (report: Report): Array<string> => [
     ["codeVersion", escapeControlCharacters(report.codeVersion)],
     ["configHash", escapeControlCharacters(report.configHash)],
     ["startedAt", escapeControlCharacters(report.startedAt)],
-    ["virtual", formatDuration(report.virtualDurationMs)],
+    // a real run's timeline is the wall clock, scaled: it has no virtual duration to claim
+    ...(report.mode === "virtual" ? [["virtual", formatDuration(report.virtualDurationMs)]] : []),
     ["wall", formatDuration(report.wallDurationMs)]
   ], ["left", "left"])
 ]
+
+/** What ran, in a few lines: the passengers and their journeys, the trains and venues, the faults. */
+const renderScenario = (report: Report): Array<string> => {
+  const summary = report.scenarioSummary
+  if (summary === undefined) return []
+  const rows = [
+    ["passengers", `${formatCount(summary.passengers)} (${mixText(summary)}); ${summary.arrivals}`],
+    ...summary.trains.map((train) => ["train", `${train.trainCode} ${train.serviceDate} ${train.route}, ${formatCount(train.seats)} seats`]),
+    ...summary.venues.map((venue) => ["venue", venue]),
+    ...summary.faults.map((fault) => ["fault", `${fault.kind} ${afterOnSale(fault.startAfterOnSaleMs)} to ${afterOnSale(fault.endAfterOnSaleMs)}: ${fault.parameters}`]),
+    ["server", serverText(summary)]
+  ].map(([name = "", value = ""]) => [name, escapeControlCharacters(value)])
+  return ["Scenario", `${indent}${escapeControlCharacters(summary.description)}`, ...formatTable(rows, ["left", "left"])]
+}
 
 const renderCounts = (report: Report): Array<string> => {
   const counts = report.counts
   const errorRows = Object.entries(counts.errorsByTag)
     .sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0))
-    .map(([tag, count]) => [`error ${escapeControlCharacters(tag)}`, formatCount(count)])
+    .map(([tag, count]) => [`  error ${escapeControlCharacters(tag)}`, formatCount(count)])
+  const errorTotal = errorTotalOf(report)
   return ["Counts", ...formatTable([
     ["passengers", formatCount(counts.passengers)],
     ["requests", formatCount(counts.requests)],
@@ -43,8 +62,26 @@ const renderCounts = (report: Report): Array<string> => {
     ["refunds", formatCount(counts.refunds)],
     ["sold out", formatCount(counts.soldOut)],
     ["issued per second", formatCount(report.throughput.issuedPerSecond, 2)],
-    ...(errorRows.length === 0 ? [["errors", "none"]] : errorRows)
+    ["errors", errorTotal === 0 ? "none" : formatCount(errorTotal)],
+    ...errorRows
   ], ["left", "right"])]
+}
+
+/** One row per endpoint: requests, errors and their rate, latency, and the errors by tag with their HTTP status. */
+const renderEndpoints = (report: Report): Array<string> => {
+  const endpoints = report.endpoints ?? []
+  if (endpoints.length === 0) return []
+  const rows = endpoints.map((endpoint) => [
+    escapeControlCharacters(endpoint.endpoint),
+    formatCount(endpoint.requests),
+    formatCount(endpoint.errors),
+    formatErrorRate(endpoint),
+    ...[endpoint.latency.p50, endpoint.latency.p90, endpoint.latency.p99, endpoint.latency.max].map(formatMs),
+    endpoint.errorsByTag.map((error) => escapeControlCharacters(errorCountText(error))).join(", ")
+  ])
+  return ["Endpoints (latency in ms, of the answered requests)", ...formatTable(
+    [["endpoint", "requests", "errors", "rate", "p50", "p90", "p99", "max", "errors by tag and status"], ...rows],
+    ["left", "right", "right", "right", "right", "right", "right", "right", "left"])]
 }
 
 const latencyRow = (name: string, summary: LatencySummary): Array<string> => [
@@ -57,11 +94,14 @@ const renderLatency = (report: Report): Array<string> => [
   "Latency (ms)",
   ...formatTable([
     ["operation", "count", "p50", "p90", "p99", "p99.9", "max"],
-    latencyRow("payment->issuance", report.latency.paymentToIssuance),
-    latencyRow("hold", report.latency.hold),
-    latencyRow("check-in", report.latency.checkin)
+    ...latencyOperations(report).map(([name, summary]) => latencyRow(name, summary))
   ], ["left", "right", "right", "right", "right", "right", "right"])
 ]
+
+/** the operations with at least one sample: a run that holds no seat or admits no one has no row of zeros for it */
+const latencyOperations = (report: Report): Array<readonly [string, LatencySummary]> =>
+  ([["payment->issuance", report.latency.paymentToIssuance], ["hold", report.latency.hold], ["check-in", report.latency.checkin]] as const)
+    .filter(([, summary]) => hasSamples(summary))
 
 const witnessLines = (invariant: InvariantResult): Array<string> => {
   const witness = invariant.witness ?? []
@@ -112,7 +152,9 @@ const renderVerdict = (report: Report): string =>
 export const renderSummary = (report: Report): string =>
   [
     renderHeader(report),
+    renderScenario(report),
     renderCounts(report),
+    renderEndpoints(report),
     renderLatency(report),
     renderInvariants(report),
     renderThresholds(report),

@@ -5,6 +5,7 @@
  * an unknown metric, an aggregation the metric does not have, or a malformed expression is an error that
  * names the threshold, never a silent pass. A failed threshold makes `chunyun run` exit 99, as k6 does.
  */
+import { errorTotalOf } from "./Report.js"
 import type { Report, ThresholdResult } from "./Report.js"
 
 export type Thresholds = Readonly<Record<string, ReadonlyArray<string>>>
@@ -22,8 +23,7 @@ const metrics: Readonly<Record<string, Readonly<Record<string, (report: Report) 
     Object.entries(trendAggregations).map(([aggregation, stat]) => [aggregation, (report: Report) => report.latency[key][stat]])
   )])),
   http_req_failed: {
-    rate: (report) => report.counts.requests === 0 ? 0
-      : Object.values(report.counts.errorsByTag).reduce((sum, count) => sum + count, 0) / report.counts.requests
+    rate: (report) => report.counts.requests === 0 ? 0 : errorTotalOf(report) / report.counts.requests
   },
   tickets_issued_per_second: { value: (report) => report.throughput.issuedPerSecond },
   invariants: { violations: (report) => report.invariants.reduce((sum, invariant) => sum + invariant.violations, 0) }

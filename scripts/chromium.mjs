@@ -1,17 +1,32 @@
 /**
  * The Chromium the browser tests drive (reports/html.browser.test.ts): prints its path on stdout.
  * Looks for `CHUNYUN_CHROMIUM`, then the usual Debian/Ubuntu paths; when none is there and this is a
- * Debian machine run as root (CI), installs the `chromium` package with apt-get (about 18 s with the
- * package lists fetched, on the 2-core dev machine). Anything else exits 1 with the reason, so a test
+ * Debian machine run as root (CI), installs the `chromium` package with apt-get (see the README for how
+ * long it takes). apt's output goes to a log file, not the terminal: one line says where it is while it
+ * installs, and a failure prints the log's last lines. Anything else exits 1 with the reason, so a test
  * that needs a browser fails loudly instead of passing without one.
  *   node scripts/chromium.mjs            → /usr/bin/chromium
  */
 import { execFileSync } from "node:child_process"
-import { existsSync } from "node:fs"
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const knownPaths = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable"]
 const aptGetPath = "/usr/bin/apt-get"
+/** where apt-get's output goes while it installs */
+export const installLogPath = join(tmpdir(), "chunyun-chromium-install.log")
+/** how much of the log a failed install prints */
+const failureLogTailLines = 30
+
+const logTail = () => {
+  try {
+    return readFileSync(installLogPath, "utf8").trimEnd().split("\n").slice(-failureLogTailLines).join("\n")
+  } catch {
+    return "(no log written)"
+  }
+}
 
 export const findChromium = () => {
   const fromEnvironment = process.env.CHUNYUN_CHROMIUM
@@ -29,11 +44,19 @@ const install = () => {
   if (process.getuid?.() !== 0) {
     throw new Error(`no Chromium at ${knownPaths.join(", ")}; installing needs root: run \`apt-get install -y chromium\` or set CHUNYUN_CHROMIUM`)
   }
-  // apt's own output goes to stderr: stdout carries the path only.
-  const options = { stdio: ["ignore", process.stderr, process.stderr], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } }
-  console.error("chromium: not found, installing the Debian package (apt-get install -y chromium)")
-  execFileSync(aptGetPath, ["update", "-qq"], options)
-  execFileSync(aptGetPath, ["install", "-y", "-qq", "chromium"], options)
+  // apt's own output (hundreds of dpkg lines) goes to the log; stdout carries the path only.
+  const log = openSync(installLogPath, "w")
+  const options = { stdio: ["ignore", log, log], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } }
+  const startedMs = Date.now()
+  try {
+    execFileSync(aptGetPath, ["update", "-qq"], options)
+    execFileSync(aptGetPath, ["install", "-y", "-qq", "--no-install-recommends", "chromium"], options)
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message.split("\n")[0] : String(error)}; the last lines of ${installLogPath}:\n${logTail()}`)
+  } finally {
+    closeSync(log)
+  }
+  console.error(`chromium: not found, so installed the Debian package in ${Math.round((Date.now() - startedMs) / 1_000)} s (apt-get's output: ${installLogPath})`)
 }
 
 /** The path of a Chromium, installed first when missing and possible; throws with the reason otherwise. */

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
+import { httpStatusOf } from "./ErrorStatuses.js"
 import { History } from "./History.js"
-import { countsOf, distributionOf, gatesOf, summarize, throughputOf } from "./Metrics.js"
+import type { HistoryEvent } from "./History.js"
+import { countsOf, distributionOf, endpointsOf, gatesOf, RequestTally, summarize, throughputOf } from "./Metrics.js"
 
 const oneToThousandMs = Array.from({ length: 1_000 }, (_, index) => index + 1)
 
@@ -80,4 +82,72 @@ test("a percentile never reads above the max: HDR's bucket top is clamped to the
   const distribution = distributionOf(Array.from({ length: 1_000 }, (_, index) => index === 999 ? 70_490 : 100 + index))
   for (const point of distribution.points) assert.ok(point.valueMs <= 70_490, `${point.percentile}%: ${point.valueMs} is above the max 70,490`)
   assert.equal(distribution.points.at(-1)?.valueMs, 70_490)
+})
+
+test("every request error is counted once, by tag and by endpoint: a lost answer as well as an answered SoldOut, and every total agrees", () => {
+  const history = new History()
+  history.add({ atMs: 1_000, actor: "phone-1", kind: "search", outcome: "ok", durationMs: 20 })
+  history.add({ atMs: 1_100, actor: "phone-1", kind: "hold", outcome: "SoldOut", durationMs: 30 })
+  history.add({ atMs: 1_200, actor: "phone-2", kind: "hold", outcome: "ok", durationMs: 40 })
+  // the client-timeouts fault: the answer never came, so no latency; then the same key again, answered
+  history.add({ atMs: 1_300, actor: "phone-2", kind: "pay", outcome: "ResponseLost", detail: { attempt: 0, key: "pay-2", answer: "ok" } })
+  history.add({ atMs: 9_300, actor: "phone-2", kind: "pay", outcome: "ok", durationMs: 12 })
+  // not requests: an outcome of a passenger, a camera's capture, an iteration the load dropped
+  history.add({ atMs: 1_400, actor: "phone-1", kind: "gave-up", outcome: "SoldOut" })
+  history.add({ atMs: 1_500, actor: "phone-2", kind: "qr-unreadable", outcome: "UnreadableCode" })
+  history.add({ atMs: 1_600, actor: "phone-3", kind: "dropped-iteration", outcome: "dropped" })
+
+  const counts = countsOf(history, 3)
+  assert.deepEqual(counts.errorsByTag, { ResponseLost: 1, SoldOut: 1 })
+  assert.equal(counts.errors, 2)
+  assert.equal(counts.requests, 5, "the lost answer's request was sent")
+
+  const endpoints = endpointsOf(history)
+  assert.deepEqual(endpoints.map((endpoint) => [endpoint.endpoint, endpoint.requests, endpoint.errors]), [["hold", 2, 1], ["pay", 2, 1], ["search", 1, 0]])
+  assert.deepEqual(endpoints.find((endpoint) => endpoint.endpoint === "hold")?.errorsByTag, [{ tag: "SoldOut", status: 409, count: 1 }])
+  assert.deepEqual(endpoints.find((endpoint) => endpoint.endpoint === "pay")?.errorsByTag, [{ tag: "ResponseLost", count: 1 }], "no answer: no status")
+  assert.equal(endpoints.find((endpoint) => endpoint.endpoint === "pay")?.latency.count, 1, "only the answered request has a latency")
+  assert.equal(endpoints.reduce((sum, endpoint) => sum + endpoint.errors, 0), counts.errors)
+  assert.equal(endpoints.reduce((sum, endpoint) => sum + endpoint.requests, 0), counts.requests)
+
+  // the progress line's tally, fed event by event as the run records them, ends at the same total
+  const progress = new RequestTally({ latency: false })
+  const seen: Array<HistoryEvent> = []
+  const totals = history.events.map((event) => { seen.push(event); return progress.readNew(seen).errors })
+  assert.deepEqual(totals, [0, 1, 1, 2, 2, 2, 2, 2])
+  assert.equal(progress.errors, counts.errors)
+  assert.equal(throughputOf(history, 0, 10_000).series.reduce((sum, point) => sum + point.errors, 0), counts.errors)
+})
+
+test("per-endpoint latency percentiles come from each endpoint's own histogram, clamped to its max", () => {
+  const history = new History()
+  for (let index = 1; index <= 1_000; index++) history.add({ atMs: index, actor: `phone-${index}`, kind: "search", outcome: "ok", durationMs: index })
+  history.add({ atMs: 2_000, actor: "phone-1", kind: "login", outcome: "ok", durationMs: 5_737 })
+  const [search, login] = endpointsOf(history)
+  assert.deepEqual(search?.latency, summarize(Array.from({ length: 1_000 }, (_, index) => index + 1)))
+  assert.deepEqual(login?.latency, { count: 1, p50: 5_737, p90: 5_737, p99: 5_737, p999: 5_737, max: 5_737 })
+})
+
+test("an error tag's HTTP status is the one the contract declares; a response the client could not decode keeps its own; no answer has none", () => {
+  assert.equal(httpStatusOf("SoldOut"), 409)
+  assert.equal(httpStatusOf("HTTP502"), 502)
+  assert.equal(httpStatusOf("ResponseLost"), undefined)
+})
+
+test("passengers are in flight from their first request to their ticket or giving up; requests are counted per bucket", () => {
+  const history = new History()
+  // phone-1 buys from 0.5 s to its ticket at 2.5 s, then scans at the gate at 9 s: not in flight then
+  history.add({ atMs: 500, actor: "phone-1", kind: "search", outcome: "ok", durationMs: 5 })
+  history.add({ atMs: 1_500, actor: "phone-1", kind: "pay", outcome: "ResponseLost" })
+  history.add({ atMs: 2_500, actor: "phone-1", kind: "ticket-received", outcome: "ok" })
+  history.add({ atMs: 9_000, actor: "phone-1", kind: "scan", outcome: "ok", durationMs: 5 })
+  // phone-2 searches at 1.2 s and gives up at 3.1 s
+  history.add({ atMs: 1_200, actor: "phone-2", kind: "search", outcome: "ok", durationMs: 5 })
+  history.add({ atMs: 3_100, actor: "phone-2", kind: "gave-up", outcome: "no seats at search" })
+  // an iteration the load dropped never sent a request: never in flight
+  history.add({ atMs: 4_000, actor: "phone-3", kind: "dropped-iteration", outcome: "dropped" })
+  const series = throughputOf(history, 0, 10_000).series
+  assert.equal(series.length, 10)
+  assert.deepEqual(series.map((point) => point.inFlight), [1, 2, 2, 1, 0, 0, 0, 0, 0, 0])
+  assert.deepEqual(series.map((point) => point.requests), [1, 2, 0, 0, 0, 0, 0, 0, 0, 1])
 })

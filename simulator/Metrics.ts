@@ -3,7 +3,8 @@
  * Derived after the run rather than counted during it, so the history stays the single record.
  */
 import * as hdr from "hdr-histogram-js"
-import type { GateSummary, LatencyDistribution, LatencySummary, Report, SeriesPoint } from "../reports/Report.js"
+import type { EndpointSummary, GateSummary, LatencyDistribution, LatencySummary, Report, SeriesPoint } from "../reports/Report.js"
+import { httpStatusOf } from "./ErrorStatuses.js"
 import type { History, HistoryEvent } from "./History.js"
 
 /** bucket widths the series may use; the smallest that keeps it within `maxSeriesBuckets` is chosen */
@@ -84,6 +85,117 @@ export const distributionOf = (valuesMs: ReadonlyArray<number>): LatencyDistribu
 }
 
 const isCall = (event: HistoryEvent) => event.durationMs !== undefined
+/** the outcome of a request whose answer the client-timeouts fault lost (devices/ClientRetries.ts): it has no latency */
+export const lostAnswerOutcome = "ResponseLost"
+/** a request a device sent: a call answered (it has a latency), or one whose answer was lost */
+export const isRequest = (event: HistoryEvent) => isCall(event) || event.outcome === lostAnswerOutcome
+/**
+ * A request error: answered with an error, or not answered. The one definition the progress line, the summary and
+ * the HTML count by; a passenger giving up, a camera's unreadable capture or a dropped iteration is not a request.
+ */
+export const isRequestError = (event: HistoryEvent) => isRequest(event) && event.outcome !== "ok"
+
+interface EndpointTally {
+  requests: number
+  errors: number
+  readonly errorsByTag: Map<string, number>
+  /** latencies of the answered requests; absent when the tally counts only */
+  readonly latency?: hdr.Histogram
+  maxMs: number
+}
+
+const newLatencyHistogram = () =>
+  hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: maxTrackableLatencyMs, numberOfSignificantValueDigits: 3 })
+
+const byCountThenName = <A extends { readonly count: number; readonly name: string }>(left: A, right: A) =>
+  right.count - left.count || (left.name < right.name ? -1 : left.name > right.name ? 1 : 0)
+
+/**
+ * Requests and their errors by endpoint (the history's kind) and by tag, read from the history's events as they
+ * are recorded: `readNew` takes only the events added since its last call, so the progress line pays per event
+ * once. With `latency`, each endpoint keeps an HDR histogram of its answered requests; `close` frees them.
+ */
+export class RequestTally {
+  private readEvents = 0
+  private readonly byEndpoint = new Map<string, EndpointTally>()
+  private readonly byTag = new Map<string, number>()
+  requests = 0
+  errors = 0
+
+  constructor(private readonly options: { readonly latency: boolean }) {}
+
+  record(event: HistoryEvent): void {
+    if (!isRequest(event)) return
+    let endpoint = this.byEndpoint.get(event.kind)
+    if (endpoint === undefined) {
+      endpoint = { requests: 0, errors: 0, errorsByTag: new Map(), maxMs: 0, ...(this.options.latency ? { latency: newLatencyHistogram() } : {}) }
+      this.byEndpoint.set(event.kind, endpoint)
+    }
+    this.requests++
+    endpoint.requests++
+    if (event.durationMs !== undefined && endpoint.latency !== undefined) {
+      const latencyMs = Math.min(maxTrackableLatencyMs, Math.max(0, Math.round(event.durationMs)))
+      endpoint.latency.recordValue(latencyMs)
+      endpoint.maxMs = Math.max(endpoint.maxMs, latencyMs)
+    }
+    if (event.outcome === "ok") return
+    this.errors++
+    endpoint.errors++
+    endpoint.errorsByTag.set(event.outcome, (endpoint.errorsByTag.get(event.outcome) ?? 0) + 1)
+    this.byTag.set(event.outcome, (this.byTag.get(event.outcome) ?? 0) + 1)
+  }
+
+  readNew(events: ReadonlyArray<HistoryEvent>): this {
+    for (; this.readEvents < events.length; this.readEvents++) this.record(events[this.readEvents]!)
+    return this
+  }
+
+  errorsByTag(): Record<string, number> {
+    return Object.fromEntries([...this.byTag].sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0)))
+  }
+
+  /** busiest endpoint first; a latency summary of zeros when the tally counts only */
+  endpoints(): Array<EndpointSummary> {
+    const latencyOf = (tally: EndpointTally): LatencySummary => {
+      const histogram = tally.latency
+      if (histogram === undefined || histogram.totalCount === 0) return { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 }
+      const at = (percentile: number) => Math.min(histogram.getValueAtPercentile(percentile), tally.maxMs)
+      return { count: histogram.totalCount, p50: at(50), p90: at(90), p99: at(99), p999: at(99.9), max: tally.maxMs }
+    }
+    return [...this.byEndpoint]
+      .map(([name, tally]) => ({ name, count: tally.requests, tally }))
+      .sort(byCountThenName)
+      .map(({ name, tally }) => ({
+        endpoint: name,
+        requests: tally.requests,
+        errors: tally.errors,
+        errorsByTag: [...tally.errorsByTag]
+          .map(([tag, count]) => ({ name: tag, count }))
+          .sort(byCountThenName)
+          .map(({ name: tag, count }) => {
+            const status = httpStatusOf(tag)
+            return status === undefined ? { tag, count } : { tag, status, count }
+          }),
+        latency: latencyOf(tally)
+      }))
+  }
+
+  close(): void {
+    for (const tally of this.byEndpoint.values()) tally.latency?.destroy()
+  }
+}
+
+/** The history's requests by endpoint and tag, read in one pass. */
+export const requestTallyOf = <A>(history: History, read: (tally: RequestTally) => A): A => {
+  const tally = new RequestTally({ latency: true }).readNew(history.events)
+  try {
+    return read(tally)
+  } finally {
+    tally.close()
+  }
+}
+
+export const endpointsOf = (history: History): Array<EndpointSummary> => requestTallyOf(history, (tally) => tally.endpoints())
 const ok = (kind: string) => (event: HistoryEvent) => event.kind === kind && event.outcome === "ok"
 /**
  * a seat held: by the app, SMS and kiosk phones (`hold`), a cinema phone choosing its seat (`hold-seat`), or a remote
@@ -105,20 +217,18 @@ const soldOutReasons: ReadonlyArray<string> = ["no seats at search", "SoldOut", 
 
 export const countsOf = (history: History, passengers: number): Report["counts"] => {
   const events = history.events
-  const errorsByTag: Record<string, number> = {}
-  for (const event of events) {
-    if (isCall(event) && event.outcome !== "ok") errorsByTag[event.outcome] = (errorsByTag[event.outcome] ?? 0) + 1
-  }
+  const requests = new RequestTally({ latency: false }).readNew(events)
   return {
     passengers,
-    requests: events.filter(isCall).length,
+    requests: requests.requests,
     ordersHeld: events.filter(isHeld).length,
     ordersPaid: events.reduce((sum, event) => sum + ordersPaidBy(event), 0),
     ticketsIssued: events.filter(ok("ticket-received")).length,
     admitted: events.filter(ok("scan")).length,
     refunds: 0,
     soldOut: events.filter((event) => event.kind === "gave-up" && soldOutReasons.includes(event.outcome)).length,
-    errorsByTag
+    errors: requests.errors,
+    errorsByTag: requests.errorsByTag()
   }
 }
 
@@ -146,13 +256,19 @@ export const throughputOf = (history: History, fromMs: number, toMs: number): Re
     else if (paid > 0) bucket.paid += paid
     else if (ok("ticket-received")(event)) { bucket.issued++; bucket.latencies.push(paymentToIssuanceOf(event)) }
     else if (ok("scan")(event)) bucket.admitted++
-    else if (isCall(event) && event.outcome !== "ok") bucket.errors++
+    else if (isRequestError(event)) bucket.errors++
   }
-  const series: Array<SeriesPoint> = buckets.map(({ latencies, ...point }) => {
+  const requests = Array.from({ length: bucketCount }, () => 0)
+  for (const event of history.events) {
+    if (event.atMs >= fromMs && event.atMs < toMs && isRequest(event)) requests[Math.min(bucketCount - 1, Math.floor((event.atMs - fromMs) / bucketMs))]!++
+  }
+  const inFlight = inFlightPerBucket(history, fromMs, bucketMs, bucketCount)
+  const series: Array<SeriesPoint> = buckets.map(({ latencies, ...point }, index) => {
     const summary = summarize(latencies)
     return {
       ...point, paymentToIssuanceP99Ms: summary.p99,
-      paymentToIssuanceP50Ms: summary.p50, paymentToIssuanceP90Ms: summary.p90, paymentToIssuanceP999Ms: summary.p999
+      paymentToIssuanceP50Ms: summary.p50, paymentToIssuanceP90Ms: summary.p90, paymentToIssuanceP999Ms: summary.p999,
+      requests: requests[index] ?? 0, inFlight: inFlight[index] ?? 0
     }
   })
   const issued = history.events.filter(ok("ticket-received"))
@@ -162,6 +278,38 @@ export const throughputOf = (history: History, fromMs: number, toMs: number): Re
     bucketMs,
     series
   }
+}
+
+/** a passenger's purchase is over at its ticket or when it gives up; its later requests (the gate) are not in flight */
+const endsPurchase = (event: HistoryEvent) => ok("ticket-received")(event) || event.kind === "gave-up"
+
+/**
+ * Passengers in flight per bucket: each actor that sent a request, from its first request to the end of its purchase
+ * (or its last request when it has none), counted in every bucket that span touches.
+ */
+export const inFlightPerBucket = (history: History, fromMs: number, bucketMs: number, bucketCount: number): Array<number> => {
+  const spans = new Map<string, { firstMs: number; lastMs: number; ended: boolean }>()
+  for (const event of history.events) {
+    const span = spans.get(event.actor)
+    if (span === undefined) {
+      if (isRequest(event)) spans.set(event.actor, { firstMs: event.atMs, lastMs: event.atMs, ended: false })
+      continue
+    }
+    if (span.ended) continue
+    if (endsPurchase(event)) { span.lastMs = event.atMs; span.ended = true } else if (isRequest(event)) span.lastMs = event.atMs
+  }
+  // +1 where a span's first bucket starts, −1 after its last: the running sum is the count per bucket
+  const changes = Array.from({ length: bucketCount + 1 }, () => 0)
+  const bucketOf = (atMs: number) => Math.floor((atMs - fromMs) / bucketMs)
+  for (const { firstMs, lastMs } of spans.values()) {
+    const first = Math.max(0, bucketOf(firstMs))
+    const last = Math.min(bucketCount - 1, bucketOf(lastMs))
+    if (first > last) continue
+    changes[first]!++
+    changes[last + 1]!--
+  }
+  let running = 0
+  return changes.slice(0, bucketCount).map((change) => (running += change))
 }
 
 const numberIn = (event: HistoryEvent, key: string) => Number(event.detail?.[key] ?? 0)

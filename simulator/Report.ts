@@ -3,11 +3,13 @@
  * version) are passed in by the caller: they are not part of the simulation.
  */
 import { createHash } from "node:crypto"
+import { currentReportVersion } from "../reports/Report.js"
 import type { GateSummary, Report } from "../reports/Report.js"
 import { evaluateThresholds, parseThresholds } from "../reports/thresholds.js"
 import type { Threshold } from "../reports/thresholds.js"
 import type { Scenario } from "../scenarios/Scenario.js"
-import { countsOf, gatesOf, latencyDistributionOf, latencyOf, salesWindowOf, throughputOf } from "./Metrics.js"
+import { countsOf, endpointsOf, gatesOf, latencyDistributionOf, latencyOf, salesWindowOf, throughputOf } from "./Metrics.js"
+import { scenarioSummaryOf } from "./ScenarioSummary.js"
 import type { RunOutcome } from "./Virtual.js"
 
 export const configHashOf = (scenario: Scenario, seed: number) =>
@@ -29,7 +31,9 @@ export const buildReport = (options: {
   const window = salesWindowOf(outcome.history, onSaleMs, outcome.endMs)
   const gates = gatesOf(outcome.history)
   const report: Report = {
+    reportVersion: currentReportVersion,
     scenario: scenario.name,
+    scenarioSummary: scenarioSummaryOf(scenario),
     seed: options.seed,
     mode: options.mode,
     codeVersion: options.codeVersion,
@@ -39,6 +43,7 @@ export const buildReport = (options: {
     virtualDurationMs: outcome.endMs - outcome.startMs,
     wallDurationMs: Math.round(options.wallDurationMs),
     counts: { ...countsOf(outcome.history, scenario.passengers.count), arrivalsCut: outcome.arrivalsCut },
+    endpoints: endpointsOf(outcome.history),
     latency: latencyOf(outcome.history),
     latencyDistribution: latencyDistributionOf(outcome.history),
     throughput: throughputOf(outcome.history, window.fromMs, window.toMs),

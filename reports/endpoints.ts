@@ -1,0 +1,26 @@
+/**
+ * What the page and the summary say about an endpoint's errors, worded once for both: the error rate, and each
+ * tag with the HTTP status the contract gives it (or "no answer" for a request whose answer never came).
+ */
+import { formatCount } from "./format.js"
+import type { EndpointSummary, ErrorCount, LatencySummary } from "./Report.js"
+
+/** errors per request, in percent; 0 for an endpoint with no requests */
+export const errorRatePercent = (endpoint: EndpointSummary): number =>
+  endpoint.requests > 0 ? (endpoint.errors * 100) / endpoint.requests : 0
+
+/** "1.35 %", "0 %" when none failed, and "< 0.01 %" rather than a rate that rounds a real error away */
+export const formatErrorRate = (endpoint: EndpointSummary): string => {
+  const percent = errorRatePercent(endpoint)
+  if (endpoint.errors === 0) return "0 %"
+  return percent < 0.01 ? "< 0.01 %" : `${formatCount(percent, 2)} %`
+}
+
+/** "409" for a tag the server answers with, "no answer" for a lost answer, a timeout or an unreachable server */
+export const statusText = (error: ErrorCount): string => error.status === undefined ? "no answer" : String(error.status)
+
+/** "SeatTaken 409 ×2,022" */
+export const errorCountText = (error: ErrorCount): string => `${error.tag} ${statusText(error)} ×${formatCount(error.count)}`
+
+/** a latency row with no sample at all (a stadium run holds no seat) says nothing and is left out */
+export const hasSamples = (summary: LatencySummary): boolean => summary.count > 0
