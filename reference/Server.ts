@@ -70,6 +70,8 @@ import type { ServeSecrets } from "./ServeSecrets.js"
 import { Venues } from "./Venues.js"
 import { GroupOrders } from "./GroupOrders.js"
 import { GroupOrdersHttp } from "./GroupOrders/Http.js"
+import { Health } from "./Health.js"
+import { HealthHttp } from "./Health/Http.js"
 import { VenuesHttp } from "./Venues/Http.js"
 import { SimulatedUpstream, SimulatedUpstreamPort, UpstreamSync } from "./Upstream.js"
 import { UpstreamHttp } from "./Upstream/Http.js"
@@ -97,6 +99,7 @@ const Features = Layer.mergeAll(
   SeatMaps.Default, Venues.DefaultWithoutDependencies,
   // ops stream
   Backup.Default, GateSync.Default,
+  Health.Default,
 )
 /**
  * The simulated parties outside the server that keep what they know in memory (the gateway its charges, the bank
@@ -132,7 +135,7 @@ export const ServicesLayer = servicesLayer()
 
 const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
   Layer.provide([
-    CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp,
+    HealthHttp, CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp,
     ProfileHttp, StatisticsHttp,
     VenuesHttp,
     LifecycleHttp,
