@@ -285,6 +285,9 @@ const announceAdminKey = (resolved: ResolvedServeSecrets, keyFile: string) => {
   console.log(`chunyun: admin key written to ${writeAdminKeyFile(keyFile, resolved.secrets.adminKey)} (readable by this user only)`)
 }
 
+/** one request's log line, written as it is (RequestLog.ts builds it whole) */
+const writeRequestLogLine = (line: string) => { process.stdout.write(line) }
+
 const serveCommand = (args: ReadonlyArray<string>) => {
   const { values } = parseArgs({
     args: [...args],
@@ -296,7 +299,8 @@ const serveCommand = (args: ReadonlyArray<string>) => {
       "max-queued-holds": { type: "string" }, batching: { type: "string" }, "group-commit-window-ms": { type: "string" },
       "max-holds-per-group-commit": { type: "string" }, "seat-claim-tie-window-ms": { type: "string" }, issuance: { type: "string" }, "outbox-poll-ms": { type: "string" },
       "outbox-batch-size": { type: "string" }, "store-max-connections": { type: "string" }, trace: { type: "boolean" },
-      "admin-key": { type: "string" }, "gateway-webhook-secret": { type: "string" }, "admin-key-file": { type: "string" }
+      "admin-key": { type: "string" }, "gateway-webhook-secret": { type: "string" }, "admin-key-file": { type: "string" },
+      quiet: { type: "boolean" }
     }
   })
   const workers = workersOption(values.workers, values.store)
@@ -325,6 +329,7 @@ const serveCommand = (args: ReadonlyArray<string>) => {
     : Layer.setClock(scaledClock(clockStartMs, Number(values["clock-scale"] ?? "1")))
   const layer = serveLayer({
     port: integerOption("port", values.port, 8080), host: values.host ?? "127.0.0.1", store, settings, secrets: resolved.secrets, tracing: values.trace === true,
+    ...(values.quiet === true ? {} : { requestLog: writeRequestLogLine }),
     ...(isClusterWorker() ? { onServing: announceWorkerServing } : {})
   }).pipe(Layer.provide(clockLayer))
   NodeRuntime.runMain(Layer.launch(layer))

@@ -64,6 +64,7 @@ import { Sms } from "./Sms.js"
 import { SimulatedSmsGateway } from "./Sms/Gateway.js"
 import { SmsHttp } from "./Sms/Http.js"
 import { createGuardedServer, RequestGuardLive } from "./RequestGuard.js"
+import { requestLogger } from "./RequestLog.js"
 import { runMigrations } from "./Store/migrations.js"
 import { serveSecretRefusal } from "./ServeSecrets.js"
 import type { ServeSecrets } from "./ServeSecrets.js"
@@ -205,6 +206,11 @@ export interface ServeOptions {
    * send them to they are pure cost, a third of a request to GET /ticket-keys (bench/main.ts).
    */
   readonly tracing?: boolean
+  /**
+   * Where each request's log line goes (`RequestLog.ts`: method, route, status, duration), one write per request.
+   * None: no request log, as when the harness serves a run (`serve --quiet`).
+   */
+  readonly requestLog?: (line: string) => void
 }
 
 /** The settings of a served instance: its own secrets, checked (a public constant is refused, and the server does not start). */
@@ -216,8 +222,9 @@ const servedSettings = (options: ServeOptions): Partial<ServerSettings> => {
 }
 
 /** `chunyun serve`: the HTTP server on a socket, with the sweepers running. */
-export const serveLayer = (options: ServeOptions) =>
-  (options.tracing === true ? HttpApiBuilder.serve() : HttpMiddleware.withTracerDisabledWhen(HttpApiBuilder.serve(), () => true)).pipe(
+export const serveLayer = (options: ServeOptions) => {
+  const served = HttpApiBuilder.serve(options.requestLog === undefined ? undefined : requestLogger(options.requestLog))
+  return (options.tracing === true ? served : HttpMiddleware.withTracerDisabledWhen(served, () => true)).pipe(
     Layer.provide(options.tracing === true ? Layer.empty : Layer.setTracerEnabled(false)),
     Layer.provide(Layer.scopedDiscard(sweepers)),
     Layer.provide(appLayer(servedSettings(options), options.store)),
@@ -225,6 +232,7 @@ export const serveLayer = (options: ServeOptions) =>
       : Layer.effectDiscard(Effect.flatMap(HttpServer.HttpServer, (server) => Effect.sync(() => options.onServing!(server.address)))).pipe(Layer.provideMerge(layer)),
     Layer.provide(NodeHttpServer.layer(createGuardedServer, { port: options.port, host: options.host, backlog: 4096 }))
   )
+}
 
 /**
  * The server as an in-process web handler, with the given Clock and Random in every request's fiber
