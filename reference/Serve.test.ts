@@ -1,12 +1,12 @@
 /**
  * What a person exploring `chunyun serve` finds, on the served layer itself (in process, loopback): a log line
- * per request when asked for one.
+ * per request when asked for one, the interactive API page at /docs, offline, over the contract's document.
  */
 import assert from "node:assert/strict"
 import { after, before, describe, test } from "node:test"
 import { Deferred, Effect, Fiber, Layer } from "effect"
 import type { HttpServer } from "@effect/platform"
-import { serveLayer } from "./Server.js"
+import { apiDocsPath, serveLayer } from "./Server.js"
 import { generateServeSecrets } from "./ServeSecrets.js"
 import { openTestStore, testStoreKind } from "./testing/TestStore.js"
 import type { TestStore } from "./testing/TestStore.js"
@@ -63,5 +63,34 @@ describe("the request log", () => {
       "GET /no/such/route 404"
     ])
     assert.ok(!lines.join("").includes("O0123456789abcdef") && !lines.join("").includes("secret"), lines.join(""))
+  })
+})
+
+describe("the API page", () => {
+  test(`GET ${apiDocsPath} is one HTML page that loads nothing from elsewhere`, async () => {
+    const response = await rawRequest(server.baseUrl, "GET", apiDocsPath)
+    assert.equal(response.status, 200)
+    assert.match(response.contentType ?? "", /^text\/html/)
+    assert.match(response.text, /<script id="api-reference" type="application\/json">/)
+    // the page's own markup, the inline script's text left out: it names no script, style or font to fetch
+    const markup = response.text.replace(/(<script[^>]*>)[\s\S]*?<\/script>/g, "$1</script>")
+    assert.ok(!/<script[^>]+src=|<link[^>]+href=|cdn\.jsdelivr\.net/i.test(markup), `the page fetches something: ${markup.slice(0, 2_000)}`)
+    // Scalar's default fonts come from its CDN: they are off
+    assert.ok(/"withDefaultFonts":\s*false/.test(response.text), "Scalar's default fonts are on")
+  })
+
+  test("the document the page shows is the one served at /openapi.json", async () => {
+    const page = await rawRequest(server.baseUrl, "GET", apiDocsPath)
+    const embedded = /<script id="api-reference" type="application\/json">([\s\S]*?)<\/script>/.exec(page.text)?.[1]
+    assert.ok(embedded, "no embedded OpenAPI document")
+    const shown = JSON.parse(embedded) as { info: unknown; paths: Record<string, Record<string, { operationId?: string }>> }
+    const served = await rawRequest(server.baseUrl, "GET", "/openapi.json")
+    assert.equal(served.status, 200)
+    const document = served.json as typeof shown
+    const operations = (spec: typeof shown) =>
+      Object.entries(spec.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => `${method} ${path} ${operation.operationId}`)).sort()
+    assert.deepEqual(operations(shown), operations(document))
+    assert.deepEqual(shown.info, document.info)
+    assert.ok(operations(document).some((operation) => operation.startsWith("get /health ")))
   })
 })

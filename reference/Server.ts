@@ -221,12 +221,27 @@ const servedSettings = (options: ServeOptions): Partial<ServerSettings> => {
   return { ...options.settings, adminKey: options.secrets.adminKey, gatewayWebhookSecret: options.secrets.gatewayWebhookSecret }
 }
 
+/** where a served instance shows its interactive API page */
+export const apiDocsPath = "/docs"
+
+/**
+ * The interactive API page of a served instance (Scalar, through @effect/platform's HttpApiScalar): the contract's
+ * OpenAPI document and Scalar's script inlined in one HTML page, so it works offline. Scalar's default fonts would
+ * come from its CDN: turned off, the page uses the browser's. Loaded only here: the page's script is 3.4 MB of
+ * JavaScript that a virtual run or an in-process test never needs.
+ */
+const apiDocsLayer = Layer.unwrapEffect(Effect.map(
+  Effect.promise(() => import("@effect/platform/HttpApiScalar")),
+  (scalar) => scalar.layer({ path: apiDocsPath, scalar: { withDefaultFonts: false } })
+))
+
 /** `chunyun serve`: the HTTP server on a socket, with the sweepers running. */
 export const serveLayer = (options: ServeOptions) => {
   const served = HttpApiBuilder.serve(options.requestLog === undefined ? undefined : requestLogger(options.requestLog))
   return (options.tracing === true ? served : HttpMiddleware.withTracerDisabledWhen(served, () => true)).pipe(
     Layer.provide(options.tracing === true ? Layer.empty : Layer.setTracerEnabled(false)),
     Layer.provide(Layer.scopedDiscard(sweepers)),
+    Layer.provide(apiDocsLayer),
     Layer.provide(appLayer(servedSettings(options), options.store)),
     (layer) => options.onServing === undefined ? HttpServer.withLogAddress(layer)
       : Layer.effectDiscard(Effect.flatMap(HttpServer.HttpServer, (server) => Effect.sync(() => options.onServing!(server.address)))).pipe(Layer.provideMerge(layer)),
