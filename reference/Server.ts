@@ -211,6 +211,12 @@ export interface ServeOptions {
    * None: no request log, as when the harness serves a run (`serve --quiet`).
    */
   readonly requestLog?: (line: string) => void
+  /**
+   * Work done through the server's own API once it answers, before it is announced ("Listening on …" or
+   * `onServing`): `serve --seed-catalog` creates a scenario's catalog here, so whoever waits for the
+   * announcement finds it in place. Its failure stops the server.
+   */
+  readonly whenServing?: (address: HttpServer.Address) => Effect.Effect<void, unknown>
 }
 
 /** The settings of a served instance: its own secrets, checked (a public constant is refused, and the server does not start). */
@@ -243,8 +249,10 @@ export const serveLayer = (options: ServeOptions) => {
     Layer.provide(Layer.scopedDiscard(sweepers)),
     Layer.provide(apiDocsLayer),
     Layer.provide(appLayer(servedSettings(options), options.store)),
-    (layer) => options.onServing === undefined ? HttpServer.withLogAddress(layer)
-      : Layer.effectDiscard(Effect.flatMap(HttpServer.HttpServer, (server) => Effect.sync(() => options.onServing!(server.address)))).pipe(Layer.provideMerge(layer)),
+    (layer) => Layer.effectDiscard(Effect.flatMap(HttpServer.HttpServer, (server) => Effect.zipRight(
+      options.whenServing === undefined ? Effect.void : options.whenServing(server.address),
+      options.onServing === undefined ? HttpServer.logAddress : Effect.sync(() => options.onServing!(server.address))
+    ))).pipe(Layer.provideMerge(layer)),
     Layer.provide(NodeHttpServer.layer(createGuardedServer, { port: options.port, host: options.host, backlog: 4096 }))
   )
 }
