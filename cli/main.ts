@@ -3,7 +3,7 @@
  *   chunyun run <scenario> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X]
  *   chunyun restore <backup> (--db FILE | --store postgres://…)
  *   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://…] [--password-cost N] [--workers N] [--trace]
- *                 [--admin-key K] [--gateway-webhook-secret S] [--admin-key-file PATH]
+ *                 [--admin-key K] [--gateway-webhook-secret S] [--admin-key-file PATH] [--seed-catalog <scenario.ts>] [--quiet]
  *   chunyun export-k6 <scenario> [--out script.js] [--time-scale X]
  *   chunyun compare <base.json> <new.json> [--tolerance 5%] [--html out.html]
  *   chunyun replay <history.jsonl> [--actor phone-12 …]
@@ -71,7 +71,13 @@ const usage = `usage:
                 [--store-max-connections N]   (PostgreSQL connections per process; default ${defaultStoreMaxConnections})
                 [--admin-key K] [--gateway-webhook-secret S]   (or env CHUNYUN_ADMIN_KEY, CHUNYUN_GATEWAY_WEBHOOK_SECRET; drawn at
                                               start when not given. A drawn admin key is written, mode 0600, to --admin-key-file,
-                                              default <db file>.admin-key, or ./data/chunyun-serve.admin-key; the path is printed)
+                                              default <db file>.admin-key, or ./data/chunyun-serve.admin-key; the path is printed.
+                                              Admin endpoints (/admin/…) want it in the x-admin-key header)
+                [--seed-catalog <scenario.ts>]   (load that scenario's trains, station gates and cinema into the fresh store at
+                                              start, as a run sets them up; one line says what was loaded)
+                [--quiet]   (no line per request; by default each request is logged: method, route, status, ms)
+                GET /health: 200 {"status":"ok","store":"ok"}, no key needed; GET /docs: the API, interactive (offline);
+                GET /openapi.json: the OpenAPI document
   chunyun restore <backup file> (--db ./restored.db | --store postgres://…)   (into a fresh store; see reference/Backup.ts)
   chunyun compare <base.json> <new.json> [--tolerance ${defaultCompareTolerancePercent}%] [--html out.html]   (exit 1 when something got worse)
   chunyun replay <history.jsonl> [--actor phone-12 …]   (re-runs a recorded run in virtual mode; exit 1 when an actor's answers differ)
@@ -479,7 +485,7 @@ const exportK6Command = async (args: ReadonlyArray<string>) => {
 
 const main = async (argv: ReadonlyArray<string>) => {
   const [command, ...rest] = argv
-  if (command === "help" || command === "--help" || command === "-h") { console.log(usage); return 0 }
+  if (command === "help" || command === "--help" || command === "-h") { console.log(usageOf(rest[0])); return 0 }
   if (command === "run") return runCommand(rest)
   if (command === "serve") { await serveCommand(rest); return undefined }
   if (command === "restore") return restoreCommand(rest)
