@@ -3,7 +3,7 @@
  *   chunyun run <scenario> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X]
  *   chunyun restore <backup> (--db FILE | --store postgres://…)
  *   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://…] [--password-cost N] [--workers N] [--trace]
- *                 [--admin-key K] [--gateway-webhook-secret S] [--admin-key-file PATH]
+ *                 [--admin-key K] [--gateway-webhook-secret S] [--admin-key-file PATH] [--seed-catalog <scenario.ts>] [--quiet]
  *   chunyun export-k6 <scenario> [--out script.js] [--time-scale X]
  *   chunyun compare <base.json> <new.json> [--tolerance 5%] [--html out.html]
  *   chunyun replay <history.jsonl> [--actor phone-12 …]
@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
+import type { HttpServer } from "@effect/platform"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { compareReports, defaultCompareTolerancePercent, parseTolerancePercent } from "../reports/compare.js"
@@ -55,6 +56,7 @@ import type { ResolvedServeSecrets } from "./serveSecrets.js"
 import { announceWorkerServing, isClusterWorker, maxServeWorkers, runWorkerPrimary } from "./serveWorkers.js"
 import { loadReport, ReportFileError } from "./reportFile.js"
 import { loadScenario, ScenarioFileError } from "./scenarioFile.js"
+import { loopbackUrlOf, seedCatalog, seededCatalogLine, seedFailureText } from "./seedCatalog.js"
 
 const usage = `usage:
   chunyun run <scenario.ts> [--seed N] [--mode virtual|real] [--out DIR] [--passengers N] [--time-scale X] [--password-cost N]
@@ -70,7 +72,13 @@ const usage = `usage:
                 [--store-max-connections N]   (PostgreSQL connections per process; default ${defaultStoreMaxConnections})
                 [--admin-key K] [--gateway-webhook-secret S]   (or env CHUNYUN_ADMIN_KEY, CHUNYUN_GATEWAY_WEBHOOK_SECRET; drawn at
                                               start when not given. A drawn admin key is written, mode 0600, to --admin-key-file,
-                                              default <db file>.admin-key, or ./data/chunyun-serve.admin-key; the path is printed)
+                                              default <db file>.admin-key, or ./data/chunyun-serve.admin-key; the path is printed.
+                                              Admin endpoints (/admin/…) want it in the x-admin-key header)
+                [--seed-catalog <scenario.ts>]   (load that scenario's trains, station gates and cinema into the fresh store at
+                                              start, as a run sets them up; one line says what was loaded)
+                [--quiet]   (no line per request; by default each request is logged: method, route, status, ms)
+                GET /health: 200 {"status":"ok","store":"ok"}, no key needed; GET /docs: the API, interactive (offline);
+                GET /openapi.json: the OpenAPI document
   chunyun restore <backup file> (--db ./restored.db | --store postgres://…)   (into a fresh store; see reference/Backup.ts)
   chunyun compare <base.json> <new.json> [--tolerance ${defaultCompareTolerancePercent}%] [--html out.html]   (exit 1 when something got worse)
   chunyun replay <history.jsonl> [--actor phone-12 …]   (re-runs a recorded run in virtual mode; exit 1 when an actor's answers differ)
@@ -286,7 +294,21 @@ const announceAdminKey = (resolved: ResolvedServeSecrets, keyFile: string) => {
   console.log(`chunyun: admin key written to ${writeAdminKeyFile(keyFile, resolved.secrets.adminKey)} (readable by this user only)`)
 }
 
-const serveCommand = (args: ReadonlyArray<string>) => {
+
+/**
+ * `--seed-catalog`: the scenario's catalog through the API once the server answers, before it says it listens;
+ * the catalog not loading (a store that has it already) stops the server with the API's refusal.
+ */
+const catalogSeeder = (file: string, scenario: Scenario, adminKey: string, seeded: () => void) => (address: HttpServer.Address) =>
+  seedCatalog(scenario, loopbackUrlOf(address), adminKey).pipe(
+    Effect.tap((catalog) => Effect.sync(() => { seeded(); console.log(seededCatalogLine(file, catalog)) })),
+    Effect.catchAllCause((cause) => Effect.sync(() => {
+      console.error(`chunyun: --seed-catalog ${file}: the catalog was not loaded (is the store fresh?): ${seedFailureText(cause)}`)
+      process.exit(exitUsageError)
+    }))
+  )
+
+const serveCommand = async (args: ReadonlyArray<string>) => {
   const { values } = parseArgs({
     args: [...args],
     options: {
@@ -297,10 +319,13 @@ const serveCommand = (args: ReadonlyArray<string>) => {
       "max-queued-holds": { type: "string" }, batching: { type: "string" }, "group-commit-window-ms": { type: "string" },
       "max-holds-per-group-commit": { type: "string" }, "seat-claim-tie-window-ms": { type: "string" }, issuance: { type: "string" }, "outbox-poll-ms": { type: "string" },
       "outbox-batch-size": { type: "string" }, "store-max-connections": { type: "string" }, trace: { type: "boolean" },
-      "admin-key": { type: "string" }, "gateway-webhook-secret": { type: "string" }, "admin-key-file": { type: "string" }
+      "admin-key": { type: "string" }, "gateway-webhook-secret": { type: "string" }, "admin-key-file": { type: "string" },
+      quiet: { type: "boolean" }, "seed-catalog": { type: "string" }
     }
   })
   const workers = workersOption(values.workers, values.store)
+  const seedFile = values["seed-catalog"]
+  if (seedFile !== undefined && workers > 1) throw new UsageError("--seed-catalog loads the catalog through one process: seed with one serve, then start --workers on the same store")
   const resolved = resolveServeSecrets({ adminKey: values["admin-key"], gatewayWebhookSecret: values["gateway-webhook-secret"] })
   if ("refusal" in resolved) throw new UsageError(resolved.refusal)
   const maxConnections = integerOption("store-max-connections", values["store-max-connections"], defaultStoreMaxConnections, 1)
@@ -308,6 +333,7 @@ const serveCommand = (args: ReadonlyArray<string>) => {
   const store = storeOption(values.db, values.store, maxConnections)
   const crashAt = values["crash-at"] === undefined ? undefined : parseCrashAt(values["crash-at"])
   if (typeof crashAt === "string") throw new UsageError(`--crash-at: ${crashAt}`)
+  const seedScenario = seedFile === undefined ? undefined : await loadScenario(seedFile)
   // only once the command line is known good; a cluster worker was handed its primary's secrets in its environment
   if (!isClusterWorker()) announceAdminKey(resolved, values["admin-key-file"] ?? defaultAdminKeyFile(values.db, values.store))
   if (workers > 1 && !isClusterWorker()) return runWorkerPrimary(workers, values.host ?? "127.0.0.1", serveSecretsEnv(resolved.secrets))
@@ -321,11 +347,17 @@ const serveCommand = (args: ReadonlyArray<string>) => {
     upstreamSync: values["upstream-sync"] === true,
     ...designSettings(values)
   }
+  // the seeding's own requests are the one line that reports them, not a line each
+  let seeding = seedScenario !== undefined
+  /** one request's log line, written as it is (reference/RequestLog.ts builds it whole) */
+  const writeRequestLogLine = (line: string) => { if (!seeding) process.stdout.write(line) }
   const clockStartMs = values["clock-start-ms"] === undefined ? undefined : integerOption("clock-start-ms", values["clock-start-ms"], 0)
   const clockLayer = clockStartMs === undefined ? Layer.empty
     : Layer.setClock(scaledClock(clockStartMs, Number(values["clock-scale"] ?? "1")))
   const layer = serveLayer({
     port: integerOption("port", values.port, 8080), host: values.host ?? "127.0.0.1", store, settings, secrets: resolved.secrets, tracing: values.trace === true,
+    ...(values.quiet === true ? {} : { requestLog: writeRequestLogLine }),
+    ...(seedFile === undefined || seedScenario === undefined ? {} : { whenServing: catalogSeeder(seedFile, seedScenario, resolved.secrets.adminKey, () => { seeding = false }) }),
     ...(isClusterWorker() ? { onServing: announceWorkerServing } : {})
   }).pipe(Layer.provide(clockLayer))
   NodeRuntime.runMain(Layer.launch(layer))
@@ -454,9 +486,9 @@ const exportK6Command = async (args: ReadonlyArray<string>) => {
 
 const main = async (argv: ReadonlyArray<string>) => {
   const [command, ...rest] = argv
-  if (command === "help" || command === "--help" || command === "-h") { console.log(usage); return 0 }
+  if (command === "help" || command === "--help" || command === "-h") { console.log(usageOf(rest[0])); return 0 }
   if (command === "run") return runCommand(rest)
-  if (command === "serve") { serveCommand(rest); return undefined }
+  if (command === "serve") { await serveCommand(rest); return undefined }
   if (command === "restore") return restoreCommand(rest)
   if (command === "compare") return compareCommand(rest)
   if (command === "replay") return replayCommand(rest)

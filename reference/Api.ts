@@ -7,6 +7,7 @@ import { AccountsApi } from "./Accounts/Api.js"
 import { BackupApi } from "./Backup/Api.js"
 import { GateSyncApi } from "./GateSync/Api.js"
 import { GroupOrdersApi } from "./GroupOrders/Api.js"
+import { HealthApi } from "./Health/Api.js"
 import { UpstreamApi } from "./Upstream/Api.js"
 import { CatalogApi } from "./Catalog/Api.js"
 import { CheckinApi } from "./Checkin/Api.js"
@@ -26,6 +27,7 @@ import {
 } from "./RequestGuard/Errors.js"
 
 export class ChunyunApi extends HttpApi.make("chunyun")
+  .add(HealthApi)
   .add(CustomersApi)
   .add(CatalogApi)
   .add(VenuesApi)

@@ -7,6 +7,8 @@ import assert from "node:assert/strict"
 import { connect } from "node:net"
 import { after, before, describe, test } from "node:test"
 import { ChunyunApi } from "./Api.js"
+import { maxAmountFen } from "./Domain.js"
+import { plainExpectation } from "./RequestGuard.js"
 import {
   bearer, createRun, newCustomer, newGate, rawRequest, startTestServer, tagOf, withTestServer
 } from "./testing/TestServer.js"
@@ -151,6 +153,50 @@ describe("bad input", () => {
     assert.deepEqual(body.issues?.map((issue) => issue.path), [["phone"]])
   })
 
+  test("a decode error reads as a user would write it: the field's path and what was expected, no schema text", async () => {
+    const refusals: ReadonlyArray<{ path: string; headers?: Record<string, string>; body: object; message: string }> = [
+      {
+        path: "/customers", body: { phone: "1370000000", password: "long enough password", paymentPassword: "123456", residentId: "11010519491231002X" },
+        message: "phone: expected 11 digits, starting 13 to 19"
+      },
+      // not even a string: the same words
+      { path: "/sessions", body: { phone: 13700000000, password: "long enough password" }, message: "phone: expected 11 digits, starting 13 to 19" },
+      { path: "/sessions", body: { password: "long enough password" }, message: "phone: is missing" },
+      {
+        path: "/wallet/top-ups", headers: { ...bearer(context.customer.token), "idempotency-key": "plain-words-top-up-1" }, body: { amountFen: -5 },
+        message: `amountFen: expected a positive integer (fen), at most ${maxAmountFen}`
+      },
+      {
+        path: "/wallet/top-ups", headers: { ...bearer(context.customer.token), "idempotency-key": "plain-words-top-up-2" }, body: { amountFen: 10.5 },
+        message: `amountFen: expected a positive integer (fen), at most ${maxAmountFen}`
+      },
+      {
+        path: "/orders", headers: bearer(context.customer.token), body: { runId: context.run.runId, fromStation: "bj", toStation: "TJP" },
+        message: "fromStation: expected a station code: 3 capital letters (BJP)"
+      }
+    ]
+    for (const refusal of refusals) {
+      const response = await rawRequest(server.baseUrl, "POST", refusal.path, { body: refusal.body, ...(refusal.headers === undefined ? {} : { headers: refusal.headers }) })
+      const label = `${refusal.path} ${JSON.stringify(refusal.body)}: ${response.status} ${response.text}`
+      assert.equal(response.status, 400, label)
+      assert.equal(tagOf(response.json), "HttpApiDecodeError", label)
+      const body = response.json as { message?: string; issues?: ReadonlyArray<{ message: string }> }
+      assert.equal(body.message, refusal.message, label)
+      assert.equal(`${refusal.message.split(": ")[0]}: ${body.issues?.[0]?.message}`, refusal.message, label)
+      assert.doesNotMatch(response.text, /Brand<|Expected|matching the pattern|└─/, label)
+    }
+  })
+
+  test("Schema's own words, where a schema has none of its own, lose their brands and type expressions", () => {
+    assert.equal(plainExpectation("Expected string"), "expected string")
+    assert.equal(plainExpectation("Expected a string at most 64 character(s) long"), "expected a string at most 64 character(s) long")
+    assert.equal(plainExpectation("Expected ReadonlyArray<a string matching the pattern ^1[3-9]\\d{9}$ & Brand<\"PhoneNumber\">>"), "expected a list")
+    assert.equal(plainExpectation("Expected { readonly phone: string }"), "expected an object")
+    assert.equal(plainExpectation("Expected \"business\" | \"first\" | \"second\""), "expected one of \"business\", \"first\", \"second\"")
+    assert.equal(plainExpectation("Expected an integer & Brand<\"Seats\">"), "expected an integer")
+    assert.equal(plainExpectation("is missing"), "is missing")
+  })
+
   test("a decode error quotes a long input only in part", async () => {
     const response = await rawRequest(server.baseUrl, "POST", "/sessions", {
       body: { phone: context.customer.phone, password: "y".repeat(longStringChars) }
@@ -159,7 +205,7 @@ describe("bad input", () => {
     const { maxErrorMessageChars } = server.settings
     // two clipped messages (the summary and the one issue) and the JSON around them
     assert.ok(response.text.length < 3 * maxErrorMessageChars, `the answer is ${response.text.length} characters long`)
-    assert.match(response.text, /at most 64 character/)
+    assert.match(response.text, /password: expected 8 to 64 characters/)
   })
 
   test("JSON nested deeper than maxJsonDepth is a tagged 400 on every endpoint that reads a body, before decoding", async () => {
@@ -188,7 +234,8 @@ describe("bad input", () => {
   })
 
   test("a defect is a tagged 500, and the server's log names the request's method, route and cause", async () => {
-    // with no depth limit to speak of, a deeply nested field still makes schema decoding overflow the stack
+    // with no depth limit to speak of, a deeply nested field still makes schema decoding overflow the stack (Schema's
+    // own message quotes the value it refused; a field whose schema words its refusal itself quotes nothing)
     const depth = 4_000
     const deep = `${"[".repeat(depth)}${"]".repeat(depth)}`
     const logged: Array<string> = []
@@ -197,7 +244,9 @@ describe("bad input", () => {
       console.log = (...parts: Array<unknown>) => { logged.push(parts.map(String).join(" ")) }
       console.error = console.log
       try {
-        const response = await rawRequest(unguarded.baseUrl, "POST", "/sessions", { body: `{"phone":${deep},"password":"long enough password"}` })
+        const response = await rawRequest(unguarded.baseUrl, "POST", "/customers", {
+          body: `{"phone":"13700000000","password":"long enough password","paymentPassword":"123456","residentId":${deep}}`
+        })
         assert.equal(response.status, 500, response.text.slice(0, 200))
         assert.equal(tagOf(response.json), "InternalServerError")
       } finally {
@@ -205,7 +254,7 @@ describe("bad input", () => {
         console.error = original.error
       }
     })
-    assert.ok(logged.some((line) => line.includes("POST /sessions failed") && /RangeError|stack/i.test(line)), `log: ${logged.join("\n").slice(0, 2_000)}`)
+    assert.ok(logged.some((line) => line.includes("POST /customers failed") && /RangeError|stack/i.test(line)), `log: ${logged.join("\n").slice(0, 2_000)}`)
   })
 
   test("a body whose charset is not UTF-8 is refused: 415", async () => {
@@ -233,7 +282,7 @@ describe("bad input", () => {
     assert.ok(!response.text.includes(cardNumber) && !response.text.includes(cardNumber.slice(-8)), `the answer quotes the input: ${response.text}`)
     const body = response.json as { issues?: ReadonlyArray<{ path: ReadonlyArray<string>; message: string }> }
     assert.deepEqual(body.issues?.map((issue) => issue.path), [["phone"]])
-    assert.match(body.issues?.[0]?.message ?? "", /Expected/)
+    assert.equal(body.issues?.[0]?.message, "expected 11 digits, starting 13 to 19")
     const nested = await rawRequest(server.baseUrl, "POST", "/sessions", { body: { phone: { number: cardNumber }, password: "long enough password" } })
     assert.equal(nested.status, 400)
     assert.ok(!nested.text.includes(cardNumber), `the answer quotes the input: ${nested.text}`)

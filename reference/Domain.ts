@@ -11,36 +11,51 @@ export const maxStopsPerTrain = 32 // segment masks live in a 64-bit integer; 31
 export const maxSeatsPerRun = 5_000
 export const maxCoachesPerRun = 40
 
+// ---- plain refusals ---------------------------------------------------------------------------
+/**
+ * What a refused value should have been, in a user's words (`expected 11 digits, starting 13 to 19`), for every
+ * way the value can fail (`override`): a decode error names the field and this, never the schema's own type
+ * expression with its patterns and brands (reference/RequestGuard.ts formats it).
+ */
+export const expected = (what: string) => ({ message: () => ({ message: `expected ${what}`, override: true }) })
+
 // ---- money -----------------------------------------------------------------------------------
 /** Integer minor units (fen). Never a float. */
 export const Fen = Schema.Int.pipe(Schema.between(0, maxAmountFen), Schema.brand("Fen"))
+  .annotations(expected(`a whole number of fen from 0 to ${maxAmountFen}`))
 export type Fen = typeof Fen.Type
 export const PositiveFen = Schema.Int.pipe(Schema.between(1, maxAmountFen), Schema.brand("Fen"))
+  .annotations(expected(`a positive integer (fen), at most ${maxAmountFen}`))
 
 // ---- identifiers -----------------------------------------------------------------------------
 const hexId = (prefix: string, hexChars: number) =>
   Schema.String.pipe(Schema.pattern(new RegExp(`^${prefix}[0-9a-f]{${hexChars}}$`)))
 
-export const CustomerId = hexId("C", 16).pipe(Schema.brand("CustomerId"))
+export const CustomerId = hexId("C", 16).pipe(Schema.brand("CustomerId")).annotations(expected("a customer ID: C and 16 hex digits"))
 export type CustomerId = typeof CustomerId.Type
-export const OrderId = hexId("O", 16).pipe(Schema.brand("OrderId"))
+export const OrderId = hexId("O", 16).pipe(Schema.brand("OrderId")).annotations(expected("an order ID: O and 16 hex digits"))
 export type OrderId = typeof OrderId.Type
-export const TicketId = hexId("", 20).pipe(Schema.brand("TicketId"))
+export const TicketId = hexId("", 20).pipe(Schema.brand("TicketId")).annotations(expected("a ticket ID: 20 hex digits"))
 export type TicketId = typeof TicketId.Type
-export const TransferId = hexId("T", 16).pipe(Schema.brand("TransferId"))
+export const TransferId = hexId("T", 16).pipe(Schema.brand("TransferId")).annotations(expected("a transfer ID: T and 16 hex digits"))
 export type TransferId = typeof TransferId.Type
 export const RunId = Schema.String.pipe(Schema.pattern(/^[A-Z][0-9A-Z]{0,7}-\d{8}$/), Schema.brand("RunId"))
+  .annotations(expected("a run ID: train code, dash, service date as 8 digits (G1-20270128)"))
 export type RunId = typeof RunId.Type
 export const GateId = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{1,32}$/), Schema.brand("GateId"))
+  .annotations(expected("a gate ID: 1 to 32 letters, digits, _ or -"))
 export type GateId = typeof GateId.Type
 
 /** Mainland mobile number: 11 digits starting 13–19. */
 export const PhoneNumber = Schema.String.pipe(Schema.pattern(/^1[3-9]\d{9}$/), Schema.brand("PhoneNumber"))
+  .annotations(expected("11 digits, starting 13 to 19"))
 export type PhoneNumber = typeof PhoneNumber.Type
 /** Telegraph code of a station, as 12306 uses (BJP Beijing, SHH Shanghai). */
 export const StationCode = Schema.String.pipe(Schema.pattern(/^[A-Z]{3}$/), Schema.brand("StationCode"))
+  .annotations(expected("a station code: 3 capital letters (BJP)"))
 export type StationCode = typeof StationCode.Type
 export const TrainCode = Schema.String.pipe(Schema.pattern(/^[A-Z][0-9A-Z]{0,7}$/), Schema.brand("TrainCode"))
+  .annotations(expected("a train code: a capital letter, then up to 7 capitals or digits (G1, D311)"))
 export type TrainCode = typeof TrainCode.Type
 /** the years a service date may fall in: a run in year 0000 or 9999 is a typing error, not a timetable */
 export const minServiceDateYear = 2000
@@ -57,16 +72,17 @@ export const ServiceDate = Schema.String.pipe(
     message: (issue) => `a calendar date in ${minServiceDateYear}..${maxServiceDateYear}, got ${JSON.stringify(issue.actual)}`
   }),
   Schema.brand("ServiceDate")
-)
+).annotations(expected(`a calendar date YYYY-MM-DD in ${minServiceDateYear} to ${maxServiceDateYear}`))
 export type ServiceDate = typeof ServiceDate.Type
-export const MinuteOfDay = Schema.Int.pipe(Schema.between(0, 1439))
+export const MinuteOfDay = Schema.Int.pipe(Schema.between(0, 1439)).annotations(expected("a whole minute of the day, 0 to 1439"))
 export const SeatClass = Schema.Literal("business", "first", "second")
 export type SeatClass = typeof SeatClass.Type
 
-export const Password = Schema.String.pipe(Schema.minLength(8), Schema.maxLength(64))
+export const Password = Schema.String.pipe(Schema.minLength(8), Schema.maxLength(64)).annotations(expected("8 to 64 characters"))
 /** Six digits, as Chinese payment passwords are. */
-export const PaymentPassword = Schema.String.pipe(Schema.pattern(/^\d{6}$/))
+export const PaymentPassword = Schema.String.pipe(Schema.pattern(/^\d{6}$/)).annotations(expected("6 digits"))
 export const IdempotencyKey = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_.:-]{8,64}$/))
+  .annotations(expected("8 to 64 letters, digits or _ . : -"))
 
 export const OrderState = Schema.Literal("held", "paid", "issued", "expired", "cancelled", "refunded", "changed")
 export type OrderState = typeof OrderState.Type

@@ -237,15 +237,41 @@ const tooLarge = (settings: ServerSettings) =>
  */
 export const withoutActualValues = (message: string) => message.replace(/, actual .*$/gm, "")
 
-const clippedDecodeError = (error: HttpApiError.HttpApiDecodeError, maxChars: number) =>
-  new HttpApiError.HttpApiDecodeError({
-    message: clip(withoutActualValues(error.message), maxChars),
-    issues: error.issues.map((issue) => ({
-      ...issue,
-      message: clip(withoutActualValues(issue.message), maxChars),
-      path: issue.path.map((key) => typeof key === "string" ? clip(key, maxChars) : key)
-    }))
+/** `["passengers", 0, "phone"]` → `passengers[0].phone` */
+export const fieldPathOf = (path: ReadonlyArray<PropertyKey>) =>
+  path.map((key, index) => typeof key === "number" ? `[${key}]` : index === 0 ? String(key) : `.${String(key)}`).join("")
+
+/**
+ * What was expected, in plain words. The domain's schemas say it themselves (`expected 11 digits, starting 13 to
+ * 19`: Domain.ts `expected`); otherwise Schema's text stands, less the brands (`& Brand<"RunId">`) and with a list,
+ * an object or a choice of literals said as such instead of spelled out as a type.
+ */
+export const plainExpectation = (message: string) => {
+  const type = /^Expected ([\s\S]*)$/.exec(message)?.[1]
+  if (type === undefined) return message
+  if (/^(ReadonlyArray<|readonly \[)/.test(type)) return "expected a list"
+  if (/^\{/.test(type)) return "expected an object"
+  if (/^"[^"]*"( \| "[^"]*")+$/.test(type)) return `expected one of ${type.split(" | ").join(", ")}`
+  return `expected ${type.replace(/ & Brand<"[^"]*">/g, "")}`
+}
+
+/**
+ * The platform's decode error as a user would read it: each issue is its field's path and what was expected there,
+ * and the summary lists them (`phone: expected 11 digits, starting 13 to 19`), in place of Schema's tree of the
+ * whole payload's type. The tag, status and issue paths are the platform's.
+ */
+const clippedDecodeError = (error: HttpApiError.HttpApiDecodeError, maxChars: number) => {
+  const issues = error.issues.map((issue) => ({
+    ...issue,
+    message: clip(plainExpectation(withoutActualValues(issue.message)), maxChars),
+    path: issue.path.map((key) => typeof key === "string" ? clip(key, maxChars) : key)
+  }))
+  const summary = issues.map((issue) => issue.path.length === 0 ? issue.message : `${fieldPathOf(issue.path)}: ${issue.message}`).join("; ")
+  return new HttpApiError.HttpApiDecodeError({
+    message: clip(issues.length === 0 ? withoutActualValues(error.message) : summary, maxChars),
+    issues
   })
+}
 
 /** The guard as an API-level middleware (reference/Server.ts merges it into the app). */
 export const RequestGuardLive = HttpApiBuilder.middleware(

@@ -64,12 +64,15 @@ import { Sms } from "./Sms.js"
 import { SimulatedSmsGateway } from "./Sms/Gateway.js"
 import { SmsHttp } from "./Sms/Http.js"
 import { createGuardedServer, RequestGuardLive } from "./RequestGuard.js"
+import { requestLogger } from "./RequestLog.js"
 import { runMigrations } from "./Store/migrations.js"
 import { serveSecretRefusal } from "./ServeSecrets.js"
 import type { ServeSecrets } from "./ServeSecrets.js"
 import { Venues } from "./Venues.js"
 import { GroupOrders } from "./GroupOrders.js"
 import { GroupOrdersHttp } from "./GroupOrders/Http.js"
+import { Health } from "./Health.js"
+import { HealthHttp } from "./Health/Http.js"
 import { VenuesHttp } from "./Venues/Http.js"
 import { SimulatedUpstream, SimulatedUpstreamPort, UpstreamSync } from "./Upstream.js"
 import { UpstreamHttp } from "./Upstream/Http.js"
@@ -97,6 +100,7 @@ const Features = Layer.mergeAll(
   SeatMaps.Default, Venues.DefaultWithoutDependencies,
   // ops stream
   Backup.Default, GateSync.Default,
+  Health.Default,
 )
 /**
  * The simulated parties outside the server that keep what they know in memory (the gateway its charges, the bank
@@ -132,7 +136,7 @@ export const ServicesLayer = servicesLayer()
 
 const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
   Layer.provide([
-    CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp,
+    HealthHttp, CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp,
     ProfileHttp, StatisticsHttp,
     VenuesHttp,
     LifecycleHttp,
@@ -202,6 +206,17 @@ export interface ServeOptions {
    * send them to they are pure cost, a third of a request to GET /ticket-keys (bench/main.ts).
    */
   readonly tracing?: boolean
+  /**
+   * Where each request's log line goes (`RequestLog.ts`: method, route, status, duration), one write per request.
+   * None: no request log, as when the harness serves a run (`serve --quiet`).
+   */
+  readonly requestLog?: (line: string) => void
+  /**
+   * Work done through the server's own API once it answers, before it is announced ("Listening on …" or
+   * `onServing`): `serve --seed-catalog` creates a scenario's catalog here, so whoever waits for the
+   * announcement finds it in place. Its failure stops the server.
+   */
+  readonly whenServing?: (address: HttpServer.Address) => Effect.Effect<void, unknown>
 }
 
 /** The settings of a served instance: its own secrets, checked (a public constant is refused, and the server does not start). */
@@ -212,16 +227,35 @@ const servedSettings = (options: ServeOptions): Partial<ServerSettings> => {
   return { ...options.settings, adminKey: options.secrets.adminKey, gatewayWebhookSecret: options.secrets.gatewayWebhookSecret }
 }
 
+/** where a served instance shows its interactive API page */
+export const apiDocsPath = "/docs"
+
+/**
+ * The interactive API page of a served instance (Scalar, through @effect/platform's HttpApiScalar): the contract's
+ * OpenAPI document and Scalar's script inlined in one HTML page, so it works offline. Scalar's default fonts would
+ * come from its CDN: turned off, the page uses the browser's. Loaded only here: the page's script is 3.4 MB of
+ * JavaScript that a virtual run or an in-process test never needs.
+ */
+const apiDocsLayer = Layer.unwrapEffect(Effect.map(
+  Effect.promise(() => import("@effect/platform/HttpApiScalar")),
+  (scalar) => scalar.layer({ path: apiDocsPath, scalar: { withDefaultFonts: false } })
+))
+
 /** `chunyun serve`: the HTTP server on a socket, with the sweepers running. */
-export const serveLayer = (options: ServeOptions) =>
-  (options.tracing === true ? HttpApiBuilder.serve() : HttpMiddleware.withTracerDisabledWhen(HttpApiBuilder.serve(), () => true)).pipe(
+export const serveLayer = (options: ServeOptions) => {
+  const served = HttpApiBuilder.serve(options.requestLog === undefined ? undefined : requestLogger(options.requestLog))
+  return (options.tracing === true ? served : HttpMiddleware.withTracerDisabledWhen(served, () => true)).pipe(
     Layer.provide(options.tracing === true ? Layer.empty : Layer.setTracerEnabled(false)),
     Layer.provide(Layer.scopedDiscard(sweepers)),
+    Layer.provide(apiDocsLayer),
     Layer.provide(appLayer(servedSettings(options), options.store)),
-    (layer) => options.onServing === undefined ? HttpServer.withLogAddress(layer)
-      : Layer.effectDiscard(Effect.flatMap(HttpServer.HttpServer, (server) => Effect.sync(() => options.onServing!(server.address)))).pipe(Layer.provideMerge(layer)),
+    (layer) => Layer.effectDiscard(Effect.flatMap(HttpServer.HttpServer, (server) => Effect.zipRight(
+      options.whenServing === undefined ? Effect.void : options.whenServing(server.address),
+      options.onServing === undefined ? HttpServer.logAddress : Effect.sync(() => options.onServing!(server.address))
+    ))).pipe(Layer.provideMerge(layer)),
     Layer.provide(NodeHttpServer.layer(createGuardedServer, { port: options.port, host: options.host, backlog: 4096 }))
   )
+}
 
 /**
  * The server as an in-process web handler, with the given Clock and Random in every request's fiber

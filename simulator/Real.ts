@@ -56,6 +56,13 @@ export const nodeArgsToRun = (cliEntry: string): ReadonlyArray<string> =>
   cliEntry.endsWith(".mjs") ? [cliEntry] : ["--import", "tsx", cliEntry]
 
 /**
+ * node's arguments for a `chunyun serve` the harness starts: always `--quiet`, since a run's requests are its
+ * load, and a line for each would cost the server what it measures and fill the harness's pipe.
+ */
+export const serveCommandLine = (cliEntry: string, args: ReadonlyArray<string>, nodeArgs: ReadonlyArray<string> = []): ReadonlyArray<string> =>
+  [...nodeArgs, ...nodeArgsToRun(cliEntry), "serve", "--quiet", ...args]
+
+/**
  * Start `chunyun serve` as a child process and wait for its "listening" line. The server is given `secrets` in its
  * environment (never on its command line, which other users can read): fresh ones unless the caller restarts a
  * server that must keep its key.
@@ -64,7 +71,7 @@ export const startServerProcess = (
   cliEntry: string, args: ReadonlyArray<string>, nodeArgs: ReadonlyArray<string> = [], secrets: ServeSecrets = generateServeSecrets()
 ): Promise<ServerProcess> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, ...nodeArgsToRun(cliEntry), "serve", ...args], {
+    const child = spawn(process.execPath, serveCommandLine(cliEntry, args, nodeArgs), {
       stdio: ["ignore", "pipe", "inherit", "ipc"], env: { ...process.env, ...serveSecretsEnv(secrets) }
     })
     const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`server did not start within ${serverStartTimeoutMs} ms`)) }, serverStartTimeoutMs)

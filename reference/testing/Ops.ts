@@ -56,11 +56,15 @@ export interface ChildServer {
 
 /**
  * `chunyun serve <args>` on an ephemeral port of 127.0.0.1, with secrets of its own in its environment; with
- * `secrets` null, none (nor any this process has in its environment): the server draws its own.
+ * `secrets` null, none (nor any this process has in its environment): the server draws its own. `--quiet` unless
+ * `requestLog` asks for the line per request (a test's requests would otherwise fill its stdout buffer).
  */
-export const spawnServer = (args: ReadonlyArray<string>, secrets: ServeSecrets | null = generateServeSecrets()): ChildServer => {
+export const spawnServer = (
+  args: ReadonlyArray<string>, secrets: ServeSecrets | null = generateServeSecrets(), options: { readonly requestLog?: boolean } = {}
+): ChildServer => {
   const { [serveSecretsEnvironment.adminKey]: _adminKey, [serveSecretsEnvironment.gatewayWebhookSecret]: _secret, ...inherited } = process.env
-  const child = spawn(process.execPath, [...nodeArgsToRun(testCliEntry), "serve", "--port", "0", ...args], {
+  const quiet = options.requestLog === true ? [] : ["--quiet"]
+  const child = spawn(process.execPath, [...nodeArgsToRun(testCliEntry), "serve", "--port", "0", ...quiet, ...args], {
     stdio: ["ignore", "pipe", "pipe"], env: secrets === null ? inherited : { ...inherited, ...serveSecretsEnv(secrets) }
   })
   let stderrText = ""

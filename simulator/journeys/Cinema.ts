@@ -7,23 +7,25 @@ import { Effect } from "effect"
 import { cinemaJourney } from "../../devices/CinemaGoer.js"
 import type { CinemaEnvironment, CinemaShowingOnSale } from "../../devices/CinemaGoer.js"
 import { makeClient } from "../../devices/Client.js"
+import type { ApiClient } from "../../devices/Client.js"
 import { makeGateScanner } from "../../devices/GateScanner.js"
 import type { GateScanner } from "../../devices/GateScanner.js"
 import { defaultGatewayPaymentLimits } from "../../devices/GatewayPayment.js"
 import { departureEpochMs } from "../../reference/Checkin.js"
 import { defaultSettings } from "../../reference/Config.js"
 import type { Fen, GateId, ServiceDate, StationCode, TrainCode } from "../../reference/Domain.js"
+import type { CinemaSection } from "../../scenarios/Cinema.js"
 import type { JourneyPreparer } from "../Journeys.js"
 import { weightedIndex } from "../Population.js"
 import { simulatedThinkTime } from "../Setup.js"
 import { gatewayParty } from "./GatewayParty.js"
 
-export const prepareCinemaJourney: JourneyPreparer = (context) =>
+/**
+ * The scenario's cinema through the admin API: the cinema and its halls, its showings, and `gatesPerStation`
+ * gates at its code. A run's cinema journey sets it up so; `chunyun serve --seed-catalog` too.
+ */
+export const setUpCinema = (cinema: CinemaSection, gatesPerStation: number, baseUrl: string, admin: ApiClient) =>
   Effect.gen(function* () {
-    const cinema = context.scenario.cinema
-    if (!cinema) return yield* Effect.dieMessage(`scenario ${context.scenario.name} has cinema goers but no cinema`)
-    const party = yield* gatewayParty(context)
-    const admin = yield* makeClient(context.baseUrl, { "x-admin-key": context.adminKey })
     yield* admin.venues.createCinema({ payload: { code: cinema.code as StationCode, name: cinema.name, city: cinema.city, halls: cinema.halls } })
     const showings: Array<CinemaShowingOnSale> = []
     for (const showing of cinema.showings) {
@@ -40,11 +42,21 @@ export const prepareCinemaJourney: JourneyPreparer = (context) =>
       })
     }
     const gates: Array<GateScanner> = []
-    for (let number = 1; number <= context.scenario.gatesPerStation; number++) {
+    for (let number = 1; number <= gatesPerStation; number++) {
       const gateId = `${cinema.code}-${String(number).padStart(2, "0")}` as GateId
       const registered = yield* admin.catalog.registerGate({ payload: { gateId, station: cinema.code as StationCode } })
-      gates.push(makeGateScanner(yield* makeClient(context.baseUrl, { "x-device-key": registered.deviceKey }), gateId, cinema.code))
+      gates.push(makeGateScanner(yield* makeClient(baseUrl, { "x-device-key": registered.deviceKey }), gateId, cinema.code))
     }
+    return { showings, gates } as const
+  })
+
+export const prepareCinemaJourney: JourneyPreparer = (context) =>
+  Effect.gen(function* () {
+    const cinema = context.scenario.cinema
+    if (!cinema) return yield* Effect.dieMessage(`scenario ${context.scenario.name} has cinema goers but no cinema`)
+    const party = yield* gatewayParty(context)
+    const admin = yield* makeClient(context.baseUrl, { "x-admin-key": context.adminKey })
+    const { showings, gates } = yield* setUpCinema(cinema, context.scenario.gatesPerStation, context.baseUrl, admin)
     const environment: CinemaEnvironment = {
       ...context.timing,
       history: context.history, anonymous: yield* makeClient(context.baseUrl), cinema, showings, gates,
