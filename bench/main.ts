@@ -6,7 +6,10 @@
  *   3. latency percentiles at half each store's sustainable rate (open model, from the intended start)
  *   4. a CPU profile of the SQLite server under the closed-model load, summarised
  *   0. what one SQLite statement and one transaction cost through each client (bench/sqlClient.ts)
- * Options: --quick (shorter phases), --no-profile, --inventory conditional|optimistic|row-lock (the servers' seat lock), --only sql-client|trivial|sqlite|postgres, --driver-processes N (trivial endpoint).
+ *   5. virtual mode: spring-festival at two passenger counts (simulated requests per wall-second, acceleration,
+ *      memory per passenger) beside the server's in-process handler (bench/virtual.ts); only with `--only virtual`,
+ *      which takes minutes
+ * Options: --quick (shorter phases), --no-profile, --inventory conditional|optimistic|row-lock (the servers' seat lock), --only sql-client|trivial|sqlite|postgres|virtual, --driver-processes N (trivial endpoint), --passengers N,M (virtual: the two counts; default 2000,20000, quick 500,2000).
  */
 import { spawn } from "node:child_process"
 import { mkdtempSync, readdirSync, rmSync } from "node:fs"
@@ -31,9 +34,11 @@ import { summariseProfile } from "./profile.js"
 import { rawHoldRate } from "./rawSqlite.js"
 import { sqlClientCosts } from "./sqlClient.js"
 import { runChildDrivers, trivialConnections, trivialDriver } from "./trivial.js"
+import { virtualBench } from "./virtual.js"
 
 const { values } = parseArgs({ options: {
-  quick: { type: "boolean" }, "no-profile": { type: "boolean" }, inventory: { type: "string" }, only: { type: "string" }, "driver-processes": { type: "string" }
+  quick: { type: "boolean" }, "no-profile": { type: "boolean" }, inventory: { type: "string" }, only: { type: "string" }, "driver-processes": { type: "string" },
+  passengers: { type: "string" }
 } })
 const quick = values.quick === true
 const trivialDurationMs = quick ? 2_000 : 5_000
@@ -169,6 +174,14 @@ const main = async () => {
   const lines: Array<string> = []
   const say = (line: string) => { console.log(line); lines.push(line) }
   say(`chunyun bench (${quick ? "quick" : "full"}): ${new Date().toISOString()}, node ${process.version}, ${(await import("node:os")).cpus().length} cores`)
+
+  if (values.only === "virtual") {
+    const counts = (values.passengers ?? (quick ? "500,2000" : "2000,20000")).split(",").map(Number)
+    if (counts.some((count) => !Number.isInteger(count) || count < 1)) throw new Error(`--passengers ${values.passengers}: expected two positive integers, e.g. 2000,20000`)
+    say(`\n5. Virtual mode: scenarios/spring-festival.ts, seed 42, at ${counts.join(" and ")} passengers, each run in a fresh process`)
+    await virtualBench(fileURLToPath(new URL("../scenarios/spring-festival.ts", import.meta.url)), counts, 42, say)
+    return say(`\nbench wall time ${round((performance.now() - wallStartMs) / 1_000)} s`)
+  }
 
   if (values.only === undefined || values.only === "sql-client") {
     say("\n0. One SQLite statement and one transaction (CPU µs each, same file, same run): what each client costs")
