@@ -19,7 +19,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
-import { Context, Effect, Layer, Option, Scope } from "effect"
+import { Context, Deferred, Effect, Exit, FiberId, Layer, Option, Scope } from "effect"
 import { runMigrations } from "./migrations.js"
 
 /** the pages the connection keeps in memory (the default, 2 MiB, is smaller than a rush's working set) */
@@ -120,6 +120,8 @@ export interface SqliteDatabaseService {
   readonly prepared: (text: string) => SqliteStatement
   /** the permit to use the connection: held by a transaction from BEGIN to COMMIT, and by a single statement */
   readonly permit: ConnectionPermit
+  /** what group commit did so far: COMMITs run, and the transactions they carried (failed ones not counted) */
+  readonly commits: { count: number; transactions: number }
 }
 export class SqliteDatabase extends Context.Tag("chunyun/SqliteDatabase")<SqliteDatabase, SqliteDatabaseService>() {}
 
@@ -128,25 +130,31 @@ export class SqliteDatabase extends Context.Tag("chunyun/SqliteDatabase")<Sqlite
  * the one thing it does (a few microseconds a transaction, which the hot path pays several times an order):
  * taking a free permit is a flag, releasing hands it to the first in line. Waiting is not interruptible: a
  * holder keeps the connection only for one transaction, so the wait is short, and a permit is never handed to
- * a fiber that has gone.
+ * a fiber that has gone. Each waiter says whether it comes to run a transaction, so a transaction that ends
+ * can leave SQLite's transaction open for the next one in line (group commit, `leanTransactions`).
  */
 export class ConnectionPermit {
   #held = false
-  readonly #waiting: Array<() => void> = []
+  readonly #waiting: Array<{ readonly resume: () => void; readonly transaction: boolean }> = []
   get held() { return this.#held }
-  readonly take: Effect.Effect<void> = Effect.suspend(() => {
+  /** whether the first in line comes to run a transaction */
+  get transactionWaits() { return this.#waiting[0]?.transaction === true }
+  readonly #take = (transaction: boolean): Effect.Effect<void> => Effect.suspend(() => {
     if (!this.#held) {
       this.#held = true
       return Effect.void
     }
-    return Effect.async<void>((resume) => { this.#waiting.push(() => resume(Effect.void)) })
+    return Effect.async<void>((resume) => { this.#waiting.push({ resume: () => resume(Effect.void), transaction }) })
   })
-  readonly release: Effect.Effect<void> = Effect.sync(() => {
+  readonly take: Effect.Effect<void> = this.#take(false)
+  readonly takeForTransaction: Effect.Effect<void> = this.#take(true)
+  readonly release: Effect.Effect<void> = Effect.sync(() => this.releaseNow())
+  releaseNow(): void {
     const next = this.#waiting.shift()
     // the permit passes straight to the next in line (still held); free only when no one waits
     if (next === undefined) this.#held = false
-    else next()
-  })
+    else next.resume()
+  }
   withPermit<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
     return Effect.uninterruptibleMask((restore) => Effect.zipRight(this.take, Effect.ensuring(restore(effect), this.release)))
   }
@@ -162,6 +170,8 @@ const makeDatabase = (options: SqliteStoreOptions) => Effect.gen(function* () {
   connection.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`)
   connection.pragma("synchronous = NORMAL")
   connection.pragma("foreign_keys = ON")
+  // savepoints' journals (every transaction of a commit group is one) in memory, not in temporary files
+  connection.pragma("temp_store = MEMORY")
   connection.pragma(`cache_size = -${sqliteCacheKib}`)
   if (options.filename !== ":memory:") {
     // the connection never checkpoints (a checkpoint ends in an fsync, tens of ms here): the checkpointer does
@@ -177,7 +187,7 @@ const makeDatabase = (options: SqliteStoreOptions) => Effect.gen(function* () {
     statements.set(text, statement)
     return statement
   }
-  const service: SqliteDatabaseService = { filename: options.filename, connection, prepared, permit: new ConnectionPermit() }
+  const service: SqliteDatabaseService = { filename: options.filename, connection, prepared, permit: new ConnectionPermit(), commits: { count: 0, transactions: 0 } }
   return service
 })
 
@@ -222,30 +232,125 @@ const sqlConnection = (database: SqliteDatabaseService): Connection => {
   }
 }
 
+/** the most transactions one COMMIT may carry (group commit, `leanTransactions`) */
+export const maxTransactionsPerGroupCommit = 64
+
+/** One SQLite transaction carrying the transactions of a group: settled when its COMMIT (or its loss) is known. */
+interface CommitGroup {
+  members: number
+  /** members that succeeded: what its COMMIT carries */
+  succeeded: number
+  /** whether it has waited a turn of the event loop for more transactions to join it */
+  waited: boolean
+  readonly committed: Deferred.Deferred<void, SqlError>
+}
+
+/** One turn of Node's event loop: the requests whose bytes arrived meanwhile get to start their transactions. */
+const eventLoopTurn = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
 /**
- * The outermost transaction, without the package's span, scope and finalizer per transaction: take the
- * connection's permit, BEGIN, run the effect with the connection as its transaction, COMMIT (ROLLBACK on failure
- * or interruption), give the permit back. A nested transaction is a savepoint, as in @effect/sql.
+ * The outermost transaction, without the package's span, scope and finalizer per transaction, and with group
+ * commit: take the connection's permit, run the effect as a savepoint of SQLite's open transaction (BEGIN when
+ * none is open), release the savepoint (or roll back to it on failure or interruption). Then, when the next in
+ * line for the permit also comes to run a transaction (and the group has fewer than
+ * `maxTransactionsPerGroupCommit`), SQLite's transaction stays open for it and the permit passes on; otherwise
+ * COMMIT. A transaction that succeeded answers only once the COMMIT that carries it is done, so nothing it wrote
+ * is reported before it is durable; one that failed answers at once (its savepoint left nothing). A statement
+ * outside a transaction never joins a group: the group commits before the permit reaches it, so it reads only
+ * what is committed.
+ *
+ * Why: in WAL mode a COMMIT writes every page the transaction changed to the log (two writes a page) and takes
+ * and drops the log's locks; under load, transactions in line one after another change the same pages (the
+ * tails of the tables and indexes, the customers' and accounts' rows), which a group writes once.
+ * A nested transaction is a savepoint, as in @effect/sql.
  */
 const leanTransactions = (client: SqlClient.SqlClient, database: SqliteDatabaseService, connection: Connection) => {
   const begin = database.prepared("BEGIN")
   const commit = database.prepared("COMMIT")
   const rollback = database.prepared("ROLLBACK")
-  const outermost = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    database.permit.withPermit(Effect.uninterruptibleMask<A, E | SqlError, Exclude<R, SqlClient.TransactionConnection>>((restore) => {
-      try {
+  const savepoint = database.prepared("SAVEPOINT chunyun_group_member")
+  const releaseSavepoint = database.prepared("RELEASE chunyun_group_member")
+  const rollbackToSavepoint = database.prepared("ROLLBACK TO chunyun_group_member")
+  const waitsForCompany = database.filename !== ":memory:"
+  let open: CommitGroup | undefined
+
+  /** Ends the open group: COMMIT (or ROLLBACK when SQLite already ended it), then tells its members. */
+  const settle = (group: CommitGroup) => {
+    open = undefined
+    let failure: SqlError | undefined
+    try {
+      if (database.connection.inTransaction) {
+        commit.run()
+        database.commits.count++
+        database.commits.transactions += group.succeeded
+      } else failure = statementFailure(undefined, "the group's transaction was rolled back by SQLite before its commit")
+    } catch (cause) {
+      failure = statementFailure(cause, "Failed to commit a transaction")
+      if (database.connection.inTransaction) rollback.run()
+    }
+    Deferred.unsafeDone(group.committed, failure === undefined ? Exit.void : Exit.fail(failure))
+    return failure
+  }
+
+  /** Runs one member of the open group (opened here when none is): its savepoint, its effect, the savepoint's end. */
+  const member = <A, E, R>(effect: Effect.Effect<A, E, R>, restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>) => {
+    try {
+      if (open === undefined) {
         begin.run()
-      } catch (cause) {
-        return Effect.fail(statementFailure(cause, "Failed to begin a transaction"))
+        open = { members: 0, succeeded: 0, waited: false, committed: Deferred.unsafeMake<void, SqlError>(FiberId.none) }
       }
-      return Effect.onExit(
-        restore(Effect.provideService(effect, SqlClient.TransactionConnection, [connection, 0] as const)),
-        (exit) => Effect.sync(() => {
-          if (exit._tag === "Success") commit.run()
-          // a statement that failed may have ended the transaction already (SQLITE_FULL, an interrupt)
-          else if (database.connection.inTransaction) rollback.run()
-        }))
-    }))
+      savepoint.run()
+    } catch (cause) {
+      // the transactions carried so far are committed without this one (or told they were lost)
+      if (open !== undefined) settle(open)
+      return Effect.fail(statementFailure(cause, "Failed to begin a transaction"))
+    }
+    const group = open
+    group.members++
+    return Effect.map(Effect.exit(restore(Effect.provideService(effect, SqlClient.TransactionConnection, [connection, 0] as const))), (exit) => {
+      // a statement that failed may have ended SQLite's transaction already (SQLITE_FULL, an interrupt)
+      if (database.connection.inTransaction) {
+        if (exit._tag === "Success") {
+          releaseSavepoint.run()
+          group.succeeded++
+        } else {
+          rollbackToSavepoint.run()
+          releaseSavepoint.run()
+        }
+      }
+      return { exit, group }
+    })
+  }
+
+  /**
+   * After a member: pass SQLite's open transaction to the next in line, or COMMIT. A file store's group first waits
+   * one turn of the event loop (once) for company when no transaction is in line: requests arriving together then
+   * share a COMMIT. An in-memory store has no log to write and commits at once, and its virtual runs never wait
+   * for the event loop inside a transaction.
+   */
+  const carryOnOrCommit = <A, E>(exit: Exit.Exit<A, E>, group: CommitGroup, restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>): Effect.Effect<A, E | SqlError> =>
+    Effect.suspend(() => {
+      const canCarryOn = database.connection.inTransaction && group.members < maxTransactionsPerGroupCommit
+      if (canCarryOn && !database.permit.transactionWaits && waitsForCompany && !group.waited) {
+        group.waited = true
+        return Effect.zipRight(eventLoopTurn, carryOnOrCommit(exit, group, restore))
+      }
+      const carriesOn = canCarryOn && database.permit.transactionWaits
+      const failure = carriesOn ? undefined : settle(group)
+      database.permit.releaseNow()
+      if (exit._tag === "Failure") return exit
+      if (failure !== undefined) return Effect.fail(failure)
+      // carried on: answer once the COMMIT that carries this transaction is done
+      return carriesOn ? Effect.zipRight(restore(Deferred.await(group.committed)), exit) : exit
+    })
+
+  const outermost = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.uninterruptibleMask<A, E | SqlError, Exclude<R, SqlClient.TransactionConnection>>((restore) =>
+      Effect.zipRight(database.permit.takeForTransaction, Effect.suspend(() =>
+        Effect.flatMap(Effect.onError(member(effect, restore), () => database.permit.release), ({ exit, group }) => carryOnOrCommit(exit, group, restore)))))
   const withTransaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
     Effect.withFiberRuntime<A, E | SqlError, R>((fiber) => fiber.currentContext.unsafeMap.has(SqlClient.TransactionConnection.key)
       ? client.withTransaction(effect)
