@@ -21,7 +21,7 @@ import { renderCompareHtml } from "../reports/compareHtml.js"
 import { renderCompareSummary } from "../reports/compareSummary.js"
 import { exportK6, K6ExportError } from "../reports/k6.js"
 import { formatShare } from "../reports/format.js"
-import { paymentToIssuanceTracker, progressDisplay } from "../reports/progress.js"
+import { progressReporter } from "../reports/progress.js"
 import { parseThresholdFlag, ThresholdError } from "../reports/thresholds.js"
 import { renderSummary } from "../reports/summary.js"
 import { writeReport } from "../reports/write.js"
@@ -37,7 +37,6 @@ import { isPostgresUrl, postgresStore } from "../reference/Store/Postgres.js"
 import { buildReport } from "../simulator/Report.js"
 import { runReal } from "../simulator/Real.js"
 import type { History } from "../simulator/History.js"
-import { RequestTally } from "../simulator/Metrics.js"
 import { scenarioEndMs } from "../simulator/Population.js"
 import { runVirtual, virtualModeRefusal } from "../simulator/Virtual.js"
 import { ClockStalled } from "../simulator/VirtualClock.js"
@@ -183,28 +182,13 @@ const codeVersion = () => {
   }
 }
 
-/** The progress display (a redrawn block on a terminal, a line a second in a log), throttled: the simulation calls it more often in busy stretches. */
-const progressPrinter = (scenario: Scenario, wallStart: number) => {
+/** The progress display of a run of `scenario` (a redrawn block on a terminal, a line a second in a log), by wall time. */
+const progressPrinter = (scenario: Scenario) => {
   const startMs = Date.parse(scenario.startAt)
-  const endMs = scenarioEndMs(scenario)
-  const display = progressDisplay(process.stdout)
-  const paymentToIssuance = paymentToIssuanceTracker()
-  // the request errors as the report counts them (simulator/Metrics.ts), read incrementally
-  const requests = new RequestTally({ latency: false })
-  let lastPrintMs = 0
-  /** `final`: the run has ended; drawn whatever the interval, so the last line's totals are the report's */
-  return ({ nowMs, history }: { nowMs: number; history: History }, final = false) => {
-    if (!final && performance.now() - lastPrintMs < display.intervalMs) return
-    lastPrintMs = performance.now()
-    display.update({
-      elapsedVirtualMs: nowMs - startMs, totalVirtualMs: endMs - startMs, wallMs: performance.now() - wallStart,
-      arrived: history.count("search"), held: history.count("hold"), paid: history.count("pay"),
-      issued: history.count("ticket-received"), admitted: history.count("scan"),
-      errors: requests.readNew(history.events).errors,
-      startClockMs: (startMs + defaultSettings.utcOffsetMinutes * 60_000) % 86_400_000,
-      paymentToIssuanceP99Ms: paymentToIssuance.p99(history.events)
-    })
-  }
+  return progressReporter({
+    stream: process.stdout, startMs, endMs: scenarioEndMs(scenario), wallNowMs: () => performance.now(),
+    startClockMs: (startMs + defaultSettings.utcOffsetMinutes * 60_000) % 86_400_000
+  })
 }
 
 /** a path as a command line for this directory reads best: relative when below it, else absolute */
@@ -249,11 +233,11 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   const startedAt = new Date().toISOString()
   const wallStart = performance.now()
   console.log(`chunyun: ${scenario.name}, seed ${seed}, ${mode} mode, ${passengers} passengers${passengers === loaded.passengers.count ? "" : ` (the file says ${loaded.passengers.count})`}`)
-  const onProgress = progressPrinter(scenario, wallStart)
+  const onProgress = progressPrinter(scenario)
   const outcome = mode === "virtual"
     ? await runVirtual(scenario, seed, onProgress, runOptions)
     : await runReal(scenario, seed, fileURLToPath(import.meta.url), integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1), onProgress, runOptions)
-  onProgress({ nowMs: outcome.endMs, history: outcome.history }, true)
+  onProgress({ nowMs: outcome.endMs, history: outcome.history, passengers: outcome.passengers }, true)
   const notes = loadNotes(scenario, outcome)
   const version = codeVersion()
   const built = buildReport({ scenario, seed, mode, outcome, codeVersion: version, startedAt, wallDurationMs: performance.now() - wallStart, notes, extraThresholds })

@@ -25,6 +25,8 @@ import { driveLoad, passengersInOrder } from "./Load.js"
 import { arrivalsBeforeEnd, arrivalsEndMs, population, scenarioEndMs } from "./Population.js"
 import { RealTimeline } from "./RealTimeline.js"
 import { prepareRun } from "./Journeys.js"
+import { PassengerProgress, pollProgress } from "./Progress.js"
+import type { RunProgress } from "./Progress.js"
 import type { RunOptions, RunOutcome } from "./Virtual.js"
 
 /**
@@ -141,7 +143,6 @@ export const serverDesignArgs = (scenario: Scenario, options: RunOptions = {}): 
   "--store-max-connections", String(scenario.server.storeMaxConnections)
 ]
 
-export const progressIntervalMs = 1_000
 
 export interface RealRunOptions extends RunOptions {
   /** a PostgreSQL URL to serve from (an empty database or schema); default a fresh SQLite file */
@@ -161,7 +162,7 @@ const runStore = (options: RealRunOptions, workDir: string) => {
 
 export const runReal = async (
   scenario: Scenario, seed: number, cliEntry: string, timeScale: number,
-  onProgress?: (snapshot: { nowMs: number; history: History }) => void,
+  onProgress?: (progress: RunProgress) => void,
   options: RealRunOptions = {}
 ): Promise<RunOutcome & { dropped: number }> => {
   const workDir = mkdtempSync(join(tmpdir(), "chunyun-real-"))
@@ -190,7 +191,14 @@ export const runReal = async (
   const history = new History(scenarioNow)
   let dropped = 0
   let arrivalsCut = 0
-  const progress = onProgress && setInterval(() => onProgress({ nowMs: timeline.nowMs(), history }), progressIntervalMs)
+  const passengers = new PassengerProgress(scenario.passengers.count)
+  const stopProgress = pollProgress(onProgress, () => ({ nowMs: timeline.nowMs(), history, passengers }))
+  /** a passenger's journey as an actor on the timeline, its start and end counted for the progress display */
+  const passengerActor = (journey: Effect.Effect<void>) => Effect.map(Effect.forkDaemon(timeline.actor(journey)), (fiber) => {
+    passengers.watch.started()
+    fiber.addObserver(passengers.watch.ended)
+    return fiber
+  })
   const devices = ManagedRuntime.make(NodeHttpClient.layerUndici)
   try {
     const program = Effect.gen(function* () {
@@ -205,20 +213,21 @@ export const runReal = async (
         const outcome = yield* driveLoad(scenario.load, Date.parse(scenario.onSaleAt), passengersInOrder(arrivals),
           (passenger, afterPurchase) => run.start(byIndex.get(passenger.index)!, afterPurchase),
           // the journey inherits the driver's mark of its intended start (RealTimeline.sleep)
-          { history, sleepScenario, scenarioNowMs: scenarioNow, start: (journey) => Effect.map(Effect.forkDaemon(timeline.actor(journey)), (fiber) => { fibers.push(fiber) }),
-            endAtMs: arrivalsEndMs(scenario), onCut: () => { arrivalsCut++ } })
+          { history, sleepScenario, scenarioNowMs: scenarioNow, start: (journey) => Effect.map(passengerActor(journey), (fiber) => { fibers.push(fiber) }),
+            endAtMs: arrivalsEndMs(scenario), onCut: () => { arrivalsCut++; passengers.notStarted++ } })
         dropped = outcome.dropped
         return fibers
       }
       const coming = arrivalsBeforeEnd(scenario, arrivals)
       arrivalsCut = coming.cut
+      passengers.notStarted += coming.cut
       let inFlight = 0
       for (const arrival of coming.arriving) {
         yield* sleepScenario(arrival.arrivalAtMs - (yield* scenarioNow))
-        if (inFlight >= scenario.real.maxPassengersInFlight) { dropped++; continue }
+        if (inFlight >= scenario.real.maxPassengersInFlight) { dropped++; passengers.notStarted++; continue }
         inFlight++
         const journey = run.start(arrival, Effect.sync(() => { inFlight-- }))
-        fibers.push(yield* Effect.forkDaemon(timeline.actor(journey)))
+        fibers.push(yield* passengerActor(journey))
       }
       return fibers
     })
@@ -229,9 +238,9 @@ export const runReal = async (
     const auditStore = ManagedRuntime.make(store.layer)
     const invariants = await auditStore.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql))))
     await auditStore.dispose()
-    return { history, invariants, startMs, endMs, dropped, arrivalsCut }
+    return { history, invariants, startMs, endMs, dropped, arrivalsCut, passengers }
   } finally {
-    clearInterval(progress)
+    stopProgress()
     await server.stop().catch(() => undefined)
     await devices.dispose()
     rmSync(workDir, { recursive: true, force: true })

@@ -25,13 +25,10 @@ import { History } from "./History.js"
 import { driveLoad, passengersInOrder } from "./Load.js"
 import { arrivalsBeforeEnd, arrivalsEndMs, population, scenarioEndMs } from "./Population.js"
 import { prepareRun } from "./Journeys.js"
+import { PassengerProgress, pollProgress } from "./Progress.js"
+import type { RunProgress } from "./Progress.js"
 import { simulatedNetworkDelay } from "./Setup.js"
 import { InProcessRequest, VirtualClock } from "./VirtualClock.js"
-
-export interface ProgressSnapshot {
-  readonly nowMs: number
-  readonly history: History
-}
 
 export interface RunOutcome {
   readonly history: History
@@ -40,6 +37,8 @@ export interface RunOutcome {
   readonly endMs: number
   /** passengers who did not come because they were due at or after the scenario's endAt (Population.ts) */
   readonly arrivalsCut: number
+  /** whose journeys started and ended, as the progress display counted them */
+  readonly passengers: PassengerProgress
 }
 
 /** the longest an idle sweeper waits in virtual mode */
@@ -183,7 +182,7 @@ export const virtualModeRefusal = (scenario: Scenario): string | undefined =>
   scenario.server.batching === "group-commit" ? "group commit of holds needs real mode (requests overlap only there)" : undefined
 
 export const runVirtual = async (
-  scenario: Scenario, seed: number, onProgress?: (snapshot: ProgressSnapshot) => void, options: RunOptions = {}
+  scenario: Scenario, seed: number, onProgress?: (progress: RunProgress) => void, options: RunOptions = {}
 ): Promise<RunOutcome> => {
   const refusal = virtualModeRefusal(scenario)
   if (refusal !== undefined) throw new Error(refusal)
@@ -194,6 +193,7 @@ export const runVirtual = async (
   const settings = settingsOf(scenario, options)
   const effective = { ...defaultSettings, ...settings }
   const history = new History()
+  const passengers = new PassengerProgress(scenario.passengers.count)
 
   const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
   const sql = await store.runPromise(SqlClient.SqlClient)
@@ -241,14 +241,6 @@ export const runVirtual = async (
     clock.spawn(startMs, serverRuntime, gatewaySweep(effective.gatewayReconcileIntervalMs, endMs, (payments) => payments.reconcileGatewayCharges))
     clock.spawn(startMs, serverRuntime, gatewaySweep(effective.pendingTransferSweepIntervalMs, endMs, (payments) => payments.voidTimedOutReservations))
     clock.spawn(startMs, serverRuntime, gatewaySweep(effective.simulatedGatewayCallbackIntervalMs, endMs, (payments) => payments.deliverSimulatedCallbacks))
-    if (onProgress) {
-      clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
-        while (clock.nowMs < endMs) {
-          yield* Effect.sleep(60_000)
-          onProgress({ nowMs: clock.nowMs, history })
-        }
-      }))
-    }
     clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
       const run = yield* prepareRun(scenario, history, serverBaseUrl, effective.adminKey, {
         sleepScenario: (ms) => Effect.sleep(ms),
@@ -269,20 +261,27 @@ export const runVirtual = async (
         yield* driveLoad(scenario.load, Date.parse(scenario.onSaleAt), passengersInOrder(arrivals),
           (passenger, afterPurchase) => run.start(byIndex.get(passenger.index)!, afterPurchase),
           { history, sleepScenario: (ms) => Effect.sleep(ms), scenarioNowMs: Effect.sync(() => clock.nowMs),
-            start: (journey) => Effect.sync(() => clock.spawn(clock.nowMs, deviceRuntime, journey)), endAtMs: arrivalsEndMs(scenario), onCut: () => { arrivalsCut++ } })
+            start: (journey) => Effect.sync(() => clock.spawn(clock.nowMs, deviceRuntime, journey, passengers.watch)),
+            endAtMs: arrivalsEndMs(scenario), onCut: () => { arrivalsCut++; passengers.notStarted++ } })
         return
       }
       const coming = arrivalsBeforeEnd(scenario, arrivals)
       arrivalsCut = coming.cut
+      passengers.notStarted += coming.cut
       for (const arrival of coming.arriving) {
-        clock.spawn(arrival.arrivalAtMs, deviceRuntime, run.start(arrival, Effect.void))
+        clock.spawn(arrival.arrivalAtMs, deviceRuntime, run.start(arrival, Effect.void), passengers.watch)
       }
     }))
-    await clock.run()
+    const stopProgress = pollProgress(onProgress, () => ({ nowMs: clock.nowMs, history, passengers }))
+    try {
+      await clock.run()
+    } finally {
+      stopProgress()
+    }
     // the hold sweeper's last pass is at most its longest idle wait before the end: holds due before that are released
     const auditOptions = { endMs: Math.min(clock.nowMs, endMs), holdReleaseGraceMs: maxIdleSweepIntervalMs + effective.holdSweepIntervalMs }
     const invariants = await store.runPromise(audit(history, auditOptions).pipe(Effect.provideService(SqlClient.SqlClient, sql)))
-    return { history, invariants, startMs, endMs: clock.nowMs, arrivalsCut }
+    return { history, invariants, startMs, endMs: clock.nowMs, arrivalsCut, passengers }
   } finally {
     await devices.dispose()
     await server_.dispose()
