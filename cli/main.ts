@@ -409,7 +409,13 @@ const replayCommand = async (args: ReadonlyArray<string>) => {
   const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { actor: { type: "string", multiple: true } } })
   const file = positionals[0]
   if (!file || positionals.length > 1) throw new UsageError("replay takes exactly one history file (the history.jsonl a run writes beside report.json)")
-  const result = await replayHistory(file, values.actor === undefined ? {} : { actors: values.actor })
+  const result = await replayHistory(file, {
+    ...(values.actor === undefined ? {} : { actors: values.actor }),
+    progress: (header) => {
+      console.log(`chunyun replay: ${header.scenario.name}, seed ${header.seed}, ${header.scenario.passengers.count} passengers, again in virtual mode`)
+      return progressPrinter(header.scenario)
+    }
+  })
   console.log(renderReplay(result, codeVersion()))
   return result.differences.length > 0 ? exitReplayDiffers : 0
 }

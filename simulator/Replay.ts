@@ -16,6 +16,7 @@ import { formatEvent } from "./audits/Witness.js"
 import type { History, HistoryEvent } from "./History.js"
 import { runVirtual } from "./Virtual.js"
 import type { RunOptions } from "./Virtual.js"
+import type { RunProgress } from "./Progress.js"
 
 export const historyFormat = "chunyun-history"
 export const historyFormatVersion = 1
@@ -165,18 +166,24 @@ export interface ReplayResult {
   readonly brokenInvariants: ReadonlyArray<InvariantResult>
 }
 
+/** A progress display for the replay of a recording, made once its header is read; `final` when the run is over. */
+export type ReplayProgress = (header: HistoryHeader) => (progress: RunProgress, final?: boolean) => void
+
 /**
  * Re-drive a recorded session: the header's scenario and seed, in virtual mode, on the current code.
- * `actors` narrows the comparison (each must appear in the file); `runOptions` is for tests that change the server.
+ * `actors` narrows the comparison (each must appear in the file); `runOptions` is for tests that change the server;
+ * `progress` is shown the run as it goes, as `chunyun run` shows its own.
  */
 export const replayHistory = async (
-  file: string, options: { actors?: ReadonlyArray<string>; runOptions?: RunOptions } = {}
+  file: string, options: { actors?: ReadonlyArray<string>; runOptions?: RunOptions; progress?: ReplayProgress } = {}
 ): Promise<ReplayResult> => {
   const { header, events } = readHistoryFile(file)
   const known = new Set(events.map((event) => event.actor))
   const missing = (options.actors ?? []).filter((actor) => !known.has(actor))
   if (missing.length > 0) throw new HistoryFileError(`${file}: no events of ${missing.join(", ")} in this history`)
-  const outcome = await runVirtual(header.scenario, header.seed, undefined, { allowUnsafeInventory: header.options.unsafe, ...options.runOptions })
+  const onProgress = options.progress?.(header)
+  const outcome = await runVirtual(header.scenario, header.seed, onProgress, { allowUnsafeInventory: header.options.unsafe, ...options.runOptions })
+  onProgress?.({ nowMs: outcome.endMs, history: outcome.history, passengers: outcome.passengers }, true)
   const { compared, differences } = compareSessions(events, outcome.history.events, options.actors)
   return {
     file, header, recordedEvents: events.length, nowEvents: outcome.history.events.length, nowTraceHash: outcome.history.traceHash(),
