@@ -40,7 +40,10 @@ import type { History } from "../simulator/History.js"
 import { scenarioEndMs } from "../simulator/Population.js"
 import { runVirtual, virtualModeRefusal } from "../simulator/Virtual.js"
 import { ClockStalled } from "../simulator/VirtualClock.js"
-import { historyFileName, historyFileText, HistoryFileError, renderReplay, replayHistory, shortPath, withReplayCommands } from "../simulator/Replay.js"
+import { ServerLog, serverLogFileName, serverLogLine } from "../simulator/ServerLog.js"
+import {
+  historyFileName, historyFileText, HistoryFileError, renderReplay, replayHistory, replayServerLogFileName, shortPath, withReplayCommands
+} from "../simulator/Replay.js"
 import { isArrivalRate, maxVusOf } from "../simulator/Executors.js"
 import { defaultMaxOutsideCpuShare } from "../simulator/HostLoad.js"
 import { MatrixUsageError, parseVary } from "../simulator/Matrix.js"
@@ -226,22 +229,25 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   const scenario = {
     ...loaded, passengers: { ...loaded.passengers, count: passengers }, server: { ...loaded.server, passwordHashCostN: passwordCost, inventory }
   }
-  const runOptions = { allowUnsafeInventory: values.unsafe === true }
   const refusal = mode === "virtual" ? virtualModeRefusal(scenario) : undefined
   if (refusal !== undefined) throw new UsageError(`${file}: ${refusal}: add --mode real`)
   const outDir = resolve(values.out ?? `out/${scenario.name}-${seed}`)
+  mkdirSync(outDir, { recursive: true })
+  // the server's log lines go to a file beside the report, not between the progress display's lines
+  const serverLog = new ServerLog(join(outDir, serverLogFileName))
+  const runOptions = { allowUnsafeInventory: values.unsafe === true, serverLog }
   const startedAt = new Date().toISOString()
   const wallStart = performance.now()
   console.log(`chunyun: ${scenario.name}, seed ${seed}, ${mode} mode, ${passengers} passengers${passengers === loaded.passengers.count ? "" : ` (the file says ${loaded.passengers.count})`}`)
   const onProgress = progressPrinter(scenario)
-  const outcome = mode === "virtual"
-    ? await runVirtual(scenario, seed, onProgress, runOptions)
-    : await runReal(scenario, seed, fileURLToPath(import.meta.url), integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1), onProgress, runOptions)
+  const outcome = await (mode === "virtual"
+    ? runVirtual(scenario, seed, onProgress, runOptions)
+    : runReal(scenario, seed, fileURLToPath(import.meta.url), integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1), onProgress, runOptions)
+  ).finally(() => serverLog.close())
   onProgress({ nowMs: outcome.endMs, history: outcome.history, passengers: outcome.passengers }, true)
   const notes = loadNotes(scenario, outcome)
   const version = codeVersion()
   const built = buildReport({ scenario, seed, mode, outcome, codeVersion: version, startedAt, wallDurationMs: performance.now() - wallStart, notes, extraThresholds })
-  mkdirSync(outDir, { recursive: true })
   const historyPath = join(outDir, historyFileName)
   writeFileSync(historyPath, historyFileText({ scenarioFile: file, scenario, seed, mode, options: { inventory, unsafe: values.unsafe === true }, codeVersion: version }, outcome.history))
   const report = withReplayCommands(built, {
@@ -251,7 +257,8 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   })
   const written = await Effect.runPromise(writeReport(outDir, report).pipe(Effect.provide(NodeContext.layer)))
   console.log(renderSummary(report))
-  console.log(`report: ${written.jsonPath}\n        ${written.htmlPath}\n        ${historyPath}`)
+  console.log(serverLogLine(serverLog.counts(), shortPath(serverLog.path)))
+  console.log(`report: ${written.jsonPath}\n        ${written.htmlPath}\n        ${historyPath}\n        ${serverLog.path}`)
   if (report.invariants.some((invariant) => invariant.violations > 0)) return exitInvariantViolated
   return report.thresholds.some((threshold) => !threshold.passed) ? exitThresholdFailed : 0
 }
@@ -411,12 +418,14 @@ const replayCommand = async (args: ReadonlyArray<string>) => {
   if (!file || positionals.length > 1) throw new UsageError("replay takes exactly one history file (the history.jsonl a run writes beside report.json)")
   const result = await replayHistory(file, {
     ...(values.actor === undefined ? {} : { actors: values.actor }),
+    serverLogPath: join(dirname(resolve(file)), replayServerLogFileName),
     progress: (header) => {
       console.log(`chunyun replay: ${header.scenario.name}, seed ${header.seed}, ${header.scenario.passengers.count} passengers, again in virtual mode`)
       return progressPrinter(header.scenario)
     }
   })
   console.log(renderReplay(result, codeVersion()))
+  if (result.serverLog !== undefined) console.log(serverLogLine(result.serverLog.counts, shortPath(result.serverLog.path)))
   return result.differences.length > 0 ? exitReplayDiffers : 0
 }
 

@@ -60,10 +60,11 @@ export const nodeArgsToRun = (cliEntry: string): ReadonlyArray<string> =>
 /**
  * Start `chunyun serve` as a child process and wait for its "listening" line. The server is given `secrets` in its
  * environment (never on its command line, which other users can read): fresh ones unless the caller restarts a
- * server that must keep its key.
+ * server that must keep its key. `onOutput` is given all the process prints on stdout (its log lines), from its first line.
  */
 export const startServerProcess = (
-  cliEntry: string, args: ReadonlyArray<string>, nodeArgs: ReadonlyArray<string> = [], secrets: ServeSecrets = generateServeSecrets()
+  cliEntry: string, args: ReadonlyArray<string>, nodeArgs: ReadonlyArray<string> = [], secrets: ServeSecrets = generateServeSecrets(),
+  onOutput?: (text: string) => void
 ): Promise<ServerProcess> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeArgs, ...nodeArgsToRun(cliEntry), "serve", ...args], {
@@ -79,6 +80,11 @@ export const startServerProcess = (
       if (!match) return
       clearTimeout(timer)
       stdout.removeAllListeners("data")
+      // the server's log lines (Effect's default logger prints to stdout) go to the caller, or nowhere
+      if (onOutput !== undefined) {
+        onOutput(buffered)
+        stdout.on("data", (more: Buffer) => onOutput(more.toString()))
+      }
       stdout.resume()
       resolve({
         baseUrl: match[1]!,
@@ -175,14 +181,15 @@ export const runReal = async (
   ]
   // one pair of secrets for the run: a server restarted after a crash keeps the key the journeys hold
   const secrets = generateServeSecrets()
-  let server = await startServerProcess(cliEntry, serverArgs(0, startMs), [], secrets)
+  const serverOutput = options.serverLog === undefined ? undefined : (text: string) => options.serverLog!.writeOutput(text)
+  let server = await startServerProcess(cliEntry, serverArgs(0, startMs), [], secrets, serverOutput)
   const port = Number(new URL(server.baseUrl).port)
   const timeline = new RealTimeline(startMs, timeScale, (offsetMs) => server.advanceClock(offsetMs))
   /** the server-crash fault: SIGKILL at the window's start; the same command on the same port and database at its end */
   const crash = {
     start: () => Effect.promise(() => server.kill()),
     end: () => Effect.promise(async () => {
-      server = await startServerProcess(cliEntry, serverArgs(port, timeline.nowMs() - timeline.jumpedMs), [], secrets)
+      server = await startServerProcess(cliEntry, serverArgs(port, timeline.nowMs() - timeline.jumpedMs), [], secrets, serverOutput)
       await server.advanceClock(timeline.jumpedMs)
     })
   }

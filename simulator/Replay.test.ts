@@ -41,6 +41,7 @@ before(async () => {
     scenarioFile: "simulator/testing/smallScenario.ts", scenario, seed, mode: "virtual", options: { inventory: "conditional", unsafe: false }, codeVersion: "test"
   }, outcome.history))
   same = await replayHistory(historyFile, {
+    serverLogPath: join(directory, "server-replay.log"),
     progress: (header) => {
       progressHeader = header
       return (progress, final = false) => { shown.push({ final, nowMs: progress.nowMs, finished: progress.passengers.finished }) }
@@ -64,6 +65,9 @@ describe("chunyun replay", () => {
     // offers during the run depend on the machine's speed; the last is the final one, every passenger done
     assert.deepEqual(shown.at(-1), { final: true, nowMs: Math.max(...shown.map((offer) => offer.nowMs)), finished: replayPassengerCount })
     assert.equal(shown.filter((offer) => offer.final).length, 1)
+    // the replay's server logged to its own file, which is there whatever it holds
+    assert.equal(same.serverLog?.path, join(directory, "server-replay.log"))
+    assert.equal(readFileSync(same.serverLog.path, "utf8").split("\n").filter((line) => line !== "").length, same.serverLog.counts.lines)
   })
 
   test("a shorter hold TTL on the server: the phones whose payment now finds the hold expired are named, recorded vs now", () => {

@@ -26,6 +26,8 @@ import { driveLoad, passengersInOrder } from "./Load.js"
 import { arrivalsBeforeEnd, arrivalsEndMs, population, scenarioEndMs } from "./Population.js"
 import { prepareRun } from "./Journeys.js"
 import { PassengerProgress, pollProgress } from "./Progress.js"
+import { serverLoggerLayer } from "./ServerLog.js"
+import type { ServerLog } from "./ServerLog.js"
 import type { RunProgress } from "./Progress.js"
 import { simulatedNetworkDelay } from "./Setup.js"
 import { InProcessRequest, VirtualClock } from "./VirtualClock.js"
@@ -52,6 +54,8 @@ export interface RunOptions {
    * command line: a scenario file and its seed alone must say what a run did.
    */
   readonly testServerSettings?: Partial<ServerSettings>
+  /** where the server's log lines go (a file beside the report) instead of the console */
+  readonly serverLog?: ServerLog
 }
 
 /**
@@ -114,10 +118,13 @@ export class VirtualServer {
  * parties outside the server, so one instance of each serves the first handler, every handler after a crash,
  * and the sweepers: a card payment a crash cut off is given back by the sweeper at the bank that authorised it.
  */
-export const virtualServer = async (settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient | SqliteDatabase>, clock: VirtualClock, random: Random.Random) => {
+export const virtualServer = async (
+  settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient | SqliteDatabase>, clock: VirtualClock, random: Random.Random,
+  logger: Layer.Layer<never> = Layer.empty
+) => {
   // nobody reads spans in a virtual run; creating one per request and service call costs wall time
   const timeOverrides = Layer.mergeAll(
-    Layer.setClock(clock.clock), Layer.setRandom(random), Layer.setScheduler(clock.scheduler), Layer.setTracerEnabled(false)
+    Layer.setClock(clock.clock), Layer.setRandom(random), Layer.setScheduler(clock.scheduler), Layer.setTracerEnabled(false), logger
   )
   const parties = ManagedRuntime.make(Layer.merge(SimulatedGateway.Default, SimulatedBank.Default).pipe(Layer.provide(ServerConfig.layer(settings))))
   const shared: SimulatedParties = {
@@ -125,7 +132,7 @@ export const virtualServer = async (settings: Partial<ServerSettings>, store: La
     bank: Layer.succeed(SimulatedBank, await parties.runPromise(SimulatedBank))
   }
   const web = new VirtualServer(() =>
-    inProcessHandler({ settings, store, clock: clock.clock, random, scheduler: clock.scheduler, tracing: false, parties: shared }))
+    inProcessHandler({ settings, store, clock: clock.clock, random, scheduler: clock.scheduler, tracing: false, parties: shared, logger }))
   const services = ManagedRuntime.make(servicesLayer(shared).pipe(
     Layer.provide(store), Layer.provide(ServerConfig.layer(settings)), Layer.provide(timeOverrides), Layer.merge(timeOverrides)
   ))
@@ -199,7 +206,7 @@ export const runVirtual = async (
   const sql = await store.runPromise(SqlClient.SqlClient)
   // the whole store (the SqlClient and, on SQLite, the connection its prepared queries run on), built once
   const storeLayer = Layer.succeedContext((await store.runtime()).context)
-  const { web: server_, services: server, parties } = await virtualServer(settings, storeLayer, clock, serverRandom)
+  const { web: server_, services: server, parties } = await virtualServer(settings, storeLayer, clock, serverRandom, serverLoggerLayer(options.serverLog))
   const fetchLayer = FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch,
     (input: string | URL | Request, init?: RequestInit) =>
       clock.trackExternal(server_.fetch(input, init)))))
