@@ -45,14 +45,15 @@ test("Effect's log lines of a runtime given the log's layer go to the file, stam
 
 test("a server process's output is written line by line and counted by its level, however the chunks cut it", () => {
   const log = new ServerLog(join(directory, "real.log"))
-  log.writeOutput("chunyun: admin key written to data/x.admin-key\nListening on http://127.0.0.1:4100\ntimestamp=2027-01-28T08:00:01.000Z le")
-  log.writeOutput("vel=WARN fiber=#9 message=\"offline admission at gate GZS-01 of T1: double\"\n")
+  // a `chunyun serve` process logs in the pretty format NodeRuntime.runMain installs
+  log.writeOutput("chunyun: admin key written to data/x.admin-key\n[10:50:29.054] INFO (#1): Listening on http://127.0.0.1:4100\n[10:51:00.100] WA")
+  log.writeOutput("RN (#9): offline admission at gate GZS-01 of T1: double\n")
   log.writeOutput("timestamp=2027-01-28T08:00:02.000Z level=ERROR fiber=#10 message=\"x\"")
   assert.deepEqual(log.counts(), { lines: 3, warnings: 1, errors: 0 }, "the cut line waits for its end")
   log.close()
   assert.deepEqual(log.counts(), { lines: 4, warnings: 1, errors: 1 }, "closing writes what was left")
   log.writeOutput("a line after the run\n")
   const text = readFileSync(log.path, "utf8")
-  assert.match(text, /^chunyun: admin key .*\nListening on .*\ntimestamp=\S+ level=WARN fiber=#9 message="offline admission[^\n]*"\ntimestamp=\S+ level=ERROR [^\n]*\n$/)
+  assert.match(text, /^chunyun: admin key .*\n\[10:50:29\.054\] INFO \(#1\): Listening .*\n\[10:51:00\.100\] WARN \(#9\): offline admission[^\n]*\ntimestamp=\S+ level=ERROR [^\n]*\n$/)
   assert.equal(serverLogLine({ lines: 0, warnings: 0, errors: 0 }, "server.log"), "server log: 0 warnings, 0 errors → server.log")
 })

@@ -9,8 +9,15 @@ import { Layer, Logger } from "effect"
 /** the file a run writes beside report.json */
 export const serverLogFileName = "server.log"
 
-/** the levels a line is counted under, as Effect's default logger labels them (`level=WARN`) */
-const levelPattern = /(?:^|\s)level=([A-Z]+)(?:\s|$)/
+/**
+ * The level of a line, as Effect's loggers write it: the default one `level=WARN`, the pretty one that
+ * `NodeRuntime.runMain` installs in a `chunyun serve` process `[10:50:29.054] WARN (#1): …`.
+ */
+const levelPattern = /(?:^|\s)level=([A-Z]+)(?:\s|$)|^\[[\d:.]+\] ([A-Z]+) \(#\d+\)/
+const levelOf = (line: string): string | undefined => {
+  const match = levelPattern.exec(line)
+  return match?.[1] ?? match?.[2]
+}
 
 export interface ServerLogCounts {
   readonly lines: number
@@ -42,7 +49,7 @@ export class ServerLog {
   writeOutput(chunk: string): void {
     const lines = (this.partial + chunk).split("\n")
     this.partial = lines.pop() ?? ""
-    for (const line of lines) this.writeLine(line, levelPattern.exec(line)?.[1])
+    for (const line of lines) this.writeLine(line, levelOf(line))
   }
 
   /** a line that comes after `close` (a process's last words after the run) is dropped */
@@ -59,7 +66,7 @@ export class ServerLog {
 
   /** writes what is left of a cut line and closes the file */
   close(): void {
-    if (this.partial !== "") this.writeLine(this.partial, levelPattern.exec(this.partial)?.[1])
+    if (this.partial !== "") this.writeLine(this.partial, levelOf(this.partial))
     this.partial = ""
     this.closed = true
     closeSync(this.fd)
