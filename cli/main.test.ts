@@ -66,6 +66,16 @@ describe("chunyun run", () => {
     assert.equal(first.stderr, "")
   })
 
+  test("the server's log goes to server.log beside the report, counted in one line, never between the progress lines", () => {
+    const logPath = join(firstOut, "server.log")
+    assert.ok(existsSync(logPath))
+    const logLines = readFileSync(logPath, "utf8").split("\n").filter((line) => line !== "")
+    const warnings = logLines.filter((line) => line.includes(" level=WARN ")).length
+    const errors = logLines.filter((line) => line.includes(" level=ERROR ")).length
+    assert.match(first.stdout, new RegExp(`\\nserver log: ${warnings} warnings?, ${errors} errors? → \\S*server\\.log\\n`))
+    assert.doesNotMatch(first.stdout, /level=/)
+  })
+
   test("running it again gives the same trace hash", () => {
     assert.equal(second.code, 0, describeResult(second))
     const firstReport = JSON.parse(readFileSync(join(firstOut, "report.json"), "utf8")) as { traceHash: string; counts: unknown }

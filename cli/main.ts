@@ -22,7 +22,7 @@ import { renderCompareHtml } from "../reports/compareHtml.js"
 import { renderCompareSummary } from "../reports/compareSummary.js"
 import { exportK6, K6ExportError } from "../reports/k6.js"
 import { formatShare } from "../reports/format.js"
-import { paymentToIssuanceTracker, progressDisplay } from "../reports/progress.js"
+import { progressReporter } from "../reports/progress.js"
 import { parseThresholdFlag, ThresholdError } from "../reports/thresholds.js"
 import { renderSummary } from "../reports/summary.js"
 import { writeReport } from "../reports/write.js"
@@ -38,11 +38,13 @@ import { isPostgresUrl, postgresStore } from "../reference/Store/Postgres.js"
 import { buildReport } from "../simulator/Report.js"
 import { runReal } from "../simulator/Real.js"
 import type { History } from "../simulator/History.js"
-import { RequestTally } from "../simulator/Metrics.js"
 import { scenarioEndMs } from "../simulator/Population.js"
 import { runVirtual, virtualModeRefusal } from "../simulator/Virtual.js"
 import { ClockStalled } from "../simulator/VirtualClock.js"
-import { historyFileName, historyFileText, HistoryFileError, renderReplay, replayHistory, shortPath, withReplayCommands } from "../simulator/Replay.js"
+import { ServerLog, serverLogFileName, serverLogLine } from "../simulator/ServerLog.js"
+import {
+  historyFileName, historyFileText, HistoryFileError, renderReplay, replayHistory, replayServerLogFileName, shortPath, withReplayCommands
+} from "../simulator/Replay.js"
 import { isArrivalRate, maxVusOf } from "../simulator/Executors.js"
 import { defaultMaxOutsideCpuShare } from "../simulator/HostLoad.js"
 import { MatrixUsageError, parseVary } from "../simulator/Matrix.js"
@@ -191,28 +193,13 @@ const codeVersion = () => {
   }
 }
 
-/** The progress display (a redrawn block on a terminal, a line a second in a log), throttled: the simulation calls it more often in busy stretches. */
-const progressPrinter = (scenario: Scenario, wallStart: number) => {
+/** The progress display of a run of `scenario` (a redrawn block on a terminal, a line a second in a log), by wall time. */
+const progressPrinter = (scenario: Scenario) => {
   const startMs = Date.parse(scenario.startAt)
-  const endMs = scenarioEndMs(scenario)
-  const display = progressDisplay(process.stdout)
-  const paymentToIssuance = paymentToIssuanceTracker()
-  // the request errors as the report counts them (simulator/Metrics.ts), read incrementally
-  const requests = new RequestTally({ latency: false })
-  let lastPrintMs = 0
-  /** `final`: the run has ended; drawn whatever the interval, so the last line's totals are the report's */
-  return ({ nowMs, history }: { nowMs: number; history: History }, final = false) => {
-    if (!final && performance.now() - lastPrintMs < display.intervalMs) return
-    lastPrintMs = performance.now()
-    display.update({
-      elapsedVirtualMs: nowMs - startMs, totalVirtualMs: endMs - startMs, wallMs: performance.now() - wallStart,
-      arrived: history.count("search"), held: history.count("hold"), paid: history.count("pay"),
-      issued: history.count("ticket-received"), admitted: history.count("scan"),
-      errors: requests.readNew(history.events).errors,
-      startClockMs: (startMs + defaultSettings.utcOffsetMinutes * 60_000) % 86_400_000,
-      paymentToIssuanceP99Ms: paymentToIssuance.p99(history.events)
-    })
-  }
+  return progressReporter({
+    stream: process.stdout, startMs, endMs: scenarioEndMs(scenario), wallNowMs: () => performance.now(),
+    startClockMs: (startMs + defaultSettings.utcOffsetMinutes * 60_000) % 86_400_000
+  })
 }
 
 /** a path as a command line for this directory reads best: relative when below it, else absolute */
@@ -250,22 +237,25 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   const scenario = {
     ...loaded, passengers: { ...loaded.passengers, count: passengers }, server: { ...loaded.server, passwordHashCostN: passwordCost, inventory }
   }
-  const runOptions = { allowUnsafeInventory: values.unsafe === true }
   const refusal = mode === "virtual" ? virtualModeRefusal(scenario) : undefined
   if (refusal !== undefined) throw new UsageError(`${file}: ${refusal}: add --mode real`)
   const outDir = resolve(values.out ?? `out/${scenario.name}-${seed}`)
+  mkdirSync(outDir, { recursive: true })
+  // the server's log lines go to a file beside the report, not between the progress display's lines
+  const serverLog = new ServerLog(join(outDir, serverLogFileName))
+  const runOptions = { allowUnsafeInventory: values.unsafe === true, serverLog }
   const startedAt = new Date().toISOString()
   const wallStart = performance.now()
   console.log(`chunyun: ${scenario.name}, seed ${seed}, ${mode} mode, ${passengers} passengers${passengers === loaded.passengers.count ? "" : ` (the file says ${loaded.passengers.count})`}`)
-  const onProgress = progressPrinter(scenario, wallStart)
-  const outcome = mode === "virtual"
-    ? await runVirtual(scenario, seed, onProgress, runOptions)
-    : await runReal(scenario, seed, fileURLToPath(import.meta.url), integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1), onProgress, runOptions)
-  onProgress({ nowMs: outcome.endMs, history: outcome.history }, true)
+  const onProgress = progressPrinter(scenario)
+  const outcome = await (mode === "virtual"
+    ? runVirtual(scenario, seed, onProgress, runOptions)
+    : runReal(scenario, seed, fileURLToPath(import.meta.url), integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1), onProgress, runOptions)
+  ).finally(() => serverLog.close())
+  onProgress({ nowMs: outcome.endMs, history: outcome.history, passengers: outcome.passengers }, true)
   const notes = loadNotes(scenario, outcome)
   const version = codeVersion()
   const built = buildReport({ scenario, seed, mode, outcome, codeVersion: version, startedAt, wallDurationMs: performance.now() - wallStart, notes, extraThresholds })
-  mkdirSync(outDir, { recursive: true })
   const historyPath = join(outDir, historyFileName)
   writeFileSync(historyPath, historyFileText({ scenarioFile: file, scenario, seed, mode, options: { inventory, unsafe: values.unsafe === true }, codeVersion: version }, outcome.history))
   const report = withReplayCommands(built, {
@@ -275,7 +265,8 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   })
   const written = await Effect.runPromise(writeReport(outDir, report).pipe(Effect.provide(NodeContext.layer)))
   console.log(renderSummary(report))
-  console.log(`report: ${written.jsonPath}\n        ${written.htmlPath}\n        ${historyPath}`)
+  console.log(serverLogLine(serverLog.counts(), shortPath(serverLog.path)))
+  console.log(`report: ${written.jsonPath}\n        ${written.htmlPath}\n        ${historyPath}\n        ${serverLog.path}`)
   if (report.invariants.some((invariant) => invariant.violations > 0)) return exitInvariantViolated
   return report.thresholds.some((threshold) => !threshold.passed) ? exitThresholdFailed : 0
 }
@@ -457,8 +448,16 @@ const replayCommand = async (args: ReadonlyArray<string>) => {
   const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { actor: { type: "string", multiple: true } } })
   const file = positionals[0]
   if (!file || positionals.length > 1) throw new UsageError("replay takes exactly one history file (the history.jsonl a run writes beside report.json)")
-  const result = await replayHistory(file, values.actor === undefined ? {} : { actors: values.actor })
+  const result = await replayHistory(file, {
+    ...(values.actor === undefined ? {} : { actors: values.actor }),
+    serverLogPath: join(dirname(resolve(file)), replayServerLogFileName),
+    progress: (header) => {
+      console.log(`chunyun replay: ${header.scenario.name}, seed ${header.seed}, ${header.scenario.passengers.count} passengers, again in virtual mode`)
+      return progressPrinter(header.scenario)
+    }
+  })
   console.log(renderReplay(result, codeVersion()))
+  if (result.serverLog !== undefined) console.log(serverLogLine(result.serverLog.counts, shortPath(result.serverLog.path)))
   return result.differences.length > 0 ? exitReplayDiffers : 0
 }
 

@@ -272,11 +272,14 @@ export const inProcessHandler = (options: {
   tracing?: boolean
   /** the simulated gateway's and bank's instances, when the caller's sweepers (or a handler after a crash) must share them */
   parties?: SimulatedParties
+  /** where the server's log lines go instead of the console (`Logger.replace`) */
+  logger?: Layer.Layer<never>
 }) => {
   const overrides = Layer.mergeAll(
     Layer.setClock(options.clock), Layer.setRandom(options.random),
     options.scheduler ? Layer.setScheduler(options.scheduler) : Layer.empty,
-    options.tracing === false ? Layer.setTracerEnabled(false) : Layer.empty
+    options.tracing === false ? Layer.setTracerEnabled(false) : Layer.empty,
+    options.logger ?? Layer.empty
   )
   // no wall-clock request timeout: in virtual time the simulated clock decides how long a request takes
   const layer = appLayer({ ...options.settings, requestTimeoutMs: 0 }, options.store, options.parties).pipe(

@@ -1,21 +1,31 @@
 /**
  * The progress display while a run is under way, in the manner of k6's: on a terminal one status block
- * redrawn in place (counts, rate, p99 so far, elapsed and remaining time, a bar); anywhere else (a CI
- * log, a pipe) one plain line per update, so the log reads top to bottom.
+ * redrawn in place (a bar of passengers done, counts, rate, p99 so far, elapsed and remaining time); anywhere
+ * else (a CI log, a pipe) one plain line per update, so the log reads top to bottom. It is drawn by wall time,
+ * whatever the virtual clock does: a busy virtual minute takes most of a run's wall time.
  */
 import * as hdr from "hdr-histogram-js"
+import { CountsTally } from "../simulator/Metrics.js"
+import type { RunProgress } from "../simulator/Progress.js"
 import { formatClock, formatDuration, formatMs } from "./format.js"
 
 export interface ProgressSnapshot {
   readonly elapsedVirtualMs: number
   readonly totalVirtualMs: number
   readonly wallMs: number
+  /** passengers of the run in all, and whose journeys have started (arrived) and are over (finished) */
+  readonly passengers: number
   readonly arrived: number
+  readonly finished: number
   readonly held: number
   readonly paid: number
   readonly issued: number
   readonly admitted: number
   readonly errors: number
+  /** remaining wall time at the recent pace of work (`workDone`); absent (shown as unknown) while there is none */
+  readonly remainingWallMs?: number
+  /** the run is over: 100 % whatever the counts */
+  readonly done?: boolean
   /** time of day the scenario starts, ms since midnight (08:00 → 28_800_000); without it the clock shows elapsed time */
   readonly startClockMs?: number
   /** payment→issuance p99 of the tickets issued so far; absent when the caller does not track it */
@@ -24,11 +34,18 @@ export interface ProgressSnapshot {
 
 const millisecondsPerDay = 86_400_000
 
-const percentDone = (elapsedMs: number, totalMs: number): number => {
-  // A run with no length is complete as soon as it starts.
-  if (!(totalMs > 0)) return 100
-  const percent = Math.floor((elapsedMs / totalMs) * 100)
-  return Number.isFinite(percent) ? Math.min(100, Math.max(0, percent)) : 0
+/**
+ * The work of a run, in passengers: one counts half done when it arrives and done when its journey is over. A buyer's
+ * journey ends at the gate, hours of virtual time after the rush: counted by journeys over alone, the rush that takes
+ * most of a run's wall time would read as a few percent.
+ */
+export const workDone = (progress: Pick<ProgressSnapshot, "arrived" | "finished">): number => (progress.arrived + progress.finished) / 2
+
+/** The share of the run's work done, floored and below 100 until the run is over. */
+const percentDone = (progress: ProgressSnapshot): number => {
+  if (progress.done === true || !(progress.passengers > 0)) return 100
+  const percent = Math.floor((workDone(progress) / progress.passengers) * 100)
+  return Number.isFinite(percent) ? Math.min(99, Math.max(0, percent)) : 0
 }
 
 const virtualClock = (elapsedMs: number, startClockMs: number | undefined): string => {
@@ -41,15 +58,19 @@ const virtualClock = (elapsedMs: number, startClockMs: number | undefined): stri
 
 const count = (value: number): string => (Number.isFinite(value) ? String(Math.trunc(value)) : "?")
 
+const remaining = (progress: ProgressSnapshot): string =>
+  progress.done === true ? "0.0 s" : progress.remainingWallMs === undefined ? "?" : `~${formatDuration(progress.remainingWallMs)}`
+
 /** The plain line: for logs and pipes, where a redraw would print escape codes. */
 export const formatProgress = (progress: ProgressSnapshot): string => {
-  const percent = String(percentDone(progress.elapsedVirtualMs, progress.totalVirtualMs)).padStart(3, " ")
+  const percent = String(percentDone(progress)).padStart(3, " ")
   const wallSeconds = Number.isFinite(progress.wallMs) ? (progress.wallMs / 1_000).toFixed(1) : "?"
   return `[${percent}%] ${virtualClock(progress.elapsedVirtualMs, progress.startClockMs)} virt` +
-    `  arrived ${count(progress.arrived)}  held ${count(progress.held)}  paid ${count(progress.paid)}` +
+    `  done ${count(progress.finished)}/${count(progress.passengers)}  arrived ${count(progress.arrived)}` +
+    `  held ${count(progress.held)}  paid ${count(progress.paid)}` +
     `  issued ${count(progress.issued)}  admitted ${count(progress.admitted)}  errors ${count(progress.errors)}` +
     (progress.paymentToIssuanceP99Ms === undefined || progress.issued === 0 ? "" : `  p99 ${formatMs(progress.paymentToIssuanceP99Ms)}ms`) +
-    `  (${wallSeconds}s wall)`
+    `  (${wallSeconds}s wall, ${remaining(progress)} left)`
 }
 
 /** redraws on a terminal: often enough to look live, rarely enough to cost nothing */
@@ -75,26 +96,19 @@ export interface BlockContext {
   readonly columns: number
 }
 
-/** Remaining wall time, extrapolated from the pace so far (virtual time per wall second). */
-const remainingWallMs = (progress: ProgressSnapshot): number => {
-  const remainingVirtualMs = Math.max(0, progress.totalVirtualMs - progress.elapsedVirtualMs)
-  return progress.elapsedVirtualMs > 0 ? (remainingVirtualMs / progress.elapsedVirtualMs) * progress.wallMs : NaN
-}
-
 /** The status block, one string per terminal line, each cut to the terminal's width so none wraps. */
 export const formatProgressBlock = (progress: ProgressSnapshot, context: BlockContext): Array<string> => {
-  const percent = percentDone(progress.elapsedVirtualMs, progress.totalVirtualMs)
+  const percent = percentDone(progress)
   const barWidth = Math.max(minBarWidthColumns, Math.min(maxBarWidthColumns, context.columns - 30))
   const previous = context.previous
   const recentIssued = previous === undefined ? progress.issued : progress.issued - previous.issued
   const recentVirtualMs = previous === undefined ? progress.elapsedVirtualMs : progress.elapsedVirtualMs - previous.elapsedVirtualMs
-  const remainingVirtualMs = Math.max(0, progress.totalVirtualMs - progress.elapsedVirtualMs)
   const p99 = progress.paymentToIssuanceP99Ms
   const lines = [
     `chunyun ${bar(percent, barWidth)} ${String(percent).padStart(3, " ")}%  ${virtualClock(progress.elapsedVirtualMs, progress.startClockMs)} virt`,
-    `  elapsed   ${formatDuration(Math.max(0, progress.elapsedVirtualMs))} virt, ${formatDuration(progress.wallMs)} wall` +
-      `   remaining ${formatDuration(remainingVirtualMs)} virt, ~${formatDuration(remainingWallMs(progress))} wall`,
-    `  arrived ${count(progress.arrived)}  held ${count(progress.held)}  paid ${count(progress.paid)}` +
+    `  passengers ${count(progress.finished)} done of ${count(progress.passengers)}, ${count(progress.arrived)} arrived` +
+      `   elapsed ${formatDuration(progress.wallMs)} wall, remaining ${remaining(progress)} wall`,
+    `  held ${count(progress.held)}  paid ${count(progress.paid)}` +
       `  issued ${count(progress.issued)}  admitted ${count(progress.admitted)}  errors ${count(progress.errors)}`,
     `  rate      ${perSecond(recentIssued, recentVirtualMs)} issued/s virt now, ${perSecond(progress.issued, progress.wallMs)}/s wall overall` +
       `   p99 payment→issuance ${p99 === undefined || progress.issued === 0 ? "–" : `${formatMs(p99)} ms`}`
@@ -163,5 +177,66 @@ export const paymentToIssuanceTracker = () => {
       }
       return histogram.totalCount === 0 ? 0 : histogram.getValueAtPercentile(99)
     }
+  }
+}
+
+/** how far back (wall ms) the pace of work is measured for the remaining time */
+export const paceWindowMs = 20_000
+
+/**
+ * The wall time the work not yet done takes at the pace of the last `paceWindowMs` (`workDone`, in passengers): fed
+ * each drawing's wall time and work. Undefined while no work was done in the window: a pace of nothing is no estimate.
+ */
+export const remainingAtPace = () => {
+  const samples: Array<{ readonly wallMs: number; readonly done: number }> = []
+  return (wallMs: number, done: number, total: number): number | undefined => {
+    samples.push({ wallMs, done })
+    while (samples.length > 2 && samples[1]!.wallMs <= wallMs - paceWindowMs) samples.shift()
+    const oldest = samples[0]!
+    const perWallMs = wallMs > oldest.wallMs ? (done - oldest.done) / (wallMs - oldest.wallMs) : 0
+    return perWallMs > 0 ? Math.max(0, total - done) / perWallMs : undefined
+  }
+}
+
+export interface ProgressReporterOptions {
+  readonly stream: ProgressStream
+  /** the scenario's start and end on its clock */
+  readonly startMs: number
+  readonly endMs: number
+  /** time of day of `startMs`, ms since midnight */
+  readonly startClockMs?: number
+  /** the wall clock in ms (`performance.now` in the command; a test drives its own) */
+  readonly wallNowMs: () => number
+}
+
+/**
+ * What the command calls with a run's progress (simulator/Progress.ts): throttled to the display's pace by the wall
+ * clock, counting every journey kind as the report does (simulator/Metrics.ts `CountsTally`), reading only the events
+ * added since the last drawing. `final`: the run has ended; drawn whatever the interval, so the totals are the report's.
+ */
+export const progressReporter = (options: ProgressReporterOptions) => {
+  const display = progressDisplay(options.stream)
+  const wallStartMs = options.wallNowMs()
+  const counts = new CountsTally()
+  const paymentToIssuance = paymentToIssuanceTracker()
+  const remainingWallMs = remainingAtPace()
+  remainingWallMs(0, 0, 0)
+  let lastDrawnWallMs: number | undefined
+  return (progress: RunProgress, final = false): void => {
+    const wallMs = options.wallNowMs() - wallStartMs
+    if (!final && lastDrawnWallMs !== undefined && wallMs - lastDrawnWallMs < display.intervalMs) return
+    lastDrawnWallMs = wallMs
+    counts.readNew(progress.history.events)
+    const passengers = progress.passengers
+    const expected = Math.max(0, passengers.expected - passengers.notStarted - counts.dropped)
+    const remaining = remainingWallMs(wallMs, workDone(passengers), expected)
+    display.update({
+      elapsedVirtualMs: progress.nowMs - options.startMs, totalVirtualMs: options.endMs - options.startMs, wallMs,
+      passengers: expected, arrived: passengers.arrived, finished: passengers.finished,
+      held: counts.held, paid: counts.paid, issued: counts.issued, admitted: counts.admitted, errors: counts.requests.errors,
+      ...(remaining === undefined ? {} : { remainingWallMs: remaining }), ...(final ? { done: true } : {}),
+      ...(options.startClockMs === undefined ? {} : { startClockMs: options.startClockMs }),
+      paymentToIssuanceP99Ms: paymentToIssuance.p99(progress.history.events)
+    })
   }
 }

@@ -11,6 +11,7 @@ import { buildReport } from "./Report.js"
 import { smallScenario, smallSeatCount } from "./testing/smallScenario.js"
 import { runVirtual } from "./Virtual.js"
 import type { RunOutcome } from "./Virtual.js"
+import type { RunProgress } from "./Progress.js"
 
 const seed = 7
 const otherSeed = 8
@@ -27,10 +28,24 @@ describe("virtual runs are reproducible", () => {
   let first: RunOutcome
   let second: RunOutcome
   let other: RunOutcome
+  let watched: RunOutcome
+  const offered: Array<RunProgress> = []
   before(async () => {
     first = await runVirtual(smallScenario, seed)
     second = await runVirtual(smallScenario, seed)
     other = await runVirtual(smallScenario, otherSeed)
+    watched = await runVirtual(smallScenario, seed, (progress) => { offered.push(progress) })
+  })
+
+  test("a progress display reads the run and changes nothing in it: the same trace with one as without", () => {
+    assert.equal(watched.history.traceHash(), first.history.traceHash())
+    assert.equal(watched.endMs, first.endMs)
+    // how many times it was offered depends on the machine's speed; each offer read the run's own state
+    assert.ok(offered.every((progress) => progress.history === watched.history && progress.passengers === watched.passengers))
+    // every passenger's journey started and ended, counted outside the simulation
+    assert.equal(watched.passengers.arrived, smallScenario.passengers.count - watched.arrivalsCut)
+    assert.equal(watched.passengers.finished, watched.passengers.arrived)
+    assert.equal(first.passengers.finished, watched.passengers.finished)
   })
 
   test("the same seed twice: identical trace hash and identical history lines", () => {

@@ -49,6 +49,9 @@ test("orders paid: a purchase's pay is one order, a group order one per ticket (
   assert.equal(countsOf(history, 48).ordersPaid, 48)
   const series = throughputOf(history, 0, 10_000).series
   assert.equal(series.reduce((sum, point) => sum + point.paid, 0), 48)
+  // a group order holds its orders in the same request that pays them: held as many as paid, in the counts and the series
+  assert.equal(countsOf(history, 48).ordersHeld, 47)
+  assert.equal(series.reduce((sum, point) => sum + point.held, 0), 47)
 })
 
 test("the gates' summary counts the codes a camera could not read, the phones' enlargements, and what came of them", () => {

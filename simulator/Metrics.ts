@@ -212,23 +212,57 @@ const paymentToIssuanceOf = (event: HistoryEvent) => Number(event.detail?.paymen
 const ordersPaidBy = (event: HistoryEvent) =>
   ok("pay")(event) || ok("pay-remote")(event) || ok("gateway-captured")(event) ? 1 : ok("group-order")(event) ? Number(event.detail?.tickets ?? 0) : 0
 
+/** Orders an event held: a hold one (`isHeld`), a group order one per ticket (its orders are held and paid in one request). */
+const ordersHeldBy = (event: HistoryEvent) => isHeld(event) ? 1 : ok("group-order")(event) ? Number(event.detail?.tickets ?? 0) : 0
+
 /** a passenger who gave up for one of these found nothing left: at search, at the hold, or on the seat map */
 const soldOutReasons: ReadonlyArray<string> = ["no seats at search", "SoldOut", "NoSeatOnMap"]
 
+/**
+ * The run's counts over every journey kind, read from the history's events as they are recorded: `readNew` takes only
+ * the events added since its last call. The progress display reads it during a run and the report's counts at its
+ * end, so the two count alike.
+ */
+export class CountsTally {
+  private readEvents = 0
+  readonly requests = new RequestTally({ latency: false })
+  held = 0
+  paid = 0
+  issued = 0
+  admitted = 0
+  soldOut = 0
+  /** iterations a load executor did not start (`maxVus` busy) */
+  dropped = 0
+
+  record(event: HistoryEvent): void {
+    this.requests.record(event)
+    this.held += ordersHeldBy(event)
+    this.paid += ordersPaidBy(event)
+    if (ok("ticket-received")(event)) this.issued++
+    else if (ok("scan")(event)) this.admitted++
+    else if (event.kind === "gave-up" && soldOutReasons.includes(event.outcome)) this.soldOut++
+    else if (event.kind === "dropped-iteration") this.dropped++
+  }
+
+  readNew(events: ReadonlyArray<HistoryEvent>): this {
+    for (; this.readEvents < events.length; this.readEvents++) this.record(events[this.readEvents]!)
+    return this
+  }
+}
+
 export const countsOf = (history: History, passengers: number): Report["counts"] => {
-  const events = history.events
-  const requests = new RequestTally({ latency: false }).readNew(events)
+  const counts = new CountsTally().readNew(history.events)
   return {
     passengers,
-    requests: requests.requests,
-    ordersHeld: events.filter(isHeld).length,
-    ordersPaid: events.reduce((sum, event) => sum + ordersPaidBy(event), 0),
-    ticketsIssued: events.filter(ok("ticket-received")).length,
-    admitted: events.filter(ok("scan")).length,
+    requests: counts.requests.requests,
+    ordersHeld: counts.held,
+    ordersPaid: counts.paid,
+    ticketsIssued: counts.issued,
+    admitted: counts.admitted,
     refunds: 0,
-    soldOut: events.filter((event) => event.kind === "gave-up" && soldOutReasons.includes(event.outcome)).length,
-    errors: requests.errors,
-    errorsByTag: requests.errorsByTag()
+    soldOut: counts.soldOut,
+    errors: counts.requests.errors,
+    errorsByTag: counts.requests.errorsByTag()
   }
 }
 
@@ -251,10 +285,9 @@ export const throughputOf = (history: History, fromMs: number, toMs: number): Re
   for (const event of history.events) {
     if (event.atMs < fromMs || event.atMs >= toMs) continue
     const bucket = buckets[Math.min(bucketCount - 1, Math.floor((event.atMs - fromMs) / bucketMs))]!
-    const paid = ordersPaidBy(event)
-    if (isHeld(event)) bucket.held++
-    else if (paid > 0) bucket.paid += paid
-    else if (ok("ticket-received")(event)) { bucket.issued++; bucket.latencies.push(paymentToIssuanceOf(event)) }
+    bucket.held += ordersHeldBy(event)
+    bucket.paid += ordersPaidBy(event)
+    if (ok("ticket-received")(event)) { bucket.issued++; bucket.latencies.push(paymentToIssuanceOf(event)) }
     else if (ok("scan")(event)) bucket.admitted++
     else if (isRequestError(event)) bucket.errors++
   }

@@ -25,6 +25,8 @@ import { driveLoad, passengersInOrder } from "./Load.js"
 import { arrivalsBeforeEnd, arrivalsEndMs, population, scenarioEndMs } from "./Population.js"
 import { RealTimeline } from "./RealTimeline.js"
 import { prepareRun } from "./Journeys.js"
+import { PassengerProgress, pollProgress } from "./Progress.js"
+import type { RunProgress } from "./Progress.js"
 import type { RunOptions, RunOutcome } from "./Virtual.js"
 
 /**
@@ -65,10 +67,11 @@ export const serveCommandLine = (cliEntry: string, args: ReadonlyArray<string>, 
 /**
  * Start `chunyun serve` as a child process and wait for its "listening" line. The server is given `secrets` in its
  * environment (never on its command line, which other users can read): fresh ones unless the caller restarts a
- * server that must keep its key.
+ * server that must keep its key. `onOutput` is given all the process prints on stdout (its log lines), from its first line.
  */
 export const startServerProcess = (
-  cliEntry: string, args: ReadonlyArray<string>, nodeArgs: ReadonlyArray<string> = [], secrets: ServeSecrets = generateServeSecrets()
+  cliEntry: string, args: ReadonlyArray<string>, nodeArgs: ReadonlyArray<string> = [], secrets: ServeSecrets = generateServeSecrets(),
+  onOutput?: (text: string) => void
 ): Promise<ServerProcess> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, serveCommandLine(cliEntry, args, nodeArgs), {
@@ -84,6 +87,11 @@ export const startServerProcess = (
       if (!match) return
       clearTimeout(timer)
       stdout.removeAllListeners("data")
+      // the server's log lines (Effect's default logger prints to stdout) go to the caller, or nowhere
+      if (onOutput !== undefined) {
+        onOutput(buffered)
+        stdout.on("data", (more: Buffer) => onOutput(more.toString()))
+      }
       stdout.resume()
       resolve({
         baseUrl: match[1]!,
@@ -148,7 +156,6 @@ export const serverDesignArgs = (scenario: Scenario, options: RunOptions = {}): 
   "--store-max-connections", String(scenario.server.storeMaxConnections)
 ]
 
-export const progressIntervalMs = 1_000
 
 export interface RealRunOptions extends RunOptions {
   /** a PostgreSQL URL to serve from (an empty database or schema); default a fresh SQLite file */
@@ -168,7 +175,7 @@ const runStore = (options: RealRunOptions, workDir: string) => {
 
 export const runReal = async (
   scenario: Scenario, seed: number, cliEntry: string, timeScale: number,
-  onProgress?: (snapshot: { nowMs: number; history: History }) => void,
+  onProgress?: (progress: RunProgress) => void,
   options: RealRunOptions = {}
 ): Promise<RunOutcome & { dropped: number }> => {
   const workDir = mkdtempSync(join(tmpdir(), "chunyun-real-"))
@@ -181,14 +188,15 @@ export const runReal = async (
   ]
   // one pair of secrets for the run: a server restarted after a crash keeps the key the journeys hold
   const secrets = generateServeSecrets()
-  let server = await startServerProcess(cliEntry, serverArgs(0, startMs), [], secrets)
+  const serverOutput = options.serverLog === undefined ? undefined : (text: string) => options.serverLog!.writeOutput(text)
+  let server = await startServerProcess(cliEntry, serverArgs(0, startMs), [], secrets, serverOutput)
   const port = Number(new URL(server.baseUrl).port)
   const timeline = new RealTimeline(startMs, timeScale, (offsetMs) => server.advanceClock(offsetMs))
   /** the server-crash fault: SIGKILL at the window's start; the same command on the same port and database at its end */
   const crash = {
     start: () => Effect.promise(() => server.kill()),
     end: () => Effect.promise(async () => {
-      server = await startServerProcess(cliEntry, serverArgs(port, timeline.nowMs() - timeline.jumpedMs), [], secrets)
+      server = await startServerProcess(cliEntry, serverArgs(port, timeline.nowMs() - timeline.jumpedMs), [], secrets, serverOutput)
       await server.advanceClock(timeline.jumpedMs)
     })
   }
@@ -197,7 +205,14 @@ export const runReal = async (
   const history = new History(scenarioNow)
   let dropped = 0
   let arrivalsCut = 0
-  const progress = onProgress && setInterval(() => onProgress({ nowMs: timeline.nowMs(), history }), progressIntervalMs)
+  const passengers = new PassengerProgress(scenario.passengers.count)
+  const stopProgress = pollProgress(onProgress, () => ({ nowMs: timeline.nowMs(), history, passengers }))
+  /** a passenger's journey as an actor on the timeline, its start and end counted for the progress display */
+  const passengerActor = (journey: Effect.Effect<void>) => Effect.map(Effect.forkDaemon(timeline.actor(journey)), (fiber) => {
+    passengers.watch.started()
+    fiber.addObserver(passengers.watch.ended)
+    return fiber
+  })
   const devices = ManagedRuntime.make(NodeHttpClient.layerUndici)
   try {
     const program = Effect.gen(function* () {
@@ -212,20 +227,21 @@ export const runReal = async (
         const outcome = yield* driveLoad(scenario.load, Date.parse(scenario.onSaleAt), passengersInOrder(arrivals),
           (passenger, afterPurchase) => run.start(byIndex.get(passenger.index)!, afterPurchase),
           // the journey inherits the driver's mark of its intended start (RealTimeline.sleep)
-          { history, sleepScenario, scenarioNowMs: scenarioNow, start: (journey) => Effect.map(Effect.forkDaemon(timeline.actor(journey)), (fiber) => { fibers.push(fiber) }),
-            endAtMs: arrivalsEndMs(scenario), onCut: () => { arrivalsCut++ } })
+          { history, sleepScenario, scenarioNowMs: scenarioNow, start: (journey) => Effect.map(passengerActor(journey), (fiber) => { fibers.push(fiber) }),
+            endAtMs: arrivalsEndMs(scenario), onCut: () => { arrivalsCut++; passengers.notStarted++ } })
         dropped = outcome.dropped
         return fibers
       }
       const coming = arrivalsBeforeEnd(scenario, arrivals)
       arrivalsCut = coming.cut
+      passengers.notStarted += coming.cut
       let inFlight = 0
       for (const arrival of coming.arriving) {
         yield* sleepScenario(arrival.arrivalAtMs - (yield* scenarioNow))
-        if (inFlight >= scenario.real.maxPassengersInFlight) { dropped++; continue }
+        if (inFlight >= scenario.real.maxPassengersInFlight) { dropped++; passengers.notStarted++; continue }
         inFlight++
         const journey = run.start(arrival, Effect.sync(() => { inFlight-- }))
-        fibers.push(yield* Effect.forkDaemon(timeline.actor(journey)))
+        fibers.push(yield* passengerActor(journey))
       }
       return fibers
     })
@@ -236,9 +252,9 @@ export const runReal = async (
     const auditStore = ManagedRuntime.make(store.layer)
     const invariants = await auditStore.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql))))
     await auditStore.dispose()
-    return { history, invariants, startMs, endMs, dropped, arrivalsCut }
+    return { history, invariants, startMs, endMs, dropped, arrivalsCut, passengers }
   } finally {
-    clearInterval(progress)
+    stopProgress()
     await server.stop().catch(() => undefined)
     await devices.dispose()
     rmSync(workDir, { recursive: true, force: true })

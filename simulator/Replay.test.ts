@@ -30,6 +30,8 @@ let directory: string
 let historyFile: string
 let same: ReplayResult
 let changed: ReplayResult
+let progressHeader: ReplayResult["header"] | undefined
+const shown: Array<{ final: boolean; nowMs: number; finished: number }> = []
 
 before(async () => {
   directory = mkdtempSync(join(tmpdir(), "chunyun-replay-"))
@@ -38,7 +40,13 @@ before(async () => {
   writeFileSync(historyFile, historyFileText({
     scenarioFile: "simulator/testing/smallScenario.ts", scenario, seed, mode: "virtual", options: { inventory: "conditional", unsafe: false }, codeVersion: "test"
   }, outcome.history))
-  same = await replayHistory(historyFile)
+  same = await replayHistory(historyFile, {
+    serverLogPath: join(directory, "server-replay.log"),
+    progress: (header) => {
+      progressHeader = header
+      return (progress, final = false) => { shown.push({ final, nowMs: progress.nowMs, finished: progress.passengers.finished }) }
+    }
+  })
   changed = await replayHistory(historyFile, { runOptions: { testServerSettings: { holdTtlMs: shortHoldTtlMs } } })
 })
 after(() => rmSync(directory, { recursive: true, force: true }))
@@ -49,6 +57,17 @@ describe("chunyun replay", () => {
     assert.equal(same.nowTraceHash, same.header.traceHash)
     assert.ok(same.compared >= replayPassengerCount, `${same.compared} actors compared`)
     assert.match(renderReplay(same, "test"), /\n0 of \d+ actors differ\n$/)
+  })
+
+  test("the replay shows its progress as a run does, made from the recording's header, and ends on the final state", () => {
+    assert.equal(progressHeader?.scenario.name, scenario.name)
+    assert.equal(progressHeader?.seed, seed)
+    // offers during the run depend on the machine's speed; the last is the final one, every passenger done
+    assert.deepEqual(shown.at(-1), { final: true, nowMs: Math.max(...shown.map((offer) => offer.nowMs)), finished: replayPassengerCount })
+    assert.equal(shown.filter((offer) => offer.final).length, 1)
+    // the replay's server logged to its own file, which is there whatever it holds
+    assert.equal(same.serverLog?.path, join(directory, "server-replay.log"))
+    assert.equal(readFileSync(same.serverLog.path, "utf8").split("\n").filter((line) => line !== "").length, same.serverLog.counts.lines)
   })
 
   test("a shorter hold TTL on the server: the phones whose payment now finds the hold expired are named, recorded vs now", () => {

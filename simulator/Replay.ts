@@ -16,10 +16,15 @@ import { formatEvent } from "./audits/Witness.js"
 import type { History, HistoryEvent } from "./History.js"
 import { runVirtual } from "./Virtual.js"
 import type { RunOptions } from "./Virtual.js"
+import type { RunProgress } from "./Progress.js"
+import { ServerLog } from "./ServerLog.js"
+import type { ServerLogCounts } from "./ServerLog.js"
 
 export const historyFormat = "chunyun-history"
 export const historyFormatVersion = 1
 export const historyFileName = "history.jsonl"
+/** where `chunyun replay` writes its server's log: beside the history it replays */
+export const replayServerLogFileName = "server-replay.log"
 
 export const HistoryHeader = Schema.Struct({
   format: Schema.Literal(historyFormat),
@@ -163,24 +168,37 @@ export interface ReplayResult {
   readonly compared: number
   readonly differences: ReadonlyArray<ActorDifference>
   readonly brokenInvariants: ReadonlyArray<InvariantResult>
+  /** the file the replay's server logged to, and its lines by level */
+  readonly serverLog?: { readonly path: string; readonly counts: ServerLogCounts }
 }
+
+/** A progress display for the replay of a recording, made once its header is read; `final` when the run is over. */
+export type ReplayProgress = (header: HistoryHeader) => (progress: RunProgress, final?: boolean) => void
 
 /**
  * Re-drive a recorded session: the header's scenario and seed, in virtual mode, on the current code.
- * `actors` narrows the comparison (each must appear in the file); `runOptions` is for tests that change the server.
+ * `actors` narrows the comparison (each must appear in the file); `runOptions` is for tests that change the server;
+ * `progress` is shown the run as it goes, as `chunyun run` shows its own; the server's log lines go to `serverLogPath`
+ * (else to the console).
  */
 export const replayHistory = async (
-  file: string, options: { actors?: ReadonlyArray<string>; runOptions?: RunOptions } = {}
+  file: string, options: { actors?: ReadonlyArray<string>; runOptions?: RunOptions; progress?: ReplayProgress; serverLogPath?: string } = {}
 ): Promise<ReplayResult> => {
   const { header, events } = readHistoryFile(file)
   const known = new Set(events.map((event) => event.actor))
   const missing = (options.actors ?? []).filter((actor) => !known.has(actor))
   if (missing.length > 0) throw new HistoryFileError(`${file}: no events of ${missing.join(", ")} in this history`)
-  const outcome = await runVirtual(header.scenario, header.seed, undefined, { allowUnsafeInventory: header.options.unsafe, ...options.runOptions })
+  const onProgress = options.progress?.(header)
+  const serverLog = options.serverLogPath === undefined ? undefined : new ServerLog(options.serverLogPath)
+  const outcome = await runVirtual(header.scenario, header.seed, onProgress, {
+    allowUnsafeInventory: header.options.unsafe, ...(serverLog === undefined ? {} : { serverLog }), ...options.runOptions
+  }).finally(() => serverLog?.close())
+  onProgress?.({ nowMs: outcome.endMs, history: outcome.history, passengers: outcome.passengers }, true)
   const { compared, differences } = compareSessions(events, outcome.history.events, options.actors)
   return {
     file, header, recordedEvents: events.length, nowEvents: outcome.history.events.length, nowTraceHash: outcome.history.traceHash(),
-    nowHistory: outcome.history, compared, differences, brokenInvariants: outcome.invariants.filter((invariant) => invariant.violations !== 0)
+    nowHistory: outcome.history, compared, differences, brokenInvariants: outcome.invariants.filter((invariant) => invariant.violations !== 0),
+    ...(serverLog === undefined ? {} : { serverLog: { path: serverLog.path, counts: serverLog.counts() } })
   }
 }
 

@@ -25,13 +25,12 @@ import { History } from "./History.js"
 import { driveLoad, passengersInOrder } from "./Load.js"
 import { arrivalsBeforeEnd, arrivalsEndMs, population, scenarioEndMs } from "./Population.js"
 import { prepareRun } from "./Journeys.js"
+import { PassengerProgress, pollProgress } from "./Progress.js"
+import { serverLoggerLayer } from "./ServerLog.js"
+import type { ServerLog } from "./ServerLog.js"
+import type { RunProgress } from "./Progress.js"
 import { simulatedNetworkDelay } from "./Setup.js"
 import { InProcessRequest, VirtualClock } from "./VirtualClock.js"
-
-export interface ProgressSnapshot {
-  readonly nowMs: number
-  readonly history: History
-}
 
 export interface RunOutcome {
   readonly history: History
@@ -40,6 +39,8 @@ export interface RunOutcome {
   readonly endMs: number
   /** passengers who did not come because they were due at or after the scenario's endAt (Population.ts) */
   readonly arrivalsCut: number
+  /** whose journeys started and ended, as the progress display counted them */
+  readonly passengers: PassengerProgress
 }
 
 /** the longest an idle sweeper waits in virtual mode */
@@ -53,6 +54,8 @@ export interface RunOptions {
    * command line: a scenario file and its seed alone must say what a run did.
    */
   readonly testServerSettings?: Partial<ServerSettings>
+  /** where the server's log lines go (a file beside the report) instead of the console */
+  readonly serverLog?: ServerLog
 }
 
 /**
@@ -115,10 +118,13 @@ export class VirtualServer {
  * parties outside the server, so one instance of each serves the first handler, every handler after a crash,
  * and the sweepers: a card payment a crash cut off is given back by the sweeper at the bank that authorised it.
  */
-export const virtualServer = async (settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient | SqliteDatabase>, clock: VirtualClock, random: Random.Random) => {
+export const virtualServer = async (
+  settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient | SqliteDatabase>, clock: VirtualClock, random: Random.Random,
+  logger: Layer.Layer<never> = Layer.empty
+) => {
   // nobody reads spans in a virtual run; creating one per request and service call costs wall time
   const timeOverrides = Layer.mergeAll(
-    Layer.setClock(clock.clock), Layer.setRandom(random), Layer.setScheduler(clock.scheduler), Layer.setTracerEnabled(false)
+    Layer.setClock(clock.clock), Layer.setRandom(random), Layer.setScheduler(clock.scheduler), Layer.setTracerEnabled(false), logger
   )
   const parties = ManagedRuntime.make(Layer.merge(SimulatedGateway.Default, SimulatedBank.Default).pipe(Layer.provide(ServerConfig.layer(settings))))
   const shared: SimulatedParties = {
@@ -126,7 +132,7 @@ export const virtualServer = async (settings: Partial<ServerSettings>, store: La
     bank: Layer.succeed(SimulatedBank, await parties.runPromise(SimulatedBank))
   }
   const web = new VirtualServer(() =>
-    inProcessHandler({ settings, store, clock: clock.clock, random, scheduler: clock.scheduler, tracing: false, parties: shared }))
+    inProcessHandler({ settings, store, clock: clock.clock, random, scheduler: clock.scheduler, tracing: false, parties: shared, logger }))
   const services = ManagedRuntime.make(servicesLayer(shared).pipe(
     Layer.provide(store), Layer.provide(ServerConfig.layer(settings)), Layer.provide(timeOverrides), Layer.merge(timeOverrides)
   ))
@@ -183,7 +189,7 @@ export const virtualModeRefusal = (scenario: Scenario): string | undefined =>
   scenario.server.batching === "group-commit" ? "group commit of holds needs real mode (requests overlap only there)" : undefined
 
 export const runVirtual = async (
-  scenario: Scenario, seed: number, onProgress?: (snapshot: ProgressSnapshot) => void, options: RunOptions = {}
+  scenario: Scenario, seed: number, onProgress?: (progress: RunProgress) => void, options: RunOptions = {}
 ): Promise<RunOutcome> => {
   const refusal = virtualModeRefusal(scenario)
   if (refusal !== undefined) throw new Error(refusal)
@@ -194,12 +200,13 @@ export const runVirtual = async (
   const settings = settingsOf(scenario, options)
   const effective = { ...defaultSettings, ...settings }
   const history = new History()
+  const passengers = new PassengerProgress(scenario.passengers.count)
 
   const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
   const sql = await store.runPromise(SqlClient.SqlClient)
   // the whole store (the SqlClient and, on SQLite, the connection its prepared queries run on), built once
   const storeLayer = Layer.succeedContext((await store.runtime()).context)
-  const { web: server_, services: server, parties } = await virtualServer(settings, storeLayer, clock, serverRandom)
+  const { web: server_, services: server, parties } = await virtualServer(settings, storeLayer, clock, serverRandom, serverLoggerLayer(options.serverLog))
   const fetchLayer = FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch,
     (input: string | URL | Request, init?: RequestInit) =>
       clock.trackExternal(server_.fetch(input, init)))))
@@ -241,14 +248,6 @@ export const runVirtual = async (
     clock.spawn(startMs, serverRuntime, gatewaySweep(effective.gatewayReconcileIntervalMs, endMs, (payments) => payments.reconcileGatewayCharges))
     clock.spawn(startMs, serverRuntime, gatewaySweep(effective.pendingTransferSweepIntervalMs, endMs, (payments) => payments.voidTimedOutReservations))
     clock.spawn(startMs, serverRuntime, gatewaySweep(effective.simulatedGatewayCallbackIntervalMs, endMs, (payments) => payments.deliverSimulatedCallbacks))
-    if (onProgress) {
-      clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
-        while (clock.nowMs < endMs) {
-          yield* Effect.sleep(60_000)
-          onProgress({ nowMs: clock.nowMs, history })
-        }
-      }))
-    }
     clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
       const run = yield* prepareRun(scenario, history, serverBaseUrl, effective.adminKey, {
         sleepScenario: (ms) => Effect.sleep(ms),
@@ -269,20 +268,27 @@ export const runVirtual = async (
         yield* driveLoad(scenario.load, Date.parse(scenario.onSaleAt), passengersInOrder(arrivals),
           (passenger, afterPurchase) => run.start(byIndex.get(passenger.index)!, afterPurchase),
           { history, sleepScenario: (ms) => Effect.sleep(ms), scenarioNowMs: Effect.sync(() => clock.nowMs),
-            start: (journey) => Effect.sync(() => clock.spawn(clock.nowMs, deviceRuntime, journey)), endAtMs: arrivalsEndMs(scenario), onCut: () => { arrivalsCut++ } })
+            start: (journey) => Effect.sync(() => clock.spawn(clock.nowMs, deviceRuntime, journey, passengers.watch)),
+            endAtMs: arrivalsEndMs(scenario), onCut: () => { arrivalsCut++; passengers.notStarted++ } })
         return
       }
       const coming = arrivalsBeforeEnd(scenario, arrivals)
       arrivalsCut = coming.cut
+      passengers.notStarted += coming.cut
       for (const arrival of coming.arriving) {
-        clock.spawn(arrival.arrivalAtMs, deviceRuntime, run.start(arrival, Effect.void))
+        clock.spawn(arrival.arrivalAtMs, deviceRuntime, run.start(arrival, Effect.void), passengers.watch)
       }
     }))
-    await clock.run()
+    const stopProgress = pollProgress(onProgress, () => ({ nowMs: clock.nowMs, history, passengers }))
+    try {
+      await clock.run()
+    } finally {
+      stopProgress()
+    }
     // the hold sweeper's last pass is at most its longest idle wait before the end: holds due before that are released
     const auditOptions = { endMs: Math.min(clock.nowMs, endMs), holdReleaseGraceMs: maxIdleSweepIntervalMs + effective.holdSweepIntervalMs }
     const invariants = await store.runPromise(audit(history, auditOptions).pipe(Effect.provideService(SqlClient.SqlClient, sql)))
-    return { history, invariants, startMs, endMs: clock.nowMs, arrivalsCut }
+    return { history, invariants, startMs, endMs: clock.nowMs, arrivalsCut, passengers }
   } finally {
     await devices.dispose()
     await server_.dispose()

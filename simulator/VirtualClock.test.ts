@@ -362,10 +362,10 @@ describe("interrupted sleeps", () => {
 /** the exit code of simulator/testing/stalledClock.ts when the clock failed with ClockStalled */
 const stalledExitCode = 3
 
-/** `simulator/testing/stalledClock.ts <kind>` in a process of its own: its exit code and what it printed */
-const runStalledClock = (kind: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> =>
+/** `simulator/testing/stalledClock.ts <kind> [progress]` in a process of its own: its exit code and what it printed */
+const runStalledClock = (...args: ReadonlyArray<string>): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "simulator/testing/stalledClock.ts", kind], {
+    const child = spawn(process.execPath, ["--import", "tsx", "simulator/testing/stalledClock.ts", ...args], {
       cwd: dirname(dirname(fileURLToPath(import.meta.url))), timeout: 300_000, stdio: ["ignore", "pipe", "pipe"]
     })
     let output = ""
@@ -399,6 +399,13 @@ describe("a run that cannot settle", () => {
     assert.equal(result.code, stalledExitCode, result.output)
     assert.match(result.output, /^stalled: virtual clock cannot settle: at virtual time 1000010 .*the current turn never ended/m)
     assert.match(result.output, /2 actors still alive, 1 sleeping \(next due at virtual time 1000100\)/)
+  })
+
+  test("a progress display polling by wall time does not keep a stalled run alive: it fails as without one", async () => {
+    const result = await runStalledClock("semaphore", "progress")
+    assert.equal(result.code, stalledExitCode, result.output)
+    assert.match(result.output, /^stalled: virtual clock cannot settle: at virtual time 1000010 .*the current turn never ended/m)
+    assert.match(result.output, /^progress offers: \d+$/m)
   })
 
   test("an in-process request that never settles fails the run instead of spinning", async () => {

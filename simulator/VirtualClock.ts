@@ -26,6 +26,12 @@ import { Clock, Context, Duration, Effect, Exit, Option, Runtime, Scheduler } fr
  */
 export class InProcessRequest extends Context.Tag("chunyun/InProcessRequest")<InProcessRequest, true>() {}
 
+/** Told when a spawned actor starts and when it ends (`VirtualClock.spawn`). */
+export interface ActorWatch {
+  readonly started: () => void
+  readonly ended: () => void
+}
+
 interface Sleeper { readonly dueMs: number; readonly sequence: number; readonly wake: () => void; cancelled: boolean }
 
 /** Why a run cannot go on: a turn that can never end, or actors alive with nothing left to wake them. */
@@ -142,13 +148,18 @@ export class VirtualClock {
     })
   }
 
-  /** Start `actor` at virtual time `atMs`, on `runtime` (which should carry this clock). */
-  spawn<R>(atMs: number, runtime: Runtime.Runtime<R>, actor: Effect.Effect<void, unknown, R>) {
+  /**
+   * Start `actor` at virtual time `atMs`, on `runtime` (which should carry this clock). `watch` is told when the
+   * actor starts and ends, outside any fiber: an observer (progress) counts with it and never runs Effect work.
+   */
+  spawn<R>(atMs: number, runtime: Runtime.Runtime<R>, actor: Effect.Effect<void, unknown, R>, watch?: ActorWatch) {
     this.enqueue(atMs, () => {
       this.liveActors++
+      watch?.started()
       const fiber = Runtime.runFork(runtime)(actor)
       fiber.addObserver((exit) => {
         this.liveActors--
+        watch?.ended()
         if (Exit.isFailure(exit)) this.failures.push(exit.cause)
         this.yieldTurn()
       })

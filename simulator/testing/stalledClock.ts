@@ -5,8 +5,11 @@
  * with ClockStalled, `finished` and 0 when `run()` resolves.
  *   stalledClock.ts semaphore   — A holds a permit across a sleep; B, waiting for it, never ends its turn
  *   stalledClock.ts request     — an in-process request that never settles, its actor asleep
+ *   … progress                  — with a progress display polling the run by wall time, which must not hide the stall
  */
 import { Effect, Layer, ManagedRuntime } from "effect"
+import { History } from "../History.js"
+import { PassengerProgress, pollProgress } from "../Progress.js"
 import { ClockStalled, VirtualClock } from "../VirtualClock.js"
 
 /** VirtualClock.test.ts expects it */
@@ -30,11 +33,17 @@ if (process.argv[2] === "semaphore") {
   process.exit(2)
 }
 
+const history = new History()
+const passengers = new PassengerProgress(0)
+let offers = 0
+if (process.argv[3] === "progress") pollProgress(() => { offers++ }, () => ({ nowMs: clock.nowMs, history, passengers }))
+
 try {
   await clock.run()
   console.log("finished")
 } catch (error) {
   if (!(error instanceof ClockStalled)) throw error
   console.log(`stalled: ${error.message}`)
+  if (process.argv[3] === "progress") console.log(`progress offers: ${offers}`)
   process.exit(stalledExitCode)
 }
