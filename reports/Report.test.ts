@@ -22,7 +22,7 @@ test("the new fields survive JSON, and compare reads an old report against a new
   const comparison = compareReports(roundTrip(sampleReportBeforeDistributions), next, 5)
   assert.equal(comparison.regressed, false)
   assert.deepEqual(comparison.mismatches, [
-    "report versions differ: base 1, new 2 (before version 2 errors by tag counted answered calls only, not lost answers: ResponseLost is not compared)"
+    "report versions differ: base 1, new 3 (before version 2 errors by tag counted answered calls only, not lost answers: ResponseLost is not compared)"
   ])
 })
 

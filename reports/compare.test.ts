@@ -4,7 +4,7 @@ import type { CompareRow, Comparison } from "./compare.js"
 import { compareReports, defaultCompareTolerancePercent, parseTolerancePercent, relativeChangePercent } from "./compare.js"
 import { renderCompareHtml } from "./compareHtml.js"
 import { renderCompareSummary } from "./compareSummary.js"
-import { sampleFailingReport, sampleReport, sampleReportVersion1 } from "./fixture.js"
+import { sampleFailingReport, sampleReport, sampleReportVersion1, sampleReportVersion2 } from "./fixture.js"
 import type { Report } from "./Report.js"
 
 const rowOf = (comparison: Comparison, section: string, metric: string): CompareRow => {
@@ -35,7 +35,9 @@ describe("compareReports", () => {
     for (const operation of ["paymentToIssuance", "hold", "checkin"]) {
       for (const percentile of ["p50", "p90", "p99", "p999", "max"]) rowOf(comparison, `latency ${operation}`, percentile)
     }
-    rowOf(comparison, "throughput", "issuedPerSecond")
+    rowOf(comparison, "throughput", "issuedPerSecondOverWindow")
+    rowOf(comparison, "throughput", "peakIssuedPerSecond")
+    assert.equal(comparison.rows.some((compared) => compared.metric === "issuedPerSecond"), false, "two version 3 reports have no rate to the last ticket")
     for (const invariant of sampleReport.invariants) rowOf(comparison, "invariants", invariant.name)
   })
 
@@ -48,9 +50,9 @@ describe("compareReports", () => {
     const fewer = withTickets(Math.round(sampleReport.counts.ticketsIssued * 0.5))
     assert.equal(rowOf(compareReports(sampleReport, fewer), "counts", "ticketsIssued").verdict, "worse")
     assert.equal(rowOf(compareReports(fewer, sampleReport), "counts", "ticketsIssued").verdict, "better")
-    const slower: Report = { ...sampleReport, throughput: { ...sampleReport.throughput, issuedPerSecond: 1 } }
-    assert.equal(rowOf(compareReports(sampleReport, slower), "throughput", "issuedPerSecond").verdict, "worse")
-    assert.equal(rowOf(compareReports(slower, sampleReport), "throughput", "issuedPerSecond").verdict, "better")
+    const slower: Report = { ...sampleReport, throughput: { ...sampleReport.throughput, issuedPerSecondOverWindow: 1 } }
+    assert.equal(rowOf(compareReports(sampleReport, slower), "throughput", "issuedPerSecondOverWindow").verdict, "worse")
+    assert.equal(rowOf(compareReports(slower, sampleReport), "throughput", "issuedPerSecondOverWindow").verdict, "better")
   })
 
   test("direction: more errors of a tag is worse, a tag only in the new run is worse", () => {
@@ -189,13 +191,39 @@ describe("renderCompareHtml", () => {
 })
 
 describe("reports of two versions", () => {
-  test("a version 1 report against a version 2 one: lost answers, which version 1 did not count, are not a regression", () => {
+  test("a version 1 report against a current one: lost answers, which version 1 did not count, are not a regression", () => {
     const next: Report = { ...sampleReport, counts: { ...sampleReport.counts, errorsByTag: { ...sampleReport.counts.errorsByTag, ResponseLost: 30 } } }
     const comparison = compareReports(sampleReportVersion1, next)
     assert.equal(comparison.rows.some((compared) => compared.metric === "ResponseLost"), false)
     assert.equal(comparison.regressed, false)
-    assert.match(comparison.mismatches[0] ?? "", /^report versions differ: base 1, new 2 .*ResponseLost is not compared\)$/)
+    assert.match(comparison.mismatches[0] ?? "", /^report versions differ: base 1, new 3 .*ResponseLost is not compared\)$/)
     // two version 2 reports compare lost answers like any tag
     assert.equal(rowOf(compareReports(sampleReport, next), "errors", "ResponseLost").verdict, "worse")
+  })
+})
+
+describe("rates across report versions", () => {
+  test("a version 2 report against a version 3 one: each rate only one has is a row saying which report lacks it, not a crash or a regression", () => {
+    const comparison = compareReports(sampleReportVersion2, sampleReport)
+    const old = rowOf(comparison, "throughput", "issuedPerSecond")
+    assert.deepEqual([old.verdict, old.base, old.next, old.note], ["not compared", sampleReportVersion2.throughput.issuedPerSecond, NaN, "missing from the new report (version 3)"])
+    for (const metric of ["issuedPerSecondOverWindow", "peakIssuedPerSecond"]) {
+      const added = rowOf(comparison, "throughput", metric)
+      assert.deepEqual([added.verdict, added.note], ["not compared", "missing from the base report (version 2)"], metric)
+      assert.ok(Number.isNaN(added.base))
+    }
+    assert.equal(comparison.regressed, false)
+    const text = renderCompareSummary(comparison, "old.json", "new.json")
+    assert.match(text, /^\s+throughput\s+peakIssuedPerSecond\s+missing\s+29\.40\s+not compared$/m)
+    assert.match(text, /^note: missing from the base report \(version 2\): throughput issuedPerSecondOverWindow, throughput peakIssuedPerSecond$/m)
+    assert.match(text, /^note: missing from the new report \(version 3\): throughput issuedPerSecond$/m)
+    assert.match(renderCompareHtml(comparison, "old.json", "new.json"), /<tr class="missing"><td>throughput<\/td><td><code>issuedPerSecond<\/code><\/td><td class="number">4\.838<\/td><td class="number">missing<\/td>/)
+  })
+
+  test("two version 2 reports compare their rate to the last ticket as before", () => {
+    const slower: Report = { ...sampleReportVersion2, throughput: { ...sampleReportVersion2.throughput, issuedPerSecond: 1 } }
+    const comparison = compareReports(sampleReportVersion2, slower)
+    assert.equal(rowOf(comparison, "throughput", "issuedPerSecond").verdict, "worse")
+    assert.equal(comparison.rows.some((compared) => compared.verdict === "not compared"), false)
   })
 })

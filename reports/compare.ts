@@ -3,6 +3,7 @@
  * and a verdict per row. Pure (two Report values and a tolerance in, rows and a verdict out), so
  * the CLI, a CI script or a test calls the same function.
  */
+import { rateMetrics, rateOf } from "./rates.js"
 import type { LatencySummary, Report } from "./Report.js"
 import { isInvariantBroken } from "./verdict.js"
 
@@ -11,7 +12,8 @@ export const defaultCompareTolerancePercent = 5
 
 /** Latency and errors: lower is better. Throughput and tickets: higher is better. */
 export type Direction = "lowerIsBetter" | "higherIsBetter"
-export type RowVerdict = "better" | "worse" | "within noise"
+/** "not compared": the metric is missing from one report (written by a version that did not have it) */
+export type RowVerdict = "better" | "worse" | "within noise" | "not compared"
 export type RowKind = "count" | "latency" | "throughput" | "invariant"
 
 export interface CompareRow {
@@ -26,6 +28,8 @@ export interface CompareRow {
   /** (next − base) / |base| in percent; ±Infinity when the base is 0 and the new value is not */
   readonly relativeChangePercent: number
   readonly verdict: RowVerdict
+  /** why the row was judged as it was, when that is not the usual rule: a metric one report lacks */
+  readonly note?: string
 }
 
 export interface Comparison {
@@ -135,12 +139,36 @@ const mismatchesOf = (base: Report, next: Report): Array<string> => {
   return [...differing, ...versions, ...onlyIn(baseNames, nextNames, "base"), ...onlyIn(nextNames, baseNames, "new")]
 }
 
+/** a row for a metric one of the two reports lacks: shown with the value it has, judged neither way */
+const missingRow = (
+  section: string, metric: string, kind: RowKind, direction: Direction, base: number | undefined, next: number | undefined, missingFrom: "base" | "new", version: number
+): CompareRow => ({
+  section, metric, kind, direction, base: base ?? NaN, next: next ?? NaN, absoluteChange: NaN, relativeChangePercent: NaN,
+  verdict: "not compared",
+  note: `missing from the ${missingFrom} report (version ${version})`
+})
+
+/**
+ * The ticket rates either report has (reports/rates.ts). A report before version 3 has only the rate to the last
+ * ticket, a later one only the rates over the measuring window and at the peak: each is compared where both have it.
+ */
+const rateRows = (base: Report, next: Report, tolerancePercent: number): Array<CompareRow> =>
+  rateMetrics.flatMap((metric) => {
+    const [baseRate, nextRate] = [rateOf(base, metric), rateOf(next, metric)]
+    if (baseRate === undefined && nextRate === undefined) return []
+    if (baseRate === undefined || nextRate === undefined) {
+      const missingFrom = baseRate === undefined ? "base" : "new"
+      const version = (baseRate === undefined ? base : next).reportVersion ?? 1
+      return [missingRow("throughput", metric, "throughput", "higherIsBetter", baseRate, nextRate, missingFrom, version)]
+    }
+    return [row("throughput", metric, "throughput", "higherIsBetter", baseRate, nextRate, tolerancePercent)]
+  })
+
 export const compareReports = (base: Report, next: Report, tolerancePercent = defaultCompareTolerancePercent): Comparison => {
   const rows = [
     ...countRows(base, next, tolerancePercent),
     ...latencyRows(base, next, tolerancePercent),
-    row("throughput", "issuedPerSecond", "throughput", "higherIsBetter",
-      base.throughput.issuedPerSecond, next.throughput.issuedPerSecond, tolerancePercent),
+    ...rateRows(base, next, tolerancePercent),
     ...invariantRows(base, next)
   ]
   const regressions = rows.filter((compared) => compared.verdict === "worse")

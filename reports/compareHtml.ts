@@ -18,6 +18,7 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fo
 tr.worse td { background: #fde8e8; color: #b3261e; }
 tr.better td { background: #e6f4ea; color: #1e6b34; }
 tr.noise td { color: #57606a; }
+tr.missing td { color: #57606a; font-style: italic; }
 .warning { background: #fff8c5; padding: 0.3rem 0.6rem; border-radius: 4px; }
 .verdict { display: inline-block; padding: 0.2rem 0.6rem; border-radius: 4px; font-weight: 600; }
 .verdict.pass { background: #e6f4ea; color: #1e6b34; }
@@ -27,7 +28,7 @@ tr.noise td { color: #57606a; }
 // Blocks scripts and every external fetch even if some string slipped past escaping.
 const contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'"
 
-const verdictClass: Record<RowVerdict, string> = { better: "better", worse: "worse", "within noise": "noise" }
+const verdictClass: Record<RowVerdict, string> = { better: "better", worse: "worse", "within noise": "noise", "not compared": "missing" }
 
 const cell = (text: string): string => `<td>${escapeHtml(text)}</td>`
 const numberCell = (text: string): string => `<td class="number">${escapeHtml(text)}</td>`
@@ -37,7 +38,7 @@ const compareRow = (compared: CompareRow): string =>
   cell(compared.section) + `<td><code>${escapeHtml(compared.metric)}</code></td>` +
   numberCell(formatRowValue(compared, compared.base)) + numberCell(formatRowValue(compared, compared.next)) +
   numberCell(formatAbsoluteChange(compared)) + numberCell(formatRelativeChange(compared)) + cell(compared.verdict) +
-  `</tr>`
+  cell(compared.note ?? "") + `</tr>`
 
 const renderVerdict = (comparison: Comparison): string =>
   comparison.regressed
@@ -48,7 +49,7 @@ const renderVerdict = (comparison: Comparison): string =>
 const renderWarnings = (comparison: Comparison): string =>
   comparison.mismatches.map((mismatch) => `<p class="warning">warning: ${escapeHtml(mismatch)}</p>`).join("")
 
-const headers = ["section", "metric", "base", "new", "change", "change %", "verdict"]
+const headers = ["section", "metric", "base", "new", "change", "change %", "verdict", "note"]
 
 export const renderCompareHtml = (comparison: Comparison, baseName: string, nextName: string): string =>
   `<!DOCTYPE html>

@@ -6,21 +6,38 @@ import type { Comparison, CompareRow } from "./compare.js"
 import { rowName } from "./compare.js"
 import { escapeControlCharacters } from "./escape.js"
 import { formatCount, formatMs, formatTable, notANumberText } from "./format.js"
+import { formatRate } from "./rates.js"
+
+/** what a row shows for a metric one report lacks */
+export const missingValueText = "missing"
 
 export const formatRowValue = (compared: CompareRow, value: number): string =>
-  compared.kind === "latency" ? formatMs(value) : compared.kind === "throughput" ? formatCount(value, 2) : formatCount(value)
+  compared.verdict === "not compared" && Number.isNaN(value) ? missingValueText
+    : compared.kind === "latency" ? formatMs(value) : compared.kind === "throughput" ? formatRate(value) : formatCount(value)
 
 export const formatAbsoluteChange = (compared: CompareRow): string => {
+  if (compared.verdict === "not compared") return ""
   const change = compared.absoluteChange
   if (!Number.isFinite(change)) return notANumberText
   return change > 0 ? `+${formatRowValue(compared, change)}` : change < 0 ? `-${formatRowValue(compared, -change)}` : "0"
 }
 
 export const formatRelativeChange = (compared: CompareRow): string => {
+  if (compared.verdict === "not compared") return ""
   const change = compared.relativeChangePercent
   if (Number.isNaN(change)) return notANumberText
   if (!Number.isFinite(change)) return "from 0"
   return `${change > 0 ? "+" : ""}${change.toFixed(1)}%`
+}
+
+/** The rows judged otherwise than usual, grouped by why: "missing from the base report (version 2): throughput peakIssuedPerSecond, …". */
+export const notesOf = (comparison: Comparison): Array<string> => {
+  const rowsByNote = new Map<string, Array<string>>()
+  for (const compared of comparison.rows) {
+    if (compared.note === undefined) continue
+    rowsByNote.set(compared.note, [...(rowsByNote.get(compared.note) ?? []), rowName(compared)])
+  }
+  return [...rowsByNote].map(([note, names]) => `note: ${escapeControlCharacters(note)}: ${names.map(escapeControlCharacters).join(", ")}`)
 }
 
 export const renderCompareSummary = (comparison: Comparison, baseName: string, nextName: string): string => {
@@ -36,8 +53,9 @@ export const renderCompareSummary = (comparison: Comparison, baseName: string, n
       formatAbsoluteChange(compared), formatRelativeChange(compared), compared.verdict
     ])
   ], ["left", "left", "right", "right", "right", "right", "left"])
+  const notes = notesOf(comparison)
   const verdict = comparison.regressed
     ? `Result: WORSE (${comparison.regressions.length} row(s) beyond tolerance: ${comparison.regressions.map((compared) => escapeControlCharacters(rowName(compared))).join(", ")})`
     : "Result: no regression"
-  return [header, warnings, table, [verdict]].filter((section) => section.length > 0).map((section) => section.join("\n")).join("\n\n") + "\n"
+  return [header, warnings, table, notes, [verdict]].filter((section) => section.length > 0).map((section) => section.join("\n")).join("\n\n") + "\n"
 }

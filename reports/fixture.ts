@@ -4,6 +4,7 @@
  * report; the counts are the sums of the series so the two never disagree.
  */
 import type { MatrixRow } from "./matrix.js"
+import { peakWindowOf, perSecond } from "./rates.js"
 import type { EndpointSummary, InvariantResult, LatencySummary, Report, SeriesPoint } from "./Report.js"
 
 const bucketMs = 300_000
@@ -113,7 +114,7 @@ const paymentToIssuanceDistribution = {
 }
 
 export const sampleReport: Report = {
-  reportVersion: 2,
+  reportVersion: 3,
   scenario: "spring-festival",
   scenarioSummary: {
     description: "08:00 on-sale of three trains: 120,000 passengers, random segments, lost answers retried",
@@ -162,7 +163,10 @@ export const sampleReport: Report = {
   },
   latencyDistribution: { paymentToIssuance: paymentToIssuanceDistribution },
   throughput: {
-    issuedPerSecond: total((point) => point.issued) / (virtualDurationMs / 1_000),
+    measuringWindowMs: virtualDurationMs,
+    issuedPerSecondOverWindow: perSecond(total((point) => point.issued), virtualDurationMs),
+    peakIssuedPerSecond: perSecond(peakWindowOf(series.map((point) => point.issued), bucketMs).tickets, bucketMs),
+    peakWindowMs: bucketMs,
     bucketMs,
     series
   },
@@ -178,9 +182,19 @@ export const sampleReport: Report = {
   ]
 }
 
+/** The throughput as written before version 3: tickets over the time to the last ticket (the fixture's last bucket), no other rate. */
+const throughputBeforeVersion3: Report["throughput"] = {
+  issuedPerSecond: perSecond(total((point) => point.issued), virtualDurationMs - bucketMs),
+  bucketMs,
+  series
+}
+
+/** A report of version 2: the rate to the last ticket instead of the rates over the measuring window and at the peak. */
+export const sampleReportVersion2: Report = { ...sampleReport, reportVersion: 2, throughput: throughputBeforeVersion3 }
+
 /** A report as written before versions (version 1): no error total, no endpoints. */
 export const sampleReportVersion1: Report = (() => {
-  const { reportVersion: _version, endpoints: _endpoints, scenarioSummary: _scenario, ...rest } = sampleReport
+  const { reportVersion: _version, endpoints: _endpoints, scenarioSummary: _scenario, ...rest } = sampleReportVersion2
   const { errors: _errors, ...counts } = sampleReport.counts
   return { ...rest, counts }
 })()
@@ -191,7 +205,7 @@ export const sampleReportBeforeDistributions: Report = (() => {
   return {
     ...rest,
     throughput: {
-      ...sampleReport.throughput,
+      ...throughputBeforeVersion3,
       series: sampleReport.throughput.series.map(({ tMs, held, paid, issued, admitted, errors, paymentToIssuanceP99Ms }) =>
         ({ tMs, held, paid, issued, admitted, errors, paymentToIssuanceP99Ms }))
     }
