@@ -4,7 +4,7 @@
  */
 import type { Comparison, CompareRow, RowVerdict } from "./compare.js"
 import { rowName } from "./compare.js"
-import { formatAbsoluteChange, formatRelativeChange, formatRowValue } from "./compareSummary.js"
+import { formatAbsoluteChange, formatInterval, formatRelativeChange, formatRowValue, ruleOf } from "./compareSummary.js"
 import { escapeHtml } from "./escape.js"
 
 const styles = `
@@ -37,19 +37,20 @@ const compareRow = (compared: CompareRow): string =>
   `<tr class="${verdictClass[compared.verdict]}">` +
   cell(compared.section) + `<td><code>${escapeHtml(compared.metric)}</code></td>` +
   numberCell(formatRowValue(compared, compared.base)) + numberCell(formatRowValue(compared, compared.next)) +
-  numberCell(formatAbsoluteChange(compared)) + numberCell(formatRelativeChange(compared)) + cell(compared.verdict) +
+  numberCell(formatAbsoluteChange(compared)) + numberCell(formatRelativeChange(compared)) + numberCell(formatInterval(compared)) + cell(compared.verdict) +
   cell(compared.note ?? "") + `</tr>`
 
 const renderVerdict = (comparison: Comparison): string =>
   comparison.regressed
-    ? `<p><span class="verdict fail">WORSE</span> ${comparison.regressions.length} row(s) beyond tolerance: ` +
+    ? `<p><span class="verdict fail">WORSE</span> ${comparison.regressions.length} row(s) worse: ` +
       `${comparison.regressions.map((compared) => escapeHtml(rowName(compared))).join(", ")}</p>`
-    : `<p><span class="verdict pass">NO REGRESSION</span> nothing worse beyond the tolerance</p>`
+    : `<p><span class="verdict pass">NO REGRESSION</span> nothing worse</p>`
 
 const renderWarnings = (comparison: Comparison): string =>
   comparison.mismatches.map((mismatch) => `<p class="warning">warning: ${escapeHtml(mismatch)}</p>`).join("")
 
-const headers = ["section", "metric", "base", "new", "change", "change %", "verdict", "note"]
+const headersOf = (comparison: Comparison) =>
+  ["section", "metric", "base", "new", "change", "change %", `${comparison.confidencePercent}% CI`, "verdict", "note"]
 
 export const renderCompareHtml = (comparison: Comparison, baseName: string, nextName: string): string =>
   `<!DOCTYPE html>
@@ -63,10 +64,10 @@ export const renderCompareHtml = (comparison: Comparison, baseName: string, next
 </head>
 <body>
 <h1>Chunyun compare: ${escapeHtml(baseName)} → ${escapeHtml(nextName)}</h1>
-<p>tolerance ${escapeHtml(String(comparison.tolerancePercent))}%</p>
+<p>tolerance ${escapeHtml(String(comparison.tolerancePercent))}%: ${escapeHtml(ruleOf(comparison))}</p>
 ${renderVerdict(comparison)}
 ${renderWarnings(comparison)}
-<table><thead><tr>${headers.map((header) => `<th>${escapeHtml(header)}</th>`).join("")}</tr></thead>
+<table><thead><tr>${headersOf(comparison).map((header) => `<th>${escapeHtml(header)}</th>`).join("")}</tr></thead>
 <tbody>${comparison.rows.map(compareRow).join("")}</tbody></table>
 </body>
 </html>

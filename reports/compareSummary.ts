@@ -30,6 +30,19 @@ export const formatRelativeChange = (compared: CompareRow): string => {
   return `${change > 0 ? "+" : ""}${change.toFixed(1)}%`
 }
 
+const signedPercent = (value: number): string =>
+  Number.isNaN(value) ? notANumberText : !Number.isFinite(value) ? (value > 0 ? "+inf" : "-inf") : `${value > 0 ? "+" : ""}${value.toFixed(1)}`
+
+/** "-1.2 … +7.4": the row's interval of the relative change in percent, empty for a row without one */
+export const formatInterval = (compared: CompareRow): string =>
+  compared.interval === undefined ? "" : `${signedPercent(compared.interval.lowPercent)} … ${signedPercent(compared.interval.highPercent)}`
+
+/** how the rows were judged, in one sentence under the header */
+export const ruleOf = (comparison: Comparison): string =>
+  `rates and payment->issuance p50-p99.9: better or worse only when the ${comparison.confidencePercent}% bootstrap interval ` +
+  `of the change (the buckets of each run's series resampled) excludes 0 and the change is beyond ${comparison.tolerancePercent}%; ` +
+  `other rows: the ${comparison.tolerancePercent}% tolerance; invariants: any new violation`
+
 /** The rows judged otherwise than usual, grouped by why: "missing from the base report (version 2): throughput peakIssuedPerSecond, …". */
 export const notesOf = (comparison: Comparison): Array<string> => {
   const rowsByNote = new Map<string, Array<string>>()
@@ -42,20 +55,21 @@ export const notesOf = (comparison: Comparison): Array<string> => {
 
 export const renderCompareSummary = (comparison: Comparison, baseName: string, nextName: string): string => {
   const header = [
-    `Chunyun compare: ${escapeControlCharacters(baseName)} -> ${escapeControlCharacters(nextName)} (tolerance ${comparison.tolerancePercent}%)`
+    `Chunyun compare: ${escapeControlCharacters(baseName)} -> ${escapeControlCharacters(nextName)} (tolerance ${comparison.tolerancePercent}%)`,
+    ruleOf(comparison)
   ]
   const warnings = comparison.mismatches.map((mismatch) => `warning: ${escapeControlCharacters(mismatch)}`)
   const table = formatTable([
-    ["section", "metric", "base", "new", "change", "change %", "verdict"],
+    ["section", "metric", "base", "new", "change", "change %", `${comparison.confidencePercent}% CI`, "verdict"],
     ...comparison.rows.map((compared) => [
       compared.section, escapeControlCharacters(compared.metric),
       formatRowValue(compared, compared.base), formatRowValue(compared, compared.next),
-      formatAbsoluteChange(compared), formatRelativeChange(compared), compared.verdict
+      formatAbsoluteChange(compared), formatRelativeChange(compared), formatInterval(compared), compared.verdict
     ])
-  ], ["left", "left", "right", "right", "right", "right", "left"])
+  ], ["left", "left", "right", "right", "right", "right", "right", "left"])
   const notes = notesOf(comparison)
   const verdict = comparison.regressed
-    ? `Result: WORSE (${comparison.regressions.length} row(s) beyond tolerance: ${comparison.regressions.map((compared) => escapeControlCharacters(rowName(compared))).join(", ")})`
+    ? `Result: WORSE (${comparison.regressions.length} row(s) worse: ${comparison.regressions.map((compared) => escapeControlCharacters(rowName(compared))).join(", ")})`
     : "Result: no regression"
   return [header, warnings, table, notes, [verdict]].filter((section) => section.length > 0).map((section) => section.join("\n")).join("\n\n") + "\n"
 }
