@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, describe, test } from "node:test"
-import { sampleFailingReport, sampleReport, sampleReportVersion1 } from "../reports/fixture.js"
+import { sampleFailingReport, sampleReport, sampleReportFromDistribution, sampleReportVersion1, sampleReportVersion2 } from "../reports/fixture.js"
 import { chunyun as runChunyun, describeResult } from "./testing/chunyun.js"
 
 const regressed = 1
@@ -27,6 +27,10 @@ before(() => {
   writeFileSync(file("bad.json"), JSON.stringify({ ...sampleReport, latency: { ...sampleReport.latency, hold: { ...sampleReport.latency.hold, p99: "fast" } } }))
   writeFileSync(file("not-json.json"), "{ scenario: ")
   writeFileSync(file("version-1.json"), JSON.stringify(sampleReportVersion1))
+  writeFileSync(file("version-2.json"), JSON.stringify(sampleReportVersion2))
+  writeFileSync(file("drawn-1.json"), JSON.stringify(sampleReportFromDistribution(1, { ticketsPerBucket: 40, p99Ms: 400 })))
+  writeFileSync(file("drawn-2.json"), JSON.stringify(sampleReportFromDistribution(2, { ticketsPerBucket: 40, p99Ms: 400 })))
+  writeFileSync(file("drawn-slower.json"), JSON.stringify(sampleReportFromDistribution(2, { ticketsPerBucket: 30, p99Ms: 520 })))
   writeFileSync(file("version-99.json"), JSON.stringify({ ...sampleReport, reportVersion: 99, counts: "counted otherwise" }))
 })
 after(() => rmSync(directory, { recursive: true, force: true }))
@@ -44,16 +48,29 @@ describe("chunyun compare", () => {
     const htmlPath = file("out/compare.html")
     const result = await chunyun(["compare", file("base.json"), file("failing.json"), "--html", htmlPath])
     assert.equal(result.code, regressed, describeResult(result))
-    assert.match(result.stdout, /Result: WORSE \(3 row\(s\) beyond tolerance: latency paymentToIssuance p99, latency paymentToIssuance p999, invariants noDoubleBooking\)/)
+    assert.match(result.stdout, /Result: WORSE \(1 row\(s\) worse: invariants noDoubleBooking\)/)
     assert.ok(existsSync(htmlPath))
     assert.match(readFileSync(htmlPath, "utf8"), /<tr class="worse"><td>invariants<\/td><td><code>noDoubleBooking<\/code>/)
   })
 
-  test("a tolerance wide enough for the latency still fails on the new invariant violation", async () => {
+  test("a tolerance wide enough for any latency still fails on the new invariant violation", async () => {
     const result = await chunyun(["compare", file("base.json"), file("failing.json"), "--tolerance", "100%"])
     assert.equal(result.code, regressed, describeResult(result))
     assert.match(result.stdout, /\(tolerance 100%\)/)
-    assert.match(result.stdout, /Result: WORSE \(1 row\(s\) beyond tolerance: invariants noDoubleBooking\)/)
+    assert.match(result.stdout, /Result: WORSE \(1 row\(s\) worse: invariants noDoubleBooking\)/)
+  })
+
+  test("two runs of one distribution exit 0; a clear shift exits 1; each rate and percentile prints its interval", async () => {
+    const [same, shifted] = await Promise.all([
+      chunyun(["compare", file("drawn-1.json"), file("drawn-2.json")]),
+      chunyun(["compare", file("drawn-1.json"), file("drawn-slower.json")])
+    ])
+    assert.equal(same.code, 0, describeResult(same))
+    assert.match(same.stdout, /^\s+latency paymentToIssuance\s+p99\s+\S+\s+\S+\s+\S+\s+[-+]\d+\.\d%\s+-\d+\.\d … \+\d+\.\d\s+within noise$/m)
+    assert.match(same.stdout, /^Result: no regression$/m)
+    assert.equal(shifted.code, regressed, describeResult(shifted))
+    assert.match(shifted.stdout, /^\s+latency paymentToIssuance\s+p99\s+\S+\s+\S+\s+\+\S+\s+\+\d+\.\d%\s+\+\d+\.\d … \+\d+\.\d\s+worse$/m)
+    assert.match(shifted.stdout, /^\s+throughput\s+issuedPerSecondOverWindow\s+\S+\s+\S+\s+-\S+\s+-\d+\.\d%\s+-\d+\.\d … -\d+\.\d\s+worse$/m)
   })
 
   test("a different seed is a warning, not a failure", async () => {
@@ -65,13 +82,22 @@ describe("chunyun compare", () => {
   test("a report written before versions compares against a new one, with a warning that errors were counted otherwise", async () => {
     const result = await chunyun(["compare", file("version-1.json"), file("base.json")])
     assert.equal(result.code, 0, describeResult(result))
-    assert.match(result.stdout, /^warning: report versions differ: base 1, new 2 \(before version 2 errors by tag counted answered calls only, not lost answers: ResponseLost is not compared\)$/m)
+    assert.match(result.stdout, /^warning: report versions differ: base 1, new 3 \(before version 2 errors by tag counted answered calls only, not lost answers: ResponseLost is not compared\)$/m)
+  })
+
+  test("a version 2 report, whose only rate ran to the last ticket, against a current one: the rates one lacks are rows saying so, exit 0", async () => {
+    const result = await chunyun(["compare", file("version-2.json"), file("base.json")])
+    assert.equal(result.code, 0, describeResult(result))
+    assert.match(result.stdout, /^\s+throughput\s+issuedPerSecond\s+4\.838\s+missing\s+not compared$/m)
+    assert.match(result.stdout, /^\s+throughput\s+issuedPerSecondOverWindow\s+missing\s+4\.636\s+not compared$/m)
+    assert.match(result.stdout, /^note: missing from the base report \(version 2\): throughput issuedPerSecondOverWindow, throughput peakIssuedPerSecond$/m)
+    assert.match(result.stdout, /^Result: no regression$/m)
   })
 
   test("a report of a version newer than this code is refused by its version, not by whatever field changed", async () => {
     const result = await chunyun(["compare", file("base.json"), file("version-99.json")])
     assert.equal(result.code, usageError, describeResult(result))
-    assert.ok(result.stderr.includes(`${file("version-99.json")}: report version 99 was written by a newer chunyun; this one reads versions up to 2`), result.stderr)
+    assert.ok(result.stderr.includes(`${file("version-99.json")}: report version 99 was written by a newer chunyun; this one reads versions up to 3`), result.stderr)
   })
 
   test("a report that does not match the schema names the file, the path and what was expected", async () => {

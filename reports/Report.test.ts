@@ -2,7 +2,7 @@ import assert from "node:assert/strict"
 import { test } from "node:test"
 import { Schema } from "effect"
 import { compareReports } from "./compare.js"
-import { sampleReport, sampleReportBeforeDistributions, sampleReportVersion1 } from "./fixture.js"
+import { sampleReport, sampleReportBeforeDistributions, sampleReportVersion1, sampleReportVersion2 } from "./fixture.js"
 import { errorTotalOf, Report } from "./Report.js"
 
 const roundTrip = (report: Report): Report =>
@@ -22,7 +22,7 @@ test("the new fields survive JSON, and compare reads an old report against a new
   const comparison = compareReports(roundTrip(sampleReportBeforeDistributions), next, 5)
   assert.equal(comparison.regressed, false)
   assert.deepEqual(comparison.mismatches, [
-    "report versions differ: base 1, new 2 (before version 2 errors by tag counted answered calls only, not lost answers: ResponseLost is not compared)"
+    "report versions differ: base 1, new 3 (before version 2 errors by tag counted answered calls only, not lost answers: ResponseLost is not compared)"
   ])
 })
 
@@ -33,4 +33,17 @@ test("a version 1 report (no error total, no endpoints) decodes, and its error t
   assert.equal(old.counts.errors, undefined)
   assert.equal(errorTotalOf(old), errorTotalOf(sampleReport))
   assert.equal(compareReports(old, old).mismatches.length, 0)
+})
+
+test("a version 2 report (the rate to the last ticket, no window or peak) decodes from JSON and compares against a current one", () => {
+  const old = roundTrip(sampleReportVersion2)
+  assert.equal(old.throughput.issuedPerSecondOverWindow, undefined)
+  assert.equal(old.throughput.issuedPerSecond, sampleReportVersion2.throughput.issuedPerSecond)
+  const comparison = compareReports(old, roundTrip(sampleReport))
+  assert.deepEqual(comparison.rows.filter((compared) => compared.verdict === "not compared").map((compared) => [compared.metric, compared.note]), [
+    ["issuedPerSecondOverWindow", "missing from the base report (version 2)"],
+    ["peakIssuedPerSecond", "missing from the base report (version 2)"],
+    ["issuedPerSecond", "missing from the new report (version 3)"]
+  ])
+  assert.deepEqual(comparison.mismatches, ["report versions differ: base 2, new 3"])
 })

@@ -39,8 +39,11 @@ export type SeriesPoint = typeof SeriesPoint.Type
  * What the report's fields mean changed at each version; a reader refuses a report newer than it knows.
  * 1 (absent): errors by tag counted answered calls only. 2: every request error, answered or not (a lost answer
  * is `ResponseLost`), counted once by tag and by endpoint (`counts.errors`, `endpoints`), and the scenario shown.
+ * 3: throughput rates over the scenario's fixed measuring window and the peak sustained rate
+ * (`throughput.issuedPerSecondOverWindow`, `peakIssuedPerSecond`) replace `issuedPerSecond`, tickets divided by the
+ * time to the last ticket, which fell when a run issued more tickets but its last one later.
  */
-export const currentReportVersion = 2
+export const currentReportVersion = 3
 
 /** An error count of one tag; `status` is the HTTP status the contract gives the tag, absent when no answer came. */
 export const ErrorCount = Schema.Struct({
@@ -203,7 +206,19 @@ export const Report = Schema.Struct({
   /** the whole payment→issuance curve; absent in reports written before it */
   latencyDistribution: Schema.optional(Schema.Struct({ paymentToIssuance: LatencyDistribution })),
   throughput: Schema.Struct({
-    issuedPerSecond: Schema.Number,
+    /** tickets divided by the time from the on-sale to the last ticket; written before version 3 only */
+    issuedPerSecond: Schema.optional(Schema.Number),
+    /**
+     * the measuring window, ms: from the on-sale to the scenario's end (its `endAt`, or the last boarding departure
+     * plus the gates' closing margin), the same for every run of one scenario; absent before version 3
+     */
+    measuringWindowMs: Schema.optional(Schema.Number),
+    /** tickets issued in the measuring window divided by its length in seconds; absent before version 3 */
+    issuedPerSecondOverWindow: Schema.optional(Schema.Number),
+    /** the most tickets issued in `peakWindowMs` of consecutive buckets of `series`, per second; absent before version 3 */
+    peakIssuedPerSecond: Schema.optional(Schema.Number),
+    /** the length of the peak's window: `peakSustainedWindowMs`, or one bucket when a bucket is wider; absent before version 3 */
+    peakWindowMs: Schema.optional(Schema.Number),
     /** bucket width of `series`, ms */
     bucketMs: Schema.Number,
     series: Schema.Array(SeriesPoint)

@@ -2,16 +2,29 @@
  * Two reports side by side: every metric of the base run against the new one, with the change
  * and a verdict per row. Pure (two Report values and a tolerance in, rows and a verdict out), so
  * the CLI, a CI script or a test calls the same function.
+ *
+ * A rate or a payment→issuance percentile is better or worse only when the bootstrap interval of its change, read
+ * from the two runs' per-bucket series (reports/bootstrap.ts), excludes 0 and the change is beyond the tolerance,
+ * which is then a floor; where the series cannot give an interval, the tolerance alone decides and the row says so.
+ * Counts are judged by the tolerance; invariants by any new violation.
  */
-import type { LatencySummary, Report } from "./Report.js"
+import { changeInterval, confidencePercent, minBootstrapBuckets, seedOf } from "./bootstrap.js"
+import type { BucketValue, ChangeInterval } from "./bootstrap.js"
+import { peakWindowOf, rateMetrics, rateOf } from "./rates.js"
+import type { RateMetric } from "./rates.js"
+import type { LatencySummary, Report, SeriesPoint } from "./Report.js"
 import { isInvariantBroken } from "./verdict.js"
 
-/** Changes smaller than this (relative to the base, in percent) are run-to-run noise. */
+/**
+ * Changes smaller than this (relative to the base, in percent) are run-to-run noise: the floor below which a rate
+ * or a latency with an interval is not called better or worse, and the whole rule for the rows without one.
+ */
 export const defaultCompareTolerancePercent = 5
 
 /** Latency and errors: lower is better. Throughput and tickets: higher is better. */
 export type Direction = "lowerIsBetter" | "higherIsBetter"
-export type RowVerdict = "better" | "worse" | "within noise"
+/** "not compared": the metric is missing from one report (written by a version that did not have it) */
+export type RowVerdict = "better" | "worse" | "within noise" | "not compared"
 export type RowKind = "count" | "latency" | "throughput" | "invariant"
 
 export interface CompareRow {
@@ -26,12 +39,18 @@ export interface CompareRow {
   /** (next − base) / |base| in percent; ±Infinity when the base is 0 and the new value is not */
   readonly relativeChangePercent: number
   readonly verdict: RowVerdict
+  /** the `confidencePercent` bootstrap interval of the relative change, for the rows judged by one */
+  readonly interval?: ChangeInterval
+  /** why the row was judged as it was, when that is not its usual rule: a metric one report lacks, no interval */
+  readonly note?: string
 }
 
 export interface Comparison {
   readonly tolerancePercent: number
+  /** the confidence of the rows' intervals, in percent */
+  readonly confidencePercent: number
   readonly rows: ReadonlyArray<CompareRow>
-  /** rows that got worse beyond the tolerance (any new invariant violation among them) */
+  /** rows judged worse (any new invariant violation among them) */
   readonly regressions: ReadonlyArray<CompareRow>
   /** the two runs differ in what they ran: the numbers may not be comparable (a warning, not a failure) */
   readonly mismatches: ReadonlyArray<string>
@@ -55,6 +74,18 @@ const judge = (base: number, next: number, direction: Direction, tolerancePercen
   return increased === (direction === "higherIsBetter") ? "better" : "worse"
 }
 
+/**
+ * With an interval: better or worse only when the interval excludes 0 on the side of the change and the change is
+ * beyond the tolerance. A value that could not be measured is judged as without one.
+ */
+const judgeByInterval = (base: number, next: number, direction: Direction, tolerancePercent: number, interval: ChangeInterval): RowVerdict => {
+  if (!Number.isFinite(base) || !Number.isFinite(next)) return judge(base, next, direction, tolerancePercent)
+  const change = relativeChangePercent(base, next)
+  const excludesZero = change > 0 ? interval.lowPercent > 0 : interval.highPercent < 0
+  if (!excludesZero || Math.abs(change) <= tolerancePercent) return "within noise"
+  return change > 0 === (direction === "higherIsBetter") ? "better" : "worse"
+}
+
 /** An invariant has no noise: any violation the base run lacks is a regression, whatever the tolerance. */
 const judgeInvariant = (base: number, next: number): RowVerdict => {
   const nextBroken = isInvariantBroken({ name: "", description: "", violations: next })
@@ -71,6 +102,28 @@ const row = (
   relativeChangePercent: relativeChangePercent(base, next),
   verdict: kind === "invariant" ? judgeInvariant(base, next) : judge(base, next, direction, tolerancePercent)
 })
+
+/**
+ * Where a row's spread comes from: each run's buckets as the bootstrap reads them, or why there are none. The buckets
+ * of a rate weigh alike and hold their tickets; those of a percentile hold the bucket's percentile, weighed by its tickets.
+ */
+type SpreadSource =
+  | { readonly base: ReadonlyArray<BucketValue>; readonly next: ReadonlyArray<BucketValue> }
+  | { readonly missing: string }
+
+/** a row judged by the interval its spread gives, or by the tolerance with a note saying why there is none */
+const rowWithSpread = (
+  section: string, metric: string, kind: RowKind, direction: Direction, base: number, next: number, tolerancePercent: number, source: SpreadSource
+): CompareRow => {
+  const plain = row(section, metric, kind, direction, base, next, tolerancePercent)
+  const fallback = (why: string): CompareRow => ({ ...plain, note: `fixed ${tolerancePercent}% tolerance: ${why}` })
+  if ("missing" in source) return fallback(source.missing)
+  const interval = changeInterval(base, next, source.base, source.next, seedOf(`${section} ${metric}`))
+  if (interval === undefined) {
+    return fallback(base === 0 || next === 0 ? "a value of 0 has no relative spread" : fewBucketsNote)
+  }
+  return { ...plain, interval, verdict: judgeByInterval(base, next, direction, tolerancePercent, interval) }
+}
 
 const byName = (left: string, right: string): number => (left < right ? -1 : left > right ? 1 : 0)
 
@@ -99,11 +152,47 @@ const countRows = (base: Report, next: Report, tolerancePercent: number): Array<
 const percentiles = ["p50", "p90", "p99", "p999", "max"] as const satisfies ReadonlyArray<keyof LatencySummary>
 const operations = ["paymentToIssuance", "hold", "checkin"] as const satisfies ReadonlyArray<keyof Report["latency"]>
 
+/** the series field holding each bucket's payment→issuance percentile */
+const percentileSeriesFields = {
+  p50: "paymentToIssuanceP50Ms", p90: "paymentToIssuanceP90Ms", p99: "paymentToIssuanceP99Ms", p999: "paymentToIssuanceP999Ms"
+} as const satisfies Partial<Record<(typeof percentiles)[number], keyof SeriesPoint>>
+
+const percentileSource = (base: Report, next: Report, operation: (typeof operations)[number], percentile: (typeof percentiles)[number]): SpreadSource => {
+  if (operation !== "paymentToIssuance") return { missing: `a report has no per-bucket series of ${operation} latency` }
+  if (percentile === "max") return { missing: "a maximum has no per-bucket series" }
+  const field = percentileSeriesFields[percentile]
+  const bucketsOf = (report: Report) => report.throughput.series.every((point) => point[field] !== undefined)
+    ? report.throughput.series.map((point) => ({ value: point[field] ?? 0, weight: point.issued }))
+    : undefined
+  const [baseBuckets, nextBuckets] = [bucketsOf(base), bucketsOf(next)]
+  return baseBuckets === undefined || nextBuckets === undefined
+    ? { missing: `a report written before per-bucket ${percentile} has none` }
+    : { base: baseBuckets, next: nextBuckets }
+}
+
 const latencyRows = (base: Report, next: Report, tolerancePercent: number): Array<CompareRow> =>
   operations.flatMap((operation) =>
     percentiles.map((percentile) =>
-      row(`latency ${operation}`, percentile, "latency", "lowerIsBetter",
-        base.latency[operation][percentile], next.latency[operation][percentile], tolerancePercent)))
+      rowWithSpread(`latency ${operation}`, percentile, "latency", "lowerIsBetter",
+        base.latency[operation][percentile], next.latency[operation][percentile], tolerancePercent,
+        percentileSource(base, next, operation, percentile))))
+
+const fewBucketsNote = `fewer than ${minBootstrapBuckets} buckets with tickets in a run`
+
+/** A rate's buckets: the tickets of every bucket of the series, or of the peak's window for the peak. */
+const rateSource = (base: Report, next: Report, metric: RateMetric): SpreadSource => {
+  const bucketsOf = (report: Report): ReadonlyArray<number> => {
+    const issued = report.throughput.series.map((point) => point.issued)
+    if (metric !== "peakIssuedPerSecond") return issued
+    const peak = peakWindowOf(issued, report.throughput.bucketMs)
+    return Array.from({ length: peak.bucketCount }, (_, index) => issued[peak.startIndex + index] ?? 0)
+  }
+  const [baseBuckets, nextBuckets] = [bucketsOf(base), bucketsOf(next)]
+  const withTickets = (buckets: ReadonlyArray<number>) => buckets.filter((tickets) => tickets > 0).length
+  if (Math.min(withTickets(baseBuckets), withTickets(nextBuckets)) < minBootstrapBuckets) return { missing: fewBucketsNote }
+  const weighAlike = (buckets: ReadonlyArray<number>) => buckets.map((tickets) => ({ value: tickets, weight: 1 }))
+  return { base: weighAlike(baseBuckets), next: weighAlike(nextBuckets) }
+}
 
 const invariantRows = (base: Report, next: Report): Array<CompareRow> => {
   const names = [...new Set([...base.invariants, ...next.invariants].map((invariant) => invariant.name))]
@@ -135,16 +224,41 @@ const mismatchesOf = (base: Report, next: Report): Array<string> => {
   return [...differing, ...versions, ...onlyIn(baseNames, nextNames, "base"), ...onlyIn(nextNames, baseNames, "new")]
 }
 
+/** a row for a metric one of the two reports lacks: shown with the value it has, judged neither way */
+const missingRow = (
+  section: string, metric: string, kind: RowKind, direction: Direction, base: number | undefined, next: number | undefined, missingFrom: "base" | "new", version: number
+): CompareRow => ({
+  section, metric, kind, direction, base: base ?? NaN, next: next ?? NaN, absoluteChange: NaN, relativeChangePercent: NaN,
+  verdict: "not compared",
+  note: `missing from the ${missingFrom} report (version ${version})`
+})
+
+/**
+ * The ticket rates either report has (reports/rates.ts). A report before version 3 has only the rate to the last
+ * ticket, a later one only the rates over the measuring window and at the peak: each is compared where both have it.
+ */
+const rateRows = (base: Report, next: Report, tolerancePercent: number): Array<CompareRow> =>
+  rateMetrics.flatMap((metric) => {
+    const [baseRate, nextRate] = [rateOf(base, metric), rateOf(next, metric)]
+    if (baseRate === undefined && nextRate === undefined) return []
+    if (baseRate === undefined || nextRate === undefined) {
+      const missingFrom = baseRate === undefined ? "base" : "new"
+      const version = (baseRate === undefined ? base : next).reportVersion ?? 1
+      return [missingRow("throughput", metric, "throughput", "higherIsBetter", baseRate, nextRate, missingFrom, version)]
+    }
+    return [rowWithSpread("throughput", metric, "throughput", "higherIsBetter", baseRate, nextRate, tolerancePercent,
+      rateSource(base, next, metric))]
+  })
+
 export const compareReports = (base: Report, next: Report, tolerancePercent = defaultCompareTolerancePercent): Comparison => {
   const rows = [
     ...countRows(base, next, tolerancePercent),
     ...latencyRows(base, next, tolerancePercent),
-    row("throughput", "issuedPerSecond", "throughput", "higherIsBetter",
-      base.throughput.issuedPerSecond, next.throughput.issuedPerSecond, tolerancePercent),
+    ...rateRows(base, next, tolerancePercent),
     ...invariantRows(base, next)
   ]
   const regressions = rows.filter((compared) => compared.verdict === "worse")
-  return { tolerancePercent, rows, regressions, mismatches: mismatchesOf(base, next), regressed: regressions.length > 0 }
+  return { tolerancePercent, confidencePercent, rows, regressions, mismatches: mismatchesOf(base, next), regressed: regressions.length > 0 }
 }
 
 /** `--tolerance 5%` or `--tolerance 5`: a percentage ≥ 0; a message saying what was expected otherwise. */

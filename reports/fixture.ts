@@ -4,6 +4,8 @@
  * report; the counts are the sums of the series so the two never disagree.
  */
 import type { MatrixRow } from "./matrix.js"
+import { seededRandom } from "./bootstrap.js"
+import { peakSustainedWindowMs, peakWindowOf, perSecond } from "./rates.js"
 import type { EndpointSummary, InvariantResult, LatencySummary, Report, SeriesPoint } from "./Report.js"
 
 const bucketMs = 300_000
@@ -113,7 +115,7 @@ const paymentToIssuanceDistribution = {
 }
 
 export const sampleReport: Report = {
-  reportVersion: 2,
+  reportVersion: 3,
   scenario: "spring-festival",
   scenarioSummary: {
     description: "08:00 on-sale of three trains: 120,000 passengers, random segments, lost answers retried",
@@ -162,7 +164,10 @@ export const sampleReport: Report = {
   },
   latencyDistribution: { paymentToIssuance: paymentToIssuanceDistribution },
   throughput: {
-    issuedPerSecond: total((point) => point.issued) / (virtualDurationMs / 1_000),
+    measuringWindowMs: virtualDurationMs,
+    issuedPerSecondOverWindow: perSecond(total((point) => point.issued), virtualDurationMs),
+    peakIssuedPerSecond: perSecond(peakWindowOf(series.map((point) => point.issued), bucketMs).tickets, bucketMs),
+    peakWindowMs: bucketMs,
     bucketMs,
     series
   },
@@ -178,9 +183,19 @@ export const sampleReport: Report = {
   ]
 }
 
+/** The throughput as written before version 3: tickets over the time to the last ticket (the fixture's last bucket), no other rate. */
+const throughputBeforeVersion3: Report["throughput"] = {
+  issuedPerSecond: perSecond(total((point) => point.issued), virtualDurationMs - bucketMs),
+  bucketMs,
+  series
+}
+
+/** A report of version 2: the rate to the last ticket instead of the rates over the measuring window and at the peak. */
+export const sampleReportVersion2: Report = { ...sampleReport, reportVersion: 2, throughput: throughputBeforeVersion3 }
+
 /** A report as written before versions (version 1): no error total, no endpoints. */
 export const sampleReportVersion1: Report = (() => {
-  const { reportVersion: _version, endpoints: _endpoints, scenarioSummary: _scenario, ...rest } = sampleReport
+  const { reportVersion: _version, endpoints: _endpoints, scenarioSummary: _scenario, ...rest } = sampleReportVersion2
   const { errors: _errors, ...counts } = sampleReport.counts
   return { ...rest, counts }
 })()
@@ -191,7 +206,7 @@ export const sampleReportBeforeDistributions: Report = (() => {
   return {
     ...rest,
     throughput: {
-      ...sampleReport.throughput,
+      ...throughputBeforeVersion3,
       series: sampleReport.throughput.series.map(({ tMs, held, paid, issued, admitted, errors, paymentToIssuanceP99Ms }) =>
         ({ tMs, held, paid, issued, admitted, errors, paymentToIssuanceP99Ms }))
     }
@@ -233,3 +248,46 @@ export const sampleMatrixRow = (label: string, values: Partial<MatrixRow> = {}):
   queueWaitP50Ms: 0, queueWaitP99Ms: 0, maxQueuePosition: 0, errors: 0, errorsByTag: {}, invariantViolations: 0, witness: [],
   underOutsideLoad: false, replay: [], best: [], ...values
 })
+
+/**
+ * A run of five minutes in one-second buckets, its buckets drawn from one distribution by a seeded generator: each
+ * bucket issues `ticketsPerBucket` ± 20 % tickets at payment→issuance percentiles `p99Ms` (and p50, p90, p99.9 in
+ * proportion) ± 15 %. Two seeds of one distribution differ by chance alone; `ticketsPerBucket` or `p99Ms` shifted is
+ * a real change. The run's percentiles are its buckets' weighted by their tickets; everything else is `sampleReport`'s.
+ */
+export const sampleReportFromDistribution = (seed: number, distribution: { readonly ticketsPerBucket: number; readonly p99Ms: number }): Report => {
+  const random = seededRandom(seed)
+  const bucketWidthMs = 1_000
+  const windowMs = 600_000
+  const drawn = Array.from({ length: 300 }, (_, index): SeriesPoint => {
+    const issued = Math.round(distribution.ticketsPerBucket * (0.8 + 0.4 * random()))
+    const p99 = Math.round(distribution.p99Ms * (0.85 + 0.3 * random()))
+    return {
+      tMs: index * bucketWidthMs, held: issued, paid: issued, issued, admitted: 0, errors: 0, requests: issued * 10, inFlight: issued,
+      paymentToIssuanceP50Ms: Math.round(p99 * 0.3), paymentToIssuanceP90Ms: Math.round(p99 * 0.6), paymentToIssuanceP99Ms: p99,
+      paymentToIssuanceP999Ms: Math.round(p99 * 1.8)
+    }
+  })
+  const tickets = drawn.reduce((sum, point) => sum + point.issued, 0)
+  const weighted = (pick: (point: SeriesPoint) => number) => Math.round(drawn.reduce((sum, point) => sum + pick(point) * point.issued, 0) / tickets)
+  const p99 = weighted((point) => point.paymentToIssuanceP99Ms)
+  return {
+    ...sampleReport,
+    counts: { ...sampleReport.counts, ordersHeld: tickets, ordersPaid: tickets, ticketsIssued: tickets },
+    latency: {
+      ...sampleReport.latency,
+      paymentToIssuance: {
+        count: tickets, p50: weighted((point) => point.paymentToIssuanceP50Ms ?? 0), p90: weighted((point) => point.paymentToIssuanceP90Ms ?? 0),
+        p99, p999: weighted((point) => point.paymentToIssuanceP999Ms ?? 0), max: Math.round(p99 * 2.5)
+      }
+    },
+    throughput: {
+      measuringWindowMs: windowMs,
+      issuedPerSecondOverWindow: perSecond(tickets, windowMs),
+      peakIssuedPerSecond: perSecond(peakWindowOf(drawn.map((point) => point.issued), bucketWidthMs).tickets, peakSustainedWindowMs),
+      peakWindowMs: peakSustainedWindowMs,
+      bucketMs: bucketWidthMs,
+      series: drawn
+    }
+  }
+}

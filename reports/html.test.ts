@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { hostileWitnessLine, sampleFailingReport, sampleReport, sampleReportBeforeDistributions, sampleReportVersion1 } from "./fixture.js"
+import { hostileWitnessLine, sampleFailingReport, sampleReport, sampleReportBeforeDistributions, sampleReportVersion1, sampleReportVersion2 } from "./fixture.js"
 import { plotBottomPx as plotBottom, plotTopPx as plotTop, timeTicksMs } from "./chart.js"
 import { formatClock } from "./format.js"
 import { renderHtml } from "./html.js"
@@ -320,4 +320,14 @@ test("hovering a bucket shows its time span and every line's value there, and a 
   assert.equal(columns[0]?.[0], 64)
   columns.forEach(([x, width], index) => { if (index > 0) assert.ok(Math.abs(x - ((columns[index - 1]?.[0] ?? 0) + (columns[index - 1]?.[1] ?? 0))) < 0.2) })
   assert.doesNotMatch(html, /<script/i)
+})
+
+test("the counts name each rate by the window it divides by; a version 2 report shows its rate to the last ticket alone", () => {
+  const html = renderHtml(sampleReport)
+  assert.match(rowOf(html, 'data-rate="issuedPerSecondOverWindow"'), /<td>issued per second, on-sale to scenario end \(2h 00m 00s\)<\/td><td class="number">4\.636<\/td>/)
+  assert.match(rowOf(html, 'data-rate="peakIssuedPerSecond"'), /<td>peak issued per second, best 5m 00s<\/td><td class="number">29\.40<\/td>/)
+  assert.ok(!html.includes('data-rate="issuedPerSecond"'))
+  const old = renderHtml(sampleReportVersion2)
+  assert.match(rowOf(old, 'data-rate="issuedPerSecond"'), /on-sale to last ticket \(before report version 3\)<\/td><td class="number">4\.838</)
+  assert.ok(!old.includes('data-rate="peakIssuedPerSecond"'))
 })

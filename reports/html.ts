@@ -8,6 +8,7 @@ import { escapeHtml } from "./escape.js"
 import { formatCount, formatDuration, formatMs } from "./format.js"
 import { renderPercentileChart } from "./percentileChart.js"
 import { errorRatePercent, formatErrorRate, hasSamples, statusText } from "./endpoints.js"
+import { formatRate, ratesOf } from "./rates.js"
 import { errorTotalOf } from "./Report.js"
 import { afterOnSale, mixText, serverText } from "./scenarioText.js"
 import type { EndpointSummary, InvariantResult, LatencySummary, Report, ScenarioSummary, ThresholdResult } from "./Report.js"
@@ -110,9 +111,9 @@ const renderCounts = (report: Report): string => {
     ["sold out", counts.soldOut]
   ]
   const countRows = rows.map(([name, value]) => `<tr>${cell(name)}${numberCell(formatCount(value))}</tr>`)
-  const rateRow = `<tr>${cell("issued per second")}${numberCell(formatCount(report.throughput.issuedPerSecond, 2))}</tr>`
+  const rateRows = ratesOf(report).map(({ metric, label, value }) => `<tr data-rate="${metric}">${cell(label)}${numberCell(formatRate(value))}</tr>`)
   const errorRow = `<tr data-count="errors">${cell("request errors")}${numberCell(formatCount(errorTotalOf(report)))}</tr>`
-  return `<h2>Counts</h2>` + renderTable(["count", "value"], [...countRows, rateRow, errorRow]) +
+  return `<h2>Counts</h2>` + renderTable(["count", "value"], [...countRows, ...rateRows, errorRow]) +
     `<h3>Errors by tag</h3>` + renderErrorsByTag(report)
 }
 

@@ -6,6 +6,7 @@
 import { Schema } from "effect"
 import type { History } from "../simulator/History.js"
 import { isHeld, summarize } from "../simulator/Metrics.js"
+import { overWindowRateOf } from "./rates.js"
 import type { Report } from "./Report.js"
 
 /** witness lines a row keeps per broken invariant (the run's report has the rest) */
@@ -119,7 +120,7 @@ export const rowOf = (
   return {
     label, variant: { ...variant }, mode: report.mode, reportPath, wallDurationMs: report.wallDurationMs,
     ordersHeld: report.counts.ordersHeld, ticketsIssued: report.counts.ticketsIssued,
-    issuedPerSecond: report.throughput.issuedPerSecond,
+    issuedPerSecond: overWindowRateOf(report),
     paymentToIssuanceP50Ms: report.latency.paymentToIssuance.p50,
     paymentToIssuanceP90Ms: report.latency.paymentToIssuance.p90,
     paymentToIssuanceP99Ms: report.latency.paymentToIssuance.p99,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { sampleFailingReport, sampleReport, sampleReportVersion1 } from "./fixture.js"
+import { sampleFailingReport, sampleReport, sampleReportVersion1, sampleReportVersion2 } from "./fixture.js"
 import type { Report } from "./Report.js"
 import { maxWitnessLinesShown, renderSummary } from "./summary.js"
 
@@ -134,4 +134,15 @@ test("a real-mode summary claims no virtual duration, and a latency row with no 
   const latency = linesAfter(real, "Latency (ms)")
   assert.deepEqual(latency.map((line) => line.trim().split(/ +/)[0]), ["operation", "payment->issuance", "check-in"])
   assert.match(renderSummary(sampleReport), /\n {2}virtual +2h 00m 00s\n/)
+})
+
+test("the rates are named for what they divide: the measuring window and the best window; an old report's rate says it ran to the last ticket", () => {
+  const counts = linesAfter(renderSummary(sampleReport), "Counts")
+  // 33,381 tickets over the two-hour window; the busiest five-minute bucket issued 8,820
+  assert.ok(counts.some((line) => /^ {2}issued per second, on-sale to scenario end \(2h 00m 00s\) +4\.636$/.test(line)), counts.join("\n"))
+  assert.ok(counts.some((line) => /^ {2}peak issued per second, best 5m 00s +29\.40$/.test(line)), counts.join("\n"))
+  assert.ok(!counts.some((line) => line.includes("last ticket")))
+  const old = linesAfter(renderSummary(sampleReportVersion2), "Counts")
+  assert.ok(old.some((line) => /^ {2}issued per second, on-sale to last ticket \(before report version 3\) +4\.838$/.test(line)), old.join("\n"))
+  assert.ok(!old.some((line) => line.includes("scenario end") || line.includes("peak")))
 })

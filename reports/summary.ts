@@ -5,6 +5,7 @@
 import { escapeControlCharacters } from "./escape.js"
 import { formatCount, formatDuration, formatMs, formatTable } from "./format.js"
 import { errorCountText, formatErrorRate, hasSamples } from "./endpoints.js"
+import { formatRate, ratesOf } from "./rates.js"
 import { errorTotalOf } from "./Report.js"
 import { afterOnSale, mixText, serverText } from "./scenarioText.js"
 import type { InvariantResult, LatencySummary, Report, ThresholdResult } from "./Report.js"
@@ -61,7 +62,7 @@ const renderCounts = (report: Report): Array<string> => {
     ["admitted", formatCount(counts.admitted)],
     ["refunds", formatCount(counts.refunds)],
     ["sold out", formatCount(counts.soldOut)],
-    ["issued per second", formatCount(report.throughput.issuedPerSecond, 2)],
+    ...ratesOf(report).map(({ label, value }) => [label, formatRate(value)]),
     ["errors", errorTotal === 0 ? "none" : formatCount(errorTotal)],
     ...errorRows
   ], ["left", "right"])]

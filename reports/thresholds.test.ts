@@ -65,7 +65,7 @@ describe("evaluation", () => {
     }))
     assert.equal(results[0]!.actual, sampleReport.latency.hold.p50)
     assert.equal(results[1]!.actual, sampleReport.invariants.reduce((sum, invariant) => sum + invariant.violations, 0))
-    assert.equal(results[2]!.actual, sampleReport.throughput.issuedPerSecond)
+    assert.equal(results[2]!.actual, sampleReport.throughput.issuedPerSecondOverWindow)
     const errors = Object.values(sampleReport.counts.errorsByTag).reduce((sum, count) => sum + count, 0)
     assert.equal(results[3]!.actual, errors / sampleReport.counts.requests)
   })

@@ -5,6 +5,7 @@
  * an unknown metric, an aggregation the metric does not have, or a malformed expression is an error that
  * names the threshold, never a silent pass. A failed threshold makes `chunyun run` exit 99, as k6 does.
  */
+import { overWindowRateOf } from "./rates.js"
 import { errorTotalOf } from "./Report.js"
 import type { Report, ThresholdResult } from "./Report.js"
 
@@ -25,7 +26,7 @@ const metrics: Readonly<Record<string, Readonly<Record<string, (report: Report) 
   http_req_failed: {
     rate: (report) => report.counts.requests === 0 ? 0 : errorTotalOf(report) / report.counts.requests
   },
-  tickets_issued_per_second: { value: (report) => report.throughput.issuedPerSecond },
+  tickets_issued_per_second: { value: overWindowRateOf },
   invariants: { violations: (report) => report.invariants.reduce((sum, invariant) => sum + invariant.violations, 0) }
 }
 

@@ -37,7 +37,7 @@ test("writes report.json and report.html into a directory it creates, and the JS
   )
   assert.deepEqual(written.paths, written.expectedPaths)
   assert.deepEqual(Schema.decodeUnknownSync(Report)(JSON.parse(written.json)), sampleFailingReport)
-  assert.ok(written.json.startsWith("{\n  \"reportVersion\": 2,\n  \"scenario\": \"spring-festival\""))
+  assert.ok(written.json.startsWith("{\n  \"reportVersion\": 3,\n  \"scenario\": \"spring-festival\""))
   assert.ok(written.json.endsWith("}\n"))
   assert.equal(written.html, renderHtml(sampleFailingReport))
 })

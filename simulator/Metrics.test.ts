@@ -3,7 +3,7 @@ import { test } from "node:test"
 import { httpStatusOf } from "./ErrorStatuses.js"
 import { History } from "./History.js"
 import type { HistoryEvent } from "./History.js"
-import { countsOf, distributionOf, endpointsOf, gatesOf, RequestTally, summarize, throughputOf } from "./Metrics.js"
+import { countsOf, distributionOf, endpointsOf, gatesOf, RequestTally, salesWindowOf, summarize, throughputOf } from "./Metrics.js"
 
 const oneToThousandMs = Array.from({ length: 1_000 }, (_, index) => index + 1)
 
@@ -47,7 +47,7 @@ test("orders paid: a purchase's pay is one order, a group order one per ticket (
   history.add({ atMs: 2_500, actor: "organiser", kind: "group-order", outcome: "ok", durationMs: 9, detail: { tickets: 7, amountFen: 70_000 } })
   history.add({ atMs: 3_000, actor: "organiser", kind: "group-order", outcome: "SoldOut", durationMs: 9 })
   assert.equal(countsOf(history, 48).ordersPaid, 48)
-  const series = throughputOf(history, 0, 10_000).series
+  const series = throughputOf(history, 0, 10_000, 10_000).series
   assert.equal(series.reduce((sum, point) => sum + point.paid, 0), 48)
   // a group order holds its orders in the same request that pays them: held as many as paid, in the counts and the series
   assert.equal(countsOf(history, 48).ordersHeld, 47)
@@ -119,7 +119,7 @@ test("every request error is counted once, by tag and by endpoint: a lost answer
   const totals = history.events.map((event) => { seen.push(event); return progress.readNew(seen).errors })
   assert.deepEqual(totals, [0, 1, 1, 2, 2, 2, 2, 2])
   assert.equal(progress.errors, counts.errors)
-  assert.equal(throughputOf(history, 0, 10_000).series.reduce((sum, point) => sum + point.errors, 0), counts.errors)
+  assert.equal(throughputOf(history, 0, 10_000, 10_000).series.reduce((sum, point) => sum + point.errors, 0), counts.errors)
 })
 
 test("per-endpoint latency percentiles come from each endpoint's own histogram, clamped to its max", () => {
@@ -149,8 +149,43 @@ test("passengers are in flight from their first request to their ticket or givin
   history.add({ atMs: 3_100, actor: "phone-2", kind: "gave-up", outcome: "no seats at search" })
   // an iteration the load dropped never sent a request: never in flight
   history.add({ atMs: 4_000, actor: "phone-3", kind: "dropped-iteration", outcome: "dropped" })
-  const series = throughputOf(history, 0, 10_000).series
+  const series = throughputOf(history, 0, 10_000, 10_000).series
   assert.equal(series.length, 10)
   assert.deepEqual(series.map((point) => point.inFlight), [1, 2, 2, 1, 0, 0, 0, 0, 0, 0])
   assert.deepEqual(series.map((point) => point.requests), [1, 2, 0, 0, 0, 0, 0, 0, 0, 1])
+})
+
+test("a run that issues more tickets, its last one later, is not slower: rates over the measuring window and at the peak", () => {
+  const measuringEndMs = 3_600_000
+  const ticketsAt = (atMs: ReadonlyArray<number>) => {
+    const history = new History()
+    atMs.forEach((at, index) => history.add({ atMs: at, actor: `phone-${index}`, kind: "ticket-received", outcome: "ok", detail: { paymentToIssuanceMs: 40 } }))
+    const window = salesWindowOf(history, 0, measuringEndMs)
+    return throughputOf(history, window.fromMs, window.toMs, measuringEndMs)
+  }
+  // one ticket a second for 100 s; the second run issues the same and 10 more up to 1,000 s in
+  const rush = Array.from({ length: 100 }, (_, index) => index * 1_000)
+  const fewer = ticketsAt(rush)
+  const more = ticketsAt([...rush, ...Array.from({ length: 10 }, (_, index) => 100_000 + (index + 1) * 90_000)])
+  // tickets over the time to the last one would read 100 / 99 s = 1.01 and 110 / 1,000 s = 0.11: slower for more work
+  assert.equal(fewer.measuringWindowMs, measuringEndMs)
+  assert.equal(more.measuringWindowMs, measuringEndMs)
+  assert.equal(fewer.issuedPerSecondOverWindow, 0.02778)
+  assert.equal(more.issuedPerSecondOverWindow, 0.03056)
+  // the peak: 60 tickets in the best 60 s of both
+  assert.equal(fewer.peakWindowMs, 60_000)
+  assert.equal(fewer.peakIssuedPerSecond, 1)
+  assert.equal(more.peakIssuedPerSecond, 1)
+  assert.equal(fewer.issuedPerSecond, undefined, "the rate to the last ticket is no longer written")
+})
+
+test("the rate over the measuring window counts only the tickets inside it, and is exactly tickets over its length", () => {
+  const history = new History()
+  for (let index = 0; index < 36; index++) history.add({ atMs: 1_000 + index * 10_000, actor: `phone-${index}`, kind: "ticket-received", outcome: "ok" })
+  history.add({ atMs: 400_000, actor: "phone-late", kind: "ticket-received", outcome: "ok" })
+  const throughput = throughputOf(history, 0, 460_000, 360_000)
+  assert.equal(throughput.issuedPerSecondOverWindow, 0.1)
+  // 5 s buckets: the best 60 s are 12 of them, with 6 tickets
+  assert.equal(throughput.bucketMs, 5_000)
+  assert.deepEqual([throughput.peakWindowMs, throughput.peakIssuedPerSecond], [60_000, 0.1])
 })

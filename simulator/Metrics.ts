@@ -3,6 +3,7 @@
  * Derived after the run rather than counted during it, so the history stays the single record.
  */
 import * as hdr from "hdr-histogram-js"
+import { peakWindowOf, perSecond } from "../reports/rates.js"
 import type { EndpointSummary, GateSummary, LatencyDistribution, LatencySummary, Report, SeriesPoint } from "../reports/Report.js"
 import { httpStatusOf } from "./ErrorStatuses.js"
 import type { History, HistoryEvent } from "./History.js"
@@ -276,7 +277,12 @@ export const latencyDistributionOf = (history: History): NonNullable<Report["lat
   paymentToIssuance: distributionOf(history.events.filter(ok("ticket-received")).map(paymentToIssuanceOf))
 })
 
-export const throughputOf = (history: History, fromMs: number, toMs: number): Report["throughput"] => {
+/**
+ * The per-bucket series over the sales window (`fromMs`..`toMs`), and the ticket rates: over the measuring window
+ * (`fromMs`..`measuringEndMs`, the scenario's end: the same length for every run of one scenario) and the peak
+ * sustained one (reports/rates.ts).
+ */
+export const throughputOf = (history: History, fromMs: number, toMs: number, measuringEndMs: number): Report["throughput"] => {
   const bucketMs = bucketWidthFor(toMs - fromMs)
   const bucketCount = Math.max(1, Math.ceil((toMs - fromMs) / bucketMs))
   const buckets = Array.from({ length: bucketCount }, (_, index) => ({
@@ -304,10 +310,14 @@ export const throughputOf = (history: History, fromMs: number, toMs: number): Re
       requests: requests[index] ?? 0, inFlight: inFlight[index] ?? 0
     }
   })
-  const issued = history.events.filter(ok("ticket-received"))
-  const spanMs = issued.length === 0 ? 0 : Math.max(...issued.map((event) => event.atMs)) - fromMs
+  const measuringWindowMs = Math.max(0, measuringEndMs - fromMs)
+  const issuedInWindow = history.events.filter((event) => ok("ticket-received")(event) && event.atMs >= fromMs && event.atMs < measuringEndMs).length
+  const peak = peakWindowOf(series.map((point) => point.issued), bucketMs)
   return {
-    issuedPerSecond: spanMs > 0 ? Math.round((issued.length / (spanMs / 1000)) * 100) / 100 : 0,
+    measuringWindowMs,
+    issuedPerSecondOverWindow: perSecond(issuedInWindow, measuringWindowMs),
+    peakIssuedPerSecond: perSecond(peak.tickets, peak.windowMs),
+    peakWindowMs: peak.windowMs,
     bucketMs,
     series
   }

@@ -9,6 +9,7 @@ import { evaluateThresholds, parseThresholds } from "../reports/thresholds.js"
 import type { Threshold } from "../reports/thresholds.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { countsOf, endpointsOf, gatesOf, latencyDistributionOf, latencyOf, salesWindowOf, throughputOf } from "./Metrics.js"
+import { scenarioEndMs } from "./Population.js"
 import { scenarioSummaryOf } from "./ScenarioSummary.js"
 import type { RunOutcome } from "./Virtual.js"
 
@@ -46,7 +47,7 @@ export const buildReport = (options: {
     endpoints: endpointsOf(outcome.history),
     latency: latencyOf(outcome.history),
     latencyDistribution: latencyDistributionOf(outcome.history),
-    throughput: throughputOf(outcome.history, window.fromMs, window.toMs),
+    throughput: throughputOf(outcome.history, window.fromMs, window.toMs, scenarioEndMs(scenario)),
     invariants: outcome.invariants,
     ...(gates ? { gates } : {}),
     thresholds: [],
