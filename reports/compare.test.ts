@@ -2,7 +2,7 @@ import assert from "node:assert/strict"
 import { describe, test } from "node:test"
 import type { CompareRow, Comparison } from "./compare.js"
 import { changeInterval, minBootstrapBuckets, seededRandom } from "./bootstrap.js"
-import { compareReports, defaultCompareTolerancePercent, parseTolerancePercent, relativeChangePercent } from "./compare.js"
+import { compareReports, countChangeInterval, defaultCompareTolerancePercent, parseTolerancePercent, relativeChangePercent } from "./compare.js"
 import { renderCompareHtml } from "./compareHtml.js"
 import { renderCompareSummary } from "./compareSummary.js"
 import { sampleFailingReport, sampleReport, sampleReportBeforeDistributions, sampleReportFromDistribution, sampleReportVersion1, sampleReportVersion2 } from "./fixture.js"
@@ -56,7 +56,7 @@ describe("compareReports", () => {
     assert.equal(rowOf(compareReports(slower, sampleReport), "throughput", "issuedPerSecondOverWindow").verdict, "better")
   })
 
-  test("direction: more errors of a tag is worse, a tag only in the new run is worse", () => {
+  test("direction: more errors of a tag is worse, a tag only in the new run is worse, far fewer is better", () => {
     const moreErrors: Report = {
       ...sampleReport,
       counts: { ...sampleReport.counts, errorsByTag: { ...sampleReport.counts.errorsByTag, GatewayTimeout: 420, DiskFull: 3 } }
@@ -67,7 +67,9 @@ describe("compareReports", () => {
     assert.equal(diskFull.base, 0)
     assert.equal(diskFull.verdict, "worse")
     assert.equal(diskFull.relativeChangePercent, Infinity)
-    assert.equal(rowOf(compareReports(moreErrors, sampleReport), "errors", "DiskFull").verdict, "better")
+    // the other way, 3 → 0 is within a Poisson count's spread: a kind of error going away needs more than 3 to show
+    assert.equal(rowOf(compareReports(moreErrors, sampleReport), "errors", "DiskFull").verdict, "within noise")
+    assert.equal(rowOf(compareReports(moreErrors, sampleReport), "errors", "GatewayTimeout").verdict, "better")
   })
 
   test("tolerance edges: exactly at the tolerance is noise, just past it is not", () => {
@@ -315,8 +317,19 @@ describe("within noise, judged from the runs' own series", () => {
       "fixed 5% tolerance: a report written before per-bucket p50 has none")
   })
 
-  test("counts keep the fixed tolerance and carry no interval", () => {
+  test("counts are judged by an interval from the counts themselves: two seeds' error counts are within noise, a real jump is worse", () => {
     const comparison = compareReports(sampleReportFromDistribution(1, usual), sampleReportFromDistribution(2, usual))
-    assert.ok(comparison.rows.filter((compared) => compared.kind === "count").every((compared) => compared.interval === undefined && compared.note === undefined))
+    assert.ok(comparison.rows.filter((compared) => compared.kind === "count" && compared.base > 0).every((compared) => compared.interval !== undefined))
+    const withErrors = (seatTaken: number, soldOut: number): Report =>
+      ({ ...sampleReport, counts: { ...sampleReport.counts, errorsByTag: { SeatTaken: seatTaken, SoldOut: soldOut } } })
+    // seeds 42 and 43 of spring-festival at 3,000 passengers: the fixed 5 % called both worse
+    const seeds = compareReports(withErrors(70, 32), withErrors(75, 43))
+    assert.deepEqual([rowOf(seeds, "errors", "SeatTaken").verdict, rowOf(seeds, "errors", "SoldOut").verdict], ["within noise", "within noise"])
+    const soldOut = rowOf(seeds, "errors", "SoldOut")
+    assert.ok(soldOut.interval !== undefined && soldOut.interval.lowPercent < 0 && soldOut.interval.highPercent > 34.4, JSON.stringify(soldOut.interval))
+    const jump = compareReports(withErrors(70, 32), withErrors(75, 80))
+    assert.equal(rowOf(jump, "errors", "SoldOut").verdict, "worse", "32 → 80 sold-out answers is beyond any Poisson spread")
+    assert.equal(rowOf(jump, "errors", "SeatTaken").verdict, "within noise")
+    assert.equal(countChangeInterval(0, 5), undefined, "a count the base run did not have has no relative interval")
   })
 })

@@ -6,7 +6,9 @@
  * A rate or a payment→issuance percentile is better or worse only when the bootstrap interval of its change, read
  * from the two runs' per-bucket series (reports/bootstrap.ts), excludes 0 and the change is beyond the tolerance,
  * which is then a floor; where the series cannot give an interval, the tolerance alone decides and the row says so.
- * Counts are judged by the tolerance; invariants by any new violation.
+ * A count is judged the same way by an interval from the two counts themselves (as Poisson counts: the difference
+ * ± z·√(base + next)); a count the base run did not have (a new kind of error) by the tolerance; invariants by any new
+ * violation.
  */
 import { changeInterval, confidencePercent, minBootstrapBuckets, seedOf } from "./bootstrap.js"
 import type { BucketValue, ChangeInterval } from "./bootstrap.js"
@@ -125,6 +127,29 @@ const rowWithSpread = (
   return { ...plain, interval, verdict: judgeByInterval(base, next, direction, tolerancePercent, interval) }
 }
 
+/** the two-sided normal quantile of each confidence the intervals may be given at */
+const zOfConfidencePercent: Readonly<Record<number, number>> = { 90: 1.6449, 95: 1.96, 99: 2.5758 }
+
+/**
+ * The `confidencePercent` interval of a count's relative change, from the two counts alone: each run's count as a
+ * Poisson count, so their difference d has variance base + next, and the interval is (d ± z·√(base + next)) / base.
+ * Undefined when the base is 0 (no relative change to bound) or a count is not a finite number.
+ */
+export const countChangeInterval = (base: number, next: number): ChangeInterval | undefined => {
+  const z = zOfConfidencePercent[confidencePercent]
+  if (z === undefined) throw new Error(`no normal quantile for a ${confidencePercent}% interval`)
+  if (!(base > 0) || !Number.isFinite(base) || !Number.isFinite(next) || next < 0) return undefined
+  const halfWidth = z * Math.sqrt(base + next)
+  return { lowPercent: ((next - base - halfWidth) * 100) / base, highPercent: ((next - base + halfWidth) * 100) / base }
+}
+
+/** a count's row: judged by its Poisson interval, or by the tolerance when the base run had none of it */
+const countRow = (section: string, metric: string, direction: Direction, base: number, next: number, tolerancePercent: number): CompareRow => {
+  const plain = row(section, metric, "count", direction, base, next, tolerancePercent)
+  const interval = countChangeInterval(base, next)
+  return interval === undefined ? plain : { ...plain, interval, verdict: judgeByInterval(base, next, direction, tolerancePercent, interval) }
+}
+
 const byName = (left: string, right: string): number => (left < right ? -1 : left > right ? 1 : 0)
 
 /** the tag of a request whose answer was lost: counted as an error from report version 2 on */
@@ -141,11 +166,11 @@ const countRows = (base: Report, next: Report, tolerancePercent: number): Array<
   const tags = [...new Set([...Object.keys(base.counts.errorsByTag), ...Object.keys(next.counts.errorsByTag)])].sort(byName)
     .filter((tag) => !(countsLostAnswersInOneOnly(base, next) && tag === lostAnswerTag))
   return [
-    ...higher.map(([metric, pick]) => row("counts", metric, "count", "higherIsBetter", pick(base), pick(next), tolerancePercent)),
+    ...higher.map(([metric, pick]) => countRow("counts", metric, "higherIsBetter", pick(base), pick(next), tolerancePercent)),
     // refunds follow failed issuance or cancellations: fewer is better for the same workload
-    row("counts", "refunds", "count", "lowerIsBetter", base.counts.refunds, next.counts.refunds, tolerancePercent),
+    countRow("counts", "refunds", "lowerIsBetter", base.counts.refunds, next.counts.refunds, tolerancePercent),
     ...tags.map((tag) =>
-      row("errors", tag, "count", "lowerIsBetter", base.counts.errorsByTag[tag] ?? 0, next.counts.errorsByTag[tag] ?? 0, tolerancePercent))
+      countRow("errors", tag, "lowerIsBetter", base.counts.errorsByTag[tag] ?? 0, next.counts.errorsByTag[tag] ?? 0, tolerancePercent))
   ]
 }
 
