@@ -7,8 +7,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, describe, test } from "node:test"
-import { Schema } from "effect"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Effect, Redacted, Schema } from "effect"
 import { Report } from "../reports/Report.js"
+import { testPostgresUrl } from "../reference/testing/TestStore.js"
 import { chunyun, describeResult } from "./testing/chunyun.js"
 import type { CliResult } from "./testing/chunyun.js"
 
@@ -118,7 +121,10 @@ describe("chunyun refuses bad input with exit code 2 and says why on stderr", ()
     serveTwoStores: () => ["serve", "--db", ":memory:", "--store", "postgres://root@127.0.0.1:5432/test"],
     serveStoreNotPostgres: () => ["serve", "--store", "mysql://root@127.0.0.1/test"],
     matrixLoadPercent: () => ["matrix", tinyScenario, "--vary", "inventory=conditional", "--max-outside-load", "10%"],
-    noPassengers: () => ["run", tinyScenario, "--passengers", "0"]
+    noPassengers: () => ["run", tinyScenario, "--passengers", "0"],
+    runStoreNotPostgres: () => ["run", tinyScenario, "--store", "data/chunyun.db"],
+    runStoreVirtual: () => ["run", tinyScenario, "--store", testPostgresUrl(), "--mode", "virtual"],
+    runWorkersWithoutStore: () => ["run", tinyScenario, "--workers", "2"]
   } satisfies Record<string, () => ReadonlyArray<string>>
   const results = new Map<keyof typeof invocations, CliResult>()
   const resultOf = (name: keyof typeof invocations) => {
@@ -179,6 +185,12 @@ export default { ...rest, pasengers: passengers }
     assertRefused(resultOf("matrixLoadPercent"), /--max-outside-load expects a share from 0 to 1 \(0\.1 = 10 % of the machine\), got "10%"/)
   })
 
+  test("run --store that is no PostgreSQL URL, --store in virtual mode, --workers without --store", () => {
+    assertRefused(resultOf("runStoreNotPostgres"), /--store expects a postgres:\/\/ URL, got "data\/chunyun\.db" \(a run on SQLite needs no --store\)/)
+    assertRefused(resultOf("runStoreVirtual"), /--store runs the servers on PostgreSQL, which needs real mode/)
+    assertRefused(resultOf("runWorkersWithoutStore"), /--workers above 1 needs --store postgres:\/\/…/)
+  })
+
   test("--passengers 0", () => {
     assertRefused(resultOf("noPassengers"), /--passengers expects an integer ≥ 1, got "0"/)
   })
@@ -187,6 +199,21 @@ export default { ...rest, pasengers: passengers }
     assertRefused(resultOf("unknownCommand"), /unknown command "nosuch"/)
     assert.match(resultOf("unknownCommand").stderr, /usage:\n\s+chunyun run <scenario\.ts>/)
   })
+})
+
+test("run --store postgres://… --workers 2: real mode on two server processes, in a schema of the run's own that is dropped after", async () => {
+  const out = join(directory, "postgres-run")
+  const result = await chunyun(["run", tinyScenario, "--store", testPostgresUrl(), "--workers", "2", "--passengers", "5", "--time-scale", "600", "--out", out])
+  assert.equal(result.code, 0, describeResult(result))
+  const schema = /on PostgreSQL, schema (chunyun_matrix_\w+) \(dropped after the run\)/.exec(result.stdout)?.[1]
+  assert.ok(schema, `the run named no schema:\n${result.stdout}`)
+  const report = Schema.decodeUnknownSync(Report)(JSON.parse(readFileSync(join(out, "report.json"), "utf8")))
+  assert.equal(report.mode, "real")
+  assert.ok(report.invariants.every((invariant) => invariant.violations === 0), JSON.stringify(report.invariants))
+  assert.match(readFileSync(join(out, "server.log"), "utf8"), /2 workers listening/)
+  const left = await Effect.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT nspname FROM pg_namespace WHERE nspname = ${schema}`).pipe(
+    Effect.provide(PgClient.layer({ url: Redacted.make(testPostgresUrl()), maxConnections: 1 }))))
+  assert.deepEqual(left, [], `schema ${schema} was left behind`)
 })
 
 describe("thresholds decide the exit code, as in k6", () => {

@@ -34,7 +34,7 @@ import type { InventoryVariant } from "../reference/Inventory.js"
 import { holdBatchings } from "../reference/Inventory/Lanes.js"
 import { issuanceVariants } from "../reference/Issuance.js"
 import { serveLayer, sqliteStore } from "../reference/Server.js"
-import { isPostgresUrl, postgresStore } from "../reference/Store/Postgres.js"
+import { isPostgresUrl, postgresConnectTimeoutMs, postgresStore } from "../reference/Store/Postgres.js"
 import { buildReport } from "../simulator/Report.js"
 import { runReal } from "../simulator/Real.js"
 import type { History } from "../simulator/History.js"
@@ -47,7 +47,8 @@ import {
 } from "../simulator/Replay.js"
 import { isArrivalRate, maxVusOf } from "../simulator/Executors.js"
 import { defaultMaxOutsideCpuShare } from "../simulator/HostLoad.js"
-import { MatrixUsageError, parseVary } from "../simulator/Matrix.js"
+import { freshSchemaName, MatrixUsageError, parseVary } from "../simulator/Matrix.js"
+import { runRealPostgres } from "../simulator/MatrixReal.js"
 import { runMatrix } from "../simulator/MatrixRun.js"
 import { renderMatrixSummary } from "../reports/matrixHtml.js"
 import type { Scenario } from "../scenarios/Scenario.js"
@@ -62,6 +63,7 @@ import { loopbackUrlOf, seedCatalog, seededCatalogLine, seedFailureText } from "
 
 const usage = `usage:
   chunyun run <scenario.ts> [--seed N] [--mode virtual|real] [--out DIR] [--passengers N] [--time-scale X] [--password-cost N]
+                [--store postgres://user@host:5432/db [--workers N]]   (real mode on PostgreSQL, in a schema of the run's own, dropped after)
                 [--inventory conditional|optimistic|row-lock|queue|unsafe] [--unsafe] [--threshold "metric: p(99)<500" …]
   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://user@host:5432/db]
                 [--password-cost N] [--inventory conditional|optimistic|row-lock|queue|unsafe] [--unsafe] [--max-queued-holds N]
@@ -174,11 +176,12 @@ const designSettings = (values: Record<string, string | boolean | undefined>) =>
 }
 
 /** `--db` names a SQLite file (the default store), `--store` a PostgreSQL database: one or the other. */
-const storeOption = (db: string | undefined, store: string | undefined, maxConnections?: number) => {
+/** `clockScale`: how much faster than the wall the server's Clock runs; the pool's connect timeout is wall time. */
+const storeOption = (db: string | undefined, store: string | undefined, maxConnections?: number, clockScale = 1) => {
   if (db !== undefined && store !== undefined) throw new UsageError("--db (a SQLite file) and --store (a PostgreSQL URL) exclude each other: give one")
   if (store !== undefined) {
     if (!isPostgresUrl(store)) throw new UsageError(`--store expects a postgres:// URL, got "${store}"`)
-    return postgresStore({ url: store, ...(maxConnections === undefined ? {} : { maxConnections }) })
+    return postgresStore({ url: store, ...(maxConnections === undefined ? {} : { maxConnections }), connectTimeoutMs: postgresConnectTimeoutMs * clockScale })
   }
   const filename = db ?? "./data/chunyun.db"
   if (filename !== ":memory:") mkdirSync(dirname(resolve(filename)), { recursive: true })
@@ -222,12 +225,13 @@ const runCommand = async (args: ReadonlyArray<string>) => {
     options: {
       seed: { type: "string" }, mode: { type: "string" }, out: { type: "string" }, "time-scale": { type: "string" },
       "password-cost": { type: "string" }, inventory: { type: "string" }, unsafe: { type: "boolean" },
-      threshold: { type: "string", multiple: true }, passengers: { type: "string" }
+      threshold: { type: "string", multiple: true }, passengers: { type: "string" }, store: { type: "string" }, workers: { type: "string" }
     }
   })
   const file = positionals[0]
   if (!file || positionals.length > 1) throw new UsageError("run takes exactly one scenario file")
-  const mode = values.mode ?? "virtual"
+  const postgres = runStoreOption(values.store, values.mode, values.workers)
+  const mode = values.mode ?? (postgres === undefined ? "virtual" : "real")
   if (mode !== "virtual" && mode !== "real") throw new UsageError(`--mode expects virtual or real, got "${mode}"`)
   const seed = integerOption("seed", values.seed, 42)
   const extraThresholds = (values.threshold ?? []).map(parseThresholdFlag)
@@ -250,9 +254,16 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   const wallStart = performance.now()
   console.log(`chunyun: ${scenario.name}, seed ${seed}, ${mode} mode, ${passengers} passengers${passengers === loaded.passengers.count ? "" : ` (the file says ${loaded.passengers.count})`}`)
   const onProgress = progressPrinter(scenario)
+  const timeScale = () => integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1)
+  const schema = postgres === undefined ? undefined : freshSchemaName(0)
+  if (postgres !== undefined) console.log(`chunyun: ${postgres.workers} server process${postgres.workers === 1 ? "" : "es"} on PostgreSQL, schema ${schema} (dropped after the run)`)
   const outcome = await (mode === "virtual"
     ? runVirtual(scenario, seed, onProgress, runOptions)
-    : runReal(scenario, seed, fileURLToPath(import.meta.url), integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1), onProgress, runOptions)
+    : postgres !== undefined && schema !== undefined
+      ? runRealPostgres(scenario, seed, fileURLToPath(import.meta.url), timeScale(), {
+        ...runOptions, url: postgres.url, schema, workers: postgres.workers
+      }, onProgress)
+      : runReal(scenario, seed, fileURLToPath(import.meta.url), timeScale(), onProgress, runOptions)
   ).finally(() => serverLog.close())
   onProgress({ nowMs: outcome.endMs, history: outcome.history, passengers: outcome.passengers }, true)
   const notes = loadNotes(scenario, outcome)
@@ -274,6 +285,18 @@ const runCommand = async (args: ReadonlyArray<string>) => {
 }
 
 /** `--workers N`: N server processes on one port; they share the store, so it must be PostgreSQL. */
+/**
+ * `run --store postgres://… [--workers N]`: real mode against `chunyun serve` on that database, in a schema of the
+ * run's own (created, audited, dropped), with N server processes. Undefined without `--store`.
+ */
+const runStoreOption = (store: string | undefined, mode: string | undefined, workersText: string | undefined) => {
+  const workers = workersOption(workersText, store)
+  if (store === undefined) return undefined
+  if (!isPostgresUrl(store)) throw new UsageError(`--store expects a postgres:// URL, got "${store}" (a run on SQLite needs no --store)`)
+  if (mode === "virtual") throw new UsageError("--store runs the servers on PostgreSQL, which needs real mode: drop --mode virtual (virtual mode runs in memory)")
+  return { url: store, workers }
+}
+
 const workersOption = (text: string | undefined, store: string | undefined) => {
   const workers = integerOption("workers", text, 1, 1)
   if (workers > maxServeWorkers) throw new UsageError(`--workers expects at most ${maxServeWorkers}, got ${workers}`)
@@ -323,7 +346,10 @@ const serveCommand = async (args: ReadonlyArray<string>) => {
   if ("refusal" in resolved) throw new UsageError(resolved.refusal)
   const maxConnections = integerOption("store-max-connections", values["store-max-connections"], defaultStoreMaxConnections, 1)
   if (maxConnections > maxStoreConnections) throw new UsageError(`--store-max-connections expects at most ${maxStoreConnections}, got ${maxConnections}`)
-  const store = storeOption(values.db, values.store, maxConnections)
+  const clockStartMs = values["clock-start-ms"] === undefined ? undefined : integerOption("clock-start-ms", values["clock-start-ms"], 0)
+  const clockScale = Number(values["clock-scale"] ?? "1")
+  if (!(clockScale > 0) || !Number.isFinite(clockScale)) throw new UsageError(`--clock-scale expects a number above 0, got "${values["clock-scale"]}"`)
+  const store = storeOption(values.db, values.store, maxConnections, clockStartMs === undefined ? 1 : clockScale)
   const crashAt = values["crash-at"] === undefined ? undefined : parseCrashAt(values["crash-at"])
   if (typeof crashAt === "string") throw new UsageError(`--crash-at: ${crashAt}`)
   const seedScenario = seedFile === undefined ? undefined : await loadScenario(seedFile)
@@ -344,9 +370,7 @@ const serveCommand = async (args: ReadonlyArray<string>) => {
   let seeding = seedScenario !== undefined
   /** one request's log line, written as it is (reference/RequestLog.ts builds it whole) */
   const writeRequestLogLine = (line: string) => { if (!seeding) process.stdout.write(line) }
-  const clockStartMs = values["clock-start-ms"] === undefined ? undefined : integerOption("clock-start-ms", values["clock-start-ms"], 0)
-  const clockLayer = clockStartMs === undefined ? Layer.empty
-    : Layer.setClock(scaledClock(clockStartMs, Number(values["clock-scale"] ?? "1")))
+  const clockLayer = clockStartMs === undefined ? Layer.empty : Layer.setClock(scaledClock(clockStartMs, clockScale))
   const layer = serveLayer({
     port: integerOption("port", values.port, 8080), host: values.host ?? "127.0.0.1", store, settings, secrets: resolved.secrets, tracing: values.trace === true,
     ...(values.quiet === true ? {} : { requestLog: writeRequestLogLine }),

@@ -1,5 +1,5 @@
 /**
- * Real mode on PostgreSQL for the design matrix: a fresh schema per run, served by `chunyun serve --workers N`
+ * Real mode on PostgreSQL (the design matrix's rows, `chunyun run --store`): a fresh schema per run, served by `chunyun serve --workers N`
  * (`postgres:N`: N processes on one port), audited on the schema once the servers have stopped (Real.ts), and
  * dropped after the run.
  */
@@ -18,11 +18,12 @@ export interface PostgresRunOptions extends RunOptions {
 }
 
 export const runRealPostgres = async (
-  scenario: Scenario, seed: number, cliEntry: string, timeScale: number, options: PostgresRunOptions
+  scenario: Scenario, seed: number, cliEntry: string, timeScale: number, options: PostgresRunOptions,
+  onProgress?: Parameters<typeof runReal>[4]
 ): Promise<RunOutcome & { dropped: number }> => {
   await adminStatement(options.url, `CREATE SCHEMA ${options.schema}`)
   try {
-    return await runReal(scenario, seed, cliEntry, timeScale, undefined, {
+    return await runReal(scenario, seed, cliEntry, timeScale, onProgress, {
       ...options, postgresUrl: withSearchPath(options.url, options.schema), serverWorkers: options.workers
     })
   } finally {

@@ -16,7 +16,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Option, Redacted } from "effect"
+import { Duration, Effect, Layer, Option, Redacted } from "effect"
 import { runMigrations } from "./migrations.js"
 
 export interface PostgresStoreOptions {
@@ -24,7 +24,15 @@ export interface PostgresStoreOptions {
   readonly url: string
   /** the connection pool's size in this process (pg's default is 10) */
   readonly maxConnections?: number
+  /**
+   * How long opening the pool may take, on the Clock the store is built under (default `postgresConnectTimeoutMs`).
+   * A server whose Clock runs a scenario's time faster than the wall must scale it up by the same factor.
+   */
+  readonly connectTimeoutMs?: number
 }
+
+/** how long opening the store's connection pool may take, in wall time */
+export const postgresConnectTimeoutMs = 5_000
 
 /** how many times a transaction that lost a race to a concurrent one is run again before it is a 500 */
 export const maxTransactionRetries = 3
@@ -116,7 +124,8 @@ export const adminStatement = (url: string, statement: string): Promise<void> =>
 /** PostgreSQL with the schema migrated; the ledger's system accounts are ensured by the server's layer. */
 export const postgresStore = (options: PostgresStoreOptions): Layer.Layer<SqlClient.SqlClient> => {
   const client = PgClient.layer({
-    url: Redacted.make(options.url), types: storeTypes, maxConnections: options.maxConnections, applicationName: "chunyun"
+    url: Redacted.make(options.url), types: storeTypes, maxConnections: options.maxConnections, applicationName: "chunyun",
+    connectTimeout: Duration.millis(options.connectTimeoutMs ?? postgresConnectTimeoutMs)
   })
   const prepared = Layer.effect(SqlClient.SqlClient, Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
