@@ -7,7 +7,7 @@ import assert from "node:assert/strict"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { test } from "node:test"
-import { dispatch, drive, poolFor, Recorder } from "./driver.js"
+import { dispatch, drive, maxFailureMessages, poolFor, Recorder } from "./driver.js"
 
 const withServer = async (delayMs: number, body: (baseUrl: string) => Promise<void>) => {
   const server = createServer((_request, response) => setTimeout(() => response.end("ok"), delayMs))
@@ -58,4 +58,20 @@ test("latency is measured from the intended start: a blocked driver shows the bl
     assert.ok(summary.max >= blockedMs * 0.9, `max ${summary.max} ms`)
     assert.ok(summary.p90 >= 50, `p90 ${summary.p90} ms`)
   })
+})
+
+test("a failed iteration is counted under its message, in both models, distinct messages up to maxFailureMessages", async () => {
+  const failing = async (_intendedMs: number, index: number) => {
+    if (index % 3 === 0) throw new Error(`pay: HTTP 409 kind ${index % 2}`)
+    if (index % 3 === 1) throw new Error(`hold: HTTP 500 number ${index}`)
+  }
+  const closed = await drive({ executor: "constant-vus", vus: 2, durationMs: 50 }, failing)
+  const open = await drive({ executor: "constant-arrival-rate", ratePerSecond: 200, durationMs: 100, preAllocatedVus: 5, maxVus: 5 }, failing)
+  for (const outcome of [closed, open]) {
+    const counted = [...outcome.failures.values()].reduce((sum, count) => sum + count, 0)
+    assert.ok(outcome.failed > maxFailureMessages, `only ${outcome.failed} failures: the test needs more than the kept messages`)
+    assert.ok(outcome.failures.size <= maxFailureMessages)
+    assert.ok(outcome.failures.has("pay: HTTP 409 kind 0") && outcome.failures.has("pay: HTTP 409 kind 1"), [...outcome.failures.keys()].join("; "))
+    assert.ok(counted <= outcome.failed && counted >= outcome.failures.get("pay: HTTP 409 kind 0")!)
+  }
 })

@@ -61,7 +61,31 @@ export class Recorder {
  */
 export type Iteration = (intendedMs: number, index: number, vu: number) => Promise<void>
 
-export interface DriverOutcome { readonly iterations: number; readonly dropped: number; readonly failed: number; readonly elapsedMs: number }
+export interface DriverOutcome {
+  readonly iterations: number
+  readonly dropped: number
+  readonly failed: number
+  /** why iterations failed: each distinct message (the first `maxFailureMessages`) with how many times it came */
+  readonly failures: ReadonlyMap<string, number>
+  readonly elapsedMs: number
+}
+
+/** how many distinct failure messages an outcome keeps (the rest are counted in `failed` only) */
+export const maxFailureMessages = 5
+/** how much of a failure's message is kept */
+export const maxFailureMessageChars = 200
+
+/** Counts a failed iteration under its message. */
+const failureCounter = () => {
+  const failures = new Map<string, number>()
+  const record = (error: unknown) => {
+    const message = (error instanceof Error ? error.message : String(error)).slice(0, maxFailureMessageChars)
+    const seen = failures.get(message)
+    if (seen !== undefined) failures.set(message, seen + 1)
+    else if (failures.size < maxFailureMessages) failures.set(message, 1)
+  }
+  return { failures, record }
+}
 
 export const drive = (executor: Executor, iteration: Iteration): Promise<DriverOutcome> =>
   executor.executor === "constant-arrival-rate" || executor.executor === "ramping-arrival-rate"
@@ -74,7 +98,8 @@ const openModel = (executor: ArrivalRateExecutor, iteration: Iteration) => new P
   const schedule = intendedStartsMs(executor)
   let next = schedule.next()
   let inFlight = 0, iterations = 0, dropped = 0, failed = 0, scheduled = true
-  const finish = () => resolve({ iterations, dropped, failed, elapsedMs: performance.now() - startMs })
+  const { failures, record } = failureCounter()
+  const finish = () => resolve({ iterations, dropped, failed, failures, elapsedMs: performance.now() - startMs })
   const drainTimer = () => setTimeout(finish, maxDrainMs).unref()
   const settle = () => { inFlight--; if (!scheduled && inFlight === 0) finish() }
   const tick = () => {
@@ -85,7 +110,7 @@ const openModel = (executor: ArrivalRateExecutor, iteration: Iteration) => new P
       else {
         inFlight++
         const index = iterations++
-        iteration(startMs + next.value, index, -1).catch(() => { failed++ }).finally(settle)
+        iteration(startMs + next.value, index, -1).catch((error: unknown) => { failed++; record(error) }).finally(settle)
       }
       next = schedule.next()
     }
@@ -104,18 +129,20 @@ const closedModel = async (executor: Exclude<Executor, ArrivalRateExecutor>, ite
   if (executor.executor !== "constant-vus") throw new Error("the bench driver runs constant-vus for the closed model")
   const startMs = performance.now()
   let iterations = 0, failed = 0
+  const { failures, record } = failureCounter()
   const vu = async (_: unknown, vuIndex: number) => {
     while (performance.now() - startMs < executor.durationMs) {
       const index = iterations++
       try {
         await iteration(performance.now(), index, vuIndex)
-      } catch {
+      } catch (error) {
         failed++
+        record(error)
       }
     }
   }
   await Promise.all(Array.from({ length: executor.vus }, vu))
-  return { iterations, dropped: 0, failed, elapsedMs: performance.now() - startMs }
+  return { iterations, dropped: 0, failed, failures, elapsedMs: performance.now() - startMs }
 }
 
 /** A keep-alive pool to `baseUrl`, `connections` sockets. */

@@ -136,6 +136,7 @@ const measureOrders = (config: StoreConfig) => withServer(config, [], async (bas
       orderIteration(pool, prepared, half, halfCounts))
     const result = {
       label: config.label, noStorePerSecond, serverCpuMsPerOrder, outsideLoad, requestsPerOrder: counts.issued > 0 ? counts.requests / counts.issued : 0, ordersPerSecond, failed: closed.failed, soldOut: counts.soldOut + halfCounts.soldOut, halfRate, halfIssued: halfCounts.issued, halfDropped: open.dropped, halfFailed: open.failed,
+      failures: [...closed.failures, ...open.failures],
       hold: half.summary("hold"), paymentToIssuance: half.summary("payment_to_issuance"), order: half.summary("order"), runId: prepared.runId
     }
     half.destroy()
@@ -206,6 +207,7 @@ const main = async () => {
       const result = await measureOrders(config)
       say(`   ${result.label.padEnd(24)} ${round(result.ordersPerSecond).toString().padStart(6)} orders/s   ratio to node:http hello world ${(result.ordersPerSecond / trivial.autocannonPerSecond).toFixed(4)}`
         + `   (${result.failed} failed, ${result.soldOut} sold out; ${await auditStore(config)})`)
+      for (const [message, count] of result.failures) say(`      failed ×${count}: ${message}`)
       say(`      at ${result.halfRate}/s (half): ${result.halfIssued} issued, ${result.halfDropped} dropped, ${result.halfFailed} failed;`
         + ` p50/p90/p99/max ms  hold ${result.hold.p50}/${result.hold.p90}/${result.hold.p99}/${result.hold.max}`
         + `  payment→issuance ${result.paymentToIssuance.p50}/${result.paymentToIssuance.p90}/${result.paymentToIssuance.p99}/${result.paymentToIssuance.max}`
