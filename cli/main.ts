@@ -86,7 +86,8 @@ const usage = `usage:
   chunyun restore <backup file> (--db ./restored.db | --store postgres://…)   (into a fresh store; see reference/Backup.ts)
   chunyun compare <base.json> <new.json> [--tolerance ${defaultCompareTolerancePercent}%] [--html out.html]   (exit 1 when something got worse)
                 (rates and payment→issuance percentiles: worse only when the 95% bootstrap interval of the change, from each
-                 run's per-bucket series, excludes 0 and the change passes the tolerance, a floor; other rows: the tolerance)
+                 run's per-bucket series, excludes 0 and the change passes the tolerance, a floor; counts: the same with two Poisson
+                 counts' interval; other rows: the tolerance)
   chunyun replay <history.jsonl> [--actor phone-12 …]   (re-runs a recorded run in virtual mode; exit 1 when an actor's answers differ)
   chunyun export-k6 <scenario.ts> [--out script.js] [--time-scale X]   (the load as a k6 script, for k6 / k6-operator)
   chunyun matrix <scenario.ts> --vary inventory=conditional,row-lock,optimistic,queue --vary store=sqlite,postgres [--vary issuance=…]

@@ -163,7 +163,7 @@ describe("renderCompareSummary", () => {
   test("aligned rows with values, changes and verdicts; names the regressed rows", () => {
     const text = renderCompareSummary(compareReports(sampleReport, sampleFailingReport), "base.json", "new.json")
     assert.match(text, /^Chunyun compare: base\.json -> new\.json \(tolerance 5%\)$/m)
-    assert.match(text, /^rates and payment->issuance p50-p99\.9: better or worse only when the 95% bootstrap interval .* beyond 5%; other rows: the 5% tolerance; invariants: any new violation$/m)
+    assert.match(text, /^rates and payment->issuance p50-p99\.9: better or worse only when the 95% bootstrap interval .* beyond 5%; counts: the same, with the 95% interval of two Poisson counts \(a kind of error new in the new run: worse\); other rows: the 5% tolerance; invariants: any new violation$/m)
     assert.match(text, /^\s+latency paymentToIssuance\s+p99\s+398\s+612\s+\+214\s+\+53\.8%\s+-\d+\.\d … \+\d+\.\d\s+within noise$/m)
     assert.match(text, /^\s+invariants\s+noDoubleBooking\s+0\s+2\s+\+2\s+from 0\s+worse$/m)
     assert.match(text, /^note: fixed 5% tolerance: a report has no per-bucket series of hold latency: latency hold p50, latency hold p90, latency hold p99, latency hold p999, latency hold max$/m)

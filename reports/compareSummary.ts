@@ -41,6 +41,7 @@ export const formatInterval = (compared: CompareRow): string =>
 export const ruleOf = (comparison: Comparison): string =>
   `rates and payment->issuance p50-p99.9: better or worse only when the ${comparison.confidencePercent}% bootstrap interval ` +
   `of the change (the buckets of each run's series resampled) excludes 0 and the change is beyond ${comparison.tolerancePercent}%; ` +
+  `counts: the same, with the ${comparison.confidencePercent}% interval of two Poisson counts (a kind of error new in the new run: worse); ` +
   `other rows: the ${comparison.tolerancePercent}% tolerance; invariants: any new violation`
 
 /** The rows judged otherwise than usual, grouped by why: "missing from the base report (version 2): throughput peakIssuedPerSecond, …". */
