@@ -204,7 +204,8 @@ export default { ...rest, pasengers: passengers }
 test("run --store postgres://… --workers 2: real mode on two server processes, in a schema of the run's own that is dropped after", async () => {
   const out = join(directory, "postgres-run")
   const result = await chunyun(["run", tinyScenario, "--store", testPostgresUrl(), "--workers", "2", "--passengers", "5", "--time-scale", "600", "--out", out])
-  assert.equal(result.code, 0, describeResult(result))
+  // the scenario's latency threshold is wall time at this scale, which a busy machine may miss (exit 99): not this test's question
+  assert.ok(result.code === 0 || result.code === 99, describeResult(result))
   const schema = /on PostgreSQL, schema (chunyun_matrix_\w+) \(dropped after the run\)/.exec(result.stdout)?.[1]
   assert.ok(schema, `the run named no schema:\n${result.stdout}`)
   const report = Schema.decodeUnknownSync(Report)(JSON.parse(readFileSync(join(out, "report.json"), "utf8")))
