@@ -40,8 +40,16 @@ interface Recorded {
   readonly max: number
 }
 
+const newLatencyHistogram = () =>
+  hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: maxTrackableLatencyMs, numberOfSignificantValueDigits: 3 })
+
+/** What a filled histogram reads, given the largest value recorded into it. */
+const recordedOf = (histogram: hdr.Histogram, max: number): Recorded =>
+  // the top of the max's bucket is above the max itself (5,737 ms reads 5,739): a percentile never exceeds the max
+  ({ atPercentile: (percentile) => Math.min(histogram.getValueAtPercentile(percentile), max), max })
+
 const withHistogram = <A>(valuesMs: ReadonlyArray<number>, read: (recorded: Recorded) => A): A => {
-  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: maxTrackableLatencyMs, numberOfSignificantValueDigits: 3 })
+  const histogram = newLatencyHistogram()
   try {
     let max = 0
     for (const value of valuesMs) {
@@ -49,24 +57,19 @@ const withHistogram = <A>(valuesMs: ReadonlyArray<number>, read: (recorded: Reco
       histogram.recordValue(recorded)
       if (recorded > max) max = recorded
     }
-    // the top of the max's bucket is above the max itself (5,737 ms reads 5,739): a percentile never exceeds the max
-    return read({ atPercentile: (percentile) => Math.min(histogram.getValueAtPercentile(percentile), max), max })
+    return read(recordedOf(histogram, max))
   } finally {
     histogram.destroy()
   }
 }
 
-export const summarize = (valuesMs: ReadonlyArray<number>): LatencySummary => {
-  if (valuesMs.length === 0) return { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 }
-  return withHistogram(valuesMs, ({ atPercentile, max }) => ({
-    count: valuesMs.length,
-    p50: atPercentile(50),
-    p90: atPercentile(90),
-    p99: atPercentile(99),
-    p999: atPercentile(99.9),
-    max
-  }))
-}
+const emptySummary: LatencySummary = { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 }
+
+const summaryOf = (count: number, { atPercentile, max }: Recorded): LatencySummary =>
+  ({ count, p50: atPercentile(50), p90: atPercentile(90), p99: atPercentile(99), p999: atPercentile(99.9), max })
+
+export const summarize = (valuesMs: ReadonlyArray<number>): LatencySummary =>
+  valuesMs.length === 0 ? emptySummary : withHistogram(valuesMs, (recorded) => summaryOf(valuesMs.length, recorded))
 
 /**
  * The percentile curve HdrHistogram plots: points evenly spaced on the 1/(1 − p) scale, up to the
@@ -104,9 +107,6 @@ interface EndpointTally {
   readonly latency?: hdr.Histogram
   maxMs: number
 }
-
-const newLatencyHistogram = () =>
-  hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: maxTrackableLatencyMs, numberOfSignificantValueDigits: 3 })
 
 const byCountThenName = <A extends { readonly count: number; readonly name: string }>(left: A, right: A) =>
   right.count - left.count || (left.name < right.name ? -1 : left.name > right.name ? 1 : 0)
@@ -157,12 +157,8 @@ export class RequestTally {
 
   /** busiest endpoint first; a latency summary of zeros when the tally counts only */
   endpoints(): Array<EndpointSummary> {
-    const latencyOf = (tally: EndpointTally): LatencySummary => {
-      const histogram = tally.latency
-      if (histogram === undefined || histogram.totalCount === 0) return { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 }
-      const at = (percentile: number) => Math.min(histogram.getValueAtPercentile(percentile), tally.maxMs)
-      return { count: histogram.totalCount, p50: at(50), p90: at(90), p99: at(99), p999: at(99.9), max: tally.maxMs }
-    }
+    const latencyOf = (tally: EndpointTally): LatencySummary =>
+      tally.latency === undefined || tally.latency.totalCount === 0 ? emptySummary : summaryOf(tally.latency.totalCount, recordedOf(tally.latency, tally.maxMs))
     return [...this.byEndpoint]
       .map(([name, tally]) => ({ name, count: tally.requests, tally }))
       .sort(byCountThenName)
