@@ -75,6 +75,9 @@ export const ServiceDate = Schema.String.pipe(
 ).annotations(expected(`a calendar date YYYY-MM-DD in ${minServiceDateYear} to ${maxServiceDateYear}`))
 export type ServiceDate = typeof ServiceDate.Type
 export const MinuteOfDay = Schema.Int.pipe(Schema.between(0, 1439)).annotations(expected("a whole minute of the day, 0 to 1439"))
+/** `HH:MM` of a minute of the day (a stop past midnight, 1,500, reads 25:00) */
+export const minuteOfDayText = (minuteOfDay: number) =>
+  `${String(Math.floor(minuteOfDay / 60)).padStart(2, "0")}:${String(minuteOfDay % 60).padStart(2, "0")}`
 export const SeatClass = Schema.Literal("business", "first", "second")
 export type SeatClass = typeof SeatClass.Type
 

@@ -21,6 +21,7 @@ import { Accounts } from "./Accounts.js"
 import { runIdOf } from "./Catalog.js"
 import { ServerConfig } from "./Config.js"
 import type { CustomerId, OrderId, RunId, StationCode } from "./Domain.js"
+import { minuteOfDayText } from "./Domain.js"
 import type { AuthenticatedDevice } from "./Delivery/Devices.js"
 import { Orders } from "./Orders.js"
 import { OrdersRepo } from "./Orders/Repo.js"
@@ -38,7 +39,7 @@ const minutesPerDay = 1_440
 /** `HH:MM` of an epoch time in the server's UTC offset. */
 export const clockTimeOf = (epochMs: number, utcOffsetMinutes: number) => {
   const minuteOfDay = ((Math.floor(epochMs / 60_000) + utcOffsetMinutes) % minutesPerDay + minutesPerDay) % minutesPerDay
-  return `${String(Math.floor(minuteOfDay / 60)).padStart(2, "0")}:${String(minuteOfDay % 60).padStart(2, "0")}`
+  return minuteOfDayText(minuteOfDay)
 }
 
 export const notRegisteredReply =

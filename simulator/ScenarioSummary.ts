@@ -2,15 +2,15 @@
  * The scenario as a report shows it: its trains and venues, how many passengers and which journeys, how they
  * arrive, the faults and the thresholds, so a reader sees what the numbers are the numbers of.
  */
+import { minuteOfDayText } from "../reference/Domain.js"
 import type { ScenarioSummary } from "../reports/Report.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 
-const clockOf = (minuteOfDay: number) => `${String(Math.floor(minuteOfDay / 60)).padStart(2, "0")}:${String(minuteOfDay % 60).padStart(2, "0")}`
 
 const routeOf = (train: Scenario["trains"][number]) => {
   const first = train.stops[0]!
   const last = train.stops[train.stops.length - 1]!
-  return `${first.station} ${clockOf(first.departureMinuteOfDay)} → ${last.station} ${clockOf(last.departureMinuteOfDay)}, ${train.stops.length} stops`
+  return `${first.station} ${minuteOfDayText(first.departureMinuteOfDay)} → ${last.station} ${minuteOfDayText(last.departureMinuteOfDay)}, ${train.stops.length} stops`
 }
 
 const arrivalsOf = (scenario: Scenario) => {
@@ -36,7 +36,7 @@ const venuesOf = (scenario: Scenario): Array<string> => [
   ]),
   ...(scenario.event === undefined ? [] : [
     `event ${scenario.event.definition.title} at ${scenario.event.definition.venue.name}, ${scenario.event.definition.serviceDate} ` +
-    `${clockOf(scenario.event.definition.startMinuteOfDay)}: ${scenario.event.definition.zones.length} zones, group orders of ${scenario.event.groupOrderSize}`
+    `${minuteOfDayText(scenario.event.definition.startMinuteOfDay)}: ${scenario.event.definition.zones.length} zones, group orders of ${scenario.event.groupOrderSize}`
   ])
 ]
 
