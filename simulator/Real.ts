@@ -14,6 +14,7 @@ import { join } from "node:path"
 import { NodeHttpClient } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Fiber, ManagedRuntime, Random } from "effect"
+import type { Layer } from "effect"
 import { sqliteStore } from "../reference/Server.js"
 import { generateServeSecrets, serveSecretsEnv } from "../reference/ServeSecrets.js"
 import type { ServeSecrets } from "../reference/ServeSecrets.js"
@@ -165,7 +166,7 @@ export interface RealRunOptions extends RunOptions {
 }
 
 /** The store the run's server uses, as `serve` arguments, and the same store for the audit after it. */
-const runStore = (options: RealRunOptions, workDir: string) => {
+const runStore = (options: RealRunOptions, workDir: string): { readonly args: ReadonlyArray<string>; readonly layer: Layer.Layer<SqlClient.SqlClient> } => {
   if (options.postgresUrl !== undefined) {
     return { args: ["--store", options.postgresUrl], layer: postgresStore({ url: options.postgresUrl, maxConnections: 2 }) }
   }

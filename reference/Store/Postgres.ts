@@ -13,10 +13,12 @@
  * - Start-up: several processes may start on an empty database at once; migrations run under an
  *   advisory lock, so one process migrates and the others wait and find the schema in place.
  */
+import * as Reactivity from "@effect/experimental/Reactivity"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Context, Effect, Layer, Option, Redacted } from "effect"
+import Pg from "pg"
 import { runMigrations } from "./migrations.js"
 
 export interface PostgresStoreOptions {
@@ -121,16 +123,38 @@ export const adminStatement = (url: string, statement: string): Promise<void> =>
     Effect.runPromise
   )
 
+/**
+ * The store's connection pool, for the prepared queries (Store/Queries.ts), which run their statements on it as
+ * named prepared statements; everything else goes through the `SqlClient` built over the same pool.
+ */
+export class PostgresPool extends Context.Tag("chunyun/PostgresPool")<PostgresPool, Pg.Pool>() {}
+
+/** how long closing the pool may take before the store's scope closes without waiting for it, in ms */
+const poolEndTimeoutMs = 1_000
+
+/** The pool, open once one connection answered (within `connectTimeoutMs` on the Clock), ended with the scope. */
+const openPool = (options: PostgresStoreOptions) =>
+  Effect.acquireRelease(
+    Effect.gen(function* () {
+      const pool = new Pg.Pool({ connectionString: options.url, types: storeTypes, max: options.maxConnections, application_name: "chunyun" })
+      // a connection's error is also its query's failure; the pool's own event must not crash the process
+      pool.on("error", () => undefined)
+      const connectTimeoutMs = options.connectTimeoutMs ?? postgresConnectTimeoutMs
+      yield* Effect.tryPromise({ try: () => pool.query("SELECT 1"), catch: (cause) => new SqlError({ cause, message: "PostgreSQL: failed to connect" }) }).pipe(
+        Effect.timeoutFail({
+          duration: connectTimeoutMs,
+          onTimeout: () => new SqlError({ cause: new Error("Connection timed out"), message: `PostgreSQL: no connection within ${connectTimeoutMs} ms` })
+        }),
+        Effect.tapError(() => Effect.promise(() => pool.end())))
+      return pool
+    }),
+    (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption(poolEndTimeoutMs)))
+
 /** PostgreSQL with the schema migrated; the ledger's system accounts are ensured by the server's layer. */
-export const postgresStore = (options: PostgresStoreOptions): Layer.Layer<SqlClient.SqlClient> => {
-  const client = PgClient.layer({
-    url: Redacted.make(options.url), types: storeTypes, maxConnections: options.maxConnections, applicationName: "chunyun",
-    connectTimeout: Duration.millis(options.connectTimeoutMs ?? postgresConnectTimeoutMs)
-  })
-  const prepared = Layer.effect(SqlClient.SqlClient, Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    yield* migrateExclusively
-    return retryingTransactions(sql)
-  }))
-  return prepared.pipe(Layer.provide(client), Layer.orDie)
-}
+export const postgresStore = (options: PostgresStoreOptions): Layer.Layer<SqlClient.SqlClient | PostgresPool> =>
+  Layer.scopedContext(Effect.gen(function* () {
+    const pool = yield* openPool(options)
+    const client = yield* PgClient.fromPool({ acquire: Effect.succeed(pool), applicationName: "chunyun" })
+    yield* migrateExclusively.pipe(Effect.provideService(SqlClient.SqlClient, client))
+    return Context.make(PostgresPool, pool).pipe(Context.add(SqlClient.SqlClient, retryingTransactions(client)))
+  })).pipe(Layer.provide(Reactivity.layer), Layer.orDie)

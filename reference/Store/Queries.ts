@@ -6,16 +6,22 @@
  *   (bench/sqlClient.ts). Inside a transaction (`sql.withTransaction`, which holds the connection's permit)
  *   it runs at once; outside one it takes the permit first, as every SqlClient statement does, so it never
  *   lands inside another fiber's open transaction.
- * - PostgreSQL: the text's `?` become `$1 … $n` once, and the query goes through the `SqlClient` (inside a
- *   transaction, on the transaction's connection).
+ * - PostgreSQL: the text's `?` become `$1 … $n` once, and it runs as a named prepared statement (its name a
+ *   digest of the text), so PostgreSQL parses and plans it once per connection, not on every call: inside a
+ *   transaction on the transaction's connection, outside one on any connection of the store's pool
+ *   (`PostgresPool`). Measured on the order benchmark: PostgreSQL's CPU per order about a third lower.
  *
  * A query that must say whether it changed a row says so with `RETURNING`. The texts must not contain a
  * literal `?` (none of the project's do): every `?` is a parameter.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { Connection } from "@effect/sql/SqlConnection"
 import type { SqlError } from "@effect/sql/SqlError"
 import { SqlError as SqlErrorClass } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option } from "effect"
+import { createHash } from "node:crypto"
+import type Pg from "pg"
+import { PostgresPool } from "./Postgres.js"
 import { SqliteDatabase } from "./Sqlite.js"
 import type { SqliteDatabaseService } from "./Sqlite.js"
 
@@ -65,18 +71,39 @@ export const numberedPlaceholders = (text: string) => {
   return text.replace(/\?/g, () => `$${++index}`)
 }
 
-const postgresQueries = (sql: SqlClient.SqlClient): QueriesService => {
-  const texts = new Map<string, string>()
-  const numbered = (text: string) => {
-    let converted = texts.get(text)
-    if (converted === undefined) {
-      converted = numberedPlaceholders(text)
-      texts.set(text, converted)
+/** A query of pg's: a named prepared statement is parsed and planned once per connection, then only bound and run. */
+interface NamedQuery { readonly name: string; readonly text: string }
+
+/** The statement's name: a digest of its text, so one text has one name on every connection whoever prepares it. */
+const statementName = (text: string) => `chunyun_${createHash("sha256").update(text).digest("hex").slice(0, 24)}`
+
+const postgresQueries = (sql: SqlClient.SqlClient, pool: Pg.Pool): QueriesService => {
+  const queries = new Map<string, NamedQuery>()
+  const named = (text: string) => {
+    let query = queries.get(text)
+    if (query === undefined) {
+      const numbered = numberedPlaceholders(text)
+      query = { name: statementName(numbered), text: numbered }
+      queries.set(text, query)
     }
-    return converted
+    return query
   }
+  const failure = (cause: unknown) => new SqlErrorClass({ cause, message: "Failed to execute statement" })
+  /** outside a transaction: on any of the pool's connections */
+  const onPool = <Row>(query: NamedQuery, parameters: ReadonlyArray<SqlParameter>) =>
+    Effect.async<ReadonlyArray<Row>, SqlError>((resume) => {
+      pool.query({ ...query, values: parameters as Array<SqlParameter> }, (error: Error | undefined, result: Pg.QueryResult) => {
+        resume(error ? Effect.fail(failure(error)) : Effect.succeed(result.rows as ReadonlyArray<Row>))
+      })
+    })
   const all = <Row>(text: string, parameters: ReadonlyArray<SqlParameter>) =>
-    sql.unsafe<Row & object>(numbered(text), parameters as Array<SqlParameter>) as Effect.Effect<ReadonlyArray<Row>, SqlError>
+    Effect.withFiberRuntime<ReadonlyArray<Row>, SqlError>((fiber) => {
+      const query = named(text)
+      const transaction = fiber.currentContext.unsafeMap.get(transactionKey) as readonly [Connection, number] | undefined
+      if (transaction === undefined) return onPool<Row>(query, parameters)
+      // @effect/sql-pg hands its first argument to pg's `client.query`, which takes a query config with a name
+      return transaction[0].execute(query as unknown as string, parameters as Array<SqlParameter>, undefined) as Effect.Effect<ReadonlyArray<Row>, SqlError>
+    })
   return {
     dialect: "pg",
     forUpdate: "FOR UPDATE",
@@ -90,10 +117,7 @@ const postgresQueries = (sql: SqlClient.SqlClient): QueriesService => {
 export const QueriesLive = Layer.effect(Queries, Effect.gen(function* () {
   const database = yield* Effect.serviceOption(SqliteDatabase)
   if (Option.isSome(database)) return sqliteQueries(database.value)
-  const sql = yield* SqlClient.SqlClient
-  // a SQLite SqlClient handed on without its connection would take PostgreSQL's text over SQLite
-  if (sql.onDialectOrElse({ pg: () => false, orElse: () => true })) {
-    return yield* Effect.dieMessage("prepared queries need the SQLite store's connection (SqliteDatabase): provide the whole store layer, not its SqlClient alone")
-  }
-  return postgresQueries(sql)
+  const pool = yield* Effect.serviceOption(PostgresPool)
+  if (Option.isSome(pool)) return postgresQueries(yield* SqlClient.SqlClient, pool.value)
+  return yield* Effect.dieMessage("prepared queries need the store's own connection (SQLite's SqliteDatabase or PostgreSQL's PostgresPool): provide the whole store layer, not its SqlClient alone")
 }))
