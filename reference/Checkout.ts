@@ -100,7 +100,11 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
      */
     const markPaid = (order: Pick<PayableOrder, "id" | "customer_id">, amountFen: number, nowMs: number, prepared?: PreparedTicket) =>
       Effect.gen(function* () {
-        const paid = yield* queries.all("UPDATE orders SET state = 'paid', paid_at_ms = ? WHERE id = ? AND state = 'held' RETURNING id", [nowMs, order.id])
+        // with its ticket signed beforehand and issued in this transaction, the order goes from held to issued in one write
+        const issuedHere = prepared !== undefined && issuance.issuesInline
+        const paid = yield* (issuedHere
+          ? queries.all("UPDATE orders SET state = 'issued', paid_at_ms = ?, issued_at_ms = ? WHERE id = ? AND state = 'held' RETURNING id", [nowMs, nowMs, order.id])
+          : queries.all("UPDATE orders SET state = 'paid', paid_at_ms = ? WHERE id = ? AND state = 'held' RETURNING id", [nowMs, order.id]))
         if (paid.length !== 1) return yield* Effect.dieMessage(`order ${order.id} left 'held' inside its own payment transaction`)
         yield* faults.hit("pay.before-outbox")
         yield* issuance.enqueue(order.id, nowMs, prepared)

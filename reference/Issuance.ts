@@ -119,15 +119,20 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
       Effect.flatMap(queries.first<IssuingOrder>(heldIssuingOrder, [orderId, customerId]), (order) =>
         order === undefined ? Effect.succeed(undefined) : signFor(orderId, order))
 
-    /** In the transaction that claimed the order's outbox row, the order paid: store and deliver its one ticket. */
-    const store = (prepared: PreparedTicket, nowMs: number) =>
+    /**
+     * In the transaction that claimed the order's outbox row: store and deliver the order's one ticket. The order is
+     * paid, or (`orderMarkedIssued`: a payment whose prepared ticket this is) already marked issued by the payment.
+     */
+    const store = (prepared: PreparedTicket, nowMs: number, orderMarkedIssued = false) =>
       Effect.gen(function* () {
         const { orderId, ticketId, qr, holder } = prepared
         yield* queries.run("INSERT INTO tickets (id, order_id, holder, key_id, qr_text, issued_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
           [ticketId, orderId, holder, keys.keyId, qr, nowMs])
         yield* faults.hit("issue.after-ticket-insert")
-        const issued = yield* queries.all("UPDATE orders SET state = 'issued', issued_at_ms = ? WHERE id = ? AND state = 'paid' RETURNING id", [nowMs, orderId])
-        if (issued.length !== 1) return yield* Effect.dieMessage(`order ${orderId} left 'paid' while its ticket was being issued`)
+        if (!orderMarkedIssued) {
+          const issued = yield* queries.all("UPDATE orders SET state = 'issued', issued_at_ms = ? WHERE id = ? AND state = 'paid' RETURNING id", [nowMs, orderId])
+          if (issued.length !== 1) return yield* Effect.dieMessage(`order ${orderId} left 'paid' while its ticket was being issued`)
+        }
         yield* delivery.deliverIssued({ id: ticketId, holder, issuedAtMs: nowMs }, prepared.order, nowMs)
         yield* enqueueUpstreamPush(sql, config, orderId, nowMs)
         yield* faults.hit("issue.before-commit")
@@ -156,14 +161,20 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
         }))
       }).pipe(Effect.withSpan("Issuance.issueForOrder", spanOptions))
 
-    /** Inside the payment transaction: the outbox row, and the ticket too when issuance is inline. */
+    /** whether a payment's transaction issues the ticket itself (inline); with a prepared ticket it marks the order issued */
+    const issuesInline = config.issuance === "inline"
+
+    /**
+     * Inside the payment transaction: the outbox row, and the ticket too when issuance is inline. With a prepared
+     * ticket the payment has marked the order issued already (Checkout.ts `markPaid`); without one it is paid.
+     */
     const enqueue = (orderId: OrderId, nowMs: number, prepared?: PreparedTicket) =>
       Effect.gen(function* () {
-        if (config.issuance !== "inline") return yield* insertOutboxRow(orderId, nowMs)
+        if (!issuesInline) return yield* insertOutboxRow(orderId, nowMs)
         // issued right here: the row is written claimed, for the record of what was owed and when
         yield* queries.run("INSERT INTO outbox (kind, order_id, created_at_ms, processed_at_ms) VALUES ('issue-ticket', ?, ?, ?)", [orderId, nowMs, nowMs])
         yield* faults.hit("issue.after-claim")
-        yield* (prepared === undefined ? issueClaimed(orderId, nowMs) : store(prepared, nowMs))
+        yield* (prepared === undefined ? issueClaimed(orderId, nowMs) : store(prepared, nowMs, true))
       })
 
     /** The order's live ticket, if it has one. */
@@ -206,7 +217,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
         return ticket
       })
 
-    return { prepare, enqueue, issueAfterCommit, issueForOrder, sweepOutbox, getTicket, liveTicket, publicKeys: keys.publicKeysRaw } as const
+    return { prepare, enqueue, issuesInline, issueAfterCommit, issueForOrder, sweepOutbox, getTicket, liveTicket, publicKeys: keys.publicKeysRaw } as const
   }),
   dependencies: [Ids.Default]
 }) {}
