@@ -5,6 +5,7 @@
  *      PostgreSQL with 1, 2 and 4 server workers, against the raw SQLite hold transaction (better-sqlite3)
  *   3. latency percentiles at half each store's sustainable rate (open model, from the intended start)
  *   4. a CPU profile of the SQLite server under the closed-model load, summarised
+ *      and PostgreSQL's own ceiling on the same database: pgbench's TPC-B-like transactions/s (bench/pgbench.ts)
  *   0. what one SQLite statement and one transaction cost through each client (bench/sqlClient.ts)
  *   5. virtual mode: spring-festival at two passenger counts (simulated requests per wall-second, acceleration,
  *      memory per passenger) beside the server's in-process handler (bench/virtual.ts); only with `--only virtual`,
@@ -31,6 +32,7 @@ import { startServerProcess } from "../simulator/Real.js"
 import { drive, poolFor, Recorder } from "./driver.js"
 import { orderIteration, prepare } from "./orders.js"
 import { summariseProfile } from "./profile.js"
+import { pgbenchBaseline, pgbenchStatementsPerTransaction } from "./pgbench.js"
 import { rawHoldRate } from "./rawSqlite.js"
 import { sqlClientCosts } from "./sqlClient.js"
 import { runChildDrivers, trivialConnections, trivialDriver } from "./trivial.js"
@@ -47,6 +49,7 @@ const orderVus = 64
 const customerCount = 64
 const rawDurationMs = 2_000
 const floorDurationMs = quick ? 1_000 : 3_000
+const pgbenchDurationMs = quick ? 2_000 : 5_000
 /** what the profile window adds after the load: the server's shutdown */
 const profileTailMs = 1_000
 const cliEntry = fileURLToPath(new URL("../cli/main.ts", import.meta.url))
@@ -201,10 +204,12 @@ const main = async () => {
   if (values.only === undefined || values.only === "postgres") for (const workers of [1, 2, 4]) configs.push(() => postgresConfig(workers))
   say(`\n2. End to end: paid+issued orders/s (hold, pay, ticket), closed model ${orderVus} VUs, ${orderDurationMs / 1_000} s; then half that rate, open model`)
   let rawPerSecond: number | undefined
+  let bestPostgresOrdersPerSecond: number | undefined
   for (const make of configs) {
     const config = await make()
     try {
       const result = await measureOrders(config)
+      if (config.label.startsWith("PostgreSQL")) bestPostgresOrdersPerSecond = Math.max(bestPostgresOrdersPerSecond ?? 0, result.ordersPerSecond)
       say(`   ${result.label.padEnd(24)} ${round(result.ordersPerSecond).toString().padStart(6)} orders/s   ratio to node:http hello world ${(result.ordersPerSecond / trivial.autocannonPerSecond).toFixed(4)}`
         + `   (${result.failed} failed, ${result.soldOut} sold out; ${await auditStore(config)})`)
       for (const [message, count] of result.failures) say(`      failed ×${count}: ${message}`)
@@ -226,6 +231,14 @@ const main = async () => {
     }
   }
   if (rawPerSecond === undefined) say("   (raw SQLite baseline runs with the SQLite configuration)")
+  if (values.only === undefined || values.only === "postgres") {
+    const pgbench = await pgbenchBaseline(pgbenchDurationMs)
+    say("unavailable" in pgbench
+      ? `   PostgreSQL's own ceiling: not measured, ${pgbench.unavailable}`
+      : `   PostgreSQL's own ceiling, pgbench TPC-B-like (prepared, 16 clients, ${pgbench.durationMs / 1_000} s, same database): ${round(pgbench.transactionsPerSecond)} transactions/s`
+        + ` of ${pgbenchStatementsPerTransaction} statements = ${round(pgbench.statementsPerSecond)} statements/s`
+        + (bestPostgresOrdersPerSecond === undefined ? "" : `; best orders/s above ÷ pgbench transactions/s ${(bestPostgresOrdersPerSecond / pgbench.transactionsPerSecond).toFixed(3)}`))
+  }
 
   if (values["no-profile"] !== true && (values.only === undefined || values.only === "sqlite")) {
     const profile = await profileSqlite()
