@@ -14,6 +14,8 @@ import { ChunyunApi } from "./Api.js"
 import { AdminAuthLive, CustomerAuthLive, GateAuthLive } from "./Auth/Http.js"
 import { Backup } from "./Backup.js"
 import { BackupHttp } from "./Backup/Http.js"
+import { backgroundJobs } from "./Background.js"
+import type { BackgroundServices } from "./Background.js"
 import { withSlowness } from "./Store/SlowStore.js"
 import { QueriesLive } from "./Store/Queries.js"
 import { Catalog } from "./Catalog.js"
@@ -164,26 +166,17 @@ export const appLayer = (
   )
 
 /**
- * Background work of a real server: the outbox sweeper (the backstop for a crash between a payment's
- * commit and its issue), the release of expired holds, the voiding of timed-out payment reservations,
- * the gateway reconciler and the simulated gateway's callback delivery. In virtual mode the simulator drives the same
- * two effects as scheduled actors instead, so their timing is part of the deterministic trace.
+ * Background work of a real server: every enabled job of `backgroundJobs` (Background.ts) at its interval, a
+ * failed pass logged and the next one run as planned. Virtual mode runs the same list on its clock.
  */
 export const sweepers = Effect.gen(function* () {
   const config = yield* ServerConfig
-  const issuance = yield* Issuance
-  const orders = yield* Orders
-  const delivery = yield* Delivery
-  const every = (intervalMs: number, work: Effect.Effect<unknown, unknown>) =>
-    work.pipe(Effect.catchAllCause(Effect.logError), Effect.repeat(Schedule.spaced(intervalMs)), Effect.forkScoped)
-  yield* every(config.outboxSweepIntervalMs, issuance.sweepOutbox)
-  yield* every(config.holdSweepIntervalMs, orders.releaseExpiredHolds)
-  const payments = yield* Payments
-  yield* every(config.pendingTransferSweepIntervalMs, payments.voidTimedOutReservations)
-  yield* every(config.gatewayReconcileIntervalMs, payments.reconcileGatewayCharges)
-  yield* every(config.simulatedGatewayCallbackIntervalMs, payments.deliverSimulatedCallbacks)
-  yield* every(config.deliverySweepIntervalMs, delivery.sweep)
-  if (config.upstreamSync) yield* every(config.upstreamPushIntervalMs, (yield* UpstreamSync).pushDue)
+  const context = yield* Effect.context<BackgroundServices>()
+  for (const job of backgroundJobs) {
+    if (!job.enabled(config)) continue
+    yield* job.pass.pipe(
+      Effect.provide(context), Effect.catchAllCause(Effect.logError), Effect.repeat(Schedule.spaced(job.intervalMs(config))), Effect.forkScoped)
+  }
 })
 
 export interface ServeOptions {

@@ -9,10 +9,8 @@ import { Clock, Context, Effect, Layer, ManagedRuntime, Random } from "effect"
 import { serverBaseUrl } from "../devices/Client.js"
 import { ServerConfig, defaultSettings } from "../reference/Config.js"
 import type { ServerSettings } from "../reference/Config.js"
-import { Delivery } from "../reference/Delivery.js"
-import { Issuance } from "../reference/Issuance.js"
-import { Orders } from "../reference/Orders.js"
-import { Payments } from "../reference/Payments.js"
+import { backgroundJobs } from "../reference/Background.js"
+import type { BackgroundJob } from "../reference/Background.js"
 import { SimulatedBank } from "../reference/Payments/SimulatedBank.js"
 import { SimulatedGateway } from "../reference/Payments/SimulatedGateway.js"
 import { inProcessHandler, servicesLayer, sqliteStore } from "../reference/Server.js"
@@ -165,10 +163,9 @@ export const idleGatewaySweepIntervalMs = 10_000
  * and before the first charge every `maxIdleSweepIntervalMs`, so a run without gateway payments spends
  * almost nothing on it.
  */
-const gatewaySweep = (intervalMs: number, endMs: number, work: (payments: Payments) => Effect.Effect<unknown, unknown>) =>
+const gatewaySweep = <R>(intervalMs: number, endMs: number, work: Effect.Effect<unknown, unknown, R>) =>
   Effect.gen(function* () {
     const gateway = yield* SimulatedGateway
-    const payments = yield* Payments
     for (;;) {
       const activity = yield* gateway.activity
       const waitMs = activity === "busy" ? intervalMs : activity === "idle" ? Math.max(intervalMs, idleGatewaySweepIntervalMs) : maxIdleSweepIntervalMs
@@ -176,7 +173,7 @@ const gatewaySweep = (intervalMs: number, endMs: number, work: (payments: Paymen
       // an idle sweeper wakes at the next charge, then keeps the busy pace: its notification is not held back
       if (activity === "busy") yield* Effect.sleep(waitMs)
       else yield* Effect.raceFirst(Effect.sleep(waitMs), Effect.zipRight(gateway.nextCharge, Effect.sleep(intervalMs)))
-      yield* work(payments)
+      yield* work
     }
   })
 
@@ -220,34 +217,23 @@ export const runVirtual = async (
     const endMs = scenarioEndMs(scenario)
     let arrivalsCut = 0
 
-    // A sweep that finds nothing doubles its wait (up to maxIdleSweepIntervalMs); one that finds work
-    // goes back to the server's interval. Six virtual hours of 1 s sweeps would otherwise dominate the run.
-    // (the outbox worker of issuance "worker" polls at its interval, busy or not: it is the design measured)
-    const sweep = (intervalMs: number, work: Effect.Effect<number, unknown, Issuance | Orders | Delivery | Payments>, maxIdleMs = maxIdleSweepIntervalMs) =>
+    // the server's background jobs (reference/Background.ts) as actors on the run's clock, each paced as its
+    // `idlePace` says; a crashed server sweeps nothing until it is back
+    const sweep = (job: BackgroundJob) =>
       Effect.gen(function* () {
+        const intervalMs = job.intervalMs(effective)
+        const maxIdleMs = job.idlePace(effective) === "fixed" ? intervalMs : maxIdleSweepIntervalMs
         let waitMs = intervalMs
         while (clock.nowMs + waitMs <= endMs) {
           yield* Effect.sleep(waitMs)
-          // a crashed server sweeps nothing until it is back
-          const done = server_.down ? 0 : yield* work
+          const done = server_.down ? 0 : yield* job.pass
           waitMs = done > 0 ? intervalMs : Math.min(waitMs * 2, maxIdleMs)
         }
       })
-    const outboxMaxIdleMs = effective.issuance === "worker" ? effective.outboxSweepIntervalMs : maxIdleSweepIntervalMs
-    clock.spawn(startMs, serverRuntime, sweep(effective.outboxSweepIntervalMs, Effect.flatMap(Issuance, (issuance) => issuance.sweepOutbox), outboxMaxIdleMs))
-    if (scenario.server.payment === "gateway") {
-      // the simulated gateway's notifications, and the reconciler for the ones it loses
-      clock.spawn(startMs, serverRuntime, sweep(effective.simulatedGatewayCallbackIntervalMs, Effect.flatMap(Payments, (payments) => payments.deliverSimulatedCallbacks)))
-      clock.spawn(startMs, serverRuntime, sweep(effective.gatewayReconcileIntervalMs, Effect.flatMap(Payments, (payments) => payments.reconcileGatewayCharges)))
-      clock.spawn(startMs, serverRuntime, sweep(effective.pendingTransferSweepIntervalMs, Effect.flatMap(Payments, (payments) => payments.voidTimedOutReservations)))
+    for (const job of backgroundJobs) {
+      if (!job.enabled(effective)) continue
+      clock.spawn(startMs, serverRuntime, job.idlePace(effective) === "gateway" ? gatewaySweep(job.intervalMs(effective), endMs, job.pass) : sweep(job))
     }
-    clock.spawn(startMs, serverRuntime, sweep(effective.holdSweepIntervalMs, Effect.flatMap(Orders, (orders) => orders.releaseExpiredHolds)))
-    clock.spawn(startMs, serverRuntime, sweep(effective.deliverySweepIntervalMs, Effect.flatMap(Delivery, (delivery) => delivery.sweep)))
-    // gateway payments (seed 004): the reconciler's poll, the voiding of timed-out reservations, and the simulated
-    // gateway's notifications. They find nothing (and draw nothing) in a run without gateway payments.
-    clock.spawn(startMs, serverRuntime, gatewaySweep(effective.gatewayReconcileIntervalMs, endMs, (payments) => payments.reconcileGatewayCharges))
-    clock.spawn(startMs, serverRuntime, gatewaySweep(effective.pendingTransferSweepIntervalMs, endMs, (payments) => payments.voidTimedOutReservations))
-    clock.spawn(startMs, serverRuntime, gatewaySweep(effective.simulatedGatewayCallbackIntervalMs, endMs, (payments) => payments.deliverSimulatedCallbacks))
     clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
       const run = yield* prepareRun(scenario, history, serverBaseUrl, effective.adminKey, {
         sleepScenario: (ms) => Effect.sleep(ms),
