@@ -21,6 +21,11 @@ export interface ServerSettings {
   readonly sessionTtlMs: number
   /** scrypt cost parameter N (power of two). 16384 is Node's default; a scenario may lower it and says so */
   readonly passwordHashCostN: number
+  /**
+   * Where scrypt runs: on libuv's thread pool (a real server: the event loop serves other requests meanwhile) or
+   * on the server's own thread (virtual mode: its one-thread simulation would only sit idle waiting for the pool).
+   */
+  readonly passwordHashing: "thread-pool" | "inline"
   /** payment-password attempts counted (each before its check) until a right one gives them back; then payments lock */
   readonly maxPaymentPasswordFailures: number
   /** login-password attempts counted (each before its check) until a right one gives them back; then logins lock */
@@ -215,6 +220,7 @@ export const defaultSettings: ServerSettings = {
   holdTtlMs: 10 * 60_000,
   sessionTtlMs: 24 * 3_600_000,
   passwordHashCostN: 16_384,
+  passwordHashing: "thread-pool",
   maxPaymentPasswordFailures: 5,
   maxLoginPasswordFailures: 10,
   loginLockoutMs: 15 * 60_000,

@@ -2,7 +2,7 @@
  * scrypt password hashing. The cost N comes from ServerConfig so a simulation of 20,000 passengers can
  * state a lower cost instead of spending half an hour in the KDF; `chunyun serve` keeps Node's default.
  */
-import { scrypt, timingSafeEqual } from "node:crypto"
+import { scrypt, scryptSync, timingSafeEqual } from "node:crypto"
 import { Effect } from "effect"
 import { ServerConfig } from "./Config.js"
 import { randomBytes } from "./Ids.js"
@@ -12,15 +12,22 @@ const saltBytes = 16
 const blockSizeR = 8
 const parallelismP = 1
 
-const derive = (secret: string, salt: Buffer, costN: number) =>
+const scryptOptions = (costN: number) => ({ N: costN, r: blockSizeR, p: parallelismP, maxmem: 256 * costN * blockSizeR })
+
+/** scrypt on libuv's thread pool: the event loop goes on meanwhile */
+const deriveOnThreadPool = (secret: string, salt: Buffer, costN: number) =>
   Effect.async<Buffer>((resume) => {
-    scrypt(secret, salt, keyLengthBytes, { N: costN, r: blockSizeR, p: parallelismP, maxmem: 256 * costN * blockSizeR }, (error, key) =>
-      resume(error ? Effect.die(error) : Effect.succeed(key)))
+    scrypt(secret, salt, keyLengthBytes, scryptOptions(costN), (error, key) => resume(error ? Effect.die(error) : Effect.succeed(key)))
   })
+
+/** scrypt on the calling thread (`passwordHashing: "inline"`) */
+const deriveInline = (secret: string, salt: Buffer, costN: number) =>
+  Effect.try({ try: () => scryptSync(secret, salt, keyLengthBytes, scryptOptions(costN)), catch: (error) => error }).pipe(Effect.orDie)
 
 export class Passwords extends Effect.Service<Passwords>()("Passwords", {
   effect: Effect.gen(function* () {
     const config = yield* ServerConfig
+    const derive = config.passwordHashing === "inline" ? deriveInline : deriveOnThreadPool
     const hash = (secret: string) =>
       Effect.gen(function* () {
         const salt = Buffer.from(yield* randomBytes(saltBytes))

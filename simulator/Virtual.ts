@@ -139,6 +139,8 @@ export const virtualServer = async (
 
 export const settingsOf = (scenario: Scenario, options: RunOptions = {}): Partial<ServerSettings> => ({
   passwordHashCostN: scenario.server.passwordHashCostN,
+  // the simulation runs on one thread and waits for every request: a hash on the thread pool is idle time
+  passwordHashing: "inline",
   holdTtlMs: scenario.server.holdTtlMs,
   inventory: scenario.server.inventory,
   allowUnsafeInventory: options.allowUnsafeInventory ?? false,
