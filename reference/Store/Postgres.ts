@@ -12,11 +12,15 @@
  *   at most `maxTransactionRetries` times.
  * - Start-up: several processes may start on an empty database at once; migrations run under an
  *   advisory lock, so one process migrates and the others wait and find the schema in place.
+ * - The pool: this store opens pg's pool itself and hands it to @effect/sql-pg (`layerFromPool`), which keeps its
+ *   pool to itself otherwise; the operator's metrics read its connections (open, idle, waiting) from it.
  */
+import { createRequire } from "node:module"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Layer, Option, Redacted } from "effect"
+import { StoreConnections } from "./Connections.js"
 import { runMigrations } from "./migrations.js"
 
 export interface PostgresStoreOptions {
@@ -121,16 +125,61 @@ export const adminStatement = (url: string, statement: string): Promise<void> =>
     Effect.runPromise
   )
 
-/** PostgreSQL with the schema migrated; the ledger's system accounts are ensured by the server's layer. */
-export const postgresStore = (options: PostgresStoreOptions): Layer.Layer<SqlClient.SqlClient> => {
-  const client = PgClient.layer({
-    url: Redacted.make(options.url), types: storeTypes, maxConnections: options.maxConnections, applicationName: "chunyun",
-    connectTimeout: Duration.millis(options.connectTimeoutMs ?? postgresConnectTimeoutMs)
-  })
-  const prepared = Layer.effect(SqlClient.SqlClient, Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    yield* migrateExclusively
-    return retryingTransactions(sql)
-  }))
-  return prepared.pipe(Layer.provide(client), Layer.orDie)
+/** The slice of pg's `Pool` this store uses (the package ships no types of its own). */
+interface PgPool {
+  /** connections open, idle, and requests waiting for one (pg-pool's own counts) */
+  readonly totalCount: number
+  readonly idleCount: number
+  readonly waitingCount: number
+  readonly query: (text: string) => Promise<unknown>
+  readonly end: () => Promise<void>
+  readonly on: (event: "error", listener: (error: Error) => void) => void
 }
+const require = createRequire(import.meta.url)
+const { Pool } = require("pg") as { Pool: new (config: Record<string, unknown>) => PgPool }
+
+/** how long closing the pool may take when the store stops (as @effect/sql-pg's own pool) */
+const poolEndTimeoutMs = 1_000
+
+/**
+ * The pool @effect/sql-pg's `PgClient.layer` would open, opened here so its counts can be read: the same options,
+ * a first query that must answer within the connect timeout, and `end` when the store stops.
+ */
+const openPool = (options: PostgresStoreOptions) =>
+  Effect.gen(function* () {
+    const connectTimeoutMs = options.connectTimeoutMs ?? postgresConnectTimeoutMs
+    const pool = yield* Effect.acquireRelease(
+      Effect.sync(() => new Pool({
+        connectionString: options.url, max: options.maxConnections, connectionTimeoutMillis: connectTimeoutMs,
+        application_name: "chunyun", types: storeTypes
+      })),
+      (opened) => Effect.promise(() => opened.end()).pipe(Effect.interruptible, Effect.timeoutOption(poolEndTimeoutMs)))
+    // an idle connection that breaks is dropped by the pool; the next query opens another
+    pool.on("error", () => undefined)
+    yield* Effect.tryPromise({
+      try: () => pool.query("SELECT 1"),
+      catch: (cause) => new SqlError({ cause, message: "PgClient: Failed to connect" })
+    }).pipe(Effect.timeoutFail({
+      duration: Duration.millis(connectTimeoutMs),
+      onTimeout: () => new SqlError({ cause: new Error("Connection timed out"), message: "PgClient: Connection timed out" })
+    }))
+    return pool
+  })
+
+/**
+ * PostgreSQL with the schema migrated, and its pool's connections (`StoreConnections`); the ledger's system accounts
+ * are ensured by the server's layer.
+ */
+export const postgresStore = (options: PostgresStoreOptions): Layer.Layer<SqlClient.SqlClient | StoreConnections> =>
+  Layer.unwrapScoped(Effect.map(openPool(options), (pool) => {
+    const client = PgClient.layerFromPool({ acquire: Effect.succeed(pool as never), applicationName: "chunyun", types: storeTypes })
+    const prepared = Layer.effect(SqlClient.SqlClient, Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* migrateExclusively
+      return retryingTransactions(sql)
+    }))
+    const connections = Layer.succeed(StoreConnections, {
+      store: "postgres", open: () => pool.totalCount, idle: () => pool.idleCount, waiting: () => pool.waitingCount
+    })
+    return Layer.merge(prepared.pipe(Layer.provide(client)), connections)
+  })).pipe(Layer.orDie)
