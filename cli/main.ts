@@ -56,7 +56,7 @@ import { scaledClock } from "./scaledClock.js"
 import { serveSecretsEnv, serveSecretsEnvironment } from "../reference/ServeSecrets.js"
 import { defaultAdminKeyFile, resolveServeSecrets, writeAdminKeyFile } from "./serveSecrets.js"
 import type { ResolvedServeSecrets } from "./serveSecrets.js"
-import { announceWorkerServing, isClusterWorker, maxServeWorkers, runWorkerPrimary } from "./serveWorkers.js"
+import { announceWorkerServing, clusterWorkerMetrics, isClusterWorker, maxServeWorkers, runWorkerPrimary } from "./serveWorkers.js"
 import { loadReport, ReportFileError } from "./reportFile.js"
 import { loadScenario, ScenarioFileError } from "./scenarioFile.js"
 import { loopbackUrlOf, seedCatalog, seededCatalogLine, seedFailureText } from "./seedCatalog.js"
@@ -376,7 +376,7 @@ const serveCommand = async (args: ReadonlyArray<string>) => {
     port: integerOption("port", values.port, 8080), host: values.host ?? "127.0.0.1", store, settings, secrets: resolved.secrets, tracing: values.trace === true,
     ...(values.quiet === true ? {} : { requestLog: writeRequestLogLine }),
     ...(seedFile === undefined || seedScenario === undefined ? {} : { whenServing: catalogSeeder(seedFile, seedScenario, resolved.secrets.adminKey, () => { seeding = false }) }),
-    ...(isClusterWorker() ? { onServing: announceWorkerServing } : {})
+    ...(isClusterWorker() ? { onServing: announceWorkerServing, clusterMetrics: clusterWorkerMetrics } : {})
   }).pipe(Layer.provide(clockLayer))
   NodeRuntime.runMain(Layer.launch(layer))
 }
