@@ -1,6 +1,7 @@
 /**
  * `GET /metrics` of a real `chunyun serve` process, as a Prometheus server scrapes it: after a purchase and a few other
- * requests, each counter moved by what happened, under the contract's route templates (never an ID from a URL).
+ * requests, each counter moved by what happened, under the contract's route templates (never an ID from a URL). And
+ * the outbox's lag, on an in-process server whose ticket worker has not come round yet.
  */
 import assert from "node:assert/strict"
 import { after, before, describe, test } from "node:test"
@@ -8,10 +9,11 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { Effect } from "effect"
 import { prometheusTextContentType } from "./Metrics/Api.js"
 import { routeOutsideContract } from "./Metrics.js"
-import { buyTicket, fundedCustomer } from "./testing/Lifecycle.js"
-import { spawnServer } from "./testing/Ops.js"
-import type { ChildServer } from "./testing/Ops.js"
-import { createRun, rawRequest } from "./testing/TestServer.js"
+import { buyTicket, fundedCustomer, holdOn, payFor } from "./testing/Lifecycle.js"
+import { openDurableStore, spawnServer } from "./testing/Ops.js"
+import type { ChildServer, DurableStore } from "./testing/Ops.js"
+import { createRun, rawRequest, withTestServer } from "./testing/TestServer.js"
+import { testStoreKind } from "./testing/TestStore.js"
 
 interface Sample {
   readonly name: string
@@ -42,11 +44,13 @@ const scrape = async (baseUrl: string) => {
 }
 
 describe("GET /metrics of chunyun serve", () => {
+  let store: DurableStore
   let server: ChildServer
   let baseUrl: string
   let orderId: string
   before(async () => {
-    server = spawnServer(["--db", ":memory:", "--password-cost", "256"])
+    store = await openDurableStore(testStoreKind())
+    server = spawnServer([...store.serveArgs, "--password-cost", "256"])
     const listening = await server.listening
     assert.ok(listening, `the server did not start: ${server.stderr()}`)
     baseUrl = listening
@@ -58,7 +62,10 @@ describe("GET /metrics of chunyun serve", () => {
     orderId = bought.order.orderId
     assert.equal((await rawRequest(baseUrl, "GET", `/no/such/route/${orderId}?token=secret`)).status, 404)
   })
-  after(() => server.stop())
+  after(async () => {
+    await server.stop()
+    await store.release()
+  })
 
   test("answers the Prometheus text format with no key", async () => {
     const { contentType } = await scrape(baseUrl)
@@ -85,13 +92,21 @@ describe("GET /metrics of chunyun serve", () => {
     assert.equal(valueOf(samples, "chunyun_outbox_oldest_pending_age_seconds"), 0)
   })
 
-  test("shows the store's connection and its group commits", async () => {
+  test("shows the store's connections (and on SQLite its group commits)", async () => {
     const { samples } = await scrape(baseUrl)
-    assert.equal(valueOf(samples, "chunyun_store_connections_open", { store: "sqlite" }), 1)
-    assert.equal(valueOf(samples, "chunyun_store_connection_waiters", { store: "sqlite" }), 0)
-    const commits = valueOf(samples, "chunyun_sqlite_commits_total") ?? 0
-    const transactions = valueOf(samples, "chunyun_sqlite_transactions_committed_total") ?? 0
-    assert.ok(commits > 0 && transactions >= commits, `${commits} COMMITs carried ${transactions} transactions`)
+    const labels = { store: store.kind }
+    const open = valueOf(samples, "chunyun_store_connections_open", labels) ?? 0
+    const idle = valueOf(samples, "chunyun_store_connections_idle", labels) ?? -1
+    assert.ok(open >= 1 && idle >= 0 && idle <= open, `${open} connections open, ${idle} idle`)
+    assert.equal(valueOf(samples, "chunyun_store_connection_waiters", labels), 0)
+    if (store.kind === "sqlite") {
+      assert.equal(open, 1)
+      const commits = valueOf(samples, "chunyun_sqlite_commits_total") ?? 0
+      const transactions = valueOf(samples, "chunyun_sqlite_transactions_committed_total") ?? 0
+      assert.ok(commits > 0 && transactions >= commits, `${commits} COMMITs carried ${transactions} transactions`)
+    } else {
+      assert.equal(valueOf(samples, "chunyun_sqlite_commits_total"), undefined)
+    }
   })
 
   test("a scrape is counted under /metrics: the next one shows it", async () => {
@@ -108,5 +123,28 @@ describe("GET /metrics of chunyun serve", () => {
     assert.ok(operation, `no GET /metrics in ${Object.keys(document.paths).join(", ")}`)
     assert.deepEqual(operation.security ?? [], [])
     assert.ok("200" in operation.responses && "503" in operation.responses, JSON.stringify(Object.keys(operation.responses)))
+  })
+})
+
+/** the ticket worker's interval in the lag test: it passes once at start, and not again while the test runs */
+const idleOutboxWorkerMs = 600_000
+/** how far the test moves the server's clock after the payment */
+const outboxLagMs = 5_000
+
+test("a paid order whose ticket the worker has not issued yet is one pending outbox row, as old as the server's clock says", async () => {
+  await withTestServer({ issuance: "worker", outboxSweepIntervalMs: idleOutboxWorkerMs }, async (server) => {
+    await server.run(Effect.gen(function* () {
+      const run = yield* createRun(server.baseUrl, { trainCode: "G73", stations: ["BJP", "TJP"], seatCount: 2 })
+      const customer = yield* fundedCustomer(server.baseUrl)
+      const held = yield* holdOn(customer, run)
+      yield* payFor(customer, held.orderId)
+    }))
+    server.advanceClock(outboxLagMs)
+    const { samples } = await scrape(server.baseUrl)
+    assert.equal(valueOf(samples, "chunyun_payments_captured_total"), 1)
+    assert.equal(valueOf(samples, "chunyun_tickets_issued_total"), 0)
+    assert.equal(valueOf(samples, "chunyun_outbox_pending_rows"), 1)
+    const ageSeconds = valueOf(samples, "chunyun_outbox_oldest_pending_age_seconds") ?? 0
+    assert.ok(ageSeconds >= outboxLagMs / 1_000, `the oldest pending row is ${ageSeconds} s old`)
   })
 })
