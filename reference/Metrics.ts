@@ -104,6 +104,7 @@ export class Metrics extends Effect.Service<Metrics>()("Metrics", {
     )
     let lagOfScrape: Promise<OutboxLag> | undefined
     const outboxLag = () => lagOfScrape ??= Runtime.runPromise(runtime)(readOutboxLag).finally(() => { lagOfScrape = undefined })
+    // the gauges below are read through the registry they join, which is all that holds them
     new Gauge({
       name: "chunyun_outbox_pending_rows", help: "Outbox rows (tickets owed for paid orders) not yet processed; NaN when the store did not answer",
       registers, aggregator: "max", async collect() { this.set((await outboxLag()).pendingRows) }

@@ -84,6 +84,3 @@ export const observeRequests = (observers: ReadonlyArray<RequestObserver>, serve
 /** The request log's observer: one line a request, `POST /orders 201 3.2 ms` (`1.25` ms → `1.3 ms`), written whole. */
 export const requestLogLines = (write: (line: string) => void): RequestObserver => (method, route, url, status, durationMs) =>
   write(`${method} ${route ?? pathAsSent(url)} ${status} ${durationMs.toFixed(1)} ms\n`)
-
-/** The request log alone as a server middleware. */
-export const requestLogger = (write: (line: string) => void) => observeRequests([requestLogLines(write)])
