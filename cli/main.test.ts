@@ -31,13 +31,15 @@ describe("chunyun run", () => {
   let second: CliResult
   let firstOut: string
   let secondOut: string
+  let secondPoints: string
   before(async () => {
     firstOut = join(directory, "first")
     secondOut = join(directory, "second")
-    // two processes at once: the trace must not depend on what else the machine is doing
+    secondPoints = join(directory, "second-points.jsonl")
+    // two processes at once: the trace must not depend on what else the machine is doing, nor on --out-json
     ;[first, second] = await Promise.all([
       chunyun(["run", tinyScenario, "--seed", "3", "--out", firstOut]),
-      chunyun(["run", tinyScenario, "--seed", "3", "--out", secondOut])
+      chunyun(["run", tinyScenario, "--seed", "3", "--out", secondOut, "--out-json", secondPoints])
     ])
   })
 
@@ -79,13 +81,35 @@ describe("chunyun run", () => {
     assert.doesNotMatch(first.stdout, /level=/)
   })
 
-  test("running it again gives the same trace hash", () => {
+  test("running it again, streaming its requests with --out-json, gives the same trace hash", () => {
     assert.equal(second.code, 0, describeResult(second))
     const firstReport = JSON.parse(readFileSync(join(firstOut, "report.json"), "utf8")) as { traceHash: string; counts: unknown }
     const secondReport = JSON.parse(readFileSync(join(secondOut, "report.json"), "utf8")) as { traceHash: string; counts: unknown }
     assert.equal(secondReport.traceHash, firstReport.traceHash)
     assert.deepEqual(secondReport.counts, firstReport.counts)
     assert.equal(printedTraceHash(second.stdout), printedTraceHash(first.stdout))
+  })
+
+  test("--out-json writes one k6-style point per request of the report, each line parseable JSON", () => {
+    assert.equal(second.code, 0, describeResult(second))
+    const report = Schema.decodeUnknownSync(Report)(JSON.parse(readFileSync(join(secondOut, "report.json"), "utf8")))
+    const lines = readFileSync(secondPoints, "utf8").split("\n").filter((line) => line !== "")
+    const parsed = lines.map((line) => JSON.parse(line) as {
+      type: string; metric: string; data: { time?: string; value?: number; tags?: Record<string, string> }
+    })
+    const points = parsed.filter((line) => line.type === "Point")
+    assert.equal(points.length, report.counts.requests, "points written ≠ requests in the report")
+    assert.ok(points.every((point) => ["http_req_duration", "http_req_lost"].includes(point.metric)
+      && typeof point.data.value === "number" && !Number.isNaN(Date.parse(point.data.time ?? ""))
+      && typeof point.data.tags?.["endpoint"] === "string" && typeof point.data.tags["actor_kind"] === "string"
+      && typeof point.data.tags["outcome"] === "string"), "a point lacks its time, value or tags")
+    // per endpoint, as the report's table counts them
+    const byEndpoint = new Map<string, number>()
+    for (const point of points) byEndpoint.set(point.data.tags!["endpoint"]!, (byEndpoint.get(point.data.tags!["endpoint"]!) ?? 0) + 1)
+    assert.deepEqual(Object.fromEntries(byEndpoint), Object.fromEntries((report.endpoints ?? []).map((endpoint) => [endpoint.endpoint, endpoint.requests])))
+    // each metric is declared once, before its first point
+    assert.deepEqual(parsed.filter((line) => line.type === "Metric").map((line) => line.metric).sort(), [...new Set(points.map((point) => point.metric))].sort())
+    assert.ok(second.stdout.includes(`\nrequest points: ${report.counts.requests} requests → ${secondPoints}\n`), second.stdout)
   })
 })
 
@@ -124,7 +148,8 @@ describe("chunyun refuses bad input with exit code 2 and says why on stderr", ()
     noPassengers: () => ["run", tinyScenario, "--passengers", "0"],
     runStoreNotPostgres: () => ["run", tinyScenario, "--store", "data/chunyun.db"],
     runStoreVirtual: () => ["run", tinyScenario, "--store", testPostgresUrl(), "--mode", "virtual"],
-    runWorkersWithoutStore: () => ["run", tinyScenario, "--workers", "2"]
+    runWorkersWithoutStore: () => ["run", tinyScenario, "--workers", "2"],
+    outJsonNoDirectory: () => ["run", tinyScenario, "--out", join(directory, "points-refused"), "--out-json", join(directory, "no-such-directory", "points.jsonl")]
   } satisfies Record<string, () => ReadonlyArray<string>>
   const results = new Map<keyof typeof invocations, CliResult>()
   const resultOf = (name: keyof typeof invocations) => {
@@ -189,6 +214,12 @@ export default { ...rest, pasengers: passengers }
     assertRefused(resultOf("runStoreNotPostgres"), /--store expects a postgres:\/\/ URL, got "data\/chunyun\.db" \(a run on SQLite needs no --store\)/)
     assertRefused(resultOf("runStoreVirtual"), /--store runs the servers on PostgreSQL, which needs real mode/)
     assertRefused(resultOf("runWorkersWithoutStore"), /--workers above 1 needs --store postgres:\/\/…/)
+  })
+
+  test("--out-json into a directory that does not exist names the option and the path, and runs nothing", () => {
+    const result = resultOf("outJsonNoDirectory")
+    assertRefused(result, /--out-json \S*no-such-directory\/points\.jsonl: cannot write there: its directory does not exist/)
+    assert.equal(existsSync(join(directory, "points-refused")), false)
   })
 
   test("--passengers 0", () => {

@@ -1,6 +1,6 @@
 /**
  * The `chunyun` command line: a thin layer over the library (simulator/, reference/, reports/).
- *   chunyun run <scenario> [--seed N] [--mode virtual|real] [--out DIR] [--time-scale X]
+ *   chunyun run <scenario> [--seed N] [--mode virtual|real] [--out DIR] [--out-json FILE] [--time-scale X]
  *   chunyun restore <backup> (--db FILE | --store postgres://…)
  *   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://…] [--password-cost N] [--workers N] [--trace]
  *                 [--admin-key K] [--gateway-webhook-secret S] [--admin-key-file PATH] [--seed-catalog <scenario.ts>] [--quiet]
@@ -39,6 +39,8 @@ import { buildReport } from "../simulator/Report.js"
 import { runReal } from "../simulator/Real.js"
 import type { History } from "../simulator/History.js"
 import { scenarioEndMs } from "../simulator/Population.js"
+import { RequestPointsFile } from "../simulator/RequestPoints.js"
+import type { RequestPointsOutcome } from "../simulator/RequestPoints.js"
 import { runVirtual, virtualModeRefusal } from "../simulator/Virtual.js"
 import { ClockStalled } from "../simulator/VirtualClock.js"
 import { ServerLog, serverLogFileName, serverLogLine } from "../simulator/ServerLog.js"
@@ -56,7 +58,7 @@ import { scaledClock } from "./scaledClock.js"
 import { serveSecretsEnv, serveSecretsEnvironment } from "../reference/ServeSecrets.js"
 import { defaultAdminKeyFile, resolveServeSecrets, writeAdminKeyFile } from "./serveSecrets.js"
 import type { ResolvedServeSecrets } from "./serveSecrets.js"
-import { announceWorkerServing, isClusterWorker, maxServeWorkers, runWorkerPrimary } from "./serveWorkers.js"
+import { announceWorkerServing, clusterWorkerMetrics, isClusterWorker, maxServeWorkers, runWorkerPrimary } from "./serveWorkers.js"
 import { loadReport, ReportFileError } from "./reportFile.js"
 import { loadScenario, ScenarioFileError } from "./scenarioFile.js"
 import { loopbackUrlOf, seedCatalog, seededCatalogLine, seedFailureText } from "./seedCatalog.js"
@@ -65,6 +67,10 @@ const usage = `usage:
   chunyun run <scenario.ts> [--seed N] [--mode virtual|real] [--out DIR] [--passengers N] [--time-scale X] [--password-cost N]
                 [--store postgres://user@host:5432/db [--workers N]]   (real mode on PostgreSQL, in a schema of the run's own, dropped after)
                 [--inventory conditional|optimistic|row-lock|queue|unsafe] [--unsafe] [--threshold "metric: p(99)<500" …]
+                [--out-json FILE]   (one JSON line per finished request, written as the run goes, as k6's --out json:
+                                              {"type":"Point","metric":"http_req_duration","data":{"time":…,"value":ms,"tags":
+                                              {"endpoint":…,"actor_kind":…,"outcome":…,"status":…}}}; a lost answer is
+                                              metric http_req_lost, value 1; time is the scenario's clock)
   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://user@host:5432/db]
                 [--password-cost N] [--inventory conditional|optimistic|row-lock|queue|unsafe] [--unsafe] [--max-queued-holds N]
                 [--batching per-request|group-commit] [--group-commit-window-ms N] [--max-holds-per-group-commit N]
@@ -82,7 +88,9 @@ const usage = `usage:
                                               start, as a run sets them up; one line says what was loaded)
                 [--quiet]   (no line per request; by default each request is logged: method, route, status, ms)
                 GET /health: 200 {"status":"ok","store":"ok"}, no key needed; GET /docs: the API, interactive (offline);
-                GET /openapi.json: the OpenAPI document
+                GET /openapi.json: the OpenAPI document; GET /metrics: counters in the Prometheus text format, no key
+                (requests by route and status, latency by route, holds, payments, tickets, outbox lag, store connections;
+                with --workers, the sum over every worker, whichever one answers the scrape)
   chunyun restore <backup file> (--db ./restored.db | --store postgres://…)   (into a fresh store; see reference/Backup.ts)
   chunyun compare <base.json> <new.json> [--tolerance ${defaultCompareTolerancePercent}%] [--html out.html]   (exit 1 when something got worse)
                 (rates and payment→issuance percentiles: worse only when the 95% bootstrap interval of the change, from each
@@ -226,7 +234,8 @@ const runCommand = async (args: ReadonlyArray<string>) => {
     options: {
       seed: { type: "string" }, mode: { type: "string" }, out: { type: "string" }, "time-scale": { type: "string" },
       "password-cost": { type: "string" }, inventory: { type: "string" }, unsafe: { type: "boolean" },
-      threshold: { type: "string", multiple: true }, passengers: { type: "string" }, store: { type: "string" }, workers: { type: "string" }
+      threshold: { type: "string", multiple: true }, passengers: { type: "string" }, store: { type: "string" }, workers: { type: "string" },
+      "out-json": { type: "string" }
     }
   })
   const file = positionals[0]
@@ -246,11 +255,12 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   }
   const refusal = mode === "virtual" ? virtualModeRefusal(scenario) : undefined
   if (refusal !== undefined) throw new UsageError(`${file}: ${refusal}: add --mode real`)
+  const requestPoints = values["out-json"] === undefined ? undefined : openRequestPoints(values["out-json"])
   const outDir = resolve(values.out ?? `out/${scenario.name}-${seed}`)
   mkdirSync(outDir, { recursive: true })
   // the server's log lines go to a file beside the report, not between the progress display's lines
   const serverLog = new ServerLog(join(outDir, serverLogFileName))
-  const runOptions = { allowUnsafeInventory: values.unsafe === true, serverLog }
+  const runOptions = { allowUnsafeInventory: values.unsafe === true, serverLog, ...(requestPoints === undefined ? {} : { onHistoryEvent: requestPoints.record }) }
   const startedAt = new Date().toISOString()
   const wallStart = performance.now()
   console.log(`chunyun: ${scenario.name}, seed ${seed}, ${mode} mode, ${passengers} passengers${passengers === loaded.passengers.count ? "" : ` (the file says ${loaded.passengers.count})`}`)
@@ -265,7 +275,10 @@ const runCommand = async (args: ReadonlyArray<string>) => {
         ...runOptions, url: postgres.url, schema, workers: postgres.workers
       }, onProgress)
       : runReal(scenario, seed, fileURLToPath(import.meta.url), timeScale(), onProgress, runOptions)
-  ).finally(() => serverLog.close())
+  ).finally(() => {
+    serverLog.close()
+    requestPoints?.close()
+  })
   onProgress({ nowMs: outcome.endMs, history: outcome.history, passengers: outcome.passengers }, true)
   const notes = loadNotes(scenario, outcome)
   const version = codeVersion()
@@ -281,8 +294,36 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   console.log(renderSummary(report))
   console.log(serverLogLine(serverLog.counts(), shortPath(serverLog.path)))
   console.log(`report: ${written.jsonPath}\n        ${written.htmlPath}\n        ${historyPath}\n        ${serverLog.path}`)
+  // closed when the run ended: closing again answers what was written
+  if (requestPoints !== undefined) reportRequestPoints(requestPoints.path, requestPoints.close())
   if (report.invariants.some((invariant) => invariant.violations > 0)) return exitInvariantViolated
   return report.thresholds.some((threshold) => !threshold.passed) ? exitThresholdFailed : 0
+}
+
+/** Why a file could not be opened for writing, in plain words. */
+const unwritableReason = (error: unknown) => {
+  const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : undefined
+  if (code === "ENOENT") return "its directory does not exist"
+  if (code === "EACCES" || code === "EPERM") return "permission denied"
+  if (code === "EISDIR") return "it is a directory"
+  if (code === "ENOTDIR") return "a part of the path is not a directory"
+  if (code === "EROFS") return "the file system is read-only"
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** `--out-json FILE`: the file the run's request points stream to, opened before the run; a usage error when it cannot be written. */
+const openRequestPoints = (path: string) => {
+  try {
+    return new RequestPointsFile(path)
+  } catch (error) {
+    throw new UsageError(`--out-json ${path}: cannot write there: ${unwritableReason(error)}`)
+  }
+}
+
+/** One line saying where the request points went; on stderr, why they stopped when the file failed during the run. */
+const reportRequestPoints = (path: string, outcome: RequestPointsOutcome) => {
+  console.log(`request points: ${outcome.points} requests → ${path}`)
+  if (outcome.failure !== undefined) console.error(`chunyun: --out-json ${path}: writing stopped after ${outcome.points} requests: ${outcome.failure}`)
 }
 
 /** `--workers N`: N server processes on one port; they share the store, so it must be PostgreSQL. */
@@ -376,7 +417,7 @@ const serveCommand = async (args: ReadonlyArray<string>) => {
     port: integerOption("port", values.port, 8080), host: values.host ?? "127.0.0.1", store, settings, secrets: resolved.secrets, tracing: values.trace === true,
     ...(values.quiet === true ? {} : { requestLog: writeRequestLogLine }),
     ...(seedFile === undefined || seedScenario === undefined ? {} : { whenServing: catalogSeeder(seedFile, seedScenario, resolved.secrets.adminKey, () => { seeding = false }) }),
-    ...(isClusterWorker() ? { onServing: announceWorkerServing } : {})
+    ...(isClusterWorker() ? { onServing: announceWorkerServing, clusterMetrics: clusterWorkerMetrics } : {})
   }).pipe(Layer.provide(clockLayer))
   NodeRuntime.runMain(Layer.launch(layer))
 }

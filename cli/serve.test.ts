@@ -105,10 +105,10 @@ export default { ...base, trains: [{ ...base.trains[0], stops: base.trains[0].st
   })
 })
 
-test("chunyun help serve shows serve's options only: the admin key, --seed-catalog, --quiet, /health and /docs", async () => {
+test("chunyun help serve shows serve's options only: the admin key, --seed-catalog, --quiet, /health, /docs and /metrics", async () => {
   const result = await chunyun(["help", "serve"])
   assert.equal(result.code, 0, describeResult(result))
-  for (const expected of ["--admin-key K", "CHUNYUN_ADMIN_KEY", "mode 0600", "x-admin-key", "--seed-catalog <scenario.ts>", "--quiet", "GET /health", "GET /docs"]) {
+  for (const expected of ["--admin-key K", "CHUNYUN_ADMIN_KEY", "mode 0600", "x-admin-key", "--seed-catalog <scenario.ts>", "--quiet", "GET /health", "GET /docs", "GET /metrics"]) {
     assert.ok(result.stdout.includes(expected), `no "${expected}" in:\n${result.stdout}`)
   }
   assert.doesNotMatch(result.stdout, /chunyun (run|matrix|replay) /)

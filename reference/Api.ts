@@ -8,6 +8,7 @@ import { BackupApi } from "./Backup/Api.js"
 import { GateSyncApi } from "./GateSync/Api.js"
 import { GroupOrdersApi } from "./GroupOrders/Api.js"
 import { HealthApi } from "./Health/Api.js"
+import { MetricsApi } from "./Metrics/Api.js"
 import { UpstreamApi } from "./Upstream/Api.js"
 import { CatalogApi } from "./Catalog/Api.js"
 import { CheckinApi } from "./Checkin/Api.js"
@@ -28,6 +29,7 @@ import {
 
 export class ChunyunApi extends HttpApi.make("chunyun")
   .add(HealthApi)
+  .add(MetricsApi)
   .add(CustomersApi)
   .add(CatalogApi)
   .add(VenuesApi)

@@ -27,6 +27,7 @@ import type { Ticket } from "./Issuance/Api.js"
 import { LifecycleRepo } from "./Lifecycle/Repo.js"
 import { Orders } from "./Orders.js"
 import { Queries } from "./Store/Queries.js"
+import { Metrics } from "./Metrics.js"
 import { spanOptions } from "./Spans.js"
 
 /** The order as a payment reads it (its row, locked until the commit on PostgreSQL). */
@@ -58,6 +59,7 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
     const config = yield* ServerConfig
     const faults = yield* FaultPoints
     const lifecycle = yield* LifecycleRepo
+    const metrics = yield* Metrics
 
     /**
      * Payments of one order queue on the order's row. Under Read Committed (PostgreSQL) a second payment with
@@ -109,6 +111,7 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
         yield* faults.hit("pay.before-outbox")
         yield* issuance.enqueue(order.id, nowMs, prepared)
         yield* invoices.afterCapture(order.customer_id, amountFen, nowMs)
+        yield* metrics.paymentCaptured
       })
 
     /** After a transaction refused an expired hold: give its seat back in a transaction of its own. */

@@ -25,6 +25,7 @@ import { bindingTagFor, encodeTicket } from "./Issuance/TicketCode.js"
 import { onSaleAt, salesCloseAtMs } from "./Orders/SalesClose.js"
 import { forUpdate } from "./Sql.js"
 import { enqueueUpstreamPush } from "./Upstream.js"
+import { Metrics } from "./Metrics.js"
 import { spanOptions } from "./Spans.js"
 
 /** an event has one segment: its places are taken on bit 0 */
@@ -50,6 +51,7 @@ export class GroupOrders extends Effect.Service<GroupOrders>()("GroupOrders", {
     const invoices = yield* Invoices
     const delivery = yield* Delivery
     const keys = yield* TicketKeys
+    const metrics = yield* Metrics
     const ids = yield* Ids
 
     /** The event, still on sale at `nowMs`: a group takes no place once the event's sales have closed. */
@@ -148,6 +150,7 @@ export class GroupOrders extends Effect.Service<GroupOrders>()("GroupOrders", {
           yield* delivery.enqueue(ticket.ticketId as TicketId, nowMs)
           yield* enqueueUpstreamPush(sql, config, ticket.orderId as OrderId, nowMs)
         }
+        yield* metrics.groupOrderSold(issued.length)
       })
 
     /**

@@ -28,6 +28,7 @@ import { Queries } from "./Store/Queries.js"
 /** train_runs.kind → the ticket payload's kind (TicketCode.ts documents what each field carries) */
 const ticketKindOfRun: Readonly<Record<string, TicketKind>> = { train: "train", showing: "cinema", event: "event" }
 import { enqueueUpstreamPush } from "./Upstream.js"
+import { Metrics } from "./Metrics.js"
 import { spanOptions } from "./Spans.js"
 
 export const issuanceVariants = ["after-commit", "inline", "worker"] as const
@@ -71,6 +72,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
     const config = yield* ServerConfig
     const delivery = yield* Delivery
     const faults = yield* FaultPoints
+    const metrics = yield* Metrics
 
     const insertOutboxRow = (orderId: OrderId, nowMs: number) =>
       queries.run("INSERT INTO outbox (kind, order_id, created_at_ms) VALUES ('issue-ticket', ?, ?)", [orderId, nowMs])
@@ -136,6 +138,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
         yield* delivery.deliverIssued({ id: ticketId, holder, issuedAtMs: nowMs }, prepared.order, nowMs)
         yield* enqueueUpstreamPush(sql, config, orderId, nowMs)
         yield* faults.hit("issue.before-commit")
+        yield* metrics.ticketIssued
         const ticket: Ticket = { ticketId, orderId, qr, issuedAtMs: nowMs }
         return ticket
       })

@@ -29,6 +29,7 @@ import { onSaleAt, salesCloseAtMs } from "./Orders/SalesClose.js"
 import { makeSeatPriority } from "./Orders/SeatPriority.js"
 import type { TieWon } from "./Orders/SeatPriority.js"
 import { LifecycleRepo } from "./Lifecycle/Repo.js"
+import { Metrics } from "./Metrics.js"
 import { spanOptions } from "./Spans.js"
 
 export const toOrder = (view: OrderView): Order => ({
@@ -75,6 +76,7 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
     const config = yield* ServerConfig
     const inventory = yield* SeatInventory
     const priority = yield* makeSeatPriority
+    const metrics = yield* Metrics
 
     const journey = (runId: RunId, fromStation: StationCode, toStation: StationCode) =>
       Effect.gen(function* () {
@@ -156,6 +158,7 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
         const tie = claimed === undefined && target._tag === "Chosen" ? yield* priority.takeOver(input, target.seatId) : undefined
         const seat = claimed ?? tie?.seat
         if (seat === undefined) return yield* Effect.fail(refusal())
+        yield* metrics.holdMade
         const order: Order = {
           orderId, runId: request.runId, trainCode: trip.run.trainCode as Order["trainCode"], serviceDate: trip.run.serviceDate as Order["serviceDate"],
           fromStation: request.fromStation, toStation: request.toStation, coach: seat.coach, seatCode: seat.seatCode, seatClass: seat.seatClass,

@@ -1,11 +1,14 @@
 /**
- * One line per request on a served instance (`chunyun serve` without `--quiet`): method, the contract's route
- * (`/orders/:orderId`, so the log groups by endpoint and carries no IDs), status and duration, e.g.
- * `POST /orders 201 3.2 ms`. A path outside the contract (`/openapi.json`, `/docs`, a typo) is logged as sent,
- * without its query and cut to `maxLoggedPathChars`.
+ * What a served instance sees of each request it answers, in one middleware: its method, the contract's route
+ * (`/orders/:orderId`, so what is kept groups by endpoint and carries no IDs), the status the client got and the
+ * duration by the server's Clock. Two observers read it: the request log (`chunyun serve` without `--quiet`), one line
+ * per request, e.g. `POST /orders 201 3.2 ms`, and the counters of `GET /metrics` (Metrics.ts). A path outside the
+ * contract (`/openapi.json`, `/docs`, a typo) has no route: the log writes it as sent, without its query and cut to
+ * `maxLoggedPathChars`.
  *
- * Per request it costs one write of one string: the route is found by testing the contract's patterns against
- * the URL as it came (no copy of the path), and the duration is read from the Clock at both ends.
+ * Per request it costs the route's lookup, two readings of the Clock and each observer's own work; no object is made
+ * for the observers: the route is found by testing the contract's patterns against the URL as it came (no copy of
+ * the path), and the observers are called with the request's parts as arguments.
  */
 import { HttpMiddleware, HttpServerRequest } from "@effect/platform"
 import { Cause, Effect, Exit } from "effect"
@@ -22,10 +25,16 @@ interface LoggedRoute {
   readonly pattern: RegExp
 }
 
-/** The contract's routes by method, each pattern ending where the path ends (at `?`, `#` or the end). */
-const routesByMethod = (): ReadonlyMap<string, ReadonlyArray<LoggedRoute>> => {
+/** A path a served instance answers outside the contract (the OpenAPI document, the API page). */
+export interface ServedPath {
+  readonly method: string
+  readonly path: string
+}
+
+/** The contract's routes and `served` by method, each pattern ending where the path ends (at `?`, `#` or the end). */
+const routesByMethod = (served: ReadonlyArray<ServedPath>): ReadonlyMap<string, ReadonlyArray<LoggedRoute>> => {
   const byMethod = new Map<string, Array<LoggedRoute>>()
-  for (const route of contractRoutes()) {
+  for (const route of [...contractRoutes(), ...served]) {
     const anchored = pathPattern(route.path).source
     const pattern = new RegExp(`${anchored.slice(0, -1)}(?:[?#]|$)`)
     const routes = byMethod.get(route.method) ?? []
@@ -40,21 +49,24 @@ const pathAsSent = (url: string) => {
   return clip(queryAt === -1 ? url : url.slice(0, queryAt), maxLoggedPathChars)
 }
 
-/** `1.25` ms → `1.3 ms`; whole milliseconds from a clock that has no finer ones */
-const formatDurationMs = (startNanos: bigint, endNanos: bigint) => `${(Number(endNanos - startNanos) / 1e6).toFixed(1)} ms`
+/**
+ * Told of each answered request: `route` is the contract's template (or a `ServedPath`), undefined for any other
+ * path; `url` is the request's as it came; `durationMs` is by the server's Clock (with `--clock-scale`, scenario time).
+ */
+export type RequestObserver = (method: string, route: string | undefined, url: string, status: number, durationMs: number) => void
 
 /**
- * The request log as a server middleware (`HttpApiBuilder.serve(requestLogger(write))`): it sees the answer
- * after the contract's errors were encoded, so the status is the one the client gets.
+ * The observers as a server middleware (`HttpApiBuilder.serve(observeRequests(…))`): it sees the answer after the
+ * contract's errors were encoded, so the status is the one the client gets (499 when the client went away first).
  */
-export const requestLogger = (write: (line: string) => void) => {
-  const routes = routesByMethod()
+export const observeRequests = (observers: ReadonlyArray<RequestObserver>, served: ReadonlyArray<ServedPath> = []) => {
+  const routes = routesByMethod(served)
   const routeOf = (method: string, url: string) => {
     const candidates = routes.get(method)
     if (candidates !== undefined) {
       for (const route of candidates) if (route.pattern.test(url)) return route.path
     }
-    return pathAsSent(url)
+    return undefined
   }
   return HttpMiddleware.make((app) =>
     Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
@@ -62,7 +74,13 @@ export const requestLogger = (write: (line: string) => void) => {
         const startNanos = clock.unsafeCurrentTimeNanos()
         return Effect.onExit(app, (exit) => Effect.sync(() => {
           const status = Exit.isSuccess(exit) ? exit.value.status : Cause.isInterruptedOnly(exit.cause) ? clientClosedStatus : 500
-          write(`${request.method} ${routeOf(request.method, request.url)} ${status} ${formatDurationMs(startNanos, clock.unsafeCurrentTimeNanos())}\n`)
+          const durationMs = Number(clock.unsafeCurrentTimeNanos() - startNanos) / 1e6
+          const route = routeOf(request.method, request.url)
+          for (const observe of observers) observe(request.method, route, request.url, status, durationMs)
         }))
       })))
 }
+
+/** The request log's observer: one line a request, `POST /orders 201 3.2 ms` (`1.25` ms → `1.3 ms`), written whole. */
+export const requestLogLines = (write: (line: string) => void): RequestObserver => (method, route, url, status, durationMs) =>
+  write(`${method} ${route ?? pathAsSent(url)} ${status} ${durationMs.toFixed(1)} ms\n`)

@@ -7,6 +7,7 @@ import { HttpApiBuilder, HttpMiddleware, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, Layer, Random, Schedule, Scheduler } from "effect"
+import { collectDefaultMetrics } from "prom-client"
 import { Accounts } from "./Accounts.js"
 import { AccountsHttp } from "./Accounts/Http.js"
 import { LedgerRepo } from "./Accounts/Repo.js"
@@ -66,7 +67,12 @@ import { Sms } from "./Sms.js"
 import { SimulatedSmsGateway } from "./Sms/Gateway.js"
 import { SmsHttp } from "./Sms/Http.js"
 import { createGuardedServer, RequestGuardLive } from "./RequestGuard.js"
-import { requestLogger } from "./RequestLog.js"
+import { observeRequests, requestLogLines } from "./RequestLog.js"
+import type { RequestObserver } from "./RequestLog.js"
+import { ClusterMetrics, Metrics, routeOutsideContract } from "./Metrics.js"
+import type { ClusterMetricsService } from "./Metrics.js"
+import { MetricsHttp } from "./Metrics/Http.js"
+import { withAfterCommit } from "./Store/AfterCommit.js"
 import { runMigrations } from "./Store/migrations.js"
 import { serveSecretRefusal } from "./ServeSecrets.js"
 import type { ServeSecrets } from "./ServeSecrets.js"
@@ -85,7 +91,7 @@ export type { SqliteStoreOptions as StoreOptions } from "./Store/Sqlite.js"
 const ensureSystemAccounts = Layer.effectDiscard(Effect.flatMap(LedgerRepo, (ledger) => ledger.ensureSystemAccounts).pipe(Effect.orDie))
 
 const Foundations = Layer.mergeAll(
-  Ids.Default, FaultPoints.Default, CatalogRepo.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default,
+  Ids.Default, FaultPoints.Default, Metrics.Default, CatalogRepo.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default,
   LifecycleRepo.Default, RunFactsCache.Default,
   SeatInventoryLive.pipe(Layer.provide(OrdersRepo.Default)),
   // delivery stream
@@ -138,7 +144,7 @@ export const ServicesLayer = servicesLayer()
 
 const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
   Layer.provide([
-    HealthHttp, CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp,
+    HealthHttp, MetricsHttp, CustomersHttp, CatalogHttp, OrdersHttp, AccountsHttp, IssuanceHttp, CheckinHttp,
     ProfileHttp, StatisticsHttp,
     VenuesHttp,
     LifecycleHttp,
@@ -151,17 +157,21 @@ const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
   Layer.provide([CustomerAuthLive, GateAuthLive, AdminAuthLive, KioskAuthLive, DeliveryAuthLive, AgentAuthLive])
 )
 
+/** where a served instance (and the in-process server) answers the contract's OpenAPI document */
+export const openApiPath = "/openapi.json"
+
 /** The API, its services and the background sweepers, over a given store. */
 export const appLayer = (
   settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient>, parties: SimulatedParties = ownSimulatedParties
 ) =>
   // extra fields of a body are ignored (a newer client still works), and the document says so
-  HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json", additionalPropertiesStrategy: "allow" }).pipe(
+  HttpApiBuilder.middlewareOpenApi({ path: openApiPath, additionalPropertiesStrategy: "allow" }).pipe(
     Layer.merge(RequestGuardLive),
     Layer.provideMerge(ApiLayer),
     Layer.provideMerge(servicesLayer(parties)),
     Layer.orDie,
-    Layer.provideMerge(withSlowness(store)),
+    // holds, payments and tickets are counted once their transaction commits (Metrics.ts)
+    Layer.provideMerge(withAfterCommit(withSlowness(store))),
     Layer.provideMerge(ServerConfig.layer(settings))
   )
 
@@ -201,9 +211,15 @@ export interface ServeOptions {
   readonly tracing?: boolean
   /**
    * Where each request's log line goes (`RequestLog.ts`: method, route, status, duration), one write per request.
-   * None: no request log, as when the harness serves a run (`serve --quiet`).
+   * None: no request log, as when the harness serves a run (`serve --quiet`). The counters of `GET /metrics` count
+   * every request either way.
    */
   readonly requestLog?: (line: string) => void
+  /**
+   * A cluster worker's way to the whole cluster's counters (`serve --workers`, cli/serveWorkers.ts): `GET /metrics`
+   * answers their sum. None: this process's own.
+   */
+  readonly clusterMetrics?: ClusterMetricsService
   /**
    * Work done through the server's own API once it answers, before it is announced ("Listening on …" or
    * `onServing`): `serve --seed-catalog` creates a scenario's catalog here, so whoever waits for the
@@ -234,14 +250,32 @@ const apiDocsLayer = Layer.unwrapEffect(Effect.map(
   (scalar) => scalar.layer({ path: apiDocsPath, scalar: { withDefaultFonts: false } })
 ))
 
+/** the paths a served instance answers outside the contract: its request log and counters name them as routes */
+const servedPaths = [{ method: "GET", path: openApiPath }, { method: "GET", path: apiDocsPath }]
+
+/**
+ * The server's requests observed as it answers them: counted for `GET /metrics` (by method, route and status, and
+ * their latency by route), and logged a line each when there is a log.
+ */
+const observedServing = (requestLog: ((line: string) => void) | undefined) =>
+  Layer.unwrapEffect(Effect.map(Metrics, (metrics) => {
+    const counted: RequestObserver = (method, route, _url, status, durationMs) =>
+      metrics.observeRequest(method, route ?? routeOutsideContract, status, durationMs)
+    return HttpApiBuilder.serve(observeRequests(requestLog === undefined ? [counted] : [requestLogLines(requestLog), counted], servedPaths))
+  }))
+
+/** The process's own figures beside the server's (CPU, memory, event-loop delay, handles: prom-client's defaults). */
+const processMetrics = Layer.effectDiscard(Effect.map(Metrics, (metrics) => collectDefaultMetrics({ register: metrics.registry })))
+
 /** `chunyun serve`: the HTTP server on a socket, with the sweepers running. */
 export const serveLayer = (options: ServeOptions) => {
-  const served = HttpApiBuilder.serve(options.requestLog === undefined ? undefined : requestLogger(options.requestLog))
+  const served = Layer.merge(observedServing(options.requestLog), processMetrics)
+  const clusterMetrics = options.clusterMetrics === undefined ? Layer.empty : Layer.succeed(ClusterMetrics, options.clusterMetrics)
   return (options.tracing === true ? served : HttpMiddleware.withTracerDisabledWhen(served, () => true)).pipe(
     Layer.provide(options.tracing === true ? Layer.empty : Layer.setTracerEnabled(false)),
     Layer.provide(Layer.scopedDiscard(sweepers)),
     Layer.provide(apiDocsLayer),
-    Layer.provide(appLayer(servedSettings(options), options.store)),
+    Layer.provide(appLayer(servedSettings(options), options.store).pipe(Layer.provide(clusterMetrics))),
     (layer) => Layer.effectDiscard(Effect.flatMap(HttpServer.HttpServer, (server) => Effect.zipRight(
       options.whenServing === undefined ? Effect.void : options.whenServing(server.address),
       options.onServing === undefined ? HttpServer.logAddress : Effect.sync(() => options.onServing!(server.address))

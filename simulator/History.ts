@@ -19,8 +19,12 @@ export interface HistoryEvent {
 }
 
 export class History {
-  /** `now` stamps events on the scenario's timeline; latencies are always measured with the Clock */
-  constructor(readonly now: Effect.Effect<number> = Clock.currentTimeMillis) {}
+  /**
+   * `now` stamps events on the scenario's timeline; latencies are always measured with the Clock. `onEvent` is told
+   * of each event as it is recorded (`run --out-json` streams the requests from here); it neither changes nor keeps
+   * the history, and must not throw.
+   */
+  constructor(readonly now: Effect.Effect<number> = Clock.currentTimeMillis, private readonly onEvent?: (event: HistoryEvent) => void) {}
 
   readonly events: Array<HistoryEvent> = []
   /** running counts by "kind:outcome", for the progress line */
@@ -33,6 +37,7 @@ export class History {
     this.tally.set(key, (this.tally.get(key) ?? 0) + 1)
     this.hash.update(JSON.stringify(event))
     this.hash.update("\n")
+    this.onEvent?.(event)
   }
 
   count(kind: string, outcome = "ok"): number { return this.tally.get(`${kind}:${outcome}`) ?? 0 }

@@ -203,7 +203,7 @@ export const runReal = async (
   }
   const scenarioNow = Effect.sync(() => timeline.nowMs())
   const sleepScenario = (ms: number) => timeline.sleep(ms)
-  const history = new History(scenarioNow)
+  const history = new History(scenarioNow, options.onHistoryEvent)
   let dropped = 0
   let arrivalsCut = 0
   const passengers = new PassengerProgress(scenario.passengers.count)

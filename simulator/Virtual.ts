@@ -20,6 +20,7 @@ import type { InvariantResult } from "../reports/Report.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { audit } from "./Auditor.js"
 import { History } from "./History.js"
+import type { HistoryEvent } from "./History.js"
 import { driveLoad, passengersInOrder } from "./Load.js"
 import { arrivalsBeforeEnd, arrivalsEndMs, population, scenarioEndMs } from "./Population.js"
 import { prepareRun } from "./Journeys.js"
@@ -54,6 +55,8 @@ export interface RunOptions {
   readonly testServerSettings?: Partial<ServerSettings>
   /** where the server's log lines go (a file beside the report) instead of the console */
   readonly serverLog?: ServerLog
+  /** told of each history event as it is recorded (`run --out-json`: simulator/RequestPoints.ts); the trace is the same */
+  readonly onHistoryEvent?: (event: HistoryEvent) => void
 }
 
 /**
@@ -198,7 +201,7 @@ export const runVirtual = async (
   const deviceRandom = Random.make(`devices:${seed}`)
   const settings = settingsOf(scenario, options)
   const effective = { ...defaultSettings, ...settings }
-  const history = new History()
+  const history = new History(undefined, options.onHistoryEvent)
   const passengers = new PassengerProgress(scenario.passengers.count)
 
   const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))

@@ -12,6 +12,9 @@
  *   at most `maxTransactionRetries` times.
  * - Start-up: several processes may start on an empty database at once; migrations run under an
  *   advisory lock, so one process migrates and the others wait and find the schema in place.
+ * - The pool: this store opens pg's pool itself and hands it to @effect/sql-pg (`PgClient.fromPool`), which keeps its
+ *   pool to itself otherwise: the prepared queries run named statements on it (Store/Queries.ts) and the
+ *   operator's metrics read its connections (open, idle, waiting) from it.
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -19,6 +22,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import Pg from "pg"
+import { StoreConnections } from "./Connections.js"
 import { runMigrations } from "./migrations.js"
 
 export interface PostgresStoreOptions {
@@ -136,10 +140,12 @@ const poolEndTimeoutMs = 1_000
 const openPool = (options: PostgresStoreOptions) =>
   Effect.acquireRelease(
     Effect.gen(function* () {
-      const pool = new Pg.Pool({ connectionString: options.url, types: storeTypes, max: options.maxConnections, application_name: "chunyun" })
-      // a connection's error is also its query's failure; the pool's own event must not crash the process
-      pool.on("error", () => undefined)
       const connectTimeoutMs = options.connectTimeoutMs ?? postgresConnectTimeoutMs
+      const pool = new Pg.Pool({
+        connectionString: options.url, types: storeTypes, max: options.maxConnections, connectionTimeoutMillis: connectTimeoutMs, application_name: "chunyun"
+      })
+      // an idle connection that breaks is dropped by the pool (the next query opens another): its event must not crash the process
+      pool.on("error", () => undefined)
       yield* Effect.tryPromise({ try: () => pool.query("SELECT 1"), catch: (cause) => new SqlError({ cause, message: "PostgreSQL: failed to connect" }) }).pipe(
         Effect.timeoutFail({
           duration: connectTimeoutMs,
@@ -150,11 +156,16 @@ const openPool = (options: PostgresStoreOptions) =>
     }),
     (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption(poolEndTimeoutMs)))
 
-/** PostgreSQL with the schema migrated; the ledger's system accounts are ensured by the server's layer. */
-export const postgresStore = (options: PostgresStoreOptions): Layer.Layer<SqlClient.SqlClient | PostgresPool> =>
+/**
+ * PostgreSQL with the schema migrated, its pool (`PostgresPool`) and the pool's connections (`StoreConnections`); the
+ * ledger's system accounts are ensured by the server's layer.
+ */
+export const postgresStore = (options: PostgresStoreOptions): Layer.Layer<SqlClient.SqlClient | PostgresPool | StoreConnections> =>
   Layer.scopedContext(Effect.gen(function* () {
     const pool = yield* openPool(options)
     const client = yield* PgClient.fromPool({ acquire: Effect.succeed(pool), applicationName: "chunyun" })
     yield* migrateExclusively.pipe(Effect.provideService(SqlClient.SqlClient, client))
-    return Context.make(PostgresPool, pool).pipe(Context.add(SqlClient.SqlClient, retryingTransactions(client)))
+    return Context.make(PostgresPool, pool).pipe(
+      Context.add(SqlClient.SqlClient, retryingTransactions(client)),
+      Context.add(StoreConnections, { store: "postgres", open: () => pool.totalCount, idle: () => pool.idleCount, waiting: () => pool.waitingCount }))
   })).pipe(Layer.provide(Reactivity.layer), Layer.orDie)

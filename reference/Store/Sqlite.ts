@@ -20,6 +20,8 @@ import type { Connection } from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
 import { Context, Deferred, Effect, Exit, FiberId, Layer, Option, Scope } from "effect"
+import { StoreConnections } from "./Connections.js"
+import type { StoreConnectionsService } from "./Connections.js"
 import { runMigrations } from "./migrations.js"
 
 /** the pages the connection keeps in memory (the default, 2 MiB, is smaller than a rush's working set) */
@@ -137,6 +139,8 @@ export class ConnectionPermit {
   #held = false
   readonly #waiting: Array<{ readonly resume: () => void; readonly transaction: boolean }> = []
   get held() { return this.#held }
+  /** how many wait in line for the connection */
+  get waitingCount() { return this.#waiting.length }
   /** whether the first in line comes to run a transaction */
   get transactionWaits() { return this.#waiting[0]?.transaction === true }
   readonly #take = (transaction: boolean): Effect.Effect<void> => Effect.suspend(() => {
@@ -372,19 +376,27 @@ const makeClient = (database: SqliteDatabaseService) => Effect.gen(function* () 
   return leanTransactions(client, database, connection)
 })
 
+/** The one connection as the operator's metrics see it: busy while its permit is held, and the line waiting for it. */
+const connectionsOf = (database: SqliteDatabaseService): StoreConnectionsService => ({
+  store: "sqlite",
+  open: () => 1,
+  idle: () => database.permit.held ? 0 : 1,
+  waiting: () => database.permit.waitingCount
+})
+
 const clientContext = (options: SqliteStoreOptions, migrate: boolean) =>
   Layer.scopedContext(Effect.gen(function* () {
     const database = yield* makeDatabase(options)
     const client = yield* makeClient(database)
     if (migrate) yield* runMigrations.pipe(Effect.provideService(SqlClient.SqlClient, client))
-    return Context.make(SqlClient.SqlClient, client).pipe(Context.add(SqliteDatabase, database))
+    return Context.make(SqlClient.SqlClient, client).pipe(Context.add(SqliteDatabase, database), Context.add(StoreConnections, connectionsOf(database)))
   })).pipe(Layer.provide(Reactivity.layer), Layer.orDie)
 
-/** SQLite with the schema migrated: the `SqlClient` and the connection beneath it (`SqliteDatabase`). */
-export const sqliteStore = (options: SqliteStoreOptions): Layer.Layer<SqlClient.SqlClient | SqliteDatabase> => clientContext(options, true)
+/** SQLite with the schema migrated: the `SqlClient`, the connection beneath it (`SqliteDatabase`) and its use (`StoreConnections`). */
+export const sqliteStore = (options: SqliteStoreOptions): Layer.Layer<SqlClient.SqlClient | SqliteDatabase | StoreConnections> => clientContext(options, true)
 
 /** A SQLite file as it is, not migrated (a backup file read back). */
-export const sqliteFile = (options: SqliteStoreOptions): Layer.Layer<SqlClient.SqlClient | SqliteDatabase> => clientContext(options, false)
+export const sqliteFile = (options: SqliteStoreOptions): Layer.Layer<SqlClient.SqlClient | SqliteDatabase | StoreConnections> => clientContext(options, false)
 
 /** The store's SQLite connection, when the store is SQLite (an online backup copies it with the backup API). */
 export const sqliteDatabaseOption = Effect.serviceOption(SqliteDatabase).pipe(Effect.map(Option.getOrUndefined))
