@@ -8,6 +8,7 @@
  *   chunyun compare <base.json> <new.json> [--tolerance 5%] [--html out.html]
  *   chunyun replay <history.jsonl> [--actor phone-12 …]
  *   chunyun matrix <scenario> --vary key=a,b … [--seed N] [--out DIR] [--mode auto|virtual|real] [--passengers N]
+ *   chunyun audit (--db FILE | --store postgres://…)
  */
 import { execSync } from "node:child_process"
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
@@ -24,7 +25,7 @@ import { exportK6, K6ExportError } from "../reports/k6.js"
 import { formatShare } from "../reports/format.js"
 import { progressReporter } from "../reports/progress.js"
 import { parseThresholdFlag, ThresholdError } from "../reports/thresholds.js"
-import { renderSummary } from "../reports/summary.js"
+import { renderStoreAudit, renderSummary } from "../reports/summary.js"
 import { writeReport } from "../reports/write.js"
 import { restoreBackup } from "../reference/Backup.js"
 import { defaultSettings, defaultStoreMaxConnections, maxStoreConnections } from "../reference/Config.js"
@@ -39,6 +40,8 @@ import { buildReport } from "../simulator/Report.js"
 import { runReal } from "../simulator/Real.js"
 import type { History } from "../simulator/History.js"
 import { scenarioEndMs } from "../simulator/Population.js"
+import { auditStore, auditViolated, StoreAuditRefused, targetOption } from "../simulator/StoreAudit.js"
+import type { AuditTarget } from "../simulator/StoreAudit.js"
 import { runVirtual, virtualModeRefusal } from "../simulator/Virtual.js"
 import { ClockStalled } from "../simulator/VirtualClock.js"
 import { ServerLog, serverLogFileName, serverLogLine } from "../simulator/ServerLog.js"
@@ -90,6 +93,8 @@ const usage = `usage:
                  counts' interval; other rows: the tolerance)
   chunyun replay <history.jsonl> [--actor phone-12 …]   (re-runs a recorded run in virtual mode; exit 1 when an actor's answers differ)
   chunyun export-k6 <scenario.ts> [--out script.js] [--time-scale X]   (the load as a k6 script, for k6 / k6-operator)
+  chunyun audit (--db FILE | --store postgres://…)   (the invariants over a store after any run, k6's included: each with
+                its violations and witnesses; exit 0 clean, 1 an invariant broken, 2 the store cannot be read)
   chunyun matrix <scenario.ts> --vary inventory=conditional,row-lock,optimistic,queue --vary store=sqlite,postgres [--vary issuance=…]
                 [--seed N] [--out DIR] [--mode auto|virtual|real] [--passengers N] [--time-scale X] [--unsafe] [--postgres URL]
                 [--max-outside-load SHARE]   (real mode: rows measured while other work kept more than SHARE of the
@@ -488,6 +493,27 @@ const replayCommand = async (args: ReadonlyArray<string>) => {
   return result.differences.length > 0 ? exitReplayDiffers : 0
 }
 
+/**
+ * `chunyun audit`: the auditor's invariants over a store left by any run (a k6 test's server, a served instance),
+ * read without changing it (simulator/StoreAudit.ts). Exit 1 when one is broken, 2 when the store cannot be read.
+ */
+const auditCommand = async (args: ReadonlyArray<string>) => {
+  const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { db: { type: "string" }, store: { type: "string" } } })
+  if (positionals.length > 0) throw new UsageError(`audit takes no file of its own ("${positionals[0]}"): name the store with --db FILE or --store postgres://…`)
+  if ((values.db === undefined) === (values.store === undefined)) throw new UsageError("audit needs one store: --db (a SQLite file) or --store (a PostgreSQL URL)")
+  if (values.store !== undefined && !isPostgresUrl(values.store)) throw new UsageError(`--store expects a postgres:// URL, got "${values.store}"`)
+  const target: AuditTarget = values.db !== undefined ? { kind: "sqlite", filename: values.db } : { kind: "postgres", url: values.store! }
+  let invariants: Awaited<ReturnType<typeof auditStore>>
+  try {
+    invariants = await auditStore(target)
+  } catch (error) {
+    if (error instanceof StoreAuditRefused) throw new UsageError(error.message)
+    throw error
+  }
+  console.log(renderStoreAudit(targetOption(target), invariants))
+  return auditViolated(invariants) ? exitInvariantViolated : 0
+}
+
 /** `chunyun export-k6`: the scenario's load as a k6 script (reports/k6.ts), to a file or stdout. */
 const exportK6Command = async (args: ReadonlyArray<string>) => {
   const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { out: { type: "string" }, "time-scale": { type: "string" } } })
@@ -520,6 +546,7 @@ const main = async (argv: ReadonlyArray<string>) => {
   if (command === "replay") return replayCommand(rest)
   if (command === "export-k6") return exportK6Command(rest)
   if (command === "matrix") return matrixCommand(rest)
+  if (command === "audit") return auditCommand(rest)
   throw new UsageError(command ? `unknown command "${command}"` : "no command given")
 }
 

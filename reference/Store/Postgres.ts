@@ -122,6 +122,16 @@ export const adminStatement = (url: string, statement: string): Promise<void> =>
   )
 
 /** PostgreSQL with the schema migrated; the ledger's system accounts are ensured by the server's layer. */
+/**
+ * The store's client on `options.url` (its types, its application name) without its migrations or retries: for a
+ * reader of a store another process owns, such as `chunyun audit`. Connecting can fail (the `SqlError`).
+ */
+export const postgresReadClient = (options: PostgresStoreOptions): Layer.Layer<SqlClient.SqlClient, SqlError> =>
+  PgClient.layer({
+    url: Redacted.make(options.url), types: storeTypes, maxConnections: options.maxConnections, applicationName: "chunyun",
+    connectTimeout: Duration.millis(options.connectTimeoutMs ?? postgresConnectTimeoutMs)
+  })
+
 export const postgresStore = (options: PostgresStoreOptions): Layer.Layer<SqlClient.SqlClient> => {
   const client = PgClient.layer({
     url: Redacted.make(options.url), types: storeTypes, maxConnections: options.maxConnections, applicationName: "chunyun",
