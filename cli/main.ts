@@ -21,7 +21,7 @@ import { Effect, Layer } from "effect"
 import { compareReports, defaultCompareTolerancePercent, parseTolerancePercent } from "../reports/compare.js"
 import { renderCompareHtml } from "../reports/compareHtml.js"
 import { renderCompareSummary } from "../reports/compareSummary.js"
-import { exportK6, K6ExportError } from "../reports/k6.js"
+import { exportK6, K6ExportError, maxK6TimeScale } from "../reports/k6.js"
 import { formatShare } from "../reports/format.js"
 import { progressReporter } from "../reports/progress.js"
 import { parseThresholdFlag, ThresholdError } from "../reports/thresholds.js"
@@ -83,6 +83,8 @@ const usage = `usage:
                                               Admin endpoints (/admin/…) want it in the x-admin-key header)
                 [--seed-catalog <scenario.ts>]   (load that scenario's trains, station gates and cinema into the fresh store at
                                               start, as a run sets them up; one line says what was loaded)
+                [--clock-start-ms MS --clock-scale X]   (the server's clock starts at MS, epoch ms, and runs X times as fast
+                                              as the wall: a scenario's timeline, as run --mode real and an exported k6 script need)
                 [--quiet]   (no line per request; by default each request is logged: method, route, status, ms)
                 GET /health: 200 {"status":"ok","store":"ok"}, no key needed; GET /docs: the API, interactive (offline);
                 GET /openapi.json: the OpenAPI document
@@ -92,7 +94,10 @@ const usage = `usage:
                  run's per-bucket series, excludes 0 and the change passes the tolerance, a floor; counts: the same with two Poisson
                  counts' interval; other rows: the tolerance)
   chunyun replay <history.jsonl> [--actor phone-12 …]   (re-runs a recorded run in virtual mode; exit 1 when an actor's answers differ)
-  chunyun export-k6 <scenario.ts> [--out script.js] [--time-scale X]   (the load as a k6 script, for k6 / k6-operator)
+  chunyun export-k6 <scenario.ts> [--out script.js] [--time-scale X]   (the load as a k6 script, for k6 / k6-operator: one k6
+                scenario per journey kind, weighted as the mix, every request checked and tagged; setup() creates the catalog
+                through the admin API. X: scenario time per wall time, default the scenario's real.timeScale; serve with
+                --clock-start-ms and --clock-scale as the script's header says, on a fresh store)
   chunyun audit (--db FILE | --store postgres://…)   (the invariants over a store after any run, k6's included: each with
                 its violations and witnesses; exit 0 clean, 1 an invariant broken, 2 the store cannot be read)
   chunyun matrix <scenario.ts> --vary inventory=conditional,row-lock,optimistic,queue --vary store=sqlite,postgres [--vary issuance=…]
@@ -519,8 +524,10 @@ const exportK6Command = async (args: ReadonlyArray<string>) => {
   const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { out: { type: "string" }, "time-scale": { type: "string" } } })
   const file = positionals[0]
   if (!file || positionals.length > 1) throw new UsageError("export-k6 takes exactly one scenario file")
-  const timeScale = integerOption("time-scale", values["time-scale"], 1, 1)
   const scenario = await loadScenario(file)
+  // as run --mode real: the scenario's own time scale unless one is given
+  const timeScale = integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1)
+  if (timeScale > maxK6TimeScale) throw new UsageError(`--time-scale expects at most ${maxK6TimeScale}, got ${timeScale}`)
   let script: string
   try {
     script = exportK6(scenario, timeScale)
