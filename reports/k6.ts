@@ -69,6 +69,9 @@ export const maxSmsPagesPerPull = 100
 
 const ms = k6Duration
 
+/** whether the scenario's journeys include any of `wanted` */
+const usesAnyOf = (kinds: ReadonlyArray<JourneyKind>) => (...wanted: ReadonlyArray<JourneyKind>) => kinds.some((kind) => wanted.includes(kind))
+
 /** what each trend's `count` is in k6, which has no count of a Trend: the Counter beside it */
 const trendCounters: Readonly<Record<string, string>> = { payment_to_issuance: "tickets_issued", hold: "seats_held", checkin: "admissions" }
 
@@ -153,7 +156,7 @@ const serveClockArguments = (scenario: Scenario, timeScale: number) => `--clock-
 /** The scenario's numbers the script reads (as `plan`): only the sections its journeys use. */
 export const k6PlanOf = (scenario: Scenario, timeScale: number) => {
   const kinds = journeyKindsOf(scenario)
-  const has = (...wanted: ReadonlyArray<JourneyKind>) => kinds.some((kind) => wanted.includes(kind))
+  const has = usesAnyOf(kinds)
   const channel = smsChannelOf(scenario)
   const operatorSteps = operatorStepsOf(scenario, kinds)
   return {
@@ -185,7 +188,7 @@ export const k6PlanOf = (scenario: Scenario, timeScale: number) => {
 
 /** The journeys' JavaScript and the steps they share, for the kinds the scenario uses. */
 const journeySources = (kinds: ReadonlyArray<JourneyKind>) => {
-  const has = (...wanted: ReadonlyArray<JourneyKind>) => kinds.some((kind) => wanted.includes(kind))
+  const has = usesAnyOf(kinds)
   return [
     kinds.some((kind) => kind !== "fan") ? k6CustomerSteps : "",
     kinds.some(needsTrain) ? k6TrainSteps : "",
@@ -269,7 +272,7 @@ export const exportK6 = (scenario: Scenario, timeScale = scenario.real.timeScale
     throw error
   }
   const kinds = journeyKindsOf(scenario)
-  const has = (...wanted: ReadonlyArray<JourneyKind>) => kinds.some((kind) => wanted.includes(kind))
+  const has = usesAnyOf(kinds)
   const setup = k6SetupSource({
     trains: kinds.some(needsTrain), cinema: has("cinema"), gatewayBaseline: hasGatewayParty(kinds), kiosks: hasKioskParty(kinds),
     agents: has("remote-card"), sms: has("sms"), fan: has("fan")

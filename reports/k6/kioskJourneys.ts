@@ -135,7 +135,8 @@ export const k6AppPickupJourney = `
 export function appPickup(data) {
   const passenger = passengerOf("app-pickup")
   const trip = drawTrip()
-  registerCustomer(passenger)
+  const refused = registerCustomer(passenger)
+  if (refused !== "") return giveUp(refused)
   thinkTime()
   const token = logIn(passenger)
   if (token === "") return giveUp("login refused")
@@ -150,12 +151,13 @@ export function appPickup(data) {
   ticketReceived(payment.startMs)
   const voucher = Math.random() < plan.kiosks.pickupByVoucherShare
     ? call("get-voucher", "delivery.getVoucher", { path: { orderId: held.body.orderId }, headers: auth, needs: ["display"] }) : null
+  if (voucher !== null && !voucher.ok) return giveUp(voucher.tag)
   sleepUntil(data.clock, departureOf(trip) - uniform(plan.kiosks.pickupBeforeDepartureMs))
   if (scenarioNowMs(data.clock) >= departureOf(trip)) return giveUp("train already left")
   const kioskKey = kioskAt(data, trip.fromStation)
   if (kioskKey === null) return giveUp("no kiosk at station")
   const pickup = call("pickup", "kiosk.pickup", {
-    body: voucher !== null && voucher.ok ? { voucherCode: voucher.body.display } : { phone: passenger.phone, residentId: passenger.residentId },
+    body: voucher !== null ? { voucherCode: voucher.body.display } : { phone: passenger.phone, residentId: passenger.residentId },
     headers: kioskKey
   })
   if (!pickup.ok) return giveUp(pickup.tag)
@@ -194,7 +196,7 @@ function bookRemotely(data, passenger, trip, pan) {
     }
     return ""
   }
-  registerCustomer(passenger)
+  if (registerCustomer(passenger) !== "") return ""
   thinkTime()
   const token = logIn(passenger)
   if (token === "") return ""

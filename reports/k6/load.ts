@@ -9,7 +9,7 @@
  */
 import type { JourneyKind, Scenario } from "../../scenarios/Scenario.js"
 import type { ArrivalRateExecutor, Executor } from "../../simulator/Executors.js"
-import { executorDurationMs, maxExecutorVus } from "../../simulator/Executors.js"
+import { executorDurationMs, isArrivalRate, maxExecutorVus } from "../../simulator/Executors.js"
 import { journeyKindsOf } from "../../simulator/Journeys.js"
 import { scenarioEndMs } from "../../simulator/Population.js"
 
@@ -167,8 +167,7 @@ export const k6JourneyScenariosOf = (scenario: Scenario, timeScale: number): Rec
   const gracefulStop = ms(afterExecutorMs / timeScale + k6GracefulStopMarginMs)
   const scenarios: Record<string, Record<string, unknown>> = {}
   for (const [kind, share] of journeySharesOf(scenario)) {
-    const waiting = journeysWaitingAfterPurchase.has(kind) && executor.executor.endsWith("arrival-rate")
-      ? Math.ceil(iterationsOf(executor as ArrivalRateExecutor) * share) : 0
+    const waiting = journeysWaitingAfterPurchase.has(kind) && isArrivalRate(executor) ? Math.ceil(iterationsOf(executor) * share) : 0
     scenarios[kind] = {
       ...k6ScenarioOf(executor, timeScale, share, waiting),
       ...(executor.executor === "ramping-vus" ? { gracefulRampDown: gracefulStop } : {}),

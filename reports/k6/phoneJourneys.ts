@@ -44,10 +44,12 @@ export function sms(data) {
   const trip = drawTrip()
   const train = plan.trains[trip.train]
   // the owner's setup before texting: an account with a payment password and the fare in the wallet
-  registerCustomer(passenger)
+  const refused = registerCustomer(passenger)
+  if (refused !== "") return giveUp(refused)
   const token = logIn(passenger)
   if (token === "") return giveUp("login refused")
-  call("top-up", "accounts.topUp", { body: { amountFen: fareOf(trip) }, headers: withIdempotencyKey(bearer(token), "sms-topup-" + key8(passenger.index)), needs: ["transferId"] })
+  const topUp = call("top-up", "accounts.topUp", { body: { amountFen: fareOf(trip) }, headers: withIdempotencyKey(bearer(token), "sms-topup-" + key8(passenger.index)), needs: ["transferId"] })
+  if (!topUp.ok) return giveUp(topUp.tag)
   thinkTime()
   const journey = train.trainCode + " " + train.serviceDate + " " + trip.fromStation + "-" + trip.toStation
   let texts = 0
@@ -84,7 +86,8 @@ export function carrier(data) {
   const noOffer = noOfferAtSearch(trips[0], data.runIds[trips[0].train], {})
   if (noOffer !== "") return giveUp(noOffer)
   thinkTime()
-  registerCustomer(passenger)
+  const refused = registerCustomer(passenger)
+  if (refused !== "") return giveUp(refused)
   const token = logIn(passenger)
   if (token === "") return giveUp("login refused")
   const auth = bearer(token)

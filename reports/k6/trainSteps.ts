@@ -12,12 +12,13 @@ export const k6CustomerSteps = `
 /** the refusals of a hold a journey handles: it gives up, as the harness's phone does */
 const holdRefusals = ["SoldOut", "SeatTaken", "SalesClosed", "HoldQueueFull", "HoldContended"]
 
-/** @param {Passenger} passenger registers; a phone registered already goes on to log in */
+/** @param {Passenger} passenger registers: "" to go on and log in (a phone registered already does too), else why it gives up */
 function registerCustomer(passenger) {
-  return call("register", "customers.register", {
+  const registered = call("register", "customers.register", {
     body: { phone: passenger.phone, password: passenger.password, paymentPassword: passenger.paymentPassword, residentId: passenger.residentId },
     handles: ["PhoneAlreadyRegistered"]
   })
+  return registered.ok || registered.tag === "PhoneAlreadyRegistered" ? "" : registered.tag
 }
 
 /** @param {Passenger} passenger the session token, or "" when the login was refused */
@@ -231,7 +232,8 @@ function trainAppJourney(data, kind, byGateway) {
   const noOffer = noOfferAtSearch(trip, runId, {})
   if (noOffer !== "") return giveUp(noOffer)
   thinkTime()
-  registerCustomer(passenger)
+  const refused = registerCustomer(passenger)
+  if (refused !== "") return giveUp(refused)
   thinkTime()
   const token = logIn(passenger)
   if (token === "") return giveUp("login refused")

@@ -87,8 +87,7 @@ function cinemaSignIn(passenger, anonymous) {
     const session = call("register-device", "customers.registerDevice", { body: { deviceId: deviceId, paymentPassword: passenger.paymentPassword }, needs: ["token"] })
     return { token: session.ok ? String(session.body.token) : "", holder: deviceId }
   }
-  registerCustomer(passenger)
-  return { token: logIn(passenger), holder: passenger.phone }
+  return { token: registerCustomer(passenger) === "" ? logIn(passenger) : "", holder: passenger.phone }
 }
 
 /**
