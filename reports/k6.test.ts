@@ -64,6 +64,13 @@ test("executors map to k6 scenarios field for field, scaled by the time scale an
   assert.deepEqual(k6ScenarioOf({ executor: "constant-arrival-rate", ratePerSecond: 0.5, durationMs: 60_000, preAllocatedVus: 1 }, 1), {
     executor: "constant-arrival-rate", rate: 30, timeUnit: "1m", duration: "60s", preAllocatedVUs: 1, maxVUs: 1
   })
+  // rounded where that moves a rate by at most 1 %, else written per minute (or hour)
+  assert.deepEqual(k6ScenarioOf({ executor: "constant-arrival-rate", ratePerSecond: 100.4, durationMs: 1_000, preAllocatedVus: 1 }, 1), {
+    executor: "constant-arrival-rate", rate: 100, timeUnit: "1s", duration: "1s", preAllocatedVUs: 1, maxVUs: 1
+  })
+  assert.deepEqual(k6ScenarioOf({ executor: "constant-arrival-rate", ratePerSecond: 1.4, durationMs: 1_000, preAllocatedVus: 1 }, 1), {
+    executor: "constant-arrival-rate", rate: 84, timeUnit: "1m", duration: "1s", preAllocatedVUs: 1, maxVUs: 1
+  })
   // a third of 50/s is 16.67/s: 1,000 a minute; its VUs rounded up
   assert.deepEqual(k6ScenarioOf({ executor: "constant-arrival-rate", ratePerSecond: 50, durationMs: 60_000, preAllocatedVus: 20, maxVus: 200 }, 1, 1 / 3), {
     executor: "constant-arrival-rate", rate: 1_000, timeUnit: "1m", duration: "60s", preAllocatedVUs: 7, maxVUs: 67

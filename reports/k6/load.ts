@@ -42,30 +42,27 @@ const ms = k6Duration
 const wallUnits = [{ unit: "1s", ms: 1_000 }, { unit: "1m", ms: 60_000 }, { unit: "1h", ms: 3_600_000 }] as const
 const isWhole = (value: number) => Math.abs(value - Math.round(value)) < 1e-9
 
-/** A k6 rate is an integer per time unit: an integer rate per second as is, anything else per minute or hour. */
-const rateOf = (ratePerWallSecond: number) => {
-  for (const { unit, ms: unitMs } of wallUnits) {
-    const rate = (ratePerWallSecond * unitMs) / 1_000
-    if (isWhole(rate)) return { rate: Math.round(rate), timeUnit: unit }
-  }
-  return { rate: Math.max(1, Math.round(ratePerWallSecond * 3_600)), timeUnit: "1h" }
-}
-
-/** how far a stage's rate may move when it is rounded to a whole number per time unit (a share of it) */
+/** how far a rate may move when it is rounded to a whole number per time unit (a share of it) */
 export const maxRateRoundingShare = 0.01
 
+const closeEnough = (rate: number) => isWhole(rate) || (Math.round(rate) > 0 && Math.abs(Math.round(rate) - rate) <= maxRateRoundingShare * rate)
+
 /**
- * Rates per `timeUnitMs` of scenario time, scaled by `share`, as whole numbers per one wall time unit: the shortest
- * unit where each rounds by at most `maxRateRoundingShare` (per hour, rounded, when none does).
+ * Rates per wall ms as whole numbers per one wall time unit: the shortest unit where each rounds by at most
+ * `maxRateRoundingShare` (per hour, rounded, when none does).
  */
-const ratesPerWallUnit = (rates: ReadonlyArray<number>, timeUnitMs: number, timeScale: number, share: number) => {
-  const perWallMs = rates.map((rate) => (rate * share * timeScale) / timeUnitMs)
-  const closeEnough = (rate: number) => isWhole(rate) || (Math.round(rate) > 0 && Math.abs(Math.round(rate) - rate) <= maxRateRoundingShare * rate)
+const ratesPerWallUnit = (perWallMs: ReadonlyArray<number>) => {
   for (const { unit, ms: unitMs } of wallUnits) {
     const perUnit = perWallMs.map((rate) => rate * unitMs)
     if (perUnit.every(closeEnough)) return { rates: perUnit.map(Math.round), timeUnit: unit }
   }
   return { rates: perWallMs.map((rate) => Math.round(rate * 3_600_000)), timeUnit: "1h" }
+}
+
+/** A constant rate per wall second, as k6 writes it: a whole number per second, minute or hour (at least 1). */
+const rateOf = (ratePerWallSecond: number) => {
+  const { rates, timeUnit } = ratesPerWallUnit([ratePerWallSecond / 1_000])
+  return { rate: Math.max(1, rates[0]!), timeUnit }
 }
 
 const vusOf = (vus: number, share: number) => vus === 0 ? 0 : Math.max(1, Math.ceil(vus * share))
@@ -84,7 +81,8 @@ export const k6ScenarioOf = (executor: Executor, timeScale: number, share = 1, e
     case "constant-arrival-rate":
       return { executor: executor.executor, ...rateOf(executor.ratePerSecond * timeScale * share), duration: ms(executor.durationMs / timeScale), ...pool(executor) }
     case "ramping-arrival-rate": {
-      const { rates, timeUnit } = ratesPerWallUnit([executor.startRate, ...executor.stages.map((stage) => stage.target)], executor.timeUnitMs, timeScale, share)
+      const perScenarioUnit = [executor.startRate, ...executor.stages.map((stage) => stage.target)]
+      const { rates, timeUnit } = ratesPerWallUnit(perScenarioUnit.map((rate) => (rate * share * timeScale) / executor.timeUnitMs))
       const stageDurations = durations(executor.stages)
       return {
         executor: executor.executor, startRate: rates[0], timeUnit,
