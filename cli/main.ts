@@ -8,6 +8,7 @@
  *   chunyun compare <base.json> <new.json> [--tolerance 5%] [--html out.html]
  *   chunyun replay <history.jsonl> [--actor phone-12 …]
  *   chunyun matrix <scenario> --vary key=a,b … [--seed N] [--out DIR] [--mode auto|virtual|real] [--passengers N]
+ *   chunyun audit (--db FILE | --store postgres://…)
  */
 import { execSync } from "node:child_process"
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
@@ -20,11 +21,11 @@ import { Effect, Layer } from "effect"
 import { compareReports, defaultCompareTolerancePercent, parseTolerancePercent } from "../reports/compare.js"
 import { renderCompareHtml } from "../reports/compareHtml.js"
 import { renderCompareSummary } from "../reports/compareSummary.js"
-import { exportK6, K6ExportError } from "../reports/k6.js"
+import { exportK6, K6ExportError, maxK6TimeScale } from "../reports/k6.js"
 import { formatShare } from "../reports/format.js"
 import { progressReporter } from "../reports/progress.js"
 import { parseThresholdFlag, ThresholdError } from "../reports/thresholds.js"
-import { renderSummary } from "../reports/summary.js"
+import { renderStoreAudit, renderSummary } from "../reports/summary.js"
 import { writeReport } from "../reports/write.js"
 import { restoreBackup } from "../reference/Backup.js"
 import { defaultSettings, defaultStoreMaxConnections, maxStoreConnections } from "../reference/Config.js"
@@ -41,6 +42,8 @@ import type { History } from "../simulator/History.js"
 import { scenarioEndMs } from "../simulator/Population.js"
 import { RequestPointsFile } from "../simulator/RequestPoints.js"
 import type { RequestPointsOutcome } from "../simulator/RequestPoints.js"
+import { auditStore, auditViolated, StoreAuditRefused, targetOption } from "../simulator/StoreAudit.js"
+import type { AuditTarget } from "../simulator/StoreAudit.js"
 import { runVirtual, virtualModeRefusal } from "../simulator/Virtual.js"
 import { ClockStalled } from "../simulator/VirtualClock.js"
 import { ServerLog, serverLogFileName, serverLogLine } from "../simulator/ServerLog.js"
@@ -86,6 +89,8 @@ const usage = `usage:
                                               Admin endpoints (/admin/…) want it in the x-admin-key header)
                 [--seed-catalog <scenario.ts>]   (load that scenario's trains, station gates and cinema into the fresh store at
                                               start, as a run sets them up; one line says what was loaded)
+                [--clock-start-ms MS --clock-scale X]   (the server's clock starts at MS, epoch ms, and runs X times as fast
+                                              as the wall: a scenario's timeline, as run --mode real and an exported k6 script need)
                 [--quiet]   (no line per request; by default each request is logged: method, route, status, ms)
                 GET /health: 200 {"status":"ok","store":"ok"}, no key needed; GET /docs: the API, interactive (offline);
                 GET /openapi.json: the OpenAPI document; GET /metrics: counters in the Prometheus text format, no key
@@ -97,7 +102,12 @@ const usage = `usage:
                  run's per-bucket series, excludes 0 and the change passes the tolerance, a floor; counts: the same with two Poisson
                  counts' interval; other rows: the tolerance)
   chunyun replay <history.jsonl> [--actor phone-12 …]   (re-runs a recorded run in virtual mode; exit 1 when an actor's answers differ)
-  chunyun export-k6 <scenario.ts> [--out script.js] [--time-scale X]   (the load as a k6 script, for k6 / k6-operator)
+  chunyun export-k6 <scenario.ts> [--out script.js] [--time-scale X]   (the load as a k6 script, for k6 / k6-operator: one k6
+                scenario per journey kind, weighted as the mix, every request checked and tagged; setup() creates the catalog
+                through the admin API. X: scenario time per wall time, default the scenario's real.timeScale; serve with
+                --clock-start-ms and --clock-scale as the script's header says, on a fresh store)
+  chunyun audit (--db FILE | --store postgres://…)   (the invariants over a store after any run, k6's included: each with
+                its violations and witnesses; exit 0 clean, 1 an invariant broken, 2 the store cannot be read)
   chunyun matrix <scenario.ts> --vary inventory=conditional,row-lock,optimistic,queue --vary store=sqlite,postgres [--vary issuance=…]
                 [--seed N] [--out DIR] [--mode auto|virtual|real] [--passengers N] [--time-scale X] [--unsafe] [--postgres URL]
                 [--max-outside-load SHARE]   (real mode: rows measured while other work kept more than SHARE of the
@@ -529,13 +539,36 @@ const replayCommand = async (args: ReadonlyArray<string>) => {
   return result.differences.length > 0 ? exitReplayDiffers : 0
 }
 
+/**
+ * `chunyun audit`: the auditor's invariants over a store left by any run (a k6 test's server, a served instance),
+ * read without changing it (simulator/StoreAudit.ts). Exit 1 when one is broken, 2 when the store cannot be read.
+ */
+const auditCommand = async (args: ReadonlyArray<string>) => {
+  const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { db: { type: "string" }, store: { type: "string" } } })
+  if (positionals.length > 0) throw new UsageError(`audit takes no file of its own ("${positionals[0]}"): name the store with --db FILE or --store postgres://…`)
+  if ((values.db === undefined) === (values.store === undefined)) throw new UsageError("audit needs one store: --db (a SQLite file) or --store (a PostgreSQL URL)")
+  if (values.store !== undefined && !isPostgresUrl(values.store)) throw new UsageError(`--store expects a postgres:// URL, got "${values.store}"`)
+  const target: AuditTarget = values.db !== undefined ? { kind: "sqlite", filename: values.db } : { kind: "postgres", url: values.store! }
+  let invariants: Awaited<ReturnType<typeof auditStore>>
+  try {
+    invariants = await auditStore(target)
+  } catch (error) {
+    if (error instanceof StoreAuditRefused) throw new UsageError(error.message)
+    throw error
+  }
+  console.log(renderStoreAudit(targetOption(target), invariants))
+  return auditViolated(invariants) ? exitInvariantViolated : 0
+}
+
 /** `chunyun export-k6`: the scenario's load as a k6 script (reports/k6.ts), to a file or stdout. */
 const exportK6Command = async (args: ReadonlyArray<string>) => {
   const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { out: { type: "string" }, "time-scale": { type: "string" } } })
   const file = positionals[0]
   if (!file || positionals.length > 1) throw new UsageError("export-k6 takes exactly one scenario file")
-  const timeScale = integerOption("time-scale", values["time-scale"], 1, 1)
   const scenario = await loadScenario(file)
+  // as run --mode real: the scenario's own time scale unless one is given
+  const timeScale = integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1)
+  if (timeScale > maxK6TimeScale) throw new UsageError(`--time-scale expects at most ${maxK6TimeScale}, got ${timeScale}`)
   let script: string
   try {
     script = exportK6(scenario, timeScale)
@@ -561,6 +594,7 @@ const main = async (argv: ReadonlyArray<string>) => {
   if (command === "replay") return replayCommand(rest)
   if (command === "export-k6") return exportK6Command(rest)
   if (command === "matrix") return matrixCommand(rest)
+  if (command === "audit") return auditCommand(rest)
   throw new UsageError(command ? `unknown command "${command}"` : "no command given")
 }
 

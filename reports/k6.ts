@@ -1,216 +1,295 @@
 /**
- * `chunyun export-k6 <scenario>`: the scenario's load as a k6 script, to run the same journeys from many
- * machines with k6 or k6-operator when one driver is not enough. What maps:
+ * `chunyun export-k6 <scenario>`: the scenario's load as a k6 script, to run the same journeys from many machines
+ * with k6 or k6-operator when one driver is not enough. What maps:
  *
- * - `load` (simulator/Executors.ts) → one entry of `options.scenarios`, field for field (ms → "…ms",
- *   VUs → VUs). Without `load`, the scenario's exponential arrival curve becomes a `ramping-arrival-rate`
- *   whose stages follow the curve (piecewise linear over five mean delays), `maxVUs` = `maxPassengersInFlight`.
- * - thresholds → `options.thresholds`: the trends (payment_to_issuance, hold, checkin) are custom k6 Trends
- *   with the same names, http_req_failed is k6's own, tickets_issued_per_second is the `rate` of a Counter
- *   `tickets_issued`. What k6 cannot measure is listed in the script's header and left out: `invariants`
- *   (run the auditor over the store afterwards) and a trend's `count`.
- * - the journey: search, register, log in, hold, top up, pay, wait for the ticket — the phone's purchase
- *   (devices/Phone.ts) without the gate, whose QR check needs the gate's Ed25519 key. Paths come from the
- *   HttpApi's OpenAPI document, so a renamed endpoint fails the export rather than the load test.
+ * - every journey kind of the mix → one k6 scenario (its function, tag `journey`), running the scenario's executor
+ *   (`load`, or the arrival curve as a `ramping-arrival-rate`) at the kind's share (reports/k6/load.ts);
+ * - each journey → the HTTP calls its devices make, in order, with the scenario's think times and polls
+ *   (reports/k6/*Journeys.ts, trainSteps.ts); every call tagged with its name (`name`) and checked (its status, and
+ *   the fields the next call reads); paths and success statuses from the HttpApi's OpenAPI document;
+ * - the harness's preparation (the catalog, gates, kiosks, the SMS gateway, the organiser's group orders) → k6's
+ *   `setup()` through the admin API (reports/k6/setup.ts), which also reads the server's clock and awaits the on-sale;
+ * - thresholds → `options.thresholds` under the same names where k6 measures them (custom Trends and Counters);
+ *   `invariants` stays with `chunyun audit`, run over the store after the test;
+ * - faults of the gateway, bank and store → an `operator` scenario switching them through the admin API.
  *
- * Scenario time is wall time in the script (k6 runs against an unscaled server); `timeScale` divides
- * every duration and think time and multiplies every rate, as `run --mode real --time-scale` does.
+ * Scenario time runs `timeScale` times faster than the wall (default: the scenario's `real.timeScale`, as
+ * `run --mode real`): every duration and sleep is divided by it, every rate multiplied, and the server is started
+ * with its clock at the scenario's start running as fast (the script's header prints the command).
  */
-import { OpenApi } from "@effect/platform"
-import { ChunyunApi } from "../reference/Api.js"
-import type { Scenario } from "../scenarios/Scenario.js"
-import type { Executor } from "../simulator/Executors.js"
+import { serverDesignArgs } from "../simulator/Real.js"
+import { defaultGatewayPaymentLimits } from "../devices/GatewayPayment.js"
+import { maxReadAttempts, pinEntryMs, readModes, readTimeMsByMode } from "../devices/CardReader.js"
+import { maxPrintRoundsPerSession } from "../devices/Kiosk.js"
+import { departureEpochMs } from "../reference/Checkin.js"
+import { defaultSettings } from "../reference/Config.js"
+import { makeResidentId } from "../reference/Customers/ResidentId.js"
+import { needsTrain } from "../scenarios/Scenario.js"
+import type { JourneyKind, Scenario } from "../scenarios/Scenario.js"
+import { journeyKindsOf } from "../simulator/Journeys.js"
+import { organiserPhone } from "../simulator/journeys/Fan.js"
+import { agentPasswordOf, latestKioskVisitBeforeDepartureMs, otherCardAccountOffset } from "../simulator/journeys/Kiosk.js"
+import { maxSmsDeliveryAttempts, smsGatewayId } from "../simulator/journeys/Sms.js"
+import { smsChannelOf } from "../simulator/journeys/SmsSettings.js"
+import { scenarioEndMs } from "../simulator/Population.js"
+import { textsPerPull } from "../devices/SmsGateway.js"
+import { parseThresholds, ThresholdError } from "./thresholds.js"
+import {
+  bankBaselineOf, faultsLeftOutOf, gatewayBaselineOf, hasGatewayParty, hasKioskParty, k6OperatorScenario, k6SmsGatewayScenario, operatorStepsOf
+} from "./k6/background.js"
+import { k6EndpointsOf } from "./k6/endpoints.js"
+import { k6AppPickupJourney, k6KioskSteps, k6RemoteCardJourney, k6WalkUpJourney } from "./k6/kioskJourneys.js"
+import { journeyFunctionNames, journeySharesOf, k6Duration, k6GracefulStopMarginMs, k6JourneyScenariosOf } from "./k6/load.js"
+import { k6CarrierJourney, k6SmsJourney } from "./k6/phoneJourneys.js"
+import { k6PureHelpers, k6Runtime, k6RuntimeSettings } from "./k6/runtime.js"
+import {
+  clockScaleProbeWallMs, clockScaleTolerance, k6SetupSource, k6SetupTimeoutMs, lateStartWarningScenarioMs, maxOnSaleWaitWallMs
+} from "./k6/setup.js"
+import { k6AppJourneys, k6ChosenSeatStep, k6CustomerSteps, k6GatewaySteps, k6StationGateStep, k6TrainSteps } from "./k6/trainSteps.js"
+import { k6CinemaJourney, k6FanJourney, k6SimCarrierSteps } from "./k6/venueJourneys.js"
 
-/** stages approximating the exponential arrival curve: how many, over how many mean delays */
-export const arrivalCurveStages = 10
-export const arrivalCurveMeans = 5
+export { arrivalCurveExecutor, arrivalCurveMeans, arrivalCurveStages, journeyFunctionNames, k6ScenarioOf } from "./k6/load.js"
 
-const operationIds = {
-  search: "catalog.search", createRun: "catalog.createRun", register: "customers.register", login: "customers.login",
-  hold: "orders.hold", topUp: "accounts.topUp", pay: "accounts.pay", getTicket: "issuance.getTicket"
-} as const
-type Operation = keyof typeof operationIds
+export class K6ExportError extends Error {}
 
-/** Each operation's method and path, from the OpenAPI document; `{orderId}` becomes a template slot. */
-const endpointsOf = (): Record<Operation, { method: string; path: string }> => {
-  const paths = OpenApi.fromApi(ChunyunApi).paths as Record<string, Record<string, { operationId?: string } | undefined>>
-  const found = {} as Record<Operation, { method: string; path: string }>
-  for (const [operation, operationId] of Object.entries(operationIds) as Array<[Operation, string]>) {
-    const match = Object.entries(paths).flatMap(([path, methods]) =>
-      Object.entries(methods).filter(([, spec]) => spec?.operationId === operationId).map(([method]) => ({ method: method.toUpperCase(), path })))[0]
-    if (!match) throw new Error(`export-k6: the API has no operation ${operationId}`)
-    found[operation] = { method: match.method, path: match.path.replace(/\{(\w+)\}/g, "${$1}") }
-  }
-  return found
-}
+/** the script reads its target and admin key from the environment, as k6 users expect */
+export const k6Environment = { baseUrl: "CHUNYUN_BASE_URL", adminKey: "CHUNYUN_ADMIN_KEY" } as const
 
-const ms = (value: number) => `${Math.max(0, Math.round(value))}ms`
+/** the fastest time scale a script is exported at: a scenario's own `real.timeScale` is at most this */
+export const maxK6TimeScale = 10_000
 
-/** A k6 rate is an integer per time unit: an integer rate per second as is, anything else per minute or hour. */
-const rateOf = (ratePerSecond: number) => {
-  if (Number.isInteger(ratePerSecond)) return { rate: ratePerSecond, timeUnit: "1s" }
-  if (Number.isInteger(ratePerSecond * 60)) return { rate: ratePerSecond * 60, timeUnit: "1m" }
-  return { rate: Math.max(1, Math.round(ratePerSecond * 3_600)), timeUnit: "1h" }
-}
+/** the phone of the customer whose sessions read the server's clock in setup(): outside the passengers' 13x… and the organiser's */
+export const clockProbePhone = "18900000000"
+/** an order ID's characters: O and 16 hex digits (reference/Domain.ts OrderId); the fans' IDs travel as one string */
+export const orderIdChars = 17
+/** the most STATUS texts an SMS phone sends while it waits for its ticket */
+export const maxSmsStatusTexts = 600
+/** pages of outbound texts one pull of the SMS gateway reads before it waits again */
+export const maxSmsPagesPerPull = 100
 
-/** The k6 scenario of an executor, its durations divided by `timeScale` and its rates multiplied. */
-export const k6ScenarioOf = (executor: Executor, timeScale: number): Record<string, unknown> => {
-  const stages = (list: ReadonlyArray<{ durationMs: number; target: number }>) =>
-    list.map((stage) => ({ duration: ms(stage.durationMs / timeScale), target: stage.target }))
-  switch (executor.executor) {
-    case "constant-arrival-rate":
-      return {
-        executor: executor.executor, ...rateOf(executor.ratePerSecond * timeScale), duration: ms(executor.durationMs / timeScale),
-        preAllocatedVUs: executor.preAllocatedVus, maxVUs: executor.maxVus ?? executor.preAllocatedVus
-      }
-    case "ramping-arrival-rate":
-      return {
-        executor: executor.executor, startRate: executor.startRate, timeUnit: ms(executor.timeUnitMs / timeScale), stages: stages(executor.stages),
-        preAllocatedVUs: executor.preAllocatedVus, maxVUs: executor.maxVus ?? executor.preAllocatedVus
-      }
-    case "constant-vus":
-      return { executor: executor.executor, vus: executor.vus, duration: ms(executor.durationMs / timeScale) }
-    case "ramping-vus":
-      return { executor: executor.executor, startVUs: executor.startVus, stages: stages(executor.stages) }
-  }
-}
+const ms = k6Duration
 
-/** The exponential arrivals of a scenario without `load`, as a ramping arrival rate (iterations per minute). */
-export const arrivalCurveExecutor = (scenario: Scenario): Executor => {
-  const meanMs = scenario.passengers.meanArrivalDelayMs
-  const stageMs = Math.max(1, Math.round((arrivalCurveMeans * meanMs) / arrivalCurveStages))
-  // rate(t) = count / mean · e^(−t/mean), per minute, rounded: k6 rates are integers
-  const perMinuteAt = (tMs: number) => Math.round((scenario.passengers.count / meanMs) * Math.exp(-tMs / meanMs) * 60_000)
-  const preAllocatedVus = Math.min(scenario.real.maxPassengersInFlight, 100)
-  return {
-    executor: "ramping-arrival-rate", startRate: perMinuteAt(0), timeUnitMs: 60_000,
-    stages: Array.from({ length: arrivalCurveStages }, (_, index) => ({ durationMs: stageMs, target: perMinuteAt((index + 1) * stageMs) })),
-    preAllocatedVus, maxVus: scenario.real.maxPassengersInFlight
-  }
-}
+/** whether the scenario's journeys include any of `wanted` */
+const usesAnyOf = (kinds: ReadonlyArray<JourneyKind>) => (...wanted: ReadonlyArray<JourneyKind>) => kinds.some((kind) => wanted.includes(kind))
 
-const trendNames = new Set(["payment_to_issuance", "hold", "checkin"])
+/** what each trend's `count` is in k6, which has no count of a Trend: the Counter beside it */
+const trendCounters: Readonly<Record<string, string>> = { payment_to_issuance: "tickets_issued", hold: "seats_held", checkin: "admissions" }
 
-/** Our thresholds in k6's syntax, and those k6 cannot evaluate (with why). */
+/**
+ * Our thresholds in k6's syntax, and those k6 cannot evaluate (with why). A threshold that does not parse is a
+ * `ThresholdError` naming it.
+ */
 export const k6ThresholdsOf = (thresholds: Scenario["thresholds"]) => {
+  parseThresholds(thresholds)
   const mapped: Record<string, Array<string>> = {}
   const skipped: Array<string> = []
-  const add = (metric: string, expression: string) => { (mapped[metric] ??= []).push(expression) }
+  const add = (metric: string, expression: string) => { (mapped[metric] ??= []).push(expression.trim()) }
   for (const [metric, expressions] of Object.entries(thresholds)) {
     for (const expression of expressions) {
-      if (metric === "invariants") skipped.push(`${metric}: ${expression} (run the auditor over the store after the test)`)
-      else if (trendNames.has(metric) && /^\s*count\b/.test(expression)) skipped.push(`${metric}: ${expression} (a k6 Trend has no count)`)
+      if (metric === "invariants") skipped.push(`${metric}: ${expression} (run chunyun audit over the store after the test)`)
+      else if (trendCounters[metric] !== undefined && /^\s*count\b/.test(expression)) add(trendCounters[metric]!, expression)
       else if (metric === "tickets_issued_per_second") add("tickets_issued", expression.replace(/^\s*value\b/, "rate"))
-      else add(metric, expression.trim())
+      else add(metric, expression)
     }
   }
   return { thresholds: mapped, skipped }
 }
 
-export class K6ExportError extends Error {}
+/** the stations a train leaves from: each has gates (and kiosks, unless the scenario names its own) */
+const boardingStationsOf = (scenario: Scenario) => [...new Set(scenario.trains.flatMap((train) => train.stops.slice(0, -1).map((stop) => stop.station)))]
 
-/** the script reads its target and admin key from the environment, as k6 users expect */
-export const k6Environment = { baseUrl: "CHUNYUN_BASE_URL", adminKey: "CHUNYUN_ADMIN_KEY", phoneOffset: "CHUNYUN_PHONE_OFFSET" } as const
+const trainsPlan = (scenario: Scenario) => ({
+  trains: scenario.trains.map((train) => ({
+    trainCode: train.trainCode, serviceDate: train.serviceDate, popularity: train.popularity, fareFenPerSegment: train.fareFenPerSegment,
+    stops: train.stops.map((stop) => ({ station: stop.station, departureMinuteOfDay: stop.departureMinuteOfDay })),
+    coaches: train.coaches.map((coach) => ({ coach: coach.coach, seatClass: coach.seatClass })),
+    run: { trainCode: train.trainCode, serviceDate: train.serviceDate, stops: train.stops, coaches: train.coaches, fareFenPerSegment: train.fareFenPerSegment }
+  })),
+  boardingStations: boardingStationsOf(scenario),
+  arriveBeforeDepartureMs: scenario.checkin.arriveBeforeDepartureMs
+})
+
+const cinemaPlan = (cinema: NonNullable<Scenario["cinema"]>) => ({
+  code: cinema.code, anonymousShare: cinema.anonymousShare, installTimeShare: cinema.installTimeShare, hotSeatShare: cinema.hotSeatShare,
+  seatChoiceWidth: cinema.seatChoiceWidth, maxSeatAttempts: cinema.maxSeatAttempts, arriveBeforeStartMs: cinema.arriveBeforeStartMs,
+  create: { code: cinema.code, name: cinema.name, city: cinema.city, halls: cinema.halls },
+  showings: cinema.showings.map((showing) => ({
+    hall: showing.hall, serviceDate: showing.serviceDate, popularity: showing.popularity,
+    startMs: departureEpochMs(showing.serviceDate, showing.startMinuteOfDay, defaultSettings.utcOffsetMinutes),
+    create: {
+      showingCode: showing.showingCode, cinema: cinema.code, hall: showing.hall, serviceDate: showing.serviceDate,
+      startMinuteOfDay: showing.startMinuteOfDay, film: showing.film, fares: showing.fares
+    }
+  }))
+})
+
+/** `count`: the fans the fan scenario plays, its share of the passengers, each with a ticket bought in setup() */
+const fanPlan = (scenario: Scenario, event: NonNullable<Scenario["event"]>) => ({
+  count: Math.ceil(scenario.passengers.count * (journeySharesOf(scenario).find(([kind]) => kind === "fan")?.[1] ?? 0)), event: event.definition, venue: event.definition.venue.code, seatClass: event.seatClass,
+  groupOrderSize: event.groupOrderSize, carrierShare: event.carrierShare, screenshotShare: event.screenshotShare,
+  screenshotDelayMs: event.screenshotDelayMs, cameraReadMs: event.cameraReadMs, rfidReadMs: event.rfidReadMs,
+  organiser: {
+    phone: organiserPhone, password: "organiser-password", paymentPassword: "135790", residentId: makeResidentId("110105", "19800101", "001")
+  },
+  fanPaymentPassword: "246810", carrierCapacityBytes: defaultSettings.maxCarrierCapacityBytes,
+  carrierSlots: Math.floor(defaultSettings.maxCarrierCapacityBytes / defaultSettings.carrierTicketSlotBytes), orderIdChars
+})
+
+const kiosksPlan = (scenario: Scenario, kiosks: NonNullable<Scenario["kiosks"]>, remoteCard: boolean) => ({
+  stations: kiosks.stations ?? boardingStationsOf(scenario), perStation: kiosks.perStation, bankBaseline: bankBaselineOf(scenario),
+  cards: kiosks.cards, bank: { maxIssuerRetries: kiosks.bank.maxIssuerRetries, issuerRetryAfterMs: kiosks.bank.issuerRetryAfterMs },
+  readModes: readModes.map((mode) => ({ mode, weight: kiosks.cards.modes[mode] ?? 0 })), readTimeMsByMode, maxReadAttempts, pinEntryMs,
+  printMs: kiosks.printers.printMs, maxPrintRoundsPerSession, walkUpPhoneShare: kiosks.walkUpPhoneShare,
+  pickupByVoucherShare: kiosks.pickupByVoucherShare, pickupBeforeDepartureMs: kiosks.pickupBeforeDepartureMs,
+  ...(remoteCard && kiosks.remoteCard !== undefined ? {
+    remoteCard: {
+      ...kiosks.remoteCard, latestKioskVisitBeforeDepartureMs, otherCardAccountOffset,
+      // the operator's agents: agent-001…, each with its password (simulator/journeys/Kiosk.ts)
+      agents: Array.from({ length: kiosks.remoteCard.agents }, (_, index) => ({ agentId: `agent-${String(index + 1).padStart(3, "0")}`, password: agentPasswordOf(index + 1) }))
+    }
+  } : {})
+})
+
+/** The `chunyun serve` arguments of the scenario's clock: it starts at the scenario's start and runs `timeScale` times as fast. */
+const serveClockArguments = (scenario: Scenario, timeScale: number) => `--clock-start-ms ${Date.parse(scenario.startAt)} --clock-scale ${timeScale}`
+
+/** The scenario's numbers the script reads (as `plan`): only the sections its journeys use. */
+export const k6PlanOf = (scenario: Scenario, timeScale: number) => {
+  const kinds = journeyKindsOf(scenario)
+  const has = usesAnyOf(kinds)
+  const channel = smsChannelOf(scenario)
+  const operatorSteps = operatorStepsOf(scenario, kinds)
+  return {
+    scenario: scenario.name, timeScale, startMs: Date.parse(scenario.startAt), onSaleMs: Date.parse(scenario.onSaleAt), endMs: scenarioEndMs(scenario),
+    journeyKinds: kinds as ReadonlyArray<string>, thinkTimeMs: scenario.passengers.thinkTimeMs,
+    ticketPollIntervalMs: scenario.passengers.ticketPollIntervalMs, maxTicketPolls: scenario.passengers.maxTicketPolls,
+    gatesPerStation: scenario.gatesPerStation, ...k6RuntimeSettings,
+    clockProbe: { phone: clockProbePhone, password: "clock-probe-password", paymentPassword: "864209", residentId: makeResidentId("110105", "19700101", "991") },
+    clockScaleProbeWallMs, clockScaleTolerance, maxOnSaleWaitWallMs, lateStartWarningScenarioMs,
+    serveClockArguments: serveClockArguments(scenario, timeScale),
+    ...(kinds.some(needsTrain) ? trainsPlan(scenario) : {}),
+    ...(has("app", "app-gateway") ? { seatChoice: scenario.passengers.seatChoice ?? null, appPaysByGateway: scenario.server.payment === "gateway" } : {}),
+    ...(has("app", "app-gateway", "cinema") ? { gatewayPayment: defaultGatewayPaymentLimits } : {}),
+    ...(hasGatewayParty(kinds) ? { gatewayBaseline: gatewayBaselineOf(scenario) } : {}),
+    ...(has("cinema") && scenario.cinema !== undefined ? { cinema: cinemaPlan(scenario.cinema) } : {}),
+    ...(has("fan") && scenario.event !== undefined ? { fan: fanPlan(scenario, scenario.event) } : {}),
+    ...(has("sms") ? {
+      sms: {
+        gatewayId: smsGatewayId, maxDeliveryAttempts: maxSmsDeliveryAttempts, pullIntervalMs: channel.pullIntervalMs, textsPerPull,
+        maxPagesPerPull: maxSmsPagesPerPull,
+        maxStatusTexts: Math.min(maxSmsStatusTexts, Math.max(1, Math.ceil(channel.ticketNoticeTimeoutMs / scenario.passengers.ticketPollIntervalMs)))
+      }
+    } : {}),
+    ...(has("carrier") ? { carrier: { tripsPerPhone: channel.tripsPerCarrierPhone, capacityBytes: channel.carrierCapacityBytes } } : {}),
+    ...(hasKioskParty(kinds) && scenario.kiosks !== undefined ? { kiosks: kiosksPlan(scenario, scenario.kiosks, has("remote-card")) } : {}),
+    ...(operatorSteps.length > 0 ? { operatorSteps } : {})
+  }
+}
+
+/** The journeys' JavaScript and the steps they share, for the kinds the scenario uses. */
+const journeySources = (kinds: ReadonlyArray<JourneyKind>) => {
+  const has = usesAnyOf(kinds)
+  return [
+    kinds.some((kind) => kind !== "fan") ? k6CustomerSteps : "",
+    kinds.some(needsTrain) ? k6TrainSteps : "",
+    has("app", "app-gateway") ? k6ChosenSeatStep : "",
+    has("app", "app-gateway", "cinema") ? k6GatewaySteps : "",
+    has("app", "app-gateway", "carrier") ? k6StationGateStep : "",
+    has("carrier", "fan") ? k6SimCarrierSteps : "",
+    hasKioskParty(kinds) ? k6KioskSteps : "",
+    has("app", "app-gateway") ? k6AppJourneys({ app: has("app"), appGateway: has("app-gateway") }) : "",
+    has("cinema") ? k6CinemaJourney : "",
+    has("fan") ? k6FanJourney : "",
+    has("sms") ? k6SmsJourney : "",
+    has("carrier") ? k6CarrierJourney : "",
+    has("kiosk") ? k6WalkUpJourney : "",
+    has("app-pickup") ? k6AppPickupJourney : "",
+    has("remote-card") ? k6RemoteCardJourney : ""
+  ].join("")
+}
+
+/** `options`: the journeys' k6 scenarios, the operator's and the SMS gateway's, the thresholds, setup()'s time. */
+const k6OptionsOf = (scenario: Scenario, timeScale: number, thresholds: Record<string, Array<string>>) => {
+  const kinds = journeyKindsOf(scenario)
+  const steps = operatorStepsOf(scenario, kinds)
+  const lastStepMs = Math.max(0, ...steps.map((step) => step.atMs))
+  const scenarioMs = scenarioEndMs(scenario) - Date.parse(scenario.onSaleAt)
+  return {
+    scenarios: {
+      ...k6JourneyScenariosOf(scenario, timeScale),
+      ...(steps.length === 0 ? {} : {
+        operator: { executor: "shared-iterations", vus: 1, iterations: 1, maxDuration: ms(lastStepMs / timeScale + k6GracefulStopMarginMs), exec: "operatorFaults", tags: { actor: "operator" } }
+      }),
+      ...(kinds.includes("sms") ? {
+        "sms-gateway": {
+          executor: "constant-vus", vus: 1, duration: ms(Math.max(1, scenarioMs) / timeScale), exec: "smsGatewayPull", tags: { actor: "sms-gateway" },
+          gracefulStop: ms(smsChannelOf(scenario).pullIntervalMs / timeScale + k6GracefulStopMarginMs)
+        }
+      } : {})
+    },
+    thresholds,
+    setupTimeout: ms(k6SetupTimeoutMs)
+  }
+}
+
+/** The script's first lines: where it came from, how to run it, what it measures and what it leaves out. */
+const headerOf = (scenario: Scenario, timeScale: number, skipped: ReadonlyArray<string>) => {
+  const kinds = journeyKindsOf(scenario)
+  const faultsLeftOut = faultsLeftOutOf(scenario, operatorStepsOf(scenario, kinds))
+  const serve = ["chunyun serve --db k6.db", serveClockArguments(scenario, timeScale), "--password-cost", String(scenario.server.passwordHashCostN),
+    "--hold-ttl-ms", String(scenario.server.holdTtlMs), ...serverDesignArgs(scenario)].join(" ")
+  return [
+    `// k6 script exported by \`chunyun export-k6\` from the scenario "${scenario.name}": its scenario time runs ${timeScale}× as fast as the wall.`,
+    `// ${scenario.description}`,
+    "//",
+    "// Run it on a fresh store, served with the scenario's clock and design, both with the same admin key:",
+    "//   export CHUNYUN_ADMIN_KEY=$(openssl rand -hex 16)",
+    `//   ${serve}`,
+    "//   CHUNYUN_BASE_URL=http://127.0.0.1:8080 k6 run this.js       (or as a k6-operator TestRun)",
+    "//   chunyun audit --db k6.db                                      (the invariants: k6 cannot see them)",
+    "// setup() creates the catalog through the admin API as chunyun run does before its rush: the gates', kiosks',",
+    "// carriers' and SMS gateway's device keys come only in the answers to their registration, and the journeys need",
+    "// them (so not --seed-catalog). It then checks the server's clock runs at this time scale and awaits the on-sale.",
+    "// One k6 scenario per journey kind, tagged journey=<kind>, at the kind's share of the mix; every request is tagged",
+    "// name=<the call> and checked (its status, and the fields the next call reads). Journeys and their functions:",
+    `//   ${kinds.map((kind) => `${kind}: ${journeyFunctionNames[kind]}()`).join(", ")}`,
+    skipped.length === 0 ? "// Every threshold of the scenario is evaluated by k6." : `// Thresholds k6 cannot evaluate, left out:\n${skipped.map((line) => `//   ${line}`).join("\n")}`,
+    ...(faultsLeftOut.length === 0 ? [] : [`// Faults not in this script: ${faultsLeftOut.join("; ")}.`]),
+    "// Unlike chunyun run: a VU is busy until its passenger's journey ends (the gate included), where the harness",
+    "// frees the passenger's slot after the purchase, so an open model's maxVUs adds the kind's passengers; and the",
+    "// devices' own simulation (network delay, lost answers, the kiosk's and call centre's one-at-a-time lines, QR",
+    "// pixels) is the harness's, not k6's."
+  ].join("\n")
+}
 
 /** The k6 script (an ES module for `k6 run`) running `scenario`'s load at `timeScale`. */
-export const exportK6 = (scenario: Scenario, timeScale = 1) => {
-  const endpoints = endpointsOf()
-  const executor = scenario.load ?? arrivalCurveExecutor(scenario)
-  const { thresholds, skipped } = k6ThresholdsOf(scenario.thresholds)
-  const options = { scenarios: { [scenario.name]: k6ScenarioOf(executor, timeScale) }, thresholds }
-  // the script runs the app journey: on the scenario's first train (a k6 scenario has one iteration function)
-  const train = scenario.trains[0]
-  if (!train) throw new K6ExportError(`${scenario.name} has no train: export-k6 writes the app journey, which buys a train ticket`)
-  const call = (operation: Operation, query = "") => `${JSON.stringify(endpoints[operation].method)}, \`\${baseUrl}${endpoints[operation].path}${query}\``
-  const think = scenario.passengers.thinkTimeMs
-  return `// k6 script exported by \`chunyun export-k6\` from the scenario "${scenario.name}"${timeScale === 1 ? "" : ` at time scale ${timeScale}`}.
-// ${scenario.description}
-// Run: CHUNYUN_BASE_URL=http://host:8080 CHUNYUN_ADMIN_KEY=<the server's admin key> k6 run this.js   (or as a k6-operator TestRun)
-// (\`chunyun serve\` prints where it wrote its admin key.)
-// Each iteration is one passenger's purchase: search, register, log in, hold, top up, pay, wait for the ticket.
-// Phone numbers are 13<9 digits> from ${k6Environment.phoneOffset} (default 0) + the iteration: change it to run again on the same store.
-${skipped.length === 0 ? "// Every threshold of the scenario is evaluated by k6." : `// Thresholds k6 cannot evaluate, left out:\n${skipped.map((line) => `//   ${line}`).join("\n")}`}
+export const exportK6 = (scenario: Scenario, timeScale = scenario.real.timeScale) => {
+  let mapped: ReturnType<typeof k6ThresholdsOf>
+  try {
+    mapped = k6ThresholdsOf(scenario.thresholds)
+  } catch (error) {
+    if (error instanceof ThresholdError) throw new K6ExportError(error.message)
+    throw error
+  }
+  const kinds = journeyKindsOf(scenario)
+  const has = usesAnyOf(kinds)
+  const setup = k6SetupSource({
+    trains: kinds.some(needsTrain), cinema: has("cinema"), gatewayBaseline: hasGatewayParty(kinds), kiosks: hasKioskParty(kinds),
+    agents: has("remote-card"), sms: has("sms"), fan: has("fan")
+  })
+  return `${headerOf(scenario, timeScale, mapped.skipped)}
 import http from "k6/http"
-import { sleep } from "k6"
+import { check, sleep } from "k6"
 import exec from "k6/execution"
 import { Counter, Trend } from "k6/metrics"
 
-export const options = ${JSON.stringify(options, null, 2)}
+/** @type {import("k6/options").Options} */
+export const options = ${JSON.stringify(k6OptionsOf(scenario, timeScale, mapped.thresholds), null, 2)}
 
-const baseUrl = __ENV.${k6Environment.baseUrl} || "http://127.0.0.1:8080"
-const adminKey = __ENV.${k6Environment.adminKey} || ""
-const phoneOffset = Number(__ENV.${k6Environment.phoneOffset} || "0")
-const train = ${JSON.stringify({ trainCode: train.trainCode, serviceDate: train.serviceDate, stops: train.stops, coaches: train.coaches, fareFenPerSegment: train.fareFenPerSegment })}
-const thinkTimeMs = ${JSON.stringify({ min: think.min / timeScale, max: think.max / timeScale })}
-const ticketPollIntervalMs = ${scenario.passengers.ticketPollIntervalMs / timeScale}
-const maxTicketPolls = ${scenario.passengers.maxTicketPolls}
+/** the scenario's numbers the journeys read */
+const plan = ${JSON.stringify(k6PlanOf(scenario, timeScale), null, 1)}
 
-const paymentToIssuance = new Trend("payment_to_issuance", true)
-const holdLatency = new Trend("hold", true)
-const ticketsIssued = new Counter("tickets_issued")
-const json = { "content-type": "application/json" }
-
-/** @param {number} min @param {number} max */
-const uniform = (min, max) => min + Math.floor(Math.random() * (max - min + 1))
-const thinkTime = () => sleep(uniform(thinkTimeMs.min, thinkTimeMs.max) / 1000)
-
-/** GB 11643: 6 digits of region, birth date, 3 of sequence, ISO 7064 MOD 11-2 check character @param {number} n */
-const residentIdOf = (n) => {
-  const birth = new Date(Date.UTC(1950, 0, 1) + (n % 20000) * 86400000).toISOString().slice(0, 10).replace(/-/g, "")
-  const first17 = "110105" + birth + String(n % 1000).padStart(3, "0")
-  const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-  let sum = 0
-  for (let index = 0; index < 17; index++) sum += Number(first17[index]) * weights[index]
-  return first17 + "10X98765432"[sum % 11]
-}
-
-/** The train run the load buys: created once, or found when it exists already. */
-export function setup() {
-  if (adminKey === "") throw new Error("set ${k6Environment.adminKey} to the server's admin key (chunyun serve prints where it wrote it)")
-  const created = http.request(${call("createRun")}, JSON.stringify(train), { headers: { ...json, "x-admin-key": adminKey } })
-  if (created.status === 201) return { runId: String(created.json("runId")) }
-  const first = train.stops[0].station, last = train.stops[train.stops.length - 1].station
-  const found = http.request(${call("search", "?from=${first}&to=${last}&date=${train.serviceDate}")})
-  const offers = /** @type {Array<{ runId: string, trainCode: string }>} */ (found.json())
-  const offer = (offers || []).find((candidate) => candidate.trainCode === train.trainCode)
-  if (!offer) throw new Error(\`cannot create or find the run: \${created.status} \${created.body}\`)
-  return { runId: offer.runId }
-}
-
-/** @param {{ runId: string }} data */
-export default function (data) {
-  const n = phoneOffset + exec.scenario.iterationInTest
-  const phone = "13" + String(n).padStart(9, "0")
-  const password = "pw-" + phone
-  const paymentPassword = String(100000 + (n % 900000))
-  const from = uniform(0, train.stops.length - 2), to = uniform(from + 1, train.stops.length - 1)
-  const fromStation = train.stops[from].station, toStation = train.stops[to].station
-  const offers = http.request(${call("search", "?from=${fromStation}&to=${toStation}&date=${train.serviceDate}")})
-  if (offers.status !== 200) return
-  thinkTime()
-  http.request(${call("register")}, JSON.stringify({ phone, password, paymentPassword, residentId: residentIdOf(n) }), { headers: json })
-  thinkTime()
-  const session = http.request(${call("login")}, JSON.stringify({ phone, password }), { headers: json })
-  if (session.status !== 200) return
-  const auth = { ...json, authorization: \`Bearer \${session.json("token")}\` }
-  const held = http.request(${call("hold")}, JSON.stringify({ runId: data.runId, fromStation, toStation }), { headers: auth })
-  holdLatency.add(held.timings.duration)
-  if (held.status !== 201) return
-  const orderId = String(held.json("orderId"))
-  thinkTime()
-  http.request(${call("topUp")}, JSON.stringify({ amountFen: Number(held.json("priceFen")) }), { headers: { ...auth, "idempotency-key": \`topup-\${n}\` } })
-  const payStartMs = Date.now()
-  const paid = http.request(${call("pay")}, JSON.stringify({ paymentPassword }), { headers: { ...auth, "idempotency-key": \`pay-\${n}\` } })
-  if (paid.status !== 201) return
-  for (let poll = 0; poll <= maxTicketPolls; poll++) {
-    if (poll > 0) sleep(ticketPollIntervalMs / 1000)
-    const ticket = http.request(${call("getTicket")}, null, { headers: auth })
-    if (ticket.status === 200) {
-      paymentToIssuance.add(Date.now() - payStartMs)
-      ticketsIssued.add(1)
-      return
-    }
-  }
-}
-`
+/** the endpoints the script calls, from the HttpApi's OpenAPI document: method, path, the status of a success */
+const endpoints = ${JSON.stringify(k6EndpointsOf(), null, 1)}
+${k6PureHelpers}${k6Runtime}${setup}${journeySources(kinds)}${operatorStepsOf(scenario, kinds).length > 0 ? k6OperatorScenario : ""}${has("sms") ? k6SmsGatewayScenario : ""}`
 }

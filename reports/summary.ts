@@ -112,9 +112,12 @@ const witnessLines = (invariant: InvariantResult): Array<string> => {
   return [...(hiddenCount > 0 ? [...shown, `${indent}${indent}| ... ${hiddenCount} more in report.json`] : shown), ...replay]
 }
 
-const renderInvariants = (report: Report): Array<string> => {
-  if (report.invariants.length === 0) return ["Invariants", `${indent}none checked`]
-  const rows = report.invariants.map((invariant) => [
+const renderInvariants = (report: Report): Array<string> => renderInvariantTable(report.invariants)
+
+/** The invariants as a table (PASS/FAIL, name, violations), each broken one followed by its witness lines. */
+export const renderInvariantTable = (invariants: ReadonlyArray<InvariantResult>): Array<string> => {
+  if (invariants.length === 0) return ["Invariants", `${indent}none checked`]
+  const rows = invariants.map((invariant) => [
     isInvariantBroken(invariant) ? "FAIL" : "PASS",
     escapeControlCharacters(invariant.name),
     formatCount(invariant.violations)
@@ -125,7 +128,7 @@ const renderInvariants = (report: Report): Array<string> => {
     "Invariants",
     headerLine,
     ...rowLines.flatMap((line, index) => {
-      const invariant = report.invariants[index]
+      const invariant = invariants[index]
       return invariant !== undefined && isInvariantBroken(invariant) ? [line, ...witnessLines(invariant)] : [line]
     })
   ]
@@ -162,3 +165,19 @@ export const renderSummary = (report: Report): string =>
     renderNotes(report),
     [renderVerdict(report)]
   ].filter((section) => section.length > 0).map((section) => section.join("\n")).join("\n\n") + "\n"
+
+/**
+ * What `chunyun audit` prints: the store audited, the invariants with their violations and witnesses, and a verdict.
+ * A store's audit has no history, so it says which parts of the invariants it could not check.
+ */
+export const renderStoreAudit = (store: string, invariants: ReadonlyArray<InvariantResult>): string => {
+  const broken = invariants.filter(isInvariantBroken)
+  return [
+    `Chunyun audit: ${escapeControlCharacters(store)}`,
+    ...renderInvariantTable(invariants),
+    `${indent}(the store's tables only: what devices saw in a run — admissions, keyed retries, printed sheets — is in its history, which chunyun run audits)`,
+    broken.length === 0
+      ? `Result: PASS (${invariants.length} invariants hold)`
+      : `Result: FAIL (${broken.length} invariant(s) broken: ${broken.map((invariant) => escapeControlCharacters(invariant.name)).join(", ")})`
+  ].join("\n")
+}

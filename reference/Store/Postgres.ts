@@ -20,7 +20,7 @@ import * as Reactivity from "@effect/experimental/Reactivity"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
-import { Context, Effect, Layer, Option, Redacted } from "effect"
+import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
 import Pg from "pg"
 import { StoreConnections } from "./Connections.js"
 import { runMigrations } from "./migrations.js"
@@ -169,3 +169,13 @@ export const postgresStore = (options: PostgresStoreOptions): Layer.Layer<SqlCli
       Context.add(SqlClient.SqlClient, retryingTransactions(client)),
       Context.add(StoreConnections, { store: "postgres", open: () => pool.totalCount, idle: () => pool.idleCount, waiting: () => pool.waitingCount }))
   })).pipe(Layer.provide(Reactivity.layer), Layer.orDie)
+
+/**
+ * The store's client on `options.url` (its types, its application name) without its migrations or retries: for a
+ * reader of a store another process owns, such as `chunyun audit`. Connecting can fail (the `SqlError`).
+ */
+export const postgresReadClient = (options: PostgresStoreOptions): Layer.Layer<SqlClient.SqlClient, SqlError> =>
+  PgClient.layer({
+    url: Redacted.make(options.url), types: storeTypes, maxConnections: options.maxConnections, applicationName: "chunyun",
+    connectTimeout: Duration.millis(options.connectTimeoutMs ?? postgresConnectTimeoutMs)
+  })

@@ -134,7 +134,7 @@ const init = Effect.gen(function* () {
   for (const statement of statements) yield* sql.unsafe(statement)
 })
 
-export const loader = Migrator.fromRecord({
+const migrations = {
   "0001_init": init,
   "0002_customers": customers0002,
   "0003_catalog": catalogMigration,
@@ -148,6 +148,14 @@ export const loader = Migrator.fromRecord({
   "0011_postgres_holds": postgresHoldsMigration,
   "0012_attempt_limits": attemptLimitsMigration,
   "0013_remote_card": remoteCardMigration,
-})
+}
 
-export const runMigrations = Migrator.make({})({ loader })
+export const loader = Migrator.fromRecord(migrations)
+
+/** the migrations this code knows, by name (`0001_init`…): a store migrated by it has every one */
+export const migrationNames: ReadonlyArray<string> = Object.keys(migrations)
+
+/** the table @effect/sql's migrator records a store's migrations in */
+export const migrationsTable = "effect_sql_migrations"
+
+export const runMigrations = Migrator.make({})({ loader, table: migrationsTable })

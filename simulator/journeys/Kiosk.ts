@@ -248,11 +248,11 @@ export const prepareAppPickupJourney: JourneyPreparer = (context) =>
   })
 
 /** an agent's password, as the operator set it: a function of the agent's number alone */
-const agentPasswordOf = (number: number) => `agent-password-${String(number).padStart(3, "0")}`
+export const agentPasswordOf = (number: number) => `agent-password-${String(number).padStart(3, "0")}`
 /** a remote booker comes to the kiosk no later than this before the train leaves */
 export const latestKioskVisitBeforeDepartureMs = 10 * 60_000
 /** the other card some remote bookers swipe first: another account number, at another issuer */
-const otherCardAccountOffset = 500_000_000
+export const otherCardAccountOffset = 500_000_000
 
 const drawMs = (range: { readonly min: number; readonly max: number }) => Random.nextIntBetween(range.min, range.max + 1)
 
