@@ -6,7 +6,7 @@ import { escapeControlCharacters } from "./escape.js"
 import { formatCount, formatDuration, formatMs, formatTable } from "./format.js"
 import { errorCountText, formatErrorRate, hasSamples } from "./endpoints.js"
 import { formatRate, ratesOf } from "./rates.js"
-import { errorTotalOf } from "./Report.js"
+import { auditSourceOf, auditSourcesOf, auditSourcesText, errorTotalOf } from "./Report.js"
 import { afterOnSale, mixText, serverText } from "./scenarioText.js"
 import type { InvariantResult, LatencySummary, Report, ThresholdResult } from "./Report.js"
 import { brokenInvariants, failedThresholds, isInvariantBroken, reportPassed } from "./verdict.js"
@@ -23,6 +23,7 @@ const renderHeader = (report: Report): Array<string> => [
   ...formatTable([
     ["seed", String(report.seed)],
     ["mode", report.mode],
+    ...(report.target === undefined ? [] : [["target", escapeControlCharacters(report.target)]]),
     ["traceHash", escapeControlCharacters(report.traceHash)],
     ["codeVersion", escapeControlCharacters(report.codeVersion)],
     ["configHash", escapeControlCharacters(report.configHash)],
@@ -112,17 +113,20 @@ const witnessLines = (invariant: InvariantResult): Array<string> => {
   return [...(hiddenCount > 0 ? [...shown, `${indent}${indent}| ... ${hiddenCount} more in report.json`] : shown), ...replay]
 }
 
+/** The invariants, each with the audit that checked it (the store, the history); the audits that ran said first. */
 const renderInvariants = (report: Report): Array<string> => {
   if (report.invariants.length === 0) return ["Invariants", `${indent}none checked`]
   const rows = report.invariants.map((invariant) => [
     isInvariantBroken(invariant) ? "FAIL" : "PASS",
     escapeControlCharacters(invariant.name),
+    auditSourceOf(invariant),
     formatCount(invariant.violations)
   ])
-  const lines = formatTable([["", "invariant", "violations"], ...rows], ["left", "left", "right"])
+  const lines = formatTable([["", "invariant", "source", "violations"], ...rows], ["left", "left", "left", "right"])
   const [headerLine = "", ...rowLines] = lines
   return [
     "Invariants",
+    `${indent}audited from ${auditSourcesText(auditSourcesOf(report))}`,
     headerLine,
     ...rowLines.flatMap((line, index) => {
       const invariant = report.invariants[index]

@@ -19,7 +19,7 @@ import { generateServeSecrets, serveSecretsEnv } from "../reference/ServeSecrets
 import type { ServeSecrets } from "../reference/ServeSecrets.js"
 import { postgresStore } from "../reference/Store/Postgres.js"
 import type { Scenario } from "../scenarios/Scenario.js"
-import { audit } from "./Auditor.js"
+import { audit, auditHistory } from "./Auditor.js"
 import { History } from "./History.js"
 import { driveLoad, passengersInOrder } from "./Load.js"
 import { arrivalsBeforeEnd, arrivalsEndMs, population, scenarioEndMs } from "./Population.js"
@@ -250,7 +250,10 @@ export const runReal = async (
     const endMs = Math.min(timeline.nowMs(), scenarioEndMs(scenario))
     await server.stop()
     const auditStore = ManagedRuntime.make(store.layer)
-    const invariants = await auditStore.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql))))
+    const invariants = [
+      ...await auditStore.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql)))),
+      ...auditHistory(history)
+    ]
     await auditStore.dispose()
     return { history, invariants, startMs, endMs, dropped, arrivalsCut, passengers }
   } finally {

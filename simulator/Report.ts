@@ -3,7 +3,7 @@
  * version) are passed in by the caller: they are not part of the simulation.
  */
 import { createHash } from "node:crypto"
-import { currentReportVersion } from "../reports/Report.js"
+import { auditSources, currentReportVersion } from "../reports/Report.js"
 import type { GateSummary, Report } from "../reports/Report.js"
 import { evaluateThresholds, parseThresholds } from "../reports/thresholds.js"
 import type { Threshold } from "../reports/thresholds.js"
@@ -49,6 +49,7 @@ export const buildReport = (options: {
     latencyDistribution: latencyDistributionOf(outcome.history),
     throughput: throughputOf(outcome.history, window.fromMs, window.toMs, scenarioEndMs(scenario)),
     invariants: outcome.invariants,
+    auditSources: auditSources.filter((source) => outcome.invariants.some((invariant) => (invariant.source ?? "store") === source)),
     ...(gates ? { gates } : {}),
     thresholds: [],
     notes: [
