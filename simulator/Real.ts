@@ -191,8 +191,10 @@ export const describeFailure = (failure: unknown): string => {
     const { _tag, ...fields } = failure as { readonly _tag: unknown }
     const shown = Object.entries(fields).filter(([name, value]) => name !== "message" && (typeof value !== "object" || value === null))
       .map(([name, value]) => `${name}: ${typeof value === "string" ? value : JSON.stringify(value)}`)
-    // a tagged error's message is not always an own field (an HTTP client's error computes it)
-    const message = "message" in failure && typeof failure.message === "string" && failure.message !== "" ? `: ${failure.message}` : ""
+    // a tagged error's message is not always an own field (an HTTP client's error computes it); one that only
+    // repeats the fields as JSON (a schema error without a message of its own) says nothing more
+    const text = "message" in failure && typeof failure.message === "string" ? failure.message : ""
+    const message = text === "" || text.startsWith("{") ? "" : `: ${text}`
     return `${String(_tag)}${shown.length === 0 ? "" : ` (${shown.join(", ")})`}${message}`
   }
   return failure instanceof Error ? failure.message : String(failure)
