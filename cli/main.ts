@@ -68,10 +68,11 @@ const usage = `usage:
                 [--store postgres://user@host:5432/db [--workers N]]   (real mode on PostgreSQL, in a schema of the run's own, dropped after)
                 [--inventory conditional|optimistic|row-lock|queue|unsafe] [--unsafe] [--threshold "metric: p(99)<500" …]
                 [--target http://host:port --admin-key K [--audit-store postgres://… | --audit-db FILE]]
-                                             (real mode against a chunyun serve already running: the scenario's catalog set up
-                                              through its admin API (a fresh store, not --seed-catalog), time at scale 1 unless
-                                              --time-scale, which the server must share; a server-crash fault is refused.
-                                              Audited from the history; from its store too when named. CHUNYUN_ADMIN_KEY works too)
+                                             (real mode against a running server the harness did not start: the scenario's
+                                              catalog set up through its admin API (a fresh store, not --seed-catalog), time at
+                                              scale 1 unless --time-scale, which the server must share; a server-crash fault is
+                                              refused. Audited from the history; from its store too when named. The key may
+                                              come from CHUNYUN_ADMIN_KEY instead)
   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://user@host:5432/db]
                 [--password-cost N] [--inventory conditional|optimistic|row-lock|queue|unsafe] [--unsafe] [--max-queued-holds N]
                 [--batching per-request|group-commit] [--group-commit-window-ms N] [--max-holds-per-group-commit N]
