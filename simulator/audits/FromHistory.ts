@@ -184,10 +184,17 @@ export const paidGetsTicket = (history: HistoryEvents): ReadonlyArray<Violation>
   const orderOf = orderNamer(history.events)
   const received = ticketsReceived(history.events, orderOf)
   const cancelled = cancellations(history.events, orderOf)
+  const eventsOfActor = new Map<string, Array<HistoryEvent>>()
+  for (const event of history.events) {
+    const own = eventsOfActor.get(event.actor)
+    if (own === undefined) eventsOfActor.set(event.actor, [event])
+    else own.push(event)
+  }
   const violations: Array<Violation> = []
   for (const [orderId, payment] of paidOrders(history.events, orderOf)) {
     if (received.has(orderId) || cancelled.has(orderId)) continue
-    const after = history.events.filter((event) => event.actor === payment.actor && event.atMs >= payment.atMs && event !== payment)
+    const own = eventsOfActor.get(payment.actor) ?? []
+    const after = own.slice(own.indexOf(payment) + 1)
     const polls = after.filter((event) => event.kind === "get-ticket").length
     violations.push({
       line: `order ${orderId}: ${payment.actor} was answered paid at ${timeOfDay(payment.atMs)} (${payment.kind}), ` +
