@@ -41,7 +41,8 @@ import type { History } from "../simulator/History.js"
 import { scenarioEndMs } from "../simulator/Population.js"
 import { runVirtual, virtualModeRefusal } from "../simulator/Virtual.js"
 import { runTarget, TargetRefused, targetNotes, targetRefusal } from "../simulator/Target.js"
-import type { TargetStore } from "../simulator/Target.js"
+import type { TargetRunOptions, TargetStore } from "../simulator/Target.js"
+import type { RunOptions } from "../simulator/Virtual.js"
 import { ClockStalled } from "../simulator/VirtualClock.js"
 import { ServerLog, serverLogFileName, serverLogLine } from "../simulator/ServerLog.js"
 import {
@@ -273,19 +274,7 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   const timeScale = () => integerOption("time-scale", values["time-scale"], target === undefined ? scenario.real.timeScale : 1, 1)
   const targetRun = target === undefined ? undefined : { ...target, timeScale: timeScale() }
   if (targetRun !== undefined && targetRun.timeScale !== 1) console.error(targetTimeScaleWarning(targetRun.timeScale, scenario))
-  const schema = postgres === undefined ? undefined : freshSchemaName(0)
-  if (postgres !== undefined) console.log(`chunyun: ${postgres.workers} server process${postgres.workers === 1 ? "" : "es"} on PostgreSQL, schema ${schema} (dropped after the run)`)
-  if (targetRun !== undefined) console.log(`chunyun: driving the server at ${targetRun.baseUrl}; audits: the history${targetRun.store === undefined ? " (no store named)" : `, the store ${targetRun.storeNamed}`}`)
-  const outcome = await (targetRun !== undefined
-    ? runTarget(scenario, seed, targetRun, onProgress)
-    : mode === "virtual"
-    ? runVirtual(scenario, seed, onProgress, runOptions)
-    : postgres !== undefined && schema !== undefined
-      ? runRealPostgres(scenario, seed, fileURLToPath(import.meta.url), timeScale(), {
-        ...runOptions, url: postgres.url, schema, workers: postgres.workers
-      }, onProgress)
-      : runReal(scenario, seed, fileURLToPath(import.meta.url), timeScale(), onProgress, runOptions)
-  ).finally(() => serverLog?.close())
+  const outcome = await runChosen({ scenario, seed, mode, postgres, targetRun, runOptions, timeScale, onProgress }).finally(() => serverLog?.close())
   onProgress({ nowMs: outcome.endMs, history: outcome.history, passengers: outcome.passengers }, true)
   const notes = [...loadNotes(scenario, outcome), ...(targetRun === undefined ? [] : targetNotes(targetRun, targetRun.storeNamed))]
   const version = codeVersion()
@@ -307,6 +296,33 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   console.log(`report: ${[written.jsonPath, written.htmlPath, historyPath, ...(serverLog === undefined ? [] : [serverLog.path])].join("\n        ")}`)
   if (report.invariants.some((invariant) => invariant.violations > 0)) return exitInvariantViolated
   return report.thresholds.some((threshold) => !threshold.passed) ? exitThresholdFailed : 0
+}
+
+/**
+ * The run the command line chose, announced: virtual; real on a server of its own, on SQLite or on PostgreSQL in a
+ * schema of its own; or real against a server already running (`--target`).
+ */
+const runChosen = (choice: {
+  readonly scenario: Scenario
+  readonly seed: number
+  readonly mode: "virtual" | "real"
+  readonly postgres: ReturnType<typeof runStoreOption>
+  readonly targetRun: (TargetRunOptions & { readonly storeNamed?: string }) | undefined
+  readonly runOptions: RunOptions
+  readonly timeScale: () => number
+  readonly onProgress: ReturnType<typeof progressPrinter>
+}) => {
+  const { scenario, seed, postgres, targetRun, runOptions, onProgress } = choice
+  if (targetRun !== undefined) {
+    console.log(`chunyun: driving the server at ${targetRun.baseUrl}; audits: the history${targetRun.store === undefined ? " (no store named)" : `, the store ${targetRun.storeNamed}`}`)
+    return runTarget(scenario, seed, targetRun, onProgress)
+  }
+  if (choice.mode === "virtual") return runVirtual(scenario, seed, onProgress, runOptions)
+  const cliEntry = fileURLToPath(import.meta.url)
+  if (postgres === undefined) return runReal(scenario, seed, cliEntry, choice.timeScale(), onProgress, runOptions)
+  const schema = freshSchemaName(0)
+  console.log(`chunyun: ${postgres.workers} server process${postgres.workers === 1 ? "" : "es"} on PostgreSQL, schema ${schema} (dropped after the run)`)
+  return runRealPostgres(scenario, seed, cliEntry, choice.timeScale(), { ...runOptions, url: postgres.url, schema, workers: postgres.workers }, onProgress)
 }
 
 /** the options that set up a server the harness starts, which a `--target` server was set up without */
