@@ -9,9 +9,9 @@
  * before anything is sent; and its store may be out of reach, so the history audit always runs and the store
  * audit only when the user names the store.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Effect, ManagedRuntime } from "effect"
+import { Effect, Either } from "effect"
 import type { Layer } from "effect"
 import { makeClient } from "../devices/Client.js"
 import { sqliteStore } from "../reference/Server.js"
@@ -101,9 +101,8 @@ export const runTarget = async (
 ): Promise<RunOutcome & { readonly dropped: number }> => {
   const refusal = targetRefusal(scenario)
   if (refusal !== undefined) throw new TargetRefused(refusal)
-  await Effect.runPromise(Effect.either(checkTargetAnswers(options.baseUrl))).then((answered) => {
-    if (answered._tag === "Left") throw answered.left
-  })
+  const answered = await Effect.runPromise(Effect.either(checkTargetAnswers(options.baseUrl)))
+  if (Either.isLeft(answered)) throw answered.left
   const timeline = new RealTimeline(Date.parse(scenario.startAt), options.timeScale)
   let driven: DrivenRun
   try {
