@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, describe, test } from "node:test"
-import { sampleFailingReport, sampleReport, sampleReportFromDistribution, sampleReportVersion1, sampleReportVersion2 } from "../reports/fixture.js"
+import { sampleFailingReport, sampleReport, sampleReportFromDistribution, sampleReportVersion1, sampleReportVersion2, sampleReportVersion3 } from "../reports/fixture.js"
+import { currentReportVersion } from "../reports/Report.js"
 import { chunyun as runChunyun, describeResult } from "./testing/chunyun.js"
 
 const regressed = 1
@@ -28,6 +29,7 @@ before(() => {
   writeFileSync(file("not-json.json"), "{ scenario: ")
   writeFileSync(file("version-1.json"), JSON.stringify(sampleReportVersion1))
   writeFileSync(file("version-2.json"), JSON.stringify(sampleReportVersion2))
+  writeFileSync(file("version-3.json"), JSON.stringify(sampleReportVersion3))
   writeFileSync(file("drawn-1.json"), JSON.stringify(sampleReportFromDistribution(1, { ticketsPerBucket: 40, p99Ms: 400 })))
   writeFileSync(file("drawn-2.json"), JSON.stringify(sampleReportFromDistribution(2, { ticketsPerBucket: 40, p99Ms: 400 })))
   writeFileSync(file("drawn-slower.json"), JSON.stringify(sampleReportFromDistribution(2, { ticketsPerBucket: 30, p99Ms: 520 })))
@@ -82,7 +84,15 @@ describe("chunyun compare", () => {
   test("a report written before versions compares against a new one, with a warning that errors were counted otherwise", async () => {
     const result = await chunyun(["compare", file("version-1.json"), file("base.json")])
     assert.equal(result.code, 0, describeResult(result))
-    assert.match(result.stdout, /^warning: report versions differ: base 1, new 3 \(before version 2 errors by tag counted answered calls only, not lost answers: ResponseLost is not compared\)$/m)
+    assert.match(result.stdout, /^warning: report versions differ: base 1, new 4 \(before version 2 errors by tag counted answered calls only, not lost answers: ResponseLost is not compared\)$/m)
+  })
+
+  test("a version 3 report, audited from the store alone, against a current one: the sources and the history's invariants are warned of, exit 0", async () => {
+    const result = await chunyun(["compare", file("version-3.json"), file("base.json")])
+    assert.equal(result.code, 0, describeResult(result))
+    assert.match(result.stdout, /^warning: audit sources differ: base store, new store, history$/m)
+    assert.match(result.stdout, /^warning: invariant history-no-double-booking checked in new only$/m)
+    assert.match(result.stdout, /^Result: no regression$/m)
   })
 
   test("a version 2 report, whose only rate ran to the last ticket, against a current one: the rates one lacks are rows saying so, exit 0", async () => {
@@ -97,7 +107,7 @@ describe("chunyun compare", () => {
   test("a report of a version newer than this code is refused by its version, not by whatever field changed", async () => {
     const result = await chunyun(["compare", file("base.json"), file("version-99.json")])
     assert.equal(result.code, usageError, describeResult(result))
-    assert.ok(result.stderr.includes(`${file("version-99.json")}: report version 99 was written by a newer chunyun; this one reads versions up to 3`), result.stderr)
+    assert.ok(result.stderr.includes(`${file("version-99.json")}: report version 99 was written by a newer chunyun; this one reads versions up to ${currentReportVersion}`), result.stderr)
   })
 
   test("a report that does not match the schema names the file, the path and what was expected", async () => {

@@ -1,6 +1,6 @@
 /**
  * The `chunyun` command line: a thin layer over the library (simulator/, reference/, reports/).
- *   chunyun run <scenario> [--seed N] [--mode virtual|real] [--out DIR] [--out-json FILE] [--time-scale X]
+ *   chunyun run <scenario> [--seed N] [--mode virtual|real] [--out DIR] [--out-json FILE] [--time-scale X] [--target URL --admin-key K [--audit-store URL | --audit-db FILE]]
  *   chunyun restore <backup> (--db FILE | --store postgres://…)
  *   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://…] [--password-cost N] [--workers N] [--trace]
  *                 [--admin-key K] [--gateway-webhook-secret S] [--admin-key-file PATH] [--seed-catalog <scenario.ts>] [--quiet]
@@ -45,6 +45,9 @@ import type { RequestPointsOutcome } from "../simulator/RequestPoints.js"
 import { auditStore, auditViolated, StoreAuditRefused, targetOption } from "../simulator/StoreAudit.js"
 import type { AuditTarget } from "../simulator/StoreAudit.js"
 import { runVirtual, virtualModeRefusal } from "../simulator/Virtual.js"
+import { runTarget, TargetRefused, targetNotes, targetRefusal } from "../simulator/Target.js"
+import type { TargetRunOptions, TargetStore } from "../simulator/Target.js"
+import type { RunOptions } from "../simulator/Virtual.js"
 import { ClockStalled } from "../simulator/VirtualClock.js"
 import { ServerLog, serverLogFileName, serverLogLine } from "../simulator/ServerLog.js"
 import {
@@ -74,6 +77,12 @@ const usage = `usage:
                                               {"type":"Point","metric":"http_req_duration","data":{"time":…,"value":ms,"tags":
                                               {"endpoint":…,"actor_kind":…,"outcome":…,"status":…}}}; a lost answer is
                                               metric http_req_lost, value 1; time is the scenario's clock)
+                [--target http://host:port --admin-key K [--audit-store postgres://… | --audit-db FILE]]
+                                             (real mode against a running server the harness did not start: the scenario's
+                                              catalog set up through its admin API (a fresh store, not --seed-catalog), time at
+                                              scale 1 unless --time-scale, which the server must share; a server-crash fault is
+                                              refused. Audited from the history; from its store too when named. The key may
+                                              come from CHUNYUN_ADMIN_KEY instead)
   chunyun serve [--port 8080] [--host 127.0.0.1] [--db ./data/chunyun.db | --store postgres://user@host:5432/db]
                 [--password-cost N] [--inventory conditional|optimistic|row-lock|queue|unsafe] [--unsafe] [--max-queued-holds N]
                 [--batching per-request|group-commit] [--group-commit-window-ms N] [--max-holds-per-group-commit N]
@@ -90,7 +99,7 @@ const usage = `usage:
                 [--seed-catalog <scenario.ts>]   (load that scenario's trains, station gates and cinema into the fresh store at
                                               start, as a run sets them up; one line says what was loaded)
                 [--clock-start-ms MS --clock-scale X]   (the server's clock starts at MS, epoch ms, and runs X times as fast
-                                              as the wall: a scenario's timeline, as run --mode real and an exported k6 script need)
+                                              as the wall: a scenario's timeline, as run --mode real, run --target and an exported k6 script need)
                 [--quiet]   (no line per request; by default each request is logged: method, route, status, ms)
                 GET /health: 200 {"status":"ok","store":"ok"}, no key needed; GET /docs: the API, interactive (offline);
                 GET /openapi.json: the OpenAPI document; GET /metrics: counters in the Prometheus text format, no key
@@ -245,13 +254,15 @@ const runCommand = async (args: ReadonlyArray<string>) => {
       seed: { type: "string" }, mode: { type: "string" }, out: { type: "string" }, "time-scale": { type: "string" },
       "password-cost": { type: "string" }, inventory: { type: "string" }, unsafe: { type: "boolean" },
       threshold: { type: "string", multiple: true }, passengers: { type: "string" }, store: { type: "string" }, workers: { type: "string" },
-      "out-json": { type: "string" }
+      "out-json": { type: "string" },
+      target: { type: "string" }, "admin-key": { type: "string" }, "audit-store": { type: "string" }, "audit-db": { type: "string" }
     }
   })
   const file = positionals[0]
   if (!file || positionals.length > 1) throw new UsageError("run takes exactly one scenario file")
+  const target = runTargetOption(values)
   const postgres = runStoreOption(values.store, values.mode, values.workers)
-  const mode = values.mode ?? (postgres === undefined ? "virtual" : "real")
+  const mode = values.mode ?? (postgres === undefined && target === undefined ? "virtual" : "real")
   if (mode !== "virtual" && mode !== "real") throw new UsageError(`--mode expects virtual or real, got "${mode}"`)
   const seed = integerOption("seed", values.seed, 42)
   const extraThresholds = (values.threshold ?? []).map(parseThresholdFlag)
@@ -265,34 +276,37 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   }
   const refusal = mode === "virtual" ? virtualModeRefusal(scenario) : undefined
   if (refusal !== undefined) throw new UsageError(`${file}: ${refusal}: add --mode real`)
+  const targetFaultRefusal = target === undefined ? undefined : targetRefusal(scenario)
+  if (targetFaultRefusal !== undefined) throw new TargetRefused(`${file}: ${targetFaultRefusal}`)
   const requestPoints = values["out-json"] === undefined ? undefined : openRequestPoints(values["out-json"])
   const outDir = resolve(values.out ?? `out/${scenario.name}-${seed}`)
-  mkdirSync(outDir, { recursive: true })
-  // the server's log lines go to a file beside the report, not between the progress display's lines
-  const serverLog = new ServerLog(join(outDir, serverLogFileName))
-  const runOptions = { allowUnsafeInventory: values.unsafe === true, serverLog, ...(requestPoints === undefined ? {} : { onHistoryEvent: requestPoints.record }) }
+  // the server's log lines go to a file beside the report, not between the progress display's lines; a --target server keeps its own
+  if (target === undefined) mkdirSync(outDir, { recursive: true })
+  const serverLog = target === undefined ? new ServerLog(join(outDir, serverLogFileName)) : undefined
+  const runOptions = {
+    allowUnsafeInventory: values.unsafe === true, ...(serverLog === undefined ? {} : { serverLog }),
+    ...(requestPoints === undefined ? {} : { onHistoryEvent: requestPoints.record })
+  }
   const startedAt = new Date().toISOString()
   const wallStart = performance.now()
   console.log(`chunyun: ${scenario.name}, seed ${seed}, ${mode} mode, ${passengers} passengers${passengers === loaded.passengers.count ? "" : ` (the file says ${loaded.passengers.count})`}`)
   const onProgress = progressPrinter(scenario)
-  const timeScale = () => integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1)
-  const schema = postgres === undefined ? undefined : freshSchemaName(0)
-  if (postgres !== undefined) console.log(`chunyun: ${postgres.workers} server process${postgres.workers === 1 ? "" : "es"} on PostgreSQL, schema ${schema} (dropped after the run)`)
-  const outcome = await (mode === "virtual"
-    ? runVirtual(scenario, seed, onProgress, runOptions)
-    : postgres !== undefined && schema !== undefined
-      ? runRealPostgres(scenario, seed, fileURLToPath(import.meta.url), timeScale(), {
-        ...runOptions, url: postgres.url, schema, workers: postgres.workers
-      }, onProgress)
-      : runReal(scenario, seed, fileURLToPath(import.meta.url), timeScale(), onProgress, runOptions)
-  ).finally(() => {
-    serverLog.close()
+  // a server the harness did not start runs at the wall clock's pace unless told, and the harness cannot tell it
+  const timeScale = () => integerOption("time-scale", values["time-scale"], target === undefined ? scenario.real.timeScale : 1, 1)
+  const targetRun = target === undefined ? undefined : { ...target, timeScale: timeScale() }
+  if (targetRun !== undefined && targetRun.timeScale !== 1) console.error(targetTimeScaleWarning(targetRun.timeScale, scenario))
+  const outcome = await runChosen({ scenario, seed, mode, postgres, targetRun, runOptions, timeScale, onProgress }).finally(() => {
+    serverLog?.close()
     requestPoints?.close()
   })
   onProgress({ nowMs: outcome.endMs, history: outcome.history, passengers: outcome.passengers }, true)
-  const notes = loadNotes(scenario, outcome)
+  const notes = [...loadNotes(scenario, outcome), ...(targetRun === undefined ? [] : targetNotes(targetRun, targetRun.storeNamed))]
   const version = codeVersion()
-  const built = buildReport({ scenario, seed, mode, outcome, codeVersion: version, startedAt, wallDurationMs: performance.now() - wallStart, notes, extraThresholds })
+  const built = buildReport({
+    scenario, seed, mode, outcome, codeVersion: version, startedAt, wallDurationMs: performance.now() - wallStart, notes, extraThresholds,
+    ...(targetRun === undefined ? {} : { target: targetRun.baseUrl })
+  })
+  mkdirSync(outDir, { recursive: true })
   const historyPath = join(outDir, historyFileName)
   writeFileSync(historyPath, historyFileText({ scenarioFile: file, scenario, seed, mode, options: { inventory, unsafe: values.unsafe === true }, codeVersion: version }, outcome.history))
   const report = withReplayCommands(built, {
@@ -302,8 +316,8 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   })
   const written = await Effect.runPromise(writeReport(outDir, report).pipe(Effect.provide(NodeContext.layer)))
   console.log(renderSummary(report))
-  console.log(serverLogLine(serverLog.counts(), shortPath(serverLog.path)))
-  console.log(`report: ${written.jsonPath}\n        ${written.htmlPath}\n        ${historyPath}\n        ${serverLog.path}`)
+  if (serverLog !== undefined) console.log(serverLogLine(serverLog.counts(), shortPath(serverLog.path)))
+  console.log(`report: ${[written.jsonPath, written.htmlPath, historyPath, ...(serverLog === undefined ? [] : [serverLog.path])].join("\n        ")}`)
   // closed when the run ended: closing again answers what was written
   if (requestPoints !== undefined) reportRequestPoints(requestPoints.path, requestPoints.close())
   if (report.invariants.some((invariant) => invariant.violations > 0)) return exitInvariantViolated
@@ -335,6 +349,93 @@ const reportRequestPoints = (path: string, outcome: RequestPointsOutcome) => {
   console.log(`request points: ${outcome.points} requests → ${path}`)
   if (outcome.failure !== undefined) console.error(`chunyun: --out-json ${path}: writing stopped after ${outcome.points} requests: ${outcome.failure}`)
 }
+
+/**
+ * The run the command line chose, announced: virtual; real on a server of its own, on SQLite or on PostgreSQL in a
+ * schema of its own; or real against a server already running (`--target`).
+ */
+const runChosen = (choice: {
+  readonly scenario: Scenario
+  readonly seed: number
+  readonly mode: "virtual" | "real"
+  readonly postgres: ReturnType<typeof runStoreOption>
+  readonly targetRun: (TargetRunOptions & { readonly storeNamed?: string }) | undefined
+  readonly runOptions: RunOptions
+  readonly timeScale: () => number
+  readonly onProgress: ReturnType<typeof progressPrinter>
+}) => {
+  const { scenario, seed, postgres, targetRun, runOptions, onProgress } = choice
+  if (targetRun !== undefined) {
+    console.log(`chunyun: driving the server at ${targetRun.baseUrl}; audits: the history${targetRun.store === undefined ? " (no store named)" : `, the store ${targetRun.storeNamed}`}`)
+    return runTarget(scenario, seed, targetRun, onProgress, runOptions.onHistoryEvent)
+  }
+  if (choice.mode === "virtual") return runVirtual(scenario, seed, onProgress, runOptions)
+  const cliEntry = fileURLToPath(import.meta.url)
+  if (postgres === undefined) return runReal(scenario, seed, cliEntry, choice.timeScale(), onProgress, runOptions)
+  const schema = freshSchemaName(0)
+  console.log(`chunyun: ${postgres.workers} server process${postgres.workers === 1 ? "" : "es"} on PostgreSQL, schema ${schema} (dropped after the run)`)
+  return runRealPostgres(scenario, seed, cliEntry, choice.timeScale(), { ...runOptions, url: postgres.url, schema, workers: postgres.workers }, onProgress)
+}
+
+/** the options that set up a server the harness starts, which a `--target` server was set up without */
+const ownServerOptions = ["store", "workers", "inventory", "unsafe", "password-cost"] as const
+
+/** A PostgreSQL URL as a report or a line may show it: without its password. */
+const withoutPassword = (url: string) => {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password === "") return url
+    parsed.password = ""
+    return parsed.toString()
+  } catch {
+    return url
+  }
+}
+
+/**
+ * `run --target http://host:port --admin-key K [--audit-store postgres://… | --audit-db FILE]`: real mode against a
+ * server the harness did not start. Undefined without `--target`; every option that only makes sense with it, or
+ * only without it, is refused naming the option.
+ */
+const runTargetOption = (values: Record<string, string | boolean | ReadonlyArray<string> | undefined>) => {
+  const text = (name: string) => typeof values[name] === "string" ? values[name] as string : undefined
+  const address = text("target")
+  if (address === undefined) {
+    const stray = ["admin-key", "audit-store", "audit-db"].find((name) => values[name] !== undefined)
+    if (stray !== undefined) throw new UsageError(`--${stray} goes with --target (a server the harness did not start); a run that starts its own server sets up and audits that server itself`)
+    return undefined
+  }
+  let baseUrl: string
+  try {
+    const parsed = new URL(address)
+    if ((parsed.protocol !== "http:" && parsed.protocol !== "https:") || parsed.pathname !== "/" || parsed.search !== "" || parsed.username !== "") throw new Error("not a server address")
+    baseUrl = parsed.origin
+  } catch {
+    throw new UsageError(`--target expects the server's address, http://host:port, got "${address}"`)
+  }
+  if (values.mode === "virtual") throw new UsageError("--target drives a running server over HTTP, which is real mode: drop --mode virtual")
+  const own = ownServerOptions.find((name) => values[name] !== undefined)
+  if (own !== undefined) throw new UsageError(`--${own} sets up a server the harness starts; the --target server runs as it was served (give --${own} to its chunyun serve)`)
+  const adminKey = text("admin-key") ?? process.env[serveSecretsEnvironment.adminKey]
+  if (adminKey === undefined || adminKey === "") {
+    throw new UsageError(`--target needs the server's admin key, to set the scenario's catalog up through its admin API: --admin-key K (or ${serveSecretsEnvironment.adminKey})`)
+  }
+  const [auditStore, auditDb] = [text("audit-store"), text("audit-db")]
+  if (auditStore !== undefined && auditDb !== undefined) throw new UsageError("--audit-store (a PostgreSQL URL) and --audit-db (a SQLite file) exclude each other: name the target's one store")
+  if (auditStore !== undefined && !isPostgresUrl(auditStore)) throw new UsageError(`--audit-store expects the target's PostgreSQL URL, postgres://user@host:5432/db, got "${auditStore}"`)
+  if (auditDb !== undefined && (auditDb === ":memory:" || !existsSync(auditDb))) {
+    throw new UsageError(`--audit-db expects the target's SQLite file (the --db it was served with), got "${auditDb}": no such file`)
+  }
+  const store: TargetStore | undefined = auditStore !== undefined ? { kind: "postgres", url: auditStore } : auditDb !== undefined ? { kind: "sqlite", file: auditDb } : undefined
+  const storeNamed = auditStore !== undefined ? withoutPassword(auditStore) : auditDb
+  return { baseUrl, adminKey, ...(store === undefined ? {} : { store }), ...(storeNamed === undefined ? {} : { storeNamed }) }
+}
+
+/** `--time-scale X` with `--target`: the harness runs the scenario X times faster; only the server's own start can make it do the same. */
+const targetTimeScaleWarning = (timeScale: number, scenario: Scenario) =>
+  `chunyun: warning: --time-scale ${timeScale} runs the scenario's timeline ${timeScale}× faster than the wall clock, and the harness cannot ` +
+  `change the --target server's clock: it must run at the same scale from the scenario's start ` +
+  `(chunyun serve --clock-scale ${timeScale} --clock-start-ms ${Date.parse(scenario.startAt)}), or holds, sales close and check-in windows will not line up`
 
 /** `--workers N`: N server processes on one port; they share the store, so it must be PostgreSQL. */
 /**
@@ -622,6 +723,7 @@ main(process.argv.slice(2)).then(
     else if (error instanceof ScenarioFileError) console.error(`chunyun: invalid scenario\n${error.message}`)
     else if (error instanceof ReportFileError) console.error(`chunyun: invalid report\n${error.message}`)
     else if (error instanceof HistoryFileError) console.error(`chunyun: invalid history file\n${error.message}`)
+    else if (error instanceof TargetRefused) console.error(`chunyun: ${error.message}`)
     else if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
       console.error(`chunyun: ${parseArgsMessage(error, command)}\n${usageOf(command)}`)
     }

@@ -8,6 +8,7 @@
  */
 import { Effect } from "effect"
 import type { PhoneNumber, RunId, StationCode } from "../reference/Domain.js"
+import { heldSeatDetail } from "./HeldSeat.js"
 import type { AgentId, CardNumber } from "../reference/RemoteBookings/Api.js"
 import type { History, HistoryEvent } from "../simulator/History.js"
 import { recorded } from "../simulator/History.js"
@@ -67,7 +68,8 @@ export const makeCallCentreAgent = (env: AgentEnvironment, agentId: AgentId, pas
         passengerName: booking.passengerName, cardNumber: booking.cardNumber as CardNumber
       }
     }).pipe(withCredentials({ "x-agent-session": token })), (booked) => ({
-      orderId: booked.orderId, priceFen: booked.priceFen, card: maskedPan(booked.cardBin, booked.cardLast4), passenger: booking.passengerIndex
+      orderId: booked.orderId, priceFen: booked.priceFen, coach: booked.coach, seat: booked.seatCode, ...heldSeatDetail(booked),
+      card: maskedPan(booked.cardBin, booked.cardLast4), passenger: booking.passengerIndex
     }))
 
   /** One call: the booking made through the agent's session (signed in again once if the session ended). */

@@ -19,6 +19,7 @@ import { payByGateway } from "./GatewayPayment.js"
 import type { GatewayPayer, GatewayPaymentLimits, GatewayPaymentOutcome } from "./GatewayPayment.js"
 import type { Passenger } from "./Phone.js"
 import { claimDetail, passwordOf, paymentPasswordOf } from "./Phone.js"
+import { heldSeatDetail } from "./HeldSeat.js"
 import { renderQr } from "./Qr.js"
 
 export interface CinemaShowingOnSale {
@@ -198,7 +199,9 @@ export const cinemaJourney = (env: CinemaEnvironment, passenger: Passenger, afte
         yield* env.thinkTime
         const held = yield* call("hold-seat", client.orders.hold({
           payload: { runId: showing.runId, fromStation: env.cinema.code as StationCode, toStation: env.cinema.code as StationCode, seat: { coach: showing.hall, seatCode: seat.seatCode } }
-        }), (order) => ({ orderId: order.orderId, seat: order.seatCode, attempt, hot: wantsHotSeat, ...claimDetail(order) })).pipe(
+        }), (order) => ({
+          orderId: order.orderId, seat: order.seatCode, attempt, hot: wantsHotSeat, coach: order.coach, ...heldSeatDetail(order), ...claimDetail(order)
+        })).pipe(
           Effect.catchTag("SeatTaken", () => Effect.succeed(undefined))
         )
         if (held) return { order: held, attempt }

@@ -20,6 +20,7 @@ import { outcomeOf, recorded } from "../simulator/History.js"
 import type { History } from "../simulator/History.js"
 import type { FaultSchedule } from "../simulator/FaultSchedule.js"
 import type { OrderId, PhoneNumber, RunId, ServiceDate, StationCode } from "../reference/Domain.js"
+import { heldSeatDetail } from "./HeldSeat.js"
 import type { CardPaymentResult, KioskId, PickupRequest, PrintJob, PrintJobId } from "../reference/Payments/Api.js"
 import type { CardNumber } from "../reference/RemoteBookings/Api.js"
 import { CardDeclined } from "../reference/Payments/Errors.js"
@@ -266,7 +267,9 @@ export const walkUpSale = (kiosk: Kiosk, walkUp: WalkUp) =>
     yield* walkUp.thinkTime
     const order = yield* kiosk.call("hold", kiosk.client.kiosk.holdWalkUp({
       payload: { runId: walkUp.runId, fromStation: walkUp.fromStation, toStation: walkUp.toStation, ...(walkUp.phone ? { passengerPhone: walkUp.phone } : {}) }
-    }), (held) => ({ orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen, passenger: walkUp.passengerIndex }))
+    }), (held) => ({
+      orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen, ...heldSeatDetail(held), passenger: walkUp.passengerIndex
+    }))
     const read = yield* kiosk.reader.read(walkUp.card, walkUp.readMode)
     yield* kiosk.note("card-read", { mode: read.mode, card: maskedPan(read.bin, read.last4), passenger: walkUp.passengerIndex })
     const payStartMs = yield* Clock.currentTimeMillis

@@ -19,6 +19,7 @@ import { enlargeQr, maxEnlargeFactor, renderQr } from "./Qr.js"
 import { withLostAnswers, withTransportRetries } from "./ClientRetries.js"
 import type { ClientTimedOut } from "./ClientRetries.js"
 import { payByGateway } from "./GatewayPayment.js"
+import { heldSeatDetail } from "./HeldSeat.js"
 import type { GatewayPayer, GatewayPaymentLimits } from "./GatewayPayment.js"
 import type { FaultSchedule } from "../simulator/FaultSchedule.js"
 import type { CardNumber } from "../reference/RemoteBookings/Api.js"
@@ -161,7 +162,8 @@ export const logIn = (phone: AppPhone, passenger: Passenger) =>
 
 /** What the history keeps of a hold's answer. */
 const heldDetail = (phone: AppPhone) => (held: Order) => ({
-  orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen, ...(phone.sending.detailed ? claimDetail(held) : {})
+  orderId: held.orderId, coach: held.coach, seat: held.seatCode, priceFen: held.priceFen, ...heldSeatDetail(held),
+  ...(phone.sending.detailed ? claimDetail(held) : {})
 })
 
 export const holdSeat = (phone: AppPhone, trip: Trip) =>
@@ -247,7 +249,8 @@ export const bookRemoteCard = (phone: AppPhone, trip: Trip, booking: { passenger
       passengerName: booking.passengerName, cardNumber: booking.cardNumber as CardNumber
     }
   }), (booked) => ({
-    orderId: booked.orderId, coach: booked.coach, seat: booked.seatCode, priceFen: booked.priceFen, card: `${booked.cardBin}******${booked.cardLast4}`
+    orderId: booked.orderId, coach: booked.coach, seat: booked.seatCode, priceFen: booked.priceFen, ...heldSeatDetail(booked),
+    card: `${booked.cardBin}******${booked.cardLast4}`
   }))
 
 /** The idempotency key of one of the passenger's requests; `purchase` tells apart the purchases of a phone that makes several. */

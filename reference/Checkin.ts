@@ -48,10 +48,12 @@ export class Checkin extends Effect.Service<Checkin>()("Checkin", {
 
     // `voided_at_ms` sits on the ticket row itself: a scan that queued behind a cancel or change re-checks the
     // row it updates after their commit (Read Committed), but not the order read in the subquery
+    // the mutation test's planted bug (reference/Config.ts plantedBug) leaves out the check that the ticket is unused
+    const unusedOnly = config.plantedBug === "gate-admits-used-ticket" ? sql`1 = 1` : sql`admitted_at_ms IS NULL`
     const redeem = (payload: TicketPayload, gateId: GateId, nowMs: number) =>
       Effect.gen(function* () {
         const admitted = yield* sql<{ coach: number; seat_code: string }>`UPDATE tickets SET admitted_at_ms = ${nowMs}, admitted_gate_id = ${gateId}
-          WHERE id = ${payload.ticketId} AND admitted_at_ms IS NULL AND voided_at_ms IS NULL
+          WHERE id = ${payload.ticketId} AND ${unusedOnly} AND voided_at_ms IS NULL
             AND EXISTS (SELECT 1 FROM orders o WHERE o.id = tickets.order_id AND o.state = 'issued')
           RETURNING id`
         if (admitted.length === 1) return true

@@ -13,7 +13,7 @@ import type { RefundFeeTier } from "./Lifecycle/Fees.js"
 export const defaultStoreMaxConnections = 10
 export const maxStoreConnections = 100
 
-export const plantedBugs = ["none", "no-idempotency-check"] as const
+export const plantedBugs = ["none", "no-idempotency-check", "ticket-never-delivered", "gate-admits-used-ticket"] as const
 export type PlantedBug = typeof plantedBugs[number]
 
 export interface ServerSettings {
@@ -71,6 +71,10 @@ export interface ServerSettings {
    * reports what it exists to catch. Never read from the command line or the environment.
    * - no-idempotency-check: wallet top-ups and payments neither look up nor store their idempotency key, so a
    *   retried request is executed again (invariant 8)
+   * - ticket-never-delivered: a ticket is issued and stored, but `GET /orders/:orderId/ticket` answers
+   *   `TicketNotIssued` for every order, so no phone ever holds the ticket it paid for (seen only by clients)
+   * - gate-admits-used-ticket: a gate's redemption does not check that the ticket was admitted before, so a
+   *   second presentation of a used ticket is admitted again (invariant 5)
    */
   readonly plantedBug: PlantedBug
   // ---- design variants: the waiting queue, group commit of holds, issuance ----

@@ -22,7 +22,10 @@ test("the new fields survive JSON, and compare reads an old report against a new
   const comparison = compareReports(roundTrip(sampleReportBeforeDistributions), next, 5)
   assert.equal(comparison.regressed, false)
   assert.deepEqual(comparison.mismatches, [
-    "report versions differ: base 1, new 3 (before version 2 errors by tag counted answered calls only, not lost answers: ResponseLost is not compared)"
+    "report versions differ: base 1, new 4 (before version 2 errors by tag counted answered calls only, not lost answers: ResponseLost is not compared)",
+    "audit sources differ: base store, new store, history",
+    "invariant history-no-double-booking checked in new only",
+    "invariant history-charged-once checked in new only"
   ])
 })
 
@@ -43,7 +46,7 @@ test("a version 2 report (the rate to the last ticket, no window or peak) decode
   assert.deepEqual(comparison.rows.filter((compared) => compared.verdict === "not compared").map((compared) => [compared.metric, compared.note]), [
     ["issuedPerSecondOverWindow", "missing from the base report (version 2)"],
     ["peakIssuedPerSecond", "missing from the base report (version 2)"],
-    ["issuedPerSecond", "missing from the new report (version 3)"]
+    ["issuedPerSecond", "missing from the new report (version 4)"]
   ])
-  assert.deepEqual(comparison.mismatches, ["report versions differ: base 2, new 3"])
+  assert.deepEqual(comparison.mismatches.slice(0, 2), ["report versions differ: base 2, new 4", "audit sources differ: base store, new store, history"])
 })

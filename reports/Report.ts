@@ -42,8 +42,19 @@ export type SeriesPoint = typeof SeriesPoint.Type
  * 3: throughput rates over the scenario's fixed measuring window and the peak sustained rate
  * (`throughput.issuedPerSecondOverWindow`, `peakIssuedPerSecond`) replace `issuedPerSecond`, tickets divided by the
  * time to the last ticket, which fell when a run issued more tickets but its last one later.
+ * 4: the invariants come from two audits, of the store and of the history of client observations: each says its
+ * `source`, and `auditSources` lists the audits that ran (a run against a server the harness did not start may have
+ * no store to audit, so its invariants are the history's alone); `target` names such a server.
  */
-export const currentReportVersion = 3
+export const currentReportVersion = 4
+
+/**
+ * Where an invariant was checked: `store`, SQL over the server's tables (with the history's events for witnesses
+ * and for what only clients saw), or `history`, the run's history of client observations alone.
+ */
+export const auditSources = ["store", "history"] as const
+export const AuditSource = Schema.Literal(...auditSources)
+export type AuditSource = typeof AuditSource.Type
 
 /** An error count of one tag; `status` is the HTTP status the contract gives the tag, absent when no answer came. */
 export const ErrorCount = Schema.Struct({
@@ -90,7 +101,9 @@ export const InvariantResult = Schema.Struct({
   /** the actors (devices) whose history events the witness shows */
   actors: Schema.optional(Schema.Array(Schema.String)),
   /** command lines that reproduce it: the run, then the session of its actors (`chunyun replay`) */
-  replay: Schema.optional(Schema.Array(Schema.String))
+  replay: Schema.optional(Schema.Array(Schema.String)),
+  /** the audit that checked it; absent before version 4, when every invariant was the store's */
+  source: Schema.optional(AuditSource)
 })
 export type InvariantResult = typeof InvariantResult.Type
 
@@ -173,6 +186,8 @@ export const Report = Schema.Struct({
   scenarioSummary: Schema.optional(ScenarioSummary),
   seed: Schema.Number,
   mode: Schema.Literal("virtual", "real"),
+  /** the base URL of the server a real run drove when it did not start one (`chunyun run --target`); absent otherwise */
+  target: Schema.optional(Schema.String),
   codeVersion: Schema.String,
   configHash: Schema.String,
   traceHash: Schema.String,
@@ -224,6 +239,8 @@ export const Report = Schema.Struct({
     series: Schema.Array(SeriesPoint)
   }),
   invariants: Schema.Array(InvariantResult),
+  /** the audits that ran, in this order: `store`, `history`; absent before version 4 (the store's alone) */
+  auditSources: Schema.optional(Schema.Array(AuditSource)),
   /** present when the run had gates that can go offline */
   gates: Schema.optional(GateSummary),
   thresholds: Schema.Array(ThresholdResult),
@@ -233,5 +250,18 @@ export const Report = Schema.Struct({
 export type Report = typeof Report.Type
 
 /** The run's request errors: the one total every view shows (a report before version 2 has only the tags to add up). */
+/** The audits a report's invariants came from: `auditSources`, or the store's alone in a report before version 4. */
+export const auditSourcesOf = (report: Report): ReadonlyArray<AuditSource> => report.auditSources ?? ["store"]
+
+/** An invariant's audit: its `source`, or the store's in a report before version 4. */
+export const auditSourceOf = (invariant: InvariantResult): AuditSource => invariant.source ?? "store"
+
+/** Which audits ran, in words: "the store and the history", "the history alone (no store was audited)". */
+export const auditSourcesText = (sources: ReadonlyArray<AuditSource>): string => {
+  const names: Record<AuditSource, string> = { store: "the store", history: "the history of client observations" }
+  if (sources.length === 1 && sources[0] === "history") return `${names.history} alone (no store was audited)`
+  return sources.map((source) => names[source]).join(" and ")
+}
+
 export const errorTotalOf = (report: Report): number =>
   report.counts.errors ?? Object.values(report.counts.errorsByTag).reduce((sum, count) => sum + count, 0)

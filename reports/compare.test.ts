@@ -206,17 +206,17 @@ describe("reports of two versions", () => {
     const comparison = compareReports(sampleReportVersion1, next)
     assert.equal(comparison.rows.some((compared) => compared.metric === "ResponseLost"), false)
     assert.equal(comparison.regressed, false)
-    assert.match(comparison.mismatches[0] ?? "", /^report versions differ: base 1, new 3 .*ResponseLost is not compared\)$/)
+    assert.match(comparison.mismatches[0] ?? "", /^report versions differ: base 1, new 4 .*ResponseLost is not compared\)$/)
     // two version 2 reports compare lost answers like any tag
     assert.equal(rowOf(compareReports(sampleReport, next), "errors", "ResponseLost").verdict, "worse")
   })
 })
 
 describe("rates across report versions", () => {
-  test("a version 2 report against a version 3 one: each rate only one has is a row saying which report lacks it, not a crash or a regression", () => {
+  test("a version 2 report against a current one: each rate only one has is a row saying which report lacks it, not a crash or a regression", () => {
     const comparison = compareReports(sampleReportVersion2, sampleReport)
     const old = rowOf(comparison, "throughput", "issuedPerSecond")
-    assert.deepEqual([old.verdict, old.base, old.next, old.note], ["not compared", sampleReportVersion2.throughput.issuedPerSecond, NaN, "missing from the new report (version 3)"])
+    assert.deepEqual([old.verdict, old.base, old.next, old.note], ["not compared", sampleReportVersion2.throughput.issuedPerSecond, NaN, "missing from the new report (version 4)"])
     for (const metric of ["issuedPerSecondOverWindow", "peakIssuedPerSecond"]) {
       const added = rowOf(comparison, "throughput", metric)
       assert.deepEqual([added.verdict, added.note], ["not compared", "missing from the base report (version 2)"], metric)
@@ -226,7 +226,7 @@ describe("rates across report versions", () => {
     const text = renderCompareSummary(comparison, "old.json", "new.json")
     assert.match(text, /^\s+throughput\s+peakIssuedPerSecond\s+missing\s+29\.40\s+not compared$/m)
     assert.match(text, /^note: missing from the base report \(version 2\): throughput issuedPerSecondOverWindow, throughput peakIssuedPerSecond$/m)
-    assert.match(text, /^note: missing from the new report \(version 3\): throughput issuedPerSecond$/m)
+    assert.match(text, /^note: missing from the new report \(version 4\): throughput issuedPerSecond$/m)
     assert.match(renderCompareHtml(comparison, "old.json", "new.json"), /<tr class="missing"><td>throughput<\/td><td><code>issuedPerSecond<\/code><\/td><td class="number">4\.838<\/td><td class="number">missing<\/td>/)
   })
 

@@ -15,6 +15,7 @@ import type { BucketValue, ChangeInterval } from "./bootstrap.js"
 import { peakWindowOf, rateMetrics, rateOf } from "./rates.js"
 import type { RateMetric } from "./rates.js"
 import type { LatencySummary, Report, SeriesPoint } from "./Report.js"
+import { auditSourcesOf } from "./Report.js"
 import { isInvariantBroken } from "./verdict.js"
 
 /**
@@ -242,11 +243,13 @@ const mismatchesOf = (base: Report, next: Report): Array<string> => {
     `report versions differ: base ${baseVersion}, new ${nextVersion}` +
     (countsLostAnswersInOneOnly(base, next) ? ` (before version 2 errors by tag counted answered calls only, not lost answers: ${lostAnswerTag} is not compared)` : "")
   ]
+  const [baseSources, nextSources] = [auditSourcesOf(base).join(", "), auditSourcesOf(next).join(", ")]
+  const sources = baseSources === nextSources ? [] : [`audit sources differ: base ${baseSources}, new ${nextSources}`]
   const baseNames = new Set(base.invariants.map((invariant) => invariant.name))
   const nextNames = new Set(next.invariants.map((invariant) => invariant.name))
   const onlyIn = (names: Set<string>, others: Set<string>, which: string) =>
     [...names].filter((name) => !others.has(name)).map((name) => `invariant ${name} checked in ${which} only`)
-  return [...differing, ...versions, ...onlyIn(baseNames, nextNames, "base"), ...onlyIn(nextNames, baseNames, "new")]
+  return [...differing, ...versions, ...sources, ...onlyIn(baseNames, nextNames, "base"), ...onlyIn(nextNames, baseNames, "new")]
 }
 
 /** a row for a metric one of the two reports lacks: shown with the value it has, judged neither way */

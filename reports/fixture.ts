@@ -86,6 +86,12 @@ const passingInvariants: ReadonlyArray<InvariantResult> = [
   { name: "expiredHoldsReleased", description: "Every expired hold releases its seats", violations: 0 },
   { name: "carrierCapacityRespected", description: "No SIM carrier holds more than its capacity; every ticket is in one place", violations: 0 },
   { name: "idempotentRetries", description: "A retried request with the same idempotency key never charges twice", violations: 0 }
+].map((invariant): InvariantResult => ({ ...invariant, source: "store" }))
+
+/** the history audit's results beside the store's (version 4 on) */
+const passingHistoryInvariants: ReadonlyArray<InvariantResult> = [
+  { name: "history-no-double-booking", description: "No two clients are issued tickets for one seat on overlapping segments of a run", violations: 0, source: "history" },
+  { name: "history-charged-once", description: "Every answer for one idempotency key names one charge", violations: 0, source: "history" }
 ]
 
 // The payment→issuance curve through the summary's percentiles (decades of 1/(1 − p): 90% is 1, 99% is 2),
@@ -115,7 +121,7 @@ const paymentToIssuanceDistribution = {
 }
 
 export const sampleReport: Report = {
-  reportVersion: 3,
+  reportVersion: 4,
   scenario: "spring-festival",
   scenarioSummary: {
     description: "08:00 on-sale of three trains: 120,000 passengers, random segments, lost answers retried",
@@ -171,7 +177,8 @@ export const sampleReport: Report = {
     bucketMs,
     series
   },
-  invariants: passingInvariants,
+  invariants: [...passingInvariants, ...passingHistoryInvariants],
+  auditSources: ["store", "history"],
   thresholds: [
     { expression: "payment_to_issuance.p99 < 500", passed: true, actual: 398 },
     { expression: "hold.p99 < 250", passed: true, actual: 176 },
@@ -190,8 +197,15 @@ const throughputBeforeVersion3: Report["throughput"] = {
   series
 }
 
+/** A report of version 3: the store's invariants only, neither they nor the report saying where they were audited. */
+export const sampleReportVersion3: Report = (() => {
+  const { auditSources: _sources, ...rest } = sampleReport
+  const invariants = passingInvariants.map(({ source: _source, ...invariant }) => invariant)
+  return { ...rest, reportVersion: 3, invariants }
+})()
+
 /** A report of version 2: the rate to the last ticket instead of the rates over the measuring window and at the peak. */
-export const sampleReportVersion2: Report = { ...sampleReport, reportVersion: 2, throughput: throughputBeforeVersion3 }
+export const sampleReportVersion2: Report = { ...sampleReportVersion3, reportVersion: 2, throughput: throughputBeforeVersion3 }
 
 /** A report as written before versions (version 1): no error total, no endpoints. */
 export const sampleReportVersion1: Report = (() => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { hostileWitnessLine, sampleFailingReport, sampleReport, sampleReportBeforeDistributions, sampleReportVersion1, sampleReportVersion2 } from "./fixture.js"
+import { hostileWitnessLine, sampleFailingReport, sampleReport, sampleReportBeforeDistributions, sampleReportVersion1, sampleReportVersion2, sampleReportVersion3 } from "./fixture.js"
 import { plotBottomPx as plotBottom, plotTopPx as plotTop, timeTicksMs } from "./chart.js"
 import { formatClock } from "./format.js"
 import { renderHtml } from "./html.js"
@@ -58,6 +58,17 @@ test("a broken invariant's row is red and a holding one's is green", () => {
   assert.match(holdingRow, /^<tr class="pass"/)
   assert.match(html, /tr\.fail td \{[^}]*color: #b3261e/)
   assert.match(html, /tr\.pass td \{[^}]*color: #1e6b34/)
+})
+
+test("the invariants' table says which audits ran and each invariant's source", () => {
+  const html = renderHtml(sampleReport)
+  assert.match(html, /<h2>Invariants<\/h2><p class="audit-sources">Audited from the store and the history of client observations\.<\/p>/)
+  assert.match(rowOf(html, `data-invariant="moneyConserved"`), /<td>store<\/td>/)
+  assert.match(rowOf(html, `data-invariant="history-charged-once"`), /<td>history<\/td>/)
+  assert.match(renderHtml(sampleReportVersion3), /<p class="audit-sources">Audited from the store\.<\/p>/)
+  const target: Report = { ...sampleReport, target: "http://127.0.0.1:8080", auditSources: ["history"] }
+  assert.match(renderHtml(target), /<td>target<\/td><td><code>http:\/\/127\.0\.0\.1:8080<\/code><\/td>/)
+  assert.match(renderHtml(target), /Audited from the history of client observations alone \(no store was audited\)\./)
 })
 
 test("a broken invariant's row shows the replay command lines of its witness, escaped, one a line", () => {

@@ -9,7 +9,7 @@ import { formatCount, formatDuration, formatMs } from "./format.js"
 import { renderPercentileChart } from "./percentileChart.js"
 import { errorRatePercent, formatErrorRate, hasSamples, statusText } from "./endpoints.js"
 import { formatRate, ratesOf } from "./rates.js"
-import { errorTotalOf } from "./Report.js"
+import { auditSourceOf, auditSourcesOf, auditSourcesText, errorTotalOf } from "./Report.js"
 import { afterOnSale, mixText, serverText } from "./scenarioText.js"
 import type { EndpointSummary, InvariantResult, LatencySummary, Report, ScenarioSummary, ThresholdResult } from "./Report.js"
 import { brokenInvariants, failedThresholds, isInvariantBroken, reportPassed } from "./verdict.js"
@@ -61,6 +61,7 @@ const renderHeader = (report: Report): string => {
   const rows: ReadonlyArray<readonly [string, string]> = [
     ["seed", String(report.seed)],
     ["mode", report.mode],
+    ...(report.target === undefined ? [] : [["target", report.target] as const]),
     ["traceHash", report.traceHash],
     ["codeVersion", report.codeVersion],
     ["configHash", report.configHash],
@@ -259,14 +260,16 @@ const renderReplay = (invariant: InvariantResult): string => {
 
 const invariantRow = (invariant: InvariantResult): string =>
   `<tr class="${isInvariantBroken(invariant) ? "fail" : "pass"}" data-invariant="${escapeHtml(invariant.name)}">` +
-  codeCell(invariant.name) + cell(invariant.description) + numberCell(formatCount(invariant.violations)) +
+  codeCell(invariant.name) + cell(invariant.description) + cell(auditSourceOf(invariant)) + numberCell(formatCount(invariant.violations)) +
   `<td>${renderWitness(invariant)}${renderReplay(invariant)}</td></tr>`
 
+/** The invariants with the audit that checked each (the store, the history), the audits that ran said above them. */
 const renderInvariants = (report: Report): string =>
   `<h2>Invariants</h2>` +
+  `<p class="audit-sources">Audited from ${escapeHtml(auditSourcesText(auditSourcesOf(report)))}.</p>` +
   renderTable(
-    ["name", "description", "violations", "witness"],
-    report.invariants.length === 0 ? [`<tr><td colspan="4">no invariants checked</td></tr>`] : report.invariants.map(invariantRow)
+    ["name", "description", "source", "violations", "witness"],
+    report.invariants.length === 0 ? [`<tr><td colspan="5">no invariants checked</td></tr>`] : report.invariants.map(invariantRow)
   )
 
 const thresholdRow = (threshold: ThresholdResult): string =>

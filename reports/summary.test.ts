@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { sampleFailingReport, sampleReport, sampleReportVersion1, sampleReportVersion2 } from "./fixture.js"
+import { sampleFailingReport, sampleReport, sampleReportVersion1, sampleReportVersion2, sampleReportVersion3 } from "./fixture.js"
 import type { Report } from "./Report.js"
 import { maxWitnessLinesShown, renderSummary } from "./summary.js"
 
@@ -14,9 +14,24 @@ const linesAfter = (summary: string, heading: string): Array<string> => {
 
 test("a broken invariant shows FAIL with its witness; holding ones show PASS", () => {
   const invariants = linesAfter(renderSummary(sampleFailingReport), "Invariants")
-  assert.match(invariants.find((line) => line.includes("noDoubleBooking")) ?? "", /^ {2}FAIL {2}noDoubleBooking +2$/)
-  assert.match(invariants.find((line) => line.includes("moneyConserved")) ?? "", /^ {2}PASS {2}moneyConserved +0$/)
+  assert.match(invariants.find((line) => line.includes("noDoubleBooking")) ?? "", /^ {2}FAIL {2}noDoubleBooking +store +2$/)
+  assert.match(invariants.find((line) => line.includes("moneyConserved")) ?? "", /^ {2}PASS {2}moneyConserved +store +0$/)
   assert.ok(invariants.some((line) => line.includes("| t=08:00:01.204 hold order=O-000183")))
+})
+
+test("the invariants say which audits ran and each its source; a report before version 4 was the store's alone", () => {
+  const both = linesAfter(renderSummary(sampleReport), "Invariants")
+  assert.equal(both[0], "  audited from the store and the history of client observations")
+  assert.match(both.find((line) => line.includes("history-charged-once")) ?? "", /^ {2}PASS {2}history-charged-once +history +0$/)
+  assert.equal(linesAfter(renderSummary(sampleReportVersion3), "Invariants")[0], "  audited from the store")
+  const historyOnly: Report = {
+    ...sampleReport, target: "http://127.0.0.1:8080", auditSources: ["history"],
+    invariants: sampleReport.invariants.filter((invariant) => invariant.source === "history")
+  }
+  const summary = renderSummary(historyOnly)
+  assert.equal(linesAfter(summary, "Invariants")[0], "  audited from the history of client observations alone (no store was audited)")
+  assert.match(summary, /^ {2}target +http:\/\/127\.0\.0\.1:8080$/m)
+  assert.doesNotMatch(renderSummary(sampleReport), /^ {2}target/m)
 })
 
 test("a clean run has no FAIL anywhere and ends with Result: PASS", () => {

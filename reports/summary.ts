@@ -6,9 +6,9 @@ import { escapeControlCharacters } from "./escape.js"
 import { formatCount, formatDuration, formatMs, formatTable } from "./format.js"
 import { errorCountText, formatErrorRate, hasSamples } from "./endpoints.js"
 import { formatRate, ratesOf } from "./rates.js"
-import { errorTotalOf } from "./Report.js"
+import { auditSourceOf, auditSourcesOf, auditSourcesText, errorTotalOf } from "./Report.js"
 import { afterOnSale, mixText, serverText } from "./scenarioText.js"
-import type { InvariantResult, LatencySummary, Report, ThresholdResult } from "./Report.js"
+import type { AuditSource, InvariantResult, LatencySummary, Report, ThresholdResult } from "./Report.js"
 import { brokenInvariants, failedThresholds, isInvariantBroken, reportPassed } from "./verdict.js"
 
 const indent = "  "
@@ -23,6 +23,7 @@ const renderHeader = (report: Report): Array<string> => [
   ...formatTable([
     ["seed", String(report.seed)],
     ["mode", report.mode],
+    ...(report.target === undefined ? [] : [["target", escapeControlCharacters(report.target)]]),
     ["traceHash", escapeControlCharacters(report.traceHash)],
     ["codeVersion", escapeControlCharacters(report.codeVersion)],
     ["configHash", escapeControlCharacters(report.configHash)],
@@ -112,20 +113,26 @@ const witnessLines = (invariant: InvariantResult): Array<string> => {
   return [...(hiddenCount > 0 ? [...shown, `${indent}${indent}| ... ${hiddenCount} more in report.json`] : shown), ...replay]
 }
 
-const renderInvariants = (report: Report): Array<string> => renderInvariantTable(report.invariants)
+/** The invariants, each with the audit that checked it (the store, the history); the audits that ran said first. */
+const renderInvariants = (report: Report): Array<string> => renderInvariantTable(report.invariants, auditSourcesOf(report))
 
-/** The invariants as a table (PASS/FAIL, name, violations), each broken one followed by its witness lines. */
-export const renderInvariantTable = (invariants: ReadonlyArray<InvariantResult>): Array<string> => {
+/**
+ * The invariants as a table (PASS/FAIL, name, the audit that checked it, violations), each broken one followed by its
+ * witness lines; `sources`, when given, the audits that ran.
+ */
+export const renderInvariantTable = (invariants: ReadonlyArray<InvariantResult>, sources?: ReadonlyArray<AuditSource>): Array<string> => {
   if (invariants.length === 0) return ["Invariants", `${indent}none checked`]
   const rows = invariants.map((invariant) => [
     isInvariantBroken(invariant) ? "FAIL" : "PASS",
     escapeControlCharacters(invariant.name),
+    auditSourceOf(invariant),
     formatCount(invariant.violations)
   ])
-  const lines = formatTable([["", "invariant", "violations"], ...rows], ["left", "left", "right"])
+  const lines = formatTable([["", "invariant", "source", "violations"], ...rows], ["left", "left", "left", "right"])
   const [headerLine = "", ...rowLines] = lines
   return [
     "Invariants",
+    ...(sources === undefined ? [] : [`${indent}audited from ${auditSourcesText(sources)}`]),
     headerLine,
     ...rowLines.flatMap((line, index) => {
       const invariant = invariants[index]

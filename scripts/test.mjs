@@ -36,7 +36,7 @@ const defaultFiles = process.env.CHUNYUN_FULL === "1" ? testFiles : testFiles.fi
 const longestFirst = [
   "simulator/Mutation.test.ts", "cli/main.test.ts", "simulator/Load.test.ts", "simulator/Determinism.test.ts",
   "reference/OpenApiFuzz.test.ts", "simulator/CrashMidRush.test.ts", "simulator/journeys/GatewayScenarios.test.ts",
-  "cli/serveWorkers.test.ts", "reports/html.browser.test.ts", "reference/Crash.test.ts", "simulator/RealCrash.test.ts",
+  "cli/serveWorkers.test.ts", "cli/target.test.ts", "reports/html.browser.test.ts", "reference/Crash.test.ts", "simulator/RealCrash.test.ts",
   "simulator/journeys/SmsBooking.test.ts", "simulator/journeys/Kiosk.test.ts", "simulator/Replay.test.ts",
   "reference/Customers.test.ts", "reference/Backup.test.ts", "reference/AccessControl.test.ts", "reference/Accounts.test.ts"
 ]

@@ -9,7 +9,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, ManagedRuntime } from "effect"
 import { sqliteStore } from "../reference/Server.js"
 import type { InvariantResult } from "../reports/Report.js"
-import { audit, invariantNames, maxWitnessLines } from "./Auditor.js"
+import { audit, storeInvariantNames, maxWitnessLines } from "./Auditor.js"
 import type { AuditOptions } from "./Auditor.js"
 import type { StationCode } from "../reference/Domain.js"
 import { buyTicket, cancelOrder, changeOrder, fundedCustomer, holdOn } from "../reference/testing/Lifecycle.js"
@@ -17,7 +17,7 @@ import { createRun, withTestServer } from "../reference/testing/TestServer.js"
 import { History } from "./History.js"
 import type { HistoryEvent } from "./History.js"
 
-type InvariantName = typeof invariantNames[number]
+type InvariantName = typeof storeInvariantNames[number]
 
 const atMs = 1_801_094_400_000
 const fareFen = 100
@@ -123,7 +123,7 @@ const assertOnly = (results: ReadonlyArray<InvariantResult>, name: InvariantName
   const broken = byName(results, name)
   assert.equal(broken.violations, witness.length, `${name}: ${broken.witness?.join(" | ")}`)
   assert.deepEqual(statementsOf(broken).sort(), [...witness].sort())
-  for (const other of invariantNames.filter((candidate) => candidate !== name)) {
+  for (const other of storeInvariantNames.filter((candidate) => candidate !== name)) {
     assert.equal(byName(results, other).violations, 0, `${other} should be clean: ${byName(results, other).witness?.join(" | ")}`)
   }
 }
@@ -131,7 +131,7 @@ const assertOnly = (results: ReadonlyArray<InvariantResult>, name: InvariantName
 describe("a consistent store", () => {
   test("all eight invariants report zero violations and no witness", async () => {
     const results = await auditAfter([])
-    assert.deepEqual(results.map((result) => result.name), invariantNames)
+    assert.deepEqual(results.map((result) => result.name), storeInvariantNames)
     for (const result of results) {
       assert.equal(result.violations, 0, `${result.name}: ${result.witness?.join(" | ")}`)
       assert.equal(result.witness, undefined)
@@ -143,7 +143,7 @@ describe("a consistent store", () => {
     const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
     try {
       const results = await store.runPromise(audit(new History()))
-      assert.deepEqual(results.map((result) => result.violations), invariantNames.map(() => 0))
+      assert.deepEqual(results.map((result) => result.violations), storeInvariantNames.map(() => 0))
     } finally {
       await store.dispose()
     }
@@ -202,7 +202,7 @@ describe("1. no double booking", () => {
     assert.deepEqual(statementsOf(byName(results, "holds-released")), [
       "order O-held-second: expired, but seat 2 still locks its segments [1,2) (bits 2) for no live order"
     ])
-    for (const other of invariantNames.filter((name) => name !== "no-double-booking" && name !== "holds-released")) {
+    for (const other of storeInvariantNames.filter((name) => name !== "no-double-booking" && name !== "holds-released")) {
       assert.equal(byName(results, other).violations, 0, other)
     }
   })
@@ -284,7 +284,7 @@ describe("3. every captured payment ends in exactly one ticket", () => {
     // a second payment of one order is a double charge too (8), whatever key it came with
     assert.deepEqual(statementsOf(byName(results, "payment-ends-in-one-ticket")), ["order O-issued: captured 2 times"])
     assert.deepEqual(statementsOf(byName(results, "charged-once")), ["order O-issued: 2 order-payment transfers"])
-    for (const other of invariantNames.filter((name) => name !== "payment-ends-in-one-ticket" && name !== "charged-once")) {
+    for (const other of storeInvariantNames.filter((name) => name !== "payment-ends-in-one-ticket" && name !== "charged-once")) {
       assert.equal(byName(results, other).violations, 0, other)
     }
   })
@@ -556,7 +556,7 @@ describe("the store a real server leaves after refunds and changes", () => {
       assert.equal(changed.newOrder.state, "issued")
 
       const results = await server.run(audit(new History()))
-      assert.deepEqual(results.map((result) => result.name), invariantNames)
+      assert.deepEqual(results.map((result) => result.name), storeInvariantNames)
       assertClean(results)
     })
   })

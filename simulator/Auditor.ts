@@ -1,8 +1,10 @@
 /**
- * The auditor: the invariants of docs/design.md, checked after a run against the store and the history. Each
- * check is independent of the code it audits (plain SQL over the tables, or the recorded events), and a
- * violation carries a witness: the statement naming the rows that break it, then the history events of the
- * actors involved (simulator/audits/Witness.ts), and the actors' names for the replay command line.
+ * The auditor: the invariants of docs/design.md, checked after a run, from two sources. The store audit (`audit`)
+ * reads the server's tables with plain SQL, and the history where only clients saw something; the history audit
+ * (`auditHistory`, simulator/audits/FromHistory.ts) reads the history of client observations alone, so a server
+ * whose store is out of reach is audited too. Each check is independent of the code it audits, and a violation
+ * carries a witness: the statement naming the rows or events that break it, then the history events of the actors
+ * involved (simulator/audits/Witness.ts), and the actors' names for the replay command line.
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -19,6 +21,7 @@ import { printJobsPrintedOnce } from "./audits/PrintJobs.js"
 import { remoteCardPaidByBookedCard } from "./audits/RemoteCard.js"
 
 export { maxWitnessLines } from "./audits/Witness.js"
+export { auditHistory, historyInvariantNames } from "./audits/FromHistory.js"
 
 export interface AuditOptions extends HoldAuditOptions {
   /**
@@ -28,16 +31,18 @@ export interface AuditOptions extends HoldAuditOptions {
   readonly storeOnly?: boolean
 }
 
-export const invariantNames = [
+/** the store audit's invariants, in the order it reports them */
+export const storeInvariantNames = [
   "no-double-booking", "money-conserved", "payment-ends-in-one-ticket", "no-ticket-without-payment", "admitted-once",
   "holds-released", "carrier-within-capacity", "charged-once", "remote-card-paid-by-booked-card", "print-jobs-printed-once"
 ] as const
 
+/** The store audit: SQL over the server's tables (and the history, for what only clients saw). Every result's source is `store`. */
 export const audit = (history: History, options: AuditOptions = {}) =>
   Effect.gen(function* () {
     const index = new HistoryIndex(history)
     const offlineDoubles = yield* offlineDoubleAdmissions
-    const checks: ReadonlyArray<readonly [typeof invariantNames[number], string, Effect.Effect<ReadonlyArray<Violation>, SqlError, SqlClient.SqlClient>]> = [
+    const checks: ReadonlyArray<readonly [typeof storeInvariantNames[number], string, Effect.Effect<ReadonlyArray<Violation>, SqlError, SqlClient.SqlClient>]> = [
       ["no-double-booking", "No seat-segment is held or sold to two live orders (1)", noDoubleBooking],
       ["money-conserved", "Every transfer balances, balances equal their entries, no wallet is negative (2)", moneyConserved],
       ["payment-ends-in-one-ticket", "Every captured payment ends in exactly one ticket or one refund (3)", paymentEndsInOneTicket],
@@ -53,5 +58,5 @@ export const audit = (history: History, options: AuditOptions = {}) =>
     for (const [name, description, check] of checks) results.push(invariantResult(name, description, yield* check, index))
     // a kiosk's print job is never lost or printed twice
     results.push(yield* printJobsPrintedOnce(history, options.storeOnly !== true))
-    return results
+    return results.map((result): InvariantResult => ({ ...result, source: "store" }))
   })

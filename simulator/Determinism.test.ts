@@ -6,7 +6,8 @@ import assert from "node:assert/strict"
 import { before, describe, test } from "node:test"
 import { Schema } from "effect"
 import { Report } from "../reports/Report.js"
-import { invariantNames } from "./Auditor.js"
+import { historyInvariantNames, storeInvariantNames } from "./Auditor.js"
+import { runCreatedKind } from "./History.js"
 import { buildReport } from "./Report.js"
 import { smallScenario, smallSeatCount } from "./testing/smallScenario.js"
 import { runVirtual } from "./Virtual.js"
@@ -15,7 +16,7 @@ import type { RunProgress } from "./Progress.js"
 
 const seed = 7
 const otherSeed = 8
-const auditedInvariants = [...invariantNames]
+const auditedInvariants = [...storeInvariantNames, ...historyInvariantNames]
 const segmentCount = smallScenario.trains[0]!.stops.length - 1
 
 /** Wall-clock facts held fixed, so two reports of one seed can be compared whole. */
@@ -80,6 +81,15 @@ describe("virtual runs are reproducible", () => {
         assert.equal(invariant.witness, undefined)
       }
     }
+  })
+
+  test("the history carries what the history audit reads: each held seat's run and segment, each run's stops", () => {
+    const holds = first.history.events.filter((event) => (event.kind === "hold" || event.kind === "hold-seat") && event.outcome === "ok")
+    assert.ok(holds.length > 0)
+    for (const hold of holds) assert.deepEqual([hold.detail?.runId, hold.detail?.from, hold.detail?.to].map((value) => typeof value), ["string", "string", "string"])
+    const routes = first.history.events.filter((event) => event.kind === runCreatedKind)
+    assert.deepEqual(routes.map((event) => event.detail), [{ runId: "G1-20270128", stops: smallScenario.trains[0]!.stops.map((stop) => stop.station).join(" ") }])
+    assert.deepEqual(reportOf(first, seed).auditSources, ["store", "history"])
   })
 
   test("counts are sane: issued == paid == admitted, holds fit the train, the train sells out", () => {

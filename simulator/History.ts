@@ -18,6 +18,9 @@ export interface HistoryEvent {
   readonly detail?: Readonly<Record<string, string | number | boolean | null>>
 }
 
+/** the operator's event naming a train run it created and its stops in order (`detail.runId`, `detail.stops`: codes, space-separated) */
+export const runCreatedKind = "run-created"
+
 export class History {
   /**
    * `now` stamps events on the scenario's timeline; latencies are always measured with the Clock. `onEvent` is told

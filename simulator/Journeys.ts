@@ -11,6 +11,7 @@ import { makeClient } from "../devices/Client.js"
 import type { JourneyKind, Scenario } from "../scenarios/Scenario.js"
 import { faultActors, faultSchedule } from "./FaultSchedule.js"
 import type { FaultActions, FaultSchedule } from "./FaultSchedule.js"
+import { runCreatedKind } from "./History.js"
 import type { History } from "./History.js"
 import { prepareAppGatewayJourney } from "./journeys/AppGateway.js"
 import { prepareCinemaJourney } from "./journeys/Cinema.js"
@@ -75,6 +76,18 @@ const storeFaultActions = (baseUrl: string, adminKey: string) =>
     }
   }))
 
+/**
+ * Each train run the operator created, with its stops in order, as an event of the history: the history audit
+ * (simulator/audits/FromHistory.ts) needs a run's route to tell whether two segments of it overlap.
+ */
+const recordRunsCreated = (scenario: Scenario, prepared: Prepared, history: History, timing: Timing) =>
+  Effect.flatMap(timing.scenarioNowMs, (atMs) => Effect.sync(() => {
+    scenario.trains.forEach((train, index) => history.add({
+      atMs, actor: "operator", kind: runCreatedKind, outcome: "ok",
+      detail: { runId: prepared.runIds[index]!, stops: train.stops.map((stop) => stop.station).join(" ") }
+    }))
+  }))
+
 export interface PreparedRun {
   readonly start: (arrival: Arrival, afterPurchase: Effect.Effect<void>) => Effect.Effect<void>
   /** actors to start with the run: the journeys' background work and one per scheduled fault */
@@ -92,6 +105,7 @@ export const prepareRun = (
   Effect.gen(function* () {
     const faults = faultSchedule(scenario, timing.scenarioNowMs)
     const prepared = yield* setUp(scenario, baseUrl, adminKey)
+    yield* recordRunsCreated(scenario, prepared, history, timing)
     const context: JourneyContext = { scenario, history, baseUrl, adminKey, timing, faults, prepared }
     const journeys = new Map<JourneyKind, PreparedJourney>()
     for (const kind of journeyKindsOf(scenario)) journeys.set(kind, yield* journeyPreparers[kind](context))

@@ -136,4 +136,20 @@ describe("real timeline", () => {
     const durationMs = history.events[0]!.durationMs!
     assert.ok(durationMs >= blockedMs - sleptMs - 5, `measured from the intended send time: ${durationMs} ms`)
   })
+
+  test("it jumps an idle stretch once the server's clock has; without a way to move that clock it never jumps", async () => {
+    const idleMs = 5_000
+    const advanced: Array<number> = []
+    const jumping = new RealTimeline(0, 1, (offsetMs) => { advanced.push(offsetMs); return Promise.resolve() })
+    await Effect.runPromise(jumping.actor(jumping.sleep(idleMs)))
+    assert.ok(jumping.nowMs() >= idleMs && jumping.jumpedMs > 0, `now ${jumping.nowMs()} ms, jumped ${jumping.jumpedMs} ms`)
+    assert.equal(advanced.length, 1)
+    const sleptMs = 100
+    const fixed = new RealTimeline(0, 1)
+    const wallStartMs = performance.now()
+    await Effect.runPromise(fixed.actor(fixed.sleep(sleptMs)))
+    assert.equal(fixed.jumpedMs, 0)
+    // a timer never fires early: the sleep took its time on the wall clock
+    assert.ok(performance.now() - wallStartMs >= sleptMs - 1, `${performance.now() - wallStartMs} ms`)
+  })
 })

@@ -13,15 +13,16 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeHttpClient } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Effect, Fiber, ManagedRuntime, Random } from "effect"
+import { Cause, Effect, Exit, Fiber, ManagedRuntime, Random } from "effect"
 import type { Layer } from "effect"
 import { sqliteStore } from "../reference/Server.js"
 import { generateServeSecrets, serveSecretsEnv } from "../reference/ServeSecrets.js"
 import type { ServeSecrets } from "../reference/ServeSecrets.js"
 import { postgresStore } from "../reference/Store/Postgres.js"
 import type { Scenario } from "../scenarios/Scenario.js"
-import { audit } from "./Auditor.js"
+import { audit, auditHistory } from "./Auditor.js"
 import { History } from "./History.js"
+import type { HistoryEvent } from "./History.js"
 import { driveLoad, passengersInOrder } from "./Load.js"
 import { arrivalsBeforeEnd, arrivalsEndMs, population, scenarioEndMs } from "./Population.js"
 import { RealTimeline } from "./RealTimeline.js"
@@ -29,6 +30,7 @@ import { prepareRun } from "./Journeys.js"
 import { PassengerProgress, pollProgress } from "./Progress.js"
 import type { RunProgress } from "./Progress.js"
 import type { RunOptions, RunOutcome } from "./Virtual.js"
+import type { FaultActions } from "./FaultSchedule.js"
 
 /**
  * how long a started server has to print its "listening" line. It only catches a server that never starts: on a
@@ -174,6 +176,126 @@ const runStore = (options: RealRunOptions, workDir: string): { readonly args: Re
   return { args: ["--db", dbPath], layer: sqliteStore({ filename: dbPath }) }
 }
 
+/**
+ * The setup before the rush (the catalog through the admin API, the journeys' devices) failed: the server refused
+ * it or could not be reached. `reason` is what failed: the API's tagged error, or a transport failure.
+ */
+export class RunSetupFailed extends Error {
+  constructor(readonly reason: unknown) {
+    super(`the scenario could not be set up on the server: ${describeFailure(reason)}`)
+  }
+}
+
+/** A failure in a line: a tagged error's tag and fields, or an error's message. */
+export const describeFailure = (failure: unknown): string => {
+  if (typeof failure === "object" && failure !== null && "_tag" in failure) {
+    const { _tag, ...fields } = failure as { readonly _tag: unknown }
+    const shown = Object.entries(fields).filter(([name, value]) => name !== "message" && (typeof value !== "object" || value === null))
+      .map(([name, value]) => `${name}: ${typeof value === "string" ? value : JSON.stringify(value)}`)
+    // a tagged error's message is not always an own field (an HTTP client's error computes it); one that only
+    // repeats the fields as JSON (a schema error without a message of its own) says nothing more
+    const text = "message" in failure && typeof failure.message === "string" ? failure.message : ""
+    const message = text === "" || text.startsWith("{") ? "" : `: ${text}`
+    return `${String(_tag)}${shown.length === 0 ? "" : ` (${shown.join(", ")})`}${message}`
+  }
+  return failure instanceof Error ? failure.message : String(failure)
+}
+
+/** The server a real run's devices drive: its address, its admin key, and the faults only its mode can cause there. */
+export interface DrivenServer {
+  readonly baseUrl: string
+  readonly adminKey: string
+  readonly modeFaultActions: FaultActions
+}
+
+/** What driving a scenario against a server left: everything of the outcome but the audit. */
+export type DrivenRun = Omit<RunOutcome, "invariants"> & { readonly dropped: number }
+
+/**
+ * Drive `scenario` against `server` on `timeline`: set it up through the admin API, start the passengers as the
+ * arrival curve or the load executor says (an open workload, dropped beyond the in-flight limit), and wait for every
+ * journey to end. The history stamps events on the timeline.
+ */
+export const driveServer = async (
+  scenario: Scenario, seed: number, server: DrivenServer, timeline: RealTimeline, onProgress?: (progress: RunProgress) => void,
+  onHistoryEvent?: (event: HistoryEvent) => void
+): Promise<DrivenRun> => {
+  const startMs = Date.parse(scenario.startAt)
+  const scenarioNow = Effect.sync(() => timeline.nowMs())
+  const sleepScenario = (ms: number) => timeline.sleep(ms)
+  const history = new History(scenarioNow, onHistoryEvent)
+  let dropped = 0
+  let arrivalsCut = 0
+  const passengers = new PassengerProgress(scenario.passengers.count)
+  const stopProgress = pollProgress(onProgress, () => ({ nowMs: timeline.nowMs(), history, passengers }))
+  /** a passenger's journey as an actor on the timeline, its start and end counted for the progress display */
+  const passengerActor = (journey: Effect.Effect<void>) => Effect.map(Effect.forkDaemon(timeline.actor(journey)), (fiber) => {
+    passengers.watch.started()
+    fiber.addObserver(passengers.watch.ended)
+    return fiber
+  })
+  const devices = ManagedRuntime.make(NodeHttpClient.layerUndici)
+  try {
+    const program = Effect.gen(function* () {
+      const run = yield* prepareRun(scenario, history, server.baseUrl, server.adminKey, { sleepScenario, scenarioNowMs: scenarioNow, networkDelay: Effect.void },
+        server.modeFaultActions).pipe(Effect.catchAll((reason) => Effect.die(new RunSetupFailed(reason))))
+      const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
+      for (const actor of run.background) fibers.push(yield* Effect.forkDaemon(timeline.actor(actor)))
+      const arrivals = yield* population(scenario)
+      if (scenario.load) {
+        const byIndex = new Map(arrivals.map((arrival) => [arrival.passenger.index, arrival]))
+        const outcome = yield* driveLoad(scenario.load, Date.parse(scenario.onSaleAt), passengersInOrder(arrivals),
+          (passenger, afterPurchase) => run.start(byIndex.get(passenger.index)!, afterPurchase),
+          // the journey inherits the driver's mark of its intended start (RealTimeline.sleep)
+          { history, sleepScenario, scenarioNowMs: scenarioNow, start: (journey) => Effect.map(passengerActor(journey), (fiber) => { fibers.push(fiber) }),
+            endAtMs: arrivalsEndMs(scenario), onCut: () => { arrivalsCut++; passengers.notStarted++ } })
+        dropped = outcome.dropped
+        return fibers
+      }
+      const coming = arrivalsBeforeEnd(scenario, arrivals)
+      arrivalsCut = coming.cut
+      passengers.notStarted += coming.cut
+      let inFlight = 0
+      for (const arrival of coming.arriving) {
+        yield* sleepScenario(arrival.arrivalAtMs - (yield* scenarioNow))
+        if (inFlight >= scenario.real.maxPassengersInFlight) { dropped++; passengers.notStarted++; continue }
+        inFlight++
+        const journey = run.start(arrival, Effect.sync(() => { inFlight-- }))
+        fibers.push(yield* passengerActor(journey))
+      }
+      return fibers
+    })
+    const exit = await devices.runPromiseExit(timeline.actor(program).pipe(Effect.withRandom(Random.make(`devices:${seed}`))))
+    if (Exit.isFailure(exit)) {
+      const failure = Cause.squash(exit.cause)
+      throw failure instanceof RunSetupFailed ? failure : new Error(Cause.pretty(exit.cause))
+    }
+    await devices.runPromise(Fiber.joinAll(exit.value))
+    const endMs = Math.min(timeline.nowMs(), scenarioEndMs(scenario))
+    return { history, startMs, endMs, dropped, arrivalsCut, passengers }
+  } finally {
+    stopProgress()
+    await devices.dispose()
+  }
+}
+
+/**
+ * The store audit over `layer` (the store the run's server wrote), then the history's. The store is read in one
+ * read-only transaction, one snapshot (REPEATABLE READ on PostgreSQL; SQLite's WAL gives a reader its snapshot), so
+ * a server still serving (a `--target` run's) cannot change rows between two of the audit's statements.
+ */
+export const auditWithStore = async (history: History, layer: Layer.Layer<SqlClient.SqlClient, unknown>) => {
+  const auditStore = ManagedRuntime.make(layer)
+  try {
+    const fromStore = await auditStore.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(Effect.zipRight(
+      sql.onDialectOrElse({ pg: () => sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`, orElse: () => Effect.void }),
+      audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql))))))
+    return [...fromStore, ...auditHistory(history)]
+  } finally {
+    await auditStore.dispose()
+  }
+}
+
 export const runReal = async (
   scenario: Scenario, seed: number, cliEntry: string, timeScale: number,
   onProgress?: (progress: RunProgress) => void,
@@ -201,63 +323,14 @@ export const runReal = async (
       await server.advanceClock(timeline.jumpedMs)
     })
   }
-  const scenarioNow = Effect.sync(() => timeline.nowMs())
-  const sleepScenario = (ms: number) => timeline.sleep(ms)
-  const history = new History(scenarioNow, options.onHistoryEvent)
-  let dropped = 0
-  let arrivalsCut = 0
-  const passengers = new PassengerProgress(scenario.passengers.count)
-  const stopProgress = pollProgress(onProgress, () => ({ nowMs: timeline.nowMs(), history, passengers }))
-  /** a passenger's journey as an actor on the timeline, its start and end counted for the progress display */
-  const passengerActor = (journey: Effect.Effect<void>) => Effect.map(Effect.forkDaemon(timeline.actor(journey)), (fiber) => {
-    passengers.watch.started()
-    fiber.addObserver(passengers.watch.ended)
-    return fiber
-  })
-  const devices = ManagedRuntime.make(NodeHttpClient.layerUndici)
   try {
-    const program = Effect.gen(function* () {
-      const run = yield* prepareRun(scenario, history, server.baseUrl, secrets.adminKey, { sleepScenario, scenarioNowMs: scenarioNow, networkDelay: Effect.void }, {
-        "server-crash": crash
-      })
-      const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
-      for (const actor of run.background) fibers.push(yield* Effect.forkDaemon(timeline.actor(actor)))
-      const arrivals = yield* population(scenario)
-      if (scenario.load) {
-        const byIndex = new Map(arrivals.map((arrival) => [arrival.passenger.index, arrival]))
-        const outcome = yield* driveLoad(scenario.load, Date.parse(scenario.onSaleAt), passengersInOrder(arrivals),
-          (passenger, afterPurchase) => run.start(byIndex.get(passenger.index)!, afterPurchase),
-          // the journey inherits the driver's mark of its intended start (RealTimeline.sleep)
-          { history, sleepScenario, scenarioNowMs: scenarioNow, start: (journey) => Effect.map(passengerActor(journey), (fiber) => { fibers.push(fiber) }),
-            endAtMs: arrivalsEndMs(scenario), onCut: () => { arrivalsCut++; passengers.notStarted++ } })
-        dropped = outcome.dropped
-        return fibers
-      }
-      const coming = arrivalsBeforeEnd(scenario, arrivals)
-      arrivalsCut = coming.cut
-      passengers.notStarted += coming.cut
-      let inFlight = 0
-      for (const arrival of coming.arriving) {
-        yield* sleepScenario(arrival.arrivalAtMs - (yield* scenarioNow))
-        if (inFlight >= scenario.real.maxPassengersInFlight) { dropped++; passengers.notStarted++; continue }
-        inFlight++
-        const journey = run.start(arrival, Effect.sync(() => { inFlight-- }))
-        fibers.push(yield* passengerActor(journey))
-      }
-      return fibers
-    })
-    const fibers = await devices.runPromise(timeline.actor(program).pipe(Effect.withRandom(Random.make(`devices:${seed}`))))
-    await devices.runPromise(Fiber.joinAll(fibers))
-    const endMs = Math.min(timeline.nowMs(), scenarioEndMs(scenario))
+    // a restarted server listens on the same port: the address the journeys hold stays good
+    const driven = await driveServer(scenario, seed, { baseUrl: server.baseUrl, adminKey: secrets.adminKey, modeFaultActions: { "server-crash": crash } },
+      timeline, onProgress, options.onHistoryEvent)
     await server.stop()
-    const auditStore = ManagedRuntime.make(store.layer)
-    const invariants = await auditStore.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql))))
-    await auditStore.dispose()
-    return { history, invariants, startMs, endMs, dropped, arrivalsCut, passengers }
+    return { ...driven, invariants: await auditWithStore(driven.history, store.layer) }
   } finally {
-    stopProgress()
     await server.stop().catch(() => undefined)
-    await devices.dispose()
     rmSync(workDir, { recursive: true, force: true })
   }
 }

@@ -3,6 +3,8 @@
  * actor is asleep it jumps straight to the earliest wake-up (hours between the on-sale and the gates cost
  * nothing), after the server's clock has taken the same jump (`advance`, acknowledged over IPC).
  * Busy stretches therefore run at the chosen scale and idle ones are skipped, as in virtual mode.
+ * Without `advance` (a server the harness did not start, whose clock it cannot move) it never jumps: every
+ * stretch runs at the chosen scale.
  */
 import { Clock, Effect, FiberRef } from "effect"
 import { intendedSendMs } from "./History.js"
@@ -25,7 +27,7 @@ export class RealTimeline {
   constructor(
     private readonly startMs: number,
     private readonly scale: number,
-    private readonly advance: (offsetMs: number) => Promise<void>
+    private readonly advance?: (offsetMs: number) => Promise<void>
   ) {}
 
   /** how far the timeline has jumped ahead of its scaled wall clock (a restarted server is told to jump as far) */
@@ -95,14 +97,15 @@ export class RealTimeline {
     let earliestMs = Infinity
     for (const sleeper of this.sleepers) earliestMs = Math.min(earliestMs, sleeper.wakeAtMs)
     const gapMs = earliestMs - this.nowMs()
-    if (gapMs < minJumpMs) {
+    const advance = this.advance
+    if (gapMs < minJumpMs || advance === undefined) {
       // due already (its timer is behind the timeline): wake it now rather than wait for the timer
       for (const sleeper of [...this.sleepers]) if (sleeper.wakeAtMs <= this.nowMs()) sleeper.wake()
       return
     }
     this.jumping = true
     const target = this.offsetMs + gapMs
-    this.advance(target).then(() => {
+    advance(target).then(() => {
       this.offsetMs = target
       this.jumping = false
       const nowMs = this.nowMs()

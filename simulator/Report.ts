@@ -3,7 +3,7 @@
  * version) are passed in by the caller: they are not part of the simulation.
  */
 import { createHash } from "node:crypto"
-import { currentReportVersion } from "../reports/Report.js"
+import { auditSources, currentReportVersion } from "../reports/Report.js"
 import type { GateSummary, Report } from "../reports/Report.js"
 import { evaluateThresholds, parseThresholds } from "../reports/thresholds.js"
 import type { Threshold } from "../reports/thresholds.js"
@@ -26,6 +26,8 @@ export const buildReport = (options: {
   wallDurationMs: number
   notes: ReadonlyArray<string>
   extraThresholds?: ReadonlyArray<Threshold>
+  /** the base URL of the server a real run drove without starting it (`chunyun run --target`) */
+  target?: string
 }): Report => {
   const { scenario, outcome } = options
   const onSaleMs = Date.parse(scenario.onSaleAt)
@@ -37,6 +39,7 @@ export const buildReport = (options: {
     scenarioSummary: scenarioSummaryOf(scenario),
     seed: options.seed,
     mode: options.mode,
+    ...(options.target === undefined ? {} : { target: options.target }),
     codeVersion: options.codeVersion,
     configHash: configHashOf(scenario, options.seed),
     traceHash: outcome.history.traceHash(),
@@ -49,11 +52,13 @@ export const buildReport = (options: {
     latencyDistribution: latencyDistributionOf(outcome.history),
     throughput: throughputOf(outcome.history, window.fromMs, window.toMs, scenarioEndMs(scenario)),
     invariants: outcome.invariants,
+    auditSources: auditSources.filter((source) => outcome.invariants.some((invariant) => (invariant.source ?? "store") === source)),
     ...(gates ? { gates } : {}),
     thresholds: [],
     notes: [
       `QR codes were rendered to pixels and decoded by the gate for a ${Math.round(scenario.checkin.qrPixelSampleRate * 100)}% sample of admissions; the rest presented the QR text (same signature checks).`,
-      `Password hashing ran at scrypt N=${scenario.server.passwordHashCostN} (Node's default is 16384).`,
+      // a --target server hashes at the cost it was served with, which the harness does not know
+      ...(options.target === undefined ? [`Password hashing ran at scrypt N=${scenario.server.passwordHashCostN} (Node's default is 16384).`] : []),
       `The charts cover the sales window, ${Math.round((window.toMs - window.fromMs) / 1000)} s from the on-sale; gate admissions after it are in the counts and the check-in latency, not in the charts.`,
       ...(gates ? [gatesNote(gates)] : []),
       ...(scenario.endAt === undefined ? [] : [`Arrivals end at the scenario's endAt (${scenario.endAt}): ${outcome.arrivalsCut} passengers due at or after it did not come (counts.arrivalsCut).`]),

@@ -18,7 +18,7 @@ import type { SqliteDatabase } from "../reference/Store/Sqlite.js"
 import type { SimulatedParties } from "../reference/Server.js"
 import type { InvariantResult } from "../reports/Report.js"
 import type { Scenario } from "../scenarios/Scenario.js"
-import { audit } from "./Auditor.js"
+import { audit, auditHistory } from "./Auditor.js"
 import { History } from "./History.js"
 import type { HistoryEvent } from "./History.js"
 import { driveLoad, passengersInOrder } from "./Load.js"
@@ -278,7 +278,10 @@ export const runVirtual = async (
     }
     // the hold sweeper's last pass is at most its longest idle wait before the end: holds due before that are released
     const auditOptions = { endMs: Math.min(clock.nowMs, endMs), holdReleaseGraceMs: maxIdleSweepIntervalMs + effective.holdSweepIntervalMs }
-    const invariants = await store.runPromise(audit(history, auditOptions).pipe(Effect.provideService(SqlClient.SqlClient, sql)))
+    const invariants = [
+      ...await store.runPromise(audit(history, auditOptions).pipe(Effect.provideService(SqlClient.SqlClient, sql))),
+      ...auditHistory(history)
+    ]
     return { history, invariants, startMs, endMs: clock.nowMs, arrivalsCut, passengers }
   } finally {
     await devices.dispose()

@@ -24,10 +24,11 @@ const programFor = (): ReadonlyArray<string> => {
   return bundle ? [bundle] : ["--import", "tsx", "cli/main.ts"]
 }
 
-export const chunyun = (args: ReadonlyArray<string>, timeoutMs = defaultCliTimeoutMs): Promise<CliResult> =>
+/** `env`: the child's environment instead of this process's */
+export const chunyun = (args: ReadonlyArray<string>, timeoutMs = defaultCliTimeoutMs, env: NodeJS.ProcessEnv = process.env): Promise<CliResult> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...programFor(), ...args], {
-      cwd: projectDirectory, timeout: timeoutMs, stdio: ["ignore", "pipe", "pipe"]
+      cwd: projectDirectory, timeout: timeoutMs, stdio: ["ignore", "pipe", "pipe"], env
     })
     let stdout = ""
     let stderr = ""

@@ -4,7 +4,7 @@
  * their virtual times), so a reader sees what each party did and was told, and can replay those actors.
  */
 import type { InvariantResult } from "../../reports/Report.js"
-import type { History, HistoryEvent } from "../History.js"
+import type { HistoryEvent } from "../History.js"
 
 /** lines a witness keeps (statements and events together); every violation is still counted */
 export const maxWitnessLines = 20
@@ -38,7 +38,7 @@ export class HistoryIndex {
   readonly actorOfTicket = new Map<string, string>()
   readonly eventsOfActor = new Map<string, Array<HistoryEvent>>()
 
-  constructor(readonly history: History) {
+  constructor(readonly history: { readonly events: ReadonlyArray<HistoryEvent> }) {
     for (const event of history.events) {
       const orderId = event.detail?.orderId
       const ticketId = event.detail?.ticketId
