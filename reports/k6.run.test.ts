@@ -91,9 +91,9 @@ test("the exported script's journeys, run against chunyun serve, check and tag e
     const doubled = plantDoubleBooking(planted)
     const audited = await chunyun(["audit", "--db", planted])
     assert.equal(audited.code, 1, describeResult(audited))
-    assert.match(audited.stdout, /FAIL\s+no-double-booking\s+1\b/)
+    assert.match(audited.stdout, /FAIL\s+no-double-booking\s+store\s+1\b/)
     assert.match(audited.stdout, new RegExp(`order ${doubled} \\[\\d,\\d\\) overlaps order Offffffffffffffff`))
-    assert.match(audited.stdout, /PASS\s+money-conserved\s+0\b/)
+    assert.match(audited.stdout, /PASS\s+money-conserved\s+store\s+0\b/)
   } finally {
     rmSync(directory, { recursive: true, force: true })
   }
