@@ -16,7 +16,7 @@ import type { TestCustomer, TestGate, TestRun, TestServer } from "./testing/Test
 
 interface BadRequest {
   readonly name: string
-  readonly method: "GET" | "POST" | "DELETE"
+  readonly method: "GET" | "POST" | "PUT" | "DELETE"
   readonly path: string
   readonly headers?: Record<string, string>
   /** a string is sent as it is (malformed JSON); anything else is JSON-encoded */
@@ -76,6 +76,9 @@ const badRequests = (context: { customer: TestCustomer; run: TestRun; gate: Test
     // routes, methods and formats the contract does not have
     { name: "unknown route", method: "GET", path: "/no-such-thing", status: 404, tag: "UnknownRoute" },
     { name: "unknown route under a known prefix", method: "GET", path: "/orders/O0123456789abcdef/nothing", headers: asCustomer, status: 404, tag: "UnknownRoute" },
+    // the router would read an empty segment as absent: PUT /admin/agents//x would create agent "x"
+    { name: "an empty path segment", method: "PUT", path: "/admin/agents//agent-x", headers: admin, body: { password: "agent password" }, status: 404, tag: "UnknownRoute" },
+    { name: "an empty path segment at the end", method: "GET", path: "/wallet//", headers: asCustomer, status: 404, tag: "UnknownRoute" },
     { name: "wrong method on a known path", method: "DELETE", path: "/customers", status: 405, tag: "MethodNotAllowed" },
     { name: "GET of a POST-only path", method: "GET", path: "/sessions", status: 405, tag: "MethodNotAllowed" },
     { name: "login as a form", method: "POST", path: "/sessions", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `phone=${customer.phone}&password=${customer.password}`, status: 415, tag: "UnsupportedMediaType" },

@@ -128,6 +128,8 @@ const guard = (settings: ServerSettings, routes: ReadonlyArray<Route>) => (app: 
       // refused unread: cutting a stream off at the limit resets the connection before the answer arrives
       return yield* new LengthRequired({ message: "send the body with a content-length (chunked bodies are not read)" })
     }
+    // an empty segment names no route: the platform's router would skip it and answer the route without it
+    if (path.includes("//")) return yield* new UnknownRoute({ method: request.method, path: clip(path, settings.maxErrorMessageChars) })
     const route = routes.find((candidate) => candidate.method === request.method && candidate.pattern.test(path))
     const contentType = request.headers["content-type"]
     const readsBody = route !== undefined && route.mediaTypes.length > 0 && hasBody(request.headers)
