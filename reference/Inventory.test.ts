@@ -9,7 +9,9 @@ import { Effect, Either, Fiber, Option } from "effect"
 import { audit } from "../simulator/Auditor.js"
 import { History } from "../simulator/History.js"
 import type { StationCode } from "./Domain.js"
+import { safeInventoryVariants } from "./Inventory.js"
 import type { InventoryVariant } from "./Inventory.js"
+import { holdBatchings } from "./Inventory/Lanes.js"
 import type { HoldBatching } from "./Inventory/Lanes.js"
 import { createRun, customerClient, newCustomer, startTestServer, storeQuery, withTestServer, withTestServersOnOneSchema } from "./testing/TestServer.js"
 import type { TestCustomer, TestRun, TestServer } from "./testing/TestServer.js"
@@ -36,7 +38,7 @@ const holdAll = (server: TestServer, customers: ReadonlyArray<TestCustomer>, run
 
 /** every safe design: the four variants, and the default one with its holds grouped into one transaction per tick */
 const safeDesigns: ReadonlyArray<{ name: string; settings: { inventory: InventoryVariant; holdBatching?: HoldBatching } }> = [
-  ...(["conditional", "optimistic", "row-lock", "queue"] as const).map((inventory) => ({ name: `${inventory} inventory`, settings: { inventory } })),
+  ...safeInventoryVariants.map((inventory) => ({ name: `${inventory} inventory`, settings: { inventory } })),
   { name: "conditional inventory, group commit", settings: { inventory: "conditional" as const, holdBatching: "group-commit" as const } }
 ]
 
@@ -124,8 +126,8 @@ const everyDesignAcrossProcesses = process.env["CHUNYUN_FULL"] === "1"
 const acrossProcessesByDefault = (inventory: string, holdBatching: string) =>
   holdBatching === "group-commit" && (inventory === "conditional" || inventory === "row-lock")
 
-for (const inventory of ["conditional", "optimistic", "row-lock", "queue"] as const) {
-  for (const holdBatching of ["per-request", "group-commit"] as const) {
+for (const inventory of safeInventoryVariants) {
+  for (const holdBatching of holdBatchings) {
     test(`${inventory} inventory, ${holdBatching}: ${serverProcesses} server processes on one PostgreSQL schema, a crowd on ${runsAtOnce} runs: no 5xx, no seat held twice`, {
       skip: !testStoreKindIsPostgres() ? "several processes share a store on PostgreSQL only (SQLite here is in memory, one per process)"
         : !everyDesignAcrossProcesses && !acrossProcessesByDefault(inventory, holdBatching) ? "with CHUNYUN_FULL=1 only (npm test runs group commit over conditional and row-lock)"

@@ -39,6 +39,8 @@ import { Queries } from "./Store/Queries.js"
 import { forUpdate } from "./Sql.js"
 
 export const inventoryVariants = ["conditional", "optimistic", "row-lock", "queue", "unsafe"] as const
+/** the variants that never sell a seat twice: every one but `unsafe` */
+export const safeInventoryVariants = inventoryVariants.filter((variant): variant is Exclude<typeof variant, "unsafe"> => variant !== "unsafe")
 export type InventoryVariant = typeof inventoryVariants[number]
 
 /** the round trip the unsafe variant leaves between its read and its write */

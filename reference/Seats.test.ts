@@ -9,7 +9,7 @@ import { Effect, Either } from "effect"
 import { audit } from "../simulator/Auditor.js"
 import { History } from "../simulator/History.js"
 import type { StationCode } from "./Domain.js"
-import type { InventoryVariant } from "./Inventory.js"
+import { safeInventoryVariants } from "./Inventory.js"
 import { createRun, newCustomer, rawRequest, withTestServer } from "./testing/TestServer.js"
 import type { TestCustomer, TestRun, TestServer } from "./testing/TestServer.js"
 
@@ -30,7 +30,7 @@ const noDoubleBooking = async (server: TestServer) => {
   assert.equal(invariants.find((invariant) => invariant.name === "no-double-booking")?.violations, 0)
 }
 
-for (const variant of ["conditional", "optimistic", "row-lock", "queue"] as const satisfies ReadonlyArray<InventoryVariant>) {
+for (const variant of safeInventoryVariants) {
   describe(`chosen seats, ${variant} inventory`, () => {
     test("the chosen seat is the one held; taken on an overlapping segment it is SeatTaken (409), free on a disjoint one", async () => {
       await withTestServer({ inventory: variant }, async (server) => {
