@@ -94,12 +94,12 @@ export interface ServerSettings {
   readonly seatClaimTieWindowMs: number
   /** who issues the ticket of a captured payment (reference/Issuance.ts): see `IssuanceVariant` */
   readonly issuance: IssuanceVariant
-  // customers stream: classification and invoices (seeds 000 [0029], 002 [0076])
+  // customers: classification and invoices (seeds 000 [0029], 002 [0076])
   /** a customer whose net spend (captured payments minus refunds) reaches this is VIP */
   readonly vipSpendThresholdFen: number
   /** an invoice is issued each time a customer's net spend since their last invoice reaches this */
   readonly invoiceSpendThresholdFen: number
-  // ---- catalog stream: showings, events, seat maps ----
+  // ---- catalog: showings, events, seat maps ----
   /** cinema gates admit from this long before a showing starts until this long after (latecomers) */
   readonly showingCheckinOpensBeforeStartMs: number
   readonly showingCheckinClosesAfterStartMs: number
@@ -108,7 +108,7 @@ export interface ServerSettings {
   readonly eventCheckinClosesAfterStartMs: number
   /** seat-map thumbnail: one seat is a square of this many pixels, plus one pixel of spacing */
   readonly seatMapThumbnailSeatPx: number
-  // ---- lifecycle stream: cancel, refund, change (reference/Lifecycle.ts) ----
+  // ---- lifecycle: cancel, refund, change (reference/Lifecycle.ts) ----
   /** refund fee by time before the boarding stop's departure; no refund once departed or admitted */
   readonly refundFeeTiers: ReadonlyArray<RefundFeeTier>
   /** a fee is rounded to the nearest multiple of this, half up (12306 rounds to 5 jiao) */
@@ -119,7 +119,7 @@ export interface ServerSettings {
   readonly maxChangesPerTicket: number
   /** the newest entries a wallet statement shows */
   readonly maxStatementEntries: number
-  // ---- payments stream: two-phase transfers, kiosks, bank, gateway --------------------------------
+  // ---- payments: two-phase transfers, kiosks, bank, gateway --------------------------------
   /** a card reservation not captured by then (a crash between authorise and capture) is voided */
   readonly cardAuthorisationTimeoutMs: number
   /** a gateway reservation the reconciler has not settled by then is voided; a later success is refunded or issued */
@@ -160,7 +160,7 @@ export interface ServerSettings {
   readonly simulatedGatewayCallbackDelayMs: number
   readonly simulatedGatewayLateCallbackDelayMs: number
   readonly simulatedGatewayCallbackIntervalMs: number
-  // ---- delivery stream: SMS channel, delivery after issuance, SIM carriers, vouchers (seeds 000, 002, 003, 004)
+  // ---- delivery: SMS channel, delivery after issuance, SIM carriers, vouchers (seeds 000, 002, 003, 004)
   /** tickets one SMS `BUY` may hold at once */
   readonly maxTicketsPerSmsOrder: number
   /** longest text the SMS gateway sends: three concatenated 160-character segments */
@@ -192,7 +192,7 @@ export interface ServerSettings {
   /** how long a BUY waits for the same BUY that another text is holding seats for at that moment, and how often it looks */
   readonly maxSmsBuyWaitMs: number
   readonly smsBuyWaitPollMs: number
-  // ---- ops stream: crash points, backups, offline gates, upstream sync ----
+  // ---- operations: crash points, backups, offline gates, upstream sync ----
   /** the fault point whose hit kills the process (crash test only; unset in every real run) */
   readonly crashAt?: CrashAt
   /** where `POST /admin/backups` writes its files */
@@ -206,7 +206,7 @@ export interface ServerSettings {
   readonly upstreamRetryBackoffMs: number
   /** after this many failed pushes a row is abandoned and reported */
   readonly maxUpstreamPushAttempts: number
-  // ---- bad input (badinput stream) ----
+  // ---- bad input ----
   /** a request body longer than this is refused with 413 before it is parsed */
   readonly maxRequestBodyBytes: number
   /** error messages name the offending path, route or header (never a field's value); longer ones are cut to this many characters */
@@ -258,16 +258,16 @@ export const defaultSettings: ServerSettings = {
   // two taps a tenth of a second apart are one moment to the people making them; a hold stands after that
   seatClaimTieWindowMs: 100,
   issuance: "inline",
-  // customers stream
+  // customers
   vipSpendThresholdFen: 500_000,
   invoiceSpendThresholdFen: 100_000,
-  // catalog stream
+  // catalog
   showingCheckinOpensBeforeStartMs: 30 * 60_000,
   showingCheckinClosesAfterStartMs: 20 * 60_000,
   eventCheckinOpensBeforeStartMs: 3 * 3_600_000,
   eventCheckinClosesAfterStartMs: 60 * 60_000,
   seatMapThumbnailSeatPx: 3,
-  // lifecycle stream: 12306's schedule (2024): 8 days or more free, 48 h–8 days 5 %, 24–48 h 10 %, under 24 h 20 %
+  // lifecycle: 12306's schedule (2024): 8 days or more free, 48 h–8 days 5 %, 24–48 h 10 %, under 24 h 20 %
   refundFeeTiers: [
     { minMsBeforeDeparture: 8 * 24 * 3_600_000, feeBasisPoints: 0 },
     { minMsBeforeDeparture: 48 * 3_600_000, feeBasisPoints: 500 },
@@ -278,7 +278,7 @@ export const defaultSettings: ServerSettings = {
   minRefundFeeFen: 200,
   maxChangesPerTicket: 1,
   maxStatementEntries: 200,
-  // payments stream
+  // payments
   cardAuthorisationTimeoutMs: 60_000,
   gatewayPaymentTimeoutMs: 15 * 60_000,
   gatewayReconcileAfterMs: 60_000,
@@ -298,7 +298,7 @@ export const defaultSettings: ServerSettings = {
   simulatedGatewayCallbackDelayMs: 0,
   simulatedGatewayLateCallbackDelayMs: 30_000,
   simulatedGatewayCallbackIntervalMs: 1_000,
-  // delivery stream
+  // delivery
   maxTicketsPerSmsOrder: 5,
   maxSmsTextChars: 480,
   maxInboundSmsChars: 160,
@@ -324,7 +324,7 @@ export const defaultSettings: ServerSettings = {
   upstreamPushLeaseMs: 10_000,
   upstreamRetryBackoffMs: 2_000,
   maxUpstreamPushAttempts: 20,
-  // ---- bad input (badinput stream) ----
+  // ---- bad input ----
   maxRequestBodyBytes: 64 * 1024,
   maxErrorMessageChars: 500,
   maxJsonDepth: 64,

@@ -293,7 +293,7 @@ describe("cinema pickup vouchers", () => {
   })
 })
 
-describe("bad input to the delivery stream's endpoints", () => {
+describe("bad input to the delivery endpoints", () => {
   test("each is refused with a 4xx naming the problem, and changes nothing", async () => {
     const customer = await server.run(newCustomer(server.baseUrl))
     const registered = await server.run(customer.client.delivery.registerCarrier({ payload: { capacityBytes: 1_024 } }))

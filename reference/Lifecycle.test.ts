@@ -319,7 +319,7 @@ describe("cancel and refund", () => {
   test("a payment that debited a clearing account (card or gateway) is refunded to that account, not the wallet", async () => {
     const buyer = await funded()
     const { order } = await server.run(buyTicket(buyer, soon))
-    // as the payments stream records a card payment: the same transfer, debiting the bank's clearing account
+    // as a card payment is recorded (Payments.ts): the same transfer, debiting the bank's clearing account
     await server.run(Effect.all([
       storeQuery(`UPDATE transfers SET debit_account_id = 'bank-clearing' WHERE order_id = ? AND purpose = 'order-payment'`, order.orderId),
       storeQuery(`UPDATE accounts SET balance_fen = balance_fen + ? WHERE id = ?`, order.priceFen, `W${buyer.customerId}`),

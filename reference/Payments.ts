@@ -383,7 +383,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
       })
 
     /**
-     * The outside half of a refund (the lifecycle stream reverses the payment transfer in the ledger, then
+     * The outside half of a refund (the lifecycle (Lifecycle.ts) reverses the payment transfer in the ledger, then
      * calls this after its commit): the bank reverses the card capture, or the gateway refunds the charge.
      * Once per payment however often it is called; false when the order was not paid by card or gateway.
      */

@@ -94,19 +94,19 @@ const Foundations = Layer.mergeAll(
   Ids.Default, FaultPoints.Default, Metrics.Default, CatalogRepo.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default,
   LifecycleRepo.Default, RunFactsCache.Default,
   SeatInventoryLive.pipe(Layer.provide(OrdersRepo.Default)),
-  // delivery stream
+  // delivery
   Devices.Default, VouchersRepo.Default, Delivery.Default.pipe(Layer.provideMerge(SimulatedSmsGateway)),
-  // ops stream
+  // operations
   SimulatedUpstreamPort.pipe(Layer.provideMerge(SimulatedUpstream.Default)),
 )
 const Features = Layer.mergeAll(
   Customers.DefaultWithoutDependencies, Catalog.DefaultWithoutDependencies, Orders.DefaultWithoutDependencies,
   Issuance.DefaultWithoutDependencies, Checkin.Default,
-  // customers stream
+  // customers
   Invoices.Default, Statistics.Default,
-  // catalog stream
+  // catalog
   SeatMaps.Default, Venues.DefaultWithoutDependencies,
-  // ops stream
+  // operations
   Backup.Default, GateSync.Default,
   Health.Default,
 )

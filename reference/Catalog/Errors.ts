@@ -1,4 +1,4 @@
-/** Expected failures of the catalog stream: seat classes, chosen seats, cinemas and venues. */
+/** Expected failures of the catalog: seat classes, chosen seats, cinemas and venues. */
 import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 

@@ -1,4 +1,4 @@
-/** The customers stream's expected failures, each with its HTTP status. */
+/** Customers' expected failures, each with its HTTP status. */
 import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 

@@ -1,5 +1,5 @@
 /**
- * The contract's middleware for the delivery stream's devices: each kind of device presents its key in
+ * The contract's middleware for the delivery devices (SMS gateways, ticket machines, SIM carriers): each kind of device presents its key in
  * `x-device-key`, as a gate does, and a key of one kind never opens another kind's endpoints.
  */
 import { HttpApiMiddleware, HttpApiSecurity } from "@effect/platform"

@@ -1,5 +1,5 @@
 /**
- * Customers stream (seeds 000, 002, 004): what a customer told us at registration (name, resident ID and
+ * Customers (seeds 000, 002, 004): what a customer told us at registration (name, resident ID and
  * the province and birth date read from it), the anonymous device identity of 004 (a customer with no phone
  * number), and the invoices of 000 [0029]. 0001_init lets `phone` and `password_hash` be NULL for devices.
  */

@@ -1,5 +1,5 @@
 /**
- * Delivery stream (seeds 000, 002, 003, 004): devices that authenticate with a key (SMS gateways, ticket
+ * Delivery (seeds 000, 002, 003, 004): devices that authenticate with a key (SMS gateways, ticket
  * machines, SIM carriers), the SMS channel in and out, SMS orders, delivery jobs written in the issuing
  * transaction, SIM carriers and the places of their tickets, and cinema pickup vouchers.
  */

@@ -1,5 +1,5 @@
 /**
- * Ops stream (migration 0007): admissions that offline gates report at sync (seeds 000, 003), and the
+ * Operations (migration 0007): admissions that offline gates report at sync (seeds 000, 003), and the
  * upstream ticket systems' sales and outbound pushes (seeds 002, 004).
  */
 import * as SqlClient from "@effect/sql/SqlClient"

@@ -1,5 +1,5 @@
 /**
- * Test helpers of the catalog stream: cinemas, showings and events starting at a chosen time from the
+ * Test helpers for the catalog: cinemas, showings and events starting at a chosen time from the
  * Clock's now, and buying a ticket for any run (top up, hold, pay, fetch the ticket).
  */
 import { Clock, Effect } from "effect"

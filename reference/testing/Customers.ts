@@ -1,5 +1,5 @@
 /**
- * Test helpers of the customers stream: customers with a chosen resident ID, anonymous devices, and
+ * Test helpers for customers: customers with a chosen resident ID, anonymous devices, and
  * buying a ticket end to end (top up, hold, pay) for any signed-in client.
  */
 import { Effect } from "effect"

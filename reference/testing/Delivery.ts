@@ -1,5 +1,5 @@
 /**
- * Test helpers of the delivery stream: SMS gateway and ticket machine devices, a paid ticket, and the
+ * Test helpers for delivery: SMS gateway and ticket machine devices, a paid ticket, and the
  * texts the simulated SMS gateway recorded.
  */
 import { Effect } from "effect"

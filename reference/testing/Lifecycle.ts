@@ -1,5 +1,5 @@
 /**
- * Test helpers of the lifecycle stream: runs departing a chosen time from now, a bought ticket, cancel and
+ * Test helpers for the lifecycle: runs departing a chosen time from now, a bought ticket, cancel and
  * change calls, and the ledger's consistency read straight from the store.
  */
 import assert from "node:assert/strict"

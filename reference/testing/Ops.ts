@@ -1,5 +1,5 @@
 /**
- * Test helpers of the ops stream: `chunyun serve` as a child process that a test can SIGKILL and restart on
+ * Test helpers for operations: `chunyun serve` as a child process that a test can SIGKILL and restart on
  * the same store (a SQLite file or a PostgreSQL schema), and a runtime in the test process over that store,
  * for the auditor and for assertions on rows.
  */

@@ -1,5 +1,5 @@
 /**
- * Test helpers of the payments stream: kiosks and their clients, bank cards, PIN blocks, the simulated
+ * Test helpers for payments: kiosks and their clients, bank cards, PIN blocks, the simulated
  * gateway's controls, and the ledger's double-entry checks over the store.
  */
 import assert from "node:assert/strict"
