@@ -22,10 +22,11 @@ export interface ServerSettings {
   /** scrypt cost parameter N (power of two). 16384 is Node's default; a scenario may lower it and says so */
   readonly passwordHashCostN: number
   /**
-   * Where scrypt runs: on libuv's thread pool (a real server: the event loop serves other requests meanwhile) or
-   * on the server's own thread (virtual mode: its one-thread simulation would only sit idle waiting for the pool).
+   * Where the server's crypto runs (scrypt password hashes, Ed25519 ticket signatures): on libuv's thread pool (a real
+   * server: the event loop serves other requests meanwhile) or on the server's own thread (virtual mode: its
+   * one-thread simulation would only sit idle waiting for the pool).
    */
-  readonly passwordHashing: "thread-pool" | "inline"
+  readonly cryptoWork: "thread-pool" | "inline"
   /** payment-password attempts counted (each before its check) until a right one gives them back; then payments lock */
   readonly maxPaymentPasswordFailures: number
   /** login-password attempts counted (each before its check) until a right one gives them back; then logins lock */
@@ -224,7 +225,7 @@ export const defaultSettings: ServerSettings = {
   holdTtlMs: 10 * 60_000,
   sessionTtlMs: 24 * 3_600_000,
   passwordHashCostN: 16_384,
-  passwordHashing: "thread-pool",
+  cryptoWork: "thread-pool",
   maxPaymentPasswordFailures: 5,
   maxLoginPasswordFailures: 10,
   loginLockoutMs: 15 * 60_000,

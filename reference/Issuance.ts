@@ -20,8 +20,8 @@ import { FaultPoints } from "./FaultPoints.js"
 import { Ids } from "./Ids.js"
 import type { Ticket } from "./Issuance/Api.js"
 import { TicketKeys } from "./Issuance/Keys.js"
-import { bindingTagFor, signTicket } from "./Issuance/TicketCode.js"
-import type { TicketKind } from "./Issuance/TicketCode.js"
+import { bindingTagFor, encodeTicket, signTicket } from "./Issuance/TicketCode.js"
+import type { TicketKind, TicketPayload } from "./Issuance/TicketCode.js"
 import { ServerConfig } from "./Config.js"
 import { Queries } from "./Store/Queries.js"
 
@@ -91,7 +91,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
     const lockedIssuingOrder = `SELECT ${issuingColumns} WHERE o.id = ? ${queries.dialect === "pg" ? "FOR UPDATE OF o" : ""}`
     const heldIssuingOrder = `SELECT ${issuingColumns} WHERE o.id = ? AND o.customer_id = ? AND o.state = 'held'`
 
-    /** The ticket of `order`: its ID drawn, its payload signed (off the server's thread, `signTicket`). */
+    /** The ticket of `order`: its ID drawn, its payload signed (off the server's thread unless `cryptoWork` is inline). */
     const signFor = (orderId: OrderId, order: IssuingOrder) =>
       Effect.gen(function* () {
         // bound to the phone number, or for an anonymous device's customer to its device ID (seed 004)
@@ -100,13 +100,16 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
         const kind = ticketKindOfRun[order.run_kind]
         if (!kind) return yield* Effect.dieMessage(`order ${orderId} is on a run of unknown kind ${order.run_kind}`)
         const ticketId = yield* ids.ticketId
-        const qr = yield* Effect.promise(() => signTicket({
+        const payload: TicketPayload = {
           ticketId, kind, serviceDate: order.service_date,
           departureMinuteOfDay: Number(order.departure_minute_of_day), priceFen: Number(order.price_fen),
           trainCode: order.train_code, coach: order.coach, seatCode: order.seat_code,
           fromStation: order.from_station, toStation: order.to_station,
           bindingTag: bindingTagFor(holder, keys.bindingSalt), keyId: keys.keyId
-        }, keys.privateKey))
+        }
+        const qr = config.cryptoWork === "inline"
+          ? encodeTicket(payload, keys.privateKey)
+          : yield* Effect.promise(() => signTicket(payload, keys.privateKey))
         const prepared: PreparedTicket = { orderId, ticketId, qr, holder, order }
         return prepared
       })

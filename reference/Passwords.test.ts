@@ -10,10 +10,10 @@ import type { ServerSettings } from "./Config.js"
 import { Passwords } from "./Passwords.js"
 import { testPasswordHashCostN } from "./testing/TestServer.js"
 
-const withPasswords = <A>(passwordHashing: ServerSettings["passwordHashing"], use: (passwords: Passwords) => Effect.Effect<A>) =>
+const withPasswords = <A>(cryptoWork: ServerSettings["cryptoWork"], use: (passwords: Passwords) => Effect.Effect<A>) =>
   Effect.runPromise(Effect.flatMap(Passwords, use).pipe(
     Effect.provide(Passwords.Default),
-    Effect.provide(ServerConfig.layer({ ...defaultSettings, passwordHashCostN: testPasswordHashCostN, passwordHashing }))))
+    Effect.provide(ServerConfig.layer({ ...defaultSettings, passwordHashCostN: testPasswordHashCostN, cryptoWork }))))
 
 describe("password hashing, on the thread pool or inline", () => {
   for (const [made, checked] of [["thread-pool", "inline"], ["inline", "thread-pool"]] as const) {

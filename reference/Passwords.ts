@@ -20,14 +20,14 @@ const deriveOnThreadPool = (secret: string, salt: Buffer, costN: number) =>
     scrypt(secret, salt, keyLengthBytes, scryptOptions(costN), (error, key) => resume(error ? Effect.die(error) : Effect.succeed(key)))
   })
 
-/** scrypt on the calling thread (`passwordHashing: "inline"`) */
+/** scrypt on the calling thread (`cryptoWork: "inline"`) */
 const deriveInline = (secret: string, salt: Buffer, costN: number) =>
   Effect.try({ try: () => scryptSync(secret, salt, keyLengthBytes, scryptOptions(costN)), catch: (error) => error }).pipe(Effect.orDie)
 
 export class Passwords extends Effect.Service<Passwords>()("Passwords", {
   effect: Effect.gen(function* () {
     const config = yield* ServerConfig
-    const derive = config.passwordHashing === "inline" ? deriveInline : deriveOnThreadPool
+    const derive = config.cryptoWork === "inline" ? deriveInline : deriveOnThreadPool
     const hash = (secret: string) =>
       Effect.gen(function* () {
         const salt = Buffer.from(yield* randomBytes(saltBytes))

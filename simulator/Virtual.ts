@@ -142,8 +142,8 @@ export const virtualServer = async (
 
 export const settingsOf = (scenario: Scenario, options: RunOptions = {}): Partial<ServerSettings> => ({
   passwordHashCostN: scenario.server.passwordHashCostN,
-  // the simulation runs on one thread and waits for every request: a hash on the thread pool is idle time
-  passwordHashing: "inline",
+  // the simulation runs on one thread and waits for every request: a hash or signature on the thread pool is idle time
+  cryptoWork: "inline",
   holdTtlMs: scenario.server.holdTtlMs,
   inventory: scenario.server.inventory,
   allowUnsafeInventory: options.allowUnsafeInventory ?? false,
