@@ -110,7 +110,9 @@ export type InvariantResult = typeof InvariantResult.Type
 export const ThresholdResult = Schema.Struct({
   expression: Schema.String,
   passed: Schema.Boolean,
-  actual: Schema.Number
+  actual: Schema.Number,
+  /** the metric had no samples to aggregate (a percentile of no latencies): the threshold fails, `actual` means nothing */
+  noSamples: Schema.optional(Schema.Literal(true))
 })
 export type ThresholdResult = typeof ThresholdResult.Type
 

@@ -274,7 +274,7 @@ const renderInvariants = (report: Report): string =>
 
 const thresholdRow = (threshold: ThresholdResult): string =>
   `<tr class="${threshold.passed ? "pass" : "fail"}">` +
-  codeCell(threshold.expression) + numberCell(formatMs(threshold.actual)) + cell(threshold.passed ? "passed" : "failed") +
+  codeCell(threshold.expression) + numberCell(threshold.noSamples === true ? "no samples" : formatMs(threshold.actual)) + cell(threshold.passed ? "passed" : "failed") +
   `</tr>`
 
 const renderThresholds = (report: Report): string =>

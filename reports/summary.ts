@@ -146,7 +146,7 @@ const renderThresholds = (report: Report): Array<string> => {
   const rows = report.thresholds.map((threshold: ThresholdResult) => [
     threshold.passed ? "PASS" : "FAIL",
     escapeControlCharacters(threshold.expression),
-    formatMs(threshold.actual)
+    threshold.noSamples === true ? "no samples" : formatMs(threshold.actual)
   ])
   return ["Thresholds", ...formatTable([["", "threshold", "actual"], ...rows], ["left", "left", "right"])]
 }

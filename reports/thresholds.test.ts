@@ -69,4 +69,15 @@ describe("evaluation", () => {
     const errors = Object.values(sampleReport.counts.errorsByTag).reduce((sum, count) => sum + count, 0)
     assert.equal(results[3]!.actual, errors / sampleReport.counts.requests)
   })
+
+  test("a percentile of a trend with no samples fails, marked noSamples; its count is compared as it is", () => {
+    const empty = { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 }
+    const noPayments = { ...sampleReport, latency: { ...sampleReport.latency, paymentToIssuance: { ...sampleReport.latency.paymentToIssuance, ...empty } } }
+    const [percentile, maximum, count] = evaluateThresholds(noPayments, parseThresholds({ payment_to_issuance: ["p(99)<500", "max<60000", "count>=0"] }))
+    assert.deepEqual([percentile?.passed, percentile?.noSamples], [false, true])
+    assert.deepEqual([maximum?.passed, maximum?.noSamples], [false, true])
+    assert.deepEqual([count?.passed, count?.noSamples], [true, undefined])
+    // with samples, the same expression is judged on its value
+    assert.equal(evaluateThresholds(sampleReport, parseThresholds({ payment_to_issuance: [`p(99)<${sampleReport.latency.paymentToIssuance.p99 + 1}`] }))[0]?.noSamples, undefined)
+  })
 })

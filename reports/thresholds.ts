@@ -76,8 +76,21 @@ const compare = (actual: number, operator: string, value: number) => {
   }
 }
 
+/** the number of samples a trend threshold aggregates; undefined for a metric that is not a trend */
+const samplesOf = (report: Report, threshold: Threshold): number | undefined => {
+  const key = (trendMetrics as Readonly<Record<string, keyof Report["latency"]>>)[threshold.metric]
+  return key === undefined ? undefined : report.latency[key].count
+}
+
+/**
+ * Each threshold against the report. A trend's percentile or max over no samples fails, marked `noSamples`: a run
+ * that paid for nothing has no payment→issuance p99, not one of 0 ms (its `count` is still compared as it is).
+ */
 export const evaluateThresholds = (report: Report, thresholds: ReadonlyArray<Threshold>): Array<ThresholdResult> =>
   thresholds.map((threshold) => {
     const actual = metrics[threshold.metric]![threshold.aggregation]!(report)
+    if (threshold.aggregation !== "count" && samplesOf(report, threshold) === 0) {
+      return { expression: threshold.expression, passed: false, actual, noSamples: true }
+    }
     return { expression: threshold.expression, passed: compare(actual, threshold.operator, threshold.value), actual }
   })
