@@ -43,15 +43,17 @@ export class Queries extends Context.Tag("chunyun/Queries")<Queries, QueriesServ
 
 const transactionKey = SqlClient.TransactionConnection.key
 
+/** a statement the store refused, as every SqlClient statement fails */
+const statementFailure = (cause: unknown) => new SqlErrorClass({ cause, message: "Failed to execute statement" })
+
 const sqliteQueries = (database: SqliteDatabaseService): QueriesService => {
-  const failure = (cause: unknown) => new SqlErrorClass({ cause, message: "Failed to execute statement" })
   /**
    * Runs `use` on the statement at once inside a transaction, or when no one holds the connection (it runs
    * synchronously, so nothing can come between); else it waits its turn under the connection's permit.
    */
   const onConnection = <A>(text: string, use: (statement: ReturnType<SqliteDatabaseService["prepared"]>) => A) =>
     Effect.withFiberRuntime<A, SqlError>((fiber) => {
-      const attempt = Effect.try({ try: () => use(database.prepared(text)), catch: failure })
+      const attempt = Effect.try({ try: () => use(database.prepared(text)), catch: statementFailure })
       return fiber.currentContext.unsafeMap.has(transactionKey) || !database.permit.held ? attempt : database.permit.withPermit(attempt)
     })
   return {
@@ -77,7 +79,7 @@ interface NamedQuery { readonly name: string; readonly text: string }
 /** The statement's name: a digest of its text, so one text has one name on every connection whoever prepares it. */
 const statementName = (text: string) => `chunyun_${createHash("sha256").update(text).digest("hex").slice(0, 24)}`
 
-const postgresQueries = (sql: SqlClient.SqlClient, pool: Pg.Pool): QueriesService => {
+const postgresQueries = (pool: Pg.Pool): QueriesService => {
   const queries = new Map<string, NamedQuery>()
   const named = (text: string) => {
     let query = queries.get(text)
@@ -88,12 +90,11 @@ const postgresQueries = (sql: SqlClient.SqlClient, pool: Pg.Pool): QueriesServic
     }
     return query
   }
-  const failure = (cause: unknown) => new SqlErrorClass({ cause, message: "Failed to execute statement" })
   /** outside a transaction: on any of the pool's connections */
   const onPool = <Row>(query: NamedQuery, parameters: ReadonlyArray<SqlParameter>) =>
     Effect.async<ReadonlyArray<Row>, SqlError>((resume) => {
       pool.query({ ...query, values: parameters as Array<SqlParameter> }, (error: Error | undefined, result: Pg.QueryResult) => {
-        resume(error ? Effect.fail(failure(error)) : Effect.succeed(result.rows as ReadonlyArray<Row>))
+        resume(error ? Effect.fail(statementFailure(error)) : Effect.succeed(result.rows as ReadonlyArray<Row>))
       })
     })
   const all = <Row>(text: string, parameters: ReadonlyArray<SqlParameter>) =>
@@ -118,6 +119,6 @@ export const QueriesLive = Layer.effect(Queries, Effect.gen(function* () {
   const database = yield* Effect.serviceOption(SqliteDatabase)
   if (Option.isSome(database)) return sqliteQueries(database.value)
   const pool = yield* Effect.serviceOption(PostgresPool)
-  if (Option.isSome(pool)) return postgresQueries(yield* SqlClient.SqlClient, pool.value)
+  if (Option.isSome(pool)) return postgresQueries(pool.value)
   return yield* Effect.dieMessage("prepared queries need the store's own connection (SQLite's SqliteDatabase or PostgreSQL's PostgresPool): provide the whole store layer, not its SqlClient alone")
 }))
