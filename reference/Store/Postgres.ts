@@ -20,7 +20,7 @@ import * as Reactivity from "@effect/experimental/Reactivity"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
-import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Context, Effect, Layer, Option, Redacted } from "effect"
 import Pg from "pg"
 import { StoreConnections } from "./Connections.js"
 import { runMigrations } from "./migrations.js"
@@ -175,7 +175,5 @@ export const postgresStore = (options: PostgresStoreOptions): Layer.Layer<SqlCli
  * reader of a store another process owns, such as `chunyun audit`. Connecting can fail (the `SqlError`).
  */
 export const postgresReadClient = (options: PostgresStoreOptions): Layer.Layer<SqlClient.SqlClient, SqlError> =>
-  PgClient.layer({
-    url: Redacted.make(options.url), types: storeTypes, maxConnections: options.maxConnections, applicationName: "chunyun",
-    connectTimeout: Duration.millis(options.connectTimeoutMs ?? postgresConnectTimeoutMs)
-  })
+  Layer.scoped(SqlClient.SqlClient, Effect.flatMap(openPool(options), (pool) => PgClient.fromPool({ acquire: Effect.succeed(pool), applicationName: "chunyun" })))
+    .pipe(Layer.provide(Reactivity.layer))
