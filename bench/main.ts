@@ -10,7 +10,7 @@
  *   5. virtual mode: spring-festival at two passenger counts (simulated requests per wall-second, acceleration,
  *      memory per passenger) beside the server's in-process handler (bench/virtual.ts); only with `--only virtual`,
  *      which takes minutes
- * Options: --quick (shorter phases), --no-profile, --inventory conditional|optimistic|row-lock (the servers' seat lock), --only sql-client|trivial|sqlite|postgres|virtual, --driver-processes N (trivial endpoint), --passengers N,M (virtual: the two counts; default 2000,20000, quick 500,2000).
+ * Options: --quick (shorter phases), --no-profile, --inventory conditional|optimistic|row-lock (the servers' seat lock), --only sql-client|trivial|sqlite|postgres|virtual, --driver-processes N (trivial endpoint: the driver in 1 and N processes, default 2), --passengers N,M (virtual: the two counts; default 2000,20000, quick 500,2000).
  */
 import { spawn } from "node:child_process"
 import { mkdtempSync, readdirSync, rmSync } from "node:fs"
@@ -65,16 +65,26 @@ const startTrivialServer = () => new Promise<{ baseUrl: string; stop: () => void
   child.once("exit", (code) => reject(new Error(`trivial server exited with ${code}`)))
 })
 
+/** the driver's process counts measured beside autocannon: one, and `--driver-processes N` (default 2) */
+const driverProcessCounts = () => {
+  const processes = Number(values["driver-processes"] ?? "2")
+  if (!Number.isInteger(processes) || processes < 1) throw new Error(`--driver-processes ${values["driver-processes"]}: expected a positive integer`)
+  return [...new Set([1, processes])]
+}
+
 const driverVersusAutocannon = async () => {
   const server = await startTrivialServer()
   try {
     const cannon = await autocannon({ url: server.baseUrl, connections: trivialConnections, duration: trivialDurationMs / 1_000 })
     const autocannonPerSecond = cannon.requests.total / (trivialDurationMs / 1_000)
-    const processes = Number(values["driver-processes"] ?? "1")
-    const driver = processes > 1
-      ? await runChildDrivers(processes, server.baseUrl, trivialConnections, trivialDurationMs)
-      : await trivialDriver(server.baseUrl, trivialConnections, trivialDurationMs)
-    return { autocannonPerSecond, driverPerSecond: driver.perSecond, driverP99Ms: driver.p99Ms, processes }
+    const drivers: Array<{ readonly processes: number; readonly perSecond: number; readonly p99Ms: number }> = []
+    for (const processes of driverProcessCounts()) {
+      const driver = processes > 1
+        ? await runChildDrivers(processes, server.baseUrl, trivialConnections, trivialDurationMs)
+        : await trivialDriver(server.baseUrl, trivialConnections, trivialDurationMs)
+      drivers.push({ processes, perSecond: driver.perSecond, p99Ms: driver.p99Ms })
+    }
+    return { autocannonPerSecond, drivers }
   } finally {
     server.stop()
   }
@@ -197,7 +207,10 @@ const main = async () => {
 
   const trivial = await driverVersusAutocannon()
   say(`\n1. Driver vs autocannon, GET / on node:http, ${trivialConnections} connections, ${trivialDurationMs / 1_000} s each, loopback`)
-  say(`   autocannon ${round(trivial.autocannonPerSecond)} req/s   driver (${trivial.processes} process${trivial.processes === 1 ? "" : "es"}) ${round(trivial.driverPerSecond)} req/s   ratio ${(trivial.driverPerSecond / trivial.autocannonPerSecond).toFixed(2)}   (driver p99 ${trivial.driverP99Ms} ms)`)
+  say(`   autocannon ${round(trivial.autocannonPerSecond)} req/s`)
+  for (const driver of trivial.drivers) {
+    say(`   driver, ${driver.processes} process${driver.processes === 1 ? " " : "es"} ${round(driver.perSecond)} req/s   ratio ${(driver.perSecond / trivial.autocannonPerSecond).toFixed(2)}   (driver p99 ${driver.p99Ms} ms)`)
+  }
 
   const configs: Array<() => Promise<StoreConfig>> = []
   if (values.only === undefined || values.only === "sqlite") configs.push(async () => sqliteConfig())
