@@ -67,6 +67,9 @@ import type { ResolvedServeSecrets } from "./serveSecrets.js"
 import { announceWorkerServing, clusterWorkerMetrics, isClusterWorker, maxServeWorkers, runWorkerPrimary } from "./serveWorkers.js"
 import { loadReport, ReportFileError } from "./reportFile.js"
 import { loadScenario, ScenarioFileError } from "./scenarioFile.js"
+import { driverProcessCommand } from "../simulator/Drivers.js"
+import { driverProcessMain } from "../simulator/DriverProcess.js"
+import { driverProcessesRefusal } from "../simulator/Journeys.js"
 import { loopbackUrlOf, seedCatalog, seededCatalogLine, seedFailureText } from "./seedCatalog.js"
 
 const usage = `usage:
@@ -78,6 +81,7 @@ const usage = `usage:
                                               {"endpoint":…,"actor_kind":…,"outcome":…,"status":…}}}; a lost answer is
                                               metric http_req_lost, value 1; time is the scenario's clock)
                 [--target http://host:port --admin-key K [--audit-store postgres://… | --audit-db FILE]]
+                [--driver-processes N]   (real mode: N processes drive the passengers, each its share by index; journeys app, app-gateway)
                                              (real mode against a running server the harness did not start: the scenario's
                                               catalog set up through its admin API (a fresh store, not --seed-catalog), time at
                                               scale 1 unless --time-scale, which the server must share; a server-crash fault is
@@ -237,12 +241,17 @@ const progressPrinter = (scenario: Scenario) => {
 
 /** a path as a command line for this directory reads best: relative when below it, else absolute */
 /** What the report says about the load: the executor, the dropped iterations, how latency was measured. */
-const loadNotes = (scenario: Scenario, outcome: { readonly history: History; readonly dropped?: number }) => {
+const loadNotes = (scenario: Scenario, outcome: { readonly history: History; readonly dropped?: number; readonly driverProcesses?: number }) => {
   const executor = scenario.load ? `load: ${scenario.load.executor} executor; ` : ""
   const droppedBeyond = scenario.load && isArrivalRate(scenario.load)
     ? `more than maxVus ${maxVusOf(scenario.load)} purchasing` : `more than ${scenario.real.maxPassengersInFlight} passengers in flight`
+  const drivers = outcome.driverProcesses
+  const driven = drivers === undefined || drivers === 1 ? [] : [
+    `Driven from ${drivers} processes: each drove the passengers whose index modulo ${drivers} was its own (the first also the faults and ` +
+    `background work, after setting the scenario up); their histories were merged in time order, and the in-flight limit split between them.`
+  ]
   if (outcome.dropped !== undefined) {
-    return [`Real mode: ${executor}${outcome.dropped} iterations dropped (${droppedBeyond}); latencies are wall-clock ms measured from each request's intended send time (coordinated omission corrected, as wrk2).`]
+    return [`Real mode: ${executor}${outcome.dropped} iterations dropped (${droppedBeyond}); latencies are wall-clock ms measured from each request's intended send time (coordinated omission corrected, as wrk2).`, ...driven]
   }
   return scenario.load ? [`Virtual mode: ${executor}${outcome.history.count("dropped-iteration", "dropped")} iterations dropped (${droppedBeyond}).`] : []
 }
@@ -255,7 +264,8 @@ const runCommand = async (args: ReadonlyArray<string>) => {
       "password-cost": { type: "string" }, inventory: { type: "string" }, unsafe: { type: "boolean" },
       threshold: { type: "string", multiple: true }, passengers: { type: "string" }, store: { type: "string" }, workers: { type: "string" },
       "out-json": { type: "string" },
-      target: { type: "string" }, "admin-key": { type: "string" }, "audit-store": { type: "string" }, "audit-db": { type: "string" }
+      target: { type: "string" }, "admin-key": { type: "string" }, "audit-store": { type: "string" }, "audit-db": { type: "string" },
+      "driver-processes": { type: "string" }
     }
   })
   const file = positionals[0]
@@ -264,6 +274,7 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   const postgres = runStoreOption(values.store, values.mode, values.workers)
   const mode = values.mode ?? (postgres === undefined && target === undefined ? "virtual" : "real")
   if (mode !== "virtual" && mode !== "real") throw new UsageError(`--mode expects virtual or real, got "${mode}"`)
+  const driverProcesses = driverProcessesOption(values["driver-processes"], mode)
   const seed = integerOption("seed", values.seed, 42)
   const extraThresholds = (values.threshold ?? []).map(parseThresholdFlag)
   const loaded = await loadScenario(file)
@@ -276,6 +287,8 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   }
   const refusal = mode === "virtual" ? virtualModeRefusal(scenario) : undefined
   if (refusal !== undefined) throw new UsageError(`${file}: ${refusal}: add --mode real`)
+  const driversRefusal = driverProcesses > 1 ? driverProcessesRefusal(scenario) : undefined
+  if (driversRefusal !== undefined) throw new UsageError(`--driver-processes ${driverProcesses}: ${file}: ${driversRefusal}`)
   const targetFaultRefusal = target === undefined ? undefined : targetRefusal(scenario)
   if (targetFaultRefusal !== undefined) throw new TargetRefused(`${file}: ${targetFaultRefusal}`)
   const requestPoints = values["out-json"] === undefined ? undefined : openRequestPoints(values["out-json"])
@@ -284,7 +297,7 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   if (target === undefined) mkdirSync(outDir, { recursive: true })
   const serverLog = target === undefined ? new ServerLog(join(outDir, serverLogFileName)) : undefined
   const runOptions = {
-    allowUnsafeInventory: values.unsafe === true, ...(serverLog === undefined ? {} : { serverLog }),
+    allowUnsafeInventory: values.unsafe === true, ...(serverLog === undefined ? {} : { serverLog }), driverProcesses,
     ...(requestPoints === undefined ? {} : { onHistoryEvent: requestPoints.record })
   }
   const startedAt = new Date().toISOString()
@@ -293,7 +306,8 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   const onProgress = progressPrinter(scenario)
   // a server the harness did not start runs at the wall clock's pace unless told, and the harness cannot tell it
   const timeScale = () => integerOption("time-scale", values["time-scale"], target === undefined ? scenario.real.timeScale : 1, 1)
-  const targetRun = target === undefined ? undefined : { ...target, timeScale: timeScale() }
+  const targetRun = target === undefined ? undefined
+    : { ...target, timeScale: timeScale(), driverProcesses: { count: driverProcesses, cliEntry: fileURLToPath(import.meta.url) } }
   if (targetRun !== undefined && targetRun.timeScale !== 1) console.error(targetTimeScaleWarning(targetRun.timeScale, scenario))
   const outcome = await runChosen({ scenario, seed, mode, postgres, targetRun, runOptions, timeScale, onProgress }).finally(() => {
     serverLog?.close()
@@ -360,7 +374,7 @@ const runChosen = (choice: {
   readonly mode: "virtual" | "real"
   readonly postgres: ReturnType<typeof runStoreOption>
   readonly targetRun: (TargetRunOptions & { readonly storeNamed?: string }) | undefined
-  readonly runOptions: RunOptions
+  readonly runOptions: RunOptions & { readonly driverProcesses: number }
   readonly timeScale: () => number
   readonly onProgress: ReturnType<typeof progressPrinter>
 }) => {
@@ -429,6 +443,17 @@ const runTargetOption = (values: Record<string, string | boolean | ReadonlyArray
   const store: TargetStore | undefined = auditStore !== undefined ? { kind: "postgres", url: auditStore } : auditDb !== undefined ? { kind: "sqlite", file: auditDb } : undefined
   const storeNamed = auditStore !== undefined ? withoutPassword(auditStore) : auditDb
   return { baseUrl, adminKey, ...(store === undefined ? {} : { store }), ...(storeNamed === undefined ? {} : { storeNamed }) }
+}
+
+/** the most driver processes a run starts: one machine's cores, with room */
+export const maxDriverProcesses = 64
+
+/** `--driver-processes N`: real mode only (virtual mode is one deterministic process); 1 by default. */
+const driverProcessesOption = (text: string | undefined, mode: string) => {
+  const count = integerOption("driver-processes", text, 1, 1)
+  if (count > maxDriverProcesses) throw new UsageError(`--driver-processes expects at most ${maxDriverProcesses}, got ${count}`)
+  if (count > 1 && mode !== "real") throw new UsageError("--driver-processes drives a server over HTTP from several processes, which is real mode: add --mode real (virtual mode is one deterministic process)")
+  return count
 }
 
 /** `--time-scale X` with `--target`: the harness runs the scenario X times faster; only the server's own start can make it do the same. */
@@ -696,6 +721,8 @@ const main = async (argv: ReadonlyArray<string>) => {
   if (command === "export-k6") return exportK6Command(rest)
   if (command === "matrix") return matrixCommand(rest)
   if (command === "audit") return auditCommand(rest)
+  // not in the usage: the parent of a run with --driver-processes starts it (simulator/Drivers.ts)
+  if (command === driverProcessCommand) return driverProcessMain()
   throw new UsageError(command ? `unknown command "${command}"` : "no command given")
 }
 

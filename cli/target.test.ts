@@ -83,9 +83,18 @@ describe("chunyun run --target against chunyun serve on SQLite, audited with --a
   })
   after(() => server.stop())
 
-  test("sets the catalog up through the admin API, drives the server, and audits its store and the history: all clean", async () => {
+  test("sets the catalog up through the admin API, drives the server from two processes, and audits its store and the history: all clean", async () => {
     const out = join(directory, "sqlite")
-    assertAuditedClean(await runAgainst(baseUrl, server.adminKey!, out, ["--audit-db", database]), out, baseUrl)
+    const result = await runAgainst(baseUrl, server.adminKey!, out, ["--audit-db", database, "--driver-processes", "2"])
+    assertAuditedClean(result, out, baseUrl)
+    assert.match(result.stdout, /Driven from 2 processes: each drove the passengers whose index modulo 2 was its own/)
+    // one history, merged in time order, with the passengers of both processes
+    const events = readFileSync(join(out, "history.jsonl"), "utf8").trim().split("\n").slice(1).map((line) => JSON.parse(line) as { atMs: number; actor: string })
+    const times = events.map((event) => event.atMs)
+    assert.deepEqual(times, [...times].sort((a, b) => a - b), "the merged history is in time order")
+    const phones = new Set(events.flatMap((event) => /^phone-(\d+)$/.exec(event.actor)?.[1] ?? []).map(Number))
+    assert.equal(phones.size, targetScenario.passengers.count, "every passenger, from one process or the other")
+    assert.equal(events.filter((event) => event.actor === "operator").length, targetScenario.trains!.length, "the setup recorded once")
   })
 
   test("the same server again: refused, as it has the scenario's catalog already", async () => {
@@ -143,7 +152,9 @@ describe("chunyun run --target refuses what cannot go with it, naming the option
       ["no such store file", ["run", scenarioFile, "--target", nowhere, "--admin-key", "k", "--audit-db", join(directory, "absent.db")]],
       ["not an address", ["run", scenarioFile, "--target", "127.0.0.1:8080/api", "--admin-key", "k"]],
       ["audit without target", ["run", scenarioFile, "--audit-store", "postgres://root@127.0.0.1:5432/test"]],
-      ["nobody there", ["run", scenarioFile, "--target", nowhere, "--admin-key", "k", "--time-scale", "5", "--out", join(directory, "nowhere")]]
+      ["nobody there", ["run", scenarioFile, "--target", nowhere, "--admin-key", "k", "--time-scale", "5", "--out", join(directory, "nowhere")]],
+      ["drivers in virtual mode", ["run", scenarioFile, "--driver-processes", "2"]],
+      ["drivers for fans", ["run", "scenarios/stadium-gates.ts", "--mode", "real", "--driver-processes", "2", "--out", join(directory, "fans")]]
     ]
     const pending = [...invocations]
     const worker = async () => {
@@ -163,6 +174,12 @@ describe("chunyun run --target refuses what cannot go with it, naming the option
     assertRefused(resultOf("no such store file"), /--audit-db expects the target's SQLite file \(the --db it was served with\), got ".*absent\.db": no such file/)
     assertRefused(resultOf("not an address"), /--target expects the server's address, http:\/\/host:port, got "127\.0\.0\.1:8080\/api"/)
     assertRefused(resultOf("audit without target"), /--audit-store goes with --target/)
+  })
+
+  test("several driver processes: real mode only, and only for journeys that create nothing on the server but the catalog", () => {
+    assertRefused(resultOf("drivers in virtual mode"), /--driver-processes drives a server over HTTP from several processes, which is real mode: add --mode real/)
+    assertRefused(resultOf("drivers for fans"), /--driver-processes 2: scenarios\/stadium-gates\.ts: journey "fan" \(passengers\.mix\) prepares devices and sales on the server that one process owns/)
+    assert.equal(existsSync(join(directory, "fans")), false, "a refused run writes nothing")
   })
 
   test("a target where nothing answers; --time-scale above 1 warns that the server must run at the same scale", () => {

@@ -21,7 +21,7 @@ import { prepareFanJourney } from "./journeys/Fan.js"
 import { prepareCarrierJourney } from "./journeys/Carrier.js"
 import { prepareSmsJourney } from "./journeys/Sms.js"
 import { prepareAppPickupJourney, prepareKioskJourney, prepareRemoteCardJourney } from "./journeys/Kiosk.js"
-import type { Prepared, Timing } from "./Setup.js"
+import type { Prepared, SetupRecord, Timing } from "./Setup.js"
 
 export interface JourneyContext {
   readonly scenario: Scenario
@@ -92,6 +92,34 @@ export interface PreparedRun {
   readonly start: (arrival: Arrival, afterPurchase: Effect.Effect<void>) => Effect.Effect<void>
   /** actors to start with the run: the journeys' background work and one per scheduled fault */
   readonly background: ReadonlyArray<Effect.Effect<void, unknown>>
+  /** what the setup created, for the other driver processes of the run */
+  readonly setup: SetupRecord
+}
+
+/**
+ * One of several driver processes of a run (simulator/Drivers.ts). The first makes the setup and runs the
+ * background actors (faults, the journeys' background work) and the passengers whose index modulo `count` is 0;
+ * each other process builds its devices on the first's `setup` and drives its own share of the passengers.
+ */
+export interface DriverShare {
+  readonly index: number
+  readonly count: number
+  /** the first process's setup; absent in the first process, which makes it */
+  readonly setup?: SetupRecord
+}
+
+/** The journey kinds whose preparation can be shared by several driver processes: they create nothing on the server but the catalog. */
+export const journeysForDriverProcesses: ReadonlyArray<JourneyKind> = ["app", "app-gateway"]
+
+/** Why `scenario` cannot be driven from several processes, or undefined. */
+export const driverProcessesRefusal = (scenario: Scenario): string | undefined => {
+  const unshared = journeyKindsOf(scenario).filter((kind) => !journeysForDriverProcesses.includes(kind))
+  if (unshared.length > 0) {
+    return `journey ${unshared.map((kind) => `"${kind}"`).join(", ")} (passengers.mix) prepares devices and sales on the server that ` +
+      `one process owns; several driver processes can share only ${journeysForDriverProcesses.map((kind) => `"${kind}"`).join(", ")}`
+  }
+  if (scenario.load !== undefined) return "a scenario with a load executor (load) starts its iterations from one process"
+  return undefined
 }
 
 /**
@@ -100,23 +128,26 @@ export interface PreparedRun {
  * are the faults only a mode can cause (a server crash).
  */
 export const prepareRun = (
-  scenario: Scenario, history: History, baseUrl: string, adminKey: string, timing: Timing, modeFaultActions: FaultActions = {}
+  scenario: Scenario, history: History, baseUrl: string, adminKey: string, timing: Timing, modeFaultActions: FaultActions = {},
+  share?: DriverShare
 ) =>
   Effect.gen(function* () {
     const faults = faultSchedule(scenario, timing.scenarioNowMs)
-    const prepared = yield* setUp(scenario, baseUrl, adminKey)
-    yield* recordRunsCreated(scenario, prepared, history, timing)
+    const prepared = yield* setUp(scenario, baseUrl, adminKey, share?.setup)
+    const first = share === undefined || share.index === 0
+    if (first) yield* recordRunsCreated(scenario, prepared, history, timing)
     const context: JourneyContext = { scenario, history, baseUrl, adminKey, timing, faults, prepared }
     const journeys = new Map<JourneyKind, PreparedJourney>()
     for (const kind of journeyKindsOf(scenario)) journeys.set(kind, yield* journeyPreparers[kind](context))
     const actions: FaultActions = Object.assign(
       yield* storeFaultActions(baseUrl, adminKey), modeFaultActions, ...[...journeys.values()].map((journey) => journey.faultActions ?? {}))
-    const background = [
+    const background = first ? [
       ...[...journeys.values()].flatMap((journey) => journey.background ?? []),
       ...faultActors(faults, actions, history, timing)
-    ]
+    ] : []
     const run: PreparedRun = {
       background,
+      setup: prepared.record,
       start: (arrival, afterPurchase) => {
         const journey = journeys.get(arrival.journey)
         return journey ? journey.start(arrival.passenger, afterPurchase) : Effect.dieMessage(`no journey ${arrival.journey} prepared`)

@@ -26,7 +26,10 @@ import type { HistoryEvent } from "./History.js"
 import { driveLoad, passengersInOrder } from "./Load.js"
 import { arrivalsBeforeEnd, arrivalsEndMs, population, scenarioEndMs } from "./Population.js"
 import { RealTimeline } from "./RealTimeline.js"
+import { startDriverProcesses } from "./Drivers.js"
 import { prepareRun } from "./Journeys.js"
+import type { DriverShare } from "./Journeys.js"
+import type { SetupRecord } from "./Setup.js"
 import { PassengerProgress, pollProgress } from "./Progress.js"
 import type { RunProgress } from "./Progress.js"
 import type { RunOptions, RunOutcome } from "./Virtual.js"
@@ -165,6 +168,8 @@ export interface RealRunOptions extends RunOptions {
   readonly postgresUrl?: string
   /** server processes on one port (`serve --workers`); above 1 needs `postgresUrl` */
   readonly serverWorkers?: number
+  /** driver processes, each with its share of the passengers (simulator/Drivers.ts); default 1, this process */
+  readonly driverProcesses?: number
 }
 
 /** The store the run's server uses, as `serve` arguments, and the same store for the audit after it. */
@@ -211,6 +216,12 @@ export interface DrivenServer {
 /** What driving a scenario against a server left: everything of the outcome but the audit. */
 export type DrivenRun = Omit<RunOutcome, "invariants"> & { readonly dropped: number }
 
+/** One driver process's part in a run driven from several (simulator/Drivers.ts). */
+export interface DrivenShare extends DriverShare {
+  /** told of the setup once this process has prepared its journeys, before its first passenger starts */
+  readonly onPrepared: (setup: SetupRecord) => void
+}
+
 /**
  * Drive `scenario` against `server` on `timeline`: set it up through the admin API, start the passengers as the
  * arrival curve or the load executor says (an open workload, dropped beyond the in-flight limit), and wait for every
@@ -218,7 +229,7 @@ export type DrivenRun = Omit<RunOutcome, "invariants"> & { readonly dropped: num
  */
 export const driveServer = async (
   scenario: Scenario, seed: number, server: DrivenServer, timeline: RealTimeline, onProgress?: (progress: RunProgress) => void,
-  onHistoryEvent?: (event: HistoryEvent) => void
+  onHistoryEvent?: (event: HistoryEvent) => void, share?: DrivenShare
 ): Promise<DrivenRun> => {
   const startMs = Date.parse(scenario.startAt)
   const scenarioNow = Effect.sync(() => timeline.nowMs())
@@ -238,10 +249,14 @@ export const driveServer = async (
   try {
     const program = Effect.gen(function* () {
       const run = yield* prepareRun(scenario, history, server.baseUrl, server.adminKey, { sleepScenario, scenarioNowMs: scenarioNow, networkDelay: Effect.void },
-        server.modeFaultActions).pipe(Effect.catchAll((reason) => Effect.die(new RunSetupFailed(reason))))
+        server.modeFaultActions, share).pipe(Effect.catchAll((reason) => Effect.die(new RunSetupFailed(reason))))
+      share?.onPrepared(run.setup)
       const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
       for (const actor of run.background) fibers.push(yield* Effect.forkDaemon(timeline.actor(actor)))
-      const arrivals = yield* population(scenario)
+      // every driver process draws the same population from the seed, then keeps its share of it by index
+      const arrivals = share === undefined ? yield* population(scenario)
+        : (yield* population(scenario).pipe(Effect.withRandom(Random.make(`devices:${seed}`))))
+          .filter((arrival) => arrival.passenger.index % share.count === share.index)
       if (scenario.load) {
         const byIndex = new Map(arrivals.map((arrival) => [arrival.passenger.index, arrival]))
         const outcome = yield* driveLoad(scenario.load, Date.parse(scenario.onSaleAt), passengersInOrder(arrivals),
@@ -255,17 +270,20 @@ export const driveServer = async (
       const coming = arrivalsBeforeEnd(scenario, arrivals)
       arrivalsCut = coming.cut
       passengers.notStarted += coming.cut
+      // several driver processes share the limit
+      const maxInFlight = Math.ceil(scenario.real.maxPassengersInFlight / (share?.count ?? 1))
       let inFlight = 0
       for (const arrival of coming.arriving) {
         yield* sleepScenario(arrival.arrivalAtMs - (yield* scenarioNow))
-        if (inFlight >= scenario.real.maxPassengersInFlight) { dropped++; passengers.notStarted++; continue }
+        if (inFlight >= maxInFlight) { dropped++; passengers.notStarted++; continue }
         inFlight++
         const journey = run.start(arrival, Effect.sync(() => { inFlight-- }))
         fibers.push(yield* passengerActor(journey))
       }
       return fibers
     })
-    const exit = await devices.runPromiseExit(timeline.actor(program).pipe(Effect.withRandom(Random.make(`devices:${seed}`))))
+    const randomName = share === undefined ? `devices:${seed}` : `devices:${seed}:driver-${share.index}`
+    const exit = await devices.runPromiseExit(timeline.actor(program).pipe(Effect.withRandom(Random.make(randomName))))
     if (Exit.isFailure(exit)) {
       const failure = Cause.squash(exit.cause)
       throw failure instanceof RunSetupFailed ? failure : new Error(Cause.pretty(exit.cause))
@@ -312,9 +330,20 @@ export const runReal = async (
   // one pair of secrets for the run: a server restarted after a crash keeps the key the journeys hold
   const secrets = generateServeSecrets()
   const serverOutput = options.serverLog === undefined ? undefined : (text: string) => options.serverLog!.writeOutput(text)
-  let server = await startServerProcess(cliEntry, serverArgs(0, startMs), [], secrets, serverOutput)
+  // driver processes load before the server starts, whose clock reads the scenario's start from then on
+  const driverProcesses = options.driverProcesses ?? 1
+  const drivers = driverProcesses > 1 ? await startDriverProcesses(cliEntry, driverProcesses) : undefined
+  let server: ServerProcess
+  try {
+    server = await startServerProcess(cliEntry, serverArgs(0, startMs), [], secrets, serverOutput)
+  } catch (error) {
+    drivers?.close()
+    rmSync(workDir, { recursive: true, force: true })
+    throw error
+  }
   const port = Number(new URL(server.baseUrl).port)
-  const timeline = new RealTimeline(startMs, timeScale, (offsetMs) => server.advanceClock(offsetMs))
+  const wallStartMs = performance.timeOrigin + performance.now()
+  const timeline = new RealTimeline(startMs, timeScale, (offsetMs) => server.advanceClock(offsetMs), wallStartMs)
   /** the server-crash fault: SIGKILL at the window's start; the same command on the same port and database at its end */
   const crash = {
     start: () => Effect.promise(() => server.kill()),
@@ -325,11 +354,24 @@ export const runReal = async (
   }
   try {
     // a restarted server listens on the same port: the address the journeys hold stays good
-    const driven = await driveServer(scenario, seed, { baseUrl: server.baseUrl, adminKey: secrets.adminKey, modeFaultActions: { "server-crash": crash } },
-      timeline, onProgress, options.onHistoryEvent)
+    const driven = drivers !== undefined
+      ? await drivers.drive(scenario, seed, {
+        baseUrl: server.baseUrl, adminKey: secrets.adminKey, timeScale, wallStartMs,
+        advanceServer: (offsetMs) => server.advanceClock(offsetMs),
+        crash: {
+          start: () => server.kill(),
+          end: async ({ scaledNowMs, jumpedMs }) => {
+            server = await startServerProcess(cliEntry, serverArgs(port, scaledNowMs), [], secrets, serverOutput)
+            await server.advanceClock(jumpedMs)
+          }
+        }
+      }, onProgress, options.onHistoryEvent)
+      : await driveServer(scenario, seed, { baseUrl: server.baseUrl, adminKey: secrets.adminKey, modeFaultActions: { "server-crash": crash } },
+        timeline, onProgress, options.onHistoryEvent)
     await server.stop()
     return { ...driven, invariants: await auditWithStore(driven.history, store.layer) }
   } finally {
+    drivers?.close()
     await server.stop().catch(() => undefined)
     rmSync(workDir, { recursive: true, force: true })
   }

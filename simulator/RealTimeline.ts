@@ -17,18 +17,48 @@ export const minJumpMs = 1
 
 interface Sleeper { readonly wakeAtMs: number; readonly wake: () => void; timer: ReturnType<typeof setTimeout> | undefined }
 
+/**
+ * How a timeline that several driver processes share jumps: no process may jump alone, since the others' actors
+ * and the server's clock must take the same jump. Each process says when all its actors sleep (and until when)
+ * and when one wakes; the parent, once every process sleeps, moves the server's clock and then every timeline by
+ * the same offset (`RealTimeline.setOffset`).
+ */
+export interface SharedJumps {
+  /** every actor of this process sleeps; the earliest wakes at `earliestWakeAtMs` (scenario ms) */
+  readonly idle: (earliestWakeAtMs: number) => void
+  /** an actor of this process is awake again (told only after `idle`) */
+  readonly busy: () => void
+}
+
+/** How a timeline jumps over idle stretches: alone (moving the server's clock first), with other processes, or never. */
+export type TimelineJumps =
+  | { readonly kind: "alone"; readonly advance: (offsetMs: number) => Promise<void> }
+  | { readonly kind: "shared"; readonly jumps: SharedJumps }
+
 export class RealTimeline {
   private offsetMs = 0
   private busy = 0
   private jumping = false
   private readonly sleepers = new Set<Sleeper>()
-  private readonly wallStartMs = performance.timeOrigin + performance.now()
+  /** the earliest wake-up last reported idle to a shared timeline's parent; undefined while busy */
+  private reportedIdleAtMs: number | undefined = undefined
+  private readonly jumpsBy: TimelineJumps | undefined
 
+  /**
+   * `jumps`: a function is a timeline of one process that jumps alone after moving the server's clock; absent, it
+   * never jumps. `wallStartMs` (epoch ms) is the wall instant of `startMs`: processes that share a timeline share it.
+   */
   constructor(
     private readonly startMs: number,
     private readonly scale: number,
-    private readonly advance?: (offsetMs: number) => Promise<void>
-  ) {}
+    jumps?: ((offsetMs: number) => Promise<void>) | TimelineJumps,
+    private wallStartMs: number = performance.timeOrigin + performance.now()
+  ) {
+    this.jumpsBy = typeof jumps === "function" ? { kind: "alone", advance: jumps } : jumps
+  }
+
+  /** Start the timeline at `wallStartMs` (epoch ms) instead: for a timeline created before the wall instant its processes share is known. */
+  setWallStart(wallStartMs: number) { this.wallStartMs = wallStartMs }
 
   /** how far the timeline has jumped ahead of its scaled wall clock (a restarted server is told to jump as far) */
   get jumpedMs(): number { return this.offsetMs }
@@ -43,6 +73,7 @@ export class RealTimeline {
    */
   actor<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
     this.busy++
+    this.awake()
     return Effect.ensuring(effect, Effect.sync(() => { this.busy--; this.maybeJump() }))
   }
 
@@ -73,6 +104,7 @@ export class RealTimeline {
           if (!this.sleepers.delete(sleeper)) return
           clearTimeout(sleeper.timer)
           this.busy++
+          this.awake()
           resume(Effect.void)
         }
       }
@@ -81,7 +113,7 @@ export class RealTimeline {
       this.arm(sleeper)
       this.maybeJump()
       return Effect.sync(() => {
-        if (this.sleepers.delete(sleeper)) { clearTimeout(sleeper.timer); this.busy++ }
+        if (this.sleepers.delete(sleeper)) { clearTimeout(sleeper.timer); this.busy++; this.awake() }
       })
     })
   }
@@ -92,27 +124,55 @@ export class RealTimeline {
     sleeper.timer = setTimeout(sleeper.wake, Math.max(0, sleeper.wakeAtMs - this.nowMs()) / this.scale)
   }
 
+  /** A shared timeline's process is busy again after it said it was idle: its parent must not jump now. */
+  private awake() {
+    if (this.reportedIdleAtMs === undefined || this.jumpsBy?.kind !== "shared") return
+    this.reportedIdleAtMs = undefined
+    this.jumpsBy.jumps.busy()
+  }
+
+  /**
+   * Move a shared timeline `offsetMs` past its scaled wall clock, as the parent moved every process's and the
+   * server's; an offset at or behind the current one changes nothing. Sleepers due by then wake.
+   */
+  setOffset(offsetMs: number) {
+    if (offsetMs > this.offsetMs) this.offsetMs = offsetMs
+    this.reportedIdleAtMs = undefined
+    this.wakeOrRearm()
+    this.maybeJump()
+  }
+
+  private wakeOrRearm() {
+    const nowMs = this.nowMs()
+    for (const sleeper of [...this.sleepers]) {
+      if (sleeper.wakeAtMs <= nowMs) sleeper.wake()
+      else this.arm(sleeper)
+    }
+  }
+
   private maybeJump() {
     if (this.busy > 0 || this.jumping || this.sleepers.size === 0) return
     let earliestMs = Infinity
     for (const sleeper of this.sleepers) earliestMs = Math.min(earliestMs, sleeper.wakeAtMs)
     const gapMs = earliestMs - this.nowMs()
-    const advance = this.advance
-    if (gapMs < minJumpMs || advance === undefined) {
+    const jumps = this.jumpsBy
+    if (gapMs < minJumpMs || jumps === undefined) {
       // due already (its timer is behind the timeline): wake it now rather than wait for the timer
       for (const sleeper of [...this.sleepers]) if (sleeper.wakeAtMs <= this.nowMs()) sleeper.wake()
       return
     }
+    if (jumps.kind === "shared") {
+      if (this.reportedIdleAtMs === earliestMs) return
+      this.reportedIdleAtMs = earliestMs
+      jumps.jumps.idle(earliestMs)
+      return
+    }
     this.jumping = true
     const target = this.offsetMs + gapMs
-    advance(target).then(() => {
+    jumps.advance(target).then(() => {
       this.offsetMs = target
       this.jumping = false
-      const nowMs = this.nowMs()
-      for (const sleeper of [...this.sleepers]) {
-        if (sleeper.wakeAtMs <= nowMs) sleeper.wake()
-        else this.arm(sleeper)
-      }
+      this.wakeOrRearm()
     }, () => { this.jumping = false })
   }
 }

@@ -20,11 +20,29 @@ export interface Prepared {
   /** the run of each of the scenario's trains, by its index in `scenario.trains` */
   readonly runIds: ReadonlyArray<RunId>
   readonly gatesByStation: ReadonlyMap<string, ReadonlyArray<GateScanner>>
+  /** what the setup created, for driver processes that share it (simulator/Drivers.ts) */
+  readonly record: SetupRecord
 }
 
-/** The operator's work before the rush: every train's run, and the gates of every station a train leaves from. */
-export const setUp = (scenario: Scenario, baseUrl: string, adminKey: string) =>
+/**
+ * What one driver process's setup created on the server, as data: the other driver processes of a run build their
+ * devices on it instead of creating the catalog again (and re-registering a gate would change its device key).
+ */
+export interface SetupRecord {
+  readonly runIds: ReadonlyArray<RunId>
+  readonly gates: ReadonlyArray<{ readonly gateId: GateId; readonly station: string; readonly deviceKey: string }>
+}
+
+/** the gate IDs of a station, numbered from 1 */
+const gateIdOf = (station: string, number: number) => `${station}-${String(number).padStart(2, "0")}` as GateId
+
+/**
+ * The operator's work before the rush: every train's run, and the gates of every station a train leaves from.
+ * Given `record` (another driver process's setup), it creates nothing: the runs and gates are those of the record.
+ */
+export const setUp = (scenario: Scenario, baseUrl: string, adminKey: string, record?: SetupRecord) =>
   Effect.gen(function* () {
+    if (record !== undefined) return yield* fromRecord(baseUrl, record)
     const admin = yield* makeClient(baseUrl, { "x-admin-key": adminKey })
     const runIds: Array<RunId> = []
     for (const train of scenario.trains) {
@@ -40,18 +58,28 @@ export const setUp = (scenario: Scenario, baseUrl: string, adminKey: string) =>
       runIds.push(created.runId)
     }
     const boardingStations = [...new Set(scenario.trains.flatMap((train) => train.stops.slice(0, -1).map((stop) => stop.station)))]
-    const gatesByStation = new Map<string, Array<GateScanner>>()
+    const gates: Array<SetupRecord["gates"][number]> = []
     for (const station of boardingStations) {
-      const gates: Array<GateScanner> = []
       for (let number = 1; number <= scenario.gatesPerStation; number++) {
-        const gateId = `${station}-${String(number).padStart(2, "0")}` as GateId
+        const gateId = gateIdOf(station, number)
         const registered = yield* admin.catalog.registerGate({ payload: { gateId, station: station as StationCode } })
-        const client = yield* makeClient(baseUrl, { "x-device-key": registered.deviceKey })
-        gates.push(makeGateScanner(client, gateId, station))
+        gates.push({ gateId, station, deviceKey: registered.deviceKey })
       }
-      gatesByStation.set(station, gates)
     }
-    const prepared: Prepared = { runIds, gatesByStation }
+    return yield* fromRecord(baseUrl, { runIds, gates })
+  })
+
+/** The devices of a setup already made: a gate scanner for each registered gate, with its device key. */
+const fromRecord = (baseUrl: string, record: SetupRecord) =>
+  Effect.gen(function* () {
+    const gatesByStation = new Map<string, Array<GateScanner>>()
+    for (const gate of record.gates) {
+      const client = yield* makeClient(baseUrl, { "x-device-key": gate.deviceKey })
+      const atStation = gatesByStation.get(gate.station) ?? []
+      atStation.push(makeGateScanner(client, gate.gateId, gate.station))
+      gatesByStation.set(gate.station, atStation)
+    }
+    const prepared: Prepared = { runIds: record.runIds, gatesByStation, record }
     return prepared
   })
 

@@ -23,6 +23,7 @@ import type { HistoryEvent } from "./History.js"
 import { auditWithStore, describeFailure, driveServer, RunSetupFailed } from "./Real.js"
 import type { DrivenRun } from "./Real.js"
 import { RealTimeline } from "./RealTimeline.js"
+import { startDriverProcesses } from "./Drivers.js"
 import type { RunProgress } from "./Progress.js"
 import type { RunOutcome } from "./Virtual.js"
 
@@ -51,6 +52,8 @@ export interface TargetRunOptions {
   readonly timeScale: number
   /** the target's store, audited after the run; absent: the history audit alone */
   readonly store?: TargetStore
+  /** driver processes, each with its share of the passengers (simulator/Drivers.ts), and the CLI they run; default 1, this process */
+  readonly driverProcesses?: { readonly count: number; readonly cliEntry: string }
 }
 
 /** Why `scenario` cannot run against a server the harness did not start: the faults only its own server can take. */
@@ -105,10 +108,20 @@ export const runTarget = async (
   if (refusal !== undefined) throw new TargetRefused(refusal)
   const answered = await Effect.runPromise(Effect.either(checkTargetAnswers(options.baseUrl)))
   if (Either.isLeft(answered)) throw answered.left
-  const timeline = new RealTimeline(Date.parse(scenario.startAt), options.timeScale)
   let driven: DrivenRun
   try {
-    driven = await driveServer(scenario, seed, { baseUrl: options.baseUrl, adminKey: options.adminKey, modeFaultActions: {} }, timeline, onProgress, onHistoryEvent)
+    const several = options.driverProcesses
+    if (several !== undefined && several.count > 1) {
+      const drivers = await startDriverProcesses(several.cliEntry, several.count)
+      try {
+        driven = await drivers.drive(scenario, seed, { baseUrl: options.baseUrl, adminKey: options.adminKey, timeScale: options.timeScale }, onProgress, onHistoryEvent)
+      } finally {
+        drivers.close()
+      }
+    } else {
+      driven = await driveServer(scenario, seed, { baseUrl: options.baseUrl, adminKey: options.adminKey, modeFaultActions: {} },
+        new RealTimeline(Date.parse(scenario.startAt), options.timeScale), onProgress, onHistoryEvent)
+    }
   } catch (error) {
     throw error instanceof RunSetupFailed ? setupRefusal(options.baseUrl, error) : error
   }

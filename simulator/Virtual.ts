@@ -40,6 +40,8 @@ export interface RunOutcome {
   readonly arrivalsCut: number
   /** whose journeys started and ended, as the progress display counted them */
   readonly passengers: PassengerProgress
+  /** real mode driven from several processes: how many (simulator/Drivers.ts); absent: this one */
+  readonly driverProcesses?: number
 }
 
 /** the longest an idle sweeper waits in virtual mode */
