@@ -3,7 +3,8 @@
  * tag with the HTTP status the contract gives it (or "no answer" for a request whose answer never came).
  */
 import { formatCount } from "./format.js"
-import type { EndpointFields, ErrorCount, LatencySummary } from "./Report.js"
+import { backgroundJourney } from "./Report.js"
+import type { EndpointFields, ErrorCount, LatencySummary, Report } from "./Report.js"
 
 /** errors per request, in percent; 0 for an endpoint with no requests */
 export const errorRatePercent = (endpoint: EndpointFields): number =>
@@ -24,3 +25,8 @@ export const errorCountText = (error: ErrorCount): string => `${error.tag} ${sta
 
 /** a latency row with no sample at all (a stadium run holds no seat) says nothing and is left out */
 export const hasSamples = (summary: LatencySummary): boolean => summary.count > 0
+
+/** the passenger journeys (not `backgroundJourney`) the report's endpoints were split by, in the order first met */
+export const passengerJourneysOf = (report: Report): ReadonlyArray<string> =>
+  [...new Set((report.endpoints ?? []).flatMap((endpoint) => (endpoint.journeys ?? []).map((journey) => journey.journey)))]
+    .filter((journey) => journey !== backgroundJourney)
