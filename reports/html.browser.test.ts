@@ -62,7 +62,7 @@ const pageFactsExpression = `(() => ({
   journeyRows: [...document.querySelectorAll("tr[data-journey]")].map((row) => ({
     endpoint: row.dataset.endpoint, journey: row.dataset.journey,
     // requests, errors, rate, p50, p90, p99, max, errors by tag: the last eight cells, the endpoint's own cell or not
-    requests: row.cells[row.cells.length - 8]?.textContent ?? "", shown: row.getBoundingClientRect().height > 0
+    requests: row.cells[row.cells.length - 8]?.textContent ?? "", shown: row.checkVisibility()
   })),
   journeysOpen: document.querySelector("details.journeys")?.open ?? false,
   charts: [...document.querySelectorAll("svg.chart")].map((svg) => {
