@@ -226,13 +226,13 @@ test("each endpoint's journeys have a row each, open for a run of mixed journeys
   const html = renderHtml(sampleReport)
   assert.match(html, /<details class="journeys" open><summary>By journey/)
   assert.equal(rowOf(html, `data-journey="sms"`),
-    `<tr data-endpoint="register" data-journey="sms"><td><code>sms</code></td><td class="number">15,000</td><td class="number">0</td>` +
+    `<tr data-endpoint="register" data-journey="sms"><td class="nowrap"><code>sms</code></td><td class="number">15,000</td><td class="number">0</td>` +
     `<td class="number">0 %</td><td class="number">11</td><td class="number">25</td><td class="number">70</td><td class="number">402</td><td></td></tr>`)
   assert.match(rowOf(html, `data-endpoint="pay" data-journey="app"`),
-    /^<tr data-endpoint="pay" data-journey="app"><td rowspan="2"><code>pay<\/code><\/td><td><code>app<\/code><\/td><td class="number">25,225<\/td>.*<code>PaymentDeclined<\/code> 402 ×158<br><code>GatewayTimeout<\/code> no answer ×32<\/td><\/tr>$/)
-  assert.match(rowOf(html, `data-journey="background"`), /^<tr data-endpoint="get-ticket" data-journey="background"><td><code>background<\/code><\/td><td class="number">4,600<\/td>/)
+    /^<tr data-endpoint="pay" data-journey="app"><td rowspan="2"><code>pay<\/code><\/td><td class="nowrap"><code>app<\/code><\/td><td class="number">25,225<\/td>.*<code>PaymentDeclined<\/code> 402 ×158<br><code>GatewayTimeout<\/code> no answer ×32<\/td><\/tr>$/)
+  assert.match(rowOf(html, `data-journey="background"`), /^<tr data-endpoint="get-ticket" data-journey="background"><td class="nowrap"><code>background<\/code><\/td><td class="number">4,600<\/td>/)
   for (const endpoint of sampleReport.endpoints ?? []) {
-    const rows = [...html.matchAll(new RegExp(`<tr data-endpoint="${endpoint.endpoint}" data-journey="[^"]+"(?: class="warn")?>(?:<td rowspan[^>]*>.*?</td>)?<td><code>[^<]+</code></td><td class="number">([\\d,]+)</td>`, "g"))]
+    const rows = [...html.matchAll(new RegExp(`<tr data-endpoint="${endpoint.endpoint}" data-journey="[^"]+"(?: class="warn")?>(?:<td rowspan[^>]*>.*?</td>)?<td class="nowrap"><code>[^<]+</code></td><td class="number">([\\d,]+)</td>`, "g"))]
     assert.equal(rows.length, endpoint.journeys?.length, endpoint.endpoint)
     assert.equal(rows.reduce((sum, row) => sum + Number(row[1]?.replaceAll(",", "")), 0), endpoint.requests, endpoint.endpoint)
   }

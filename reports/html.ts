@@ -34,6 +34,8 @@ tr.total td { font-weight: 600; }
 .verdict.fail { background: #fde8e8; color: #b3261e; }
 details.journeys { margin: 0.5rem 0; }
 details.journeys > summary { cursor: pointer; font-weight: 600; }
+/* the endpoint's cell spans its journeys' rows: a warning is the row's own, not the endpoint's */
+tr.warn td[rowspan] { background: none; }
 svg.chart { display: block; max-width: 100%; height: auto; margin: 0.5rem 0 1.5rem; }
 svg.chart .hover:hover { fill-opacity: 0.12; }
 `
@@ -158,7 +160,7 @@ const endpointJourneyRows = (endpoint: EndpointSummary): Array<string> =>
   (endpoint.journeys ?? []).map((journey, index) =>
     `<tr data-endpoint="${escapeHtml(endpoint.endpoint)}" data-journey="${escapeHtml(journey.journey)}"${warnClass(journey)}>` +
     (index === 0 ? `<td rowspan="${endpoint.journeys?.length ?? 1}"><code>${escapeHtml(endpoint.endpoint)}</code></td>` : "") +
-    codeCell(journey.journey) + endpointFieldCells(journey) + `</tr>`)
+    nowrapCodeCell(journey.journey) + endpointFieldCells(journey) + `</tr>`)
 
 /**
  * Each endpoint per journey kind that called it, in a section a reader opens: open when the run mixed journeys, closed
