@@ -107,6 +107,14 @@ describe("chunyun run", () => {
     const byEndpoint = new Map<string, number>()
     for (const point of points) byEndpoint.set(point.data.tags!["endpoint"]!, (byEndpoint.get(point.data.tags!["endpoint"]!) ?? 0) + 1)
     assert.deepEqual(Object.fromEntries(byEndpoint), Object.fromEntries((report.endpoints ?? []).map((endpoint) => [endpoint.endpoint, endpoint.requests])))
+    // and per endpoint and journey, as the report splits them
+    const byJourney = new Map<string, number>()
+    for (const point of points) {
+      const key = `${point.data.tags!["endpoint"]} ${point.data.tags!["journey"]}`
+      byJourney.set(key, (byJourney.get(key) ?? 0) + 1)
+    }
+    assert.deepEqual(Object.fromEntries(byJourney), Object.fromEntries((report.endpoints ?? []).flatMap((endpoint) =>
+      (endpoint.journeys ?? []).map((journey) => [`${endpoint.endpoint} ${journey.journey}`, journey.requests]))))
     // each metric is declared once, before its first point
     assert.deepEqual(parsed.filter((line) => line.type === "Metric").map((line) => line.metric).sort(), [...new Set(points.map((point) => point.metric))].sort())
     assert.ok(second.stdout.includes(`\nrequest points: ${report.counts.requests} requests → ${secondPoints}\n`), second.stdout)

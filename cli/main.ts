@@ -78,7 +78,7 @@ const usage = `usage:
                 [--inventory conditional|optimistic|row-lock|queue|unsafe] [--unsafe] [--threshold "metric: p(99)<500" …]
                 [--out-json FILE]   (one JSON line per finished request, written as the run goes, as k6's --out json:
                                               {"type":"Point","metric":"http_req_duration","data":{"time":…,"value":ms,"tags":
-                                              {"endpoint":…,"actor_kind":…,"outcome":…,"status":…}}}; a lost answer is
+                                              {"endpoint":…,"actor_kind":…,"journey":…,"outcome":…,"status":…}}}; a lost answer is
                                               metric http_req_lost, value 1; time is the scenario's clock)
                 [--target http://host:port --admin-key K [--audit-store postgres://… | --audit-db FILE]]
                 [--driver-processes N]   (real mode: N processes drive the passengers, each its share by index; journeys app, app-gateway)

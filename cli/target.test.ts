@@ -95,6 +95,10 @@ describe("chunyun run --target against chunyun serve on SQLite, audited with --a
     const phones = new Set(events.flatMap((event) => /^phone-(\d+)$/.exec(event.actor)?.[1] ?? []).map(Number))
     assert.equal(phones.size, targetScenario.passengers.count, "every passenger, from one process or the other")
     assert.equal(events.filter((event) => event.actor === "operator").length, targetScenario.trains!.length, "the setup recorded once")
+    // each event kept the journey it was recorded for across the processes' channel
+    const report = Schema.decodeUnknownSync(Report)(JSON.parse(readFileSync(join(out, "report.json"), "utf8")))
+    const hold = report.endpoints?.find((endpoint) => endpoint.endpoint === "hold")
+    assert.deepEqual(hold?.journeys?.map((journey) => [journey.journey, journey.requests]), [["app", hold?.requests]])
   })
 
   test("the same server again: refused, as it has the scenario's catalog already", async () => {

@@ -64,17 +64,43 @@ export const ErrorCount = Schema.Struct({
 })
 export type ErrorCount = typeof ErrorCount.Type
 
+/** The requests sent (answered or not), the errors among them by tag, and the latency of the answered ones. */
+const endpointFields = {
+  requests: Schema.Number,
+  errors: Schema.Number,
+  /** most frequent first */
+  errorsByTag: Schema.Array(ErrorCount),
+  latency: LatencySummary
+}
+export const EndpointFields = Schema.Struct(endpointFields)
+export type EndpointFields = typeof EndpointFields.Type
+
+/**
+ * The label of the requests no passenger's journey made: background actors (a kiosk attendant's rounds, a gateway's
+ * pull loop, offline gates' syncs), faults, the operator. Never a journey kind's name.
+ */
+export const backgroundJourney = "background"
+
+/** An endpoint's requests made in one journey kind (`app`, `sms` … or `backgroundJourney`). */
+export const EndpointJourney = Schema.Struct({
+  journey: Schema.String,
+  ...endpointFields
+})
+export type EndpointJourney = typeof EndpointJourney.Type
+
 /**
  * One endpoint, named as the devices name their calls in the history (search, register, login, top-up, hold, pay …):
  * the requests sent (answered or not), the errors among them by tag, and the latency of the answered ones.
  */
 export const EndpointSummary = Schema.Struct({
   endpoint: Schema.String,
-  requests: Schema.Number,
-  errors: Schema.Number,
-  /** most frequent first */
-  errorsByTag: Schema.Array(ErrorCount),
-  latency: LatencySummary
+  ...endpointFields,
+  /**
+   * the same per journey kind that called it, busiest first: their requests and errors add up to the endpoint's.
+   * A call counts for the journey of the passenger it was made for, a shared device's (a kiosk's, a call-centre
+   * agent's) included. Absent in reports written before it.
+   */
+  journeys: Schema.optional(Schema.Array(EndpointJourney))
 })
 export type EndpointSummary = typeof EndpointSummary.Type
 

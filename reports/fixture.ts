@@ -6,7 +6,8 @@
 import type { MatrixRow } from "./matrix.js"
 import { seededRandom } from "./bootstrap.js"
 import { peakSustainedWindowMs, peakWindowOf, perSecond } from "./rates.js"
-import type { EndpointSummary, InvariantResult, LatencySummary, Report, SeriesPoint } from "./Report.js"
+import { backgroundJourney } from "./Report.js"
+import type { EndpointJourney, EndpointSummary, InvariantResult, LatencySummary, Report, SeriesPoint } from "./Report.js"
 
 const bucketMs = 300_000
 const virtualDurationMs = 7_200_000
@@ -74,8 +75,39 @@ const endpointsWithoutTicket: ReadonlyArray<EndpointSummary> = [
   endpoint("scan", admittedCount, [], [4, 9, 22, 57, 140])
 ]
 const ticketRequests = requestCount - endpointsWithoutTicket.reduce((sum, summary) => sum + summary.requests, 0)
+
+/** the endpoints the `sms` quarter of the mix calls too (the rest are the app's alone), and how much slower it is there */
+const smsEndpoints: Readonly<Record<string, number>> = { register: 1, login: 1, "top-up": 1, hold: 1.4, pay: 3 }
+
+/**
+ * An endpoint split by journey: a quarter of its requests and errors (each tag) the `sms` journey's, at its latency
+ * times its slowdown, for the endpoints in `smsEndpoints`; the rest the `app` journey's; get-ticket's polls of the
+ * gateway's callbacks partly the background's.
+ */
+const byJourney = (summary: EndpointSummary): EndpointSummary => {
+  const slowdown = smsEndpoints[summary.endpoint]
+  const background = summary.endpoint === "get-ticket" ? Math.round(summary.requests / 10) : 0
+  const quarter = (count: number) => slowdown === undefined ? 0 : Math.floor(count / 4)
+  const share = (journey: string, part: (count: number) => number, factor: number): EndpointJourney => {
+    const errorsByTag = summary.errorsByTag.map((error) => ({ ...error, count: part(error.count) })).filter((error) => error.count > 0)
+    const requests = part(summary.requests)
+    const { p50, p90, p99, p999, max } = summary.latency
+    return {
+      journey, requests, errors: errorsByTag.reduce((sum, error) => sum + error.count, 0), errorsByTag,
+      latency: latencySummary(requests, ...([p50, p90, p99, p999, max].map((value) => Math.round(value * factor)) as [number, number, number, number, number]))
+    }
+  }
+  const journeys = [
+    share("app", (count) => count - quarter(count) - (count === summary.requests ? background : 0), 1),
+    ...(slowdown === undefined ? [] : [share("sms", quarter, slowdown)]),
+    ...(background === 0 ? [] : [share(backgroundJourney, (count) => count === summary.requests ? background : 0, 1)])
+  ]
+  return { ...summary, journeys }
+}
+
 const endpoints: ReadonlyArray<EndpointSummary> = [...endpointsWithoutTicket, endpoint("get-ticket", ticketRequests, [], [5, 12, 35, 80, 260])]
   .sort((left, right) => right.requests - left.requests)
+  .map(byJourney)
 
 const passingInvariants: ReadonlyArray<InvariantResult> = [
   { name: "noDoubleBooking", description: "No seat-segment held by two live orders or sold on two live tickets", violations: 0 },
@@ -197,11 +229,14 @@ const throughputBeforeVersion3: Report["throughput"] = {
   series
 }
 
-/** A report of version 3: the store's invariants only, neither they nor the report saying where they were audited. */
+/**
+ * A report of version 3: the store's invariants only, neither they nor the report saying where they were audited; its
+ * endpoints not split by journey.
+ */
 export const sampleReportVersion3: Report = (() => {
   const { auditSources: _sources, ...rest } = sampleReport
   const invariants = passingInvariants.map(({ source: _source, ...invariant }) => invariant)
-  return { ...rest, reportVersion: 3, invariants }
+  return { ...rest, reportVersion: 3, invariants, endpoints: endpoints.map(({ journeys: _journeys, ...summary }) => summary) }
 })()
 
 /** A report of version 2: the rate to the last ticket instead of the rates over the measuring window and at the peak. */

@@ -16,7 +16,7 @@ import { buildReport } from "../simulator/Report.js"
 import { smallScenario } from "../simulator/testing/smallScenario.js"
 import { runVirtual } from "../simulator/Virtual.js"
 import { chartHeightPx, chartWidthPx, plotBottomPx, plotLeftPx, plotRightPx, plotTopPx } from "./chart.js"
-import { formatClock } from "./format.js"
+import { formatClock, formatCount } from "./format.js"
 import type { Report } from "./Report.js"
 import type { Browser } from "./testing/HeadlessChromium.js"
 import { chromiumPath, launchChromium } from "./testing/HeadlessChromium.js"
@@ -46,6 +46,9 @@ interface PageFacts {
   readonly heading: string
   readonly seedText: string
   readonly invariantRows: number
+  /** each row of the endpoints by journey: its endpoint, journey, requests as shown, and whether it is laid out */
+  readonly journeyRows: ReadonlyArray<{ readonly endpoint: string; readonly journey: string; readonly requests: string; readonly shown: boolean }>
+  readonly journeysOpen: boolean
   readonly charts: ReadonlyArray<ChartBox>
 }
 
@@ -56,6 +59,12 @@ const pageFactsExpression = `(() => ({
   heading: document.querySelector("h1")?.textContent ?? "",
   seedText: [...document.querySelectorAll("tr")].find((row) => row.cells[0]?.textContent === "seed")?.cells[1]?.textContent ?? "",
   invariantRows: document.querySelectorAll("tr[data-invariant]").length,
+  journeyRows: [...document.querySelectorAll("tr[data-journey]")].map((row) => ({
+    endpoint: row.dataset.endpoint, journey: row.dataset.journey,
+    // requests, errors, rate, p50, p90, p99, max, errors by tag: the last eight cells, the endpoint's own cell or not
+    requests: row.cells[row.cells.length - 8]?.textContent ?? "", shown: row.checkVisibility()
+  })),
+  journeysOpen: document.querySelector("details.journeys")?.open ?? false,
   charts: [...document.querySelectorAll("svg.chart")].map((svg) => {
     const box = svg.getBoundingClientRect()
     return {
@@ -173,6 +182,13 @@ const assertLaidOut = (facts: PageFacts, report: Report) => {
   assert.match(facts.heading, /spring-festival-small/)
   assert.equal(facts.seedText, String(seed))
   assert.equal(facts.invariantRows, report.invariants.length)
+  // a run of one journey (the app's): its rows per journey are there, in a section left closed
+  assert.deepEqual(facts.journeyRows.map(({ endpoint, journey, requests }) => ({ endpoint, journey, requests })),
+    (report.endpoints ?? []).flatMap((endpoint) => (endpoint.journeys ?? []).map((journey) =>
+      ({ endpoint: endpoint.endpoint, journey: journey.journey, requests: formatCount(journey.requests) }))))
+  assert.ok(facts.journeyRows.some((row) => row.journey === "app"), "no row of the app journey")
+  assert.equal(facts.journeysOpen, false)
+  assert.ok(facts.journeyRows.every((row) => !row.shown), "a closed section lays out no row")
 }
 
 test("the report of a small run opens offline in headless Chromium with its six charts painted and their tooltips on top", async () => {

@@ -222,6 +222,33 @@ test("the page's error total is the report's one count, and each endpoint has a 
   assert.match(rowOf(html, `data-endpoint="search"`), /^<tr data-endpoint="search"><td><code>search<\/code><\/td><td class="number">5,000<\/td><td class="number">0<\/td><td class="number">0 %<\/td>/)
 })
 
+test("each endpoint's journeys have a row each, open for a run of mixed journeys, and add up to the endpoint's row", () => {
+  const html = renderHtml(sampleReport)
+  assert.match(html, /<details class="journeys" open><summary>By journey/)
+  assert.equal(rowOf(html, `data-journey="sms"`),
+    `<tr data-endpoint="register" data-journey="sms"><td class="nowrap"><code>sms</code></td><td class="number">15,000</td><td class="number">0</td>` +
+    `<td class="number">0 %</td><td class="number">11</td><td class="number">25</td><td class="number">70</td><td class="number">402</td><td></td></tr>`)
+  assert.match(rowOf(html, `data-endpoint="pay" data-journey="app"`),
+    /^<tr data-endpoint="pay" data-journey="app"><td rowspan="2"><code>pay<\/code><\/td><td class="nowrap"><code>app<\/code><\/td><td class="number">25,225<\/td>.*<code>PaymentDeclined<\/code> 402 ×158<br><code>GatewayTimeout<\/code> no answer ×32<\/td><\/tr>$/)
+  assert.match(rowOf(html, `data-journey="background"`), /^<tr data-endpoint="get-ticket" data-journey="background"><td class="nowrap"><code>background<\/code><\/td><td class="number">4,600<\/td>/)
+  for (const endpoint of sampleReport.endpoints ?? []) {
+    const rows = [...html.matchAll(new RegExp(`<tr data-endpoint="${endpoint.endpoint}" data-journey="[^"]+"(?: class="warn")?>(?:<td rowspan[^>]*>.*?</td>)?<td class="nowrap"><code>[^<]+</code></td><td class="number">([\\d,]+)</td>`, "g"))]
+    assert.equal(rows.length, endpoint.journeys?.length, endpoint.endpoint)
+    assert.equal(rows.reduce((sum, row) => sum + Number(row[1]?.replaceAll(",", "")), 0), endpoint.requests, endpoint.endpoint)
+  }
+})
+
+test("a run of one journey keeps its journeys closed; a report before the split says so", () => {
+  const oneJourney: Report = {
+    ...sampleReport,
+    endpoints: (sampleReport.endpoints ?? []).map((endpoint) => ({ ...endpoint, journeys: endpoint.journeys?.filter((journey) => journey.journey !== "sms") }))
+  }
+  assert.match(renderHtml(oneJourney), /<details class="journeys"><summary>/)
+  const old = renderHtml(sampleReportVersion3)
+  assert.ok(old.includes("This report was written before requests were split by journey."))
+  assert.doesNotMatch(old, /data-journey=|<details/)
+})
+
 test("a version 1 report shows the sum of its tags as the error total and says it has no endpoint counts", () => {
   const html = renderHtml(sampleReportVersion1)
   assert.match(rowOf(html, `data-count="errors"`), /request errors<\/td><td class="number">2,274</)

@@ -7,11 +7,11 @@ import type { ChartLine } from "./chart.js"
 import { escapeHtml } from "./escape.js"
 import { formatCount, formatDuration, formatMs } from "./format.js"
 import { renderPercentileChart } from "./percentileChart.js"
-import { errorRatePercent, formatErrorRate, hasSamples, statusText } from "./endpoints.js"
+import { errorRatePercent, formatErrorRate, hasSamples, passengerJourneysOf, statusText } from "./endpoints.js"
 import { formatRate, ratesOf } from "./rates.js"
-import { auditSourceOf, auditSourcesOf, auditSourcesText, errorTotalOf } from "./Report.js"
+import { auditSourceOf, auditSourcesOf, auditSourcesText, backgroundJourney, errorTotalOf } from "./Report.js"
 import { afterOnSale, mixText, serverText } from "./scenarioText.js"
-import type { EndpointSummary, InvariantResult, LatencySummary, Report, ScenarioSummary, ThresholdResult } from "./Report.js"
+import type { EndpointFields, EndpointSummary, InvariantResult, LatencySummary, Report, ScenarioSummary, ThresholdResult } from "./Report.js"
 import { brokenInvariants, failedThresholds, isInvariantBroken, reportPassed } from "./verdict.js"
 
 const styles = `
@@ -32,6 +32,10 @@ tr.total td { font-weight: 600; }
 .verdict { display: inline-block; padding: 0.2rem 0.6rem; border-radius: 4px; font-weight: 600; }
 .verdict.pass { background: #e6f4ea; color: #1e6b34; }
 .verdict.fail { background: #fde8e8; color: #b3261e; }
+details.journeys { margin: 0.5rem 0; }
+details.journeys > summary { cursor: pointer; font-weight: 600; }
+/* the endpoint's cell spans its journeys' rows: a warning is the row's own, not the endpoint's */
+tr.warn td[rowspan] { background: none; }
 svg.chart { display: block; max-width: 100%; height: auto; margin: 0.5rem 0 1.5rem; }
 svg.chart .hover:hover { fill-opacity: 0.12; }
 `
@@ -136,25 +140,55 @@ const renderErrorsByTag = (report: Report): string => {
   return renderTable(["tag", "HTTP status", "count"], rows)
 }
 
-const endpointErrorsCell = (endpoint: EndpointSummary): string =>
+const endpointErrorsCell = (endpoint: EndpointFields): string =>
   `<td>${endpoint.errorsByTag.map((error) =>
     `<code>${escapeHtml(error.tag)}</code> ${escapeHtml(statusText(error))} ×${escapeHtml(formatCount(error.count))}`).join("<br>")}</td>`
 
-const endpointRow = (endpoint: EndpointSummary): string =>
-  `<tr data-endpoint="${escapeHtml(endpoint.endpoint)}"${errorRatePercent(endpoint) >= 1 ? ` class="warn"` : ""}>` +
-  codeCell(endpoint.endpoint) + numberCell(formatCount(endpoint.requests)) + numberCell(formatCount(endpoint.errors)) +
-  numberCell(formatErrorRate(endpoint)) +
+/** requests, errors, error rate, p50, p90, p99, max and the errors by tag: the cells an endpoint's row and a journey's share */
+const endpointFieldCells = (endpoint: EndpointFields): string =>
+  numberCell(formatCount(endpoint.requests)) + numberCell(formatCount(endpoint.errors)) + numberCell(formatErrorRate(endpoint)) +
   [endpoint.latency.p50, endpoint.latency.p90, endpoint.latency.p99, endpoint.latency.max].map((value) => numberCell(formatMs(value))).join("") +
-  endpointErrorsCell(endpoint) + `</tr>`
+  endpointErrorsCell(endpoint)
 
-/** Every endpoint the devices called: requests, errors by tag and HTTP status, latency of the answered ones. */
+const warnClass = (endpoint: EndpointFields): string => errorRatePercent(endpoint) >= 1 ? ` class="warn"` : ""
+
+const endpointRow = (endpoint: EndpointSummary): string =>
+  `<tr data-endpoint="${escapeHtml(endpoint.endpoint)}"${warnClass(endpoint)}>` + codeCell(endpoint.endpoint) + endpointFieldCells(endpoint) + `</tr>`
+
+/** an endpoint's journeys, a row each, the endpoint's name once beside them all */
+const endpointJourneyRows = (endpoint: EndpointSummary): Array<string> =>
+  (endpoint.journeys ?? []).map((journey, index) =>
+    `<tr data-endpoint="${escapeHtml(endpoint.endpoint)}" data-journey="${escapeHtml(journey.journey)}"${warnClass(journey)}>` +
+    (index === 0 ? `<td rowspan="${endpoint.journeys?.length ?? 1}"><code>${escapeHtml(endpoint.endpoint)}</code></td>` : "") +
+    nowrapCodeCell(journey.journey) + endpointFieldCells(journey) + `</tr>`)
+
+/**
+ * Each endpoint per journey kind that called it, in a section a reader opens: open when the run mixed journeys, closed
+ * when it had one (its rows are the table above, and the background's calls).
+ */
+const renderEndpointJourneys = (report: Report): string => {
+  const endpoints = report.endpoints ?? []
+  if (endpoints.length === 0) return ""
+  if (!endpoints.some((endpoint) => endpoint.journeys !== undefined)) return `<p>This report was written before requests were split by journey.</p>`
+  const open = passengerJourneysOf(report).length > 1 ? " open" : ""
+  return `<details class="journeys"${open}><summary>By journey: each endpoint's requests per journey kind that called it</summary>` +
+    `<p>A request counts for the journey of the passenger it was made for, a kiosk's or a call-centre agent's serving ` +
+    `that passenger included; <code>${escapeHtml(backgroundJourney)}</code> is the requests made for no passenger's journey ` +
+    `(a kiosk attendant's rounds, a gateway's pull loop, offline gates' syncs, faults). Each endpoint's rows add up to its row above.</p>` +
+    renderTable(["endpoint", "journey", "requests", "errors", "error rate", "p50", "p90", "p99", "max", "errors by tag, HTTP status"],
+      endpoints.flatMap(endpointJourneyRows)) +
+    `</details>`
+}
+
+/** Every endpoint the devices called: requests, errors by tag and HTTP status, latency of the answered ones; then per journey. */
 const renderEndpoints = (report: Report): string =>
   `<h2>Endpoints</h2>` + (report.endpoints === undefined
     ? `<p>This report was written before requests were counted per endpoint.</p>`
     : `<p>Requests as the devices name them. A request whose answer was lost counts as sent and as an error; ` +
       `latencies (ms) are those of the answered requests.</p>` +
       renderTable(["endpoint", "requests", "errors", "error rate", "p50", "p90", "p99", "max", "errors by tag, HTTP status"],
-        report.endpoints.length === 0 ? [`<tr><td colspan="9">no requests</td></tr>`] : report.endpoints.map(endpointRow)))
+        report.endpoints.length === 0 ? [`<tr><td colspan="9">no requests</td></tr>`] : report.endpoints.map(endpointRow)) +
+      renderEndpointJourneys(report))
 
 const latencyRow = (name: string, summary: LatencySummary): string =>
   `<tr>${cell(name)}${numberCell(formatCount(summary.count))}` +

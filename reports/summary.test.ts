@@ -127,6 +127,26 @@ test("the error total is the report's one count, with its tags below it and the 
   assert.match(endpoints[2] ?? "", /^ {2}pay +1,170 +30 +2\.56 % .* ResponseLost no answer ×30$/)
 })
 
+test("a run of mixed journeys shows a line per endpoint more than one journey called: its p99 and requests per journey, busiest journey first", () => {
+  const summary = renderSummary(sampleReport)
+  const journeys = linesAfter(summary, "Endpoints by journey")
+  assert.equal(journeys[0], "  p99 in ms and requests, of the endpoints more than one journey called (background: calls made for no passenger's journey)")
+  assert.match(journeys[1] ?? "", /^ {2}endpoint +app +sms +background$/)
+  assert.match(journeys.find((line) => line.startsWith("  pay ")) ?? "", /^ {2}pay +210 \(25,225; 0\.75 % errors\) +630 \(8,408; 0\.74 % errors\)$/)
+  assert.match(journeys.find((line) => line.startsWith("  get-ticket ")) ?? "", /^ {2}get-ticket +35 \(41,395\) {2,}35 \(4,600\)$/)
+  // search and scan are the app's alone: their rows above say it all
+  assert.deepEqual(journeys.slice(2).map((line) => line.trim().split(" ")[0]), ["register", "login", "get-ticket", "hold", "top-up", "pay"])
+})
+
+test("a run of one journey, and a report written before the split, have no endpoints by journey", () => {
+  const oneJourney: Report = {
+    ...sampleReport,
+    endpoints: (sampleReport.endpoints ?? []).map((endpoint) => ({ ...endpoint, journeys: endpoint.journeys?.filter((journey) => journey.journey !== "sms") }))
+  }
+  assert.doesNotMatch(renderSummary(oneJourney), /Endpoints by journey/)
+  assert.doesNotMatch(renderSummary(sampleReportVersion3), /Endpoints by journey/)
+})
+
 test("a version 1 report's error total is the sum of its tags, and it has no endpoints section", () => {
   const summary = renderSummary(sampleReportVersion1)
   assert.match(summary, /\n {2}errors +2,274\n/)

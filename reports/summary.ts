@@ -4,11 +4,12 @@
  */
 import { escapeControlCharacters } from "./escape.js"
 import { formatCount, formatDuration, formatMs, formatTable } from "./format.js"
-import { errorCountText, formatErrorRate, hasSamples } from "./endpoints.js"
+import type { Alignment } from "./format.js"
+import { errorCountText, formatErrorRate, hasSamples, passengerJourneysOf } from "./endpoints.js"
 import { formatRate, ratesOf } from "./rates.js"
-import { auditSourceOf, auditSourcesOf, auditSourcesText, errorTotalOf } from "./Report.js"
+import { auditSourceOf, auditSourcesOf, auditSourcesText, backgroundJourney, errorTotalOf } from "./Report.js"
 import { afterOnSale, mixText, serverText } from "./scenarioText.js"
-import type { AuditSource, InvariantResult, LatencySummary, Report, ThresholdResult } from "./Report.js"
+import type { AuditSource, EndpointJourney, InvariantResult, LatencySummary, Report, ThresholdResult } from "./Report.js"
 import { brokenInvariants, failedThresholds, isInvariantBroken, reportPassed } from "./verdict.js"
 
 const indent = "  "
@@ -84,6 +85,37 @@ const renderEndpoints = (report: Report): Array<string> => {
   return ["Endpoints (latency in ms, of the answered requests)", ...formatTable(
     [["endpoint", "requests", "errors", "rate", "p50", "p90", "p99", "max", "errors by tag and status"], ...rows],
     ["left", "right", "right", "right", "right", "right", "right", "right", "left"])]
+}
+
+/** "9,223 (117)", and the error rate when some failed: "9,223 (117; 10.26 % errors)" */
+const journeyCell = (journey: EndpointJourney | undefined): string => journey === undefined ? "" :
+  `${formatMs(journey.latency.p99)} (${formatCount(journey.requests)}${journey.errors > 0 ? `; ${formatErrorRate(journey)} errors` : ""})`
+
+/**
+ * When the run mixed journeys: each endpoint more than one journey called (or one and the background), a line of its
+ * p99 and requests per journey, a column per journey, busiest first and the background last. An endpoint one journey
+ * alone called is its row above, and a run of one journey has nothing to split; report.html has every field.
+ */
+const renderEndpointJourneys = (report: Report): Array<string> => {
+  if (passengerJourneysOf(report).length < 2) return []
+  const shared = (report.endpoints ?? []).filter((endpoint) => (endpoint.journeys ?? []).length > 1)
+  if (shared.length === 0) return []
+  const requestsOf = new Map<string, number>()
+  for (const journey of shared.flatMap((endpoint) => endpoint.journeys ?? [])) {
+    requestsOf.set(journey.journey, (requestsOf.get(journey.journey) ?? 0) + journey.requests)
+  }
+  const columns = [...requestsOf]
+    .sort(([leftName, left], [rightName, right]) =>
+      Number(leftName === backgroundJourney) - Number(rightName === backgroundJourney) || right - left || (leftName < rightName ? -1 : leftName > rightName ? 1 : 0))
+    .map(([journey]) => journey)
+  const rows = shared.map((endpoint) => [
+    escapeControlCharacters(endpoint.endpoint),
+    ...columns.map((column) => journeyCell(endpoint.journeys?.find((journey) => journey.journey === column)))
+  ])
+  const background = columns.includes(backgroundJourney) ? ` (${backgroundJourney}: calls made for no passenger's journey)` : ""
+  return ["Endpoints by journey", `${indent}p99 in ms and requests, of the endpoints more than one journey called${background}`, ...formatTable(
+    [["endpoint", ...columns.map(escapeControlCharacters)], ...rows],
+    ["left", ...columns.map((): Alignment => "right")])]
 }
 
 const latencyRow = (name: string, summary: LatencySummary): Array<string> => [
@@ -166,6 +198,7 @@ export const renderSummary = (report: Report): string =>
     renderScenario(report),
     renderCounts(report),
     renderEndpoints(report),
+    renderEndpointJourneys(report),
     renderLatency(report),
     renderInvariants(report),
     renderThresholds(report),

@@ -5,8 +5,7 @@
  * parent every `eventFlushIntervalMs`, and ends with a `done` or a `failed` message.
  */
 import { Effect } from "effect"
-import type { HistoryEvent } from "./History.js"
-import type { FromDriver, PassengerCounts, ToDriver } from "./Drivers.js"
+import type { FromDriver, PassengerCounts, RecordedEvent, ToDriver } from "./Drivers.js"
 import { describeFailure, driveServer, RunSetupFailed } from "./Real.js"
 import type { DrivenRun } from "./Real.js"
 import { RealTimeline } from "./RealTimeline.js"
@@ -57,7 +56,7 @@ const drive = async (start: Start): Promise<DrivenRun> => {
   }))
   const modeFaultActions: FaultActions = start.crash ? { "server-crash": { start: () => callParent("crash-start"), end: () => callParent("crash-end") } } : {}
 
-  let buffered: Array<HistoryEvent> = []
+  let buffered: Array<RecordedEvent> = []
   let latest: RunProgress | undefined
   const countsOf = (progress: RunProgress | undefined): PassengerCounts => progress === undefined ? { arrived: 0, finished: 0, notStarted: 0 }
     : { arrived: progress.passengers.arrived, finished: progress.passengers.finished, notStarted: progress.passengers.notStarted }
@@ -70,7 +69,7 @@ const drive = async (start: Start): Promise<DrivenRun> => {
   const timer = setInterval(() => { void flush() }, eventFlushIntervalMs)
   try {
     const driven = await driveServer(start.scenario, start.seed, { baseUrl: start.baseUrl, adminKey: start.adminKey, modeFaultActions }, timeline,
-      (progress) => { latest = progress }, (event) => { buffered.push(event) },
+      (progress) => { latest = progress }, (event, journey) => { buffered.push({ event, journey }) },
       { index: start.index, count: start.count, ...(start.setup === undefined ? {} : { setup: start.setup }), onPrepared: (setup) => { void send({ type: "prepared", setup }) } })
     latest = { nowMs: driven.endMs, history: driven.history, passengers: driven.passengers }
     await flush()

@@ -20,7 +20,8 @@ import type { ChildProcess } from "node:child_process"
 import { Effect } from "effect"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { History } from "./History.js"
-import type { HistoryEvent } from "./History.js"
+import type { HistoryEvent, HistoryListener } from "./History.js"
+import type { JourneyKind } from "../scenarios/Scenario.js"
 import { scenarioEndMs } from "./Population.js"
 import { PassengerProgress, pollProgress } from "./Progress.js"
 import type { RunProgress } from "./Progress.js"
@@ -57,6 +58,9 @@ export type ToDriver =
   | { readonly type: "offset"; readonly offsetMs: number }
   | { readonly type: "reply"; readonly id: number; readonly error?: string }
 
+/** an event as a driver process recorded it: with the journey it was recorded for (History `journeyOf`) */
+export interface RecordedEvent { readonly event: HistoryEvent; readonly journey: JourneyKind | undefined }
+
 /** a driver process's passengers, as the progress display counts them */
 export interface PassengerCounts { readonly arrived: number; readonly finished: number; readonly notStarted: number }
 
@@ -64,7 +68,7 @@ export interface PassengerCounts { readonly arrived: number; readonly finished: 
 export type FromDriver =
   | { readonly type: "loaded" }
   | { readonly type: "prepared"; readonly setup: SetupRecord }
-  | { readonly type: "events"; readonly events: ReadonlyArray<HistoryEvent>; readonly passengers: PassengerCounts }
+  | { readonly type: "events"; readonly events: ReadonlyArray<RecordedEvent>; readonly passengers: PassengerCounts }
   | { readonly type: "idle"; readonly atMs: number }
   | { readonly type: "busy" }
   | { readonly type: "call"; readonly id: number; readonly name: "crash-start" | "crash-end" }
@@ -193,7 +197,7 @@ export const startDriverProcesses = async (cliEntry: string, count: number) => {
      * reach `onHistoryEvent` as each process sends them (in the order they arrive, not merged).
      */
     drive: (scenario: Scenario, seed: number, options: DriverProcessesOptions, onProgress?: (progress: RunProgress) => void,
-      onHistoryEvent?: (event: HistoryEvent) => void) => drive(drivers, scenario, seed, options, onProgress, onHistoryEvent)
+      onHistoryEvent?: HistoryListener) => drive(drivers, scenario, seed, options, onProgress, onHistoryEvent)
   }
 }
 
@@ -201,7 +205,7 @@ export type DriverProcesses = Awaited<ReturnType<typeof startDriverProcesses>>
 
 const drive = async (
   drivers: ReadonlyArray<Driver>, scenario: Scenario, seed: number, options: DriverProcessesOptions,
-  onProgress?: (progress: RunProgress) => void, onHistoryEvent?: (event: HistoryEvent) => void
+  onProgress?: (progress: RunProgress) => void, onHistoryEvent?: HistoryListener
 ): Promise<DrivenRun> => {
   const startMs = Date.parse(scenario.startAt)
   // without a server clock to follow, the shared timeline starts now that every process has loaded
@@ -210,7 +214,7 @@ const drive = async (
   const live = new History(Effect.sync(() => timeline.nowMs()), onHistoryEvent)
   const passengers = new PassengerProgress(scenario.passengers.count)
   const counts: Array<PassengerCounts> = drivers.map(() => ({ arrived: 0, finished: 0, notStarted: 0 }))
-  const events: Array<Array<HistoryEvent>> = drivers.map(() => [])
+  const events: Array<Array<RecordedEvent>> = drivers.map(() => [])
   const countPassengers = (index: number, latest: PassengerCounts) => {
     counts[index] = latest
     passengers.arrived = counts.reduce((sum, one) => sum + one.arrived, 0)
@@ -237,7 +241,7 @@ const drive = async (
         switch (message.type) {
           case "prepared": return markPrepared(message.setup)
           case "events":
-            for (const event of message.events) { events[index]!.push(event); live.add(event) }
+            for (const recorded of message.events) { events[index]!.push(recorded); live.add(recorded.event, recorded.journey) }
             return countPassengers(index, message.passengers)
           case "idle": return coordinator?.idle(index, message.atMs)
           case "busy": return coordinator?.busy(index)
@@ -270,10 +274,10 @@ const drive = async (
     for (let index = 1; index < drivers.length; index++) start(index, setup)
     const finished = await Promise.all(outcomes.map((outcome) => outcome.done))
     // the run's history: every process's events in time order; ties by process, then in each process's order
-    const merged = events.flatMap((recorded, index) => recorded.map((event, order) => ({ event, index, order })))
+    const merged = events.flatMap((recorded, index) => recorded.map((one, order) => ({ ...one, index, order })))
       .sort((a, b) => a.event.atMs - b.event.atMs || a.index - b.index || a.order - b.order)
     const history = new History(Effect.sync(() => timeline.nowMs()))
-    for (const { event } of merged) history.add(event)
+    for (const { event, journey } of merged) history.add(event, journey)
     return {
       history, startMs, endMs: Math.min(timeline.nowMs(), scenarioEndMs(scenario)), passengers, driverProcesses: drivers.length,
       dropped: finished.reduce((sum, outcome) => sum + outcome.dropped, 0),

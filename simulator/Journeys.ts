@@ -11,7 +11,7 @@ import { makeClient } from "../devices/Client.js"
 import type { JourneyKind, Scenario } from "../scenarios/Scenario.js"
 import { faultActors, faultSchedule } from "./FaultSchedule.js"
 import type { FaultActions, FaultSchedule } from "./FaultSchedule.js"
-import { runCreatedKind } from "./History.js"
+import { currentJourney, runCreatedKind } from "./History.js"
 import type { History } from "./History.js"
 import { prepareAppGatewayJourney } from "./journeys/AppGateway.js"
 import { prepareCinemaJourney } from "./journeys/Cinema.js"
@@ -138,7 +138,8 @@ export const prepareRun = (
     if (first) yield* recordRunsCreated(scenario, prepared, history, timing)
     const context: JourneyContext = { scenario, history, baseUrl, adminKey, timing, faults, prepared }
     const journeys = new Map<JourneyKind, PreparedJourney>()
-    for (const kind of journeyKindsOf(scenario)) journeys.set(kind, yield* journeyPreparers[kind](context))
+    // what a journey kind does before the rush (a fan's carrier, the organiser's group orders) counts for that kind
+    for (const kind of journeyKindsOf(scenario)) journeys.set(kind, yield* Effect.locally(journeyPreparers[kind](context), currentJourney, kind))
     const actions: FaultActions = Object.assign(
       yield* storeFaultActions(baseUrl, adminKey), modeFaultActions, ...[...journeys.values()].map((journey) => journey.faultActions ?? {}))
     const background = first ? [
@@ -150,7 +151,10 @@ export const prepareRun = (
       setup: prepared.record,
       start: (arrival, afterPurchase) => {
         const journey = journeys.get(arrival.journey)
-        return journey ? journey.start(arrival.passenger, afterPurchase) : Effect.dieMessage(`no journey ${arrival.journey} prepared`)
+        // every call of the passenger's journey, a kiosk's or an agent's serving it included, counts for its kind
+        return journey
+          ? Effect.locally(journey.start(arrival.passenger, afterPurchase), currentJourney, arrival.journey)
+          : Effect.dieMessage(`no journey ${arrival.journey} prepared`)
       }
     }
     return run

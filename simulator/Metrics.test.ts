@@ -1,7 +1,9 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { httpStatusOf } from "./ErrorStatuses.js"
-import { History } from "./History.js"
+import { Effect } from "effect"
+import { backgroundJourney } from "../reports/Report.js"
+import { currentJourney, History } from "./History.js"
 import type { HistoryEvent } from "./History.js"
 import { countsOf, distributionOf, endpointsOf, gatesOf, RequestTally, salesWindowOf, summarize, throughputOf } from "./Metrics.js"
 
@@ -129,6 +131,52 @@ test("per-endpoint latency percentiles come from each endpoint's own histogram, 
   const [search, login] = endpointsOf(history)
   assert.deepEqual(search?.latency, summarize(Array.from({ length: 1_000 }, (_, index) => index + 1)))
   assert.deepEqual(login?.latency, { count: 1, p50: 5_737, p90: 5_737, p99: 5_737, p999: 5_737, max: 5_737 })
+})
+
+test("each endpoint is split by the journey of the fiber that recorded its calls, a shared kiosk's and a forked fiber's included; the rest is background", () => {
+  const history = new History()
+  const unsplit = new History()
+  const events: ReadonlyArray<readonly [HistoryEvent, "app" | "app-gateway" | "kiosk" | undefined]> = [
+    [{ atMs: 1_000, actor: "phone-1", kind: "pay", outcome: "ok", durationMs: 40 }, "app"],
+    [{ atMs: 1_100, actor: "phone-1", kind: "pay", outcome: "ok", durationMs: 60 }, "app"],
+    [{ atMs: 1_200, actor: "phone-2", kind: "pay", outcome: "InsufficientFunds", durationMs: 20 }, "app"],
+    [{ atMs: 1_300, actor: "phone-3", kind: "pay", outcome: "ok", durationMs: 4_000 }, "app-gateway"],
+    [{ atMs: 1_400, actor: "phone-3", kind: "pay", outcome: "ResponseLost", detail: { attempt: 0 } }, "app-gateway"],
+    // a kiosk serving a walk-up passenger records on the passenger's fiber; its attendant's rounds on a fiber of their own
+    [{ atMs: 1_500, actor: "kiosk-BJP-K01", kind: "pay", outcome: "ok", durationMs: 900 }, "kiosk"],
+    [{ atMs: 1_600, actor: "kiosk-BJP-K01", kind: "print-jobs", outcome: "ok", durationMs: 30 }, undefined],
+    [{ atMs: 1_700, actor: "kiosk-BJP-K01", kind: "print-jobs", outcome: "ok", durationMs: 50 }, "kiosk"],
+    // not a request: in no endpoint, whatever its journey
+    [{ atMs: 1_800, actor: "phone-2", kind: "gave-up", outcome: "InsufficientFunds" }, "app"]
+  ]
+  for (const [event, journey] of events) {
+    const add = Effect.sync(() => history.add(event))
+    // the journey as a passenger's fiber carries it: set around the journey, inherited by what it forks
+    Effect.runSync(journey === undefined ? add : Effect.locally(Effect.flatMap(Effect.fork(add), (fiber) => fiber.await), currentJourney, journey))
+    unsplit.add(event)
+  }
+  assert.equal(history.traceHash(), unsplit.traceHash(), "the journeys are beside the history: its lines and trace hash are the same")
+  assert.equal(history.journeyOf(events[0]![0]), "app")
+  assert.equal(history.journeyOf(events[6]![0]), undefined)
+
+  const endpoints = endpointsOf(history)
+  const pay = endpoints.find((endpoint) => endpoint.endpoint === "pay")
+  assert.deepEqual(pay?.journeys?.map((journey) => [journey.journey, journey.requests, journey.errors]), [["app", 3, 1], ["app-gateway", 2, 1], ["kiosk", 1, 0]])
+  const [app, gateway] = pay?.journeys ?? []
+  assert.deepEqual(app?.errorsByTag, [{ tag: "InsufficientFunds", status: 402, count: 1 }])
+  assert.deepEqual(app?.latency, summarize([40, 60, 20]), "each journey's percentiles come from its own histogram")
+  assert.deepEqual(gateway?.errorsByTag, [{ tag: "ResponseLost", count: 1 }])
+  assert.deepEqual(gateway?.latency, summarize([4_000]), "only the answered request has a latency")
+  assert.deepEqual(endpoints.find((endpoint) => endpoint.endpoint === "print-jobs")?.journeys?.map((journey) => [journey.journey, journey.requests]),
+    [[backgroundJourney, 1], ["kiosk", 1]])
+  for (const endpoint of endpoints) {
+    const journeys = endpoint.journeys ?? []
+    assert.equal(journeys.reduce((sum, journey) => sum + journey.requests, 0), endpoint.requests, endpoint.endpoint)
+    assert.equal(journeys.reduce((sum, journey) => sum + journey.errors, 0), endpoint.errors, endpoint.endpoint)
+    assert.equal(journeys.reduce((sum, journey) => sum + journey.latency.count, 0), endpoint.latency.count, endpoint.endpoint)
+  }
+  // a history that knows no journeys (its events recorded on no passenger's fiber) has them all in the background
+  assert.deepEqual(endpointsOf(unsplit).map((endpoint) => endpoint.journeys?.map((journey) => journey.journey)), [[backgroundJourney], [backgroundJourney]])
 })
 
 test("an error tag's HTTP status is the one the contract declares; a response the client could not decode keeps its own; no answer has none", () => {

@@ -4,7 +4,8 @@
  */
 import * as hdr from "hdr-histogram-js"
 import { peakWindowOf, perSecond } from "../reports/rates.js"
-import type { EndpointSummary, GateSummary, LatencyDistribution, LatencySummary, Report, SeriesPoint } from "../reports/Report.js"
+import { backgroundJourney } from "../reports/Report.js"
+import type { EndpointFields, EndpointSummary, GateSummary, LatencyDistribution, LatencySummary, Report, SeriesPoint } from "../reports/Report.js"
 import { httpStatusOf } from "./ErrorStatuses.js"
 import type { History, HistoryEvent } from "./History.js"
 
@@ -106,15 +107,68 @@ interface EndpointTally {
   /** latencies of the answered requests; absent when the tally counts only */
   readonly latency?: hdr.Histogram
   maxMs: number
+  /** the same, per journey kind (`backgroundJourney` for the calls of no passenger's journey); absent unless split */
+  readonly byJourney?: Map<string, EndpointTally>
 }
 
 const byCountThenName = <A extends { readonly count: number; readonly name: string }>(left: A, right: A) =>
   right.count - left.count || (left.name < right.name ? -1 : left.name > right.name ? 1 : 0)
 
+const newEndpointTally = (options: RequestTallyOptions, split: boolean): EndpointTally => ({
+  requests: 0, errors: 0, errorsByTag: new Map(), maxMs: 0,
+  ...(options.latency ? { latency: newLatencyHistogram() } : {}),
+  ...(split ? { byJourney: new Map() } : {})
+})
+
+const recordInto = (tally: EndpointTally, event: HistoryEvent): void => {
+  tally.requests++
+  if (event.durationMs !== undefined && tally.latency !== undefined) {
+    const latencyMs = Math.min(maxTrackableLatencyMs, Math.max(0, Math.round(event.durationMs)))
+    tally.latency.recordValue(latencyMs)
+    tally.maxMs = Math.max(tally.maxMs, latencyMs)
+  }
+  if (event.outcome === "ok") return
+  tally.errors++
+  tally.errorsByTag.set(event.outcome, (tally.errorsByTag.get(event.outcome) ?? 0) + 1)
+}
+
+/** An endpoint's (or one journey's share of it) requests, errors by tag with their HTTP status, and latency. */
+const endpointFieldsOf = (tally: EndpointTally): EndpointFields => ({
+  requests: tally.requests,
+  errors: tally.errors,
+  errorsByTag: [...tally.errorsByTag]
+    .map(([tag, count]) => ({ name: tag, count }))
+    .sort(byCountThenName)
+    .map(({ name: tag, count }) => {
+      const status = httpStatusOf(tag)
+      return status === undefined ? { tag, count } : { tag, status, count }
+    }),
+  latency: tally.latency === undefined || tally.latency.totalCount === 0
+    ? emptySummary
+    : summaryOf(tally.latency.totalCount, recordedOf(tally.latency, tally.maxMs))
+})
+
+/** busiest first, then by name */
+const busiestFirst = (tallies: ReadonlyMap<string, EndpointTally>) =>
+  [...tallies].map(([name, tally]) => ({ name, count: tally.requests, tally })).sort(byCountThenName)
+
+const destroyTally = (tally: EndpointTally): void => {
+  tally.latency?.destroy()
+  for (const journey of tally.byJourney?.values() ?? []) destroyTally(journey)
+}
+
+export interface RequestTallyOptions {
+  /** keep an HDR histogram of each endpoint's answered requests */
+  readonly latency: boolean
+  /** each endpoint's requests per journey kind too, as `history` says each event's journey was */
+  readonly journeysOf?: History
+}
+
 /**
  * Requests and their errors by endpoint (the history's kind) and by tag, read from the history's events as they
  * are recorded: `readNew` takes only the events added since its last call, so the progress line pays per event
- * once. With `latency`, each endpoint keeps an HDR histogram of its answered requests; `close` frees them.
+ * once. With `latency`, each endpoint keeps an HDR histogram of its answered requests; with `journeysOf`, each
+ * endpoint's tally is also kept per journey kind; `close` frees the histograms.
  */
 export class RequestTally {
   private readEvents = 0
@@ -123,26 +177,29 @@ export class RequestTally {
   requests = 0
   errors = 0
 
-  constructor(private readonly options: { readonly latency: boolean }) {}
+  constructor(private readonly options: RequestTallyOptions) {}
 
   record(event: HistoryEvent): void {
     if (!isRequest(event)) return
+    const split = this.options.journeysOf !== undefined
     let endpoint = this.byEndpoint.get(event.kind)
     if (endpoint === undefined) {
-      endpoint = { requests: 0, errors: 0, errorsByTag: new Map(), maxMs: 0, ...(this.options.latency ? { latency: newLatencyHistogram() } : {}) }
+      endpoint = newEndpointTally(this.options, split)
       this.byEndpoint.set(event.kind, endpoint)
     }
     this.requests++
-    endpoint.requests++
-    if (event.durationMs !== undefined && endpoint.latency !== undefined) {
-      const latencyMs = Math.min(maxTrackableLatencyMs, Math.max(0, Math.round(event.durationMs)))
-      endpoint.latency.recordValue(latencyMs)
-      endpoint.maxMs = Math.max(endpoint.maxMs, latencyMs)
+    recordInto(endpoint, event)
+    if (endpoint.byJourney !== undefined) {
+      const journey = this.options.journeysOf?.journeyOf(event) ?? backgroundJourney
+      let share = endpoint.byJourney.get(journey)
+      if (share === undefined) {
+        share = newEndpointTally(this.options, false)
+        endpoint.byJourney.set(journey, share)
+      }
+      recordInto(share, event)
     }
     if (event.outcome === "ok") return
     this.errors++
-    endpoint.errors++
-    endpoint.errorsByTag.set(event.outcome, (endpoint.errorsByTag.get(event.outcome) ?? 0) + 1)
     this.byTag.set(event.outcome, (this.byTag.get(event.outcome) ?? 0) + 1)
   }
 
@@ -155,36 +212,28 @@ export class RequestTally {
     return Object.fromEntries([...this.byTag].sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0)))
   }
 
-  /** busiest endpoint first; a latency summary of zeros when the tally counts only */
+  /**
+   * busiest endpoint first; a latency summary of zeros when the tally counts only; split by journey, each endpoint's
+   * journeys too, busiest first
+   */
   endpoints(): Array<EndpointSummary> {
-    const latencyOf = (tally: EndpointTally): LatencySummary =>
-      tally.latency === undefined || tally.latency.totalCount === 0 ? emptySummary : summaryOf(tally.latency.totalCount, recordedOf(tally.latency, tally.maxMs))
-    return [...this.byEndpoint]
-      .map(([name, tally]) => ({ name, count: tally.requests, tally }))
-      .sort(byCountThenName)
-      .map(({ name, tally }) => ({
-        endpoint: name,
-        requests: tally.requests,
-        errors: tally.errors,
-        errorsByTag: [...tally.errorsByTag]
-          .map(([tag, count]) => ({ name: tag, count }))
-          .sort(byCountThenName)
-          .map(({ name: tag, count }) => {
-            const status = httpStatusOf(tag)
-            return status === undefined ? { tag, count } : { tag, status, count }
-          }),
-        latency: latencyOf(tally)
-      }))
+    return busiestFirst(this.byEndpoint).map(({ name, tally }) => ({
+      endpoint: name,
+      ...endpointFieldsOf(tally),
+      ...(tally.byJourney === undefined ? {} : {
+        journeys: busiestFirst(tally.byJourney).map(({ name: journey, tally: share }) => ({ journey, ...endpointFieldsOf(share) }))
+      })
+    }))
   }
 
   close(): void {
-    for (const tally of this.byEndpoint.values()) tally.latency?.destroy()
+    for (const tally of this.byEndpoint.values()) destroyTally(tally)
   }
 }
 
-/** The history's requests by endpoint and tag, read in one pass. */
+/** The history's requests by endpoint, tag and journey kind, read in one pass. */
 export const requestTallyOf = <A>(history: History, read: (tally: RequestTally) => A): A => {
-  const tally = new RequestTally({ latency: true }).readNew(history.events)
+  const tally = new RequestTally({ latency: true, journeysOf: history }).readNew(history.events)
   try {
     return read(tally)
   } finally {

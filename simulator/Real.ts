@@ -22,7 +22,7 @@ import { postgresStore } from "../reference/Store/Postgres.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { audit, auditHistory } from "./Auditor.js"
 import { History } from "./History.js"
-import type { HistoryEvent } from "./History.js"
+import type { HistoryEvent, HistoryListener } from "./History.js"
 import { driveLoad, passengersInOrder } from "./Load.js"
 import { arrivalsBeforeEnd, arrivalsEndMs, population, scenarioEndMs } from "./Population.js"
 import { RealTimeline } from "./RealTimeline.js"
@@ -229,7 +229,7 @@ export interface DrivenShare extends DriverShare {
  */
 export const driveServer = async (
   scenario: Scenario, seed: number, server: DrivenServer, timeline: RealTimeline, onProgress?: (progress: RunProgress) => void,
-  onHistoryEvent?: (event: HistoryEvent) => void, share?: DrivenShare
+  onHistoryEvent?: HistoryListener, share?: DrivenShare
 ): Promise<DrivenRun> => {
   const startMs = Date.parse(scenario.startAt)
   const scenarioNow = Effect.sync(() => timeline.nowMs())

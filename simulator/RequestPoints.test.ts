@@ -24,7 +24,7 @@ after(() => rmSync(directory, { recursive: true, force: true }))
 
 test("one point per request event, each metric declared once before its first point", () => {
   const file = new RequestPointsFile(join(directory, "points.jsonl"))
-  for (const event of events) file.record(event)
+  for (const event of events) file.record(event, event.actor.startsWith("kiosk") ? undefined : "app")
   assert.deepEqual(file.close(), { points: 4 })
   const lines = readFileSync(file.path, "utf8").trimEnd().split("\n").map((line) => JSON.parse(line) as {
     type: string; metric: string; data: { time: string; value: number; tags: Record<string, string> }
@@ -33,20 +33,21 @@ test("one point per request event, each metric declared once before its first po
     `Metric ${answeredMetric}`, `Point ${answeredMetric}`, `Point ${answeredMetric}`, `Metric ${lostMetric}`, `Point ${lostMetric}`, `Point ${answeredMetric}`
   ])
   assert.deepEqual(lines[1]!.data, {
-    time: "2027-01-28T00:00:01.000Z", value: 12, tags: { endpoint: "hold", actor_kind: "phone", outcome: "ok", expected_response: "true" }
+    time: "2027-01-28T00:00:01.000Z", value: 12, tags: { endpoint: "hold", actor_kind: "phone", journey: "app", outcome: "ok", expected_response: "true" }
   })
-  assert.deepEqual(lines[2]!.data.tags, { endpoint: "hold", actor_kind: "phone", outcome: "SoldOut", status: "409", expected_response: "false" })
+  assert.deepEqual(lines[2]!.data.tags, { endpoint: "hold", actor_kind: "phone", journey: "app", outcome: "SoldOut", status: "409", expected_response: "false" })
   assert.equal(lines[4]!.data.value, 1)
   assert.equal(lines[5]!.data.tags["actor_kind"], "kiosk")
+  assert.equal(lines[5]!.data.tags["journey"], "background", "a call made for no passenger's journey")
 })
 
 test("a file that cannot be written any more ends the stream and says why; recording goes on without throwing", { skip: !existsSync("/dev/full") }, () => {
   const file = new RequestPointsFile("/dev/full")
-  for (const event of events) file.record(event)
+  for (const event of events) file.record(event, undefined)
   const outcome = file.close()
   assert.equal(outcome.points, 0)
   assert.match(outcome.failure ?? "", /ENOSPC/)
-  file.record(events[0]!)
+  file.record(events[0]!, "app")
 })
 
 test("an actor's kind is its name up to its number", () => {

@@ -3,22 +3,25 @@
  * `--out json` writes its points. A metric's first point is preceded by one line declaring it, as in k6:
  *
  *   {"type":"Metric","metric":"http_req_duration","data":{"name":"http_req_duration","type":"trend","contains":"time","thresholds":[],"submetrics":null}}
- *   {"type":"Point","metric":"http_req_duration","data":{"time":"2027-01-28T00:00:00.120Z","value":41,"tags":{"endpoint":"hold","actor_kind":"phone","outcome":"ok","expected_response":"true"}}}
+ *   {"type":"Point","metric":"http_req_duration","data":{"time":"2027-01-28T00:00:00.120Z","value":41,"tags":{"endpoint":"hold","actor_kind":"phone","journey":"app","outcome":"ok","expected_response":"true"}}}
  *
  * `http_req_duration` is an answered request: `value` its latency in ms (real mode: from its intended send time, as
  * the report measures it). `http_req_lost` is a request whose answer the client-timeouts fault lost: `value` 1, it
  * has no latency. `time` is when the request was sent, on the scenario's clock (virtual mode: the virtual clock).
  * Tags: `endpoint` (the device's name for the call, as the report's endpoint table), `actor_kind` (`phone`, `kiosk`,
- * `fan`, … the actor's name up to its number), `outcome` (`ok` or the error's tag), `status` (the HTTP status the
- * contract gives that error, when an answer came), `expected_response` (`true` for `ok`).
+ * `fan`, … the actor's name up to its number), `journey` (the journey kind the call was made for, `app`, `kiosk` …, or
+ * `background`, as the report's endpoints split by journey), `outcome` (`ok` or the error's tag), `status` (the HTTP
+ * status the contract gives that error, when an answer came), `expected_response` (`true` for `ok`).
  *
  * The points are read from the history as each event is recorded (History.ts), the one place every request of both
  * modes passes; nothing is kept but a bounded buffer. Lines are written when it fills and at least once every
  * `outJsonFlushIntervalMs` of wall time, by a timer that schedules nothing on the virtual clock.
  */
 import { closeSync, openSync, writeSync } from "node:fs"
+import { backgroundJourney } from "../reports/Report.js"
+import type { JourneyKind } from "../scenarios/Scenario.js"
 import { httpStatusOf } from "./ErrorStatuses.js"
-import type { HistoryEvent } from "./History.js"
+import type { HistoryEvent, HistoryListener } from "./History.js"
 import { isRequest, lostAnswerOutcome } from "./Metrics.js"
 
 /** the most text kept before it is written */
@@ -44,13 +47,16 @@ export const actorKindOf = (actor: string) => {
   return dash === -1 ? actor : actor.slice(0, dash)
 }
 
-/** The point a request event is: its metric, and its line; undefined for an event that is not a request. */
-export const requestPointOf = (event: HistoryEvent): { readonly metric: string; readonly line: string } | undefined => {
+/**
+ * The point a request event recorded for `journey` (undefined: a background actor's) is: its metric, and its line;
+ * undefined for an event that is not a request.
+ */
+export const requestPointOf = (event: HistoryEvent, journey?: JourneyKind): { readonly metric: string; readonly line: string } | undefined => {
   if (!isRequest(event)) return undefined
   const lost = event.outcome === lostAnswerOutcome
   const status = lost ? undefined : httpStatusOf(event.outcome)
   const tags = {
-    endpoint: event.kind, actor_kind: actorKindOf(event.actor), outcome: event.outcome,
+    endpoint: event.kind, actor_kind: actorKindOf(event.actor), journey: journey ?? backgroundJourney, outcome: event.outcome,
     ...(status === undefined ? {} : { status: String(status) }), expected_response: String(event.outcome === "ok")
   }
   const metric = lost ? lostMetric : answeredMetric
@@ -86,9 +92,9 @@ export class RequestPointsFile {
   }
 
   /** The history's listener: a request's point is added to the buffer, written once the buffer is full. */
-  readonly record = (event: HistoryEvent): void => {
+  readonly record: HistoryListener = (event, journey) => {
     if (this.closed || this.failure !== undefined) return
-    const point = requestPointOf(event)
+    const point = requestPointOf(event, journey)
     if (point === undefined) return
     if (!this.declared.has(point.metric)) {
       this.declared.add(point.metric)

@@ -19,7 +19,7 @@ import { postgresStore } from "../reference/Store/Postgres.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import type { FaultKind } from "../scenarios/Faults.js"
 import { auditHistory } from "./Auditor.js"
-import type { HistoryEvent } from "./History.js"
+import type { HistoryEvent, HistoryListener } from "./History.js"
 import { auditWithStore, describeFailure, driveServer, RunSetupFailed } from "./Real.js"
 import type { DrivenRun } from "./Real.js"
 import { RealTimeline } from "./RealTimeline.js"
@@ -102,7 +102,7 @@ const setupRefusal = (baseUrl: string, failure: RunSetupFailed): TargetRefused |
  */
 export const runTarget = async (
   scenario: Scenario, seed: number, options: TargetRunOptions, onProgress?: (progress: RunProgress) => void,
-  onHistoryEvent?: (event: HistoryEvent) => void
+  onHistoryEvent?: HistoryListener
 ): Promise<RunOutcome & { readonly dropped: number }> => {
   const refusal = targetRefusal(scenario)
   if (refusal !== undefined) throw new TargetRefused(refusal)

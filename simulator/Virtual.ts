@@ -20,7 +20,7 @@ import type { InvariantResult } from "../reports/Report.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { audit, auditHistory } from "./Auditor.js"
 import { History } from "./History.js"
-import type { HistoryEvent } from "./History.js"
+import type { HistoryEvent, HistoryListener } from "./History.js"
 import { driveLoad, passengersInOrder } from "./Load.js"
 import { arrivalsBeforeEnd, arrivalsEndMs, population, scenarioEndMs } from "./Population.js"
 import { prepareRun } from "./Journeys.js"
@@ -58,7 +58,7 @@ export interface RunOptions {
   /** where the server's log lines go (a file beside the report) instead of the console */
   readonly serverLog?: ServerLog
   /** told of each history event as it is recorded (`run --out-json`: simulator/RequestPoints.ts); the trace is the same */
-  readonly onHistoryEvent?: (event: HistoryEvent) => void
+  readonly onHistoryEvent?: HistoryListener
 }
 
 /**

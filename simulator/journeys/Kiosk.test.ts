@@ -3,13 +3,15 @@
  * seed gives the same trace, the printers did fail (paper out, jams, slow prints, rolls run out) and still every
  * paid kiosk order, every remote booking paid at a kiosk and every pickup came out exactly once; remote bookings
  * were made in the app and through the call centre, a wrong card was refused; no PAN or PIN is in any reader log
- * line or history event.
+ * line or history event; the report's endpoints split by journey credit a kiosk's calls to the passenger it served.
  */
 import assert from "node:assert/strict"
 import { before, describe, test } from "node:test"
 import { Schema } from "effect"
 import kioskPickup from "../../scenarios/kiosk-pickup.js"
 import { Scenario } from "../../scenarios/Scenario.js"
+import { backgroundJourney } from "../../reports/Report.js"
+import { endpointsOf } from "../Metrics.js"
 import { runVirtual } from "../Virtual.js"
 import type { RunOutcome } from "../Virtual.js"
 import { cardSecretsOf, readerLogOf } from "./Kiosk.js"
@@ -87,6 +89,23 @@ describe("kiosk-pickup, scaled down", () => {
     const paidOrders = paidRemotely.map((event) => String(event.detail?.orderId))
     assert.ok(paidOrders.every((orderId) => bookedOrders.has(orderId)))
     assert.equal(new Set(paidOrders).size, paidOrders.length)
+  })
+
+  test("the report splits each endpoint by journey: the kiosks' calls count for the passenger each served, and every endpoint's rows add up", () => {
+    const endpoints = endpointsOf(first.history)
+    for (const endpoint of endpoints) {
+      const journeys = endpoint.journeys ?? []
+      assert.equal(journeys.reduce((sum, journey) => sum + journey.requests, 0), endpoint.requests, endpoint.endpoint)
+      assert.equal(journeys.reduce((sum, journey) => sum + journey.errors, 0), endpoint.errors, endpoint.endpoint)
+    }
+    const journeysOf = (name: string) => endpoints.find((endpoint) => endpoint.endpoint === name)?.journeys?.map((journey) => journey.journey).sort()
+    // a kiosk pays for a walk-up and the app pays for a passenger who picks up: one endpoint, two journeys
+    assert.deepEqual(journeysOf("pay"), ["app-pickup", "kiosk"])
+    assert.deepEqual(journeysOf("pickup"), ["app-pickup"])
+    assert.deepEqual(journeysOf("pay-remote"), ["remote-card"])
+    assert.deepEqual(journeysOf("book-for-caller"), ["remote-card"], "an agent's calls count for the caller's journey")
+    // the attendants' rounds serve no passenger
+    assert.ok(journeysOf("print-jobs")?.includes(backgroundJourney))
   })
 
   test("the bank declined in its brownout and on wrong PINs; lost acknowledgements were sent again", () => {
