@@ -16,7 +16,7 @@ import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import type { HttpServer } from "@effect/platform"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { compareReports, defaultCompareTolerancePercent, parseTolerancePercent } from "../reports/compare.js"
 import { renderCompareHtml } from "../reports/compareHtml.js"
@@ -26,7 +26,6 @@ import { formatShare } from "../reports/format.js"
 import { progressReporter } from "../reports/progress.js"
 import { parseThresholdFlag, ThresholdError } from "../reports/thresholds.js"
 import { renderStoreAudit, renderSummary } from "../reports/summary.js"
-import { writeReport } from "../reports/write.js"
 import { restoreBackup } from "../reference/Backup.js"
 import { defaultSettings, defaultStoreMaxConnections, maxStoreConnections } from "../reference/Config.js"
 import { parseCrashAt } from "../reference/FaultPoints.js"
@@ -36,27 +35,23 @@ import { holdBatchings } from "../reference/Inventory/Lanes.js"
 import { issuanceVariants } from "../reference/Issuance.js"
 import { serveLayer, sqliteStore } from "../reference/Server.js"
 import { isPostgresUrl, postgresConnectTimeoutMs, postgresStore } from "../reference/Store/Postgres.js"
-import { buildReport } from "../simulator/Report.js"
-import { runReal } from "../simulator/Real.js"
 import type { History } from "../simulator/History.js"
 import { scenarioEndMs } from "../simulator/Population.js"
 import { RequestPointsFile } from "../simulator/RequestPoints.js"
 import type { RequestPointsOutcome } from "../simulator/RequestPoints.js"
 import { auditStore, auditViolated, StoreAuditRefused, targetOption } from "../simulator/StoreAudit.js"
 import type { AuditTarget } from "../simulator/StoreAudit.js"
-import { runVirtual, virtualModeRefusal } from "../simulator/Virtual.js"
-import { runTarget, TargetRefused, targetNotes, targetRefusal } from "../simulator/Target.js"
+import { virtualModeRefusal } from "../simulator/Virtual.js"
+import { TargetRefused, targetNotes, targetRefusal } from "../simulator/Target.js"
 import type { TargetRunOptions, TargetStore } from "../simulator/Target.js"
-import type { RunOptions } from "../simulator/Virtual.js"
 import { ClockStalled } from "../simulator/VirtualClock.js"
 import { ServerLog, serverLogFileName, serverLogLine } from "../simulator/ServerLog.js"
 import {
-  historyFileName, historyFileText, HistoryFileError, renderReplay, replayHistory, replayServerLogFileName, shortPath, withReplayCommands
+  HistoryFileError, renderReplay, replayHistory, replayServerLogFileName, shortPath, withReplayCommands
 } from "../simulator/Replay.js"
 import { isArrivalRate, maxVusOf } from "../simulator/Executors.js"
 import { defaultMaxOutsideCpuShare } from "../simulator/HostLoad.js"
 import { freshSchemaName, MatrixUsageError, parseVary } from "../simulator/Matrix.js"
-import { runRealPostgres } from "../simulator/MatrixReal.js"
 import { runMatrix } from "../simulator/MatrixRun.js"
 import { renderMatrixSummary } from "../reports/matrixHtml.js"
 import type { Scenario } from "../scenarios/Scenario.js"
@@ -70,6 +65,8 @@ import { loadScenario, ScenarioFileError } from "./scenarioFile.js"
 import { driverProcessCommand } from "../simulator/Drivers.js"
 import { driverProcessMain } from "../simulator/DriverProcess.js"
 import { driverProcessesRefusal } from "../simulator/Journeys.js"
+import { runScenario } from "../simulator/RunScenario.js"
+import type { RunWhere } from "../simulator/RunScenario.js"
 import { loopbackUrlOf, seedCatalog, seededCatalogLine, seedFailureText } from "./seedCatalog.js"
 
 const usage = `usage:
@@ -297,11 +294,9 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   if (target === undefined) mkdirSync(outDir, { recursive: true })
   const serverLog = target === undefined ? new ServerLog(join(outDir, serverLogFileName)) : undefined
   const runOptions = {
-    allowUnsafeInventory: values.unsafe === true, ...(serverLog === undefined ? {} : { serverLog }), driverProcesses,
+    allowUnsafeInventory: values.unsafe === true, ...(serverLog === undefined ? {} : { serverLog }),
     ...(requestPoints === undefined ? {} : { onHistoryEvent: requestPoints.record })
   }
-  const startedAt = new Date().toISOString()
-  const wallStart = performance.now()
   console.log(`chunyun: ${scenario.name}, seed ${seed}, ${mode} mode, ${passengers} passengers${passengers === loaded.passengers.count ? "" : ` (the file says ${loaded.passengers.count})`}`)
   const onProgress = progressPrinter(scenario)
   // a server the harness did not start runs at the wall clock's pace unless told, and the harness cannot tell it
@@ -309,29 +304,24 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   const targetRun = target === undefined ? undefined
     : { ...target, timeScale: timeScale(), driverProcesses: { count: driverProcesses, cliEntry: fileURLToPath(import.meta.url) } }
   if (targetRun !== undefined && targetRun.timeScale !== 1) console.error(targetTimeScaleWarning(targetRun.timeScale, scenario))
-  const outcome = await runChosen({ scenario, seed, mode, postgres, targetRun, runOptions, timeScale, onProgress }).finally(() => {
+  const { report, jsonPath, htmlPath, historyPath } = await runScenario({
+    scenario, scenarioFile: file, seed, where: runWhere({ mode, postgres, targetRun, timeScale, driverProcesses }), runOptions, onProgress,
+    outDir, codeVersion: codeVersion(), extraThresholds, historyOptions: { inventory, unsafe: values.unsafe === true },
+    ...(targetRun === undefined ? {} : { target: targetRun.baseUrl }),
+    onOutcome: (outcome) => onProgress({ nowMs: outcome.endMs, history: outcome.history, passengers: outcome.passengers }, true),
+    notesOf: (outcome) => [...loadNotes(scenario, outcome), ...(targetRun === undefined ? [] : targetNotes(targetRun, targetRun.storeNamed))],
+    finish: (built, historyPath) => withReplayCommands(built, {
+      scenarioFile: file, seed, unsafe: values.unsafe === true, historyFile: shortPath(historyPath),
+      ...(values.inventory === undefined ? {} : { inventory }), ...(values["password-cost"] === undefined ? {} : { passwordCost }),
+      ...(values.passengers === undefined ? {} : { passengers })
+    })
+  }).finally(() => {
     serverLog?.close()
     requestPoints?.close()
   })
-  onProgress({ nowMs: outcome.endMs, history: outcome.history, passengers: outcome.passengers }, true)
-  const notes = [...loadNotes(scenario, outcome), ...(targetRun === undefined ? [] : targetNotes(targetRun, targetRun.storeNamed))]
-  const version = codeVersion()
-  const built = buildReport({
-    scenario, seed, mode, outcome, codeVersion: version, startedAt, wallDurationMs: performance.now() - wallStart, notes, extraThresholds,
-    ...(targetRun === undefined ? {} : { target: targetRun.baseUrl })
-  })
-  mkdirSync(outDir, { recursive: true })
-  const historyPath = join(outDir, historyFileName)
-  writeFileSync(historyPath, historyFileText({ scenarioFile: file, scenario, seed, mode, options: { inventory, unsafe: values.unsafe === true }, codeVersion: version }, outcome.history))
-  const report = withReplayCommands(built, {
-    scenarioFile: file, seed, unsafe: values.unsafe === true, historyFile: shortPath(historyPath),
-    ...(values.inventory === undefined ? {} : { inventory }), ...(values["password-cost"] === undefined ? {} : { passwordCost }),
-    ...(values.passengers === undefined ? {} : { passengers })
-  })
-  const written = await Effect.runPromise(writeReport(outDir, report).pipe(Effect.provide(NodeContext.layer)))
   console.log(renderSummary(report))
   if (serverLog !== undefined) console.log(serverLogLine(serverLog.counts(), shortPath(serverLog.path)))
-  console.log(`report: ${[written.jsonPath, written.htmlPath, historyPath, ...(serverLog === undefined ? [] : [serverLog.path])].join("\n        ")}`)
+  console.log(`report: ${[jsonPath, htmlPath, historyPath, ...(serverLog === undefined ? [] : [serverLog.path])].join("\n        ")}`)
   // closed when the run ended: closing again answers what was written
   if (requestPoints !== undefined) reportRequestPoints(requestPoints.path, requestPoints.close())
   if (report.invariants.some((invariant) => invariant.violations > 0)) return exitInvariantViolated
@@ -368,27 +358,25 @@ const reportRequestPoints = (path: string, outcome: RequestPointsOutcome) => {
  * The run the command line chose, announced: virtual; real on a server of its own, on SQLite or on PostgreSQL in a
  * schema of its own; or real against a server already running (`--target`).
  */
-const runChosen = (choice: {
-  readonly scenario: Scenario
-  readonly seed: number
+/** Where `chunyun run`'s options say the run goes, saying so when it is a server elsewhere or a PostgreSQL schema. */
+const runWhere = (choice: {
   readonly mode: "virtual" | "real"
   readonly postgres: ReturnType<typeof runStoreOption>
   readonly targetRun: (TargetRunOptions & { readonly storeNamed?: string }) | undefined
-  readonly runOptions: RunOptions & { readonly driverProcesses: number }
   readonly timeScale: () => number
-  readonly onProgress: ReturnType<typeof progressPrinter>
-}) => {
-  const { scenario, seed, postgres, targetRun, runOptions, onProgress } = choice
+  readonly driverProcesses: number
+}): RunWhere => {
+  const { postgres, targetRun } = choice
   if (targetRun !== undefined) {
     console.log(`chunyun: driving the server at ${targetRun.baseUrl}; audits: the history${targetRun.store === undefined ? " (no store named)" : `, the store ${targetRun.storeNamed}`}`)
-    return runTarget(scenario, seed, targetRun, onProgress, runOptions.onHistoryEvent)
+    return { kind: "target", options: targetRun }
   }
-  if (choice.mode === "virtual") return runVirtual(scenario, seed, onProgress, runOptions)
-  const cliEntry = fileURLToPath(import.meta.url)
-  if (postgres === undefined) return runReal(scenario, seed, cliEntry, choice.timeScale(), onProgress, runOptions)
+  if (choice.mode === "virtual") return { kind: "virtual" }
+  const own = { kind: "own-server" as const, cliEntry: fileURLToPath(import.meta.url), timeScale: choice.timeScale(), driverProcesses: choice.driverProcesses }
+  if (postgres === undefined) return own
   const schema = freshSchemaName(0)
   console.log(`chunyun: ${postgres.workers} server process${postgres.workers === 1 ? "" : "es"} on PostgreSQL, schema ${schema} (dropped after the run)`)
-  return runRealPostgres(scenario, seed, cliEntry, choice.timeScale(), { ...runOptions, url: postgres.url, schema, workers: postgres.workers }, onProgress)
+  return { ...own, postgres: { url: postgres.url, schema, workers: postgres.workers } }
 }
 
 /** the options that set up a server the harness starts, which a `--target` server was set up without */

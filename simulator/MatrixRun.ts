@@ -9,23 +9,19 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
-import { NodeContext } from "@effect/platform-node"
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
 import { formatShare } from "../reports/format.js"
 import { markBest, Matrix, rowOf } from "../reports/matrix.js"
 import type { MatrixRow } from "../reports/matrix.js"
 import { renderMatrixHtml } from "../reports/matrixHtml.js"
-import { writeReport } from "../reports/write.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { defaultMaxOutsideCpuShare, measureQuietly } from "./HostLoad.js"
 import type { HostProbe, LoadEvent } from "./HostLoad.js"
 import { combinations, freshSchemaName, modeOf } from "./Matrix.js"
 import type { Combination, MatrixAxis, MatrixMode } from "./Matrix.js"
-import { runRealPostgres } from "./MatrixReal.js"
-import { runReal } from "./Real.js"
-import { historyFileName, historyFileText, shellWord, shortPath } from "./Replay.js"
-import { buildReport } from "./Report.js"
-import { runVirtual } from "./Virtual.js"
+import { shellWord, shortPath } from "./Replay.js"
+import { runIn, writeRun } from "./RunScenario.js"
+import type { RunWhere } from "./RunScenario.js"
 
 export interface MatrixOptions {
   readonly scenario: Scenario
@@ -60,16 +56,12 @@ const ownCommandsOf = (combination: Combination): ReadonlyArray<string> => combi
 /** real mode's speed-up: the matrix's own, else the scenario's */
 const timeScaleOf = (combination: Combination, options: MatrixOptions) => options.timeScale ?? combination.scenario.real.timeScale
 
-const runOne = async (combination: Combination, index: number, mode: "virtual" | "real", options: MatrixOptions) => {
-  const runOptions = { allowUnsafeInventory: options.allowUnsafeInventory }
-  const timeScale = timeScaleOf(combination, options)
-  if (mode === "virtual") return runVirtual(combination.scenario, options.seed, undefined, runOptions)
-  if (combination.store.kind === "postgres") {
-    return runRealPostgres(combination.scenario, options.seed, options.cliEntry, timeScale, {
-      ...runOptions, url: options.postgresUrl, schema: freshSchemaName(index), workers: combination.store.workers
-    })
-  }
-  return runReal(combination.scenario, options.seed, options.cliEntry, timeScale, undefined, runOptions)
+/** Where a combination runs: virtual mode, or a server of its own on its store. */
+const whereOf = (combination: Combination, index: number, mode: "virtual" | "real", options: MatrixOptions): RunWhere => {
+  if (mode === "virtual") return { kind: "virtual" }
+  const own = { kind: "own-server" as const, cliEntry: options.cliEntry, timeScale: timeScaleOf(combination, options) }
+  if (combination.store.kind !== "postgres") return own
+  return { ...own, postgres: { url: options.postgresUrl, schema: freshSchemaName(index), workers: combination.store.workers } }
 }
 
 /**
@@ -98,29 +90,24 @@ export const runMatrix = async (options: MatrixOptions): Promise<Matrix> => {
   const maxShare = options.maxOutsideCpuShare ?? defaultMaxOutsideCpuShare
   for (const [index, combination] of all.entries()) {
     options.onRunStart?.(combination, index, all.length)
-    const { value: outcome, wallDurationMs, share, underOutsideLoad } = await measureQuietly(() => runOne(combination, index, mode, options), {
-      wallClock: mode === "real", maxShare, alsoOwn: ownCommandsOf(combination),
-      ...(options.host ? { host: options.host } : {}), onLoad: (event) => options.onLoad?.(combination, event)
-    })
-    const notes = "dropped" in outcome ? [`Real mode: ${outcome.dropped} arrivals dropped (more than ${combination.scenario.real.maxPassengersInFlight} in flight).`] : []
-    const report = buildReport({
-      scenario: combination.scenario, seed: options.seed, mode, outcome, codeVersion: options.codeVersion,
-      startedAt: options.startedAt, wallDurationMs,
+    const { value: outcome, wallDurationMs, share, underOutsideLoad } = await measureQuietly(
+      () => runIn(combination.scenario, options.seed, whereOf(combination, index, mode, options), { allowUnsafeInventory: options.allowUnsafeInventory }), {
+        wallClock: mode === "real", maxShare, alsoOwn: ownCommandsOf(combination),
+        ...(options.host ? { host: options.host } : {}), onLoad: (event) => options.onLoad?.(combination, event)
+      })
+    const notes = outcome.dropped !== undefined ? [`Real mode: ${outcome.dropped} arrivals dropped (more than ${combination.scenario.real.maxPassengersInFlight} in flight).`] : []
+    const { report, jsonPath, historyPath } = await writeRun({
+      scenario: combination.scenario, scenarioFile: options.scenarioFile, seed: options.seed, mode, outcome, outDir: join(options.outDir, combination.slug),
+      codeVersion: options.codeVersion, startedAt: options.startedAt, wallDurationMs,
+      historyOptions: { inventory: combination.scenario.server.inventory, unsafe: options.allowUnsafeInventory },
       notes: [
         `Design matrix combination ${combination.label}.`, ...notes,
         `Outside load while it ran: ${formatShare(share)} of the machine busy with other work${underOutsideLoad ? ` (above the matrix's ${formatShare(maxShare)}: not comparable)` : ""}.`
       ]
     })
-    const dir = join(options.outDir, combination.slug)
-    const written = await Effect.runPromise(writeReport(dir, report).pipe(Effect.provide(NodeContext.layer)))
-    const historyPath = join(dir, historyFileName)
     const broken = report.invariants.filter((invariant) => invariant.violations > 0)
-    writeFileSync(historyPath, historyFileText({
-      scenarioFile: options.scenarioFile, scenario: combination.scenario, seed: options.seed, mode,
-      options: { inventory: combination.scenario.server.inventory, unsafe: options.allowUnsafeInventory }, codeVersion: options.codeVersion
-    }, outcome.history))
     const row = {
-      ...rowOf(combination.label, combination.variant, relative(options.outDir, written.jsonPath), report, outcome.history,
+      ...rowOf(combination.label, combination.variant, relative(options.outDir, jsonPath), report, outcome.history,
         mode === "real" ? timeScaleOf(combination, options) : 1),
       ...(share === undefined ? {} : { outsideCpuShare: share }), underOutsideLoad,
       replay: broken.length === 0 ? [] : replayCommandsOfRow(options, mode, combination, shortPath(historyPath),
