@@ -37,6 +37,12 @@ const errorCorrectionLevel = "M"
 const bytesPerPixel = 4
 const white = 255
 
+/** The pixels as 32-bit words, one a pixel (the array's own bytes, not a copy). */
+const pixelWords = (rgba: Uint8ClampedArray) =>
+  rgba.byteOffset % Uint32Array.BYTES_PER_ELEMENT === 0
+    ? new Uint32Array(rgba.buffer, rgba.byteOffset, rgba.length / bytesPerPixel)
+    : new Uint32Array(new Uint8ClampedArray(rgba).buffer)
+
 const assertIntegerInRange = (name: string, value: number, min: number, max: number): void => {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new Error(`${name} must be an integer ${min}..${max}, got ${value}`)
@@ -94,19 +100,20 @@ export const enlargeQr = (image: PixelImage, factor: number): PixelImage => {
   const width = image.width * factor
   const height = image.height * factor
   const rgba = new Uint8ClampedArray(width * height * bytesPerPixel)
-  const rowBytes = width * bytesPerPixel
+  // one 32-bit word a pixel: a pixel is copied whole, whatever the byte order
+  const source = pixelWords(image.rgba)
+  const target = pixelWords(rgba)
   for (let sourceY = 0; sourceY < image.height; sourceY++) {
-    const firstRowStart = sourceY * factor * rowBytes
+    const firstRowStart = sourceY * factor * width
+    const sourceRowStart = sourceY * image.width
+    let at = firstRowStart
     for (let sourceX = 0; sourceX < image.width; sourceX++) {
-      const source = (sourceY * image.width + sourceX) * bytesPerPixel
-      const pixel = image.rgba.subarray(source, source + bytesPerPixel)
-      for (let repeat = 0; repeat < factor; repeat++) {
-        rgba.set(pixel, firstRowStart + (sourceX * factor + repeat) * bytesPerPixel)
-      }
+      const pixel = source[sourceRowStart + sourceX]!
+      for (let repeat = 0; repeat < factor; repeat++) target[at++] = pixel
     }
     // The other rows of this band are copies of its first row.
     for (let repeat = 1; repeat < factor; repeat++) {
-      rgba.copyWithin(firstRowStart + repeat * rowBytes, firstRowStart, firstRowStart + rowBytes)
+      target.copyWithin(firstRowStart + repeat * width, firstRowStart, firstRowStart + width)
     }
   }
   return { width, height, rgba }
@@ -169,11 +176,66 @@ const boxBlurPass = (image: PixelImage, radiusPx: number, direction: "horizontal
   return blurred
 }
 
+/**
+ * The grey plane of an image whose pixels are all grey (R = G = B) and opaque, or undefined. Every rendered code
+ * is one (black and white, glare washes to white), and a blur keeps it one: its channels are blurred alike.
+ */
+const greyPlaneOf = (image: PixelImage): Uint8ClampedArray | undefined => {
+  const { rgba } = image
+  const grey = new Uint8ClampedArray(image.width * image.height)
+  for (let pixel = 0, offset = 0; offset < rgba.length; pixel++, offset += bytesPerPixel) {
+    const red = rgba[offset]!
+    if (rgba[offset + 1] !== red || rgba[offset + 2] !== red || rgba[offset + 3] !== white) return undefined
+    grey[pixel] = red
+  }
+  return grey
+}
+
+/** `boxBlurPass` on one channel, one byte a pixel: the same numbers as each of R, G and B of the grey image. */
+const greyBlurPass = (source: Uint8ClampedArray, width: number, height: number, radiusPx: number, direction: "horizontal" | "vertical") => {
+  const blurred = new Uint8ClampedArray(source.length)
+  const windowPixels = 2 * radiusPx + 1
+  // the window's mean of every sum it can have, rounded as `boxBlurPass` rounds it
+  const meanOf = new Uint8Array(white * windowPixels + 1)
+  for (let sum = 0; sum < meanOf.length; sum++) meanOf[sum] = Math.round(sum / windowPixels)
+  const lineLength = direction === "horizontal" ? width : height
+  const lineCount = direction === "horizontal" ? height : width
+  const pixelStep = direction === "horizontal" ? 1 : width
+  const lineStep = direction === "horizontal" ? width : 1
+  const lastPosition = lineLength - 1
+  for (let line = 0; line < lineCount; line++) {
+    const first = line * lineStep
+    let sum = 0
+    for (let delta = -radiusPx; delta <= radiusPx; delta++) sum += source[first + Math.min(lastPosition, Math.max(0, delta)) * pixelStep]!
+    for (let position = 0; position < lineLength; position++) {
+      blurred[first + position * pixelStep] = meanOf[sum]!
+      const entering = Math.min(lastPosition, position + radiusPx + 1)
+      const leaving = Math.max(0, position - radiusPx)
+      sum += source[first + entering * pixelStep]! - source[first + leaving * pixelStep]!
+    }
+  }
+  return blurred
+}
+
 /** An out-of-focus camera: a box blur of the given radius (0 leaves the image as it is). */
 export const applyBlur = (image: PixelImage, radiusPx: number): PixelImage => {
   assertWellFormed(image, "applyBlur")
   assertIntegerInRange("applyBlur: radiusPx", radiusPx, 0, maxBlurRadiusPx)
   // A box blur is separable: rows then columns gives the square window (up to rounding) in a few reads a pixel, not (2r+1)².
-  const horizontal = { width: image.width, height: image.height, rgba: boxBlurPass(image, radiusPx, "horizontal") }
-  return { width: image.width, height: image.height, rgba: boxBlurPass(horizontal, radiusPx, "vertical") }
+  const grey = greyPlaneOf(image)
+  if (grey === undefined) {
+    const horizontal = { width: image.width, height: image.height, rgba: boxBlurPass(image, radiusPx, "horizontal") }
+    return { width: image.width, height: image.height, rgba: boxBlurPass(horizontal, radiusPx, "vertical") }
+  }
+  // a grey opaque image: its three colour channels blur alike and its alpha stays opaque, so one channel is blurred
+  const blurred = greyBlurPass(greyBlurPass(grey, image.width, image.height, radiusPx, "horizontal"), image.width, image.height, radiusPx, "vertical")
+  const rgba = new Uint8ClampedArray(image.rgba.length)
+  for (let pixel = 0, offset = 0; pixel < blurred.length; pixel++, offset += bytesPerPixel) {
+    const value = blurred[pixel]!
+    rgba[offset] = value
+    rgba[offset + 1] = value
+    rgba[offset + 2] = value
+    rgba[offset + 3] = white
+  }
+  return { width: image.width, height: image.height, rgba }
 }

@@ -305,7 +305,10 @@ export const inProcessHandler = (options: {
   const overrides = Layer.mergeAll(
     Layer.setClock(options.clock), Layer.setRandom(options.random),
     options.scheduler ? Layer.setScheduler(options.scheduler) : Layer.empty,
-    options.tracing === false ? Layer.setTracerEnabled(false) : Layer.empty,
+    // as `serveLayer` without tracing: no span, and none of the request's URL and headers read for one
+    options.tracing === false
+      ? Layer.merge(Layer.setTracerEnabled(false), Layer.locallyScoped(HttpMiddleware.currentTracerDisabledWhen, () => true))
+      : Layer.empty,
     options.logger ?? Layer.empty
   )
   // no wall-clock request timeout: in virtual time the simulated clock decides how long a request takes

@@ -62,6 +62,20 @@ export interface RunOptions {
 }
 
 /**
+ * A request whose `signal` (what the web handler listens on to interrupt its fiber) is `cutOff`. The request is
+ * built without a signal: given one, undici's Request follows it through a signal of its own, a listener and a
+ * finalizer, which cost as much again as building the request.
+ */
+class CuttableRequest extends Request {
+  readonly #cutOff: AbortSignal
+  constructor(input: string | URL | Request, init: RequestInit | undefined, cutOff: AbortSignal) {
+    super(input, { ...init, signal: null })
+    this.#cutOff = cutOff
+  }
+  override get signal(): AbortSignal { return this.#cutOff }
+}
+
+/**
  * The server of a virtual run, which a `server-crash` fault can kill: every request in flight is cut off
  * (its fiber interrupted, so an open transaction rolls back, as the store would after a SIGKILL) and answered
  * with a transport error; the services and everything they kept in memory are dropped; until the restart every
@@ -86,7 +100,7 @@ export class VirtualServer {
     return new Promise<Response>((resolve, reject) => {
       const entry = { abort, reject }
       this.inFlight.add(entry)
-      this.web.handler(new Request(input, { ...init, signal: abort.signal }), Context.make(InProcessRequest, true)).then(
+      this.web.handler(new CuttableRequest(input, init, abort.signal), Context.make(InProcessRequest, true)).then(
         (response) => { if (this.inFlight.delete(entry)) resolve(response) },
         (error) => { if (this.inFlight.delete(entry)) reject(error) }
       )
