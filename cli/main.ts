@@ -68,6 +68,7 @@ import { driverProcessesRefusal } from "../simulator/Journeys.js"
 import { runScenario } from "../simulator/RunScenario.js"
 import type { RunWhere } from "../simulator/RunScenario.js"
 import { loopbackUrlOf, seedCatalog, seededCatalogLine, seedFailureText } from "./seedCatalog.js"
+import { HarnessError } from "../reports/HarnessError.js"
 
 const usage = `usage:
   chunyun run <scenario.ts> [--seed N] [--mode virtual|real] [--out DIR] [--passengers N] [--time-scale X] [--password-cost N]
@@ -126,7 +127,7 @@ const usage = `usage:
 exit codes of run: 0 all good; 1 an invariant was violated; 99 a threshold failed; 2 a usage or scenario error;
   3 the run itself failed and wrote no report (e.g. the virtual clock cannot settle: actors blocked on each other)`
 
-class UsageError extends Error {}
+class UsageError extends HarnessError("UsageError") {}
 
 /**
  * One command's part of the usage (its line and the indented lines under it), or the whole usage when the

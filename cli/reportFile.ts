@@ -6,8 +6,9 @@ import { readFileSync } from "node:fs"
 import { Either, ParseResult, Schema } from "effect"
 import { currentReportVersion, Report } from "../reports/Report.js"
 import { formatPath } from "./scenarioFile.js"
+import { HarnessError } from "../reports/HarnessError.js"
 
-export class ReportFileError extends Error {}
+export class ReportFileError extends HarnessError("ReportFileError") {}
 
 export const decodeReport = (file: string, value: unknown): Report => {
   const version = typeof value === "object" && value !== null && "reportVersion" in value ? value.reportVersion : undefined

@@ -8,8 +8,9 @@ import { pathToFileURL } from "node:url"
 import { Either, ParseResult, Schema } from "effect"
 import { parseThresholds, ThresholdError } from "../reports/thresholds.js"
 import { Scenario } from "../scenarios/Scenario.js"
+import { HarnessError } from "../reports/HarnessError.js"
 
-export class ScenarioFileError extends Error {}
+export class ScenarioFileError extends HarnessError("ScenarioFileError") {}
 
 export const formatPath = (path: ReadonlyArray<PropertyKey>) =>
   path.length === 0 ? "(root)" : path.map((key, index) => typeof key === "number" ? `[${key}]` : index === 0 ? String(key) : `.${String(key)}`).join("")

@@ -34,6 +34,7 @@ import { smsChannelOf } from "../simulator/journeys/SmsSettings.js"
 import { scenarioEndMs } from "../simulator/Population.js"
 import { textsPerPull } from "../devices/SmsGateway.js"
 import { parseThresholds, ThresholdError } from "./thresholds.js"
+import { HarnessError } from "./HarnessError.js"
 import {
   bankBaselineOf, faultsLeftOutOf, gatewayBaselineOf, hasGatewayParty, hasKioskParty, k6OperatorScenario, k6SmsGatewayScenario, operatorStepsOf
 } from "./k6/background.js"
@@ -50,7 +51,7 @@ import { k6CinemaJourney, k6FanJourney, k6SimCarrierSteps } from "./k6/venueJour
 
 export { arrivalCurveExecutor, arrivalCurveMeans, arrivalCurveStages, journeyFunctionNames, k6ScenarioOf } from "./k6/load.js"
 
-export class K6ExportError extends Error {}
+export class K6ExportError extends HarnessError("K6ExportError") {}
 
 /** the script reads its target and admin key from the environment, as k6 users expect */
 export const k6Environment = { baseUrl: "CHUNYUN_BASE_URL", adminKey: "CHUNYUN_ADMIN_KEY" } as const

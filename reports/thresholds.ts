@@ -8,6 +8,7 @@
 import { overWindowRateOf } from "./rates.js"
 import { errorTotalOf } from "./Report.js"
 import type { Report, ThresholdResult } from "./Report.js"
+import { HarnessError } from "./HarnessError.js"
 
 export type Thresholds = Readonly<Record<string, ReadonlyArray<string>>>
 
@@ -39,7 +40,7 @@ export interface Threshold {
   readonly expression: string
 }
 
-export class ThresholdError extends Error {}
+export class ThresholdError extends HarnessError("ThresholdError") {}
 
 export const parseThreshold = (metric: string, expression: string): Threshold => {
   const shown = `${metric}: ${expression.trim()}`

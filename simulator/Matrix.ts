@@ -17,6 +17,7 @@ import { randomBytes } from "node:crypto"
 import { Either, ParseResult, Schema } from "effect"
 import type { ScenarioInput } from "../scenarios/Scenario.js"
 import { Scenario } from "../scenarios/Scenario.js"
+import { HarnessError } from "../reports/HarnessError.js"
 
 export const storeNames = ["sqlite", "sqlite-memory", "sqlite-file", "postgres"] as const
 export type StoreChoice =
@@ -28,7 +29,7 @@ export const maxPostgresWorkers = 16
 
 export interface MatrixAxis { readonly key: string; readonly values: ReadonlyArray<string> }
 
-export class MatrixUsageError extends Error {}
+export class MatrixUsageError extends HarnessError("MatrixUsageError") {}
 
 /** `inventory=conditional,row-lock` → an axis; the values are checked when the combinations are built. */
 export const parseVary = (text: string): MatrixAxis => {

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeHttpClient } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Cause, Effect, Exit, Fiber, ManagedRuntime, Random } from "effect"
+import { Cause, Data, Effect, Exit, Fiber, ManagedRuntime, Random } from "effect"
 import type { Layer } from "effect"
 import { sqliteStore } from "../reference/Server.js"
 import { generateServeSecrets, serveSecretsEnv } from "../reference/ServeSecrets.js"
@@ -185,9 +185,9 @@ const runStore = (options: RealRunOptions, workDir: string): { readonly args: Re
  * The setup before the rush (the catalog through the admin API, the journeys' devices) failed: the server refused
  * it or could not be reached. `reason` is what failed: the API's tagged error, or a transport failure.
  */
-export class RunSetupFailed extends Error {
-  constructor(readonly reason: unknown) {
-    super(`the scenario could not be set up on the server: ${describeFailure(reason)}`)
+export class RunSetupFailed extends Data.TaggedError("RunSetupFailed")<{ readonly message: string; readonly reason: unknown }> {
+  constructor(reason: unknown) {
+    super({ message: `the scenario could not be set up on the server: ${describeFailure(reason)}`, reason })
   }
 }
 

@@ -19,6 +19,7 @@ import type { RunOptions } from "./Virtual.js"
 import type { RunProgress } from "./Progress.js"
 import { ServerLog } from "./ServerLog.js"
 import type { ServerLogCounts } from "./ServerLog.js"
+import { HarnessError } from "../reports/HarnessError.js"
 
 export const historyFormat = "chunyun-history"
 export const historyFormatVersion = 1
@@ -52,7 +53,7 @@ export const HistoryEventSchema = Schema.Struct({
   detail: Schema.optionalWith(Schema.Record({ key: Schema.String, value: DetailValue }), { exact: true })
 })
 
-export class HistoryFileError extends Error {}
+export class HistoryFileError extends HarnessError("HistoryFileError") {}
 
 /** The file's text: the header, then the events in the order they happened (the lines the trace hash covers). */
 export const historyFileText = (header: Omit<HistoryHeader, "format" | "version" | "traceHash" | "events">, history: History) => {

@@ -15,11 +15,12 @@ import { postgresReadClient } from "../reference/Store/Postgres.js"
 import { migrationNames, migrationsTable } from "../reference/Store/migrations.js"
 import { audit } from "./Auditor.js"
 import { History } from "./History.js"
+import { HarnessError } from "../reports/HarnessError.js"
 
 export type AuditTarget = { readonly kind: "sqlite"; readonly filename: string } | { readonly kind: "postgres"; readonly url: string }
 
 /** The store could not be audited: the message names the option (`--db …`, `--store …`) and what was wrong. */
-export class StoreAuditRefused extends Error {}
+export class StoreAuditRefused extends HarnessError("StoreAuditRefused") {}
 
 /** one connection reads every invariant in turn */
 const auditConnections = 1

@@ -19,6 +19,7 @@
  * - no sleeper left while actors are still alive: they wait on something no sleeper will ever release.
  */
 import { Clock, Context, Duration, Effect, Exit, Option, Runtime, Scheduler } from "effect"
+import { HarnessError } from "../reports/HarnessError.js"
 
 /**
  * Marks the fibers of an in-process request (give it in the web handler's per-request context): while
@@ -35,9 +36,7 @@ export interface ActorWatch {
 interface Sleeper { readonly dueMs: number; readonly sequence: number; readonly wake: () => void; cancelled: boolean }
 
 /** Why a run cannot go on: a turn that can never end, or actors alive with nothing left to wake them. */
-export class ClockStalled extends Error {
-  override readonly name = "ClockStalled"
-}
+export class ClockStalled extends HarnessError("ClockStalled") {}
 
 /** Upper bound on events of one run, so a runaway scenario stops with an error instead of spinning. */
 export const maxEventsPerRun = 50_000_000
