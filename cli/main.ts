@@ -103,7 +103,7 @@ const usage = `usage:
                 [--clock-start-ms MS --clock-scale X]   (the server's clock starts at MS, epoch ms, and runs X times as fast
                                               as the wall: a scenario's timeline, as run --mode real, run --target and an exported k6 script need)
                 [--quiet]   (no line per request; by default each request is logged: method, route, status, ms)
-                GET /health: 200 {"status":"ok","store":"ok"}, no key needed; GET /docs: the API, interactive (offline);
+                GET /health: 200 {"status":"ok","store":"ok","clockMs":…}, no key needed; GET /docs: the API, interactive (offline);
                 GET /openapi.json: the OpenAPI document; GET /metrics: counters in the Prometheus text format, no key
                 (requests by route and status, latency by route, holds, payments, tickets, outbox lag, store connections;
                 with --workers, the sum over every worker, whichever one answers the scrape)

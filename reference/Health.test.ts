@@ -15,11 +15,13 @@ let server: TestServer
 before(async () => { server = await startTestServer() })
 after(() => server.close())
 
-test("GET /health answers 200 { status: ok, store: ok } without credentials", async () => {
+test("GET /health answers 200 { status: ok, store: ok, clockMs } without credentials", async () => {
   const response = await rawRequest(server.baseUrl, "GET", "/health")
   assert.equal(response.status, 200, response.text)
   assert.match(response.contentType ?? "", /^application\/json/)
-  assert.deepEqual(response.json, { status: "ok", store: "ok" })
+  const { clockMs, ...rest } = response.json as { clockMs?: unknown }
+  assert.deepEqual(rest, { status: "ok", store: "ok" })
+  assert.ok(typeof clockMs === "number" && Number.isInteger(clockMs), `the server's clock: ${String(clockMs)}`)
 })
 
 test("the OpenAPI document lists GET /health with no security and its 503", async () => {

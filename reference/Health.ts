@@ -3,14 +3,12 @@
  * exploring a fresh server asks (`GET /health`).
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import { StoreUnavailable } from "./Health/Api.js"
 import type { HealthReport } from "./Health/Api.js"
 
 /** how long the store has to answer the health query before the server says it is unavailable */
 export const healthStoreTimeoutMs = 2_000
-
-const healthy: HealthReport = { status: "ok", store: "ok" }
 
 export class Health extends Effect.Service<Health>()("Health", {
   effect: Effect.gen(function* () {
@@ -21,7 +19,7 @@ export class Health extends Effect.Service<Health>()("Health", {
         onTimeout: () => new StoreUnavailable({ message: `the store did not answer within ${healthStoreTimeoutMs} ms` })
       }),
       Effect.catchTag("SqlError", () => Effect.fail(new StoreUnavailable({ message: "the store refused a trivial query" }))),
-      Effect.as(healthy),
+      Effect.zipRight(Effect.map(Clock.currentTimeMillis, (clockMs): HealthReport => ({ status: "ok", store: "ok", clockMs }))),
       Effect.withSpan("Health.check")
     )
     return { check } as const

@@ -39,6 +39,7 @@ const drive = async (start: Start): Promise<DrivenRun> => {
     kind: "shared",
     jumps: { idle: (atMs) => { void send({ type: "idle", atMs }) }, busy: () => { void send({ type: "busy" }) } }
   } : undefined, start.wallStartMs)
+  timeline.setOffset(start.offsetMs)
   process.on("message", (message: ToDriver) => {
     if (message.type === "offset") timeline.setOffset(message.offsetMs)
     if (message.type === "reply") {

@@ -49,6 +49,8 @@ export type ToDriver =
     readonly timeScale: number
     /** the epoch ms at which the shared timeline was at the scenario's start */
     readonly wallStartMs: number
+    /** how far ahead of its scaled wall clock the shared timeline is now (RealTimeline `setOffset`) */
+    readonly offsetMs: number
     /** whether the timeline jumps over idle stretches (the parent can move the server's clock) */
     readonly jumps: boolean
     /** whether the first process's server-crash fault is the parent's to cause */
@@ -84,6 +86,8 @@ export interface DriverProcessesOptions {
    * start from its own start on; absent, now
    */
   readonly wallStartMs?: number
+  /** the server's clock now, estimated, when the timeline is to start where it reads (a `--target` server started earlier) */
+  readonly serverClockMs?: () => number
   /** move the server's clock to `offsetMs` past its scaled time; absent (a server elsewhere): the timeline never jumps */
   readonly advanceServer?: (offsetMs: number) => Promise<void>
   /**
@@ -211,6 +215,7 @@ const drive = async (
   // without a server clock to follow, the shared timeline starts now that every process has loaded
   const wallStartMs = options.wallStartMs ?? performance.timeOrigin + performance.now()
   const timeline = new RealTimeline(startMs, options.timeScale, undefined, wallStartMs)
+  if (options.serverClockMs !== undefined) timeline.setOffset(options.serverClockMs() - timeline.nowMs())
   const live = new History(Effect.sync(() => timeline.nowMs()), onHistoryEvent)
   const passengers = new PassengerProgress(scenario.passengers.count)
   const counts: Array<PassengerCounts> = drivers.map(() => ({ arrived: 0, finished: 0, notStarted: 0 }))
@@ -264,7 +269,7 @@ const drive = async (
   })
   const start = (index: number, setup: SetupRecord | undefined) => drivers[index]!.child.send({
     type: "start", scenario, seed, index, count: drivers.length, baseUrl: options.baseUrl, adminKey: options.adminKey,
-    timeScale: options.timeScale, wallStartMs, jumps: coordinator !== undefined, crash: options.crash !== undefined,
+    timeScale: options.timeScale, wallStartMs, offsetMs: timeline.jumpedMs, jumps: coordinator !== undefined, crash: options.crash !== undefined,
     ...(setup === undefined ? {} : { setup })
   } satisfies ToDriver)
 

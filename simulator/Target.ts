@@ -23,9 +23,11 @@ import type { HistoryEvent, HistoryListener } from "./History.js"
 import { auditWithStore, describeFailure, driveServer, RunSetupFailed } from "./Real.js"
 import type { DrivenRun } from "./Real.js"
 import { RealTimeline } from "./RealTimeline.js"
+import { scenarioEndMs } from "./Population.js"
 import { startDriverProcesses } from "./Drivers.js"
 import type { RunProgress } from "./Progress.js"
 import type { RunOutcome } from "./Virtual.js"
+import { HarnessError } from "../reports/HarnessError.js"
 
 /** how long the target has to answer `GET /health` before the run is refused */
 export const targetHealthTimeoutMs = 10_000
@@ -37,7 +39,7 @@ export const targetHealthTimeoutMs = 10_000
 export const faultsNeedingOwnServer: ReadonlyArray<FaultKind> = ["server-crash"]
 
 /** A `--target` run that cannot go ahead, in words naming the option or the scenario's part at fault. */
-export class TargetRefused extends Error {}
+export class TargetRefused extends HarnessError("TargetRefused") {}
 
 /** The store of the target, for the store audit after the run: a PostgreSQL URL, or a SQLite file. */
 export type TargetStore =
@@ -68,11 +70,11 @@ export const targetRefusal = (scenario: Scenario): string | undefined => {
 export const targetStoreLayer = (store: TargetStore): Layer.Layer<SqlClient.SqlClient, unknown> =>
   store.kind === "postgres" ? postgresStore({ url: store.url, maxConnections: 2 }) : sqliteStore({ filename: store.file })
 
-/** The target answers `GET /health` with 200, or the run is refused naming `--target` and what went wrong. */
+/** The target answers `GET /health` with 200 (its report, with its clock), or the run is refused naming `--target` and what went wrong. */
 const checkTargetAnswers = (baseUrl: string) =>
   Effect.gen(function* () {
     const client = yield* makeClient(baseUrl)
-    yield* client.health.getHealth().pipe(Effect.timeoutFail({
+    return yield* client.health.getHealth().pipe(Effect.timeoutFail({
       duration: targetHealthTimeoutMs,
       onTimeout: () => new TargetRefused(`--target ${baseUrl}: GET /health did not answer within ${targetHealthTimeoutMs} ms`)
     }))
@@ -81,6 +83,18 @@ const checkTargetAnswers = (baseUrl: string) =>
       : new TargetRefused(`--target ${baseUrl}: expected a running chunyun server answering GET /health, got ${describeFailure(failure)}`))),
     Effect.provide(NodeHttpClient.layerUndici)
   )
+
+/**
+ * The target's clock as the run can follow it, when it reads a time inside the scenario: it answered `clockMs` at
+ * the wall instant `answeredAtMs` and runs `timeScale` times faster. A server started with `--clock-start-ms` (the
+ * scenario's start) a while before the run reads later than the run's start; the run's timeline then starts where
+ * the server's clock is, so holds, sales close and check-in windows line up. Undefined when the server reads a time
+ * outside the scenario, or says nothing of its clock: the timeline starts at the scenario's start.
+ */
+export const serverClockOf = (scenario: Scenario, clockMs: number | undefined, answeredAtMs: number, timeScale: number) => {
+  if (clockMs === undefined || clockMs < Date.parse(scenario.startAt) || clockMs >= scenarioEndMs(scenario)) return undefined
+  return () => clockMs + (performance.timeOrigin + performance.now() - answeredAtMs) * timeScale
+}
 
 /** A setup the server refused, in words naming what the user can change. */
 const setupRefusal = (baseUrl: string, failure: RunSetupFailed): TargetRefused | RunSetupFailed => {
@@ -106,21 +120,27 @@ export const runTarget = async (
 ): Promise<RunOutcome & { readonly dropped: number }> => {
   const refusal = targetRefusal(scenario)
   if (refusal !== undefined) throw new TargetRefused(refusal)
+  const answeredAtMs = performance.timeOrigin + performance.now()
   const answered = await Effect.runPromise(Effect.either(checkTargetAnswers(options.baseUrl)))
   if (Either.isLeft(answered)) throw answered.left
+  const serverClockMs = serverClockOf(scenario, answered.right.clockMs, answeredAtMs, options.timeScale)
   let driven: DrivenRun
   try {
     const several = options.driverProcesses
     if (several !== undefined && several.count > 1) {
       const drivers = await startDriverProcesses(several.cliEntry, several.count)
       try {
-        driven = await drivers.drive(scenario, seed, { baseUrl: options.baseUrl, adminKey: options.adminKey, timeScale: options.timeScale }, onProgress, onHistoryEvent)
+        driven = await drivers.drive(scenario, seed, {
+          baseUrl: options.baseUrl, adminKey: options.adminKey, timeScale: options.timeScale, ...(serverClockMs === undefined ? {} : { serverClockMs })
+        }, onProgress, onHistoryEvent)
       } finally {
         drivers.close()
       }
     } else {
+      const timeline = new RealTimeline(Date.parse(scenario.startAt), options.timeScale)
+      if (serverClockMs !== undefined) timeline.setOffset(serverClockMs() - timeline.nowMs())
       driven = await driveServer(scenario, seed, { baseUrl: options.baseUrl, adminKey: options.adminKey, modeFaultActions: {} },
-        new RealTimeline(Date.parse(scenario.startAt), options.timeScale), onProgress, onHistoryEvent)
+        timeline, onProgress, onHistoryEvent)
     }
   } catch (error) {
     throw error instanceof RunSetupFailed ? setupRefusal(options.baseUrl, error) : error

@@ -5,7 +5,12 @@ export const HealthReport = Schema.Struct({
   /** the server answers requests */
   status: Schema.Literal("ok"),
   /** the store answered a trivial query */
-  store: Schema.Literal("ok")
+  store: Schema.Literal("ok"),
+  /**
+   * the server's clock, epoch ms: a server served with `--clock-start-ms` reads the scenario's time (a `--target` run
+   * starts its timeline there); absent from servers before it was added
+   */
+  clockMs: Schema.optional(Schema.Number)
 })
 export type HealthReport = typeof HealthReport.Type
 
