@@ -4,9 +4,13 @@
  */
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import targetScenario from "./testing/target-scenario.js"
+import { Schema } from "effect"
+import { Scenario } from "../scenarios/Scenario.js"
+import targetScenarioInput from "./testing/target-scenario.js"
 import { scenarioEndMs } from "./Population.js"
 import { serverClockOf } from "./Target.js"
+
+const targetScenario = Schema.decodeUnknownSync(Scenario)(targetScenarioInput)
 
 test("the server's clock is followed only when it reads a time inside the scenario, running at the run's scale", () => {
   const startMs = Date.parse(targetScenario.startAt)
