@@ -55,7 +55,7 @@ import { freshSchemaName, MatrixUsageError, parseVary } from "../simulator/Matri
 import { runMatrix } from "../simulator/MatrixRun.js"
 import { renderMatrixSummary } from "../reports/matrixHtml.js"
 import type { Scenario } from "../scenarios/Scenario.js"
-import { scaledClock } from "./scaledClock.js"
+import { clockWallStartEnvironment, scaledClock } from "./scaledClock.js"
 import { serveSecretsEnv, serveSecretsEnvironment } from "../reference/ServeSecrets.js"
 import { defaultAdminKeyFile, resolveServeSecrets, writeAdminKeyFile } from "./serveSecrets.js"
 import type { ResolvedServeSecrets } from "./serveSecrets.js"
@@ -522,7 +522,12 @@ const serveCommand = async (args: ReadonlyArray<string>) => {
   const seedScenario = seedFile === undefined ? undefined : await loadScenario(seedFile)
   // only once the command line is known good; a cluster worker was handed its primary's secrets in its environment
   if (!isClusterWorker()) announceAdminKey(resolved, values["admin-key-file"] ?? defaultAdminKeyFile(values.db, values.store))
-  if (workers > 1 && !isClusterWorker()) return runWorkerPrimary(workers, values.host ?? "127.0.0.1", serveSecretsEnv(resolved.secrets))
+  // the workers' scaled clocks count from the primary's start, so all of them read the same time
+  const clockWallStartMs = isClusterWorker() && process.env[clockWallStartEnvironment] !== undefined
+    ? Number(process.env[clockWallStartEnvironment]) : performance.timeOrigin + performance.now()
+  if (workers > 1 && !isClusterWorker()) {
+    return runWorkerPrimary(workers, values.host ?? "127.0.0.1", { ...serveSecretsEnv(resolved.secrets), [clockWallStartEnvironment]: String(clockWallStartMs) })
+  }
   const settings = {
     passwordHashCostN: integerOption("password-cost", values["password-cost"], 16_384, 256),
     holdTtlMs: integerOption("hold-ttl-ms", values["hold-ttl-ms"], 600_000, 1),
@@ -537,7 +542,7 @@ const serveCommand = async (args: ReadonlyArray<string>) => {
   let seeding = seedScenario !== undefined
   /** one request's log line, written as it is (reference/RequestLog.ts builds it whole) */
   const writeRequestLogLine = (line: string) => { if (!seeding) process.stdout.write(line) }
-  const clockLayer = clockStartMs === undefined ? Layer.empty : Layer.setClock(scaledClock(clockStartMs, clockScale))
+  const clockLayer = clockStartMs === undefined ? Layer.empty : Layer.setClock(scaledClock(clockStartMs, clockScale, clockWallStartMs))
   const layer = serveLayer({
     port: integerOption("port", values.port, 8080), host: values.host ?? "127.0.0.1", store, settings, secrets: resolved.secrets, tracing: values.trace === true,
     ...(values.quiet === true ? {} : { requestLog: writeRequestLogLine }),

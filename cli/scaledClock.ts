@@ -8,8 +8,15 @@ import { Clock, Duration, Effect } from "effect"
 
 export interface ClockJump { readonly type: "clock-offset"; readonly offsetMs: number }
 
-export const scaledClock = (startMs: number, scale: number): Clock.Clock => {
-  const wallStartMs = performance.timeOrigin + performance.now()
+/** the environment variable a `serve --workers` primary hands its workers its wall start in (epoch ms) */
+export const clockWallStartEnvironment = "CHUNYUN_CLOCK_WALL_START_MS"
+
+/**
+ * The clock reads `startMs` at the wall instant `wallStartMs` (epoch ms; by default now) and runs `scale` times as
+ * fast. The workers of one `serve --workers` are given their primary's wall start, so they all read the same time
+ * whenever each of them started.
+ */
+export const scaledClock = (startMs: number, scale: number, wallStartMs: number = performance.timeOrigin + performance.now()): Clock.Clock => {
   let offsetMs = 0
   process.on("message", (message: ClockJump) => {
     if (message?.type !== "clock-offset") return
