@@ -168,7 +168,8 @@ export const startDriverProcesses = async (cliEntry: string, count: number) => {
       child,
       handle: () => undefined,
       ended: new Promise<void>((resolve, reject) => {
-        child.once("exit", (code, signal) => {
+        // "close", not "exit": it comes after the channel is closed, so every message the process sent has been handled
+        child.once("close", (code, signal) => {
           clearTimeout(loadTimer)
           const failure = new Error(`driver process ${index} exited with ${signal ?? code} before it finished`)
           failLoading(failure)
