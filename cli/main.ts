@@ -307,7 +307,7 @@ const runCommand = async (args: ReadonlyArray<string>) => {
   if (targetRun !== undefined && targetRun.timeScale !== 1) console.error(targetTimeScaleWarning(targetRun.timeScale, scenario))
   const { report, jsonPath, htmlPath, historyPath } = await runScenario({
     scenario, scenarioFile: file, seed, where: runWhere({ mode, postgres, targetRun, timeScale, driverProcesses }), runOptions, onProgress,
-    outDir, codeVersion: codeVersion(), extraThresholds, historyOptions: { inventory, unsafe: values.unsafe === true },
+    outDir, codeVersion: codeVersion(), extraThresholds, historyOptions: { inventory, unsafe: values.unsafe === true }, startedAt: new Date().toISOString(),
     ...(targetRun === undefined ? {} : { target: targetRun.baseUrl }),
     onOutcome: (outcome) => onProgress({ nowMs: outcome.endMs, history: outcome.history, passengers: outcome.passengers }, true),
     notesOf: (outcome) => [...loadNotes(scenario, outcome), ...(targetRun === undefined ? [] : targetNotes(targetRun, targetRun.storeNamed))],

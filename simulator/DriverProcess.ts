@@ -11,7 +11,7 @@ import type { DrivenRun } from "./Real.js"
 import { RealTimeline } from "./RealTimeline.js"
 import type { FaultActions } from "./FaultSchedule.js"
 import { progressPollIntervalMs } from "./Progress.js"
-import type { RunProgress } from "./Progress.js"
+import type { PassengerProgress } from "./Progress.js"
 
 /** how often (wall ms) a driver process sends the events it recorded since the last time */
 export const eventFlushIntervalMs = progressPollIntervalMs
@@ -31,6 +31,10 @@ const plainReason = (reason: unknown): unknown => {
     return describeFailure(reason)
   }
 }
+
+/** the counts the progress display reads, as plain data for the channel */
+const countsOf = (passengers: PassengerProgress): PassengerCounts =>
+  ({ arrived: passengers.arrived, finished: passengers.finished, notStarted: passengers.notStarted })
 
 const drive = async (start: Start): Promise<DrivenRun> => {
   let nextCallId = 0
@@ -58,21 +62,19 @@ const drive = async (start: Start): Promise<DrivenRun> => {
   const modeFaultActions: FaultActions = start.crash ? { "server-crash": { start: () => callParent("crash-start"), end: () => callParent("crash-end") } } : {}
 
   let buffered: Array<RecordedEvent> = []
-  let latest: RunProgress | undefined
-  const countsOf = (progress: RunProgress | undefined): PassengerCounts => progress === undefined ? { arrived: 0, finished: 0, notStarted: 0 }
-    : { arrived: progress.passengers.arrived, finished: progress.passengers.finished, notStarted: progress.passengers.notStarted }
+  let latest: PassengerProgress | undefined
   const flush = () => {
     if (buffered.length === 0 && latest === undefined) return Promise.resolve()
     const events = buffered
     buffered = []
-    return send({ type: "events", events, passengers: countsOf(latest) })
+    return send({ type: "events", events, passengers: latest === undefined ? { arrived: 0, finished: 0, notStarted: 0 } : countsOf(latest) })
   }
   const timer = setInterval(() => { void flush() }, eventFlushIntervalMs)
   try {
     const driven = await driveServer(start.scenario, start.seed, { baseUrl: start.baseUrl, adminKey: start.adminKey, modeFaultActions }, timeline,
-      (progress) => { latest = progress }, (event, journey) => { buffered.push({ event, journey }) },
+      (progress) => { latest = progress.passengers }, (event, journey) => { buffered.push({ event, journey }) },
       { index: start.index, count: start.count, ...(start.setup === undefined ? {} : { setup: start.setup }), onPrepared: (setup) => { void send({ type: "prepared", setup }) } })
-    latest = { nowMs: driven.endMs, history: driven.history, passengers: driven.passengers }
+    latest = driven.passengers
     await flush()
     return driven
   } finally {
@@ -88,9 +90,8 @@ export const driverProcessMain = () => new Promise<number>((resolve) => {
   process.once("message", (message: ToDriver) => {
     if (message.type !== "start") return resolve(1)
     drive(message).then(
-      (driven) => send({ type: "done", dropped: driven.dropped, arrivalsCut: driven.arrivalsCut, passengers: {
-        arrived: driven.passengers.arrived, finished: driven.passengers.finished, notStarted: driven.passengers.notStarted
-      } }).then(() => resolve(0)),
+      (driven) => send({ type: "done", dropped: driven.dropped, arrivalsCut: driven.arrivalsCut, passengers: countsOf(driven.passengers) })
+        .then(() => resolve(0)),
       (error: unknown) => send(error instanceof RunSetupFailed
         ? { type: "failed", message: error.message, setupReason: plainReason(error.reason) }
         : { type: "failed", message: error instanceof Error ? error.stack ?? error.message : String(error) }).then(() => resolve(1)))

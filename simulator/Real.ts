@@ -344,13 +344,18 @@ export const runReal = async (
   const port = Number(new URL(server.baseUrl).port)
   const wallStartMs = performance.timeOrigin + performance.now()
   const timeline = new RealTimeline(startMs, timeScale, (offsetMs) => server.advanceClock(offsetMs), wallStartMs)
-  /** the server-crash fault: SIGKILL at the window's start; the same command on the same port and database at its end */
+  /**
+   * The end of the server-crash fault: the same command on the same port and database, its clock started at the
+   * timeline's scaled time without its jumps, then jumped as far as the timeline has.
+   */
+  const restart = async (at: { readonly scaledNowMs: number; readonly jumpedMs: number }) => {
+    server = await startServerProcess(cliEntry, serverArgs(port, at.scaledNowMs), [], secrets, serverOutput)
+    await server.advanceClock(at.jumpedMs)
+  }
+  /** the server-crash fault: SIGKILL at the window's start, the restart at its end */
   const crash = {
     start: () => Effect.promise(() => server.kill()),
-    end: () => Effect.promise(async () => {
-      server = await startServerProcess(cliEntry, serverArgs(port, timeline.nowMs() - timeline.jumpedMs), [], secrets, serverOutput)
-      await server.advanceClock(timeline.jumpedMs)
-    })
+    end: () => Effect.promise(() => restart({ scaledNowMs: timeline.nowMs() - timeline.jumpedMs, jumpedMs: timeline.jumpedMs }))
   }
   try {
     // a restarted server listens on the same port: the address the journeys hold stays good
@@ -358,13 +363,7 @@ export const runReal = async (
       ? await drivers.drive(scenario, seed, {
         baseUrl: server.baseUrl, adminKey: secrets.adminKey, timeScale, wallStartMs,
         advanceServer: (offsetMs) => server.advanceClock(offsetMs),
-        crash: {
-          start: () => server.kill(),
-          end: async ({ scaledNowMs, jumpedMs }) => {
-            server = await startServerProcess(cliEntry, serverArgs(port, scaledNowMs), [], secrets, serverOutput)
-            await server.advanceClock(jumpedMs)
-          }
-        }
+        crash: { start: () => server.kill(), end: restart }
       }, onProgress, options.onHistoryEvent)
       : await driveServer(scenario, seed, { baseUrl: server.baseUrl, adminKey: secrets.adminKey, modeFaultActions: { "server-crash": crash } },
         timeline, onProgress, options.onHistoryEvent)

@@ -112,15 +112,17 @@ export const runScenario = async (
     readonly notesOf?: (outcome: AnyRunOutcome) => ReadonlyArray<string>
     /** told of the outcome before the report is built (the progress display's last line) */
     readonly onOutcome?: (outcome: AnyRunOutcome) => void
+    /** when the run started, as the report's `startedAt` shows it: the caller's wall clock, not the simulation's */
+    readonly startedAt: string
   }
 ): Promise<WrittenRun & { readonly outcome: AnyRunOutcome }> => {
-  const startedAt = new Date().toISOString()
+  // the report's wall duration measures the harness itself; it never enters the history
   const wallStartMs = performance.now()
   const outcome = await runIn(options.scenario, options.seed, options.where, options.runOptions, options.onProgress)
   const wallDurationMs = performance.now() - wallStartMs
   options.onOutcome?.(outcome)
   const written = await writeRun({
-    ...options, outcome, startedAt, wallDurationMs, mode: options.where.kind === "virtual" ? "virtual" : "real",
+    ...options, outcome, wallDurationMs, mode: options.where.kind === "virtual" ? "virtual" : "real",
     notes: options.notesOf?.(outcome) ?? []
   })
   return { ...written, outcome }
