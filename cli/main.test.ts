@@ -259,7 +259,7 @@ test("run --store postgres://… --workers 2: real mode on two server processes,
 describe("thresholds decide the exit code, as in k6", () => {
   test("a failed --threshold exits 99 and is marked failed in the report; the run's invariants still hold", async () => {
     const out = join(directory, "threshold-fail")
-    const result = await chunyun(["run", tinyScenario, "--seed", "3", "--out", out, "--threshold", "payment_to_issuance: p(99)<1"])
+    const result = await chunyun(["run", tinyScenario, "--seed", "3", "--passengers", "40", "--out", out, "--threshold", "payment_to_issuance: p(99)<1"])
     assert.equal(result.code, 99, describeResult(result))
     const report = Schema.decodeUnknownSync(Report)(JSON.parse(readFileSync(join(out, "report.json"), "utf8")))
     const failed = report.thresholds.find((threshold) => threshold.expression === "payment_to_issuance: p(99)<1")

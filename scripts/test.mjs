@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process"
 import { readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { buildCliBundle } from "./cliBundle.mjs"
 import { buildTests } from "./testBuild.mjs"
 
@@ -123,17 +123,29 @@ for (const result of results) {
     result.wallSeconds.toFixed(1).padStart(7), String(result.code).padStart(5)
   ].join(" "))
 }
-// Under c8, every process wrote its coverage to NODE_V8_COVERAGE. tsx's scoped loader gives a TypeScript file
-// outside a module package (the scenario files tests write to a temporary folder) a `data:` URL, which c8's report
-// cannot turn into a path: such entries of the source-map cache are dropped, the files' own coverage stays.
+// Under c8, every process wrote its coverage to NODE_V8_COVERAGE: every script it ran (node's own, every package's)
+// and, for each, its source map. c8's report merges and converts all of them before it drops what is not the
+// project's (--exclude-after-remap: the compiled tests and the CLI bundle only map to the project's sources once
+// remapped), about 40 s of one core after a whole run. Each file is cut to the project's scripts first (its own
+// files, the compiled tests, the CLI bundle), and a source map to its first copy: c8 keeps one map per script for
+// all processes anyway. tsx's scoped loader gives a TypeScript file outside a module package (the scenario files
+// tests write to a temporary folder) a `data:` URL, which c8's report cannot turn into a path: those go too.
 const coverageDirectory = process.env.NODE_V8_COVERAGE
 if (coverageDirectory) {
+  const projectUrl = pathToFileURL(projectDirectory).href + "/"
+  const bundleUrl = pathToFileURL(dirname(cliBundle)).href + "/"
+  const isProjectScript = (url) => url.startsWith(projectUrl) && (!url.includes("/node_modules/") || url.startsWith(bundleUrl))
+  const mapsWritten = new Set()
   for (const name of readdirSync(coverageDirectory).filter((file) => file.endsWith(".json"))) {
     const path = join(coverageDirectory, name)
     const coverage = JSON.parse(readFileSync(path, "utf8"))
-    const cache = coverage["source-map-cache"]
-    if (!cache || Object.keys(cache).every((url) => url.startsWith("file:"))) continue
-    coverage["source-map-cache"] = Object.fromEntries(Object.entries(cache).filter(([url]) => url.startsWith("file:")))
+    coverage.result = (coverage.result ?? []).filter((script) => isProjectScript(script.url))
+    const cache = coverage["source-map-cache"] ?? {}
+    coverage["source-map-cache"] = Object.fromEntries(Object.entries(cache).filter(([url]) => {
+      if (!isProjectScript(url) || mapsWritten.has(url)) return false
+      mapsWritten.add(url)
+      return true
+    }))
     writeFileSync(path, JSON.stringify(coverage))
   }
 }
