@@ -7,10 +7,12 @@
  *   4. a CPU profile of the SQLite server under the closed-model load, summarised
  *      and PostgreSQL's own ceiling on the same database: pgbench's TPC-B-like transactions/s (bench/pgbench.ts)
  *   0. what one SQLite statement and one transaction cost through each client (bench/sqlClient.ts)
+ *  1b. the HTTP stack's floor, layer by layer: node:http, Effect's HttpRouter, an HttpApi of one endpoint and the
+ *      server's own no-store endpoint, each with its server's CPU per request (bench/floor.ts)
  *   5. virtual mode: spring-festival at two passenger counts (simulated requests per wall-second, acceleration,
  *      memory per passenger) beside the server's in-process handler (bench/virtual.ts); only with `--only virtual`,
  *      which takes minutes
- * Options: --quick (shorter phases), --no-profile, --inventory conditional|optimistic|row-lock (the servers' seat lock), --only sql-client|trivial|sqlite|postgres|virtual, --driver-processes N (trivial endpoint: the driver in 1 and N processes, default 2), --passengers N,M (virtual: the two counts; default 2000,20000, quick 500,2000).
+ * Options: --quick (shorter phases), --no-profile, --inventory conditional|optimistic|row-lock (the servers' seat lock), --only sql-client|trivial|floor|sqlite|postgres|virtual, --driver-processes N (trivial endpoint: the driver in 1 and N processes, default 2), --passengers N,M (virtual: the two counts; default 2000,20000, quick 500,2000).
  */
 import { spawn } from "node:child_process"
 import { mkdtempSync, readdirSync, rmSync } from "node:fs"
@@ -31,6 +33,7 @@ import { freshTestSchema } from "../reference/testing/TestStore.js"
 import { startServerProcess } from "../simulator/Real.js"
 import { drive, poolFor, Recorder } from "./driver.js"
 import { orderIteration, prepare } from "./orders.js"
+import { floorLadder } from "./floor.js"
 import { summariseProfile } from "./profile.js"
 import { pgbenchBaseline, pgbenchStatementsPerTransaction } from "./pgbench.js"
 import { rawHoldRate } from "./rawSqlite.js"
@@ -49,6 +52,8 @@ const orderVus = 64
 const customerCount = 64
 const rawDurationMs = 2_000
 const floorDurationMs = quick ? 1_000 : 3_000
+/** an order's requests when the payment's answer carries its ticket: the hold and the payment */
+const floorRequestsPerOrder = 2
 const pgbenchDurationMs = quick ? 2_000 : 5_000
 /** what the profile window adds after the load: the server's shutdown */
 const profileTailMs = 1_000
@@ -210,6 +215,21 @@ const main = async () => {
   say(`   autocannon ${round(trivial.autocannonPerSecond)} req/s`)
   for (const driver of trivial.drivers) {
     say(`   driver, ${driver.processes} process${driver.processes === 1 ? " " : "es"} ${round(driver.perSecond)} req/s   ratio ${(driver.perSecond / trivial.autocannonPerSecond).toFixed(2)}   (driver p99 ${driver.p99Ms} ms)`)
+  }
+
+  if (values.only === undefined || values.only === "floor") {
+    const ladder = await floorLadder(cliEntry, ["--password-cost", "256", "--db", join(benchDirectory, "floor.db")], trivialConnections, floorDurationMs)
+    say(`\n1b. The HTTP stack's floor: GET /ticket-keys with a small JSON answer, ${trivialConnections} connections, ${floorDurationMs / 1_000} s each (autocannon), each layer in its own process`)
+    for (const row of ladder) {
+      say(`   ${row.label.padEnd(32)} ${round(row.perSecond).toString().padStart(6)} req/s   server CPU ${row.cpuMicrosPerRequest === undefined ? "unknown" : `${round(row.cpuMicrosPerRequest)} µs`} per request`
+        + `   ratio to node:http ${(row.perSecond / ladder[0]!.perSecond).toFixed(3)}`)
+    }
+    const api = ladder.find((row) => row.label.startsWith("Effect HttpApi"))?.cpuMicrosPerRequest
+    if (api !== undefined) {
+      say(`   an order is ${floorRequestsPerOrder} requests (hold, pay; the payment's answer carries the ticket): the HttpApi layer alone costs ${round(api * floorRequestsPerOrder)} µs of CPU`
+        + ` an order, at most ${round(1e6 / (api * floorRequestsPerOrder))} orders/s on one core before any of the server's own work`)
+    }
+    if (values.only === "floor") return say(`\nbench wall time ${round((performance.now() - wallStartMs) / 1_000)} s`)
   }
 
   const configs: Array<() => Promise<StoreConfig>> = []

@@ -13,7 +13,7 @@ import { chunyun, describeResult, projectDirectory } from "./testing/chunyun.js"
 import { spawnServer, testCliEntry } from "../reference/testing/Ops.js"
 import type { ChildServer } from "../reference/testing/Ops.js"
 import { rawRequest, waitUntil } from "../reference/testing/TestServer.js"
-import { serveCommandLine } from "../simulator/Real.js"
+import { serveCommandLine, serverSemiSpaceMb } from "../simulator/Real.js"
 
 /** how long a line already written may take to reach the test through the pipe: a bound, not a speed limit */
 const pipeDeliveryMs = 30_000
@@ -82,9 +82,10 @@ test("chunyun serve --quiet writes no line per request", async () => {
   assert.doesNotMatch(stdout, /GET \/health/)
 })
 
-test("every server the harness starts is started --quiet", () => {
+test("every server the harness starts is started --quiet, with its larger young generation", () => {
   const commandLine = serveCommandLine(testCliEntry, ["--port", "0"])
   assert.deepEqual(commandLine.slice(commandLine.indexOf("serve"), commandLine.indexOf("serve") + 2), ["serve", "--quiet"])
+  assert.ok(commandLine.indexOf(`--max-semi-space-size=${serverSemiSpaceMb}`) < commandLine.indexOf("serve"), commandLine.join(" "))
 })
 
 describe("chunyun serve --seed-catalog with a file that does not load", () => {
