@@ -55,13 +55,13 @@ describe("loading a scenario file", () => {
     assert.match(message, /: at passengers: is missing/)
   })
 
-  test("a wrong value deep inside names its full path and the expected pattern", async () => {
+  test("a wrong value deep inside names its full path, what the domain expects there and the value it got", async () => {
     const file = scenarioFile("deep", `export default {
   ...base,
   trains: [base.trains[0], { ...base.trains[1], stops: base.trains[1].stops.map((stop, index) => index === 2 ? { ...stop, station: "bj" } : stop) }]
 }`)
     const message = await loadError(file)
-    assert.equal(message, `${file}: at trains[1].stops[2].station: Expected a string matching the pattern ^[A-Z]{3}$, actual "bj"`)
+    assert.equal(message, `${file}: at trains[1].stops[2].station: expected a station code: 3 capital letters (BJP), actual "bj"`)
   })
 
   test("a missing field is named", async () => {
@@ -71,7 +71,7 @@ describe("loading a scenario file", () => {
 
   test("a password cost that is not a power of two says so", async () => {
     const file = scenarioFile("cost", `export default { ...base, server: { ...base.server, passwordHashCostN: 1000 } }`)
-    assert.equal(await loadError(file), `${file}: at server.passwordHashCostN: must be a power of two`)
+    assert.equal(await loadError(file), `${file}: at server.passwordHashCostN: must be a power of two, actual 1000`)
   })
 
   test("a threshold on an unknown metric or with a malformed expression is refused at load time", async () => {

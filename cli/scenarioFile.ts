@@ -27,7 +27,23 @@ export const decodeScenario = (file: string, value: unknown): Scenario => {
     return decoded.right
   }
   const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
-  throw new ScenarioFileError(issues.map((issue) => `${file}: at ${formatPath(issue.path)}: ${issue.message}`).join("\n"))
+  throw new ScenarioFileError(issues.map((issue) => `${file}: at ${formatPath(issue.path)}: ${withActualValue(issue, value)}`).join("\n"))
+}
+
+/** longest quotation of the value a scenario file has where a schema refused it */
+export const maxQuotedValueChars = 80
+
+/**
+ * The issue's message, and the value the file has at its path when the message does not quote it: the domain's
+ * types say what they expect in words (`expected a station code: 3 capital letters (BJP)`), not what they got.
+ */
+const withActualValue = (issue: ParseResult.ArrayFormatterIssue, input: unknown) => {
+  if (issue._tag === "Missing" || issue.message.includes(", actual ")) return issue.message
+  let value: unknown = input
+  for (const key of issue.path) value = typeof value === "object" && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined
+  const quoted = typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? JSON.stringify(value) : undefined
+  if (quoted === undefined) return issue.message
+  return `${issue.message}, actual ${quoted.length <= maxQuotedValueChars ? quoted : `${quoted.slice(0, maxQuotedValueChars)}…`}`
 }
 
 const isUnknownExtension = (error: unknown) =>

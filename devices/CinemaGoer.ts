@@ -7,7 +7,7 @@
  */
 import { Clock, Effect, Random } from "effect"
 import { asciiBytes, encodeDeviceId } from "../reference/Customers/DeviceId.js"
-import type { OrderId, RunId, ServiceDate, StationCode } from "../reference/Domain.js"
+import type { OrderId, RunId, ServiceDate } from "../reference/Domain.js"
 import type { SeatMap } from "../reference/Catalog/Api.js"
 import type { CinemaSection } from "../scenarios/Cinema.js"
 import type { History } from "../simulator/History.js"
@@ -112,7 +112,7 @@ export const cinemaJourney = (env: CinemaEnvironment, passenger: Passenger, afte
   return Effect.gen(function* () {
     const showingIndex = yield* env.weightedIndex(env.showings.map((showing) => showing.popularity))
     const showing = env.showings[showingIndex]!
-    const offers = yield* call("showings", env.anonymous.venues.listShowings({ urlParams: { date: showing.serviceDate, venue: env.cinema.code as StationCode } }))
+    const offers = yield* call("showings", env.anonymous.venues.listShowings({ urlParams: { date: showing.serviceDate, venue: env.cinema.code } }))
     const offer = offers.find((candidate) => candidate.runId === showing.runId)
     if (!offer || offer.availableSeats === 0) return yield* Effect.as(note("gave-up", "no seats at search"), undefined)
     if (!offer.onSale) return yield* Effect.as(note("gave-up", "sales closed at search"), undefined)
@@ -198,7 +198,7 @@ export const cinemaJourney = (env: CinemaEnvironment, passenger: Passenger, afte
         const seat = choices[yield* Random.nextIntBetween(0, choices.length)]!
         yield* env.thinkTime
         const held = yield* call("hold-seat", client.orders.hold({
-          payload: { runId: showing.runId, fromStation: env.cinema.code as StationCode, toStation: env.cinema.code as StationCode, seat: { coach: showing.hall, seatCode: seat.seatCode } }
+          payload: { runId: showing.runId, fromStation: env.cinema.code, toStation: env.cinema.code, seat: { coach: showing.hall, seatCode: seat.seatCode } }
         }), (order) => ({
           orderId: order.orderId, seat: order.seatCode, attempt, hot: wantsHotSeat, coach: order.coach, ...heldSeatDetail(order), ...claimDetail(order)
         })).pipe(

@@ -4,6 +4,7 @@
  * a chosen seat when another phone takes it first (`SeatTaken` → read the map again, choose again).
  */
 import { Schema } from "effect"
+import { StationCode, TrainCode } from "../reference/Domain.js"
 import { HallInput } from "../reference/Venues/Api.js"
 
 const Int = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
@@ -11,7 +12,7 @@ const Rate = Schema.Number.pipe(Schema.between(0, 1))
 
 export const Showing = Schema.Struct({
   /** unique per date, like a train code (the run is `<showingCode>-<yyyymmdd>`) */
-  showingCode: Schema.String.pipe(Schema.pattern(/^[A-Z][0-9A-Z]{0,7}$/)),
+  showingCode: TrainCode,
   hall: Int(1, 99),
   serviceDate: Schema.String.pipe(Schema.pattern(/^\d{4}-\d{2}-\d{2}$/)),
   startMinuteOfDay: Int(0, 1439),
@@ -22,7 +23,7 @@ export const Showing = Schema.Struct({
 })
 
 export const CinemaSection = Schema.Struct({
-  code: Schema.String.pipe(Schema.pattern(/^[A-Z]{3}$/)),
+  code: StationCode,
   name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(60)),
   city: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(60)),
   halls: Schema.Array(HallInput).pipe(Schema.minItems(1)),

@@ -4,6 +4,7 @@
  * scenario (`kiosks`), needed by the `kiosk`, `app-pickup` and `remote-card` journeys.
  */
 import { Schema } from "effect"
+import { StationCode } from "../reference/Domain.js"
 
 const Int = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
 const Rate = Schema.Number.pipe(Schema.between(0, 1))
@@ -17,7 +18,7 @@ export const KioskSetup = Schema.Struct({
   /** kiosks at each station that has them */
   perStation: Int(1, 64),
   /** stations with kiosks; default: every boarding station of the scenario's trains */
-  stations: Schema.optional(Schema.Array(Schema.String.pipe(Schema.pattern(/^[A-Z]{3}$/))).pipe(Schema.minItems(1))),
+  stations: Schema.optional(Schema.Array(StationCode).pipe(Schema.minItems(1))),
   printers: Schema.Struct({
     /** sheets on a full roll, each printer (a ticket or a receipt is one sheet) */
     paperCapacitySheets: Int(1, 100_000),

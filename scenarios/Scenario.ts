@@ -3,6 +3,7 @@
  * Scenario files default-export a value that `Scenario` decodes; a typo gets an error naming its path.
  */
 import { Schema } from "effect"
+import { StationCode, TrainCode } from "../reference/Domain.js"
 import { SeatClassName } from "../reference/Catalog/Api.js"
 import { defaultSettings, defaultStoreMaxConnections, maxStoreConnections } from "../reference/Config.js"
 import { maxTicketsPerGroupOrder } from "../reference/GroupOrders/Api.js"
@@ -28,13 +29,13 @@ const IsoInstant = Schema.String.pipe(
 )
 
 export const Stop = Schema.Struct({
-  station: Schema.String.pipe(Schema.pattern(/^[A-Z]{3}$/)),
+  station: StationCode,
   name: Schema.String,
   departureMinuteOfDay: Int(0, 1439)
 })
 
 export const Train = Schema.Struct({
-  trainCode: Schema.String.pipe(Schema.pattern(/^[A-Z][0-9A-Z]{0,7}$/)),
+  trainCode: TrainCode,
   serviceDate: Schema.String.pipe(Schema.pattern(/^\d{4}-\d{2}-\d{2}$/)),
   stops: Schema.Array(Stop).pipe(Schema.minItems(2)),
   coaches: Schema.Array(Schema.Struct({

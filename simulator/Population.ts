@@ -2,7 +2,7 @@
  * Who comes, when, and where to: drawn from the seeded `Random`, so a seed is a population.
  */
 import { Effect, Random } from "effect"
-import type { PhoneNumber, StationCode } from "../reference/Domain.js"
+import type { PhoneNumber } from "../reference/Domain.js"
 import { needsTrain } from "../scenarios/Scenario.js"
 import type { JourneyKind, Scenario } from "../scenarios/Scenario.js"
 import type { Passenger, Trip } from "../devices/Phone.js"
@@ -51,7 +51,7 @@ export const drawTrip = (trains: Scenario["trains"]) =>
     const stops = trains[train]!.stops
     const fromIndex = yield* Random.nextIntBetween(0, stops.length - 1)
     const toIndex = yield* Random.nextIntBetween(fromIndex + 1, stops.length)
-    const trip: Trip = { train, fromStation: stops[fromIndex]!.station as StationCode, toStation: stops[toIndex]!.station as StationCode }
+    const trip: Trip = { train, fromStation: stops[fromIndex]!.station, toStation: stops[toIndex]!.station }
     return trip
   })
 

@@ -8,7 +8,7 @@ import type { PhoneEnvironment } from "../devices/Phone.js"
 import type { History } from "./History.js"
 import { makeGateScanner } from "../devices/GateScanner.js"
 import type { GateScanner } from "../devices/GateScanner.js"
-import type { GateId, RunId, ServiceDate, StationCode, TrainCode } from "../reference/Domain.js"
+import type { GateId, RunId, ServiceDate } from "../reference/Domain.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import type { FaultSchedule } from "./FaultSchedule.js"
 import { stationGateCamera } from "./Cameras.js"
@@ -48,9 +48,9 @@ export const setUp = (scenario: Scenario, baseUrl: string, adminKey: string, rec
     for (const train of scenario.trains) {
       const created = yield* admin.catalog.createRun({
         payload: {
-          trainCode: train.trainCode as TrainCode,
+          trainCode: train.trainCode,
           serviceDate: train.serviceDate as ServiceDate,
-          stops: train.stops.map((stop) => ({ ...stop, station: stop.station as StationCode })),
+          stops: train.stops.map((stop) => ({ ...stop, station: stop.station })),
           coaches: train.coaches,
           fareFenPerSegment: train.fareFenPerSegment as never
         }
@@ -62,7 +62,7 @@ export const setUp = (scenario: Scenario, baseUrl: string, adminKey: string, rec
     for (const station of boardingStations) {
       for (let number = 1; number <= scenario.gatesPerStation; number++) {
         const gateId = gateIdOf(station, number)
-        const registered = yield* admin.catalog.registerGate({ payload: { gateId, station: station as StationCode } })
+        const registered = yield* admin.catalog.registerGate({ payload: { gateId, station: station } })
         gates.push({ gateId, station, deviceKey: registered.deviceKey })
       }
     }
@@ -85,7 +85,7 @@ const fromRecord = (baseUrl: string, record: SetupRecord) =>
 
 /** When train `trainIndex` of the scenario leaves `station` (epoch ms). */
 export const departureOf = (scenario: Scenario) => {
-  const byTrain = scenario.trains.map((train) => new Map(train.stops.map((stop) => [stop.station, stop.departureMinuteOfDay])))
+  const byTrain = scenario.trains.map((train) => new Map<string, number>(train.stops.map((stop) => [stop.station, stop.departureMinuteOfDay])))
   return (trainIndex: number, station: string) => {
     const train = scenario.trains[trainIndex]
     if (!train) throw new Error(`no train ${trainIndex} in scenario ${scenario.name}`)

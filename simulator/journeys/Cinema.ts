@@ -13,7 +13,7 @@ import type { GateScanner } from "../../devices/GateScanner.js"
 import { defaultGatewayPaymentLimits } from "../../devices/GatewayPayment.js"
 import { departureEpochMs } from "../../reference/Checkin.js"
 import { defaultSettings } from "../../reference/Config.js"
-import type { Fen, GateId, ServiceDate, StationCode, TrainCode } from "../../reference/Domain.js"
+import type { Fen, GateId, ServiceDate } from "../../reference/Domain.js"
 import type { CinemaSection } from "../../scenarios/Cinema.js"
 import type { JourneyPreparer } from "../Journeys.js"
 import { weightedIndex } from "../Population.js"
@@ -26,12 +26,12 @@ import { gatewayParty } from "./GatewayParty.js"
  */
 export const setUpCinema = (cinema: CinemaSection, gatesPerStation: number, baseUrl: string, admin: ApiClient) =>
   Effect.gen(function* () {
-    yield* admin.venues.createCinema({ payload: { code: cinema.code as StationCode, name: cinema.name, city: cinema.city, halls: cinema.halls } })
+    yield* admin.venues.createCinema({ payload: { code: cinema.code, name: cinema.name, city: cinema.city, halls: cinema.halls } })
     const showings: Array<CinemaShowingOnSale> = []
     for (const showing of cinema.showings) {
       const created = yield* admin.venues.createShowing({
         payload: {
-          showingCode: showing.showingCode as TrainCode, cinema: cinema.code as StationCode, hall: showing.hall,
+          showingCode: showing.showingCode, cinema: cinema.code, hall: showing.hall,
           serviceDate: showing.serviceDate as ServiceDate, startMinuteOfDay: showing.startMinuteOfDay,
           film: showing.film, fares: showing.fares.map((fare) => ({ seatClass: fare.seatClass, fareFen: fare.fareFen as Fen }))
         }
@@ -44,7 +44,7 @@ export const setUpCinema = (cinema: CinemaSection, gatesPerStation: number, base
     const gates: Array<GateScanner> = []
     for (let number = 1; number <= gatesPerStation; number++) {
       const gateId = `${cinema.code}-${String(number).padStart(2, "0")}` as GateId
-      const registered = yield* admin.catalog.registerGate({ payload: { gateId, station: cinema.code as StationCode } })
+      const registered = yield* admin.catalog.registerGate({ payload: { gateId, station: cinema.code } })
       gates.push(makeGateScanner(yield* makeClient(baseUrl, { "x-device-key": registered.deviceKey }), gateId, cinema.code))
     }
     return { showings, gates } as const

@@ -95,14 +95,14 @@ interface FanEnvironment {
 }
 
 /** The venue's gates, each with its device key; they fetch the public keys now, while online. */
-const registerGates = (context: JourneyContext, admin: ApiClient, venue: string) =>
+const registerGates = (context: JourneyContext, admin: ApiClient, venue: StationCode) =>
   Effect.gen(function* () {
     const gates: Array<LinkedGate> = []
     // one client for all gates (deriving one compiles every endpoint's schemas); each gate sends its own key
     const shared = yield* makeClient(context.baseUrl)
     for (let number = 1; number <= context.scenario.gatesPerStation; number++) {
       const gateId = `${venue}-${String(number).padStart(2, "0")}` as GateId
-      const registered = yield* admin.catalog.registerGate({ payload: { gateId, station: venue as StationCode } })
+      const registered = yield* admin.catalog.registerGate({ payload: { gateId, station: venue } })
       const asGate = withCredentials({ "x-device-key": registered.deviceKey })
       const gate = yield* asGate(makeLinkedGate(shared, gateId, venue, defaultSettings))
       gates.push({ ...gate, scan: (display, holder, capture) => asGate(gate.scan(display, holder, capture)), syncAll: asGate(gate.syncAll) })

@@ -22,7 +22,7 @@ import { makeCallCentreAgent } from "../../devices/CallCentreAgent.js"
 import type { CallCentreAgent } from "../../devices/CallCentreAgent.js"
 import { appPhone, awaitTicket, bookRemoteCard, holdSeat, logIn, payFromWallet, recordTicketReceived, registerCustomer } from "../../devices/Phone.js"
 import type { Passenger, PhoneEnvironment, Sending, Trip } from "../../devices/Phone.js"
-import type { Fen, PhoneNumber, ServiceDate, StationCode } from "../../reference/Domain.js"
+import type { Fen, PhoneNumber, ServiceDate } from "../../reference/Domain.js"
 import type { KioskId } from "../../reference/Payments/Api.js"
 import type { AgentId } from "../../reference/RemoteBookings/Api.js"
 import type { BankConditions } from "../../reference/Payments/SimulatedBank.js"
@@ -70,10 +70,10 @@ const setUpKiosks = (context: JourneyContext, setup: KioskSetup) =>
       const kiosks: Array<Kiosk> = []
       for (let number = 1; number <= setup.perStation; number++) {
         const kioskId = `${station}-K${String(number).padStart(2, "0")}` as KioskId
-        const registered = yield* admin.paymentsAdmin.registerKiosk({ payload: { kioskId, station: station as StationCode } })
+        const registered = yield* admin.paymentsAdmin.registerKiosk({ payload: { kioskId, station: station } })
         const client = yield* makeClient(context.baseUrl, { "x-device-key": registered.deviceKey })
         const reader = makeCardReader(`reader-${kioskId}`, { readFailureRate: setup.cards.readFailureRate, sleep: context.timing.sleepScenario, log })
-        kiosks.push(makeKiosk({ ...context.timing, history: context.history, faults: context.faults, printers: setup.printers }, kioskId, station as StationCode, client, reader))
+        kiosks.push(makeKiosk({ ...context.timing, history: context.history, faults: context.faults, printers: setup.printers }, kioskId, station, client, reader))
       }
       byStation.set(station, kiosks)
     }
