@@ -228,16 +228,18 @@ const codeVersion = () => {
   }
 }
 
-/** The progress display of a run of `scenario` (a redrawn block on a terminal, a line a second in a log), by wall time. */
-const progressPrinter = (scenario: Scenario) => {
+/**
+ * The progress display of a run of `scenario` (a redrawn block on a terminal, a line a second in a log), by wall time;
+ * its clock is the virtual one in virtual mode, else the scenario's timeline.
+ */
+const progressPrinter = (scenario: Scenario, mode: string) => {
   const startMs = Date.parse(scenario.startAt)
   return progressReporter({
-    stream: process.stdout, startMs, endMs: scenarioEndMs(scenario), wallNowMs: () => performance.now(),
+    stream: process.stdout, startMs, endMs: scenarioEndMs(scenario), wallNowMs: () => performance.now(), clock: mode === "virtual" ? "virtual" : "scenario",
     startClockMs: (startMs + defaultSettings.utcOffsetMinutes * 60_000) % 86_400_000
   })
 }
 
-/** a path as a command line for this directory reads best: relative when below it, else absolute */
 /** What the report says about the load: the executor, the dropped iterations, how latency was measured. */
 const loadNotes = (scenario: Scenario, outcome: { readonly history: History; readonly dropped?: number; readonly driverProcesses?: number }) => {
   const executor = scenario.load ? `load: ${scenario.load.executor} executor; ` : ""
@@ -299,7 +301,7 @@ const runCommand = async (args: ReadonlyArray<string>) => {
     ...(requestPoints === undefined ? {} : { onHistoryEvent: requestPoints.record })
   }
   console.log(`chunyun: ${scenario.name}, seed ${seed}, ${mode} mode, ${passengers} passengers${passengers === loaded.passengers.count ? "" : ` (the file says ${loaded.passengers.count})`}`)
-  const onProgress = progressPrinter(scenario)
+  const onProgress = progressPrinter(scenario, mode)
   // a server the harness did not start runs at the wall clock's pace unless told, and the harness cannot tell it
   const timeScale = () => integerOption("time-scale", values["time-scale"], target === undefined ? scenario.real.timeScale : 1, 1)
   const targetRun = target === undefined ? undefined
@@ -651,7 +653,7 @@ const replayCommand = async (args: ReadonlyArray<string>) => {
     serverLogPath: join(dirname(resolve(file)), replayServerLogFileName),
     progress: (header) => {
       console.log(`chunyun replay: ${header.scenario.name}, seed ${header.seed}, ${header.scenario.passengers.count} passengers, again in virtual mode`)
-      return progressPrinter(header.scenario)
+      return progressPrinter(header.scenario, "virtual")
     }
   })
   console.log(renderReplay(result, codeVersion()))

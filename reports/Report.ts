@@ -277,7 +277,6 @@ export const Report = Schema.Struct({
 })
 export type Report = typeof Report.Type
 
-/** The run's request errors: the one total every view shows (a report before version 2 has only the tags to add up). */
 /** The audits a report's invariants came from: `auditSources`, or the store's alone in a report before version 4. */
 export const auditSourcesOf = (report: Report): ReadonlyArray<AuditSource> => report.auditSources ?? ["store"]
 
@@ -291,5 +290,6 @@ export const auditSourcesText = (sources: ReadonlyArray<AuditSource>): string =>
   return sources.map((source) => names[source]).join(" and ")
 }
 
+/** The run's request errors: the one total every view shows (a report before version 2 has only the tags to add up). */
 export const errorTotalOf = (report: Report): number =>
   report.counts.errors ?? Object.values(report.counts.errorsByTag).reduce((sum, count) => sum + count, 0)

@@ -211,3 +211,12 @@ test("the p99 tracker reads only new events, counts only issued tickets, at the 
   // 3 significant digits, as the report's histograms: 5,000 reads back as its bucket's top, 5,003
   assert.equal(tracker.p99(events), 5_003)
 })
+
+test("a real run's clock is the scenario's timeline, named so in the line and the block; a virtual run's is virt", () => {
+  const base = { elapsedVirtualMs: 600_000, totalVirtualMs: 3_600_000, wallMs: 5_000, passengers: 10, arrived: 5, finished: 2, held: 1, paid: 1, issued: 1, admitted: 0, errors: 0, startClockMs: 28_800_000 }
+  assert.match(formatProgress({ ...base, clock: "scenario" }), /^\[ *\d+%\] 08:10:00 scen /)
+  assert.match(formatProgress(base), /^\[ *\d+%\] 08:10:00 virt /)
+  const block = formatProgressBlock({ ...base, clock: "scenario" }, { columns: 200 })
+  assert.match(block[0] ?? "", /08:10:00 scen$/)
+  assert.match(block[3] ?? "", /issued\/s scen now/)
+})

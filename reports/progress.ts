@@ -30,7 +30,14 @@ export interface ProgressSnapshot {
   readonly startClockMs?: number
   /** payment→issuance p99 of the tickets issued so far; absent when the caller does not track it */
   readonly paymentToIssuanceP99Ms?: number
+  /** what the run's clock is: `virtual` (the default), or `scenario` time running at a multiple of the wall (real mode) */
+  readonly clock?: RunClock
 }
+
+/** A virtual run's clock is simulated; a real run's is the scenario's timeline, scaled from the wall clock. */
+export type RunClock = "virtual" | "scenario"
+/** the clock's name beside its time: `08:12:30 virt`, `08:12:30 scen` */
+const clockLabel = (clock: RunClock | undefined) => clock === "scenario" ? "scen" : "virt"
 
 const millisecondsPerDay = 86_400_000
 
@@ -65,7 +72,7 @@ const remaining = (progress: ProgressSnapshot): string =>
 export const formatProgress = (progress: ProgressSnapshot): string => {
   const percent = String(percentDone(progress)).padStart(3, " ")
   const wallSeconds = Number.isFinite(progress.wallMs) ? (progress.wallMs / 1_000).toFixed(1) : "?"
-  return `[${percent}%] ${virtualClock(progress.elapsedVirtualMs, progress.startClockMs)} virt` +
+  return `[${percent}%] ${virtualClock(progress.elapsedVirtualMs, progress.startClockMs)} ${clockLabel(progress.clock)}` +
     `  done ${count(progress.finished)}/${count(progress.passengers)}  arrived ${count(progress.arrived)}` +
     `  held ${count(progress.held)}  paid ${count(progress.paid)}` +
     `  issued ${count(progress.issued)}  admitted ${count(progress.admitted)}  errors ${count(progress.errors)}` +
@@ -105,12 +112,12 @@ export const formatProgressBlock = (progress: ProgressSnapshot, context: BlockCo
   const recentVirtualMs = previous === undefined ? progress.elapsedVirtualMs : progress.elapsedVirtualMs - previous.elapsedVirtualMs
   const p99 = progress.paymentToIssuanceP99Ms
   const lines = [
-    `chunyun ${bar(percent, barWidth)} ${String(percent).padStart(3, " ")}%  ${virtualClock(progress.elapsedVirtualMs, progress.startClockMs)} virt`,
+    `chunyun ${bar(percent, barWidth)} ${String(percent).padStart(3, " ")}%  ${virtualClock(progress.elapsedVirtualMs, progress.startClockMs)} ${clockLabel(progress.clock)}`,
     `  passengers ${count(progress.finished)} done of ${count(progress.passengers)}, ${count(progress.arrived)} arrived` +
       `   elapsed ${formatDuration(progress.wallMs)} wall, remaining ${remaining(progress)} wall`,
     `  held ${count(progress.held)}  paid ${count(progress.paid)}` +
       `  issued ${count(progress.issued)}  admitted ${count(progress.admitted)}  errors ${count(progress.errors)}`,
-    `  rate      ${perSecond(recentIssued, recentVirtualMs)} issued/s virt now, ${perSecond(progress.issued, progress.wallMs)}/s wall overall` +
+    `  rate      ${perSecond(recentIssued, recentVirtualMs)} issued/s ${clockLabel(progress.clock)} now, ${perSecond(progress.issued, progress.wallMs)}/s wall overall` +
       `   p99 payment→issuance ${p99 === undefined || progress.issued === 0 ? "–" : `${formatMs(p99)} ms`}`
   ]
   return lines.map((line) => [...line].slice(0, Math.max(1, context.columns - 1)).join(""))
@@ -207,6 +214,8 @@ export interface ProgressReporterOptions {
   readonly startClockMs?: number
   /** the wall clock in ms (`performance.now` in the command; a test drives its own) */
   readonly wallNowMs: () => number
+  /** the run's clock, as the display names it (default `virtual`) */
+  readonly clock?: RunClock
 }
 
 /**
@@ -236,6 +245,7 @@ export const progressReporter = (options: ProgressReporterOptions) => {
       held: counts.held, paid: counts.paid, issued: counts.issued, admitted: counts.admitted, errors: counts.requests.errors,
       ...(remaining === undefined ? {} : { remainingWallMs: remaining }), ...(final ? { done: true } : {}),
       ...(options.startClockMs === undefined ? {} : { startClockMs: options.startClockMs }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
       paymentToIssuanceP99Ms: paymentToIssuance.p99(progress.history.events)
     })
   }
