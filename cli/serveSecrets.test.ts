@@ -13,7 +13,7 @@ import { spawnServer } from "../reference/testing/Ops.js"
 import type { ChildServer } from "../reference/testing/Ops.js"
 import { rawRequest, tagOf } from "../reference/testing/TestServer.js"
 import { defaultCliTimeoutMs } from "./testing/chunyun.js"
-import { nodeArgsToRun } from "../simulator/Real.js"
+import { environmentToRun, nodeArgsToRun } from "../simulator/Real.js"
 import { testCliEntry } from "../reference/testing/Ops.js"
 
 const cliEntry = testCliEntry
@@ -67,7 +67,7 @@ test("a served instance given the harness's secrets answers its key only", async
 
 test("serve refuses the public constants as given secrets, with the reason", () => {
   for (const flags of [["--admin-key", defaultSettings.adminKey], ["--gateway-webhook-secret", defaultSettings.gatewayWebhookSecret], ["--admin-key", "short"]]) {
-    const result = spawnSync(process.execPath, [...nodeArgsToRun(cliEntry), "serve", "--db", ":memory:", ...flags], { encoding: "utf8", timeout: defaultCliTimeoutMs })
+    const result = spawnSync(process.execPath, [...nodeArgsToRun(cliEntry), "serve", "--db", ":memory:", ...flags], { encoding: "utf8", timeout: defaultCliTimeoutMs, env: environmentToRun(cliEntry) })
     assert.equal(result.status, 2, `${flags.join(" ")}: ${result.stderr}`)
     assert.match(result.stderr, flags[1] === "short" ? /at least \d+ characters/ : /public constant/)
   }

@@ -14,7 +14,7 @@ import { Scenario } from "../scenarios/Scenario.js"
 import { countsOf } from "../simulator/Metrics.js"
 import { runReal } from "../simulator/Real.js"
 import { smallScenarioInput } from "../simulator/testing/smallScenario.js"
-import { nodeArgsToRun } from "../simulator/Real.js"
+import { environmentToRun, nodeArgsToRun } from "../simulator/Real.js"
 import { spawnServer, testCliEntry } from "../reference/testing/Ops.js"
 
 const cliEntry = testCliEntry
@@ -55,7 +55,7 @@ test("two workers on one PostgreSQL: every seat sold once, the audit is clean", 
 })
 
 test("serve --workers above 1 on a SQLite file is refused with the reason (one writer)", () => {
-  const result = spawnSync(process.execPath, [...nodeArgsToRun(cliEntry), "serve", "--workers", "2", "--db", ":memory:"], { encoding: "utf8" })
+  const result = spawnSync(process.execPath, [...nodeArgsToRun(cliEntry), "serve", "--workers", "2", "--db", ":memory:"], { encoding: "utf8", env: environmentToRun(cliEntry) })
   assert.equal(result.status, 2)
   assert.match(result.stderr, /--workers above 1 needs --store postgres/)
 })

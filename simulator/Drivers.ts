@@ -25,7 +25,7 @@ import type { JourneyKind } from "../scenarios/Scenario.js"
 import { scenarioEndMs } from "./Population.js"
 import { PassengerProgress, pollProgress } from "./Progress.js"
 import type { RunProgress } from "./Progress.js"
-import { nodeArgsToRun, RunSetupFailed } from "./Real.js"
+import { environmentToRun, nodeArgsToRun, RunSetupFailed } from "./Real.js"
 import type { DrivenRun } from "./Real.js"
 import { minJumpMs, RealTimeline } from "./RealTimeline.js"
 import type { SetupRecord } from "./Setup.js"
@@ -158,7 +158,7 @@ export const startDriverProcesses = async (cliEntry: string, count: number) => {
   const loaded: Array<Promise<void>> = []
   for (let index = 0; index < count; index++) {
     const child = spawn(process.execPath, [...nodeArgsToRun(cliEntry), driverProcessCommand], {
-      stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "advanced"
+      stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "advanced", env: environmentToRun(cliEntry)
     })
     let failLoading: (error: Error) => void = () => undefined
     let markLoaded: () => void = () => undefined

@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process"
 import { dirname } from "node:path"
 import { fileURLToPath } from "node:url"
+import { environmentToRun } from "../../simulator/Real.js"
 
 export const projectDirectory = dirname(dirname(dirname(fileURLToPath(import.meta.url))))
 /**
@@ -28,7 +29,7 @@ const programFor = (): ReadonlyArray<string> => {
 export const chunyun = (args: ReadonlyArray<string>, timeoutMs = defaultCliTimeoutMs, env: NodeJS.ProcessEnv = process.env): Promise<CliResult> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...programFor(), ...args], {
-      cwd: projectDirectory, timeout: timeoutMs, stdio: ["ignore", "pipe", "pipe"], env
+      cwd: projectDirectory, timeout: timeoutMs, stdio: ["ignore", "pipe", "pipe"], env: environmentToRun(programFor()[0]!, env)
     })
     let stdout = ""
     let stderr = ""

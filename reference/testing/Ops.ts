@@ -14,7 +14,7 @@ import { Effect, ManagedRuntime } from "effect"
 import type { Layer } from "effect"
 import { audit } from "../../simulator/Auditor.js"
 import { History } from "../../simulator/History.js"
-import { nodeArgsToRun } from "../../simulator/Real.js"
+import { environmentToRun, nodeArgsToRun } from "../../simulator/Real.js"
 import { sqliteStore } from "../Server.js"
 import { generateServeSecrets, serveSecretsEnv, serveSecretsEnvironment } from "../ServeSecrets.js"
 import type { ServeSecrets } from "../ServeSecrets.js"
@@ -62,7 +62,7 @@ export interface ChildServer {
 export const spawnServer = (
   args: ReadonlyArray<string>, secrets: ServeSecrets | null = generateServeSecrets(), options: { readonly requestLog?: boolean } = {}
 ): ChildServer => {
-  const { [serveSecretsEnvironment.adminKey]: _adminKey, [serveSecretsEnvironment.gatewayWebhookSecret]: _secret, ...inherited } = process.env
+  const { [serveSecretsEnvironment.adminKey]: _adminKey, [serveSecretsEnvironment.gatewayWebhookSecret]: _secret, ...inherited } = environmentToRun(testCliEntry)
   const quiet = options.requestLog === true ? [] : ["--quiet"]
   const child = spawn(process.execPath, [...nodeArgsToRun(testCliEntry), "serve", "--port", "0", ...quiet, ...args], {
     stdio: ["ignore", "pipe", "pipe"], env: secrets === null ? inherited : { ...inherited, ...serveSecretsEnv(secrets) }
