@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict"
 import { after, before, describe, test } from "node:test"
-import { Effect, Either } from "effect"
+import { Clock, Effect, Either } from "effect"
 import { departureEpochMs } from "./Checkin.js"
 import { Issuance } from "./Issuance.js"
 import { refundFeeFen } from "./Lifecycle/Fees.js"
@@ -164,6 +164,8 @@ describe("cancel and refund", () => {
     assert.deepEqual(await server.run(buyer.client.lifecycle.orderEvents({ path: { orderId: order.orderId } })), [])
   })
 
+  /** how far past the run's departure the clock is moved */
+  const pastDepartureMs = 10 * 60_000
   test("no refund after departure (409)", () =>
     // a server of its own: its clock moves past the departure, which would leave this suite's other runs behind
     withTestServer({}, async (own) => {
@@ -172,7 +174,9 @@ describe("cancel and refund", () => {
       }))
       const buyer = await own.run(fundedCustomer(own.baseUrl))
       const { order } = await own.run(buyTicket(buyer, run))
-      own.advanceClock(40 * 60_000)
+      // past the run's own departure: half an hour ahead is moved to the next service date late in the evening
+      const departureMs = departureEpochMs(run.serviceDate, run.firstDepartureMinuteOfDay, own.settings.utcOffsetMinutes)
+      own.advanceClock(departureMs - (await own.run(Clock.currentTimeMillis)) + pastDepartureMs)
       const refused = await own.run(Effect.flip(cancelOrder(buyer, order.orderId)))
       assert.equal(refused._tag, "OrderNotCancellable")
       assert.match(refused._tag === "OrderNotCancellable" ? refused.reason : "", /departure/)
