@@ -14,7 +14,6 @@
  *      which takes minutes
  * Options: --quick (shorter phases), --no-profile, --inventory conditional|optimistic|row-lock (the servers' seat lock), --only sql-client|trivial|floor|sqlite|postgres|virtual, --driver-processes N (trivial endpoint: the driver in 1 and N processes, default 2), --passengers N,M (virtual: the two counts; default 2000,20000, quick 500,2000).
  */
-import { spawn } from "node:child_process"
 import { mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -33,6 +32,7 @@ import { freshTestSchema } from "../reference/testing/TestStore.js"
 import { startServerProcess } from "../simulator/Real.js"
 import { drive, poolFor, Recorder } from "./driver.js"
 import { orderIteration, prepare } from "./orders.js"
+import { startChildServer } from "./childServer.js"
 import { floorLadder } from "./floor.js"
 import { summariseProfile } from "./profile.js"
 import { pgbenchBaseline, pgbenchStatementsPerTransaction } from "./pgbench.js"
@@ -61,14 +61,7 @@ const cliEntry = fileURLToPath(new URL("../cli/main.ts", import.meta.url))
 const benchDirectory = mkdtempSync(join(tmpdir(), "chunyun-bench-"))
 const round = (value: number) => Math.round(value)
 
-const startTrivialServer = () => new Promise<{ baseUrl: string; stop: () => void }>((resolve, reject) => {
-  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./trivialServer.ts", import.meta.url))], { stdio: ["ignore", "pipe", "inherit"] })
-  child.stdout.on("data", (chunk: Buffer) => {
-    const match = /listening on (http:\/\/[\d.:]+)/.exec(chunk.toString())
-    if (match) resolve({ baseUrl: match[1]!, stop: () => child.kill("SIGTERM") })
-  })
-  child.once("exit", (code) => reject(new Error(`trivial server exited with ${code}`)))
-})
+const startTrivialServer = () => startChildServer(fileURLToPath(new URL("./trivialServer.ts", import.meta.url)), [], "trivial server")
 
 /** the driver's process counts measured beside autocannon: one, and `--driver-processes N` (default 2) */
 const driverProcessCounts = () => {
@@ -220,11 +213,12 @@ const main = async () => {
   if (values.only === undefined || values.only === "floor") {
     const ladder = await floorLadder(cliEntry, ["--password-cost", "256", "--db", join(benchDirectory, "floor.db")], trivialConnections, floorDurationMs)
     say(`\n1b. The HTTP stack's floor: GET /ticket-keys with a small JSON answer, ${trivialConnections} connections, ${floorDurationMs / 1_000} s each (autocannon), each layer in its own process`)
+    const nodeRow = ladder.find((row) => row.layer === "node")
     for (const row of ladder) {
       say(`   ${row.label.padEnd(32)} ${round(row.perSecond).toString().padStart(6)} req/s   server CPU ${row.cpuMicrosPerRequest === undefined ? "unknown" : `${round(row.cpuMicrosPerRequest)} µs`} per request`
-        + `   ratio to node:http ${(row.perSecond / ladder[0]!.perSecond).toFixed(3)}`)
+        + (nodeRow === undefined ? "" : `   ratio to node:http ${(row.perSecond / nodeRow.perSecond).toFixed(3)}`))
     }
-    const api = ladder.find((row) => row.label.startsWith("Effect HttpApi"))?.cpuMicrosPerRequest
+    const api = ladder.find((row) => row.layer === "api")?.cpuMicrosPerRequest
     if (api !== undefined) {
       say(`   an order is ${floorRequestsPerOrder} requests (hold, pay; the payment's answer carries the ticket): the HttpApi layer alone costs ${round(api * floorRequestsPerOrder)} µs of CPU`
         + ` an order, at most ${round(1e6 / (api * floorRequestsPerOrder))} orders/s on one core before any of the server's own work`)
