@@ -125,16 +125,16 @@ for (const result of results) {
 }
 // Under c8, every process wrote its coverage to NODE_V8_COVERAGE: every script it ran (node's own, every package's)
 // and, for each, its source map. c8's report merges and converts all of them before it drops what is not the
-// project's (--exclude-after-remap: the compiled tests and the CLI bundle only map to the project's sources once
-// remapped), about 40 s of one core after a whole run. Each file is cut to the project's scripts first (its own
-// files, the compiled tests, the CLI bundle), and a source map to its first copy: c8 keeps one map per script for
-// all processes anyway. tsx's scoped loader gives a TypeScript file outside a module package (the scenario files
-// tests write to a temporary folder) a `data:` URL, which c8's report cannot turn into a path: those go too.
+// project's (--exclude-after-remap: the compiled tests only map to the project's sources once remapped), about 40 s
+// of one core after a whole run. Each file is cut to the project's scripts first (its own files and the compiled
+// tests; the CLI bundle's processes run without coverage: simulator/Real.ts `environmentToRun`), and a source map to
+// its first copy: c8 keeps one map per script for all processes anyway. tsx's scoped loader gives a TypeScript file
+// outside a module package (the scenario files tests write to a temporary folder) a `data:` URL, which c8's report
+// cannot turn into a path: those go too.
 const coverageDirectory = process.env.NODE_V8_COVERAGE
 if (coverageDirectory) {
   const projectUrl = pathToFileURL(projectDirectory).href + "/"
-  const bundleUrl = pathToFileURL(dirname(cliBundle)).href + "/"
-  const isProjectScript = (url) => url.startsWith(projectUrl) && (!url.includes("/node_modules/") || url.startsWith(bundleUrl))
+  const isProjectScript = (url) => url.startsWith(projectUrl) && !url.includes("/node_modules/")
   const mapsWritten = new Set()
   for (const name of readdirSync(coverageDirectory).filter((file) => file.endsWith(".json"))) {
     const path = join(coverageDirectory, name)

@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process"
 import { dirname } from "node:path"
 import { fileURLToPath } from "node:url"
-import { environmentToRun } from "../../simulator/Real.js"
+import { environmentToRun, nodeArgsToRun } from "../../simulator/Real.js"
 
 export const projectDirectory = dirname(dirname(dirname(fileURLToPath(import.meta.url))))
 /**
@@ -20,16 +20,14 @@ export interface CliResult { readonly code: number | null; readonly signal: Node
  * The program: the bundle `npm test` built (CHUNYUN_CLI_BUNDLE), which loads in a fifth of the CPU and loads
  * scenario files through tsx's scoped loader, or else cli/main.ts through tsx, as `npm run chunyun` runs it.
  */
-const programFor = (): ReadonlyArray<string> => {
-  const bundle = process.env["CHUNYUN_CLI_BUNDLE"]
-  return bundle ? [bundle] : ["--import", "tsx", "cli/main.ts"]
-}
+const cliEntry = (): string => process.env["CHUNYUN_CLI_BUNDLE"] || "cli/main.ts"
 
 /** `env`: the child's environment instead of this process's */
 export const chunyun = (args: ReadonlyArray<string>, timeoutMs = defaultCliTimeoutMs, env: NodeJS.ProcessEnv = process.env): Promise<CliResult> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...programFor(), ...args], {
-      cwd: projectDirectory, timeout: timeoutMs, stdio: ["ignore", "pipe", "pipe"], env: environmentToRun(programFor()[0]!, env)
+    const entry = cliEntry()
+    const child = spawn(process.execPath, [...nodeArgsToRun(entry), ...args], {
+      cwd: projectDirectory, timeout: timeoutMs, stdio: ["ignore", "pipe", "pipe"], env: environmentToRun(entry, env)
     })
     let stdout = ""
     let stderr = ""
