@@ -16,12 +16,17 @@ const lastFirstMinute = minutesPerDay - 60
 
 /**
  * A service date and first-stop minute of day such that the first stop leaves about `msAhead` from `nowMs`
- * (within a minute, up to an hour later when the stops would cross midnight). Negative: already left.
+ * (within a minute). When the stops would cross midnight, a run still to leave leaves up to an hour later (the next
+ * service date's first minutes), and one that has left (negative `msAhead`) left up to an hour earlier (the last
+ * minute its stops fit in), so it has left whatever the time of day.
  */
 export const departingIn = (nowMs: number, msAhead: number, utcOffsetMinutes = defaultSettings.utcOffsetMinutes) => {
   let localMs = nowMs + msAhead + utcOffsetMinutes * msPerMinute
   let minuteOfDay = Math.ceil(localMs / msPerMinute) % minutesPerDay
-  if (minuteOfDay > lastFirstMinute) {
+  if (minuteOfDay > lastFirstMinute && msAhead < 0) {
+    localMs -= (minuteOfDay - lastFirstMinute) * msPerMinute
+    minuteOfDay = lastFirstMinute
+  } else if (minuteOfDay > lastFirstMinute) {
     localMs += (minutesPerDay - minuteOfDay + 1) * msPerMinute
     minuteOfDay = Math.ceil(localMs / msPerMinute) % minutesPerDay
   }
