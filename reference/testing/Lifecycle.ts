@@ -21,14 +21,16 @@ const lastFirstMinute = minutesPerDay - 60
  * minute its stops fit in), so it has left whatever the time of day.
  */
 export const departingIn = (nowMs: number, msAhead: number, utcOffsetMinutes = defaultSettings.utcOffsetMinutes) => {
-  let localMs = nowMs + msAhead + utcOffsetMinutes * msPerMinute
-  let minuteOfDay = Math.ceil(localMs / msPerMinute) % minutesPerDay
+  // up to the whole minute the first stop leaves at, so the service date is the date of that minute (a time in the
+  // day's last minute is the next day's 00:00, not this day's)
+  let localMs = Math.ceil((nowMs + msAhead + utcOffsetMinutes * msPerMinute) / msPerMinute) * msPerMinute
+  let minuteOfDay = (localMs / msPerMinute) % minutesPerDay
   if (minuteOfDay > lastFirstMinute && msAhead < 0) {
     localMs -= (minuteOfDay - lastFirstMinute) * msPerMinute
     minuteOfDay = lastFirstMinute
   } else if (minuteOfDay > lastFirstMinute) {
     localMs += (minutesPerDay - minuteOfDay + 1) * msPerMinute
-    minuteOfDay = Math.ceil(localMs / msPerMinute) % minutesPerDay
+    minuteOfDay = (localMs / msPerMinute) % minutesPerDay
   }
   return { serviceDate: new Date(localMs).toISOString().slice(0, 10) as ServiceDate, firstDepartureMinuteOfDay: minuteOfDay }
 }
