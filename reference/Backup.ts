@@ -20,6 +20,7 @@ import { BackupNotRestorable } from "./Backup/Api.js"
 import type { BackupManifest } from "./Backup/Api.js"
 import { ServerConfig } from "./Config.js"
 import { randomHex } from "./Ids.js"
+import { moveSequencesPastRows } from "./Store/Dialect.js"
 import { loader } from "./Store/migrations.js"
 import { SqliteDatabase, sqliteFile } from "./Store/Sqlite.js"
 import { spanOptions } from "./Spans.js"
@@ -168,15 +169,7 @@ const insertLogical = (backup: LogicalBackup) =>
           yield* sql`INSERT INTO ${sql(table.name)} ${sql.insert(batch as Array<Record<string, any>>)}`
         }
       }
-      // BIGSERIAL sequences do not move on explicit IDs: move them past the restored rows
-      yield* sql.onDialectOrElse({
-        pg: () => Effect.flatMap(
-          sql<{ table_name: string; column_name: string }>`SELECT table_name, column_name FROM information_schema.columns
-            WHERE table_schema = current_schema() AND column_default LIKE 'nextval(%'`,
-          (serials) => Effect.forEach(serials, (serial) =>
-            sql`SELECT setval(pg_get_serial_sequence(${serial.table_name}, ${serial.column_name}), MAX(${sql(serial.column_name)}))
-              FROM ${sql(serial.table_name)} HAVING COUNT(*) > 0`, { discard: true })),
-        orElse: () => Effect.void
-      })
+      // the restored rows carry their IDs: the store's ID sequences must continue after them
+      yield* moveSequencesPastRows(sql)
     }))
   }).pipe(Effect.orDie)

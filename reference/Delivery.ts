@@ -20,7 +20,7 @@ import { groupedVoucherCode, voucherCodeOf, voucherRandomDigits } from "./Delive
 import { OrdersRepo } from "./Orders/Repo.js"
 import type { OrderView } from "./Orders/Repo.js"
 import { fitText, SmsGateway } from "./Sms/Gateway.js"
-import { forUpdate } from "./Sql.js"
+import { forUpdate } from "./Store/Dialect.js"
 import { Queries } from "./Store/Queries.js"
 import { spanOptions } from "./Spans.js"
 

@@ -36,7 +36,7 @@ import { anySeat, OrdersRepo, seatTargetFilter } from "./Orders/Repo.js"
 import type { HeldSeat, HoldInput, SeatTarget } from "./Orders/Repo.js"
 import { isLostRaceSqlError } from "./Store/Postgres.js"
 import { Queries } from "./Store/Queries.js"
-import { forUpdate } from "./Sql.js"
+import { forUpdate, forUpdateSkipLocked, lockKeysInOrder } from "./Store/Dialect.js"
 
 export const inventoryVariants = ["conditional", "optimistic", "row-lock", "queue", "unsafe"] as const
 /** the variants that never sell a seat twice: every one but `unsafe` */
@@ -149,7 +149,7 @@ const conditional = Effect.gen(function* () {
     })),
     hold: (input) => Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) =>
       // inside a caller's transaction (a group commit's) the claim joins it; alone it takes the shortest way
-      Option.isSome(outer) ? holdInOneTransaction(input) : queries.dialect === "pg" ? holdInOneCall(input) : holdInOneTransaction(input))
+      Option.isSome(outer) ? holdInOneTransaction(input) : queries.holdsInOneCall ? holdInOneCall(input) : holdInOneTransaction(input))
   }
   return service
 })
@@ -207,7 +207,7 @@ const rowLock = Effect.gen(function* () {
     sql<{ id: number; seat_class: string }>`SELECT id, seat_class FROM seats
       WHERE ${seatTargetFilter(sql, runId, target)} AND (occupied_mask & ${mask}) = 0 ORDER BY id LIMIT 1 ${lock}`
       .pipe(Effect.map((rows) => rows[0]))
-  const skipLocked = sql.onDialectOrElse({ pg: () => sql.literal("FOR UPDATE SKIP LOCKED"), orElse: () => sql.literal("") })
+  const skipLocked = forUpdateSkipLocked(sql)
   const service = withHoldByClaim(repo, {
     variant: "row-lock",
     claim: (runId, mask, record, target = anySeat) => sql.withTransaction(Effect.gen(function* () {
@@ -306,10 +306,7 @@ const groupCommit = (inner: SeatInventoryService, config: ServerSettings) => Eff
   const sql = yield* SqlClient.SqlClient
   const lockRuns = (orders: ReadonlyArray<LockOrder | undefined>) => {
     const keys = [...new Set(orders.flatMap((order) => order === undefined ? [] : [runLockKey(order.runId)]))].sort((a, b) => a - b)
-    return sql.onDialectOrElse({
-      pg: () => Effect.forEach(keys, (key) => sql`SELECT pg_advisory_xact_lock(${runLockNamespace}, ${key})`, { discard: true }),
-      orElse: () => Effect.void
-    })
+    return lockKeysInOrder(sql, runLockNamespace, keys)
   }
   const lanes = makeLanes({
     maxWaiting: Number.MAX_SAFE_INTEGER, windowMs: config.holdGroupCommitWindowMs, maxPerTurn: config.maxHoldsPerGroupCommit,

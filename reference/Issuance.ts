@@ -88,7 +88,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
       JOIN customers c ON c.id = o.customer_id`
     // locked: a cancel that refunded the paid order before its ticket was issued is seen, not overwritten
     // (only the order's row: the run, seat, stops and customer it joins are read, not locked)
-    const lockedIssuingOrder = `SELECT ${issuingColumns} WHERE o.id = ? ${queries.dialect === "pg" ? "FOR UPDATE OF o" : ""}`
+    const lockedIssuingOrder = `SELECT ${issuingColumns} WHERE o.id = ? ${queries.forUpdateOf("o")}`
     const heldIssuingOrder = `SELECT ${issuingColumns} WHERE o.id = ? AND o.customer_id = ? AND o.state = 'held'`
 
     /** The ticket of `order`: its ID drawn, its payload signed (off the server's thread unless `cryptoWork` is inline). */

@@ -47,7 +47,7 @@ import { cardClearingAccountId, gatewayClearingAccountId, TwoPhaseLedger } from 
 import { Bank, maskedCard } from "./Payments/SimulatedBank.js"
 import type { Authorisation, CardToken } from "./Payments/SimulatedBank.js"
 import { PaymentGateway, SimulatedGateway } from "./Payments/SimulatedGateway.js"
-import { forUpdate } from "./Sql.js"
+import { forUpdate } from "./Store/Dialect.js"
 import { spanOptions } from "./Spans.js"
 
 interface ChargeRow {

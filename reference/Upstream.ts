@@ -22,7 +22,7 @@ import { Orders } from "./Orders.js"
 import { OrdersRepo, segmentMask } from "./Orders/Repo.js"
 import { UpstreamSaleMismatch, UpstreamSeatConflict, UpstreamSeatUnknown } from "./Upstream/Api.js"
 import type { UpstreamReport, UpstreamSale } from "./Upstream/Api.js"
-import { forUpdate } from "./Sql.js"
+import { forUpdate } from "./Store/Dialect.js"
 import { spanOptions } from "./Spans.js"
 
 /** A paid seat as the upstream receives it. */

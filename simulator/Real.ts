@@ -18,6 +18,7 @@ import type { Layer } from "effect"
 import { sqliteStore } from "../reference/Server.js"
 import { generateServeSecrets, serveSecretsEnv } from "../reference/ServeSecrets.js"
 import type { ServeSecrets } from "../reference/ServeSecrets.js"
+import { readOnlySnapshot } from "../reference/Store/Dialect.js"
 import { postgresStore } from "../reference/Store/Postgres.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { audit, auditHistory } from "./Auditor.js"
@@ -324,7 +325,7 @@ export const auditWithStore = async (history: History, layer: Layer.Layer<SqlCli
   const auditStore = ManagedRuntime.make(layer)
   try {
     const fromStore = await auditStore.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(Effect.zipRight(
-      sql.onDialectOrElse({ pg: () => sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`, orElse: () => Effect.void }),
+      readOnlySnapshot(sql),
       audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql))))))
     return [...fromStore, ...auditHistory(history)]
   } finally {

@@ -1,7 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 import type { CustomerId, OrderId, RunId, TransferId } from "../Domain.js"
-import { forUpdate } from "../Sql.js"
+import { forUpdate } from "../Store/Dialect.js"
 import { LedgerRepo } from "../Accounts/Repo.js"
 
 /** A payment of an order's chain (its own and those of the orders it was changed from), with what is left of it. */

@@ -3,7 +3,7 @@ import type * as Statement from "@effect/sql/Statement"
 import { Effect } from "effect"
 import { maxStopsPerTrain } from "../Domain.js"
 import type { CustomerId, OrderId, OrderState, RunId } from "../Domain.js"
-import { forUpdate } from "../Sql.js"
+import { forUpdate } from "../Store/Dialect.js"
 import { Queries } from "../Store/Queries.js"
 
 export interface OrderRow {

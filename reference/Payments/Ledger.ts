@@ -9,7 +9,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Schema } from "effect"
 import type { OrderId, TransferId } from "../Domain.js"
-import { forUpdate } from "../Sql.js"
+import { forUpdate } from "../Store/Dialect.js"
 import { keepsBalanceRow, LedgerRepo } from "../Accounts/Repo.js"
 
 export const cardClearingAccountId = "card-clearing"

@@ -28,9 +28,12 @@ import type { SqliteDatabaseService } from "./Sqlite.js"
 export type SqlParameter = string | number | null
 
 export interface QueriesService {
-  readonly dialect: "sqlite" | "pg"
   /** `FOR UPDATE` on PostgreSQL; nothing on SQLite, whose one connection runs one transaction at a time */
   readonly forUpdate: string
+  /** `FOR UPDATE OF alias` on PostgreSQL (a join that locks one table's rows, not every table's); nothing on SQLite */
+  readonly forUpdateOf: (alias: string) => string
+  /** whether a hold runs as one call of the store's own function (PostgreSQL, Store/0011_postgres_holds.ts) */
+  readonly holdsInOneCall: boolean
   /** every row the statement returns (a write returns what its RETURNING names) */
   readonly all: <Row>(text: string, parameters: ReadonlyArray<SqlParameter>) => Effect.Effect<ReadonlyArray<Row>, SqlError>
   /** the first row, or undefined */
@@ -57,8 +60,9 @@ const sqliteQueries = (database: SqliteDatabaseService): QueriesService => {
       return fiber.currentContext.unsafeMap.has(transactionKey) || !database.permit.held ? attempt : database.permit.withPermit(attempt)
     })
   return {
-    dialect: "sqlite",
     forUpdate: "",
+    forUpdateOf: () => "",
+    holdsInOneCall: false,
     all: <Row>(text: string, parameters: ReadonlyArray<SqlParameter>) =>
       onConnection(text, (statement) => (statement.reader ? statement.all(...parameters) : (statement.run(...parameters), [])) as ReadonlyArray<Row>),
     first: <Row>(text: string, parameters: ReadonlyArray<SqlParameter>) =>
@@ -106,8 +110,9 @@ const postgresQueries = (pool: Pg.Pool): QueriesService => {
       return transaction[0].execute(query as unknown as string, parameters as Array<SqlParameter>, undefined) as Effect.Effect<ReadonlyArray<Row>, SqlError>
     })
   return {
-    dialect: "pg",
     forUpdate: "FOR UPDATE",
+    forUpdateOf: (alias) => `FOR UPDATE OF ${alias}`,
+    holdsInOneCall: true,
     all,
     first: <Row>(text: string, parameters: ReadonlyArray<SqlParameter>) => Effect.map(all<Row>(text, parameters), (rows) => rows[0]),
     run: (text, parameters) => Effect.asVoid(all(text, parameters))
