@@ -7,7 +7,8 @@
  */
 import { Clock, Random } from "effect"
 import { loadScenario } from "../cli/scenarioFile.js"
-import { inProcessHandler, sqliteStore } from "../reference/Server.js"
+import { inProcessHandler } from "../reference/Server.js"
+import { sqliteStore } from "../reference/Store/Sqlite.js"
 import { isRequest } from "../simulator/Metrics.js"
 import { runVirtual } from "../simulator/Virtual.js"
 

@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test"
 import { Effect } from "effect"
 import { restoreBackup } from "./Backup.js"
 import type { Fen, OrderId } from "./Domain.js"
-import { sqliteStore } from "./Server.js"
+import { sqliteStore } from "./Store/Sqlite.js"
 import { postgresStore } from "./Store/Postgres.js"
 import { auditViolations, spawnServer, storeRuntime } from "./testing/Ops.js"
 import {

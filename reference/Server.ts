@@ -85,7 +85,6 @@ import { VenuesHttp } from "./Venues/Http.js"
 import { SimulatedUpstream, SimulatedUpstreamPort, UpstreamSync } from "./Upstream.js"
 import { UpstreamHttp } from "./Upstream/Http.js"
 
-export { sqliteStore } from "./Store/Sqlite.js"
 export type { SqliteStoreOptions as StoreOptions } from "./Store/Sqlite.js"
 
 const ensureSystemAccounts = Layer.effectDiscard(Effect.flatMap(LedgerRepo, (ledger) => ledger.ensureSystemAccounts).pipe(Effect.orDie))

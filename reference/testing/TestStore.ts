@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { Layer } from "effect"
-import { sqliteStore } from "../Server.js"
+import { sqliteStore } from "../Store/Sqlite.js"
 import { adminStatement, postgresStore, withSearchPath } from "../Store/Postgres.js"
 
 export const testStoreKinds = ["sqlite", "postgres"] as const

@@ -7,7 +7,7 @@ import assert from "node:assert/strict"
 import { describe, test } from "node:test"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, ManagedRuntime } from "effect"
-import { sqliteStore } from "../../reference/Server.js"
+import { sqliteStore } from "../../reference/Store/Sqlite.js"
 import { History } from "../History.js"
 import { printJobsPrintedOnce } from "./PrintJobs.js"
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict"
 import { describe, test } from "node:test"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, ManagedRuntime } from "effect"
-import { sqliteStore } from "../../reference/Server.js"
+import { sqliteStore } from "../../reference/Store/Sqlite.js"
 import { remoteCardPaidByBookedCard } from "./RemoteCard.js"
 
 const atMs = 1_801_094_400_000
