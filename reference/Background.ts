@@ -5,11 +5,14 @@
  * timing is part of the deterministic trace. Each pass answers how many items it handled.
  */
 import { Effect } from "effect"
-import type { ServerSettings } from "./Config.js"
 import { Delivery } from "./Delivery.js"
 import { Issuance } from "./Issuance.js"
 import { Orders } from "./Orders.js"
 import { Payments } from "./Payments.js"
+import type { IssuanceSettings } from "./Settings/Issuance.js"
+import type { SweeperSettings } from "./Settings/Sweepers.js"
+import type { UpstreamSettings } from "./Settings/Upstream.js"
+import type { SimulatedGatewaySettings } from "./Simulated/Settings.js"
 import { UpstreamSync } from "./Upstream.js"
 
 /** the services a pass may use */
@@ -25,11 +28,19 @@ export type BackgroundServices = Issuance | Orders | Payments | Delivery | Upstr
  */
 export type IdlePace = "doubling" | "fixed" | "gateway"
 
+/**
+ * What the jobs' intervals, switches and paces read: the sweepers' intervals, the issuance variant, whether
+ * upstream sync is on, and the pace of the simulated gateway's own job.
+ */
+export interface BackgroundSettings extends
+  SweeperSettings, Pick<IssuanceSettings, "issuance">, Pick<UpstreamSettings, "upstreamSync">,
+  Pick<SimulatedGatewaySettings, "simulatedGatewayCallbackIntervalMs"> {}
+
 export interface BackgroundJob {
   readonly name: string
-  readonly intervalMs: (settings: ServerSettings) => number
-  readonly enabled: (settings: ServerSettings) => boolean
-  readonly idlePace: (settings: ServerSettings) => IdlePace
+  readonly intervalMs: (settings: BackgroundSettings) => number
+  readonly enabled: (settings: BackgroundSettings) => boolean
+  readonly idlePace: (settings: BackgroundSettings) => IdlePace
   readonly pass: Effect.Effect<number, unknown, BackgroundServices>
 }
 

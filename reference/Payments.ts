@@ -18,7 +18,7 @@ import { Clock, Effect, Option } from "effect"
 import { centreAccountId } from "./Accounts/Repo.js"
 import { Checkout } from "./Checkout.js"
 import type { PaymentWay } from "./Checkout.js"
-import { ServerConfig } from "./Config.js"
+import { PaymentConfig } from "./Settings/Payments.js"
 import { HoldExpired, OrderNotFound, OrderNotPayable } from "./Domain.js"
 import type { CustomerId, OrderId, OrderState, TransferId } from "./Domain.js"
 import { Ids, randomHex } from "./Ids.js"
@@ -80,7 +80,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
     const simulatedGateway = yield* SimulatedGateway
     const ids = yield* Ids
     const checkout = yield* Checkout
-    const config = yield* ServerConfig
+    const config = yield* PaymentConfig
 
     const lockOrder = checkout.lockOrder
     const expireDueHold = checkout.expireDueHold

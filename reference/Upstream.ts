@@ -14,8 +14,8 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Context, Data, Effect, Layer } from "effect"
-import type { ServerSettings } from "./Config.js"
-import { ServerConfig } from "./Config.js"
+import type { UpstreamSettings } from "./Settings/Upstream.js"
+import { UpstreamConfig } from "./Settings/Upstream.js"
 import { InvalidSegment, TrainRunNotFound } from "./Domain.js"
 import type { OrderId } from "./Domain.js"
 import { Orders } from "./Orders.js"
@@ -77,7 +77,7 @@ export class SimulatedUpstream extends Effect.Service<SimulatedUpstream>()("Simu
 export const SimulatedUpstreamPort = Layer.effect(Upstream, Effect.map(SimulatedUpstream, (upstream) => ({ push: upstream.push })))
 
 /** Inside the issue transaction: the issued seat joins the outbound queue, when upstream sync is on. */
-export const enqueueUpstreamPush = (sql: SqlClient.SqlClient, settings: ServerSettings, orderId: OrderId, nowMs: number) =>
+export const enqueueUpstreamPush = (sql: SqlClient.SqlClient, settings: UpstreamSettings, orderId: OrderId, nowMs: number) =>
   settings.upstreamSync
     ? sql`INSERT INTO upstream_outbox (order_id, created_at_ms, next_attempt_at_ms) VALUES (${orderId}, ${nowMs}, ${nowMs})`
     : Effect.void
@@ -90,7 +90,7 @@ type ClaimOutcome =
 export class UpstreamSync extends Effect.Service<UpstreamSync>()("UpstreamSync", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const config = yield* ServerConfig
+    const config = yield* UpstreamConfig
     const upstream = yield* Upstream
     const orders = yield* Orders
     const ordersRepo = yield* OrdersRepo

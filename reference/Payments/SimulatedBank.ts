@@ -6,7 +6,7 @@
  * authorisation IDs and codes come from Effect's Random, so a simulated run is reproducible.
  */
 import { Context, Effect, Layer, Random, Ref, Schema } from "effect"
-import { ServerConfig } from "../Config.js"
+import { SimulatedBankConfig } from "../Simulated/Settings.js"
 import { randomHex } from "../Ids.js"
 import { DeclineReason } from "./Errors.js"
 import { parsePinBlock } from "./PinBlock.js"
@@ -28,7 +28,7 @@ export interface Authorisation { readonly authorisationId: string; readonly auth
  * How the simulated bank answers right now (a party outside this server, so the operator of a simulation sets
  * it through `PUT /admin/bank/conditions`): each authorisation takes `latencyMs` plus a uniform draw up to
  * `latencyJitterMs`, plus `extraLatencyMs` (a slowdown), and is declined as `issuer-unavailable` with
- * `declineRate` (a brownout). Starts from the server's settings, with no slowdown and no declines.
+ * `declineRate` (a brownout). Starts from the bank's settings, with no slowdown and no declines.
  */
 export const BankConditions = Schema.Struct({
   latencyMs: Schema.Int.pipe(Schema.between(0, 600_000)),
@@ -71,7 +71,7 @@ interface SimulatedAuthorisation {
 
 export class SimulatedBank extends Effect.Service<SimulatedBank>()("SimulatedBank", {
   effect: Effect.gen(function* () {
-    const config = yield* ServerConfig
+    const config = yield* SimulatedBankConfig
     const cards = yield* Ref.make(new Map<CardToken, SimulatedCard>())
     const authorisations = yield* Ref.make(new Map<string, SimulatedAuthorisation>())
     const conditions = yield* Ref.make<BankConditions>({

@@ -7,7 +7,7 @@
  * run is reproducible.
  */
 import { Clock, Context, Deferred, Effect, Random, Ref } from "effect"
-import { ServerConfig } from "../Config.js"
+import { SimulatedGatewayConfig } from "../Simulated/Settings.js"
 import { signNotification } from "./GatewayNotification.js"
 import type { ChargeId, GatewayNotification } from "./GatewayNotification.js"
 
@@ -105,7 +105,7 @@ const drawUnplanned = (conditions: GatewayConditions) =>
 
 export class SimulatedGateway extends Effect.Service<SimulatedGateway>()("SimulatedGateway", {
   effect: Effect.gen(function* () {
-    const config = yield* ServerConfig
+    const config = yield* SimulatedGatewayConfig
     const charges = yield* Ref.make(new Map<ChargeId, SimulatedCharge>())
     const planned = yield* Ref.make<ReadonlyArray<GatewayBehaviour>>([])
     const scheduled = yield* Ref.make<ReadonlyArray<ScheduledCallback>>([])

@@ -5,7 +5,7 @@
  * sends each notice once.
  */
 import { Clock, Context, Effect, Layer } from "effect"
-import { ServerConfig } from "../Config.js"
+import { SimulatedSmsGatewayConfig } from "../Simulated/Settings.js"
 import { Queries } from "../Store/Queries.js"
 import { spanOptions } from "../Spans.js"
 
@@ -36,7 +36,7 @@ export const fitText = (text: string, maxChars: number) =>
 
 export const SimulatedSmsGateway = Layer.effect(SmsGateway, Effect.gen(function* () {
   const queries = yield* Queries
-  const config = yield* ServerConfig
+  const config = yield* SimulatedSmsGatewayConfig
   const send = (outbound: OutboundText) =>
     Effect.gen(function* () {
       if (outbound.text.length > config.maxSmsTextChars) {
