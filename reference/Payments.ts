@@ -44,9 +44,9 @@ import { CardReadInconsistent } from "./RemoteBookings/Api.js"
 import type { CardNotBooked } from "./RemoteBookings/Api.js"
 import type { SqlError } from "@effect/sql/SqlError"
 import { cardClearingAccountId, gatewayClearingAccountId, TwoPhaseLedger } from "./Payments/Ledger.js"
-import { Bank, maskedCard } from "./Payments/SimulatedBank.js"
-import type { Authorisation, CardToken } from "./Payments/SimulatedBank.js"
-import { PaymentGateway, SimulatedGateway } from "./Payments/SimulatedGateway.js"
+import { Bank, maskedCard } from "./Payments/BankPort.js"
+import type { Authorisation, CardToken } from "./Payments/BankPort.js"
+import { PaymentGateway } from "./Payments/GatewayPort.js"
 import { forUpdate } from "./Sql.js"
 import { spanOptions } from "./Spans.js"
 
@@ -77,7 +77,6 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
     const remoteBookings = yield* RemoteBookings
     const bank = yield* Bank
     const gateway = yield* PaymentGateway
-    const simulatedGateway = yield* SimulatedGateway
     const ids = yield* Ids
     const checkout = yield* Checkout
     const config = yield* PaymentConfig
@@ -454,19 +453,9 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
       return voided
     }).pipe(Effect.withSpan("Payments.voidTimedOutReservations", spanOptions))
 
-    /** The simulated gateway's network: posts its due notifications through the same verification as HTTP. */
-    const deliverSimulatedCallbacks = Effect.gen(function* () {
-      const due = yield* simulatedGateway.dueNotifications
-      for (const signed of due) {
-        yield* handleCallback(signed.notification, signed.signature).pipe(
-          Effect.catchAll((refused) => Effect.logWarning(`simulated gateway callback refused: ${refused._tag}`)))
-      }
-      return due.length
-    })
-
     return {
       payByCard, payRemoteBooking, payByGateway, gatewayPaymentStatus, handleCallback, settleCharge, returnToPayer,
-      reconcileGatewayCharges, voidTimedOutReservations, deliverSimulatedCallbacks
+      reconcileGatewayCharges, voidTimedOutReservations
     } as const
   }),
   dependencies: [TwoPhaseLedger.Default, OrdersRepo.Default, Ids.Default]

@@ -66,10 +66,12 @@ import { Kiosks } from "./Payments/Kiosks.js"
 import { RemoteBookings } from "./RemoteBookings.js"
 import { AgentAuthLive, AgentsAdminHttp, RemoteBookingsHttp } from "./RemoteBookings/Http.js"
 import { TwoPhaseLedger } from "./Payments/Ledger.js"
-import { SimulatedBank, SimulatedBankPort } from "./Payments/SimulatedBank.js"
-import { PaymentGateway, SimulatedGateway } from "./Payments/SimulatedGateway.js"
+import { SimulatedBank, SimulatedBankPort } from "./Simulated/Bank.js"
+import { SimulatedGateway, SimulatedGatewayPort } from "./Simulated/Gateway.js"
+import { SimulatedGatewayCallbacks } from "./Simulated/GatewayCallbacks.js"
+import { SimulatedSmsGateway } from "./Simulated/SmsGateway.js"
+import { SimulatedUpstream, SimulatedUpstreamPort } from "./Simulated/Upstream.js"
 import { Sms } from "./Sms.js"
-import { SimulatedSmsGateway } from "./Sms/Gateway.js"
 import { SmsHttp } from "./Sms/Http.js"
 import { createGuardedServer, RequestGuardLive } from "./RequestGuard.js"
 import { observeRequests, requestLogLines } from "./RequestLog.js"
@@ -87,7 +89,7 @@ import { GroupOrdersHttp } from "./GroupOrders/Http.js"
 import { Health } from "./Health.js"
 import { HealthHttp } from "./Health/Http.js"
 import { VenuesHttp } from "./Venues/Http.js"
-import { SimulatedUpstream, SimulatedUpstreamPort, UpstreamSync } from "./Upstream.js"
+import { UpstreamSync } from "./Upstream.js"
 import { UpstreamHttp } from "./Upstream/Http.js"
 
 export { sqliteStore } from "./Store/Sqlite.js"
@@ -127,12 +129,13 @@ export interface SimulatedParties {
 export const ownSimulatedParties: SimulatedParties = { gateway: SimulatedGateway.Default, bank: SimulatedBank.Default }
 
 /** The bank and the gateway: simulated ones, whose controls (cards, planned outcomes) tests and the simulator reach. */
-const paymentPorts = (parties: SimulatedParties) => Layer.mergeAll(
-  SimulatedBankPort, Layer.effect(PaymentGateway, Effect.map(SimulatedGateway, (simulated) => simulated.port))
-).pipe(Layer.provideMerge(Layer.merge(parties.bank, parties.gateway)))
+const paymentPorts = (parties: SimulatedParties) => Layer.mergeAll(SimulatedBankPort, SimulatedGatewayPort).pipe(
+  Layer.provideMerge(Layer.merge(parties.bank, parties.gateway))
+)
 /** Kiosks, and the remote bookings they are paid for at (which find a booker's customer as a kiosk does). */
 const kioskServices = RemoteBookings.DefaultWithoutDependencies.pipe(Layer.provideMerge(Kiosks.DefaultWithoutDependencies))
-const paymentServices = (parties: SimulatedParties) => Payments.DefaultWithoutDependencies.pipe(
+const paymentServices = (parties: SimulatedParties) => SimulatedGatewayCallbacks.Default.pipe(
+  Layer.provideMerge(Payments.DefaultWithoutDependencies),
   Layer.provideMerge(Layer.mergeAll(kioskServices, TwoPhaseLedger.Default, paymentPorts(parties)))
 )
 /** The services over a store, with the simulated parties' instances (`SimulatedParties`). */

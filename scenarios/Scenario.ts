@@ -206,7 +206,7 @@ const ScenarioFields = Schema.Struct({
   thresholds: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) }), { default: () => ({}) }),
   /** the cinema on sale (seed 004): its halls and showings; the `cinema` journey buys seats of them */
   cinema: Schema.optional(CinemaSection),
-  /** the simulated payment gateway's conditions outside fault windows (reference/Payments/SimulatedGateway.ts) */
+  /** the simulated payment gateway's conditions outside fault windows (reference/Simulated/Gateway.ts) */
   gateway: Schema.optional(Schema.partialWith(GatewayConditionsSchema, { exact: true })),
   /** the SMS channel and SIM carriers of the `sms` and `carrier` journeys (seeds 002, 003); defaults in simulator/journeys/SmsSettings.ts */
   sms: Schema.optional(SmsChannel),
