@@ -6,7 +6,7 @@ import assert from "node:assert/strict"
 import { describe, test } from "node:test"
 import { Effect, Random } from "effect"
 import { parsePinBlock } from "../reference/Payments/PinBlock.js"
-import type { CardToken } from "../reference/Payments/SimulatedBank.js"
+import type { CardToken } from "../reference/Payments/BankPort.js"
 import { makeCardReader, maskedPan, panOf } from "./CardReader.js"
 import type { ReadMode } from "./CardReader.js"
 

@@ -10,7 +10,7 @@
  */
 import { Effect, Random } from "effect"
 import { formatPinBlock } from "../reference/Payments/PinBlock.js"
-import type { CardToken } from "../reference/Payments/SimulatedBank.js"
+import type { CardToken } from "../reference/Payments/BankPort.js"
 
 export type ReadMode = "magstripe" | "contactless" | "chip"
 export const readModes: ReadonlyArray<ReadMode> = ["chip", "contactless", "magstripe"]

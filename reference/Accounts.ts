@@ -9,7 +9,8 @@ import type { TopUpResult } from "./Accounts/Api.js"
 import { TopUpResult as TopUpResultSchema } from "./Accounts/Api.js"
 import { bankClearingAccountId, LedgerRepo, walletAccountId } from "./Accounts/Repo.js"
 import { Checkout } from "./Checkout.js"
-import { ServerConfig } from "./Config.js"
+import { FaultConfig } from "./Settings/Faults.js"
+import { WalletConfig } from "./Settings/Wallet.js"
 import { TopUpTooLarge, WalletBalanceLimitReached } from "./Domain.js"
 import type { CustomerId } from "./Domain.js"
 import { Ids } from "./Ids.js"
@@ -22,11 +23,12 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
     const ledger = yield* LedgerRepo
     const checkout = yield* Checkout
     const ids = yield* Ids
-    const config = yield* ServerConfig
+    const faultSettings = yield* FaultConfig
+    const walletSettings = yield* WalletConfig
 
     /** the key's stored answer, or the work done once and its answer stored (skipped by the planted mutation) */
     const keyed: typeof idempotent = (options, work) =>
-      config.plantedBug === "no-idempotency-check" ? work : idempotent(options, work)
+      faultSettings.plantedBug === "no-idempotency-check" ? work : idempotent(options, work)
 
     const getWallet = (customerId: CustomerId) =>
       Effect.map(ledger.balance(walletAccountId(customerId)), (balance) => ({ balanceFen: Number(balance ?? 0) }))
@@ -38,7 +40,7 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
      */
     const topUp = (customerId: CustomerId, key: string, amountFen: number) =>
       Effect.gen(function* () {
-        if (amountFen > config.maxTopUpFen) return yield* new TopUpTooLarge({ amountFen, maxTopUpFen: config.maxTopUpFen })
+        if (amountFen > walletSettings.maxTopUpFen) return yield* new TopUpTooLarge({ amountFen, maxTopUpFen: walletSettings.maxTopUpFen })
         const nowMs = yield* Clock.currentTimeMillis
         const transferId = yield* ids.transferId
         const work = Effect.gen(function* () {
@@ -47,9 +49,9 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
             amountFen, purpose: "top-up", orderId: null, nowMs
           })
           const { balanceFen } = yield* getWallet(customerId)
-          if (balanceFen > config.maxWalletBalanceFen) {
+          if (balanceFen > walletSettings.maxWalletBalanceFen) {
             // the failure rolls the credit back with the transaction
-            return yield* new WalletBalanceLimitReached({ balanceFen: balanceFen - amountFen, amountFen, maxWalletBalanceFen: config.maxWalletBalanceFen })
+            return yield* new WalletBalanceLimitReached({ balanceFen: balanceFen - amountFen, amountFen, maxWalletBalanceFen: walletSettings.maxWalletBalanceFen })
           }
           const result: TopUpResult = { transferId, balanceFen }
           return result
@@ -61,7 +63,7 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
     /** Pay a held order from the wallet: the checkout's wallet payment (Checkout.ts). */
     const pay = checkout.payFromWallet
 
-    return { getWallet, topUp, pay, maxTopUpFen: config.maxTopUpFen } as const
+    return { getWallet, topUp, pay, maxTopUpFen: walletSettings.maxTopUpFen } as const
   }),
   dependencies: [LedgerRepo.Default, Ids.Default]
 }) {}

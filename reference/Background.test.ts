@@ -5,7 +5,16 @@
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
 import { backgroundJobs } from "./Background.js"
-import { defaultSettings } from "./Config.js"
+import type { BackgroundSettings } from "./Background.js"
+import { defaultIssuanceSettings } from "./Settings/Issuance.js"
+import { defaultSweeperSettings } from "./Settings/Sweepers.js"
+import { defaultUpstreamSettings } from "./Settings/Upstream.js"
+import { defaultSimulatedGatewaySettings } from "./Simulated/Settings.js"
+
+const defaultSettings: BackgroundSettings = {
+  ...defaultSweeperSettings, issuance: defaultIssuanceSettings.issuance, upstreamSync: defaultUpstreamSettings.upstreamSync,
+  simulatedGatewayCallbackIntervalMs: defaultSimulatedGatewaySettings.simulatedGatewayCallbackIntervalMs
+}
 
 const job = (name: string) => {
   const found = backgroundJobs.find((candidate) => candidate.name === name)

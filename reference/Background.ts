@@ -1,19 +1,23 @@
 /**
- * The server's background work, as one list: what each job does in one pass, how often, and when a server has
- * it. A real server (`sweepers` in Server.ts) runs every enabled job at its interval on the wall clock; virtual
+ * The server's background work, and the simulated gateway's notifications that run beside it, as one list: what
+ * each job does in one pass, how often, and when a server has it. A real server (`sweepers` in Server.ts) runs every enabled job at its interval on the wall clock; virtual
  * mode (simulator/Virtual.ts) runs the same list as actors on the simulated clock, paced by `idlePace`, so their
  * timing is part of the deterministic trace. Each pass answers how many items it handled.
  */
 import { Effect } from "effect"
-import type { ServerSettings } from "./Config.js"
 import { Delivery } from "./Delivery.js"
 import { Issuance } from "./Issuance.js"
 import { Orders } from "./Orders.js"
 import { Payments } from "./Payments.js"
+import type { IssuanceSettings } from "./Settings/Issuance.js"
+import type { SweeperSettings } from "./Settings/Sweepers.js"
+import type { UpstreamSettings } from "./Settings/Upstream.js"
+import { SimulatedGatewayCallbacks } from "./Simulated/GatewayCallbacks.js"
+import type { SimulatedGatewaySettings } from "./Simulated/Settings.js"
 import { UpstreamSync } from "./Upstream.js"
 
 /** the services a pass may use */
-export type BackgroundServices = Issuance | Orders | Payments | Delivery | UpstreamSync
+export type BackgroundServices = Issuance | Orders | Payments | Delivery | UpstreamSync | SimulatedGatewayCallbacks
 
 /**
  * How virtual mode paces a job between passes (a real server keeps the job's interval):
@@ -25,11 +29,19 @@ export type BackgroundServices = Issuance | Orders | Payments | Delivery | Upstr
  */
 export type IdlePace = "doubling" | "fixed" | "gateway"
 
+/**
+ * What the jobs' intervals, switches and paces read: the sweepers' intervals, the issuance variant, whether
+ * upstream sync is on, and the pace of the simulated gateway's own job.
+ */
+export interface BackgroundSettings extends
+  SweeperSettings, Pick<IssuanceSettings, "issuance">, Pick<UpstreamSettings, "upstreamSync">,
+  Pick<SimulatedGatewaySettings, "simulatedGatewayCallbackIntervalMs"> {}
+
 export interface BackgroundJob {
   readonly name: string
-  readonly intervalMs: (settings: ServerSettings) => number
-  readonly enabled: (settings: ServerSettings) => boolean
-  readonly idlePace: (settings: ServerSettings) => IdlePace
+  readonly intervalMs: (settings: BackgroundSettings) => number
+  readonly enabled: (settings: BackgroundSettings) => boolean
+  readonly idlePace: (settings: BackgroundSettings) => IdlePace
   readonly pass: Effect.Effect<number, unknown, BackgroundServices>
 }
 
@@ -66,7 +78,7 @@ export const backgroundJobs: ReadonlyArray<BackgroundJob> = [
   {
     // the simulated gateway's own side: its notifications to the server
     name: "simulated-gateway-callbacks", intervalMs: (settings) => settings.simulatedGatewayCallbackIntervalMs, enabled: always, idlePace: gateway,
-    pass: Effect.flatMap(Payments, (service) => service.deliverSimulatedCallbacks)
+    pass: Effect.flatMap(SimulatedGatewayCallbacks, (service) => service.deliver)
   },
   {
     name: "upstream-push", intervalMs: (settings) => settings.upstreamPushIntervalMs, enabled: (settings) => settings.upstreamSync, idlePace: doubling,

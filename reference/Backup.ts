@@ -18,7 +18,7 @@ import { Clock, Effect, Option } from "effect"
 import type { Layer } from "effect"
 import { BackupNotRestorable } from "./Backup/Api.js"
 import type { BackupManifest } from "./Backup/Api.js"
-import { ServerConfig } from "./Config.js"
+import { BackupConfig } from "./Settings/Backup.js"
 import { randomHex } from "./Ids.js"
 import { moveSequencesPastRows } from "./Store/Dialect.js"
 import { loader } from "./Store/migrations.js"
@@ -81,7 +81,7 @@ const knownMigrations = Effect.map(loader, (migrations) => migrations.map(([id, 
 
 export class Backup extends Effect.Service<Backup>()("Backup", {
   effect: Effect.gen(function* () {
-    const config = yield* ServerConfig
+    const config = yield* BackupConfig
     const sqlite = yield* Effect.serviceOption(SqliteDatabase)
     const directory = resolve(config.backupDirectory)
 

@@ -7,7 +7,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect } from "effect"
 import type { NewRun, RunOffer } from "./Catalog/Api.js"
-import { ServerConfig } from "./Config.js"
+import { CalendarConfig } from "./Settings/Calendar.js"
 import { sha256Hex } from "./Customers.js"
 import { InvalidCatalog, maxSeatsPerRun, TrainRunExists, TrainRunNotFound, Unauthorized } from "./Domain.js"
 import type { GateId, RunId, ServiceDate, StationCode, TrainCode } from "./Domain.js"
@@ -79,7 +79,7 @@ export class Catalog extends Effect.Service<Catalog>()("Catalog", {
     const sql = yield* SqlClient.SqlClient
     const ids = yield* Ids
     const repo = yield* CatalogRepo
-    const config = yield* ServerConfig
+    const calendar = yield* CalendarConfig
 
     const createRun = (run: NewRun) =>
       Effect.gen(function* () {
@@ -115,7 +115,7 @@ export class Catalog extends Effect.Service<Catalog>()("Catalog", {
           availableSeats: classes.reduce((sum, offer) => sum + offer.availableSeats, 0),
           priceFen: classes[0]?.priceFen ?? 0,
           classes,
-          onSale: onSaleAt(nowMs, salesCloseAtMs(config, "train", run.service_date, Number(run.departure)))
+          onSale: onSaleAt(nowMs, salesCloseAtMs(calendar, "train", run.service_date, Number(run.departure)))
         }
         return offer
       })

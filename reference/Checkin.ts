@@ -5,7 +5,9 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect } from "effect"
-import { ServerConfig } from "./Config.js"
+import { CheckinConfig } from "./Settings/Checkin.js"
+import { CalendarConfig } from "./Settings/Calendar.js"
+import { FaultConfig } from "./Settings/Faults.js"
 import { BindingMismatch, InvalidTicket, TicketAlreadyUsed, TicketForAnotherTrain, TicketNotValidHere } from "./Domain.js"
 import type { GateId, StationCode, TicketId } from "./Domain.js"
 import type { CurrentGate } from "./Auth/Api.js"
@@ -23,7 +25,9 @@ export class Checkin extends Effect.Service<Checkin>()("Checkin", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const keys = yield* TicketKeys
-    const config = yield* ServerConfig
+    const checkinSettings = yield* CheckinConfig
+    const calendarSettings = yield* CalendarConfig
+    const faultSettings = yield* FaultConfig
 
     const logScan = (gateId: GateId, ticketId: string | null, outcome: string, nowMs: number) =>
       sql`INSERT INTO scans (gate_id, ticket_id, outcome, at_ms) VALUES (${gateId}, ${ticketId}, ${outcome}, ${nowMs})`
@@ -31,15 +35,15 @@ export class Checkin extends Effect.Service<Checkin>()("Checkin", {
     /** how long before the departure (train) or start (showing, event) a gate admits, and how long after */
     const windowOf = (kind: TicketPayload["kind"]) => {
       switch (kind) {
-        case "train": return { what: "train", opensBeforeMs: config.checkinOpensBeforeDepartureMs, closesAfterMs: config.checkinClosesAfterDepartureMs }
-        case "cinema": return { what: "showing", opensBeforeMs: config.showingCheckinOpensBeforeStartMs, closesAfterMs: config.showingCheckinClosesAfterStartMs }
-        case "event": return { what: "event", opensBeforeMs: config.eventCheckinOpensBeforeStartMs, closesAfterMs: config.eventCheckinClosesAfterStartMs }
+        case "train": return { what: "train", opensBeforeMs: checkinSettings.checkinOpensBeforeDepartureMs, closesAfterMs: checkinSettings.checkinClosesAfterDepartureMs }
+        case "cinema": return { what: "showing", opensBeforeMs: checkinSettings.showingCheckinOpensBeforeStartMs, closesAfterMs: checkinSettings.showingCheckinClosesAfterStartMs }
+        case "event": return { what: "event", opensBeforeMs: checkinSettings.eventCheckinOpensBeforeStartMs, closesAfterMs: checkinSettings.eventCheckinClosesAfterStartMs }
       }
     }
 
     const checkValidHere = (payload: TicketPayload, station: StationCode, nowMs: number) => {
       if (payload.fromStation !== station) return `boards at ${payload.fromStation}, this gate is at ${station}`
-      const departureMs = departureEpochMs(payload.serviceDate, payload.departureMinuteOfDay, config.utcOffsetMinutes)
+      const departureMs = departureEpochMs(payload.serviceDate, payload.departureMinuteOfDay, calendarSettings.utcOffsetMinutes)
       const window = windowOf(payload.kind)
       if (nowMs < departureMs - window.opensBeforeMs) return `check-in has not opened for this ${window.what}`
       if (nowMs > departureMs + window.closesAfterMs) return `check-in has closed for this ${window.what}`
@@ -49,7 +53,7 @@ export class Checkin extends Effect.Service<Checkin>()("Checkin", {
     // `voided_at_ms` sits on the ticket row itself: a scan that queued behind a cancel or change re-checks the
     // row it updates after their commit (Read Committed), but not the order read in the subquery
     // the mutation test's planted bug (reference/Config.ts plantedBug) leaves out the check that the ticket is unused
-    const unusedOnly = config.plantedBug === "gate-admits-used-ticket" ? sql`1 = 1` : sql`admitted_at_ms IS NULL`
+    const unusedOnly = faultSettings.plantedBug === "gate-admits-used-ticket" ? sql`1 = 1` : sql`admitted_at_ms IS NULL`
     const redeem = (payload: TicketPayload, gateId: GateId, nowMs: number) =>
       Effect.gen(function* () {
         const admitted = yield* sql<{ coach: number; seat_code: string }>`UPDATE tickets SET admitted_at_ms = ${nowMs}, admitted_gate_id = ${gateId}

@@ -13,7 +13,8 @@ import { Clock, Effect, Option } from "effect"
 import type { PaymentResult } from "./Accounts/Api.js"
 import { PaymentResult as PaymentResultSchema } from "./Accounts/Api.js"
 import { centreAccountId, LedgerRepo, walletAccountId } from "./Accounts/Repo.js"
-import { ServerConfig } from "./Config.js"
+import { FaultConfig } from "./Settings/Faults.js"
+import { IssuanceConfig } from "./Settings/Issuance.js"
 import { Customers } from "./Customers.js"
 import { Invoices } from "./Customers/Invoices.js"
 import { HoldDisplaced, HoldExpired, InsufficientFunds, OrderNotFound, OrderNotPayable } from "./Domain.js"
@@ -56,7 +57,8 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
     const invoices = yield* Invoices
     const issuance = yield* Issuance
     const ids = yield* Ids
-    const config = yield* ServerConfig
+    const faultSettings = yield* FaultConfig
+    const issuanceSettings = yield* IssuanceConfig
     const faults = yield* FaultPoints
     const lifecycle = yield* LifecycleRepo
     const metrics = yield* Metrics
@@ -155,7 +157,7 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
 
     /** the key's stored answer, or the work done once and its answer stored (skipped by the planted mutation) */
     const keyed: typeof idempotent = (options, work) =>
-      config.plantedBug === "no-idempotency-check" ? work : idempotent(options, work)
+      faultSettings.plantedBug === "no-idempotency-check" ? work : idempotent(options, work)
 
     /**
      * Pay a held order from the wallet. A replay of a stored key answers before the password is checked (the
@@ -164,12 +166,12 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
     const payFromWallet = (customerId: CustomerId, orderId: OrderId, key: string, paymentPassword: string) =>
       Effect.gen(function* () {
         const request = { endpoint: "pay", orderId }
-        const replay = config.plantedBug === "no-idempotency-check" ? Option.none() : yield* lookupKey(customerId, key, request, PaymentResultSchema)
+        const replay = faultSettings.plantedBug === "no-idempotency-check" ? Option.none() : yield* lookupKey(customerId, key, request, PaymentResultSchema)
         if (Option.isSome(replay)) return yield* withTicket(replay.value, undefined)
         const { forgive } = yield* customers.checkPaymentPassword(customerId, paymentPassword)
         const transferId = yield* ids.transferId
         // issued inline, the ticket is signed before the transaction opens: no lock waits for the signature
-        const prepared = config.issuance === "inline" ? yield* issuance.prepare(orderId, customerId) : undefined
+        const prepared = issuanceSettings.issuance === "inline" ? yield* issuance.prepare(orderId, customerId) : undefined
         const nowMs = yield* Clock.currentTimeMillis
         yield* faults.hit("pay.before-transaction")
         // whether this request's own work stored the prepared ticket (not a concurrent payment's stored answer)

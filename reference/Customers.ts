@@ -7,7 +7,10 @@ import { createHash } from "node:crypto"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect } from "effect"
 import { LedgerRepo } from "./Accounts/Repo.js"
-import { ServerConfig } from "./Config.js"
+import { CalendarConfig } from "./Settings/Calendar.js"
+import { AccessConfig } from "./Settings/Access.js"
+import { PasswordConfig } from "./Settings/Passwords.js"
+import { CustomerConfig } from "./Settings/Customers.js"
 import { classOf, localDateOf } from "./Customers/Classification.js"
 import { decodeDeviceId } from "./Customers/DeviceId.js"
 import { DeviceAlreadyRegistered, InvalidDeviceId, InvalidResidentId, LoginLocked, NoLoginPassword, OldPasswordWrong } from "./Customers/Errors.js"
@@ -35,9 +38,12 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
     const ids = yield* Ids
     const passwords = yield* Passwords
     const ledger = yield* LedgerRepo
-    const config = yield* ServerConfig
+    const calendarSettings = yield* CalendarConfig
+    const accessSettings = yield* AccessConfig
+    const passwordSettings = yield* PasswordConfig
+    const customerSettings = yield* CustomerConfig
 
-    const today = Effect.map(Clock.currentTimeMillis, (nowMs) => localDateOf(nowMs, config.utcOffsetMinutes))
+    const today = Effect.map(Clock.currentTimeMillis, (nowMs) => localDateOf(nowMs, calendarSettings.utcOffsetMinutes))
 
     const register = (input: { phone: PhoneNumber; password: string; paymentPassword: string; residentId: string; name?: string | undefined }) =>
       Effect.gen(function* () {
@@ -66,7 +72,7 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
     const newSession = (customerId: CustomerId) =>
       Effect.gen(function* () {
         const token = yield* ids.secretToken
-        const expiresAtMs = (yield* Clock.currentTimeMillis) + config.sessionTtlMs
+        const expiresAtMs = (yield* Clock.currentTimeMillis) + accessSettings.sessionTtlMs
         yield* repo.insertSession(sha256Hex(token), customerId, expiresAtMs)
         return { token, customerId, expiresAtMs }
       })
@@ -78,15 +84,15 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
      */
     const countAttempt = <A, E, R>(count: Effect.Effect<A | undefined, E, R>) =>
       Effect.gen(function* () {
-        const giveUpAtMs = (yield* Clock.currentTimeMillis) + config.passwordAttemptWaitMs
+        const giveUpAtMs = (yield* Clock.currentTimeMillis) + passwordSettings.passwordAttemptWaitMs
         while (true) {
           const counted = yield* count
           if (counted !== undefined || (yield* Clock.currentTimeMillis) >= giveUpAtMs) return counted
-          yield* Effect.sleep(config.passwordAttemptPollMs)
+          yield* Effect.sleep(passwordSettings.passwordAttemptPollMs)
         }
       })
 
-    const loginLimits = { maxFailures: config.maxLoginPasswordFailures, lockoutMs: config.loginLockoutMs }
+    const loginLimits = { maxFailures: passwordSettings.maxLoginPasswordFailures, lockoutMs: passwordSettings.loginLockoutMs }
 
     /**
      * Checks a login password, counting the attempt before the check (Repo `countLoginAttempt`): however many
@@ -166,7 +172,7 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
     const classify = (customer: CustomerRow) =>
       Effect.gen(function* () {
         const netSpendFen = yield* repo.netSpendFen(customer.id)
-        return { netSpendFen, ...classOf(customer, netSpendFen, config.vipSpendThresholdFen, yield* today) }
+        return { netSpendFen, ...classOf(customer, netSpendFen, customerSettings.vipSpendThresholdFen, yield* today) }
       })
 
     /** The customer's own view: the resident ID masked even here, the class statistics count it in. */
@@ -213,7 +219,7 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
      */
     const checkPaymentPassword = (customerId: CustomerId, paymentPassword: string) =>
       Effect.gen(function* () {
-        const counted = yield* countAttempt(repo.countPaymentAttempt(customerId, config.maxPaymentPasswordFailures))
+        const counted = yield* countAttempt(repo.countPaymentAttempt(customerId, passwordSettings.maxPaymentPasswordFailures))
         if (!counted) {
           yield* existing(customerId)
           return yield* new PaymentLocked({ message: "too many wrong payment passwords; reset required" })
@@ -221,7 +227,7 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
         if (yield* passwords.verify(paymentPassword, counted.payment_password_hash)) {
           return { customer: counted, forgive: repo.forgivePaymentAttempts(customerId, counted.payment_failures) }
         }
-        return yield* new PaymentPasswordWrong({ attemptsLeft: Math.max(0, config.maxPaymentPasswordFailures - counted.payment_failures) })
+        return yield* new PaymentPasswordWrong({ attemptsLeft: Math.max(0, passwordSettings.maxPaymentPasswordFailures - counted.payment_failures) })
       })
 
     /** `checkPaymentPassword` with its attempts given back at once. */
@@ -234,7 +240,7 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
         const customer = yield* verifyPaymentPassword(customerId, input.oldPaymentPassword)
         const newHash = yield* passwords.hash(input.newPaymentPassword)
         if (!(yield* repo.replacePaymentPasswordHash(customerId, customer.payment_password_hash, newHash))) {
-          return yield* new PaymentPasswordWrong({ attemptsLeft: Math.max(0, config.maxPaymentPasswordFailures - customer.payment_failures) })
+          return yield* new PaymentPasswordWrong({ attemptsLeft: Math.max(0, passwordSettings.maxPaymentPasswordFailures - customer.payment_failures) })
         }
       }).pipe(Effect.withSpan("Customers.changePaymentPassword", spanOptions))
 

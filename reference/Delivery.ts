@@ -8,7 +8,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, Random, Schema } from "effect"
-import { ServerConfig } from "./Config.js"
+import { DeliveryConfig } from "./Settings/Delivery.js"
 import { OrderNotFound, PhoneNumber, TicketNotIssued } from "./Domain.js"
 import type { CustomerId, OrderId, TicketId } from "./Domain.js"
 import { Devices } from "./Delivery/Devices.js"
@@ -44,7 +44,7 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const queries = yield* Queries
-    const config = yield* ServerConfig
+    const config = yield* DeliveryConfig
     const gateway = yield* SmsGateway
     const devices = yield* Devices
     const orders = yield* OrdersRepo

@@ -5,29 +5,9 @@
  * exactly like a power cut. Unset, every point is `Effect.void`: no counter, no lookup.
  */
 import { Effect } from "effect"
-import { ServerConfig } from "./Config.js"
-
-/** Every point the code marks, in the order a payment passes them. */
-export const faultPointNames = [
-  "pay.before-transaction", // password verified, nothing written
-  "pay.after-transfer", // inside the payment transaction: money moved, order still held
-  "pay.before-outbox", // inside: order paid, no outbox row yet
-  "pay.before-commit", // inside: outbox row written, not committed
-  "pay.after-commit", // committed, ticket not issued, client not answered
-  "issue.after-claim", // inside the issue transaction: outbox row claimed
-  "issue.after-ticket-insert", // inside: ticket row written, order still paid
-  "issue.before-commit", // inside: order issued, not committed
-  "issue.after-commit", // ticket committed, client not answered
-  "sweep.before-issue", // the outbox sweeper found a pending row
-  "sweep.after-issue" // the sweeper issued one row
-] as const
-export type FaultPointName = typeof faultPointNames[number]
-
-export interface CrashAt {
-  readonly point: FaultPointName
-  /** the 1-based hit of `point` that kills the process */
-  readonly hit: number
-}
+import { FaultConfig } from "./Settings/Faults.js"
+import { faultPointNames } from "./Settings/Faults.js"
+import type { CrashAt, FaultPointName } from "./Settings/Faults.js"
 
 /** `pay.after-commit:3` → { point, hit: 3 }; `pay.after-commit` → hit 1. A string message when malformed. */
 export const parseCrashAt = (text: string): CrashAt | string => {
@@ -45,7 +25,7 @@ export const crashLine = (crashAt: CrashAt) => `chunyun: fault point ${crashAt.p
 
 export class FaultPoints extends Effect.Service<FaultPoints>()("FaultPoints", {
   effect: Effect.gen(function* () {
-    const crashAt = (yield* ServerConfig).crashAt
+    const crashAt = (yield* FaultConfig).crashAt
     if (crashAt === undefined) return { hit: (_point: FaultPointName): Effect.Effect<void> => Effect.void } as const
     let hits = 0
     const die = Effect.sync(() => {

@@ -10,7 +10,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, Option } from "effect"
 import { centreAccountId, walletAccountId } from "./Accounts/Repo.js"
 import { UnknownSeatClass } from "./Catalog/Errors.js"
-import { ServerConfig } from "./Config.js"
+import { CalendarConfig } from "./Settings/Calendar.js"
+import { UpstreamConfig } from "./Settings/Upstream.js"
 import { Customers } from "./Customers.js"
 import { Invoices } from "./Customers/Invoices.js"
 import { Delivery } from "./Delivery.js"
@@ -46,7 +47,8 @@ const chunks = <A>(rows: ReadonlyArray<A>) =>
 export class GroupOrders extends Effect.Service<GroupOrders>()("GroupOrders", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const config = yield* ServerConfig
+    const calendar = yield* CalendarConfig
+    const upstreamSettings = yield* UpstreamConfig
     const customers = yield* Customers
     const invoices = yield* Invoices
     const delivery = yield* Delivery
@@ -62,7 +64,7 @@ export class GroupOrders extends Effect.Service<GroupOrders>()("GroupOrders", {
           FROM train_runs r JOIN run_stops s ON s.run_id = r.id AND s.stop_index = 0 WHERE r.id = ${runId}`
         if (!run) return yield* new TrainRunNotFound({ runId })
         if (run.kind !== "event") return yield* new GroupOrderNotAllowed({ runId, reason: `group orders are sold for events, this run is a ${run.kind}` })
-        const closedAtMs = salesCloseAtMs(config, "event", run.service_date, Number(run.start_minute_of_day))
+        const closedAtMs = salesCloseAtMs(calendar, "event", run.service_date, Number(run.start_minute_of_day))
         if (!onSaleAt(nowMs, closedAtMs)) return yield* new SalesClosed({ runId, fromStation: run.venue, closedAtMs })
         return run
       })
@@ -148,7 +150,7 @@ export class GroupOrders extends Effect.Service<GroupOrders>()("GroupOrders", {
         }
         for (const { ticket } of issued) {
           yield* delivery.enqueue(ticket.ticketId as TicketId, nowMs)
-          yield* enqueueUpstreamPush(sql, config, ticket.orderId as OrderId, nowMs)
+          yield* enqueueUpstreamPush(sql, upstreamSettings, ticket.orderId as OrderId, nowMs)
         }
         yield* metrics.groupOrderSold(issued.length)
       })

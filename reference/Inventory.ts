@@ -26,8 +26,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import { Context, Effect, Layer, Option } from "effect"
-import { ServerConfig } from "./Config.js"
-import type { ServerSettings } from "./Config.js"
+import { HoldConfig } from "./Settings/Holds.js"
+import type { HoldSettings, InventoryVariant } from "./Settings/Holds.js"
 import type { RunId } from "./Domain.js"
 import { HoldContended, HoldQueueFull } from "./Inventory/Errors.js"
 import { addWriteAttempts, inTransaction, makeLanes } from "./Inventory/Lanes.js"
@@ -37,11 +37,6 @@ import type { HeldSeat, HoldInput, SeatTarget } from "./Orders/Repo.js"
 import { isLostRaceSqlError } from "./Store/Postgres.js"
 import { Queries } from "./Store/Queries.js"
 import { forUpdate, forUpdateSkipLocked, lockKeysInOrder } from "./Store/Dialect.js"
-
-export const inventoryVariants = ["conditional", "optimistic", "row-lock", "queue", "unsafe"] as const
-/** the variants that never sell a seat twice: every one but `unsafe` */
-export const safeInventoryVariants = inventoryVariants.filter((variant): variant is Exclude<typeof variant, "unsafe"> => variant !== "unsafe")
-export type InventoryVariant = typeof inventoryVariants[number]
 
 /** the round trip the unsafe variant leaves between its read and its write */
 export const unsafeReadWriteGapMs = 1
@@ -250,7 +245,7 @@ const unsafe = Effect.gen(function* () {
 
 /** The waiting queue: the conditional write, one hold of a run at a time (Inventory/Lanes.ts). */
 const queue = Effect.gen(function* () {
-  const config = yield* ServerConfig
+  const config = yield* HoldConfig
   const inner = yield* conditional
   const lanes = makeLanes({ maxWaiting: config.maxQueuedHoldsPerRun, windowMs: 0, maxPerTurn: 1, turn: (works) => Effect.all(works, { discard: true }) })
   const service: SeatInventoryService = {
@@ -302,7 +297,7 @@ const runLockKey = (runId: string) => {
  * race, to a change of train or a sweeper, is run again: `maxHoldRetries`.) SQLite runs one transaction at
  * a time and needs no lock.
  */
-const groupCommit = (inner: SeatInventoryService, config: ServerSettings) => Effect.gen(function* () {
+const groupCommit = (inner: SeatInventoryService, config: HoldSettings) => Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const lockRuns = (orders: ReadonlyArray<LockOrder | undefined>) => {
     const keys = [...new Set(orders.flatMap((order) => order === undefined ? [] : [runLockKey(order.runId)]))].sort((a, b) => a - b)
@@ -328,7 +323,7 @@ const groupCommit = (inner: SeatInventoryService, config: ServerSettings) => Eff
   return service
 })
 
-const variantOf = (config: ServerSettings) => Effect.gen(function* () {
+const variantOf = (config: HoldSettings) => Effect.gen(function* () {
   switch (config.inventory) {
     case "conditional": return yield* conditional
     case "optimistic": return yield* optimistic
@@ -357,7 +352,7 @@ const retryingLostRaces = (service: SeatInventoryService): SeatInventoryService 
 
 /** The variant named in the server's settings, one transaction per hold or grouped. */
 export const SeatInventoryLive = Layer.effect(SeatInventory, Effect.gen(function* () {
-  const config = yield* ServerConfig
+  const config = yield* HoldConfig
   const variant = yield* variantOf(config)
   return retryingLostRaces(config.holdBatching === "group-commit" ? yield* groupCommit(variant, config) : variant)
 }))

@@ -1,7 +1,7 @@
 /**
  * Issuance (seeds 000, 003): exactly one signed ticket per captured payment. The payment transaction
  * writes an outbox row; whoever claims that row issues the ticket in the same transaction as the claim,
- * so never twice. Who claims it is a design choice (`ServerSettings.issuance`):
+ * so never twice. Who claims it is a design choice (`IssuanceSettings.issuance`):
  *
  * - inline (default): the payment transaction itself claims, issues and delivers (one transaction, one commit:
  *   the payment, its ticket and its delivery are stored together or not at all; the signature, about 40 µs,
@@ -22,7 +22,10 @@ import type { Ticket } from "./Issuance/Api.js"
 import { TicketKeys } from "./Issuance/Keys.js"
 import { bindingTagFor, encodeTicket, signTicket } from "./Issuance/TicketCode.js"
 import type { TicketKind, TicketPayload } from "./Issuance/TicketCode.js"
-import { ServerConfig } from "./Config.js"
+import { CryptoConfig } from "./Settings/Crypto.js"
+import { IssuanceConfig } from "./Settings/Issuance.js"
+import { FaultConfig } from "./Settings/Faults.js"
+import { UpstreamConfig } from "./Settings/Upstream.js"
 import { Queries } from "./Store/Queries.js"
 
 /** train_runs.kind → the ticket payload's kind (TicketCode.ts documents what each field carries) */
@@ -30,9 +33,6 @@ const ticketKindOfRun: Readonly<Record<string, TicketKind>> = { train: "train", 
 import { enqueueUpstreamPush } from "./Upstream.js"
 import { Metrics } from "./Metrics.js"
 import { spanOptions } from "./Spans.js"
-
-export const issuanceVariants = ["after-commit", "inline", "worker"] as const
-export type IssuanceVariant = typeof issuanceVariants[number]
 
 /** The order as its issue reads it: what the ticket payload, its binding and its SMS notice say. */
 interface IssuingOrder {
@@ -69,7 +69,10 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
     const queries = yield* Queries
     const keys = yield* TicketKeys
     const ids = yield* Ids
-    const config = yield* ServerConfig
+    const cryptoSettings = yield* CryptoConfig
+    const issuanceSettings = yield* IssuanceConfig
+    const faultSettings = yield* FaultConfig
+    const upstreamSettings = yield* UpstreamConfig
     const delivery = yield* Delivery
     const faults = yield* FaultPoints
     const metrics = yield* Metrics
@@ -107,7 +110,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
           fromStation: order.from_station, toStation: order.to_station,
           bindingTag: bindingTagFor(holder, keys.bindingSalt), keyId: keys.keyId
         }
-        const qr = config.cryptoWork === "inline"
+        const qr = cryptoSettings.cryptoWork === "inline"
           ? encodeTicket(payload, keys.privateKey)
           : yield* Effect.promise(() => signTicket(payload, keys.privateKey))
         const prepared: PreparedTicket = { orderId, ticketId, qr, holder, order }
@@ -139,7 +142,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
           if (issued.length !== 1) return yield* Effect.dieMessage(`order ${orderId} left 'paid' while its ticket was being issued`)
         }
         yield* delivery.deliverIssued({ id: ticketId, holder, issuedAtMs: nowMs }, prepared.order, nowMs)
-        yield* enqueueUpstreamPush(sql, config, orderId, nowMs)
+        yield* enqueueUpstreamPush(sql, upstreamSettings, orderId, nowMs)
         yield* faults.hit("issue.before-commit")
         yield* metrics.ticketIssued
         const ticket: Ticket = { ticketId, orderId, qr, issuedAtMs: nowMs }
@@ -168,7 +171,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
       }).pipe(Effect.withSpan("Issuance.issueForOrder", spanOptions))
 
     /** whether a payment's transaction issues the ticket itself (inline); with a prepared ticket it marks the order issued */
-    const issuesInline = config.issuance === "inline"
+    const issuesInline = issuanceSettings.issuance === "inline"
 
     /**
      * Inside the payment transaction: the outbox row, and the ticket too when issuance is inline. With a prepared
@@ -195,15 +198,15 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
      */
     const issueAfterCommit = (orderId: OrderId) =>
       Effect.gen(function* () {
-        if (config.issuance === "after-commit") return (yield* issueForOrder(orderId)) ?? (yield* liveTicket(orderId))
-        if (config.issuance === "worker") return undefined
+        if (issuanceSettings.issuance === "after-commit") return (yield* issueForOrder(orderId)) ?? (yield* liveTicket(orderId))
+        if (issuanceSettings.issuance === "worker") return undefined
         return yield* liveTicket(orderId)
       })
 
     /** The backstop: issue what the paying requests did not (a crash between commit and issue); the worker of "worker". */
     const sweepOutbox = Effect.gen(function* () {
       const pending = yield* sql<{ order_id: OrderId }>`SELECT order_id FROM outbox WHERE processed_at_ms IS NULL
-        ORDER BY id LIMIT ${config.outboxBatchSize}`
+        ORDER BY id LIMIT ${issuanceSettings.outboxBatchSize}`
       let issued = 0
       for (const row of pending) {
         yield* faults.hit("sweep.before-issue")
@@ -219,7 +222,7 @@ export class Issuance extends Effect.Service<Issuance>()("Issuance", {
         const order = yield* queries.first<{ state: OrderState }>("SELECT state FROM orders WHERE id = ? AND customer_id = ?", [orderId, customerId])
         if (!order) return yield* new OrderNotFound({ orderId })
         // the mutation test's planted bug (reference/Config.ts plantedBug) keeps every ticket from its phone
-        const ticket = config.plantedBug === "ticket-never-delivered" ? undefined : yield* liveTicket(orderId)
+        const ticket = faultSettings.plantedBug === "ticket-never-delivered" ? undefined : yield* liveTicket(orderId)
         if (!ticket) return yield* new TicketNotIssued({ orderId, state: order.state })
         return ticket
       })

@@ -17,7 +17,9 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, Option } from "effect"
 import { centreAccountId, LedgerRepo, walletAccountId } from "./Accounts/Repo.js"
 import { departureEpochMs } from "./Checkin.js"
-import { ServerConfig } from "./Config.js"
+import { CalendarConfig } from "./Settings/Calendar.js"
+import { LifecycleConfig } from "./Settings/Lifecycle.js"
+import { WalletConfig } from "./Settings/Wallet.js"
 import { Customers } from "./Customers.js"
 import { Invoices } from "./Customers/Invoices.js"
 import { InsufficientFunds, OrderNotFound, SoldOut } from "./Domain.js"
@@ -77,13 +79,15 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
     const paymentPorts = yield* Payments
     const inventory = yield* SeatInventory
     const ids = yield* Ids
-    const config = yield* ServerConfig
+    const calendarSettings = yield* CalendarConfig
+    const lifecycleSettings = yield* LifecycleConfig
+    const walletSettings = yield* WalletConfig
 
     const departureMs = (runId: RunId, stopIndex: number) =>
       Effect.gen(function* () {
         const boarding = yield* repo.boarding(runId, stopIndex)
         if (!boarding) return yield* Effect.dieMessage(`run ${runId} has no stop ${stopIndex}`)
-        return departureEpochMs(boarding.service_date, Number(boarding.departure_minute_of_day), config.utcOffsetMinutes)
+        return departureEpochMs(boarding.service_date, Number(boarding.departure_minute_of_day), calendarSettings.utcOffsetMinutes)
       })
 
     /**
@@ -142,7 +146,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
       Effect.gen(function* () {
         const refusal = (why: string) => new OrderNotCancellable({ orderId: order.id, state: order.state, reason: why })
         const priceFen = Number(order.price_fen)
-        const feeFen = refundFeeFen(config, priceFen, (yield* departureMs(order.run_id, order.from_index)) - nowMs)
+        const feeFen = refundFeeFen(lifecycleSettings, priceFen, (yield* departureMs(order.run_id, order.from_index)) - nowMs)
         if (feeFen === undefined) return yield* refusal("the train has left: no refund after departure")
         // a paid order's ticket is not issued yet; the issuer locks the order and skips it once refunded
         const voiding = order.state === "issued" ? yield* repo.voidTicket(order.id, nowMs) : "no-ticket"
@@ -219,8 +223,8 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
         const refusal = (why: string) => new OrderNotChangeable({ orderId, state: old.state, reason: why })
         if (old.state !== "issued") return yield* refusal(`only an issued ticket can be changed, this order is ${old.state}`)
         const changes = (yield* repo.changeLink(orderId))?.change_count ?? 0
-        if (changes >= config.maxChangesPerTicket) {
-          return yield* new ChangeLimitReached({ orderId, changes, maxChanges: config.maxChangesPerTicket })
+        if (changes >= lifecycleSettings.maxChangesPerTicket) {
+          return yield* new ChangeLimitReached({ orderId, changes, maxChanges: lifecycleSettings.maxChangesPerTicket })
         }
         const oldDepartureMs = yield* departureMs(old.run_id, old.from_index)
         if (nowMs >= oldDepartureMs) return yield* refusal("the train has left")
@@ -238,7 +242,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
 
         const differenceFen = trip.priceFen - Number(old.price_fen)
         // a cheaper journey returns the difference less the fee a cancellation would keep on it now
-        const feeFen = differenceFen < 0 ? refundFeeFen(config, -differenceFen, oldDepartureMs - nowMs) : 0
+        const feeFen = differenceFen < 0 ? refundFeeFen(lifecycleSettings, -differenceFen, oldDepartureMs - nowMs) : 0
         if (feeFen === undefined) return yield* refusal("no refund is due this close to departure")
         const refundedFen = Math.max(0, -differenceFen) - feeFen
         const transferIds: Array<TransferId> = []
@@ -338,7 +342,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
       Effect.gen(function* () {
         const walletId = walletAccountId(customerId)
         const balanceFen = Number((yield* ledger.balance(walletId)) ?? 0)
-        const rows = yield* repo.statement(walletId, config.maxStatementEntries)
+        const rows = yield* repo.statement(walletId, walletSettings.maxStatementEntries)
         const feeShown = new Set<string>()
         const entries = rows.map((row): StatementEntry => {
           const showFee = row.fee_fen !== null && row.order_id !== null && !feeShown.has(row.order_id)

@@ -11,7 +11,8 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, FiberRef } from "effect"
-import { ServerConfig } from "./Config.js"
+import { CalendarConfig } from "./Settings/Calendar.js"
+import { HoldConfig } from "./Settings/Holds.js"
 import { UnknownSeat, UnknownSeatClass } from "./Catalog/Errors.js"
 import { InvalidSegment, OrderNotFound, SalesClosed, SeatTaken, SoldOut, TrainRunNotFound } from "./Domain.js"
 import type { CustomerId, OrderId, RunId, StationCode } from "./Domain.js"
@@ -73,7 +74,8 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
     const repo = yield* OrdersRepo
     const runs = yield* RunFactsCache
     const ids = yield* Ids
-    const config = yield* ServerConfig
+    const config = yield* HoldConfig
+    const calendar = yield* CalendarConfig
     const inventory = yield* SeatInventory
     const priority = yield* makeSeatPriority
     const metrics = yield* Metrics
@@ -91,7 +93,7 @@ export class Orders extends Effect.Service<Orders>()("Orders", {
         if (fromIndex >= toIndex) return yield* new InvalidSegment({ message: `${fromStation} is not before ${toStation} on run ${runId}` })
         const result: Journey = {
           run, fromIndex, toIndex, pricesByClass: journeyPricesOf(run, fromIndex, toIndex),
-          salesCloseAtMs: salesCloseAtMs(config, run.kind, run.serviceDate, stops[fromIndex]!.departureMinuteOfDay)
+          salesCloseAtMs: salesCloseAtMs(calendar, run.kind, run.serviceDate, stops[fromIndex]!.departureMinuteOfDay)
         }
         return result
       })

@@ -5,15 +5,15 @@
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
 import { Effect } from "effect"
-import { defaultSettings, ServerConfig } from "./Config.js"
-import type { ServerSettings } from "./Config.js"
 import { Passwords } from "./Passwords.js"
+import { CryptoConfig } from "./Settings/Crypto.js"
+import type { CryptoSettings } from "./Settings/Crypto.js"
 import { testPasswordHashCostN } from "./testing/TestServer.js"
 
-const withPasswords = <A>(cryptoWork: ServerSettings["cryptoWork"], use: (passwords: Passwords) => Effect.Effect<A>) =>
+const withPasswords = <A>(cryptoWork: CryptoSettings["cryptoWork"], use: (passwords: Passwords) => Effect.Effect<A>) =>
   Effect.runPromise(Effect.flatMap(Passwords, use).pipe(
     Effect.provide(Passwords.Default),
-    Effect.provide(ServerConfig.layer({ ...defaultSettings, passwordHashCostN: testPasswordHashCostN, cryptoWork }))))
+    Effect.provide(CryptoConfig.layer({ passwordHashCostN: testPasswordHashCostN, cryptoWork }))))
 
 describe("password hashing, on the thread pool or inline", () => {
   for (const [made, checked] of [["thread-pool", "inline"], ["inline", "thread-pool"]] as const) {

@@ -1,10 +1,10 @@
 /**
- * scrypt password hashing. The cost N comes from ServerConfig so a simulation of 20,000 passengers can
+ * scrypt password hashing. The cost N comes from CryptoConfig so a simulation of 20,000 passengers can
  * state a lower cost instead of spending half an hour in the KDF; `chunyun serve` keeps Node's default.
  */
 import { scrypt, scryptSync, timingSafeEqual } from "node:crypto"
 import { Effect } from "effect"
-import { ServerConfig } from "./Config.js"
+import { CryptoConfig } from "./Settings/Crypto.js"
 import { randomBytes } from "./Ids.js"
 
 const keyLengthBytes = 32
@@ -26,7 +26,7 @@ const deriveInline = (secret: string, salt: Buffer, costN: number) =>
 
 export class Passwords extends Effect.Service<Passwords>()("Passwords", {
   effect: Effect.gen(function* () {
-    const config = yield* ServerConfig
+    const config = yield* CryptoConfig
     const derive = config.cryptoWork === "inline" ? deriveInline : deriveOnThreadPool
     const hash = (secret: string) =>
       Effect.gen(function* () {

@@ -18,7 +18,7 @@ import { Clock, Effect, Option } from "effect"
 import { centreAccountId } from "./Accounts/Repo.js"
 import { Checkout } from "./Checkout.js"
 import type { PaymentWay } from "./Checkout.js"
-import { ServerConfig } from "./Config.js"
+import { PaymentConfig } from "./Settings/Payments.js"
 import { HoldExpired, OrderNotFound, OrderNotPayable } from "./Domain.js"
 import type { CustomerId, OrderId, OrderState, TransferId } from "./Domain.js"
 import { Ids, randomHex } from "./Ids.js"
@@ -44,9 +44,9 @@ import { CardReadInconsistent } from "./RemoteBookings/Api.js"
 import type { CardNotBooked } from "./RemoteBookings/Api.js"
 import type { SqlError } from "@effect/sql/SqlError"
 import { cardClearingAccountId, gatewayClearingAccountId, TwoPhaseLedger } from "./Payments/Ledger.js"
-import { Bank, maskedCard } from "./Payments/SimulatedBank.js"
-import type { Authorisation, CardToken } from "./Payments/SimulatedBank.js"
-import { PaymentGateway, SimulatedGateway } from "./Payments/SimulatedGateway.js"
+import { Bank, maskedCard } from "./Payments/BankPort.js"
+import type { Authorisation, CardToken } from "./Payments/BankPort.js"
+import { PaymentGateway } from "./Payments/GatewayPort.js"
 import { forUpdate } from "./Store/Dialect.js"
 import { spanOptions } from "./Spans.js"
 
@@ -77,10 +77,9 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
     const remoteBookings = yield* RemoteBookings
     const bank = yield* Bank
     const gateway = yield* PaymentGateway
-    const simulatedGateway = yield* SimulatedGateway
     const ids = yield* Ids
     const checkout = yield* Checkout
-    const config = yield* ServerConfig
+    const config = yield* PaymentConfig
 
     const lockOrder = checkout.lockOrder
     const expireDueHold = checkout.expireDueHold
@@ -454,19 +453,9 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
       return voided
     }).pipe(Effect.withSpan("Payments.voidTimedOutReservations", spanOptions))
 
-    /** The simulated gateway's network: posts its due notifications through the same verification as HTTP. */
-    const deliverSimulatedCallbacks = Effect.gen(function* () {
-      const due = yield* simulatedGateway.dueNotifications
-      for (const signed of due) {
-        yield* handleCallback(signed.notification, signed.signature).pipe(
-          Effect.catchAll((refused) => Effect.logWarning(`simulated gateway callback refused: ${refused._tag}`)))
-      }
-      return due.length
-    })
-
     return {
       payByCard, payRemoteBooking, payByGateway, gatewayPaymentStatus, handleCallback, settleCharge, returnToPayer,
-      reconcileGatewayCharges, voidTimedOutReservations, deliverSimulatedCallbacks
+      reconcileGatewayCharges, voidTimedOutReservations
     } as const
   }),
   dependencies: [TwoPhaseLedger.Default, OrdersRepo.Default, Ids.Default]

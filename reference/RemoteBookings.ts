@@ -15,7 +15,9 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect } from "effect"
-import { ServerConfig } from "./Config.js"
+import { AccessConfig } from "./Settings/Access.js"
+import { RemoteBookingConfig } from "./Settings/RemoteBookings.js"
+import { PasswordConfig } from "./Settings/Passwords.js"
 import { sha256Hex } from "./Customers.js"
 import { InvalidCredentials, OrderNotFound, Unauthorized } from "./Domain.js"
 import type { CustomerId, OrderId } from "./Domain.js"
@@ -47,8 +49,10 @@ export class RemoteBookings extends Effect.Service<RemoteBookings>()("RemoteBook
     const kiosks = yield* Kiosks
     const passwords = yield* Passwords
     const ids = yield* Ids
-    const config = yield* ServerConfig
-    const cardTokenKey = cardTokenKeyOf(config.adminKey)
+    const accessSettings = yield* AccessConfig
+    const remoteBookingSettings = yield* RemoteBookingConfig
+    const passwordSettings = yield* PasswordConfig
+    const cardTokenKey = cardTokenKeyOf(accessSettings.adminKey)
 
     /** The keyed token of a card number under this server's key: what a booking keeps and a swipe is matched by. */
     const cardToken = (cardNumber: string) => cardTokenOf(cardTokenKey, cardNumber)
@@ -66,7 +70,7 @@ export class RemoteBookings extends Effect.Service<RemoteBookings>()("RemoteBook
     const book = (customerId: CustomerId, channel: RemoteBookingChannel, agentId: AgentId | null, request: RemoteBookingRequest) =>
       Effect.gen(function* () {
         const held = yield* orders.hold(customerId, { runId: request.runId, fromStation: request.fromStation, toStation: request.toStation },
-          config.remoteBookingHoldTtlMs)
+          remoteBookingSettings.remoteBookingHoldTtlMs)
         const card = maskedCardNumber(request.cardNumber)
         const nowMs = yield* Clock.currentTimeMillis
         // a crash right here leaves a plain hold of the customer's, without a card: it expires like any unpaid hold
@@ -121,12 +125,12 @@ export class RemoteBookings extends Effect.Service<RemoteBookings>()("RemoteBook
     const admitSwipe = (orderId: OrderId, swipedToken: string) =>
       Effect.gen(function* () {
         const [counted] = yield* sql<{ wrong_card_swipes: number }>`UPDATE remote_bookings SET wrong_card_swipes = wrong_card_swipes + 1
-          WHERE order_id = ${orderId} AND card_token <> ${swipedToken} AND wrong_card_swipes < ${config.maxWrongCardSwipesPerRemoteBooking}
+          WHERE order_id = ${orderId} AND card_token <> ${swipedToken} AND wrong_card_swipes < ${remoteBookingSettings.maxWrongCardSwipesPerRemoteBooking}
           RETURNING wrong_card_swipes`
         if (counted) return yield* new CardNotBooked({ orderId, message: "this is not the card the booking was made with" })
         const [row] = yield* sql<{ wrong_card_swipes: number }>`SELECT wrong_card_swipes FROM remote_bookings WHERE order_id = ${orderId}`
         if (!row) return yield* new OrderNotFound({ orderId })
-        if (Number(row.wrong_card_swipes) >= config.maxWrongCardSwipesPerRemoteBooking) {
+        if (Number(row.wrong_card_swipes) >= remoteBookingSettings.maxWrongCardSwipesPerRemoteBooking) {
           return yield* new RemoteBookingLocked({ orderId, message: "too many other cards were swiped for this booking" })
         }
       })
@@ -153,7 +157,7 @@ export class RemoteBookings extends Effect.Service<RemoteBookings>()("RemoteBook
     const agentLogin = (agentId: AgentId, password: string) =>
       Effect.gen(function* () {
         const [counted] = yield* sql<{ password_hash: string }>`UPDATE agents SET login_failures = login_failures + 1
-          WHERE id = ${agentId} AND login_failures < ${config.maxLoginPasswordFailures} RETURNING password_hash`
+          WHERE id = ${agentId} AND login_failures < ${passwordSettings.maxLoginPasswordFailures} RETURNING password_hash`
         if (!counted) {
           const [known] = yield* sql<{ id: string }>`SELECT id FROM agents WHERE id = ${agentId}`
           if (known) return yield* new AgentLocked({ agentId })
@@ -161,7 +165,7 @@ export class RemoteBookings extends Effect.Service<RemoteBookings>()("RemoteBook
         }
         if (!(yield* passwords.verify(password, counted.password_hash))) return yield* new InvalidCredentials()
         const token = yield* ids.secretToken
-        const expiresAtMs = (yield* Clock.currentTimeMillis) + config.agentSessionTtlMs
+        const expiresAtMs = (yield* Clock.currentTimeMillis) + remoteBookingSettings.agentSessionTtlMs
         yield* sql.withTransaction(Effect.gen(function* () {
           yield* sql`UPDATE agents SET login_failures = 0 WHERE id = ${agentId}`
           yield* sql`INSERT INTO agent_sessions (token_hash, agent_id, expires_at_ms) VALUES (${sha256Hex(token)}, ${agentId}, ${expiresAtMs})`

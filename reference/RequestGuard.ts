@@ -17,8 +17,8 @@ import type { HttpApiEndpoint, HttpApp } from "@effect/platform"
 import { Cause, Effect, Option, Runtime } from "effect"
 import type * as AST from "effect/SchemaAST"
 import { ChunyunApi } from "./Api.js"
-import { ServerConfig } from "./Config.js"
-import type { ServerSettings } from "./Config.js"
+import { RequestGuardConfig } from "./Settings/RequestGuard.js"
+import type { RequestGuardSettings } from "./Settings/RequestGuard.js"
 import {
   InternalServerError, JsonTooDeep, LengthRequired, MethodNotAllowed, RequestTimedOut, RequestTooLarge, UnknownRoute, UnsupportedCharset,
   UnsupportedMediaType
@@ -116,7 +116,7 @@ const hasBody = (headers: Readonly<Record<string, string | undefined>>) =>
 const isBodyLimitExceeded = (defect: HttpServerError.RequestError) =>
   String(defect.cause).includes("maxBytes exceeded") || defect.description?.includes("maxBytes exceeded") === true
 
-const guard = (settings: ServerSettings, routes: ReadonlyArray<Route>) => (app: HttpApp.Default) =>
+const guard = (settings: RequestGuardSettings, routes: ReadonlyArray<Route>) => (app: HttpApp.Default) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     const path = pathOf(request.url)
@@ -195,7 +195,7 @@ type Refusal = RequestTooLarge | UnknownRoute | MethodNotAllowed | HttpApiError.
 const refusalFor = (
   error: unknown,
   request: { readonly method: string; readonly path: string },
-  settings: ServerSettings,
+  settings: RequestGuardSettings,
   routes: ReadonlyArray<Route>
 ): Option.Option<Effect.Effect<never, Refusal>> => {
   if (error instanceof HttpServerError.RouteNotFound) {
@@ -227,7 +227,7 @@ const refusalFor = (
   return Option.none()
 }
 
-const tooLarge = (settings: ServerSettings) =>
+const tooLarge = (settings: RequestGuardSettings) =>
   Effect.fail(new RequestTooLarge({
     maxBytes: settings.maxRequestBodyBytes,
     message: `the request body is longer than ${settings.maxRequestBodyBytes} bytes`
@@ -278,7 +278,7 @@ const clippedDecodeError = (error: HttpApiError.HttpApiDecodeError, maxChars: nu
 /** The guard as an API-level middleware (reference/Server.ts merges it into the app). */
 export const RequestGuardLive = HttpApiBuilder.middleware(
   ChunyunApi,
-  Effect.map(ServerConfig, (settings) => guard(settings, contractRoutes()))
+  Effect.map(RequestGuardConfig, (settings) => guard(settings, contractRoutes()))
 )
 
 /** what a request that came while the server was starting is told to wait before it tries again */

@@ -8,7 +8,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect } from "effect"
 import type { SeatMap } from "./Catalog/Api.js"
 import type { RunKind } from "./Catalog/Repo.js"
-import { ServerConfig } from "./Config.js"
+import { CatalogConfig } from "./Settings/Catalog.js"
 import { InvalidSegment, TrainRunNotFound } from "./Domain.js"
 import type { RunId, StationCode } from "./Domain.js"
 import { segmentMask } from "./Orders/Repo.js"
@@ -43,7 +43,7 @@ const sectionRows = (seats: ReadonlyArray<SeatRow>, statusOf: ReadonlyMap<number
 export class SeatMaps extends Effect.Service<SeatMaps>()("SeatMaps", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const config = yield* ServerConfig
+    const config = yield* CatalogConfig
 
     const journeyOf = (runId: RunId, from: StationCode | undefined, to: StationCode | undefined) =>
       Effect.gen(function* () {

@@ -9,7 +9,7 @@ import { Effect, Either } from "effect"
 import { audit } from "../simulator/Auditor.js"
 import { History } from "../simulator/History.js"
 import type { StationCode } from "./Domain.js"
-import { safeInventoryVariants } from "./Inventory.js"
+import { safeInventoryVariants } from "./Settings/Holds.js"
 import { createRun, newCustomer, rawRequest, withTestServer } from "./testing/TestServer.js"
 import type { TestCustomer, TestRun, TestServer } from "./testing/TestServer.js"
 

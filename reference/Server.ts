@@ -6,7 +6,7 @@
 import { HttpApiBuilder, HttpMiddleware, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Clock, Effect, Layer, Random, Schedule, Scheduler } from "effect"
+import { Clock, Context, Effect, Layer, Random, Schedule, Scheduler } from "effect"
 import { collectDefaultMetrics } from "prom-client"
 import { Accounts } from "./Accounts.js"
 import { AccountsHttp } from "./Accounts/Http.js"
@@ -16,7 +16,7 @@ import { AdminAuthLive, CustomerAuthLive, GateAuthLive } from "./Auth/Http.js"
 import { Backup } from "./Backup.js"
 import { BackupHttp } from "./Backup/Http.js"
 import { backgroundJobs } from "./Background.js"
-import type { BackgroundServices } from "./Background.js"
+import type { BackgroundServices, BackgroundSettings } from "./Background.js"
 import { withSlowness } from "./Store/SlowStore.js"
 import { QueriesLive } from "./Store/Queries.js"
 import { Catalog } from "./Catalog.js"
@@ -27,6 +27,11 @@ import { Checkout } from "./Checkout.js"
 import { CheckinHttp } from "./Checkin/Http.js"
 import { ServerConfig } from "./Config.js"
 import type { ServerSettings } from "./Config.js"
+import { IssuanceConfig } from "./Settings/Issuance.js"
+import { SweeperConfig } from "./Settings/Sweepers.js"
+import { UpstreamConfig } from "./Settings/Upstream.js"
+import { SimulatedGatewayConfig, simulatedExternalsConfigContext, simulatedExternalsSettingsOf } from "./Simulated/Settings.js"
+import type { SimulatedBankConfig, SimulatedExternalsSettings } from "./Simulated/Settings.js"
 import { Customers } from "./Customers.js"
 import { CustomersHttp, ProfileHttp } from "./Customers/Http.js"
 import { Invoices } from "./Customers/Invoices.js"
@@ -61,10 +66,12 @@ import { Kiosks } from "./Payments/Kiosks.js"
 import { RemoteBookings } from "./RemoteBookings.js"
 import { AgentAuthLive, AgentsAdminHttp, RemoteBookingsHttp } from "./RemoteBookings/Http.js"
 import { TwoPhaseLedger } from "./Payments/Ledger.js"
-import { SimulatedBank, SimulatedBankPort } from "./Payments/SimulatedBank.js"
-import { PaymentGateway, SimulatedGateway } from "./Payments/SimulatedGateway.js"
+import { SimulatedBank, SimulatedBankPort } from "./Simulated/Bank.js"
+import { SimulatedGateway, SimulatedGatewayPort } from "./Simulated/Gateway.js"
+import { SimulatedGatewayCallbacks } from "./Simulated/GatewayCallbacks.js"
+import { SimulatedSmsGateway } from "./Simulated/SmsGateway.js"
+import { SimulatedUpstream, SimulatedUpstreamPort } from "./Simulated/Upstream.js"
 import { Sms } from "./Sms.js"
-import { SimulatedSmsGateway } from "./Sms/Gateway.js"
 import { SmsHttp } from "./Sms/Http.js"
 import { createGuardedServer, RequestGuardLive } from "./RequestGuard.js"
 import { observeRequests, requestLogLines } from "./RequestLog.js"
@@ -82,7 +89,7 @@ import { GroupOrdersHttp } from "./GroupOrders/Http.js"
 import { Health } from "./Health.js"
 import { HealthHttp } from "./Health/Http.js"
 import { VenuesHttp } from "./Venues/Http.js"
-import { SimulatedUpstream, SimulatedUpstreamPort, UpstreamSync } from "./Upstream.js"
+import { UpstreamSync } from "./Upstream.js"
 import { UpstreamHttp } from "./Upstream/Http.js"
 
 export type { SqliteStoreOptions as StoreOptions } from "./Store/Sqlite.js"
@@ -115,18 +122,19 @@ const Features = Layer.mergeAll(
  * run gives its web handler, every handler after a crash, and its sweepers one of each (`Layer.succeed`).
  */
 export interface SimulatedParties {
-  readonly gateway: Layer.Layer<SimulatedGateway, never, ServerConfig>
-  readonly bank: Layer.Layer<SimulatedBank, never, ServerConfig>
+  readonly gateway: Layer.Layer<SimulatedGateway, never, SimulatedGatewayConfig>
+  readonly bank: Layer.Layer<SimulatedBank, never, SimulatedBankConfig>
 }
 export const ownSimulatedParties: SimulatedParties = { gateway: SimulatedGateway.Default, bank: SimulatedBank.Default }
 
 /** The bank and the gateway: simulated ones, whose controls (cards, planned outcomes) tests and the simulator reach. */
-const paymentPorts = (parties: SimulatedParties) => Layer.mergeAll(
-  SimulatedBankPort, Layer.effect(PaymentGateway, Effect.map(SimulatedGateway, (simulated) => simulated.port))
-).pipe(Layer.provideMerge(Layer.merge(parties.bank, parties.gateway)))
+const paymentPorts = (parties: SimulatedParties) => Layer.mergeAll(SimulatedBankPort, SimulatedGatewayPort).pipe(
+  Layer.provideMerge(Layer.merge(parties.bank, parties.gateway))
+)
 /** Kiosks, and the remote bookings they are paid for at (which find a booker's customer as a kiosk does). */
 const kioskServices = RemoteBookings.DefaultWithoutDependencies.pipe(Layer.provideMerge(Kiosks.DefaultWithoutDependencies))
-const paymentServices = (parties: SimulatedParties) => Payments.DefaultWithoutDependencies.pipe(
+const paymentServices = (parties: SimulatedParties) => SimulatedGatewayCallbacks.Default.pipe(
+  Layer.provideMerge(Payments.DefaultWithoutDependencies),
   Layer.provideMerge(Layer.mergeAll(kioskServices, TwoPhaseLedger.Default, paymentPorts(parties)))
 )
 /** The services over a store, with the simulated parties' instances (`SimulatedParties`). */
@@ -159,9 +167,17 @@ const ApiLayer = HttpApiBuilder.api(ChunyunApi).pipe(
 /** where a served instance (and the in-process server) answers the contract's OpenAPI document */
 export const openApiPath = "/openapi.json"
 
-/** The API, its services and the background sweepers, over a given store. */
+/**
+ * The server's settings and its simulated externals' (each from its defaults with the given ones over them), as
+ * one layer of every settings tag.
+ */
+export const settingsLayer = (server: Partial<ServerSettings>, simulated: Partial<SimulatedExternalsSettings>) =>
+  Layer.succeedContext(Context.merge(ServerConfig.context(server), simulatedExternalsConfigContext(simulated)))
+
+/** The API, its services and the background sweepers, over a given store, beside simulated externals with their settings. */
 export const appLayer = (
-  settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient>, parties: SimulatedParties = ownSimulatedParties
+  settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient>, parties: SimulatedParties = ownSimulatedParties,
+  simulated: Partial<SimulatedExternalsSettings> = {}
 ) =>
   // extra fields of a body are ignored (a newer client still works), and the document says so
   HttpApiBuilder.middlewareOpenApi({ path: openApiPath, additionalPropertiesStrategy: "allow" }).pipe(
@@ -171,7 +187,7 @@ export const appLayer = (
     Layer.orDie,
     // holds, payments and tickets are counted once their transaction commits (Metrics.ts)
     Layer.provideMerge(withAfterCommit(withSlowness(store))),
-    Layer.provideMerge(ServerConfig.layer(settings))
+    Layer.provideMerge(settingsLayer(settings, simulated))
   )
 
 /**
@@ -179,12 +195,15 @@ export const appLayer = (
  * failed pass logged and the next one run as planned. Virtual mode runs the same list on its clock.
  */
 export const sweepers = Effect.gen(function* () {
-  const config = yield* ServerConfig
+  const settings: BackgroundSettings = {
+    ...(yield* SweeperConfig), issuance: (yield* IssuanceConfig).issuance, upstreamSync: (yield* UpstreamConfig).upstreamSync,
+    simulatedGatewayCallbackIntervalMs: (yield* SimulatedGatewayConfig).simulatedGatewayCallbackIntervalMs
+  }
   const context = yield* Effect.context<BackgroundServices>()
   for (const job of backgroundJobs) {
-    if (!job.enabled(config)) continue
+    if (!job.enabled(settings)) continue
     yield* job.pass.pipe(
-      Effect.provide(context), Effect.catchAllCause(Effect.logError), Effect.repeat(Schedule.spaced(job.intervalMs(config))), Effect.forkScoped)
+      Effect.provide(context), Effect.catchAllCause(Effect.logError), Effect.repeat(Schedule.spaced(job.intervalMs(settings))), Effect.forkScoped)
   }
 })
 
@@ -268,13 +287,14 @@ const processMetrics = Layer.effectDiscard(Effect.map(Metrics, (metrics) => coll
 
 /** `chunyun serve`: the HTTP server on a socket, with the sweepers running. */
 export const serveLayer = (options: ServeOptions) => {
+  const settings = servedSettings(options)
   const served = Layer.merge(observedServing(options.requestLog), processMetrics)
   const clusterMetrics = options.clusterMetrics === undefined ? Layer.empty : Layer.succeed(ClusterMetrics, options.clusterMetrics)
   return (options.tracing === true ? served : HttpMiddleware.withTracerDisabledWhen(served, () => true)).pipe(
     Layer.provide(options.tracing === true ? Layer.empty : Layer.setTracerEnabled(false)),
     Layer.provide(Layer.scopedDiscard(sweepers)),
     Layer.provide(apiDocsLayer),
-    Layer.provide(appLayer(servedSettings(options), options.store).pipe(Layer.provide(clusterMetrics))),
+    Layer.provide(appLayer(settings, options.store, ownSimulatedParties, simulatedExternalsSettingsOf(settings)).pipe(Layer.provide(clusterMetrics))),
     (layer) => Layer.effectDiscard(Effect.flatMap(HttpServer.HttpServer, (server) => Effect.zipRight(
       options.whenServing === undefined ? Effect.void : options.whenServing(server.address),
       options.onServing === undefined ? HttpServer.logAddress : Effect.sync(() => options.onServing!(server.address))
@@ -298,6 +318,8 @@ export const inProcessHandler = (options: {
   tracing?: boolean
   /** the simulated gateway's and bank's instances, when the caller's sweepers (or a handler after a crash) must share them */
   parties?: SimulatedParties
+  /** the simulated externals' settings (the SMS gateway's; the gateway's and bank's when `parties` are not given) */
+  simulated?: Partial<SimulatedExternalsSettings>
   /** where the server's log lines go instead of the console (`Logger.replace`) */
   logger?: Layer.Layer<never>
 }) => {
@@ -311,7 +333,7 @@ export const inProcessHandler = (options: {
     options.logger ?? Layer.empty
   )
   // no wall-clock request timeout: in virtual time the simulated clock decides how long a request takes
-  const layer = appLayer({ ...options.settings, requestTimeoutMs: 0 }, options.store, options.parties).pipe(
+  const layer = appLayer({ ...options.settings, requestTimeoutMs: 0 }, options.store, options.parties, options.simulated).pipe(
     Layer.provideMerge(HttpServer.layerContext),
     Layer.provide(overrides),
     Layer.merge(overrides)

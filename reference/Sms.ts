@@ -19,7 +19,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, Either, Random } from "effect"
 import { Accounts } from "./Accounts.js"
 import { runIdOf } from "./Catalog.js"
-import { ServerConfig } from "./Config.js"
+import { SmsConfig } from "./Settings/Sms.js"
+import { CalendarConfig } from "./Settings/Calendar.js"
 import type { CustomerId, OrderId, RunId, StationCode } from "./Domain.js"
 import { minuteOfDayText } from "./Domain.js"
 import type { AuthenticatedDevice } from "./Delivery/Devices.js"
@@ -74,7 +75,8 @@ const awaitingConfirmation = (items: ReadonlyArray<OrderView>, nowMs: number) =>
 export class Sms extends Effect.Service<Sms>()("Sms", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const config = yield* ServerConfig
+    const smsSettings = yield* SmsConfig
+    const calendarSettings = yield* CalendarConfig
     const gateway = yield* SmsGateway
     const orders = yield* Orders
     const ordersRepo = yield* OrdersRepo
@@ -111,7 +113,7 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
     const claimBuy = (request: BuyRequest) =>
       Effect.gen(function* () {
         const startMs = yield* Clock.currentTimeMillis
-        const maxLooks = Math.ceil(config.maxSmsBuyWaitMs / config.smsBuyWaitPollMs) + 1
+        const maxLooks = Math.ceil(smsSettings.maxSmsBuyWaitMs / smsSettings.smsBuyWaitPollMs) + 1
         for (let look = 0; look < maxLooks; look++) {
           const nowMs = yield* Clock.currentTimeMillis
           const claimed: BuyClaim = { _tag: "Claimed", claimedAtMs: nowMs }
@@ -132,14 +134,14 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
             if (taken.length > 0) return claimed
             continue
           }
-          if (Number(earlier.claimed_at_ms) <= nowMs - config.smsBuyClaimTimeoutMs) {
+          if (Number(earlier.claimed_at_ms) <= nowMs - smsSettings.smsBuyClaimTimeoutMs) {
             const taken = yield* sql`UPDATE sms_buy_requests SET claimed_at_ms = ${nowMs}
               WHERE ${requestIs(request)} AND ref IS NULL AND claimed_at_ms = ${earlier.claimed_at_ms} RETURNING claimed_at_ms`
             if (taken.length > 0) return claimed
             continue
           }
-          if (nowMs - startMs >= config.maxSmsBuyWaitMs) break
-          yield* Effect.sleep(config.smsBuyWaitPollMs)
+          if (nowMs - startMs >= smsSettings.maxSmsBuyWaitMs) break
+          yield* Effect.sleep(smsSettings.smsBuyWaitPollMs)
         }
         return { _tag: "Busy" } satisfies BuyClaim
       })
@@ -152,7 +154,7 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
     const fileOrder = (request: BuyRequest, claimedAtMs: number, orderIds: ReadonlyArray<OrderId>, nowMs: number) =>
       Effect.gen(function* () {
         const customerId = request.customerId
-        for (let attempt = 0; attempt < config.maxSmsOrderRefAttempts; attempt++) {
+        for (let attempt = 0; attempt < smsSettings.maxSmsOrderRefAttempts; attempt++) {
           const ref = yield* drawRef
           const filed = yield* sql`INSERT INTO sms_orders (customer_id, ref, created_at_ms) VALUES (${customerId}, ${ref}, ${nowMs})
             ON CONFLICT DO NOTHING RETURNING ref`
@@ -162,7 +164,7 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
           yield* sql`UPDATE sms_buy_requests SET ref = ${ref} WHERE ${requestIs(request)} AND ref IS NULL AND claimed_at_ms = ${claimedAtMs}`
           return ref
         }
-        return yield* Effect.dieMessage(`no free SMS order reference for ${customerId} in ${config.maxSmsOrderRefAttempts} draws`)
+        return yield* Effect.dieMessage(`no free SMS order reference for ${customerId} in ${smsSettings.maxSmsOrderRefAttempts} draws`)
       }).pipe(sql.withTransaction)
 
     /** The order texted back for confirmation: order IDs, seats, total, how to pay and by when, how to cancel. */
@@ -172,7 +174,7 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
       const expiresAtMs = Math.min(...sorted.map((order) => Number(order.hold_expires_at_ms)))
       return `Chunyun order ${ref}: ${journeyOf(sorted[0]!)}, ${sorted.length} ticket(s): ` +
         `${sorted.map((order) => `${order.id} seat ${seatOf(order)}`).join("; ")}. Total ${yuan(totalFen)} yuan. ` +
-        `To pay from your wallet text PAY ${ref} <payment password> before ${clockTimeOf(expiresAtMs, config.utcOffsetMinutes)}; ` +
+        `To pay from your wallet text PAY ${ref} <payment password> before ${clockTimeOf(expiresAtMs, calendarSettings.utcOffsetMinutes)}; ` +
         `to cancel text CANCEL ${ref}.`
     }
 
@@ -195,7 +197,7 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
           switch (error._tag) {
             case "TrainRunNotFound": return Either.left(`Chunyun: there is no train ${command.trainCode} on ${command.serviceDate}.`)
             case "InvalidSegment": return Either.left(`Chunyun: ${error.message}.`)
-            case "SalesClosed": return Either.left(`Chunyun: ${journey} is no longer sold: sales closed at ${clockTimeOf(error.closedAtMs, config.utcOffsetMinutes)}. Nothing was held.`)
+            case "SalesClosed": return Either.left(`Chunyun: ${journey} is no longer sold: sales closed at ${clockTimeOf(error.closedAtMs, calendarSettings.utcOffsetMinutes)}. Nothing was held.`)
             case "SoldOut": return Either.left(`Chunyun: ${journey} has fewer than ${command.count} free seats. Nothing was held.`)
             // a BUY names neither a class nor a seat; a full waiting queue (inventory "queue") is worth another try
             default: return Either.left(`Chunyun: ${journey} could not be held (${error._tag}). Nothing was held; text BUY again.`)
@@ -245,7 +247,7 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
             error._tag === "PaymentPasswordWrong" ? `wrong payment password (${error.attemptsLeft} tries left)`
             : error._tag === "PaymentLocked" ? "payments are locked after too many wrong payment passwords"
             : error._tag === "InsufficientFunds" ? `your wallet holds ${yuan(error.balanceFen)} yuan, ${yuan(error.neededFen)} needed`
-            : error._tag === "HoldExpired" ? `the hold expired at ${clockTimeOf(error.expiredAtMs, config.utcOffsetMinutes)}; text BUY again`
+            : error._tag === "HoldExpired" ? `the hold expired at ${clockTimeOf(error.expiredAtMs, calendarSettings.utcOffsetMinutes)}; text BUY again`
             : error._tag === "OrderNotPayable" ? `${order.id} is ${error.state}`
             : error._tag === "HoldDisplaced" ? `the seat of ${order.id} went to a device installed earlier that chose it at the same moment; text BUY again`
             : `${order.id} could not be paid (${error._tag})`
@@ -270,12 +272,12 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
 
     const describe = (ref: string, items: ReadonlyArray<OrderView>) =>
       `${ref} ${journeyOf(items[0]!)}: ${items.map((order) => `${seatOf(order)} ${order.state}` +
-        (order.state === "held" ? ` until ${clockTimeOf(Number(order.hold_expires_at_ms), config.utcOffsetMinutes)}` : "")).join(", ")}`
+        (order.state === "held" ? ` until ${clockTimeOf(Number(order.hold_expires_at_ms), calendarSettings.utcOffsetMinutes)}` : "")).join(", ")}`
 
     const status = (customerId: CustomerId, ref: string | undefined) =>
       Effect.gen(function* () {
         const refs = ref !== undefined ? [ref] : (yield* sql<{ ref: string }>`SELECT ref FROM sms_orders WHERE customer_id = ${customerId}
-          ORDER BY created_at_ms DESC, ref LIMIT ${config.smsStatusOrderCount}`).map((row) => row.ref)
+          ORDER BY created_at_ms DESC, ref LIMIT ${smsSettings.smsStatusOrderCount}`).map((row) => row.ref)
         const described: Array<string> = []
         for (const each of refs) {
           const items = yield* itemsOf(customerId, each)
@@ -289,10 +291,10 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
       Effect.gen(function* () {
         const [customer] = yield* sql<{ id: CustomerId }>`SELECT id FROM customers WHERE phone = ${from}`
         if (!customer) return notRegisteredReply
-        if (text.length > config.maxInboundSmsChars) {
-          return `Chunyun: could not read your message: it has ${text.length} characters, at most ${config.maxInboundSmsChars}. ${usage}`
+        if (text.length > smsSettings.maxInboundSmsChars) {
+          return `Chunyun: could not read your message: it has ${text.length} characters, at most ${smsSettings.maxInboundSmsChars}. ${usage}`
         }
-        const parsed = parseSmsCommand(text, config.maxTicketsPerSmsOrder)
+        const parsed = parseSmsCommand(text, smsSettings.maxTicketsPerSmsOrder)
         if (!parsed.ok) return `Chunyun: could not read your message: ${parsed.problem}`
         const command = parsed.command
         switch (command._tag) {
@@ -317,7 +319,7 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
         }
         const takenOver = yield* sql`UPDATE sms_inbound SET received_at_ms = ${nowMs}
           WHERE gateway_id = ${smsGateway.id} AND message_id = ${inbound.messageId} AND reply_id IS NULL
-            AND received_at_ms <= ${nowMs - config.smsInboundClaimTimeoutMs}
+            AND received_at_ms <= ${nowMs - smsSettings.smsInboundClaimTimeoutMs}
           RETURNING message_id`
         if (takenOver.length === 0) return yield* new SmsInboundInProgress({ messageId: inbound.messageId })
         return undefined
@@ -353,7 +355,7 @@ export class Sms extends Effect.Service<Sms>()("Sms", {
     /** Texts to send, for a gateway device to pull in order of their IDs. */
     const outbound = (afterId: number, limit: number | undefined) =>
       Effect.gen(function* () {
-        const pageSize = Math.min(limit ?? config.smsOutboundPageSize, config.smsOutboundPageSize)
+        const pageSize = Math.min(limit ?? smsSettings.smsOutboundPageSize, smsSettings.smsOutboundPageSize)
         const rows = yield* sql<{ id: number; to_phone: string; text: string; purpose: OutboundSms["purpose"]; created_at_ms: number }>`
           SELECT id, to_phone, text, purpose, created_at_ms FROM sms_outbound WHERE id > ${afterId} ORDER BY id LIMIT ${pageSize}`
         const texts: Array<OutboundSms> = rows.map((row) => ({

@@ -15,7 +15,8 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect } from "effect"
 import { centreAccountId } from "./Accounts/Repo.js"
-import { ServerConfig } from "./Config.js"
+import { CustomerConfig } from "./Settings/Customers.js"
+import { CalendarConfig } from "./Settings/Calendar.js"
 import { ageBandSql, localDateOf, unknownClass } from "./Customers/Classification.js"
 import type { OrderStatistics, StatisticsGrouping } from "./Statistics/Api.js"
 import { spanOptions } from "./Spans.js"
@@ -26,13 +27,14 @@ export const hourBucketOf = (hour: number) => `${String(hour).padStart(2, "0")}:
 export class Statistics extends Effect.Service<Statistics>()("Statistics", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const config = yield* ServerConfig
+    const customerSettings = yield* CustomerConfig
+    const calendarSettings = yield* CalendarConfig
 
     const groupKey = (by: StatisticsGrouping, asOfDate: string) => {
       switch (by) {
         case "train": return sql`r.train_code`
         case "service-day": return sql`r.service_date`
-        case "vip": return sql`CASE WHEN COALESCE(s.net_spend_fen, 0) >= ${config.vipSpendThresholdFen} THEN 'vip' ELSE 'regular' END`
+        case "vip": return sql`CASE WHEN COALESCE(s.net_spend_fen, 0) >= ${customerSettings.vipSpendThresholdFen} THEN 'vip' ELSE 'regular' END`
         case "region": return sql`COALESCE(c.province, ${unknownClass})`
         case "age-band": return ageBandSql(sql, "c.birth_date", asOfDate)
         case "route": return sql`fs.station_code || '→' || ts.station_code`
@@ -46,7 +48,7 @@ export class Statistics extends Effect.Service<Statistics>()("Statistics", {
 
     const orders = (by: StatisticsGrouping) =>
       Effect.gen(function* () {
-        const asOfDate = localDateOf(yield* Clock.currentTimeMillis, config.utcOffsetMinutes)
+        const asOfDate = localDateOf(yield* Clock.currentTimeMillis, calendarSettings.utcOffsetMinutes)
         const rows = yield* sql<{
           group_key: string | number; sold_orders: number | string; refunded_orders: number | string; changed_orders: number | string
           revenue_fen: number | string

@@ -14,7 +14,7 @@ import {
   adminClient, createRun, newCustomer, rawRequest, startTestServer, storeQuery, tagOf, waitUntil, withTestServer
 } from "./testing/TestServer.js"
 import type { TestServer } from "./testing/TestServer.js"
-import { SimulatedUpstream } from "./Upstream.js"
+import { SimulatedUpstream } from "./Simulated/Upstream.js"
 import type { UpstreamSale } from "./Upstream/Api.js"
 
 const sale = (saleId: string, runId: RunId, seatCode: string, from: string, to: string): UpstreamSale =>

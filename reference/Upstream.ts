@@ -9,13 +9,13 @@
  *   at least once (a push whose acknowledgement was lost, or a process killed after the push, pushes again),
  *   and the upstream drops duplicates by the push ID (the order ID).
  *
- * `Upstream` is the port; `SimulatedUpstream` the stand-in every test and `chunyun serve` use: it records
- * what it received, dedupes, and can be taken down or made to lose acknowledgements.
+ * `Upstream` (Upstream/Port.ts) is the port; the stand-in every test and `chunyun serve` use is
+ * reference/Simulated/Upstream.ts.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Clock, Context, Data, Effect, Layer } from "effect"
-import type { ServerSettings } from "./Config.js"
-import { ServerConfig } from "./Config.js"
+import { Clock, Effect } from "effect"
+import type { UpstreamSettings } from "./Settings/Upstream.js"
+import { UpstreamConfig } from "./Settings/Upstream.js"
 import { InvalidSegment, TrainRunNotFound } from "./Domain.js"
 import type { OrderId } from "./Domain.js"
 import { Orders } from "./Orders.js"
@@ -23,61 +23,11 @@ import { OrdersRepo, segmentMask } from "./Orders/Repo.js"
 import { UpstreamSaleMismatch, UpstreamSeatConflict, UpstreamSeatUnknown } from "./Upstream/Api.js"
 import type { UpstreamReport, UpstreamSale } from "./Upstream/Api.js"
 import { forUpdate } from "./Store/Dialect.js"
+import { Upstream } from "./Upstream/Port.js"
 import { spanOptions } from "./Spans.js"
 
-/** A paid seat as the upstream receives it. */
-export interface PaidSeat {
-  /** the push's idempotency key upstream: our order ID */
-  readonly pushId: string
-  readonly runId: string
-  readonly trainCode: string
-  readonly serviceDate: string
-  readonly coach: number
-  readonly seatCode: string
-  readonly fromStation: string
-  readonly toStation: string
-  readonly priceFen: number
-}
-
-export class UpstreamUnavailable extends Data.TaggedError("UpstreamUnavailable")<{ readonly reason: string }> {}
-
-export class Upstream extends Context.Tag("Upstream")<Upstream, {
-  readonly push: (seat: PaidSeat) => Effect.Effect<void, UpstreamUnavailable>
-}>() {}
-
-/** An in-memory upstream system with the faults a real link has. */
-export class SimulatedUpstream extends Effect.Service<SimulatedUpstream>()("SimulatedUpstream", {
-  sync: () => {
-    const received = new Map<string, PaidSeat>()
-    let deliveries = 0
-    let available = true
-    let acknowledgementsToLose = 0
-    return {
-      push: (seat: PaidSeat) => Effect.suspend(() => {
-        if (!available) return Effect.fail(new UpstreamUnavailable({ reason: "upstream unreachable" }))
-        deliveries++
-        if (!received.has(seat.pushId)) received.set(seat.pushId, seat)
-        if (acknowledgementsToLose > 0) {
-          acknowledgementsToLose--
-          return Effect.fail(new UpstreamUnavailable({ reason: "acknowledgement lost" }))
-        }
-        return Effect.void
-      }),
-      /** every distinct seat received, by push ID */
-      received: () => new Map(received),
-      /** pushes that arrived, duplicates included */
-      deliveries: () => deliveries,
-      setAvailable: (up: boolean) => { available = up },
-      /** the next `count` pushes are recorded upstream but their acknowledgement never reaches us */
-      loseAcknowledgements: (count: number) => { acknowledgementsToLose = count }
-    }
-  }
-}) {}
-
-export const SimulatedUpstreamPort = Layer.effect(Upstream, Effect.map(SimulatedUpstream, (upstream) => ({ push: upstream.push })))
-
 /** Inside the issue transaction: the issued seat joins the outbound queue, when upstream sync is on. */
-export const enqueueUpstreamPush = (sql: SqlClient.SqlClient, settings: ServerSettings, orderId: OrderId, nowMs: number) =>
+export const enqueueUpstreamPush = (sql: SqlClient.SqlClient, settings: UpstreamSettings, orderId: OrderId, nowMs: number) =>
   settings.upstreamSync
     ? sql`INSERT INTO upstream_outbox (order_id, created_at_ms, next_attempt_at_ms) VALUES (${orderId}, ${nowMs}, ${nowMs})`
     : Effect.void
@@ -90,7 +40,7 @@ type ClaimOutcome =
 export class UpstreamSync extends Effect.Service<UpstreamSync>()("UpstreamSync", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const config = yield* ServerConfig
+    const config = yield* UpstreamConfig
     const upstream = yield* Upstream
     const orders = yield* Orders
     const ordersRepo = yield* OrdersRepo

@@ -8,7 +8,7 @@ import { runIdOf } from "./Catalog.js"
 import { CinemaExists, HallNotFound } from "./Catalog/Errors.js"
 import { CatalogRepo, runRecordProblems } from "./Catalog/Repo.js"
 import type { RunRecord, SeatRecord } from "./Catalog/Repo.js"
-import { ServerConfig } from "./Config.js"
+import { CalendarConfig } from "./Settings/Calendar.js"
 import { InvalidCatalog } from "./Domain.js"
 import type { RunId, ServiceDate, StationCode, TrainCode } from "./Domain.js"
 import { maxPlacesPerEvent } from "./Venues/Api.js"
@@ -89,7 +89,7 @@ export class Venues extends Effect.Service<Venues>()("Venues", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const repo = yield* CatalogRepo
-    const config = yield* ServerConfig
+    const calendar = yield* CalendarConfig
 
     const cinemaOf = (code: string) =>
       Effect.gen(function* () {
@@ -177,7 +177,7 @@ export class Venues extends Effect.Service<Venues>()("Venues", {
           venueName: run.venue_name, hall: run.hall === null ? null : Number(run.hall), title: run.title,
           startMinuteOfDay: Number(run.start_minute_of_day), durationMinutes: Number(run.duration_minutes),
           availableSeats: classes.reduce((sum, offer) => sum + offer.availableSeats, 0), classes,
-          onSale: onSaleAt(nowMs, salesCloseAtMs(config, run.kind, run.service_date, Number(run.start_minute_of_day)))
+          onSale: onSaleAt(nowMs, salesCloseAtMs(calendar, run.kind, run.service_date, Number(run.start_minute_of_day)))
         })))
       }).pipe(Effect.withSpan("Venues.list", spanOptions))
 

@@ -7,14 +7,14 @@ import { StationCode, TrainCode } from "../reference/Domain.js"
 import { SeatClassName } from "../reference/Catalog/Api.js"
 import { defaultSettings, defaultStoreMaxConnections, maxStoreConnections } from "../reference/Config.js"
 import { maxTicketsPerGroupOrder } from "../reference/GroupOrders/Api.js"
-import { inventoryVariants } from "../reference/Inventory.js"
+import { inventoryVariants } from "../reference/Settings/Holds.js"
 import { NewEvent } from "../reference/Venues/Api.js"
 import { GatewayConditionsSchema } from "../reference/Payments/Api.js"
 import { CinemaSection } from "./Cinema.js"
 import { Fault } from "./Faults.js"
 import { Executor } from "../simulator/Executors.js"
 import { holdBatchings } from "../reference/Inventory/Lanes.js"
-import { issuanceVariants } from "../reference/Issuance.js"
+import { issuanceVariants } from "../reference/Settings/Issuance.js"
 import { KioskSetup } from "./Kiosks.js"
 
 const Int = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
@@ -206,7 +206,7 @@ const ScenarioFields = Schema.Struct({
   thresholds: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) }), { default: () => ({}) }),
   /** the cinema on sale (seed 004): its halls and showings; the `cinema` journey buys seats of them */
   cinema: Schema.optional(CinemaSection),
-  /** the simulated payment gateway's conditions outside fault windows (reference/Payments/SimulatedGateway.ts) */
+  /** the simulated payment gateway's conditions outside fault windows (reference/Simulated/Gateway.ts) */
   gateway: Schema.optional(Schema.partialWith(GatewayConditionsSchema, { exact: true })),
   /** the SMS channel and SIM carriers of the `sms` and `carrier` journeys (seeds 002, 003); defaults in simulator/journeys/SmsSettings.ts */
   sms: Schema.optional(SmsChannel),

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict"
 import { before, describe, test } from "node:test"
 import { Schema } from "effect"
-import type { InventoryVariant } from "../reference/Inventory.js"
+import type { InventoryVariant } from "../reference/Settings/Holds.js"
 import { Scenario } from "../scenarios/Scenario.js"
 import springFestival from "../scenarios/spring-festival.js"
 import stadium from "../scenarios/stadium-gates.js"

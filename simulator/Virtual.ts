@@ -7,13 +7,14 @@ import { FetchHttpClient } from "@effect/platform"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Context, Effect, Layer, ManagedRuntime, Random } from "effect"
 import { serverBaseUrl } from "../devices/Client.js"
-import { ServerConfig, defaultSettings } from "../reference/Config.js"
+import { defaultSettings } from "../reference/Config.js"
 import type { ServerSettings } from "../reference/Config.js"
 import { backgroundJobs } from "../reference/Background.js"
 import type { BackgroundJob } from "../reference/Background.js"
-import { SimulatedBank } from "../reference/Payments/SimulatedBank.js"
-import { SimulatedGateway } from "../reference/Payments/SimulatedGateway.js"
-import { inProcessHandler, servicesLayer } from "../reference/Server.js"
+import { SimulatedBank } from "../reference/Simulated/Bank.js"
+import { SimulatedGateway } from "../reference/Simulated/Gateway.js"
+import { inProcessHandler, servicesLayer, settingsLayer } from "../reference/Server.js"
+import { defaultSimulatedExternalsSettings, simulatedExternalsConfigLayer, simulatedExternalsSettingsOf } from "../reference/Simulated/Settings.js"
 import { sqliteStore } from "../reference/Store/Sqlite.js"
 import type { SqliteDatabase } from "../reference/Store/Sqlite.js"
 import type { SimulatedParties } from "../reference/Server.js"
@@ -144,15 +145,17 @@ export const virtualServer = async (
   const timeOverrides = Layer.mergeAll(
     Layer.setClock(clock.clock), Layer.setRandom(random), Layer.setScheduler(clock.scheduler), Layer.setTracerEnabled(false), logger
   )
-  const parties = ManagedRuntime.make(Layer.merge(SimulatedGateway.Default, SimulatedBank.Default).pipe(Layer.provide(ServerConfig.layer(settings))))
+  // the simulated externals share the server's webhook secret, if it has one of its own
+  const simulated = simulatedExternalsSettingsOf(settings)
+  const parties = ManagedRuntime.make(Layer.merge(SimulatedGateway.Default, SimulatedBank.Default).pipe(Layer.provide(simulatedExternalsConfigLayer(simulated))))
   const shared: SimulatedParties = {
     gateway: Layer.succeed(SimulatedGateway, await parties.runPromise(SimulatedGateway)),
     bank: Layer.succeed(SimulatedBank, await parties.runPromise(SimulatedBank))
   }
   const web = new VirtualServer(() =>
-    inProcessHandler({ settings, store, clock: clock.clock, random, scheduler: clock.scheduler, tracing: false, parties: shared, logger }))
+    inProcessHandler({ settings, store, clock: clock.clock, random, scheduler: clock.scheduler, tracing: false, parties: shared, simulated, logger }))
   const services = ManagedRuntime.make(servicesLayer(shared).pipe(
-    Layer.provide(store), Layer.provide(ServerConfig.layer(settings)), Layer.provide(timeOverrides), Layer.merge(timeOverrides)
+    Layer.provide(store), Layer.provide(settingsLayer(settings, simulated)), Layer.provide(timeOverrides), Layer.merge(timeOverrides)
   ))
   return { web, services, parties }
 }
@@ -217,7 +220,7 @@ export const runVirtual = async (
   const serverRandom = Random.make(`server:${seed}`)
   const deviceRandom = Random.make(`devices:${seed}`)
   const settings = settingsOf(scenario, options)
-  const effective = { ...defaultSettings, ...settings }
+  const effective = { ...defaultSettings, ...defaultSimulatedExternalsSettings, ...settings }
   const history = new History(undefined, options.onHistoryEvent)
   const passengers = new PassengerProgress(scenario.passengers.count)
 

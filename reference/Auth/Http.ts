@@ -1,6 +1,6 @@
 import { Effect, Layer, Redacted } from "effect"
 import { Catalog } from "../Catalog.js"
-import { ServerConfig } from "../Config.js"
+import { AccessConfig } from "../Settings/Access.js"
 import { Customers } from "../Customers.js"
 import { Forbidden } from "../Domain.js"
 import { storeDefects } from "../Sql.js"
@@ -14,7 +14,7 @@ export const GateAuthLive = Layer.effect(GateAuth, Effect.map(Catalog, (catalog)
   deviceKey: (key: Redacted.Redacted<string>) => storeDefects(catalog.authenticateGate(Redacted.value(key)))
 })))
 
-export const AdminAuthLive = Layer.effect(AdminAuth, Effect.map(ServerConfig, (config) => ({
+export const AdminAuthLive = Layer.effect(AdminAuth, Effect.map(AccessConfig, (config) => ({
   adminKey: (key: Redacted.Redacted<string>) =>
     Redacted.value(key) === config.adminKey ? Effect.void : Effect.fail(new Forbidden({ message: "admin key required" }))
 })))

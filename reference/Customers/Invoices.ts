@@ -7,7 +7,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
-import { ServerConfig } from "../Config.js"
+import { CustomerConfig } from "../Settings/Customers.js"
 import type { CustomerId } from "../Domain.js"
 import type { Invoice } from "./Api.js"
 import { Queries } from "../Store/Queries.js"
@@ -17,7 +17,7 @@ export class Invoices extends Effect.Service<Invoices>()("Invoices", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const queries = yield* Queries
-    const config = yield* ServerConfig
+    const config = yield* CustomerConfig
 
     /**
      * Inside the transaction that moved money for one of the customer's orders: their net spend moves by

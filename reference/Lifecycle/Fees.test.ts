@@ -2,12 +2,12 @@
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
 import fc from "fast-check"
-import { defaultSettings } from "../Config.js"
+import { defaultLifecycleSettings } from "../Settings/Lifecycle.js"
 import { feeTierFor, refundFeeFen } from "./Fees.js"
 
 const hourMs = 3_600_000
 const dayMs = 24 * hourMs
-const schedule = defaultSettings
+const schedule = defaultLifecycleSettings
 
 describe("refund fee tiers (12306 schedule)", () => {
   test("each boundary belongs to the cheaper tier above it", () => {

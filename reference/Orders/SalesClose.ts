@@ -4,15 +4,15 @@
  * a kiosk sale, an SMS BUY, a group order, a change onto the run — and the catalog's offers show it.
  */
 import { departureEpochMs } from "../Checkin.js"
-import type { ServerSettings } from "../Config.js"
+import type { CalendarSettings } from "../Settings/Calendar.js"
 
 export type RunKind = "train" | "showing" | "event"
 
-export const salesCloseBeforeMs = (config: ServerSettings, kind: RunKind) =>
+export const salesCloseBeforeMs = (config: CalendarSettings, kind: RunKind) =>
   kind === "train" ? config.salesCloseBeforeDepartureMs : config.venueSalesCloseBeforeStartMs
 
 /** Epoch ms from which nothing more is sold from the stop leaving at `departureMinuteOfDay` of `serviceDate`. */
-export const salesCloseAtMs = (config: ServerSettings, kind: RunKind, serviceDate: string, departureMinuteOfDay: number) =>
+export const salesCloseAtMs = (config: CalendarSettings, kind: RunKind, serviceDate: string, departureMinuteOfDay: number) =>
   departureEpochMs(serviceDate, departureMinuteOfDay, config.utcOffsetMinutes) - salesCloseBeforeMs(config, kind)
 
 /** Whether a hold at `nowMs` may still take a seat: sales close at `closeAtMs` itself. */

@@ -26,7 +26,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Data, Effect } from "effect"
-import { ServerConfig } from "../Config.js"
+import { HoldConfig } from "../Settings/Holds.js"
 import type { OrderId } from "../Domain.js"
 import { LifecycleRepo, seatPriorityActor } from "../Lifecycle/Repo.js"
 import { OrdersRepo } from "./Repo.js"
@@ -94,7 +94,7 @@ export const makeSeatPriority = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const repo = yield* OrdersRepo
   const lifecycle = yield* LifecycleRepo
-  const config = yield* ServerConfig
+  const config = yield* HoldConfig
 
   const claimantRank = (input: HoldInput) =>
     sql<{ device_install_time: string | null }>`SELECT device_install_time FROM customers WHERE id = ${input.customerId}`.pipe(

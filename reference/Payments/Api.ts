@@ -18,7 +18,8 @@ import {
 } from "./Errors.js"
 import { InvalidVoucherCode, VoucherAlreadyRedeemed, VoucherNotFound, VoucherNotRedeemable } from "../Delivery/Errors.js"
 import { ChargeId, GatewayNotification, SignatureHex, signatureHeader } from "./GatewayNotification.js"
-import { BankConditions, CardToken, PinBlockHex } from "./SimulatedBank.js"
+import { BankConditions } from "../Simulated/Bank.js"
+import { CardToken, PinBlockHex } from "./BankPort.js"
 import { CardNotBooked, CardNumber, CardReadInconsistent, RemoteBooking, RemoteBookingLocked } from "../RemoteBookings/Api.js"
 
 export const KioskId = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{1,32}$/), Schema.brand("KioskId"))
@@ -125,7 +126,7 @@ export type CallbackAnswer = typeof CallbackAnswer.Type
 const printJobPath = Schema.Struct({ jobId: PrintJobId })
 const orderIdPath = Schema.Struct({ orderId: OrderId })
 
-/** How the next charge created at the simulated gateway behaves (SimulatedGateway.ts). */
+/** How the next charge created at the simulated gateway behaves (reference/Simulated/Gateway.ts). */
 export const GatewayBehaviourSchema = Schema.Struct({
   outcome: Schema.Literal("succeed", "fail", "abandon"),
   callback: Schema.Literal("on-time", "late", "twice", "never")
@@ -136,7 +137,7 @@ const Rate = Schema.Number.pipe(Schema.between(0, 1))
 const maxSimulatedGatewayDelayMs = 3_600_000
 const DelayMs = Schema.Int.pipe(Schema.between(0, maxSimulatedGatewayDelayMs))
 
-/** The simulated gateway's conditions for unplanned charges (SimulatedGateway.ts `GatewayConditions`). */
+/** The simulated gateway's conditions for unplanned charges (reference/Simulated/Gateway.ts `GatewayConditions`). */
 export const GatewayConditionsSchema = Schema.Struct({
   baseLatencyMs: DelayMs,
   latencyJitterMs: DelayMs,

@@ -9,8 +9,8 @@ import { CurrentKiosk, KioskAuth } from "./Api.js"
 import type { GatewayState } from "./Api.js"
 import { signatureHeader } from "./GatewayNotification.js"
 import { Kiosks } from "./Kiosks.js"
-import { SimulatedBank } from "./SimulatedBank.js"
-import { SimulatedGateway } from "./SimulatedGateway.js"
+import { SimulatedBank } from "../Simulated/Bank.js"
+import { SimulatedGateway } from "../Simulated/Gateway.js"
 
 export const KioskAuthLive = Layer.effect(KioskAuth, Effect.map(Kiosks, (kiosks) => ({
   deviceKey: (key: Redacted.Redacted<string>) => storeDefects(kiosks.authenticate(Redacted.value(key)))

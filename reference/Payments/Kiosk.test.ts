@@ -12,8 +12,8 @@ import type { OrderId, StationCode } from "../Domain.js"
 import { Ids } from "../Ids.js"
 import { Payments } from "../Payments.js"
 import { TwoPhaseLedger } from "./Ledger.js"
-import { Bank } from "./SimulatedBank.js"
-import type { CardToken } from "./SimulatedBank.js"
+import { Bank } from "./BankPort.js"
+import type { CardToken } from "./BankPort.js"
 import { formatPinBlock } from "./PinBlock.js"
 import {
   assertLedgerConsistent, balanceOfAccount, bankCaptures, cardState, gatewayChargeState, issueCard, newKiosk, transfersOf

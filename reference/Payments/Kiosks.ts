@@ -9,7 +9,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Effect } from "effect"
 import { LedgerRepo } from "../Accounts/Repo.js"
-import { ServerConfig } from "../Config.js"
+import { CryptoConfig } from "../Settings/Crypto.js"
+import { PaymentConfig } from "../Settings/Payments.js"
 import { Customers, sha256Hex } from "../Customers.js"
 import { OrderNotFound, Unauthorized } from "../Domain.js"
 import type { CustomerId, OrderId, PhoneNumber, StationCode, TicketId } from "../Domain.js"
@@ -86,7 +87,8 @@ export class Kiosks extends Effect.Service<Kiosks>()("Kiosks", {
     const ordersRepo = yield* OrdersRepo
     const customers = yield* Customers
     const vouchers = yield* VouchersRepo
-    const config = yield* ServerConfig
+    const cryptoSettings = yield* CryptoConfig
+    const paymentSettings = yield* PaymentConfig
 
     const register = (kioskId: KioskId, station: StationCode) =>
       Effect.gen(function* () {
@@ -116,7 +118,7 @@ export class Kiosks extends Effect.Service<Kiosks>()("Kiosks", {
         if (byPhone) return byPhone.id
         const id = yield* ids.customerId
         const nowMs = yield* Clock.currentTimeMillis
-        const unusable = `scrypt$${config.passwordHashCostN}$${yield* randomHex(32)}$${yield* randomHex(64)}`
+        const unusable = `scrypt$${cryptoSettings.passwordHashCostN}$${yield* randomHex(32)}$${yield* randomHex(64)}`
         return yield* sql.withTransaction(Effect.gen(function* () {
           const inserted = yield* sql`INSERT INTO customers (id, phone, password_hash, payment_password_hash, created_at_ms)
             VALUES (${id}, ${phone ?? null}, ${unusable}, ${unusable}, ${nowMs}) ON CONFLICT (phone) DO NOTHING RETURNING id`
@@ -187,7 +189,7 @@ export class Kiosks extends Effect.Service<Kiosks>()("Kiosks", {
           SELECT j.*, t.id AS ticket_id, t.qr_text, t.holder,
             (SELECT COUNT(*) FROM card_payments cp WHERE cp.order_id = j.order_id AND cp.state IN ('captured', 'refunded')) AS sold_here
           FROM print_jobs j JOIN tickets t ON t.order_id = j.order_id
-          WHERE j.kiosk_id = ${kioskId} AND j.state = 'pending' ORDER BY j.created_at_ms, j.id LIMIT ${config.kioskPrintJobsBatchSize}`,
+          WHERE j.kiosk_id = ${kioskId} AND j.state = 'pending' ORDER BY j.created_at_ms, j.id LIMIT ${paymentSettings.kioskPrintJobsBatchSize}`,
       toPrintJobs)
 
     /** One print job per order, ever (a UNIQUE order_id): a ticket that has one is never queued again. */

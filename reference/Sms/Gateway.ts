@@ -1,13 +1,10 @@
 /**
- * The SMS gateway port (seed 002's SMS platform, [0065], [0084]): the server sends texts through it. The
- * simulated implementation records every text in the store, where tests and the simulator's SMS device
- * read them (`GET /sms/outbound`). A dedupe key makes a retried send a no-op: at-least-once delivery work
- * sends each notice once.
+ * The SMS gateway port (seed 002's SMS platform, [0065], [0084]): the server sends texts through it. A dedupe
+ * key makes a retried send a no-op: at-least-once delivery work sends each notice once. The simulated gateway
+ * is reference/Simulated/SmsGateway.ts.
  */
-import { Clock, Context, Effect, Layer } from "effect"
-import { ServerConfig } from "../Config.js"
-import { Queries } from "../Store/Queries.js"
-import { spanOptions } from "../Spans.js"
+import { Context } from "effect"
+import type { Effect } from "effect"
 
 export interface OutboundText {
   readonly to: string
@@ -23,6 +20,7 @@ export interface SentText {
   readonly duplicate: boolean
 }
 
+/** What the server needs of an SMS gateway: the longest text it sends, and a send. */
 export class SmsGateway extends Context.Tag("SmsGateway")<SmsGateway, {
   readonly maxTextChars: number
   readonly send: (text: OutboundText) => Effect.Effect<SentText>
@@ -33,22 +31,3 @@ const ellipsis = "…"
 /** `text` cut to `maxChars`, marked as cut: a reply is never refused for its length. */
 export const fitText = (text: string, maxChars: number) =>
   text.length <= maxChars ? text : text.slice(0, maxChars - ellipsis.length) + ellipsis
-
-export const SimulatedSmsGateway = Layer.effect(SmsGateway, Effect.gen(function* () {
-  const queries = yield* Queries
-  const config = yield* ServerConfig
-  const send = (outbound: OutboundText) =>
-    Effect.gen(function* () {
-      if (outbound.text.length > config.maxSmsTextChars) {
-        return yield* Effect.dieMessage(`an SMS of ${outbound.text.length} characters exceeds maxSmsTextChars ${config.maxSmsTextChars}`)
-      }
-      const nowMs = yield* Clock.currentTimeMillis
-      const inserted = yield* queries.first<{ id: number }>(`INSERT INTO sms_outbound (to_phone, text, purpose, dedupe_key, created_at_ms)
-        VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`, [outbound.to, outbound.text, outbound.purpose, outbound.dedupeKey, nowMs])
-      if (inserted) return { outboundId: Number(inserted.id), duplicate: false } satisfies SentText
-      const earlier = yield* queries.first<{ id: number }>("SELECT id FROM sms_outbound WHERE dedupe_key = ?", [outbound.dedupeKey])
-      if (!earlier) return yield* Effect.dieMessage(`an SMS was neither inserted nor found under dedupe key ${outbound.dedupeKey}`)
-      return { outboundId: Number(earlier.id), duplicate: true } satisfies SentText
-    }).pipe(Effect.orDie, Effect.withSpan("SmsGateway.send", spanOptions))
-  return { maxTextChars: config.maxSmsTextChars, send }
-}))

@@ -10,6 +10,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, Layer, ManagedRuntime } from "effect"
 import { defaultSettings } from "../Config.js"
 import type { ServerSettings } from "../Config.js"
+import { defaultSimulatedExternalsSettings, simulatedExternalsSettingsOf } from "../Simulated/Settings.js"
+import type { SimulatedExternalsSettings } from "../Simulated/Settings.js"
 import type { CustomerId, Fen, GateId, PhoneNumber, RunId, ServiceDate, StationCode, TrainCode } from "../Domain.js"
 import { makeResidentId } from "../Customers/ResidentId.js"
 import { createGuardedServer } from "../RequestGuard.js"
@@ -25,9 +27,12 @@ export const testPasswordHashCostN = 1024
 const testHost = "127.0.0.1"
 const listenBacklog = 4096
 
-const serverLayer = (settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient>) => {
+/** What a test server runs with: the server's settings and those of the simulated externals beside it. */
+export type TestServerSettings = ServerSettings & SimulatedExternalsSettings
+
+const serverLayer = (settings: TestServerSettings, store: Layer.Layer<SqlClient.SqlClient>) => {
   // the same layer value twice is built once: the tests read the store the server writes
-  const app = Layer.merge(appLayer(settings, store), store)
+  const app = Layer.merge(appLayer(settings, store, undefined, simulatedExternalsSettingsOf(settings)), store)
   return HttpApiBuilder.serve().pipe(
     Layer.provide(Layer.scopedDiscard(sweepers)),
     Layer.provideMerge(app),
@@ -59,7 +64,7 @@ const forwardableClock = () => {
   return { clock, advance }
 }
 
-const testLayer = (settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient>, clock: Clock.Clock) => {
+const testLayer = (settings: TestServerSettings, store: Layer.Layer<SqlClient.SqlClient>, clock: Clock.Clock) => {
   // the server's handlers and sweepers, and the effects a test runs, all read the one clock
   const setClock = Layer.setClock(clock)
   return Layer.merge(serverLayer(settings, store), NodeHttpClient.layerUndici).pipe(Layer.provide(setClock), Layer.merge(setClock))
@@ -71,7 +76,7 @@ export type TestContext = Layer.Layer.Success<ReturnType<typeof testLayer>>
 export interface TestServer {
   /** `http://127.0.0.1:<port>` */
   readonly baseUrl: string
-  readonly settings: ServerSettings
+  readonly settings: TestServerSettings
   readonly store: TestStoreKind
   /** Runs an effect with a real HTTP client and the server's own context (its SqlClient for assertions on the store). */
   readonly run: <A, E>(effect: Effect.Effect<A, E, TestContext>) => Promise<A>
@@ -82,7 +87,7 @@ export interface TestServer {
 }
 
 /** Settings to override, and the store: this run's (`CHUNYUN_TEST_STORE`) unless named. */
-export interface TestServerOptions extends Partial<ServerSettings> {
+export interface TestServerOptions extends Partial<TestServerSettings> {
   readonly store?: TestStoreKind
   /**
    * A PostgreSQL schema another test server of this test already runs on (its URL with the search_path):
@@ -116,7 +121,7 @@ const sharedStore = (url: string): TestStore => ({ kind: "postgres", layer: post
 export const startTestServer = async (options: TestServerOptions = {}): Promise<TestServer> => {
   const { store: named = testStoreKind(), sharedPostgresUrl, ...overrides } = options
   const kind = sharedPostgresUrl === undefined ? named : "postgres"
-  const settings: ServerSettings = { ...defaultSettings, passwordHashCostN: testPasswordHashCostN, ...overrides }
+  const settings: TestServerSettings = { ...defaultSettings, ...defaultSimulatedExternalsSettings, passwordHashCostN: testPasswordHashCostN, ...overrides }
   const store = sharedPostgresUrl === undefined ? await openTestStore(kind) : sharedStore(sharedPostgresUrl)
   const clock = forwardableClock()
   const runtime = ManagedRuntime.make(testLayer(settings, store.layer, clock.clock))

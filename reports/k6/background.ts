@@ -7,8 +7,8 @@
  */
 import type { JourneyKind, Scenario } from "../../scenarios/Scenario.js"
 import type { FaultOf } from "../../scenarios/Faults.js"
-import { normalGatewayConditions } from "../../reference/Payments/SimulatedGateway.js"
-import type { GatewayConditions } from "../../reference/Payments/SimulatedGateway.js"
+import { normalGatewayConditions } from "../../reference/Simulated/Gateway.js"
+import type { GatewayConditions } from "../../reference/Simulated/Gateway.js"
 
 /** the faults the operator switches through the admin API */
 export const operatorFaultKinds = ["gateway-brownout", "gateway-callbacks", "bank-slowdown", "slow-store"] as const

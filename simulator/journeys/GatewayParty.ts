@@ -7,8 +7,8 @@
  */
 import { Effect } from "effect"
 import { makeClient } from "../../devices/Client.js"
-import type { GatewayConditions } from "../../reference/Payments/SimulatedGateway.js"
-import { normalGatewayConditions } from "../../reference/Payments/SimulatedGateway.js"
+import type { GatewayConditions } from "../../reference/Simulated/Gateway.js"
+import { normalGatewayConditions } from "../../reference/Simulated/Gateway.js"
 import type { FaultOf } from "../../scenarios/Faults.js"
 import type { FaultActions } from "../FaultSchedule.js"
 import { scenarioEndMs } from "../Population.js"

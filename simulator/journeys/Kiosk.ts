@@ -25,7 +25,7 @@ import type { Passenger, PhoneEnvironment, Sending, Trip } from "../../devices/P
 import type { Fen, PhoneNumber, ServiceDate } from "../../reference/Domain.js"
 import type { KioskId } from "../../reference/Payments/Api.js"
 import type { AgentId } from "../../reference/RemoteBookings/Api.js"
-import type { BankConditions } from "../../reference/Payments/SimulatedBank.js"
+import type { BankConditions } from "../../reference/Simulated/Bank.js"
 import type { KioskSetup } from "../../scenarios/Kiosks.js"
 import { outcomeOf, recorded } from "../History.js"
 import type { History } from "../History.js"

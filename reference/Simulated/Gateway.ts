@@ -1,27 +1,17 @@
 /**
- * The PaymentGateway port (seed 004: a third-party payment platform with asynchronous notifications)
- * and its simulated implementation. A test plans how the next charges behave (the payer pays, fails or
- * abandons; the notification arrives on time, late, twice or never); a scenario sets the conditions every
- * other charge is drawn under (latency, declines, lost, duplicated and late notifications: a brownout).
- * Time is Effect's Clock and draws are Effect's Random; nothing here reads the wall clock, so a simulated
- * run is reproducible.
+ * The simulated payment gateway behind the PaymentGateway port (reference/Payments/GatewayPort.ts). A test plans
+ * how the next charges behave (the payer pays, fails or abandons; the notification arrives on time, late, twice
+ * or never); a scenario sets the conditions every other charge is drawn under (latency, declines, lost,
+ * duplicated and late notifications: a brownout). Time is Effect's Clock and draws are Effect's Random; nothing
+ * here reads the wall clock, so a simulated run is reproducible.
  */
-import { Clock, Context, Deferred, Effect, Random, Ref } from "effect"
-import { ServerConfig } from "../Config.js"
-import { signNotification } from "./GatewayNotification.js"
-import type { ChargeId, GatewayNotification } from "./GatewayNotification.js"
-
-export type ChargeStatus = "pending" | "succeeded" | "failed" | "unknown"
-
-/** What the server needs of a payment gateway. Every call is idempotent by charge ID. */
-export class PaymentGateway extends Context.Tag("PaymentGateway")<PaymentGateway, {
-  readonly createCharge: (charge: { chargeId: ChargeId; amountFen: number }) => Effect.Effect<void>
-  readonly queryCharge: (chargeId: ChargeId) => Effect.Effect<ChargeStatus>
-  /** Cancel a charge the payer has not completed; answers the charge's final status (succeeded if it was too late). */
-  readonly cancelCharge: (chargeId: ChargeId) => Effect.Effect<ChargeStatus>
-  /** Refund a succeeded charge: all of it, or `amountFen` of it (a refund less its fee). Once per charge. */
-  readonly refund: (chargeId: ChargeId, amountFen?: number) => Effect.Effect<void>
-}>() {}
+import { Clock, Deferred, Effect, Layer, Random, Ref } from "effect"
+import type { Context } from "effect"
+import { signNotification } from "../Payments/GatewayNotification.js"
+import type { ChargeId, GatewayNotification } from "../Payments/GatewayNotification.js"
+import { PaymentGateway } from "../Payments/GatewayPort.js"
+import type { ChargeStatus } from "../Payments/GatewayPort.js"
+import { SimulatedGatewayConfig } from "./Settings.js"
 
 export interface GatewayBehaviour {
   /** abandon: the payer never completes; the charge stays pending until cancelled */
@@ -103,9 +93,10 @@ const drawUnplanned = (conditions: GatewayConditions) =>
     return { latencyMs, declined, lost, duplicated, delayMs: conditions.callbackDelayMs }
   })
 
+/** The simulated gateway: the PaymentGateway port (`port`), and the controls tests and the simulator reach. */
 export class SimulatedGateway extends Effect.Service<SimulatedGateway>()("SimulatedGateway", {
   effect: Effect.gen(function* () {
-    const config = yield* ServerConfig
+    const config = yield* SimulatedGatewayConfig
     const charges = yield* Ref.make(new Map<ChargeId, SimulatedCharge>())
     const planned = yield* Ref.make<ReadonlyArray<GatewayBehaviour>>([])
     const scheduled = yield* Ref.make<ReadonlyArray<ScheduledCallback>>([])
@@ -248,3 +239,6 @@ export class SimulatedGateway extends Effect.Service<SimulatedGateway>()("Simula
     } as const
   })
 }) {}
+
+/** The PaymentGateway port served by the simulated gateway. */
+export const SimulatedGatewayPort = Layer.effect(PaymentGateway, Effect.map(SimulatedGateway, (simulated) => simulated.port))

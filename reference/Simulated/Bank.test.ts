@@ -6,18 +6,18 @@
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
 import { Effect, Either, Fiber, Option, Random, TestClock, TestContext } from "effect"
-import { ServerConfig } from "../Config.js"
-import type { ServerSettings } from "../Config.js"
-import { formatPinBlock } from "./PinBlock.js"
-import { SimulatedBank } from "./SimulatedBank.js"
+import { formatPinBlock } from "../Payments/PinBlock.js"
+import { SimulatedBank } from "./Bank.js"
+import { SimulatedBankConfig } from "./Settings.js"
+import type { SimulatedBankSettings } from "./Settings.js"
 
 const pan = "6222020000000000018"
 const pin = "135790"
 
-const runBank = <A, E>(settings: Partial<ServerSettings>, seed: number, program: Effect.Effect<A, E, SimulatedBank>) =>
+const runBank = <A, E>(settings: Partial<SimulatedBankSettings>, seed: number, program: Effect.Effect<A, E, SimulatedBank>) =>
   Effect.runPromise(program.pipe(
     Effect.provide(SimulatedBank.Default),
-    Effect.provide(ServerConfig.layer(settings)),
+    Effect.provide(SimulatedBankConfig.layer(settings)),
     Effect.withRandom(Random.make(seed)),
     Effect.provide(TestContext.TestContext)))
 

@@ -1,34 +1,21 @@
 /**
- * The Bank port (seed 001: the kiosk's POS sends the swipe to the bank's card system, the PIN is verified
- * by the bank) and its simulated implementation. The server knows a card only by its token
- * `ct_<BIN>_<last 4>_<16 hex>`; the simulated bank alone keeps PANs and PINs (in memory: it stands for
- * another institution, not for this server's store). Latency is a setting and passes on Effect's Clock;
- * authorisation IDs and codes come from Effect's Random, so a simulated run is reproducible.
+ * The simulated bank behind the Bank port (reference/Payments/BankPort.ts). It keeps PANs and PINs in memory:
+ * it stands for another institution, not for this server's store. Latency is a setting and passes on Effect's
+ * Clock; authorisation IDs and codes come from Effect's Random, so a simulated run is reproducible.
  */
-import { Context, Effect, Layer, Random, Ref, Schema } from "effect"
-import { ServerConfig } from "../Config.js"
+import { Effect, Layer, Random, Ref, Schema } from "effect"
+import type { Context } from "effect"
 import { randomHex } from "../Ids.js"
-import { DeclineReason } from "./Errors.js"
-import { parsePinBlock } from "./PinBlock.js"
-
-/** `ct_` + 6-digit BIN + `_` + last 4 digits + `_` + 16 hex: what a card reader sends instead of the PAN. */
-export const CardToken = Schema.String.pipe(Schema.pattern(/^ct_\d{6}_\d{4}_[0-9a-f]{16}$/), Schema.brand("CardToken"))
-export type CardToken = typeof CardToken.Type
-export const PinBlockHex = Schema.String.pipe(Schema.pattern(/^[0-9A-Fa-f]{16}$/))
-
-/** BIN and last four digits carried by a token: all a log line or a receipt may show of a card. */
-export const maskedCard = (token: CardToken) => {
-  const [, bin = "", last4 = ""] = token.split("_")
-  return { bin, last4 }
-}
-
-export interface Authorisation { readonly authorisationId: string; readonly authCode: string }
+import { Bank, BankDeclined } from "../Payments/BankPort.js"
+import type { Authorisation, CardToken } from "../Payments/BankPort.js"
+import { parsePinBlock } from "../Payments/PinBlock.js"
+import { SimulatedBankConfig } from "./Settings.js"
 
 /**
  * How the simulated bank answers right now (a party outside this server, so the operator of a simulation sets
  * it through `PUT /admin/bank/conditions`): each authorisation takes `latencyMs` plus a uniform draw up to
  * `latencyJitterMs`, plus `extraLatencyMs` (a slowdown), and is declined as `issuer-unavailable` with
- * `declineRate` (a brownout). Starts from the server's settings, with no slowdown and no declines.
+ * `declineRate` (a brownout). Starts from the bank's settings, with no slowdown and no declines.
  */
 export const BankConditions = Schema.Struct({
   latencyMs: Schema.Int.pipe(Schema.between(0, 600_000)),
@@ -37,22 +24,6 @@ export const BankConditions = Schema.Struct({
   declineRate: Schema.Number.pipe(Schema.between(0, 1))
 })
 export type BankConditions = typeof BankConditions.Type
-
-export class BankDeclined extends Schema.TaggedError<BankDeclined>()("BankDeclined", { reason: DeclineReason }) {}
-
-/** What the server needs of a card-issuing bank. */
-export class Bank extends Context.Tag("Bank")<Bank, {
-  /** Check the PIN and place a hold of `amountFen` on the card. */
-  readonly authorise: (request: { cardToken: CardToken; pinBlock: string; amountFen: number; reference: string }) =>
-    Effect.Effect<Authorisation, BankDeclined>
-  /** Take the held amount. */
-  readonly capture: (authorisationId: string) => Effect.Effect<void>
-  /**
-   * Give a captured amount back (all of it, or `amountFen` of it: a refund less its fee), or release an
-   * authorisation that was never captured. Once per authorisation.
-   */
-  readonly reverse: (authorisationId: string, amountFen?: number) => Effect.Effect<void>
-}>() {}
 
 interface SimulatedCard {
   readonly pan: string
@@ -69,9 +40,10 @@ interface SimulatedAuthorisation {
   readonly state: "held" | "captured" | "released" | "refunded"
 }
 
+/** The simulated bank: the Bank port (`port`), and the controls tests and the simulator reach (cards, conditions, state). */
 export class SimulatedBank extends Effect.Service<SimulatedBank>()("SimulatedBank", {
   effect: Effect.gen(function* () {
-    const config = yield* ServerConfig
+    const config = yield* SimulatedBankConfig
     const cards = yield* Ref.make(new Map<CardToken, SimulatedCard>())
     const authorisations = yield* Ref.make(new Map<string, SimulatedAuthorisation>())
     const conditions = yield* Ref.make<BankConditions>({
