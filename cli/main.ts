@@ -26,12 +26,12 @@ import { formatShare } from "../reports/format.js"
 import { progressReporter } from "../reports/progress.js"
 import { parseThresholdFlag, ThresholdError } from "../reports/thresholds.js"
 import { renderStoreAudit, renderSummary } from "../reports/summary.js"
-import { restoreBackup } from "../reference/Backup.js"
+import { restoreBackup } from "../reference/operations/Backup.js"
 import { defaultSettings, defaultStoreMaxConnections, maxStoreConnections } from "../reference/Config.js"
 import { parseCrashAt } from "../reference/FaultPoints.js"
 import { inventoryVariants } from "../reference/Settings/Holds.js"
 import type { InventoryVariant } from "../reference/Settings/Holds.js"
-import { holdBatchings } from "../reference/Inventory/Lanes.js"
+import { holdBatchings } from "../reference/ticketing/Inventory/Lanes.js"
 import { issuanceVariants } from "../reference/Settings/Issuance.js"
 import { serveLayer } from "../reference/Server.js"
 import { sqliteStore } from "../reference/Store/Sqlite.js"
@@ -108,7 +108,7 @@ const usage = `usage:
                 GET /openapi.json: the OpenAPI document; GET /metrics: counters in the Prometheus text format, no key
                 (requests by route and status, latency by route, holds, payments, tickets, outbox lag, store connections;
                 with --workers, the sum over every worker, whichever one answers the scrape)
-  chunyun restore <backup file> (--db ./restored.db | --store postgres://…)   (into a fresh store; see reference/Backup.ts)
+  chunyun restore <backup file> (--db ./restored.db | --store postgres://…)   (into a fresh store; see reference/operations/Backup.ts)
   chunyun compare <base.json> <new.json> [--tolerance ${defaultCompareTolerancePercent}%] [--html out.html]   (exit 1 when something got worse)
                 (rates and payment→issuance percentiles: worse only when the 95% bootstrap interval of the change, from each
                  run's per-bucket series, excludes 0 and the change passes the tolerance, a floor; counts: the same with two Poisson
@@ -543,7 +543,7 @@ const serveCommand = async (args: ReadonlyArray<string>) => {
   }
   // the seeding's own requests are the one line that reports them, not a line each
   let seeding = seedScenario !== undefined
-  /** one request's log line, written as it is (reference/RequestLog.ts builds it whole) */
+  /** one request's log line, written as it is (reference/operations/RequestLog.ts builds it whole) */
   const writeRequestLogLine = (line: string) => { if (!seeding) process.stdout.write(line) }
   const clockLayer = clockStartMs === undefined ? Layer.empty : Layer.setClock(scaledClock(clockStartMs, clockScale, clockWallStartMs))
   const layer = serveLayer({

@@ -18,7 +18,7 @@ import cluster from "node:cluster"
 import type { Worker } from "node:cluster"
 import { AggregatorRegistry } from "prom-client"
 import type { Registry } from "prom-client"
-import type { ClusterMetricsService } from "../reference/Metrics.js"
+import type { ClusterMetricsService } from "../reference/operations/Metrics.js"
 import type { ClockJump } from "./scaledClock.js"
 
 /** most workers one `serve` starts */

@@ -9,7 +9,7 @@
 import { Effect } from "effect"
 import type { PhoneNumber, RunId, StationCode } from "../reference/Domain.js"
 import { heldSeatDetail } from "./HeldSeat.js"
-import type { AgentId, CardNumber } from "../reference/RemoteBookings/Api.js"
+import type { AgentId, CardNumber } from "../reference/ticketing/RemoteBookings/Api.js"
 import type { History, HistoryEvent } from "../simulator/History.js"
 import { recorded } from "../simulator/History.js"
 import { withCredentials } from "./Client.js"

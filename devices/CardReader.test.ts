@@ -5,8 +5,8 @@
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
 import { Effect, Random } from "effect"
-import { parsePinBlock } from "../reference/Payments/PinBlock.js"
-import type { CardToken } from "../reference/Payments/BankPort.js"
+import { parsePinBlock } from "../reference/payments/Payments/PinBlock.js"
+import type { CardToken } from "../reference/payments/Payments/BankPort.js"
 import { makeCardReader, maskedPan, panOf } from "./CardReader.js"
 import type { ReadMode } from "./CardReader.js"
 

@@ -9,8 +9,8 @@
  * (`CardPaymentRequest.pinBlock`), so this reader asks for the PIN on every read, whatever the mode.
  */
 import { Effect, Random } from "effect"
-import { formatPinBlock } from "../reference/Payments/PinBlock.js"
-import type { CardToken } from "../reference/Payments/BankPort.js"
+import { formatPinBlock } from "../reference/payments/Payments/PinBlock.js"
+import type { CardToken } from "../reference/payments/Payments/BankPort.js"
 
 export type ReadMode = "magstripe" | "contactless" | "chip"
 export const readModes: ReadonlyArray<ReadMode> = ["chip", "contactless", "magstripe"]

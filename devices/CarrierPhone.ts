@@ -8,7 +8,7 @@
  */
 import { Effect, Random } from "effect"
 import type { OrderId, TicketId } from "../reference/Domain.js"
-import { ticketTextPrefix } from "../reference/Issuance/TicketCode.js"
+import { ticketTextPrefix } from "../reference/delivery/Issuance/TicketCode.js"
 import { outcomeOf } from "../simulator/History.js"
 import { bearer, withCredentials } from "./Client.js"
 import type { PhoneDisplay } from "./GateScanner.js"

@@ -6,9 +6,9 @@
  * fetches the ticket and its pickup voucher, and shows the QR at the hall's gate.
  */
 import { Clock, Effect, Random } from "effect"
-import { asciiBytes, encodeDeviceId } from "../reference/Customers/DeviceId.js"
+import { asciiBytes, encodeDeviceId } from "../reference/customers/Customers/DeviceId.js"
 import type { OrderId, RunId, ServiceDate } from "../reference/Domain.js"
-import type { SeatMap } from "../reference/Catalog/Api.js"
+import type { SeatMap } from "../reference/ticketing/Catalog/Api.js"
 import type { CinemaSection } from "../scenarios/Cinema.js"
 import type { History } from "../simulator/History.js"
 import { outcomeOf, recorded } from "../simulator/History.js"

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
-import { ticketTextPrefix } from "../reference/Issuance/TicketCode.js"
+import { ticketTextPrefix } from "../reference/delivery/Issuance/TicketCode.js"
 import { readDisplay } from "./GateScanner.js"
 import { defaultMarginModules, renderQr } from "./Qr.js"
 

@@ -6,12 +6,12 @@
  * verifies the signature itself and keeps a bounded admission log, synced in batches when the link is back.
  */
 import { Clock, Effect } from "effect"
-import { departureEpochMs } from "../reference/Checkin.js"
-import type { Admission } from "../reference/Checkin/Api.js"
-import { maxAdmissionsPerSync } from "../reference/GateSync/Api.js"
-import type { OfflineAdmission, SyncResult } from "../reference/GateSync/Api.js"
-import type { SyncOutcome } from "../reference/GateSync/Api.js"
-import { decodeTicket, publicKeyFromRaw, ticketTextPrefix } from "../reference/Issuance/TicketCode.js"
+import { departureEpochMs } from "../reference/delivery/Checkin.js"
+import type { Admission } from "../reference/delivery/Checkin/Api.js"
+import { maxAdmissionsPerSync } from "../reference/delivery/GateSync/Api.js"
+import type { OfflineAdmission, SyncResult } from "../reference/delivery/GateSync/Api.js"
+import type { SyncOutcome } from "../reference/delivery/GateSync/Api.js"
+import { decodeTicket, publicKeyFromRaw, ticketTextPrefix } from "../reference/delivery/Issuance/TicketCode.js"
 import type { ApiClient } from "./Client.js"
 import { applyBlur, applyGlare, decodeQr, renderQr } from "./Qr.js"
 import type { GlareSpot, PixelImage } from "./Qr.js"

@@ -8,10 +8,10 @@
 import assert from "node:assert/strict"
 import { after, before, describe, test } from "node:test"
 import { Clock, Effect } from "effect"
-import type { Admission } from "../reference/Checkin/Api.js"
+import type { Admission } from "../reference/delivery/Checkin/Api.js"
 import type { PhoneNumber, StationCode, TicketId } from "../reference/Domain.js"
-import { bindingTagFor, encodeTicket, signingKeyFromSeed } from "../reference/Issuance/TicketCode.js"
-import type { TicketPayload } from "../reference/Issuance/TicketCode.js"
+import { bindingTagFor, encodeTicket, signingKeyFromSeed } from "../reference/delivery/Issuance/TicketCode.js"
+import type { TicketPayload } from "../reference/delivery/Issuance/TicketCode.js"
 import {
   createRun, freshPhone, freshResidentId, newCustomer, newGate, startTestServer
 } from "../reference/testing/TestServer.js"

@@ -8,8 +8,8 @@
 import { Clock, Effect, Random } from "effect"
 import type { History } from "../simulator/History.js"
 import { outcomeOf, recorded } from "../simulator/History.js"
-import type { SeatMap } from "../reference/Catalog/Api.js"
-import type { Order } from "../reference/Orders/Api.js"
+import type { SeatMap } from "../reference/ticketing/Catalog/Api.js"
+import type { Order } from "../reference/ticketing/Orders/Api.js"
 import type { Fen, OrderId, PhoneNumber, RunId, ServiceDate, StationCode } from "../reference/Domain.js"
 import { bearer, withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
@@ -22,7 +22,7 @@ import { payByGateway } from "./GatewayPayment.js"
 import { heldSeatDetail } from "./HeldSeat.js"
 import type { GatewayPayer, GatewayPaymentLimits } from "./GatewayPayment.js"
 import type { FaultSchedule } from "../simulator/FaultSchedule.js"
-import type { CardNumber } from "../reference/RemoteBookings/Api.js"
+import type { CardNumber } from "../reference/ticketing/RemoteBookings/Api.js"
 
 /** a train journey: which of the scenario's trains, from where to where */
 export interface Trip {

@@ -7,8 +7,8 @@ import {
   encodeTicket,
   publicKeyFromRaw,
   signingKeyFromSeed
-} from "../reference/Issuance/TicketCode.js"
-import type { TicketPayload } from "../reference/Issuance/TicketCode.js"
+} from "../reference/delivery/Issuance/TicketCode.js"
+import type { TicketPayload } from "../reference/delivery/Issuance/TicketCode.js"
 import { applyBlur, applyGlare, decodeQr, enlargeQr, renderQr } from "./Qr.js"
 import type { PixelImage } from "./Qr.js"
 

@@ -6,7 +6,7 @@
  */
 import { Effect } from "effect"
 import type { TicketId } from "../reference/Domain.js"
-import { ticketTextPrefix } from "../reference/Issuance/TicketCode.js"
+import { ticketTextPrefix } from "../reference/delivery/Issuance/TicketCode.js"
 import { withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
 

@@ -3,29 +3,29 @@
  * `GET /openapi.json` is generated from it.
  */
 import { HttpApi, OpenApi } from "@effect/platform"
-import { AccountsApi } from "./Accounts/Api.js"
-import { BackupApi } from "./Backup/Api.js"
-import { GateSyncApi } from "./GateSync/Api.js"
-import { GroupOrdersApi } from "./GroupOrders/Api.js"
-import { HealthApi } from "./Health/Api.js"
-import { MetricsApi } from "./Metrics/Api.js"
-import { UpstreamApi } from "./Upstream/Api.js"
-import { CatalogApi } from "./Catalog/Api.js"
-import { CheckinApi } from "./Checkin/Api.js"
-import { CustomersApi, ProfileApi } from "./Customers/Api.js"
-import { DeliveryApi } from "./Delivery/Api.js"
-import { IssuanceApi } from "./Issuance/Api.js"
-import { LifecycleApi } from "./Lifecycle/Api.js"
-import { OrdersApi } from "./Orders/Api.js"
-import { StatisticsApi } from "./Statistics/Api.js"
-import { VenuesApi } from "./Venues/Api.js"
-import { GatewayApi, PaymentsAdminApi, KioskApi } from "./Payments/Api.js"
-import { SmsApi } from "./Sms/Api.js"
-import { AgentsAdminApi, RemoteBookingsApi } from "./RemoteBookings/Api.js"
+import { AccountsApi } from "./payments/Accounts/Api.js"
+import { BackupApi } from "./operations/Backup/Api.js"
+import { GateSyncApi } from "./delivery/GateSync/Api.js"
+import { GroupOrdersApi } from "./ticketing/GroupOrders/Api.js"
+import { HealthApi } from "./operations/Health/Api.js"
+import { MetricsApi } from "./operations/Metrics/Api.js"
+import { UpstreamApi } from "./delivery/Upstream/Api.js"
+import { CatalogApi } from "./ticketing/Catalog/Api.js"
+import { CheckinApi } from "./delivery/Checkin/Api.js"
+import { CustomersApi, ProfileApi } from "./customers/Customers/Api.js"
+import { DeliveryApi } from "./delivery/Delivery/Api.js"
+import { IssuanceApi } from "./delivery/Issuance/Api.js"
+import { LifecycleApi } from "./ticketing/Lifecycle/Api.js"
+import { OrdersApi } from "./ticketing/Orders/Api.js"
+import { StatisticsApi } from "./ticketing/Statistics/Api.js"
+import { VenuesApi } from "./ticketing/Venues/Api.js"
+import { GatewayApi, PaymentsAdminApi, KioskApi } from "./payments/Payments/Api.js"
+import { SmsApi } from "./delivery/Sms/Api.js"
+import { AgentsAdminApi, RemoteBookingsApi } from "./ticketing/RemoteBookings/Api.js"
 import {
   HeadersTooLarge, InternalServerError, JsonTooDeep, LengthRequired, MalformedRequest, MethodNotAllowed, RequestTimedOut, RequestTooLarge,
   ServerStarting, UnknownRoute, UnsupportedCharset, UnsupportedMediaType
-} from "./RequestGuard/Errors.js"
+} from "./operations/RequestGuard/Errors.js"
 
 export class ChunyunApi extends HttpApi.make("chunyun")
   .add(HealthApi)
@@ -51,7 +51,7 @@ export class ChunyunApi extends HttpApi.make("chunyun")
   .add(GroupOrdersApi)
   .add(RemoteBookingsApi)
   .add(AgentsAdminApi)
-  // answered by the request guard (reference/RequestGuard.ts) before any handler runs
+  // answered by the request guard (reference/operations/RequestGuard.ts) before any handler runs
   .addError(RequestTooLarge)
   .addError(LengthRequired)
   .addError(UnknownRoute)

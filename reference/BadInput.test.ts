@@ -8,7 +8,7 @@ import { connect } from "node:net"
 import { after, before, describe, test } from "node:test"
 import { ChunyunApi } from "./Api.js"
 import { maxAmountFen } from "./Domain.js"
-import { plainExpectation } from "./RequestGuard.js"
+import { plainExpectation } from "./operations/RequestGuard.js"
 import {
   bearer, createRun, newCustomer, newGate, rawRequest, startTestServer, tagOf, withTestServer
 } from "./testing/TestServer.js"

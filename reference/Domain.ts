@@ -15,7 +15,7 @@ export const maxCoachesPerRun = 40
 /**
  * What a refused value should have been, in a user's words (`expected 11 digits, starting 13 to 19`), for every
  * way the value can fail (`override`): a decode error names the field and this, never the schema's own type
- * expression with its patterns and brands (reference/RequestGuard.ts formats it).
+ * expression with its patterns and brands (reference/operations/RequestGuard.ts formats it).
  */
 export const expected = (what: string) => ({ message: () => ({ message: `expected ${what}`, override: true }) })
 
@@ -132,7 +132,7 @@ export class SeatTaken extends Schema.TaggedError<SeatTaken>()(
 ) {}
 /**
  * The order's hold lost its seat: a device whose app was installed earlier held the same seat within the tie
- * window (`seatClaimTieWindowMs`, reference/Orders/SeatPriority.ts). The order is cancelled and nothing was
+ * window (`seatClaimTieWindowMs`, reference/ticketing/Orders/SeatPriority.ts). The order is cancelled and nothing was
  * charged; choose a seat again. 409: the seat is another order's now.
  */
 export class HoldDisplaced extends Schema.TaggedError<HoldDisplaced>()(

@@ -5,7 +5,7 @@
  */
 import { Schema } from "effect"
 import { StationCode, TrainCode } from "../reference/Domain.js"
-import { HallInput } from "../reference/Venues/Api.js"
+import { HallInput } from "../reference/ticketing/Venues/Api.js"
 
 const Int = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
 const Rate = Schema.Number.pipe(Schema.between(0, 1))
@@ -32,7 +32,7 @@ export const CinemaSection = Schema.Struct({
   anonymousShare: Rate,
   /**
    * share of anonymous phones whose device ID carries the app's install time (seed 004 [0059]), drawn from the seeded
-   * Random: in a tie for a seat the earlier-installed phone wins (reference/Orders/SeatPriority.ts). 0 by default
+   * Random: in a tie for a seat the earlier-installed phone wins (reference/ticketing/Orders/SeatPriority.ts). 0 by default
    */
   installTimeShare: Schema.optionalWith(Rate, { default: () => 0 }),
   /** share of goers who want a hot seat: the middle rows, near the centre; the rest take any free seat */

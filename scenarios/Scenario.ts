@@ -4,16 +4,16 @@
  */
 import { Schema } from "effect"
 import { StationCode, TrainCode } from "../reference/Domain.js"
-import { SeatClassName } from "../reference/Catalog/Api.js"
+import { SeatClassName } from "../reference/ticketing/Catalog/Api.js"
 import { defaultSettings, defaultStoreMaxConnections, maxStoreConnections } from "../reference/Config.js"
-import { maxTicketsPerGroupOrder } from "../reference/GroupOrders/Api.js"
+import { maxTicketsPerGroupOrder } from "../reference/ticketing/GroupOrders/Api.js"
 import { inventoryVariants } from "../reference/Settings/Holds.js"
-import { NewEvent } from "../reference/Venues/Api.js"
-import { GatewayConditionsSchema } from "../reference/Payments/Api.js"
+import { NewEvent } from "../reference/ticketing/Venues/Api.js"
+import { GatewayConditionsSchema } from "../reference/payments/Payments/Api.js"
 import { CinemaSection } from "./Cinema.js"
 import { Fault } from "./Faults.js"
 import { Executor } from "../simulator/Executors.js"
-import { holdBatchings } from "../reference/Inventory/Lanes.js"
+import { holdBatchings } from "../reference/ticketing/Inventory/Lanes.js"
 import { issuanceVariants } from "../reference/Settings/Issuance.js"
 import { KioskSetup } from "./Kiosks.js"
 
@@ -171,17 +171,17 @@ const ScenarioFields = Schema.Struct({
   server: Schema.Struct({
     passwordHashCostN: Schema.Int.pipe(Schema.between(256, 1_048_576), Schema.filter((n) => (n & (n - 1)) === 0 || "must be a power of two")),
     holdTtlMs: Int(1_000, 3_600_000),
-    /** how a hold takes a seat (reference/Inventory.ts); "unsafe" also needs --unsafe on the command line */
+    /** how a hold takes a seat (reference/ticketing/Inventory.ts); "unsafe" also needs --unsafe on the command line */
     inventory: Schema.optionalWith(Schema.Literal(...inventoryVariants), { default: () => "conditional" as const }),
     /** the waiting queue's bound per run (inventory "queue"); past it a hold is refused with HoldQueueFull */
     maxQueuedHoldsPerRun: Schema.optionalWith(Int(1, 1_000_000), { default: () => 5_000 }),
-    /** one transaction per hold, or the holds of a tick in one (reference/Inventory/Lanes.ts); group commit needs real mode */
+    /** one transaction per hold, or the holds of a tick in one (reference/ticketing/Inventory/Lanes.ts); group commit needs real mode */
     batching: Schema.optionalWith(Schema.Literal(...holdBatchings), { default: () => "per-request" as const }),
     groupCommitWindowMs: Schema.optionalWith(Int(0, 1_000), { default: () => 2 }),
     maxHoldsPerGroupCommit: Schema.optionalWith(Int(1, 10_000), { default: () => 64 }),
-    /** a chosen seat's hold this soon after another's ties with it: the earlier-installed device wins (reference/Orders/SeatPriority.ts); 0: first hold wins */
+    /** a chosen seat's hold this soon after another's ties with it: the earlier-installed device wins (reference/ticketing/Orders/SeatPriority.ts); 0: first hold wins */
     seatClaimTieWindowMs: Schema.optionalWith(Int(0, 60_000), { default: () => defaultSettings.seatClaimTieWindowMs }),
-    /** who issues a paid order's ticket (reference/Issuance.ts) */
+    /** who issues a paid order's ticket (reference/delivery/Issuance.ts) */
     issuance: Schema.optionalWith(Schema.Literal(...issuanceVariants), { default: () => "inline" as const }),
     /** the outbox worker's polling interval and batch (the backstop, or the only issuer with issuance "worker") */
     outboxPollIntervalMs: Schema.optionalWith(Int(1, 600_000), { default: () => 1_000 }),

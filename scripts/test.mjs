@@ -38,7 +38,7 @@ const longestFirst = [
   "reference/OpenApiFuzz.test.ts", "simulator/CrashMidRush.test.ts", "simulator/journeys/GatewayScenarios.test.ts",
   "cli/serveWorkers.test.ts", "cli/target.test.ts", "reports/html.browser.test.ts", "reference/Crash.test.ts", "simulator/RealCrash.test.ts",
   "simulator/journeys/SmsBooking.test.ts", "simulator/journeys/Kiosk.test.ts", "simulator/Replay.test.ts",
-  "reference/Customers.test.ts", "reference/Backup.test.ts", "reference/AccessControl.test.ts", "reference/Accounts.test.ts"
+  "reference/customers/Customers.test.ts", "reference/operations/Backup.test.ts", "reference/AccessControl.test.ts", "reference/payments/Accounts.test.ts"
 ]
 const startOrder = (file) => {
   const rank = longestFirst.indexOf(file)

@@ -251,7 +251,7 @@ export const isHeld = (event: HistoryEvent) =>
   ok("hold")(event) || ok("hold-seat")(event) || ok("book-remote")(event) || ok("book-for-caller")(event)
 const paymentToIssuanceOf = (event: HistoryEvent) => Number(event.detail?.paymentToIssuanceMs ?? 0)
 /**
- * Orders an event paid: a purchase's `pay` (or a remote booking's `pay-remote` at a kiosk) one, or the gateway's capture a phone saw (`gateway-captured`); a group order (reference/GroupOrders.ts) one per ticket,
+ * Orders an event paid: a purchase's `pay` (or a remote booking's `pay-remote` at a kiosk) one, or the gateway's capture a phone saw (`gateway-captured`); a group order (reference/ticketing/GroupOrders.ts) one per ticket,
  * as the server writes one paid order per holder. So "orders paid" counts orders, as its label says, and a
  * run's orders paid match its tickets issued whoever bought them.
  */

@@ -1,6 +1,6 @@
 /**
  * Proof the auditor can fail, on spring-festival (its three trains, its app journey and its lost-answer fault,
- * scaled down, its gates reading no pixels): a server whose seat inventory reads and then writes (reference/Inventory.ts "unsafe")
+ * scaled down, its gates reading no pixels): a server whose seat inventory reads and then writes (reference/ticketing/Inventory.ts "unsafe")
  * double-books, and a server that skips the idempotency check of top-ups and payments (the test-only
  * `plantedBug` of reference/Config.ts) charges a retried key twice; the audit reports each with a witness
  * naming the orders or the key. The unmutated server audits clean on the same seed.
@@ -98,7 +98,7 @@ describe("mutation check: the auditor catches a planted seat-lock bug (spring-fe
     assert.ok(invariant(outcome, "no-double-booking").witness?.some((line) => line.includes(firstOrder!) && line.includes(secondOrder!)))
   })
 
-  // the other safe variants pass the same concurrency tests in reference/Inventory.test.ts on both stores
+  // the other safe variants pass the same concurrency tests in reference/ticketing/Inventory.test.ts on both stores
   for (const inventory of ["conditional"] as const satisfies ReadonlyArray<InventoryVariant>) {
     test(`the ${inventory} inventory audits clean on the same seed`, async () => {
       assertClean(await runVirtual(crowdedSpringFestival(inventory), seatLockSeed))

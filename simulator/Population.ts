@@ -7,7 +7,7 @@ import { needsTrain } from "../scenarios/Scenario.js"
 import type { JourneyKind, Scenario } from "../scenarios/Scenario.js"
 import type { Passenger, Trip } from "../devices/Phone.js"
 import { departureOf } from "./Setup.js"
-import { makeResidentId } from "../reference/Customers/ResidentId.js"
+import { makeResidentId } from "../reference/customers/Customers/ResidentId.js"
 
 export interface Arrival { readonly passenger: Passenger; readonly arrivalAtMs: number; readonly journey: JourneyKind }
 

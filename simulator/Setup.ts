@@ -13,7 +13,7 @@ import type { Scenario } from "../scenarios/Scenario.js"
 import type { FaultSchedule } from "./FaultSchedule.js"
 import { stationGateCamera } from "./Cameras.js"
 import { defaultGatewayPaymentLimits } from "../devices/GatewayPayment.js"
-import { departureEpochMs } from "../reference/Checkin.js"
+import { departureEpochMs } from "../reference/delivery/Checkin.js"
 import { defaultSettings } from "../reference/Config.js"
 
 export interface Prepared {

@@ -9,8 +9,8 @@ import { Clock, Context, Effect, Layer, ManagedRuntime, Random } from "effect"
 import { serverBaseUrl } from "../devices/Client.js"
 import { defaultSettings } from "../reference/Config.js"
 import type { ServerSettings } from "../reference/Config.js"
-import { backgroundJobs } from "../reference/Background.js"
-import type { BackgroundJob } from "../reference/Background.js"
+import { backgroundJobs } from "../reference/operations/Background.js"
+import type { BackgroundJob } from "../reference/operations/Background.js"
 import { SimulatedBank } from "../reference/Simulated/Bank.js"
 import { SimulatedGateway } from "../reference/Simulated/Gateway.js"
 import { inProcessHandler, servicesLayer, settingsLayer } from "../reference/Server.js"
@@ -242,7 +242,7 @@ export const runVirtual = async (
     const endMs = scenarioEndMs(scenario)
     let arrivalsCut = 0
 
-    // the server's background jobs (reference/Background.ts) as actors on the run's clock, each paced as its
+    // the server's background jobs (reference/operations/Background.ts) as actors on the run's clock, each paced as its
     // `idlePace` says; a crashed server sweeps nothing until it is back
     const sweep = (job: BackgroundJob) =>
       Effect.gen(function* () {

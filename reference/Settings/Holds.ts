@@ -4,9 +4,9 @@
  * tie window (Orders/SeatPriority.ts).
  */
 import { Context, Layer } from "effect"
-import type { HoldBatching } from "../Inventory/Lanes.js"
+import type { HoldBatching } from "../ticketing/Inventory/Lanes.js"
 
-/** how a hold takes a seat (reference/Inventory.ts documents each) */
+/** how a hold takes a seat (reference/ticketing/Inventory.ts documents each) */
 export const inventoryVariants = ["conditional", "optimistic", "row-lock", "queue", "unsafe"] as const
 /** the variants that never sell a seat twice: every one but `unsafe` */
 export const safeInventoryVariants = inventoryVariants.filter((variant): variant is Exclude<typeof variant, "unsafe"> => variant !== "unsafe")
@@ -16,7 +16,7 @@ export type InventoryVariant = typeof inventoryVariants[number]
 export interface HoldSettings {
   readonly holdTtlMs: number
   readonly holdSweepBatchSize: number
-  /** how a hold takes a seat (reference/Inventory.ts) */
+  /** how a hold takes a seat (reference/ticketing/Inventory.ts) */
   readonly inventory: InventoryVariant
   /** the unsafe inventory double-books by design: only with this set (`--unsafe`) */
   readonly allowUnsafeInventory: boolean
@@ -30,7 +30,7 @@ export interface HoldSettings {
   readonly maxHoldsPerGroupCommit: number
   /**
    * Seed 004's client priority: a hold of a chosen seat that arrives less than this long after the seat's hold by
-   * another customer ties with it, and the device whose app was installed earlier wins the seat (reference/Orders/
+   * another customer ties with it, and the device whose app was installed earlier wins the seat (reference/ticketing/Orders/
    * SeatPriority.ts). 0: no ties, the first hold wins
    */
   readonly seatClaimTieWindowMs: number

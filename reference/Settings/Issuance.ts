@@ -4,13 +4,13 @@
  */
 import { Context, Layer } from "effect"
 
-/** who issues a paid order's ticket (reference/Issuance.ts documents each) */
+/** who issues a paid order's ticket (reference/delivery/Issuance.ts documents each) */
 export const issuanceVariants = ["after-commit", "inline", "worker"] as const
 export type IssuanceVariant = typeof issuanceVariants[number]
 
 /** the issuance variant and the outbox's batch */
 export interface IssuanceSettings {
-  /** who issues the ticket of a captured payment (reference/Issuance.ts): see `IssuanceVariant` */
+  /** who issues the ticket of a captured payment (reference/delivery/Issuance.ts): see `IssuanceVariant` */
   readonly issuance: IssuanceVariant
   readonly outboxBatchSize: number
 }

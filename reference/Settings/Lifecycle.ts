@@ -3,7 +3,7 @@
  * ticket may be changed.
  */
 import { Context, Layer } from "effect"
-import type { RefundFeeTier } from "../Lifecycle/Fees.js"
+import type { RefundFeeTier } from "../ticketing/Lifecycle/Fees.js"
 
 /** refund fees and changes */
 export interface LifecycleSettings {

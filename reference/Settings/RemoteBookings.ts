@@ -6,7 +6,7 @@ import { Context, Layer } from "effect"
 /** remote bookings' hold, card swipes and agents' sessions */
 export interface RemoteBookingSettings {
   /**
-   * A remote booking (reference/RemoteBookings.ts: booked in the app or by a call-centre agent, paid by swiping the
+   * A remote booking (reference/ticketing/RemoteBookings.ts: booked in the app or by a call-centre agent, paid by swiping the
    * booked card at a kiosk) stays held this long for its booker to reach a kiosk; never past the run's sales close
    */
   readonly remoteBookingHoldTtlMs: number

@@ -5,7 +5,7 @@ import { Context, Layer } from "effect"
 
 /** the upstream push */
 export interface UpstreamSettings {
-  /** push issued seats to the upstream system (reference/Upstream.ts); off unless a run is synced with one */
+  /** push issued seats to the upstream system (reference/delivery/Upstream.ts); off unless a run is synced with one */
   readonly upstreamSync: boolean
   readonly upstreamPushBatchSize: number
   /** how long a process that took a row to push keeps it from the others */

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
 import { Effect, Either, Fiber, Option, Random, TestClock, TestContext } from "effect"
-import { formatPinBlock } from "../Payments/PinBlock.js"
+import { formatPinBlock } from "../payments/Payments/PinBlock.js"
 import { SimulatedBank } from "./Bank.js"
 import { SimulatedBankConfig } from "./Settings.js"
 import type { SimulatedBankSettings } from "./Settings.js"

@@ -1,14 +1,14 @@
 /**
- * The simulated bank behind the Bank port (reference/Payments/BankPort.ts). It keeps PANs and PINs in memory:
+ * The simulated bank behind the Bank port (reference/payments/Payments/BankPort.ts). It keeps PANs and PINs in memory:
  * it stands for another institution, not for this server's store. Latency is a setting and passes on Effect's
  * Clock; authorisation IDs and codes come from Effect's Random, so a simulated run is reproducible.
  */
 import { Effect, Layer, Random, Ref, Schema } from "effect"
 import type { Context } from "effect"
 import { randomHex } from "../Ids.js"
-import { Bank, BankDeclined } from "../Payments/BankPort.js"
-import type { Authorisation, CardToken } from "../Payments/BankPort.js"
-import { parsePinBlock } from "../Payments/PinBlock.js"
+import { Bank, BankDeclined } from "../payments/Payments/BankPort.js"
+import type { Authorisation, CardToken } from "../payments/Payments/BankPort.js"
+import { parsePinBlock } from "../payments/Payments/PinBlock.js"
 import { SimulatedBankConfig } from "./Settings.js"
 
 /**

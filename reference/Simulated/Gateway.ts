@@ -1,5 +1,5 @@
 /**
- * The simulated payment gateway behind the PaymentGateway port (reference/Payments/GatewayPort.ts). A test plans
+ * The simulated payment gateway behind the PaymentGateway port (reference/payments/Payments/GatewayPort.ts). A test plans
  * how the next charges behave (the payer pays, fails or abandons; the notification arrives on time, late, twice
  * or never); a scenario sets the conditions every other charge is drawn under (latency, declines, lost,
  * duplicated and late notifications: a brownout). Time is Effect's Clock and draws are Effect's Random; nothing
@@ -7,10 +7,10 @@
  */
 import { Clock, Deferred, Effect, Layer, Random, Ref } from "effect"
 import type { Context } from "effect"
-import { signNotification } from "../Payments/GatewayNotification.js"
-import type { ChargeId, GatewayNotification } from "../Payments/GatewayNotification.js"
-import { PaymentGateway } from "../Payments/GatewayPort.js"
-import type { ChargeStatus } from "../Payments/GatewayPort.js"
+import { signNotification } from "../payments/Payments/GatewayNotification.js"
+import type { ChargeId, GatewayNotification } from "../payments/Payments/GatewayNotification.js"
+import { PaymentGateway } from "../payments/Payments/GatewayPort.js"
+import type { ChargeStatus } from "../payments/Payments/GatewayPort.js"
 import { SimulatedGatewayConfig } from "./Settings.js"
 
 export interface GatewayBehaviour {

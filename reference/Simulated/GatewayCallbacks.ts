@@ -4,7 +4,7 @@
  * background job (Background.ts) runs it at the simulated gateway's own pace.
  */
 import { Effect } from "effect"
-import { Payments } from "../Payments.js"
+import { Payments } from "../payments/Payments.js"
 import { SimulatedGateway } from "./Gateway.js"
 
 export class SimulatedGatewayCallbacks extends Effect.Service<SimulatedGatewayCallbacks>()("SimulatedGatewayCallbacks", {

@@ -1,10 +1,10 @@
 /**
- * The simulated upstream system behind the Upstream port (reference/Upstream/Port.ts): it records what it
+ * The simulated upstream system behind the Upstream port (reference/delivery/Upstream/Port.ts): it records what it
  * received, dedupes by push ID, and can be taken down or made to lose acknowledgements.
  */
 import { Effect, Layer } from "effect"
-import { Upstream, UpstreamUnavailable } from "../Upstream/Port.js"
-import type { PaidSeat } from "../Upstream/Port.js"
+import { Upstream, UpstreamUnavailable } from "../delivery/Upstream/Port.js"
+import type { PaidSeat } from "../delivery/Upstream/Port.js"
 
 /** An in-memory upstream system with the faults a real link has. */
 export class SimulatedUpstream extends Effect.Service<SimulatedUpstream>()("SimulatedUpstream", {

@@ -1,6 +1,6 @@
 /**
  * System accounts without a balance row (migration 0009): the centre's and the clearing accounts' balances are
- * the sums of their entries, not columns every payment updates (reference/Accounts/Repo.ts `keepsBalanceRow`).
+ * the sums of their entries, not columns every payment updates (reference/payments/Accounts/Repo.ts `keepsBalanceRow`).
  * Their stored sums are zeroed, and `account_balances` shows every account's balance and pending amounts as the
  * ledger defines them: a wallet's from its row, a system account's from its transfers and live reservations.
  */

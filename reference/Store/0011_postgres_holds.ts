@@ -1,6 +1,6 @@
 /**
  * A hold in one round trip on PostgreSQL (migration 0011): `chunyun_hold_conditional` is the conditional seat
- * lock of reference/Inventory.ts (`conditional`) and the held order's insert, in one call, so the hold's
+ * lock of reference/ticketing/Inventory.ts (`conditional`) and the held order's insert, in one call, so the hold's
  * transaction is one statement: no BEGIN, no COMMIT, no statement waiting for the next while it holds the
  * seat's row lock. Its rules are those of the SQLite path beside it (Inventory.ts, Orders/Repo.ts
  * `claimAnySeat`), which the shared inventory and order tests run on both stores: the first seat of the run

@@ -1,6 +1,6 @@
 /**
  * Work that may happen only once a transaction's writes are durable: the server's counters of holds, payments and
- * tickets (reference/Metrics.ts) must not count a write whose transaction rolled back, nor count twice a transaction
+ * tickets (reference/operations/Metrics.ts) must not count a write whose transaction rolled back, nor count twice a transaction
  * that PostgreSQL ran again after it lost a race (Store/Postgres.ts).
  *
  * `afterCommit(run)` inside a transaction keeps `run` until the outermost transaction has committed; outside any

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
-import { sha256Hex } from "../Customers.js"
+import { sha256Hex } from "../customers/Customers.js"
 import type { OrderId, StationCode, TicketId } from "../Domain.js"
 import { newSmsGateway, newTicketMachine } from "./Delivery.js"
 import { newKiosk } from "./Payments.js"

@@ -5,8 +5,8 @@
 import { Clock, Effect } from "effect"
 import { defaultSettings } from "../Config.js"
 import type { Fen, RunId, ServiceDate, StationCode, TrainCode } from "../Domain.js"
-import type { HoldRequest } from "../Orders/Api.js"
-import type { NewEvent } from "../Venues/Api.js"
+import type { HoldRequest } from "../ticketing/Orders/Api.js"
+import type { NewEvent } from "../ticketing/Venues/Api.js"
 import { adminClient } from "./TestServer.js"
 import type { TestCustomer } from "./TestServer.js"
 

@@ -3,7 +3,7 @@
  * buying a ticket end to end (top up, hold, pay) for any signed-in client.
  */
 import { Effect } from "effect"
-import { asciiBytes, encodeDeviceId } from "../Customers/DeviceId.js"
+import { asciiBytes, encodeDeviceId } from "../customers/Customers/DeviceId.js"
 import type { CustomerId, Fen, PhoneNumber } from "../Domain.js"
 import {
   anonymousClient, customerClient, freshPhone, testPassword, testPaymentPassword

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
-import { departureEpochMs } from "../Checkin.js"
+import { departureEpochMs } from "../delivery/Checkin.js"
 import { defaultSettings } from "../Config.js"
 import { departingSoon, maxStopsOfSoonRun, minutesBetweenStops, serviceDateInDays } from "./TestServer.js"
 

@@ -8,7 +8,7 @@
  * instead), so every `${…}` below is the exporter's.
  */
 import { defaultSettings } from "../../reference/Config.js"
-import { ticketTextPrefix } from "../../reference/Issuance/TicketCode.js"
+import { ticketTextPrefix } from "../../reference/delivery/Issuance/TicketCode.js"
 
 /** Functions of their arguments only; they read neither k6 nor the plan. */
 export const k6PureHelpers = `
@@ -60,7 +60,7 @@ function cardSecretsOf(index) {
   return { pan: panOf(cardBins[index % cardBins.length], index), pin: String(100000 + ((index * 7919) % 900000)) }
 }
 
-/** @param {string} pin @param {string} pan the ISO 9564 format-0 PIN block: PIN field XOR PAN field (reference/Payments/PinBlock.ts) */
+/** @param {string} pin @param {string} pan the ISO 9564 format-0 PIN block: PIN field XOR PAN field (reference/payments/Payments/PinBlock.ts) */
 function pinBlockOf(pin, pan) {
   const pinField = ("0" + pin.length.toString(16).toUpperCase() + pin + "FFFFFFFFFFFFFFFF").slice(0, 16)
   const panField = "0000" + pan.slice(-13, -1)
@@ -90,7 +90,7 @@ const crc64Table = (function () {
 /** @param {number} value 8 lowercase hex digits of an unsigned 32-bit value */
 function hex32(value) { return (value >>> 0).toString(16).padStart(8, "0") }
 
-/** @param {ReadonlyArray<number>} bytes CRC-64/XZ as 16 hex digits (reference/Customers/DeviceId.ts crc64Xz) */
+/** @param {ReadonlyArray<number>} bytes CRC-64/XZ as 16 hex digits (reference/customers/Customers/DeviceId.ts crc64Xz) */
 function crc64XzHex(bytes) {
   let high = 0xffffffff
   let low = 0xffffffff
@@ -141,7 +141,7 @@ function timeOfDayOf(secondOfDay) {
   return two(Math.floor(secondOfDay / 3600)) + ":" + two(Math.floor(secondOfDay / 60) % 60) + ":" + two(secondOfDay % 60)
 }
 
-/** @param {string} serviceDate @param {number} minuteOfDay @param {number} utcOffsetMinutes epoch ms (reference/Checkin.ts departureEpochMs) */
+/** @param {string} serviceDate @param {number} minuteOfDay @param {number} utcOffsetMinutes epoch ms (reference/delivery/Checkin.ts departureEpochMs) */
 function departureEpochMs(serviceDate, minuteOfDay, utcOffsetMinutes) {
   return Date.parse(serviceDate + "T00:00:00Z") + (minuteOfDay - utcOffsetMinutes) * 60000
 }

@@ -13,7 +13,7 @@ export const liveStates = "('held', 'paid', 'issued')"
 
 /**
  * The segments each seat's owners hold: the union of its live orders' masks, and those of the seats an upstream
- * terminal sold (reference/Upstream.ts), with the upstream sales that overlap one of them. The union is taken
+ * terminal sold (reference/delivery/Upstream.ts), with the upstream sales that overlap one of them. The union is taken
  * here rather than in SQL, where SQLite and PostgreSQL spell a string or bit aggregate differently.
  */
 const liveLocks = Effect.gen(function* () {

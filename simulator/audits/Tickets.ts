@@ -168,7 +168,7 @@ export const admittedOnce = (history: History) => Effect.gen(function* () {
 })
 
 /**
- * Offline gates admit on their own and a second admission of a ticket is found only at sync (reference/GateSync.ts):
+ * Offline gates admit on their own and a second admission of a ticket is found only at sync (reference/delivery/GateSync.ts):
  * those are not violations of (5), which the gate could not prevent, but they are counted and reported beside it.
  */
 export const offlineDoubleAdmissions = Effect.gen(function* () {
