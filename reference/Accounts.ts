@@ -10,8 +10,8 @@ import { TopUpResult as TopUpResultSchema } from "./Accounts/Api.js"
 import { bankClearingAccountId, LedgerRepo, walletAccountId } from "./Accounts/Repo.js"
 import { Checkout } from "./Checkout.js"
 import { ServerConfig } from "./Config.js"
-import { TopUpTooLarge, WalletBalanceLimitReached } from "./Domain.js"
-import type { CustomerId } from "./Domain.js"
+import { FenTotal, TopUpTooLarge, WalletBalanceLimitReached } from "./Domain.js"
+import type { CustomerId, Fen } from "./Domain.js"
 import { Ids } from "./Ids.js"
 import { idempotent } from "./Idempotency.js"
 import { spanOptions } from "./Spans.js"
@@ -29,27 +29,29 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
       config.plantedBug === "no-idempotency-check" ? work : idempotent(options, work)
 
     const getWallet = (customerId: CustomerId) =>
-      Effect.map(ledger.balance(walletAccountId(customerId)), (balance) => ({ balanceFen: Number(balance ?? 0) }))
+      Effect.map(ledger.walletBalance(customerId), (balanceFen) => ({ balanceFen }))
 
     /**
      * Money arriving from the customer's bank (simulated): bank clearing → wallet. At most `maxTopUpFen` at a
      * time, and never past `maxWalletBalanceFen`: the balance is read after the credit, in its transaction, so
      * concurrent top-ups (each waiting for the wallet row's lock) cannot pass the cap together.
      */
-    const topUp = (customerId: CustomerId, key: string, amountFen: number) =>
+    const topUp = (customerId: CustomerId, key: string, amountFen: Fen) =>
       Effect.gen(function* () {
-        if (amountFen > config.maxTopUpFen) return yield* new TopUpTooLarge({ amountFen, maxTopUpFen: config.maxTopUpFen })
+        if (amountFen > config.maxTopUpFen) return yield* new TopUpTooLarge({ amountFen, maxTopUpFen: FenTotal.make(config.maxTopUpFen) })
         const nowMs = yield* Clock.currentTimeMillis
         const transferId = yield* ids.transferId
         const work = Effect.gen(function* () {
           yield* ledger.transfer({
             id: transferId, debit: bankClearingAccountId, credit: walletAccountId(customerId),
-            amountFen, purpose: "top-up", orderId: null, nowMs
+            amountFen: FenTotal.make(amountFen), purpose: "top-up", orderId: null, nowMs
           })
           const { balanceFen } = yield* getWallet(customerId)
           if (balanceFen > config.maxWalletBalanceFen) {
             // the failure rolls the credit back with the transaction
-            return yield* new WalletBalanceLimitReached({ balanceFen: balanceFen - amountFen, amountFen, maxWalletBalanceFen: config.maxWalletBalanceFen })
+            return yield* new WalletBalanceLimitReached({
+              balanceFen: FenTotal.make(balanceFen - amountFen), amountFen, maxWalletBalanceFen: FenTotal.make(config.maxWalletBalanceFen)
+            })
           }
           const result: TopUpResult = { transferId, balanceFen }
           return result

@@ -16,7 +16,7 @@ import { centreAccountId, LedgerRepo, walletAccountId } from "./Accounts/Repo.js
 import { ServerConfig } from "./Config.js"
 import { Customers } from "./Customers.js"
 import { Invoices } from "./Customers/Invoices.js"
-import { HoldDisplaced, HoldExpired, InsufficientFunds, OrderNotFound, OrderNotPayable } from "./Domain.js"
+import { FenTotal, HoldDisplaced, HoldExpired, InsufficientFunds, OrderNotFound, OrderNotPayable } from "./Domain.js"
 import type { CustomerId, OrderId, OrderState, TransferId } from "./Domain.js"
 import { FaultPoints } from "./FaultPoints.js"
 import { Ids } from "./Ids.js"
@@ -85,7 +85,7 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
       if (Number(order.booked_card_only) === 1 && way !== "booked-card") {
         return Effect.fail(new OrderNotPayable({ orderId: order.id, state: "held-for-booked-card" }))
       }
-      return Effect.succeed(Number(order.price_fen))
+      return Effect.succeed(FenTotal.make(Number(order.price_fen)))
     }
 
     /**
@@ -132,7 +132,7 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
           id: transferId, debit: walletAccountId(customerId), credit: centreAccountId, amountFen, purpose: "order-payment", orderId, nowMs
         })
         if (!moved) {
-          return yield* new InsufficientFunds({ balanceFen: Number((yield* ledger.balance(walletAccountId(customerId))) ?? 0), neededFen: amountFen })
+          return yield* new InsufficientFunds({ balanceFen: yield* ledger.walletBalance(customerId), neededFen: amountFen })
         }
         yield* faults.hit("pay.after-transfer")
         yield* markPaid(order, amountFen, nowMs, prepared)

@@ -19,7 +19,7 @@ import { centreAccountId } from "./Accounts/Repo.js"
 import { Checkout } from "./Checkout.js"
 import type { PaymentWay } from "./Checkout.js"
 import { ServerConfig } from "./Config.js"
-import { HoldExpired, OrderNotFound, OrderNotPayable } from "./Domain.js"
+import { FenTotal, HoldExpired, OrderNotFound, OrderNotPayable } from "./Domain.js"
 import type { CustomerId, OrderId, OrderState, TransferId } from "./Domain.js"
 import { Ids, randomHex } from "./Ids.js"
 import { idempotent, lookupKey } from "./Idempotency.js"
@@ -295,7 +295,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
           yield* chargeTo("failed")
           return "failed" as Decision
         }
-        const amountFen = Number(charge.amount_fen)
+        const amountFen = FenTotal.make(Number(charge.amount_fen))
         const order = yield* ordersRepo.byId(charge.order_id)
         const transferId = yield* ids.transferId
         if (order && order.state === "held") {
