@@ -21,7 +21,7 @@ import { Effect, Layer } from "effect"
 import { compareReports, defaultCompareTolerancePercent, parseTolerancePercent } from "../reports/compare.js"
 import { renderCompareHtml } from "../reports/compareHtml.js"
 import { renderCompareSummary } from "../reports/compareSummary.js"
-import { exportK6, K6ExportError, maxK6TimeScale } from "../reports/k6.js"
+import { exportK6, maxK6TimeScale } from "../reports/k6.js"
 import { formatShare } from "../reports/format.js"
 import { progressReporter } from "../reports/progress.js"
 import { parseThresholdFlag, ThresholdError } from "../reports/thresholds.js"
@@ -692,13 +692,7 @@ const exportK6Command = async (args: ReadonlyArray<string>) => {
   // as run --mode real: the scenario's own time scale unless one is given
   const timeScale = integerOption("time-scale", values["time-scale"], scenario.real.timeScale, 1)
   if (timeScale > maxK6TimeScale) throw new UsageError(`--time-scale expects at most ${maxK6TimeScale}, got ${timeScale}`)
-  let script: string
-  try {
-    script = exportK6(scenario, timeScale)
-  } catch (error) {
-    if (error instanceof K6ExportError) throw new UsageError(`${file}: ${error.message}`)
-    throw error
-  }
+  const script = exportK6(scenario, timeScale)
   if (values.out === undefined) { process.stdout.write(script); return 0 }
   const outPath = resolve(values.out)
   mkdirSync(dirname(outPath), { recursive: true })

@@ -74,11 +74,13 @@ describe("loading a scenario file", () => {
     assert.equal(await loadError(file), `${file}: at server.passwordHashCostN: must be a power of two, actual 1000`)
   })
 
-  test("a threshold on an unknown metric or with a malformed expression is refused at load time", async () => {
+  test("a threshold on an unknown metric or with a malformed expression is refused at load time, at its key or its place in the list", async () => {
     const unknown = scenarioFile("threshold-metric", `export default { ...base, thresholds: { latency: ["p(99)<500"] } }`)
-    assert.match(await loadError(unknown), /at thresholds: threshold "latency: p\(99\)<500": unknown metric latency/)
-    const malformed = scenarioFile("threshold-syntax", `export default { ...base, thresholds: { hold: ["p99 < 500"] } }`)
-    assert.match(await loadError(malformed), /at thresholds: threshold "hold: p99 < 500": expected "aggregation <op> number"/)
+    assert.match(await loadError(unknown), /: at thresholds\.latency: unknown metric latency \(known: payment_to_issuance, /)
+    const malformed = scenarioFile("threshold-syntax", `export default { ...base, thresholds: { hold: ["p(99)<500", "p99 < 500"] } }`)
+    assert.equal(await loadError(malformed), `${malformed}: at thresholds.hold[1]: expected "aggregation <op> number", e.g. "p(99)<500", actual "p99 < 500"`)
+    const aggregation = scenarioFile("threshold-aggregation", `export default { ...base, thresholds: { hold: ["p(95)<500"] } }`)
+    assert.match(await loadError(aggregation), /: at thresholds\.hold\[0\]: hold has no p\(95\) \(it has .*\), actual "p\(95\)<500"$/)
   })
 
   test("every problem of a file is reported, one line each", async () => {

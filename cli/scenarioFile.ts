@@ -6,7 +6,6 @@ import { existsSync } from "node:fs"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Either, ParseResult, Schema } from "effect"
-import { parseThresholds, ThresholdError } from "../reports/thresholds.js"
 import { Scenario } from "../scenarios/Scenario.js"
 import { HarnessError } from "../reports/HarnessError.js"
 
@@ -17,15 +16,7 @@ export const formatPath = (path: ReadonlyArray<PropertyKey>) =>
 
 export const decodeScenario = (file: string, value: unknown): Scenario => {
   const decoded = Schema.decodeUnknownEither(Scenario, { errors: "all", onExcessProperty: "error" })(value)
-  if (Either.isRight(decoded)) {
-    try {
-      parseThresholds(decoded.right.thresholds)
-    } catch (error) {
-      if (error instanceof ThresholdError) throw new ScenarioFileError(`${file}: at thresholds: ${error.message}`)
-      throw error
-    }
-    return decoded.right
-  }
+  if (Either.isRight(decoded)) return decoded.right
   const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
   throw new ScenarioFileError(issues.map((issue) => `${file}: at ${formatPath(issue.path)}: ${withActualValue(issue, value)}`).join("\n"))
 }

@@ -20,12 +20,27 @@ export const maxCoachesPerRun = 40
 export const expected = (what: string) => ({ message: () => ({ message: `expected ${what}`, override: true }) })
 
 // ---- money -----------------------------------------------------------------------------------
-/** Integer minor units (fen). Never a float. */
+/**
+ * Integer minor units (fen) of one amount: a fare, a journey's price, a fee, a refund, a top-up. Never a float.
+ * `Fen.make` is the checked constructor: an amount the server computes becomes a Fen where it is computed, so one
+ * outside 0..maxAmountFen fails there, not as an answer that cannot be encoded.
+ */
 export const Fen = Schema.Int.pipe(Schema.between(0, maxAmountFen), Schema.brand("Fen"))
   .annotations(expected(`a whole number of fen from 0 to ${maxAmountFen}`))
 export type Fen = typeof Fen.Type
 export const PositiveFen = Schema.Int.pipe(Schema.between(1, maxAmountFen), Schema.brand("Fen"))
   .annotations(expected(`a positive integer (fen), at most ${maxAmountFen}`))
+/**
+ * A sum of amounts, which one amount's ceiling does not bound: a wallet's balance (refunds are credited past the
+ * top-up limit), a group order's fares, a customer's spend, revenue, a configured limit. Whole fen from 0.
+ */
+export const FenTotal = Schema.Int.pipe(Schema.between(0, Number.MAX_SAFE_INTEGER), Schema.brand("FenTotal"))
+  .annotations(expected("a whole number of fen from 0"))
+export type FenTotal = typeof FenTotal.Type
+/** A signed difference of amounts: a change's new price less the old, a wallet statement's money in (+) or out (−). */
+export const FenDelta = Schema.Int.pipe(Schema.between(-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER), Schema.brand("FenDelta"))
+  .annotations(expected("a whole number of fen"))
+export type FenDelta = typeof FenDelta.Type
 
 // ---- identifiers -----------------------------------------------------------------------------
 const hexId = (prefix: string, hexChars: number) =>
@@ -155,15 +170,15 @@ export class OrderNotPayable extends Schema.TaggedError<OrderNotPayable>()(
   "OrderNotPayable", { orderId: Schema.String, state: Schema.String }, HttpApiSchema.annotations({ status: 409 })
 ) {}
 export class InsufficientFunds extends Schema.TaggedError<InsufficientFunds>()(
-  "InsufficientFunds", { balanceFen: Schema.Number, neededFen: Schema.Number }, HttpApiSchema.annotations({ status: 402 })
+  "InsufficientFunds", { balanceFen: FenTotal, neededFen: FenTotal }, HttpApiSchema.annotations({ status: 402 })
 ) {}
 /** One top-up may bring at most `maxTopUpFen`. */
 export class TopUpTooLarge extends Schema.TaggedError<TopUpTooLarge>()(
-  "TopUpTooLarge", { amountFen: Schema.Number, maxTopUpFen: Schema.Number }, HttpApiSchema.annotations({ status: 422 })
+  "TopUpTooLarge", { amountFen: Fen, maxTopUpFen: FenTotal }, HttpApiSchema.annotations({ status: 422 })
 ) {}
 /** The top-up would take the wallet past `maxWalletBalanceFen`; nothing was credited. */
 export class WalletBalanceLimitReached extends Schema.TaggedError<WalletBalanceLimitReached>()(
-  "WalletBalanceLimitReached", { balanceFen: Schema.Number, amountFen: Schema.Number, maxWalletBalanceFen: Schema.Number },
+  "WalletBalanceLimitReached", { balanceFen: FenTotal, amountFen: Fen, maxWalletBalanceFen: FenTotal },
   HttpApiSchema.annotations({ status: 422 })
 ) {}
 export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()(

@@ -33,8 +33,7 @@ import { maxSmsDeliveryAttempts, smsGatewayId } from "../simulator/journeys/Sms.
 import { smsChannelOf } from "../simulator/journeys/SmsSettings.js"
 import { scenarioEndMs } from "../simulator/Population.js"
 import { textsPerPull } from "../devices/SmsGateway.js"
-import { parseThresholds, ThresholdError } from "./thresholds.js"
-import { HarnessError } from "./HarnessError.js"
+import { thresholdListOf } from "./thresholds.js"
 import {
   bankBaselineOf, faultsLeftOutOf, gatewayBaselineOf, hasGatewayParty, hasKioskParty, k6OperatorScenario, k6SmsGatewayScenario, operatorStepsOf
 } from "./k6/background.js"
@@ -50,8 +49,6 @@ import { k6AppJourneys, k6ChosenSeatStep, k6CustomerSteps, k6GatewaySteps, k6Sta
 import { k6CinemaJourney, k6FanJourney, k6SimCarrierSteps } from "./k6/venueJourneys.js"
 
 export { arrivalCurveExecutor, arrivalCurveMeans, arrivalCurveStages, journeyFunctionNames, k6ScenarioOf } from "./k6/load.js"
-
-export class K6ExportError extends HarnessError("K6ExportError") {}
 
 /** the script reads its target and admin key from the environment, as k6 users expect */
 export const k6Environment = { baseUrl: "CHUNYUN_BASE_URL", adminKey: "CHUNYUN_ADMIN_KEY" } as const
@@ -76,22 +73,16 @@ const usesAnyOf = (kinds: ReadonlyArray<JourneyKind>) => (...wanted: ReadonlyArr
 /** what each trend's `count` is in k6, which has no count of a Trend: the Counter beside it */
 const trendCounters: Readonly<Record<string, string>> = { payment_to_issuance: "tickets_issued", hold: "seats_held", checkin: "admissions" }
 
-/**
- * Our thresholds in k6's syntax, and those k6 cannot evaluate (with why). A threshold that does not parse is a
- * `ThresholdError` naming it.
- */
+/** Our thresholds in k6's syntax, as they were written, and those k6 cannot evaluate (with why). */
 export const k6ThresholdsOf = (thresholds: Scenario["thresholds"]) => {
-  parseThresholds(thresholds)
   const mapped: Record<string, Array<string>> = {}
   const skipped: Array<string> = []
   const add = (metric: string, expression: string) => { (mapped[metric] ??= []).push(expression.trim()) }
-  for (const [metric, expressions] of Object.entries(thresholds)) {
-    for (const expression of expressions) {
-      if (metric === "invariants") skipped.push(`${metric}: ${expression} (run chunyun audit over the store after the test)`)
-      else if (trendCounters[metric] !== undefined && /^\s*count\b/.test(expression)) add(trendCounters[metric]!, expression)
-      else if (metric === "tickets_issued_per_second") add("tickets_issued", expression.replace(/^\s*value\b/, "rate"))
-      else add(metric, expression)
-    }
+  for (const { metric, aggregation, source } of thresholdListOf(thresholds)) {
+    if (metric === "invariants") skipped.push(`${metric}: ${source} (run chunyun audit over the store after the test)`)
+    else if (trendCounters[metric] !== undefined && aggregation === "count") add(trendCounters[metric]!, source)
+    else if (metric === "tickets_issued_per_second") add("tickets_issued", source.replace(/^\s*value\b/, "rate"))
+    else add(metric, source)
   }
   return { thresholds: mapped, skipped }
 }
@@ -265,13 +256,7 @@ const headerOf = (scenario: Scenario, timeScale: number, skipped: ReadonlyArray<
 
 /** The k6 script (an ES module for `k6 run`) running `scenario`'s load at `timeScale`. */
 export const exportK6 = (scenario: Scenario, timeScale = scenario.real.timeScale) => {
-  let mapped: ReturnType<typeof k6ThresholdsOf>
-  try {
-    mapped = k6ThresholdsOf(scenario.thresholds)
-  } catch (error) {
-    if (error instanceof ThresholdError) throw new K6ExportError(error.message)
-    throw error
-  }
+  const mapped = k6ThresholdsOf(scenario.thresholds)
   const kinds = journeyKindsOf(scenario)
   const has = usesAnyOf(kinds)
   const setup = k6SetupSource({

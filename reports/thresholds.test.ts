@@ -5,15 +5,28 @@
  */
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
+import { Either, ParseResult, Schema } from "effect"
 import { sampleReport } from "./fixture.js"
-import { evaluateThresholds, parseThreshold, parseThresholdFlag, parseThresholds, ThresholdError } from "./thresholds.js"
+import { evaluateThresholds, parseThreshold, parseThresholdFlag, ScenarioThresholds, ThresholdError, thresholdListOf } from "./thresholds.js"
+import type { Threshold } from "./thresholds.js"
 
 const rejected = (run: () => unknown, pattern: RegExp) => assert.throws(run, (error: unknown) => error instanceof ThresholdError && pattern.test(error.message))
+
+/** a scenario's thresholds as the scenario's decoding parses them, in order */
+const parseThresholds = (sources: Readonly<Record<string, ReadonlyArray<string>>>): Array<Threshold> =>
+  thresholdListOf(Schema.decodeUnknownSync(ScenarioThresholds)(sources))
+
+/** each refusal of a scenario's thresholds: its path inside them and its message */
+const refusalsOf = (sources: unknown) => {
+  const decoded = Schema.decodeUnknownEither(ScenarioThresholds, { errors: "all" })(sources)
+  assert.ok(Either.isLeft(decoded), "refused")
+  return ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((issue) => [issue.path.map(String).join("."), issue.message])
+}
 
 describe("parsing", () => {
   test("a k6 expression under its metric", () => {
     assert.deepEqual(parseThreshold("payment_to_issuance", "p(99)<500"),
-      { metric: "payment_to_issuance", aggregation: "p(99)", operator: "<", value: 500, expression: "payment_to_issuance: p(99)<500" })
+      { metric: "payment_to_issuance", aggregation: "p(99)", operator: "<", value: 500, expression: "payment_to_issuance: p(99)<500", source: "p(99)<500" })
     assert.equal(parseThreshold("hold", " p(99.9) <= 250 ").operator, "<=")
     assert.equal(parseThreshold("invariants", "violations==0").value, 0)
     assert.equal(parseThreshold("http_req_failed", "rate<0.01").value, 0.01)
@@ -23,6 +36,20 @@ describe("parsing", () => {
     const parsed = parseThresholds({ payment_to_issuance: ["p(99)<500", "max<2000"], invariants: ["violations==0"] })
     assert.deepEqual(parsed.map((threshold) => threshold.expression),
       ["payment_to_issuance: p(99)<500", "payment_to_issuance: max<2000", "invariants: violations==0"])
+  })
+
+  test("a scenario's thresholds encode back to the expressions as they were written", () => {
+    const written = { hold: [" p(99.9) <= 250 ", "count>1"], invariants: ["violations==0"], checkin: [] }
+    assert.deepEqual(Schema.encodeSync(ScenarioThresholds)(Schema.decodeUnknownSync(ScenarioThresholds)(written)), written)
+  })
+
+  test("a scenario's refused thresholds are each named at their place: the metric's key, or the expression in its list", () => {
+    assert.deepEqual(refusalsOf({ latency: ["p(99)<500"], hold: ["p(99)<1", "p99 < 500", "p(95)<1"] }), [
+      ["latency", "unknown metric latency (known: payment_to_issuance, hold, checkin, http_req_failed, tickets_issued_per_second, invariants)"],
+      ["hold.1", `expected "aggregation <op> number", e.g. "p(99)<500"`],
+      ["hold.2", "hold has no p(95) (it has p(50), med, p(90), p(99), p(99.9), max, count)"]
+    ])
+    assert.deepEqual(refusalsOf({ hold: "p(99)<1" }).map(([path]) => path), ["hold"])
   })
 
   test("--threshold takes `metric: expression`", () => {

@@ -1,16 +1,15 @@
 /**
  * Thresholds as k6 users write them: a metric name and a list of `aggregation op value` expressions,
  *   thresholds: { payment_to_issuance: ["p(99)<500"], http_req_failed: ["rate<0.01"], invariants: ["violations==0"] }
- * in a scenario, or `--threshold "payment_to_issuance: p(99)<500"` on the command line. Parsed once;
- * an unknown metric, an aggregation the metric does not have, or a malformed expression is an error that
+ * in a scenario, or `--threshold "payment_to_issuance: p(99)<500"` on the command line. Parsed once: a scenario's
+ * when the scenario is decoded (ScenarioThresholds), a flag's when the command line is read. An unknown metric, an aggregation the metric does not have, or a malformed expression is an error that
  * names the threshold, never a silent pass. A failed threshold makes `chunyun run` exit 99, as k6 does.
  */
+import { Either, ParseResult, Schema } from "effect"
 import { overWindowRateOf } from "./rates.js"
 import { errorTotalOf } from "./Report.js"
 import type { Report, ThresholdResult } from "./Report.js"
 import { HarnessError } from "./HarnessError.js"
-
-export type Thresholds = Readonly<Record<string, ReadonlyArray<string>>>
 
 const expressionPattern = /^\s*([a-z_]+(?:\([0-9.]+\))?)\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/
 
@@ -31,30 +30,41 @@ const metrics: Readonly<Record<string, Readonly<Record<string, (report: Report) 
   invariants: { violations: (report) => report.invariants.reduce((sum, invariant) => sum + invariant.violations, 0) }
 }
 
-export interface Threshold {
-  readonly metric: string
-  readonly aggregation: string
-  readonly operator: string
-  readonly value: number
+export const Threshold = Schema.Struct({
+  metric: Schema.String,
+  aggregation: Schema.String,
+  operator: Schema.String,
+  value: Schema.Number,
   /** as shown in reports: `payment_to_issuance: p(99)<500` */
-  readonly expression: string
-}
+  expression: Schema.String,
+  /** the expression as it was written, without its metric: ` p(99) < 500` */
+  source: Schema.String
+})
+export type Threshold = typeof Threshold.Type
 
 export class ThresholdError extends HarnessError("ThresholdError") {}
 
-export const parseThreshold = (metric: string, expression: string): Threshold => {
-  const shown = `${metric}: ${expression.trim()}`
-  const match = expressionPattern.exec(expression)
-  if (!match) throw new ThresholdError(`threshold "${shown}": expected "aggregation <op> number", e.g. "p(99)<500"`)
+/** the refusal of a metric's name, or undefined for a metric thresholds may name */
+const unknownMetricReason = (metric: string): string | undefined => Object.hasOwn(metrics, metric) ? undefined
+  : `unknown metric ${metric} (known: ${Object.keys(metrics).join(", ")})`
+
+/** `source` (`aggregation op value`) under `metric`, or why it is refused */
+const thresholdOf = (metric: string, source: string): Either.Either<Threshold, string> => {
+  const match = expressionPattern.exec(source)
+  if (!match) return Either.left(`expected "aggregation <op> number", e.g. "p(99)<500"`)
   const [, aggregation, operator, value] = match
-  if (!Object.hasOwn(metrics, metric)) {
-    throw new ThresholdError(`threshold "${shown}": unknown metric ${metric} (known: ${Object.keys(metrics).join(", ")})`)
-  }
+  const unknownMetric = unknownMetricReason(metric)
+  if (unknownMetric !== undefined) return Either.left(unknownMetric)
   if (!Object.hasOwn(metrics[metric]!, aggregation!)) {
-    throw new ThresholdError(`threshold "${shown}": ${metric} has no ${aggregation} (it has ${Object.keys(metrics[metric]!).join(", ")})`)
+    return Either.left(`${metric} has no ${aggregation} (it has ${Object.keys(metrics[metric]!).join(", ")})`)
   }
-  return { metric, aggregation: aggregation!, operator: operator!, value: Number(value), expression: shown }
+  return Either.right({ metric, aggregation: aggregation!, operator: operator!, value: Number(value), expression: `${metric}: ${source.trim()}`, source })
 }
+
+export const parseThreshold = (metric: string, expression: string): Threshold =>
+  Either.getOrElse(thresholdOf(metric, expression), (reason) => {
+    throw new ThresholdError(`threshold "${metric}: ${expression.trim()}": ${reason}`)
+  })
 
 /** `metric: expression` as given to --threshold */
 export const parseThresholdFlag = (text: string): Threshold => {
@@ -63,8 +73,47 @@ export const parseThresholdFlag = (text: string): Threshold => {
   return parseThreshold(text.slice(0, colon).trim(), text.slice(colon + 1))
 }
 
-export const parseThresholds = (thresholds: Thresholds): Array<Threshold> =>
-  Object.entries(thresholds).flatMap(([metric, expressions]) => expressions.map((expression) => parseThreshold(metric, expression)))
+const ThresholdSources = Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) })
+
+/**
+ * A scenario's thresholds, `{ metric: ["aggregation op value", …] }`, decoded to the parsed thresholds under the same
+ * metrics, in the same order. An unknown metric is refused at its key, a malformed expression or an aggregation its
+ * metric does not have at its place in the list; encoding gives back the expressions as they were written.
+ */
+export const ScenarioThresholds = Schema.transformOrFail(
+  ThresholdSources,
+  Schema.Record({ key: Schema.String, value: Schema.Array(Threshold) }),
+  {
+    strict: true,
+    decode: (sources, _, ast) => {
+      const parsed: Record<string, ReadonlyArray<Threshold>> = {}
+      const issues: Array<ParseResult.ParseIssue> = []
+      for (const [metric, expressions] of Object.entries(sources)) {
+        const unknownMetric = unknownMetricReason(metric)
+        if (unknownMetric !== undefined) {
+          issues.push(new ParseResult.Pointer(metric, sources, new ParseResult.Type(ast, expressions, unknownMetric)))
+          continue
+        }
+        const thresholds: Array<Threshold> = []
+        expressions.forEach((source, index) => Either.match(thresholdOf(metric, source), {
+          onLeft: (reason) => { issues.push(new ParseResult.Pointer([metric, index], sources, new ParseResult.Type(ast, source, reason))) },
+          onRight: (threshold) => { thresholds.push(threshold) }
+        }))
+        parsed[metric] = thresholds
+      }
+      const [first, ...rest] = issues
+      return first === undefined ? ParseResult.succeed(parsed)
+        : ParseResult.fail(rest.length === 0 ? first : new ParseResult.Composite(ast, sources, [first, ...rest]))
+    },
+    encode: (parsed) => ParseResult.succeed(Object.fromEntries(
+      Object.entries(parsed).map(([metric, thresholds]) => [metric, thresholds.map((threshold) => threshold.source)])
+    ))
+  }
+)
+export type ScenarioThresholds = typeof ScenarioThresholds.Type
+
+/** a scenario's thresholds in the order they were written: metric by metric, each metric's in its list's order */
+export const thresholdListOf = (thresholds: ScenarioThresholds): Array<Threshold> => Object.values(thresholds).flat()
 
 const compare = (actual: number, operator: string, value: number) => {
   switch (operator) {

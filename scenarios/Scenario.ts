@@ -16,6 +16,7 @@ import { Executor } from "../simulator/Executors.js"
 import { holdBatchings } from "../reference/ticketing/Inventory/Lanes.js"
 import { issuanceVariants } from "../reference/Settings/Issuance.js"
 import { KioskSetup } from "./Kiosks.js"
+import { ScenarioThresholds } from "../reports/thresholds.js"
 
 const Int = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
 const Range = (min: number, max: number) =>
@@ -203,7 +204,7 @@ const ScenarioFields = Schema.Struct({
    */
   load: Schema.optional(Executor),
   /** as in k6: { payment_to_issuance: ["p(99)<500"], invariants: ["violations==0"] } (reports/thresholds.ts) */
-  thresholds: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) }), { default: () => ({}) }),
+  thresholds: Schema.optionalWith(ScenarioThresholds, { exact: true, default: () => ({}) }),
   /** the cinema on sale (seed 004): its halls and showings; the `cinema` journey buys seats of them */
   cinema: Schema.optional(CinemaSection),
   /** the simulated payment gateway's conditions outside fault windows (reference/Simulated/Gateway.ts) */

@@ -3,9 +3,10 @@
  * version) are passed in by the caller: they are not part of the simulation.
  */
 import { createHash } from "node:crypto"
+import { Schema } from "effect"
 import { auditSources, currentReportVersion } from "../reports/Report.js"
 import type { GateSummary, Report } from "../reports/Report.js"
-import { evaluateThresholds, parseThresholds } from "../reports/thresholds.js"
+import { evaluateThresholds, ScenarioThresholds, thresholdListOf } from "../reports/thresholds.js"
 import type { Threshold } from "../reports/thresholds.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { countsOf, endpointsOf, gatesOf, latencyDistributionOf, latencyOf, salesWindowOf, throughputOf } from "./Metrics.js"
@@ -13,8 +14,11 @@ import { scenarioEndMs } from "./Population.js"
 import { scenarioSummaryOf } from "./ScenarioSummary.js"
 import type { RunOutcome } from "./Virtual.js"
 
+/** the hash of the scenario as written (its thresholds as their expressions, not parsed) and the seed */
 export const configHashOf = (scenario: Scenario, seed: number) =>
-  createHash("sha256").update(JSON.stringify({ scenario, seed })).digest("hex").slice(0, 16)
+  createHash("sha256").update(JSON.stringify({
+    scenario: { ...scenario, thresholds: Schema.encodeSync(ScenarioThresholds)(scenario.thresholds) }, seed
+  })).digest("hex").slice(0, 16)
 
 export const buildReport = (options: {
   scenario: Scenario
@@ -65,7 +69,7 @@ export const buildReport = (options: {
       ...options.notes
     ]
   }
-  return { ...report, thresholds: evaluateThresholds(report, [...parseThresholds(scenario.thresholds), ...(options.extraThresholds ?? [])]) }
+  return { ...report, thresholds: evaluateThresholds(report, [...thresholdListOf(scenario.thresholds), ...(options.extraThresholds ?? [])]) }
 }
 
 const gatesNote = (gates: GateSummary) =>

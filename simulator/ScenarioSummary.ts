@@ -4,6 +4,7 @@
  */
 import { minuteOfDayText } from "../reference/Domain.js"
 import type { ScenarioSummary } from "../reports/Report.js"
+import { thresholdListOf } from "../reports/thresholds.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 
 
@@ -60,7 +61,7 @@ export const scenarioSummaryOf = (scenario: Scenario): ScenarioSummary => ({
   venues: venuesOf(scenario),
   faults: scenario.faults.map(({ kind, startAfterOnSaleMs, endAfterOnSaleMs, ...parameters }) =>
     ({ kind, startAfterOnSaleMs, endAfterOnSaleMs, parameters: parametersOf(parameters) })),
-  thresholds: Object.entries(scenario.thresholds).flatMap(([metric, expressions]) => expressions.map((expression) => `${metric}: ${expression}`)),
+  thresholds: thresholdListOf(scenario.thresholds).map((threshold) => `${threshold.metric}: ${threshold.source}`),
   server: {
     inventory: scenario.server.inventory, batching: scenario.server.batching, issuance: scenario.server.issuance,
     payment: scenario.server.payment, holdTtlMs: scenario.server.holdTtlMs

@@ -11,8 +11,8 @@ import { bankClearingAccountId, LedgerRepo, walletAccountId } from "./Accounts/R
 import { Checkout } from "./Checkout.js"
 import { FaultConfig } from "../Settings/Faults.js"
 import { WalletConfig } from "../Settings/Wallet.js"
-import { TopUpTooLarge, WalletBalanceLimitReached } from "../Domain.js"
-import type { CustomerId } from "../Domain.js"
+import { FenTotal, TopUpTooLarge, WalletBalanceLimitReached } from "../Domain.js"
+import type { CustomerId, Fen } from "../Domain.js"
 import { Ids } from "../Ids.js"
 import { idempotent } from "../Idempotency.js"
 import { spanOptions } from "../Spans.js"
@@ -31,27 +31,29 @@ export class Accounts extends Effect.Service<Accounts>()("Accounts", {
       faultSettings.plantedBug === "no-idempotency-check" ? work : idempotent(options, work)
 
     const getWallet = (customerId: CustomerId) =>
-      Effect.map(ledger.balance(walletAccountId(customerId)), (balance) => ({ balanceFen: Number(balance ?? 0) }))
+      Effect.map(ledger.walletBalance(customerId), (balanceFen) => ({ balanceFen }))
 
     /**
      * Money arriving from the customer's bank (simulated): bank clearing → wallet. At most `maxTopUpFen` at a
      * time, and never past `maxWalletBalanceFen`: the balance is read after the credit, in its transaction, so
      * concurrent top-ups (each waiting for the wallet row's lock) cannot pass the cap together.
      */
-    const topUp = (customerId: CustomerId, key: string, amountFen: number) =>
+    const topUp = (customerId: CustomerId, key: string, amountFen: Fen) =>
       Effect.gen(function* () {
-        if (amountFen > walletSettings.maxTopUpFen) return yield* new TopUpTooLarge({ amountFen, maxTopUpFen: walletSettings.maxTopUpFen })
+        if (amountFen > walletSettings.maxTopUpFen) return yield* new TopUpTooLarge({ amountFen, maxTopUpFen: FenTotal.make(walletSettings.maxTopUpFen) })
         const nowMs = yield* Clock.currentTimeMillis
         const transferId = yield* ids.transferId
         const work = Effect.gen(function* () {
           yield* ledger.transfer({
             id: transferId, debit: bankClearingAccountId, credit: walletAccountId(customerId),
-            amountFen, purpose: "top-up", orderId: null, nowMs
+            amountFen: FenTotal.make(amountFen), purpose: "top-up", orderId: null, nowMs
           })
           const { balanceFen } = yield* getWallet(customerId)
           if (balanceFen > walletSettings.maxWalletBalanceFen) {
             // the failure rolls the credit back with the transaction
-            return yield* new WalletBalanceLimitReached({ balanceFen: balanceFen - amountFen, amountFen, maxWalletBalanceFen: walletSettings.maxWalletBalanceFen })
+            return yield* new WalletBalanceLimitReached({
+              balanceFen: FenTotal.make(balanceFen - amountFen), amountFen, maxWalletBalanceFen: FenTotal.make(walletSettings.maxWalletBalanceFen)
+            })
           }
           const result: TopUpResult = { transferId, balanceFen }
           return result

@@ -17,7 +17,7 @@ import { FaultConfig } from "../Settings/Faults.js"
 import { IssuanceConfig } from "../Settings/Issuance.js"
 import { Customers } from "../customers/Customers.js"
 import { Invoices } from "../customers/Customers/Invoices.js"
-import { HoldDisplaced, HoldExpired, InsufficientFunds, OrderNotFound, OrderNotPayable } from "../Domain.js"
+import { FenTotal, HoldDisplaced, HoldExpired, InsufficientFunds, OrderNotFound, OrderNotPayable } from "../Domain.js"
 import type { CustomerId, OrderId, OrderState, TransferId } from "../Domain.js"
 import { FaultPoints } from "../FaultPoints.js"
 import { Ids } from "../Ids.js"
@@ -87,7 +87,7 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
       if (Number(order.booked_card_only) === 1 && way !== "booked-card") {
         return Effect.fail(new OrderNotPayable({ orderId: order.id, state: "held-for-booked-card" }))
       }
-      return Effect.succeed(Number(order.price_fen))
+      return Effect.succeed(FenTotal.make(Number(order.price_fen)))
     }
 
     /**
@@ -134,7 +134,7 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
           id: transferId, debit: walletAccountId(customerId), credit: centreAccountId, amountFen, purpose: "order-payment", orderId, nowMs
         })
         if (!moved) {
-          return yield* new InsufficientFunds({ balanceFen: Number((yield* ledger.balance(walletAccountId(customerId))) ?? 0), neededFen: amountFen })
+          return yield* new InsufficientFunds({ balanceFen: yield* ledger.walletBalance(customerId), neededFen: amountFen })
         }
         yield* faults.hit("pay.after-transfer")
         yield* markPaid(order, amountFen, nowMs, prepared)

@@ -19,7 +19,7 @@ import { centreAccountId } from "./Accounts/Repo.js"
 import { Checkout } from "./Checkout.js"
 import type { PaymentWay } from "./Checkout.js"
 import { PaymentConfig } from "../Settings/Payments.js"
-import { HoldExpired, OrderNotFound, OrderNotPayable } from "../Domain.js"
+import { FenTotal, HoldExpired, OrderNotFound, OrderNotPayable } from "../Domain.js"
 import type { CustomerId, OrderId, OrderState, TransferId } from "../Domain.js"
 import { Ids, randomHex } from "../Ids.js"
 import { idempotent, lookupKey } from "../Idempotency.js"
@@ -143,7 +143,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
         const transferId = yield* ids.transferId
         const posted = yield* ledger.post(pendingId, transferId, nowMs)
         if (!posted) return yield* new HoldExpired({ orderId, expiredAtMs: nowMs })
-        const amountFen = Number(order.price_fen)
+        const amountFen = FenTotal.make(Number(order.price_fen))
         yield* checkout.markPaid(order, amountFen, nowMs)
         yield* sql`UPDATE card_payments SET state = 'captured', authorisation_id = ${authorisation.authorisationId},
             auth_code = ${authorisation.authCode}, resolved_at_ms = ${nowMs}
@@ -276,7 +276,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
           FROM gateway_charges WHERE order_id = ${orderId} ORDER BY created_at_ms DESC, id DESC LIMIT 1`
         if (!charge) return yield* new NoGatewayPayment({ orderId })
         const status: GatewayPaymentStatus = {
-          chargeId: charge.id, orderId, amountFen: Number(charge.amount_fen), chargeState: charge.state,
+          chargeId: charge.id, orderId, amountFen: FenTotal.make(Number(charge.amount_fen)), chargeState: charge.state,
           orderState: order.state, createdAtMs: Number(charge.created_at_ms)
         }
         return status
@@ -294,7 +294,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
           yield* chargeTo("failed")
           return "failed" as Decision
         }
-        const amountFen = Number(charge.amount_fen)
+        const amountFen = FenTotal.make(Number(charge.amount_fen))
         const order = yield* ordersRepo.byId(charge.order_id)
         const transferId = yield* ids.transferId
         if (order && order.state === "held") {
@@ -354,7 +354,9 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
           const [charge] = yield* sql<ChargeRow>`SELECT * FROM gateway_charges WHERE id = ${chargeId} ${forUpdate(sql)}`
           if (!charge) return yield* Effect.dieMessage(`charge ${chargeId} vanished`)
           if (notified && notified.amountFen !== Number(charge.amount_fen)) {
-            return yield* new GatewayAmountMismatch({ chargeId, expectedFen: Number(charge.amount_fen), notifiedFen: notified.amountFen })
+            return yield* new GatewayAmountMismatch({
+              chargeId, expectedFen: FenTotal.make(Number(charge.amount_fen)), notifiedFen: FenTotal.make(notified.amountFen)
+            })
           }
           if (notified) yield* sql`UPDATE gateway_charges SET callbacks_received = callbacks_received + 1 WHERE id = ${chargeId}`
           return yield* decide(charge, status, nowMs)

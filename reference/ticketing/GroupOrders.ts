@@ -15,7 +15,7 @@ import { UpstreamConfig } from "../Settings/Upstream.js"
 import { Customers } from "../customers/Customers.js"
 import { Invoices } from "../customers/Customers/Invoices.js"
 import { Delivery } from "../delivery/Delivery.js"
-import { InsufficientFunds, SalesClosed, SoldOut, TrainRunNotFound } from "../Domain.js"
+import { Fen, FenTotal, InsufficientFunds, SalesClosed, SoldOut, TrainRunNotFound } from "../Domain.js"
 import type { CustomerId, OrderId, PhoneNumber, RunId, TicketId, TransferId } from "../Domain.js"
 import { GroupOrderNotAllowed, GroupOrderResult as GroupOrderResultSchema } from "./GroupOrders/Api.js"
 import type { GroupOrderRequest, GroupOrderResult, GroupTicket } from "./GroupOrders/Api.js"
@@ -94,14 +94,14 @@ export class GroupOrders extends Effect.Service<GroupOrders>()("GroupOrders", {
         const [fare] = yield* sql<{ fare_fen: number }>`SELECT fare_fen FROM run_fares
           WHERE run_id = ${request.runId} AND seat_class = ${request.seatClass} AND stop_index = 0`
         if (!fare) return yield* new UnknownSeatClass({ runId: request.runId, seatClass: request.seatClass })
-        const priceFen = Number(fare.fare_fen)
-        const amountFen = priceFen * request.holders.length
+        const priceFen = Fen.make(Number(fare.fare_fen))
+        const amountFen = FenTotal.make(priceFen * request.holders.length)
         // the wallet first: a group the organiser cannot pay for takes no place
         const debited = yield* sql`UPDATE accounts SET balance_fen = balance_fen - ${amountFen}
           WHERE id = ${walletAccountId(organiser)} AND balance_fen >= ${amountFen} RETURNING id`
         if (debited.length !== 1) {
           const [wallet] = yield* sql<{ balance_fen: number }>`SELECT balance_fen FROM accounts WHERE id = ${walletAccountId(organiser)}`
-          return yield* new InsufficientFunds({ balanceFen: Number(wallet?.balance_fen ?? 0), neededFen: amountFen })
+          return yield* new InsufficientFunds({ balanceFen: FenTotal.make(Number(wallet?.balance_fen ?? 0)), neededFen: amountFen })
         }
         const places = yield* claimPlaces(request.runId, request.seatClass, request.holders.length)
         if (places.length < request.holders.length) {
@@ -115,7 +115,7 @@ export class GroupOrders extends Effect.Service<GroupOrders>()("GroupOrders", {
         return result
       })
 
-    const issueOne = (run: EventRun, holder: PhoneNumber, place: { id: number; coach: number; seatCode: string }, priceFen: number) =>
+    const issueOne = (run: EventRun, holder: PhoneNumber, place: { id: number; coach: number; seatCode: string }, priceFen: Fen) =>
       Effect.gen(function* () {
         const orderId = yield* ids.orderId
         const transferId = yield* ids.transferId
@@ -131,7 +131,7 @@ export class GroupOrders extends Effect.Service<GroupOrders>()("GroupOrders", {
 
     const insertRows = (
       organiser: CustomerId, runId: RunId,
-      issued: ReadonlyArray<{ ticket: GroupTicket; transferId: TransferId; seatId: number }>, priceFen: number, nowMs: number
+      issued: ReadonlyArray<{ ticket: GroupTicket; transferId: TransferId; seatId: number }>, priceFen: Fen, nowMs: number
     ) =>
       Effect.gen(function* () {
         for (const chunk of chunks(issued)) {

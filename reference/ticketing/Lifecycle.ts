@@ -22,7 +22,7 @@ import { LifecycleConfig } from "../Settings/Lifecycle.js"
 import { WalletConfig } from "../Settings/Wallet.js"
 import { Customers } from "../customers/Customers.js"
 import { Invoices } from "../customers/Customers/Invoices.js"
-import { InsufficientFunds, OrderNotFound, SoldOut } from "../Domain.js"
+import { FenDelta, FenTotal, InsufficientFunds, OrderNotFound, SoldOut } from "../Domain.js"
 import type { CustomerId, OrderId, RunId, StationCode, TransferId } from "../Domain.js"
 import { Ids } from "../Ids.js"
 import { idempotent, lookupKey } from "../Idempotency.js"
@@ -240,7 +240,8 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
         yield* ordersRepo.releaseSeat(old.seat_id, Number(old.segment_mask))
         const newOrderId = yield* newJourneyOrder(customerId, old, target, trip, changes + 1, nowMs)
 
-        const differenceFen = trip.priceFen - Number(old.price_fen)
+        const differenceFen = FenDelta.make(trip.priceFen - Number(old.price_fen))
+        const chargedFen = FenTotal.make(Math.max(0, differenceFen))
         // a cheaper journey returns the difference less the fee a cancellation would keep on it now
         const feeFen = differenceFen < 0 ? refundFeeFen(lifecycleSettings, -differenceFen, oldDepartureMs - nowMs) : 0
         if (feeFen === undefined) return yield* refusal("no refund is due this close to departure")
@@ -249,13 +250,10 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
         if (differenceFen > 0) {
           const id = yield* ids.transferId
           const moved = yield* ledger.transfer({
-            id, debit: walletAccountId(customerId), credit: centreAccountId, amountFen: differenceFen,
+            id, debit: walletAccountId(customerId), credit: centreAccountId, amountFen: chargedFen,
             purpose: "change-payment", orderId: newOrderId, nowMs
           })
-          if (!moved) {
-            const balance = Number((yield* ledger.balance(walletAccountId(customerId))) ?? 0)
-            return yield* new InsufficientFunds({ balanceFen: balance, neededFen: differenceFen })
-          }
+          if (!moved) return yield* new InsufficientFunds({ balanceFen: yield* ledger.walletBalance(customerId), neededFen: chargedFen })
           transferIds.push(id)
           yield* invoices.addSpend(customerId, differenceFen)
         } else if (refundedFen > 0) {
@@ -263,7 +261,6 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
           transferIds.push(...(yield* returnToPayers(payments, refundedFen, "change-refund", newOrderId, nowMs)))
           yield* invoices.afterReturn(customerId, refundedFen)
         }
-        const chargedFen = Math.max(0, differenceFen)
         // the fee is on the old order's record: the new order's payments hold it beyond its price (paymentsBehind)
         const common = { customer_id: customerId, actor: customerActor(customerId), reason: target.reason ?? null, refund_fen: refundedFen, charge_fen: chargedFen, at_ms: nowMs }
         yield* repo.insertEvent({ ...common, order_id: orderId, kind: "changed", price_fen: Number(old.price_fen), fee_fen: feeFen, related_order_id: newOrderId })

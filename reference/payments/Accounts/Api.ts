@@ -2,7 +2,7 @@ import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { CustomerAuth } from "../../customers/Auth/Api.js"
 import {
-  HoldDisplaced, HoldExpired, IdempotencyKey, IdempotencyKeyReused, InsufficientFunds, OrderId, OrderNotFound, OrderNotPayable,
+  FenTotal, HoldDisplaced, HoldExpired, IdempotencyKey, IdempotencyKeyReused, InsufficientFunds, OrderId, OrderNotFound, OrderNotPayable,
   OrderState, PaymentLocked, PaymentPassword, PaymentPasswordWrong, PositiveFen, TicketId, TopUpTooLarge, TransferId,
   WalletBalanceLimitReached
 } from "../../Domain.js"
@@ -10,13 +10,13 @@ import { Ticket } from "../../delivery/Issuance/Api.js"
 
 export const IdempotencyHeaders = Schema.Struct({ "idempotency-key": IdempotencyKey })
 
-export const TopUpResult = Schema.Struct({ transferId: TransferId, balanceFen: Schema.Number })
+export const TopUpResult = Schema.Struct({ transferId: TransferId, balanceFen: FenTotal })
 export type TopUpResult = typeof TopUpResult.Type
 
 export const PaymentResult = Schema.Struct({
   orderId: OrderId,
   transferId: TransferId,
-  amountFen: Schema.Number,
+  amountFen: FenTotal,
   state: OrderState,
   /** set when the ticket was issued before the answer left (the usual case) */
   ticketId: Schema.NullOr(TicketId),
@@ -28,7 +28,7 @@ export type PaymentResult = typeof PaymentResult.Type
 export class AccountsApi extends HttpApiGroup.make("accounts")
   .add(
     HttpApiEndpoint.get("getWallet", "/wallet")
-      .addSuccess(Schema.Struct({ balanceFen: Schema.Number }))
+      .addSuccess(Schema.Struct({ balanceFen: FenTotal }))
   )
   .add(
     HttpApiEndpoint.post("topUp", "/wallet/top-ups")

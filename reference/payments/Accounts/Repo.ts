@@ -1,5 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
+import { FenTotal } from "../../Domain.js"
 import type { CustomerId, OrderId, TransferId } from "../../Domain.js"
 import { Queries } from "../../Store/Queries.js"
 
@@ -24,7 +25,7 @@ export interface NewTransfer {
   readonly id: TransferId
   readonly debit: string
   readonly credit: string
-  readonly amountFen: number
+  readonly amountFen: FenTotal
   readonly purpose: TransferPurpose
   readonly orderId: OrderId | null
   readonly nowMs: number
@@ -70,6 +71,8 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("LedgerRepo", {
       openWallet: (customerId: CustomerId) =>
         sql`INSERT INTO accounts (id, kind, customer_id) VALUES (${walletAccountId(customerId)}, 'wallet', ${customerId})`,
       balance,
+      /** A customer's wallet balance (0 for a wallet not opened): a wallet never goes below zero. */
+      walletBalance: (customerId: CustomerId) => Effect.map(balance(walletAccountId(customerId)), (fen) => FenTotal.make(Number(fen ?? 0))),
       debit,
       credit,
       insertTransfer,

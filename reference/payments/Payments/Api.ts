@@ -6,7 +6,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSecurity } fro
 import { Context, Schema } from "effect"
 import { AdminAuth, CustomerAuth } from "../../customers/Auth/Api.js"
 import {
-  Fen, HoldDisplaced, HoldExpired, IdempotencyKeyReused, OrderId, OrderNotFound, OrderNotPayable, OrderState,
+  Fen, FenTotal, HoldDisplaced, HoldExpired, IdempotencyKeyReused, OrderId, OrderNotFound, OrderNotPayable, OrderState,
   PhoneNumber, RunId, StationCode, TicketId, TransferId, Unauthorized
 } from "../../Domain.js"
 import { IdempotencyHeaders } from "../Accounts/Api.js"
@@ -61,7 +61,7 @@ export const RemoteCardPaymentRequest = Schema.Struct({ cardToken: CardToken, ca
 export const CardPaymentResult = Schema.Struct({
   orderId: OrderId,
   transferId: TransferId,
-  amountFen: Schema.Number,
+  amountFen: FenTotal,
   state: OrderState,
   ticketId: Schema.NullOr(TicketId),
   authCode: Schema.String,
@@ -107,7 +107,7 @@ export type PrintJobState = typeof PrintJobState.Type
 export const GatewayPaymentResult = Schema.Struct({
   chargeId: ChargeId,
   orderId: OrderId,
-  amountFen: Schema.Number,
+  amountFen: FenTotal,
   /** the reservation is voided at this time unless the gateway confirms the payment first */
   expiresAtMs: Schema.Number
 })
@@ -289,7 +289,7 @@ export class KioskApi extends HttpApiGroup.make("kiosk")
 export const GatewayPaymentStatus = Schema.Struct({
   chargeId: ChargeId,
   orderId: OrderId,
-  amountFen: Schema.Number,
+  amountFen: FenTotal,
   chargeState: ChargeState,
   orderState: OrderState,
   createdAtMs: Schema.Number

@@ -1,6 +1,7 @@
 /** Expected failures of card, gateway and kiosk payments, each with its HTTP status. */
 import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
+import { FenTotal } from "../../Domain.js"
 
 /** `issuer-unavailable`: the bank could not decide (ISO 8583 response 91), as in a brownout; the passenger may try again */
 /** `pin-tries-exceeded`: the card is blocked after too many wrong PINs, and stays so whatever PIN comes next */
@@ -41,7 +42,7 @@ export class NoGatewayPayment extends Schema.TaggedError<NoGatewayPayment>()(
   "NoGatewayPayment", { orderId: Schema.String }, HttpApiSchema.annotations({ status: 404 })
 ) {}
 export class GatewayAmountMismatch extends Schema.TaggedError<GatewayAmountMismatch>()(
-  "GatewayAmountMismatch", { chargeId: Schema.String, expectedFen: Schema.Number, notifiedFen: Schema.Number },
+  "GatewayAmountMismatch", { chargeId: Schema.String, expectedFen: FenTotal, notifiedFen: FenTotal },
   HttpApiSchema.annotations({ status: 422 })
 ) {}
 export class PrintJobNotFound extends Schema.TaggedError<PrintJobNotFound>()(

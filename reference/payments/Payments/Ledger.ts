@@ -8,6 +8,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Schema } from "effect"
+import { FenTotal } from "../../Domain.js"
 import type { OrderId, TransferId } from "../../Domain.js"
 import { forUpdate } from "../../Store/Dialect.js"
 import { keepsBalanceRow, LedgerRepo } from "../Accounts/Repo.js"
@@ -80,7 +81,7 @@ export class TwoPhaseLedger extends Effect.Service<TwoPhaseLedger>()("TwoPhaseLe
 
     /** A posted transfer written directly (no reservation): debit and credit in one step. */
     const postDirect = (transfer: {
-      id: TransferId; debit: string; credit: string; amountFen: number; purpose: PostedPurpose; orderId: OrderId; nowMs: number
+      id: TransferId; debit: string; credit: string; amountFen: FenTotal; purpose: PostedPurpose; orderId: OrderId; nowMs: number
     }) =>
       Effect.gen(function* () {
         if (!(yield* accounts.debit(transfer.debit, transfer.amountFen))) {
@@ -98,7 +99,7 @@ export class TwoPhaseLedger extends Effect.Service<TwoPhaseLedger>()("TwoPhaseLe
       Effect.gen(function* () {
         const pending = yield* byId(pendingId)
         if (!pending || pending.state !== "pending") return undefined
-        const amountFen = Number(pending.amount_fen)
+        const amountFen = FenTotal.make(Number(pending.amount_fen))
         yield* adjust(pending.debit_account_id, "pending_debits_fen", -amountFen)
         yield* adjust(pending.credit_account_id, "pending_credits_fen", -amountFen)
         yield* postDirect({

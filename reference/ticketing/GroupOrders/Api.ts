@@ -9,7 +9,7 @@ import { CustomerAuth } from "../../customers/Auth/Api.js"
 import { SeatClassName } from "../Catalog/Api.js"
 import { UnknownSeatClass } from "../Catalog/Errors.js"
 import {
-  IdempotencyKeyReused, InsufficientFunds, OrderId, PaymentLocked, PaymentPassword, PaymentPasswordWrong, PhoneNumber, RunId,
+  FenTotal, IdempotencyKeyReused, InsufficientFunds, OrderId, PaymentLocked, PaymentPassword, PaymentPasswordWrong, PhoneNumber, RunId,
   SalesClosed, SoldOut, TicketId, TrainRunNotFound
 } from "../../Domain.js"
 import { IdempotencyHeaders } from "../../payments/Accounts/Api.js"
@@ -54,7 +54,7 @@ export type GroupTicket = typeof GroupTicket.Type
 export const GroupOrderResult = Schema.Struct({
   runId: RunId,
   /** what the organiser's wallet paid: the class fare times the tickets */
-  amountFen: Schema.Number,
+  amountFen: FenTotal,
   /** in the order of `holders` */
   tickets: Schema.Array(GroupTicket)
 })
