@@ -15,6 +15,7 @@ import { recorded } from "../simulator/History.js"
 import { withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
 import { maskedPan } from "./CardReader.js"
+import type { HistoryKind } from "./HistoryEvents.js"
 
 export interface AgentEnvironment {
   readonly history: History
@@ -52,7 +53,7 @@ export const makeCallCentreAgent = (env: AgentEnvironment, agentId: AgentId, pas
     busy = true
   })
   const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) => env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay))
-  const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) =>
+  const call = <A, E, R>(kind: HistoryKind, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) =>
     recorded(env.history, actor, kind, overTheNetwork(effect), detailOf)
 
   const signIn = Effect.gen(function* () {

@@ -16,6 +16,7 @@ import type { Passenger, PhoneEnvironment, Sending, Trip } from "./Phone.js"
 import { appPhone, awaitTicket, holdSeat, logIn, payFromWallet, recordTicketReceived, registerCustomer, noOfferAtSearch } from "./Phone.js"
 import { makeSimCarrier } from "./SimCarrier.js"
 import type { SimCarrier } from "./SimCarrier.js"
+import type { HistoryKind } from "./HistoryEvents.js"
 
 export interface CarrierPhoneEnvironment extends PhoneEnvironment {
   /** the SIM's bytes reserved for tickets, drawn per phone */
@@ -39,7 +40,7 @@ const carrierSending: Sending = { transportRetries: false, resendLostAnswers: tr
 export const carrierJourney = (env: CarrierPhoneEnvironment, passenger: Passenger, afterPurchase: Effect.Effect<void> = Effect.void) => {
   const phone = appPhone(env, `phone-${passenger.index}`, carrierSending)
   const { actor, call } = phone
-  const note = (kind: string, outcome: string, detail?: Record<string, string | number | boolean | null>) =>
+  const note = (kind: HistoryKind, outcome: string, detail?: Record<string, string | number | boolean | null>) =>
     Effect.flatMap(env.scenarioNowMs, (atMs) => Effect.sync(() => env.history.add({ atMs, actor, kind, outcome, ...(detail ? { detail } : {}) })))
   const client = env.anonymous
 

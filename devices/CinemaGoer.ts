@@ -21,6 +21,7 @@ import type { Passenger } from "./Phone.js"
 import { claimDetail, passwordOf, paymentPasswordOf } from "./Phone.js"
 import { heldSeatDetail } from "./HeldSeat.js"
 import { renderQr } from "./Qr.js"
+import type { HistoryKind } from "./HistoryEvents.js"
 
 export interface CinemaShowingOnSale {
   readonly runId: RunId
@@ -104,9 +105,9 @@ export const freeSeatsByHotness = (map: SeatMap, hall: number): Array<FreeSeat> 
 export const cinemaJourney = (env: CinemaEnvironment, passenger: Passenger, afterPurchase: Effect.Effect<void> = Effect.void) => {
   const actor = `cinema-${passenger.index}`
   const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) => env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay))
-  const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) =>
+  const call = <A, E, R>(kind: HistoryKind, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) =>
     recorded(env.history, actor, kind, overTheNetwork(effect), detailOf)
-  const note = (kind: string, outcome: string, detail?: Record<string, string | number | boolean | null>) =>
+  const note = (kind: HistoryKind, outcome: string, detail?: Record<string, string | number | boolean | null>) =>
     Effect.flatMap(env.scenarioNowMs, (atMs) => Effect.sync(() => env.history.add({ atMs, actor, kind, outcome, ...(detail ? { detail } : {}) })))
 
   return Effect.gen(function* () {

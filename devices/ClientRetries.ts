@@ -7,6 +7,7 @@ import { Effect, Random } from "effect"
 import type { FaultSchedule } from "../simulator/FaultSchedule.js"
 import type { History, HistoryEvent } from "../simulator/History.js"
 import { outcomeOf } from "../simulator/History.js"
+import type { HistoryKind } from "./HistoryEvents.js"
 
 export class ClientTimedOut {
   readonly _tag = "ClientTimedOut"
@@ -31,7 +32,7 @@ export const withLostAnswers = <A, E, R, B = unknown>(
     readonly scenarioNowMs: Effect.Effect<number>
   },
   actor: string,
-  kind: string,
+  kind: HistoryKind,
   send: Effect.Effect<A, E, R>,
   sendUnrecorded: Effect.Effect<B, unknown, R>,
   keyed?: { readonly key: string; readonly detailOf?: (answer: B) => HistoryEvent["detail"] }

@@ -11,6 +11,7 @@ import { Clock, Effect } from "effect"
 import type { OrderId } from "../reference/Domain.js"
 import type { History } from "../simulator/History.js"
 import type { ApiClient } from "./Client.js"
+import type { HistoryKind } from "./HistoryEvents.js"
 
 export interface GatewayPaymentLimits {
   readonly statusPollIntervalMs: number
@@ -27,7 +28,7 @@ export interface GatewayPayer {
   readonly actor: string
   readonly client: ApiClient
   readonly history: History
-  readonly call: <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) => Effect.Effect<A, E, R>
+  readonly call: <A, E, R>(kind: HistoryKind, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) => Effect.Effect<A, E, R>
   readonly sleepScenario: (ms: number) => Effect.Effect<void>
   readonly scenarioNowMs: Effect.Effect<number>
 }

@@ -28,6 +28,7 @@ import type { ApiClient } from "./Client.js"
 import { withLostAnswers } from "./ClientRetries.js"
 import { maskedPan } from "./CardReader.js"
 import type { BankCard, CardReader, CardRead, ReadMode } from "./CardReader.js"
+import type { HistoryKind } from "./HistoryEvents.js"
 
 export type PrintedPart = "ticket" | "receipt"
 
@@ -85,12 +86,12 @@ export const makeKiosk = (env: KioskEnvironment, kioskId: KioskId, station: Stat
   const acknowledged = new Set<PrintJobId>()
 
   const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) => env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay))
-  const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) =>
+  const call = <A, E, R>(kind: HistoryKind, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) =>
     recorded(env.history, actor, kind, overTheNetwork(effect), detailOf)
   /** an idempotent call whose answer may be lost (client-timeouts): sent again, never doubled */
-  const retriedCall = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) =>
+  const retriedCall = <A, E, R>(kind: HistoryKind, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) =>
     withLostAnswers(env, actor, kind, call(kind, effect, detailOf), overTheNetwork(effect))
-  const note = (kind: string, detail: Detail, durationMs?: number) =>
+  const note = (kind: HistoryKind, detail: Detail, durationMs?: number) =>
     Effect.flatMap(env.scenarioNowMs, (atMs) => Effect.sync(() =>
       env.history.add({ atMs, actor, kind, outcome: "ok", ...(durationMs === undefined ? {} : { durationMs }), ...(detail ? { detail } : {}) })))
   const drawMs = (range: { readonly min: number; readonly max: number }) => Random.nextIntBetween(range.min, range.max + 1)

@@ -25,6 +25,7 @@ import type { Capture, PhoneDisplay } from "./GateScanner.js"
 import { maxQrEnlargeAttempts, phoneJourney, readAtGate } from "./Phone.js"
 import type { Passenger, PhoneEnvironment, QrShower, SeatChoice } from "./Phone.js"
 import { defaultMarginModules, renderQr } from "./Qr.js"
+import type { HistoryKind } from "./HistoryEvents.js"
 
 // ---- at the gate --------------------------------------------------------------------------------------------
 
@@ -151,7 +152,7 @@ describe("a phone that chooses its seat on the map", () => {
     }
     await server.run(phoneJourney(env, passenger))
     const ofPhone = history.events.filter((event) => event.actor === `phone-${index}`)
-    const line = (kind: string) => ofPhone.filter((event) => event.kind === kind).map((event) => ({ outcome: event.outcome, seat: event.detail?.seat }))
+    const line = (kind: HistoryKind) => ofPhone.filter((event) => event.kind === kind).map((event) => ({ outcome: event.outcome, seat: event.detail?.seat }))
     return { ofPhone, line }
   }
 

@@ -23,6 +23,7 @@ import { heldSeatDetail } from "./HeldSeat.js"
 import type { GatewayPayer, GatewayPaymentLimits } from "./GatewayPayment.js"
 import type { FaultSchedule } from "../simulator/FaultSchedule.js"
 import type { CardNumber } from "../reference/RemoteBookings/Api.js"
+import type { HistoryKind } from "./HistoryEvents.js"
 
 /** a train journey: which of the scenario's trains, from where to where */
 export interface Trip {
@@ -115,18 +116,18 @@ export interface AppPhone {
   readonly actor: string
   readonly sending: Sending
   /** one request over the network (the delay of virtual mode both ways), recorded in the history */
-  readonly call: <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => Effect.Effect<A, E, R>
+  readonly call: <A, E, R>(kind: HistoryKind, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => Effect.Effect<A, E, R>
   /** a request carrying idempotency key `key` (see `Sending`) */
-  readonly keyedCall: <A, E, R>(kind: string, key: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => Effect.Effect<A, E | ClientTimedOut, R>
+  readonly keyedCall: <A, E, R>(kind: HistoryKind, key: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => Effect.Effect<A, E | ClientTimedOut, R>
 }
 
 export const appPhone = (env: PhoneEnvironment, actor: string, sending: Sending = appSending): AppPhone => {
   const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) => env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay))
-  const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => {
+  const call = <A, E, R>(kind: HistoryKind, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => {
     const send = recorded(env.history, actor, kind, overTheNetwork(effect), detailOf)
     return sending.transportRetries ? withTransportRetries(env.sleepScenario, send) : send
   }
-  const keyedCall = <A, E, R>(kind: string, key: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => {
+  const keyedCall = <A, E, R>(kind: HistoryKind, key: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => {
     if (!sending.resendLostAnswers) return call(kind, effect, detailOf)
     // the key and the answer's transfer are recorded (lost or not), so the auditor can count the charges of a key
     if (!sending.detailed) return withLostAnswers(env, actor, kind, call(kind, effect, detailOf), overTheNetwork(effect))
@@ -335,7 +336,7 @@ export interface QrShower {
  */
 export const readAtGate = (shower: QrShower, gate: GateScanner, capture: Capture, display: PhoneDisplay) =>
   Effect.gen(function* () {
-    const note = (kind: string, outcome: string, enlargeFactor: number) => Effect.flatMap(shower.scenarioNowMs, (atMs) =>
+    const note = (kind: HistoryKind, outcome: string, enlargeFactor: number) => Effect.flatMap(shower.scenarioNowMs, (atMs) =>
       Effect.sync(() => shower.history.add({ atMs, actor: shower.actor, kind, outcome, detail: { gate: gate.gateId, enlargeFactor } })))
     const factorOf = (attempt: number) => Math.min(maxEnlargeFactor, qrEnlargeFactorPerAttempt ** attempt)
     // a damaged capture is decoded from pixels: a screen shown as text is rendered once, not at every attempt

@@ -12,6 +12,7 @@ import { outcomeOf, recorded } from "../simulator/History.js"
 import type { History } from "../simulator/History.js"
 import { withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
+import type { HistoryKind } from "./HistoryEvents.js"
 
 export interface SmsGatewayOptions {
   readonly gatewayId: string
@@ -88,10 +89,13 @@ export interface SmsNetworkTiming {
 
 /** How a phone names the server's answer to its text in the history (a BUY that held is a `hold`). */
 export interface SmsCallRecord {
-  readonly kind: string
+  readonly kind: HistoryKind
   readonly outcome: string
   readonly detail?: Readonly<Record<string, string | number | boolean | null>>
 }
+
+/** The kind a text's failed delivery is recorded as, by the text's command (its first word). */
+const smsCommandKinds: Readonly<Record<string, HistoryKind>> = { BUY: "sms-buy", PAY: "sms-pay", STATUS: "sms-status", CANCEL: "sms-cancel" }
 
 export interface SmsNetwork {
   /**
@@ -140,7 +144,7 @@ export const makeSmsNetwork = (
     return { lost: false as const, delayMs: baseMs + extraMs }
   })
 
-  const note = (who: string, kind: string, outcome: string, detail: Record<string, string | number | boolean | null>) =>
+  const note = (who: string, kind: HistoryKind, outcome: string, detail: Record<string, string | number | boolean | null>) =>
     Effect.flatMap(timing.scenarioNowMs, (atMs) => Effect.sync(() => timing.history.add({ atMs, actor: who, kind, outcome, detail })))
 
   const submit = (phoneActor: string, from: string, text: string, record: (reply: string) => SmsCallRecord) =>
@@ -158,7 +162,9 @@ export const makeSmsNetwork = (
       const durationMs = (yield* Clock.currentTimeMillis) - startMs
       if (exit._tag === "Failure") {
         const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-        timing.history.add({ atMs, actor: phoneActor, kind: `sms-${command.toLowerCase()}`, outcome: failure === undefined ? "Defect" : outcomeOf(failure), durationMs })
+        const kind = smsCommandKinds[command]
+        if (kind === undefined) return yield* Effect.dieMessage(`no SMS command ${command}`)
+        timing.history.add({ atMs, actor: phoneActor, kind, outcome: failure === undefined ? "Defect" : outcomeOf(failure), durationMs })
         return yield* exit
       }
       const named = record(exit.value)

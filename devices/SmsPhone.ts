@@ -17,6 +17,7 @@ import type { ApiClient } from "./Client.js"
 import type { Passenger, Trip } from "./Phone.js"
 import { passwordOf, paymentPasswordOf } from "./Phone.js"
 import type { SmsCallRecord, SmsNetwork } from "./SmsGateway.js"
+import type { HistoryKind } from "./HistoryEvents.js"
 
 export interface SmsPhoneEnvironment {
   readonly history: History
@@ -64,9 +65,9 @@ export const smsJourney = (env: SmsPhoneEnvironment, passenger: Passenger, after
   if (!trip) return Effect.dieMessage(`passenger ${passenger.index} has no train trip: the SMS journey needs one`)
   const actor = `phone-${passenger.index}`
   const journey = `${env.trainCodeOf(trip.train)} ${env.serviceDateOf(trip.train)} ${trip.fromStation}-${trip.toStation}`
-  const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>) =>
+  const call = <A, E, R>(kind: HistoryKind, effect: Effect.Effect<A, E, R>) =>
     recorded(env.history, actor, kind, env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay)))
-  const note = (kind: string, outcome: string, detail?: Record<string, string | number | boolean | null>) =>
+  const note = (kind: HistoryKind, outcome: string, detail?: Record<string, string | number | boolean | null>) =>
     Effect.flatMap(env.scenarioNowMs, (atMs) => Effect.sync(() => env.history.add({ atMs, actor, kind, outcome, ...(detail ? { detail } : {}) })))
 
   /** The owner's setup before texting: an account with a payment password and money in the wallet. */

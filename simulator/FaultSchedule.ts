@@ -61,7 +61,7 @@ export const faultActors = (
     const actor = `fault-${index}-${fault.kind}`
     const sleepUntil = (atMs: number) => Effect.flatMap(timing.scenarioNowMs, (nowMs) => timing.sleepScenario(Math.max(0, atMs - nowMs)))
     // an edge that could not be applied (its party unreachable: the server down) is recorded, and the run goes on
-    const edge = (kind: string, apply: Effect.Effect<void, unknown>) => Effect.gen(function* () {
+    const edge = (kind: "fault-start" | "fault-end", apply: Effect.Effect<void, unknown>) => Effect.gen(function* () {
       const exit = yield* Effect.exit(apply)
       const atMs = yield* timing.scenarioNowMs
       history.add({ atMs, actor, kind, outcome: exit._tag === "Success" ? "ok" : outcomeOf(exit.cause._tag === "Fail" ? exit.cause.error : exit.cause) })

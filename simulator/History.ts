@@ -5,22 +5,12 @@
  */
 import { createHash } from "node:crypto"
 import { Clock, Effect, Fiber, FiberRef, Option } from "effect"
+import type { HistoryEvent, HistoryKind } from "../devices/HistoryEvents.js"
+import { outcomeOf } from "../devices/HistoryEvents.js"
 import type { JourneyKind } from "../scenarios/Scenario.js"
 
-export interface HistoryEvent {
-  /** virtual (or, in real mode, scenario-clock) ms */
-  readonly atMs: number
-  readonly actor: string
-  readonly kind: string
-  /** "ok" or the error's tag */
-  readonly outcome: string
-  /** latency of a call, in the clock of `atMs` */
-  readonly durationMs?: number
-  readonly detail?: Readonly<Record<string, string | number | boolean | null>>
-}
-
-/** the operator's event naming a train run it created and its stops in order (`detail.runId`, `detail.stops`: codes, space-separated) */
-export const runCreatedKind = "run-created"
+export type { HistoryEvent, HistoryKind } from "../devices/HistoryEvents.js"
+export { outcomeOf, runCreatedKind } from "../devices/HistoryEvents.js"
 
 /**
  * The journey kind of the passenger a fiber works for: set by the runner around each journey kind's preparation and
@@ -69,21 +59,11 @@ export class History {
   /** The journey kind `event` was recorded for; undefined for a background actor's event or one this history did not record. */
   journeyOf(event: HistoryEvent): JourneyKind | undefined { return this.journeys.get(event) }
 
-  count(kind: string, outcome = "ok"): number { return this.tally.get(`${kind}:${outcome}`) ?? 0 }
+  count(kind: HistoryKind, outcome = "ok"): number { return this.tally.get(`${kind}:${outcome}`) ?? 0 }
 
   traceHash(): string { return this.hash.copy().digest("hex") }
 
   toJsonLines(): string { return this.events.map((event) => JSON.stringify(event)).join("\n") + "\n" }
-}
-
-/** The tag of an expected failure, or a short description of anything else. */
-export const outcomeOf = (error: unknown): string => {
-  if (typeof error === "object" && error !== null && "_tag" in error) {
-    const tagged = error as { _tag: string; reason?: unknown; response?: { status?: number } }
-    if (tagged._tag === "ResponseError" && tagged.response?.status) return `HTTP${tagged.response.status}`
-    return tagged._tag
-  }
-  return "UnknownError"
 }
 
 /**
@@ -99,7 +79,7 @@ export const intendedSendMs = FiberRef.unsafeMake<number | undefined>(undefined)
 export const recorded = <A, E, R>(
   history: History,
   actor: string,
-  kind: string,
+  kind: HistoryKind,
   call: Effect.Effect<A, E, R>,
   detailOf?: (value: A) => HistoryEvent["detail"]
 ): Effect.Effect<A, E, R> =>

@@ -20,6 +20,7 @@ import type { RunProgress } from "./Progress.js"
 import { ServerLog } from "./ServerLog.js"
 import type { ServerLogCounts } from "./ServerLog.js"
 import { HarnessError } from "../reports/HarnessError.js"
+import { HistoryKinds } from "../devices/HistoryEvents.js"
 
 export const historyFormat = "chunyun-history"
 export const historyFormatVersion = 1
@@ -47,7 +48,7 @@ const DetailValue = Schema.Union(Schema.String, Schema.Number, Schema.Boolean, S
 export const HistoryEventSchema = Schema.Struct({
   atMs: Schema.Number,
   actor: Schema.String,
-  kind: Schema.String,
+  kind: Schema.Literal(...HistoryKinds),
   outcome: Schema.String,
   durationMs: Schema.optionalWith(Schema.Number, { exact: true }),
   detail: Schema.optionalWith(Schema.Record({ key: Schema.String, value: DetailValue }), { exact: true })

@@ -18,6 +18,7 @@ import type { HistoryEvent } from "../History.js"
 import { runCreatedKind } from "../History.js"
 import { HistoryIndex, invariantResult, timeOfDay } from "./Witness.js"
 import type { Violation } from "./Witness.js"
+import type { HistoryKind } from "../../devices/HistoryEvents.js"
 
 export const historyInvariantNames = [
   "history-no-double-booking", "history-paid-gets-ticket", "history-admitted-once", "history-charged-once"
@@ -78,7 +79,7 @@ const orderNamer = (events: ReadonlyArray<HistoryEvent>) => {
 type OrderNamer = ReturnType<typeof orderNamer>
 
 /** The first ok event of `kind` about each order. */
-const firstOfKind = (events: ReadonlyArray<HistoryEvent>, orderOf: OrderNamer, kind: string) => {
+const firstOfKind = (events: ReadonlyArray<HistoryEvent>, orderOf: OrderNamer, kind: HistoryKind) => {
   const first = new Map<string, HistoryEvent>()
   for (const event of events) {
     const orderId = event.kind === kind && isOk(event) ? orderOf(event) : undefined

@@ -27,6 +27,7 @@ import type { HistoryEvent } from "../History.js"
 import type { JourneyContext, JourneyPreparer } from "../Journeys.js"
 import { drawGlareSpot, isAmongFirstShare } from "../Cameras.js"
 import { phoneNumberOf, residentIdOf } from "../Population.js"
+import type { HistoryKind } from "../../devices/HistoryEvents.js"
 
 /** the organiser's phone: outside the fans' range (13x…) */
 export const organiserPhone = "18800000000" as PhoneNumber
@@ -59,7 +60,7 @@ export const prepareFanJourney: JourneyPreparer = (context) =>
     const section = sectionOf(context)
     const { history, timing } = context
     const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) => timing.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(timing.networkDelay))
-    const call = <A, E, R>(actor: string, kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) =>
+    const call = <A, E, R>(actor: string, kind: HistoryKind, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) =>
       recorded(history, actor, kind, overTheNetwork(effect), detailOf)
     const admin = yield* makeClient(context.baseUrl, { "x-admin-key": context.adminKey })
     const anonymous = yield* makeClient(context.baseUrl)
@@ -82,7 +83,7 @@ export const prepareFanJourney: JourneyPreparer = (context) =>
     }
   })
 
-type Call = <A, E, R>(actor: string, kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => Effect.Effect<A, E, R>
+type Call = <A, E, R>(actor: string, kind: HistoryKind, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => Effect.Effect<A, E, R>
 
 interface FanEnvironment {
   readonly context: JourneyContext

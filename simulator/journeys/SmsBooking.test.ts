@@ -11,6 +11,7 @@ import smsBooking from "../../scenarios/sms-booking.js"
 import type { HistoryEvent } from "../History.js"
 import { runVirtual } from "../Virtual.js"
 import type { RunOutcome } from "../Virtual.js"
+import type { HistoryKind } from "../../devices/HistoryEvents.js"
 
 const seed = 11
 export const smallSmsBooking: Scenario = Schema.decodeUnknownSync(Scenario)({
@@ -21,7 +22,7 @@ export const smallSmsBooking: Scenario = Schema.decodeUnknownSync(Scenario)({
   faults: [{ kind: "sms-loss", startAfterOnSaleMs: 0, endAfterOnSaleMs: 10 * 60_000, lossRate: 0.25, maxDelayMs: 20_000 }]
 })
 
-const where = (outcome: RunOutcome, kind: string, test: (event: HistoryEvent) => boolean = () => true) =>
+const where = (outcome: RunOutcome, kind: HistoryKind, test: (event: HistoryEvent) => boolean = () => true) =>
   outcome.history.events.filter((event) => event.kind === kind && test(event))
 
 describe("sms-booking, scaled down", () => {
