@@ -6,11 +6,8 @@
 import { createHash } from "node:crypto"
 import { Clock, Effect, Fiber, FiberRef, Option } from "effect"
 import type { HistoryEvent, HistoryKind } from "../devices/HistoryEvents.js"
-import { outcomeOf } from "../devices/HistoryEvents.js"
+import type { Recorder } from "../devices/Instruments.js"
 import type { JourneyKind } from "../scenarios/Scenario.js"
-
-export type { HistoryEvent, HistoryKind } from "../devices/HistoryEvents.js"
-export { outcomeOf, runCreatedKind } from "../devices/HistoryEvents.js"
 
 /**
  * The journey kind of the passenger a fiber works for: set by the runner around each journey kind's preparation and
@@ -27,7 +24,8 @@ const currentFiberJourney = (): JourneyKind | undefined =>
 /** Told of each event as it is recorded, with the journey it was recorded for (undefined: a background actor's). */
 export type HistoryListener = (event: HistoryEvent, journey: JourneyKind | undefined) => void
 
-export class History {
+/** The history recorder of a run (the `HistoryRecorder` the modes provide to devices). */
+export class History implements Recorder {
   /**
    * `now` stamps events on the scenario's timeline; latencies are always measured with the Clock. `onEvent` is told
    * of each event as it is recorded (`run --out-json` streams the requests from here); it neither changes nor keeps
@@ -65,38 +63,3 @@ export class History {
 
   toJsonLines(): string { return this.events.map((event) => JSON.stringify(event)).join("\n") + "\n" }
 }
-
-/**
- * When the fiber's next call was meant to be sent, in Clock ms (undefined: when it is sent). Set by the
- * load driver at an iteration's intended start and by the real timeline when a sleep was meant to end, so
- * a call that left late because the driver was behind (a timer fired late, the event loop was busy) counts
- * the wait in its latency, as wrk2 does: latency is measured from the intended send time, not the actual.
- * Read once: the call after it is sent when the previous one answers, so measures from its own start.
- */
-export const intendedSendMs = FiberRef.unsafeMake<number | undefined>(undefined)
-
-/** Run one device call, record it with its latency and outcome, and pass its result on. */
-export const recorded = <A, E, R>(
-  history: History,
-  actor: string,
-  kind: HistoryKind,
-  call: Effect.Effect<A, E, R>,
-  detailOf?: (value: A) => HistoryEvent["detail"]
-): Effect.Effect<A, E, R> =>
-  Effect.gen(function* () {
-    const atMs = yield* history.now
-    const sentMs = yield* Clock.currentTimeMillis
-    const intendedMs = yield* FiberRef.getAndSet(intendedSendMs, undefined)
-    const startMs = intendedMs === undefined ? sentMs : Math.min(sentMs, intendedMs)
-    const exit = yield* Effect.exit(call)
-    const endMs = yield* Clock.currentTimeMillis
-    const base = { atMs, actor, kind, durationMs: endMs - startMs }
-    if (exit._tag === "Success") {
-      const detail = detailOf?.(exit.value)
-      history.add(detail ? { ...base, outcome: "ok", detail } : { ...base, outcome: "ok" })
-      return exit.value
-    }
-    const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-    history.add({ ...base, outcome: failure === undefined ? "Defect" : outcomeOf(failure) })
-    return yield* exit
-  })

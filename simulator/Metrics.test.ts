@@ -4,9 +4,8 @@ import { httpStatusOf } from "./ErrorStatuses.js"
 import { Effect } from "effect"
 import { backgroundJourney } from "../reports/Report.js"
 import { currentJourney, History } from "./History.js"
-import type { HistoryEvent } from "./History.js"
+import type { HistoryEvent, HistoryKind } from "../devices/HistoryEvents.js"
 import { countsOf, distributionOf, endpointsOf, gatesOf, RequestTally, salesWindowOf, summarize, throughputOf } from "./Metrics.js"
-import type { HistoryKind } from "../devices/HistoryEvents.js"
 
 const oneToThousandMs = Array.from({ length: 1_000 }, (_, index) => index + 1)
 

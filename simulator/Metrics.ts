@@ -7,8 +7,8 @@ import { peakWindowOf, perSecond } from "../reports/rates.js"
 import { backgroundJourney } from "../reports/Report.js"
 import type { EndpointFields, EndpointSummary, GateSummary, LatencyDistribution, LatencySummary, Report, SeriesPoint } from "../reports/Report.js"
 import { httpStatusOf } from "./ErrorStatuses.js"
-import type { History, HistoryEvent } from "./History.js"
-import type { HistoryKind } from "../devices/HistoryEvents.js"
+import type { History } from "./History.js"
+import type { HistoryEvent, HistoryKind } from "../devices/HistoryEvents.js"
 
 /** bucket widths the series may use; the smallest that keeps it within `maxSeriesBuckets` is chosen */
 export const seriesBucketChoicesMs = [1_000, 5_000, 10_000, 30_000, 60_000, 300_000, 900_000, 3_600_000]

@@ -7,7 +7,7 @@
  * stretch runs at the chosen scale.
  */
 import { Clock, Effect, FiberRef } from "effect"
-import { intendedSendMs } from "./History.js"
+import { intendedSendMs } from "../devices/Instruments.js"
 
 /**
  * When every actor sleeps nothing is pending, so any wait is idle: jump even short gaps. (A 5 s floor

@@ -14,11 +14,10 @@
  *   two different charges (a gateway payment's attempt).
  */
 import type { InvariantResult } from "../../reports/Report.js"
-import type { HistoryEvent } from "../History.js"
-import { runCreatedKind } from "../History.js"
+import type { HistoryEvent, HistoryKind } from "../../devices/HistoryEvents.js"
+import { runCreatedKind } from "../../devices/HistoryEvents.js"
 import { HistoryIndex, invariantResult, timeOfDay } from "./Witness.js"
 import type { Violation } from "./Witness.js"
-import type { HistoryKind } from "../../devices/HistoryEvents.js"
 
 export const historyInvariantNames = [
   "history-no-double-booking", "history-paid-gets-ticket", "history-admitted-once", "history-charged-once"

@@ -3,9 +3,9 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
-import type { History, HistoryEvent } from "../History.js"
+import type { History } from "../History.js"
+import type { HistoryEvent, HistoryKind } from "../../devices/HistoryEvents.js"
 import type { Violation } from "./Witness.js"
-import type { HistoryKind } from "../../devices/HistoryEvents.js"
 
 /** orders of a drifting or overdrawn wallet's customer named, to find its phone in the history */
 const maxOrdersPerAccount = 3

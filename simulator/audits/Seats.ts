@@ -5,9 +5,9 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 import type { History } from "../History.js"
+import type { HistoryKind } from "../../devices/HistoryEvents.js"
 import { timeOfDay } from "./Witness.js"
 import type { Violation } from "./Witness.js"
-import type { HistoryKind } from "../../devices/HistoryEvents.js"
 
 /** cancelled, expired, refunded and changed orders hold no seat: they gave their segments back */
 export const liveStates = "('held', 'paid', 'issued')"

@@ -5,9 +5,8 @@
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
 import { History } from "../History.js"
-import type { HistoryEvent } from "../History.js"
+import type { HistoryEvent, HistoryKind } from "../../devices/HistoryEvents.js"
 import { eventsBeforeTheNamedOne, HistoryIndex } from "./Witness.js"
-import type { HistoryKind } from "../../devices/HistoryEvents.js"
 
 const event = (atMs: number, actor: string, kind: HistoryKind, outcome = "ok", detail?: HistoryEvent["detail"]): HistoryEvent =>
   ({ atMs, actor, kind, outcome, ...(detail ? { detail } : {}) })

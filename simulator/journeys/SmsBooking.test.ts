@@ -8,10 +8,9 @@ import { before, describe, test } from "node:test"
 import { Schema } from "effect"
 import { Scenario } from "../../scenarios/Scenario.js"
 import smsBooking from "../../scenarios/sms-booking.js"
-import type { HistoryEvent } from "../History.js"
+import type { HistoryEvent, HistoryKind } from "../../devices/HistoryEvents.js"
 import { runVirtual } from "../Virtual.js"
 import type { RunOutcome } from "../Virtual.js"
-import type { HistoryKind } from "../../devices/HistoryEvents.js"
 
 const seed = 11
 export const smallSmsBooking: Scenario = Schema.decodeUnknownSync(Scenario)({
