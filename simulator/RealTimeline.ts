@@ -79,7 +79,7 @@ export class RealTimeline {
 
   /**
    * Sleep on the timeline. On waking, the fiber's next call is marked as intended for the wake-up time
-   * (History.intendedSendMs): if the timer fired late, the call's latency includes the delay. A journey
+   * (devices/Instruments.ts `intendedSendMs`): if the timer fired late, the call's latency includes the delay. A journey
    * forked after the sleep inherits the mark, so its first call is measured from its intended start.
    */
   sleep(durationMs: number): Effect.Effect<void> {
