@@ -10,16 +10,15 @@ import { Effect } from "effect"
 import type { PhoneNumber, RunId, StationCode } from "../reference/Domain.js"
 import { heldSeatDetail } from "./HeldSeat.js"
 import type { AgentId, CardNumber } from "../reference/ticketing/RemoteBookings/Api.js"
-import type { History, HistoryEvent } from "../simulator/History.js"
-import { recorded } from "../simulator/History.js"
+import type { EventDetail, HistoryKind } from "./HistoryEvents.js"
+import { sent } from "./Instruments.js"
 import { withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
 import { maskedPan } from "./CardReader.js"
 
+/** What an agent needs of the run: the scenario's clock (its history and network are services: devices/Instruments.ts). */
 export interface AgentEnvironment {
-  readonly history: History
   readonly sleepScenario: (ms: number) => Effect.Effect<void>
-  readonly networkDelay: Effect.Effect<void>
 }
 
 /** how often a caller on hold looks whether the agent is free (polled on the scenario's clock, as a kiosk's line is) */
@@ -36,7 +35,7 @@ export interface CallerBooking {
   readonly cardNumber: string
 }
 
-type Detail = HistoryEvent["detail"]
+type Detail = EventDetail
 
 export const makeCallCentreAgent = (env: AgentEnvironment, agentId: AgentId, password: string, client: ApiClient) => {
   const actor = `agent-${agentId}`
@@ -51,9 +50,8 @@ export const makeCallCentreAgent = (env: AgentEnvironment, agentId: AgentId, pas
     line.shift()
     busy = true
   })
-  const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) => env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay))
-  const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) =>
-    recorded(env.history, actor, kind, overTheNetwork(effect), detailOf)
+  const call = <A, E, R>(kind: HistoryKind, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) =>
+    sent(actor, kind, effect, detailOf)
 
   const signIn = Effect.gen(function* () {
     const signedIn = yield* call("agent-login", client.remoteBookings.agentLogin({ payload: { agentId, password } }), (answer) => ({ agentId: answer.agentId }))

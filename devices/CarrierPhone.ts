@@ -9,7 +9,9 @@
 import { Effect, Random } from "effect"
 import type { OrderId, TicketId } from "../reference/Domain.js"
 import { ticketTextPrefix } from "../reference/delivery/Issuance/TicketCode.js"
-import { outcomeOf } from "../simulator/History.js"
+import { outcomeOf } from "./HistoryEvents.js"
+import type { EventDetail, HistoryKind } from "./HistoryEvents.js"
+import { note as noteNow } from "./Instruments.js"
 import { bearer, withCredentials } from "./Client.js"
 import type { PhoneDisplay } from "./GateScanner.js"
 import type { Passenger, PhoneEnvironment, Sending, Trip } from "./Phone.js"
@@ -39,8 +41,7 @@ const carrierSending: Sending = { transportRetries: false, resendLostAnswers: tr
 export const carrierJourney = (env: CarrierPhoneEnvironment, passenger: Passenger, afterPurchase: Effect.Effect<void> = Effect.void) => {
   const phone = appPhone(env, `phone-${passenger.index}`, carrierSending)
   const { actor, call } = phone
-  const note = (kind: string, outcome: string, detail?: Record<string, string | number | boolean | null>) =>
-    Effect.flatMap(env.scenarioNowMs, (atMs) => Effect.sync(() => env.history.add({ atMs, actor, kind, outcome, ...(detail ? { detail } : {}) })))
+  const note = (kind: HistoryKind, outcome: string, detail?: EventDetail) => noteNow(actor, kind, outcome, detail)
   const client = env.anonymous
 
   const trips = Effect.gen(function* () {

@@ -10,8 +10,9 @@ import { asciiBytes, encodeDeviceId } from "../reference/customers/Customers/Dev
 import type { OrderId, RunId, ServiceDate } from "../reference/Domain.js"
 import type { SeatMap } from "../reference/ticketing/Catalog/Api.js"
 import type { CinemaSection } from "../scenarios/Cinema.js"
-import type { History } from "../simulator/History.js"
-import { outcomeOf, recorded } from "../simulator/History.js"
+import { outcomeOf } from "./HistoryEvents.js"
+import type { EventDetail, HistoryKind } from "./HistoryEvents.js"
+import { note as noteNow, sent } from "./Instruments.js"
 import { bearer, withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
 import type { GateScanner, PhoneDisplay } from "./GateScanner.js"
@@ -31,15 +32,14 @@ export interface CinemaShowingOnSale {
   readonly startEpochMs: number
 }
 
+/** What every cinema goer of a run shares; its history and network are services (devices/Instruments.ts). */
 export interface CinemaEnvironment {
-  readonly history: History
   readonly anonymous: ApiClient
   readonly cinema: CinemaSection
   readonly showings: ReadonlyArray<CinemaShowingOnSale>
   readonly gates: ReadonlyArray<GateScanner>
   readonly sleepScenario: (ms: number) => Effect.Effect<void>
   readonly scenarioNowMs: Effect.Effect<number>
-  readonly networkDelay: Effect.Effect<void>
   readonly thinkTime: Effect.Effect<void>
   readonly gatewayLimits: GatewayPaymentLimits
   readonly ticketPollIntervalMs: number
@@ -103,11 +103,9 @@ export const freeSeatsByHotness = (map: SeatMap, hall: number): Array<FreeSeat> 
 
 export const cinemaJourney = (env: CinemaEnvironment, passenger: Passenger, afterPurchase: Effect.Effect<void> = Effect.void) => {
   const actor = `cinema-${passenger.index}`
-  const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) => env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay))
-  const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) =>
-    recorded(env.history, actor, kind, overTheNetwork(effect), detailOf)
-  const note = (kind: string, outcome: string, detail?: Record<string, string | number | boolean | null>) =>
-    Effect.flatMap(env.scenarioNowMs, (atMs) => Effect.sync(() => env.history.add({ atMs, actor, kind, outcome, ...(detail ? { detail } : {}) })))
+  const call = <A, E, R>(kind: HistoryKind, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => EventDetail) =>
+    sent(actor, kind, effect, detailOf)
+  const note = (kind: HistoryKind, outcome: string, detail?: EventDetail) => noteNow(actor, kind, outcome, detail)
 
   return Effect.gen(function* () {
     const showingIndex = yield* env.weightedIndex(env.showings.map((showing) => showing.popularity))
@@ -153,7 +151,7 @@ export const cinemaJourney = (env: CinemaEnvironment, passenger: Passenger, afte
   function purchase(showing: CinemaShowingOnSale, anonymous: boolean) {
     const client = env.anonymous
     return Effect.gen(function* () {
-      const payer: GatewayPayer = { actor, client, history: env.history, call, sleepScenario: env.sleepScenario, scenarioNowMs: env.scenarioNowMs }
+      const payer: GatewayPayer = { actor, client, call, sleepScenario: env.sleepScenario }
       const wantsHotSeat = (yield* Random.next) < env.cinema.hotSeatShare
       let firstAttempt = 1
       for (;;) {

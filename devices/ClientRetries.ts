@@ -4,9 +4,10 @@
  * request again with the same idempotency key. What it must never do is pay twice: invariant 8 checks that.
  */
 import { Effect, Random } from "effect"
-import type { FaultSchedule } from "../simulator/FaultSchedule.js"
-import type { History, HistoryEvent } from "../simulator/History.js"
-import { outcomeOf } from "../simulator/History.js"
+import type { HistoryEvent, HistoryKind } from "./HistoryEvents.js"
+import { outcomeOf } from "./HistoryEvents.js"
+import { activeFault, HistoryRecorder } from "./Instruments.js"
+import type { Faults } from "./Instruments.js"
 
 export class ClientTimedOut {
   readonly _tag = "ClientTimedOut"
@@ -24,30 +25,26 @@ export class ClientTimedOut {
  * result from one that charged again (invariant 8).
  */
 export const withLostAnswers = <A, E, R, B = unknown>(
-  env: {
-    readonly faults: FaultSchedule
-    readonly history: History
-    readonly sleepScenario: (ms: number) => Effect.Effect<void>
-    readonly scenarioNowMs: Effect.Effect<number>
-  },
+  env: { readonly sleepScenario: (ms: number) => Effect.Effect<void> },
   actor: string,
-  kind: string,
+  kind: HistoryKind,
   send: Effect.Effect<A, E, R>,
   sendUnrecorded: Effect.Effect<B, unknown, R>,
   keyed?: { readonly key: string; readonly detailOf?: (answer: B) => HistoryEvent["detail"] }
-): Effect.Effect<A, E | ClientTimedOut, R> =>
+): Effect.Effect<A, E | ClientTimedOut, R | HistoryRecorder | Faults> =>
   Effect.gen(function* () {
     for (let attempt = 0; ; attempt++) {
-      const fault = yield* env.faults.active("client-timeouts")
+      const fault = yield* activeFault("client-timeouts")
       const lost = fault !== undefined && (yield* Random.next) < fault.responseLossRate
       if (!fault || !lost) return yield* send
       if (attempt >= fault.maxRetries) return yield* Effect.fail(new ClientTimedOut(attempt + 1))
       const answer = yield* Effect.exit(sendUnrecorded)
-      const atMs = yield* env.scenarioNowMs
+      const history = yield* HistoryRecorder
+      const atMs = yield* history.now
       const lostAnswer = answer._tag === "Success"
         ? { answer: "ok", ...keyed?.detailOf?.(answer.value) }
         : { answer: answer.cause._tag === "Fail" ? outcomeOf(answer.cause.error) : "Defect" }
-      env.history.add({ atMs, actor, kind, outcome: "ResponseLost", detail: keyed ? { attempt, key: keyed.key, ...lostAnswer } : { attempt } })
+      history.add({ atMs, actor, kind, outcome: "ResponseLost", detail: keyed ? { attempt, key: keyed.key, ...lostAnswer } : { attempt } })
       yield* env.sleepScenario(fault.timeoutMs + fault.backoffMs * 2 ** attempt)
     }
   })

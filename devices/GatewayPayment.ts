@@ -9,8 +9,10 @@
  */
 import { Clock, Effect } from "effect"
 import type { OrderId } from "../reference/Domain.js"
-import type { History } from "../simulator/History.js"
 import type { ApiClient } from "./Client.js"
+import type { EventDetail, HistoryKind } from "./HistoryEvents.js"
+import { note } from "./Instruments.js"
+import type { HistoryRecorder, NetworkModel } from "./Instruments.js"
 
 export interface GatewayPaymentLimits {
   readonly statusPollIntervalMs: number
@@ -22,14 +24,13 @@ export interface GatewayPaymentLimits {
 /** The app's defaults: ask every 2 s for 2 minutes; one retry after a decline. */
 export const defaultGatewayPaymentLimits: GatewayPaymentLimits = { statusPollIntervalMs: 2_000, maxStatusPolls: 60, maxPaymentAttempts: 2 }
 
-/** What a device lends the step: its name, its signed-in client, its recorded `call`, the scenario's time. */
+/** What a device lends the step: its name, its signed-in client, its recorded `call`, the scenario's clock. */
 export interface GatewayPayer {
   readonly actor: string
   readonly client: ApiClient
-  readonly history: History
-  readonly call: <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Record<string, string | number | boolean | null>) => Effect.Effect<A, E, R>
+  readonly call: <A, E, R>(kind: HistoryKind, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => EventDetail) =>
+    Effect.Effect<A, E, R | HistoryRecorder | NetworkModel>
   readonly sleepScenario: (ms: number) => Effect.Effect<void>
-  readonly scenarioNowMs: Effect.Effect<number>
 }
 
 export type GatewayPaymentOutcome =
@@ -51,11 +52,11 @@ export const payByGateway = (payer: GatewayPayer, orderId: OrderId, keyPrefix: s
       const outcome = yield* awaitCharge(payer, orderId, limits)
       if (outcome === "captured") {
         // the order is paid: what "orders paid" counts for a gateway payment (the phone saw it at this poll)
-        payer.history.add({ atMs: yield* payer.scenarioNowMs, actor: payer.actor, kind: "gateway-captured", outcome: "ok", detail: { orderId, attempt } })
+        yield* note(payer.actor, "gateway-captured", "ok", { orderId, attempt })
         return { _tag: "Captured", paymentStartMs, attempts: attempt } satisfies GatewayPaymentOutcome
       }
       if (outcome === "failed") {
-        payer.history.add({ atMs: yield* payer.scenarioNowMs, actor: payer.actor, kind: "gateway-declined", outcome: "PaymentDeclined", detail: { orderId, attempt } })
+        yield* note(payer.actor, "gateway-declined", "PaymentDeclined", { orderId, attempt })
         continue
       }
       yield* cancelOrder(payer, orderId, keyPrefix, outcome)

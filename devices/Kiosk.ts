@@ -15,10 +15,10 @@
  * the kiosk itself: the server has two job states, not three. This simulation does not crash kiosks.
  */
 import { Clock, Effect, Random } from "effect"
-import type { HistoryEvent } from "../simulator/History.js"
-import { outcomeOf, recorded } from "../simulator/History.js"
-import type { History } from "../simulator/History.js"
-import type { FaultSchedule } from "../simulator/FaultSchedule.js"
+import { outcomeOf } from "./HistoryEvents.js"
+import type { EventDetail, HistoryKind } from "./HistoryEvents.js"
+import { activeFault, overTheNetwork, recordNow, sent } from "./Instruments.js"
+import type { Instruments } from "./Instruments.js"
 import type { OrderId, PhoneNumber, RunId, ServiceDate, StationCode } from "../reference/Domain.js"
 import { heldSeatDetail } from "./HeldSeat.js"
 import type { CardPaymentResult, KioskId, PickupRequest, PrintJob, PrintJobId } from "../reference/payments/Payments/Api.js"
@@ -49,18 +49,15 @@ export const queuePollMs = 2_000
 /** a part that faults this many times in a row is left pending for the attendant's next round */
 export const maxPrintAttemptsPerPart = 8
 
+/** What a kiosk needs of the run: the scenario's clock and its printers (its history, network and faults are services). */
 export interface KioskEnvironment {
-  readonly history: History
-  readonly faults: FaultSchedule
   readonly sleepScenario: (ms: number) => Effect.Effect<void>
-  readonly scenarioNowMs: Effect.Effect<number>
-  readonly networkDelay: Effect.Effect<void>
   readonly printers: PrinterSettings
 }
 
 interface Printer { readonly name: PrintedPart; sheets: number }
 
-type Detail = HistoryEvent["detail"]
+type Detail = EventDetail | undefined
 
 /** A kiosk device: its client carries the kiosk's device key; `serve` runs a passenger's session alone at it. */
 export const makeKiosk = (env: KioskEnvironment, kioskId: KioskId, station: StationCode, client: ApiClient, reader: CardReader) => {
@@ -84,22 +81,20 @@ export const makeKiosk = (env: KioskEnvironment, kioskId: KioskId, station: Stat
   const partsOut = new Map<PrintJobId, Set<PrintedPart>>()
   const acknowledged = new Set<PrintJobId>()
 
-  const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) => env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay))
-  const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) =>
-    recorded(env.history, actor, kind, overTheNetwork(effect), detailOf)
+  const call = <A, E, R>(kind: HistoryKind, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) =>
+    sent(actor, kind, effect, detailOf)
   /** an idempotent call whose answer may be lost (client-timeouts): sent again, never doubled */
-  const retriedCall = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) =>
+  const retriedCall = <A, E, R>(kind: HistoryKind, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) =>
     withLostAnswers(env, actor, kind, call(kind, effect, detailOf), overTheNetwork(effect))
-  const note = (kind: string, detail: Detail, durationMs?: number) =>
-    Effect.flatMap(env.scenarioNowMs, (atMs) => Effect.sync(() =>
-      env.history.add({ atMs, actor, kind, outcome: "ok", ...(durationMs === undefined ? {} : { durationMs }), ...(detail ? { detail } : {}) })))
+  const note = (kind: HistoryKind, detail: Detail, durationMs?: number) =>
+    recordNow({ actor, kind, outcome: "ok", ...(durationMs === undefined ? {} : { durationMs }), ...(detail ? { detail } : {}) })
   const drawMs = (range: { readonly min: number; readonly max: number }) => Random.nextIntBetween(range.min, range.max + 1)
 
   /** One sheet of one job on one printer, through paper-outs and jams; false when it gave up for now. */
   const printPart = (printer: Printer, job: PrintJob) =>
     Effect.gen(function* () {
       for (let attempt = 1; attempt <= maxPrintAttemptsPerPart; attempt++) {
-        const fault = yield* env.faults.active("printer")
+        const fault = yield* activeFault("printer")
         const draw = fault === undefined ? 1 : yield* Random.next
         const outcome = printer.sheets === 0 || draw < (fault?.paperOutRate ?? 0) ? "paper-out"
           : draw < (fault?.paperOutRate ?? 0) + (fault?.jamRate ?? 0) ? "jam" : "printed"
@@ -218,7 +213,7 @@ type CardPaid = CardPaymentResult
  * payment request with the PIN block keyed for attempt `attempt` (each attempt its own idempotency key).
  */
 const withPinAttempts = <E extends { readonly _tag: string }>(
-  kiosk: Kiosk, holder: CardHolder, read: CardRead, send: (pinBlock: string, attempt: number) => Effect.Effect<CardPaid, E>
+  kiosk: Kiosk, holder: CardHolder, read: CardRead, send: (pinBlock: string, attempt: number) => Effect.Effect<CardPaid, E, Instruments>
 ) =>
   Effect.gen(function* () {
     let pinAttempts = 0

@@ -16,15 +16,18 @@ import {
   createRun, freshPhone, freshResidentId, newCustomer, newGate, startTestServer
 } from "../reference/testing/TestServer.js"
 import type { TestCustomer, TestRun, TestServer } from "../reference/testing/TestServer.js"
-import type { FaultSchedule } from "../simulator/FaultSchedule.js"
 import { History } from "../simulator/History.js"
+import { directNetwork, instrumentsOf } from "../simulator/Instruments.js"
 import { makeClient } from "./Client.js"
 import type { ApiClient } from "./Client.js"
 import { makeGateScanner, readDisplay } from "./GateScanner.js"
+import { HistoryRecorder } from "./Instruments.js"
+import type { FaultSchedule } from "./Instruments.js"
 import type { Capture, PhoneDisplay } from "./GateScanner.js"
 import { maxQrEnlargeAttempts, phoneJourney, readAtGate } from "./Phone.js"
 import type { Passenger, PhoneEnvironment, QrShower, SeatChoice } from "./Phone.js"
 import { defaultMarginModules, renderQr } from "./Qr.js"
+import type { HistoryKind } from "./HistoryEvents.js"
 
 // ---- at the gate --------------------------------------------------------------------------------------------
 
@@ -52,10 +55,10 @@ const gateReading = () => {
 
 const showing = (display: PhoneDisplay, capture: Capture) => {
   const history = new History(Effect.succeed(0))
-  const shower: QrShower = { actor: "phone-1", history, scenarioNowMs: Effect.succeed(0), sleepScenario: () => Effect.void }
+  const shower: QrShower = { actor: "phone-1", sleepScenario: () => Effect.void }
   const { gate, read } = gateReading()
   const result = Effect.runSync(Effect.either(Effect.flatMap(readAtGate(shower, gate, capture, display),
-    (read) => Effect.as(gate.admit(read.text, holder), read))))
+    (read) => Effect.as(gate.admit(read.text, holder), read))).pipe(Effect.provideService(HistoryRecorder, history)))
   const notes = history.events.map((event) => `${event.kind} ${event.outcome} ×${event.detail?.enlargeFactor}`)
   return { result, read, notes }
 }
@@ -137,9 +140,9 @@ describe("a phone that chooses its seat on the map", () => {
       return whileThinking(run, rival).pipe(Effect.orDie)
     })
     const env: PhoneEnvironment = {
-      history, anonymous: await server.run(makeClient(server.baseUrl)), faults: noFaults,
+      anonymous: await server.run(makeClient(server.baseUrl)),
       runIdOf: () => run.runId, serviceDateOf: () => run.serviceDate,
-      sleepScenario: () => Effect.void, scenarioNowMs: Clock.currentTimeMillis, networkDelay: Effect.void, thinkTime,
+      sleepScenario: () => Effect.void, scenarioNowMs: Clock.currentTimeMillis, thinkTime,
       gatesAt: () => [makeGateScanner(gateClient, gate.gateId, boarding)],
       cameraAt: () => Effect.succeed({}),
       departureEpochMs: () => 0, ticketPollIntervalMs: 1, maxTicketPolls: 3,
@@ -149,9 +152,9 @@ describe("a phone that chooses its seat on the map", () => {
     const passenger: Passenger = {
       index, phone: freshPhone() as PhoneNumber, residentId: freshResidentId(), trip: { train: 0, fromStation: boarding, toStation: alighting }
     }
-    await server.run(phoneJourney(env, passenger))
+    await server.run(phoneJourney(env, passenger).pipe(Effect.provide(instrumentsOf(history, directNetwork, noFaults))))
     const ofPhone = history.events.filter((event) => event.actor === `phone-${index}`)
-    const line = (kind: string) => ofPhone.filter((event) => event.kind === kind).map((event) => ({ outcome: event.outcome, seat: event.detail?.seat }))
+    const line = (kind: HistoryKind) => ofPhone.filter((event) => event.kind === kind).map((event) => ({ outcome: event.outcome, seat: event.detail?.seat }))
     return { ofPhone, line }
   }
 

@@ -2,12 +2,14 @@
  * A passenger's phone (seed 000): search, register, log in, hold a seat for its segment (any seat, or one
  * chosen on the seat map), top up and pay from the wallet with the payment password (idempotency keys, so a
  * retry never charges twice), wait for the ticket, then show its QR at a gate of the boarding station,
- * enlarged when the camera cannot read it. Every call goes through `call`, which adds the network delay of
- * virtual mode and records the call in the history.
+ * enlarged when the camera cannot read it. Every call goes through `call`, which sends it over the run's
+ * network and records it in the history (both services: devices/Instruments.ts).
  */
 import { Clock, Effect, Random } from "effect"
-import type { History } from "../simulator/History.js"
-import { outcomeOf, recorded } from "../simulator/History.js"
+import { outcomeOf } from "./HistoryEvents.js"
+import type { EventDetail, HistoryKind } from "./HistoryEvents.js"
+import { note, overTheNetwork, recorded, recordNow } from "./Instruments.js"
+import type { HistoryRecorder, Instruments, NetworkModel } from "./Instruments.js"
 import type { SeatMap } from "../reference/ticketing/Catalog/Api.js"
 import type { Order } from "../reference/ticketing/Orders/Api.js"
 import type { Fen, OrderId, PhoneNumber, RunId, ServiceDate, StationCode } from "../reference/Domain.js"
@@ -21,7 +23,6 @@ import type { ClientTimedOut } from "./ClientRetries.js"
 import { payByGateway } from "./GatewayPayment.js"
 import { heldSeatDetail } from "./HeldSeat.js"
 import type { GatewayPayer, GatewayPaymentLimits } from "./GatewayPayment.js"
-import type { FaultSchedule } from "../simulator/FaultSchedule.js"
 import type { CardNumber } from "../reference/ticketing/RemoteBookings/Api.js"
 
 /** a train journey: which of the scenario's trains, from where to where */
@@ -48,17 +49,14 @@ export interface SeatChoice {
   readonly fallbackShare: number
 }
 
+/** What every phone of a run shares; its history, network and faults are services (devices/Instruments.ts). */
 export interface PhoneEnvironment {
-  readonly history: History
   readonly anonymous: ApiClient
-  readonly faults: FaultSchedule
   readonly runIdOf: (trainIndex: number) => RunId
   readonly serviceDateOf: (trainIndex: number) => ServiceDate
   /** sleep on the scenario's timeline (virtual ms; scaled to wall time in real mode) */
   readonly sleepScenario: (ms: number) => Effect.Effect<void>
   readonly scenarioNowMs: Effect.Effect<number>
-  /** one-way network delay before a request and after its answer (virtual mode); Effect.void in real mode */
-  readonly networkDelay: Effect.Effect<void>
   readonly thinkTime: Effect.Effect<void>
   readonly gatesAt: (station: string) => ReadonlyArray<GateScanner>
   /** the camera of gate `gateIndex` of a station now: its faults (glare, blur) for a code shown at its own size */
@@ -94,7 +92,7 @@ export const paymentPasswordOf = (passenger: Passenger) => String(100_000 + (pas
 // ---- the app purchase's steps: the app journey below, the carrier phone (CarrierPhone.ts) and the kiosk pickup
 // journey (simulator/journeys/Kiosk.ts) each put them together in their own order ----------------------------
 
-type Detail = Record<string, string | number | boolean | null>
+type Detail = EventDetail
 
 /** How a phone's calls go out, and what the history keeps of them. */
 export interface Sending {
@@ -114,19 +112,20 @@ export interface AppPhone {
   readonly env: PhoneEnvironment
   readonly actor: string
   readonly sending: Sending
-  /** one request over the network (the delay of virtual mode both ways), recorded in the history */
-  readonly call: <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => Effect.Effect<A, E, R>
+  /** one request over the network (`NetworkModel`), recorded in the history */
+  readonly call: <A, E, R>(kind: HistoryKind, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) =>
+    Effect.Effect<A, E, R | HistoryRecorder | NetworkModel>
   /** a request carrying idempotency key `key` (see `Sending`) */
-  readonly keyedCall: <A, E, R>(kind: string, key: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => Effect.Effect<A, E | ClientTimedOut, R>
+  readonly keyedCall: <A, E, R>(kind: HistoryKind, key: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) =>
+    Effect.Effect<A, E | ClientTimedOut, R | Instruments>
 }
 
 export const appPhone = (env: PhoneEnvironment, actor: string, sending: Sending = appSending): AppPhone => {
-  const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) => env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay))
-  const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => {
-    const send = recorded(env.history, actor, kind, overTheNetwork(effect), detailOf)
+  const call = <A, E, R>(kind: HistoryKind, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => {
+    const send = recorded(actor, kind, overTheNetwork(effect), detailOf)
     return sending.transportRetries ? withTransportRetries(env.sleepScenario, send) : send
   }
-  const keyedCall = <A, E, R>(kind: string, key: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => {
+  const keyedCall = <A, E, R>(kind: HistoryKind, key: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => {
     if (!sending.resendLostAnswers) return call(kind, effect, detailOf)
     // the key and the answer's transfer are recorded (lost or not), so the auditor can count the charges of a key
     if (!sending.detailed) return withLostAnswers(env, actor, kind, call(kind, effect, detailOf), overTheNetwork(effect))
@@ -296,8 +295,8 @@ export const awaitTicket = (phone: AppPhone, orderId: OrderId, issued: boolean) 
 export const recordTicketReceived = (phone: AppPhone, received: { orderId: OrderId; ticketId: string; paymentStartMs: number }, extra: Detail = {}) =>
   Effect.gen(function* () {
     const receivedMs = yield* Clock.currentTimeMillis
-    phone.env.history.add({
-      atMs: yield* phone.env.scenarioNowMs, actor: phone.actor, kind: "ticket-received", outcome: "ok",
+    yield* recordNow({
+      actor: phone.actor, kind: "ticket-received", outcome: "ok",
       detail: { orderId: received.orderId, ticketId: received.ticketId, paymentToIssuanceMs: receivedMs - received.paymentStartMs, ...extra }
     })
   })
@@ -318,11 +317,9 @@ const enlargedDisplay = (display: PhoneDisplay, factor: number): PhoneDisplay =>
   return { kind: "pixels", image: enlargeQr(image, factor) }
 }
 
-/** Who shows the code, and where that is recorded. */
+/** Who shows the code (its name in the history), and the scenario's clock it pauses on. */
 export interface QrShower {
   readonly actor: string
-  readonly history: History
-  readonly scenarioNowMs: Effect.Effect<number>
   readonly sleepScenario: (ms: number) => Effect.Effect<void>
 }
 
@@ -335,8 +332,8 @@ export interface QrShower {
  */
 export const readAtGate = (shower: QrShower, gate: GateScanner, capture: Capture, display: PhoneDisplay) =>
   Effect.gen(function* () {
-    const note = (kind: string, outcome: string, enlargeFactor: number) => Effect.flatMap(shower.scenarioNowMs, (atMs) =>
-      Effect.sync(() => shower.history.add({ atMs, actor: shower.actor, kind, outcome, detail: { gate: gate.gateId, enlargeFactor } })))
+    const noteCapture = (kind: "qr-unreadable" | "qr-enlarged", outcome: string, enlargeFactor: number) =>
+      note(shower.actor, kind, outcome, { gate: gate.gateId, enlargeFactor })
     const factorOf = (attempt: number) => Math.min(maxEnlargeFactor, qrEnlargeFactorPerAttempt ** attempt)
     // a damaged capture is decoded from pixels: a screen shown as text is rendered once, not at every attempt
     const damaged = capture.glare !== undefined || capture.blurRadiusPx !== undefined
@@ -344,10 +341,10 @@ export const readAtGate = (shower: QrShower, gate: GateScanner, capture: Capture
     for (let attempt = 0; ; attempt++) {
       const text = gate.read(enlargedDisplay(shown, factorOf(attempt)), captureOfEnlarged(capture, factorOf(attempt)))
       if (text !== undefined) return { text, enlargeFactor: factorOf(attempt) }
-      yield* note("qr-unreadable", "UnreadableCode", factorOf(attempt))
+      yield* noteCapture("qr-unreadable", "UnreadableCode", factorOf(attempt))
       if (attempt >= maxQrEnlargeAttempts) return yield* Effect.fail(new UnreadableCode())
       yield* shower.sleepScenario(qrEnlargeDelayMs)
-      yield* note("qr-enlarged", "ok", factorOf(attempt + 1))
+      yield* noteCapture("qr-enlarged", "ok", factorOf(attempt + 1))
     }
   })
 
@@ -400,7 +397,7 @@ const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, a
   /** Pay through the gateway (GatewayPayment.ts); a payment given up (declined, no answer) ends the purchase. */
   function gatewayPaid(client: ApiClient, orderId: OrderId, limits: GatewayPaymentLimits) {
     return Effect.gen(function* () {
-      const payer: GatewayPayer = { actor, client, history: env.history, call, sleepScenario: env.sleepScenario, scenarioNowMs: env.scenarioNowMs }
+      const payer: GatewayPayer = { actor, client, call, sleepScenario: env.sleepScenario }
       const outcome = yield* payByGateway(payer, orderId, `gw-${String(passenger.index).padStart(8, "0")}`, limits)
       if (outcome._tag === "GaveUp") return yield* Effect.fail({ _tag: `GatewayGaveUp:${outcome.reason}` as const })
       return { startMs: outcome.paymentStartMs, issued: true }
@@ -408,8 +405,7 @@ const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, a
   }
 
   function gaveUp(reason: string) {
-    return Effect.flatMap(env.scenarioNowMs, (atMs) =>
-      Effect.sync(() => env.history.add({ atMs, actor, kind: "gave-up", outcome: reason })))
+    return note(actor, "gave-up", reason)
   }
 
   function goToGate(qr: string) {
@@ -425,7 +421,7 @@ const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, a
       const sampled = (yield* Random.next) < env.qrPixelSampleRate
       const display: PhoneDisplay = sampled ? { kind: "pixels", image: renderQr(qr) } : { kind: "text", text: qr }
       const capture = yield* env.cameraAt(gateIndex)
-      const shower: QrShower = { actor, history: env.history, scenarioNowMs: env.scenarioNowMs, sleepScenario: env.sleepScenario }
+      const shower: QrShower = { actor, sleepScenario: env.sleepScenario }
       // the camera reads (re-presentations included) before the gate's request goes out: the scan's latency is the admission's
       const read = yield* readAtGate(shower, gate, capture, display)
       yield* call("scan", gate.admit(read.text, passenger.phone), (admission) => ({

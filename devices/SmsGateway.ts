@@ -8,8 +8,10 @@
  */
 import { Clock, Effect, Random } from "effect"
 import type { PhoneNumber } from "../reference/Domain.js"
-import { outcomeOf, recorded } from "../simulator/History.js"
-import type { History } from "../simulator/History.js"
+import { outcomeOf } from "./HistoryEvents.js"
+import type { EventDetail, HistoryKind } from "./HistoryEvents.js"
+import { HistoryRecorder, note as noteNow, overTheNetwork, sent } from "./Instruments.js"
+import type { Instruments } from "./Instruments.js"
 import { withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
 
@@ -71,13 +73,13 @@ export const makeSmsGatewayDevice = (client: ApiClient, options: SmsGatewayOptio
 
 // ---- the SMS gateway as a party of a simulated run: latency, loss, an outbound queue pulled on a timer ----------
 
-/** What a run gives the simulated gateway: its clock, its latency and the `sms-loss` fault when active. */
+/**
+ * What a run gives the simulated gateway: its clock, its latency and the `sms-loss` fault when active (its history
+ * and the network between it and the server are services: devices/Instruments.ts).
+ */
 export interface SmsNetworkTiming {
-  readonly history: History
   readonly sleepScenario: (ms: number) => Effect.Effect<void>
   readonly scenarioNowMs: Effect.Effect<number>
-  /** one-way delay of each request between the gateway and the server (virtual mode), as for every device */
-  readonly networkDelay: Effect.Effect<void>
   /** one-way latency of a text, phone → server or server → phone (uniform, ms) */
   readonly gatewayDelayMs: { readonly min: number; readonly max: number }
   /** the `sms-loss` fault while its window is open (read per text; draws nothing when none is scheduled) */
@@ -88,10 +90,13 @@ export interface SmsNetworkTiming {
 
 /** How a phone names the server's answer to its text in the history (a BUY that held is a `hold`). */
 export interface SmsCallRecord {
-  readonly kind: string
+  readonly kind: HistoryKind
   readonly outcome: string
-  readonly detail?: Readonly<Record<string, string | number | boolean | null>>
+  readonly detail?: EventDetail
 }
+
+/** The kind a text's failed delivery is recorded as, by the text's command (its first word). */
+const smsCommandKinds: Readonly<Record<string, HistoryKind>> = { BUY: "sms-buy", PAY: "sms-pay", STATUS: "sms-status", CANCEL: "sms-cancel" }
 
 export interface SmsNetwork {
   /**
@@ -100,13 +105,13 @@ export interface SmsNetwork {
    * it from its inbox, when the reply is pulled and delivered.
    */
   readonly submit: (actor: string, from: string, text: string, record: (reply: string) => SmsCallRecord) =>
-    Effect.Effect<string | undefined, unknown>
+    Effect.Effect<string | undefined, unknown, Instruments>
   /** the texts that have reached `phone` by now, in the order they arrived */
   readonly received: (phone: string) => Effect.Effect<ReadonlyArray<string>>
   /** run `effect` as a phone that awaits a text: while any phone does, the gateway pulls at its busy pace */
   readonly awaiting: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /** the gateway's pull loop, until the scenario's clock reaches `untilMs` */
-  readonly pullLoop: (untilMs: number) => Effect.Effect<void, unknown>
+  readonly pullLoop: (untilMs: number) => Effect.Effect<void, unknown, Instruments>
 }
 
 /** texts asked for per pull; a shorter page means the queue is drained */
@@ -128,8 +133,6 @@ export const makeSmsNetwork = (
   let sequence = 0
   let phonesAwaiting = 0
   let afterId = 0
-  const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    timing.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(timing.networkDelay))
 
   /** lost (true) or the latency of this text: the gateway's own, plus up to the fault's extra delay */
   const fate = Effect.gen(function* () {
@@ -140,8 +143,7 @@ export const makeSmsNetwork = (
     return { lost: false as const, delayMs: baseMs + extraMs }
   })
 
-  const note = (who: string, kind: string, outcome: string, detail: Record<string, string | number | boolean | null>) =>
-    Effect.flatMap(timing.scenarioNowMs, (atMs) => Effect.sync(() => timing.history.add({ atMs, actor: who, kind, outcome, detail })))
+  const note = (who: string, kind: HistoryKind, outcome: string, detail: EventDetail) => noteNow(who, kind, outcome, detail)
 
   const submit = (phoneActor: string, from: string, text: string, record: (reply: string) => SmsCallRecord) =>
     Effect.gen(function* () {
@@ -152,17 +154,20 @@ export const makeSmsNetwork = (
         return undefined
       }
       yield* timing.sleepScenario(carried.delayMs)
-      const atMs = yield* timing.scenarioNowMs
+      const history = yield* HistoryRecorder
+      const atMs = yield* history.now
       const startMs = yield* Clock.currentTimeMillis
       const exit = yield* Effect.exit(overTheNetwork(device.relay(from, text)))
       const durationMs = (yield* Clock.currentTimeMillis) - startMs
       if (exit._tag === "Failure") {
         const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-        timing.history.add({ atMs, actor: phoneActor, kind: `sms-${command.toLowerCase()}`, outcome: failure === undefined ? "Defect" : outcomeOf(failure), durationMs })
+        const kind = smsCommandKinds[command]
+        if (kind === undefined) return yield* Effect.dieMessage(`no SMS command ${command}`)
+        history.add({ atMs, actor: phoneActor, kind, outcome: failure === undefined ? "Defect" : outcomeOf(failure), durationMs })
         return yield* exit
       }
       const named = record(exit.value)
-      timing.history.add({ atMs, actor: phoneActor, kind: named.kind, outcome: named.outcome, durationMs, ...(named.detail ? { detail: named.detail } : {}) })
+      history.add({ atMs, actor: phoneActor, kind: named.kind, outcome: named.outcome, durationMs, ...(named.detail ? { detail: named.detail } : {}) })
       return exit.value
     })
 
@@ -187,7 +192,7 @@ export const makeSmsNetwork = (
   const pullOnce = Effect.gen(function* () {
     let pulled = 0
     for (;;) {
-      const page = yield* recorded(timing.history, actor, "sms-pull", overTheNetwork(client.sms.outbound({ urlParams: { afterId, limit: textsPerPull } }).pipe(asGateway)),
+      const page = yield* sent(actor, "sms-pull", client.sms.outbound({ urlParams: { afterId, limit: textsPerPull } }).pipe(asGateway),
         (answer) => ({ texts: answer.texts.length }))
       const nowMs = yield* timing.scenarioNowMs
       for (const text of page.texts) {

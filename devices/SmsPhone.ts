@@ -10,21 +10,21 @@
  */
 import { Clock, Effect } from "effect"
 import type { Fen } from "../reference/Domain.js"
-import type { History } from "../simulator/History.js"
-import { outcomeOf, recorded } from "../simulator/History.js"
+import { outcomeOf } from "./HistoryEvents.js"
+import type { EventDetail, HistoryKind } from "./HistoryEvents.js"
+import { note as noteNow, sent } from "./Instruments.js"
 import { bearer, withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
 import type { Passenger, Trip } from "./Phone.js"
 import { passwordOf, paymentPasswordOf } from "./Phone.js"
 import type { SmsCallRecord, SmsNetwork } from "./SmsGateway.js"
 
+/** What every SMS phone of a run shares; its history and network are services (devices/Instruments.ts). */
 export interface SmsPhoneEnvironment {
-  readonly history: History
   readonly anonymous: ApiClient
   readonly sms: SmsNetwork
   readonly sleepScenario: (ms: number) => Effect.Effect<void>
   readonly scenarioNowMs: Effect.Effect<number>
-  readonly networkDelay: Effect.Effect<void>
   readonly thinkTime: Effect.Effect<void>
   readonly trainCodeOf: (trainIndex: number) => string
   readonly serviceDateOf: (trainIndex: number) => string
@@ -64,10 +64,8 @@ export const smsJourney = (env: SmsPhoneEnvironment, passenger: Passenger, after
   if (!trip) return Effect.dieMessage(`passenger ${passenger.index} has no train trip: the SMS journey needs one`)
   const actor = `phone-${passenger.index}`
   const journey = `${env.trainCodeOf(trip.train)} ${env.serviceDateOf(trip.train)} ${trip.fromStation}-${trip.toStation}`
-  const call = <A, E, R>(kind: string, effect: Effect.Effect<A, E, R>) =>
-    recorded(env.history, actor, kind, env.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(env.networkDelay)))
-  const note = (kind: string, outcome: string, detail?: Record<string, string | number | boolean | null>) =>
-    Effect.flatMap(env.scenarioNowMs, (atMs) => Effect.sync(() => env.history.add({ atMs, actor, kind, outcome, ...(detail ? { detail } : {}) })))
+  const call = <A, E, R>(kind: HistoryKind, effect: Effect.Effect<A, E, R>) => sent(actor, kind, effect)
+  const note = (kind: HistoryKind, outcome: string, detail?: EventDetail) => noteNow(actor, kind, outcome, detail)
 
   /** The owner's setup before texting: an account with a payment password and money in the wallet. */
   const registered = Effect.gen(function* () {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { History } from "../simulator/History.js"
-import type { HistoryEvent } from "../simulator/History.js"
+import type { HistoryEvent } from "../devices/HistoryEvents.js"
 import { countsOf } from "../simulator/Metrics.js"
 import { PassengerProgress } from "../simulator/Progress.js"
 import { formatProgress, formatProgressBlock, paymentToIssuanceTracker, progressDisplay, progressReporter, remainingAtPace } from "./progress.js"

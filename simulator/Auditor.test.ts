@@ -15,7 +15,7 @@ import type { StationCode } from "../reference/Domain.js"
 import { buyTicket, cancelOrder, changeOrder, fundedCustomer, holdOn } from "../reference/testing/Lifecycle.js"
 import { createRun, withTestServer } from "../reference/testing/TestServer.js"
 import { History } from "./History.js"
-import type { HistoryEvent } from "./History.js"
+import type { HistoryEvent } from "../devices/HistoryEvents.js"
 
 type InvariantName = typeof storeInvariantNames[number]
 

@@ -6,7 +6,7 @@
  */
 import { Effect, Random } from "effect"
 import type { Capture, GlareFraction } from "../devices/GateScanner.js"
-import type { FaultSchedule } from "./FaultSchedule.js"
+import type { FaultSchedule } from "../devices/Instruments.js"
 
 /** Whether gate `gateIndex` of `gateCount` is among the first `share` of them (rounded up; default: all). */
 export const isAmongFirstShare = (gateIndex: number, gateCount: number, share: number | undefined) =>

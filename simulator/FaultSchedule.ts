@@ -4,19 +4,12 @@
  * each window (`start`) and closes it (`end`), whoever implements that kind (a journey module or the mode).
  */
 import { Effect } from "effect"
+import { outcomeOf } from "../devices/HistoryEvents.js"
+import type { FaultSchedule, Instruments, Recorder } from "../devices/Instruments.js"
 import type { Fault, FaultKind, FaultOf } from "../scenarios/Faults.js"
 import type { Scenario } from "../scenarios/Scenario.js"
-import type { History } from "./History.js"
-import { outcomeOf } from "./History.js"
 
-export interface FaultSchedule {
-  readonly faults: ReadonlyArray<Fault>
-  /** the first fault of `kind` whose window holds the scenario's present, if any */
-  readonly active: <Kind extends FaultKind>(kind: Kind) => Effect.Effect<FaultOf<Kind> | undefined>
-  /** the fault's window on the scenario's clock (epoch ms) */
-  readonly windowOf: (fault: Fault) => { readonly startMs: number; readonly endMs: number }
-}
-
+/** The schedule of `scenario`'s faults, read on the clock of `scenarioNowMs` (the `Faults` the modes provide). */
 export const faultSchedule = (scenario: Scenario, scenarioNowMs: Effect.Effect<number>): FaultSchedule => {
   const onSaleMs = Date.parse(scenario.onSaleAt)
   const windowOf = (fault: Fault) => ({ startMs: onSaleMs + fault.startAfterOnSaleMs, endMs: onSaleMs + fault.endAfterOnSaleMs })
@@ -34,10 +27,13 @@ export const faultSchedule = (scenario: Scenario, scenarioNowMs: Effect.Effect<n
   }
 }
 
-/** How a fault of a party the server talks to is switched on at its window's start and off at its end. */
+/**
+ * How a fault of a party the server talks to is switched on at its window's start and off at its end (with the
+ * devices' instruments at hand: an edge may make recorded calls).
+ */
 export interface FaultAction<Kind extends FaultKind = FaultKind> {
-  readonly start: (fault: FaultOf<Kind>) => Effect.Effect<void, unknown>
-  readonly end: (fault: FaultOf<Kind>) => Effect.Effect<void, unknown>
+  readonly start: (fault: FaultOf<Kind>) => Effect.Effect<void, unknown, Instruments>
+  readonly end: (fault: FaultOf<Kind>) => Effect.Effect<void, unknown, Instruments>
 }
 export type FaultActions = { readonly [Kind in FaultKind]?: FaultAction<Kind> }
 
@@ -49,9 +45,9 @@ export const deviceFaultKinds: ReadonlyArray<FaultKind> = ["client-timeouts", "s
  * ends it, recording both in the history (with the error's tag when an edge could not be applied). A scheduled fault no one implements is an error before the run.
  */
 export const faultActors = (
-  schedule: FaultSchedule, actions: FaultActions, history: History,
+  schedule: FaultSchedule, actions: FaultActions, history: Recorder,
   timing: { readonly sleepScenario: (ms: number) => Effect.Effect<void>; readonly scenarioNowMs: Effect.Effect<number> }
-): ReadonlyArray<Effect.Effect<void, unknown>> => {
+): ReadonlyArray<Effect.Effect<void, unknown, Instruments>> => {
   const missing = schedule.faults.filter((fault) => !deviceFaultKinds.includes(fault.kind) && actions[fault.kind] === undefined)
   if (missing.length > 0) throw new Error(`no implementation of fault ${missing.map((fault) => fault.kind).join(", ")} in this mode or journey mix`)
   return schedule.faults.flatMap((fault, index) => {
@@ -61,7 +57,7 @@ export const faultActors = (
     const actor = `fault-${index}-${fault.kind}`
     const sleepUntil = (atMs: number) => Effect.flatMap(timing.scenarioNowMs, (nowMs) => timing.sleepScenario(Math.max(0, atMs - nowMs)))
     // an edge that could not be applied (its party unreachable: the server down) is recorded, and the run goes on
-    const edge = (kind: string, apply: Effect.Effect<void, unknown>) => Effect.gen(function* () {
+    const edge = (kind: "fault-start" | "fault-end", apply: Effect.Effect<void, unknown, Instruments>) => Effect.gen(function* () {
       const exit = yield* Effect.exit(apply)
       const atMs = yield* timing.scenarioNowMs
       history.add({ atMs, actor, kind, outcome: exit._tag === "Success" ? "ok" : outcomeOf(exit.cause._tag === "Fail" ? exit.cause.error : exit.cause) })

@@ -5,22 +5,9 @@
  */
 import { createHash } from "node:crypto"
 import { Clock, Effect, Fiber, FiberRef, Option } from "effect"
+import type { HistoryEvent, HistoryKind } from "../devices/HistoryEvents.js"
+import type { Recorder } from "../devices/Instruments.js"
 import type { JourneyKind } from "../scenarios/Scenario.js"
-
-export interface HistoryEvent {
-  /** virtual (or, in real mode, scenario-clock) ms */
-  readonly atMs: number
-  readonly actor: string
-  readonly kind: string
-  /** "ok" or the error's tag */
-  readonly outcome: string
-  /** latency of a call, in the clock of `atMs` */
-  readonly durationMs?: number
-  readonly detail?: Readonly<Record<string, string | number | boolean | null>>
-}
-
-/** the operator's event naming a train run it created and its stops in order (`detail.runId`, `detail.stops`: codes, space-separated) */
-export const runCreatedKind = "run-created"
 
 /**
  * The journey kind of the passenger a fiber works for: set by the runner around each journey kind's preparation and
@@ -37,7 +24,8 @@ const currentFiberJourney = (): JourneyKind | undefined =>
 /** Told of each event as it is recorded, with the journey it was recorded for (undefined: a background actor's). */
 export type HistoryListener = (event: HistoryEvent, journey: JourneyKind | undefined) => void
 
-export class History {
+/** The history recorder of a run (the `HistoryRecorder` the modes provide to devices). */
+export class History implements Recorder {
   /**
    * `now` stamps events on the scenario's timeline; latencies are always measured with the Clock. `onEvent` is told
    * of each event as it is recorded (`run --out-json` streams the requests from here); it neither changes nor keeps
@@ -69,54 +57,9 @@ export class History {
   /** The journey kind `event` was recorded for; undefined for a background actor's event or one this history did not record. */
   journeyOf(event: HistoryEvent): JourneyKind | undefined { return this.journeys.get(event) }
 
-  count(kind: string, outcome = "ok"): number { return this.tally.get(`${kind}:${outcome}`) ?? 0 }
+  count(kind: HistoryKind, outcome = "ok"): number { return this.tally.get(`${kind}:${outcome}`) ?? 0 }
 
   traceHash(): string { return this.hash.copy().digest("hex") }
 
   toJsonLines(): string { return this.events.map((event) => JSON.stringify(event)).join("\n") + "\n" }
 }
-
-/** The tag of an expected failure, or a short description of anything else. */
-export const outcomeOf = (error: unknown): string => {
-  if (typeof error === "object" && error !== null && "_tag" in error) {
-    const tagged = error as { _tag: string; reason?: unknown; response?: { status?: number } }
-    if (tagged._tag === "ResponseError" && tagged.response?.status) return `HTTP${tagged.response.status}`
-    return tagged._tag
-  }
-  return "UnknownError"
-}
-
-/**
- * When the fiber's next call was meant to be sent, in Clock ms (undefined: when it is sent). Set by the
- * load driver at an iteration's intended start and by the real timeline when a sleep was meant to end, so
- * a call that left late because the driver was behind (a timer fired late, the event loop was busy) counts
- * the wait in its latency, as wrk2 does: latency is measured from the intended send time, not the actual.
- * Read once: the call after it is sent when the previous one answers, so measures from its own start.
- */
-export const intendedSendMs = FiberRef.unsafeMake<number | undefined>(undefined)
-
-/** Run one device call, record it with its latency and outcome, and pass its result on. */
-export const recorded = <A, E, R>(
-  history: History,
-  actor: string,
-  kind: string,
-  call: Effect.Effect<A, E, R>,
-  detailOf?: (value: A) => HistoryEvent["detail"]
-): Effect.Effect<A, E, R> =>
-  Effect.gen(function* () {
-    const atMs = yield* history.now
-    const sentMs = yield* Clock.currentTimeMillis
-    const intendedMs = yield* FiberRef.getAndSet(intendedSendMs, undefined)
-    const startMs = intendedMs === undefined ? sentMs : Math.min(sentMs, intendedMs)
-    const exit = yield* Effect.exit(call)
-    const endMs = yield* Clock.currentTimeMillis
-    const base = { atMs, actor, kind, durationMs: endMs - startMs }
-    if (exit._tag === "Success") {
-      const detail = detailOf?.(exit.value)
-      history.add(detail ? { ...base, outcome: "ok", detail } : { ...base, outcome: "ok" })
-      return exit.value
-    }
-    const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-    history.add({ ...base, outcome: failure === undefined ? "Defect" : outcomeOf(failure) })
-    return yield* exit
-  })

@@ -4,15 +4,17 @@
  * run a scenario through `prepareRun`, so a journey behaves the same in virtual time and over real HTTP.
  */
 import type { HttpClient } from "@effect/platform"
-import { Effect } from "effect"
+import { Context, Effect } from "effect"
 import type { Passenger } from "../devices/Phone.js"
 import { phoneJourney } from "../devices/Phone.js"
 import { makeClient } from "../devices/Client.js"
 import type { JourneyKind, Scenario } from "../scenarios/Scenario.js"
-import { faultActors, faultSchedule } from "./FaultSchedule.js"
-import type { FaultActions, FaultSchedule } from "./FaultSchedule.js"
-import { currentJourney, runCreatedKind } from "./History.js"
-import type { History } from "./History.js"
+import { runCreatedKind } from "../devices/HistoryEvents.js"
+import { Faults, HistoryRecorder } from "../devices/Instruments.js"
+import type { FaultSchedule, Instruments, Recorder } from "../devices/Instruments.js"
+import { faultActors } from "./FaultSchedule.js"
+import type { FaultActions } from "./FaultSchedule.js"
+import { currentJourney } from "./History.js"
 import { prepareAppGatewayJourney } from "./journeys/AppGateway.js"
 import { prepareCinemaJourney } from "./journeys/Cinema.js"
 import type { Arrival } from "./Population.js"
@@ -23,9 +25,12 @@ import { prepareSmsJourney } from "./journeys/Sms.js"
 import { prepareAppPickupJourney, prepareKioskJourney, prepareRemoteCardJourney } from "./journeys/Kiosk.js"
 import type { Prepared, SetupRecord, Timing } from "./Setup.js"
 
+/**
+ * What a journey kind is prepared with. The run's history, network and faults are services (devices/Instruments.ts)
+ * the mode provides; `faults` is the schedule those services hold, for the parties a journey sets up.
+ */
 export interface JourneyContext {
   readonly scenario: Scenario
-  readonly history: History
   readonly baseUrl: string
   readonly adminKey: string
   readonly timing: Timing
@@ -36,19 +41,19 @@ export interface JourneyContext {
 
 export interface PreparedJourney {
   /** one passenger's journey; `afterPurchase` runs once the purchase is over (real mode frees the in-flight slot) */
-  readonly start: (passenger: Passenger, afterPurchase: Effect.Effect<void>) => Effect.Effect<void>
+  readonly start: (passenger: Passenger, afterPurchase: Effect.Effect<void>) => Effect.Effect<void, never, Instruments>
   /** actors that run beside the passengers from the start (an offline gate's sync, a printer) */
-  readonly background?: ReadonlyArray<Effect.Effect<void, unknown>>
+  readonly background?: ReadonlyArray<Effect.Effect<void, unknown, Instruments>>
   /** how the parties of this journey take the scenario's faults at their windows' edges */
   readonly faultActions?: FaultActions
 }
 
-export type JourneyPreparer = (context: JourneyContext) => Effect.Effect<PreparedJourney, unknown, HttpClient.HttpClient>
+export type JourneyPreparer = (context: JourneyContext) => Effect.Effect<PreparedJourney, unknown, HttpClient.HttpClient | Instruments>
 
 /** `app`: register, log in, hold a seat, top up, pay from the wallet, await the ticket, show its QR at the gate */
 const prepareAppJourney: JourneyPreparer = (context) =>
   Effect.map(
-    phoneEnvironment(context.scenario, context.prepared, context.history, context.baseUrl, context.timing, context.faults),
+    phoneEnvironment(context.scenario, context.prepared, context.baseUrl, context.timing, context.faults),
     (environment) => ({ start: (passenger, afterPurchase) => phoneJourney(environment, passenger, afterPurchase) })
   )
 
@@ -80,7 +85,7 @@ const storeFaultActions = (baseUrl: string, adminKey: string) =>
  * Each train run the operator created, with its stops in order, as an event of the history: the history audit
  * (simulator/audits/FromHistory.ts) needs a run's route to tell whether two segments of it overlap.
  */
-const recordRunsCreated = (scenario: Scenario, prepared: Prepared, history: History, timing: Timing) =>
+const recordRunsCreated = (scenario: Scenario, prepared: Prepared, history: Recorder, timing: Timing) =>
   Effect.flatMap(timing.scenarioNowMs, (atMs) => Effect.sync(() => {
     scenario.trains.forEach((train, index) => history.add({
       atMs, actor: "operator", kind: runCreatedKind, outcome: "ok",
@@ -125,18 +130,21 @@ export const driverProcessesRefusal = (scenario: Scenario): string | undefined =
 /**
  * Set the scenario up on the server and prepare every journey kind of its mix. `adminKey` is the server's (the
  * in-process test key in virtual mode, the one the harness gave a served process in real mode). `modeFaultActions`
- * are the faults only a mode can cause (a server crash).
+ * are the faults only a mode can cause (a server crash). The mode provides the devices' instruments (the run's
+ * history, network model and fault schedule); the journeys and background actors of the prepared run carry them.
  */
 export const prepareRun = (
-  scenario: Scenario, history: History, baseUrl: string, adminKey: string, timing: Timing, modeFaultActions: FaultActions = {},
+  scenario: Scenario, baseUrl: string, adminKey: string, timing: Timing, modeFaultActions: FaultActions = {},
   share?: DriverShare
 ) =>
   Effect.gen(function* () {
-    const faults = faultSchedule(scenario, timing.scenarioNowMs)
+    const instruments = yield* Effect.context<Instruments>()
+    const history = Context.get(instruments, HistoryRecorder)
+    const faults = Context.get(instruments, Faults)
     const prepared = yield* setUp(scenario, baseUrl, adminKey, share?.setup)
     const first = share === undefined || share.index === 0
     if (first) yield* recordRunsCreated(scenario, prepared, history, timing)
-    const context: JourneyContext = { scenario, history, baseUrl, adminKey, timing, faults, prepared }
+    const context: JourneyContext = { scenario, baseUrl, adminKey, timing, faults, prepared }
     const journeys = new Map<JourneyKind, PreparedJourney>()
     // what a journey kind does before the rush (a fan's carrier, the organiser's group orders) counts for that kind
     for (const kind of journeyKindsOf(scenario)) journeys.set(kind, yield* Effect.locally(journeyPreparers[kind](context), currentJourney, kind))
@@ -145,7 +153,7 @@ export const prepareRun = (
     const background = first ? [
       ...[...journeys.values()].flatMap((journey) => journey.background ?? []),
       ...faultActors(faults, actions, history, timing)
-    ] : []
+    ].map((actor) => Effect.provide(actor, instruments)) : []
     const run: PreparedRun = {
       background,
       setup: prepared.record,
@@ -153,7 +161,7 @@ export const prepareRun = (
         const journey = journeys.get(arrival.journey)
         // every call of the passenger's journey, a kiosk's or an agent's serving it included, counts for its kind
         return journey
-          ? Effect.locally(journey.start(arrival.passenger, afterPurchase), currentJourney, arrival.journey)
+          ? Effect.locally(Effect.provide(journey.start(arrival.passenger, afterPurchase), instruments), currentJourney, arrival.journey)
           : Effect.dieMessage(`no journey ${arrival.journey} prepared`)
       }
     }

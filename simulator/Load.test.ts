@@ -8,8 +8,9 @@ import { describe, test } from "node:test"
 import { Effect, Schema } from "effect"
 import { Scenario } from "../scenarios/Scenario.js"
 import type { ScenarioInput } from "../scenarios/Scenario.js"
-import { History, recorded } from "./History.js"
-import type { HistoryEvent } from "./History.js"
+import { History } from "./History.js"
+import { HistoryRecorder, recorded } from "../devices/Instruments.js"
+import type { HistoryEvent } from "../devices/HistoryEvents.js"
 import type { Passenger } from "../devices/Phone.js"
 import { arrivalsBeforeEnd } from "./Population.js"
 import { buildReport } from "./Report.js"
@@ -128,7 +129,7 @@ describe("real timeline", () => {
     const history = new History()
     const sleptMs = 10
     const blockedMs = 150
-    const call = timeline.actor(timeline.sleep(sleptMs).pipe(Effect.zipRight(recorded(history, "phone-0", "search", Effect.void))))
+    const call = timeline.actor(timeline.sleep(sleptMs).pipe(Effect.zipRight(recorded("phone-0", "search", Effect.void)))).pipe(Effect.provideService(HistoryRecorder, history))
     const done = Effect.runPromise(call)
     const blockUntil = performance.now() + blockedMs
     while (performance.now() < blockUntil) { /* the driver is busy: the sleep's timer cannot fire */ }

@@ -4,7 +4,7 @@ import { httpStatusOf } from "./ErrorStatuses.js"
 import { Effect } from "effect"
 import { backgroundJourney } from "../reports/Report.js"
 import { currentJourney, History } from "./History.js"
-import type { HistoryEvent } from "./History.js"
+import type { HistoryEvent, HistoryKind } from "../devices/HistoryEvents.js"
 import { countsOf, distributionOf, endpointsOf, gatesOf, RequestTally, salesWindowOf, summarize, throughputOf } from "./Metrics.js"
 
 const oneToThousandMs = Array.from({ length: 1_000 }, (_, index) => index + 1)
@@ -62,7 +62,7 @@ test("the gates' summary counts the codes a camera could not read, the phones' e
     history.add({ atMs: 9_000, actor, kind: "scan", outcome: "ok", durationMs: 80, detail: { ticketId: actor, gate: "JNK-01", pixels: false, ...detail } })
   scan("phone-1", {})
   assert.equal(gatesOf(history), undefined, "a clean run has nothing to tell about its gates")
-  const note = (actor: string, kind: string, outcome: string, enlargeFactor: number) =>
+  const note = (actor: string, kind: HistoryKind, outcome: string, enlargeFactor: number) =>
     history.add({ atMs: 8_000, actor, kind, outcome, detail: { gate: "JNK-01", enlargeFactor } })
   note("phone-2", "qr-unreadable", "UnreadableCode", 1)
   note("phone-2", "qr-enlarged", "ok", 2)

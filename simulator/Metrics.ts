@@ -7,7 +7,8 @@ import { peakWindowOf, perSecond } from "../reports/rates.js"
 import { backgroundJourney } from "../reports/Report.js"
 import type { EndpointFields, EndpointSummary, GateSummary, LatencyDistribution, LatencySummary, Report, SeriesPoint } from "../reports/Report.js"
 import { httpStatusOf } from "./ErrorStatuses.js"
-import type { History, HistoryEvent } from "./History.js"
+import type { History } from "./History.js"
+import type { HistoryEvent, HistoryKind } from "../devices/HistoryEvents.js"
 
 /** bucket widths the series may use; the smallest that keeps it within `maxSeriesBuckets` is chosen */
 export const seriesBucketChoicesMs = [1_000, 5_000, 10_000, 30_000, 60_000, 300_000, 900_000, 3_600_000]
@@ -242,7 +243,7 @@ export const requestTallyOf = <A>(history: History, read: (tally: RequestTally) 
 }
 
 export const endpointsOf = (history: History): Array<EndpointSummary> => requestTallyOf(history, (tally) => tally.endpoints())
-const ok = (kind: string) => (event: HistoryEvent) => event.kind === kind && event.outcome === "ok"
+const ok = (kind: HistoryKind) => (event: HistoryEvent) => event.kind === kind && event.outcome === "ok"
 /**
  * a seat held: by the app, SMS and kiosk phones (`hold`), a cinema phone choosing its seat (`hold-seat`), or a remote
  * booking made in the app (`book-remote`) or by a call-centre agent (`book-for-caller`)

@@ -23,7 +23,8 @@ import { postgresStore } from "../reference/Store/Postgres.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { audit, auditHistory } from "./Auditor.js"
 import { History } from "./History.js"
-import type { HistoryEvent, HistoryListener } from "./History.js"
+import type { HistoryListener } from "./History.js"
+import type { HistoryEvent } from "../devices/HistoryEvents.js"
 import { driveLoad, passengersInOrder } from "./Load.js"
 import { arrivalsBeforeEnd, arrivalsEndMs, population, scenarioEndMs } from "./Population.js"
 import { RealTimeline } from "./RealTimeline.js"
@@ -34,7 +35,9 @@ import type { SetupRecord } from "./Setup.js"
 import { PassengerProgress, pollProgress } from "./Progress.js"
 import type { RunProgress } from "./Progress.js"
 import type { RunOptions, RunOutcome } from "./Virtual.js"
+import { faultSchedule } from "./FaultSchedule.js"
 import type { FaultActions } from "./FaultSchedule.js"
+import { directNetwork, instrumentsOf } from "./Instruments.js"
 
 /**
  * how long a started server has to print its "listening" line. It only catches a server that never starts: on a
@@ -267,8 +270,10 @@ export const driveServer = async (
   const devices = ManagedRuntime.make(NodeHttpClient.layerUndici)
   try {
     const program = Effect.gen(function* () {
-      const run = yield* prepareRun(scenario, history, server.baseUrl, server.adminKey, { sleepScenario, scenarioNowMs: scenarioNow, networkDelay: Effect.void },
-        server.modeFaultActions, share).pipe(Effect.catchAll((reason) => Effect.die(new RunSetupFailed(reason))))
+      // the devices' instruments: this run's history, the real network as it is, the scenario's faults on the timeline
+      const instruments = instrumentsOf(history, directNetwork, faultSchedule(scenario, scenarioNow))
+      const run = yield* prepareRun(scenario, server.baseUrl, server.adminKey, { sleepScenario, scenarioNowMs: scenarioNow },
+        server.modeFaultActions, share).pipe(Effect.provide(instruments), Effect.catchAll((reason) => Effect.die(new RunSetupFailed(reason))))
       share?.onPrepared(run.setup)
       const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
       for (const actor of run.background) fibers.push(yield* Effect.forkDaemon(timeline.actor(actor)))

@@ -7,7 +7,7 @@
  * stretch runs at the chosen scale.
  */
 import { Clock, Effect, FiberRef } from "effect"
-import { intendedSendMs } from "./History.js"
+import { intendedSendMs } from "../devices/Instruments.js"
 
 /**
  * When every actor sleeps nothing is pending, so any wait is idle: jump even short gaps. (A 5 s floor
@@ -79,7 +79,7 @@ export class RealTimeline {
 
   /**
    * Sleep on the timeline. On waking, the fiber's next call is marked as intended for the wake-up time
-   * (History.intendedSendMs): if the timer fired late, the call's latency includes the delay. A journey
+   * (devices/Instruments.ts `intendedSendMs`): if the timer fired late, the call's latency includes the delay. A journey
    * forked after the sleep inherits the mark, so its first call is measured from its intended start.
    */
   sleep(durationMs: number): Effect.Effect<void> {

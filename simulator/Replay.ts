@@ -13,7 +13,9 @@ import { inventoryVariants } from "../reference/Settings/Holds.js"
 import type { InvariantResult, Report } from "../reports/Report.js"
 import { Scenario } from "../scenarios/Scenario.js"
 import { formatEvent } from "./audits/Witness.js"
-import type { History, HistoryEvent } from "./History.js"
+import type { History } from "./History.js"
+import type { HistoryEvent } from "../devices/HistoryEvents.js"
+import { HistoryKinds } from "../devices/HistoryEvents.js"
 import { runVirtual } from "./Virtual.js"
 import type { RunOptions } from "./Virtual.js"
 import type { RunProgress } from "./Progress.js"
@@ -47,7 +49,7 @@ const DetailValue = Schema.Union(Schema.String, Schema.Number, Schema.Boolean, S
 export const HistoryEventSchema = Schema.Struct({
   atMs: Schema.Number,
   actor: Schema.String,
-  kind: Schema.String,
+  kind: Schema.Literal(...HistoryKinds),
   outcome: Schema.String,
   durationMs: Schema.optionalWith(Schema.Number, { exact: true }),
   detail: Schema.optionalWith(Schema.Record({ key: Schema.String, value: DetailValue }), { exact: true })

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, test } from "node:test"
-import type { HistoryEvent } from "./History.js"
+import type { HistoryEvent } from "../devices/HistoryEvents.js"
 import { actorKindOf, answeredMetric, lostMetric, RequestPointsFile } from "./RequestPoints.js"
 
 const events: ReadonlyArray<HistoryEvent> = [

@@ -21,7 +21,8 @@ import { closeSync, openSync, writeSync } from "node:fs"
 import { backgroundJourney } from "../reports/Report.js"
 import type { JourneyKind } from "../scenarios/Scenario.js"
 import { httpStatusOf } from "./ErrorStatuses.js"
-import type { HistoryEvent, HistoryListener } from "./History.js"
+import type { HistoryListener } from "./History.js"
+import type { HistoryEvent } from "../devices/HistoryEvents.js"
 import { isRequest, lostAnswerOutcome } from "./Metrics.js"
 
 /** the most text kept before it is written */

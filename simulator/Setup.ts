@@ -5,12 +5,11 @@
 import { Effect, Random } from "effect"
 import { makeClient } from "../devices/Client.js"
 import type { PhoneEnvironment } from "../devices/Phone.js"
-import type { History } from "./History.js"
 import { makeGateScanner } from "../devices/GateScanner.js"
 import type { GateScanner } from "../devices/GateScanner.js"
 import type { GateId, RunId, ServiceDate } from "../reference/Domain.js"
 import type { Scenario } from "../scenarios/Scenario.js"
-import type { FaultSchedule } from "./FaultSchedule.js"
+import type { FaultSchedule } from "../devices/Instruments.js"
 import { stationGateCamera } from "./Cameras.js"
 import { defaultGatewayPaymentLimits } from "../devices/GatewayPayment.js"
 import { departureEpochMs } from "../reference/delivery/Checkin.js"
@@ -97,14 +96,9 @@ export const departureOf = (scenario: Scenario) => {
 export interface Timing {
   readonly sleepScenario: (ms: number) => Effect.Effect<void>
   readonly scenarioNowMs: Effect.Effect<number>
-  readonly networkDelay: Effect.Effect<void>
 }
 
 const uniformBetween = (range: { readonly min: number; readonly max: number }) => Random.nextIntBetween(range.min, range.max + 1)
-
-/** Virtual mode's one-way network delay: a uniform draw from the scenario's range, slept on the clock. */
-export const simulatedNetworkDelay = (scenario: Scenario) =>
-  Effect.flatMap(uniformBetween(scenario.passengers.networkDelayMs), (ms) => Effect.sleep(ms))
 
 /** A phone user's pause between steps: a uniform draw from the scenario's think time, slept on the scenario's clock. */
 export const simulatedThinkTime = (scenario: Scenario, timing: Timing) =>
@@ -112,11 +106,11 @@ export const simulatedThinkTime = (scenario: Scenario, timing: Timing) =>
 
 /** What every phone of a run shares: the scenario's parameters, the prepared run and gates, the timing. */
 export const phoneEnvironment = (
-  scenario: Scenario, prepared: Prepared, history: History, baseUrl: string, timing: Timing, faults: FaultSchedule
+  scenario: Scenario, prepared: Prepared, baseUrl: string, timing: Timing, faults: FaultSchedule
 ) =>
   Effect.map(makeClient(baseUrl), (anonymous): PhoneEnvironment => ({
     ...timing,
-    history, anonymous, faults,
+    anonymous,
     runIdOf: (trainIndex) => prepared.runIds[trainIndex]!,
     serviceDateOf: (trainIndex) => scenario.trains[trainIndex]!.serviceDate as ServiceDate,
     thinkTime: Effect.flatMap(uniformBetween(scenario.passengers.thinkTimeMs), timing.sleepScenario),

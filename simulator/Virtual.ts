@@ -22,7 +22,8 @@ import type { InvariantResult } from "../reports/Report.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import { audit, auditHistory } from "./Auditor.js"
 import { History } from "./History.js"
-import type { HistoryEvent, HistoryListener } from "./History.js"
+import type { HistoryListener } from "./History.js"
+import type { HistoryEvent } from "../devices/HistoryEvents.js"
 import { driveLoad, passengersInOrder } from "./Load.js"
 import { arrivalsBeforeEnd, arrivalsEndMs, population, scenarioEndMs } from "./Population.js"
 import { prepareRun } from "./Journeys.js"
@@ -30,7 +31,8 @@ import { PassengerProgress, pollProgress } from "./Progress.js"
 import { serverLoggerLayer } from "./ServerLog.js"
 import type { ServerLog } from "./ServerLog.js"
 import type { RunProgress } from "./Progress.js"
-import { simulatedNetworkDelay } from "./Setup.js"
+import { faultSchedule } from "./FaultSchedule.js"
+import { instrumentsOf, simulatedNetwork } from "./Instruments.js"
 import { InProcessRequest, VirtualClock } from "./VirtualClock.js"
 
 export interface RunOutcome {
@@ -259,11 +261,13 @@ export const runVirtual = async (
       if (!job.enabled(effective)) continue
       clock.spawn(startMs, serverRuntime, job.idlePace(effective) === "gateway" ? gatewaySweep(job.intervalMs(effective), endMs, job.pass) : sweep(job))
     }
+    // the devices' instruments: this run's history, a network that delays each request both ways, the scenario's faults
+    const scenarioNowMs = Effect.sync(() => clock.nowMs)
+    const instruments = instrumentsOf(history, simulatedNetwork(scenario.passengers.networkDelayMs), faultSchedule(scenario, scenarioNowMs))
     clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
-      const run = yield* prepareRun(scenario, history, serverBaseUrl, effective.adminKey, {
+      const run = yield* prepareRun(scenario, serverBaseUrl, effective.adminKey, {
         sleepScenario: (ms) => Effect.sleep(ms),
-        scenarioNowMs: Effect.sync(() => clock.nowMs),
-        networkDelay: simulatedNetworkDelay(scenario)
+        scenarioNowMs
       }, {
         "server-crash": {
           start: () => Effect.zipRight(server_.crashAction.start(), Effect.sync(() => history.add({
@@ -271,7 +275,7 @@ export const runVirtual = async (
           }))),
           end: server_.crashAction.end
         }
-      })
+      }).pipe(Effect.provide(instruments))
       for (const actor of run.background) clock.spawn(clock.nowMs, deviceRuntime, actor)
       const arrivals = yield* population(scenario)
       if (scenario.load) {

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
-import type { HistoryEvent } from "../History.js"
-import { runCreatedKind } from "../History.js"
+import type { HistoryEvent, HistoryKind } from "../../devices/HistoryEvents.js"
+import { runCreatedKind } from "../../devices/HistoryEvents.js"
 import { admittedOnceOnline, auditHistory, chargedOnceByKey, historyInvariantNames, paidGetsTicket, seatsIssuedOnce } from "./FromHistory.js"
 import type { HistoryEvents } from "./FromHistory.js"
 import { formatEvent } from "./Witness.js"
@@ -13,7 +13,7 @@ import { formatEvent } from "./Witness.js"
 /** 2027-01-28 08:00:00 in China Standard Time: witness lines print it as 08:00:00.000 */
 const onSaleMs = Date.parse("2027-01-28T08:00:00+08:00")
 
-const event = (afterMs: number, actor: string, kind: string, outcome = "ok", detail?: HistoryEvent["detail"]): HistoryEvent =>
+const event = (afterMs: number, actor: string, kind: HistoryKind, outcome = "ok", detail?: HistoryEvent["detail"]): HistoryEvent =>
   ({ atMs: onSaleMs + afterMs, actor, kind, outcome, ...(detail ? { detail } : {}) })
 const historyOf = (...events: ReadonlyArray<HistoryEvent>): HistoryEvents => ({ events: [...events].sort((left, right) => left.atMs - right.atMs) })
 

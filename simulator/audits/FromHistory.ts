@@ -14,8 +14,8 @@
  *   two different charges (a gateway payment's attempt).
  */
 import type { InvariantResult } from "../../reports/Report.js"
-import type { HistoryEvent } from "../History.js"
-import { runCreatedKind } from "../History.js"
+import type { HistoryEvent, HistoryKind } from "../../devices/HistoryEvents.js"
+import { runCreatedKind } from "../../devices/HistoryEvents.js"
 import { HistoryIndex, invariantResult, timeOfDay } from "./Witness.js"
 import type { Violation } from "./Witness.js"
 
@@ -78,7 +78,7 @@ const orderNamer = (events: ReadonlyArray<HistoryEvent>) => {
 type OrderNamer = ReturnType<typeof orderNamer>
 
 /** The first ok event of `kind` about each order. */
-const firstOfKind = (events: ReadonlyArray<HistoryEvent>, orderOf: OrderNamer, kind: string) => {
+const firstOfKind = (events: ReadonlyArray<HistoryEvent>, orderOf: OrderNamer, kind: HistoryKind) => {
   const first = new Map<string, HistoryEvent>()
   for (const event of events) {
     const orderId = event.kind === kind && isOk(event) ? orderOf(event) : undefined

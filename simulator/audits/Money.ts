@@ -3,7 +3,8 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
-import type { History, HistoryEvent } from "../History.js"
+import type { History } from "../History.js"
+import type { HistoryEvent, HistoryKind } from "../../devices/HistoryEvents.js"
 import type { Violation } from "./Witness.js"
 
 /** orders of a drifting or overdrawn wallet's customer named, to find its phone in the history */
@@ -71,7 +72,7 @@ export const moneyConserved = Effect.gen(function* () {
 
 interface KeyedAttempts {
   readonly actor: string
-  readonly kind: string
+  readonly kind: HistoryKind
   readonly key: string
   readonly events: Array<HistoryEvent>
   /** the transfers the answers named, lost ones included, in order of first mention */

@@ -5,6 +5,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 import type { History } from "../History.js"
+import type { HistoryKind } from "../../devices/HistoryEvents.js"
 import { timeOfDay } from "./Witness.js"
 import type { Violation } from "./Witness.js"
 
@@ -99,7 +100,7 @@ const staleBitsByOrder = (expired: ReadonlyArray<ExpiredHold>, liveUnion: Readon
 /** The order each `HoldExpired` answer was about: its own `orderId`, else the one its actor held last. */
 const holdsSeenExpiring = (history: History) => {
   const lastOrderOf = new Map<string, string>()
-  const seen: Array<{ orderId: string; actor: string; atMs: number; kind: string }> = []
+  const seen: Array<{ orderId: string; actor: string; atMs: number; kind: HistoryKind }> = []
   for (const event of history.events) {
     const orderId = typeof event.detail?.orderId === "string" ? event.detail.orderId : lastOrderOf.get(event.actor)
     if (event.outcome === "HoldExpired" && orderId !== undefined) seen.push({ orderId, actor: event.actor, atMs: event.atMs, kind: event.kind })

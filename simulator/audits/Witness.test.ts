@@ -5,10 +5,10 @@
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
 import { History } from "../History.js"
-import type { HistoryEvent } from "../History.js"
+import type { HistoryEvent, HistoryKind } from "../../devices/HistoryEvents.js"
 import { eventsBeforeTheNamedOne, HistoryIndex } from "./Witness.js"
 
-const event = (atMs: number, actor: string, kind: string, outcome = "ok", detail?: HistoryEvent["detail"]): HistoryEvent =>
+const event = (atMs: number, actor: string, kind: HistoryKind, outcome = "ok", detail?: HistoryEvent["detail"]): HistoryEvent =>
   ({ atMs, actor, kind, outcome, ...(detail ? { detail } : {}) })
 
 const historyOf = (events: ReadonlyArray<HistoryEvent>) => {

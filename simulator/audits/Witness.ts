@@ -4,7 +4,7 @@
  * their virtual times), so a reader sees what each party did and was told, and can replay those actors.
  */
 import type { InvariantResult } from "../../reports/Report.js"
-import type { HistoryEvent } from "../History.js"
+import type { HistoryEvent } from "../../devices/HistoryEvents.js"
 
 /** lines a witness keeps (statements and events together); every violation is still counted */
 export const maxWitnessLines = 20

@@ -12,7 +12,7 @@ import { gatewayParty } from "./GatewayParty.js"
 export const prepareAppGatewayJourney: JourneyPreparer = (context) =>
   Effect.gen(function* () {
     const party = yield* gatewayParty(context)
-    const environment = yield* phoneEnvironment(context.scenario, context.prepared, context.history, context.baseUrl, context.timing, context.faults)
+    const environment = yield* phoneEnvironment(context.scenario, context.prepared, context.baseUrl, context.timing, context.faults)
     const withGateway = { ...environment, gatewayPayment: defaultGatewayPaymentLimits }
     return {
       start: (passenger, afterPurchase) => phoneJourney(withGateway, passenger, afterPurchase),

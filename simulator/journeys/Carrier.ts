@@ -12,7 +12,7 @@ import { smsChannelOf } from "./SmsSettings.js"
 
 export const prepareCarrierJourney: JourneyPreparer = (context) =>
   Effect.map(
-    phoneEnvironment(context.scenario, context.prepared, context.history, context.baseUrl, context.timing, context.faults),
+    phoneEnvironment(context.scenario, context.prepared, context.baseUrl, context.timing, context.faults),
     (phone) => {
       const channel = smsChannelOf(context.scenario)
       const environment = {

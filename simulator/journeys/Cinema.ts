@@ -59,7 +59,7 @@ export const prepareCinemaJourney: JourneyPreparer = (context) =>
     const { showings, gates } = yield* setUpCinema(cinema, context.scenario.gatesPerStation, context.baseUrl, admin)
     const environment: CinemaEnvironment = {
       ...context.timing,
-      history: context.history, anonymous: yield* makeClient(context.baseUrl), cinema, showings, gates,
+      anonymous: yield* makeClient(context.baseUrl), cinema, showings, gates,
       thinkTime: simulatedThinkTime(context.scenario, context.timing),
       gatewayLimits: defaultGatewayPaymentLimits,
       ticketPollIntervalMs: context.scenario.passengers.ticketPollIntervalMs,

@@ -22,8 +22,10 @@ import { makeResidentId } from "../../reference/customers/Customers/ResidentId.j
 import type { Fen, GateId, PhoneNumber, RunId, StationCode } from "../../reference/Domain.js"
 import type { EventSection } from "../../scenarios/Scenario.js"
 import type { FaultOf } from "../../scenarios/Faults.js"
-import { outcomeOf, recorded } from "../History.js"
-import type { HistoryEvent } from "../History.js"
+import { outcomeOf } from "../../devices/HistoryEvents.js"
+import type { EventDetail, HistoryKind } from "../../devices/HistoryEvents.js"
+import { HistoryRecorder, note, overTheNetwork, recorded, sent } from "../../devices/Instruments.js"
+import type { NetworkModel } from "../../devices/Instruments.js"
 import type { JourneyContext, JourneyPreparer } from "../Journeys.js"
 import { drawGlareSpot, isAmongFirstShare } from "../Cameras.js"
 import { phoneNumberOf, residentIdOf } from "../Population.js"
@@ -39,7 +41,7 @@ const carrierCapacityBytes = defaultSettings.maxCarrierCapacityBytes
 
 interface FanTicket { readonly ticketId: string; readonly qr: string }
 interface FanRole { readonly carrier: boolean; readonly sharesScreenshot: boolean }
-type Detail = HistoryEvent["detail"]
+type Detail = EventDetail | undefined
 
 /** the first `share` of the gates, rounded up: glare falls on these cameras */
 export const firstShareOf = <A>(items: ReadonlyArray<A>, share: number) => items.slice(0, Math.ceil(share * items.length))
@@ -57,10 +59,8 @@ const sectionOf = (context: JourneyContext): EventSection => {
 export const prepareFanJourney: JourneyPreparer = (context) =>
   Effect.gen(function* () {
     const section = sectionOf(context)
-    const { history, timing } = context
-    const overTheNetwork = <A, E, R>(effect: Effect.Effect<A, E, R>) => timing.networkDelay.pipe(Effect.zipRight(effect), Effect.zipLeft(timing.networkDelay))
-    const call = <A, E, R>(actor: string, kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) =>
-      recorded(history, actor, kind, overTheNetwork(effect), detailOf)
+    const { timing } = context
+    const call: Call = (actor, kind, effect, detailOf) => sent(actor, kind, effect, detailOf)
     const admin = yield* makeClient(context.baseUrl, { "x-admin-key": context.adminKey })
     const anonymous = yield* makeClient(context.baseUrl)
     const created = yield* call("operator", "create-event", admin.venues.createEvent({ payload: section.definition }), (event) => ({ runId: event.runId, places: event.seatCount }))
@@ -74,7 +74,7 @@ export const prepareFanJourney: JourneyPreparer = (context) =>
     for (let index = 0; index < count; index++) {
       if (roles[index]!.carrier) carriers.set(index, yield* registerCarrier(anonymous, index, call))
     }
-    const tickets = yield* buyForFans(anonymous, created.runId, section, count, call, history, timing.scenarioNowMs)
+    const tickets = yield* buyForFans(anonymous, created.runId, section, count, call, timing.scenarioNowMs)
     const environment: FanEnvironment = { context, section, gates, roles, carriers, tickets, call }
     return {
       start: (passenger: Passenger, afterPurchase: Effect.Effect<void>) => afterPurchase.pipe(Effect.zipRight(fanJourney(environment, passenger))),
@@ -82,7 +82,9 @@ export const prepareFanJourney: JourneyPreparer = (context) =>
     }
   })
 
-type Call = <A, E, R>(actor: string, kind: string, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) => Effect.Effect<A, E, R>
+/** one request over the run's network, recorded in its history */
+type Call = <A, E, R>(actor: string, kind: HistoryKind, effect: Effect.Effect<A, E, R>, detailOf?: (value: A) => Detail) =>
+  Effect.Effect<A, E, R | HistoryRecorder | NetworkModel>
 
 interface FanEnvironment {
   readonly context: JourneyContext
@@ -128,8 +130,7 @@ const registerCarrier = (anonymous: ApiClient, index: number, call: Call) =>
 
 /** The organiser tops up its wallet and buys one group order per `groupOrderSize` fans; each fan gets its QR. */
 const buyForFans = (
-  anonymous: ApiClient, runId: RunId, section: EventSection, count: number, call: Call,
-  history: JourneyContext["history"], scenarioNowMs: Effect.Effect<number>
+  anonymous: ApiClient, runId: RunId, section: EventSection, count: number, call: Call, scenarioNowMs: Effect.Effect<number>
 ) =>
   Effect.gen(function* () {
     const actor = "organiser"
@@ -160,6 +161,7 @@ const buyForFans = (
           payload: { runId, seatClass: section.seatClass, holders, paymentPassword: organiserPaymentPassword }
         }), (result) => ({ tickets: result.tickets.length, amountFen: result.amountFen }))
         const receivedMs = yield* scenarioNowMs
+        const history = yield* HistoryRecorder
         // the organiser passes each fan its ticket: the report's issuance counts and latency include them
         bought.tickets.forEach((ticket, offset) => {
           tickets[first + offset] = { ticketId: ticket.ticketId, qr: ticket.qr }
@@ -215,11 +217,10 @@ const presentUntilRead = (environment: FanEnvironment, actor: string, gateIndex:
       yield* context.timing.sleepScenario(display.kind === "carrier" ? section.rfidReadMs : section.cameraReadMs)
       const capture = display.kind === "carrier" ? {} : yield* captureAt(environment, gateIndex)
       const scan = gate.scan(display, holder, capture)
-      const result = yield* Effect.either(gate.online() ? context.timing.networkDelay.pipe(Effect.zipRight(scan), Effect.zipLeft(context.timing.networkDelay)) : scan)
+      const result = yield* Effect.either(gate.online() ? overTheNetwork(scan) : scan)
       if (result._tag === "Right") return { ...result.right, presentations: presentation }
       if (result.left._tag !== "UnreadableCode" || presentation >= section.maxPresentations) return yield* Effect.fail(result.left)
-      const atMs = yield* context.timing.scenarioNowMs
-      context.history.add({ atMs, actor, kind: "glare-retry", outcome: "UnreadableCode", detail: { gate: gate.gateId, presentation } })
+      yield* note(actor, "glare-retry", "UnreadableCode", { gate: gate.gateId, presentation })
       yield* context.timing.sleepScenario(yield* between(section.representDelayMs))
     }
   })
@@ -229,26 +230,24 @@ const admissionDetail = (gate: LinkedGate, display: PhoneDisplay) => (admission:
   offline: admission.mode === "offline", presentations: admission.presentations
 })
 
-const gaveUp = (environment: FanEnvironment, actor: string, reason: string) =>
-  Effect.flatMap(environment.context.timing.scenarioNowMs, (atMs) =>
-    Effect.sync(() => environment.context.history.add({ atMs, actor, kind: "gave-up", outcome: reason })))
+const gaveUp = (actor: string, reason: string) => note(actor, "gave-up", reason)
 
 const fanJourney = (environment: FanEnvironment, passenger: Passenger) =>
   Effect.gen(function* () {
     const actor = `fan-${passenger.index}`
     const ticket = environment.tickets[passenger.index]
-    if (!ticket) return yield* gaveUp(environment, actor, "no ticket")
+    if (!ticket) return yield* gaveUp(actor, "no ticket")
     const display = yield* displayOf(environment, passenger.index, ticket)
     const gateIndex = yield* Random.nextIntBetween(0, environment.gates.length)
     const gate = environment.gates[gateIndex]!
-    const admitted = yield* recorded(environment.context.history, actor, "scan",
+    const admitted = yield* recorded(actor, "scan",
       presentUntilRead(environment, actor, gateIndex, display, passenger.phone), admissionDetail(gate, display)).pipe(
-      Effect.map(() => true), Effect.catchAll((error) => Effect.as(gaveUp(environment, actor, outcomeOf(error)), false)))
+      Effect.map(() => true), Effect.catchAll((error) => Effect.as(gaveUp(actor, outcomeOf(error)), false)))
     const carrier = environment.carriers.get(passenger.index)
     // the ticket is used: the SIM frees its slot and says so (seed 003)
     if (admitted && carrier && display.kind === "carrier") yield* environment.call(actor, "carrier-remove", carrier.remove(ticket.ticketId))
     if (environment.roles[passenger.index]?.sharesScreenshot) yield* friendWithScreenshot(environment, passenger, ticket, gateIndex)
-  }).pipe(Effect.catchAll((error) => gaveUp(environment, `fan-${passenger.index}`, outcomeOf(error))))
+  }).pipe(Effect.catchAll((error) => gaveUp(`fan-${passenger.index}`, outcomeOf(error))))
 
 /** The friend tries the screenshot at another gate, naming the fan's phone: online it is refused, offline it gets in. */
 const friendWithScreenshot = (environment: FanEnvironment, passenger: Passenger, ticket: FanTicket, fanGateIndex: number) =>
@@ -259,9 +258,9 @@ const friendWithScreenshot = (environment: FanEnvironment, passenger: Passenger,
     const gateIndex = gateCount === 1 ? 0 : (fanGateIndex + 1 + (yield* Random.nextIntBetween(0, gateCount - 1))) % gateCount
     const display = yield* qrDisplayOf(environment, ticket.qr)
     const gate = environment.gates[gateIndex]!
-    yield* recorded(environment.context.history, actor, "scan",
+    yield* recorded(actor, "scan",
       presentUntilRead(environment, actor, gateIndex, display, passenger.phone), admissionDetail(gate, display)).pipe(
-      Effect.catchAll((error) => gaveUp(environment, actor, outcomeOf(error))))
+      Effect.catchAll((error) => gaveUp(actor, outcomeOf(error))))
   })
 
 // ---- the gates-offline fault --------------------------------------------------------------------------

@@ -7,6 +7,8 @@
  */
 import { Effect } from "effect"
 import { makeClient } from "../../devices/Client.js"
+import { note } from "../../devices/Instruments.js"
+import type { Instruments } from "../../devices/Instruments.js"
 import type { GatewayConditions } from "../../reference/Simulated/Gateway.js"
 import { normalGatewayConditions } from "../../reference/Simulated/Gateway.js"
 import type { FaultOf } from "../../scenarios/Faults.js"
@@ -16,7 +18,7 @@ import type { JourneyContext } from "../Journeys.js"
 
 export interface GatewayParty {
   readonly faultActions: FaultActions
-  readonly background: ReadonlyArray<Effect.Effect<void, unknown>>
+  readonly background: ReadonlyArray<Effect.Effect<void, unknown, Instruments>>
 }
 
 const parties = new WeakMap<JourneyContext, GatewayParty>()
@@ -54,7 +56,7 @@ export const gatewayParty = (context: JourneyContext) =>
       const nowMs = yield* context.timing.scenarioNowMs
       yield* context.timing.sleepScenario(Math.max(0, endMs - nowMs - 1))
       const state = yield* admin.paymentsAdmin.gatewayState()
-      context.history.add({ atMs: yield* context.timing.scenarioNowMs, actor: "gateway", kind: "gateway-counters", outcome: "ok", detail: { ...state.counters } })
+      yield* note("gateway", "gateway-counters", "ok", { ...state.counters })
     })
     const party: GatewayParty = { faultActions, background: [counters] }
     parties.set(context, party)

@@ -14,6 +14,7 @@ import { Scenario } from "../../scenarios/Scenario.js"
 import { countsOf, latencyOf } from "../Metrics.js"
 import { runVirtual } from "../Virtual.js"
 import type { RunOutcome } from "../Virtual.js"
+import type { HistoryKind } from "../../devices/HistoryEvents.js"
 
 const smallCinema = Schema.decodeUnknownSync(Scenario)({
   ...cinemaPremiere, passengers: { ...cinemaPremiere.passengers, count: 80 },
@@ -25,7 +26,7 @@ const smallBrownout = Schema.decodeUnknownSync(Scenario)({
   // fewer charges fall in the window than in the full run: duplicates made likelier so a small run has some
   faults: gatewayBrownout.faults!.map((fault) => fault.kind === "gateway-callbacks" ? { ...fault, duplicateRate: 0.3 } : fault)
 })
-const count = (outcome: RunOutcome, kind: string, outcomeName = "ok") =>
+const count = (outcome: RunOutcome, kind: HistoryKind, outcomeName = "ok") =>
   outcome.history.events.filter((event) => event.kind === kind && event.outcome === outcomeName).length
 const assertClean = (outcome: RunOutcome) => {
   for (const invariant of outcome.invariants) assert.equal(invariant.violations, 0, `${invariant.name}: ${invariant.witness?.join("; ")}`)

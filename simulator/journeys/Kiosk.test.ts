@@ -15,6 +15,7 @@ import { endpointsOf } from "../Metrics.js"
 import { runVirtual } from "../Virtual.js"
 import type { RunOutcome } from "../Virtual.js"
 import { cardSecretsOf, readerLogOf } from "./Kiosk.js"
+import type { HistoryKind } from "../../devices/HistoryEvents.js"
 
 const minute = 60_000
 const seed = 11
@@ -35,7 +36,7 @@ const small = Schema.decodeUnknownSync(Scenario)({
   ]
 })
 
-const events = (outcome: RunOutcome, kind: string, outcomeTag = "ok") =>
+const events = (outcome: RunOutcome, kind: HistoryKind, outcomeTag = "ok") =>
   outcome.history.events.filter((event) => event.kind === kind && event.outcome === outcomeTag)
 
 describe("kiosk-pickup, scaled down", () => {

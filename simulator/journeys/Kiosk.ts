@@ -27,8 +27,9 @@ import type { KioskId } from "../../reference/payments/Payments/Api.js"
 import type { AgentId } from "../../reference/ticketing/RemoteBookings/Api.js"
 import type { BankConditions } from "../../reference/Simulated/Bank.js"
 import type { KioskSetup } from "../../scenarios/Kiosks.js"
-import { outcomeOf, recorded } from "../History.js"
-import type { History } from "../History.js"
+import { outcomeOf } from "../../devices/HistoryEvents.js"
+import { HistoryRecorder, note, recorded, recordNow } from "../../devices/Instruments.js"
+import type { Instruments, Recorder } from "../../devices/Instruments.js"
 import type { JourneyContext, JourneyPreparer, PreparedJourney } from "../Journeys.js"
 import { scenarioEndMs, weightedIndex } from "../Population.js"
 import { departureOf, phoneEnvironment } from "../Setup.js"
@@ -39,14 +40,14 @@ const cardBins = ["622202", "621700", "622848", "621661", "622588"]
 const maxReaderLogLines = 50_000
 
 /** The card reader logs of a run, by its history: what the readers wrote, for tests that look for a PAN in them. */
-export const readerLogOf = new WeakMap<History, Array<string>>()
+export const readerLogOf = new WeakMap<Recorder, Array<string>>()
 
 interface Stations {
   readonly setup: KioskSetup
   readonly kiosksAt: (station: string) => ReadonlyArray<Kiosk>
   readonly admin: ApiClient
   readonly normalBank: BankConditions
-  readonly attendants: ReadonlyArray<Effect.Effect<void, unknown>>
+  readonly attendants: ReadonlyArray<Effect.Effect<void, unknown, Instruments>>
   /** the call centre's agents (`remote-card`); none when the scenario has no remote bookers */
   readonly agents: ReadonlyArray<CallCentreAgent>
 }
@@ -59,7 +60,7 @@ const setUpKiosks = (context: JourneyContext, setup: KioskSetup) =>
     const normalBank: BankConditions = { latencyMs: setup.bank.latencyMs, latencyJitterMs: setup.bank.latencyJitterMs, extraLatencyMs: 0, declineRate: 0 }
     yield* admin.paymentsAdmin.setBankConditions({ payload: normalBank })
     const readerLog: Array<string> = []
-    readerLogOf.set(context.history, readerLog)
+    readerLogOf.set(yield* HistoryRecorder, readerLog)
     const log = (line: string) => {
       readerLog.push(line)
       if (readerLog.length > maxReaderLogLines) readerLog.shift()
@@ -73,7 +74,7 @@ const setUpKiosks = (context: JourneyContext, setup: KioskSetup) =>
         const registered = yield* admin.paymentsAdmin.registerKiosk({ payload: { kioskId, station: station } })
         const client = yield* makeClient(context.baseUrl, { "x-device-key": registered.deviceKey })
         const reader = makeCardReader(`reader-${kioskId}`, { readFailureRate: setup.cards.readFailureRate, sleep: context.timing.sleepScenario, log })
-        kiosks.push(makeKiosk({ ...context.timing, history: context.history, faults: context.faults, printers: setup.printers }, kioskId, station, client, reader))
+        kiosks.push(makeKiosk({ sleepScenario: context.timing.sleepScenario, printers: setup.printers }, kioskId, station, client, reader))
       }
       byStation.set(station, kiosks)
     }
@@ -89,7 +90,7 @@ const setUpKiosks = (context: JourneyContext, setup: KioskSetup) =>
       const agentId = `agent-${String(number).padStart(3, "0")}` as AgentId
       const password = agentPasswordOf(number)
       yield* admin.agentsAdmin.putAgent({ path: { agentId }, payload: { password } })
-      agents.push(makeCallCentreAgent({ ...context.timing, history: context.history }, agentId, password, yield* makeClient(context.baseUrl)))
+      agents.push(makeCallCentreAgent({ sleepScenario: context.timing.sleepScenario }, agentId, password, yield* makeClient(context.baseUrl)))
     }
     const stations: Stations = {
       setup, admin, normalBank, kiosksAt: (station) => byStation.get(station) ?? [],
@@ -130,8 +131,7 @@ const pickKiosk = (stations: Stations, station: string) =>
     return kiosks[kiosks.length === 1 ? 0 : yield* Random.nextIntBetween(0, kiosks.length)]
   })
 
-const gaveUp = (history: History, timing: JourneyContext["timing"], actor: string, reason: string) =>
-  Effect.flatMap(timing.scenarioNowMs, (atMs) => Effect.sync(() => history.add({ atMs, actor, kind: "gave-up", outcome: reason })))
+const gaveUp = (actor: string, reason: string) => note(actor, "gave-up", reason)
 
 /** The PAN and PIN of passenger `index`'s card: a function of the index alone (no draw from Random). */
 export const cardSecretsOf = (index: number) => ({
@@ -154,15 +154,15 @@ const cardOf = (stations: Stations, passenger: Passenger) =>
 
 const walkUpJourney = (context: JourneyContext, stations: Stations) => (passenger: Passenger, afterPurchase: Effect.Effect<void>) => {
   const actor = `walkup-${passenger.index}`
-  const { scenario, history, timing, prepared } = context
+  const { scenario, timing, prepared } = context
   const thinkTime = Effect.flatMap(Random.nextIntBetween(scenario.passengers.thinkTimeMs.min, scenario.passengers.thinkTimeMs.max + 1), timing.sleepScenario)
   return Effect.gen(function* () {
     const trip = passenger.trip
     if (!trip) return yield* Effect.dieMessage(`walk-up passenger ${passenger.index} has no trip`)
     // nobody walks up for a train that has left; one about to leave the kiosk's search shows closed (SalesClosed)
-    if ((yield* timing.scenarioNowMs) >= departureOf(scenario)(trip.train, trip.fromStation)) return yield* gaveUp(history, timing, actor, "train already left")
+    if ((yield* timing.scenarioNowMs) >= departureOf(scenario)(trip.train, trip.fromStation)) return yield* gaveUp(actor, "train already left")
     const kiosk = yield* pickKiosk(stations, trip.fromStation)
-    if (!kiosk) return yield* gaveUp(history, timing, actor, "no kiosk at station")
+    if (!kiosk) return yield* gaveUp(actor, "no kiosk at station")
     const { card, pin, readMode } = yield* cardOf(stations, passenger)
     const givesPhone = (yield* Random.next) < stations.setup.walkUpPhoneShare
     const sold = yield* kiosk.serve(walkUpSale(kiosk, {
@@ -171,12 +171,12 @@ const walkUpJourney = (context: JourneyContext, stations: Stations) => (passenge
       card, readMode, pin, mistypedPinRate: stations.setup.cards.mistypedPinRate, maxPinAttempts: stations.setup.cards.maxPinAttempts,
       maxIssuerRetries: stations.setup.bank.maxIssuerRetries, issuerRetryAfterMs: stations.setup.bank.issuerRetryAfterMs, thinkTime
     }))
-    history.add({
-      atMs: yield* timing.scenarioNowMs, actor, kind: "ticket-received", outcome: "ok",
+    yield* recordNow({
+      actor, kind: "ticket-received", outcome: "ok",
       detail: { orderId: sold.orderId, ticketId: sold.ticketId, paymentToIssuanceMs: sold.paymentToIssuanceMs, kiosk: kiosk.kioskId, jobId: sold.jobId }
     })
   }).pipe(
-    Effect.catchAll((error) => gaveUp(history, timing, actor, gaveUpReason(error))),
+    Effect.catchAll((error) => gaveUp(actor, gaveUpReason(error))),
     Effect.ensuring(afterPurchase)
   )
 }
@@ -213,37 +213,38 @@ const appPurchase = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, ac
 
 const appPickupJourney = (context: JourneyContext, stations: Stations, env: PhoneEnvironment) => (passenger: Passenger, afterPurchase: Effect.Effect<void>) => {
   const actor = `phone-${passenger.index}`
-  const { history, timing } = context
+  const { timing } = context
   return Effect.gen(function* () {
     const trip = passenger.trip
     if (!trip) return yield* Effect.dieMessage(`app-pickup passenger ${passenger.index} has no trip`)
     const bought = yield* appPurchase(env, passenger, trip, actor).pipe(Effect.ensuring(afterPurchase))
     const byVoucher = (yield* Random.next) < stations.setup.pickupByVoucherShare
     const voucher = byVoucher
-      ? yield* recorded(history, actor, "get-voucher", env.anonymous.delivery.getVoucher({ path: { orderId: bought.orderId } }).pipe(withCredentials(bearer(bought.token))))
+      ? yield* recorded(actor, "get-voucher", env.anonymous.delivery.getVoucher({ path: { orderId: bought.orderId } }).pipe(withCredentials(bearer(bought.token))))
       : undefined
     const earlyMs = yield* Random.nextIntBetween(stations.setup.pickupBeforeDepartureMs.min, stations.setup.pickupBeforeDepartureMs.max + 1)
     const nowMs = yield* timing.scenarioNowMs
     yield* timing.sleepScenario(Math.max(0, env.departureEpochMs(trip.train, trip.fromStation) - earlyMs - nowMs))
-    if ((yield* timing.scenarioNowMs) >= env.departureEpochMs(trip.train, trip.fromStation)) return yield* gaveUp(history, timing, actor, "train already left")
+    if ((yield* timing.scenarioNowMs) >= env.departureEpochMs(trip.train, trip.fromStation)) return yield* gaveUp(actor, "train already left")
     const kiosk = yield* pickKiosk(stations, trip.fromStation)
-    if (!kiosk) return yield* gaveUp(history, timing, actor, "no kiosk at station")
+    if (!kiosk) return yield* gaveUp(actor, "no kiosk at station")
     const startMs = yield* Clock.currentTimeMillis
     const jobs = yield* kiosk.serve(pickupAtKiosk(kiosk, voucher
       ? { voucherCode: voucher.display }
       : { phone: passenger.phone as PhoneNumber, residentId: passenger.residentId }, voucher ? "voucher" : "phone"))
-    history.add({
-      atMs: yield* timing.scenarioNowMs, actor, kind: "ticket-picked-up", outcome: "ok",
-      detail: { orderId: bought.orderId, jobs: jobs.length, by: voucher ? "voucher" : "phone", kiosk: kiosk.kioskId, atKioskMs: (yield* Clock.currentTimeMillis) - startMs }
+    const atKioskMs = (yield* Clock.currentTimeMillis) - startMs
+    yield* recordNow({
+      actor, kind: "ticket-picked-up", outcome: "ok",
+      detail: { orderId: bought.orderId, jobs: jobs.length, by: voucher ? "voucher" : "phone", kiosk: kiosk.kioskId, atKioskMs }
     })
-  }).pipe(Effect.catchAll((error) => gaveUp(history, timing, actor, gaveUpReason(error) === "UnknownError" ? outcomeOf(error) : gaveUpReason(error))))
+  }).pipe(Effect.catchAll((error) => gaveUp(actor, gaveUpReason(error) === "UnknownError" ? outcomeOf(error) : gaveUpReason(error))))
 }
 
 /** `app-pickup`: buy in the app, print the ticket at a kiosk of the boarding station before the train leaves */
 export const prepareAppPickupJourney: JourneyPreparer = (context) =>
   Effect.gen(function* () {
     const { stations, first } = yield* kioskStations(context)
-    const env = yield* phoneEnvironment(context.scenario, context.prepared, context.history, context.baseUrl, context.timing, context.faults)
+    const env = yield* phoneEnvironment(context.scenario, context.prepared, context.baseUrl, context.timing, context.faults)
     return preparedWith(stations, first, appPickupJourney(context, stations, env))
   })
 
@@ -284,37 +285,37 @@ const bookRemotely = (
 
 const remoteCardJourney = (context: JourneyContext, stations: Stations, env: PhoneEnvironment) => (passenger: Passenger, afterPurchase: Effect.Effect<void>) => {
   const actor = `remote-${passenger.index}`
-  const { history, timing, scenario } = context
+  const { timing, scenario } = context
   return Effect.gen(function* () {
     const trip = passenger.trip
     const remote = stations.setup.remoteCard
     if (!trip || !remote) return yield* Effect.dieMessage(`remote-card passenger ${passenger.index} has no trip or no remote-card setup`)
     const departureMs = departureOf(scenario)(trip.train, trip.fromStation)
-    if ((yield* timing.scenarioNowMs) >= departureMs) return yield* gaveUp(history, timing, actor, "train already left")
+    if ((yield* timing.scenarioNowMs) >= departureMs) return yield* gaveUp(actor, "train already left")
     const { card, pin, readMode } = yield* cardOf(stations, passenger)
     const booking = yield* bookRemotely(context, stations, env, passenger, trip, { passengerName: `Passenger ${passenger.index}`, cardNumber: card.pan }).pipe(
       Effect.ensuring(afterPurchase))
-    history.add({ atMs: yield* timing.scenarioNowMs, actor, kind: "remote-booked", outcome: "ok", detail: { orderId: booking.orderId, by: booking.by } })
+    yield* note(actor, "remote-booked", "ok", { orderId: booking.orderId, by: booking.by })
     if ((yield* Random.next) < remote.noShowRate) {
-      history.add({ atMs: yield* timing.scenarioNowMs, actor, kind: "remote-no-show", outcome: "ok", detail: { orderId: booking.orderId } })
+      yield* note(actor, "remote-no-show", "ok", { orderId: booking.orderId })
       return
     }
     const latestMs = departureMs - latestKioskVisitBeforeDepartureMs - (yield* timing.scenarioNowMs)
     yield* timing.sleepScenario(Math.max(0, Math.min(yield* drawMs(remote.kioskAfterBookingMs), latestMs)))
-    if ((yield* timing.scenarioNowMs) >= departureMs) return yield* gaveUp(history, timing, actor, "train already left")
+    if ((yield* timing.scenarioNowMs) >= departureMs) return yield* gaveUp(actor, "train already left")
     const kiosk = yield* pickKiosk(stations, trip.fromStation)
-    if (!kiosk) return yield* gaveUp(history, timing, actor, "no kiosk at station")
+    if (!kiosk) return yield* gaveUp(actor, "no kiosk at station")
     const wrongCard = (yield* Random.next) < remote.wrongCardRate ? yield* otherCardOf(stations, passenger, pin) : undefined
     const sold = yield* kiosk.serve(remoteCardPayment(kiosk, {
       passengerIndex: passenger.index, orderId: booking.orderId, card, readMode, pin, ...(wrongCard ? { wrongCard } : {}),
       mistypedPinRate: stations.setup.cards.mistypedPinRate, maxPinAttempts: stations.setup.cards.maxPinAttempts,
       maxIssuerRetries: stations.setup.bank.maxIssuerRetries, issuerRetryAfterMs: stations.setup.bank.issuerRetryAfterMs
     }))
-    history.add({
-      atMs: yield* timing.scenarioNowMs, actor, kind: "ticket-received", outcome: "ok",
+    yield* recordNow({
+      actor, kind: "ticket-received", outcome: "ok",
       detail: { orderId: sold.orderId, ticketId: sold.ticketId, paymentToIssuanceMs: sold.paymentToIssuanceMs, kiosk: kiosk.kioskId, jobId: sold.jobId, remote: booking.by }
     })
-  }).pipe(Effect.catchAll((error) => gaveUp(history, timing, actor, gaveUpReason(error))))
+  }).pipe(Effect.catchAll((error) => gaveUp(actor, gaveUpReason(error))))
 }
 
 /** Another card of the passenger's, at the simulated bank: what a booker who swipes the wrong card swipes first. */
@@ -330,6 +331,6 @@ const otherCardOf = (stations: Stations, passenger: Passenger, pin: string) =>
 export const prepareRemoteCardJourney: JourneyPreparer = (context) =>
   Effect.gen(function* () {
     const { stations, first } = yield* kioskStations(context)
-    const env = yield* phoneEnvironment(context.scenario, context.prepared, context.history, context.baseUrl, context.timing, context.faults)
+    const env = yield* phoneEnvironment(context.scenario, context.prepared, context.baseUrl, context.timing, context.faults)
     return preparedWith(stations, first, remoteCardJourney(context, stations, env))
   })

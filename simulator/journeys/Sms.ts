@@ -34,13 +34,12 @@ export const prepareSmsJourney: JourneyPreparer = (context) =>
     const registered = yield* admin.sms.registerGateway({ payload: { gatewayId: smsGatewayId } })
     const anonymous = yield* makeClient(context.baseUrl)
     const network = makeSmsNetwork(anonymous, { gatewayId: smsGatewayId, deviceKey: registered.deviceKey, maxDeliveryAttempts: maxSmsDeliveryAttempts }, {
-      history: context.history, sleepScenario: timing.sleepScenario, scenarioNowMs: timing.scenarioNowMs, networkDelay: timing.networkDelay,
+      sleepScenario: timing.sleepScenario, scenarioNowMs: timing.scenarioNowMs,
       gatewayDelayMs: channel.gatewayDelayMs, activeLoss: context.faults.active("sms-loss"),
       pullIntervalMs: channel.pullIntervalMs, maxIdlePullIntervalMs: channel.maxIdlePullIntervalMs
     })
     const environment: SmsPhoneEnvironment = {
-      history: context.history, anonymous, sms: network, sleepScenario: timing.sleepScenario, scenarioNowMs: timing.scenarioNowMs,
-      networkDelay: timing.networkDelay,
+      anonymous, sms: network, sleepScenario: timing.sleepScenario, scenarioNowMs: timing.scenarioNowMs,
       thinkTime: Effect.flatMap(Random.nextIntBetween(scenario.passengers.thinkTimeMs.min, scenario.passengers.thinkTimeMs.max + 1), timing.sleepScenario),
       trainCodeOf: (trainIndex) => scenario.trains[trainIndex]!.trainCode,
       serviceDateOf: (trainIndex) => scenario.trains[trainIndex]!.serviceDate,

@@ -8,7 +8,7 @@ import { before, describe, test } from "node:test"
 import { Schema } from "effect"
 import { Scenario } from "../../scenarios/Scenario.js"
 import smsBooking from "../../scenarios/sms-booking.js"
-import type { HistoryEvent } from "../History.js"
+import type { HistoryEvent, HistoryKind } from "../../devices/HistoryEvents.js"
 import { runVirtual } from "../Virtual.js"
 import type { RunOutcome } from "../Virtual.js"
 
@@ -21,7 +21,7 @@ export const smallSmsBooking: Scenario = Schema.decodeUnknownSync(Scenario)({
   faults: [{ kind: "sms-loss", startAfterOnSaleMs: 0, endAfterOnSaleMs: 10 * 60_000, lossRate: 0.25, maxDelayMs: 20_000 }]
 })
 
-const where = (outcome: RunOutcome, kind: string, test: (event: HistoryEvent) => boolean = () => true) =>
+const where = (outcome: RunOutcome, kind: HistoryKind, test: (event: HistoryEvent) => boolean = () => true) =>
   outcome.history.events.filter((event) => event.kind === kind && test(event))
 
 describe("sms-booking, scaled down", () => {
