@@ -9,7 +9,7 @@ import { Clock, Random } from "effect"
 import { loadScenario } from "../cli/scenarioFile.js"
 import { inProcessHandler } from "../reference/Server.js"
 import { sqliteStore } from "../reference/Store/Sqlite.js"
-import { isRequest } from "../simulator/Metrics.js"
+import { isRequest } from "../reports/metrics.js"
 import { runVirtual } from "../simulator/Virtual.js"
 
 /** how many requests the baseline sends, after `handlerWarmupRequests` it does not time */

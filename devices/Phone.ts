@@ -1,28 +1,25 @@
 /**
- * A passenger's phone (seed 000): search, register, log in, hold a seat for its segment (any seat, or one
- * chosen on the seat map), top up and pay from the wallet with the payment password (idempotency keys, so a
- * retry never charges twice), wait for the ticket, then show its QR at a gate of the boarding station,
- * enlarged when the camera cannot read it. Every call goes through `call`, which sends it over the run's
+ * A passenger's phone app (seed 000) and what each of its steps sends: search, register, log in, hold a seat for
+ * its segment (any seat, or one chosen on the seat map), top up and pay from the wallet with the payment password
+ * (idempotency keys, so a retry never charges twice), wait for the ticket, show its QR at a gate (enlarged when the
+ * camera cannot read it). The order of the steps, the app journey, is simulator/journeys/App.ts. Every call goes through `call`, which sends it over the run's
  * network and records it in the history (both services: devices/Instruments.ts).
  */
 import { Clock, Effect, Random } from "effect"
-import { outcomeOf } from "./HistoryEvents.js"
 import type { EventDetail, HistoryKind } from "./HistoryEvents.js"
 import { note, overTheNetwork, recorded, recordNow } from "./Instruments.js"
 import type { HistoryRecorder, Instruments, NetworkModel } from "./Instruments.js"
 import type { SeatMap } from "../reference/ticketing/Catalog/Api.js"
 import type { Order } from "../reference/ticketing/Orders/Api.js"
 import type { Fen, OrderId, PhoneNumber, RunId, ServiceDate, StationCode } from "../reference/Domain.js"
-import { bearer, withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
 import { captureOfEnlarged, UnreadableCode } from "./GateScanner.js"
 import type { Capture, GateScanner, PhoneDisplay } from "./GateScanner.js"
 import { enlargeQr, maxEnlargeFactor, renderQr } from "./Qr.js"
 import { withLostAnswers, withTransportRetries } from "./ClientRetries.js"
 import type { ClientTimedOut } from "./ClientRetries.js"
-import { payByGateway } from "./GatewayPayment.js"
 import { heldSeatDetail } from "./HeldSeat.js"
-import type { GatewayPayer, GatewayPaymentLimits } from "./GatewayPayment.js"
+import type { GatewayPaymentLimits } from "./GatewayPayment.js"
 import type { CardNumber } from "../reference/ticketing/RemoteBookings/Api.js"
 
 /** a train journey: which of the scenario's trains, from where to where */
@@ -347,86 +344,3 @@ export const readAtGate = (shower: QrShower, gate: GateScanner, capture: Capture
       yield* noteCapture("qr-enlarged", "ok", factorOf(attempt + 1))
     }
   })
-
-// ---- the app journey -----------------------------------------------------------------------------------------
-
-/**
- * `afterPurchase` runs once the ticket is in hand (or the purchase gave up), before the walk to the
- * gate: real mode frees the passenger's in-flight slot there, as a k6 iteration frees its VU.
- */
-export const phoneJourney = (env: PhoneEnvironment, passenger: Passenger, afterPurchase: Effect.Effect<void> = Effect.void) =>
-  passenger.trip
-    ? trainJourney(env, passenger, passenger.trip, afterPurchase)
-    : Effect.dieMessage(`passenger ${passenger.index} has no train trip: the app journey needs one`)
-
-const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, afterPurchase: Effect.Effect<void>) => {
-  const phone = appPhone(env, `phone-${passenger.index}`)
-  const { actor, call } = phone
-
-  return Effect.gen(function* () {
-    const noOffer = yield* noOfferAtSearch(phone, trip)
-    if (noOffer) return yield* gaveUp(noOffer)
-    yield* env.thinkTime
-    yield* registerCustomer(phone, passenger)
-    yield* env.thinkTime
-    return yield* signedIn(yield* logIn(phone, passenger))
-  }).pipe(
-    Effect.catchAll((error) => Effect.as(gaveUp(outcomeOf(error)), undefined)),
-    Effect.ensuring(afterPurchase),
-    Effect.flatMap((qr) => qr === undefined ? Effect.void : goToGate(qr).pipe(
-      Effect.catchAll((error) => gaveUp(outcomeOf(error)))
-    ))
-  )
-
-  /** Everything after login runs with the session token on every request. */
-  function signedIn(token: string) {
-    return Effect.gen(function* () {
-      // drawn only when the scenario has seat choice: a scenario without it keeps its trace
-      const choice = env.seatChoice !== undefined && (yield* Random.next) < env.seatChoice.share ? env.seatChoice : undefined
-      const order = yield* (choice ? holdChosenSeat(phone, trip, choice) : holdSeat(phone, trip))
-      yield* env.thinkTime
-      const payment = env.gatewayPayment
-        ? yield* gatewayPaid(env.anonymous, order.orderId, env.gatewayPayment)
-        : yield* payFromWallet(phone, passenger, order)
-      const ticket = yield* awaitTicket(phone, order.orderId, payment.issued)
-      yield* recordTicketReceived(phone, { orderId: order.orderId, ticketId: ticket.ticketId, paymentStartMs: payment.startMs })
-      return ticket.qr
-    }).pipe(withCredentials(bearer(token)))
-  }
-
-  /** Pay through the gateway (GatewayPayment.ts); a payment given up (declined, no answer) ends the purchase. */
-  function gatewayPaid(client: ApiClient, orderId: OrderId, limits: GatewayPaymentLimits) {
-    return Effect.gen(function* () {
-      const payer: GatewayPayer = { actor, client, call, sleepScenario: env.sleepScenario }
-      const outcome = yield* payByGateway(payer, orderId, `gw-${String(passenger.index).padStart(8, "0")}`, limits)
-      if (outcome._tag === "GaveUp") return yield* Effect.fail({ _tag: `GatewayGaveUp:${outcome.reason}` as const })
-      return { startMs: outcome.paymentStartMs, issued: true }
-    })
-  }
-
-  function gaveUp(reason: string) {
-    return note(actor, "gave-up", reason)
-  }
-
-  function goToGate(qr: string) {
-    return Effect.gen(function* () {
-      const departureMs = env.departureEpochMs(trip.train, trip.fromStation)
-      const earlyMs = yield* Random.nextIntBetween(env.arriveBeforeDepartureMs.min, env.arriveBeforeDepartureMs.max + 1)
-      const nowMs = yield* env.scenarioNowMs
-      yield* env.sleepScenario(Math.max(0, departureMs - earlyMs - nowMs))
-      const gates = env.gatesAt(trip.fromStation)
-      const gateIndex = yield* Random.nextIntBetween(0, gates.length)
-      const gate = gates[gateIndex]
-      if (!gate) return yield* Effect.fail({ _tag: "NoGateAtStation" as const })
-      const sampled = (yield* Random.next) < env.qrPixelSampleRate
-      const display: PhoneDisplay = sampled ? { kind: "pixels", image: renderQr(qr) } : { kind: "text", text: qr }
-      const capture = yield* env.cameraAt(gateIndex)
-      const shower: QrShower = { actor, sleepScenario: env.sleepScenario }
-      // the camera reads (re-presentations included) before the gate's request goes out: the scan's latency is the admission's
-      const read = yield* readAtGate(shower, gate, capture, display)
-      yield* call("scan", gate.admit(read.text, passenger.phone), (admission) => ({
-        ticketId: admission.ticketId, gate: gate.gateId, pixels: sampled, ...(read.enlargeFactor > 1 ? { enlargeFactor: read.enlargeFactor } : {})
-      }))
-    })
-  }
-}

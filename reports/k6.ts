@@ -32,7 +32,7 @@ import { agentPasswordOf, latestKioskVisitBeforeDepartureMs, otherCardAccountOff
 import { maxSmsDeliveryAttempts, smsGatewayId } from "../simulator/journeys/Sms.js"
 import { smsChannelOf } from "../simulator/journeys/SmsSettings.js"
 import { scenarioEndMs } from "../simulator/Population.js"
-import { textsPerPull } from "../devices/SmsGateway.js"
+import { textsPerPull } from "../devices/SmsRelay.js"
 import { thresholdListOf } from "./thresholds.js"
 import {
   bankBaselineOf, faultsLeftOutOf, gatewayBaselineOf, hasGatewayParty, hasKioskParty, k6OperatorScenario, k6SmsGatewayScenario, operatorStepsOf

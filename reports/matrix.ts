@@ -5,7 +5,7 @@
  */
 import { Schema } from "effect"
 import type { History } from "../simulator/History.js"
-import { isHeld, summarize } from "../simulator/Metrics.js"
+import { isHeld, summarize } from "./metrics.js"
 import { overWindowRateOf } from "./rates.js"
 import type { Report } from "./Report.js"
 

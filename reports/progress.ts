@@ -5,7 +5,7 @@
  * whatever the virtual clock does: a busy virtual minute takes most of a run's wall time.
  */
 import * as hdr from "hdr-histogram-js"
-import { CountsTally } from "../simulator/Metrics.js"
+import { CountsTally } from "./metrics.js"
 import type { RunProgress } from "../simulator/Progress.js"
 import { formatClock, formatDuration, formatMs } from "./format.js"
 
@@ -220,7 +220,7 @@ export interface ProgressReporterOptions {
 
 /**
  * What the command calls with a run's progress (simulator/Progress.ts): throttled to the display's pace by the wall
- * clock, counting every journey kind as the report does (simulator/Metrics.ts `CountsTally`), reading only the events
+ * clock, counting every journey kind as the report does (reports/metrics.ts `CountsTally`), reading only the events
  * added since the last drawing. `final`: the run has ended; drawn whatever the interval, so the totals are the report's.
  */
 export const progressReporter = (options: ProgressReporterOptions) => {

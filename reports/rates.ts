@@ -25,7 +25,7 @@ export interface PeakWindow {
 
 /**
  * The consecutive buckets holding the most tickets, the earliest when two hold as many. A series shorter than the
- * window is read as if the buckets after it were empty: it ends a minute after the last ticket (simulator/Metrics.ts).
+ * window is read as if the buckets after it were empty: it ends a minute after the last ticket (reports/metrics.ts).
  */
 export const peakWindowOf = (issuedPerBucket: ReadonlyArray<number>, bucketMs: number): PeakWindow => {
   const bucketCount = peakBucketCountFor(bucketMs)

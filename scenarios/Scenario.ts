@@ -88,9 +88,9 @@ export const JourneyMix = Schema.Struct({
   "app-gateway": Weight,
   /** a cinema-goer's phone: anonymous device (or a registered customer), seat map, chosen seat, gateway, voucher, hall gate */
   cinema: Weight,
-  /** a phone without the app books by SMS through the SMS gateway (devices/SmsPhone.ts) */
+  /** a phone without the app books by SMS through the SMS gateway (simulator/journeys/SmsPhone.ts) */
   sms: Weight,
-  /** an app phone with a SIM ticket carrier buys several trips (devices/CarrierPhone.ts) */
+  /** an app phone with a SIM ticket carrier buys several trips (simulator/journeys/CarrierPhone.ts) */
   carrier: Weight,
   /** walk-up at a station's kiosk: card + PIN, ticket and receipt printed (devices/Kiosk.ts) */
   kiosk: Weight,

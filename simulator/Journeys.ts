@@ -6,7 +6,6 @@
 import type { HttpClient } from "@effect/platform"
 import { Context, Effect } from "effect"
 import type { Passenger } from "../devices/Phone.js"
-import { phoneJourney } from "../devices/Phone.js"
 import { makeClient } from "../devices/Client.js"
 import type { JourneyKind, Scenario } from "../scenarios/Scenario.js"
 import { runCreatedKind } from "../devices/HistoryEvents.js"
@@ -15,10 +14,11 @@ import type { FaultSchedule, Instruments, Recorder } from "../devices/Instrument
 import { faultActors } from "./FaultSchedule.js"
 import type { FaultActions } from "./FaultSchedule.js"
 import { currentJourney } from "./History.js"
+import { prepareAppJourney } from "./journeys/App.js"
 import { prepareAppGatewayJourney } from "./journeys/AppGateway.js"
 import { prepareCinemaJourney } from "./journeys/Cinema.js"
 import type { Arrival } from "./Population.js"
-import { phoneEnvironment, setUp } from "./Setup.js"
+import { setUp } from "./Setup.js"
 import { prepareFanJourney } from "./journeys/Fan.js"
 import { prepareCarrierJourney } from "./journeys/Carrier.js"
 import { prepareSmsJourney } from "./journeys/Sms.js"
@@ -49,13 +49,6 @@ export interface PreparedJourney {
 }
 
 export type JourneyPreparer = (context: JourneyContext) => Effect.Effect<PreparedJourney, unknown, HttpClient.HttpClient | Instruments>
-
-/** `app`: register, log in, hold a seat, top up, pay from the wallet, await the ticket, show its QR at the gate */
-const prepareAppJourney: JourneyPreparer = (context) =>
-  Effect.map(
-    phoneEnvironment(context.scenario, context.prepared, context.baseUrl, context.timing, context.faults),
-    (environment) => ({ start: (passenger, afterPurchase) => phoneJourney(environment, passenger, afterPurchase) })
-  )
 
 export const journeyPreparers: { readonly [Kind in JourneyKind]-?: JourneyPreparer } = {
   app: prepareAppJourney,

@@ -9,7 +9,7 @@ import { describe, test } from "node:test"
 import { Schema } from "effect"
 import crashMidRush from "../scenarios/crash-mid-rush.js"
 import { Scenario } from "../scenarios/Scenario.js"
-import { countsOf } from "./Metrics.js"
+import { countsOf } from "../reports/metrics.js"
 import { runReal, startServerProcess } from "./Real.js"
 import { testCliEntry } from "../reference/testing/Ops.js"
 

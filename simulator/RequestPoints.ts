@@ -23,7 +23,7 @@ import type { JourneyKind } from "../scenarios/Scenario.js"
 import { httpStatusOf } from "./ErrorStatuses.js"
 import type { HistoryListener } from "./History.js"
 import type { HistoryEvent } from "../devices/HistoryEvents.js"
-import { isRequest, lostAnswerOutcome } from "./Metrics.js"
+import { isRequest, lostAnswerOutcome } from "../reports/metrics.js"
 
 /** the most text kept before it is written */
 export const maxBufferedOutJsonChars = 65_536

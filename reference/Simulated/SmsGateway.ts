@@ -1,11 +1,11 @@
 /**
- * The simulated SMS gateway behind the SmsGateway port (reference/delivery/Sms/Gateway.ts). It records every text in the
+ * The simulated SMS gateway behind the SmsGateway port (reference/delivery/Sms/GatewayPort.ts). It records every text in the
  * server's store, where tests and the simulator's SMS device read them (`GET /sms/outbound`); a text with a
  * dedupe key already sent is not sent again.
  */
 import { Clock, Effect, Layer } from "effect"
-import { SmsGateway } from "../delivery/Sms/Gateway.js"
-import type { SentText, OutboundText } from "../delivery/Sms/Gateway.js"
+import { SmsGateway } from "../delivery/Sms/GatewayPort.js"
+import type { SentText, OutboundText } from "../delivery/Sms/GatewayPort.js"
 import { Queries } from "../Store/Queries.js"
 import { spanOptions } from "../Spans.js"
 import { SimulatedSmsGatewayConfig } from "./Settings.js"

@@ -31,7 +31,7 @@ import type { OutboundSms, SmsReply } from "./Sms/Api.js"
 import { parseSmsCommand, smsOrderRefDigits, usage } from "./Sms/Command.js"
 import type { SmsCommand } from "./Sms/Command.js"
 import { SmsInboundInProgress, SmsMessageIdReused } from "./Sms/Errors.js"
-import { fitText, SmsGateway } from "./Sms/Gateway.js"
+import { fitText, SmsGateway } from "./Sms/GatewayPort.js"
 import { spanOptions } from "../Spans.js"
 
 const yuan = (fen: number) => `${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, "0")}`

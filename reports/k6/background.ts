@@ -2,7 +2,7 @@
  * What runs beside the passengers in an exported k6 script, each a k6 scenario of one VU: the operator switching the
  * faults of the parties the server talks to (gateway, bank, store) at their windows' edges through the admin API, as
  * the harness does (simulator/FaultSchedule.ts), and the SMS gateway pulling the server's outbound texts
- * (devices/SmsGateway.ts). Device-side faults (lost answers, camera glare and blur, printers, lost texts, gates
+ * (devices/SmsRelay.ts). Device-side faults (lost answers, camera glare and blur, printers, lost texts, gates
  * losing their link) are the harness's simulation of the devices and are not in the script.
  */
 import type { JourneyKind, Scenario } from "../../scenarios/Scenario.js"
@@ -106,7 +106,7 @@ export function operatorFaults(data) {
 `
 
 export const k6SmsGatewayScenario = `
-// ---- the SMS gateway pulls the server's outbound texts (devices/SmsGateway.ts); the phones read their replies
+// ---- the SMS gateway pulls the server's outbound texts (devices/SmsRelay.ts); the phones read their replies
 // from the relay's answers, so the texts pulled go nowhere ----
 
 /** the last outbound text this VU pulled */

@@ -1,11 +1,11 @@
 /**
  * The `sms` and `carrier` journeys in an exported k6 script, as JavaScript text: a phone without the app booking by
- * SMS through the SMS gateway (devices/SmsPhone.ts), and an app phone whose SIM carries its tickets buying several
- * trips (devices/CarrierPhone.ts).
+ * SMS through the SMS gateway (simulator/journeys/SmsPhone.ts), and an app phone whose SIM carries its tickets buying several
+ * trips (simulator/journeys/CarrierPhone.ts).
  */
 
 export const k6SmsJourney = `
-// ---- sms: BUY, PAY and STATUS texts through the SMS gateway (devices/SmsPhone.ts) ----
+// ---- sms: BUY, PAY and STATUS texts through the SMS gateway (simulator/journeys/SmsPhone.ts) ----
 
 /**
  * A text from the phone, relayed by the SMS gateway (its device key; a message ID of its own, delivered again under
@@ -76,7 +76,7 @@ export function sms(data) {
 `
 
 export const k6CarrierJourney = `
-// ---- carrier: an app phone whose SIM carries its tickets buys several trips (devices/CarrierPhone.ts) ----
+// ---- carrier: an app phone whose SIM carries its tickets buys several trips (simulator/journeys/CarrierPhone.ts) ----
 
 /** @param {SetupData} data */
 export function carrier(data) {

@@ -117,11 +117,11 @@ function fieldOfText(text) {
   return bytes
 }
 
-/** devices/CinemaGoer.ts: the goers' phones */
+/** simulator/journeys/CinemaGoer.ts: the goers' phones */
 const deviceModels = [["P40", "Huawei"], ["Mi 10", "Xiaomi"], ["Reno4", "OPPO"], ["X50", "vivo"], ["iPhone12", "Apple"]]
 
 /**
- * A cinema-goer's anonymous device ID (devices/CinemaGoer.ts deviceIdOf): machine number, MAC, model, brand, the
+ * A cinema-goer's anonymous device ID (simulator/journeys/CinemaGoer.ts deviceIdOf): machine number, MAC, model, brand, the
  * install time when the app sends one, then the CRC-64/XZ check code, in hex.
  * @param {number} index @param {string} installTime "HH:MM:SS", or "" for none
  */
@@ -181,7 +181,7 @@ function freeSeatsOnMap(map) {
   return free
 }
 
-/** @param {SeatMap} map @param {number} hall the hall's free seats, hottest first: middle rows, near the centre (devices/CinemaGoer.ts) */
+/** @param {SeatMap} map @param {number} hall the hall's free seats, hottest first: middle rows, near the centre (simulator/journeys/CinemaGoer.ts) */
 function freeSeatsByHotness(map, hall) {
   const section = map.sections.find((candidate) => candidate.section === hall)
   if (section === undefined) return []

@@ -218,7 +218,7 @@ function boardAtGate(data, trip, holder, qr, name) {
 }
 `
 
-/** `app` and `app-gateway`: the phone's purchase, then the gate (devices/Phone.ts phoneJourney). */
+/** `app` and `app-gateway`: the phone's purchase, then the gate (simulator/journeys/App.ts phoneJourney). */
 export const k6AppJourneys = (options: { readonly app: boolean; readonly appGateway: boolean }) => `
 // ---- app and app-gateway: buy in the app, then show the ticket at the gate (devices/Phone.ts) ----
 

@@ -1,5 +1,5 @@
 /**
- * The venues' journeys in an exported k6 script, as JavaScript text: `cinema` (devices/CinemaGoer.ts: an anonymous
+ * The venues' journeys in an exported k6 script, as JavaScript text: `cinema` (simulator/journeys/CinemaGoer.ts: an anonymous
  * device or a customer, the seat map's hot seats, the gateway, the voucher, the hall's gate) and `fan`
  * (simulator/journeys/Fan.ts: a ticket bought by the organiser in a group order, shown at the stadium's gate, from
  * the SIM carrier over RFID for some; a screenshot passed to a friend for a few).
@@ -50,7 +50,7 @@ function simCarrier(key, capacitySlots) {
 `
 
 export const k6CinemaJourney = `
-// ---- cinema: a chosen seat, the gateway, the voucher, the hall's gate (devices/CinemaGoer.ts) ----
+// ---- cinema: a chosen seat, the gateway, the voucher, the hall's gate (simulator/journeys/CinemaGoer.ts) ----
 
 /** @param {SetupData} data */
 export function cinema(data) {

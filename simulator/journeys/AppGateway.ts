@@ -1,10 +1,10 @@
 /**
- * `app-gateway`: the app journey (devices/Phone.ts) paying through the third-party gateway instead of the
+ * `app-gateway`: the app journey (App.ts) paying through the third-party gateway instead of the
  * wallet (devices/GatewayPayment.ts), with the gateway as a party of the run (its faults, its counters).
  */
 import { Effect } from "effect"
-import { phoneJourney } from "../../devices/Phone.js"
 import { defaultGatewayPaymentLimits } from "../../devices/GatewayPayment.js"
+import { phoneJourney } from "./App.js"
 import type { JourneyPreparer } from "../Journeys.js"
 import { phoneEnvironment } from "../Setup.js"
 import { gatewayParty } from "./GatewayParty.js"

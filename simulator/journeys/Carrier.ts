@@ -1,9 +1,9 @@
 /**
  * The `carrier` journey's preparation: app phones (the app journey's environment) whose SIM is a ticket
- * carrier of the scenario's capacity, buying several trips each (devices/CarrierPhone.ts).
+ * carrier of the scenario's capacity, buying several trips each (simulator/journeys/CarrierPhone.ts).
  */
 import { Effect } from "effect"
-import { carrierJourney } from "../../devices/CarrierPhone.js"
+import { carrierJourney } from "./CarrierPhone.js"
 import { defaultSettings } from "../../reference/Config.js"
 import type { JourneyPreparer } from "../Journeys.js"
 import { drawTrip } from "../Population.js"

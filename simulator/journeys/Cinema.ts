@@ -1,11 +1,11 @@
 /**
  * `cinema`: the scenario's cinema is created through the admin API (halls, showings, the gates at its code),
- * then each goer's phone buys a chosen seat and pays through the gateway (devices/CinemaGoer.ts). The gateway
+ * then each goer's phone buys a chosen seat and pays through the gateway (simulator/journeys/CinemaGoer.ts). The gateway
  * is a party of the run (GatewayParty.ts): its faults and counters.
  */
 import { Effect } from "effect"
-import { cinemaJourney } from "../../devices/CinemaGoer.js"
-import type { CinemaEnvironment, CinemaShowingOnSale } from "../../devices/CinemaGoer.js"
+import { cinemaJourney } from "./CinemaGoer.js"
+import type { CinemaEnvironment, CinemaShowingOnSale } from "./CinemaGoer.js"
 import { makeClient } from "../../devices/Client.js"
 import type { ApiClient } from "../../devices/Client.js"
 import { makeGateScanner } from "../../devices/GateScanner.js"

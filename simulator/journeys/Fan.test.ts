@@ -11,7 +11,7 @@ import { Report } from "../../reports/Report.js"
 import stadium from "../../scenarios/stadium-gates.js"
 import { Scenario } from "../../scenarios/Scenario.js"
 import type { ScenarioInput } from "../../scenarios/Scenario.js"
-import { buildReport } from "../Report.js"
+import { buildReport } from "../../reports/assemble.js"
 import { runVirtual } from "../Virtual.js"
 import type { RunOutcome } from "../Virtual.js"
 

@@ -1,12 +1,12 @@
 /**
  * The `sms` journey's preparation: the operator registers the SMS gateway (its device key), and the run
- * gets the gateway's pull loop as a background actor. Each passenger then books by SMS (devices/SmsPhone.ts).
+ * gets the gateway's pull loop as a background actor. Each passenger then books by SMS (simulator/journeys/SmsPhone.ts).
  */
 import { Effect, Random } from "effect"
 import { makeClient } from "../../devices/Client.js"
-import { makeSmsNetwork } from "../../devices/SmsGateway.js"
-import { smsJourney } from "../../devices/SmsPhone.js"
-import type { SmsPhoneEnvironment } from "../../devices/SmsPhone.js"
+import { makeSmsNetwork } from "../../devices/SmsRelay.js"
+import { smsJourney } from "./SmsPhone.js"
+import type { SmsPhoneEnvironment } from "./SmsPhone.js"
 import type { Trip } from "../../devices/Phone.js"
 import type { Scenario } from "../../scenarios/Scenario.js"
 import type { JourneyPreparer } from "../Journeys.js"

@@ -4,15 +4,15 @@
  */
 import { createHash } from "node:crypto"
 import { Schema } from "effect"
-import { auditSources, currentReportVersion } from "../reports/Report.js"
-import type { GateSummary, Report } from "../reports/Report.js"
-import { evaluateThresholds, ScenarioThresholds, thresholdListOf } from "../reports/thresholds.js"
-import type { Threshold } from "../reports/thresholds.js"
+import { auditSources, currentReportVersion } from "./Report.js"
+import type { GateSummary, Report } from "./Report.js"
+import { evaluateThresholds, ScenarioThresholds, thresholdListOf } from "./thresholds.js"
+import type { Threshold } from "./thresholds.js"
 import type { Scenario } from "../scenarios/Scenario.js"
-import { countsOf, endpointsOf, gatesOf, latencyDistributionOf, latencyOf, salesWindowOf, throughputOf } from "./Metrics.js"
-import { scenarioEndMs } from "./Population.js"
-import { scenarioSummaryOf } from "./ScenarioSummary.js"
-import type { RunOutcome } from "./Virtual.js"
+import { countsOf, endpointsOf, gatesOf, latencyDistributionOf, latencyOf, salesWindowOf, throughputOf } from "./metrics.js"
+import { scenarioEndMs } from "../simulator/Population.js"
+import { scenarioSummaryOf } from "./scenarioSummary.js"
+import type { RunOutcome } from "../simulator/Virtual.js"
 
 /** the hash of the scenario as written (its thresholds as their expressions, not parsed) and the seed */
 export const configHashOf = (scenario: Scenario, seed: number) =>

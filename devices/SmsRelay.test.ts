@@ -4,7 +4,7 @@ import { adminClient, createRun, newCustomer, startTestServer } from "../referen
 import type { TestRun, TestServer } from "../reference/testing/TestServer.js"
 import { topUp } from "../reference/testing/Delivery.js"
 import { makeClient } from "./Client.js"
-import { makeSmsGatewayDevice } from "./SmsGateway.js"
+import { makeSmsRelay } from "./SmsRelay.js"
 
 describe("SMS gateway device", () => {
   let server: TestServer
@@ -19,7 +19,7 @@ describe("SMS gateway device", () => {
     const admin = await server.run(adminClient(server.baseUrl))
     const registered = await server.run(admin.sms.registerGateway({ payload: { gatewayId } }))
     const client = await server.run(makeClient(server.baseUrl))
-    return makeSmsGatewayDevice(client, { gatewayId, deviceKey: registered.deviceKey, outboundLossRate, maxDeliveryAttempts: 3 })
+    return makeSmsRelay(client, { gatewayId, deviceKey: registered.deviceKey, outboundLossRate, maxDeliveryAttempts: 3 })
   }
 
   test("a phone books and pays by SMS; replies and the ticket notice reach its inbox", async () => {

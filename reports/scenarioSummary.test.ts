@@ -4,7 +4,7 @@ import { Schema } from "effect"
 import { Scenario } from "../scenarios/Scenario.js"
 import springFestival from "../scenarios/spring-festival.js"
 import stadiumGates from "../scenarios/stadium-gates.js"
-import { scenarioSummaryOf } from "./ScenarioSummary.js"
+import { scenarioSummaryOf } from "./scenarioSummary.js"
 
 test("the spring festival's summary names its three trains with routes and seats, its journeys, faults and thresholds", () => {
   const summary = scenarioSummaryOf(Schema.decodeUnknownSync(Scenario)(springFestival))

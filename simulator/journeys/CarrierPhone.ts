@@ -7,17 +7,17 @@
  * oldest waiting ticket down, which the carrier writes.
  */
 import { Effect, Random } from "effect"
-import type { OrderId, TicketId } from "../reference/Domain.js"
-import { ticketTextPrefix } from "../reference/delivery/Issuance/TicketCode.js"
-import { outcomeOf } from "./HistoryEvents.js"
-import type { EventDetail, HistoryKind } from "./HistoryEvents.js"
-import { note as noteNow } from "./Instruments.js"
-import { bearer, withCredentials } from "./Client.js"
-import type { PhoneDisplay } from "./GateScanner.js"
-import type { Passenger, PhoneEnvironment, Sending, Trip } from "./Phone.js"
-import { appPhone, awaitTicket, holdSeat, logIn, payFromWallet, recordTicketReceived, registerCustomer, noOfferAtSearch } from "./Phone.js"
-import { makeSimCarrier } from "./SimCarrier.js"
-import type { SimCarrier } from "./SimCarrier.js"
+import type { OrderId, TicketId } from "../../reference/Domain.js"
+import { ticketTextPrefix } from "../../reference/delivery/Issuance/TicketCode.js"
+import { outcomeOf } from "../../devices/HistoryEvents.js"
+import type { EventDetail, HistoryKind } from "../../devices/HistoryEvents.js"
+import { note as noteNow } from "../../devices/Instruments.js"
+import { bearer, withCredentials } from "../../devices/Client.js"
+import type { PhoneDisplay } from "../../devices/GateScanner.js"
+import type { Passenger, PhoneEnvironment, Sending, Trip } from "../../devices/Phone.js"
+import { appPhone, awaitTicket, holdSeat, logIn, payFromWallet, recordTicketReceived, registerCustomer, noOfferAtSearch } from "../../devices/Phone.js"
+import { makeSimCarrier } from "../../devices/SimCarrier.js"
+import type { SimCarrier } from "../../devices/SimCarrier.js"
 
 export interface CarrierPhoneEnvironment extends PhoneEnvironment {
   /** the SIM's bytes reserved for tickets, drawn per phone */

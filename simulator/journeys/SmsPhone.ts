@@ -9,15 +9,15 @@
  * the first order was paid or had expired holds a second one, which the phone cancels when its answer turns up.
  */
 import { Clock, Effect } from "effect"
-import type { Fen } from "../reference/Domain.js"
-import { outcomeOf } from "./HistoryEvents.js"
-import type { EventDetail, HistoryKind } from "./HistoryEvents.js"
-import { note as noteNow, sent } from "./Instruments.js"
-import { bearer, withCredentials } from "./Client.js"
-import type { ApiClient } from "./Client.js"
-import type { Passenger, Trip } from "./Phone.js"
-import { passwordOf, paymentPasswordOf } from "./Phone.js"
-import type { SmsCallRecord, SmsNetwork } from "./SmsGateway.js"
+import type { Fen } from "../../reference/Domain.js"
+import { outcomeOf } from "../../devices/HistoryEvents.js"
+import type { EventDetail, HistoryKind } from "../../devices/HistoryEvents.js"
+import { note as noteNow, sent } from "../../devices/Instruments.js"
+import { bearer, withCredentials } from "../../devices/Client.js"
+import type { ApiClient } from "../../devices/Client.js"
+import type { Passenger, Trip } from "../../devices/Phone.js"
+import { passwordOf, paymentPasswordOf } from "../../devices/Phone.js"
+import type { SmsCallRecord, SmsNetwork } from "../../devices/SmsRelay.js"
 
 /** What every SMS phone of a run shares; its history and network are services (devices/Instruments.ts). */
 export interface SmsPhoneEnvironment {

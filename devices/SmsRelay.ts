@@ -1,5 +1,7 @@
 /**
- * An SMS gateway device (seed 002's SMS platform): relays texts from phones to the server under a message
+ * The SMS relay: the device side of seed 002's SMS platform (the server's side, where outbound texts are queued, is
+ * reference/Simulated/SmsGateway.ts behind the port reference/delivery/Sms/GatewayPort.ts). It relays texts from
+ * phones to the server under a message
  * ID of its own, redelivering the same ID when a delivery fails, and pulls the server's outbound texts into
  * the phones' inboxes. Loss is a parameter: a lost outbound text is pulled but never reaches its phone.
  * `makeSmsNetwork` is the same gateway as a party of a simulated run: each text takes a latency drawn from
@@ -15,7 +17,7 @@ import type { Instruments } from "./Instruments.js"
 import { withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
 
-export interface SmsGatewayOptions {
+export interface SmsRelayOptions {
   readonly gatewayId: string
   readonly deviceKey: string
   /** chance in [0, 1] that an outbound text is lost on its way to the phone */
@@ -24,7 +26,7 @@ export interface SmsGatewayOptions {
   readonly maxDeliveryAttempts: number
 }
 
-export interface SmsGatewayDevice {
+export interface SmsRelay {
   /** a phone's text, delivered (and redelivered under the same message ID on failure); answers the server's reply */
   readonly relay: (from: string, text: string) => Effect.Effect<string, unknown>
   /** moves the server's outbound texts to the phones' inboxes; answers how many were pulled */
@@ -33,7 +35,7 @@ export interface SmsGatewayDevice {
   readonly lostTexts: () => number
 }
 
-export const makeSmsGatewayDevice = (client: ApiClient, options: SmsGatewayOptions): SmsGatewayDevice => {
+export const makeSmsRelay = (client: ApiClient, options: SmsRelayOptions): SmsRelay => {
   const asGateway = withCredentials({ "x-device-key": options.deviceKey })
   const inboxes = new Map<string, Array<string>>()
   let messagesRelayed = 0
@@ -125,7 +127,7 @@ export const makeSmsNetwork = (
   client: ApiClient, options: { readonly gatewayId: string; readonly deviceKey: string; readonly maxDeliveryAttempts: number },
   timing: SmsNetworkTiming
 ): SmsNetwork => {
-  const device = makeSmsGatewayDevice(client, { ...options, outboundLossRate: 0 })
+  const device = makeSmsRelay(client, { ...options, outboundLossRate: 0 })
   const asGateway = withCredentials({ "x-device-key": options.deviceKey })
   const actor = gatewayActor(options.gatewayId)
   const pending = new Map<string, Array<PendingText>>()

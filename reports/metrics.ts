@@ -3,11 +3,11 @@
  * Derived after the run rather than counted during it, so the history stays the single record.
  */
 import * as hdr from "hdr-histogram-js"
-import { peakWindowOf, perSecond } from "../reports/rates.js"
-import { backgroundJourney } from "../reports/Report.js"
-import type { EndpointFields, EndpointSummary, GateSummary, LatencyDistribution, LatencySummary, Report, SeriesPoint } from "../reports/Report.js"
-import { httpStatusOf } from "./ErrorStatuses.js"
-import type { History } from "./History.js"
+import { peakWindowOf, perSecond } from "./rates.js"
+import { backgroundJourney } from "./Report.js"
+import type { EndpointFields, EndpointSummary, GateSummary, LatencyDistribution, LatencySummary, Report, SeriesPoint } from "./Report.js"
+import { httpStatusOf } from "../simulator/ErrorStatuses.js"
+import type { History } from "../simulator/History.js"
 import type { HistoryEvent, HistoryKind } from "../devices/HistoryEvents.js"
 
 /** bucket widths the series may use; the smallest that keeps it within `maxSeriesBuckets` is chosen */

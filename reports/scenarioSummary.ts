@@ -3,8 +3,8 @@
  * arrive, the faults and the thresholds, so a reader sees what the numbers are the numbers of.
  */
 import { minuteOfDayText } from "../reference/Domain.js"
-import type { ScenarioSummary } from "../reports/Report.js"
-import { thresholdListOf } from "../reports/thresholds.js"
+import type { ScenarioSummary } from "./Report.js"
+import { thresholdListOf } from "./thresholds.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 
 

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { httpStatusOf } from "./ErrorStatuses.js"
+import { httpStatusOf } from "../simulator/ErrorStatuses.js"
 import { Effect } from "effect"
-import { backgroundJourney } from "../reports/Report.js"
-import { currentJourney, History } from "./History.js"
+import { backgroundJourney } from "./Report.js"
+import { currentJourney, History } from "../simulator/History.js"
 import type { HistoryEvent, HistoryKind } from "../devices/HistoryEvents.js"
-import { countsOf, distributionOf, endpointsOf, gatesOf, RequestTally, salesWindowOf, summarize, throughputOf } from "./Metrics.js"
+import { countsOf, distributionOf, endpointsOf, gatesOf, RequestTally, salesWindowOf, summarize, throughputOf } from "./metrics.js"
 
 const oneToThousandMs = Array.from({ length: 1_000 }, (_, index) => index + 1)
 
