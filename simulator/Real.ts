@@ -13,7 +13,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeHttpClient } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Cause, Data, Effect, Exit, Fiber, ManagedRuntime, Random } from "effect"
+import { Cause, Data, Effect, Exit, Fiber, Random } from "effect"
 import type { Layer } from "effect"
 import { sqliteStore } from "../reference/Store/Sqlite.js"
 import { generateServeSecrets, serveSecretsEnv } from "../reference/ServeSecrets.js"
@@ -260,65 +260,69 @@ export const driveServer = async (
   let dropped = 0
   let arrivalsCut = 0
   const passengers = new PassengerProgress(scenario.passengers.count)
-  const stopProgress = pollProgress(onProgress, () => ({ nowMs: timeline.nowMs(), history, passengers }))
   /** a passenger's journey as an actor on the timeline, its start and end counted for the progress display */
   const passengerActor = (journey: Effect.Effect<void>) => Effect.map(Effect.forkDaemon(timeline.actor(journey)), (fiber) => {
     passengers.watch.started()
     fiber.addObserver(passengers.watch.ended)
     return fiber
   })
-  const devices = ManagedRuntime.make(NodeHttpClient.layerUndici)
-  try {
-    const program = Effect.gen(function* () {
-      // the devices' instruments: this run's history, the real network as it is, the scenario's faults on the timeline
-      const instruments = instrumentsOf(history, directNetwork, faultSchedule(scenario, scenarioNow))
-      const run = yield* prepareRun(scenario, server.baseUrl, server.adminKey, { sleepScenario, scenarioNowMs: scenarioNow },
-        server.modeFaultActions, share).pipe(Effect.provide(instruments), Effect.catchAll((reason) => Effect.die(new RunSetupFailed(reason))))
-      share?.onPrepared(run.setup)
-      const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
-      for (const actor of run.background) fibers.push(yield* Effect.forkDaemon(timeline.actor(actor)))
-      // every driver process draws the same population from the seed, then keeps its share of it by index
-      const arrivals = share === undefined ? yield* population(scenario)
-        : (yield* population(scenario).pipe(Effect.withRandom(Random.make(`devices:${seed}`))))
-          .filter((arrival) => arrival.passenger.index % share.count === share.index)
-      if (scenario.load) {
-        const byIndex = new Map(arrivals.map((arrival) => [arrival.passenger.index, arrival]))
-        const outcome = yield* driveLoad(scenario.load, Date.parse(scenario.onSaleAt), passengersInOrder(arrivals),
-          (passenger, afterPurchase) => run.start(byIndex.get(passenger.index)!, afterPurchase),
-          // the journey inherits the driver's mark of its intended start (RealTimeline.sleep)
-          { history, sleepScenario, scenarioNowMs: scenarioNow, start: (journey) => Effect.map(passengerActor(journey), (fiber) => { fibers.push(fiber) }),
-            endAtMs: arrivalsEndMs(scenario), onCut: () => { arrivalsCut++; passengers.notStarted++ } })
-        dropped = outcome.dropped
-        return fibers
-      }
-      const coming = arrivalsBeforeEnd(scenario, arrivals)
-      arrivalsCut = coming.cut
-      passengers.notStarted += coming.cut
-      // several driver processes share the limit
-      const maxInFlight = Math.ceil(scenario.real.maxPassengersInFlight / (share?.count ?? 1))
-      let inFlight = 0
-      for (const arrival of coming.arriving) {
-        yield* sleepScenario(arrival.arrivalAtMs - (yield* scenarioNow))
-        if (inFlight >= maxInFlight) { dropped++; passengers.notStarted++; continue }
-        inFlight++
-        const journey = run.start(arrival, Effect.sync(() => { inFlight-- }))
-        fibers.push(yield* passengerActor(journey))
-      }
+  const program = Effect.gen(function* () {
+    // the devices' instruments: this run's history, the real network as it is, the scenario's faults on the timeline
+    const instruments = instrumentsOf(history, directNetwork, faultSchedule(scenario, scenarioNow))
+    const run = yield* prepareRun(scenario, server.baseUrl, server.adminKey, { sleepScenario, scenarioNowMs: scenarioNow },
+      server.modeFaultActions, share).pipe(Effect.provide(instruments), Effect.catchAll((reason) => Effect.die(new RunSetupFailed(reason))))
+    share?.onPrepared(run.setup)
+    const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
+    for (const actor of run.background) fibers.push(yield* Effect.forkDaemon(timeline.actor(actor)))
+    // every driver process draws the same population from the seed, then keeps its share of it by index
+    const arrivals = share === undefined ? yield* population(scenario)
+      : (yield* population(scenario).pipe(Effect.withRandom(Random.make(`devices:${seed}`))))
+        .filter((arrival) => arrival.passenger.index % share.count === share.index)
+    if (scenario.load) {
+      const byIndex = new Map(arrivals.map((arrival) => [arrival.passenger.index, arrival]))
+      const outcome = yield* driveLoad(scenario.load, Date.parse(scenario.onSaleAt), passengersInOrder(arrivals),
+        (passenger, afterPurchase) => run.start(byIndex.get(passenger.index)!, afterPurchase),
+        // the journey inherits the driver's mark of its intended start (RealTimeline.sleep)
+        { history, sleepScenario, scenarioNowMs: scenarioNow, start: (journey) => Effect.map(passengerActor(journey), (fiber) => { fibers.push(fiber) }),
+          endAtMs: arrivalsEndMs(scenario), onCut: () => { arrivalsCut++; passengers.notStarted++ } })
+      dropped = outcome.dropped
       return fibers
-    })
-    const randomName = share === undefined ? `devices:${seed}` : `devices:${seed}:driver-${share.index}`
-    const exit = await devices.runPromiseExit(timeline.actor(program).pipe(Effect.withRandom(Random.make(randomName))))
-    if (Exit.isFailure(exit)) {
-      const failure = Cause.squash(exit.cause)
-      throw failure instanceof RunSetupFailed ? failure : new Error(Cause.pretty(exit.cause))
     }
-    await devices.runPromise(Fiber.joinAll(exit.value))
-    const endMs = Math.min(timeline.nowMs(), scenarioEndMs(scenario))
-    return { history, startMs, endMs, dropped, arrivalsCut, passengers }
-  } finally {
-    stopProgress()
-    await devices.dispose()
+    const coming = arrivalsBeforeEnd(scenario, arrivals)
+    arrivalsCut = coming.cut
+    passengers.notStarted += coming.cut
+    // several driver processes share the limit
+    const maxInFlight = Math.ceil(scenario.real.maxPassengersInFlight / (share?.count ?? 1))
+    let inFlight = 0
+    for (const arrival of coming.arriving) {
+      yield* sleepScenario(arrival.arrivalAtMs - (yield* scenarioNow))
+      if (inFlight >= maxInFlight) { dropped++; passengers.notStarted++; continue }
+      inFlight++
+      const journey = run.start(arrival, Effect.sync(() => { inFlight-- }))
+      fibers.push(yield* passengerActor(journey))
+    }
+    return fibers
+  })
+  const randomName = share === undefined ? `devices:${seed}` : `devices:${seed}:driver-${share.index}`
+  // one scope for the drive: the progress display, then the devices' HTTP client, released in reverse when every
+  // journey has ended or the drive failed
+  const drive = timeline.actor(program).pipe(
+    Effect.withRandom(Random.make(randomName)),
+    Effect.flatMap(Fiber.joinAll),
+    Effect.map((): DrivenRun => {
+      const endMs = Math.min(timeline.nowMs(), scenarioEndMs(scenario))
+      return { history, startMs, endMs, dropped, arrivalsCut, passengers }
+    }),
+    Effect.provide(NodeHttpClient.layerUndici))
+  const exit = await Effect.runPromiseExit(Effect.acquireUseRelease(
+    Effect.sync(() => pollProgress(onProgress, () => ({ nowMs: timeline.nowMs(), history, passengers }))),
+    () => drive,
+    (stopProgress) => Effect.sync(stopProgress)))
+  if (Exit.isFailure(exit)) {
+    const failure = Cause.squash(exit.cause)
+    throw failure instanceof RunSetupFailed ? failure : new Error(Cause.pretty(exit.cause))
   }
+  return exit.value
 }
 
 /**
@@ -327,15 +331,11 @@ export const driveServer = async (
  * a server still serving (a `--target` run's) cannot change rows between two of the audit's statements.
  */
 export const auditWithStore = async (history: History, layer: Layer.Layer<SqlClient.SqlClient, unknown>) => {
-  const auditStore = ManagedRuntime.make(layer)
-  try {
-    const fromStore = await auditStore.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(Effect.zipRight(
-      readOnlySnapshot(sql),
-      audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql))))))
-    return [...fromStore, ...auditHistory(history)]
-  } finally {
-    await auditStore.dispose()
-  }
+  // the store is opened for the audit and closed after it, also when the audit fails
+  const fromStore = await Effect.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(Effect.zipRight(
+    readOnlySnapshot(sql),
+    audit(history).pipe(Effect.provideService(SqlClient.SqlClient, sql))))).pipe(Effect.provide(layer)))
+  return [...fromStore, ...auditHistory(history)]
 }
 
 export const runReal = async (

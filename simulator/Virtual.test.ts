@@ -1,13 +1,14 @@
 /**
  * The server of a virtual run (`virtualServer`): the simulated bank is one party for the web handler, the
  * handler that replaces it after a crash, and the sweepers. A kiosk card payment cut off by a crash after the
- * bank captured is given back by the sweeper at that bank, and the card still pays after the restart.
+ * bank captured is given back by the sweeper at that bank, and the card still pays after the restart. A run that
+ * fails still releases its server and store (the run's scope).
  */
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { FetchHttpClient } from "@effect/platform"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Effect, Layer, ManagedRuntime, Random } from "effect"
+import { Cause, Context, Effect, Exit, Layer, Random, Runtime } from "effect"
 import { makeClient, serverBaseUrl } from "../devices/Client.js"
 import { defaultSettings } from "../reference/Config.js"
 import type { StationCode } from "../reference/Domain.js"
@@ -17,7 +18,8 @@ import { SimulatedBank } from "../reference/Simulated/Bank.js"
 import { sqliteStore } from "../reference/Store/Sqlite.js"
 import { issueCard, newKiosk } from "../reference/testing/Payments.js"
 import { createRun } from "../reference/testing/TestServer.js"
-import { virtualServer } from "./Virtual.js"
+import { smallScenario } from "./testing/smallScenario.js"
+import { runtimeInScope, virtualRun, virtualServer } from "./Virtual.js"
 import { VirtualClock } from "./VirtualClock.js"
 
 const startMs = Date.parse("2027-01-28T07:00:00+08:00")
@@ -29,20 +31,18 @@ const settings = { passwordHashCostN: 256, cardAuthorisationTimeoutMs: 60_000 }
 
 test("a card payment cut off by a crash after the bank captured is reversed by the sweeper at the same bank; the card pays after the restart", async () => {
   const clock = new VirtualClock(startMs)
-  const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
-  const sql = await store.runPromise(SqlClient.SqlClient)
-  const { web, services, parties } = await virtualServer(settings, Layer.succeedContext((await store.runtime()).context), clock, Random.make("virtual-server-test"))
-  const devices = ManagedRuntime.make(Layer.mergeAll(
-    FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch,
-      (input: string | URL | Request, init?: RequestInit) => clock.trackExternal(web.fetch(input, init))))),
-    Layer.setClock(clock.clock), Layer.setScheduler(clock.scheduler)
-  ))
   const seen: { firstPayment?: string; secondPayment?: string; voided?: number; cardToken?: CardToken } = {}
-  try {
-    const serverRuntime = await services.runtime()
-    const deviceRuntime = await devices.runtime()
+  const { cutOff, states, card } = await Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+    const storeContext = yield* Layer.build(sqliteStore({ filename: ":memory:" }))
+    const sql = Context.get(storeContext, SqlClient.SqlClient)
+    const { web, services } = yield* virtualServer(settings, Layer.succeedContext(storeContext), clock, Random.make("virtual-server-test"))
+    const devices = yield* runtimeInScope(Layer.mergeAll(
+      FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch,
+        (input: string | URL | Request, init?: RequestInit) => clock.trackExternal(web.fetch(input, init))))),
+      Layer.setClock(clock.clock), Layer.setScheduler(clock.scheduler)
+    ))
 
-    clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
+    clock.spawn(startMs, devices, Effect.gen(function* () {
       const run = yield* createRun(serverBaseUrl, { trainCode: "K501", stations: ["SHH", "BJP"], seatCount: 10, fareFenPerSegment })
       const kiosk = yield* newKiosk(serverBaseUrl, "kiosk-shh-1", "SHH")
       const card = yield* issueCard(serverBaseUrl, { balanceFen: cardBalanceFen })
@@ -63,7 +63,7 @@ test("a card payment cut off by a crash after the bank captured is reversed by t
     }))
 
     // the crash: as soon as the bank's authorisation is recorded and the capture waits at the slow disk
-    clock.spawn(startMs, serverRuntime, Effect.gen(function* () {
+    clock.spawn(startMs, services, Effect.gen(function* () {
       for (;;) {
         yield* Effect.sleep(100)
         const [payment] = yield* sql<{ authorisation_id: string | null }>`SELECT authorisation_id FROM card_payments WHERE state = 'authorising'`
@@ -76,22 +76,36 @@ test("a card payment cut off by a crash after the bank captured is reversed by t
       seen.voided = yield* Effect.flatMap(Payments, (payments) => payments.voidTimedOutReservations)
     }))
 
-    await clock.run()
-    assert.equal(web.cutOff, 1, "the payment was in flight when the server was killed")
-    assert.equal(seen.firstPayment, "RequestError")
-    assert.equal(seen.secondPayment, "issued")
-    assert.equal(seen.voided, 1)
-    const states = await services.runPromise(sql<{ state: string }>`SELECT state FROM card_payments ORDER BY created_at_ms`)
-    assert.deepEqual(states.map((row) => row.state), ["voided", "captured"])
-    // the first capture given back, the second kept: one fare taken from the card
-    assert.ok(seen.cardToken)
-    const card = await services.runPromise(Effect.flatMap(SimulatedBank, (bank) => bank.cardState(seen.cardToken!)))
-    assert.deepEqual(card, { balanceFen: cardBalanceFen - fareFenPerSegment, heldFen: 0, lost: false })
-  } finally {
-    await devices.dispose()
-    await web.dispose()
-    await services.dispose()
-    await store.dispose()
-    await parties.dispose()
-  }
+    yield* Effect.promise(() => clock.run())
+    const runInServer = Runtime.runPromise(services)
+    return {
+      cutOff: web.cutOff,
+      states: yield* Effect.promise(() => runInServer(sql<{ state: string }>`SELECT state FROM card_payments ORDER BY created_at_ms`)),
+      card: seen.cardToken === undefined ? undefined
+        : yield* Effect.promise(() => runInServer(Effect.flatMap(SimulatedBank, (bank) => bank.cardState(seen.cardToken!))))
+    }
+  })))
+  assert.equal(cutOff, 1, "the payment was in flight when the server was killed")
+  assert.equal(seen.firstPayment, "RequestError")
+  assert.equal(seen.secondPayment, "issued")
+  assert.equal(seen.voided, 1)
+  assert.deepEqual(states.map((row) => row.state), ["voided", "captured"])
+  // the first capture given back, the second kept: one fare taken from the card
+  assert.deepEqual(card, { balanceFen: cardBalanceFen - fareFenPerSegment, heldFen: 0, lost: false })
+})
+
+test("a virtual run that fails releases what its scope acquired: the store is closed once the run has failed", async () => {
+  let sql: SqlClient.SqlClient | undefined
+  const store = sqliteStore({ filename: ":memory:" }).pipe(Layer.tap((context) => Effect.sync(() => { sql = Context.get(context, SqlClient.SqlClient) })))
+  // a journey dies: the history's listener throws from inside the journey's fiber at its 20th event
+  const boom = new Error("the listener failed")
+  let events = 0
+  const onHistoryEvent = () => { if (++events === 20) throw boom }
+  const exit = await Effect.runPromiseExit(Effect.scoped(virtualRun(smallScenario, 7, undefined, { onHistoryEvent }, store)))
+  assert.ok(Exit.isFailure(exit), "the run failed")
+  const failure = Cause.squash(exit.cause)
+  assert.ok(Cause.isCause(failure) && Cause.squash(failure) === boom, "with the journey's cause")
+  assert.ok(sql !== undefined, "the store was built")
+  const afterRun = await Effect.runPromiseExit(sql`SELECT 1 AS one`)
+  assert.ok(Exit.isFailure(afterRun), "the store's connection was closed by the run's scope")
 })

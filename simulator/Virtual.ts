@@ -5,7 +5,8 @@
  */
 import { FetchHttpClient } from "@effect/platform"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Clock, Context, Effect, Layer, ManagedRuntime, Random } from "effect"
+import { Cause, Clock, Context, Effect, Exit, Fiber, Layer, Random } from "effect"
+import type { Runtime, Scope } from "effect"
 import { serverBaseUrl } from "../devices/Client.js"
 import { defaultSettings } from "../reference/Config.js"
 import type { ServerSettings } from "../reference/Config.js"
@@ -17,6 +18,7 @@ import { inProcessHandler, servicesLayer, settingsLayer } from "../reference/Ser
 import { defaultSimulatedExternalsSettings, simulatedExternalsConfigLayer, simulatedExternalsSettingsOf } from "../reference/Simulated/Settings.js"
 import { sqliteStore } from "../reference/Store/Sqlite.js"
 import type { SqliteDatabase } from "../reference/Store/Sqlite.js"
+import type { StoreConnections } from "../reference/Store/Connections.js"
 import type { SimulatedParties } from "../reference/Server.js"
 import type { InvariantResult } from "../reports/Report.js"
 import type { Scenario } from "../scenarios/Scenario.js"
@@ -133,34 +135,47 @@ export class VirtualServer {
 }
 
 /**
- * The server of a virtual run over `store`: its web handler (which a crash replaces with a new one) and the
- * runtime its sweepers run in, both on the run's clock and server randomness. The simulated gateway and bank
- * keep what they know in memory (charges; cards, authorisations, the operator's conditions) and stand for
- * parties outside the server, so one instance of each serves the first handler, every handler after a crash,
- * and the sweepers: a card payment a crash cut off is given back by the sweeper at the bank that authorised it.
+ * Builds `layer` into a runtime that lives until the enclosing scope closes, whose finalizers release it. It is
+ * built in a fiber of its own: what a layer sets on the building fiber (Layer.setClock, setRandom, setScheduler, a
+ * logger) goes into the runtime and not into the fiber that asked, so each part of a run keeps its own clock and
+ * randomness and the next part is built from Effect's defaults again.
  */
-export const virtualServer = async (
+export const runtimeInScope = <A, E>(layer: Layer.Layer<A, E>): Effect.Effect<Runtime.Runtime<A>, E, Scope.Scope> =>
+  Effect.fork(Layer.toRuntime(layer)).pipe(Effect.flatMap(Fiber.await), Effect.flatten)
+
+/**
+ * The server of a virtual run over `store` (a store already built, shared with the caller), in the caller's scope:
+ * its web handler (which a crash replaces with a new one) and the runtime its sweepers run in, both on the run's
+ * clock and server randomness. The simulated gateway and bank keep what they know in memory (charges; cards,
+ * authorisations, the operator's conditions) and stand for parties outside the server, so each is built once here
+ * and that instance serves the first handler, every handler after a crash, and the sweepers: a card payment a
+ * crash cut off is given back by the sweeper at the bank that authorised it. The scope releases them in reverse:
+ * the handlers, the sweepers' runtime, the simulated parties.
+ */
+export const virtualServer = (
   settings: Partial<ServerSettings>, store: Layer.Layer<SqlClient.SqlClient | SqliteDatabase>, clock: VirtualClock, random: Random.Random,
   logger: Layer.Layer<never> = Layer.empty
-) => {
+) => Effect.gen(function* () {
   // nobody reads spans in a virtual run; creating one per request and service call costs wall time
   const timeOverrides = Layer.mergeAll(
     Layer.setClock(clock.clock), Layer.setRandom(random), Layer.setScheduler(clock.scheduler), Layer.setTracerEnabled(false), logger
   )
   // the simulated externals share the server's webhook secret, if it has one of its own
   const simulated = simulatedExternalsSettingsOf(settings)
-  const parties = ManagedRuntime.make(Layer.merge(SimulatedGateway.Default, SimulatedBank.Default).pipe(Layer.provide(simulatedExternalsConfigLayer(simulated))))
-  const shared: SimulatedParties = {
-    gateway: Layer.succeed(SimulatedGateway, await parties.runPromise(SimulatedGateway)),
-    bank: Layer.succeed(SimulatedBank, await parties.runPromise(SimulatedBank))
+  const built = yield* Layer.build(Layer.merge(SimulatedGateway.Default, SimulatedBank.Default).pipe(Layer.provide(simulatedExternalsConfigLayer(simulated))))
+  const parties: SimulatedParties = {
+    gateway: Layer.succeed(SimulatedGateway, Context.get(built, SimulatedGateway)),
+    bank: Layer.succeed(SimulatedBank, Context.get(built, SimulatedBank))
   }
-  const web = new VirtualServer(() =>
-    inProcessHandler({ settings, store, clock: clock.clock, random, scheduler: clock.scheduler, tracing: false, parties: shared, simulated, logger }))
-  const services = ManagedRuntime.make(servicesLayer(shared).pipe(
+  const services = yield* runtimeInScope(servicesLayer(parties).pipe(
     Layer.provide(store), Layer.provide(settingsLayer(settings, simulated)), Layer.provide(timeOverrides), Layer.merge(timeOverrides)
   ))
-  return { web, services, parties }
-}
+  const web = yield* Effect.acquireRelease(
+    Effect.sync(() => new VirtualServer(() =>
+      inProcessHandler({ settings, store, clock: clock.clock, random, scheduler: clock.scheduler, tracing: false, parties, simulated, logger }))),
+    (web) => Effect.promise(() => web.dispose()))
+  return { web, services }
+})
 
 export const settingsOf = (scenario: Scenario, options: RunOptions = {}): Partial<ServerSettings> => ({
   passwordHashCostN: scenario.server.passwordHashCostN,
@@ -212,11 +227,19 @@ const gatewaySweep = <R>(intervalMs: number, endMs: number, work: Effect.Effect<
 export const virtualModeRefusal = (scenario: Scenario): string | undefined =>
   scenario.server.batching === "group-commit" ? "group commit of holds needs real mode (requests overlap only there)" : undefined
 
-export const runVirtual = async (
-  scenario: Scenario, seed: number, onProgress?: (progress: RunProgress) => void, options: RunOptions = {}
-): Promise<RunOutcome> => {
+/**
+ * A virtual run as one scoped Effect. In its scope, in this order: the store (`store`, an in-memory SQLite unless a
+ * test gives another), the server over it (`virtualServer`: the simulated parties, the sweepers' runtime, the web
+ * handler), the devices' runtime; the scope releases them in reverse, when the run ends, fails or is interrupted.
+ * The run fails with what the clock's loop threw (an actor's failure: its `Cause`; `ClockStalled`). The loop itself
+ * is a Promise: interrupting the run releases the resources at once and leaves the loop to fail on them.
+ */
+export const virtualRun = (
+  scenario: Scenario, seed: number, onProgress?: (progress: RunProgress) => void, options: RunOptions = {},
+  store: Layer.Layer<SqlClient.SqlClient | SqliteDatabase | StoreConnections> = sqliteStore({ filename: ":memory:" })
+): Effect.Effect<RunOutcome, unknown, Scope.Scope> => Effect.gen(function* () {
   const refusal = virtualModeRefusal(scenario)
-  if (refusal !== undefined) throw new Error(refusal)
+  if (refusal !== undefined) return yield* Effect.fail(new Error(refusal))
   const startMs = Date.parse(scenario.startAt)
   const clock = new VirtualClock(startMs)
   const serverRandom = Random.make(`server:${seed}`)
@@ -226,92 +249,93 @@ export const runVirtual = async (
   const history = new History(undefined, options.onHistoryEvent)
   const passengers = new PassengerProgress(scenario.passengers.count)
 
-  const store = ManagedRuntime.make(sqliteStore({ filename: ":memory:" }))
-  const sql = await store.runPromise(SqlClient.SqlClient)
-  // the whole store (the SqlClient and, on SQLite, the connection its prepared queries run on), built once
-  const storeLayer = Layer.succeedContext((await store.runtime()).context)
-  const { web: server_, services: server, parties } = await virtualServer(settings, storeLayer, clock, serverRandom, serverLoggerLayer(options.serverLog))
+  // the whole store (the SqlClient and, on SQLite, the connection its prepared queries run on), built once for the
+  // server's handlers, its sweepers and the audit
+  const storeContext = yield* Layer.build(store)
+  const { web: server_, services: serverRuntime } = yield* virtualServer(
+    settings, Layer.succeedContext(storeContext), clock, serverRandom, serverLoggerLayer(options.serverLog))
   const fetchLayer = FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch,
     (input: string | URL | Request, init?: RequestInit) =>
       clock.trackExternal(server_.fetch(input, init)))))
-  const devices = ManagedRuntime.make(Layer.mergeAll(
+  const deviceRuntime = yield* runtimeInScope(Layer.mergeAll(
     fetchLayer, Layer.setClock(clock.clock), Layer.setRandom(deviceRandom), Layer.setScheduler(clock.scheduler),
     Layer.setTracerEnabled(false)
   ))
-  try {
-    const serverRuntime = await server.runtime()
-    const deviceRuntime = await devices.runtime()
-    const endMs = scenarioEndMs(scenario)
-    let arrivalsCut = 0
+  const endMs = scenarioEndMs(scenario)
+  let arrivalsCut = 0
 
-    // the server's background jobs (reference/operations/Background.ts) as actors on the run's clock, each paced as its
-    // `idlePace` says; a crashed server sweeps nothing until it is back
-    const sweep = (job: BackgroundJob) =>
-      Effect.gen(function* () {
-        const intervalMs = job.intervalMs(effective)
-        const maxIdleMs = job.idlePace(effective) === "fixed" ? intervalMs : maxIdleSweepIntervalMs
-        let waitMs = intervalMs
-        while (clock.nowMs + waitMs <= endMs) {
-          yield* Effect.sleep(waitMs)
-          const done = server_.down ? 0 : yield* job.pass
-          waitMs = done > 0 ? intervalMs : Math.min(waitMs * 2, maxIdleMs)
-        }
-      })
-    for (const job of backgroundJobs) {
-      if (!job.enabled(effective)) continue
-      clock.spawn(startMs, serverRuntime, job.idlePace(effective) === "gateway" ? gatewaySweep(job.intervalMs(effective), endMs, job.pass) : sweep(job))
-    }
-    // the devices' instruments: this run's history, a network that delays each request both ways, the scenario's faults
-    const scenarioNowMs = Effect.sync(() => clock.nowMs)
-    const instruments = instrumentsOf(history, simulatedNetwork(scenario.passengers.networkDelayMs), faultSchedule(scenario, scenarioNowMs))
-    clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
-      const run = yield* prepareRun(scenario, serverBaseUrl, effective.adminKey, {
-        sleepScenario: (ms) => Effect.sleep(ms),
-        scenarioNowMs
-      }, {
-        "server-crash": {
-          start: () => Effect.zipRight(server_.crashAction.start(), Effect.sync(() => history.add({
-            atMs: clock.nowMs, actor: "server", kind: "killed", outcome: "ok", detail: { requestsCutOff: server_.cutOff }
-          }))),
-          end: server_.crashAction.end
-        }
-      }).pipe(Effect.provide(instruments))
-      for (const actor of run.background) clock.spawn(clock.nowMs, deviceRuntime, actor)
-      const arrivals = yield* population(scenario)
-      if (scenario.load) {
-        const byIndex = new Map(arrivals.map((arrival) => [arrival.passenger.index, arrival]))
-        yield* driveLoad(scenario.load, Date.parse(scenario.onSaleAt), passengersInOrder(arrivals),
-          (passenger, afterPurchase) => run.start(byIndex.get(passenger.index)!, afterPurchase),
-          { history, sleepScenario: (ms) => Effect.sleep(ms), scenarioNowMs: Effect.sync(() => clock.nowMs),
-            start: (journey) => Effect.sync(() => clock.spawn(clock.nowMs, deviceRuntime, journey, passengers.watch)),
-            endAtMs: arrivalsEndMs(scenario), onCut: () => { arrivalsCut++; passengers.notStarted++ } })
-        return
+  // the server's background jobs (reference/operations/Background.ts) as actors on the run's clock, each paced as its
+  // `idlePace` says; a crashed server sweeps nothing until it is back
+  const sweep = (job: BackgroundJob) =>
+    Effect.gen(function* () {
+      const intervalMs = job.intervalMs(effective)
+      const maxIdleMs = job.idlePace(effective) === "fixed" ? intervalMs : maxIdleSweepIntervalMs
+      let waitMs = intervalMs
+      while (clock.nowMs + waitMs <= endMs) {
+        yield* Effect.sleep(waitMs)
+        const done = server_.down ? 0 : yield* job.pass
+        waitMs = done > 0 ? intervalMs : Math.min(waitMs * 2, maxIdleMs)
       }
-      const coming = arrivalsBeforeEnd(scenario, arrivals)
-      arrivalsCut = coming.cut
-      passengers.notStarted += coming.cut
-      for (const arrival of coming.arriving) {
-        clock.spawn(arrival.arrivalAtMs, deviceRuntime, run.start(arrival, Effect.void), passengers.watch)
-      }
-    }))
-    const stopProgress = pollProgress(onProgress, () => ({ nowMs: clock.nowMs, history, passengers }))
-    try {
-      await clock.run()
-    } finally {
-      stopProgress()
-    }
-    // the hold sweeper's last pass is at most its longest idle wait before the end: holds due before that are released
-    const auditOptions = { endMs: Math.min(clock.nowMs, endMs), holdReleaseGraceMs: maxIdleSweepIntervalMs + effective.holdSweepIntervalMs }
-    const invariants = [
-      ...await store.runPromise(audit(history, auditOptions).pipe(Effect.provideService(SqlClient.SqlClient, sql))),
-      ...auditHistory(history)
-    ]
-    return { history, invariants, startMs, endMs: clock.nowMs, arrivalsCut, passengers }
-  } finally {
-    await devices.dispose()
-    await server_.dispose()
-    await server.dispose()
-    await store.dispose()
-    await parties.dispose()
+    })
+  for (const job of backgroundJobs) {
+    if (!job.enabled(effective)) continue
+    clock.spawn(startMs, serverRuntime, job.idlePace(effective) === "gateway" ? gatewaySweep(job.intervalMs(effective), endMs, job.pass) : sweep(job))
   }
+  // the devices' instruments: this run's history, a network that delays each request both ways, the scenario's faults
+  const scenarioNowMs = Effect.sync(() => clock.nowMs)
+  const instruments = instrumentsOf(history, simulatedNetwork(scenario.passengers.networkDelayMs), faultSchedule(scenario, scenarioNowMs))
+  clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
+    const run = yield* prepareRun(scenario, serverBaseUrl, effective.adminKey, {
+      sleepScenario: (ms) => Effect.sleep(ms),
+      scenarioNowMs
+    }, {
+      "server-crash": {
+        start: () => Effect.zipRight(server_.crashAction.start(), Effect.sync(() => history.add({
+          atMs: clock.nowMs, actor: "server", kind: "killed", outcome: "ok", detail: { requestsCutOff: server_.cutOff }
+        }))),
+        end: server_.crashAction.end
+      }
+    }).pipe(Effect.provide(instruments))
+    for (const actor of run.background) clock.spawn(clock.nowMs, deviceRuntime, actor)
+    const arrivals = yield* population(scenario)
+    if (scenario.load) {
+      const byIndex = new Map(arrivals.map((arrival) => [arrival.passenger.index, arrival]))
+      yield* driveLoad(scenario.load, Date.parse(scenario.onSaleAt), passengersInOrder(arrivals),
+        (passenger, afterPurchase) => run.start(byIndex.get(passenger.index)!, afterPurchase),
+        { history, sleepScenario: (ms) => Effect.sleep(ms), scenarioNowMs: Effect.sync(() => clock.nowMs),
+          start: (journey) => Effect.sync(() => clock.spawn(clock.nowMs, deviceRuntime, journey, passengers.watch)),
+          endAtMs: arrivalsEndMs(scenario), onCut: () => { arrivalsCut++; passengers.notStarted++ } })
+      return
+    }
+    const coming = arrivalsBeforeEnd(scenario, arrivals)
+    arrivalsCut = coming.cut
+    passengers.notStarted += coming.cut
+    for (const arrival of coming.arriving) {
+      clock.spawn(arrival.arrivalAtMs, deviceRuntime, run.start(arrival, Effect.void), passengers.watch)
+    }
+  }))
+  // the progress display reads the run while the clock runs, and stops with it
+  yield* Effect.acquireUseRelease(
+    Effect.sync(() => pollProgress(onProgress, () => ({ nowMs: clock.nowMs, history, passengers }))),
+    () => Effect.tryPromise({ try: () => clock.run(), catch: (thrown) => thrown }),
+    (stopProgress) => Effect.sync(stopProgress))
+  // the hold sweeper's last pass is at most its longest idle wait before the end: holds due before that are released
+  const auditOptions = { endMs: Math.min(clock.nowMs, endMs), holdReleaseGraceMs: maxIdleSweepIntervalMs + effective.holdSweepIntervalMs }
+  const invariants = [
+    ...yield* audit(history, auditOptions).pipe(Effect.provide(storeContext)),
+    ...auditHistory(history)
+  ]
+  return { history, invariants, startMs, endMs: clock.nowMs, arrivalsCut, passengers }
+})
+
+/**
+ * `virtualRun` for callers of the async API: run in a scope of its own, it rejects with what the run failed with
+ * (an actor's `Cause`, `ClockStalled`, the refusal of `virtualModeRefusal`), after the scope released everything.
+ */
+export const runVirtual = async (
+  scenario: Scenario, seed: number, onProgress?: (progress: RunProgress) => void, options: RunOptions = {}
+): Promise<RunOutcome> => {
+  const exit = await Effect.runPromiseExit(Effect.scoped(virtualRun(scenario, seed, onProgress, options)))
+  if (Exit.isFailure(exit)) throw Cause.squash(exit.cause)
+  return exit.value
 }
