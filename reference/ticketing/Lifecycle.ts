@@ -112,14 +112,14 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
     ) =>
       Effect.gen(function* () {
         const transferIds: Array<TransferId> = []
-        let leftFen: number = amountFen
+        let leftFen = amountFen
         for (const payment of payments) {
           if (leftFen <= 0 || payment.unreversedFen <= 0) continue
           const partFen = FenTotal.make(Math.min(leftFen, payment.unreversedFen))
           const id = yield* ids.transferId
           yield* repo.reverse({ id, payment, amountFen: partFen, purpose, orderId, nowMs })
           transferIds.push(id)
-          leftFen -= partFen
+          leftFen = FenTotal.make(leftFen - partFen)
         }
         if (leftFen !== 0) return yield* Effect.dieMessage(`order ${orderId}: ${leftFen} fen of a return exceed its payments`)
         return transferIds
