@@ -32,12 +32,16 @@ export const PositiveFen = Schema.Int.pipe(Schema.between(1, maxAmountFen), Sche
   .annotations(expected(`a positive integer (fen), at most ${maxAmountFen}`))
 /**
  * A sum of amounts, which one amount's ceiling does not bound: a wallet's balance (refunds are credited past the
- * top-up limit), a group order's fares, a customer's spend, revenue, a configured limit. Whole fen from 0.
+ * top-up limit), a journey's price (a sum of segment fares), a group order's fares, a customer's spend, a refund fee
+ * and refund, a configured limit. Whole fen from 0.
  */
 export const FenTotal = Schema.Int.pipe(Schema.between(0, Number.MAX_SAFE_INTEGER), Schema.brand("FenTotal"))
   .annotations(expected("a whole number of fen from 0"))
 export type FenTotal = typeof FenTotal.Type
-/** A signed difference of amounts: a change's new price less the old, a wallet statement's money in (+) or out (−). */
+/**
+ * A signed difference of amounts: a change's new price less the old, a wallet statement's money in (+) or out (−), a
+ * statistics group's revenue (payments less refunds, which a changed order can take below 0).
+ */
 export const FenDelta = Schema.Int.pipe(Schema.between(-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER), Schema.brand("FenDelta"))
   .annotations(expected("a whole number of fen"))
 export type FenDelta = typeof FenDelta.Type

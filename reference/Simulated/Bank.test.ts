@@ -6,6 +6,7 @@
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
 import { Effect, Either, Fiber, Option, Random, TestClock, TestContext } from "effect"
+import { Fen, FenTotal } from "../Domain.js"
 import { formatPinBlock } from "../payments/Payments/PinBlock.js"
 import { SimulatedBank } from "./Bank.js"
 import { SimulatedBankConfig } from "./Settings.js"
@@ -24,8 +25,8 @@ const runBank = <A, E>(settings: Partial<SimulatedBankSettings>, seed: number, p
 const authoriseOnce = (amountFen: number, pinBlock = formatPinBlock(pin, pan)) =>
   Effect.gen(function* () {
     const bank = yield* SimulatedBank
-    const token = yield* bank.issueCard({ pan, pin, balanceFen: 10_000 })
-    const outcome = yield* Effect.either(bank.port.authorise({ cardToken: token, pinBlock, amountFen, reference: "T0" }))
+    const token = yield* bank.issueCard({ pan, pin, balanceFen: Fen.make(10_000) })
+    const outcome = yield* Effect.either(bank.port.authorise({ cardToken: token, pinBlock, amountFen: FenTotal.make(amountFen), reference: "T0" }))
     return { bank, token, outcome }
   })
 
@@ -63,14 +64,14 @@ describe("simulated bank", () => {
       yield* bank.port.reverse(authorisation.authorisationId)
       assert.deepEqual(yield* bank.cardState(token), { balanceFen: 10_000, heldFen: 0, lost: false })
 
-      const tooMuch = yield* Effect.flip(bank.port.authorise({ cardToken: token, pinBlock: formatPinBlock(pin, pan), amountFen: 10_001, reference: "T1" }))
+      const tooMuch = yield* Effect.flip(bank.port.authorise({ cardToken: token, pinBlock: formatPinBlock(pin, pan), amountFen: FenTotal.make(10_001), reference: "T1" }))
       assert.equal(tooMuch.reason, "insufficient-funds")
-      const wrongPin = yield* Effect.flip(bank.port.authorise({ cardToken: token, pinBlock: formatPinBlock("135791", pan), amountFen: 1, reference: "T2" }))
+      const wrongPin = yield* Effect.flip(bank.port.authorise({ cardToken: token, pinBlock: formatPinBlock("135791", pan), amountFen: FenTotal.make(1), reference: "T2" }))
       assert.equal(wrongPin.reason, "wrong-pin")
-      const garbage = yield* Effect.flip(bank.port.authorise({ cardToken: token, pinBlock: "FFFFFFFFFFFFFFFF", amountFen: 1, reference: "T3" }))
+      const garbage = yield* Effect.flip(bank.port.authorise({ cardToken: token, pinBlock: "FFFFFFFFFFFFFFFF", amountFen: FenTotal.make(1), reference: "T3" }))
       assert.equal(garbage.reason, "invalid-pin-block")
       yield* bank.reportLost(token)
-      const lost = yield* Effect.flip(bank.port.authorise({ cardToken: token, pinBlock: formatPinBlock(pin, pan), amountFen: 1, reference: "T4" }))
+      const lost = yield* Effect.flip(bank.port.authorise({ cardToken: token, pinBlock: formatPinBlock(pin, pan), amountFen: FenTotal.make(1), reference: "T4" }))
       assert.equal(lost.reason, "lost-card")
     }))
   })
@@ -82,10 +83,10 @@ describe("simulated bank", () => {
     await runBank({ simulatedBankMaxWrongPins: maxWrongPins, simulatedBankLatencyMs: 50 }, 5, Effect.gen(function* () {
       const bank = yield* SimulatedBank
       const authorise = (token: Parameters<typeof bank.port.authorise>[0]["cardToken"], tryPin: string, reference: string) =>
-        Effect.either(bank.port.authorise({ cardToken: token, pinBlock: formatPinBlock(tryPin, pan), amountFen: 1_000, reference }))
+        Effect.either(bank.port.authorise({ cardToken: token, pinBlock: formatPinBlock(tryPin, pan), amountFen: FenTotal.make(1_000), reference }))
 
       // one at a time: the wrong ones count, the right one after them is refused
-      const card = yield* bank.issueCard({ pan, pin, balanceFen: 10_000 })
+      const card = yield* bank.issueCard({ pan, pin, balanceFen: Fen.make(10_000) })
       const wrongs: Array<string> = []
       for (let index = 0; index < tries; index++) {
         const fiber = yield* Effect.fork(authorise(card, "000000", `W${index}`))
@@ -100,7 +101,7 @@ describe("simulated bank", () => {
       assert.equal(Either.isLeft(right) && right.left.reason, "pin-tries-exceeded", "the right PIN after the wrong ones was not declined as blocked")
 
       // all at once, the right PIN late among wrong ones
-      const raced = yield* bank.issueCard({ pan, pin, balanceFen: 10_000 })
+      const raced = yield* bank.issueCard({ pan, pin, balanceFen: Fen.make(10_000) })
       const burst = yield* Effect.fork(Effect.all(
         Array.from({ length: tries }, (_, index) => authorise(raced, index === rightPinAt ? pin : "000000", `B${index}`)),
         { concurrency: "unbounded" }))
@@ -115,9 +116,9 @@ describe("simulated bank", () => {
   test("a right PIN before the limit clears the count of wrong ones", async () => {
     await runBank({ simulatedBankMaxWrongPins: 3 }, 6, Effect.gen(function* () {
       const bank = yield* SimulatedBank
-      const card = yield* bank.issueCard({ pan, pin, balanceFen: 10_000 })
+      const card = yield* bank.issueCard({ pan, pin, balanceFen: Fen.make(10_000) })
       const authorise = (tryPin: string) =>
-        Effect.either(bank.port.authorise({ cardToken: card, pinBlock: formatPinBlock(tryPin, pan), amountFen: 1, reference: "P" }))
+        Effect.either(bank.port.authorise({ cardToken: card, pinBlock: formatPinBlock(tryPin, pan), amountFen: FenTotal.make(1), reference: "P" }))
       const reasons: Array<string> = []
       for (const tryPin of ["000000", "000000", pin, "000000", "000000", pin]) {
         const outcome = yield* authorise(tryPin)

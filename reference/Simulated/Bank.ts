@@ -5,6 +5,8 @@
  */
 import { Effect, Layer, Random, Ref, Schema } from "effect"
 import type { Context } from "effect"
+import { FenTotal } from "../Domain.js"
+import type { Fen } from "../Domain.js"
 import { randomHex } from "../Ids.js"
 import { Bank, BankDeclined } from "../payments/Payments/BankPort.js"
 import type { Authorisation, CardToken } from "../payments/Payments/BankPort.js"
@@ -28,15 +30,15 @@ export type BankConditions = typeof BankConditions.Type
 interface SimulatedCard {
   readonly pan: string
   readonly pin: string
-  readonly balanceFen: number
-  readonly heldFen: number
+  readonly balanceFen: FenTotal
+  readonly heldFen: FenTotal
   readonly lost: boolean
   /** wrong PINs since the last right one; at `simulatedBankMaxWrongPins` the card is blocked */
   readonly wrongPins: number
 }
 interface SimulatedAuthorisation {
   readonly cardToken: CardToken
-  readonly amountFen: number
+  readonly amountFen: FenTotal
   readonly state: "held" | "captured" | "released" | "refunded"
 }
 
@@ -61,10 +63,10 @@ export class SimulatedBank extends Effect.Service<SimulatedBank>()("SimulatedBan
       })
 
     /** Issue a card (admin or test): returns the token a card reader would send for it. */
-    const issueCard = (card: { pan: string; pin: string; balanceFen: number; lost?: boolean | undefined }) =>
+    const issueCard = (card: { pan: string; pin: string; balanceFen: Fen; lost?: boolean | undefined }) =>
       Effect.gen(function* () {
         const token = `ct_${card.pan.slice(0, 6)}_${card.pan.slice(-4)}_${yield* randomHex(16)}` as CardToken
-        yield* Ref.update(cards, (all) => new Map(all).set(token, { pan: card.pan, pin: card.pin, balanceFen: card.balanceFen, heldFen: 0, lost: card.lost ?? false, wrongPins: 0 }))
+        yield* Ref.update(cards, (all) => new Map(all).set(token, { pan: card.pan, pin: card.pin, balanceFen: FenTotal.make(card.balanceFen), heldFen: FenTotal.make(0), lost: card.lost ?? false, wrongPins: 0 }))
         return token
       })
 
@@ -87,7 +89,7 @@ export class SimulatedBank extends Effect.Service<SimulatedBank>()("SimulatedBan
         return ["right", card.wrongPins === 0 ? all : new Map(all).set(token, { ...card, wrongPins: 0 })]
       })
 
-    const authorise = (request: { cardToken: CardToken; pinBlock: string; amountFen: number; reference: string }): Effect.Effect<Authorisation, BankDeclined> =>
+    const authorise = (request: { cardToken: CardToken; pinBlock: string; amountFen: FenTotal; reference: string }): Effect.Effect<Authorisation, BankDeclined> =>
       slowly(Effect.gen(function* () {
         const card = (yield* Ref.get(cards)).get(request.cardToken)
         if (!card) return yield* new BankDeclined({ reason: "unknown-card" })
@@ -99,7 +101,7 @@ export class SimulatedBank extends Effect.Service<SimulatedBank>()("SimulatedBan
         if (card.balanceFen - card.heldFen < request.amountFen) return yield* new BankDeclined({ reason: "insufficient-funds" })
         const authorisationId = `A${yield* randomHex(16)}`
         const authCode = String(parseInt(yield* randomHex(8), 16) % 1_000_000).padStart(6, "0")
-        yield* updateCard(request.cardToken, (held) => ({ ...held, heldFen: held.heldFen + request.amountFen }))
+        yield* updateCard(request.cardToken, (held) => ({ ...held, heldFen: FenTotal.make(held.heldFen + request.amountFen) }))
         yield* Ref.update(authorisations, (all) => new Map(all).set(authorisationId, {
           cardToken: request.cardToken, amountFen: request.amountFen, state: "held"
         }))
@@ -107,20 +109,22 @@ export class SimulatedBank extends Effect.Service<SimulatedBank>()("SimulatedBan
         return result
       }))
 
-    const settle = (authorisationId: string, to: "captured" | "reversed", refundFen?: number) =>
+    const settle = (authorisationId: string, to: "captured" | "reversed", refundFen?: FenTotal) =>
       Effect.gen(function* () {
         const authorisation = (yield* Ref.get(authorisations)).get(authorisationId)
         if (!authorisation) return yield* Effect.dieMessage(`the bank knows no authorisation ${authorisationId}`)
         const amount = authorisation.amountFen
         if (to === "captured" && authorisation.state === "held") {
-          yield* updateCard(authorisation.cardToken, (card) => ({ ...card, heldFen: card.heldFen - amount, balanceFen: card.balanceFen - amount }))
+          yield* updateCard(authorisation.cardToken, (card) => ({
+            ...card, heldFen: FenTotal.make(card.heldFen - amount), balanceFen: FenTotal.make(card.balanceFen - amount)
+          }))
           yield* Ref.update(authorisations, (all) => new Map(all).set(authorisationId, { ...authorisation, state: "captured" }))
         } else if (to === "reversed" && authorisation.state === "held") {
-          yield* updateCard(authorisation.cardToken, (card) => ({ ...card, heldFen: card.heldFen - amount }))
+          yield* updateCard(authorisation.cardToken, (card) => ({ ...card, heldFen: FenTotal.make(card.heldFen - amount) }))
           yield* Ref.update(authorisations, (all) => new Map(all).set(authorisationId, { ...authorisation, state: "released" }))
         } else if (to === "reversed" && authorisation.state === "captured") {
           const returned = Math.min(amount, refundFen ?? amount)
-          yield* updateCard(authorisation.cardToken, (card) => ({ ...card, balanceFen: card.balanceFen + returned }))
+          yield* updateCard(authorisation.cardToken, (card) => ({ ...card, balanceFen: FenTotal.make(card.balanceFen + returned) }))
           yield* Ref.update(authorisations, (all) => new Map(all).set(authorisationId, { ...authorisation, state: "refunded" }))
         }
       })

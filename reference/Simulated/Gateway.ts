@@ -7,6 +7,7 @@
  */
 import { Clock, Deferred, Effect, Layer, Random, Ref } from "effect"
 import type { Context } from "effect"
+import { FenTotal } from "../Domain.js"
 import { signNotification } from "../payments/Payments/GatewayNotification.js"
 import type { ChargeId, GatewayNotification } from "../payments/Payments/GatewayNotification.js"
 import { PaymentGateway } from "../payments/Payments/GatewayPort.js"
@@ -54,13 +55,13 @@ const noCounters: GatewayCounters = { charges: 0, declined: 0, refunds: 0, callb
 /** One line of the gateway's statement: what it took from the payer and what it gave back. */
 export interface StatementLine {
   readonly chargeId: ChargeId
-  readonly amountFen: number
+  readonly amountFen: FenTotal
   readonly status: Exclude<ChargeStatus, "unknown">
-  readonly refundedFen: number
+  readonly refundedFen: FenTotal
 }
 
 interface SimulatedCharge {
-  readonly amountFen: number
+  readonly amountFen: FenTotal
   /** the status once the payer completes (at `completesAtMs`); "pending" for a payer who abandons */
   readonly outcome: Exclude<ChargeStatus, "unknown">
   readonly completesAtMs: number
@@ -68,7 +69,7 @@ interface SimulatedCharge {
   readonly cancelled: boolean
   readonly refunded: boolean
   /** what the refund gave back */
-  readonly refundedFen: number
+  readonly refundedFen: FenTotal
   readonly notificationsSent: number
 }
 /** The charge's status at `nowMs`: pending until the payer completes, unless cancelled first. */
@@ -123,7 +124,7 @@ export class SimulatedGateway extends Effect.Service<SimulatedGateway>()("Simula
       delayMs: behaviour.callback === "late" ? config.simulatedGatewayLateCallbackDelayMs - config.simulatedGatewayCallbackDelayMs : 0
     })
 
-    const createCharge = (charge: { chargeId: ChargeId; amountFen: number }) =>
+    const createCharge = (charge: { chargeId: ChargeId; amountFen: FenTotal }) =>
       Effect.gen(function* () {
         if ((yield* Ref.get(charges)).has(charge.chargeId)) return
         const behaviour = yield* Ref.modify(planned, (queue) => [queue[0], queue.slice(1)])
@@ -132,7 +133,7 @@ export class SimulatedGateway extends Effect.Service<SimulatedGateway>()("Simula
         const nowMs = yield* Clock.currentTimeMillis
         const completesAtMs = nowMs + drawn.latencyMs
         yield* Ref.update(charges, (all) => new Map(all).set(charge.chargeId, {
-          amountFen: charge.amountFen, outcome, completesAtMs, cancelled: false, refunded: false, refundedFen: 0, notificationsSent: 0
+          amountFen: charge.amountFen, outcome, completesAtMs, cancelled: false, refunded: false, refundedFen: FenTotal.make(0), notificationsSent: 0
         }))
         yield* count({ charges: 1, declined: drawn.declined ? 1 : 0 })
         const signalled = yield* Ref.getAndSet(chargeSignal, yield* Deferred.make<void>())
@@ -161,13 +162,13 @@ export class SimulatedGateway extends Effect.Service<SimulatedGateway>()("Simula
         return ["failed", new Map(all).set(chargeId, { ...charge, cancelled: true })]
       }))
 
-    const refund = (chargeId: ChargeId, amountFen?: number) =>
+    const refund = (chargeId: ChargeId, amountFen?: FenTotal) =>
       Effect.gen(function* () {
         const nowMs = yield* Clock.currentTimeMillis
         const refunded = yield* Ref.modify(charges, (all): [boolean, Map<ChargeId, SimulatedCharge>] => {
           const charge = all.get(chargeId)
           return charge && statusAt(charge, nowMs) === "succeeded" && !charge.refunded
-            ? [true, new Map(all).set(chargeId, { ...charge, refunded: true, refundedFen: Math.min(charge.amountFen, amountFen ?? charge.amountFen) })]
+            ? [true, new Map(all).set(chargeId, { ...charge, refunded: true, refundedFen: FenTotal.make(Math.min(charge.amountFen, amountFen ?? charge.amountFen)) })]
             : [false, all]
         })
         if (refunded) yield* count({ refunds: 1 })

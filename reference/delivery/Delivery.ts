@@ -9,7 +9,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, Random, Schema } from "effect"
 import { DeliveryConfig } from "../Settings/Delivery.js"
-import { OrderNotFound, PhoneNumber, TicketNotIssued } from "../Domain.js"
+import { FenTotal, OrderNotFound, PhoneNumber, TicketNotIssued } from "../Domain.js"
 import type { CustomerId, OrderId, TicketId } from "../Domain.js"
 import { Devices } from "./Delivery/Devices.js"
 import type { AuthenticatedDevice } from "./Delivery/Devices.js"
@@ -106,7 +106,7 @@ export class Delivery extends Effect.Service<Delivery>()("Delivery", {
         const redemption: Redemption = {
           ticketId, orderId: order.id, runId: order.run_id, serviceDate: order.service_date,
           fromStation: order.from_station, toStation: order.to_station, coach: order.coach, seatCode: order.seat_code,
-          priceFen: Number(order.price_fen), redeemedAtMs: nowMs, machineId: machine.id
+          priceFen: FenTotal.make(Number(order.price_fen)), redeemedAtMs: nowMs, machineId: machine.id
         }
         return redemption
       }).pipe(sql.withTransaction, Effect.withSpan("Delivery.redeemVoucher", spanOptions))

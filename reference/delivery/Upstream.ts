@@ -16,7 +16,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect } from "effect"
 import type { UpstreamSettings } from "../Settings/Upstream.js"
 import { UpstreamConfig } from "../Settings/Upstream.js"
-import { InvalidSegment, TrainRunNotFound } from "../Domain.js"
+import { FenTotal, InvalidSegment, TrainRunNotFound } from "../Domain.js"
 import type { OrderId } from "../Domain.js"
 import { Orders } from "../ticketing/Orders.js"
 import { OrdersRepo, segmentMask } from "../ticketing/Orders/Repo.js"
@@ -109,7 +109,7 @@ export class UpstreamSync extends Effect.Service<UpstreamSync>()("UpstreamSync",
         const pushed = yield* Effect.either(upstream.push({
           pushId: orderId, runId: order.run_id, trainCode: order.train_code, serviceDate: order.service_date,
           coach: order.coach, seatCode: order.seat_code, fromStation: order.from_station, toStation: order.to_station,
-          priceFen: Number(order.price_fen)
+          priceFen: FenTotal.make(Number(order.price_fen))
         }))
         if (pushed._tag === "Right") {
           yield* sql`UPDATE upstream_outbox SET pushed_at_ms = ${nowMs} WHERE order_id = ${orderId}`

@@ -102,7 +102,7 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
      * Inside the payment's transaction, once the order's payment transfer is written: the order becomes paid, its
      * ticket is owed (the outbox row) and the buyer's invoice is checked. Every way of paying passes here.
      */
-    const markPaid = (order: Pick<PayableOrder, "id" | "customer_id">, amountFen: number, nowMs: number, prepared?: PreparedTicket) =>
+    const markPaid = (order: Pick<PayableOrder, "id" | "customer_id">, amountFen: FenTotal, nowMs: number, prepared?: PreparedTicket) =>
       Effect.gen(function* () {
         // with its ticket signed beforehand and issued in this transaction, the order goes from held to issued in one write
         const issuedHere = prepared !== undefined && issuance.issuesInline

@@ -329,7 +329,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
       Effect.map(sql<{ refunded: number | null }>`SELECT SUM(amount_fen) AS refunded FROM transfers
         WHERE order_id = ${orderId} AND credit_account_id = ${clearingAccountId}
           AND purpose IN ('order-refund', 'change-refund', 'refund')`,
-      ([row]) => row?.refunded === null || row?.refunded === undefined ? undefined : Number(row.refunded))
+      ([row]) => row?.refunded === null || row?.refunded === undefined ? undefined : FenTotal.make(Number(row.refunded)))
 
     const refundAtGateway = (chargeId: ChargeId) =>
       Effect.gen(function* () {
@@ -339,7 +339,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
       })
 
     /** Settle a charge the gateway reports on (a notification or a poll). Settling twice changes nothing. */
-    const settleCharge = (chargeId: ChargeId, status: "succeeded" | "failed", notified: { amountFen: number } | undefined) =>
+    const settleCharge = (chargeId: ChargeId, status: "succeeded" | "failed", notified: { amountFen: FenTotal } | undefined) =>
       Effect.gen(function* () {
         const [located] = yield* sql<{ order_id: OrderId }>`SELECT order_id FROM gateway_charges WHERE id = ${chargeId}`
         if (!located) return yield* new GatewayChargeNotFound({ chargeId })
@@ -355,7 +355,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
           if (!charge) return yield* Effect.dieMessage(`charge ${chargeId} vanished`)
           if (notified && notified.amountFen !== Number(charge.amount_fen)) {
             return yield* new GatewayAmountMismatch({
-              chargeId, expectedFen: FenTotal.make(Number(charge.amount_fen)), notifiedFen: FenTotal.make(notified.amountFen)
+              chargeId, expectedFen: FenTotal.make(Number(charge.amount_fen)), notifiedFen: notified.amountFen
             })
           }
           if (notified) yield* sql`UPDATE gateway_charges SET callbacks_received = callbacks_received + 1 WHERE id = ${chargeId}`
@@ -380,7 +380,7 @@ export class Payments extends Effect.Service<Payments>()("Payments", {
         if (Math.abs(nowMs - notification.sentAtMs) > config.gatewayCallbackMaxAgeMs) {
           return yield* new GatewayCallbackStale({ sentAtMs: notification.sentAtMs, receivedAtMs: nowMs })
         }
-        return yield* settleCharge(notification.chargeId, notification.status, { amountFen: notification.amountFen })
+        return yield* settleCharge(notification.chargeId, notification.status, { amountFen: FenTotal.make(notification.amountFen) })
       })
 
     /**

@@ -4,7 +4,8 @@
  */
 import { Effect } from "effect"
 import { asciiBytes, encodeDeviceId } from "../customers/Customers/DeviceId.js"
-import type { CustomerId, Fen, PhoneNumber } from "../Domain.js"
+import { Fen } from "../Domain.js"
+import type { CustomerId, PhoneNumber } from "../Domain.js"
 import {
   anonymousClient, customerClient, freshPhone, testPassword, testPaymentPassword
 } from "./TestServer.js"
@@ -63,7 +64,7 @@ export const buyJourney = (who: TestSignedIn, run: TestRun, label: string) =>
     const order = yield* who.client.orders.hold({
       payload: { runId: run.runId, fromStation: run.stations[0]!, toStation: run.stations.at(-1)! }
     })
-    yield* who.client.accounts.topUp({ headers: { "idempotency-key": `topup-${label}` }, payload: { amountFen: order.priceFen as Fen } })
+    yield* who.client.accounts.topUp({ headers: { "idempotency-key": `topup-${label}` }, payload: { amountFen: Fen.make(order.priceFen) } })
     const paid = yield* who.client.accounts.pay({
       path: { orderId: order.orderId }, headers: { "idempotency-key": `pay-${label}` }, payload: { paymentPassword: who.paymentPassword }
     })

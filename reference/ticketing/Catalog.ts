@@ -9,7 +9,7 @@ import { Clock, Effect } from "effect"
 import type { NewRun, RunOffer } from "./Catalog/Api.js"
 import { CalendarConfig } from "../Settings/Calendar.js"
 import { sha256Hex } from "../customers/Customers.js"
-import { InvalidCatalog, maxSeatsPerRun, TrainRunExists, TrainRunNotFound, Unauthorized } from "../Domain.js"
+import { FenTotal, InvalidCatalog, maxSeatsPerRun, TrainRunExists, TrainRunNotFound, Unauthorized } from "../Domain.js"
 import type { GateId, RunId, ServiceDate, StationCode, TrainCode } from "../Domain.js"
 import { Ids } from "../Ids.js"
 import { GateNotFound } from "./Catalog/Errors.js"
@@ -113,7 +113,7 @@ export class Catalog extends Effect.Service<Catalog>()("Catalog", {
           fromStation: query.from, toStation: query.to,
           departureMinuteOfDay: run.departure, arrivalMinuteOfDay: run.arrival,
           availableSeats: classes.reduce((sum, offer) => sum + offer.availableSeats, 0),
-          priceFen: classes[0]?.priceFen ?? 0,
+          priceFen: classes[0]?.priceFen ?? FenTotal.make(0),
           classes,
           onSale: onSaleAt(nowMs, salesCloseAtMs(calendar, "train", run.service_date, Number(run.departure)))
         }

@@ -28,6 +28,7 @@ import type * as Statement from "@effect/sql/Statement"
 import { Context, Effect, Layer, Option } from "effect"
 import { HoldConfig } from "../Settings/Holds.js"
 import type { HoldSettings, InventoryVariant } from "../Settings/Holds.js"
+import { FenTotal } from "../Domain.js"
 import type { RunId } from "../Domain.js"
 import { HoldContended, HoldQueueFull } from "./Inventory/Errors.js"
 import { addWriteAttempts, inTransaction, makeLanes } from "./Inventory/Lanes.js"
@@ -75,7 +76,7 @@ const priceIn = (input: HoldInput, seatClass: string) => {
   return priceFen === undefined ? Effect.dieMessage(`run ${input.runId}: class ${seatClass} has seats but no fares`) : Effect.succeed(priceFen)
 }
 
-const insertHeldFor = (repo: OrdersRepo, input: HoldInput, seatId: number, priceFen: number) =>
+const insertHeldFor = (repo: OrdersRepo, input: HoldInput, seatId: number, priceFen: FenTotal) =>
   repo.insertHeld({
     id: input.id, customerId: input.customerId, runId: input.runId, seatId, fromIndex: input.fromIndex, toIndex: input.toIndex,
     mask: input.mask, priceFen, heldAtMs: input.heldAtMs, holdExpiresAtMs: input.holdExpiresAtMs
@@ -84,7 +85,7 @@ const insertHeldFor = (repo: OrdersRepo, input: HoldInput, seatId: number, price
 /** A hold through a variant's `claim`: the order written by its `record`, the seat's coach and code read back. */
 const holdByClaim = (repo: OrdersRepo, claim: SeatInventoryService["claim"]) => (input: HoldInput) =>
   Effect.gen(function* () {
-    let priceFen = 0
+    let priceFen = FenTotal.make(0)
     const seatId = yield* claim(input.runId, input.mask, (seatId, seatClass) => Effect.gen(function* () {
       priceFen = yield* priceIn(input, seatClass)
       yield* insertHeldFor(repo, input, seatId, priceFen)
@@ -119,7 +120,7 @@ const conditional = Effect.gen(function* () {
         ])
       yield* addWriteAttempts(1)
       if (!held) return undefined
-      const seat: HeldSeat = { seatId: Number(held.seat_id), seatClass: held.seat_class, coach: Number(held.coach), seatCode: held.seat_code, priceFen: Number(held.price_fen) }
+      const seat: HeldSeat = { seatId: Number(held.seat_id), seatClass: held.seat_class, coach: Number(held.coach), seatCode: held.seat_code, priceFen: FenTotal.make(Number(held.price_fen)) }
       return seat
     })
   /** SQLite: the claim answers the seat's coach and code too, and the order goes in beside it */

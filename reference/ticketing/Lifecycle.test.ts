@@ -10,6 +10,7 @@ import { departureEpochMs } from "../delivery/Checkin.js"
 import { Issuance } from "../delivery/Issuance.js"
 import { refundFeeFen } from "./Lifecycle/Fees.js"
 import { buyTicket as buyVenueTicket, createTestCinema, createTestShowing, startingIn, venueHold } from "../testing/Catalog.js"
+import { FenTotal } from "../Domain.js"
 import type { Fen, OrderId, StationCode, TrainCode } from "../Domain.js"
 import {
   assertLedgerConsistent, buyTicket, cancelOrder, changeOrder, createRunDepartingIn, freshKey, fundedCustomer, holdOn, payFor,
@@ -433,11 +434,11 @@ describe("change of train or date (改签)", () => {
     const { order } = await server.run(buyTicket(buyer, dear))
     const priceFen = 2 * fareFenPerSegment // 553 yuan
     const departureInMs = departureEpochMs(dear.serviceDate, dear.firstDepartureMinuteOfDay, server.settings.utcOffsetMinutes) - Date.now()
-    const cancelAtOnceRefundFen = priceFen - refundFeeFen(server.settings, priceFen, departureInMs)!
+    const cancelAtOnceRefundFen = priceFen - refundFeeFen(server.settings, FenTotal.make(priceFen), departureInMs)!
 
     const changed = await server.run(changeOrder(buyer, order.orderId, oneYuan))
     const returnedFen = priceFen - 100
-    const feeFen = refundFeeFen(server.settings, returnedFen, departureInMs)!
+    const feeFen = refundFeeFen(server.settings, FenTotal.make(returnedFen), departureInMs)!
     assert.ok(feeFen > 0, "the 20 % tier charges a fee")
     assert.deepEqual([changed.fareDifferenceFen, changed.feeFen, changed.refundedFen], [-returnedFen, feeFen, returnedFen - feeFen])
     assert.equal(await server.run(walletOf(buyer)), defaultTopUpFen - priceFen + returnedFen - feeFen)

@@ -53,15 +53,15 @@ export interface ChangeTarget {
 interface ChangeTrip {
   readonly fromIndex: number
   readonly toIndex: number
-  readonly priceFen: number
+  readonly priceFen: FenTotal
   readonly seatClass: string
   readonly salesCloseAtMs: number
 }
 
 const toEvent = (row: OrderEventRow): OrderEvent => ({
   orderId: row.order_id, kind: row.kind, actor: row.actor, reason: row.reason,
-  priceFen: Number(row.price_fen), feeFen: Number(row.fee_fen), refundFen: Number(row.refund_fen),
-  chargeFen: Number(row.charge_fen), relatedOrderId: row.related_order_id, atMs: Number(row.at_ms)
+  priceFen: FenTotal.make(Number(row.price_fen)), feeFen: FenTotal.make(Number(row.fee_fen)), refundFen: FenTotal.make(Number(row.refund_fen)),
+  chargeFen: FenTotal.make(Number(row.charge_fen)), relatedOrderId: row.related_order_id, atMs: Number(row.at_ms)
 })
 
 const customerActor = (customerId: CustomerId) => `customer:${customerId}`
@@ -98,7 +98,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
       Effect.gen(function* () {
         const payments = yield* repo.chainPayments(order.id, changeCount)
         // a change to a cheaper journey kept its fee out of the difference it returned: the payments still hold it
-        const feesKeptFen = changeCount > 0 ? yield* repo.chainChangeFees(order.id, changeCount) : 0
+        const feesKeptFen = changeCount > 0 ? yield* repo.chainChangeFees(order.id, changeCount) : FenTotal.make(0)
         const netFen = payments.reduce((sum, payment) => sum + payment.unreversedFen, 0) - feesKeptFen
         if (netFen !== Number(order.price_fen)) {
           return yield* Effect.dieMessage(`order ${order.id} costs ${order.price_fen} fen but its payments hold ${netFen} beyond the fees kept`)
@@ -108,18 +108,18 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
 
     /** Return `amountFen` to the accounts that paid, most recent payment first; one reversal per payment touched. */
     const returnToPayers = (
-      payments: ReadonlyArray<ChainPayment>, amountFen: number, purpose: "order-refund" | "change-refund", orderId: OrderId, nowMs: number
+      payments: ReadonlyArray<ChainPayment>, amountFen: FenTotal, purpose: "order-refund" | "change-refund", orderId: OrderId, nowMs: number
     ) =>
       Effect.gen(function* () {
         const transferIds: Array<TransferId> = []
         let leftFen = amountFen
         for (const payment of payments) {
-          const partFen = Math.min(leftFen, payment.unreversedFen)
-          if (partFen <= 0) continue
+          if (leftFen <= 0 || payment.unreversedFen <= 0) continue
+          const partFen = FenTotal.make(Math.min(leftFen, payment.unreversedFen))
           const id = yield* ids.transferId
           yield* repo.reverse({ id, payment, amountFen: partFen, purpose, orderId, nowMs })
           transferIds.push(id)
-          leftFen -= partFen
+          leftFen = FenTotal.make(leftFen - partFen)
         }
         if (leftFen !== 0) return yield* Effect.dieMessage(`order ${orderId}: ${leftFen} fen of a return exceed its payments`)
         return transferIds
@@ -136,7 +136,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
           price_fen: Number(order.price_fen), fee_fen: 0, refund_fen: 0, charge_fen: 0, related_order_id: null, at_ms: nowMs
         })
         const result: CancelResult = {
-          orderId: order.id, state: "cancelled", priceFen: Number(order.price_fen), feeFen: 0, refundFen: 0,
+          orderId: order.id, state: "cancelled", priceFen: FenTotal.make(Number(order.price_fen)), feeFen: FenTotal.make(0), refundFen: FenTotal.make(0),
           refundTransferIds: [], ticketVoided: false, atMs: nowMs
         }
         return result
@@ -145,7 +145,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
     const refund = (order: OrderView, reason: string | null, nowMs: number) =>
       Effect.gen(function* () {
         const refusal = (why: string) => new OrderNotCancellable({ orderId: order.id, state: order.state, reason: why })
-        const priceFen = Number(order.price_fen)
+        const priceFen = FenTotal.make(Number(order.price_fen))
         const feeFen = refundFeeFen(lifecycleSettings, priceFen, (yield* departureMs(order.run_id, order.from_index)) - nowMs)
         if (feeFen === undefined) return yield* refusal("the train has left: no refund after departure")
         // a paid order's ticket is not issued yet; the issuer locks the order and skips it once refunded
@@ -158,7 +158,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
         yield* ordersRepo.releaseSeat(order.seat_id, Number(order.segment_mask))
         const link = yield* repo.changeLink(order.id)
         const payments = yield* paymentsBehind(order, link?.change_count ?? 0)
-        const refundFen = priceFen - feeFen
+        const refundFen = FenTotal.make(priceFen - feeFen)
         const refundTransferIds = yield* returnToPayers(payments, refundFen, "order-refund", order.id, nowMs)
         yield* invoices.afterReturn(order.customer_id, refundFen)
         yield* repo.insertEvent({
@@ -243,9 +243,11 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
         const differenceFen = FenDelta.make(trip.priceFen - Number(old.price_fen))
         const chargedFen = FenTotal.make(Math.max(0, differenceFen))
         // a cheaper journey returns the difference less the fee a cancellation would keep on it now
-        const feeFen = differenceFen < 0 ? refundFeeFen(lifecycleSettings, -differenceFen, oldDepartureMs - nowMs) : 0
+        const feeFen = differenceFen < 0
+          ? refundFeeFen(lifecycleSettings, FenTotal.make(-differenceFen), oldDepartureMs - nowMs)
+          : FenTotal.make(0)
         if (feeFen === undefined) return yield* refusal("no refund is due this close to departure")
-        const refundedFen = Math.max(0, -differenceFen) - feeFen
+        const refundedFen = FenTotal.make(Math.max(0, -differenceFen) - feeFen)
         const transferIds: Array<TransferId> = []
         if (differenceFen > 0) {
           const id = yield* ids.transferId
@@ -304,7 +306,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
         const trip: ChangeTrip = {
           fromIndex: journey.fromIndex, toIndex: journey.toIndex, priceFen, seatClass: old.seat_class, salesCloseAtMs: journey.salesCloseAtMs
         }
-        const differenceFen = trip.priceFen - Number(old.price_fen)
+        const differenceFen = FenDelta.make(trip.priceFen - Number(old.price_fen))
         if (differenceFen > 0) {
           if (target.paymentPassword === undefined) return yield* new PaymentPasswordRequired({ fareDifferenceFen: differenceFen })
           yield* customers.verifyPaymentPassword(customerId, target.paymentPassword)
@@ -338,7 +340,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
     const walletStatement = (customerId: CustomerId) =>
       Effect.gen(function* () {
         const walletId = walletAccountId(customerId)
-        const balanceFen = Number((yield* ledger.balance(walletId)) ?? 0)
+        const balanceFen = yield* ledger.walletBalance(customerId)
         const rows = yield* repo.statement(walletId, walletSettings.maxStatementEntries)
         const feeShown = new Set<string>()
         const entries = rows.map((row): StatementEntry => {
@@ -346,8 +348,8 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("Lifecycle", {
           if (showFee && row.order_id !== null) feeShown.add(row.order_id)
           return {
             transferId: row.id, atMs: Number(row.created_at_ms), purpose: row.purpose, orderId: row.order_id,
-            amountFen: row.debit_account_id === walletId ? -Number(row.amount_fen) : Number(row.amount_fen),
-            feeFen: showFee ? Number(row.fee_fen) : null
+            amountFen: FenDelta.make(row.debit_account_id === walletId ? -Number(row.amount_fen) : Number(row.amount_fen)),
+            feeFen: showFee ? FenTotal.make(Number(row.fee_fen)) : null
           }
         })
         const statement: Statement = { balanceFen, entries }

@@ -14,7 +14,7 @@ import { Clock, Effect, FiberRef } from "effect"
 import { CalendarConfig } from "../Settings/Calendar.js"
 import { HoldConfig } from "../Settings/Holds.js"
 import { UnknownSeat, UnknownSeatClass } from "./Catalog/Errors.js"
-import { InvalidSegment, OrderNotFound, SalesClosed, SeatTaken, SoldOut, TrainRunNotFound } from "../Domain.js"
+import { FenTotal, InvalidSegment, OrderNotFound, SalesClosed, SeatTaken, SoldOut, TrainRunNotFound } from "../Domain.js"
 import type { CustomerId, OrderId, RunId, StationCode } from "../Domain.js"
 import { EventSoldAsGroupOrders } from "./GroupOrders/Api.js"
 import { Ids } from "../Ids.js"
@@ -43,7 +43,7 @@ export const toOrder = (view: OrderView): Order => ({
   coach: view.coach,
   seatCode: view.seat_code,
   seatClass: view.seat_class,
-  priceFen: Number(view.price_fen),
+  priceFen: FenTotal.make(Number(view.price_fen)),
   state: view.state,
   heldAtMs: Number(view.held_at_ms),
   holdExpiresAtMs: Number(view.hold_expires_at_ms),
@@ -63,7 +63,7 @@ interface Journey {
   readonly run: RunFacts
   readonly fromIndex: number
   readonly toIndex: number
-  readonly pricesByClass: ReadonlyMap<string, number>
+  readonly pricesByClass: ReadonlyMap<string, FenTotal>
   /** from then on the boarding stop sells nothing (reference/ticketing/Orders/SalesClose.ts) */
   readonly salesCloseAtMs: number
 }

@@ -15,6 +15,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect } from "effect"
 import { centreAccountId } from "../payments/Accounts/Repo.js"
+import { FenDelta } from "../Domain.js"
 import { CustomerConfig } from "../Settings/Customers.js"
 import { CalendarConfig } from "../Settings/Calendar.js"
 import { ageBandSql, localDateOf, unknownClass } from "../customers/Customers/Classification.js"
@@ -80,7 +81,7 @@ export class Statistics extends Effect.Service<Statistics>()("Statistics", {
           groupedBy: by, asOfDate,
           rows: rows.map((row) => ({
             key: keyName(by, row.group_key), paidOrders: Number(row.sold_orders), refundedOrders: Number(row.refunded_orders),
-            changedOrders: Number(row.changed_orders), revenueFen: Number(row.revenue_fen)
+            changedOrders: Number(row.changed_orders), revenueFen: FenDelta.make(Number(row.revenue_fen))
           }))
         }
         return result

@@ -2,7 +2,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 import { CustomerAuth } from "../Auth/Api.js"
 import {
-  CustomerId, InvalidCredentials, Password, PaymentLocked, PaymentPassword, PaymentPasswordWrong, PhoneAlreadyRegistered, PhoneNumber
+  CustomerId, FenTotal, InvalidCredentials, Password, PaymentLocked, PaymentPassword, PaymentPasswordWrong, PhoneAlreadyRegistered, PhoneNumber
 } from "../../Domain.js"
 import { DeviceAlreadyRegistered, InvalidDeviceId, InvalidResidentId, LoginLocked, NoLoginPassword, OldPasswordWrong } from "./Errors.js"
 
@@ -46,16 +46,16 @@ export const Profile = Schema.Struct({
   province: Schema.NullOr(Schema.String),
   birthDate: Schema.NullOr(Schema.String),
   /** captured payments minus refunds */
-  netSpendFen: Schema.Number,
+  netSpendFen: FenTotal,
   classification: CustomerClass
 })
 export type Profile = typeof Profile.Type
 
 export const Invoice = Schema.Struct({
   sequence: Schema.Number,
-  amountFen: Schema.Number,
+  amountFen: FenTotal,
   /** the customer's net spend when this invoice was issued; the next one covers what comes after */
-  coveredSpendFen: Schema.Number,
+  coveredSpendFen: FenTotal,
   issuedAtMs: Schema.Number
 })
 export type Invoice = typeof Invoice.Type

@@ -5,6 +5,7 @@
  * same cut-off dates, and a test holds them together.
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
+import type { FenTotal } from "../../Domain.js"
 import { ageBandOf } from "./ResidentId.js"
 
 export const unknownClass = "unknown"
@@ -41,7 +42,7 @@ export interface CustomerClass {
 
 export const classOf = (
   customer: { readonly province: string | null; readonly birth_date: string | null },
-  netSpendFen: number,
+  netSpendFen: FenTotal,
   vipSpendThresholdFen: number,
   todayIso: string
 ): CustomerClass => ({

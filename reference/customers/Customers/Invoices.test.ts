@@ -6,6 +6,7 @@ import assert from "node:assert/strict"
 import { after, before, describe, test } from "node:test"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect } from "effect"
+import { FenTotal } from "../../Domain.js"
 import type { Fen } from "../../Domain.js"
 import { buyJourney } from "../../testing/Customers.js"
 import { createRun, newCustomer, startTestServer, storeQuery } from "../../testing/TestServer.js"
@@ -73,7 +74,7 @@ describe("invoices", () => {
       const sql = yield* SqlClient.SqlClient
       const nowMs = yield* Clock.currentTimeMillis
       return yield* Effect.all(
-        Array.from({ length: concurrentChecks }, () => sql.withTransaction(invoices.afterCapture(buyer.customerId, 0, nowMs))),
+        Array.from({ length: concurrentChecks }, () => sql.withTransaction(invoices.afterCapture(buyer.customerId, FenTotal.make(0), nowMs))),
         { concurrency: "unbounded" }
       )
     }).pipe(Effect.orDie))

@@ -8,6 +8,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 import { CustomerConfig } from "../../Settings/Customers.js"
+import { FenDelta, FenTotal } from "../../Domain.js"
 import type { CustomerId } from "../../Domain.js"
 import type { Invoice } from "./Api.js"
 import { Queries } from "../../Store/Queries.js"
@@ -24,14 +25,14 @@ export class Invoices extends Effect.Service<Invoices>()("Invoices", {
      * `deltaFen` (a payment or a change's charge adds, a refund takes away). The customer's row is locked until
      * the commit, so concurrent payments of one customer count one after the other.
      */
-    const addSpend = (customerId: CustomerId, deltaFen: number) =>
+    const addSpend = (customerId: CustomerId, deltaFen: FenDelta) =>
       queries.first<{ net_spend_fen: number; invoiced_spend_fen: number }>(
         "UPDATE customers SET net_spend_fen = net_spend_fen + ? WHERE id = ? RETURNING net_spend_fen, invoiced_spend_fen", [deltaFen, customerId])
 
     /** Inside the transaction that captured `amountFen` for one of `customerId`'s orders: their spend, and an invoice when due. */
-    const afterCapture = (customerId: CustomerId, amountFen: number, nowMs: number) =>
+    const afterCapture = (customerId: CustomerId, amountFen: FenTotal, nowMs: number) =>
       Effect.gen(function* () {
-        const spend = yield* addSpend(customerId, amountFen)
+        const spend = yield* addSpend(customerId, FenDelta.make(amountFen))
         if (!spend) return yield* Effect.dieMessage(`customer ${customerId} paid but has no row`)
         const spendFen = Number(spend.net_spend_fen)
         const coveredFen = Number(spend.invoiced_spend_fen)
@@ -45,14 +46,14 @@ export class Invoices extends Effect.Service<Invoices>()("Invoices", {
       }).pipe(Effect.withSpan("Invoices.afterCapture", spanOptions))
 
     /** Inside the transaction that returned `amountFen` of an order's price to the customer (a refund, a cheaper change). */
-    const afterReturn = (customerId: CustomerId, amountFen: number) => Effect.asVoid(addSpend(customerId, -amountFen))
+    const afterReturn = (customerId: CustomerId, amountFen: FenTotal) => Effect.asVoid(addSpend(customerId, FenDelta.make(-amountFen)))
 
     const list = (customerId: CustomerId) =>
       Effect.map(sql<{ sequence: number; amount_fen: number; covered_spend_fen: number; issued_at_ms: number }>`SELECT sequence,
           amount_fen, covered_spend_fen, issued_at_ms FROM invoices WHERE customer_id = ${customerId} ORDER BY sequence`,
         (rows) => rows.map((row): Invoice => ({
-          sequence: Number(row.sequence), amountFen: Number(row.amount_fen),
-          coveredSpendFen: Number(row.covered_spend_fen), issuedAtMs: Number(row.issued_at_ms)
+          sequence: Number(row.sequence), amountFen: FenTotal.make(Number(row.amount_fen)),
+          coveredSpendFen: FenTotal.make(Number(row.covered_spend_fen)), issuedAtMs: Number(row.issued_at_ms)
         })))
 
     return { afterCapture, afterReturn, addSpend, list } as const

@@ -2,6 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 import { centreAccountId } from "../../payments/Accounts/Repo.js"
 import { Queries } from "../../Store/Queries.js"
+import { FenTotal } from "../../Domain.js"
 import type { CustomerId, PhoneNumber } from "../../Domain.js"
 
 export interface CustomerRow {
@@ -124,7 +125,8 @@ export class CustomersRepo extends Effect.Service<CustomersRepo>()("CustomersRep
         sql<{ net_spend_fen: number | string | null }>`SELECT SUM(CASE WHEN t.credit_account_id = ${centreAccountId} THEN t.amount_fen
               WHEN t.debit_account_id = ${centreAccountId} THEN -t.amount_fen ELSE 0 END) AS net_spend_fen
             FROM transfers t JOIN orders o ON o.id = t.order_id WHERE o.customer_id = ${id}`.pipe(
-          Effect.map((rows) => Number(rows[0]?.net_spend_fen ?? 0))
+          // every refund reverses part of a payment of the same customer's orders, so the sum never goes below 0
+          Effect.map((rows) => FenTotal.make(Number(rows[0]?.net_spend_fen ?? 0)))
         )
     }
   })

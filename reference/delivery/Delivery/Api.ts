@@ -1,7 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { AdminAuth, CustomerAuth } from "../../customers/Auth/Api.js"
-import { OrderId, OrderNotFound, PhoneNumber, RunId, TicketId, TicketNotIssued } from "../../Domain.js"
+import { FenTotal, OrderId, OrderNotFound, PhoneNumber, RunId, TicketId, TicketNotIssued } from "../../Domain.js"
 import { CarrierAuth, TicketMachineAuth } from "./Auth.js"
 import {
   CarrierNeedsPhone, InvalidCarrierCapacity, InvalidVoucherCode, TicketNotOnCarrier, VoucherAlreadyRedeemed, VoucherNotFound, VoucherNotRedeemable
@@ -54,7 +54,7 @@ export const Redemption = Schema.Struct({
   toStation: Schema.String,
   coach: Schema.Number,
   seatCode: Schema.String,
-  priceFen: Schema.Number,
+  priceFen: FenTotal,
   redeemedAtMs: Schema.Number,
   machineId: Schema.String
 })

@@ -4,6 +4,7 @@
  */
 import { Context, Data } from "effect"
 import type { Effect } from "effect"
+import type { FenTotal } from "../../Domain.js"
 
 /** A paid seat as the upstream receives it. */
 export interface PaidSeat {
@@ -16,7 +17,7 @@ export interface PaidSeat {
   readonly seatCode: string
   readonly fromStation: string
   readonly toStation: string
-  readonly priceFen: number
+  readonly priceFen: FenTotal
 }
 
 /** The push did not reach the upstream, or its acknowledgement did not come back. */

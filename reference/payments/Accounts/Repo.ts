@@ -49,13 +49,13 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("LedgerRepo", {
      * Debit a wallet (a system account has no row to debit): false, changing nothing, when the wallet lacks
      * `amountFen` beyond what pending transfers reserve.
      */
-    const debit = (accountId: string, amountFen: number) =>
+    const debit = (accountId: string, amountFen: FenTotal) =>
       keepsBalanceRow(accountId)
         ? Effect.map(queries.all(`UPDATE accounts SET balance_fen = balance_fen - ? WHERE id = ? AND balance_fen - pending_debits_fen >= ? RETURNING id`,
             [amountFen, accountId, amountFen]), (rows) => rows.length === 1)
         : Effect.succeed(true)
 
-    const credit = (accountId: string, amountFen: number) =>
+    const credit = (accountId: string, amountFen: FenTotal) =>
       keepsBalanceRow(accountId)
         ? Effect.flatMap(queries.all("UPDATE accounts SET balance_fen = balance_fen + ? WHERE id = ? RETURNING id", [amountFen, accountId]),
             (rows) => rows.length === 1 ? Effect.void : Effect.dieMessage(`credit account ${accountId} missing`))

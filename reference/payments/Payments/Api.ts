@@ -156,9 +156,9 @@ export const GatewayState = Schema.Struct({ conditions: GatewayConditionsSchema,
 export type GatewayState = typeof GatewayState.Type
 export const GatewayStatementLine = Schema.Struct({
   chargeId: ChargeId,
-  amountFen: Schema.Number,
+  amountFen: FenTotal,
   status: Schema.Literal("pending", "succeeded", "failed"),
-  refundedFen: Schema.Number
+  refundedFen: FenTotal
 })
 
 export class PaymentsAdminApi extends HttpApiGroup.make("paymentsAdmin")

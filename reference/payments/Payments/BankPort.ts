@@ -5,6 +5,7 @@
  * reference/Simulated/Bank.ts.
  */
 import { Context, Effect, Schema } from "effect"
+import type { FenTotal } from "../../Domain.js"
 import { DeclineReason } from "./Errors.js"
 
 /** `ct_` + 6-digit BIN + `_` + last 4 digits + `_` + 16 hex: what a card reader sends instead of the PAN. */
@@ -25,7 +26,7 @@ export class BankDeclined extends Schema.TaggedError<BankDeclined>()("BankDeclin
 /** What the server needs of a card-issuing bank. */
 export class Bank extends Context.Tag("Bank")<Bank, {
   /** Check the PIN and place a hold of `amountFen` on the card. */
-  readonly authorise: (request: { cardToken: CardToken; pinBlock: string; amountFen: number; reference: string }) =>
+  readonly authorise: (request: { cardToken: CardToken; pinBlock: string; amountFen: FenTotal; reference: string }) =>
     Effect.Effect<Authorisation, BankDeclined>
   /** Take the held amount. */
   readonly capture: (authorisationId: string) => Effect.Effect<void>
@@ -33,5 +34,5 @@ export class Bank extends Context.Tag("Bank")<Bank, {
    * Give a captured amount back (all of it, or `amountFen` of it: a refund less its fee), or release an
    * authorisation that was never captured. Once per authorisation.
    */
-  readonly reverse: (authorisationId: string, amountFen?: number) => Effect.Effect<void>
+  readonly reverse: (authorisationId: string, amountFen?: FenTotal) => Effect.Effect<void>
 }>() {}

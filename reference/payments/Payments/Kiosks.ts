@@ -13,7 +13,7 @@ import { CryptoConfig } from "../../Settings/Crypto.js"
 import { PaymentConfig } from "../../Settings/Payments.js"
 import { Customers, sha256Hex } from "../../customers/Customers.js"
 import { OrderNotFound, Unauthorized } from "../../Domain.js"
-import type { CustomerId, OrderId, PhoneNumber, StationCode, TicketId } from "../../Domain.js"
+import type { CustomerId, FenTotal, OrderId, PhoneNumber, StationCode, TicketId } from "../../Domain.js"
 import { Ids, randomHex } from "../../Ids.js"
 import { Orders, toOrder } from "../../ticketing/Orders.js"
 import { OrdersRepo } from "../../ticketing/Orders/Repo.js"
@@ -47,7 +47,7 @@ export const yuanText = (fen: number) => `${Math.floor(fen / 100)}.${String(fen 
  * booking's receipt names the passenger it was booked for.
  */
 export const receiptText = (receipt: {
-  kioskId: KioskId; orderId: OrderId; amountFen: number; cardBin: string; cardLast4: string; authCode: string; paidAtMs: number
+  kioskId: KioskId; orderId: OrderId; amountFen: FenTotal; cardBin: string; cardLast4: string; authCode: string; paidAtMs: number
   remoteBookingFor?: string | undefined
 }) => [
   "CHUNYUN SELF-SERVICE KIOSK - PAYMENT RECEIPT",

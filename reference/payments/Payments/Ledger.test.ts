@@ -7,6 +7,7 @@ import { after, before, describe, test } from "node:test"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Either } from "effect"
 import { centreAccountId, walletAccountId } from "../Accounts/Repo.js"
+import { FenTotal } from "../../Domain.js"
 import type { Fen, OrderId, StationCode, TransferId } from "../../Domain.js"
 import { Ids } from "../../Ids.js"
 import { gatewayClearingAccountId, TwoPhaseLedger } from "./Ledger.js"
@@ -42,7 +43,7 @@ describe("two-phase ledger", () => {
     const id = await newTransferId()
     // the server's own sweeper voids what times out by its clock: reserve on that clock
     const nowMs = Date.now()
-    const outcome = await inTransaction((ledger) => ledger.reserve({ id, debit, credit: centreAccountId, amountFen, purpose, orderId, nowMs, timeoutMs }))
+    const outcome = await inTransaction((ledger) => ledger.reserve({ id, debit, credit: centreAccountId, amountFen: FenTotal.make(amountFen), purpose, orderId, nowMs, timeoutMs }))
     return { id, outcome, nowMs }
   }
   const post = async (pendingId: TransferId) => {

@@ -8,7 +8,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Schema } from "effect"
-import { FenTotal } from "../../Domain.js"
+import { FenDelta, FenTotal } from "../../Domain.js"
 import type { OrderId, TransferId } from "../../Domain.js"
 import { forUpdate } from "../../Store/Dialect.js"
 import { keepsBalanceRow, LedgerRepo } from "../Accounts/Repo.js"
@@ -50,7 +50,7 @@ export class TwoPhaseLedger extends Effect.Service<TwoPhaseLedger>()("TwoPhaseLe
         .pipe(Effect.map((rows) => rows[0]))
 
     /** A wallet's pending column moves; a system account keeps no row of sums (Accounts/Repo.ts `keepsBalanceRow`). */
-    const adjust = (accountId: string, column: "pending_debits_fen" | "pending_credits_fen", deltaFen: number) =>
+    const adjust = (accountId: string, column: "pending_debits_fen" | "pending_credits_fen", deltaFen: FenDelta) =>
       !keepsBalanceRow(accountId) ? Effect.void : sql`UPDATE accounts SET ${sql(column)} = ${sql(column)} + ${deltaFen} WHERE id = ${accountId} RETURNING id`.pipe(
         Effect.flatMap((rows) => rows.length === 1 ? Effect.void : Effect.dieMessage(`ledger account ${accountId} missing`)))
 
@@ -59,7 +59,7 @@ export class TwoPhaseLedger extends Effect.Service<TwoPhaseLedger>()("TwoPhaseLe
      * unique index decides between concurrent ones) or a wallet debit would exceed balance − pending.
      */
     const reserve = (transfer: {
-      id: TransferId; debit: string; credit: string; amountFen: number; purpose: PendingPurpose
+      id: TransferId; debit: string; credit: string; amountFen: FenTotal; purpose: PendingPurpose
       orderId: OrderId; nowMs: number; timeoutMs: number
     }) =>
       Effect.gen(function* () {
@@ -68,7 +68,7 @@ export class TwoPhaseLedger extends Effect.Service<TwoPhaseLedger>()("TwoPhaseLe
             WHERE id = ${transfer.debit} AND balance_fen - pending_debits_fen >= ${transfer.amountFen} RETURNING id`
           if (debited.length !== 1) return false
         }
-        yield* adjust(transfer.credit, "pending_credits_fen", transfer.amountFen)
+        yield* adjust(transfer.credit, "pending_credits_fen", FenDelta.make(transfer.amountFen))
         const inserted = yield* sql`INSERT INTO pending_transfers (id, debit_account_id, credit_account_id, amount_fen, purpose,
             order_id, state, created_at_ms, timeout_at_ms)
           VALUES (${transfer.id}, ${transfer.debit}, ${transfer.credit}, ${transfer.amountFen}, ${transfer.purpose},
@@ -100,8 +100,9 @@ export class TwoPhaseLedger extends Effect.Service<TwoPhaseLedger>()("TwoPhaseLe
         const pending = yield* byId(pendingId)
         if (!pending || pending.state !== "pending") return undefined
         const amountFen = FenTotal.make(Number(pending.amount_fen))
-        yield* adjust(pending.debit_account_id, "pending_debits_fen", -amountFen)
-        yield* adjust(pending.credit_account_id, "pending_credits_fen", -amountFen)
+        const releasedFen = FenDelta.make(-amountFen)
+        yield* adjust(pending.debit_account_id, "pending_debits_fen", releasedFen)
+        yield* adjust(pending.credit_account_id, "pending_credits_fen", releasedFen)
         yield* postDirect({
           id: transferId, debit: pending.debit_account_id, credit: pending.credit_account_id, amountFen,
           purpose: "order-payment", orderId: pending.order_id, nowMs
@@ -120,8 +121,9 @@ export class TwoPhaseLedger extends Effect.Service<TwoPhaseLedger>()("TwoPhaseLe
           RETURNING debit_account_id, credit_account_id, amount_fen`
         const row = voided[0]
         if (!row) return false
-        yield* adjust(row.debit_account_id, "pending_debits_fen", -Number(row.amount_fen))
-        yield* adjust(row.credit_account_id, "pending_credits_fen", -Number(row.amount_fen))
+        const releasedFen = FenDelta.make(-Number(row.amount_fen))
+        yield* adjust(row.debit_account_id, "pending_debits_fen", releasedFen)
+        yield* adjust(row.credit_account_id, "pending_credits_fen", releasedFen)
         return true
       })
 

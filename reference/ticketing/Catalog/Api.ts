@@ -2,7 +2,7 @@ import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { AdminAuth } from "../../customers/Auth/Api.js"
 import {
-  Fen, GateId, InvalidCatalog, InvalidSegment, maxCoachesPerRun, maxSeatsPerRun, maxStopsPerTrain, MinuteOfDay, RunId,
+  Fen, FenTotal, GateId, InvalidCatalog, InvalidSegment, maxCoachesPerRun, maxSeatsPerRun, maxStopsPerTrain, MinuteOfDay, RunId,
   SeatClass, ServiceDate, StationCode, TrainCode, TrainRunExists, TrainRunNotFound
 } from "../../Domain.js"
 import { GateNotFound } from "./Errors.js"
@@ -49,7 +49,7 @@ export const ClassOffer = Schema.Struct({
   /** seats of this class free on every segment of the journey */
   availableSeats: Schema.Number,
   /** this class's fare for the journey */
-  priceFen: Schema.Number
+  priceFen: FenTotal
 })
 export type ClassOffer = typeof ClassOffer.Type
 
@@ -64,7 +64,7 @@ export const RunOffer = Schema.Struct({
   /** over every class */
   availableSeats: Schema.Number,
   /** the cheapest class's fare for the journey */
-  priceFen: Schema.Number,
+  priceFen: FenTotal,
   classes: Schema.Array(ClassOffer),
   /**
    * false once the boarding stop's sales have closed (`salesCloseBeforeDepartureMs` before its departure, by the

@@ -4,7 +4,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
-import { TrainRunExists } from "../../Domain.js"
+import { FenTotal, TrainRunExists } from "../../Domain.js"
 import type { RunId } from "../../Domain.js"
 import { segmentMask } from "../Orders/Repo.js"
 import type { ClassOffer } from "./Api.js"
@@ -102,7 +102,7 @@ export class CatalogRepo extends Effect.Service<CatalogRepo>()("CatalogRepo", {
         const prices = yield* sql<{ seat_class: string; price: number }>`
           SELECT seat_class, SUM(fare_fen) AS price FROM run_fares
           WHERE run_id = ${runId} AND stop_index >= ${fromIndex} AND stop_index < ${toIndex} GROUP BY seat_class`
-        const priceOf = new Map(prices.map((row) => [row.seat_class, Number(row.price)]))
+        const priceOf = new Map(prices.map((row) => [row.seat_class, FenTotal.make(Number(row.price))]))
         const offers: Array<ClassOffer> = free.map((row) => {
           const priceFen = priceOf.get(row.seat_class)
           // pair assertion with runRecordProblems: every class that has seats has fares

@@ -3,7 +3,7 @@ import { Schema } from "effect"
 import { IdempotencyHeaders } from "../../payments/Accounts/Api.js"
 import { AdminAuth, CustomerAuth } from "../../customers/Auth/Api.js"
 import {
-  IdempotencyKeyReused, InsufficientFunds, InvalidSegment, OrderId, OrderNotFound, PaymentLocked, PaymentPassword,
+  FenDelta, FenTotal, IdempotencyKeyReused, InsufficientFunds, InvalidSegment, OrderId, OrderNotFound, PaymentLocked, PaymentPassword,
   PaymentPasswordWrong, RunId, SalesClosed, SoldOut, StationCode, TrainRunNotFound, TransferId
 } from "../../Domain.js"
 import { Order } from "../Orders/Api.js"
@@ -19,9 +19,9 @@ export const CancelResult = Schema.Struct({
   orderId: OrderId,
   /** `cancelled`: a hold given up, no money moved; `refunded`: paid, refunded less the fee */
   state: Schema.Literal("cancelled", "refunded"),
-  priceFen: Schema.Number,
-  feeFen: Schema.Number,
-  refundFen: Schema.Number,
+  priceFen: FenTotal,
+  feeFen: FenTotal,
+  refundFen: FenTotal,
   /** one reversal per payment the refund returns money to (most recent payment first) */
   refundTransferIds: Schema.Array(TransferId),
   ticketVoided: Schema.Boolean,
@@ -43,15 +43,15 @@ export const ChangeResult = Schema.Struct({
   /** the new order, paid; `ticketId` set once its ticket was issued (the usual case by the time of the answer) */
   newOrder: Order,
   /** new price − old price: positive was charged, negative refunded */
-  fareDifferenceFen: Schema.Number,
-  chargedFen: Schema.Number,
+  fareDifferenceFen: FenDelta,
+  chargedFen: FenTotal,
   /** what went back to the payers: the fare difference less `feeFen` */
-  refundedFen: Schema.Number,
+  refundedFen: FenTotal,
   /**
    * the refund fee kept on a fare difference returned (the cancellation's tier by time before the old
    * journey's departure); 0 when the change cost more (stored answers from before it was charged read 0)
    */
-  feeFen: Schema.optionalWith(Schema.Number, { default: () => 0 }),
+  feeFen: Schema.optionalWith(FenTotal, { default: () => FenTotal.make(0) }),
   transferIds: Schema.Array(TransferId),
   atMs: Schema.Number
 })
@@ -63,10 +63,10 @@ export const OrderEvent = Schema.Struct({
   /** `customer:<id>` */
   actor: Schema.String,
   reason: Schema.NullOr(Schema.String),
-  priceFen: Schema.Number,
-  feeFen: Schema.Number,
-  refundFen: Schema.Number,
-  chargeFen: Schema.Number,
+  priceFen: FenTotal,
+  feeFen: FenTotal,
+  refundFen: FenTotal,
+  chargeFen: FenTotal,
   /** for `changed`: the new order; for `changed-in`: the order it came from */
   relatedOrderId: Schema.NullOr(OrderId),
   atMs: Schema.Number
@@ -79,13 +79,13 @@ export const StatementEntry = Schema.Struct({
   purpose: Schema.String,
   orderId: Schema.NullOr(OrderId),
   /** signed: money into the wallet is positive, out of it negative */
-  amountFen: Schema.Number,
+  amountFen: FenDelta,
   /** for a refund: the fee the centre kept */
-  feeFen: Schema.NullOr(Schema.Number)
+  feeFen: Schema.NullOr(FenTotal)
 })
 export type StatementEntry = typeof StatementEntry.Type
 
-export const Statement = Schema.Struct({ balanceFen: Schema.Number, entries: Schema.Array(StatementEntry) })
+export const Statement = Schema.Struct({ balanceFen: FenTotal, entries: Schema.Array(StatementEntry) })
 export type Statement = typeof Statement.Type
 
 const orderIdPath = Schema.Struct({ orderId: OrderId })

@@ -1,5 +1,6 @@
 import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
+import { FenDelta } from "../../Domain.js"
 
 /** The order cannot be cancelled now: its state, or why (departed, admitted). */
 export class OrderNotCancellable extends Schema.TaggedError<OrderNotCancellable>()(
@@ -18,5 +19,5 @@ export class ChangeLimitReached extends Schema.TaggedError<ChangeLimitReached>()
 
 /** The new journey costs more: the difference is charged from the wallet, which needs the payment password. */
 export class PaymentPasswordRequired extends Schema.TaggedError<PaymentPasswordRequired>()(
-  "PaymentPasswordRequired", { fareDifferenceFen: Schema.Number }, HttpApiSchema.annotations({ status: 422 })
+  "PaymentPasswordRequired", { fareDifferenceFen: FenDelta }, HttpApiSchema.annotations({ status: 422 })
 ) {}

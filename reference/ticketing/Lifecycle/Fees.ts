@@ -3,6 +3,7 @@
  * schedule in the server's settings. Integer fen throughout: the rate is in basis points and the fee is
  * rounded to the nearest `roundingFen`, half up, then raised to the minimum and capped at the price.
  */
+import { FenTotal } from "../../Domain.js"
 
 export interface RefundFeeTier {
   /** the tier applies when at least this long remains before the boarding stop's departure */
@@ -32,14 +33,15 @@ export const feeTierFor = (schedule: RefundFeeSchedule, msBeforeDeparture: numbe
  * The fee withheld from a refund of `priceFen`, or undefined when no refund is due (the train has left:
  * `msBeforeDeparture <= 0`, or no tier covers it).
  */
-export const refundFeeFen = (schedule: RefundFeeSchedule, priceFen: number, msBeforeDeparture: number): number | undefined => {
+export const refundFeeFen = (schedule: RefundFeeSchedule, priceFen: FenTotal, msBeforeDeparture: number): FenTotal | undefined => {
   if (msBeforeDeparture <= 0) return undefined
   const tier = feeTierFor(schedule, msBeforeDeparture)
   if (!tier) return undefined
-  if (tier.feeBasisPoints === 0 || priceFen === 0) return 0
+  if (tier.feeBasisPoints === 0 || priceFen === 0) return FenTotal.make(0)
   const unit = schedule.refundFeeRoundingFen
-  // priceFen ≤ 10^8 and basis points ≤ 10^4: the product stays far inside 2^53
+  // a journey's price ≤ 31 segments × 10^8 and basis points ≤ 10^4: the product stays far inside 2^53
   const exactTimesWhole = priceFen * tier.feeBasisPoints
   const rounded = Math.floor((exactTimesWhole + (basisPointsPerWhole * unit) / 2) / (basisPointsPerWhole * unit)) * unit
-  return Math.min(priceFen, Math.max(schedule.minRefundFeeFen, rounded))
+  // never above the price, and the rounded rate is never below 0: a fee is a total from 0 like the price
+  return FenTotal.make(Math.min(priceFen, Math.max(schedule.minRefundFeeFen, rounded)))
 }

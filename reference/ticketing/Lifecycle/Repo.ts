@@ -1,5 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
+import { FenTotal } from "../../Domain.js"
 import type { CustomerId, OrderId, RunId, TransferId } from "../../Domain.js"
 import { forUpdate } from "../../Store/Dialect.js"
 import { LedgerRepo } from "../../payments/Accounts/Repo.js"
@@ -14,7 +15,7 @@ export interface ChainPayment {
   readonly amount_fen: number
   readonly created_at_ms: number
   /** amount_fen less what earlier reversals returned */
-  readonly unreversedFen: number
+  readonly unreversedFen: FenTotal
 }
 
 export type TicketVoiding = "voided" | "no-ticket" | "admitted" | "already-voided"
@@ -108,7 +109,7 @@ export class LifecycleRepo extends Effect.Service<LifecycleRepo>()("LifecycleRep
           const reversedOf = new Map(reversed.map((row) => [row.reverses_transfer_id, Number(row.reversed_fen)]))
           return payments.map((payment): ChainPayment => ({
             ...payment, amount_fen: Number(payment.amount_fen), created_at_ms: Number(payment.created_at_ms),
-            unreversedFen: Number(payment.amount_fen) - (reversedOf.get(payment.id) ?? 0)
+            unreversedFen: FenTotal.make(Number(payment.amount_fen) - (reversedOf.get(payment.id) ?? 0))
           }))
         }),
       /**
@@ -118,17 +119,17 @@ export class LifecycleRepo extends Effect.Service<LifecycleRepo>()("LifecycleRep
       chainChangeFees: (orderId: OrderId, maxHops: number) =>
         Effect.gen(function* () {
           const orderIds = (yield* chain(orderId, maxHops)).slice(1)
-          if (orderIds.length === 0) return 0
+          if (orderIds.length === 0) return FenTotal.make(0)
           const [kept] = yield* sql<{ fees: number | null }>`SELECT SUM(fee_fen) AS fees FROM order_events
             WHERE order_id IN ${sql.in(orderIds)} AND kind = 'changed'`
-          return Number(kept?.fees ?? 0)
+          return FenTotal.make(Number(kept?.fees ?? 0))
         }),
       /**
        * The reversal of (part of) a payment: debit the account it credited, credit the one it debited (a
        * wallet's row moves; a system account's balance is its entries).
        */
       reverse: (reversal: {
-        id: TransferId; payment: ChainPayment; amountFen: number; purpose: "order-refund" | "change-refund"; orderId: OrderId; nowMs: number
+        id: TransferId; payment: ChainPayment; amountFen: FenTotal; purpose: "order-refund" | "change-refund"; orderId: OrderId; nowMs: number
       }) =>
         Effect.gen(function* () {
           yield* accounts.credit(reversal.payment.debit_account_id, reversal.amountFen)

@@ -3,7 +3,7 @@ import type { HttpMethod } from "@effect/platform/HttpMethod"
 import { Schema } from "effect"
 import { CustomerAuth } from "../../customers/Auth/Api.js"
 import {
-  InvalidSegment, OrderId, OrderNotFound, OrderState, RunId, SalesClosed, SeatTaken, ServiceDate, SoldOut, StationCode, TicketId,
+  FenTotal, InvalidSegment, OrderId, OrderNotFound, OrderState, RunId, SalesClosed, SeatTaken, ServiceDate, SoldOut, StationCode, TicketId,
   TrainCode, TrainRunNotFound
 } from "../../Domain.js"
 import { ChosenSeat, SeatClassName } from "../Catalog/Api.js"
@@ -36,7 +36,7 @@ export const Order = Schema.Struct({
   coach: Schema.Number,
   seatCode: Schema.String,
   seatClass: Schema.String,
-  priceFen: Schema.Number,
+  priceFen: FenTotal,
   state: OrderState,
   heldAtMs: Schema.Number,
   holdExpiresAtMs: Schema.Number,

@@ -2,6 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type * as Statement from "@effect/sql/Statement"
 import { Effect } from "effect"
 import { maxStopsPerTrain } from "../../Domain.js"
+import type { FenTotal } from "../../Domain.js"
 import type { CustomerId, OrderId, OrderState, RunId } from "../../Domain.js"
 import { forUpdate } from "../../Store/Dialect.js"
 import { Queries } from "../../Store/Queries.js"
@@ -54,7 +55,7 @@ export interface HoldInput {
   readonly toIndex: number
   readonly mask: number
   /** the journey's price in each seat class: the order costs its seat's */
-  readonly pricesByClass: ReadonlyMap<string, number>
+  readonly pricesByClass: ReadonlyMap<string, FenTotal>
   readonly heldAtMs: number
   readonly holdExpiresAtMs: number
 }
@@ -65,7 +66,7 @@ export interface HeldSeat {
   readonly seatClass: string
   readonly coach: number
   readonly seatCode: string
-  readonly priceFen: number
+  readonly priceFen: FenTotal
 }
 
 /** The seats of `runId` that `target` allows, as a WHERE condition on `seats`. */
@@ -117,7 +118,7 @@ export interface NewHold {
   readonly fromIndex: number
   readonly toIndex: number
   readonly mask: number
-  readonly priceFen: number
+  readonly priceFen: FenTotal
   readonly heldAtMs: number
   readonly holdExpiresAtMs: number
 }

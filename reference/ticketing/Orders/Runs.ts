@@ -6,6 +6,7 @@
  * it may be created a moment later.
  */
 import { Effect } from "effect"
+import { FenTotal } from "../../Domain.js"
 import type { RunId } from "../../Domain.js"
 import { Queries } from "../../Store/Queries.js"
 import type { RunKind } from "./SalesClose.js"
@@ -29,8 +30,8 @@ export interface RunFacts {
 }
 
 /** Per class, the sum of the fares of the segments [fromIndex, toIndex): what a journey costs in that class. */
-export const journeyPricesOf = (facts: RunFacts, fromIndex: number, toIndex: number): ReadonlyMap<string, number> => {
-  const prices = new Map<string, number>()
+export const journeyPricesOf = (facts: RunFacts, fromIndex: number, toIndex: number): ReadonlyMap<string, FenTotal> => {
+  const prices = new Map<string, FenTotal>()
   for (const [seatClass, fares] of facts.faresByClass) {
     let priceFen = 0
     let priced = false
@@ -40,7 +41,7 @@ export const journeyPricesOf = (facts: RunFacts, fromIndex: number, toIndex: num
       priceFen += fare
       priced = true
     }
-    if (priced) prices.set(seatClass, priceFen)
+    if (priced) prices.set(seatClass, FenTotal.make(priceFen))
   }
   return prices
 }

@@ -1,5 +1,6 @@
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
+import { FenDelta } from "../../Domain.js"
 import { AdminAuth } from "../../customers/Auth/Api.js"
 
 /**
@@ -18,8 +19,12 @@ export const OrderStatisticsRow = Schema.Struct({
   refundedOrders: Schema.Number,
   /** of those, orders changed to another train or date (改签): the order they became is sold in its own group */
   changedOrders: Schema.Number,
-  /** money the centre kept from the group's orders: captured payments and change charges minus refunds (fen) */
-  revenueFen: Schema.Number
+  /**
+   * money the centre kept from the group's orders: captured payments and change charges minus refunds (fen). Signed: a
+   * change to a cheaper journey returns the difference on the new order, which keeps the old order's payment, so a
+   * group holding the new order and not the old one (another route, hour or day) can have given back more than it took
+   */
+  revenueFen: FenDelta
 })
 
 export const OrderStatistics = Schema.Struct({
