@@ -12,7 +12,7 @@ import { Clock, Effect, Random } from "effect"
 import type { PhoneNumber } from "../reference/Domain.js"
 import { outcomeOf } from "./HistoryEvents.js"
 import type { EventDetail, HistoryKind } from "./HistoryEvents.js"
-import { HistoryRecorder, note as noteNow, overTheNetwork, sent } from "./Instruments.js"
+import { HistoryRecorder, note, overTheNetwork, sent } from "./Instruments.js"
 import type { Instruments } from "./Instruments.js"
 import { withCredentials } from "./Client.js"
 import type { ApiClient } from "./Client.js"
@@ -144,8 +144,6 @@ export const makeSmsNetwork = (
     const extraMs = fault ? yield* Random.nextIntBetween(0, fault.maxDelayMs + 1) : 0
     return { lost: false as const, delayMs: baseMs + extraMs }
   })
-
-  const note = (who: string, kind: HistoryKind, outcome: string, detail: EventDetail) => noteNow(who, kind, outcome, detail)
 
   const submit = (phoneActor: string, from: string, text: string, record: (reply: string) => SmsCallRecord) =>
     Effect.gen(function* () {

@@ -4,6 +4,7 @@
  * virtual runs give them to the simulated parties they run beside the server (Server.ts `simulatedParties`).
  */
 import { Context, Layer } from "effect"
+import { defaultPaymentSettings } from "../Settings/Payments.js"
 
 /** the simulated bank's answer times and PIN tries (Simulated/Bank.ts) */
 export interface SimulatedBankSettings {
@@ -37,7 +38,8 @@ export interface SimulatedGatewaySettings {
 }
 
 export const defaultSimulatedGatewaySettings: SimulatedGatewaySettings = {
-  gatewayWebhookSecret: "chunyun-gateway-secret",
+  // the key is shared: by default the server verifies with what the gateway signs with
+  gatewayWebhookSecret: defaultPaymentSettings.gatewayWebhookSecret,
   simulatedGatewayCallbackDelayMs: 0,
   simulatedGatewayLateCallbackDelayMs: 30_000,
   simulatedGatewayCallbackIntervalMs: 1_000
