@@ -2,9 +2,10 @@
  * Group commit on the SQLite store: transactions in line for the connection share one COMMIT; each answers only
  * once that COMMIT is done (a second connection sees its rows by then); one that fails leaves nothing and does not
  * stop the others; a group SQLite ended before its COMMIT fails every transaction it carried.
+ * The write-ahead log under writes without a pause: the checkpointer restarts it, and no transaction is refused meanwhile.
  */
 import assert from "node:assert/strict"
-import { mkdtempSync, rmSync } from "node:fs"
+import { closeSync, mkdtempSync, openSync, readSync, rmSync } from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -23,8 +24,8 @@ const transactionCount = 20
 const directory = mkdtempSync(join(tmpdir(), "chunyun-group-commit-"))
 after(() => rmSync(directory, { recursive: true, force: true }))
 
-const storeAt = async (filename: string) => {
-  const runtime = ManagedRuntime.make(sqliteStore({ filename }))
+const storeAt = async (filename: string, maxWalFrames?: number) => {
+  const runtime = ManagedRuntime.make(sqliteStore({ filename, ...(maxWalFrames === undefined ? {} : { maxWalFrames }) }))
   await runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`CREATE TABLE group_commit_rows (id INTEGER PRIMARY KEY, label TEXT NOT NULL)`))
   const database = await runtime.runPromise(SqliteDatabase)
   return { runtime, database }
@@ -97,6 +98,43 @@ describe("SQLite group commit", () => {
       for (let id = 0; id < 5; id++) await runtime.runPromise(inTransaction(insertRow(id)))
       assert.equal(database.commits.count - before.count, 5)
       assert.equal(database.commits.transactions - before.transactions, 5)
+    } finally {
+      await runtime.dispose()
+    }
+  })
+
+  test("under transactions without a pause the checkpointer restarts the write-ahead log, and no transaction is refused while it does", async () => {
+    const filename = join(directory, "log-restarts.db")
+    // a small log limit, so the checkpointer restarts the log every few of its passes
+    const { runtime } = await storeAt(filename, 50)
+    /** the log header's checkpoint sequence number: SQLite adds one each time the log starts over */
+    const logRestarts = () => {
+      const header = Buffer.alloc(16)
+      const file = openSync(`${filename}-wal`, "r")
+      try {
+        return readSync(file, header, 0, 16, 0) === 16 ? header.readUInt32BE(12) : 0
+      } finally {
+        closeSync(file)
+      }
+    }
+    // each transaction reads before it writes, as a payment does: the pattern a log restart under way refused
+    const readThenWrite = (id: number) => inTransaction(Effect.flatMap(SqlClient.SqlClient, (sql) =>
+      Effect.zipRight(sql`SELECT COUNT(*) AS n FROM group_commit_rows`, sql`INSERT INTO group_commit_rows (id, label) VALUES (${id}, ${"x".repeat(4_000)})`)))
+    const wantedRestarts = 3
+    try {
+      await runtime.runPromise(inTransaction(insertRow(0)))
+      const firstSequence = logRestarts()
+      let id = 1
+      const failures: Array<string> = []
+      // the checkpointer passes every walCheckpointIntervalMs on its own thread; a slow machine only takes more transactions
+      while (logRestarts() - firstSequence < wantedRestarts && failures.length === 0) {
+        const outcome = await runtime.runPromise(Effect.either(readThenWrite(id++)))
+        if (Either.isLeft(outcome)) failures.push(String(outcome.left))
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      assert.deepEqual(failures, [], `a transaction was refused while the log restarted (after ${logRestarts() - firstSequence} restarts, ${id} transactions)`)
+      const rows = await runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number }>`SELECT COUNT(*) AS n FROM group_commit_rows`))
+      assert.equal(rows[0]!.n, id, "rows of committed transactions are missing")
     } finally {
       await runtime.dispose()
     }

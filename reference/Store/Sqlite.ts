@@ -29,11 +29,13 @@ export const sqliteCacheKib = 65_536
 /** how often the checkpointer copies the write-ahead log into the database file */
 export const walCheckpointIntervalMs = 250
 /**
- * The log starts over only when a checkpoint has copied all of it before the next write begins; under writes
- * without a pause that never happens and the log would grow without bound. Past this many frames (4 KiB pages:
- * about 256 MiB) the checkpointer waits for a pause (a RESTART checkpoint: writers wait for it, once).
+ * The log starts over only when a write transaction begins while the log is wholly copied into the database; the
+ * checkpointer's thread copies it while the server keeps writing, so under a steady load that moment never comes
+ * and the log would grow without bound (by about 30 frames an order). Past this many frames (4 KiB pages: about
+ * 64 MiB) the checkpointer runs a RESTART checkpoint: it copies the rest, and writers wait for it, once
+ * (`BEGIN IMMEDIATE` waits up to `sqliteBusyTimeoutMs`; a transaction that had read first would be refused instead).
  */
-export const maxWalFrames = 65_536
+export const maxWalFrames = 16_384
 
 /**
  * The write-ahead log's checkpoints, off the server's thread. A commit in WAL mode with `synchronous = NORMAL`
@@ -59,13 +61,13 @@ const timer = setInterval(() => {
 parentPort.on("message", () => { clearInterval(timer); db.close(); parentPort.close() })
 `
 
-const startCheckpointer = (filename: string) =>
+const startCheckpointer = (filename: string, walFramesLimit: number) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const worker = new Worker(checkpointerSource, {
         eval: true,
         workerData: {
-          driver: require.resolve("better-sqlite3"), filename, intervalMs: walCheckpointIntervalMs, busyTimeoutMs: sqliteBusyTimeoutMs, maxWalFrames
+          driver: require.resolve("better-sqlite3"), filename, intervalMs: walCheckpointIntervalMs, busyTimeoutMs: sqliteBusyTimeoutMs, maxWalFrames: walFramesLimit
         }
       })
       // a failed checkpoint is retried on the next tick; the log only grows meanwhile
@@ -110,6 +112,8 @@ const openSqlite = require("better-sqlite3") as new (filename: string, options?:
 export interface SqliteStoreOptions {
   /** a file path, or ":memory:" */
   readonly filename: string
+  /** the write-ahead log's frames past which the checkpointer restarts it (`maxWalFrames` unless given) */
+  readonly maxWalFrames?: number
 }
 
 /**
@@ -180,7 +184,7 @@ const makeDatabase = (options: SqliteStoreOptions) => Effect.gen(function* () {
   if (options.filename !== ":memory:") {
     // the connection never checkpoints (a checkpoint ends in an fsync, tens of ms here): the checkpointer does
     connection.pragma("wal_autocheckpoint = 0")
-    yield* startCheckpointer(options.filename)
+    yield* startCheckpointer(options.filename, options.maxWalFrames ?? maxWalFrames)
   }
   const statements = new Map<string, SqliteStatement>()
   const prepared = (text: string) => {
@@ -272,7 +276,9 @@ const eventLoopTurn = Effect.async<void>((resume) => {
  * A nested transaction is a savepoint, as in @effect/sql.
  */
 const leanTransactions = (client: SqlClient.SqlClient, database: SqliteDatabaseService, connection: Connection) => {
-  const begin = database.prepared("BEGIN")
+  // the write lock from the start: a checkpoint restarting the log is then waited for (busy_timeout) rather than
+  // refusing, as SQLITE_BUSY, a transaction that read before its first write
+  const begin = database.prepared("BEGIN IMMEDIATE")
   const commit = database.prepared("COMMIT")
   const rollback = database.prepared("ROLLBACK")
   const savepoint = database.prepared("SAVEPOINT chunyun_group_member")
