@@ -3,7 +3,9 @@
  *   1. the driver against autocannon, same trivial endpoint, same connections (requests/s, ratio)
  *   2. end-to-end paid+issued orders/s (hold, pay, ticket; closed model at `orderVus`) on SQLite and on
  *      PostgreSQL with 1, 2 and 4 server workers, against the raw SQLite hold transaction (better-sqlite3)
- *   3. latency percentiles at half each store's sustainable rate (open model, from the intended start)
+ *   3. latency percentiles at half each store's sustainable rate (open model, from the intended start), and the
+ *      crypto an order needs (scrypt check of the payment password, Ed25519 ticket signature): the ceiling its cost
+ *      puts on orders/s on this machine's cores (bench/crypto.ts)
  *   4. a CPU profile of the SQLite server under the closed-model load, summarised
  *      and PostgreSQL's own ceiling on the same database: pgbench's TPC-B-like transactions/s (bench/pgbench.ts)
  *   0. what one SQLite statement and one transaction cost through each client (bench/sqlClient.ts)
@@ -15,7 +17,7 @@
  * Options: --quick (shorter phases), --no-profile, --inventory conditional|optimistic|row-lock (the servers' seat lock), --only sql-client|trivial|floor|sqlite|postgres|virtual, --driver-processes N (trivial endpoint: the driver in 1 and N processes, default 2), --passengers N,M (virtual: the two counts; default 2000,20000, quick 500,2000).
  */
 import { mkdtempSync, readdirSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { cpus, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
@@ -38,6 +40,7 @@ import { summariseProfile } from "./profile.js"
 import { pgbenchBaseline, pgbenchStatementsPerTransaction } from "./pgbench.js"
 import { rawHoldRate } from "./rawSqlite.js"
 import { sqlClientCosts } from "./sqlClient.js"
+import { cryptoCostsPerOrder } from "./crypto.js"
 import { runChildDrivers, trivialConnections, trivialDriver } from "./trivial.js"
 import { virtualBench } from "./virtual.js"
 
@@ -107,12 +110,15 @@ const postgresConfig = async (workers: number): Promise<StoreConfig> => {
     store: postgresStore({ url: schema.url, maxConnections: 2 }), release: schema.drop }
 }
 
+/** the scrypt cost of the bench's servers (the lowest a server accepts): every payment checks its password once at it */
+const benchPasswordCostN = 256
+
 /** Start a server on `config`, prepare customers, run `body` against it, stop it. */
 const withServer = async <A>(
   config: StoreConfig, nodeArgs: ReadonlyArray<string>, body: (baseUrl: string, prepared: Awaited<ReturnType<typeof prepare>>, serverPid: number | undefined) => Promise<A>
 ) => {
   const inventory = values.inventory === undefined ? [] : ["--inventory", values.inventory]
-  const server = await startServerProcess(cliEntry, ["--port", "0", "--password-cost", "256", ...inventory, ...config.args], nodeArgs)
+  const server = await startServerProcess(cliEntry, ["--port", "0", "--password-cost", String(benchPasswordCostN), ...inventory, ...config.args], nodeArgs)
   const pool = poolFor(server.baseUrl, 16)
   try {
     const prepared = await prepare(pool, server.adminKey, customerCount)
@@ -185,7 +191,8 @@ const main = async () => {
   const wallStartMs = performance.now()
   const lines: Array<string> = []
   const say = (line: string) => { console.log(line); lines.push(line) }
-  say(`chunyun bench (${quick ? "quick" : "full"}): ${new Date().toISOString()}, node ${process.version}, ${(await import("node:os")).cpus().length} cores`)
+  const cores = cpus().length
+  say(`chunyun bench (${quick ? "quick" : "full"}): ${new Date().toISOString()}, node ${process.version}, ${cores} cores`)
 
   if (values.only === "virtual") {
     const counts = (values.passengers ?? (quick ? "500,2000" : "2000,20000")).split(",").map(Number)
@@ -258,6 +265,10 @@ const main = async () => {
     }
   }
   if (rawPerSecond === undefined) say("   (raw SQLite baseline runs with the SQLite configuration)")
+  const crypto = cryptoCostsPerOrder(benchPasswordCostN, cores)
+  say(`   crypto an order needs (this process, one core): payment password scrypt check at N=${crypto.passwordCostN} ${round(crypto.passwordCheckUs)} µs`
+    + ` + ticket Ed25519 signature ${round(crypto.ticketSignatureUs)} µs = ${round(crypto.perOrderUs)} µs;`
+    + ` on ${cores} cores the crypto alone allows at most ${round(crypto.ceilingOrdersPerSecond)} orders/s`)
   if (values.only === undefined || values.only === "postgres") {
     const pgbench = await pgbenchBaseline(pgbenchDurationMs)
     say("unavailable" in pgbench
