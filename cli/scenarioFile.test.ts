@@ -97,6 +97,16 @@ describe("loading a scenario file", () => {
     assert.match(lines[2]!, /min must not exceed max/)
   })
 
+  test("a wrong value in an optional field says what the field expects, once, without the alternative of leaving it out", async () => {
+    const file = scenarioFile("optional", `export default {
+  ...base,
+  endAt: 5,
+  passengers: { ...base.passengers, seatChoice: { share: "half", fallbackShare: 0.1 } }
+}`)
+    const lines = (await loadError(file)).split("\n").map((line) => line.slice(file.length + 2))
+    assert.deepEqual(lines, ['at endAt: Expected string, actual 5', 'at passengers.seatChoice.share: Expected number, actual "half"'])
+  })
+
   test("a missing file is named, with no stack trace", async () => {
     const file = join(directory, "no-such-scenario.ts")
     assert.equal(await loadError(file), `${file}: no such scenario file`)

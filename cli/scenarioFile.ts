@@ -17,9 +17,20 @@ export const formatPath = (path: ReadonlyArray<PropertyKey>) =>
 export const decodeScenario = (file: string, value: unknown): Scenario => {
   const decoded = Schema.decodeUnknownEither(Scenario, { errors: "all", onExcessProperty: "error" })(value)
   if (Either.isRight(decoded)) return decoded.right
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+  const issues = withoutAbsentAlternative(ParseResult.ArrayFormatter.formatErrorSync(decoded.left))
   throw new ScenarioFileError(issues.map((issue) => `${file}: at ${formatPath(issue.path)}: ${withActualValue(issue, value)}`).join("\n"))
 }
+
+const startsWith = (path: ReadonlyArray<PropertyKey>, prefix: ReadonlyArray<PropertyKey>) => prefix.every((key, index) => path[index] === key)
+
+/**
+ * An optional field with a wrong value fails both members of its union, the field's type and `undefined`: the second
+ * ("Expected undefined") only says the field may be left out. It is dropped where another issue names the same path
+ * or one inside it, which says what the value should be.
+ */
+const withoutAbsentAlternative = (issues: ReadonlyArray<ParseResult.ArrayFormatterIssue>) =>
+  issues.filter((issue) => !issue.message.startsWith("Expected undefined")
+    || !issues.some((other) => other !== issue && !other.message.startsWith("Expected undefined") && startsWith(other.path, issue.path)))
 
 /** longest quotation of the value a scenario file has where a schema refused it */
 export const maxQuotedValueChars = 80
