@@ -310,9 +310,8 @@ export const virtualRun = (
     const coming = arrivalsBeforeEnd(scenario, arrivals)
     arrivalsCut = coming.cut
     passengers.notStarted += coming.cut
-    for (const arrival of coming.arriving) {
-      clock.spawn(arrival.arrivalAtMs, deviceRuntime, run.start(arrival, Effect.void), passengers.watch)
-    }
+    // each journey is built when its passenger arrives, and let go when it ends
+    clock.spawnEach(coming.arriving, (arrival) => arrival.arrivalAtMs, deviceRuntime, (arrival) => run.start(arrival, Effect.void), passengers.watch)
   }))
   // the progress display reads the run while the clock runs, and stops with it
   yield* Effect.acquireUseRelease(
