@@ -1,0 +1,64 @@
+/**
+ * Where a virtual run's memory goes, one run per process: peak RSS, the peak of the JS heap sampled while the run goes,
+ * and once the run is over (its outcome still held, a full GC forced) the JS heap, memory outside it (external, array
+ * buffers) and the in-memory SQLite store's size (page count × page size).
+ * Run with `node --expose-gc --import tsx bench/memoryProbe.ts <scenario> <passengers> [seed] [heap-snapshot-file]`;
+ * `node bench/heapSummary.mjs <file>` lists a snapshot's objects by constructor. Environment:
+ * - CHUNYUN_PROBE_GC=1: a full GC before each sample, so the sampled peak is of live objects, not of garbage the
+ *   heap had not collected yet (a GC a sample costs wall time: sample less often then);
+ * - CHUNYUN_PROBE_SAMPLE_MS: the sampling interval (default 200);
+ * - CHUNYUN_PROBE_SNAPSHOT_AT_MS: with a snapshot file, a second snapshot (`<file>.mid`) that many wall-ms into the run.
+ * Prints one JSON line.
+ */
+import { writeHeapSnapshot, getHeapStatistics } from "node:v8"
+import { Context, Effect, Layer } from "effect"
+import { loadScenario } from "../cli/scenarioFile.js"
+import { SqliteDatabase, sqliteStore } from "../reference/Store/Sqlite.js"
+import type { SqliteDatabaseService } from "../reference/Store/Sqlite.js"
+import { virtualRun } from "../simulator/Virtual.js"
+
+/** how often the probe samples the heap while the run goes (CHUNYUN_PROBE_SAMPLE_MS) */
+const heapSampleIntervalMs = Number(process.env["CHUNYUN_PROBE_SAMPLE_MS"] ?? "200")
+
+const [file, passengersText, seedText, snapshotFile] = process.argv.slice(2)
+const loaded = await loadScenario(file!)
+const passengers = Number(passengersText)
+const scenario = { ...loaded, passengers: { ...loaded.passengers, count: passengers } }
+let database: SqliteDatabaseService | undefined
+const store = sqliteStore({ filename: ":memory:" }).pipe(Layer.tap((context) => Effect.sync(() => { database = Context.get(context, SqliteDatabase) })))
+let peakHeapUsedBytes = 0
+let peakExternalBytes = 0
+const collectBeforeSample = process.env["CHUNYUN_PROBE_GC"] === "1"
+const sampler = setInterval(() => {
+  if (collectBeforeSample) (globalThis as { gc?: () => void }).gc?.()
+  const usage = process.memoryUsage()
+  peakHeapUsedBytes = Math.max(peakHeapUsedBytes, usage.heapUsed)
+  peakExternalBytes = Math.max(peakExternalBytes, usage.external)
+}, heapSampleIntervalMs)
+const midSnapshotAtMs = Number(process.env["CHUNYUN_PROBE_SNAPSHOT_AT_MS"] ?? "0")
+if (midSnapshotAtMs > 0 && snapshotFile) setTimeout(() => writeHeapSnapshot(`${snapshotFile}.mid`), midSnapshotAtMs)
+const wallStartMs = performance.now()
+const report = await Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+  const outcome = yield* virtualRun(scenario, Number(seedText ?? "7"), undefined, {}, store)
+  const wallMs = performance.now() - wallStartMs
+  clearInterval(sampler)
+  const pageCount = Number((database!.connection.prepare("PRAGMA page_count").get() as { page_count: number }).page_count)
+  const pageSize = Number((database!.connection.prepare("PRAGMA page_size").get() as { page_size: number }).page_size)
+  ;(globalThis as { gc?: () => void }).gc?.()
+  const usage = process.memoryUsage()
+  if (snapshotFile) writeHeapSnapshot(snapshotFile)
+  return {
+    passengers, wallMs: Math.round(wallMs), events: outcome.history.events.length, traceHash: outcome.history.traceHash().slice(0, 8),
+    maxRssMB: Math.round(process.resourceUsage().maxRSS / 1_024),
+    rssAtEndMB: Math.round(usage.rss / 1_048_576),
+    heapUsedAfterGcMB: +(usage.heapUsed / 1_048_576).toFixed(1),
+    peakHeapUsedMB: +(peakHeapUsedBytes / 1_048_576).toFixed(1),
+    externalMB: +(usage.external / 1_048_576).toFixed(1),
+    peakExternalMB: +(peakExternalBytes / 1_048_576).toFixed(1),
+    arrayBuffersMB: +(usage.arrayBuffers / 1_048_576).toFixed(1),
+    sqliteMB: +((pageCount * pageSize) / 1_048_576).toFixed(1),
+    mallocedMB: +(getHeapStatistics().malloced_memory / 1_048_576).toFixed(1)
+  }
+})))
+console.log(JSON.stringify(report))
+process.exit(0)
