@@ -1,7 +1,7 @@
 /**
  * Where a virtual run's memory goes, one run per process: peak RSS, the peak of the JS heap sampled while the run goes,
  * and once the run is over (its outcome still held, a full GC forced) the JS heap, memory outside it (external, array
- * buffers) and the in-memory SQLite store's size (page count × page size).
+ * buffers) and the SQLite store's size (page count × page size).
  * Run with `node --expose-gc --import tsx bench/memoryProbe.ts <scenario> <passengers> [seed] [heap-snapshot-file]`;
  * `node bench/heapSummary.mjs <file>` lists a snapshot's objects by constructor. Environment:
  * - CHUNYUN_PROBE_GC=1: a full GC before each sample, so the sampled peak is of live objects, not of garbage the
@@ -11,12 +11,13 @@
  *   report that many virtual ms after the run's first report;
  * - CHUNYUN_PROBE_STOP_AT_VIRTUAL_MS: at the first progress report that many virtual ms into the run, a full GC, the
  *   heap and peak RSS printed, and the process ends (what the passengers not arrived yet cost, before the rush).
+ * - CHUNYUN_PROBE_STORE=memory: the store in memory (":memory:") instead of virtual mode's temporary database.
  * Prints one JSON line.
  */
 import { writeHeapSnapshot, getHeapStatistics } from "node:v8"
 import { Context, Effect, Layer } from "effect"
 import { loadScenario } from "../cli/scenarioFile.js"
-import { SqliteDatabase, sqliteStore } from "../reference/Store/Sqlite.js"
+import { SqliteDatabase, sqliteStore, temporaryDatabase } from "../reference/Store/Sqlite.js"
 import type { SqliteDatabaseService } from "../reference/Store/Sqlite.js"
 import type { RunProgress } from "../simulator/Progress.js"
 import { virtualRun } from "../simulator/Virtual.js"
@@ -29,7 +30,7 @@ const loaded = await loadScenario(file!)
 const passengers = Number(passengersText)
 const scenario = { ...loaded, passengers: { ...loaded.passengers, count: passengers } }
 let database: SqliteDatabaseService | undefined
-const store = sqliteStore({ filename: ":memory:" }).pipe(Layer.tap((context) => Effect.sync(() => { database = Context.get(context, SqliteDatabase) })))
+const store = sqliteStore({ filename: process.env["CHUNYUN_PROBE_STORE"] === "memory" ? ":memory:" : temporaryDatabase }).pipe(Layer.tap((context) => Effect.sync(() => { database = Context.get(context, SqliteDatabase) })))
 let peakHeapUsedBytes = 0
 let peakExternalBytes = 0
 /** where the run was at the last progress report (the audit after the clock's run reports none) */
