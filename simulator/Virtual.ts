@@ -16,7 +16,7 @@ import { SimulatedBank } from "../reference/Simulated/Bank.js"
 import { SimulatedGateway } from "../reference/Simulated/Gateway.js"
 import { inProcessHandler, servicesLayer, settingsLayer } from "../reference/Server.js"
 import { defaultSimulatedExternalsSettings, simulatedExternalsConfigLayer, simulatedExternalsSettingsOf } from "../reference/Simulated/Settings.js"
-import { sqliteStore } from "../reference/Store/Sqlite.js"
+import { sqliteStore, temporaryDatabase } from "../reference/Store/Sqlite.js"
 import type { SqliteDatabase } from "../reference/Store/Sqlite.js"
 import type { StoreConnections } from "../reference/Store/Connections.js"
 import type { SimulatedParties } from "../reference/Server.js"
@@ -228,15 +228,15 @@ export const virtualModeRefusal = (scenario: Scenario): string | undefined =>
   scenario.server.batching === "group-commit" ? "group commit of holds needs real mode (requests overlap only there)" : undefined
 
 /**
- * A virtual run as one scoped Effect. In its scope, in this order: the store (`store`, an in-memory SQLite unless a
- * test gives another), the server over it (`virtualServer`: the simulated parties, the sweepers' runtime, the web
- * handler), the devices' runtime; the scope releases them in reverse, when the run ends, fails or is interrupted.
+ * A virtual run as one scoped Effect. In its scope, in this order: the store (`store`, SQLite's private temporary
+ * database unless a test gives another: its pages past the cache go to a file, not to this process's memory), the
+ * server over it (`virtualServer`: the simulated parties, the sweepers' runtime, the web handler), the devices' runtime; the scope releases them in reverse, when the run ends, fails or is interrupted.
  * The run fails with what the clock's loop threw (an actor's failure: its `Cause`; `ClockStalled`). The loop itself
  * is a Promise: interrupting the run releases the resources at once and leaves the loop to fail on them.
  */
 export const virtualRun = (
   scenario: Scenario, seed: number, onProgress?: (progress: RunProgress) => void, options: RunOptions = {},
-  store: Layer.Layer<SqlClient.SqlClient | SqliteDatabase | StoreConnections> = sqliteStore({ filename: ":memory:" })
+  store: Layer.Layer<SqlClient.SqlClient | SqliteDatabase | StoreConnections> = sqliteStore({ filename: temporaryDatabase })
 ): Effect.Effect<RunOutcome, unknown, Scope.Scope> => Effect.gen(function* () {
   const refusal = virtualModeRefusal(scenario)
   if (refusal !== undefined) return yield* Effect.fail(new Error(refusal))
@@ -310,9 +310,8 @@ export const virtualRun = (
     const coming = arrivalsBeforeEnd(scenario, arrivals)
     arrivalsCut = coming.cut
     passengers.notStarted += coming.cut
-    for (const arrival of coming.arriving) {
-      clock.spawn(arrival.arrivalAtMs, deviceRuntime, run.start(arrival, Effect.void), passengers.watch)
-    }
+    // each journey is built when its passenger arrives, and let go when it ends
+    clock.spawnEach(coming.arriving, (arrival) => arrival.arrivalAtMs, deviceRuntime, (arrival) => run.start(arrival, Effect.void), passengers.watch)
   }))
   // the progress display reads the run while the clock runs, and stops with it
   yield* Effect.acquireUseRelease(

@@ -125,6 +125,51 @@ describe("wake order", () => {
   })
 })
 
+describe("spawnEach", () => {
+  test("property: actors spawned with spawnEach wake as if each had been spawned in turn (the same plain model)", async () => {
+    const actorPlan = fc.record({
+      spawnAtMs: fc.constantFrom(0, 0, 3, 10),
+      sleepsMs: fc.array(fc.constantFrom(0, 0, 1, 2, 3, 5, 10), { maxLength: 5 })
+    })
+    await fc.assert(fc.asyncProperty(fc.array(actorPlan, { minLength: 1, maxLength: 6 }), async (unsorted) => {
+      const plans = [...unsorted].sort((a, b) => a.spawnAtMs - b.spawnAtMs)
+      const clock = new VirtualClock(startMs)
+      const log: Array<string> = []
+      clock.spawnEach(plans.map((plan, actor) => ({ plan, actor })), ({ plan }) => startMs + plan.spawnAtMs, Runtime.defaultRuntime, ({ plan, actor }) =>
+        Effect.gen(function* () {
+          log.push(`${actor}.start@${clock.nowMs - startMs}`)
+          for (const [step, sleepMs] of plan.sleepsMs.entries()) {
+            yield* Effect.sleep(sleepMs)
+            log.push(`${actor}.${step}@${clock.nowMs - startMs}`)
+          }
+        }).pipe(Effect.withClock(clock.clock)))
+      await runBounded(clock)
+      assert.deepEqual(log, modelWakeLog(plans))
+    }), { numRuns: 60 })
+  })
+
+  test("an actor is built when its time comes, not when spawnEach is called", async () => {
+    const builtAtMs = await withClock(async (clock, runtime) => {
+      const built: Array<number> = []
+      clock.spawnEach([10, 700, 5_000], (atMs) => startMs + atMs, runtime, () => {
+        built.push(clock.nowMs - startMs)
+        return Effect.void
+      })
+      assert.deepEqual(built, [])
+      await runBounded(clock)
+      return built
+    })
+    assert.deepEqual(builtAtMs, [10, 700, 5_000])
+  })
+
+  test("items out of time order are refused", async () => {
+    await withClock(async (clock, runtime) => {
+      clock.spawnEach([700, 10], (atMs) => startMs + atMs, runtime, () => Effect.void)
+      await assert.rejects(runBounded(clock), /item 1 is due at/)
+    })
+  })
+})
+
 /** What the clock promises, written the slow obvious way: a list kept sorted by (due, registration). */
 const modelWakeLog = (plans: ReadonlyArray<{ spawnAtMs: number; sleepsMs: ReadonlyArray<number> }>) => {
   const pending: Array<{ dueMs: number; sequence: number; actor: number; step: number }> = []

@@ -152,16 +152,47 @@ export class VirtualClock {
    * actor starts and ends, outside any fiber: an observer (progress) counts with it and never runs Effect work.
    */
   spawn<R>(atMs: number, runtime: Runtime.Runtime<R>, actor: Effect.Effect<void, unknown, R>, watch?: ActorWatch) {
-    this.enqueue(atMs, () => {
-      this.liveActors++
-      watch?.started()
-      const fiber = Runtime.runFork(runtime)(actor)
-      fiber.addObserver((exit) => {
-        this.liveActors--
-        watch?.ended()
-        if (Exit.isFailure(exit)) this.failures.push(exit.cause)
-        this.yieldTurn()
+    this.enqueue(atMs, () => this.start(runtime, actor, watch))
+  }
+
+  /**
+   * `spawn` for each of `items` in turn, each at `atMsOf(item)`, with its actor built (`actorOf`) only when its time
+   * comes. The items must be in time order. Each keeps the place among other sleepers that its own `spawn` now would
+   * have given it (its sequence number is taken now), but only the next item waits in the queue: an actor and what it
+   * holds exist from its start to its end, not from now.
+   */
+  spawnEach<T, R>(
+    items: ReadonlyArray<T>, atMsOf: (item: T) => number, runtime: Runtime.Runtime<R>,
+    actorOf: (item: T) => Effect.Effect<void, unknown, R>, watch?: ActorWatch
+  ) {
+    const firstSequence = this.sequence
+    this.sequence += items.length
+    const notBeforeMs = this.currentMs
+    const enqueueItem = (index: number, previousDueMs: number) => {
+      const item = items[index]
+      if (item === undefined) return
+      const dueMs = Math.max(atMsOf(item), notBeforeMs)
+      if (dueMs < previousDueMs) throw new Error(`spawnEach: item ${index} is due at ${dueMs}, before the item ahead of it (${previousDueMs})`)
+      this.queue.push({
+        dueMs, sequence: firstSequence + index, cancelled: false,
+        wake: () => {
+          enqueueItem(index + 1, dueMs)
+          this.start(runtime, actorOf(item), watch)
+        }
       })
+    }
+    enqueueItem(0, notBeforeMs)
+  }
+
+  private start<R>(runtime: Runtime.Runtime<R>, actor: Effect.Effect<void, unknown, R>, watch: ActorWatch | undefined) {
+    this.liveActors++
+    watch?.started()
+    const fiber = Runtime.runFork(runtime)(actor)
+    fiber.addObserver((exit) => {
+      this.liveActors--
+      watch?.ended()
+      if (Exit.isFailure(exit)) this.failures.push(exit.cause)
+      this.yieldTurn()
     })
   }
 

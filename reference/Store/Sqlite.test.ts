@@ -12,7 +12,7 @@ import { join } from "node:path"
 import { after, describe, test } from "node:test"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Either, ManagedRuntime } from "effect"
-import { SqliteDatabase, sqliteStore } from "./Sqlite.js"
+import { SqliteDatabase, sqliteStore, temporaryDatabase } from "./Sqlite.js"
 
 const require = createRequire(import.meta.url)
 const Database = require("better-sqlite3") as new (filename: string, options?: { readonly?: boolean }) => {
@@ -91,13 +91,25 @@ describe("SQLite group commit", () => {
     }
   })
 
-  test("transactions one after another each commit at once: a group never waits when no one is in line on an in-memory store", async () => {
-    const { runtime, database } = await storeAt(":memory:")
+  for (const [filename, name] of [[":memory:", "an in-memory store"], [temporaryDatabase, "a temporary store"]] as const) {
+    test(`transactions one after another each commit at once: a group never waits when no one is in line on ${name}`, async () => {
+      const { runtime, database } = await storeAt(filename)
+      try {
+        const before = { ...database.commits }
+        for (let id = 0; id < 5; id++) await runtime.runPromise(inTransaction(insertRow(id)))
+        assert.equal(database.commits.count - before.count, 5)
+        assert.equal(database.commits.transactions - before.transactions, 5)
+      } finally {
+        await runtime.dispose()
+      }
+    })
+  }
+
+  test("a temporary store keeps no write-ahead log (no other connection can open it, nothing to checkpoint)", async () => {
+    const { runtime, database } = await storeAt(temporaryDatabase)
     try {
-      const before = { ...database.commits }
-      for (let id = 0; id < 5; id++) await runtime.runPromise(inTransaction(insertRow(id)))
-      assert.equal(database.commits.count - before.count, 5)
-      assert.equal(database.commits.transactions - before.transactions, 5)
+      assert.notDeepEqual(database.connection.pragma("journal_mode"), [{ journal_mode: "wal" }])
+      assert.deepEqual(database.connection.pragma("journal_mode"), [{ journal_mode: "memory" }])
     } finally {
       await runtime.dispose()
     }

@@ -110,11 +110,21 @@ const require = createRequire(import.meta.url)
 const openSqlite = require("better-sqlite3") as new (filename: string, options?: { readonly?: boolean }) => SqliteConnection
 
 export interface SqliteStoreOptions {
-  /** a file path, or ":memory:" */
+  /** a file path, ":memory:", or `temporaryDatabase` */
   readonly filename: string
   /** the write-ahead log's frames past which the checkpointer restarts it (`maxWalFrames` unless given) */
   readonly maxWalFrames?: number
 }
+
+/**
+ * SQLite's private temporary database (the empty file name): like ":memory:", no other connection can open it, but
+ * the pages past the connection's cache (`sqliteCacheKib`) go to a file SQLite deletes when the connection closes,
+ * so the process holds at most the cache however large the store grows.
+ */
+export const temporaryDatabase = ""
+
+/** whether no other connection can open the database (":memory:" or `temporaryDatabase`): no log to share, no checkpoints */
+const isPrivate = (filename: string) => filename === ":memory:" || filename === temporaryDatabase
 
 /**
  * The one connection of the store, with its prepared statements. `prepared(text)` is the statement of that
@@ -174,14 +184,19 @@ const makeDatabase = (options: SqliteStoreOptions) => Effect.gen(function* () {
   const connection = yield* Effect.acquireRelease(
     Effect.try({ try: () => new openSqlite(options.filename), catch: (cause) => statementFailure(cause, `Failed to open ${options.filename}`) }),
     (opened) => Effect.sync(() => opened.close()))
-  if (options.filename !== ":memory:") connection.pragma("journal_mode = WAL")
+  if (!isPrivate(options.filename)) connection.pragma("journal_mode = WAL")
   connection.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`)
   connection.pragma("synchronous = NORMAL")
+  // a temporary database dies with its connection: a journal on disk and syncs would only cost time
+  if (options.filename === temporaryDatabase) {
+    connection.pragma("journal_mode = MEMORY")
+    connection.pragma("synchronous = OFF")
+  }
   connection.pragma("foreign_keys = ON")
   // savepoints' journals (every transaction of a commit group is one) in memory, not in temporary files
   connection.pragma("temp_store = MEMORY")
   connection.pragma(`cache_size = -${sqliteCacheKib}`)
-  if (options.filename !== ":memory:") {
+  if (!isPrivate(options.filename)) {
     // the connection never checkpoints (a checkpoint ends in an fsync, tens of ms here): the checkpointer does
     connection.pragma("wal_autocheckpoint = 0")
     yield* startCheckpointer(options.filename, options.maxWalFrames ?? maxWalFrames)
@@ -284,7 +299,7 @@ const leanTransactions = (client: SqlClient.SqlClient, database: SqliteDatabaseS
   const savepoint = database.prepared("SAVEPOINT chunyun_group_member")
   const releaseSavepoint = database.prepared("RELEASE chunyun_group_member")
   const rollbackToSavepoint = database.prepared("ROLLBACK TO chunyun_group_member")
-  const waitsForCompany = database.filename !== ":memory:"
+  const waitsForCompany = !isPrivate(database.filename)
   let open: CommitGroup | undefined
 
   /** Ends the open group: COMMIT (or ROLLBACK when SQLite already ended it), then tells its members. */
