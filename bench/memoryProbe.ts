@@ -11,7 +11,8 @@
  *   report that many virtual ms after the run's first report;
  * - CHUNYUN_PROBE_STOP_AT_VIRTUAL_MS: at the first progress report that many virtual ms into the run, a full GC, the
  *   heap and peak RSS printed, and the process ends (what the passengers not arrived yet cost, before the rush).
- * - CHUNYUN_PROBE_STORE=memory: the store in memory (":memory:") instead of virtual mode's temporary database.
+ * - CHUNYUN_PROBE_STORE=memory or temporary: the store in memory (":memory:") or in SQLite's temporary database, instead
+ *   of the one virtual mode picks for that many passengers (`virtualStoreOf`).
  * Prints one JSON line.
  */
 import { writeHeapSnapshot, getHeapStatistics } from "node:v8"
@@ -20,7 +21,7 @@ import { loadScenario } from "../cli/scenarioFile.js"
 import { SqliteDatabase, sqliteStore, temporaryDatabase } from "../reference/Store/Sqlite.js"
 import type { SqliteDatabaseService } from "../reference/Store/Sqlite.js"
 import type { RunProgress } from "../simulator/Progress.js"
-import { virtualRun } from "../simulator/Virtual.js"
+import { virtualRun, virtualStoreOf } from "../simulator/Virtual.js"
 
 /** how often the probe samples the heap while the run goes (CHUNYUN_PROBE_SAMPLE_MS) */
 const heapSampleIntervalMs = Number(process.env["CHUNYUN_PROBE_SAMPLE_MS"] ?? "200")
@@ -30,7 +31,10 @@ const loaded = await loadScenario(file!)
 const passengers = Number(passengersText)
 const scenario = { ...loaded, passengers: { ...loaded.passengers, count: passengers } }
 let database: SqliteDatabaseService | undefined
-const store = sqliteStore({ filename: process.env["CHUNYUN_PROBE_STORE"] === "memory" ? ":memory:" : temporaryDatabase }).pipe(Layer.tap((context) => Effect.sync(() => { database = Context.get(context, SqliteDatabase) })))
+const storeChoice = process.env["CHUNYUN_PROBE_STORE"]
+const chosenStore = storeChoice === "memory" ? sqliteStore({ filename: ":memory:" })
+  : storeChoice === "temporary" ? sqliteStore({ filename: temporaryDatabase }) : virtualStoreOf(passengers)
+const store = chosenStore.pipe(Layer.tap((context) => Effect.sync(() => { database = Context.get(context, SqliteDatabase) })))
 let peakHeapUsedBytes = 0
 let peakExternalBytes = 0
 /** where the run was at the last progress report (the audit after the clock's run reports none) */

@@ -15,11 +15,11 @@ import type { StationCode } from "../reference/Domain.js"
 import { Payments } from "../reference/payments/Payments.js"
 import type { CardToken } from "../reference/payments/Payments/BankPort.js"
 import { SimulatedBank } from "../reference/Simulated/Bank.js"
-import { sqliteStore } from "../reference/Store/Sqlite.js"
+import { SqliteDatabase, sqliteStore, temporaryDatabase } from "../reference/Store/Sqlite.js"
 import { issueCard, newKiosk } from "../reference/testing/Payments.js"
 import { createRun } from "../reference/testing/TestServer.js"
 import { smallScenario } from "./testing/smallScenario.js"
-import { runtimeInScope, virtualRun, virtualServer } from "./Virtual.js"
+import { maxInMemoryStorePassengers, runtimeInScope, virtualRun, virtualServer, virtualStoreOf } from "./Virtual.js"
 import { VirtualClock } from "./VirtualClock.js"
 
 const startMs = Date.parse("2027-01-28T07:00:00+08:00")
@@ -108,4 +108,11 @@ test("a virtual run that fails releases what its scope acquired: the store is cl
   assert.ok(sql !== undefined, "the store was built")
   const afterRun = await Effect.runPromiseExit(sql`SELECT 1 AS one`)
   assert.ok(Exit.isFailure(afterRun), "the store's connection was closed by the run's scope")
+})
+
+test("a run keeps its store in memory up to maxInMemoryStorePassengers passengers, and in SQLite's temporary database past it", async () => {
+  const filenameOf = (passengers: number) =>
+    Effect.runPromise(Effect.scoped(Effect.map(Layer.build(virtualStoreOf(passengers)), (context) => Context.get(context, SqliteDatabase).filename)))
+  assert.equal(await filenameOf(maxInMemoryStorePassengers), ":memory:")
+  assert.equal(await filenameOf(maxInMemoryStorePassengers + 1), temporaryDatabase)
 })
