@@ -110,13 +110,7 @@ describe("wake order", () => {
       const clock = new VirtualClock(startMs)
       const log: Array<string> = []
       plans.forEach((plan, actor) => {
-        clock.spawn(startMs + plan.spawnAtMs, Runtime.defaultRuntime, Effect.gen(function* () {
-          log.push(`${actor}.start@${clock.nowMs - startMs}`)
-          for (const [step, sleepMs] of plan.sleepsMs.entries()) {
-            yield* Effect.sleep(sleepMs)
-            log.push(`${actor}.${step}@${clock.nowMs - startMs}`)
-          }
-        }).pipe(Effect.withClock(clock.clock)))
+        clock.spawn(startMs + plan.spawnAtMs, Runtime.defaultRuntime, plannedActor(clock, log, plan, actor))
       })
       await runBounded(clock)
       assert.deepEqual(log, modelWakeLog(plans))
@@ -135,14 +129,8 @@ describe("spawnEach", () => {
       const plans = [...unsorted].sort((a, b) => a.spawnAtMs - b.spawnAtMs)
       const clock = new VirtualClock(startMs)
       const log: Array<string> = []
-      clock.spawnEach(plans.map((plan, actor) => ({ plan, actor })), ({ plan }) => startMs + plan.spawnAtMs, Runtime.defaultRuntime, ({ plan, actor }) =>
-        Effect.gen(function* () {
-          log.push(`${actor}.start@${clock.nowMs - startMs}`)
-          for (const [step, sleepMs] of plan.sleepsMs.entries()) {
-            yield* Effect.sleep(sleepMs)
-            log.push(`${actor}.${step}@${clock.nowMs - startMs}`)
-          }
-        }).pipe(Effect.withClock(clock.clock)))
+      clock.spawnEach(plans.map((plan, actor) => ({ plan, actor })), ({ plan }) => startMs + plan.spawnAtMs, Runtime.defaultRuntime,
+        ({ plan, actor }) => plannedActor(clock, log, plan, actor))
       await runBounded(clock)
       assert.deepEqual(log, modelWakeLog(plans))
     }), { numRuns: 60 })
@@ -169,6 +157,16 @@ describe("spawnEach", () => {
     })
   })
 })
+
+/** An actor that logs its start and each wake of `plan.sleepsMs` with the clock's time since `startMs`. */
+const plannedActor = (clock: VirtualClock, log: Array<string>, plan: { readonly sleepsMs: ReadonlyArray<number> }, actor: number) =>
+  Effect.gen(function* () {
+    log.push(`${actor}.start@${clock.nowMs - startMs}`)
+    for (const [step, sleepMs] of plan.sleepsMs.entries()) {
+      yield* Effect.sleep(sleepMs)
+      log.push(`${actor}.${step}@${clock.nowMs - startMs}`)
+    }
+  }).pipe(Effect.withClock(clock.clock))
 
 /** What the clock promises, written the slow obvious way: a list kept sorted by (due, registration). */
 const modelWakeLog = (plans: ReadonlyArray<{ spawnAtMs: number; sleepsMs: ReadonlyArray<number> }>) => {
