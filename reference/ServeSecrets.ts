@@ -21,7 +21,14 @@ export const generatedSecretBytes = 32
 /** the shortest secret a served instance accepts */
 export const minServeSecretChars = 16
 
-export const generateSecret = () => randomBytes(generatedSecretBytes).toString("base64url")
+/**
+ * A secret as base64url text, never starting with "-": given on a command line (`--admin-key -x…`), such a value reads
+ * as an option, and the command refuses it as ambiguous. One secret in 64 would start so; it is drawn again.
+ */
+export const generateSecret = (): string => {
+  const secret = randomBytes(generatedSecretBytes).toString("base64url")
+  return secret.startsWith("-") ? generateSecret() : secret
+}
 
 export const generateServeSecrets = (): ServeSecrets => ({ adminKey: generateSecret(), gatewayWebhookSecret: generateSecret() })
 
