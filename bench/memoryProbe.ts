@@ -30,6 +30,8 @@ const [file, passengersText, seedText, snapshotFile] = process.argv.slice(2)
 const loaded = await loadScenario(file!)
 const passengers = Number(passengersText)
 const scenario = { ...loaded, passengers: { ...loaded.passengers, count: passengers } }
+/** a full GC (the probe runs with --expose-gc; without it, nothing) */
+const collectGarbage = () => (globalThis as { gc?: () => void }).gc?.()
 let database: SqliteDatabaseService | undefined
 const storeChoice = process.env["CHUNYUN_PROBE_STORE"]
 const chosenStore = storeChoice === "memory" ? sqliteStore({ filename: ":memory:" })
@@ -47,7 +49,7 @@ const stopAtVirtualMs = Number(process.env["CHUNYUN_PROBE_STOP_AT_VIRTUAL_MS"] ?
 const onProgress = (progress: RunProgress) => {
   runStartMs ??= progress.nowMs
   if (stopAtVirtualMs > 0 && progress.nowMs - runStartMs >= stopAtVirtualMs) {
-    ;(globalThis as { gc?: () => void }).gc?.()
+    collectGarbage()
     console.log(JSON.stringify({
       passengers, stoppedAtVirtualMs: progress.nowMs - runStartMs, arrived: progress.passengers.arrived, finished: progress.passengers.finished,
       heapUsedAfterGcMB: +(process.memoryUsage().heapUsed / 1_048_576).toFixed(1), maxRssMB: Math.round(process.resourceUsage().maxRSS / 1_024)
@@ -62,7 +64,7 @@ const onProgress = (progress: RunProgress) => {
 }
 const collectBeforeSample = process.env["CHUNYUN_PROBE_GC"] === "1"
 const sampler = setInterval(() => {
-  if (collectBeforeSample) (globalThis as { gc?: () => void }).gc?.()
+  if (collectBeforeSample) collectGarbage()
   const usage = process.memoryUsage()
   // long after the last progress report: the audit, once the clock's run is over
   if (usage.heapUsed > peakHeapUsedBytes) peakAt = { ...latest, wallMsSinceProgress: Math.round(performance.now() - latest.atWallMs) }
@@ -80,7 +82,7 @@ const report = await Effect.runPromise(Effect.scoped(Effect.gen(function* () {
   const sqliteTablesKB = Object.fromEntries((database!.connection.prepare(
     "SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC LIMIT 8"
   ).all() as Array<{ name: string; bytes: number }>).map((row) => [row.name, Math.round(row.bytes / 1_024)]))
-  ;(globalThis as { gc?: () => void }).gc?.()
+  collectGarbage()
   const usage = process.memoryUsage()
   if (snapshotFile) writeHeapSnapshot(snapshotFile)
   return {

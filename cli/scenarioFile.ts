@@ -28,9 +28,11 @@ const startsWith = (path: ReadonlyArray<PropertyKey>, prefix: ReadonlyArray<Prop
  * ("Expected undefined") only says the field may be left out. It is dropped where another issue names the same path
  * or one inside it, which says what the value should be.
  */
-const withoutAbsentAlternative = (issues: ReadonlyArray<ParseResult.ArrayFormatterIssue>) =>
-  issues.filter((issue) => !issue.message.startsWith("Expected undefined")
-    || !issues.some((other) => other !== issue && !other.message.startsWith("Expected undefined") && startsWith(other.path, issue.path)))
+const withoutAbsentAlternative = (issues: ReadonlyArray<ParseResult.ArrayFormatterIssue>) => {
+  const isAbsentAlternative = (issue: ParseResult.ArrayFormatterIssue) => issue.message.startsWith("Expected undefined")
+  return issues.filter((issue) => !isAbsentAlternative(issue)
+    || !issues.some((other) => !isAbsentAlternative(other) && startsWith(other.path, issue.path)))
+}
 
 /** longest quotation of the value a scenario file has where a schema refused it */
 export const maxQuotedValueChars = 80

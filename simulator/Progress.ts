@@ -4,6 +4,7 @@
  * them to the display from a wall-clock timer, so reading progress never schedules simulated work: a virtual run's
  * history is the same with a display as without one.
  */
+import { Effect } from "effect"
 import type { History } from "./History.js"
 import type { ActorWatch } from "./VirtualClock.js"
 
@@ -46,3 +47,9 @@ export const pollProgress = (onProgress: ((progress: RunProgress) => void) | und
   timer.unref()
   return () => clearInterval(timer)
 }
+
+/** `work` with the progress display polling `snapshot` while it runs; the polling stops when it ends, however it ends. */
+export const whileShowingProgress = <A, E, R>(
+  onProgress: ((progress: RunProgress) => void) | undefined, snapshot: () => RunProgress, work: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.acquireUseRelease(Effect.sync(() => pollProgress(onProgress, snapshot)), () => work, (stopProgress) => Effect.sync(stopProgress))

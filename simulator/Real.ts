@@ -32,7 +32,7 @@ import { startDriverProcesses } from "./Drivers.js"
 import { prepareRun } from "./Journeys.js"
 import type { DriverShare } from "./Journeys.js"
 import type { SetupRecord } from "./Setup.js"
-import { PassengerProgress, pollProgress } from "./Progress.js"
+import { PassengerProgress, whileShowingProgress } from "./Progress.js"
 import type { RunProgress } from "./Progress.js"
 import type { RunOptions, RunOutcome } from "./Virtual.js"
 import { faultSchedule } from "./FaultSchedule.js"
@@ -314,10 +314,7 @@ export const driveServer = async (
       return { history, startMs, endMs, dropped, arrivalsCut, passengers }
     }),
     Effect.provide(NodeHttpClient.layerUndici))
-  const exit = await Effect.runPromiseExit(Effect.acquireUseRelease(
-    Effect.sync(() => pollProgress(onProgress, () => ({ nowMs: timeline.nowMs(), history, passengers }))),
-    () => drive,
-    (stopProgress) => Effect.sync(stopProgress)))
+  const exit = await Effect.runPromiseExit(whileShowingProgress(onProgress, () => ({ nowMs: timeline.nowMs(), history, passengers }), drive))
   if (Exit.isFailure(exit)) {
     const failure = Cause.squash(exit.cause)
     throw failure instanceof RunSetupFailed ? failure : new Error(Cause.pretty(exit.cause))

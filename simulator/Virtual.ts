@@ -29,7 +29,7 @@ import type { HistoryEvent } from "../devices/HistoryEvents.js"
 import { driveLoad, passengersInOrder } from "./Load.js"
 import { arrivalsBeforeEnd, arrivalsEndMs, population, scenarioEndMs } from "./Population.js"
 import { prepareRun } from "./Journeys.js"
-import { PassengerProgress, pollProgress } from "./Progress.js"
+import { PassengerProgress, whileShowingProgress } from "./Progress.js"
 import { serverLoggerLayer } from "./ServerLog.js"
 import type { ServerLog } from "./ServerLog.js"
 import type { RunProgress } from "./Progress.js"
@@ -296,12 +296,11 @@ export const virtualRun = (
   }
   // the devices' instruments: this run's history, a network that delays each request both ways, the scenario's faults
   const scenarioNowMs = Effect.sync(() => clock.nowMs)
+  // the scenario's time is the run's virtual clock
+  const sleepScenario = (ms: number) => Effect.sleep(ms)
   const instruments = instrumentsOf(history, simulatedNetwork(scenario.passengers.networkDelayMs), faultSchedule(scenario, scenarioNowMs))
   clock.spawn(startMs, deviceRuntime, Effect.gen(function* () {
-    const run = yield* prepareRun(scenario, serverBaseUrl, effective.adminKey, {
-      sleepScenario: (ms) => Effect.sleep(ms),
-      scenarioNowMs
-    }, {
+    const run = yield* prepareRun(scenario, serverBaseUrl, effective.adminKey, { sleepScenario, scenarioNowMs }, {
       "server-crash": {
         start: () => Effect.zipRight(server_.crashAction.start(), Effect.sync(() => history.add({
           atMs: clock.nowMs, actor: "server", kind: "killed", outcome: "ok", detail: { requestsCutOff: server_.cutOff }
@@ -315,7 +314,7 @@ export const virtualRun = (
       const byIndex = new Map(arrivals.map((arrival) => [arrival.passenger.index, arrival]))
       yield* driveLoad(scenario.load, Date.parse(scenario.onSaleAt), passengersInOrder(arrivals),
         (passenger, afterPurchase) => run.start(byIndex.get(passenger.index)!, afterPurchase),
-        { history, sleepScenario: (ms) => Effect.sleep(ms), scenarioNowMs: Effect.sync(() => clock.nowMs),
+        { history, sleepScenario, scenarioNowMs,
           start: (journey) => Effect.sync(() => clock.spawn(clock.nowMs, deviceRuntime, journey, passengers.watch)),
           endAtMs: arrivalsEndMs(scenario), onCut: () => { arrivalsCut++; passengers.notStarted++ } })
       return
@@ -327,10 +326,8 @@ export const virtualRun = (
     clock.spawnEach(coming.arriving, (arrival) => arrival.arrivalAtMs, deviceRuntime, (arrival) => run.start(arrival, Effect.void), passengers.watch)
   }))
   // the progress display reads the run while the clock runs, and stops with it
-  yield* Effect.acquireUseRelease(
-    Effect.sync(() => pollProgress(onProgress, () => ({ nowMs: clock.nowMs, history, passengers }))),
-    () => Effect.tryPromise({ try: () => clock.run(), catch: (thrown) => thrown }),
-    (stopProgress) => Effect.sync(stopProgress))
+  yield* whileShowingProgress(onProgress, () => ({ nowMs: clock.nowMs, history, passengers }),
+    Effect.tryPromise({ try: () => clock.run(), catch: (thrown) => thrown }))
   // the hold sweeper's last pass is at most its longest idle wait before the end: holds due before that are released
   const auditOptions = { endMs: Math.min(clock.nowMs, endMs), holdReleaseGraceMs: maxIdleSweepIntervalMs + effective.holdSweepIntervalMs }
   const invariants = [
