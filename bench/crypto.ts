@@ -1,15 +1,16 @@
 /**
- * The crypto an order needs, measured in the bench's own process on one core: the payment password's scrypt check
- * at the cost the bench's servers run with (the server's own `Passwords.verify`, on the calling thread) and the
- * ticket's Ed25519 signature (`encodeTicket`). Every paid order costs both wherever they run (a real server runs them
- * on libuv's thread pool, beside its event loop), so their sum bounds orders/s on this machine's cores before any
- * other work: the ceiling the end-to-end figures are read against.
+ * The crypto an order needs, measured in the bench's own process on one core: the payment password's check (the
+ * server's own `PaymentPasswords.verify`, an HMAC under the key of a fresh in-memory store) and the ticket's Ed25519
+ * signature (`encodeTicket`). Every paid order costs both wherever they run (a real server signs on libuv's thread
+ * pool, beside its event loop), so their sum bounds orders/s on this machine's cores before any other work: the
+ * ceiling the end-to-end figures are read against.
  */
-import { Effect, Layer } from "effect"
-import { Passwords } from "../reference/customers/Passwords.js"
+import { Context, Effect, Layer } from "effect"
+import { PaymentPasswords } from "../reference/customers/PaymentPasswords.js"
 import { bindingTagFor, encodeTicket, signingKeyFromSeed } from "../reference/delivery/Issuance/TicketCode.js"
 import type { TicketPayload } from "../reference/delivery/Issuance/TicketCode.js"
 import { CryptoConfig } from "../reference/Settings/Crypto.js"
+import { sqliteStore } from "../reference/Store/Sqlite.js"
 
 /** how many of each operation are timed, after `cryptoWarmupCount` untimed ones */
 export const cryptoSampleCount = 400
@@ -30,7 +31,6 @@ const microsecondsPer = (work: (index: number) => void) => {
 }
 
 export interface CryptoCosts {
-  readonly passwordCostN: number
   readonly passwordCheckUs: number
   readonly ticketSignatureUs: number
   readonly perOrderUs: number
@@ -38,9 +38,10 @@ export interface CryptoCosts {
   readonly ceilingOrdersPerSecond: number
 }
 
-export const cryptoCostsPerOrder = (passwordCostN: number, cores: number): CryptoCosts => {
-  const passwords = Effect.runSync(Effect.provide(Passwords, Passwords.Default.pipe(
-    Layer.provide(CryptoConfig.layer({ passwordHashCostN: passwordCostN, cryptoWork: "inline" })))))
+export const cryptoCostsPerOrder = async (cores: number): Promise<CryptoCosts> => {
+  const passwords = await Effect.runPromise(Effect.scoped(Layer.build(PaymentPasswords.Default.pipe(
+    Layer.provide(Layer.merge(CryptoConfig.layer({ cryptoWork: "inline" }), sqliteStore({ filename: ":memory:" })))))).pipe(
+    Effect.map((context) => Context.get(context, PaymentPasswords))))
   const stored = Effect.runSync(passwords.hash("123456"))
   const passwordCheckUs = microsecondsPer(() => {
     if (!Effect.runSync(passwords.verify("123456", stored))) throw new Error("the bench's own password did not verify")
@@ -48,5 +49,5 @@ export const cryptoCostsPerOrder = (passwordCostN: number, cores: number): Crypt
   const key = signingKeyFromSeed(new Uint8Array(32).fill(7))
   const ticketSignatureUs = microsecondsPer((index) => { encodeTicket({ ...samplePayload, priceFen: index }, key.privateKey) })
   const perOrderUs = passwordCheckUs + ticketSignatureUs
-  return { passwordCostN, passwordCheckUs, ticketSignatureUs, perOrderUs, ceilingOrdersPerSecond: (cores * 1_000_000) / perOrderUs }
+  return { passwordCheckUs, ticketSignatureUs, perOrderUs, ceilingOrdersPerSecond: (cores * 1_000_000) / perOrderUs }
 }

@@ -265,8 +265,8 @@ const main = async () => {
     }
   }
   if (rawPerSecond === undefined) say("   (raw SQLite baseline runs with the SQLite configuration)")
-  const crypto = cryptoCostsPerOrder(benchPasswordCostN, cores)
-  say(`   crypto an order needs (this process, one core): payment password scrypt check at N=${crypto.passwordCostN} ${round(crypto.passwordCheckUs)} µs`
+  const crypto = await cryptoCostsPerOrder(cores)
+  say(`   crypto an order needs (this process, one core): payment password HMAC check ${crypto.passwordCheckUs.toFixed(1)} µs`
     + ` + ticket Ed25519 signature ${round(crypto.ticketSignatureUs)} µs = ${round(crypto.perOrderUs)} µs;`
     + ` on ${cores} cores the crypto alone allows at most ${round(crypto.ceilingOrdersPerSecond)} orders/s`)
   if (values.only === undefined || values.only === "postgres") {

@@ -57,6 +57,7 @@ import { OrdersHttp } from "./ticketing/Orders/Http.js"
 import { OrdersRepo } from "./ticketing/Orders/Repo.js"
 import { RunFactsCache } from "./ticketing/Orders/Runs.js"
 import { Passwords } from "./customers/Passwords.js"
+import { PaymentPasswords } from "./customers/PaymentPasswords.js"
 import { Statistics } from "./ticketing/Statistics.js"
 import { StatisticsHttp } from "./ticketing/Statistics/Http.js"
 import { SeatMaps } from "./ticketing/SeatMap.js"
@@ -97,7 +98,7 @@ export type { SqliteStoreOptions as StoreOptions } from "./Store/Sqlite.js"
 const ensureSystemAccounts = Layer.effectDiscard(Effect.flatMap(LedgerRepo, (ledger) => ledger.ensureSystemAccounts).pipe(Effect.orDie))
 
 const Foundations = Layer.mergeAll(
-  Ids.Default, FaultPoints.Default, Metrics.Default, CatalogRepo.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default,
+  Ids.Default, FaultPoints.Default, Metrics.Default, CatalogRepo.Default, CustomersRepo.Default, LedgerRepo.Default, OrdersRepo.Default, Passwords.Default, TicketKeys.Default, PaymentPasswords.Default,
   LifecycleRepo.Default, RunFactsCache.Default,
   SeatInventoryLive.pipe(Layer.provide(OrdersRepo.Default)),
   // delivery

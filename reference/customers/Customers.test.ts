@@ -3,16 +3,20 @@
  * registers concurrently), login with the password, and a session token that identifies its customer.
  */
 import assert from "node:assert/strict"
+import { createHmac } from "node:crypto"
 import { after, before, describe, test } from "node:test"
 import { setTimeout as sleep } from "node:timers/promises"
 import { Effect, Either } from "effect"
 import { defaultSettings } from "../Config.js"
 import { makeResidentId } from "./Customers/ResidentId.js"
+import { Passwords } from "./Passwords.js"
+import { paymentPasswordKeyOf } from "../delivery/Issuance/Keys.js"
+import { CryptoConfig } from "../Settings/Crypto.js"
 import type { PhoneNumber } from "../Domain.js"
 import { customerWithResidentId } from "../testing/Customers.js"
 import {
-  anonymousClient, bearer, freshPhone, freshResidentId, newCustomer, rawRequest, startTestServer, tagOf, testPassword, testPaymentPassword,
-  withTestServer
+  anonymousClient, bearer, freshPhone, freshResidentId, newCustomer, rawRequest, startTestServer, storeQuery, tagOf, testPassword,
+  testPasswordHashCostN, testPaymentPassword, withTestServer
 } from "../testing/TestServer.js"
 import type { TestServer } from "../testing/TestServer.js"
 
@@ -217,5 +221,28 @@ describe("customers", () => {
     })
     assert.equal(locked.status, 423)
     assert.equal(tagOf(locked.json), "PaymentLocked")
+  })
+
+  test("the payment password is kept as an HMAC under the store's key; a scrypt hash of an older store still verifies", async () => {
+    const customer = await server.run(newCustomer(server.baseUrl))
+    const storedHash = async () => (await server.run(storeQuery<{ hash: string }>(
+      "SELECT payment_password_hash AS hash FROM customers WHERE id = ?", customer.customerId)))[0]!.hash
+    const [, keyId, saltHex, macHex] = (await storedHash()).split("$")
+    assert.match(await storedHash(), /^hmac-sha256\$1\$[0-9a-f]{32}\$[0-9a-f]{64}$/)
+    const [key] = await server.run(storeQuery<{ seed_hex: string }>("SELECT seed_hex FROM signing_keys WHERE key_id = ?", Number(keyId)))
+    const macUnder = (keyBytes: Uint8Array) => createHmac("sha256", keyBytes).update(Buffer.from(saltHex!, "hex")).update(testPaymentPassword).digest("hex")
+    assert.equal(macUnder(paymentPasswordKeyOf(Buffer.from(key!.seed_hex, "hex"))), macHex, "the MAC is under the key derived from the store's signing seed")
+    assert.notEqual(macUnder(paymentPasswordKeyOf(new Uint8Array(32))), macHex, "another store's key gives another MAC")
+
+    const scryptHash = await Effect.runPromise(Effect.flatMap(Passwords, (passwords) => passwords.hash(testPaymentPassword)).pipe(
+      Effect.provide(Passwords.Default), Effect.provide(CryptoConfig.layer({ passwordHashCostN: testPasswordHashCostN }))))
+    await server.run(storeQuery("UPDATE customers SET payment_password_hash = ? WHERE id = ?", scryptHash, customer.customerId))
+    const change = (oldPaymentPassword: string, newPaymentPassword: string) =>
+      customer.client.profile.changePaymentPassword({ payload: { oldPaymentPassword, newPaymentPassword } })
+    const wrong = await server.run(Effect.flip(change("000000", "135791")))
+    assert.equal(wrong._tag, "PaymentPasswordWrong", "a wrong password does not verify against the scrypt hash")
+    await server.run(change(testPaymentPassword, "135791"))
+    assert.match(await storedHash(), /^hmac-sha256\$/, "the changed password is kept as an HMAC")
+    await server.run(change("135791", testPaymentPassword))
   })
 })

@@ -24,6 +24,7 @@ import {
 import type { CustomerId, PhoneNumber } from "../Domain.js"
 import { Ids } from "../Ids.js"
 import { Passwords } from "./Passwords.js"
+import { PaymentPasswords } from "./PaymentPasswords.js"
 import { spanOptions } from "../Spans.js"
 
 export const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex")
@@ -37,6 +38,7 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
     const repo = yield* CustomersRepo
     const ids = yield* Ids
     const passwords = yield* Passwords
+    const paymentPasswords = yield* PaymentPasswords
     const ledger = yield* LedgerRepo
     const calendarSettings = yield* CalendarConfig
     const accessSettings = yield* AccessConfig
@@ -54,7 +56,7 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
         if (yield* repo.byPhone(input.phone)) return yield* new PhoneAlreadyRegistered({ phone: input.phone })
         const id = yield* ids.customerId
         const passwordHash = yield* passwords.hash(input.password)
-        const paymentHash = yield* passwords.hash(input.paymentPassword)
+        const paymentHash = yield* paymentPasswords.hash(input.paymentPassword)
         const nowMs = yield* Clock.currentTimeMillis
         const inserted = yield* sql.withTransaction(Effect.gen(function* () {
           const fresh = yield* repo.insert({
@@ -145,7 +147,7 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
         const decoded = decodeDeviceId(input.deviceId)
         if (!decoded.ok) return yield* new InvalidDeviceId({ problem: decoded.problem })
         const id = yield* ids.customerId
-        const paymentHash = yield* passwords.hash(input.paymentPassword)
+        const paymentHash = yield* paymentPasswords.hash(input.paymentPassword)
         const nowMs = yield* Clock.currentTimeMillis
         const inserted = yield* sql.withTransaction(Effect.gen(function* () {
           const fresh = yield* repo.insertDevice({
@@ -224,7 +226,7 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
           yield* existing(customerId)
           return yield* new PaymentLocked({ message: "too many wrong payment passwords; reset required" })
         }
-        if (yield* passwords.verify(paymentPassword, counted.payment_password_hash)) {
+        if (yield* paymentPasswords.verify(paymentPassword, counted.payment_password_hash)) {
           return { customer: counted, forgive: repo.forgivePaymentAttempts(customerId, counted.payment_failures) }
         }
         return yield* new PaymentPasswordWrong({ attemptsLeft: Math.max(0, passwordSettings.maxPaymentPasswordFailures - counted.payment_failures) })
@@ -238,7 +240,7 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
     const changePaymentPassword = (customerId: CustomerId, input: { oldPaymentPassword: string; newPaymentPassword: string }) =>
       Effect.gen(function* () {
         const customer = yield* verifyPaymentPassword(customerId, input.oldPaymentPassword)
-        const newHash = yield* passwords.hash(input.newPaymentPassword)
+        const newHash = yield* paymentPasswords.hash(input.newPaymentPassword)
         if (!(yield* repo.replacePaymentPasswordHash(customerId, customer.payment_password_hash, newHash))) {
           return yield* new PaymentPasswordWrong({ attemptsLeft: Math.max(0, passwordSettings.maxPaymentPasswordFailures - customer.payment_failures) })
         }
@@ -264,5 +266,5 @@ export class Customers extends Effect.Service<Customers>()("Customers", {
       profile, changeName, changePassword, changePaymentPassword
     } as const
   }),
-  dependencies: [CustomersRepo.Default, LedgerRepo.Default, Ids.Default, Passwords.Default]
+  dependencies: [CustomersRepo.Default, LedgerRepo.Default, Ids.Default, Passwords.Default, PaymentPasswords.Default]
 }) {}
