@@ -163,11 +163,13 @@ describe("a phone that chooses its seat on the map", () => {
   const rivalTakes01A = (run: TestRun, rival: TestCustomer) =>
     rival.client.orders.hold({ payload: { runId: run.runId, fromStation: boarding, toStation: alighting, seat: { coach: 1, seatCode: "01A" } } })
 
-  test("the chosen seat is free: the phone holds it, pays, and is admitted", async () => {
+  test("the chosen seat is free: the phone holds it, pays (the ticket in the answer), and is admitted", async () => {
     const { line } = await journeyOf(1, { share: 1, fallbackShare: 1 }, () => Effect.void)
     assert.deepEqual(line("seat-map").map((read) => read.outcome), ["ok"])
     assert.deepEqual(line("hold-seat"), [{ outcome: "ok", seat: "01A" }])
     assert.deepEqual(line("hold"), [])
+    assert.deepEqual(line("ticket-received").map((received) => received.outcome), ["ok"])
+    assert.deepEqual(line("get-ticket"), [], "the payment's answer carried the ticket: the phone asked for it no more")
     assert.deepEqual(line("scan").map((scan) => scan.outcome), ["ok"])
   })
 

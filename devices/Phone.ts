@@ -11,6 +11,7 @@ import { note, overTheNetwork, recorded, recordNow } from "./Instruments.js"
 import type { HistoryRecorder, Instruments, NetworkModel } from "./Instruments.js"
 import type { SeatMap } from "../reference/ticketing/Catalog/Api.js"
 import type { Order } from "../reference/ticketing/Orders/Api.js"
+import type { Ticket } from "../reference/delivery/Issuance/Api.js"
 import type { Fen, OrderId, PhoneNumber, RunId, ServiceDate, StationCode } from "../reference/Domain.js"
 import type { ApiClient } from "./Client.js"
 import { captureOfEnlarged, UnreadableCode } from "./GateScanner.js"
@@ -255,7 +256,8 @@ export const purchaseKey = (what: "topup" | "pay", passenger: Passenger, purchas
 
 /**
  * Top up the fare and pay from the wallet; both with idempotency keys, so a lost answer is sent again safely.
- * `startMs` is when the payment began (payment→issuance starts there); `issued` whether its answer named the ticket.
+ * `startMs` is when the payment began (payment→issuance starts there); `issued` whether its answer named the ticket;
+ * `ticket` the ticket itself when the answer carried it.
  */
 export const payFromWallet = (phone: AppPhone, passenger: Passenger, order: { orderId: OrderId; priceFen: number }, purchase?: number) =>
   Effect.gen(function* () {
@@ -270,12 +272,16 @@ export const payFromWallet = (phone: AppPhone, passenger: Passenger, order: { or
       path: { orderId: order.orderId }, headers: { "idempotency-key": payKey },
       payload: { paymentPassword: paymentPasswordOf(passenger) }
     }), (paid) => ({ orderId: paid.orderId, state: paid.state, ...(phone.sending.detailed ? { transferId: paid.transferId } : {}) }))
-    return { startMs, issued: payment.ticketId !== null }
+    return { startMs, issued: payment.ticketId !== null, ticket: payment.ticket }
   })
 
-/** Ask for the ticket until it is issued: at once when `issued`, then every `ticketPollIntervalMs`, at most `maxTicketPolls` times. */
-export const awaitTicket = (phone: AppPhone, orderId: OrderId, issued: boolean) =>
+/**
+ * The order's ticket: `inAnswer` when the payment's answer carried it (no request), else asked for until it is
+ * issued: at once when `issued`, then every `ticketPollIntervalMs`, at most `maxTicketPolls` times.
+ */
+export const awaitTicket = (phone: AppPhone, orderId: OrderId, issued: boolean, inAnswer?: Ticket) =>
   Effect.gen(function* () {
+    if (inAnswer !== undefined) return inAnswer
     for (let poll = 0; ; poll++) {
       if (issued || poll > 0) {
         const ticket = yield* phone.call("get-ticket", phone.env.anonymous.issuance.getTicket({ path: { orderId } })).pipe(

@@ -124,7 +124,7 @@ function buyTrip(data, passenger, auth, trip, tripNumber) {
   thinkTime()
   const payment = payFromWallet(passenger, held.body, auth, tripNumber)
   if (!payment.paid) { giveUp(payment.reason); return null }
-  const ticket = awaitTicket(held.body.orderId, auth, payment.issued)
+  const ticket = awaitTicket(held.body.orderId, auth, payment.issued, payment.ticket)
   if (ticket === null) { giveUp("TicketNeverArrived"); return null }
   ticketReceived(payment.startMs)
   return ticket

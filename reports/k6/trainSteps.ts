@@ -43,23 +43,25 @@ function payFromWallet(passenger, order, auth, purchase) {
   const topUp = call("top-up", "accounts.topUp", {
     body: { amountFen: order.priceFen }, headers: withIdempotencyKey(auth, "topup-" + key8(passenger.index) + suffix), needs: ["transferId"]
   })
-  if (!topUp.ok) return { paid: false, reason: topUp.tag, startMs: 0, issued: false }
+  if (!topUp.ok) return { paid: false, reason: topUp.tag, startMs: 0, issued: false, ticket: null }
   const startMs = Date.now()
   const payment = call("pay", "accounts.pay", {
     path: { orderId: order.orderId }, body: { paymentPassword: passenger.paymentPassword },
     headers: withIdempotencyKey(auth, "pay-" + key8(passenger.index) + suffix), needs: ["orderId"]
   })
-  if (!payment.ok) return { paid: false, reason: payment.tag, startMs: startMs, issued: false }
-  return { paid: true, reason: "", startMs: startMs, issued: payment.body.ticketId !== null }
+  if (!payment.ok) return { paid: false, reason: payment.tag, startMs: startMs, issued: false, ticket: null }
+  return { paid: true, reason: "", startMs: startMs, issued: payment.body.ticketId !== null, ticket: payment.body.ticket ?? null }
 }
 
 /**
- * The ticket: asked for at once when the payment's answer named it, then every ticketPollIntervalMs, at most
- * maxTicketPolls times. Null when it never came.
+ * The ticket: the one the payment's answer carried (no request), else asked for at once when the answer named it,
+ * then every ticketPollIntervalMs, at most maxTicketPolls times. Null when it never came.
  * @param {string} orderId @param {Record<string, string>} auth @param {boolean} issued
+ * @param {{ ticketId: string, qr: string } | null} [inAnswer]
  * @returns {{ ticketId: string, qr: string } | null}
  */
-function awaitTicket(orderId, auth, issued) {
+function awaitTicket(orderId, auth, issued, inAnswer) {
+  if (inAnswer) return inAnswer
   for (let poll = 0; poll <= plan.maxTicketPolls; poll++) {
     if (poll > 0) sleepScenario(plan.ticketPollIntervalMs)
     if (!issued && poll === 0) continue
@@ -246,7 +248,7 @@ function trainAppJourney(data, kind, byGateway) {
   thinkTime()
   const payment = byGateway ? gatewayPaid(held.body.orderId, passenger, auth) : payFromWallet(passenger, held.body, auth, -1)
   if (!payment.paid) return giveUp(payment.reason)
-  const ticket = awaitTicket(held.body.orderId, auth, payment.issued)
+  const ticket = awaitTicket(held.body.orderId, auth, payment.issued, payment.ticket)
   if (ticket === null) return giveUp("TicketNeverArrived")
   ticketReceived(payment.startMs)
   boardAtGate(data, trip, passenger.phone, ticket.qr, "scan")
@@ -255,7 +257,7 @@ function trainAppJourney(data, kind, byGateway) {
 /** @param {string} orderId @param {Passenger} passenger @param {Record<string, string>} auth */
 function gatewayPaid(orderId, passenger, auth) {
   const outcome = payByGateway(orderId, "gw-" + key8(passenger.index), auth, [])
-  return { paid: outcome.captured, reason: outcome.reason, startMs: outcome.startMs, issued: true }
+  return { paid: outcome.captured, reason: outcome.reason, startMs: outcome.startMs, issued: true, ticket: null }
 }
 ${options.app ? `
 /** app: the wallet (or the gateway, when the scenario's server.payment says so) @param {SetupData} data */

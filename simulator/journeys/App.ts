@@ -66,7 +66,7 @@ const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, a
       const payment = env.gatewayPayment
         ? yield* gatewayPaid(env.anonymous, order.orderId, env.gatewayPayment)
         : yield* payFromWallet(phone, passenger, order)
-      const ticket = yield* awaitTicket(phone, order.orderId, payment.issued)
+      const ticket = yield* awaitTicket(phone, order.orderId, payment.issued, payment.ticket)
       yield* recordTicketReceived(phone, { orderId: order.orderId, ticketId: ticket.ticketId, paymentStartMs: payment.startMs })
       return ticket.qr
     }).pipe(withCredentials(bearer(token)))
@@ -78,7 +78,7 @@ const trainJourney = (env: PhoneEnvironment, passenger: Passenger, trip: Trip, a
       const payer: GatewayPayer = { actor, client, call, sleepScenario: env.sleepScenario }
       const outcome = yield* payByGateway(payer, orderId, `gw-${String(passenger.index).padStart(8, "0")}`, limits)
       if (outcome._tag === "GaveUp") return yield* Effect.fail({ _tag: `GatewayGaveUp:${outcome.reason}` as const })
-      return { startMs: outcome.paymentStartMs, issued: true }
+      return { startMs: outcome.paymentStartMs, issued: true, ticket: undefined }
     })
   }
 

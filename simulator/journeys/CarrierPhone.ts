@@ -59,7 +59,7 @@ export const carrierJourney = (env: CarrierPhoneEnvironment, passenger: Passenge
       const order = yield* holdSeat(phone, trip)
       yield* env.thinkTime
       const payment = yield* payFromWallet(phone, passenger, order, tripNumber)
-      const ticket = yield* awaitTicket(phone, order.orderId, payment.issued)
+      const ticket = yield* awaitTicket(phone, order.orderId, payment.issued, payment.ticket)
       yield* recordTicketReceived(phone, { orderId: order.orderId, ticketId: ticket.ticketId, paymentStartMs: payment.startMs }, { channel: "carrier" })
       yield* syncCarrier(carrier)
       const bought: Bought = { trip, orderId: order.orderId, ticketId: ticket.ticketId, qr: ticket.qr }
