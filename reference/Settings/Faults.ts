@@ -39,7 +39,8 @@ export interface FaultSettings {
    * - no-idempotency-check: wallet top-ups and payments neither look up nor store their idempotency key, so a
    *   retried request is executed again (invariant 8)
    * - ticket-never-delivered: a ticket is issued and stored, but `GET /orders/:orderId/ticket` answers
-   *   `TicketNotIssued` for every order, so no phone ever holds the ticket it paid for (seen only by clients)
+   *   `TicketNotIssued` for every order and a payment's answer leaves the ticket out, so no phone ever holds the
+   *   ticket it paid for (seen only by clients)
    * - gate-admits-used-ticket: a gate's redemption does not check that the ticket was admitted before, so a
    *   second presentation of a used ticket is admitted again (invariant 5)
    */

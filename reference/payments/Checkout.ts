@@ -143,16 +143,22 @@ export class Checkout extends Effect.Service<Checkout>()("Checkout", {
         return result
       })
 
+    /** the ticket left out of a payment's answer by the planted `ticket-never-delivered`, as `GET …/ticket` withholds it */
+    const delivered = (answer: PaymentResult): PaymentResult => {
+      if (faultSettings.plantedBug !== "ticket-never-delivered") return answer
+      const { ticket: _withheld, ...withheld } = answer
+      return withheld
+    }
+
     /** The answer to a payment: the order's state and ticket as they are now (a replay's stored answer, refreshed). */
     const withTicket = (result: PaymentResult, ticket: Ticket | undefined) =>
       Effect.gen(function* () {
-        if (ticket !== undefined) return { ...result, state: "issued" as const, ticketId: ticket.ticketId, ticket }
+        if (ticket !== undefined) return delivered({ ...result, state: "issued" as const, ticketId: ticket.ticketId, ticket })
         const current = yield* queries.first<{ state: OrderState }>("SELECT state FROM orders WHERE id = ?", [result.orderId])
         const live = yield* issuance.liveTicket(result.orderId)
-        const answer: PaymentResult = {
+        return delivered({
           ...result, state: current?.state ?? result.state, ticketId: live?.ticketId ?? null, ...(live === undefined ? {} : { ticket: live })
-        }
-        return answer
+        })
       })
 
     /** the key's stored answer, or the work done once and its answer stored (skipped by the planted mutation) */
