@@ -98,3 +98,25 @@ test("the exported script's journeys, run against chunyun serve, check and tag e
     rmSync(directory, { recursive: true, force: true })
   }
 })
+
+test("the exported script's setup refuses a server whose clock runs at another time scale, and says how to serve it", async () => {
+  const directory = mkdtempSync(join(tmpdir(), "chunyun-k6-scale-"))
+  const wrongScale = scenario.real.timeScale / 3
+  try {
+    const server = spawnServer(["--db", join(directory, "k6.db"), "--clock-start-ms", String(Date.parse(scenario.startAt)), "--clock-scale", String(wrongScale),
+      "--password-cost", String(scenario.server.passwordHashCostN), "--hold-ttl-ms", String(scenario.server.holdTtlMs), ...serverDesignArgs(scenario)])
+    let started: StandInRun | undefined
+    try {
+      const baseUrl = await server.listening
+      assert.ok(baseUrl !== undefined && server.adminKey !== undefined, `the server did not start: ${server.stderr()}`)
+      started = await loadK6Script(exportK6(scenario), { CHUNYUN_BASE_URL: baseUrl, CHUNYUN_ADMIN_KEY: server.adminKey })
+      const run = started
+      assert.throws(() => run.setup(), new RegExp(`times as fast as the wall, this script was exported for ${scenario.real.timeScale}: serve with .*--clock-scale ${scenario.real.timeScale}`))
+    } finally {
+      await started?.close()
+      await server.stop()
+    }
+  } finally {
+    rmSync(directory, { recursive: true, force: true })
+  }
+})

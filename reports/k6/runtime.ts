@@ -302,7 +302,7 @@ function uniform(range) { return range.min + Math.floor(Math.random() * (range.m
 function pick(items) { return items[Math.floor(Math.random() * items.length)] }
 function thinkTime() { sleepScenario(uniform(plan.thinkTimeMs)) }
 
-/** @typedef {{ serverMs: number, wallMs: number }} ServerClock the server's scenario clock read at a wall time */
+/** @typedef {{ serverMs: number, wallMs: number, roundTripMs: number }} ServerClock the server's scenario clock read at a wall time (within half the reading's round trip) */
 /** @param {ServerClock} clock the server's scenario time now: it runs plan.timeScale times faster than the wall */
 function scenarioNowMs(clock) { return clock.serverMs + (Date.now() - clock.wallMs) * plan.timeScale }
 /** @param {ServerClock} clock @param {number} atMs sleep until the server's clock reads atMs */

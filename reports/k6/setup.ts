@@ -62,20 +62,27 @@ function readServerClock() {
   const before = Date.now()
   const session = required(call("clock-probe", "customers.login", { body: { phone: plan.clockProbe.phone, password: plan.clockProbe.password }, needs: ["expiresAtMs"] }), "the clock probe's login")
   const after = Date.now()
-  return { serverMs: Number(session.expiresAtMs) - plan.sessionTtlMs, wallMs: (before + after) / 2 }
+  return { serverMs: Number(session.expiresAtMs) - plan.sessionTtlMs, wallMs: (before + after) / 2, roundTripMs: after - before }
 }
 
 /**
  * The server's clock must run at the script's time scale, near the scenario's timeline: checked against a reading
  * taken at least clockScaleProbeWallMs earlier; then the on-sale is awaited. The reading the journeys keep.
+ * Each reading's wall time is known only to within half its round trip (a busy server answers late), so the rate is
+ * refused only when no wall interval the two readings allow gives a rate within clockScaleTolerance.
  * @param {ServerClock} first
  */
 function awaitOnSale(first) {
   const waitWallMs = plan.clockScaleProbeWallMs - (Date.now() - first.wallMs)
   if (waitWallMs > 0) sleep(waitWallMs / 1000)
   const second = readServerClock()
-  const scale = (second.serverMs - first.serverMs) / (second.wallMs - first.wallMs)
-  if (Math.abs(scale / plan.timeScale - 1) > plan.clockScaleTolerance) {
+  const serverElapsedMs = second.serverMs - first.serverMs
+  const wallElapsedMs = second.wallMs - first.wallMs
+  const slackMs = (first.roundTripMs + second.roundTripMs) / 2
+  const scale = serverElapsedMs / wallElapsedMs
+  const fastestScale = serverElapsedMs / Math.max(1, wallElapsedMs - slackMs)
+  const slowestScale = serverElapsedMs / (wallElapsedMs + slackMs)
+  if (slowestScale / plan.timeScale > 1 + plan.clockScaleTolerance || fastestScale / plan.timeScale < 1 - plan.clockScaleTolerance) {
     throw new Error("setup: the server's clock runs " + scale.toFixed(2) + " times as fast as the wall, this script was exported for " + plan.timeScale + ": serve with " + plan.serveClockArguments)
   }
   const untilOnSaleMs = plan.onSaleMs - second.serverMs
