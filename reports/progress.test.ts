@@ -34,6 +34,12 @@ test("the p99 so far joins the line once a ticket is issued", () => {
   assert.match(formatProgress({ ...snapshot, issued: 0, paymentToIssuanceP99Ms: 0 }), / errors 3 {2}\(5\.2s wall, \? left\)$/)
 })
 
+test("the recent pace joins the line: requests per wall-second and the clock's acceleration, with a decimal below ten", () => {
+  assert.match(formatProgress({ ...snapshot, requestsPerWallSecond: 1_234.4, acceleration: 56.2 }), / errors 3 {2}1,234 req\/s {2}×56 {2}\(5\.2s wall, \? left\)$/)
+  assert.match(formatProgress({ ...snapshot, requestsPerWallSecond: 410, acceleration: 0.44 }), / 410 req\/s {2}×0\.4 {2}\(/)
+  assert.match(formatProgressBlock({ ...snapshot, requestsPerWallSecond: 980, acceleration: 12 }, { columns: 200 }).at(-1) ?? "", / 980 req\/s {2}×12$/)
+})
+
 test("without a start clock the elapsed virtual time is shown", () => {
   assert.match(formatProgress(snapshot), /^\[ 41%\] 00:50:24 virt /)
 })
@@ -149,13 +155,31 @@ test("the reporter draws by the wall clock it is given, however little virtual t
   wallMs += 700
   report(runProgress(60_000, history, passengers))
   assert.equal(writes.length, 2)
-  assert.match(writes[1] ?? "", /^\[ 12%\] 00:01:00 virt {2}done 0\/4 {2}arrived 1 .*\(1\.1s wall, ~7\.7 s left\)\n$/)
+  assert.match(writes[1] ?? "", /^\[ 12%\] 00:01:00 virt {2}done 0\/4 {2}arrived 1 .* 0 req\/s {2}×0\.0 {2}\(1\.1s wall, ~7\.7 s left\)\n$/,
+    "no request, and the clock stood still, since the line before")
   wallMs += 10
   passengers.watch.started()
   passengers.watch.ended()
   report(runProgress(3_600_000, history, passengers), true)
   assert.equal(writes.length, 3, "the final state is drawn whatever the interval")
   assert.match(writes[2] ?? "", /^\[100%\] 01:00:00 virt {2}done 1\/4 {2}arrived 2 /)
+})
+
+test("the reporter's pace is measured between its drawings: requests per wall-second and virtual time per wall time", () => {
+  const { writes, stream } = fakeStream(false)
+  let wallMs = 0
+  const report = progressReporter({ stream, startMs: 0, endMs: 3_600_000, wallNowMs: () => wallMs })
+  const history = new History()
+  const passengers = new PassengerProgress(4)
+  history.add({ atMs: 0, actor: "phone-1", kind: "search", outcome: "ok", durationMs: 5 })
+  report(runProgress(1_000, history, passengers))
+  assert.doesNotMatch(writes[0] ?? "", /req\/s/, "the first line has no drawing before it to measure from")
+  // 2 s of wall time later: 6 more requests (one of them refused) and 150 s more of virtual time
+  for (let index = 0; index < 6; index++) history.add({ atMs: 1_000, actor: "phone-1", kind: "search", outcome: index === 0 ? "ResponseLost" : "ok", durationMs: 5 })
+  history.add({ atMs: 1_000, actor: "phone-1", kind: "gave-up", outcome: "SoldOut" })
+  wallMs += 2_000
+  report(runProgress(151_000, history, passengers))
+  assert.match(writes[1] ?? "", / 3 req\/s {2}×75 {2}\(2\.0s wall/)
 })
 
 test("the reporter counts every journey kind as the report does, and the passengers the run will never start are not waited for", () => {

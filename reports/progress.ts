@@ -1,13 +1,14 @@
 /**
  * The progress display while a run is under way, in the manner of k6's: on a terminal one status block
- * redrawn in place (a bar of passengers done, counts, rate, p99 so far, elapsed and remaining time); anywhere
+ * redrawn in place (a bar of passengers done, counts, rate, p99 so far, requests per wall-second and the clock's
+ * acceleration since the drawing before, elapsed and remaining time); anywhere
  * else (a CI log, a pipe) one plain line per update, so the log reads top to bottom. It is drawn by wall time,
  * whatever the virtual clock does: a busy virtual minute takes most of a run's wall time.
  */
 import * as hdr from "hdr-histogram-js"
 import { CountsTally } from "./metrics.js"
 import type { RunProgress } from "../simulator/Progress.js"
-import { formatClock, formatDuration, formatMs } from "./format.js"
+import { formatClock, formatCount, formatDuration, formatMs } from "./format.js"
 
 export interface ProgressSnapshot {
   readonly elapsedVirtualMs: number
@@ -32,6 +33,9 @@ export interface ProgressSnapshot {
   readonly paymentToIssuanceP99Ms?: number
   /** what the run's clock is: `virtual` (the default), or `scenario` time running at a multiple of the wall (real mode) */
   readonly clock?: RunClock
+  /** since the drawing before: the requests the run made per wall-second, and its clock's time per wall time */
+  readonly requestsPerWallSecond?: number
+  readonly acceleration?: number
 }
 
 /** A virtual run's clock is simulated; a real run's is the scenario's timeline, scaled from the wall clock. */
@@ -68,6 +72,13 @@ const count = (value: number): string => (Number.isFinite(value) ? String(Math.t
 const remaining = (progress: ProgressSnapshot): string =>
   progress.done === true ? "0.0 s" : progress.remainingWallMs === undefined ? "?" : `~${formatDuration(progress.remainingWallMs)}`
 
+/** `1,234 req/s ×56` (`×0.4` below ten): the recent pace, when the snapshot has it */
+const pace = (progress: ProgressSnapshot, separator: string): string => {
+  const { requestsPerWallSecond, acceleration } = progress
+  if (requestsPerWallSecond === undefined || acceleration === undefined) return ""
+  return `${separator}${formatCount(requestsPerWallSecond)} req/s  ×${formatCount(acceleration, acceleration < 10 ? 1 : 0)}`
+}
+
 /** The plain line: for logs and pipes, where a redraw would print escape codes. */
 export const formatProgress = (progress: ProgressSnapshot): string => {
   const percent = String(percentDone(progress)).padStart(3, " ")
@@ -77,7 +88,7 @@ export const formatProgress = (progress: ProgressSnapshot): string => {
     `  held ${count(progress.held)}  paid ${count(progress.paid)}` +
     `  issued ${count(progress.issued)}  admitted ${count(progress.admitted)}  errors ${count(progress.errors)}` +
     (progress.paymentToIssuanceP99Ms === undefined || progress.issued === 0 ? "" : `  p99 ${formatMs(progress.paymentToIssuanceP99Ms)}ms`) +
-    `  (${wallSeconds}s wall, ${remaining(progress)} left)`
+    pace(progress, "  ") + `  (${wallSeconds}s wall, ${remaining(progress)} left)`
 }
 
 /** redraws on a terminal: often enough to look live, rarely enough to cost nothing */
@@ -118,7 +129,7 @@ export const formatProgressBlock = (progress: ProgressSnapshot, context: BlockCo
     `  held ${count(progress.held)}  paid ${count(progress.paid)}` +
       `  issued ${count(progress.issued)}  admitted ${count(progress.admitted)}  errors ${count(progress.errors)}`,
     `  rate      ${perSecond(recentIssued, recentVirtualMs)} issued/s ${clockLabel(progress.clock)} now, ${perSecond(progress.issued, progress.wallMs)}/s wall overall` +
-      `   p99 payment→issuance ${p99 === undefined || progress.issued === 0 ? "–" : `${formatMs(p99)} ms`}`
+      `   p99 payment→issuance ${p99 === undefined || progress.issued === 0 ? "–" : `${formatMs(p99)} ms`}` + pace(progress, "   ")
   ]
   return lines.map((line) => [...line].slice(0, Math.max(1, context.columns - 1)).join(""))
 }
@@ -230,23 +241,29 @@ export const progressReporter = (options: ProgressReporterOptions) => {
   const paymentToIssuance = paymentToIssuanceTracker()
   const remainingWallMs = remainingAtPace()
   remainingWallMs(0, 0, 0)
-  let lastDrawnWallMs: number | undefined
+  let lastDrawn: { readonly wallMs: number; readonly virtualMs: number; readonly requests: number } | undefined
   return (progress: RunProgress, final = false): void => {
     const wallMs = options.wallNowMs() - wallStartMs
-    if (!final && lastDrawnWallMs !== undefined && wallMs - lastDrawnWallMs < display.intervalMs) return
-    lastDrawnWallMs = wallMs
+    if (!final && lastDrawn !== undefined && wallMs - lastDrawn.wallMs < display.intervalMs) return
     counts.readNew(progress.history.events)
+    const virtualMs = progress.nowMs - options.startMs
+    const sinceWallMs = lastDrawn === undefined ? 0 : wallMs - lastDrawn.wallMs
+    const recentPace = lastDrawn === undefined || sinceWallMs <= 0 ? {} : {
+      requestsPerWallSecond: (counts.requests.requests - lastDrawn.requests) / (sinceWallMs / 1_000),
+      acceleration: (virtualMs - lastDrawn.virtualMs) / sinceWallMs
+    }
+    lastDrawn = { wallMs, virtualMs, requests: counts.requests.requests }
     const passengers = progress.passengers
     const expected = Math.max(0, passengers.expected - passengers.notStarted - counts.dropped)
     const remaining = remainingWallMs(wallMs, workDone(passengers), expected)
     display.update({
-      elapsedVirtualMs: progress.nowMs - options.startMs, totalVirtualMs: options.endMs - options.startMs, wallMs,
+      elapsedVirtualMs: virtualMs, totalVirtualMs: options.endMs - options.startMs, wallMs,
       passengers: expected, arrived: passengers.arrived, finished: passengers.finished,
       held: counts.held, paid: counts.paid, issued: counts.issued, admitted: counts.admitted, errors: counts.requests.errors,
       ...(remaining === undefined ? {} : { remainingWallMs: remaining }), ...(final ? { done: true } : {}),
       ...(options.startClockMs === undefined ? {} : { startClockMs: options.startClockMs }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
-      paymentToIssuanceP99Ms: paymentToIssuance.p99(progress.history.events)
+      paymentToIssuanceP99Ms: paymentToIssuance.p99(progress.history.events), ...recentPace
     })
   }
 }
