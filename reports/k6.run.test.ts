@@ -49,28 +49,37 @@ const plantDoubleBooking = (filename: string) => {
   }
 }
 
+/**
+ * The scenario's exported script, loaded against `chunyun serve` on the SQLite file `db` with its clock at `timeScale`;
+ * `use` runs it, then the script and the server are closed. The script's record (requests, checks, samples) stays.
+ */
+const withServedScript = async (db: string, timeScale: number, use: (run: StandInRun) => void): Promise<StandInRun> => {
+  const server = spawnServer(["--db", db, "--clock-start-ms", String(Date.parse(scenario.startAt)), "--clock-scale", String(timeScale),
+    "--password-cost", String(scenario.server.passwordHashCostN), "--hold-ttl-ms", String(scenario.server.holdTtlMs), ...serverDesignArgs(scenario)])
+  let started: StandInRun | undefined
+  try {
+    const baseUrl = await server.listening
+    assert.ok(baseUrl !== undefined && server.adminKey !== undefined, `the server did not start: ${server.stderr()}`)
+    started = await loadK6Script(exportK6(scenario), { CHUNYUN_BASE_URL: baseUrl, CHUNYUN_ADMIN_KEY: server.adminKey })
+    use(started)
+    return started
+  } finally {
+    await started?.close()
+    await server.stop()
+  }
+}
+
 test("the exported script's journeys, run against chunyun serve, check and tag every call; audit finds the store clean, and a planted double booking", async () => {
   const directory = mkdtempSync(join(tmpdir(), "chunyun-k6-run-"))
   const db = join(directory, "k6.db")
   try {
-    const server = spawnServer(["--db", db, "--clock-start-ms", String(Date.parse(scenario.startAt)), "--clock-scale", String(scenario.real.timeScale),
-      "--password-cost", String(scenario.server.passwordHashCostN), "--hold-ttl-ms", String(scenario.server.holdTtlMs), ...serverDesignArgs(scenario)])
-    let started: StandInRun | undefined
-    try {
-      const baseUrl = await server.listening
-      assert.ok(baseUrl !== undefined && server.adminKey !== undefined, `the server did not start: ${server.stderr()}`)
-      started = await loadK6Script(exportK6(scenario), { CHUNYUN_BASE_URL: baseUrl, CHUNYUN_ADMIN_KEY: server.adminKey })
-      const run = started
-      const data = run.setup()
+    const run = await withServedScript(db, scenario.real.timeScale, (started) => {
+      const data = started.setup()
       // the operator's faults open at the on-sale; the SMS gateway pulls beside the phones
-      run.iterate("operator", data)
-      run.iterate("sms-gateway", data)
-      for (const kind of journeyKindsOf(scenario)) for (let iteration = 0; iteration < iterationsPerJourney; iteration++) run.iterate(kind, data)
-    } finally {
-      await started?.close()
-      await server.stop()
-    }
-    const run = started
+      started.iterate("operator", data)
+      started.iterate("sms-gateway", data)
+      for (const kind of journeyKindsOf(scenario)) for (let iteration = 0; iteration < iterationsPerJourney; iteration++) started.iterate(kind, data)
+    })
     for (const kind of journeyKindsOf(scenario)) {
       const requests = run.requests.filter((request) => request.tags.journey === kind)
       assert.ok(requests.length > 0, `${kind}: no request tagged journey=${kind}`)
@@ -103,19 +112,10 @@ test("the exported script's setup refuses a server whose clock runs at another t
   const directory = mkdtempSync(join(tmpdir(), "chunyun-k6-scale-"))
   const wrongScale = scenario.real.timeScale / 3
   try {
-    const server = spawnServer(["--db", join(directory, "k6.db"), "--clock-start-ms", String(Date.parse(scenario.startAt)), "--clock-scale", String(wrongScale),
-      "--password-cost", String(scenario.server.passwordHashCostN), "--hold-ttl-ms", String(scenario.server.holdTtlMs), ...serverDesignArgs(scenario)])
-    let started: StandInRun | undefined
-    try {
-      const baseUrl = await server.listening
-      assert.ok(baseUrl !== undefined && server.adminKey !== undefined, `the server did not start: ${server.stderr()}`)
-      started = await loadK6Script(exportK6(scenario), { CHUNYUN_BASE_URL: baseUrl, CHUNYUN_ADMIN_KEY: server.adminKey })
-      const run = started
-      assert.throws(() => run.setup(), new RegExp(`times as fast as the wall, this script was exported for ${scenario.real.timeScale}: serve with .*--clock-scale ${scenario.real.timeScale}`))
-    } finally {
-      await started?.close()
-      await server.stop()
-    }
+    await withServedScript(join(directory, "k6.db"), wrongScale, (started) => {
+      assert.throws(() => started.setup(),
+        new RegExp(`times as fast as the wall, this script was exported for ${scenario.real.timeScale}: serve with .*--clock-scale ${scenario.real.timeScale}`))
+    })
   } finally {
     rmSync(directory, { recursive: true, force: true })
   }
