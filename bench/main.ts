@@ -4,7 +4,7 @@
  *   2. end-to-end paid+issued orders/s (hold, pay, ticket; closed model at `orderVus`) on SQLite and on
  *      PostgreSQL with 1, 2 and 4 server workers, against the raw SQLite hold transaction (better-sqlite3)
  *   3. latency percentiles at half each store's sustainable rate (open model, from the intended start), and the
- *      crypto an order needs (scrypt check of the payment password, Ed25519 ticket signature): the ceiling its cost
+ *      crypto an order needs (HMAC check of the payment password, Ed25519 ticket signature): the ceiling its cost
  *      puts on orders/s on this machine's cores (bench/crypto.ts)
  *   4. a CPU profile of the SQLite server under the closed-model load, summarised
  *      and PostgreSQL's own ceiling on the same database: pgbench's TPC-B-like transactions/s (bench/pgbench.ts)
@@ -110,7 +110,7 @@ const postgresConfig = async (workers: number): Promise<StoreConfig> => {
     store: postgresStore({ url: schema.url, maxConnections: 2 }), release: schema.drop }
 }
 
-/** the scrypt cost of the bench's servers (the lowest a server accepts): every payment checks its password once at it */
+/** the scrypt cost of the bench's servers (the lowest a server accepts): the customers' login passwords are hashed and checked at it, before the measured load */
 const benchPasswordCostN = 256
 
 /** Start a server on `config`, prepare customers, run `body` against it, stop it. */
