@@ -184,14 +184,12 @@ const makeDatabase = (options: SqliteStoreOptions) => Effect.gen(function* () {
   const connection = yield* Effect.acquireRelease(
     Effect.try({ try: () => new openSqlite(options.filename), catch: (cause) => statementFailure(cause, `Failed to open ${options.filename}`) }),
     (opened) => Effect.sync(() => opened.close()))
-  if (!isPrivate(options.filename)) connection.pragma("journal_mode = WAL")
-  connection.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`)
-  connection.pragma("synchronous = NORMAL")
   // a temporary database dies with its connection: a journal on disk and syncs would only cost time
-  if (options.filename === temporaryDatabase) {
-    connection.pragma("journal_mode = MEMORY")
-    connection.pragma("synchronous = OFF")
-  }
+  const temporary = options.filename === temporaryDatabase
+  if (temporary) connection.pragma("journal_mode = MEMORY")
+  else if (!isPrivate(options.filename)) connection.pragma("journal_mode = WAL")
+  connection.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`)
+  connection.pragma(`synchronous = ${temporary ? "OFF" : "NORMAL"}`)
   connection.pragma("foreign_keys = ON")
   // savepoints' journals (every transaction of a commit group is one) in memory, not in temporary files
   connection.pragma("temp_store = MEMORY")
