@@ -32,8 +32,8 @@ export class PaymentPasswords extends Effect.Service<PaymentPasswords>()("Paymen
     const verify = (digits: string, stored: string): Effect.Effect<boolean> => {
       if (stored.startsWith("scrypt$")) return passwords.verify(digits, stored)
       const [storedScheme, keyIdText, saltHex, macHex] = stored.split("$")
-      const key = keys.paymentPasswordKeys.get(Number(keyIdText))
       if (storedScheme !== scheme || !saltHex || !macHex) return Effect.dieMessage("malformed payment password hash")
+      const key = keys.paymentPasswordKeys.get(Number(keyIdText))
       if (!key) return Effect.dieMessage(`payment password hashed under key ${keyIdText}, which the store does not hold`)
       const expected = Buffer.from(macHex, "hex")
       const actual = macOf(key, Buffer.from(saltHex, "hex"), digits)
