@@ -74,6 +74,11 @@ describe("loading a scenario file", () => {
     assert.equal(await loadError(file), `${file}: at server.passwordHashCostN: must be a power of two, actual 1000`)
   })
 
+  test("a ticket-poll backoff whose ceiling is below the first wait names both", async () => {
+    const file = scenarioFile("backoff", `export default { ...base, passengers: { ...base.passengers, ticketPollIntervalMs: 2_000, maxTicketPollIntervalMs: 500 } }`)
+    assert.match(await loadError(file), /: at passengers\.maxTicketPollIntervalMs: must be at least ticketPollIntervalMs \(2000\), got 500/)
+  })
+
   test("a threshold on an unknown metric or with a malformed expression is refused at load time, at its key or its place in the list", async () => {
     const unknown = scenarioFile("threshold-metric", `export default { ...base, thresholds: { latency: ["p(99)<500"] } }`)
     assert.match(await loadError(unknown), /: at thresholds\.latency: unknown metric latency \(known: payment_to_issuance, /)

@@ -24,7 +24,7 @@ import { makeGateScanner, readDisplay } from "./GateScanner.js"
 import { HistoryRecorder } from "./Instruments.js"
 import type { FaultSchedule } from "./Instruments.js"
 import type { Capture, PhoneDisplay } from "./GateScanner.js"
-import { maxQrEnlargeAttempts, readAtGate } from "./Phone.js"
+import { maxQrEnlargeAttempts, readAtGate, ticketPollWaitMs } from "./Phone.js"
 import { phoneJourney } from "../simulator/journeys/App.js"
 import type { Passenger, PhoneEnvironment, QrShower, SeatChoice } from "./Phone.js"
 import { defaultMarginModules, renderQr } from "./Qr.js"
@@ -63,6 +63,17 @@ const showing = (display: PhoneDisplay, capture: Capture) => {
   const notes = history.events.map((event) => `${event.kind} ${event.outcome} ×${event.detail?.enlargeFactor}`)
   return { result, read, notes }
 }
+
+describe("a phone waiting for its ticket", () => {
+  test("each poll that finds none doubles the wait, up to the ceiling", () => {
+    assert.deepEqual([0, 1, 2, 3, 4, 5].map((poll) => ticketPollWaitMs(poll, 1_000, 4_000)), [1_000, 2_000, 4_000, 4_000, 4_000, 4_000])
+    assert.deepEqual([0, 1, 2, 40].map((poll) => ticketPollWaitMs(poll, 300, 1_000)), [300, 600, 1_000, 1_000])
+  })
+
+  test("a ceiling equal to the interval keeps every wait the same", () => {
+    assert.deepEqual([0, 1, 2, 1_000].map((poll) => ticketPollWaitMs(poll, 1_000, 1_000)), [1_000, 1_000, 1_000, 1_000])
+  })
+})
 
 describe("a phone at a gate whose camera cannot read its code", () => {
   const blurred: Capture = { blurRadiusPx: 3 }
@@ -146,7 +157,7 @@ describe("a phone that chooses its seat on the map", () => {
       sleepScenario: () => Effect.void, scenarioNowMs: Clock.currentTimeMillis, thinkTime,
       gatesAt: () => [makeGateScanner(gateClient, gate.gateId, boarding)],
       cameraAt: () => Effect.succeed({}),
-      departureEpochMs: () => 0, ticketPollIntervalMs: 1, maxTicketPolls: 3,
+      departureEpochMs: () => 0, ticketPollIntervalMs: 1, maxTicketPollIntervalMs: 1, maxTicketPolls: 3,
       arriveBeforeDepartureMs: { min: 0, max: 0 }, qrPixelSampleRate: 0,
       seatChoice: choice, seatClassOf: (_, coach) => coach === 1 ? "second" : undefined
     }

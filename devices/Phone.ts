@@ -61,6 +61,8 @@ export interface PhoneEnvironment {
   readonly cameraAt: (gateIndex: number) => Effect.Effect<Capture>
   readonly departureEpochMs: (trainIndex: number, station: string) => number
   readonly ticketPollIntervalMs: number
+  /** the longest wait between two polls for a ticket: each poll that finds none doubles the wait, up to this */
+  readonly maxTicketPollIntervalMs: number
   readonly maxTicketPolls: number
   readonly arriveBeforeDepartureMs: { readonly min: number; readonly max: number }
   readonly qrPixelSampleRate: number
@@ -276,8 +278,16 @@ export const payFromWallet = (phone: AppPhone, passenger: Passenger, order: { or
   })
 
 /**
+ * How long a phone waits before poll `poll + 1` for a ticket (poll 0 is the first): `intervalMs`, doubled after each
+ * poll that found none, never more than `maxIntervalMs`. A phone that backs off leaves a busy server's capacity to the
+ * work that issues tickets; with `maxIntervalMs` equal to `intervalMs` every wait is the same.
+ */
+export const ticketPollWaitMs = (poll: number, intervalMs: number, maxIntervalMs: number): number =>
+  Math.max(intervalMs, Math.min(maxIntervalMs, intervalMs * 2 ** Math.min(poll, 30)))
+
+/**
  * The order's ticket: `inAnswer` when the payment's answer carried it (no request), else asked for until it is
- * issued: at once when `issued`, then every `ticketPollIntervalMs`, at most `maxTicketPolls` times.
+ * issued: at once when `issued`, then after `ticketPollWaitMs`, at most `maxTicketPolls` times.
  */
 export const awaitTicket = (phone: AppPhone, orderId: OrderId, issued: boolean, inAnswer?: Ticket) =>
   Effect.gen(function* () {
@@ -290,7 +300,7 @@ export const awaitTicket = (phone: AppPhone, orderId: OrderId, issued: boolean, 
         if (ticket) return ticket
       }
       if (poll >= phone.env.maxTicketPolls) return yield* Effect.fail({ _tag: "TicketNeverArrived" as const })
-      yield* phone.env.sleepScenario(phone.env.ticketPollIntervalMs)
+      yield* phone.env.sleepScenario(ticketPollWaitMs(poll, phone.env.ticketPollIntervalMs, phone.env.maxTicketPollIntervalMs))
     }
   })
 

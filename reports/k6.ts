@@ -24,7 +24,7 @@ import { maxPrintRoundsPerSession } from "../devices/Kiosk.js"
 import { departureEpochMs } from "../reference/delivery/Checkin.js"
 import { defaultSettings } from "../reference/Config.js"
 import { makeResidentId } from "../reference/customers/Customers/ResidentId.js"
-import { needsTrain } from "../scenarios/Scenario.js"
+import { maxTicketPollIntervalMsOf, needsTrain } from "../scenarios/Scenario.js"
 import type { JourneyKind, Scenario } from "../scenarios/Scenario.js"
 import { journeyKindsOf } from "../simulator/Journeys.js"
 import { organiserPhone } from "../simulator/journeys/Fan.js"
@@ -154,7 +154,8 @@ export const k6PlanOf = (scenario: Scenario, timeScale: number) => {
   return {
     scenario: scenario.name, timeScale, startMs: Date.parse(scenario.startAt), onSaleMs: Date.parse(scenario.onSaleAt), endMs: scenarioEndMs(scenario),
     journeyKinds: kinds as ReadonlyArray<string>, thinkTimeMs: scenario.passengers.thinkTimeMs,
-    ticketPollIntervalMs: scenario.passengers.ticketPollIntervalMs, maxTicketPolls: scenario.passengers.maxTicketPolls,
+    ticketPollIntervalMs: scenario.passengers.ticketPollIntervalMs, maxTicketPollIntervalMs: maxTicketPollIntervalMsOf(scenario),
+    maxTicketPolls: scenario.passengers.maxTicketPolls,
     gatesPerStation: scenario.gatesPerStation, ...k6RuntimeSettings,
     clockProbe: { phone: clockProbePhone, password: "clock-probe-password", paymentPassword: "864209", residentId: makeResidentId("110105", "19700101", "991") },
     clockScaleProbeWallMs, clockScaleTolerance, maxOnSaleWaitWallMs, lateStartWarningScenarioMs,

@@ -152,7 +152,13 @@ const ScenarioFields = Schema.Struct({
     thinkTimeMs: Range(0, 600_000),
     /** one-way network delay of each request in virtual mode */
     networkDelayMs: Range(0, 60_000),
+    /** a phone waiting for its ticket asks again this long after its first poll that found none */
     ticketPollIntervalMs: Int(1, 600_000),
+    /**
+     * each poll that finds no ticket doubles the wait before the next, up to this (exponential backoff); absent: every
+     * wait is `ticketPollIntervalMs`
+     */
+    maxTicketPollIntervalMs: Schema.optional(Int(1, 3_600_000)),
     /** which journeys the passengers take, by weight; default: all use the app */
     mix: Schema.optionalWith(JourneyMix, { exact: true, default: () => ({ app: 1 }) }),
     maxTicketPolls: Int(0, 1_000),
@@ -240,6 +246,10 @@ export const Scenario = ScenarioFields.pipe(Schema.filter((scenario) => {
   if ((scenario.passengers.mix["remote-card"] ?? 0) > 0 && scenario.kiosks !== undefined && scenario.kiosks.remoteCard === undefined) {
     issues.push({ path: ["kiosks", "remoteCard"], message: "the remote-card journey needs kiosks.remoteCard (its call centre and bookers)" })
   }
+  const { ticketPollIntervalMs, maxTicketPollIntervalMs } = scenario.passengers
+  if (maxTicketPollIntervalMs !== undefined && maxTicketPollIntervalMs < ticketPollIntervalMs) {
+    issues.push({ path: ["passengers", "maxTicketPollIntervalMs"], message: `must be at least ticketPollIntervalMs (${ticketPollIntervalMs}), got ${maxTicketPollIntervalMs}` })
+  }
   if (scenario.trains.length === 0 && scenario.endAt === undefined) issues.push({ path: ["endAt"], message: "a scenario without trains must say when it ends (endAt)" })
   scenario.trains.forEach((train, index) => {
     if (train.fareFenPerSegment.length !== train.stops.length - 1) {
@@ -251,6 +261,10 @@ export const Scenario = ScenarioFields.pipe(Schema.filter((scenario) => {
   return issues
 }))
 export type Scenario = typeof Scenario.Type
+
+/** The longest wait between a phone's polls for its ticket: `ticketPollIntervalMs` when the scenario sets no backoff. */
+export const maxTicketPollIntervalMsOf = (scenario: Scenario): number =>
+  scenario.passengers.maxTicketPollIntervalMs ?? scenario.passengers.ticketPollIntervalMs
 export type ScenarioInput = typeof Scenario.Encoded
 
 /** Identity with a type, so a scenario file is checked by the compiler as it is written. */

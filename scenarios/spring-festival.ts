@@ -66,7 +66,9 @@ export default defineScenario({
     meanArrivalDelayMs: 90_000,
     thinkTimeMs: { min: 500, max: 4_000 },
     networkDelayMs: { min: 5, max: 60 },
+    // a phone whose payment's answer has no ticket asks after 1 s, then backs off: 2 s, then every 4 s
     ticketPollIntervalMs: 1_000,
+    maxTicketPollIntervalMs: 4_000,
     maxTicketPolls: 30,
     // three in ten pick a seat on the map (a window if one is free); most who lose it to a faster phone take any seat of its class
     seatChoice: { share: 0.3, fallbackShare: 0.8 }

@@ -8,6 +8,7 @@ import type { PhoneEnvironment } from "../devices/Phone.js"
 import { makeGateScanner } from "../devices/GateScanner.js"
 import type { GateScanner } from "../devices/GateScanner.js"
 import type { GateId, RunId, ServiceDate } from "../reference/Domain.js"
+import { maxTicketPollIntervalMsOf } from "../scenarios/Scenario.js"
 import type { Scenario } from "../scenarios/Scenario.js"
 import type { FaultSchedule } from "../devices/Instruments.js"
 import { stationGateCamera } from "./Cameras.js"
@@ -120,6 +121,7 @@ export const phoneEnvironment = (
     ...(scenario.passengers.seatChoice === undefined ? {} : { seatChoice: scenario.passengers.seatChoice }),
     departureEpochMs: departureOf(scenario),
     ticketPollIntervalMs: scenario.passengers.ticketPollIntervalMs,
+    maxTicketPollIntervalMs: maxTicketPollIntervalMsOf(scenario),
     maxTicketPolls: scenario.passengers.maxTicketPolls,
     arriveBeforeDepartureMs: scenario.checkin.arriveBeforeDepartureMs,
     qrPixelSampleRate: scenario.checkin.qrPixelSampleRate,

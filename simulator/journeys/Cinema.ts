@@ -15,6 +15,7 @@ import { departureEpochMs } from "../../reference/delivery/Checkin.js"
 import { defaultSettings } from "../../reference/Config.js"
 import type { Fen, GateId, ServiceDate } from "../../reference/Domain.js"
 import type { CinemaSection } from "../../scenarios/Cinema.js"
+import { maxTicketPollIntervalMsOf } from "../../scenarios/Scenario.js"
 import type { JourneyPreparer } from "../Journeys.js"
 import { weightedIndex } from "../Population.js"
 import { simulatedThinkTime } from "../Setup.js"
@@ -63,6 +64,7 @@ export const prepareCinemaJourney: JourneyPreparer = (context) =>
       thinkTime: simulatedThinkTime(context.scenario, context.timing),
       gatewayLimits: defaultGatewayPaymentLimits,
       ticketPollIntervalMs: context.scenario.passengers.ticketPollIntervalMs,
+      maxTicketPollIntervalMs: maxTicketPollIntervalMsOf(context.scenario),
       maxTicketPolls: context.scenario.passengers.maxTicketPolls,
       qrPixelSampleRate: context.scenario.checkin.qrPixelSampleRate,
       weightedIndex

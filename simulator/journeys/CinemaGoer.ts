@@ -19,7 +19,7 @@ import type { GateScanner, PhoneDisplay } from "../../devices/GateScanner.js"
 import { payByGateway } from "../../devices/GatewayPayment.js"
 import type { GatewayPayer, GatewayPaymentLimits, GatewayPaymentOutcome } from "../../devices/GatewayPayment.js"
 import type { Passenger } from "../../devices/Phone.js"
-import { claimDetail, passwordOf, paymentPasswordOf } from "../../devices/Phone.js"
+import { claimDetail, passwordOf, paymentPasswordOf, ticketPollWaitMs } from "../../devices/Phone.js"
 import { heldSeatDetail } from "../../devices/HeldSeat.js"
 import { renderQr } from "../../devices/Qr.js"
 
@@ -43,6 +43,8 @@ export interface CinemaEnvironment {
   readonly thinkTime: Effect.Effect<void>
   readonly gatewayLimits: GatewayPaymentLimits
   readonly ticketPollIntervalMs: number
+  /** the longest wait between two polls for a ticket (devices/Phone.ts `ticketPollWaitMs`) */
+  readonly maxTicketPollIntervalMs: number
   readonly maxTicketPolls: number
   readonly qrPixelSampleRate: number
   /** a weighted draw (one Random draw): the index of the chosen weight */
@@ -215,7 +217,7 @@ export const cinemaJourney = (env: CinemaEnvironment, passenger: Passenger, afte
           Effect.catchTag("TicketNotIssued", () => Effect.succeed(undefined)))
         if (ticket) return ticket
         if (poll >= env.maxTicketPolls) return yield* Effect.fail({ _tag: "TicketNeverArrived" as const })
-        yield* env.sleepScenario(env.ticketPollIntervalMs)
+        yield* env.sleepScenario(ticketPollWaitMs(poll, env.ticketPollIntervalMs, env.maxTicketPollIntervalMs))
       }
     })
   }
