@@ -86,7 +86,7 @@ const report = await Effect.runPromise(Effect.scoped(Effect.gen(function* () {
   const usage = process.memoryUsage()
   if (snapshotFile) writeHeapSnapshot(snapshotFile)
   return {
-    passengers, wallMs: Math.round(wallMs), events: outcome.history.events.length, traceHash: outcome.history.traceHash().slice(0, 8),
+    passengers, wallMs: Math.round(wallMs), events: outcome.history.size, traceHash: outcome.history.traceHash().slice(0, 8),
     maxRssMB: Math.round(process.resourceUsage().maxRSS / 1_024),
     rssAtEndMB: Math.round(usage.rss / 1_048_576),
     heapUsedAfterGcMB: +(usage.heapUsed / 1_048_576).toFixed(1),

@@ -49,7 +49,7 @@ const measureRun = async (file: string, passengers: number, seed: number) => {
   const wallMs = performance.now() - wallStartMs
   return {
     passengers, wallMs, cpuMs: cpuMsSince(cpuStart), virtualMs: outcome.endMs - outcome.startMs,
-    requests: outcome.history.events.filter(isRequest).length,
+    requests: outcome.history.filter(isRequest).length,
     violations: outcome.invariants.reduce((sum, invariant) => sum + invariant.violations, 0),
     maxRssBytes: process.resourceUsage().maxRSS * 1_024
   }

@@ -60,7 +60,7 @@ const showing = (display: PhoneDisplay, capture: Capture) => {
   const { gate, read } = gateReading()
   const result = Effect.runSync(Effect.either(Effect.flatMap(readAtGate(shower, gate, capture, display),
     (read) => Effect.as(gate.admit(read.text, holder), read))).pipe(Effect.provideService(HistoryRecorder, history)))
-  const notes = history.events.map((event) => `${event.kind} ${event.outcome} ×${event.detail?.enlargeFactor}`)
+  const notes = history.toArray().map((event) => `${event.kind} ${event.outcome} ×${event.detail?.enlargeFactor}`)
   return { result, read, notes }
 }
 
@@ -147,7 +147,7 @@ describe("a phone that chooses its seat on the map", () => {
     const history = new History()
     let thought = false
     const thinkTime = Effect.suspend(() => {
-      if (thought || !history.events.some((event) => event.kind === "seat-map")) return Effect.void
+      if (thought || !history.toArray().some((event) => event.kind === "seat-map")) return Effect.void
       thought = true
       return whileThinking(run, rival).pipe(Effect.orDie)
     })
@@ -165,7 +165,7 @@ describe("a phone that chooses its seat on the map", () => {
       index, phone: freshPhone() as PhoneNumber, residentId: freshResidentId(), trip: { train: 0, fromStation: boarding, toStation: alighting }
     }
     await server.run(phoneJourney(env, passenger).pipe(Effect.provide(instrumentsOf(history, directNetwork, noFaults))))
-    const ofPhone = history.events.filter((event) => event.actor === `phone-${index}`)
+    const ofPhone = history.toArray().filter((event) => event.actor === `phone-${index}`)
     const line = (kind: HistoryKind) => ofPhone.filter((event) => event.kind === kind).map((event) => ({ outcome: event.outcome, seat: event.detail?.seat }))
     return { ofPhone, line }
   }

@@ -102,7 +102,7 @@ export const comparedColumns: ReadonlyArray<{ readonly column: NumericColumn; re
 ]
 
 const holdDetails = (history: History) =>
-  history.events.filter(isHeld).map((event) => event.detail ?? {})
+  history.filter(isHeld).map((event) => event.detail ?? {})
 
 /**
  * A row without its `best` marks: from the run's report and its history. `serverMsPerWallMs`: how fast the

@@ -117,8 +117,8 @@ test("every request error is counted once, by tag and by endpoint: a lost answer
 
   // the progress line's tally, fed event by event as the run records them, ends at the same total
   const progress = new RequestTally({ latency: false })
-  const seen: Array<HistoryEvent> = []
-  const totals = history.events.map((event) => { seen.push(event); return progress.readNew(seen).errors })
+  const growing = new History(Effect.succeed(0))
+  const totals = history.toArray().map((event) => { growing.add(event); return progress.readNew(growing).errors })
   assert.deepEqual(totals, [0, 1, 1, 2, 2, 2, 2, 2])
   assert.equal(progress.errors, counts.errors)
   assert.equal(throughputOf(history, 0, 10_000, 10_000).series.reduce((sum, point) => sum + point.errors, 0), counts.errors)
@@ -156,8 +156,9 @@ test("each endpoint is split by the journey of the fiber that recorded its calls
     unsplit.add(event)
   }
   assert.equal(history.traceHash(), unsplit.traceHash(), "the journeys are beside the history: its lines and trace hash are the same")
-  assert.equal(history.journeyOf(events[0]![0]), "app")
-  assert.equal(history.journeyOf(events[6]![0]), undefined)
+  const journeys = Array.from(history.readWithJourneys(), ([, journey]) => journey)
+  assert.equal(journeys[0], "app")
+  assert.equal(journeys[6], undefined)
 
   const endpoints = endpointsOf(history)
   const pay = endpoints.find((endpoint) => endpoint.endpoint === "pay")

@@ -24,8 +24,9 @@ export const bucketWidthFor = (spanMs: number) =>
  * The rush is minutes long and the gates open hours later; one axis for both flattens the rush to a spike.
  */
 export const salesWindowOf = (history: History, fromMs: number, toMs: number) => {
-  const issued = history.events.filter(ok("ticket-received"))
-  const lastIssuedMs = issued.length === 0 ? toMs : Math.max(...issued.map((event) => event.atMs))
+  let lastIssuedMs: number | undefined
+  for (const event of history.read()) if (ok("ticket-received")(event)) lastIssuedMs = Math.max(lastIssuedMs ?? event.atMs, event.atMs)
+  if (lastIssuedMs === undefined) lastIssuedMs = toMs
   return { fromMs, toMs: Math.min(toMs, Math.max(fromMs + 1, lastIssuedMs + seriesTailMs)) }
 }
 const maxTrackableLatencyMs = 24 * 3_600_000
@@ -161,8 +162,8 @@ const destroyTally = (tally: EndpointTally): void => {
 export interface RequestTallyOptions {
   /** keep an HDR histogram of each endpoint's answered requests */
   readonly latency: boolean
-  /** each endpoint's requests per journey kind too, as `history` says each event's journey was */
-  readonly journeysOf?: History
+  /** each endpoint's requests per journey kind too, as `record` is told each event's journey */
+  readonly byJourney?: boolean
 }
 
 /**
@@ -180,9 +181,10 @@ export class RequestTally {
 
   constructor(private readonly options: RequestTallyOptions) {}
 
-  record(event: HistoryEvent): void {
+  /** counts `event`, recorded for `journey` (undefined: a background actor's) */
+  record(event: HistoryEvent, journey?: string): void {
     if (!isRequest(event)) return
-    const split = this.options.journeysOf !== undefined
+    const split = this.options.byJourney === true
     let endpoint = this.byEndpoint.get(event.kind)
     if (endpoint === undefined) {
       endpoint = newEndpointTally(this.options, split)
@@ -191,11 +193,10 @@ export class RequestTally {
     this.requests++
     recordInto(endpoint, event)
     if (endpoint.byJourney !== undefined) {
-      const journey = this.options.journeysOf?.journeyOf(event) ?? backgroundJourney
-      let share = endpoint.byJourney.get(journey)
+      let share = endpoint.byJourney.get(journey ?? backgroundJourney)
       if (share === undefined) {
         share = newEndpointTally(this.options, false)
-        endpoint.byJourney.set(journey, share)
+        endpoint.byJourney.set(journey ?? backgroundJourney, share)
       }
       recordInto(share, event)
     }
@@ -204,8 +205,12 @@ export class RequestTally {
     this.byTag.set(event.outcome, (this.byTag.get(event.outcome) ?? 0) + 1)
   }
 
-  readNew(events: ReadonlyArray<HistoryEvent>): this {
-    for (; this.readEvents < events.length; this.readEvents++) this.record(events[this.readEvents]!)
+  /** Counts the events `history` recorded since the last call, each with its journey. */
+  readNew(history: History): this {
+    for (const [event, journey] of history.readWithJourneys(this.readEvents)) {
+      this.readEvents++
+      this.record(event, journey)
+    }
     return this
   }
 
@@ -234,7 +239,7 @@ export class RequestTally {
 
 /** The history's requests by endpoint, tag and journey kind, read in one pass. */
 export const requestTallyOf = <A>(history: History, read: (tally: RequestTally) => A): A => {
-  const tally = new RequestTally({ latency: true, journeysOf: history }).readNew(history.events)
+  const tally = new RequestTally({ latency: true, byJourney: true }).readNew(history)
   try {
     return read(tally)
   } finally {
@@ -291,14 +296,18 @@ export class CountsTally {
     else if (event.kind === "dropped-iteration") this.dropped++
   }
 
-  readNew(events: ReadonlyArray<HistoryEvent>): this {
-    for (; this.readEvents < events.length; this.readEvents++) this.record(events[this.readEvents]!)
+  /** Counts the events `history` recorded since the last call. */
+  readNew(history: History): this {
+    for (const event of history.readFrom(this.readEvents)) {
+      this.readEvents++
+      this.record(event)
+    }
     return this
   }
 }
 
 export const countsOf = (history: History, passengers: number): Report["counts"] => {
-  const counts = new CountsTally().readNew(history.events)
+  const counts = new CountsTally().readNew(history)
   return {
     passengers,
     requests: counts.requests.requests,
@@ -313,14 +322,25 @@ export const countsOf = (history: History, passengers: number): Report["counts"]
   }
 }
 
-export const latencyOf = (history: History): Report["latency"] => ({
-  paymentToIssuance: summarize(history.events.filter(ok("ticket-received")).map(paymentToIssuanceOf)),
-  hold: summarize(history.events.filter(isHeld).map((event) => event.durationMs ?? 0)),
-  checkin: summarize(history.events.filter(ok("scan")).map((event) => event.durationMs ?? 0))
-})
+/** The payment-to-issuance latency of every ticket received, in order. */
+const paymentToIssuanceLatencies = (history: History): Array<number> => {
+  const latencies: Array<number> = []
+  for (const event of history.read()) if (ok("ticket-received")(event)) latencies.push(paymentToIssuanceOf(event))
+  return latencies
+}
+
+export const latencyOf = (history: History): Report["latency"] => {
+  const hold: Array<number> = []
+  const checkin: Array<number> = []
+  for (const event of history.read()) {
+    if (isHeld(event)) hold.push(event.durationMs ?? 0)
+    else if (ok("scan")(event)) checkin.push(event.durationMs ?? 0)
+  }
+  return { paymentToIssuance: summarize(paymentToIssuanceLatencies(history)), hold: summarize(hold), checkin: summarize(checkin) }
+}
 
 export const latencyDistributionOf = (history: History): NonNullable<Report["latencyDistribution"]> => ({
-  paymentToIssuance: distributionOf(history.events.filter(ok("ticket-received")).map(paymentToIssuanceOf))
+  paymentToIssuance: distributionOf(paymentToIssuanceLatencies(history))
 })
 
 /**
@@ -334,18 +354,19 @@ export const throughputOf = (history: History, fromMs: number, toMs: number, mea
   const buckets = Array.from({ length: bucketCount }, (_, index) => ({
     tMs: index * bucketMs, held: 0, paid: 0, issued: 0, admitted: 0, errors: 0, latencies: [] as Array<number>
   }))
-  for (const event of history.events) {
+  const requests = Array.from({ length: bucketCount }, () => 0)
+  let issuedInWindow = 0
+  for (const event of history.read()) {
+    if (ok("ticket-received")(event) && event.atMs >= fromMs && event.atMs < measuringEndMs) issuedInWindow++
     if (event.atMs < fromMs || event.atMs >= toMs) continue
-    const bucket = buckets[Math.min(bucketCount - 1, Math.floor((event.atMs - fromMs) / bucketMs))]!
+    const index = Math.min(bucketCount - 1, Math.floor((event.atMs - fromMs) / bucketMs))
+    if (isRequest(event)) requests[index]!++
+    const bucket = buckets[index]!
     bucket.held += ordersHeldBy(event)
     bucket.paid += ordersPaidBy(event)
     if (ok("ticket-received")(event)) { bucket.issued++; bucket.latencies.push(paymentToIssuanceOf(event)) }
     else if (ok("scan")(event)) bucket.admitted++
     else if (isRequestError(event)) bucket.errors++
-  }
-  const requests = Array.from({ length: bucketCount }, () => 0)
-  for (const event of history.events) {
-    if (event.atMs >= fromMs && event.atMs < toMs && isRequest(event)) requests[Math.min(bucketCount - 1, Math.floor((event.atMs - fromMs) / bucketMs))]!++
   }
   const inFlight = inFlightPerBucket(history, fromMs, bucketMs, bucketCount)
   const series: Array<SeriesPoint> = buckets.map(({ latencies, ...point }, index) => {
@@ -357,7 +378,6 @@ export const throughputOf = (history: History, fromMs: number, toMs: number, mea
     }
   })
   const measuringWindowMs = Math.max(0, measuringEndMs - fromMs)
-  const issuedInWindow = history.events.filter((event) => ok("ticket-received")(event) && event.atMs >= fromMs && event.atMs < measuringEndMs).length
   const peak = peakWindowOf(series.map((point) => point.issued), bucketMs)
   return {
     measuringWindowMs,
@@ -378,7 +398,7 @@ const endsPurchase = (event: HistoryEvent) => ok("ticket-received")(event) || ev
  */
 export const inFlightPerBucket = (history: History, fromMs: number, bucketMs: number, bucketCount: number): Array<number> => {
   const spans = new Map<string, { firstMs: number; lastMs: number; ended: boolean }>()
-  for (const event of history.events) {
+  for (const event of history.read()) {
     const span = spans.get(event.actor)
     if (span === undefined) {
       if (isRequest(event)) spans.set(event.actor, { firstMs: event.atMs, lastMs: event.atMs, ended: false })
@@ -405,25 +425,36 @@ const numberIn = (event: HistoryEvent, key: string) => Number(event.detail?.[key
 
 /** The gates' summary, when the run had gates that sync offline admissions or codes a camera could not read; else undefined. */
 export const gatesOf = (history: History): GateSummary | undefined => {
-  const events = history.events
-  const syncs = events.filter(ok("gate-sync"))
-  const glareRetries = events.filter((event) => event.kind === "glare-retry").length
-  const qrUnreadable = events.filter((event) => event.kind === "qr-unreadable").length
-  const qrEnlarged = events.filter((event) => event.kind === "qr-enlarged").length
-  const admitted = events.filter(ok("scan"))
-  if (syncs.length === 0 && glareRetries === 0 && qrUnreadable === 0 && !admitted.some((event) => event.detail?.via !== undefined)) return undefined
+  const syncs: Array<HistoryEvent> = []
+  let lastReport: HistoryEvent | undefined
+  let glareRetries = 0, qrUnreadable = 0, qrEnlarged = 0, unreadableGaveUp = 0
+  let admittedOnline = 0, admittedOffline = 0, admittedByCarrier = 0, admittedEnlarged = 0, admittedVia = 0
+  for (const event of history.read()) {
+    if (ok("gate-sync")(event)) syncs.push(event)
+    else if (ok("offline-report")(event)) lastReport = event
+    else if (event.kind === "glare-retry") glareRetries++
+    else if (event.kind === "qr-unreadable") qrUnreadable++
+    else if (event.kind === "qr-enlarged") qrEnlarged++
+    else if (event.kind === "gave-up" && event.outcome === "UnreadableCode") unreadableGaveUp++
+    else if (ok("scan")(event)) {
+      if (event.detail?.offline === true) admittedOffline++
+      else admittedOnline++
+      if (event.detail?.via !== undefined) admittedVia++
+      if (event.detail?.via === "carrier") admittedByCarrier++
+      if (numberIn(event, "enlargeFactor") > 1) admittedEnlarged++
+    }
+  }
+  if (syncs.length === 0 && glareRetries === 0 && qrUnreadable === 0 && admittedVia === 0) return undefined
   const sum = (key: string) => syncs.reduce((total, event) => total + numberIn(event, key), 0)
-  const reports = events.filter(ok("offline-report"))
-  const lastReport = reports[reports.length - 1]
   return {
-    admittedOnline: admitted.filter((event) => event.detail?.offline !== true).length,
-    admittedOffline: admitted.filter((event) => event.detail?.offline === true).length,
-    admittedByCarrier: admitted.filter((event) => event.detail?.via === "carrier").length,
+    admittedOnline,
+    admittedOffline,
+    admittedByCarrier,
     glareRetries,
     qrUnreadable,
     qrEnlarged,
-    admittedEnlarged: admitted.filter((event) => numberIn(event, "enlargeFactor") > 1).length,
-    unreadableGaveUp: events.filter((event) => event.kind === "gave-up" && event.outcome === "UnreadableCode").length,
+    admittedEnlarged,
+    unreadableGaveUp,
     syncBatches: sum("batches"),
     synced: { admitted: sum("admitted"), double: sum("double"), invalid: sum("invalid"), bindingMismatch: sum("binding-mismatch") },
     doublesFound: lastReport ? numberIn(lastReport, "double") : sum("double")

@@ -176,6 +176,11 @@ export interface IssuanceEvent {
   readonly detail?: Readonly<Record<string, string | number | boolean | null>>
 }
 
+/** a growing list of events, read from the `from`-th on (a run's History) */
+export interface IssuanceEvents {
+  readonly readFrom: (from: number) => Iterable<IssuanceEvent>
+}
+
 const maxTrackableLatencyMs = 24 * 3_600_000
 
 /**
@@ -186,10 +191,10 @@ export const paymentToIssuanceTracker = () => {
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: maxTrackableLatencyMs, numberOfSignificantValueDigits: 3 })
   let readEvents = 0
   return {
-    p99: (events: ReadonlyArray<IssuanceEvent>): number => {
-      for (; readEvents < events.length; readEvents++) {
-        const event = events[readEvents]
-        if (event?.kind !== "ticket-received" || event.outcome !== "ok") continue
+    p99: (events: IssuanceEvents): number => {
+      for (const event of events.readFrom(readEvents)) {
+        readEvents++
+        if (event.kind !== "ticket-received" || event.outcome !== "ok") continue
         const latencyMs = Number(event.detail?.paymentToIssuanceMs ?? 0)
         if (Number.isFinite(latencyMs)) histogram.recordValue(Math.min(maxTrackableLatencyMs, Math.max(0, Math.round(latencyMs))))
       }
@@ -245,7 +250,7 @@ export const progressReporter = (options: ProgressReporterOptions) => {
   return (progress: RunProgress, final = false): void => {
     const wallMs = options.wallNowMs() - wallStartMs
     if (!final && lastDrawn !== undefined && wallMs - lastDrawn.wallMs < display.intervalMs) return
-    counts.readNew(progress.history.events)
+    counts.readNew(progress.history)
     const virtualMs = progress.nowMs - options.startMs
     const sinceWallMs = lastDrawn === undefined ? 0 : wallMs - lastDrawn.wallMs
     const recentPace = lastDrawn === undefined || sinceWallMs <= 0 ? {} : {
@@ -263,7 +268,7 @@ export const progressReporter = (options: ProgressReporterOptions) => {
       ...(remaining === undefined ? {} : { remainingWallMs: remaining }), ...(final ? { done: true } : {}),
       ...(options.startClockMs === undefined ? {} : { startClockMs: options.startClockMs }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
-      paymentToIssuanceP99Ms: paymentToIssuance.p99(progress.history.events), ...recentPace
+      paymentToIssuanceP99Ms: paymentToIssuance.p99(progress.history), ...recentPace
     })
   }
 }

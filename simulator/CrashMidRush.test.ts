@@ -27,7 +27,7 @@ const onSaleMs = Date.parse(scenario.onSaleAt)
 describe("crash-mid-rush: the server killed during the rush and restarted on its store", () => {
   test("connections fail while it is down, phones retry, sales resume, the audit is clean, the trace repeats", async () => {
     const first = await runVirtual(scenario, 5)
-    const events = first.history.events
+    const events = first.history.toArray()
     // the slow disk's window opened and closed through the operator's endpoint (its transactions queued on the
     // virtual clock instead of stalling the run: a sleep while holding SQLite's connection would deadlock it)
     const slowEdges = events.filter((event) => event.actor === "fault-0-slow-store").map((event) => `${event.kind}:${event.outcome}`)

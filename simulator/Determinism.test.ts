@@ -32,8 +32,9 @@ describe("virtual runs are reproducible", () => {
   const offered: Array<RunProgress> = []
   before(async () => {
     first = await runVirtual(smallScenario, seed)
-    // the second run of the seed has a progress display reading it, the first none
-    second = await runVirtual(smallScenario, seed, (progress) => { offered.push(progress) })
+    // the second run of the seed has a progress display reading it, the first none; the second's history moves to
+    // its file after 50 events, the first's stays in memory
+    second = await runVirtual(smallScenario, seed, (progress) => { offered.push(progress) }, { maxHistoryEventsInMemory: 50 })
     other = await runVirtual(smallScenario, otherSeed)
   })
 
@@ -48,14 +49,17 @@ describe("virtual runs are reproducible", () => {
     assert.equal(first.passengers.finished, second.passengers.finished)
   })
 
-  test("the same seed twice: identical trace hash and identical history lines", () => {
-    assert.ok(first.history.events.length > smallScenario.passengers.count, "every passenger leaves at least one event")
+  test("the same seed twice: identical trace hash and identical history lines, from memory or from the history's file", () => {
+    assert.ok(first.history.size > smallScenario.passengers.count, "every passenger leaves at least one event")
+    assert.equal(first.history.onDisk, false)
+    assert.equal(second.history.onDisk, true)
+    assert.deepEqual(second.history.toArray(), first.history.toArray())
     assert.equal(first.history.traceHash(), second.history.traceHash())
     assert.equal(first.history.toJsonLines(), second.history.toJsonLines())
     assert.equal(first.endMs, second.endMs)
   })
 
-  test("the same seed twice: the whole report (counts, latencies, series, invariants, thresholds) is identical", () => {
+  test("the same seed twice: the whole report (counts, latencies, series, invariants, thresholds) is identical, the history read from memory or its file", () => {
     assert.deepEqual(reportOf(first, seed), reportOf(second, seed))
   })
 
@@ -68,7 +72,7 @@ describe("virtual runs are reproducible", () => {
     assert.notEqual(other.history.traceHash(), first.history.traceHash())
     assert.notEqual(other.history.toJsonLines(), first.history.toJsonLines())
     // the devices' randomness follows the seed too, not only the server's IDs
-    const arrivals = (outcome: RunOutcome) => outcome.history.events.filter((event) => event.kind === "search").map((event) => `${event.actor}@${event.atMs}`)
+    const arrivals = (outcome: RunOutcome) => outcome.history.toArray().filter((event) => event.kind === "search").map((event) => `${event.actor}@${event.atMs}`)
     assert.notDeepEqual(arrivals(other), arrivals(first))
   })
 
@@ -83,10 +87,10 @@ describe("virtual runs are reproducible", () => {
   })
 
   test("the history carries what the history audit reads: each held seat's run and segment, each run's stops", () => {
-    const holds = first.history.events.filter((event) => (event.kind === "hold" || event.kind === "hold-seat") && event.outcome === "ok")
+    const holds = first.history.toArray().filter((event) => (event.kind === "hold" || event.kind === "hold-seat") && event.outcome === "ok")
     assert.ok(holds.length > 0)
     for (const hold of holds) assert.deepEqual([hold.detail?.runId, hold.detail?.from, hold.detail?.to].map((value) => typeof value), ["string", "string", "string"])
-    const routes = first.history.events.filter((event) => event.kind === runCreatedKind)
+    const routes = first.history.toArray().filter((event) => event.kind === runCreatedKind)
     assert.deepEqual(routes.map((event) => event.detail), [{ runId: "G1-20270128", stops: smallScenario.trains[0]!.stops.map((stop) => stop.station).join(" ") }])
     assert.deepEqual(reportOf(first, seed).auditSources, ["store", "history"])
   })
@@ -110,11 +114,11 @@ describe("virtual runs are reproducible", () => {
   })
 
   test("every admitted ticket is a different ticket, and the history is in virtual-time order per actor", () => {
-    const admitted = first.history.events.filter((event) => event.kind === "scan" && event.outcome === "ok").map((event) => event.detail?.ticketId)
+    const admitted = first.history.toArray().filter((event) => event.kind === "scan" && event.outcome === "ok").map((event) => event.detail?.ticketId)
     assert.equal(new Set(admitted).size, admitted.length)
     assert.ok(admitted.every((ticketId) => typeof ticketId === "string" && ticketId.length > 0))
     const lastAtByActor = new Map<string, number>()
-    for (const event of first.history.events) {
+    for (const event of first.history.toArray()) {
       assert.ok(event.atMs >= (lastAtByActor.get(event.actor) ?? 0), `${event.actor} went back in time at ${event.kind}`)
       lastAtByActor.set(event.actor, event.atMs)
     }

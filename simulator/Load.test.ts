@@ -46,7 +46,7 @@ describe("executors in virtual mode", () => {
   test("constant-arrival-rate: passenger n starts at on-sale + n / rate, and the run is its seed", async () => {
     const scenario = scenarioWith({ executor: "constant-arrival-rate", ratePerSecond: 10, durationMs: 4_000, preAllocatedVus: 200 }, 60)
     const outcome = await runVirtual(scenario, 3)
-    const starts = firstSearchByPhone(outcome.history.events)
+    const starts = firstSearchByPhone(outcome.history.toArray())
     assert.equal(starts.size, 40, "rate × duration iterations, fewer than the 60 passengers")
     for (let index = 0; index < 40; index++) assert.equal(starts.get(`phone-${index}`), onSaleMs + index * 100, `phone-${index}`)
     assert.ok(outcome.invariants.every((invariant) => invariant.violations === 0))
@@ -55,7 +55,7 @@ describe("executors in virtual mode", () => {
 
   test("an iteration that finds maxVus purchases under way is dropped and recorded; the pool is never exceeded", async () => {
     const scenario = scenarioWith({ executor: "constant-arrival-rate", ratePerSecond: 10, durationMs: 10_000, preAllocatedVus: 2, maxVus: 3 })
-    const events = (await runVirtual(scenario, 3)).history.events
+    const events = (await runVirtual(scenario, 3)).history.toArray()
     const dropped = events.filter((event) => event.kind === "dropped-iteration")
     const started = firstSearchByPhone(events).size
     assert.ok(dropped.length > 50, `think times of seconds keep 3 VUs busy: ${dropped.length} dropped`)
@@ -65,7 +65,7 @@ describe("executors in virtual mode", () => {
 
   test("constant-vus: each VU starts its next passenger when the last purchase ends, never more than vus at once", async () => {
     const scenario = scenarioWith({ executor: "constant-vus", vus: 3, durationMs: 30_000 })
-    const events = (await runVirtual(scenario, 3)).history.events
+    const events = (await runVirtual(scenario, 3)).history.toArray()
     const starts = [...firstSearchByPhone(events).values()].sort((a, b) => a - b)
     assert.deepEqual(starts.slice(0, 3), [onSaleMs, onSaleMs, onSaleMs])
     assert.ok(starts.length > 6, `VUs loop: ${starts.length} iterations`)
@@ -99,7 +99,7 @@ describe("the scenario's endAt ends arrivals: nobody due at or after it comes, a
     const scenario = withEnd(undefined)
     const outcome = await runVirtual(scenario, 3)
     assert.ok(outcome.arrivalsCut > 20 && outcome.arrivalsCut < 100, `cut ${outcome.arrivalsCut} of 120`)
-    assert.equal(phonesSeen(outcome.history.events).size, 120 - outcome.arrivalsCut)
+    assert.equal(phonesSeen(outcome.history.toArray()).size, 120 - outcome.arrivalsCut)
     const report = buildReport({ scenario, seed: 3, mode: "virtual", outcome, codeVersion: "test", startedAt: "", wallDurationMs: 0, notes: [] })
     assert.equal(report.counts.arrivalsCut, outcome.arrivalsCut)
     assert.ok(report.notes.some((note) => note.includes(`${outcome.arrivalsCut} passengers due at or after it did not come`)), report.notes.join("\n"))
@@ -108,7 +108,7 @@ describe("the scenario's endAt ends arrivals: nobody due at or after it comes, a
   test("open model: the iterations the executor still had after endAt are cut, not started", async () => {
     const scenario = withEnd({ executor: "constant-arrival-rate", ratePerSecond: 1, durationMs: 100_000, preAllocatedVus: 200 })
     const outcome = await runVirtual(scenario, 3)
-    const starts = firstSearchByPhone(outcome.history.events)
+    const starts = firstSearchByPhone(outcome.history.toArray())
     assert.equal(starts.size, endAfterOnSaleMs / 1_000, "one a second until endAt")
     assert.ok([...starts.values()].every((atMs) => atMs < onSaleMs + endAfterOnSaleMs))
     assert.equal(outcome.arrivalsCut, 100 - starts.size, "the schedule's 100 iterations, less those started")
@@ -117,7 +117,7 @@ describe("the scenario's endAt ends arrivals: nobody due at or after it comes, a
   test("closed model: no VU starts an iteration at or after endAt", async () => {
     const scenario = withEnd({ executor: "constant-vus", vus: 3, durationMs: 300_000 })
     const outcome = await runVirtual(scenario, 3)
-    const starts = [...firstSearchByPhone(outcome.history.events).values()]
+    const starts = [...firstSearchByPhone(outcome.history.toArray()).values()]
     assert.ok(starts.length > 3 && starts.every((atMs) => atMs < onSaleMs + endAfterOnSaleMs), `${starts.length} starts`)
     assert.equal(outcome.arrivalsCut, 3, "each VU's first start after endAt is refused")
   })
@@ -134,7 +134,7 @@ describe("real timeline", () => {
     const blockUntil = performance.now() + blockedMs
     while (performance.now() < blockUntil) { /* the driver is busy: the sleep's timer cannot fire */ }
     await done
-    const durationMs = history.events[0]!.durationMs!
+    const durationMs = history.toArray()[0]!.durationMs!
     assert.ok(durationMs >= blockedMs - sleptMs - 5, `measured from the intended send time: ${durationMs} ms`)
   })
 

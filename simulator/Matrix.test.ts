@@ -124,10 +124,8 @@ describe("a broken row's commands", () => {
 describe("a row from a run", () => {
   test("queue waits the server timed on its scaled clock read as wall-clock ms, as the latencies do", () => {
     const history = new History()
-    history.events.push(
-      { atMs: 1, actor: "phone-1", kind: "hold", outcome: "ok", durationMs: 40, detail: { orderId: "O1", queueWaitMs: 300, queuePosition: 4 } },
-      { atMs: 2, actor: "cinema-2", kind: "hold-seat", outcome: "ok", durationMs: 60, detail: { orderId: "O2", queueWaitMs: 500, claimAttempts: 3 } }
-    )
+    history.add({ atMs: 1, actor: "phone-1", kind: "hold", outcome: "ok", durationMs: 40, detail: { orderId: "O1", queueWaitMs: 300, queuePosition: 4 } })
+    history.add({ atMs: 2, actor: "cinema-2", kind: "hold-seat", outcome: "ok", durationMs: 60, detail: { orderId: "O2", queueWaitMs: 500, claimAttempts: 3 } })
     const scaled = rowOf("inventory=queue", { inventory: "queue" }, "queue/report.json", sampleReport, history, 10)
     assert.deepEqual([scaled.queueWaitP50Ms, scaled.queueWaitP99Ms, scaled.maxQueuePosition], [30, 50, 4])
     assert.deepEqual([scaled.holdConflicts, scaled.holdRetries], [1, 2])

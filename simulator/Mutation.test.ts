@@ -59,7 +59,7 @@ const named = (results: ReadonlyArray<InvariantResult>, name: string) => {
 }
 
 /** The history audit of a run, given its events and nothing else (no store, no server). */
-const historyAudit = (outcome: RunOutcome) => auditHistory({ events: [...outcome.history.events] })
+const historyAudit = (outcome: RunOutcome) => auditHistory(outcome.history)
 
 const assertClean = (outcome: RunOutcome) => {
   for (const result of outcome.invariants) assert.equal(result.violations, 0, `${result.name}: ${result.witness?.join("\n")}`)
@@ -132,7 +132,7 @@ describe("mutation check: the auditor catches a planted idempotency bug (spring-
   })
 
   const lostTopUps = (outcome: RunOutcome) =>
-    outcome.history.events.filter((event) => event.kind === "top-up" && event.outcome === "ResponseLost")
+    outcome.history.toArray().filter((event) => event.kind === "top-up" && event.outcome === "ResponseLost")
 
   test("without the idempotency check a retried top-up charges twice: invariant 8 names the key, both transfers and the attempts", () => {
     assert.ok(lostTopUps(mutated).length > 0, "no top-up answer was lost: nothing was retried")
@@ -163,10 +163,10 @@ describe("mutation check: the auditor catches a planted idempotency bug (spring-
   test("the unmutated server, same seed, audits clean: every retry got the stored answer", () => {
     assert.ok(lostTopUps(unmutated).length > 0, "no top-up answer was lost: nothing was retried")
     assertClean(unmutated)
-    const lostPayments = unmutated.history.events.filter((event) => event.kind === "pay" && event.outcome === "ResponseLost")
+    const lostPayments = unmutated.history.toArray().filter((event) => event.kind === "pay" && event.outcome === "ResponseLost")
     assert.ok(lostPayments.length > 0, "no payment answer was lost")
     for (const lost of lostPayments.filter((event) => event.detail?.answer === "ok")) {
-      const retried = unmutated.history.events.find((event) => event.actor === lost.actor && event.kind === "pay" && event.outcome === "ok")
+      const retried = unmutated.history.toArray().find((event) => event.actor === lost.actor && event.kind === "pay" && event.outcome === "ok")
       assert.equal(retried?.detail?.transferId, lost.detail?.transferId, `${lost.actor}: the retry was not answered with the stored payment`)
     }
   })
@@ -186,7 +186,7 @@ describe("mutation check: the history audit catches paid tickets that never reac
   })
 
   test("each order answered paid is named, with its payment, its last polls and the phone giving up; the store sees nothing wrong", () => {
-    const paid = mutated.history.events.filter((event) => event.kind === "pay" && event.outcome === "ok")
+    const paid = mutated.history.toArray().filter((event) => event.kind === "pay" && event.outcome === "ok")
     assert.ok(paid.length > 0, "no order was paid")
     const found = named(historyAudit(mutated), "history-paid-gets-ticket")
     assert.equal(found.violations, new Set(paid.map((event) => event.detail?.orderId)).size)
@@ -224,7 +224,7 @@ describe("mutation check: the history audit catches gates that admit a used tick
     unmutated = await runVirtual(screenshotStadium, gateSeed)
   })
 
-  const friendsScans = (outcome: RunOutcome) => outcome.history.events.filter((event) => event.kind === "scan" && event.actor.endsWith("-friend"))
+  const friendsScans = (outcome: RunOutcome) => outcome.history.toArray().filter((event) => event.kind === "scan" && event.actor.endsWith("-friend"))
 
   test("a friend's screenshot admitted after its fan: the ticket named with both admissions at their gates", () => {
     assert.ok(friendsScans(mutated).some((event) => event.outcome === "ok"), "no screenshot was admitted")

@@ -43,7 +43,7 @@ describe("the server-crash fault in real mode", () => {
       faults: [{ kind: "server-crash", startAfterOnSaleMs: crashAfterOnSaleMs, endAfterOnSaleMs: restartAfterOnSaleMs }]
     })
     const outcome = await runReal(scenario, 3, cliEntry, timeScale)
-    const events = outcome.history.events
+    const events = outcome.history.toArray()
     const edges = events.filter((event) => event.actor === "fault-0-server-crash").map((event) => `${event.kind}:${event.outcome}`)
     assert.deepEqual(edges, ["fault-start:ok", "fault-end:ok"], "the kill and the restart, each recorded once")
     const killed = events.find((event) => event.actor === "fault-0-server-crash" && event.kind === "fault-start")!

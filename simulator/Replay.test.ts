@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test"
 import { Schema } from "effect"
 import { chunyun, describeResult } from "../cli/testing/chunyun.js"
 import { Scenario } from "../scenarios/Scenario.js"
-import { compareSessions, HistoryFileError, historyFileText, readHistoryFile, renderReplay, replayCommandsOf, replayHistory } from "./Replay.js"
+import { compareSessions, HistoryFileError, readHistoryFile, writeHistoryFile, renderReplay, replayCommandsOf, replayHistory } from "./Replay.js"
 import type { ReplayResult } from "./Replay.js"
 import { smallScenarioInput } from "./testing/smallScenario.js"
 import { runVirtual } from "./Virtual.js"
@@ -37,9 +37,9 @@ before(async () => {
   directory = mkdtempSync(join(tmpdir(), "chunyun-replay-"))
   historyFile = join(directory, "history.jsonl")
   const outcome = await runVirtual(scenario, seed)
-  writeFileSync(historyFile, historyFileText({
+  writeHistoryFile(historyFile, {
     scenarioFile: "simulator/testing/smallScenario.ts", scenario, seed, mode: "virtual", options: { inventory: "conditional", unsafe: false }, codeVersion: "test"
-  }, outcome.history))
+  }, outcome.history)
   same = await replayHistory(historyFile, {
     serverLogPath: join(directory, "server-replay.log"),
     progress: (header) => {
@@ -89,7 +89,7 @@ describe("chunyun replay", () => {
   test("--actor narrows the comparison to the actors named", () => {
     const actor = changed.differences[0]!.actor
     const recorded = readHistoryFile(historyFile).events
-    const narrowed = compareSessions(recorded, changed.nowHistory.events, [actor, "phone-0"])
+    const narrowed = compareSessions(recorded, changed.nowHistory.toArray(), [actor, "phone-0"])
     assert.equal(narrowed.compared, 2)
     assert.deepEqual(narrowed.differences.filter((difference) => difference.actor === actor), [changed.differences[0]])
     assert.equal(compareSessions(recorded, recorded, [actor]).differences.length, 0)

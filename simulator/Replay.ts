@@ -5,7 +5,7 @@
  * scenario and seed again in virtual mode with the code as it is now and compares, actor by actor, what the
  * devices were answered then and now.
  */
-import { readFileSync } from "node:fs"
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs"
 import { relative } from "node:path"
 import { Either, ParseResult, Schema } from "effect"
 import type { InventoryVariant } from "../reference/Settings/Holds.js"
@@ -57,12 +57,18 @@ export const HistoryEventSchema = Schema.Struct({
 
 export class HistoryFileError extends HarnessError("HistoryFileError") {}
 
-/** The file's text: the header, then the events in the order they happened (the lines the trace hash covers). */
-export const historyFileText = (header: Omit<HistoryHeader, "format" | "version" | "traceHash" | "events">, history: History) => {
+/** Writes the history file: the header, then the events in the order they happened (the lines the trace hash covers). */
+export const writeHistoryFile = (path: string, header: Omit<HistoryHeader, "format" | "version" | "traceHash" | "events">, history: History) => {
   const full: HistoryHeader = {
-    format: historyFormat, version: historyFormatVersion, ...header, traceHash: history.traceHash(), events: history.events.length
+    format: historyFormat, version: historyFormatVersion, ...header, traceHash: history.traceHash(), events: history.size
   }
-  return JSON.stringify(Schema.encodeSync(HistoryHeader)(full)) + "\n" + history.toJsonLines()
+  const fd = openSync(path, "w")
+  try {
+    writeSync(fd, JSON.stringify(Schema.encodeSync(HistoryHeader)(full)) + "\n")
+    for (const chunk of history.jsonLines()) writeSync(fd, chunk)
+  } finally {
+    closeSync(fd)
+  }
 }
 
 const formatPath = (path: ReadonlyArray<PropertyKey>) => path.length === 0 ? "(the line)" : path.map(String).join(".")
@@ -197,9 +203,9 @@ export const replayHistory = async (
     allowUnsafeInventory: header.options.unsafe, ...(serverLog === undefined ? {} : { serverLog }), ...options.runOptions
   }).finally(() => serverLog?.close())
   onProgress?.({ nowMs: outcome.endMs, history: outcome.history, passengers: outcome.passengers }, true)
-  const { compared, differences } = compareSessions(events, outcome.history.events, options.actors)
+  const { compared, differences } = compareSessions(events, Array.from(outcome.history.read()), options.actors)
   return {
-    file, header, recordedEvents: events.length, nowEvents: outcome.history.events.length, nowTraceHash: outcome.history.traceHash(),
+    file, header, recordedEvents: events.length, nowEvents: outcome.history.size, nowTraceHash: outcome.history.traceHash(),
     nowHistory: outcome.history, compared, differences, brokenInvariants: outcome.invariants.filter((invariant) => invariant.violations !== 0),
     ...(serverLog === undefined ? {} : { serverLog: { path: serverLog.path, counts: serverLog.counts() } })
   }

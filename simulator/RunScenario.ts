@@ -16,7 +16,7 @@ import type { Scenario } from "../scenarios/Scenario.js"
 import { runRealPostgres } from "./MatrixReal.js"
 import type { RunProgress } from "./Progress.js"
 import { runReal } from "./Real.js"
-import { historyFileName, historyFileText } from "./Replay.js"
+import { historyFileName, writeHistoryFile } from "./Replay.js"
 import type { HistoryHeader } from "./Replay.js"
 import { buildReport } from "../reports/assemble.js"
 import { runTarget } from "./Target.js"
@@ -91,10 +91,10 @@ export const writeRun = async (options: WriteRunOptions): Promise<WrittenRun> =>
   })
   mkdirSync(options.outDir, { recursive: true })
   const historyPath = join(options.outDir, historyFileName)
-  writeFileSync(historyPath, historyFileText({
+  writeHistoryFile(historyPath, {
     scenarioFile: options.scenarioFile, scenario: options.scenario, seed: options.seed, mode: options.mode,
     options: options.historyOptions, codeVersion: options.codeVersion
-  }, options.outcome.history))
+  }, options.outcome.history)
   const report = options.finish === undefined ? built : options.finish(built, historyPath)
   const written = await Effect.runPromise(writeReport(options.outDir, report).pipe(Effect.provide(NodeContext.layer)))
   return { report, jsonPath: written.jsonPath, htmlPath: written.htmlPath, historyPath }

@@ -45,7 +45,7 @@ for (const { name, scenario } of scenarios) {
       const first = await runVirtual(scenario, seed)
       const second = await runVirtual(scenario, seed)
       const other = await runVirtual(scenario, otherSeed)
-      assert.ok(first.history.events.length > 0)
+      assert.ok(first.history.toArray().length > 0)
       assert.equal(second.history.traceHash(), first.history.traceHash(), `${name}: seed ${seed} twice gave two traces`)
       assert.notEqual(other.history.traceHash(), first.history.traceHash(), `${name}: seeds ${seed} and ${otherSeed} gave one trace`)
     })

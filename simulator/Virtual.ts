@@ -65,6 +65,8 @@ export interface RunOptions {
   readonly serverLog?: ServerLog
   /** told of each history event as it is recorded (`run --out-json`: simulator/RequestPoints.ts); the trace is the same */
   readonly onHistoryEvent?: HistoryListener
+  /** events the history keeps in memory before it moves them to a file (simulator/History.ts); the trace is the same */
+  readonly maxHistoryEventsInMemory?: number
 }
 
 /**
@@ -259,7 +261,7 @@ export const virtualRun = (
   const deviceRandom = Random.make(`devices:${seed}`)
   const settings = settingsOf(scenario, options)
   const effective = { ...defaultSettings, ...defaultSimulatedExternalsSettings, ...settings }
-  const history = new History(undefined, options.onHistoryEvent)
+  const history = new History(undefined, options.onHistoryEvent, options.maxHistoryEventsInMemory)
   const passengers = new PassengerProgress(scenario.passengers.count)
 
   // the whole store (the SqlClient and, on SQLite, the connection its prepared queries run on), built once for the

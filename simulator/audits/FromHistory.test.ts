@@ -4,9 +4,11 @@
  */
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
+import { Effect } from "effect"
+import { History } from "../History.js"
 import type { HistoryEvent, HistoryKind } from "../../devices/HistoryEvents.js"
 import { runCreatedKind } from "../../devices/HistoryEvents.js"
-import { admittedOnceOnline, auditHistory, chargedOnceByKey, historyInvariantNames, paidGetsTicket, seatsIssuedOnce } from "./FromHistory.js"
+import { admittedOnceOnline, auditHistory, chargedOnceByKey, eventsOf, historyInvariantNames, paidGetsTicket, seatsIssuedOnce } from "./FromHistory.js"
 import type { HistoryEvents } from "./FromHistory.js"
 import { formatEvent } from "./Witness.js"
 
@@ -15,7 +17,7 @@ const onSaleMs = Date.parse("2027-01-28T08:00:00+08:00")
 
 const event = (afterMs: number, actor: string, kind: HistoryKind, outcome = "ok", detail?: HistoryEvent["detail"]): HistoryEvent =>
   ({ atMs: onSaleMs + afterMs, actor, kind, outcome, ...(detail ? { detail } : {}) })
-const historyOf = (...events: ReadonlyArray<HistoryEvent>): HistoryEvents => ({ events: [...events].sort((left, right) => left.atMs - right.atMs) })
+const historyOf = (...events: ReadonlyArray<HistoryEvent>): HistoryEvents => eventsOf([...events].sort((left, right) => left.atMs - right.atMs))
 
 const route = event(0, "operator", runCreatedKind, "ok", { runId: "G1-20270128", stops: "BJP TJP JNK NJH" })
 /** what a phone's hold answer leaves in the history (devices/Phone.ts) */
@@ -169,5 +171,21 @@ describe("the history audit's results", () => {
     assert.deepEqual(broken.witness?.slice(1), events.slice(1).map(formatEvent))
     assert.deepEqual(broken.actors, ["phone-1", "phone-2"])
     assert.ok(results.filter((result) => result !== broken).every((result) => result.violations === 0 && result.witness === undefined))
+  })
+})
+
+describe("the history audit of a history kept in its file", () => {
+  test("finds the same violations with the same witnesses as from memory, though every read gives new event objects", () => {
+    const polls = Array.from({ length: 4 }, (_, index) => event(1_000 * (index + 1), "phone-7", "get-ticket", "TicketNotIssued"))
+    const events = [route, hold(10, "phone-1", "O1", "BJP", "JNK"), hold(11, "phone-2", "O2", "TJP", "NJH"),
+      ticket(20, "phone-1", "O1", "T1"), ticket(21, "phone-2", "O2", "T2"),
+      pay(30, "phone-7", "O7", "X7"), ...polls, event(6_000, "phone-7", "gave-up", "TicketNeverArrived")].sort((left, right) => left.atMs - right.atMs)
+    const onDisk = new History(Effect.succeed(0), undefined, 0)
+    for (const recorded of events) onDisk.add(recorded)
+    assert.equal(onDisk.onDisk, true)
+    const fromFile = auditHistory(onDisk)
+    assert.deepEqual(fromFile, auditHistory(eventsOf(events)))
+    assert.deepEqual(fromFile.filter((result) => result.violations > 0).map((result) => result.name), ["history-no-double-booking", "history-paid-gets-ticket"])
+    onDisk.close()
   })
 })

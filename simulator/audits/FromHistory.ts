@@ -24,10 +24,13 @@ export const historyInvariantNames = [
 ] as const
 export type HistoryInvariantName = typeof historyInvariantNames[number]
 
-/** The events the audit reads, and nothing else of a run. */
+/** The events the audit reads, and nothing else of a run: each call reads them again from the first, in order. */
 export interface HistoryEvents {
-  readonly events: ReadonlyArray<HistoryEvent>
+  readonly read: () => Iterable<HistoryEvent>
 }
+
+/** A fixed list of events as the audit reads them. */
+export const eventsOf = (events: Iterable<HistoryEvent>): HistoryEvents => ({ read: () => events })
 
 /** events a paid order's witness shows after its payment: the last ones of its actor (the polls, giving up) */
 export const maxEventsAfterPayment = 3
@@ -64,7 +67,7 @@ const seatClaimOf = (event: HistoryEvent): SeatClaim | undefined => {
  * The order an event names: its `orderId`, or the order its SMS reference (`smsRef`) stands for. An SMS phone is
  * told its order's reference; the answer that held the order named both.
  */
-const orderNamer = (events: ReadonlyArray<HistoryEvent>) => {
+const orderNamer = (events: Iterable<HistoryEvent>) => {
   const orderOfReference = new Map<string, string>()
   for (const event of events) {
     const [orderId, reference] = [text(event, "orderId"), text(event, "smsRef")]
@@ -78,7 +81,7 @@ const orderNamer = (events: ReadonlyArray<HistoryEvent>) => {
 type OrderNamer = ReturnType<typeof orderNamer>
 
 /** The first ok event of `kind` about each order. */
-const firstOfKind = (events: ReadonlyArray<HistoryEvent>, orderOf: OrderNamer, kind: HistoryKind) => {
+const firstOfKind = (events: Iterable<HistoryEvent>, orderOf: OrderNamer, kind: HistoryKind) => {
   const first = new Map<string, HistoryEvent>()
   for (const event of events) {
     const orderId = event.kind === kind && isOk(event) ? orderOf(event) : undefined
@@ -87,12 +90,12 @@ const firstOfKind = (events: ReadonlyArray<HistoryEvent>, orderOf: OrderNamer, k
   return first
 }
 /** The first event telling each order's ticket reached a client (`ticket-received`). */
-const ticketsReceived = (events: ReadonlyArray<HistoryEvent>, orderOf: OrderNamer) => firstOfKind(events, orderOf, "ticket-received")
+const ticketsReceived = (events: Iterable<HistoryEvent>, orderOf: OrderNamer) => firstOfKind(events, orderOf, "ticket-received")
 /** The first answer to each order's cancellation that its client was given (`cancel` ok): the seat went back then. */
-const cancellations = (events: ReadonlyArray<HistoryEvent>, orderOf: OrderNamer) => firstOfKind(events, orderOf, "cancel")
+const cancellations = (events: Iterable<HistoryEvent>, orderOf: OrderNamer) => firstOfKind(events, orderOf, "cancel")
 
 /** Each train run's stops in order, from the operator's `run-created` events. */
-const routesOf = (events: ReadonlyArray<HistoryEvent>) => {
+const routesOf = (events: Iterable<HistoryEvent>) => {
   const routes = new Map<string, ReadonlyArray<string>>()
   for (const event of events) {
     const runId = text(event, "runId")
@@ -122,13 +125,13 @@ const segmentsOverlap = (left: SeatClaim, right: SeatClaim, route: ReadonlyArray
  * twice, unless one order was cancelled (its client answered so) before the other's hold was sent.
  */
 export const seatsIssuedOnce = (history: HistoryEvents): ReadonlyArray<Violation> => {
-  const orderOf = orderNamer(history.events)
-  const received = ticketsReceived(history.events, orderOf)
-  const cancelled = cancellations(history.events, orderOf)
-  const routes = routesOf(history.events)
+  const orderOf = orderNamer(history.read())
+  const received = ticketsReceived(history.read(), orderOf)
+  const cancelled = cancellations(history.read(), orderOf)
+  const routes = routesOf(history.read())
   const bySeat = new Map<string, Array<SeatClaim>>()
   const seen = new Set<string>()
-  for (const event of history.events) {
+  for (const event of history.read()) {
     const claim = seatClaimOf(event)
     if (claim === undefined || !received.has(claim.orderId) || seen.has(claim.orderId)) continue
     seen.add(claim.orderId)
@@ -163,7 +166,7 @@ const paymentKinds: ReadonlySet<string> = new Set(["pay", "pay-remote", "gateway
 const paidStates: ReadonlySet<string> = new Set(["paid", "issued"])
 
 /** The orders payment answers said were paid, each with the first such answer. */
-const paidOrders = (events: ReadonlyArray<HistoryEvent>, orderOf: OrderNamer) => {
+const paidOrders = (events: Iterable<HistoryEvent>, orderOf: OrderNamer) => {
   const paid = new Map<string, HistoryEvent>()
   for (const event of events) {
     if (!paymentKinds.has(event.kind) || !isOk(event)) continue
@@ -181,32 +184,32 @@ const paidOrders = (events: ReadonlyArray<HistoryEvent>, orderOf: OrderNamer) =>
  * its client (its polls answered `TicketNotIssued`, giving up).
  */
 export const paidGetsTicket = (history: HistoryEvents): ReadonlyArray<Violation> => {
-  const orderOf = orderNamer(history.events)
-  const received = ticketsReceived(history.events, orderOf)
-  const cancelled = cancellations(history.events, orderOf)
-  const eventsOfActor = new Map<string, Array<HistoryEvent>>()
-  for (const event of history.events) {
-    const own = eventsOfActor.get(event.actor)
-    if (own === undefined) eventsOfActor.set(event.actor, [event])
-    else own.push(event)
-  }
-  const violations: Array<Violation> = []
-  for (const [orderId, payment] of paidOrders(history.events, orderOf)) {
-    if (received.has(orderId) || cancelled.has(orderId)) continue
+  const orderOf = orderNamer(history.read())
+  const received = ticketsReceived(history.read(), orderOf)
+  const cancelled = cancellations(history.read(), orderOf)
+  const unserved = [...paidOrders(history.read(), orderOf)].filter(([orderId]) => !received.has(orderId) && !cancelled.has(orderId))
+  if (unserved.length === 0) return []
+  // the events of the actors who paid for those orders, read once more: only theirs are kept
+  const eventsOfActor = new Map(unserved.map(([, payment]) => [payment.actor, [] as Array<HistoryEvent>]))
+  for (const event of history.read()) eventsOfActor.get(event.actor)?.push(event)
+  return unserved.map(([orderId, payment]) => {
     const own = eventsOfActor.get(payment.actor) ?? []
-    const after = own.slice(own.indexOf(payment) + 1)
+    const paymentAt = own.findIndex((event) => sameEvent(event, payment))
+    const after = own.slice(paymentAt + 1)
     const polls = after.filter((event) => event.kind === "get-ticket").length
-    violations.push({
+    return {
       line: `order ${orderId}: ${payment.actor} was answered paid at ${timeOfDay(payment.atMs)} (${payment.kind}), ` +
         `but no ticket reached a client by the end of the run (${polls} polls after)`,
       events: [payment, ...after.slice(-maxEventsAfterPayment)]
-    })
-  }
-  return violations
+    }
+  })
 }
 
+/** Whether two events are the same one: a history read from its file gives new objects on every read. */
+const sameEvent = (left: HistoryEvent, right: HistoryEvent) => left === right || JSON.stringify(left) === JSON.stringify(right)
+
 /** A gate's answer admitting a ticket: `scan` ok naming it; `offline` when the gate admitted it without its link. */
-const admissionsOf = (events: ReadonlyArray<HistoryEvent>) => {
+const admissionsOf = (events: Iterable<HistoryEvent>) => {
   const online = new Map<string, Array<HistoryEvent>>()
   const all = new Map<string, number>()
   const offlineTickets = new Set<string>()
@@ -224,7 +227,7 @@ const admissionsOf = (events: ReadonlyArray<HistoryEvent>) => {
 
 /** No ticket is admitted twice by gates that asked the server (a second successful online admission of one ticket ID). */
 export const admittedOnceOnline = (history: HistoryEvents): ReadonlyArray<Violation> =>
-  [...admissionsOf(history.events).online].filter(([, scans]) => scans.length > 1).map(([ticketId, scans]) => ({
+  [...admissionsOf(history.read()).online].filter(([, scans]) => scans.length > 1).map(([ticketId, scans]) => ({
     line: `ticket ${ticketId}: admitted ${scans.length} times online (gates ${scans.map((scan) => text(scan, "gate") ?? "?").join(", ")})`,
     events: scans
   }))
@@ -237,7 +240,7 @@ interface KeyedAnswers {
   readonly named: Array<string>
 }
 
-const keyedAnswers = (events: ReadonlyArray<HistoryEvent>) => {
+const keyedAnswers = (events: Iterable<HistoryEvent>) => {
   const groups = new Map<string, KeyedAnswers>()
   const add = (id: string, what: string, event: HistoryEvent, named: string | undefined) => {
     const group = groups.get(id) ?? { what, events: [], named: [] }
@@ -263,7 +266,7 @@ const keyedAnswers = (events: ReadonlyArray<HistoryEvent>) => {
 
 /** One idempotency key, one charge: every answer given for a key (lost ones included) names the same transfer or charge. */
 export const chargedOnceByKey = (history: HistoryEvents): ReadonlyArray<Violation> =>
-  keyedAnswers(history.events).filter((group) => group.named.length > 1).map((group) => ({
+  keyedAnswers(history.read()).filter((group) => group.named.length > 1).map((group) => ({
     line: `${group.what}: ${group.events.length} attempts, ${group.events.filter((event) => event.outcome === "ResponseLost").length} answers lost; ` +
       `the answers name ${group.named.length} different charges ${group.named.join(", ")}`,
     events: group.events
@@ -272,7 +275,7 @@ export const chargedOnceByKey = (history: HistoryEvents): ReadonlyArray<Violatio
 /** The history's invariants, each with its witness events; they read no store. */
 export const auditHistory = (history: HistoryEvents): ReadonlyArray<InvariantResult> => {
   const index = new HistoryIndex(history)
-  const { offlineDoubles } = admissionsOf(history.events)
+  const { offlineDoubles } = admissionsOf(history.read())
   const checks: ReadonlyArray<readonly [HistoryInvariantName, string, (history: HistoryEvents) => ReadonlyArray<Violation>]> = [
     ["history-no-double-booking", "No two clients are issued tickets for one seat on overlapping segments of a run, as their answers told them", seatsIssuedOnce],
     ["history-paid-gets-ticket", "Every order answered paid has its ticket reach a client by the end of the run (or is cancelled by its client)", paidGetsTicket],

@@ -82,7 +82,7 @@ interface KeyedAttempts {
 /** The history's calls that carry an idempotency key (`detail.key`), grouped by actor, kind and key. */
 const keyedAttempts = (history: History) => {
   const groups = new Map<string, KeyedAttempts>()
-  for (const event of history.events) {
+  for (const event of history.read()) {
     const key = event.detail?.key
     if (typeof key !== "string") continue
     const id = JSON.stringify([event.actor, event.kind, key])

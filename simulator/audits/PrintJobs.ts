@@ -13,7 +13,7 @@ const maxWitnessLines = 10
 
 const printedParts = (history: History) => {
   const parts = new Map<string, { ticket: number; receipt: number }>()
-  for (const event of history.events) {
+  for (const event of history.read()) {
     if (event.kind !== "print" || event.outcome !== "ok") continue
     const jobId = String(event.detail?.jobId)
     const counted = parts.get(jobId) ?? { ticket: 0, receipt: 0 }

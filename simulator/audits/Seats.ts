@@ -101,7 +101,7 @@ const staleBitsByOrder = (expired: ReadonlyArray<ExpiredHold>, liveUnion: Readon
 const holdsSeenExpiring = (history: History) => {
   const lastOrderOf = new Map<string, string>()
   const seen: Array<{ orderId: string; actor: string; atMs: number; kind: HistoryKind }> = []
-  for (const event of history.events) {
+  for (const event of history.read()) {
     const orderId = typeof event.detail?.orderId === "string" ? event.detail.orderId : lastOrderOf.get(event.actor)
     if (event.outcome === "HoldExpired" && orderId !== undefined) seen.push({ orderId, actor: event.actor, atMs: event.atMs, kind: event.kind })
     if (typeof event.detail?.orderId === "string") lastOrderOf.set(event.actor, event.detail.orderId)

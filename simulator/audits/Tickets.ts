@@ -141,7 +141,7 @@ export const admittedOnce = (history: History) => Effect.gen(function* () {
     WHERE outcome = 'admitted' GROUP BY ticket_id HAVING COUNT(*) > 1`
   const online = new Map<string, number>()
   const offline = new Map<string, number>()
-  for (const event of history.events) {
+  for (const event of history.read()) {
     if (event.kind === "scan" && event.outcome === "ok") {
       const ticketId = String(event.detail?.ticketId)
       const tally = event.detail?.offline === true ? offline : online

@@ -13,7 +13,7 @@ const event = (atMs: number, actor: string, kind: HistoryKind, outcome = "ok", d
 
 const historyOf = (events: ReadonlyArray<HistoryEvent>) => {
   const history = new History()
-  history.events.push(...events)
+  for (const recorded of events) history.add(recorded)
   return history
 }
 

@@ -32,22 +32,32 @@ export interface Violation {
   readonly events?: ReadonlyArray<HistoryEvent>
 }
 
-/** Who made which order and holds which ticket, from the `orderId` and `ticketId` the history's events carry. */
+/**
+ * Who made which order and holds which ticket, from the `orderId` and `ticketId` the history's events carry. An
+ * actor's own events are read from the history when a witness needs them, for those actors only.
+ */
 export class HistoryIndex {
   readonly actorOfOrder = new Map<string, string>()
   readonly actorOfTicket = new Map<string, string>()
-  readonly eventsOfActor = new Map<string, Array<HistoryEvent>>()
+  private readonly eventsOfActor = new Map<string, ReadonlyArray<HistoryEvent>>()
 
-  constructor(readonly history: { readonly events: ReadonlyArray<HistoryEvent> }) {
-    for (const event of history.events) {
+  constructor(readonly history: { readonly read: () => Iterable<HistoryEvent> }) {
+    for (const event of history.read()) {
       const orderId = event.detail?.orderId
       const ticketId = event.detail?.ticketId
       if (typeof orderId === "string" && !this.actorOfOrder.has(orderId)) this.actorOfOrder.set(orderId, event.actor)
       if (typeof ticketId === "string" && !this.actorOfTicket.has(ticketId)) this.actorOfTicket.set(ticketId, event.actor)
-      const own = this.eventsOfActor.get(event.actor)
-      if (own) own.push(event)
-      else this.eventsOfActor.set(event.actor, [event])
     }
+  }
+
+  /** Each of `actors`' events, in order: one pass over the history for the actors not read before. */
+  eventsOf(actors: ReadonlyArray<string>): ReadonlyMap<string, ReadonlyArray<HistoryEvent>> {
+    const unread = new Map(actors.filter((actor) => !this.eventsOfActor.has(actor)).map((actor) => [actor, [] as Array<HistoryEvent>]))
+    if (unread.size > 0) {
+      for (const event of this.history.read()) unread.get(event.actor)?.push(event)
+      for (const [actor, events] of unread) this.eventsOfActor.set(actor, events)
+    }
+    return this.eventsOfActor
   }
 
   actorsOf(violation: Violation): ReadonlyArray<string> {
@@ -67,13 +77,15 @@ export class HistoryIndex {
     if (violation.events) return violation.events
     const named = new Set([...(violation.orders ?? []), ...(violation.tickets ?? [])])
     const names = (event: HistoryEvent) => named.has(String(event.detail?.orderId)) || named.has(String(event.detail?.ticketId))
+    const actors = this.actorsOf(violation)
+    const eventsOfActor = this.eventsOf(actors)
     const eventsOf = (actor: string) => {
-      const events = (this.eventsOfActor.get(actor) ?? []).filter((event) => !noiseKinds.has(event.kind))
+      const events = (eventsOfActor.get(actor) ?? []).filter((event) => !noiseKinds.has(event.kind))
       const start = Math.max(0, events.findIndex(names) - eventsBeforeTheNamedOne)
       return events.slice(start, start + maxEventsPerActor)
     }
     // interleaved by time, as they happened: the race between two phones reads in order
-    return this.actorsOf(violation).flatMap(eventsOf).sort((left, right) => left.atMs - right.atMs)
+    return actors.flatMap(eventsOf).sort((left, right) => left.atMs - right.atMs)
   }
 }
 

@@ -58,7 +58,7 @@ describe("stadium-gates, scaled down", () => {
   })
 
   test("every fan holds a ticket bought before the gates open and gets in; SIM carriers are read over RFID", () => {
-    const events = first.history.events
+    const events = first.history.toArray()
     const gatesOpenMs = Date.parse(scenario.onSaleAt) + scenario.passengers.arrivalRamp!.startAfterOnSaleMs
     const received = events.filter((event) => event.kind === "ticket-received")
     assert.equal(received.length, fans)
@@ -76,7 +76,7 @@ describe("stadium-gates, scaled down", () => {
   })
 
   test("glare damages captures that jsQR cannot read, and the fan presents again", () => {
-    const events = first.history.events
+    const events = first.history.toArray()
     const retries = events.filter((event) => event.kind === "glare-retry")
     assert.ok(retries.length > 0, "glare made some captures unreadable")
     const glareGates = new Set(Array.from({ length: gates / 2 }, (_, index) => `GZS-${String(index + 1).padStart(2, "0")}`))
@@ -90,10 +90,10 @@ describe("stadium-gates, scaled down", () => {
     const report = reportOf(first)
     const summary = report.gates!
     assert.ok(summary.admittedOffline > 0)
-    assert.equal(first.history.events.filter((event) => event.kind === "gate-sync" && event.outcome === "ok").length, gates / 2)
+    assert.equal(first.history.toArray().filter((event) => event.kind === "gate-sync" && event.outcome === "ok").length, gates / 2)
     assert.equal(summary.synced.admitted + summary.synced.double, summary.admittedOffline)
     const admissions = new Map<string, number>()
-    for (const event of first.history.events) {
+    for (const event of first.history.toArray()) {
       if (event.kind === "scan" && event.outcome === "ok") admissions.set(String(event.detail?.ticketId), (admissions.get(String(event.detail?.ticketId)) ?? 0) + 1)
     }
     const planted = [...admissions.values()].reduce((sum, count) => sum + count - 1, 0)
@@ -102,6 +102,6 @@ describe("stadium-gates, scaled down", () => {
     assert.equal(summary.synced.double, planted)
     assert.ok(report.notes.some((note) => note.includes(`found ${planted} double admissions`)))
     // online, a shared screenshot is refused: the gate sees the first admission
-    assert.ok(first.history.events.some((event) => event.kind === "scan" && event.outcome === "TicketAlreadyUsed" && event.actor.endsWith("-friend")))
+    assert.ok(first.history.toArray().some((event) => event.kind === "scan" && event.outcome === "TicketAlreadyUsed" && event.actor.endsWith("-friend")))
   })
 })

@@ -27,7 +27,7 @@ const smallBrownout = Schema.decodeUnknownSync(Scenario)({
   faults: gatewayBrownout.faults!.map((fault) => fault.kind === "gateway-callbacks" ? { ...fault, duplicateRate: 0.3 } : fault)
 })
 const count = (outcome: RunOutcome, kind: HistoryKind, outcomeName = "ok") =>
-  outcome.history.events.filter((event) => event.kind === kind && event.outcome === outcomeName).length
+  outcome.history.toArray().filter((event) => event.kind === kind && event.outcome === outcomeName).length
 const assertClean = (outcome: RunOutcome) => {
   for (const invariant of outcome.invariants) assert.equal(invariant.violations, 0, `${invariant.name}: ${invariant.witness?.join("; ")}`)
 }
@@ -45,7 +45,7 @@ describe("cinema-premiere, scaled down", () => {
   })
   test("SeatTaken races happened, no seat sold twice, anonymous devices bought tickets", () => {
     assert.ok(count(first, "hold-seat", "SeatTaken") > 0, "some goers lost a seat to another phone")
-    const received = first.history.events.filter((event) => event.kind === "ticket-received")
+    const received = first.history.toArray().filter((event) => event.kind === "ticket-received")
     const seats = received.map((event) => String(event.detail?.seat))
     assert.equal(new Set(seats).size, seats.length)
     assert.ok(received.length > 0 && received.length <= 112, `${received.length} tickets for hall 2's 112 seats`)
@@ -54,7 +54,7 @@ describe("cinema-premiere, scaled down", () => {
     assert.equal(count(first, "scan"), received.length)
   })
   test("ties happened: phones that sent an earlier install time took seats held a moment before, whose payers were told HoldDisplaced", () => {
-    const won = first.history.events.filter((event) => event.kind === "hold-seat" && event.detail?.displacedHolds !== undefined)
+    const won = first.history.toArray().filter((event) => event.kind === "hold-seat" && event.detail?.displacedHolds !== undefined)
     const displaced = count(first, "gateway-pay", "HoldDisplaced")
     assert.ok(displaced > 0, "some holds lost their seat to a tie")
     assert.equal(won.reduce((sum, event) => sum + Number(event.detail?.displacedHolds), 0), displaced)
@@ -79,7 +79,7 @@ describe("gateway-brownout, scaled down", () => {
     assert.equal(first.history.traceHash(), second.history.traceHash())
   })
   test("notifications lost and duplicated, payments declined, every ticket admitted once", () => {
-    const counters = first.history.events.find((event) => event.kind === "gateway-counters")?.detail
+    const counters = first.history.toArray().find((event) => event.kind === "gateway-counters")?.detail
     assert.ok(counters, "the gateway's counters were recorded")
     assert.ok(Number(counters.callbacksLost) > 0 && Number(counters.callbacksDuplicated) > 0 && Number(counters.declined) > 0, JSON.stringify(counters))
     assert.ok(count(first, "gateway-declined", "PaymentDeclined") > 0)

@@ -37,7 +37,7 @@ const small = Schema.decodeUnknownSync(Scenario)({
 })
 
 const events = (outcome: RunOutcome, kind: HistoryKind, outcomeTag = "ok") =>
-  outcome.history.events.filter((event) => event.kind === kind && event.outcome === outcomeTag)
+  outcome.history.toArray().filter((event) => event.kind === kind && event.outcome === outcomeTag)
 
 describe("kiosk-pickup, scaled down", () => {
   let first: RunOutcome
@@ -82,7 +82,7 @@ describe("kiosk-pickup, scaled down", () => {
     assert.ok(events(first, "book-for-caller").every((event) => event.actor.startsWith("agent-")))
     const paidRemotely = events(first, "ticket-received").filter((event) => event.actor.startsWith("remote-"))
     assert.ok(paidRemotely.length > 10, `${paidRemotely.length} remote bookings paid`)
-    const refused = first.history.events.filter((event) => event.kind === "pay-remote" && event.outcome === "CardNotBooked")
+    const refused = first.history.toArray().filter((event) => event.kind === "pay-remote" && event.outcome === "CardNotBooked")
     assert.ok(refused.length > 0, "a wrong card was refused")
     assert.ok(events(first, "remote-no-show").length > 0, "a booker never came")
     // every remote booking paid is one of the bookings made, paid once
@@ -110,9 +110,9 @@ describe("kiosk-pickup, scaled down", () => {
   })
 
   test("the bank declined in its brownout and on wrong PINs; lost acknowledgements were sent again", () => {
-    const declines = first.history.events.filter((event) => event.kind === "pay" && event.outcome === "CardDeclined")
+    const declines = first.history.toArray().filter((event) => event.kind === "pay" && event.outcome === "CardDeclined")
     assert.ok(declines.length > 0)
-    assert.ok(first.history.events.some((event) => event.outcome === "ResponseLost"), "an answer was lost and the call retried")
+    assert.ok(first.history.toArray().some((event) => event.outcome === "ResponseLost"), "an answer was lost and the call retried")
   })
 
   test("no PAN or PIN in any reader log line or history event: cards show as BIN + last four", () => {
@@ -121,7 +121,7 @@ describe("kiosk-pickup, scaled down", () => {
     const history = first.history.toJsonLines()
     assert.match(history, /"card":"\d{6}\*{6}\d{4}"/)
     const logText = log.join("\n")
-    const strings = first.history.events.flatMap((event) => Object.values(event.detail ?? {}).filter((value) => typeof value === "string"))
+    const strings = first.history.toArray().flatMap((event) => Object.values(event.detail ?? {}).filter((value) => typeof value === "string"))
     for (let index = 0; index < small.passengers.count; index++) {
       const { pan, pin } = cardSecretsOf(index)
       assert.ok(!logText.includes(pan) && !history.includes(pan) && !logText.includes(pan.slice(6, -4)), `passenger ${index}'s PAN`)

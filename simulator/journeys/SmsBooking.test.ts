@@ -22,7 +22,7 @@ export const smallSmsBooking: Scenario = Schema.decodeUnknownSync(Scenario)({
 })
 
 const where = (outcome: RunOutcome, kind: HistoryKind, test: (event: HistoryEvent) => boolean = () => true) =>
-  outcome.history.events.filter((event) => event.kind === kind && test(event))
+  outcome.history.toArray().filter((event) => event.kind === kind && test(event))
 
 describe("sms-booking, scaled down", () => {
   let first: RunOutcome
