@@ -25,6 +25,7 @@ import cinemaPremiere from "../scenarios/cinema-premiere.js"
 import crashMidRush from "../scenarios/crash-mid-rush.js"
 import gatewayBrownout from "../scenarios/gateway-brownout.js"
 import kioskPickup from "../scenarios/kiosk-pickup.js"
+import nationalRush from "../scenarios/national-rush.js"
 import smsBooking from "../scenarios/sms-booking.js"
 import springFestival from "../scenarios/spring-festival.js"
 import stadiumGates from "../scenarios/stadium-gates.js"
@@ -159,7 +160,7 @@ test("the script's own arithmetic is the harness's: phones, resident IDs, cards,
 /** the scenario files, by name (imported, not loaded by path: `npm test` runs compiled tests, which load no TypeScript) */
 const scenarioFiles: Readonly<Record<string, unknown>> = {
   "cinema-premiere.ts": cinemaPremiere, "crash-mid-rush.ts": crashMidRush, "gateway-brownout.ts": gatewayBrownout,
-  "kiosk-pickup.ts": kioskPickup, "sms-booking.ts": smsBooking, "spring-festival.ts": springFestival, "stadium-gates.ts": stadiumGates
+  "kiosk-pickup.ts": kioskPickup, "national-rush.ts": nationalRush, "sms-booking.ts": smsBooking, "spring-festival.ts": springFestival, "stadium-gates.ts": stadiumGates
 }
 
 /** Every scenario file, decoded, and the test scenario with every journey kind. */
