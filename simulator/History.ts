@@ -38,6 +38,9 @@ export const historyFileChunkBytes = 4 * 1024 * 1024
 /** Told of each event as it is recorded, with the journey it was recorded for (undefined: a background actor's). */
 export type HistoryListener = (event: HistoryEvent, journey: JourneyKind | undefined) => void
 
+/** readers of a history's file that each read on from where they stopped without a re-scan */
+const maxResumePoints = 8
+
 /** closes the file of a history nobody holds any more (one not closed with `close`) */
 const unclosedFiles = new FinalizationRegistry<number>((fd) => { try { closeSync(fd) } catch { /* already closed */ } })
 
@@ -48,10 +51,13 @@ class EventFile {
   private pendingBytes = 0
   /** bytes written to the file so far */
   private writtenBytes = 0
-  /** where the last `readFrom` stopped: the event index and its byte offset, so sequential readers skip the re-scan */
-  private resume = { index: 0, offset: 0 }
+  /**
+   * where the latest reads stopped (an event's index and its line's byte offset), one per reader that reads on from
+   * where it stopped (the progress display's tallies): a read starts at the nearest one before it, not at the start
+   */
+  private readonly resumePoints: Array<{ index: number; offset: number }> = [{ index: 0, offset: 0 }]
 
-  constructor() {
+  constructor(private readonly chunkBytes: number) {
     const directory = mkdtempSync(join(tmpdir(), "chunyun-history-"))
     const path = join(directory, "events.jsonl")
     this.fd = openSync(path, "w+")
@@ -63,7 +69,7 @@ class EventFile {
   append(line: string): void {
     this.pending.push(line, "\n")
     this.pendingBytes += line.length + 1
-    if (this.pendingBytes >= historyFileChunkBytes) this.flush()
+    if (this.pendingBytes >= this.chunkBytes) this.flush()
   }
 
   private flush(): void {
@@ -77,10 +83,13 @@ class EventFile {
   *lines(from: number): Generator<string> {
     this.flush()
     const endBytes = this.writtenBytes
-    const start = from >= this.resume.index ? this.resume : { index: 0, offset: 0 }
+    const start = this.resumePoints.reduce((best, point) => point.index <= from && point.index > best.index ? point : best)
+    const point = { index: start.index, offset: start.offset }
+    this.resumePoints.push(point)
+    if (this.resumePoints.length > maxResumePoints) this.resumePoints.splice(1, 1)
     let index = start.index
     let position = start.offset
-    const chunk = Buffer.allocUnsafe(Math.min(historyFileChunkBytes, Math.max(1, endBytes - position)))
+    const chunk = Buffer.allocUnsafe(Math.min(this.chunkBytes, Math.max(1, endBytes - position)))
     // a line's bytes are split across chunks at most at a chunk's end; a newline byte (10) is never inside a
     // multi-byte UTF-8 character, so lines are found on the bytes
     let carry = Buffer.alloc(0)
@@ -94,8 +103,10 @@ class EventFile {
       for (let newline = bytes.indexOf(10); newline !== -1; newline = bytes.indexOf(10, lineStart)) {
         const line = bytes.toString("utf8", lineStart, newline)
         lineStart = newline + 1
-        if (index++ >= from) {
-          this.resume = { index, offset: bytesStartAt + lineStart }
+        index++
+        if (index > from) {
+          point.index = index
+          point.offset = bytesStartAt + lineStart
           yield line
         }
       }
@@ -109,6 +120,12 @@ class EventFile {
   }
 }
 
+/** Where a history keeps its events: in memory up to `maxEventsInMemory`, then in a file read and written `fileChunkBytes` at a time. */
+export interface HistoryStorage {
+  readonly maxEventsInMemory?: number | undefined
+  readonly fileChunkBytes?: number | undefined
+}
+
 /** The history recorder of a run (the `HistoryRecorder` the modes provide to devices). */
 export class History implements Recorder {
   /**
@@ -119,7 +136,7 @@ export class History implements Recorder {
   constructor(
     readonly now: Effect.Effect<number> = Clock.currentTimeMillis,
     private readonly onEvent?: HistoryListener,
-    private readonly maxEventsInMemory = defaultMaxHistoryEventsInMemory
+    private readonly storage: HistoryStorage = {}
   ) {}
 
   /** the events while the history holds them in memory; left empty once they moved to `file` */
@@ -153,7 +170,7 @@ export class History implements Recorder {
     if (this.file !== undefined) this.file.append(line)
     else {
       this.inMemory.push(event)
-      if (this.inMemory.length > this.maxEventsInMemory) this.moveToFile()
+      if (this.inMemory.length > (this.storage.maxEventsInMemory ?? defaultMaxHistoryEventsInMemory)) this.moveToFile()
     }
     this.noteJourney(this.recorded++, journey)
     const key = `${event.kind}:${event.outcome}`
@@ -174,7 +191,7 @@ export class History implements Recorder {
   }
 
   private moveToFile(): void {
-    const file = new EventFile()
+    const file = new EventFile(this.storage.fileChunkBytes ?? historyFileChunkBytes)
     for (const event of this.inMemory) file.append(JSON.stringify(event))
     this.file = file
     this.inMemory = []

@@ -261,7 +261,7 @@ export const virtualRun = (
   const deviceRandom = Random.make(`devices:${seed}`)
   const settings = settingsOf(scenario, options)
   const effective = { ...defaultSettings, ...defaultSimulatedExternalsSettings, ...settings }
-  const history = new History(undefined, options.onHistoryEvent, options.maxHistoryEventsInMemory)
+  const history = new History(undefined, options.onHistoryEvent, { maxEventsInMemory: options.maxHistoryEventsInMemory })
   const passengers = new PassengerProgress(scenario.passengers.count)
 
   // the whole store (the SqlClient and, on SQLite, the connection its prepared queries run on), built once for the

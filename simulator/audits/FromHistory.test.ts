@@ -180,7 +180,7 @@ describe("the history audit of a history kept in its file", () => {
     const events = [route, hold(10, "phone-1", "O1", "BJP", "JNK"), hold(11, "phone-2", "O2", "TJP", "NJH"),
       ticket(20, "phone-1", "O1", "T1"), ticket(21, "phone-2", "O2", "T2"),
       pay(30, "phone-7", "O7", "X7"), ...polls, event(6_000, "phone-7", "gave-up", "TicketNeverArrived")].sort((left, right) => left.atMs - right.atMs)
-    const onDisk = new History(Effect.succeed(0), undefined, 0)
+    const onDisk = new History(Effect.succeed(0), undefined, { maxEventsInMemory: 0 })
     for (const recorded of events) onDisk.add(recorded)
     assert.equal(onDisk.onDisk, true)
     const fromFile = auditHistory(onDisk)
