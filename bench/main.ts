@@ -11,14 +11,14 @@
  *   0. what one SQLite statement and one transaction cost through each client (bench/sqlClient.ts)
  *  1b. the HTTP stack's floor, layer by layer: node:http, Effect's HttpRouter, an HttpApi of one endpoint and the
  *      server's own no-store endpoint, each with its server's CPU per request (bench/floor.ts)
- *   5. virtual mode: spring-festival at two passenger counts (simulated requests per wall-second, acceleration,
- *      memory per passenger) beside the server's in-process handler (bench/virtual.ts); only with `--only virtual`,
- *      which takes minutes
- * Options: --quick (shorter phases), --no-profile, --inventory conditional|optimistic|row-lock (the servers' seat lock), --only sql-client|trivial|floor|sqlite|postgres|virtual, --driver-processes N (trivial endpoint: the driver in 1 and N processes, default 2), --passengers N,M (virtual: the two counts; default 2000,20000, quick 500,2000).
+ *   5. virtual mode: spring-festival (or `--scenario FILE`) at two passenger counts (simulated requests per
+ *      wall-second, acceleration, memory per passenger) beside the server's in-process handler (bench/virtual.ts);
+ *      only with `--only virtual`, which takes minutes (a million passengers of scenarios/national-rush.ts: about an hour)
+ * Options: --quick (shorter phases), --no-profile, --inventory conditional|optimistic|row-lock (the servers' seat lock), --only sql-client|trivial|floor|sqlite|postgres|virtual, --driver-processes N (trivial endpoint: the driver in 1 and N processes, default 2), --passengers N,M (virtual: the two counts; default 2000,20000, quick 500,2000), --scenario FILE (virtual: the scenario; default scenarios/spring-festival.ts).
  */
-import { mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { cpus, tmpdir } from "node:os"
-import { join } from "node:path"
+import { join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import autocannon from "autocannon"
@@ -46,7 +46,7 @@ import { virtualBench } from "./virtual.js"
 
 const { values } = parseArgs({ options: {
   quick: { type: "boolean" }, "no-profile": { type: "boolean" }, inventory: { type: "string" }, only: { type: "string" }, "driver-processes": { type: "string" },
-  passengers: { type: "string" }
+  passengers: { type: "string" }, scenario: { type: "string" }
 } })
 const quick = values.quick === true
 const trivialDurationMs = quick ? 2_000 : 5_000
@@ -197,8 +197,10 @@ const main = async () => {
   if (values.only === "virtual") {
     const counts = (values.passengers ?? (quick ? "500,2000" : "2000,20000")).split(",").map(Number)
     if (counts.some((count) => !Number.isInteger(count) || count < 1)) throw new Error(`--passengers ${values.passengers}: expected two positive integers, e.g. 2000,20000`)
-    say(`\n5. Virtual mode: scenarios/spring-festival.ts, seed 42, at ${counts.join(" and ")} passengers, each run in a fresh process`)
-    await virtualBench(fileURLToPath(new URL("../scenarios/spring-festival.ts", import.meta.url)), counts, 42, say)
+    const scenarioFile = values.scenario === undefined ? fileURLToPath(new URL("../scenarios/spring-festival.ts", import.meta.url)) : resolve(values.scenario)
+    if (!existsSync(scenarioFile)) throw new Error(`--scenario ${values.scenario}: no such file`)
+    say(`\n5. Virtual mode: ${relative(process.cwd(), scenarioFile)}, seed 42, at ${counts.join(" and ")} passengers, each run in a fresh process`)
+    await virtualBench(scenarioFile, counts, 42, say)
     return say(`\nbench wall time ${round((performance.now() - wallStartMs) / 1_000)} s`)
   }
 

@@ -47,9 +47,11 @@ const measureRun = async (file: string, passengers: number, seed: number) => {
   const wallStartMs = performance.now()
   const outcome = await runVirtual(scenario, seed)
   const wallMs = performance.now() - wallStartMs
+  let requests = 0
+  for (const event of outcome.history.read()) if (isRequest(event)) requests++
   return {
     passengers, wallMs, cpuMs: cpuMsSince(cpuStart), virtualMs: outcome.endMs - outcome.startMs,
-    requests: outcome.history.filter(isRequest).length,
+    requests,
     violations: outcome.invariants.reduce((sum, invariant) => sum + invariant.violations, 0),
     maxRssBytes: process.resourceUsage().maxRSS * 1_024
   }
