@@ -5,7 +5,7 @@
  * - `writeRun`: the report of an outcome, and the files beside it (report.json, report.html, history.jsonl);
  * - `runScenario`: the two, one after the other.
  */
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { NodeContext } from "@effect/platform-node"
 import { Effect } from "effect"

@@ -30,7 +30,7 @@ export interface HistoryEvents {
 }
 
 /** A fixed list of events as the audit reads them. */
-export const eventsOf = (events: Iterable<HistoryEvent>): HistoryEvents => ({ read: () => events })
+export const eventsOf = (events: ReadonlyArray<HistoryEvent>): HistoryEvents => ({ read: () => events })
 
 /** events a paid order's witness shows after its payment: the last ones of its actor (the polls, giving up) */
 export const maxEventsAfterPayment = 3
