@@ -15,7 +15,7 @@ import { runInNewContext } from "node:vm"
 import { test } from "node:test"
 import { Schema } from "effect"
 import { deviceIdOf, freeSeatsByHotness } from "../simulator/journeys/CinemaGoer.js"
-import { freeSeatsOnMap } from "../devices/Phone.js"
+import { freeSeatsOnMap, ticketPollWaitMs } from "../devices/Phone.js"
 import type { SeatMap } from "../reference/ticketing/Catalog/Api.js"
 import { departureEpochMs } from "../reference/delivery/Checkin.js"
 import { decodeDeviceId } from "../reference/customers/Customers/DeviceId.js"
@@ -124,13 +124,14 @@ test("without load, the arrival curve becomes a ramping-arrival-rate holding abo
   assert.ok(Math.abs(areaOf(ramp) - stadium.passengers.count) < 1, `area ${areaOf(ramp)}`)
 })
 
-test("the script's own arithmetic is the harness's: phones, resident IDs, cards, PIN blocks, device IDs, departures, seat maps", () => {
+test("the script's own arithmetic is the harness's: phones, resident IDs, cards, PIN blocks, device IDs, departures, seat maps, ticket polls", () => {
   const helpers = runInNewContext(`${k6PureHelpers}
-;({ phoneOf, residentIdOf, cardSecretsOf, pinBlockOf, deviceIdOf, departureEpochMs, freeSeatsOnMap, freeSeatsByHotness })`) as {
+;({ phoneOf, residentIdOf, cardSecretsOf, pinBlockOf, deviceIdOf, departureEpochMs, freeSeatsOnMap, freeSeatsByHotness, ticketPollWaitMs })`) as {
     phoneOf: (index: number) => string; residentIdOf: (index: number) => string; cardSecretsOf: (index: number) => { pan: string; pin: string }
     pinBlockOf: (pin: string, pan: string) => string; deviceIdOf: (index: number, installTime: string) => string
     departureEpochMs: (date: string, minute: number, offset: number) => number
     freeSeatsOnMap: (map: SeatMap) => Array<{ coach: number; seatCode: string }>; freeSeatsByHotness: (map: SeatMap, hall: number) => Array<{ seatCode: string }>
+    ticketPollWaitMs: (poll: number, intervalMs: number, maxIntervalMs: number) => number
   }
   for (const index of [0, 1, 7, 999, 12_345, 25_000, 987_654, 99_999_999]) {
     assert.equal(helpers.phoneOf(index), phoneNumberOf(index))
@@ -144,6 +145,9 @@ test("the script's own arithmetic is the harness's: phones, resident IDs, cards,
     assert.ok(decodeDeviceId(helpers.deviceIdOf(index, "23:59:59")).ok)
   }
   assert.equal(helpers.departureEpochMs("2027-01-28", 9 * 60 + 35, 480), departureEpochMs("2027-01-28", 9 * 60 + 35, 480))
+  for (const [intervalMs, maxIntervalMs] of [[1_000, 4_000], [300, 1_000], [1_000, 1_000]] as const) {
+    for (const poll of [0, 1, 2, 3, 40]) assert.equal(helpers.ticketPollWaitMs(poll, intervalMs, maxIntervalMs), ticketPollWaitMs(poll, intervalMs, maxIntervalMs))
+  }
   const map = {
     runId: "G1-20270128", kind: "train", fromStation: "BJP", toStation: "AOH", atMs: 0,
     legend: { free: "o", held: "h", sold: "x", gap: "." }, counts: { free: 0, held: 0, sold: 0 },

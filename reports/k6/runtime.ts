@@ -146,6 +146,14 @@ function departureEpochMs(serviceDate, minuteOfDay, utcOffsetMinutes) {
   return Date.parse(serviceDate + "T00:00:00Z") + (minuteOfDay - utcOffsetMinutes) * 60000
 }
 
+/**
+ * @param {number} poll @param {number} intervalMs @param {number} maxIntervalMs the wait before poll + 1 for a ticket:
+ * intervalMs, doubled after each poll that found none, never more than maxIntervalMs (devices/Phone.ts ticketPollWaitMs)
+ */
+function ticketPollWaitMs(poll, intervalMs, maxIntervalMs) {
+  return Math.max(intervalMs, Math.min(maxIntervalMs, intervalMs * Math.pow(2, Math.min(poll, 30))))
+}
+
 /** @param {ReadonlyArray<number>} weights @param {number} uniform a draw in [0, 1): the chosen index (simulator/Population.ts weightedIndex) */
 function weightedIndex(weights, uniform) {
   let total = 0

@@ -55,8 +55,8 @@ function payFromWallet(passenger, order, auth, purchase) {
 
 /**
  * The ticket: the one the payment's answer carried (no request), else asked for at once when the answer named it,
- * then after a wait that starts at ticketPollIntervalMs and doubles after each poll that found none, up to
- * maxTicketPollIntervalMs (devices/Phone.ts ticketPollWaitMs), at most maxTicketPolls times. Null when it never came.
+ * then after each wait of ticketPollWaitMs (it doubles after each poll that found none, up to
+ * maxTicketPollIntervalMs), at most maxTicketPolls times. Null when it never came.
  * @param {string} orderId @param {Record<string, string>} auth @param {boolean} issued
  * @param {{ ticketId: string, qr: string } | null} [inAnswer]
  * @returns {{ ticketId: string, qr: string } | null}
@@ -64,7 +64,7 @@ function payFromWallet(passenger, order, auth, purchase) {
 function awaitTicket(orderId, auth, issued, inAnswer) {
   if (inAnswer) return inAnswer
   for (let poll = 0; poll <= plan.maxTicketPolls; poll++) {
-    if (poll > 0) sleepScenario(Math.max(plan.ticketPollIntervalMs, Math.min(plan.maxTicketPollIntervalMs, plan.ticketPollIntervalMs * Math.pow(2, Math.min(poll - 1, 30)))))
+    if (poll > 0) sleepScenario(ticketPollWaitMs(poll - 1, plan.ticketPollIntervalMs, plan.maxTicketPollIntervalMs))
     if (!issued && poll === 0) continue
     const ticket = call("get-ticket", "issuance.getTicket", { path: { orderId: orderId }, headers: auth, handles: ["TicketNotIssued"], needs: ["ticketId", "qr"] })
     if (ticket.ok) return ticket.body
