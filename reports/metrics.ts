@@ -193,10 +193,11 @@ export class RequestTally {
     this.requests++
     recordInto(endpoint, event)
     if (endpoint.byJourney !== undefined) {
-      let share = endpoint.byJourney.get(journey ?? backgroundJourney)
+      const journeyName = journey ?? backgroundJourney
+      let share = endpoint.byJourney.get(journeyName)
       if (share === undefined) {
         share = newEndpointTally(this.options, false)
-        endpoint.byJourney.set(journey ?? backgroundJourney, share)
+        endpoint.byJourney.set(journeyName, share)
       }
       recordInto(share, event)
     }

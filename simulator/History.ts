@@ -3,7 +3,8 @@
  * order it happened. The trace hash is SHA-256 over these lines, so the same scenario + seed + code give
  * the same hash. Credentials and wall-clock times never enter the history.
  *
- * A history keeps its events in memory up to `maxHistoryEventsInMemory`; past it, it moves them to a file and appends
+ * A history keeps its events in memory up to `defaultMaxHistoryEventsInMemory` (or its `HistoryStorage`'s limit);
+ * past it, it moves them to a file and appends
  * every later one there as a JSON line, so a run of a million passengers holds no array of every event. Readers
  * (`read`, `readFrom`, `readWithJourneys`) stream the events back in order either way: the metrics, the audits and
  * the history file are folds over that stream.
@@ -12,7 +13,6 @@ import { createHash } from "node:crypto"
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, unlinkSync, writeSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { StringDecoder } from "node:string_decoder"
 import { Clock, Effect, Fiber, FiberRef, Option } from "effect"
 import type { HistoryEvent, HistoryKind } from "../devices/HistoryEvents.js"
 import type { Recorder } from "../devices/Instruments.js"
@@ -118,6 +118,11 @@ class EventFile {
     unclosedFiles.unregister(this)
     closeSync(this.fd)
   }
+}
+
+/** Each event's JSON line, made as it is read. */
+function* linesOf(events: ReadonlyArray<HistoryEvent>): Generator<string> {
+  for (const event of events) yield JSON.stringify(event)
 }
 
 /** Where a history keeps its events: in memory up to `maxEventsInMemory`, then in a file read and written `fileChunkBytes` at a time. */
@@ -235,7 +240,7 @@ export class History implements Recorder {
   *jsonLines(): Generator<string> {
     let chunk: Array<string> = []
     let bytes = 0
-    const lines = this.file === undefined ? Array.from(this.inMemory, (event) => JSON.stringify(event)) : this.file.lines(0)
+    const lines = this.file === undefined ? linesOf(this.inMemory) : this.file.lines(0)
     for (const line of lines) {
       chunk.push(line, "\n")
       bytes += line.length + 1
@@ -247,7 +252,7 @@ export class History implements Recorder {
   /** The history's lines as one string: for a history small enough to hold twice. */
   toJsonLines(): string { return Array.from(this.jsonLines()).join("") }
 
-  /** Frees the history's file, when it has one; the history is empty after. */
+  /** Frees the history's file, when it has one; reads find no events after. */
   close(): void {
     this.file?.close()
     this.file = undefined
